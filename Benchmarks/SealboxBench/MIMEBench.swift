@@ -1,0 +1,1 @@
+func mimeBenchmark(arguments: [String]) async throws { print("mime benchmark: not yet") }

@@ -1,0 +1,1 @@
+func storeBenchmark(arguments: [String]) async throws { print("store benchmark: not yet") }

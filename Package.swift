@@ -1,0 +1,74 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// SQLite3 Multiple Ciphers, compiled from the amalgamation that scripts/setup-sqlite3mc.sh places
+// in Sources/CSQLite3MC (git-ignored). Linked into every module that opens databases so that
+// GRDB's sqlite3_* calls resolve to sqlite3mc instead of the system libsqlite3.
+let sqliteSettings: [CSetting] = [
+    .define("SQLITE_THREADSAFE", to: "1"),
+    .define("SQLITE_DQS", to: "0"),
+    .define("SQLITE_DEFAULT_MEMSTATUS", to: "0"),
+    .define("SQLITE_DEFAULT_WAL_SYNCHRONOUS", to: "1"),
+    .define("SQLITE_LIKE_DOESNT_MATCH_BLOBS"),
+    .define("SQLITE_ENABLE_FTS5"),
+    .define("SQLITE_ENABLE_MATH_FUNCTIONS"),
+    .define("SQLITE_TEMP_STORE", to: "3"),  // temp files always in memory: no plaintext on disk
+    .define("SQLITE_SECURE_DELETE"),
+    .define("SQLITE_OMIT_LOAD_EXTENSION"),
+    .define("SQLITE_USE_URI", to: "1"),
+    .unsafeFlags(["-w"]),  // third-party amalgamation: its warnings are not ours to fix
+]
+
+let package = Package(
+    name: "sealbox",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sealbox", targets: ["sealbox"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+    ],
+    targets: [
+        .target(name: "CSQLite3MC", cSettings: sqliteSettings, linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "MailCore"),
+        .target(name: "MIMEParser"),
+        .target(name: "SQLiteCipher", dependencies: [
+            .product(name: "GRDB", package: "GRDB.swift"),
+            "CSQLite3MC",  // linked, never imported (header clash with GRDB's sqlite3.h)
+        ]),
+        .target(name: "MailStore", dependencies: [
+            "MailCore", "MIMEParser", "SQLiteCipher", "Directory",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),
+        ]),
+        .target(name: "Directory", dependencies: [
+            "MailCore", "SQLiteCipher",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "SealboxApp", dependencies: [
+            "MailCore", "MIMEParser", "MailStore", "Directory",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "sealbox", dependencies: [
+            "SealboxApp", "MIMEParser", "MailCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "SealboxBench", dependencies: [
+            "SealboxApp", "MailStore", "MIMEParser", "MailCore", "SQLiteCipher",
+        ], path: "Benchmarks/SealboxBench"),
+        .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
+        .testTarget(name: "MIMEParserTests", dependencies: ["MIMEParser"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MailStoreTests", dependencies: ["MailStore", "SQLiteCipher", "MIMEParser", "MailCore",
+            .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "DirectoryTests", dependencies: ["Directory", "MailCore"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["SealboxApp", "MailStore", "Directory", "MailCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

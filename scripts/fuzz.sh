@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# Placeholder until the MIME fuzz target lands.
+exit 0

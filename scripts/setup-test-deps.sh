@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what the test suite drives: Debian packages (reference servers and real clients) and a
+# Python venv with pinned PyPI packages. Idempotent: installs only what is missing.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEBS=(dovecot-imapd)
+missing=()
+for p in "${DEBS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+VENV="$ROOT/.deps/test-venv"
+REQS="$ROOT/scripts/test-requirements.txt"
+stamp="$VENV/.requirements-$(sha256sum "$REQS" | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  echo "setup: creating the test venv" >&2
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQS"
+  touch "$stamp"
+fi
