@@ -1,0 +1,334 @@
+import Crypto
+import Directory
+import Foundation
+import MailCore
+import SQLiteCipher
+import Synchronization
+
+/// The in-process `MailboxService`: mailbox files under `storageRoot`, keys wrapped in the
+/// directory, inbound mail through the sealed queue.
+///
+/// Unlocked data keys live in memory only while the mailbox has sessions, plus `gracePeriod`;
+/// they are zeroed when dropped. A login to an already-unlocked mailbox is checked against an
+/// in-memory verifier (HMAC with a per-process secret) and pays no scrypt and no sqlite3mc KDF.
+public final class LocalMailboxService: MailboxService {
+    public let storageRoot: String
+    public let directory: any MailDirectory
+    public let queue: SealedQueue
+    let registry: UnlockRegistry
+
+    public init(storageRoot: String, directory: any MailDirectory, queue: SealedQueue, gracePeriod: Duration = .seconds(30)) {
+        self.storageRoot = storageRoot
+        self.directory = directory
+        self.queue = queue
+        self.registry = UnlockRegistry(gracePeriod: gracePeriod)
+    }
+
+    // MARK: - Sessions
+
+    public func unlock(address: EmailAddress, password: String) async throws -> any MailboxSession {
+        try await unlockSession(address: address, password: password)
+    }
+
+    public func unlockSession(address: EmailAddress, password: String) async throws -> LocalMailboxSession {
+        guard let alias = try await directory.alias(address: address), alias.store, let mailboxID = alias.mailboxID else {
+            KeyHierarchy.burnEquivalentWork(password: password)
+            throw MailStoreError(.authenticationFailed, "authentication failed")
+        }
+        let verifier = registry.verifier(aliasID: alias.id, password: password)
+        let database: MailboxDatabase, passwordID: String
+        if let fast = await registry.attach(mailboxID: mailboxID, verifier: verifier) {
+            (database, passwordID) = fast
+        } else {
+            guard let (dataKey, record) = try await unwrapDataKey(alias: alias, password: password) else {
+                throw MailStoreError(.authenticationFailed, "authentication failed")
+            }
+            database = try await registry.open(mailboxID: mailboxID, dataKey: dataKey, verifier: verifier, passwordID: record.id) {
+                try MailboxDatabase.open(storageRoot: self.storageRoot, mailboxID: mailboxID, dataKey: dataKey)
+            }
+            passwordID = record.id
+        }
+        try? await directory.recordPasswordUse(aliasID: alias.id, passwordID: passwordID, at: Date())
+        do {
+            try await queue.drain(into: database)
+        } catch {
+            await registry.detach(mailboxID: mailboxID)
+            throw error
+        }
+        return LocalMailboxSession(service: self, database: database, address: alias.address, passwordID: passwordID, quotaBytes: alias.quotaBytes)
+    }
+
+    /// Tries every password entry of the alias (one scrypt each).
+    func unwrapDataKey(alias: AliasRecord, password: String) async throws -> (SecretBytes, PasswordRecord)? {
+        let records = try await directory.passwords(aliasID: alias.id)
+        if records.isEmpty { KeyHierarchy.burnEquivalentWork(password: password) }
+        for record in records {
+            if let key = KeyHierarchy.unwrap(record, password: password) { return (key, record) }
+        }
+        return nil
+    }
+
+    func sessionClosed(mailboxID: String) async {
+        await registry.detach(mailboxID: mailboxID)
+    }
+
+    /// Whether the mailbox is unlocked in this process right now.
+    public func isUnlocked(mailboxID: String) async -> Bool {
+        await registry.database(mailboxID: mailboxID) != nil
+    }
+
+    /// Locks every mailbox now (shutdown): closes files and drops keys.
+    public func lockAll() async { await registry.closeAll() }
+
+    // MARK: - Delivery
+
+    public func deliver(to recipient: EmailAddress, message: [UInt8], internalDate: Date = Date()) async throws -> DeliveryOutcome {
+        guard let alias = try await directory.resolveRecipient(recipient) else {
+            throw MailStoreError(.noMailbox, "no such recipient: \(recipient)")
+        }
+        guard alias.store else { return .notStored }
+        guard let mailboxID = alias.mailboxID, let publicKey = alias.publicKey else {
+            throw MailStoreError(.noMailbox, "the mailbox of \(alias.address) is not set up yet (it has no password)")
+        }
+        let seq = try await queue.enqueue(message: message, internalDate: internalDate, mailboxID: mailboxID, publicKey: publicKey)
+        guard let database = await registry.database(mailboxID: mailboxID) else { return .queued(seq: seq, delivered: false) }
+        try await queue.drain(into: database)
+        return .queued(seq: seq, delivered: true)
+    }
+
+    // MARK: - Passwords (the key hierarchy)
+
+    /// Creates the mailbox of a storing alias that has none yet: a data key, a mailbox file with its
+    /// HPKE key pair, the public key in the directory, and a first generated password wrapping the
+    /// key. Returns the password (shown once) and its entry.
+    public func createMailbox(for alias: AliasRecord, label: String?) async throws -> (password: String, record: PasswordRecord) {
+        guard alias.store else { throw MailStoreError(.notStored, "\(alias.address) does not store mail") }
+        guard alias.mailboxID == nil else { throw MailStoreError(.noMailbox, "\(alias.address) already has a mailbox") }
+        let dataKey = KeyHierarchy.newDataKey()
+        let mailboxID = randomHex(bytes: 16)
+        let database = try MailboxDatabase.create(storageRoot: storageRoot, mailboxID: mailboxID, dataKey: dataKey)
+        let publicKey = database.publicKey
+        try database.close()
+        let password = KeyHierarchy.generatePassword()
+        let record = try KeyHierarchy.wrap(dataKey: dataKey, password: password, aliasID: alias.id, passwordID: KeyHierarchy.newPasswordID(), label: label)
+        try await directory.addPassword(record)
+        try await directory.setMailbox(aliasID: alias.id, mailboxID: mailboxID, publicKey: publicKey)
+        return (password, record)
+    }
+
+    /// Adds a generated password to a mailbox, authorised by one of its current passwords.
+    public func addPassword(address: EmailAddress, currentPassword: String, label: String?) async throws -> (password: String, record: PasswordRecord) {
+        let (alias, dataKey, _) = try await authorize(address: address, password: currentPassword)
+        let password = KeyHierarchy.generatePassword()
+        let record = try KeyHierarchy.wrap(dataKey: dataKey, password: password, aliasID: alias.id, passwordID: KeyHierarchy.newPasswordID(), label: label)
+        try await directory.addPassword(record)
+        return (password, record)
+    }
+
+    /// Replaces the password of entry `passwordID` (same id and label) by a new generated one, or by
+    /// `newPassword` when given; authorised by any current password. Re-wraps one key: the mailbox
+    /// file is untouched.
+    public func changePassword(address: EmailAddress, passwordID: String, currentPassword: String, newPassword: String? = nil) async throws -> String {
+        let (alias, dataKey, _) = try await authorize(address: address, password: currentPassword)
+        guard let old = try await directory.passwords(aliasID: alias.id).first(where: { $0.id == passwordID }) else {
+            throw MailStoreError(.noSuchPassword, "no password \(passwordID) for \(address)")
+        }
+        let password = newPassword ?? KeyHierarchy.generatePassword()
+        var record = try KeyHierarchy.wrap(dataKey: dataKey, password: password, aliasID: alias.id, passwordID: old.id, label: old.label)
+        record.created = old.created
+        record.lastUsed = old.lastUsed
+        try await directory.updatePassword(record)
+        await revoked(alias: alias, passwordID: passwordID)
+        return password
+    }
+
+    /// Revokes one password. Revoking the last one makes the mailbox unreadable forever, so it
+    /// needs `allowLast`.
+    public func revokePassword(address: EmailAddress, passwordID: String, allowLast: Bool = false) async throws {
+        guard let alias = try await directory.alias(address: address) else {
+            throw MailStoreError(.noMailbox, "no such alias: \(address)")
+        }
+        let records = try await directory.passwords(aliasID: alias.id)
+        guard records.contains(where: { $0.id == passwordID }) else {
+            throw MailStoreError(.noSuchPassword, "no password \(passwordID) for \(address)")
+        }
+        if records.count == 1, !allowLast {
+            throw MailStoreError(.lastPassword, "\(passwordID) is the last password of \(address): without it the mailbox can never be opened again (use --force to revoke it anyway)")
+        }
+        try await directory.removePassword(aliasID: alias.id, passwordID: passwordID)
+        await revoked(alias: alias, passwordID: passwordID)
+    }
+
+    /// Sessions that logged in with a revoked or changed password end; its fast verifier goes.
+    private func revoked(alias: AliasRecord, passwordID: String) async {
+        guard let mailboxID = alias.mailboxID else { return }
+        await registry.forget(mailboxID: mailboxID, passwordID: passwordID)
+        if let database = await registry.database(mailboxID: mailboxID) {
+            database.publish([MailboxChange(folder: "", kind: .passwordRevoked(passwordID: passwordID), modSeq: 0, origin: nil)])
+        }
+    }
+
+    func authorize(address: EmailAddress, password: String) async throws -> (AliasRecord, SecretBytes, PasswordRecord) {
+        guard let alias = try await directory.alias(address: address), alias.mailboxID != nil,
+              let (dataKey, record) = try await unwrapDataKey(alias: alias, password: password)
+        else { throw MailStoreError(.authenticationFailed, "authentication failed") }
+        return (alias, dataKey, record)
+    }
+
+    /// Test support: the data key of a mailbox, for opening its file with an independent sqlite3mc
+    /// build. Requires a valid password; never used by the servers.
+    public func exportDataKeyForTesting(address: EmailAddress, password: String) async throws -> SecretBytes {
+        try await authorize(address: address, password: password).1
+    }
+}
+
+/// The mailboxes unlocked in this process.
+actor UnlockRegistry {
+    struct Entry {
+        var database: MailboxDatabase
+        var dataKey: SecretBytes
+        /// In-memory verifier → password id, for logins while the mailbox is unlocked.
+        var verifiers: [Data: String]
+        var sessions: Int
+        var closing: Task<Void, Never>?
+    }
+
+    private var entries: [String: Entry] = [:]
+    private let gracePeriod: Duration
+    /// Per-process secret for verifiers; never leaves memory.
+    private nonisolated let verifierKey = SymmetricKey(size: .bits256)
+
+    init(gracePeriod: Duration) { self.gracePeriod = gracePeriod }
+
+    nonisolated func verifier(aliasID: String, password: String) -> Data {
+        var mac = HMAC<SHA256>(key: verifierKey)
+        mac.update(data: Array(aliasID.utf8) + [0] + Array(KeyHierarchy.normalized(password).utf8))
+        return Data(mac.finalize())
+    }
+
+    /// A new session on an unlocked mailbox whose verifier matches; nil otherwise.
+    func attach(mailboxID: String, verifier: Data) -> (MailboxDatabase, String)? {
+        guard var entry = entries[mailboxID], let passwordID = entry.verifiers[verifier] else { return nil }
+        entry.closing?.cancel()
+        entry.closing = nil
+        entry.sessions += 1
+        entries[mailboxID] = entry
+        return (entry.database, passwordID)
+    }
+
+    /// A new session with a freshly unwrapped key: opens the file unless it is open already.
+    func open(mailboxID: String, dataKey: SecretBytes, verifier: Data, passwordID: String,
+              opener: () throws -> MailboxDatabase) throws -> MailboxDatabase {
+        if var entry = entries[mailboxID] {
+            entry.closing?.cancel()
+            entry.closing = nil
+            entry.sessions += 1
+            entry.verifiers[verifier] = passwordID
+            entries[mailboxID] = entry
+            return entry.database
+        }
+        let database = try opener()
+        entries[mailboxID] = Entry(database: database, dataKey: dataKey, verifiers: [verifier: passwordID], sessions: 1, closing: nil)
+        return database
+    }
+
+    func database(mailboxID: String) -> MailboxDatabase? { entries[mailboxID]?.database }
+
+    func detach(mailboxID: String) {
+        guard var entry = entries[mailboxID] else { return }
+        entry.sessions -= 1
+        if entry.sessions <= 0 {
+            let grace = gracePeriod
+            entry.closing = Task { [weak self] in
+                try? await Task.sleep(for: grace)
+                guard !Task.isCancelled else { return }
+                await self?.closeIfIdle(mailboxID: mailboxID)
+            }
+        }
+        entries[mailboxID] = entry
+    }
+
+    func forget(mailboxID: String, passwordID: String) {
+        entries[mailboxID]?.verifiers = entries[mailboxID]?.verifiers.filter { $0.value != passwordID } ?? [:]
+    }
+
+    private func closeIfIdle(mailboxID: String) {
+        guard let entry = entries[mailboxID], entry.sessions <= 0 else { return }
+        entries[mailboxID] = nil
+        try? entry.database.close()
+    }
+
+    func closeAll() {
+        for entry in entries.values {
+            entry.closing?.cancel()
+            try? entry.database.close()
+        }
+        entries.removeAll()
+    }
+}
+
+/// A session on an unlocked mailbox (in-process).
+public final class LocalMailboxSession: MailboxSession {
+    public let id = UUID()
+    public let address: EmailAddress
+    public let passwordID: String
+    public let database: MailboxDatabase
+    let quotaBytes: Int64?
+    private let service: LocalMailboxService
+    private let closed = AtomicFlag()
+
+    init(service: LocalMailboxService, database: MailboxDatabase, address: EmailAddress, passwordID: String, quotaBytes: Int64?) {
+        self.service = service; self.database = database; self.address = address
+        self.passwordID = passwordID; self.quotaBytes = quotaBytes
+    }
+
+    public var mailboxID: String { database.mailboxID }
+
+    public func folders() async throws -> [FolderInfo] { try await database.folders() }
+    public func folder(_ path: String) async throws -> FolderInfo? { try await database.folder(path) }
+    public func createFolder(_ path: String, specialUse: SpecialUse?) async throws -> FolderInfo {
+        try await database.createFolder(path, specialUse: specialUse, origin: id)
+    }
+    public func renameFolder(_ from: String, to: String) async throws { try await database.renameFolder(from, to: to, origin: id) }
+    public func deleteFolder(_ path: String) async throws { try await database.deleteFolder(path, origin: id) }
+    public func setSubscribed(_ path: String, _ subscribed: Bool) async throws { try await database.setSubscribed(path, subscribed) }
+
+    public func append(to folder: String, message: [UInt8], flags: MessageFlags, keywords: [String], internalDate: Date?) async throws -> AppendResult {
+        try await database.append(to: folder, message: message, flags: flags, keywords: keywords,
+                                  internalDate: internalDate ?? Date(), quotaBytes: quotaBytes, origin: id)
+    }
+    public func messages(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord] {
+        try await database.messages(in: folder, uids: uids, changedSince: changedSince)
+    }
+    public func messageBytes(in folder: String, uid: UID) async throws -> [UInt8]? { try await database.messageBytes(in: folder, uid: uid) }
+    public func storeFlags(in folder: String, uids: UIDSet, operation: FlagOperation, flags: MessageFlags, keywords: [String], unchangedSince: Int64?) async throws -> StoreResult {
+        try await database.storeFlags(in: folder, uids: uids, operation: operation, flags: flags, keywords: keywords, unchangedSince: unchangedSince, origin: id)
+    }
+    public func copy(from source: String, uids: UIDSet, to target: String) async throws -> CopyResult {
+        try await database.copy(from: source, uids: uids, to: target, quotaBytes: quotaBytes, origin: id)
+    }
+    public func move(from source: String, uids: UIDSet, to target: String) async throws -> CopyResult {
+        try await database.move(from: source, uids: uids, to: target, origin: id)
+    }
+    public func expunge(in folder: String, uids: UIDSet?) async throws -> [UID] { try await database.expunge(in: folder, uids: uids, origin: id) }
+    public func expunged(in folder: String, since modSeq: Int64) async throws -> [UID] { try await database.expunged(in: folder, since: modSeq) }
+    public func status(of folder: String) async throws -> FolderStatus { try await database.status(of: folder) }
+    public func claimRecent(in folder: String) async throws -> [UID] { try await database.claimRecent(in: folder) }
+    public func fullTextSearch(in folder: String, text: String, field: MailboxDatabase.FullTextField) async throws -> [UID]? {
+        try await database.fullTextSearch(in: folder, text: text, field: field)
+    }
+    public func quota() async throws -> (used: Int64, limit: Int64?) { (try await database.usage(), quotaBytes) }
+    public func changes(folder: String?) -> AsyncStream<MailboxChange> { database.changes(folder: folder) }
+
+    public func close() async {
+        guard closed.setOnce() else { return }
+        await service.sessionClosed(mailboxID: mailboxID)
+    }
+}
+
+/// A flag that can be set once, from any thread.
+final class AtomicFlag: Sendable {
+    private let value = Mutex<Bool>(false)
+    /// True the first time only.
+    func setOnce() -> Bool { value.withLock { v in defer { v = true }; return !v } }
+}

@@ -1,0 +1,689 @@
+import Crypto
+import Foundation
+import GRDB
+import MIMEParser
+import SQLiteCipher
+import Synchronization
+
+/// One open, unlocked mailbox file: an encrypted SQLite database (WAL pool: one writer,
+/// concurrent readers) keyed with the mailbox's data key.
+///
+/// All writes go through GRDB's async `write`, so the event loops never block. Every write that
+/// changes what a session sees publishes a `MailboxChange` after its commit.
+public final class MailboxDatabase: Sendable {
+    public let mailboxID: String
+    public let path: String
+    let pool: DatabasePool
+    let keyPair: InboundSeal.KeyPair
+    private let watchers = Mutex<[UUID: AsyncStream<MailboxChange>.Continuation]>([:])
+
+    /// The folders every mailbox has from its first unlock, with their RFC 6154 attributes.
+    public static let defaultFolders: [(path: String, use: SpecialUse?)] = [
+        ("INBOX", nil), ("Drafts", .drafts), ("Sent", .sent), ("Trash", .trash), ("Junk", .junk), ("Archive", .archive),
+    ]
+
+    private init(mailboxID: String, path: String, pool: DatabasePool, keyPair: InboundSeal.KeyPair) {
+        self.mailboxID = mailboxID; self.path = path; self.pool = pool; self.keyPair = keyPair
+    }
+
+    // MARK: - Files
+
+    /// `<storage>/<2 hex>/<id>.sqlite`: the name reveals nothing about the address.
+    public static func filePath(storageRoot: String, mailboxID: String) -> String {
+        let shard = String(mailboxID.prefix(2))
+        return URL(fileURLWithPath: storageRoot).appendingPathComponent(shard).appendingPathComponent("\(mailboxID).sqlite").path
+    }
+
+    /// Creates a new mailbox file with a fresh X-Wing key pair; returns it open.
+    public static func create(storageRoot: String, mailboxID: String, dataKey: SecretBytes, now: Date = Date()) throws -> MailboxDatabase {
+        try create(storageRoot: storageRoot, mailboxID: mailboxID, now: now) { path in
+            try EncryptedDatabase.openPool(path: path, key: dataKey, label: "mailbox")
+        }
+    }
+
+    /// The same mailbox code on an UNENCRYPTED sqlite3mc database: only for the benchmark that
+    /// measures what encryption costs. Never used by the server.
+    public static func createUnencryptedForBenchmark(storageRoot: String, mailboxID: String) throws -> MailboxDatabase {
+        try create(storageRoot: storageRoot, mailboxID: mailboxID, now: Date()) { path in
+            var config = Configuration()
+            config.journalMode = .wal
+            config.busyMode = .timeout(5)
+            config.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON; PRAGMA temp_store = MEMORY")
+            }
+            return try DatabasePool(path: path, configuration: config)
+        }
+    }
+
+    private static func create(storageRoot: String, mailboxID: String, now: Date, openPool: (String) throws -> DatabasePool) throws -> MailboxDatabase {
+        let path = filePath(storageRoot: storageRoot, mailboxID: mailboxID)
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw MailStoreError(.noMailbox, "a mailbox file with id \(mailboxID) already exists")
+        }
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
+        let pool = try openPool(path)
+        let keyPair = try InboundSeal.KeyPair.generate()
+        try MailboxSchema.migrator.migrate(pool)
+        try pool.write { db in
+            try setMeta(db, "mailbox_id", mailboxID)
+            try setMeta(db, "created", isoString(now))
+            try setMeta(db, "hpke_private_key", Data(keyPair.privateKeyBytes))
+            try setMeta(db, "next_uid_validity", Int64(now.timeIntervalSince1970))
+            try setMeta(db, "queue_seq", Int64(0))
+            try ensureDefaultFolders(db, now: now)
+        }
+        try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        return MailboxDatabase(mailboxID: mailboxID, path: path, pool: pool, keyPair: keyPair)
+    }
+
+    /// Opens an existing mailbox file; upgrades its schema if it is older than this build's.
+    public static func open(storageRoot: String, mailboxID: String, dataKey: SecretBytes) throws -> MailboxDatabase {
+        let path = filePath(storageRoot: storageRoot, mailboxID: mailboxID)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw MailStoreError(.noMailbox, "the mailbox file is missing")
+        }
+        let pool = try EncryptedDatabase.openPool(path: path, key: dataKey, label: "mailbox")
+        try MailboxSchema.migrator.migrate(pool)
+        let (storedID, keyBytes): (String?, Data?) = try pool.write { db in
+            try ensureDefaultFolders(db, now: Date())
+            return (try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'mailbox_id'"),
+                    try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hpke_private_key'"))
+        }
+        guard storedID == mailboxID, let keyBytes else {
+            throw MailStoreError(.noMailbox, "the mailbox file does not belong to this mailbox")
+        }
+        return MailboxDatabase(mailboxID: mailboxID, path: path, pool: pool, keyPair: try InboundSeal.KeyPair(privateKeyBytes: Array(keyBytes)))
+    }
+
+    public var publicKey: [UInt8] { keyPair.publicKeyBytes }
+
+    /// Copies the WAL into the main file and truncates it (before a file-level copy or backup).
+    public func checkpoint() async throws {
+        try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+    }
+
+    /// Closes every connection. Further calls fail.
+    public func close() throws {
+        watchers.withLock { w in
+            for c in w.values { c.finish() }
+            w.removeAll()
+        }
+        try pool.close()
+    }
+
+    // MARK: - Change notifications
+
+    /// Changes to `folder` (or to every folder when nil) from now on, until the mailbox closes.
+    public func changes(folder: String? = nil) -> AsyncStream<MailboxChange> {
+        let filter = folder.flatMap { try? Self.normalizePath($0) }
+        let (stream, continuation) = AsyncStream<MailboxChange>.makeStream(bufferingPolicy: .bufferingNewest(4096))
+        let id = UUID()
+        watchers.withLock { $0[id] = continuation }
+        continuation.onTermination = { [weak self] _ in self?.watchers.withLock { _ = $0.removeValue(forKey: id) } }
+        guard let filter else { return stream }
+        return AsyncStream { out in
+            let task = Task {
+                for await change in stream where change.folder == filter || change.folder.isEmpty { out.yield(change) }
+                out.finish()
+            }
+            out.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    func publish(_ changes: [MailboxChange]) {
+        guard !changes.isEmpty else { return }
+        let targets = watchers.withLock { Array($0.values) }
+        for c in targets { for change in changes { c.yield(change) } }
+    }
+
+    // MARK: - Folders
+
+    /// Canonical folder path: "/"-separated, INBOX (any case) spelled `INBOX`.
+    public static func normalizePath(_ path: String) throws -> String {
+        let components = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard !path.isEmpty, path.utf8.count <= 1024, !components.contains(where: \.isEmpty),
+              !path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f || $0 == "*" || $0 == "%" })
+        else { throw MailStoreError(.invalidFolderName, "invalid folder name") }
+        var parts = components.map(String.init)
+        if parts[0].uppercased() == "INBOX" { parts[0] = "INBOX" }
+        return parts.joined(separator: "/")
+    }
+
+    public func folders() async throws -> [FolderInfo] {
+        try await pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM folders ORDER BY path").map(Self.folderInfo) }
+    }
+
+    public func folder(_ path: String) async throws -> FolderInfo? {
+        let path = try Self.normalizePath(path)
+        return try await pool.read { db in try Self.fetchFolder(db, path) }
+    }
+
+    @discardableResult
+    public func createFolder(_ path: String, specialUse: SpecialUse? = nil, origin: UUID? = nil) async throws -> FolderInfo {
+        let path = try Self.normalizePath(path)
+        let info = try await pool.write { db -> FolderInfo in
+            guard try Self.fetchFolder(db, path) == nil else { throw MailStoreError(.folderExists, "folder already exists") }
+            return try Self.insertFolder(db, path: path, specialUse: specialUse, now: Date())
+        }
+        publish([MailboxChange(folder: path, kind: .folderCreated, modSeq: info.highestModSeq, origin: origin)])
+        return info
+    }
+
+    /// Renames a folder and every folder below it. Renaming INBOX moves its messages to a new
+    /// folder and leaves INBOX empty (RFC 3501 §6.3.5).
+    public func renameFolder(_ from: String, to: String, origin: UUID? = nil) async throws {
+        let from = try Self.normalizePath(from), to = try Self.normalizePath(to)
+        let changes = try await pool.write { db -> [MailboxChange] in
+            guard let source = try Self.fetchFolder(db, from) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            guard try Self.fetchFolder(db, to) == nil, to != "INBOX", !to.hasPrefix(from + "/") else {
+                throw MailStoreError(.folderExists, "target folder already exists")
+            }
+            if from == "INBOX" {
+                let target = try Self.insertFolder(db, path: to, specialUse: nil, now: Date())
+                let uids = try UID.fetchAll(db, sql: "SELECT uid FROM messages WHERE folder_id = ? ORDER BY uid", arguments: [source.id])
+                let modseq = source.highestModSeq + 1
+                try db.execute(sql: "UPDATE messages SET folder_id = ?, modseq = ? WHERE folder_id = ?", arguments: [target.id, modseq, source.id])
+                try db.execute(sql: "UPDATE folders SET uid_next = ?, highest_modseq = ? WHERE id = ?", arguments: [source.uidNext, modseq, target.id])
+                for uid in uids {
+                    try db.execute(sql: "INSERT OR REPLACE INTO expunged(folder_id, uid, modseq) VALUES (?, ?, ?)", arguments: [source.id, uid, modseq])
+                }
+                try db.execute(sql: "UPDATE folders SET highest_modseq = ? WHERE id = ?", arguments: [modseq, source.id])
+                return [MailboxChange(folder: "INBOX", kind: .expunged(uids: uids), modSeq: modseq, origin: origin),
+                        MailboxChange(folder: to, kind: .folderCreated, modSeq: modseq, origin: origin)]
+            }
+            let children = try String.fetchAll(db, sql: "SELECT path FROM folders WHERE substr(path, 1, ?) = ?", arguments: [from.count + 1, from + "/"])
+            for child in children where try Self.fetchFolder(db, to + child.dropFirst(from.count)) != nil {
+                throw MailStoreError(.folderExists, "a folder below the target already exists")
+            }
+            try db.execute(sql: "UPDATE folders SET path = ? WHERE id = ?", arguments: [to, source.id])
+            for child in children {
+                try db.execute(sql: "UPDATE folders SET path = ? WHERE path = ?", arguments: [to + child.dropFirst(from.count), child])
+            }
+            return ([from] + children).map { old in
+                MailboxChange(folder: old, kind: .folderRenamed(to: to + old.dropFirst(from.count)), modSeq: source.highestModSeq, origin: origin)
+            }
+        }
+        publish(changes)
+    }
+
+    /// Deletes a folder and its messages (not the folders below it). INBOX cannot be deleted.
+    public func deleteFolder(_ path: String, origin: UUID? = nil) async throws {
+        let path = try Self.normalizePath(path)
+        guard path != "INBOX" else { throw MailStoreError(.cannotDeleteInbox, "INBOX cannot be deleted") }
+        try await pool.write { db in
+            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            let rows = try Row.fetchAll(db, sql: "SELECT id, content_id FROM messages WHERE folder_id = ?", arguments: [folder.id])
+            for row in rows {
+                try db.execute(sql: "DELETE FROM messages WHERE id = ?", arguments: [row["id"] as Int64])
+                try Self.releaseContent(db, row["content_id"])
+            }
+            try db.execute(sql: "DELETE FROM folders WHERE id = ?", arguments: [folder.id])
+        }
+        publish([MailboxChange(folder: path, kind: .folderDeleted, modSeq: 0, origin: origin)])
+    }
+
+    public func setSubscribed(_ path: String, _ subscribed: Bool) async throws {
+        let path = try Self.normalizePath(path)
+        try await pool.write { db in
+            guard try Self.fetchFolder(db, path) != nil else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            try db.execute(sql: "UPDATE folders SET subscribed = ? WHERE path = ?", arguments: [subscribed, path])
+        }
+    }
+
+    // MARK: - Messages
+
+    /// Appends a message. `quotaBytes` (when set) is checked against the mailbox's usage.
+    @discardableResult
+    public func append(
+        to folderPath: String, message bytes: [UInt8], flags: MessageFlags = [], keywords: [String] = [],
+        internalDate: Date = Date(), quotaBytes: Int64? = nil, origin: UUID? = nil
+    ) async throws -> AppendResult {
+        let path = try Self.normalizePath(folderPath)
+        let prepared = PreparedMessage(bytes)
+        let (result, modseq) = try await pool.write { db -> (AppendResult, Int64) in
+            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            try Self.checkQuota(db, adding: Int64(bytes.count), quota: quotaBytes)
+            let contentID = try Self.storeContent(db, prepared)
+            let modseq = folder.highestModSeq + 1
+            let uid = try Self.insertMessage(db, folder: folder, contentID: contentID, size: bytes.count, flags: flags,
+                                             keywords: keywords, internalDate: internalDate, modseq: modseq)
+            return (AppendResult(uidValidity: folder.uidValidity, uid: uid), modseq)
+        }
+        publish([MailboxChange(folder: path, kind: .appended(uids: [result.uid]), modSeq: modseq, origin: origin)])
+        return result
+    }
+
+    /// Messages in a folder (all, or those in `uids`), optionally only those changed after a MODSEQ.
+    public func messages(in folderPath: String, uids: UIDSet? = nil, changedSince: Int64? = nil) async throws -> [MessageRecord] {
+        let path = try Self.normalizePath(folderPath)
+        return try await pool.read { db in
+            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            var sql = "\(Self.recordSelect) WHERE m.folder_id = ?"
+            if let uids { sql += " AND " + uids.sqlCondition(column: "m.uid") }
+            if let changedSince { sql += " AND m.modseq > \(changedSince)" }
+            let keywords = try Self.keywords(db, folderID: folder.id)
+            return try Row.fetchAll(db, sql: sql + " ORDER BY m.uid", arguments: [folder.id]).map { Self.record($0, keywords: keywords) }
+        }
+    }
+
+    /// The exact bytes of a message, re-assembled from its header, layout and de-duplicated parts.
+    public func messageBytes(in folderPath: String, uid: UID) async throws -> [UInt8]? {
+        let path = try Self.normalizePath(folderPath)
+        return try await pool.read { db in
+            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            guard let contentID = try Int64.fetchOne(db, sql: "SELECT content_id FROM messages WHERE folder_id = ? AND uid = ?", arguments: [folder.id, uid])
+            else { return nil }
+            return try Self.assembleContent(db, contentID)
+        }
+    }
+
+    /// Changes flags and keywords (STORE). One new MODSEQ for the whole operation.
+    public func storeFlags(
+        in folderPath: String, uids: UIDSet, operation: FlagOperation, flags: MessageFlags, keywords: [String] = [],
+        unchangedSince: Int64? = nil, origin: UUID? = nil
+    ) async throws -> StoreResult {
+        let path = try Self.normalizePath(folderPath)
+        let (result, modseq) = try await pool.write { db -> (StoreResult, Int64) in
+            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            let rows = try Row.fetchAll(db, sql: "SELECT id, uid, flags, modseq FROM messages WHERE folder_id = ? AND \(uids.sqlCondition(column: "uid")) ORDER BY uid", arguments: [folder.id])
+            let existing = try Self.keywords(db, folderID: folder.id)
+            let modseq = folder.highestModSeq + 1
+            var updated: [Int64] = [], modified: [UID] = []
+            for row in rows {
+                let id: Int64 = row["id"]
+                let oldFlags = MessageFlags(rawValue: row["flags"])
+                let oldKeywords = Set(existing[id] ?? [])
+                let newFlags: MessageFlags, newKeywords: Set<String>
+                switch operation {
+                case .add: newFlags = oldFlags.union(flags); newKeywords = oldKeywords.union(keywords)
+                case .remove: newFlags = oldFlags.subtracting(flags); newKeywords = oldKeywords.subtracting(keywords)
+                case .replace: newFlags = flags; newKeywords = Set(keywords)
+                }
+                if let unchangedSince, (row["modseq"] as Int64) > unchangedSince {
+                    modified.append(row["uid"]); continue
+                }
+                guard newFlags != oldFlags || newKeywords != oldKeywords else { continue }
+                try db.execute(sql: "UPDATE messages SET flags = ?, modseq = ? WHERE id = ?", arguments: [newFlags.rawValue, modseq, id])
+                for k in oldKeywords.subtracting(newKeywords) {
+                    try db.execute(sql: "DELETE FROM message_keywords WHERE message_id = ? AND keyword = ?", arguments: [id, k])
+                }
+                for k in newKeywords.subtracting(oldKeywords) {
+                    try db.execute(sql: "INSERT INTO message_keywords(message_id, keyword) VALUES (?, ?)", arguments: [id, k])
+                }
+                updated.append(id)
+            }
+            if !updated.isEmpty {
+                try db.execute(sql: "UPDATE folders SET highest_modseq = ? WHERE id = ?", arguments: [modseq, folder.id])
+            }
+            return (StoreResult(updated: try Self.records(db, folderID: folder.id, messageIDs: updated), modified: modified), modseq)
+        }
+        if !result.updated.isEmpty {
+            publish([MailboxChange(folder: path, kind: .flagsChanged(uids: result.updated.map(\.uid)), modSeq: modseq, origin: origin)])
+        }
+        return result
+    }
+
+    /// Copies messages (sharing their stored content) to another folder (COPY, RFC 4315 COPYUID).
+    public func copy(from sourcePath: String, uids: UIDSet, to targetPath: String, quotaBytes: Int64? = nil, origin: UUID? = nil) async throws -> CopyResult {
+        try await transfer(from: sourcePath, uids: uids, to: targetPath, move: false, quotaBytes: quotaBytes, origin: origin)
+    }
+
+    /// Moves messages atomically (MOVE, RFC 6851): copy then expunge from the source, one transaction.
+    public func move(from sourcePath: String, uids: UIDSet, to targetPath: String, origin: UUID? = nil) async throws -> CopyResult {
+        try await transfer(from: sourcePath, uids: uids, to: targetPath, move: true, quotaBytes: nil, origin: origin)
+    }
+
+    private func transfer(from sourcePath: String, uids: UIDSet, to targetPath: String, move: Bool, quotaBytes: Int64?, origin: UUID?) async throws -> CopyResult {
+        let source = try Self.normalizePath(sourcePath), target = try Self.normalizePath(targetPath)
+        let (result, changes) = try await pool.write { db -> (CopyResult, [MailboxChange]) in
+            guard let from = try Self.fetchFolder(db, source), let to = try Self.fetchFolder(db, target) else {
+                throw MailStoreError(.noSuchFolder, "no such folder")
+            }
+            let rows = try Row.fetchAll(db, sql: "SELECT id, uid, flags, internal_date, size, content_id FROM messages WHERE folder_id = ? AND \(uids.sqlCondition(column: "uid")) ORDER BY uid", arguments: [from.id])
+            if !move { try Self.checkQuota(db, adding: rows.reduce(0) { $0 + ($1["size"] as Int64) }, quota: quotaBytes) }
+            let keywords = try Self.keywords(db, folderID: from.id)
+            var mapping: [(source: UID, destination: UID)] = []
+            let targetModseq = to.highestModSeq + 1
+            var targetFolder = to
+            for row in rows {
+                let contentID: Int64 = row["content_id"]
+                try db.execute(sql: "UPDATE contents SET refcount = refcount + 1 WHERE id = ?", arguments: [contentID])
+                let uid = try Self.insertMessage(db, folder: targetFolder, contentID: contentID, size: row["size"],
+                                                 flags: MessageFlags(rawValue: row["flags"]), keywords: keywords[row["id"] as Int64] ?? [],
+                                                 internalDate: parseISO(row["internal_date"]) ?? Date(), modseq: targetModseq)
+                targetFolder.uidNext = uid + 1
+                mapping.append((row["uid"], uid))
+            }
+            var changes: [MailboxChange] = []
+            if !mapping.isEmpty {
+                changes.append(MailboxChange(folder: target, kind: .appended(uids: mapping.map(\.destination)), modSeq: targetModseq, origin: origin))
+            }
+            if move, !rows.isEmpty {
+                let modseq = (source == target ? targetModseq : from.highestModSeq) + 1
+                for row in rows {
+                    try db.execute(sql: "DELETE FROM messages WHERE id = ?", arguments: [row["id"] as Int64])
+                    try db.execute(sql: "INSERT OR REPLACE INTO expunged(folder_id, uid, modseq) VALUES (?, ?, ?)", arguments: [from.id, row["uid"] as UID, modseq])
+                    try Self.releaseContent(db, row["content_id"])
+                }
+                try db.execute(sql: "UPDATE folders SET highest_modseq = ? WHERE id = ?", arguments: [modseq, from.id])
+                changes.append(MailboxChange(folder: source, kind: .expunged(uids: rows.map { $0["uid"] }), modSeq: modseq, origin: origin))
+            }
+            return (CopyResult(uidValidity: to.uidValidity, mapping: mapping), changes)
+        }
+        publish(changes)
+        return result
+    }
+
+    /// Permanently removes messages flagged \Deleted (all of them, or those in `uids`: UID EXPUNGE).
+    @discardableResult
+    public func expunge(in folderPath: String, uids: UIDSet? = nil, origin: UUID? = nil) async throws -> [UID] {
+        let path = try Self.normalizePath(folderPath)
+        let (removed, modseq) = try await pool.write { db -> ([UID], Int64) in
+            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            var sql = "SELECT id, uid, content_id FROM messages WHERE folder_id = ? AND (flags & \(MessageFlags.deleted.rawValue)) != 0"
+            if let uids { sql += " AND " + uids.sqlCondition(column: "uid") }
+            let rows = try Row.fetchAll(db, sql: sql + " ORDER BY uid", arguments: [folder.id])
+            guard !rows.isEmpty else { return ([], folder.highestModSeq) }
+            let modseq = folder.highestModSeq + 1
+            for row in rows {
+                try db.execute(sql: "DELETE FROM messages WHERE id = ?", arguments: [row["id"] as Int64])
+                try db.execute(sql: "INSERT OR REPLACE INTO expunged(folder_id, uid, modseq) VALUES (?, ?, ?)", arguments: [folder.id, row["uid"] as UID, modseq])
+                try Self.releaseContent(db, row["content_id"])
+            }
+            try db.execute(sql: "UPDATE folders SET highest_modseq = ? WHERE id = ?", arguments: [modseq, folder.id])
+            return (rows.map { $0["uid"] }, modseq)
+        }
+        if !removed.isEmpty { publish([MailboxChange(folder: path, kind: .expunged(uids: removed), modSeq: modseq, origin: origin)]) }
+        return removed
+    }
+
+    /// UIDs expunged after `modSeq` (QRESYNC VANISHED (EARLIER)).
+    public func expunged(in folderPath: String, since modSeq: Int64) async throws -> [UID] {
+        let path = try Self.normalizePath(folderPath)
+        return try await pool.read { db in
+            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            return try UID.fetchAll(db, sql: "SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid", arguments: [folder.id, modSeq])
+        }
+    }
+
+    public func status(of folderPath: String) async throws -> FolderStatus {
+        let path = try Self.normalizePath(folderPath)
+        return try await pool.read { db in
+            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            let row = try Row.fetchOne(db, sql: """
+                SELECT count(*) AS messages,
+                       coalesce(sum(uid >= ?), 0) AS recent,
+                       coalesce(sum((flags & \(MessageFlags.seen.rawValue)) = 0), 0) AS unseen,
+                       coalesce(sum((flags & \(MessageFlags.deleted.rawValue)) != 0), 0) AS deleted,
+                       coalesce(sum(size), 0) AS size
+                FROM messages WHERE folder_id = ?
+                """, arguments: [folder.recentUID, folder.id])!
+            return FolderStatus(messages: row["messages"], recent: row["recent"], unseen: row["unseen"], deleted: row["deleted"],
+                                uidNext: folder.uidNext, uidValidity: folder.uidValidity, highestModSeq: folder.highestModSeq, sizeBytes: row["size"])
+        }
+    }
+
+    /// Claims the folder's \Recent messages for one session (RFC 3501: only one session sees a
+    /// message as recent): returns their UIDs and marks them no longer recent for everyone else.
+    public func claimRecent(in folderPath: String) async throws -> [UID] {
+        let path = try Self.normalizePath(folderPath)
+        return try await pool.write { db in
+            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            let uids = try UID.fetchAll(db, sql: "SELECT uid FROM messages WHERE folder_id = ? AND uid >= ? ORDER BY uid", arguments: [folder.id, folder.recentUID])
+            try db.execute(sql: "UPDATE folders SET recent_uid = uid_next WHERE id = ?", arguments: [folder.id])
+            return uids
+        }
+    }
+
+    /// Storage used: the sum of the sizes of all messages (IMAP QUOTA STORAGE, in bytes).
+    public func usage() async throws -> Int64 {
+        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'usage_bytes'") ?? 0 }
+    }
+
+    /// Full-text search of a folder through the FTS5 trigram index. Matches case-insensitive
+    /// substrings of at least 3 characters; `nil` when the index cannot answer exactly (shorter
+    /// needles), so the caller falls back to scanning.
+    public func fullTextSearch(in folderPath: String, text: String, field: FullTextField) async throws -> [UID]? {
+        guard text.count >= 3 else { return nil }
+        let path = try Self.normalizePath(folderPath)
+        let quoted = "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        let query = field == .any ? quoted : "{\(field.rawValue)} : \(quoted)"
+        return try await pool.read { db in
+            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            return try UID.fetchAll(db, sql: """
+                SELECT m.uid FROM messages m WHERE m.folder_id = ?
+                AND m.content_id IN (SELECT rowid FROM content_fts WHERE content_fts MATCH ?) ORDER BY m.uid
+                """, arguments: [folder.id, query])
+        }
+    }
+
+    public enum FullTextField: String, Sendable { case subject, addresses, body, attachments, any }
+
+    // MARK: - Sealed queue hand-off
+
+    /// The highest queue sequence number already moved into this mailbox.
+    public func drainedQueueSeq() async throws -> Int64 {
+        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'queue_seq'") ?? 0 }
+    }
+
+    /// Opens a sealed queue entry and appends it to INBOX, recording `seq` in the same transaction
+    /// (so a crash can neither lose nor duplicate it). Returns nil when `seq` was already delivered.
+    func deliverSealed(seq: Int64, blob: [UInt8]) async throws -> AppendResult? {
+        let (internalDate, bytes) = try InboundSeal.open(blob, keyPair: keyPair, mailboxID: mailboxID)
+        let prepared = PreparedMessage(bytes)
+        let outcome = try await pool.writeWithoutTransaction { db -> (AppendResult, Int64)? in
+            // A delivery that reaches this point has been acknowledged (SMTP 250): commit it with a
+            // full fsync so that the queue entry can be dropped safely afterwards.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            var outcome: (AppendResult, Int64)?
+            try db.inTransaction(.immediate) {
+                let done = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'queue_seq'") ?? 0
+                guard seq > done else { return .commit }
+                guard let inbox = try Self.fetchFolder(db, "INBOX") else { throw MailStoreError(.noSuchFolder, "no INBOX") }
+                let contentID = try Self.storeContent(db, prepared)
+                let modseq = inbox.highestModSeq + 1
+                let uid = try Self.insertMessage(db, folder: inbox, contentID: contentID, size: bytes.count, flags: [], keywords: [],
+                                                 internalDate: internalDate, modseq: modseq)
+                try Self.setMeta(db, "queue_seq", seq)
+                outcome = (AppendResult(uidValidity: inbox.uidValidity, uid: uid), modseq)
+                return .commit
+            }
+            return outcome
+        }
+        guard let (result, modseq) = outcome else { return nil }
+        publish([MailboxChange(folder: "INBOX", kind: .appended(uids: [result.uid]), modSeq: modseq, origin: nil)])
+        return result
+    }
+}
+
+// MARK: - Row helpers
+
+extension MailboxDatabase {
+    /// Work done before the write transaction: parsing, hashing, splitting out large parts.
+    struct PreparedMessage {
+        let size: Int
+        let sha256: [UInt8]
+        let split: MessageLayout.Split
+        let message: MIMEMessage
+
+        init(_ bytes: [UInt8]) {
+            message = MIMEMessage.parse(bytes)
+            size = bytes.count
+            sha256 = Array(SHA256.hash(data: bytes))
+            split = MessageLayout.split(message)
+        }
+    }
+
+    static func folderInfo(_ row: Row) -> FolderInfo {
+        FolderInfo(id: row["id"], path: row["path"], specialUse: (row["special_use"] as String?).flatMap(SpecialUse.init(rawValue:)),
+                   subscribed: row["subscribed"], uidValidity: row["uid_validity"], uidNext: row["uid_next"],
+                   highestModSeq: row["highest_modseq"], recentUID: row["recent_uid"])
+    }
+
+    static func fetchFolder(_ db: Database, _ path: String) throws -> FolderInfo? {
+        try Row.fetchOne(db, sql: "SELECT * FROM folders WHERE path = ?", arguments: [path]).map(folderInfo)
+    }
+
+    static func insertFolder(_ db: Database, path: String, specialUse: SpecialUse?, now: Date) throws -> FolderInfo {
+        // UIDVALIDITY: a mailbox-wide counter seeded with the creation time, so that a folder
+        // deleted and created again never reuses a value.
+        let validity = UInt32(truncatingIfNeeded: (try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'next_uid_validity'") ?? 1))
+        try setMeta(db, "next_uid_validity", Int64(validity) + 1)
+        try db.execute(sql: """
+            INSERT INTO folders(path, special_use, uid_validity, uid_next, highest_modseq, recent_uid, subscribed, created)
+            VALUES (?, ?, ?, 1, 1, 1, 1, ?)
+            """, arguments: [path, specialUse?.rawValue, max(validity, 1), isoString(now)])
+        return try fetchFolder(db, path)!
+    }
+
+    static func ensureDefaultFolders(_ db: Database, now: Date) throws {
+        for (path, use) in defaultFolders where try fetchFolder(db, path) == nil {
+            _ = try insertFolder(db, path: path, specialUse: use, now: now)
+        }
+    }
+
+    static func setMeta(_ db: Database, _ key: String, _ value: some DatabaseValueConvertible) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
+    }
+
+    static func checkQuota(_ db: Database, adding: Int64, quota: Int64?) throws {
+        guard let quota else { return }
+        let used = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'usage_bytes'") ?? 0
+        if used + adding > quota { throw MailStoreError(.overQuota, "mailbox is over its storage quota") }
+    }
+
+    /// Stores a message's content once (by SHA-256) and returns its id with one more reference.
+    static func storeContent(_ db: Database, _ p: PreparedMessage) throws -> Int64 {
+        if let id = try Int64.fetchOne(db, sql: "SELECT id FROM contents WHERE sha256 = ?", arguments: [Data(p.sha256)]) {
+            try db.execute(sql: "UPDATE contents SET refcount = refcount + 1 WHERE id = ?", arguments: [id])
+            return id
+        }
+        let m = p.message
+        func addresses(_ list: [MailAddress]) -> String? {
+            let text = list.map { a in [a.name, a.address.map { "<\($0)>" }].compactMap { $0 }.joined(separator: " ") }.joined(separator: ", ")
+            return text.isEmpty ? nil : text
+        }
+        let threadID = try threadFor(db, m)
+        try db.execute(sql: """
+            INSERT INTO contents(sha256, size, header, body, refcount, sent_date, subject, from_addr, to_addr, cc_addr, bcc_addr,
+                                 message_id, in_reply_to, refs, has_attachments, thread_id)
+            VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [
+                Data(p.sha256), p.size, Data(p.split.header), Data(p.split.layout), m.date.map(isoString), m.subject,
+                addresses(m.from), addresses(m.to), addresses(m.cc), addresses(m.bcc), m.messageID,
+                m.inReplyTo.first, m.references.isEmpty ? nil : m.references.joined(separator: " "),
+                m.leafParts.contains(where: \.isAttachment), threadID,
+            ])
+        let contentID = db.lastInsertedRowID
+        for (ordinal, part) in p.split.parts.enumerated() {
+            let partID: Int64
+            if let id = try Int64.fetchOne(db, sql: "SELECT id FROM parts WHERE sha256 = ?", arguments: [Data(part.sha256)]) {
+                try db.execute(sql: "UPDATE parts SET refcount = refcount + 1 WHERE id = ?", arguments: [id])
+                partID = id
+            } else {
+                try db.execute(sql: "INSERT INTO parts(sha256, size, data, refcount) VALUES (?, ?, ?, 1)",
+                               arguments: [Data(part.sha256), part.bytes.count, Data(part.bytes)])
+                partID = db.lastInsertedRowID
+            }
+            try db.execute(sql: "INSERT INTO content_parts(content_id, ordinal, part_id) VALUES (?, ?, ?)", arguments: [contentID, ordinal, partID])
+        }
+        let text = m.searchText()
+        try db.execute(sql: "INSERT INTO content_fts(rowid, subject, addresses, body, attachments) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [contentID, text.subject, text.addresses, text.body, text.attachmentNames.joined(separator: "\n")])
+        return contentID
+    }
+
+    /// The thread of a message: that of the first message it refers to (In-Reply-To, References),
+    /// or a new one.
+    static func threadFor(_ db: Database, _ m: MIMEMessage) throws -> Int64 {
+        let ids = Array(Set(m.inReplyTo + m.references)).prefix(100)
+        if !ids.isEmpty {
+            let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
+            if let thread = try Int64.fetchOne(db, sql: "SELECT thread_id FROM contents WHERE message_id IN (\(marks)) AND thread_id IS NOT NULL LIMIT 1",
+                                               arguments: StatementArguments(Array(ids))) {
+                return thread
+            }
+        }
+        try db.execute(sql: "INSERT INTO threads(root_message_id, base_subject) VALUES (?, ?)",
+                       arguments: [m.references.first ?? m.inReplyTo.first ?? m.messageID, m.subject])
+        return db.lastInsertedRowID
+    }
+
+    static func insertMessage(_ db: Database, folder: FolderInfo, contentID: Int64, size: Int, flags: MessageFlags,
+                              keywords: [String], internalDate: Date, modseq: Int64) throws -> UID {
+        let uid = folder.uidNext
+        try db.execute(sql: """
+            INSERT INTO messages(folder_id, uid, modseq, flags, internal_date, size, content_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [folder.id, uid, modseq, flags.rawValue, isoString(internalDate), size, contentID])
+        let messageID = db.lastInsertedRowID
+        for k in Set(keywords) {
+            try db.execute(sql: "INSERT INTO message_keywords(message_id, keyword) VALUES (?, ?)", arguments: [messageID, k])
+        }
+        try db.execute(sql: "UPDATE folders SET uid_next = max(uid_next, ?), highest_modseq = max(highest_modseq, ?) WHERE id = ?",
+                       arguments: [uid + 1, modseq, folder.id])
+        return uid
+    }
+
+    /// Drops one reference to a content; the last one deletes it, its index entry and its
+    /// unreferenced parts.
+    static func releaseContent(_ db: Database, _ contentID: Int64) throws {
+        try db.execute(sql: "UPDATE contents SET refcount = refcount - 1 WHERE id = ?", arguments: [contentID])
+        guard (try Int64.fetchOne(db, sql: "SELECT refcount FROM contents WHERE id = ?", arguments: [contentID]) ?? 0) <= 0 else { return }
+        let partIDs = try Int64.fetchAll(db, sql: "SELECT part_id FROM content_parts WHERE content_id = ?", arguments: [contentID])
+        try db.execute(sql: "DELETE FROM content_fts WHERE rowid = ?", arguments: [contentID])
+        try db.execute(sql: "DELETE FROM contents WHERE id = ?", arguments: [contentID])
+        for partID in partIDs {
+            try db.execute(sql: "UPDATE parts SET refcount = refcount - 1 WHERE id = ?", arguments: [partID])
+        }
+        try db.execute(sql: "DELETE FROM parts WHERE refcount <= 0")
+    }
+
+    static func assembleContent(_ db: Database, _ contentID: Int64) throws -> [UInt8] {
+        guard let row = try Row.fetchOne(db, sql: "SELECT header, body, size FROM contents WHERE id = ?", arguments: [contentID]) else {
+            throw MessageLayout.Corrupt()
+        }
+        let parts = try Row.fetchAll(db, sql: """
+            SELECT cp.ordinal, p.data FROM content_parts cp JOIN parts p ON p.id = cp.part_id WHERE cp.content_id = ? ORDER BY cp.ordinal
+            """, arguments: [contentID]).map { Array($0["data"] as Data) }
+        return try MessageLayout.assemble(header: Array(row["header"] as Data), layout: Array(row["body"] as Data), size: row["size"]) { ordinal in
+            guard ordinal < parts.count else { throw MessageLayout.Corrupt() }
+            return parts[ordinal]
+        }
+    }
+
+    static func keywords(_ db: Database, folderID: Int64) throws -> [Int64: [String]] {
+        var result: [Int64: [String]] = [:]
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT k.message_id, k.keyword FROM message_keywords k JOIN messages m ON m.id = k.message_id
+            WHERE m.folder_id = ? ORDER BY k.message_id, k.keyword
+            """, arguments: [folderID])
+        for row in rows { result[row["message_id"], default: []].append(row["keyword"]) }
+        return result
+    }
+
+    static func records(_ db: Database, folderID: Int64, messageIDs: [Int64]) throws -> [MessageRecord] {
+        guard !messageIDs.isEmpty else { return [] }
+        let keywords = try keywords(db, folderID: folderID)
+        return try Row.fetchAll(db, sql: "\(recordSelect) WHERE m.id IN (\(messageIDs.map(String.init).joined(separator: ","))) ORDER BY m.uid")
+            .map { record($0, keywords: keywords) }
+    }
+
+    static let recordSelect = """
+        SELECT m.id, m.uid, m.modseq, m.flags, m.internal_date, m.size, c.sent_date, c.subject, c.from_addr, c.message_id, c.thread_id
+        FROM messages m JOIN contents c ON c.id = m.content_id
+        """
+
+    static func record(_ row: Row, keywords: [Int64: [String]]) -> MessageRecord {
+        MessageRecord(uid: row["uid"], modSeq: row["modseq"], flags: MessageFlags(rawValue: row["flags"]),
+                      keywords: keywords[row["id"] as Int64] ?? [], internalDate: parseISO(row["internal_date"]) ?? Date(timeIntervalSince1970: 0),
+                      size: row["size"], sentDate: (row["sent_date"] as String?).flatMap(parseISO), subject: row["subject"],
+                      from: row["from_addr"], messageID: row["message_id"], threadID: row["thread_id"])
+    }
+}
+
+/// ISO 8601 UTC with seconds, the storage form of every date.
+func isoString(_ date: Date) -> String { date.formatted(.iso8601) }
+func parseISO(_ text: String) -> Date? { try? Date(text, strategy: .iso8601) }

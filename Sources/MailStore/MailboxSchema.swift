@@ -1,0 +1,139 @@
+import GRDB
+
+/// The schema of a mailbox file, versioned with GRDB migrations. Checked at every open and
+/// upgraded automatically.
+///
+/// Designed for IMAP (RFC 3501/9051, CONDSTORE/QRESYNC):
+/// - `folders`: path ("/"-separated, INBOX canonical), special-use, UIDVALIDITY, UIDNEXT,
+///   HIGHESTMODSEQ, the first UID still \Recent, subscription.
+/// - `messages`: one row per message in a folder (UID, MODSEQ, system flags as a bit set,
+///   INTERNALDATE, RFC822.SIZE) pointing at its `contents` row. COPY shares the content.
+/// - `contents`: the message itself, once per mailbox (SHA-256 of the bytes): the raw header block,
+///   the body as a layout of inline bytes and references to `parts`, and the parsed columns that
+///   SEARCH and THREAD use. `parts`: MIME leaf bodies over a threshold, content-addressed and
+///   reference-counted, so an attachment received many times is stored once.
+/// - `expunged`: the expunge log with MODSEQ (QRESYNC VANISHED).
+/// - `content_fts`: FTS5 (trigram tokenizer: substring matching, case-insensitive, like IMAP SEARCH).
+/// - `threads`, `meta`.
+/// Dates are ISO 8601 UTC strings. Every column SEARCH or sync filters on is indexed.
+enum MailboxSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (
+                    key   TEXT PRIMARY KEY NOT NULL,
+                    value BLOB
+                ) WITHOUT ROWID;
+
+                CREATE TABLE folders (
+                    id             INTEGER PRIMARY KEY,
+                    path           TEXT NOT NULL UNIQUE,
+                    special_use    TEXT,
+                    uid_validity   INTEGER NOT NULL,
+                    uid_next       INTEGER NOT NULL DEFAULT 1,
+                    highest_modseq INTEGER NOT NULL DEFAULT 1,
+                    recent_uid     INTEGER NOT NULL DEFAULT 1,
+                    subscribed     INTEGER NOT NULL DEFAULT 1,
+                    created        TEXT NOT NULL
+                );
+                CREATE INDEX folders_special_use ON folders(special_use);
+
+                CREATE TABLE threads (
+                    id              INTEGER PRIMARY KEY,
+                    root_message_id TEXT,
+                    base_subject    TEXT
+                );
+
+                CREATE TABLE contents (
+                    id              INTEGER PRIMARY KEY,
+                    sha256          BLOB NOT NULL UNIQUE,
+                    size            INTEGER NOT NULL,
+                    header          BLOB NOT NULL,
+                    body            BLOB NOT NULL,
+                    refcount        INTEGER NOT NULL DEFAULT 0,
+                    sent_date       TEXT,
+                    subject         TEXT,
+                    from_addr       TEXT,
+                    to_addr         TEXT,
+                    cc_addr         TEXT,
+                    bcc_addr        TEXT,
+                    message_id      TEXT,
+                    in_reply_to     TEXT,
+                    refs            TEXT,
+                    has_attachments INTEGER NOT NULL DEFAULT 0,
+                    thread_id       INTEGER REFERENCES threads(id) ON DELETE SET NULL
+                );
+                CREATE INDEX contents_sent_date  ON contents(sent_date);
+                CREATE INDEX contents_message_id ON contents(message_id);
+                CREATE INDEX contents_thread     ON contents(thread_id);
+                CREATE INDEX contents_subject    ON contents(subject);
+                CREATE INDEX contents_from       ON contents(from_addr);
+
+                CREATE TABLE parts (
+                    id       INTEGER PRIMARY KEY,
+                    sha256   BLOB NOT NULL UNIQUE,
+                    size     INTEGER NOT NULL,
+                    data     BLOB NOT NULL,
+                    refcount INTEGER NOT NULL DEFAULT 0
+                );
+
+                CREATE TABLE content_parts (
+                    content_id INTEGER NOT NULL REFERENCES contents(id) ON DELETE CASCADE,
+                    ordinal    INTEGER NOT NULL,
+                    part_id    INTEGER NOT NULL REFERENCES parts(id),
+                    PRIMARY KEY (content_id, ordinal)
+                ) WITHOUT ROWID;
+                CREATE INDEX content_parts_part ON content_parts(part_id);
+
+                CREATE TABLE messages (
+                    id            INTEGER PRIMARY KEY,
+                    folder_id     INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+                    uid           INTEGER NOT NULL,
+                    modseq        INTEGER NOT NULL,
+                    flags         INTEGER NOT NULL DEFAULT 0,
+                    internal_date TEXT NOT NULL,
+                    size          INTEGER NOT NULL,
+                    content_id    INTEGER NOT NULL REFERENCES contents(id),
+                    UNIQUE (folder_id, uid)
+                );
+                CREATE INDEX messages_modseq        ON messages(folder_id, modseq);
+                CREATE INDEX messages_flags         ON messages(folder_id, flags);
+                CREATE INDEX messages_internal_date ON messages(folder_id, internal_date);
+                CREATE INDEX messages_size          ON messages(folder_id, size);
+                CREATE INDEX messages_content       ON messages(content_id);
+
+                CREATE TABLE message_keywords (
+                    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+                    keyword    TEXT NOT NULL,
+                    PRIMARY KEY (message_id, keyword)
+                ) WITHOUT ROWID;
+                CREATE INDEX message_keywords_keyword ON message_keywords(keyword);
+
+                CREATE TABLE expunged (
+                    folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+                    uid       INTEGER NOT NULL,
+                    modseq    INTEGER NOT NULL,
+                    PRIMARY KEY (folder_id, uid)
+                ) WITHOUT ROWID;
+                CREATE INDEX expunged_modseq ON expunged(folder_id, modseq);
+
+                CREATE VIRTUAL TABLE content_fts USING fts5(
+                    subject, addresses, body, attachments,
+                    content = '', contentless_delete = 1,
+                    tokenize = 'trigram case_sensitive 0'
+                );
+
+                -- Storage used by the mailbox (IMAP QUOTA): the sum of RFC822.SIZE of every message.
+                INSERT INTO meta(key, value) VALUES ('usage_bytes', 0);
+                CREATE TRIGGER messages_usage_insert AFTER INSERT ON messages BEGIN
+                    UPDATE meta SET value = value + NEW.size WHERE key = 'usage_bytes';
+                END;
+                CREATE TRIGGER messages_usage_delete AFTER DELETE ON messages BEGIN
+                    UPDATE meta SET value = value - OLD.size WHERE key = 'usage_bytes';
+                END;
+                """)
+        }
+        return migrator
+    }
+}

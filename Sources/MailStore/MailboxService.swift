@@ -1,0 +1,60 @@
+import Foundation
+import MailCore
+
+/// The mailbox service the protocol servers (IMAP, POP3, MX, submission) use.
+///
+/// One process: `LocalMailboxService`. A cluster: a remote implementation of the same protocols
+/// over the storage node's WebSocket RPC, so the protocol servers never know the difference.
+public protocol MailboxService: Sendable {
+    /// Verifies `password` for `address`, unlocks the mailbox (moving its sealed queue into INBOX)
+    /// and returns a session on it. Fails with `.authenticationFailed` for an unknown address, a
+    /// non-storing alias and a wrong password alike (the error never says which).
+    func unlock(address: EmailAddress, password: String) async throws -> any MailboxSession
+
+    /// Local delivery: seals `message` to the recipient's public key and commits it to the queue;
+    /// returns after the commit. If the mailbox is unlocked, the message reaches INBOX at once.
+    func deliver(to recipient: EmailAddress, message: [UInt8], internalDate: Date) async throws -> DeliveryOutcome
+}
+
+public enum DeliveryOutcome: Sendable, Hashable {
+    /// Committed to the sealed queue (sequence number); `delivered` when it is already in INBOX.
+    case queued(seq: Int64, delivered: Bool)
+    /// The alias does not store mail (forward / webhook only).
+    case notStored
+}
+
+/// One session's view of an unlocked mailbox. Changes it makes carry its `id` as their origin.
+public protocol MailboxSession: Sendable {
+    var id: UUID { get }
+    var address: EmailAddress { get }
+    var mailboxID: String { get }
+    /// The id of the password this session logged in with (revoking it ends the session).
+    var passwordID: String { get }
+
+    func folders() async throws -> [FolderInfo]
+    func folder(_ path: String) async throws -> FolderInfo?
+    func createFolder(_ path: String, specialUse: SpecialUse?) async throws -> FolderInfo
+    func renameFolder(_ from: String, to: String) async throws
+    func deleteFolder(_ path: String) async throws
+    func setSubscribed(_ path: String, _ subscribed: Bool) async throws
+
+    func append(to folder: String, message: [UInt8], flags: MessageFlags, keywords: [String], internalDate: Date?) async throws -> AppendResult
+    func messages(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord]
+    func messageBytes(in folder: String, uid: UID) async throws -> [UInt8]?
+    func storeFlags(in folder: String, uids: UIDSet, operation: FlagOperation, flags: MessageFlags, keywords: [String], unchangedSince: Int64?) async throws -> StoreResult
+    func copy(from source: String, uids: UIDSet, to target: String) async throws -> CopyResult
+    func move(from source: String, uids: UIDSet, to target: String) async throws -> CopyResult
+    func expunge(in folder: String, uids: UIDSet?) async throws -> [UID]
+    func expunged(in folder: String, since modSeq: Int64) async throws -> [UID]
+    func status(of folder: String) async throws -> FolderStatus
+    func claimRecent(in folder: String) async throws -> [UID]
+    func fullTextSearch(in folder: String, text: String, field: MailboxDatabase.FullTextField) async throws -> [UID]?
+    /// Storage used and the quota (nil = unlimited), in bytes.
+    func quota() async throws -> (used: Int64, limit: Int64?)
+    /// Changes to one folder (or all when nil), including those of other sessions and deliveries,
+    /// plus mailbox-wide events (`folder == ""`, e.g. the session's password was revoked).
+    func changes(folder: String?) -> AsyncStream<MailboxChange>
+    /// Ends the session; the mailbox locks (its key leaves memory) when its last session closes,
+    /// after a short grace period.
+    func close() async
+}

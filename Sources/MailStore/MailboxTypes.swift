@@ -1,0 +1,156 @@
+import Foundation
+
+/// An IMAP UID (RFC 3501 §2.3.1.1): 32-bit, non-zero, strictly ascending within a folder.
+public typealias UID = UInt32
+
+/// A set of UIDs as ascending, non-overlapping closed ranges (an IMAP uid-set).
+public struct UIDSet: Sendable, Hashable, CustomStringConvertible {
+    public private(set) var ranges: [ClosedRange<UID>]
+
+    public init(_ ranges: [ClosedRange<UID>]) {
+        let sorted = ranges.sorted { $0.lowerBound < $1.lowerBound }
+        var merged: [ClosedRange<UID>] = []
+        for r in sorted {
+            if let last = merged.last, last.upperBound == .max || r.lowerBound <= last.upperBound + 1 {
+                merged[merged.count - 1] = last.lowerBound ... max(last.upperBound, r.upperBound)
+            } else {
+                merged.append(r)
+            }
+        }
+        self.ranges = merged
+    }
+    public init(_ uids: [UID]) { self.init(uids.map { $0 ... $0 }) }
+    public init(_ range: ClosedRange<UID>) { self.init([range]) }
+    /// Every UID (`1:*`).
+    public static let all = UIDSet([1 ... UID.max])
+
+    public var isEmpty: Bool { ranges.isEmpty }
+    public func contains(_ uid: UID) -> Bool { ranges.contains { $0.contains(uid) } }
+
+    /// SQL condition on `column` (values are integers: no injection possible).
+    func sqlCondition(column: String) -> String {
+        if ranges.isEmpty { return "0" }
+        return "(" + ranges.map { r in
+            r.lowerBound == r.upperBound ? "\(column) = \(r.lowerBound)" : "\(column) BETWEEN \(r.lowerBound) AND \(r.upperBound)"
+        }.joined(separator: " OR ") + ")"
+    }
+
+    public var description: String {
+        ranges.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound):\($0.upperBound)" }.joined(separator: ",")
+    }
+}
+
+/// IMAP system flags (RFC 3501 §2.3.2), stored as a bit set. \Recent is not stored per message:
+/// a folder's `recentUID` says which messages are still recent.
+public struct MessageFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    public static let seen = MessageFlags(rawValue: 1 << 0)
+    public static let answered = MessageFlags(rawValue: 1 << 1)
+    public static let flagged = MessageFlags(rawValue: 1 << 2)
+    public static let deleted = MessageFlags(rawValue: 1 << 3)
+    public static let draft = MessageFlags(rawValue: 1 << 4)
+
+    public static let systemFlagNames: [(MessageFlags, String)] = [
+        (.seen, "\\Seen"), (.answered, "\\Answered"), (.flagged, "\\Flagged"), (.deleted, "\\Deleted"), (.draft, "\\Draft"),
+    ]
+    public var names: [String] { Self.systemFlagNames.filter { contains($0.0) }.map(\.1) }
+}
+
+/// RFC 6154 special-use attributes.
+public enum SpecialUse: String, Sendable, CaseIterable {
+    case all = "\\All", archive = "\\Archive", drafts = "\\Drafts", flagged = "\\Flagged"
+    case junk = "\\Junk", sent = "\\Sent", trash = "\\Trash"
+}
+
+public struct FolderInfo: Sendable, Hashable {
+    public var id: Int64
+    public var path: String
+    public var specialUse: SpecialUse?
+    public var subscribed: Bool
+    public var uidValidity: UInt32
+    public var uidNext: UID
+    public var highestModSeq: Int64
+    /// Messages with this UID or higher are \Recent (RFC 3501) until a session claims them.
+    public var recentUID: UID
+}
+
+public struct FolderStatus: Sendable, Hashable {
+    public var messages: Int
+    public var recent: Int
+    public var unseen: Int
+    public var deleted: Int
+    public var uidNext: UID
+    public var uidValidity: UInt32
+    public var highestModSeq: Int64
+    public var sizeBytes: Int64
+}
+
+/// One message as listed by FETCH-like calls: everything but the bytes.
+public struct MessageRecord: Sendable, Hashable {
+    public var uid: UID
+    public var modSeq: Int64
+    public var flags: MessageFlags
+    public var keywords: [String]
+    public var internalDate: Date
+    public var size: Int
+    public var sentDate: Date?
+    public var subject: String?
+    public var from: String?
+    public var messageID: String?
+    public var threadID: Int64?
+}
+
+public struct AppendResult: Sendable, Hashable {
+    public var uidValidity: UInt32
+    public var uid: UID
+}
+
+public struct CopyResult: Sendable, Hashable {
+    public var uidValidity: UInt32
+    /// (source UID, destination UID) pairs in source order (RFC 4315 COPYUID).
+    public var mapping: [(source: UID, destination: UID)]
+    public static func == (a: CopyResult, b: CopyResult) -> Bool {
+        a.uidValidity == b.uidValidity && a.mapping.map(\.source) == b.mapping.map(\.source)
+            && a.mapping.map(\.destination) == b.mapping.map(\.destination)
+    }
+    public func hash(into h: inout Hasher) { h.combine(uidValidity); h.combine(mapping.map(\.destination)) }
+}
+
+public enum FlagOperation: Sendable, Hashable { case add, remove, replace }
+
+public struct StoreResult: Sendable, Hashable {
+    /// Messages whose flags changed, with their new state and MODSEQ.
+    public var updated: [MessageRecord]
+    /// UIDs not changed because their MODSEQ was above UNCHANGEDSINCE (RFC 7162 MODIFIED).
+    public var modified: [UID]
+}
+
+/// What changed in a mailbox, told to every session watching it (IDLE, NOOP updates).
+public struct MailboxChange: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        case appended(uids: [UID])
+        case flagsChanged(uids: [UID])
+        case expunged(uids: [UID])
+        case folderCreated, folderDeleted
+        case folderRenamed(to: String)
+        /// Mailbox-wide (`folder == ""`): a password was revoked; its sessions must end (IMAP BYE).
+        case passwordRevoked(passwordID: String)
+    }
+    public var folder: String
+    public var kind: Kind
+    public var modSeq: Int64
+    /// The session that made the change (nil for deliveries); a session may skip its own changes.
+    public var origin: UUID?
+}
+
+public struct MailStoreError: Error, CustomStringConvertible, Sendable, Equatable {
+    public enum Code: Sendable, Equatable {
+        case authenticationFailed, noSuchFolder, folderExists, invalidFolderName, cannotDeleteInbox
+        case overQuota, noMailbox, notStored, messageTooLarge, mailboxClosed, lastPassword, noSuchPassword
+    }
+    public var code: Code
+    public var detail: String
+    public init(_ code: Code, _ detail: String) { self.code = code; self.detail = detail }
+    public var description: String { detail }
+}

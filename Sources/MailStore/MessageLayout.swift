@@ -1,0 +1,88 @@
+import Crypto
+import MIMEParser
+
+/// How a message's bytes are stored so that the exact original comes back (FETCH BODY[] is
+/// byte-exact), with large MIME leaf bodies de-duplicated.
+///
+/// The header block is stored as is. The body becomes a layout: a sequence of inline byte runs and
+/// references (by ordinal) to `parts` rows holding a leaf part's *encoded* body bytes, keyed by their
+/// SHA-256. Encoding: version byte `0x01`, then records `0x00 ‖ u32 length ‖ bytes` (inline) or
+/// `0x01 ‖ u32 ordinal` (part reference), integers big-endian.
+enum MessageLayout {
+    /// Leaf bodies of at least this many encoded bytes are stored once per mailbox.
+    static let dedupThreshold = 8 * 1024
+    static let version: UInt8 = 1
+
+    struct Split {
+        var header: [UInt8]
+        var layout: [UInt8]
+        /// Parts in ordinal order: their SHA-256 and encoded bytes.
+        var parts: [(sha256: [UInt8], bytes: ArraySlice<UInt8>)]
+    }
+
+    static func split(_ message: MIMEMessage) -> Split {
+        let bytes = message.bytes
+        let headerEnd = min(max(message.headerLength, 0), bytes.count)
+        let ranges = message.leafParts.map(\.bodyRange)
+            .filter { $0.count >= dedupThreshold && $0.lowerBound >= headerEnd && $0.upperBound <= bytes.count }
+            .sorted { $0.lowerBound < $1.lowerBound }
+        var layout: [UInt8] = [version]
+        var parts: [(sha256: [UInt8], bytes: ArraySlice<UInt8>)] = []
+        var cursor = headerEnd
+        for range in ranges where range.lowerBound >= cursor {
+            appendInline(bytes[cursor..<range.lowerBound], to: &layout)
+            let slice = bytes[range]
+            layout.append(1)
+            appendUInt32(UInt32(parts.count), to: &layout)
+            parts.append((Array(SHA256.hash(data: slice)), slice))
+            cursor = range.upperBound
+        }
+        appendInline(bytes[cursor...], to: &layout)
+        return Split(header: Array(bytes[..<headerEnd]), layout: layout, parts: parts)
+    }
+
+    struct Corrupt: Error, CustomStringConvertible {
+        var description: String { "stored message layout is damaged" }
+    }
+
+    /// Re-assembles the original bytes. `part(ordinal)` returns the stored part's bytes.
+    static func assemble(header: [UInt8], layout: [UInt8], size: Int, part: (Int) throws -> [UInt8]) throws -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(size)
+        out.append(contentsOf: header)
+        guard layout.first == version else { throw Corrupt() }
+        var i = 1
+        func readUInt32() throws -> Int {
+            guard i + 4 <= layout.count else { throw Corrupt() }
+            let v = layout[i..<(i + 4)].reduce(0) { ($0 << 8) | Int($1) }
+            i += 4
+            return v
+        }
+        while i < layout.count {
+            let tag = layout[i]; i += 1
+            switch tag {
+            case 0:
+                let n = try readUInt32()
+                guard i + n <= layout.count else { throw Corrupt() }
+                out.append(contentsOf: layout[i..<(i + n)])
+                i += n
+            case 1:
+                out.append(contentsOf: try part(try readUInt32()))
+            default:
+                throw Corrupt()
+            }
+        }
+        return out
+    }
+
+    private static func appendInline(_ run: ArraySlice<UInt8>, to layout: inout [UInt8]) {
+        guard !run.isEmpty else { return }
+        layout.append(0)
+        appendUInt32(UInt32(run.count), to: &layout)
+        layout.append(contentsOf: run)
+    }
+
+    private static func appendUInt32(_ v: UInt32, to out: inout [UInt8]) {
+        out.append(contentsOf: [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)])
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import GRDB
+import SQLiteCipher
+import Synchronization
+
+/// The storage node's inbound queue: messages sealed to their mailbox's public key (InboundSeal),
+/// waiting to be moved into the mailbox at its next unlock (DESIGN.md §3).
+///
+/// The queue database is encrypted with the node key (defence in depth: the blobs themselves are
+/// already unreadable without the mailbox's private key) and commits with `synchronous = FULL`:
+/// `enqueue` returns only once the entry is durable, which is when SMTP may answer 250.
+public final class SealedQueue: Sendable {
+    let pool: DatabasePool
+
+    public struct Entry: Sendable {
+        public var seq: Int64
+        public var blob: [UInt8]
+    }
+
+    public init(path: String, key: SecretBytes) throws {
+        var config = EncryptedDatabase.configuration(key: key, label: "queue")
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        pool = try DatabasePool(path: path, configuration: config)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE inbound (
+                    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+                    mailbox_id TEXT NOT NULL,
+                    received   TEXT NOT NULL,
+                    size       INTEGER NOT NULL,
+                    blob       BLOB NOT NULL
+                );
+                CREATE INDEX inbound_mailbox ON inbound(mailbox_id, seq);
+                """)
+        }
+        try migrator.migrate(pool)
+        try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+    }
+
+    /// Seals `message` to `publicKey` and commits it durably. Returns the entry's sequence number.
+    @discardableResult
+    public func enqueue(message: [UInt8], internalDate: Date = Date(), mailboxID: String, publicKey: [UInt8]) async throws -> Int64 {
+        let blob = try InboundSeal.seal(message: message, internalDate: internalDate, publicKey: publicKey, mailboxID: mailboxID)
+        return try await pool.write { db in
+            try db.execute(sql: "INSERT INTO inbound(mailbox_id, received, size, blob) VALUES (?, ?, ?, ?)",
+                           arguments: [mailboxID, isoString(Date()), blob.count, Data(blob)])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Pending entries of a mailbox, oldest first (at most `limit`).
+    public func pending(mailboxID: String, after seq: Int64 = 0, limit: Int = 100) async throws -> [Entry] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT seq, blob FROM inbound WHERE mailbox_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                             arguments: [mailboxID, seq, limit])
+                .map { Entry(seq: $0["seq"], blob: Array($0["blob"] as Data)) }
+        }
+    }
+
+    public func count(mailboxID: String) async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM inbound WHERE mailbox_id = ?", arguments: [mailboxID]) ?? 0 }
+    }
+
+    /// Drops a mailbox's entries up to and including `seq` (they are in the mailbox now).
+    public func remove(mailboxID: String, through seq: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM inbound WHERE mailbox_id = ? AND seq <= ?", arguments: [mailboxID, seq])
+        }
+    }
+
+    /// Drops every entry of a mailbox (alias purge).
+    public func removeAll(mailboxID: String) async throws {
+        try await pool.write { db in try db.execute(sql: "DELETE FROM inbound WHERE mailbox_id = ?", arguments: [mailboxID]) }
+    }
+
+    /// Moves a mailbox's queued messages into its INBOX, in order, exactly once: each entry is
+    /// appended together with its sequence number in one mailbox transaction, and only then
+    /// removed from the queue. A crash at any point leaves either the entry in the queue and not
+    /// in the mailbox, or in both with the mailbox knowing it — never lost, never doubled.
+    /// Returns how many messages were moved.
+    @discardableResult
+    public func drain(into mailbox: MailboxDatabase) async throws -> Int {
+        var done = try await mailbox.drainedQueueSeq()
+        try await remove(mailboxID: mailbox.mailboxID, through: done)
+        var moved = 0
+        while true {
+            let batch = try await pending(mailboxID: mailbox.mailboxID, after: done, limit: 50)
+            guard !batch.isEmpty else { return moved }
+            for entry in batch {
+                if try await mailbox.deliverSealed(seq: entry.seq, blob: entry.blob) != nil { moved += 1 }
+                FaultInjection.point("drain.afterMailboxCommit")
+                done = entry.seq
+                try await remove(mailboxID: mailbox.mailboxID, through: done)
+            }
+        }
+    }
+}
+
+/// Crash-safety tests kill the process at named points: `SEALBOX_FAULT_KILL=<point>:<n>` sends
+/// SIGKILL to this process the n-th time `<point>` is reached. Unset in production (a no-op).
+enum FaultInjection {
+    private static let target: (point: String, count: Int)? = {
+        guard let spec = ProcessInfo.processInfo.environment["SEALBOX_FAULT_KILL"] else { return nil }
+        let parts = spec.split(separator: ":")
+        guard parts.count == 2, let n = Int(parts[1]), n > 0 else { return nil }
+        return (String(parts[0]), n)
+    }()
+    private static let hits = Mutex<Int>(0)
+
+    static func point(_ name: String) {
+        guard let target, target.point == name else { return }
+        let n = hits.withLock { $0 += 1; return $0 }
+        if n == target.count { kill(getpid(), SIGKILL) }
+    }
+}

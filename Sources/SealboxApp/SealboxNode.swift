@@ -1,0 +1,105 @@
+import Directory
+import Foundation
+import MailCore
+import MailStore
+import SQLiteCipher
+
+/// One Sealbox node's data directory, opened: the node key, the directory, the sealed queue and
+/// the mailbox service. The one place where these are wired together.
+///
+/// Layout of the data directory (mode 0700):
+/// ```
+/// node.key            32 random bytes (0600): encrypts directory.sqlite and queue.sqlite
+/// directory.sqlite    domains, aliases, wrapped keys, public keys (encrypted)
+/// queue.sqlite        the sealed inbound queue (encrypted; entries sealed to mailbox keys)
+/// mailboxes/<2 hex>/<random id>.sqlite   one encrypted file per mailbox
+/// sealbox.lock        held by `serve` and by commands that open mailboxes
+/// ```
+public final class SealboxNode: Sendable {
+    public let dataDirectory: String
+    public let directory: SQLiteDirectory
+    public let queue: SealedQueue
+    public let mailboxes: LocalMailboxService
+
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
+    public static func open(dataDirectory: String) throws -> SealboxNode {
+        try SealboxNode(dataDirectory: dataDirectory)
+    }
+
+    private init(dataDirectory: String) throws {
+        let fm = FileManager.default
+        let root = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
+        self.dataDirectory = root
+        do {
+            try fm.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try fm.createDirectory(atPath: root + "/mailboxes", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw Failure(description: "cannot create the data directory \(root): \(error.localizedDescription)")
+        }
+        let nodeKey = try Self.loadOrCreateNodeKey(path: root + "/node.key")
+        directory = try SQLiteDirectory(path: root + "/directory.sqlite", key: nodeKey)
+        queue = try SealedQueue(path: root + "/queue.sqlite", key: nodeKey)
+        mailboxes = LocalMailboxService(storageRoot: root + "/mailboxes", directory: directory, queue: queue)
+    }
+
+    /// The node key: made on first start (0600, written atomically), read afterwards.
+    static func loadOrCreateNodeKey(path: String) throws -> SecretBytes {
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: path) {
+            let key = SecretBytes.random(count: 32)
+            let tmp = path + ".tmp-\(getpid())"
+            let fd = Glibc.open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            guard fd >= 0 else { throw Failure(description: "cannot create the node key at \(path)") }
+            let written = key.withBytes { bytes in bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } }
+            fsync(fd)
+            Glibc.close(fd)
+            guard written == 32, rename(tmp, path) == 0 else {
+                unlink(tmp)
+                throw Failure(description: "cannot write the node key at \(path)")
+            }
+        }
+        guard let data = fm.contents(atPath: path), data.count == 32 else {
+            throw Failure(description: "the node key at \(path) is unreadable or damaged")
+        }
+        return SecretBytes(Array(data))
+    }
+
+    /// Locks every open mailbox (drops keys) before the process ends.
+    public func shutdown() async {
+        await mailboxes.lockAll()
+    }
+}
+
+extension SealboxNode {
+    /// Removes an alias and its passwords. An alias with a mailbox needs `purge`, which also deletes
+    /// the mailbox file (with its -wal/-shm) and its queued mail. Returns what was deleted.
+    public func removeAlias(_ address: EmailAddress, purge: Bool) async throws -> String {
+        guard let alias = try await directory.alias(address: address) else {
+            throw Failure(description: "no such alias: \(address)")
+        }
+        guard let mailboxID = alias.mailboxID else {
+            try await directory.removeAlias(id: alias.id)
+            return "removed alias \(alias.address)"
+        }
+        guard purge else {
+            throw Failure(description: "\(alias.address) has a mailbox: `alias remove --purge` deletes it with its mail (this cannot be undone)")
+        }
+        guard await !mailboxes.isUnlocked(mailboxID: mailboxID) else {
+            throw Failure(description: "\(alias.address) has open sessions; try again when they have ended")
+        }
+        let queued = try await queue.count(mailboxID: mailboxID)
+        let file = MailboxDatabase.filePath(storageRoot: dataDirectory + "/mailboxes", mailboxID: mailboxID)
+        var deleted: [String] = []
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: file + suffix) {
+            try FileManager.default.removeItem(atPath: file + suffix)
+            deleted.append((file + suffix).replacingOccurrences(of: dataDirectory + "/", with: ""))
+        }
+        try await queue.removeAll(mailboxID: mailboxID)
+        try await directory.removeAlias(id: alias.id)
+        return (["removed alias \(alias.address) and its passwords"] + deleted.map { "deleted \($0)" }
+            + ["deleted \(queued) queued message\(queued == 1 ? "" : "s")"]).joined(separator: "\n")
+    }
+}

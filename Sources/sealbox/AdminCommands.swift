@@ -1,0 +1,206 @@
+import ArgumentParser
+import Directory
+import Foundation
+import MailCore
+import MailStore
+import SealboxApp
+
+struct DomainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "domain", abstract: "Manage the domains this server receives mail for.",
+        subcommands: [Add.self, List.self, Remove.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a domain (Unicode or ASCII form).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The domain, e.g. example.com or bücher.example.") var domain: String
+        func run() async throws {
+            try await runReportingErrors {
+                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let record = try await node.directory.addDomain(try Domain(domain))
+                print("added domain \(record.domain.unicode)\(record.domain.unicode != record.domain.ascii ? " (\(record.domain.ascii))" : "")")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the domains.")
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            try await runReportingErrors {
+                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                for record in try await node.directory.domains() { print(record.domain.unicode) }
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a domain that has no aliases left.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var domain: String
+        func run() async throws {
+            try await runReportingErrors {
+                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let d = try Domain(domain)
+                try await node.directory.removeDomain(d)
+                print("removed domain \(d.unicode)")
+            }
+        }
+    }
+}
+
+struct AliasCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alias", abstract: "Manage addresses: store mail, forward it, post it to webhooks.",
+        subcommands: [Add.self, List.self, Remove.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add an alias. It stores mail unless --no-store; its mailbox is created with its first password.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The address, e.g. hello@example.com.") var address: String
+        @Option(name: .customLong("forward"), help: "Forward a copy to this address (repeatable).") var forward: [String] = []
+        @Option(name: .customLong("webhook"), help: "POST each message to this URL (repeatable).") var webhook: [String] = []
+        @Flag(name: .customLong("no-store"), help: "Do not store mail (forward and/or webhook only).") var noStore = false
+        @Option(help: "Storage quota, e.g. 500M, 10G.") var quota: String?
+
+        func run() async throws {
+            try await runReportingErrors {
+                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let quotaBytes = try quota.map { try ByteSize.parse($0) }
+                let record = try await node.directory.addAlias(
+                    try parseAddress(address), store: !noStore, forwardTo: try forward.map(parseAddress),
+                    webhooks: webhook, quotaBytes: quotaBytes)
+                print("added alias \(record.address)")
+                if record.store {
+                    print("next: `sealbox password generate \(record.address)` creates its mailbox and first password")
+                }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List aliases (of one domain, or all).")
+        @OptionGroup var global: GlobalOptions
+        @Argument var domain: String?
+        func run() async throws {
+            try await runReportingErrors {
+                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let aliases = try await node.directory.aliases(domain: try domain.map { try Domain($0) })
+                var rows = [["ADDRESS", "STORE", "QUOTA", "MAILBOX", "FORWARD", "WEBHOOKS"]]
+                for a in aliases {
+                    rows.append([a.address.description, a.store ? "yes" : "no", a.quotaBytes.map(ByteSize.format) ?? "-",
+                                 a.mailboxID == nil ? (a.store ? "not yet" : "-") : "yes",
+                                 a.forwardTo.isEmpty ? "-" : a.forwardTo.map(\.description).joined(separator: ","),
+                                 a.webhooks.isEmpty ? "-" : a.webhooks.joined(separator: ",")])
+                }
+                print(table(rows))
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove an alias and its passwords; with --purge also its mailbox file and queued mail.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var address: String
+        @Flag(help: "Delete the alias's mailbox (file, WAL) and its queued mail. Required when it has a mailbox.") var purge = false
+        func run() async throws {
+            try await runReportingErrors {
+                let lock = try DataDirectoryLock(dataDirectory: global.dataDir)
+                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let report = try await node.removeAlias(try parseAddress(address), purge: purge)
+                print(report)
+                withExtendedLifetime(lock) {}
+            }
+        }
+    }
+}
+
+struct PasswordCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "password", abstract: "Manage a mailbox's passwords (each wraps the mailbox key).",
+        subcommands: [Generate.self, List.self, Revoke.self, Change.self])
+
+    struct Generate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Generate a strong password and print it once (and nothing else on stdout).",
+            discussion: """
+                The first password of an alias creates its encrypted mailbox. Later passwords need a current \
+                one (SEALBOX_PASSWORD or a prompt): only a password can unwrap the mailbox key. \
+                There is no recovery: if every password of a mailbox is lost, the mailbox is lost.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument var address: String
+        @Option(help: "A label, e.g. the device (\"iPhone\", \"Thunderbird\").") var label: String?
+
+        func run() async throws {
+            try await runReportingErrors {
+                let lock = try DataDirectoryLock(dataDirectory: global.dataDir)
+                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let addr = try parseAddress(address)
+                guard let alias = try await node.directory.alias(address: addr) else {
+                    throw ValidationError("no such alias: \(addr)")
+                }
+                let password: String
+                if alias.mailboxID == nil {
+                    password = try await node.mailboxes.createMailbox(for: alias, label: label).password
+                } else {
+                    let current = try readPassword(prompt: "Current password for \(addr): ")
+                    password = try await node.mailboxes.addPassword(address: addr, currentPassword: current, label: label).password
+                }
+                print(password)
+                withExtendedLifetime(lock) {}
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a mailbox's passwords (ids and labels, never the passwords).")
+        @OptionGroup var global: GlobalOptions
+        @Argument var address: String
+        func run() async throws {
+            try await runReportingErrors {
+                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let addr = try parseAddress(address)
+                guard let alias = try await node.directory.alias(address: addr) else { throw ValidationError("no such alias: \(addr)") }
+                var rows = [["ID", "LABEL", "CREATED", "LAST USED"]]
+                for p in try await node.directory.passwords(aliasID: alias.id) {
+                    rows.append([p.id, p.label ?? "-", formatDate(p.created), formatDate(p.lastUsed)])
+                }
+                print(table(rows))
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke one password; the others keep working.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var address: String
+        @Argument var id: String
+        @Flag(help: "Allow revoking the last password (the mailbox can then never be opened again).") var force = false
+        func run() async throws {
+            try await runReportingErrors {
+                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                try await node.mailboxes.revokePassword(address: try parseAddress(address), passwordID: id, allowLast: force)
+                print("revoked password \(id)")
+            }
+        }
+    }
+
+    struct Change: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replace one password by a new generated one (printed once); authorised by a current password.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var address: String
+        @Argument var id: String
+        func run() async throws {
+            try await runReportingErrors {
+                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let addr = try parseAddress(address)
+                let current = try readPassword(prompt: "Current password for \(addr): ")
+                print(try await node.mailboxes.changePassword(address: addr, passwordID: id, currentPassword: current))
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Directory
+import Foundation
+import MailCore
+import MailStore
+import SealboxApp
+
+/// Runs a command body, turning any error into one clear line on stderr and a non-zero exit.
+func runReportingErrors(exitCode: (any Error) -> Int32 = { _ in 1 }, _ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        printError(describe(error))
+        throw ExitCode(exitCode(error))
+    }
+}
+
+func describe(_ error: any Error) -> String {
+    switch error {
+    case let e as CustomStringConvertible: e.description
+    default: "\(error)"
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("sealbox: \(message)\n".utf8))
+}
+
+func parseAddress(_ text: String) throws -> EmailAddress {
+    do { return try EmailAddress(text) } catch { throw ValidationError(error.description) }
+}
+
+/// The password of a mailbox: `SEALBOX_PASSWORD`, else a prompt on the terminal (no echo).
+func readPassword(prompt: String, environment variable: String = "SEALBOX_PASSWORD") throws -> String {
+    if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty { return value }
+    let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
+    guard tty >= 0 else { throw ValidationError("no password: set \(variable) or run from a terminal") }
+    defer { close(tty) }
+    var saved = termios()
+    tcgetattr(tty, &saved)
+    var silent = saved
+    silent.c_lflag &= ~tcflag_t(ECHO)
+    tcsetattr(tty, TCSAFLUSH, &silent)
+    defer { tcsetattr(tty, TCSAFLUSH, &saved); _ = write(tty, "\n", 1) }
+    _ = prompt.withCString { write(tty, $0, strlen($0)) }
+    var bytes: [UInt8] = []
+    var c: UInt8 = 0
+    while read(tty, &c, 1) == 1, c != UInt8(ascii: "\n"), bytes.count < 4096 { bytes.append(c) }
+    let password = String(decoding: bytes, as: UTF8.self)
+    bytes = bytes.map { _ in 0 }
+    guard !password.isEmpty else { throw ValidationError("no password given") }
+    return password
+}
+
+func formatDate(_ date: Date?) -> String {
+    guard let date else { return "-" }
+    return date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeSeparator(.colon))
+}
+
+/// Pads columns for a plain-text table.
+func table(_ rows: [[String]]) -> String {
+    guard let width = rows.map(\.count).max() else { return "" }
+    let widths = (0..<width).map { col in rows.map { col < $0.count ? $0[col].count : 0 }.max() ?? 0 }
+    return rows.map { row in
+        row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+            .joined(separator: "  ")
+    }.joined(separator: "\n")
+}
+
+/// An error of the command line itself, with an optional specific exit code.
+struct CLIFailure: Error, CustomStringConvertible {
+    let description: String
+    let exitCode: Int32?
+    init(_ description: String, exitCode: Int32? = nil) { self.description = description; self.exitCode = exitCode }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+
+/// Runs the real `sealbox` binary (built next to the test bundle) on a throwaway data directory.
+struct CLIHarness: Sendable {
+    let dataDir: String
+
+    struct Result: Sendable {
+        var status: Int32
+        var killedBySignal: Bool
+        var stdout: String
+        var stderr: String
+        var ok: Bool { status == 0 && !killedBySignal }
+    }
+
+    init() throws {
+        dataDir = NSTemporaryDirectory() + "sealbox-it-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+    }
+
+    func cleanUp() { try? FileManager.default.removeItem(atPath: dataDir) }
+
+    static let binary: String = {
+        if let explicit = ProcessInfo.processInfo.environment["SEALBOX_BIN"] { return explicit }
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [here, here.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("sealbox").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        // `swift test` from the package root.
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/sealbox").path
+    }()
+
+    /// Runs `sealbox ARGS` with `--data-dir` set by environment, waits for it (bounded) and returns its output.
+    @discardableResult
+    func run(_ args: [String], stdin: [UInt8] = [], env: [String: String] = [:], timeout: Duration = .seconds(60)) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = args
+        var environment = ProcessInfo.processInfo.environment
+        environment["SEALBOX_DATA_DIR"] = dataDir
+        environment.removeValue(forKey: "SEALBOX_PASSWORD")
+        for (k, v) in env { environment[k] = v }
+        process.environment = environment
+        let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
+        process.standardInput = inPipe
+        process.standardOutput = outPipe
+        process.standardError = errPipe
+        try process.run()
+        let writer = Thread {
+            inPipe.fileHandleForWriting.write(Data(stdin))
+            try? inPipe.fileHandleForWriting.close()
+        }
+        writer.start()
+        let out = LockedData(), err = LockedData()
+        let readers = [(outPipe, out), (errPipe, err)].map { pipe, sink in
+            let t = Thread { sink.set(pipe.fileHandleForReading.readDataToEndOfFile()) }
+            t.start()
+            return t
+        }
+        _ = readers
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now > deadline { process.terminate(); Issue.record("sealbox \(args) timed out") ; break }
+            usleep(2_000)
+        }
+        process.waitUntilExit()
+        let stdoutText = out.waitString(), stderrText = err.waitString()
+        return Result(status: process.terminationStatus, killedBySignal: process.terminationReason == .uncaughtSignal,
+                      stdout: stdoutText, stderr: stderrText)
+    }
+
+    /// Sets up `hello@example.com` with a mailbox and returns its first password.
+    func setUpMailbox(_ address: String = "hello@example.com") throws -> String {
+        let domain = String(address.split(separator: "@")[1])
+        _ = try run(["domain", "add", domain])
+        let alias = try run(["alias", "add", address])
+        #expect(alias.ok, "\(alias.stderr)")
+        let generated = try run(["password", "generate", address, "--label", "test"])
+        #expect(generated.ok, "\(generated.stderr)")
+        return generated.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Every file below the data directory with its bytes.
+    func allFiles() -> [(path: String, bytes: Data)] {
+        guard let e = FileManager.default.enumerator(atPath: dataDir) else { return [] }
+        return e.compactMap { $0 as? String }.compactMap { rel in
+            var isDir: ObjCBool = false
+            let full = dataDir + "/" + rel
+            guard FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue,
+                  let data = FileManager.default.contents(atPath: full) else { return nil }
+            return (rel, data)
+        }
+    }
+}
+
+/// Data filled in by a reader thread.
+final class LockedData: @unchecked Sendable {
+    // @unchecked: guarded by `condition`.
+    private let condition = NSCondition()
+    private var data: Data?
+    func set(_ d: Data) { condition.lock(); data = d; condition.broadcast(); condition.unlock() }
+    func waitString() -> String {
+        condition.lock(); defer { condition.unlock() }
+        while data == nil { condition.wait() }
+        return String(decoding: data!, as: UTF8.self)
+    }
+}
+
+func crlf(_ text: String) -> [UInt8] {
+    Array(text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n").utf8)
+}
+
+func testMessage(subject: String, body: String = "Hello.") -> [UInt8] {
+    crlf("""
+        From: Alice <alice@example.org>
+        To: hello@example.com
+        Subject: \(subject)
+        Date: Sun, 22 Nov 2026 08:00:00 +0000
+        Message-ID: <\(UUID().uuidString)@example.org>
+        MIME-Version: 1.0
+        Content-Type: text/plain; charset=utf-8
+
+        \(body)
+
+        """)
+}

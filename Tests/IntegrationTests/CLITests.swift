@@ -1,0 +1,169 @@
+import Foundation
+import MailCore
+import SealboxApp
+import Testing
+
+@Suite("sealbox command line", .serialized)
+struct CLITests {
+    @Test("domains, aliases, passwords, delivery and listing work end to end")
+    func endToEnd() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        #expect(try cli.run(["domain", "add", "Example.COM"]).stdout == "added domain example.com\n")
+        #expect(try cli.run(["domain", "add", "bücher.example"]).stdout.contains("xn--bcher-kva.example"))
+        #expect(try cli.run(["domain", "list"]).stdout == "bücher.example\nexample.com\n")
+        #expect(try cli.run(["alias", "add", "hello@example.com", "--quota", "1G"]).ok)
+        #expect(try cli.run(["alias", "add", "news@example.com", "--no-store", "--forward", "me@elsewhere.org"]).ok)
+
+        let generated = try cli.run(["password", "generate", "hello@example.com", "--label", "laptop"])
+        #expect(generated.ok)
+        let password = generated.stdout.trimmingCharacters(in: .newlines)
+        #expect(generated.stdout == password + "\n", "stdout carries the password and nothing else")
+        #expect(password.count == 29)
+
+        let aliases = try cli.run(["alias", "list"]).stdout
+        #expect(aliases.contains("hello@example.com") && aliases.contains("news@example.com") && aliases.contains("1 GiB"))
+
+        for i in 1...3 {
+            let r = try cli.run(["deliver", "hello+tag@example.com"], stdin: testMessage(subject: "Message \(i)"))
+            #expect(r.ok, "\(r.stderr)")
+        }
+        let ls = try cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": password])
+        #expect(ls.ok, "\(ls.stderr)")
+        let inbox = try #require(ls.stdout.split(separator: "\n").first { $0.hasPrefix("INBOX ") })
+        #expect(inbox.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first == "3")
+        for folder in ["Drafts", "Sent", "Trash", "Junk", "Archive"] { #expect(ls.stdout.contains(folder)) }
+
+        let messages = try cli.run(["mailbox", "ls", "hello@example.com", "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": password])
+        #expect(messages.ok)
+        #expect(messages.stdout.contains("Message 1") && messages.stdout.contains("Message 3") && messages.stdout.contains("alice@example.org"))
+
+        let list = try cli.run(["password", "list", "hello@example.com"]).stdout
+        #expect(list.contains("laptop") && !list.contains(password))
+    }
+
+    @Test("errors are one clear line on stderr with a non-zero exit", arguments: [
+        (["alias", "add", "x@unknown.example"], "domain"),
+        (["password", "generate", "nobody@example.com"], "no such alias"),
+        (["alias", "add", "not-an-address"], "invalid address"),
+        (["password", "revoke", "hello@example.com", "ffffffffffffffff"], "no password"),
+    ])
+    func errors(_ args: [String], _ expected: String) throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        _ = try cli.setUpMailbox()
+        let r = try cli.run(args)
+        #expect(r.status != 0)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(r.stderr.lowercased().contains(expected), "\(r.stderr)")
+    }
+
+    @Test("a wrong password is refused clearly and changes nothing")
+    func wrongPassword() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        let password = try cli.setUpMailbox()
+        #expect(try cli.run(["deliver", "hello@example.com"], stdin: testMessage(subject: "queued")).ok)
+        let before = cli.allFiles().map { ($0.path, $0.bytes) }
+        let r = try cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": password + "x"])
+        #expect(r.status == 1 && r.stderr == "sealbox: authentication failed\n")
+        let after = cli.allFiles().map { ($0.path, $0.bytes) }
+        let changed = Set(before.map(\.0)).symmetricDifference(after.map(\.0))
+            .union(before.filter { b in after.first { $0.0 == b.0 }?.1 != b.1 }.map(\.0))
+        // The lock file's pid is rewritten by each command; nothing else may change.
+        #expect(changed.subtracting(["sealbox.lock"]).isEmpty, "changed: \(changed)")
+        // The queued message is still waiting and arrives with the right password.
+        let ok = try cli.run(["mailbox", "ls", "hello@example.com", "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": password])
+        #expect(ok.stdout.contains("queued"))
+    }
+
+    @Test("deliver exits with sysexits codes: 67 for an unknown recipient")
+    func deliverExitCodes() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        _ = try cli.setUpMailbox()
+        let r = try cli.run(["deliver", "nobody@example.com"], stdin: testMessage(subject: "x"))
+        #expect(r.status == 67 && r.stderr.contains("no such recipient"))
+        let big = try cli.run(["deliver", "hello@example.com", "--max-size", "1K"], stdin: testMessage(subject: "x", body: String(repeating: "a", count: 5000)))
+        #expect(big.status == 73)
+    }
+
+    @Test("a canary in a delivered message never appears in any file, before or after unlock")
+    func canary() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        let password = try cli.setUpMailbox()
+        let canary = "CANARY" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
+        let needle = Data(canary.utf8)
+        #expect(try cli.run(["deliver", "hello@example.com"], stdin: testMessage(subject: "s \(canary)", body: "b \(canary)")).ok)
+        var files = cli.allFiles()
+        #expect(files.contains { $0.path == "queue.sqlite" } && files.contains { $0.path == "directory.sqlite" })
+        for file in files { #expect(file.bytes.range(of: needle) == nil, "canary in \(file.path) before unlock") }
+        // Also the password and the address never reach a file in plaintext.
+        for file in files {
+            #expect(file.bytes.range(of: Data(password.utf8)) == nil, "password in \(file.path)")
+            #expect(file.bytes.range(of: Data("hello@example.com".utf8)) == nil, "address in \(file.path)")
+        }
+        let ls = try cli.run(["mailbox", "ls", "hello@example.com", "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": password])
+        #expect(ls.stdout.contains(canary))
+        files = cli.allFiles()
+        #expect(files.contains { $0.path.hasPrefix("mailboxes/") && $0.path.hasSuffix(".sqlite") })
+        for file in files { #expect(file.bytes.range(of: needle) == nil, "canary in \(file.path) after unlock") }
+    }
+
+    @Test("several passwords: generate needs a current one; revoke one, the other works; change replaces one")
+    func passwords() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        let first = try cli.setUpMailbox()
+        let refused = try cli.run(["password", "generate", "hello@example.com"], env: ["SEALBOX_PASSWORD": "wrong"])
+        #expect(!refused.ok && refused.stderr.contains("authentication failed"))
+        let second = try cli.run(["password", "generate", "hello@example.com", "--label", "phone"], env: ["SEALBOX_PASSWORD": first])
+        #expect(second.ok, "\(second.stderr)")
+        let secondPassword = second.stdout.trimmingCharacters(in: .newlines)
+        let ids = try cli.run(["password", "list", "hello@example.com"]).stdout.split(separator: "\n").dropFirst()
+            .map { $0.split(separator: " ")[0] }
+        #expect(ids.count == 2)
+        let list = try cli.run(["password", "list", "hello@example.com"]).stdout
+        let firstID = String(try #require(list.split(separator: "\n").first { $0.contains("test") }?.split(separator: " ").first))
+        let phoneID = String(try #require(list.split(separator: "\n").first { $0.contains("phone") }?.split(separator: " ").first))
+        #expect(try cli.run(["password", "revoke", "hello@example.com", firstID]).ok)
+        #expect(try cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": first]).status == 1)
+        #expect(try cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": secondPassword]).ok)
+        let last = try cli.run(["password", "revoke", "hello@example.com", phoneID])
+        #expect(!last.ok && last.stderr.contains("last password"))
+        let changed = try cli.run(["password", "change", "hello@example.com", phoneID], env: ["SEALBOX_PASSWORD": secondPassword])
+        #expect(changed.ok)
+        let third = changed.stdout.trimmingCharacters(in: .newlines)
+        #expect(try cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": secondPassword]).status == 1)
+        #expect(try cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": third]).ok)
+    }
+
+    @Test("a running server locks the data directory against mailbox commands; SIGTERM stops it cleanly")
+    func lockedDataDirectory() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        let password = try cli.setUpMailbox()
+        let serve = Process()
+        serve.executableURL = URL(fileURLWithPath: CLIHarness.binary)
+        serve.arguments = ["serve", "--data-dir", cli.dataDir]
+        let err = Pipe()
+        serve.standardError = err
+        serve.standardOutput = FileHandle.nullDevice
+        try serve.run()
+        defer { if serve.isRunning { serve.interrupt() } }
+        // Wait (bounded) until it says it is ready.
+        var ready = ""
+        for _ in 0..<100 where !ready.contains("node ready") {
+            ready += String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        #expect(ready.contains("node ready"))
+        let r = try cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": password])
+        #expect(r.status == 1 && r.stderr.contains("locked by another sealbox process (pid \(serve.processIdentifier))"), "\(r.stderr)")
+        serve.terminate()
+        serve.waitUntilExit()
+        #expect(serve.terminationStatus == 0 && serve.terminationReason == .exit)
+        #expect(try cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": password]).ok)
+    }
+}

@@ -1,0 +1,133 @@
+import Directory
+import Foundation
+@testable import MailStore
+import SQLiteCipher
+import Testing
+
+/// Cheap scrypt for tests of the wrapping logic (the real parameters are exercised by the service tests).
+let fastKDF = KeyHierarchy.Parameters(rounds: 1 << 10, blockSize: 8, parallelism: 1)
+
+@Suite("Key hierarchy")
+struct KeyHierarchyTests {
+    @Test("a password unwraps the data key it wrapped; a wrong one does not")
+    func wrapUnwrap() throws {
+        let dek = KeyHierarchy.newDataKey()
+        let record = try KeyHierarchy.wrap(dataKey: dek, password: "correct horse", aliasID: "a1", passwordID: "p1", label: "phone", parameters: fastKDF)
+        #expect(record.kdf == "scrypt:N=1024,r=8,p=1" && record.salt.count == 16 && record.wrappedKey.count == 60)
+        let back = try #require(KeyHierarchy.unwrap(record, password: "correct horse"))
+        #expect(back.withBytes { $0 } == dek.withBytes { $0 })
+        #expect(KeyHierarchy.unwrap(record, password: "correct horse ") == nil)
+        #expect(KeyHierarchy.unwrap(record, password: "") == nil)
+    }
+
+    @Test("the wrapped key is bound to its alias and password id")
+    func binding() throws {
+        let record = try KeyHierarchy.wrap(dataKey: KeyHierarchy.newDataKey(), password: "pw", aliasID: "a1", passwordID: "p1", label: nil, parameters: fastKDF)
+        var moved = record
+        moved.aliasID = "a2"
+        #expect(KeyHierarchy.unwrap(moved, password: "pw") == nil)
+        var renamed = record
+        renamed.id = "p2"
+        #expect(KeyHierarchy.unwrap(renamed, password: "pw") == nil)
+    }
+
+    @Test("composed and decomposed spellings of a password are the same password")
+    func normalization() throws {
+        let record = try KeyHierarchy.wrap(dataKey: KeyHierarchy.newDataKey(), password: "caf\u{E9}", aliasID: "a", passwordID: "p", label: nil, parameters: fastKDF)
+        #expect(KeyHierarchy.unwrap(record, password: "cafe\u{301}") != nil)
+    }
+
+    @Test("generated passwords are long, random and typeable", arguments: 0..<20)
+    func generated(_ i: Int) {
+        let p = KeyHierarchy.generatePassword()
+        #expect(p.count == 29 && p.split(separator: "-").count == 5)
+        #expect(p.allSatisfy { $0 == "-" || $0.isLowercase || $0.isNumber })
+        #expect(!p.contains("l") && !p.contains("1") && !p.contains("0") && !p.contains("o"))
+    }
+
+    @Test("KDF parameters parse back and reject nonsense", arguments: [
+        ("scrypt:N=32768,r=8,p=1", true), ("scrypt:N=1000,r=8,p=1", false), ("pbkdf2:N=1", false), ("scrypt:N=32768,r=8", false),
+    ])
+    func parameters(_ text: String, _ valid: Bool) {
+        #expect((KeyHierarchy.Parameters(encoded: text) != nil) == valid)
+    }
+}
+
+@Suite("Sealed inbound queue")
+struct SealedQueueTests {
+    let dir = TemporaryDirectory()
+
+    @Test("a sealed message opens only with its mailbox's private key and id")
+    func sealing() throws {
+        let keys = try InboundSeal.KeyPair.generate()
+        let other = try InboundSeal.KeyPair.generate()
+        let date = Date(timeIntervalSince1970: 1_790_000_000)
+        let blob = try InboundSeal.seal(message: Array("hello".utf8), internalDate: date, publicKey: keys.publicKeyBytes, mailboxID: "m1")
+        #expect(blob.count == 1 + 1120 + 8 + 5 + 16)
+        let opened = try InboundSeal.open(blob, keyPair: keys, mailboxID: "m1")
+        #expect(opened.message == Array("hello".utf8) && opened.internalDate == date)
+        #expect(throws: InboundSeal.Failure.self) { try InboundSeal.open(blob, keyPair: other, mailboxID: "m1") }
+        #expect(throws: InboundSeal.Failure.self) { try InboundSeal.open(blob, keyPair: keys, mailboxID: "m2") }
+        var tampered = blob
+        tampered[tampered.count - 3] ^= 1
+        #expect(throws: InboundSeal.Failure.self) { try InboundSeal.open(tampered, keyPair: keys, mailboxID: "m1") }
+    }
+
+    @Test("the private key round-trips through its integrity-checked form")
+    func keyPairRoundTrip() throws {
+        let keys = try InboundSeal.KeyPair.generate()
+        #expect(keys.privateKeyBytes.count == 64 && keys.publicKeyBytes.count == 1216)
+        let back = try InboundSeal.KeyPair(privateKeyBytes: keys.privateKeyBytes)
+        #expect(back.publicKeyBytes == keys.publicKeyBytes)
+        var bad = keys.privateKeyBytes
+        bad[40] ^= 1
+        #expect(throws: (any Error).self) { try InboundSeal.KeyPair(privateKeyBytes: bad) }
+    }
+
+    @Test("drain moves queued messages into INBOX in order, exactly once")
+    func drainOnce() async throws {
+        let queue = try SealedQueue(path: dir.path + "/queue.sqlite", key: .random(count: 32))
+        let mailbox = try MailboxDatabase.create(storageRoot: dir.path + "/mb", mailboxID: randomHex(bytes: 16), dataKey: .random(count: 32))
+        let messages = (1...5).map { sampleMessage(subject: "queued \($0)") }
+        for m in messages {
+            try await queue.enqueue(message: m, mailboxID: mailbox.mailboxID, publicKey: mailbox.publicKey)
+        }
+        #expect(try await queue.count(mailboxID: mailbox.mailboxID) == 5)
+        #expect(try await queue.drain(into: mailbox) == 5)
+        #expect(try await queue.drain(into: mailbox) == 0)
+        #expect(try await queue.count(mailboxID: mailbox.mailboxID) == 0)
+        for (i, m) in messages.enumerated() {
+            #expect(try await mailbox.messageBytes(in: "INBOX", uid: UID(i + 1)) == m)
+        }
+    }
+
+    @Test("an entry already in the mailbox but still queued (crash before removal) is not delivered twice")
+    func crashWindow() async throws {
+        let queue = try SealedQueue(path: dir.path + "/queue.sqlite", key: .random(count: 32))
+        let mailbox = try MailboxDatabase.create(storageRoot: dir.path + "/mb", mailboxID: randomHex(bytes: 16), dataKey: .random(count: 32))
+        try await queue.enqueue(message: sampleMessage(subject: "a"), mailboxID: mailbox.mailboxID, publicKey: mailbox.publicKey)
+        try await queue.enqueue(message: sampleMessage(subject: "b"), mailboxID: mailbox.mailboxID, publicKey: mailbox.publicKey)
+        // Simulate: the mailbox committed entry 1, then the process died before the queue removal.
+        let first = try #require(try await queue.pending(mailboxID: mailbox.mailboxID).first)
+        #expect(try await mailbox.deliverSealed(seq: first.seq, blob: first.blob) != nil)
+        #expect(try await mailbox.deliverSealed(seq: first.seq, blob: first.blob) == nil)
+        #expect(try await queue.count(mailboxID: mailbox.mailboxID) == 2)
+        #expect(try await queue.drain(into: mailbox) == 1)
+        #expect(try await mailbox.status(of: "INBOX").messages == 2)
+    }
+
+    @Test("queue entries reveal nothing of the message")
+    func canary() async throws {
+        let key = SecretBytes.random(count: 32)
+        let queue = try SealedQueue(path: dir.path + "/queue.sqlite", key: key)
+        let mailbox = try MailboxDatabase.create(storageRoot: dir.path + "/mb", mailboxID: randomHex(bytes: 16), dataKey: .random(count: 32))
+        let canary = "QUEUE-CANARY-\(UUID().uuidString)"
+        try await queue.enqueue(message: sampleMessage(subject: canary, body: canary), mailboxID: mailbox.mailboxID, publicKey: mailbox.publicKey)
+        for (path, bytes) in dir.allFileContents() {
+            #expect(!bytes.contains(subsequence: Array(canary.utf8)), "canary in \(path)")
+        }
+        // Even with the node key (queue database open), the entry is ciphertext.
+        let blob = try #require(try await queue.pending(mailboxID: mailbox.mailboxID).first?.blob)
+        #expect(!blob.contains(subsequence: Array(canary.utf8)))
+    }
+}

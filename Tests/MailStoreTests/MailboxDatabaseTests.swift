@@ -1,0 +1,325 @@
+import Foundation
+import GRDB
+import MailStore
+import SQLiteCipher
+import Testing
+
+@Suite("Mailbox database")
+struct MailboxDatabaseTests {
+    let dir = TemporaryDirectory()
+    let key = SecretBytes.random(count: 32)
+    let id = randomHex(bytes: 16)
+
+    func create() throws -> MailboxDatabase {
+        try MailboxDatabase.create(storageRoot: dir.path, mailboxID: id, dataKey: key)
+    }
+
+    @Test("file is named by a random id under a 2-hex shard, never by the address")
+    func fileNaming() throws {
+        let db = try create()
+        #expect(db.path == "\(dir.path)/\(id.prefix(2))/\(id).sqlite")
+        #expect(FileManager.default.fileExists(atPath: db.path))
+    }
+
+    @Test("runs on sqlite3mc with chacha20 and the Sealbox pragmas")
+    func pragmas() throws {
+        let db = try create()
+        try db.close()
+        let queue = try EncryptedDatabase.openQueue(path: MailboxDatabase.filePath(storageRoot: dir.path, mailboxID: id), key: key)
+        try queue.read { db in
+            let v = try EncryptedDatabase.versions(db)
+            #expect(v.sqlite3mc.contains("Multiple Ciphers"))
+            #expect(try String.fetchOne(db, sql: "PRAGMA cipher") == "chacha20")
+            #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
+            #expect(try Int.fetchOne(db, sql: "PRAGMA busy_timeout") == 5000)
+            #expect(try Int.fetchOne(db, sql: "PRAGMA synchronous") == 1)
+            #expect(try Int.fetchOne(db, sql: "PRAGMA foreign_keys") == 1)
+            #expect(try Int.fetchOne(db, sql: "PRAGMA secure_delete") == 1)
+            #expect(try Int.fetchOne(db, sql: "PRAGMA temp_store") == 2)
+            #expect(try String.fetchOne(db, sql: "PRAGMA encoding") == "UTF-8")
+        }
+    }
+
+    @Test("the standard folders exist from the first unlock, with their special-use flags")
+    func defaultFolders() async throws {
+        let db = try create()
+        let folders = try await db.folders()
+        let byPath = Dictionary(uniqueKeysWithValues: folders.map { ($0.path, $0.specialUse) })
+        #expect(Set(byPath.keys) == ["INBOX", "Drafts", "Sent", "Trash", "Junk", "Archive"])
+        #expect(byPath["Drafts"] == .drafts && byPath["Sent"] == .sent && byPath["Trash"] == .trash)
+        #expect(byPath["Junk"] == .junk && byPath["Archive"] == .archive && byPath["INBOX"] == .some(nil))
+        #expect(Set(folders.map(\.uidValidity)).count == folders.count)
+    }
+
+    @Test("a wrong key refuses to open; nothing is changed")
+    func wrongKey() throws {
+        let db = try create()
+        try db.close()
+        let before = FileManager.default.contents(atPath: db.path)
+        #expect(throws: EncryptedDatabase.Failure.self) {
+            _ = try MailboxDatabase.open(storageRoot: dir.path, mailboxID: id, dataKey: SecretBytes.random(count: 32))
+        }
+        #expect(FileManager.default.contents(atPath: db.path) == before)
+    }
+
+    @Test("append returns ascending UIDs and the exact bytes come back")
+    func appendAndFetch() async throws {
+        let db = try create()
+        let m1 = sampleMessage(subject: "one"), m2 = sampleMessage(subject: "two", attachmentBytes: 40_000)
+        let r1 = try await db.append(to: "INBOX", message: m1)
+        let r2 = try await db.append(to: "inbox", message: m2, flags: [.seen], keywords: ["$Important"])
+        #expect(r1.uid == 1 && r2.uid == 2 && r1.uidValidity == r2.uidValidity)
+        #expect(try await db.messageBytes(in: "INBOX", uid: 1) == m1)
+        #expect(try await db.messageBytes(in: "INBOX", uid: 2) == m2)
+        let records = try await db.messages(in: "INBOX")
+        #expect(records.map(\.uid) == [1, 2])
+        #expect(records[1].flags == [.seen] && records[1].keywords == ["$Important"])
+        #expect(records[0].size == m1.count)
+        let status = try await db.status(of: "INBOX")
+        #expect(status.messages == 2 && status.unseen == 1 && status.uidNext == 3 && status.recent == 2)
+        #expect(try await db.usage() == Int64(m1.count + m2.count))
+    }
+
+    @Test("an attachment received many times is stored once and released with its last message")
+    func deduplication() async throws {
+        let db = try create()
+        let a = sampleMessage(subject: "first", attachmentBytes: 100_000, seed: 1)
+        let b = sampleMessage(subject: "second", body: "other text", attachmentBytes: 100_000, seed: 1)
+        try await db.append(to: "INBOX", message: a)
+        try await db.append(to: "INBOX", message: b)
+        try await db.append(to: "Archive", message: a)  // same bytes: one content, two references
+        try db.close()
+        let reopened = try MailboxDatabase.open(storageRoot: dir.path, mailboxID: id, dataKey: key)
+        #expect(try await reopened.messageBytes(in: "INBOX", uid: 1) == a)
+        #expect(try await reopened.messageBytes(in: "INBOX", uid: 2) == b)
+        #expect(try await reopened.messageBytes(in: "Archive", uid: 1) == a)
+        try reopened.close()
+
+        let counts = try withRawQueue { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM parts")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM contents")!)
+        }
+        #expect(counts == (1, 2))
+
+        let db2 = try MailboxDatabase.open(storageRoot: dir.path, mailboxID: id, dataKey: key)
+        _ = try await db2.storeFlags(in: "INBOX", uids: .all, operation: .add, flags: [.deleted])
+        #expect(try await db2.expunge(in: "INBOX") == [1, 2])
+        #expect(try await db2.messageBytes(in: "Archive", uid: 1) == a)
+        _ = try await db2.storeFlags(in: "Archive", uids: .all, operation: .add, flags: [.deleted])
+        try await db2.expunge(in: "Archive")
+        try db2.close()
+        let after = try withRawQueue { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM parts")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM contents")!,
+             try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'usage_bytes'")!)
+        }
+        #expect(after == (0, 0, 0))
+    }
+
+    func withRawQueue<T>(_ body: (Database) throws -> T) throws -> T {
+        let q = try EncryptedDatabase.openQueue(path: MailboxDatabase.filePath(storageRoot: dir.path, mailboxID: id), key: key)
+        return try q.read(body)
+    }
+
+    @Test("STORE changes flags with one new MODSEQ and honours UNCHANGEDSINCE")
+    func storeFlags() async throws {
+        let db = try create()
+        for i in 1...3 { try await db.append(to: "INBOX", message: sampleMessage(subject: "m\(i)")) }
+        let start = try await db.status(of: "INBOX").highestModSeq
+        let r = try await db.storeFlags(in: "INBOX", uids: UIDSet([1...2]), operation: .add, flags: [.seen, .flagged], keywords: ["work"])
+        #expect(r.updated.map(\.uid) == [1, 2])
+        #expect(r.updated.allSatisfy { $0.modSeq == start + 1 && $0.flags == [.seen, .flagged] && $0.keywords == ["work"] })
+        // No-op: nothing changes, MODSEQ stays.
+        let noop = try await db.storeFlags(in: "INBOX", uids: UIDSet([1...2]), operation: .add, flags: [.seen])
+        #expect(noop.updated.isEmpty)
+        #expect(try await db.status(of: "INBOX").highestModSeq == start + 1)
+        // UNCHANGEDSINCE below message 1's MODSEQ: reported as modified, not changed.
+        let cond = try await db.storeFlags(in: "INBOX", uids: UIDSet([1...3]), operation: .remove, flags: [.seen], unchangedSince: start)
+        #expect(cond.modified == [1, 2] && cond.updated.map(\.uid) == [])
+        let replace = try await db.storeFlags(in: "INBOX", uids: UIDSet([1]), operation: .replace, flags: [.answered], keywords: [])
+        #expect(replace.updated.first?.flags == [.answered] && replace.updated.first?.keywords == [])
+        #expect(try await db.messages(in: "INBOX", changedSince: start + 1).map(\.uid) == [1])
+    }
+
+    @Test("COPY keeps flags and maps UIDs; MOVE expunges the source and logs it")
+    func copyMove() async throws {
+        let db = try create()
+        let originals = (1...4).map { sampleMessage(subject: "m\($0)") }
+        for (i, m) in originals.enumerated() { try await db.append(to: "INBOX", message: m, flags: i == 1 ? [.flagged] : []) }
+        let copy = try await db.copy(from: "INBOX", uids: UIDSet([2...3]), to: "Archive")
+        #expect(copy.mapping.map(\.source) == [2, 3] && copy.mapping.map(\.destination) == [1, 2])
+        #expect(try await db.messages(in: "Archive").first?.flags == [.flagged])
+        let before = try await db.status(of: "INBOX").highestModSeq
+        let move = try await db.move(from: "INBOX", uids: UIDSet([1, 4]), to: "Trash")
+        #expect(move.mapping.map(\.destination) == [1, 2])
+        #expect(try await db.messages(in: "INBOX").map(\.uid) == [2, 3])
+        #expect(try await db.expunged(in: "INBOX", since: before) == [1, 4])
+        #expect(try await db.messageBytes(in: "Trash", uid: 2) == originals[3])
+        #expect(try await db.messageBytes(in: "Archive", uid: 1) == originals[1])
+    }
+
+    @Test("EXPUNGE removes only \\Deleted messages (optionally within a UID set)")
+    func expunge() async throws {
+        let db = try create()
+        for i in 1...5 { try await db.append(to: "INBOX", message: sampleMessage(subject: "m\(i)")) }
+        _ = try await db.storeFlags(in: "INBOX", uids: UIDSet([2, 3, 5]), operation: .add, flags: [.deleted])
+        #expect(try await db.expunge(in: "INBOX", uids: UIDSet([1...3])) == [2, 3])
+        #expect(try await db.expunge(in: "INBOX") == [5])
+        #expect(try await db.messages(in: "INBOX").map(\.uid) == [1, 4])
+        #expect(try await db.status(of: "INBOX").uidNext == 6)
+    }
+
+    @Test("folders: create, rename with children, INBOX rename, delete, subscribe")
+    func folders() async throws {
+        let db = try create()
+        try await db.createFolder("Work")
+        try await db.createFolder("Work/2026")
+        try await db.append(to: "Work/2026", message: sampleMessage(subject: "deep"))
+        await #expect(throws: MailStoreError.self) { try await db.createFolder("Work") }
+        await #expect(throws: MailStoreError.self) { try await db.createFolder("bad//name") }
+        try await db.renameFolder("Work", to: "Projects")
+        #expect(try await db.folder("Projects/2026") != nil)
+        #expect(try await db.folder("Work") == nil)
+        #expect(try await db.messages(in: "Projects/2026").count == 1)
+
+        try await db.append(to: "INBOX", message: sampleMessage(subject: "in inbox"))
+        try await db.renameFolder("INBOX", to: "Old Inbox")
+        #expect(try await db.status(of: "INBOX").messages == 0)
+        #expect(try await db.status(of: "Old Inbox").messages == 1)
+        #expect(try await db.status(of: "INBOX").uidNext == 2)  // UIDs are never reused
+
+        await #expect(throws: MailStoreError.self) { try await db.deleteFolder("INBOX") }
+        try await db.deleteFolder("Projects/2026")
+        #expect(try await db.folder("Projects/2026") == nil)
+        #expect(try await db.usage() == Int64(sampleMessage(subject: "in inbox").count))
+
+        try await db.setSubscribed("Projects", false)
+        #expect(try await db.folder("Projects")?.subscribed == false)
+    }
+
+    @Test("a deleted and re-created folder gets a new UIDVALIDITY")
+    func uidValidity() async throws {
+        let db = try create()
+        let first = try await db.createFolder("X").uidValidity
+        try await db.deleteFolder("X")
+        #expect(try await db.createFolder("X").uidValidity != first)
+    }
+
+    @Test("\\Recent is claimed by one session only")
+    func recent() async throws {
+        let db = try create()
+        for i in 1...2 { try await db.append(to: "INBOX", message: sampleMessage(subject: "m\(i)")) }
+        #expect(try await db.claimRecent(in: "INBOX") == [1, 2])
+        #expect(try await db.claimRecent(in: "INBOX") == [])
+        try await db.append(to: "INBOX", message: sampleMessage(subject: "m3"))
+        #expect(try await db.status(of: "INBOX").recent == 1)
+    }
+
+    @Test("quota refuses an append that would exceed it")
+    func quota() async throws {
+        let db = try create()
+        let m = sampleMessage(subject: "q")
+        try await db.append(to: "INBOX", message: m, quotaBytes: Int64(m.count * 2))
+        try await db.append(to: "INBOX", message: m, quotaBytes: Int64(m.count * 2))
+        await #expect(throws: MailStoreError(.overQuota, "mailbox is over its storage quota")) {
+            try await db.append(to: "INBOX", message: m, quotaBytes: Int64(m.count * 2))
+        }
+    }
+
+    @Test("sessions are told of appends, flag changes and expunges")
+    func notifications() async throws {
+        let db = try create()
+        let stream = db.changes(folder: "INBOX")
+        let origin = UUID()
+        try await db.append(to: "Archive", message: sampleMessage(subject: "elsewhere"))
+        try await db.append(to: "INBOX", message: sampleMessage(subject: "here"), origin: origin)
+        _ = try await db.storeFlags(in: "INBOX", uids: .all, operation: .add, flags: [.deleted])
+        try await db.expunge(in: "INBOX")
+        var kinds: [MailboxChange.Kind] = []
+        for await change in stream {
+            #expect(change.folder == "INBOX")
+            kinds.append(change.kind)
+            if kinds.count == 3 { break }
+        }
+        #expect(kinds == [.appended(uids: [1]), .flagsChanged(uids: [1]), .expunged(uids: [1])])
+    }
+
+    @Test("full-text search finds case-insensitive substrings through the index")
+    func fullText() async throws {
+        let db = try create()
+        try await db.append(to: "INBOX", message: sampleMessage(subject: "Quarterly Report", body: "The budget is attached."))
+        try await db.append(to: "INBOX", message: sampleMessage(subject: "Lunch", body: "Pizza tomorrow?"))
+        #expect(try await db.fullTextSearch(in: "INBOX", text: "BUDGET", field: .body) == [1])
+        #expect(try await db.fullTextSearch(in: "INBOX", text: "terly rep", field: .subject) == [1])
+        #expect(try await db.fullTextSearch(in: "INBOX", text: "pizza", field: .subject) == [])
+        #expect(try await db.fullTextSearch(in: "INBOX", text: "pi", field: .body) == nil)  // too short for the index
+    }
+
+    @Test("replies join their parent's thread")
+    func threads() async throws {
+        let db = try create()
+        try await db.append(to: "INBOX", message: sampleMessage(subject: "root", messageID: "root@x"))
+        try await db.append(to: "INBOX", message: sampleMessage(subject: "Re: root", messageID: "reply@x", inReplyTo: "root@x"))
+        try await db.append(to: "INBOX", message: sampleMessage(subject: "other"))
+        let t = try await db.messages(in: "INBOX").map(\.threadID)
+        #expect(t[0] != nil && t[0] == t[1] && t[2] != t[0])
+    }
+
+    @Test("a message's text never reaches the disk in plaintext")
+    func canary() async throws {
+        let db = try create()
+        let canary = "CANARY-\(UUID().uuidString)"
+        try await db.append(to: "INBOX", message: sampleMessage(subject: canary, body: "secret \(canary) body", attachmentBytes: 20_000))
+        for (path, bytes) in dir.allFileContents() {
+            #expect(!bytes.contains(subsequence: Array(canary.utf8)), "canary found in \(path)")
+        }
+        try db.close()
+        for (path, bytes) in dir.allFileContents() {
+            #expect(!bytes.contains(subsequence: Array(canary.utf8)), "canary found in \(path)")
+        }
+    }
+
+    @Test("a flipped byte in a page is an error, never wrong data")
+    func tamperDetection() async throws {
+        let db = try create()
+        for i in 1...30 { try await db.append(to: "INBOX", message: sampleMessage(subject: "m\(i)", attachmentBytes: 3_000, seed: UInt8(i))) }
+        try await db.checkpoint()
+        try db.close()
+        let path = db.path
+        var bytes = Array(FileManager.default.contents(atPath: path)!)
+        let pageSize = 4096
+        #expect(bytes.count > pageSize * 8)
+        // Flip one byte in the middle of every page after the first: any read touching one must fail.
+        for page in stride(from: pageSize, to: bytes.count, by: pageSize) { bytes[page + 1000] ^= 0x01 }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        try? FileManager.default.removeItem(atPath: path + "-wal")
+        try? FileManager.default.removeItem(atPath: path + "-shm")
+        var failed = false
+        do {
+            let reopened = try MailboxDatabase.open(storageRoot: dir.path, mailboxID: id, dataKey: key)
+            for uid in UID(1)...30 { _ = try await reopened.messageBytes(in: "INBOX", uid: uid) }
+        } catch {
+            failed = true
+        }
+        #expect(failed)
+    }
+
+    @Test("one writer with concurrent readers: readers see consistent snapshots while appends run")
+    func concurrency() async throws {
+        let db = try create()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for i in 1...60 { try await db.append(to: "INBOX", message: sampleMessage(subject: "c\(i)")) }
+            }
+            for _ in 0..<3 {
+                group.addTask {
+                    for _ in 0..<40 {
+                        let records = try await db.messages(in: "INBOX")
+                        // UIDs are always 1...n with no gap: never a half-written state.
+                        #expect(records.map(\.uid) == Array(UID(1)...UID(max(records.count, 1))).prefix(records.count).map { $0 })
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await db.status(of: "INBOX").messages == 60)
+    }
+}

@@ -1,0 +1,120 @@
+import Directory
+import Foundation
+import MailCore
+import MailStore
+import SQLiteCipher
+import Testing
+
+@Suite("Mailbox service (in-process)")
+struct MailboxServiceTests {
+    let dir = TemporaryDirectory()
+    let service: LocalMailboxService
+    let address = try! EmailAddress("hello@example.com")
+
+    init() throws {
+        let key = SecretBytes.random(count: 32)
+        let directory = try SQLiteDirectory(path: dir.path + "/directory.sqlite", key: key)
+        let queue = try SealedQueue(path: dir.path + "/queue.sqlite", key: key)
+        service = LocalMailboxService(storageRoot: dir.path + "/mailboxes", directory: directory, queue: queue, gracePeriod: .milliseconds(50))
+    }
+
+    func setUp() async throws -> String {
+        _ = try await service.directory.addDomain(try Domain("example.com"))
+        let alias = try await service.directory.addAlias(address, store: true, forwardTo: [], webhooks: [], quotaBytes: nil)
+        return try await service.createMailbox(for: alias, label: "laptop").password
+    }
+
+    @Test("unknown address, wrong password and no-store alias fail alike")
+    func authentication() async throws {
+        let password = try await setUp()
+        _ = try await service.directory.addAlias(try EmailAddress("fwd@example.com"), store: false,
+                                                 forwardTo: [try EmailAddress("x@elsewhere.org")], webhooks: [], quotaBytes: nil)
+        let failure = MailStoreError(.authenticationFailed, "authentication failed")
+        await #expect(throws: failure) { _ = try await service.unlock(address: address, password: password + "x") }
+        await #expect(throws: failure) { _ = try await service.unlock(address: try EmailAddress("nobody@example.com"), password: password) }
+        await #expect(throws: failure) { _ = try await service.unlock(address: try EmailAddress("fwd@example.com"), password: password) }
+        let session = try await service.unlock(address: try EmailAddress("HELLO@Example.COM"), password: password)
+        #expect(try await session.folders().count == 6)
+        await session.close()
+    }
+
+    @Test("several passwords; revoke one, the others keep working; the last needs force")
+    func multiplePasswords() async throws {
+        let first = try await setUp()
+        let second = try await service.addPassword(address: address, currentPassword: first, label: "phone")
+        #expect(second.password != first)
+        await #expect(throws: MailStoreError.self) { _ = try await service.addPassword(address: address, currentPassword: "wrong", label: nil) }
+        await (try service.unlock(address: address, password: second.password)).close()
+        let records = try await service.directory.passwords(aliasID: try #require(await service.directory.alias(address: address)).id)
+        #expect(Set(records.compactMap(\.label)) == ["laptop", "phone"])
+        let firstID = try #require(records.first { $0.label == "laptop" }).id
+        try await service.revokePassword(address: address, passwordID: firstID)
+        await #expect(throws: MailStoreError.self) { _ = try await service.unlock(address: address, password: first) }
+        await (try service.unlock(address: address, password: second.password)).close()
+        await #expect(throws: MailStoreError.self) {
+            try await service.revokePassword(address: address, passwordID: second.record.id)
+        }
+    }
+
+    @Test("changing a password re-wraps one entry: the old one stops working, the mail stays")
+    func change() async throws {
+        let old = try await setUp()
+        let s = try await service.unlock(address: address, password: old)
+        _ = try await s.append(to: "INBOX", message: sampleMessage(subject: "keep me"), flags: [], keywords: [], internalDate: nil)
+        await s.close()
+        let alias = try #require(await service.directory.alias(address: address))
+        let id = try #require(await service.directory.passwords(aliasID: alias.id).first).id
+        let new = try await service.changePassword(address: address, passwordID: id, currentPassword: old)
+        await #expect(throws: MailStoreError.self) { _ = try await service.unlock(address: address, password: old) }
+        let again = try await service.unlock(address: address, password: new)
+        #expect(try await again.messages(in: "INBOX", uids: nil, changedSince: nil).first?.subject == "keep me")
+        await again.close()
+    }
+
+    @Test("mail delivered to a locked mailbox waits in the queue and reaches INBOX at unlock")
+    func deliverLocked() async throws {
+        let password = try await setUp()
+        let m = sampleMessage(subject: "while locked")
+        #expect(try await service.deliver(to: try EmailAddress("hello+news@example.com"), message: m, internalDate: Date()) == .queued(seq: 1, delivered: false))
+        let session = try await service.unlock(address: address, password: password)
+        #expect(try await session.messageBytes(in: "INBOX", uid: 1) == m)
+        await session.close()
+    }
+
+    @Test("mail delivered to an unlocked mailbox is in INBOX at once and its sessions are told")
+    func deliverLive() async throws {
+        let password = try await setUp()
+        let session = try await service.unlock(address: address, password: password)
+        let changes = session.changes(folder: "INBOX")
+        let outcome = try await service.deliver(to: address, message: sampleMessage(subject: "live"), internalDate: Date())
+        #expect(outcome == .queued(seq: 1, delivered: true))
+        var iterator = changes.makeAsyncIterator()
+        let change = await iterator.next()
+        #expect(change?.kind == .appended(uids: [1]) && change?.origin == nil)
+        await session.close()
+    }
+
+    @Test("revoking a password tells its sessions")
+    func revokeNotifies() async throws {
+        let first = try await setUp()
+        let second = try await service.addPassword(address: address, currentPassword: first, label: "phone")
+        let session = try await service.unlock(address: address, password: second.password)
+        let changes = session.changes(folder: "INBOX")
+        try await service.revokePassword(address: address, passwordID: second.record.id)
+        var iterator = changes.makeAsyncIterator()
+        #expect(await iterator.next()?.kind == .passwordRevoked(passwordID: second.record.id))
+        await session.close()
+    }
+
+    @Test("the mailbox locks after its last session closes and the grace period ends")
+    func locking() async throws {
+        let password = try await setUp()
+        let session = try await service.unlock(address: address, password: password)
+        #expect(await service.isUnlocked(mailboxID: session.mailboxID))
+        await session.close()
+        for _ in 0..<100 where await service.isUnlocked(mailboxID: session.mailboxID) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(await !service.isUnlocked(mailboxID: session.mailboxID))
+    }
+}
