@@ -25,8 +25,10 @@ public final class SQLiteDirectory: MailDirectory {
         try migrator.migrate(pool)
     }
 
-    /// Closes the database (the instance is unusable afterwards). Optional: deinit closes too.
+    /// Checkpoints the WAL into the file (best effort) and closes the database; the instance is
+    /// unusable afterwards. Optional: deinit closes too, leaving the WAL for the next open.
     public func close() throws {
+        _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
         try pool.close()
     }
 
