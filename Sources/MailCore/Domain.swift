@@ -24,6 +24,9 @@ public struct Domain: Hashable, Sendable, Codable, CustomStringConvertible, Comp
     public init(_ text: String) throws(AddressError) {
         func fail(_ reason: String) -> AddressError { AddressError(.domain, text, reason) }
 
+        // Refuse absurd input before any per-character work (a domain is at most 253 octets as
+        // A-labels; a U-label form may be longer in UTF-8, but not 4 times longer).
+        guard text.utf8.count <= 4 * Self.maxLength else { throw fail("longer than \(Self.maxLength) octets") }
         var name = text
         // UTS #46 treats the ideographic and full-width full stops as dots.
         for dot in ["\u{3002}", "\u{FF0E}", "\u{FF61}"] where name.contains(dot) {
@@ -76,6 +79,10 @@ public struct Domain: Hashable, Sendable, Codable, CustomStringConvertible, Comp
 
     /// A lower-case NFC label with non-ASCII characters → its `xn--` form.
     private static func uLabelToASCII(_ label: String, _ fail: (String) -> AddressError) throws(AddressError) -> (String, String) {
+        // Punycode writes at least one character per code point: more than 59 cannot fit in 63 octets.
+        guard label.unicodeScalars.count <= maxLabelLength - 4 || label.unicodeScalars.allSatisfy(\.isASCII) else {
+            throw fail("label '\(label.prefix(20))…' is longer than \(maxLabelLength) octets in A-label form")
+        }
         guard label == label.lowercased().precomposedStringWithCanonicalMapping else {
             throw fail("label '\(label)' is not in lower-case NFC form")
         }

@@ -23,6 +23,8 @@ public struct EmailAddress: Hashable, Sendable, Codable, CustomStringConvertible
     public init(_ text: String) throws(AddressError) {
         func fail(_ reason: String) -> AddressError { AddressError(.address, text, reason) }
         guard !text.isEmpty else { throw fail("empty address") }
+        // Refuse absurd input before any per-character work.
+        guard text.utf8.count <= 4 * Self.maxLength else { throw fail("longer than \(Self.maxLength) octets") }
 
         let local: String
         let domainText: Substring
@@ -56,15 +58,14 @@ public struct EmailAddress: Hashable, Sendable, Codable, CustomStringConvertible
         }
         self.localPart = wireLocal
         self.domain = domain
+        self.canonical = wireLocal.lowercased().precomposedStringWithCanonicalMapping + "@" + domain.ascii
     }
 
     /// The lookup key: case-folded local part + `@` + `domain.ascii`.
     ///
     /// Case folding is Unicode lower-casing followed by NFC. (RFC 5321 lets a server treat local
     /// parts case-sensitively; Sealbox, like nearly every server, does not.)
-    public var canonical: String {
-        localPart.lowercased().precomposedStringWithCanonicalMapping + "@" + domain.ascii
-    }
+    public let canonical: String
 
     /// `localPart@domain.unicode`, for display.
     public var description: String { localPart + "@" + domain.unicode }

@@ -61,6 +61,8 @@ struct DomainTests {
         ("a\u{200B}b.example", "disallowed character"),
         (String(repeating: String(repeating: "a", count: 63) + ".", count: 4) + "com", "longer than 253"),
         (String(repeating: "ü", count: 60) + ".example", "longer than 63 octets in A-label form"),
+        ("ü" + String(repeating: "a", count: 60) + ".example", "longer than 63 octets in A-label form"),
+        (String(repeating: "ü", count: 100_000), "longer than 253 octets"),
     ])
     func invalid(input: String, reason: String) {
         #expect {

@@ -70,6 +70,8 @@ struct EmailAddressTests {
         ("hello@-x.com", "hyphen"),
         (String(repeating: "a", count: 65) + "@example.com", "local part longer than 64 octets"),
         (String(repeating: "é", count: 33) + "@example.com", "local part longer than 64 octets"),  // 66 octets
+        (String(repeating: "a", count: 1_000_000) + "@example.com", "longer than 254 octets"),
+        ("\"" + String(repeating: " ", count: 100) + "\"@example.com", "local part longer than 64 octets"),
         (String(repeating: "a", count: 64) + "@" + String(repeating: String(repeating: "b", count: 62) + ".", count: 2)
             + String(repeating: "b", count: 56) + ".example", "longer than 254 octets"),
     ])
