@@ -68,7 +68,8 @@ let package = Package(
         .testTarget(name: "MIMEParserTests", dependencies: ["MIMEParser"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MailStoreTests", dependencies: ["MailStore", "SQLiteCipher", "MIMEParser", "MailCore", "Directory",
             .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "DirectoryTests", dependencies: ["Directory", "MailCore"]),
+        .testTarget(name: "DirectoryTests", dependencies: ["Directory", "MailCore", "SQLiteCipher",
+            .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "IntegrationTests", dependencies: ["SealboxApp", "MailStore", "Directory", "MailCore"]),
     ],
     swiftLanguageModes: [.v6]

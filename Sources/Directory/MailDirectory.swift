@@ -1,0 +1,61 @@
+import Foundation
+import MailCore
+
+/// The directory: domains, aliases, the wrapped keys of their passwords, and their mailboxes'
+/// public keys.
+///
+/// This protocol names no storage type: `SQLiteDirectory` implements it for one machine, and a
+/// PostgreSQL implementation (for clusters) is meant to follow with the same behaviour, which
+/// `DirectoryRules` holds where it is not SQL. Every implementation:
+/// - keys aliases by `EmailAddress.canonical` and domains by `Domain.ascii` (case-insensitive,
+///   IDNA-insensitive);
+/// - refuses with a `DirectoryError` whose `code` the methods below name;
+/// - stores dates at millisecond precision (`DirectoryDate`), so records read back are `==` to
+///   the records written;
+/// - never interprets a password's `kdf`, `salt` or `wrappedKey`.
+public protocol MailDirectory: Sendable {
+    /// `domainExists` if already there.
+    func addDomain(_ domain: Domain) async throws -> DomainRecord
+    /// Sorted by `Domain.ascii`.
+    func domains() async throws -> [DomainRecord]
+    /// `noSuchDomain`; `domainHasAliases` while any alias of the domain exists.
+    func removeDomain(_ domain: Domain) async throws
+
+    /// Adds an alias with a new random id. The domain must exist (`noSuchDomain`); the address must
+    /// be new (`aliasExists`); a non-storing alias needs a forward address or a webhook
+    /// (`aliasNeedsTarget`); see `DirectoryRules.validateAlias` for the rest. Duplicate targets are
+    /// dropped, order kept.
+    func addAlias(
+        _ address: EmailAddress, store: Bool, forwardTo: [EmailAddress], webhooks: [String], quotaBytes: Int64?
+    ) async throws -> AliasRecord
+    func alias(id: String) async throws -> AliasRecord?
+    /// Exact match on the canonical address.
+    func alias(address: EmailAddress) async throws -> AliasRecord?
+    /// Where mail for `address` goes: the exact alias, else the alias of its plus-address base
+    /// (`hello+tag@x` → `hello@x`), else `nil`.
+    func resolveRecipient(_ address: EmailAddress) async throws -> AliasRecord?
+    /// Sorted by domain, then canonical address; all domains when `domain` is nil.
+    /// `noSuchDomain` when a domain is given and does not exist.
+    func aliases(domain: Domain?) async throws -> [AliasRecord]
+    /// `noSuchAlias`; also drops the alias's passwords. The mailbox file is the caller's to delete.
+    func removeAlias(id: String) async throws
+
+    /// Records the alias's mailbox. `noSuchAlias`; `aliasDoesNotStore`; `invalidID` unless
+    /// `mailboxID` is 32 lower-case hex digits; `invalidPublicKey` if empty or over 4 KiB;
+    /// `mailboxAlreadySet` if the alias has a different mailbox (the same `mailboxID` again
+    /// replaces the public key); `mailboxInUse` if another alias has that mailbox.
+    func setMailbox(aliasID: String, mailboxID: String, publicKey: [UInt8]) async throws
+
+    /// `noSuchAlias`; `passwordExists` if the alias has a password with this id;
+    /// `invalidID` / `invalidPassword` for malformed records.
+    func addPassword(_ record: PasswordRecord) async throws
+    /// Oldest first. `noSuchAlias` if the alias does not exist.
+    func passwords(aliasID: String) async throws -> [PasswordRecord]
+    /// Replaces `kdf`, `salt`, `wrappedKey` and `label` of the password with the same
+    /// (`aliasID`, `id`); `created` and `lastUsed` are kept. `noSuchPassword`.
+    func updatePassword(_ record: PasswordRecord) async throws
+    /// `noSuchPassword` if absent.
+    func removePassword(aliasID: String, passwordID: String) async throws
+    /// Sets `lastUsed`. `noSuchPassword` if absent.
+    func recordPasswordUse(aliasID: String, passwordID: String, at: Date) async throws
+}

@@ -1,0 +1,39 @@
+import Foundation
+
+/// One password of a mailbox: it wraps the mailbox's data key. The directory stores the record and
+/// never interprets `kdf`, `salt` or `wrappedKey`.
+public struct PasswordRecord: Sendable, Hashable {
+    /// Short random lower-case hex id shown to the admin (`DirectoryID.randomPasswordID()`),
+    /// unique per alias.
+    public var id: String
+    public var aliasID: String
+    public var label: String?
+    /// Millisecond precision, like `lastUsed` (see `DirectoryDate`).
+    public var created: Date { didSet { created = DirectoryDate.normalized(created) } }
+    public var lastUsed: Date? { didSet { lastUsed = lastUsed.map(DirectoryDate.normalized) } }
+    /// e.g. `scrypt:N=32768,r=8,p=1`.
+    public var kdf: String
+    public var salt: [UInt8]
+    public var wrappedKey: [UInt8]
+
+    public init(
+        id: String = DirectoryID.randomPasswordID(), aliasID: String, label: String? = nil, created: Date = Date(),
+        lastUsed: Date? = nil, kdf: String, salt: [UInt8], wrappedKey: [UInt8]
+    ) {
+        self.id = id
+        self.aliasID = aliasID
+        self.label = label
+        self.created = DirectoryDate.normalized(created)
+        self.lastUsed = lastUsed.map(DirectoryDate.normalized)
+        self.kdf = kdf
+        self.salt = salt
+        self.wrappedKey = wrappedKey
+    }
+}
+
+extension PasswordRecord: CustomStringConvertible {
+    /// Never shows the salt or the wrapped key.
+    public var description: String {
+        "PasswordRecord(id: \(id), aliasID: \(aliasID), label: \(label.map { "\"\($0)\"" } ?? "nil"), kdf: \(kdf))"
+    }
+}

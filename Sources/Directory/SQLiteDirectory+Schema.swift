@@ -1,0 +1,45 @@
+import GRDB
+
+extension SQLiteDirectory {
+    /// Schema migrations. Never edit a registered migration: add the next one ("v2", …).
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE domain (
+                    name TEXT NOT NULL PRIMARY KEY,          -- Domain.ascii
+                    created TEXT NOT NULL                    -- ISO 8601 UTC
+                ) WITHOUT ROWID;
+
+                CREATE TABLE alias (
+                    id TEXT NOT NULL PRIMARY KEY,            -- random 128-bit hex
+                    canonical TEXT NOT NULL UNIQUE,          -- EmailAddress.canonical: the lookup key
+                    local_part TEXT NOT NULL,                -- as given (NFC, case preserved)
+                    domain TEXT NOT NULL REFERENCES domain(name) ON DELETE RESTRICT,
+                    store INTEGER NOT NULL CHECK (store IN (0, 1)),
+                    forward_to TEXT NOT NULL DEFAULT '[]',   -- JSON array of addresses
+                    webhooks TEXT NOT NULL DEFAULT '[]',     -- JSON array of URLs
+                    quota_bytes INTEGER CHECK (quota_bytes IS NULL OR quota_bytes >= 0),
+                    mailbox_id TEXT UNIQUE,
+                    public_key BLOB,
+                    created TEXT NOT NULL,
+                    CHECK ((mailbox_id IS NULL) = (public_key IS NULL))
+                );
+                CREATE INDEX alias_domain ON alias(domain);
+
+                CREATE TABLE password (
+                    alias_id TEXT NOT NULL REFERENCES alias(id) ON DELETE CASCADE,
+                    id TEXT NOT NULL,
+                    label TEXT,
+                    created TEXT NOT NULL,
+                    last_used TEXT,
+                    kdf TEXT NOT NULL,
+                    salt BLOB NOT NULL,
+                    wrapped_key BLOB NOT NULL,
+                    PRIMARY KEY (alias_id, id)
+                ) WITHOUT ROWID;
+                """)
+        }
+        return migrator
+    }()
+}
