@@ -29,7 +29,7 @@ struct DomainCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 let node = try SealboxNode.open(dataDirectory: global.dataDir)
-                for record in try await node.directory.domains() { print(record.domain.unicode) }
+                for name in try await node.directory.domains().map(\.domain.unicode).sorted() { print(name) }
             }
         }
     }

@@ -65,14 +65,14 @@ struct CLITests {
         defer { cli.cleanUp() }
         let password = try cli.setUpMailbox()
         #expect(try cli.run(["deliver", "hello@example.com"], stdin: testMessage(subject: "queued")).ok)
-        let before = cli.allFiles().map { ($0.path, $0.bytes) }
+        let passwordsBefore = try cli.run(["password", "list", "hello@example.com"]).stdout
+        let mailboxFiles = { cli.allFiles().filter { $0.path.hasPrefix("mailboxes/") }.map { "\($0.path):\($0.bytes.hashValue)" } }
+        let filesBefore = mailboxFiles()
         let r = try cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": password + "x"])
         #expect(r.status == 1 && r.stderr == "sealbox: authentication failed\n")
-        let after = cli.allFiles().map { ($0.path, $0.bytes) }
-        let changed = Set(before.map(\.0)).symmetricDifference(after.map(\.0))
-            .union(before.filter { b in after.first { $0.0 == b.0 }?.1 != b.1 }.map(\.0))
-        // The lock file's pid is rewritten by each command; nothing else may change.
-        #expect(changed.subtracting(["sealbox.lock"]).isEmpty, "changed: \(changed)")
+        // Nothing changed: the mailbox file was not touched, no password was marked as used.
+        #expect(mailboxFiles() == filesBefore)
+        #expect(try cli.run(["password", "list", "hello@example.com"]).stdout == passwordsBefore)
         // The queued message is still waiting and arrives with the right password.
         let ok = try cli.run(["mailbox", "ls", "hello@example.com", "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": password])
         #expect(ok.stdout.contains("queued"))
