@@ -188,10 +188,6 @@ enum AddressParser {
         if lx.peek == 62 { lx.pos += 1 }
         a.mailbox = local.isEmpty ? missingMailbox : local
         a.host = (host == nil || host!.isEmpty) ? missingDomain : host
-        if local.isEmpty && (host == nil || host!.isEmpty) {
-            // "<>" (null reverse path)
-            a.mailbox = []; a.host = []
-        }
         return a
     }
 }

@@ -110,12 +110,13 @@ enum ContentFields {
     static func parseContentType(_ value: [UInt8], limits: MIMELimits) -> (type: String, subtype: String, params: [RawParameter])? {
         var lx = Lexer(value)
         lx.skipCFWS()
-        guard let t = lx.mimeToken() else { return nil }
+        guard let t = lx.mimeToken() else { return ("", "", []) }
         lx.skipCFWS()
-        guard lx.peek == 47 else { return (String(decoding: t, as: UTF8.self), "", []) }
+        // Like Dovecot: a type without "/subtype" is kept as an empty type and subtype, without parameters.
+        guard lx.peek == 47 else { return ("", "", []) }
         lx.pos += 1
         lx.skipCFWS()
-        guard let st = lx.mimeToken() else { return (String(decoding: t, as: UTF8.self), "", []) }
+        guard let st = lx.mimeToken() else { return ("", "", []) }
         let params = parseParameters(&lx, limits: limits)
         return (String(decoding: t, as: UTF8.self), String(decoding: st, as: UTF8.self), params)
     }
@@ -179,7 +180,7 @@ enum ContentFields {
             }
             count += 1
             if count > limits.maxParameters { break }
-            let key = lowercasedASCII(keyBytes)
+            let key = String(decoding: keyBytes, as: UTF8.self)
             if let star = key.firstIndex(of: "*") {
                 let base = String(key[..<star])
                 var rest = Substring(key[key.index(after: star)...])
@@ -201,14 +202,14 @@ enum ContentFields {
             simple.append(RawParameter(name: key, value: v))
         }
         if ext.isEmpty { return simple }
-        ext.sort { $0.key != $1.key ? $0.key < $1.key : ($0.idx != $1.idx ? $0.idx < $1.idx : $0.order < $1.order) }
+        ext.sort { $0.key.lowercased() != $1.key.lowercased() ? $0.key.lowercased() < $1.key.lowercased() : ($0.idx != $1.idx ? $0.idx < $1.idx : $0.order < $1.order) }
         var i = 0
         while i < ext.count {
             var j = i
             var ok = true
             var haveExtended = false
             var nextIdx = 0
-            while j < ext.count && ext[j].key == ext[i].key {
+            while j < ext.count && ext[j].key.lowercased() == ext[i].key.lowercased() {
                 if ext[j].idx != nextIdx { ok = false }
                 if ext[j].extended { haveExtended = true }
                 nextIdx += 1
@@ -236,7 +237,7 @@ enum ContentFields {
         var out = [UInt8]()
         let hex = Array("0123456789ABCDEF".utf8)
         for c in v {
-            if c < 0x20 || c >= 0x7F || c == 37 || c == 39 || c == 42 || !Lexer.isMIMETokenChar(c) {
+            if c == 37 {   // only "%" is escaped (what Dovecot does; the value stays readable)
                 out.append(37); out.append(hex[Int(c >> 4)]); out.append(hex[Int(c & 15)])
             } else { out.append(c) }
         }

@@ -113,7 +113,7 @@ extension MIMEMessage {
         var seenCharset = false
         for (i, p) in params.enumerated() {
             if i > 0 { out.append(SP) }
-            if p.name == "charset" { seenCharset = true }
+            if p.name.lowercased() == "charset" { seenCharset = true }
             IMAPString.string(p.name, into: &out)
             out.append(SP)
             IMAPString.string(p.value, into: &out)

@@ -66,7 +66,7 @@ public struct MIMEPart: Sendable {
 
     /// A parameter value by (lower-case) name.
     public func parameter(_ name: String) -> String? {
-        parameters.first { $0.name == name }?.value
+        parameters.first { $0.name == name.lowercased() }?.value
     }
 
     init(partNumber: [Int], headerRange: Range<Int>, bodyRange: Range<Int>, headerFields: [HeaderField]) {

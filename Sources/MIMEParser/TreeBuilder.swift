@@ -86,7 +86,7 @@ struct TreeBuilder {
                 part.hasContentType = true
                 if let ct = ContentFields.parseContentType(value, limits: limits) {
                     part.rawType = ct.type; part.rawSubtype = ct.subtype; part.rawParameters = ct.params
-                    if let bp = ct.params.first(where: { $0.name == "boundary" }) { boundary = bp.value }
+                    if let bp = ct.params.first(where: { $0.name.lowercased() == "boundary" }) { boundary = bp.value }
                 }
             } else if equalsLowercase(rest, "transfer-encoding") {
                 if part.rawTransferEncoding == nil { part.rawTransferEncoding = ContentFields.parseToken(value) }
@@ -126,14 +126,24 @@ struct TreeBuilder {
             if let m = matchBoundary(e, le) {
                 let lf = b.indexOfLF(from: e, end: b.count)
                 let hit = Hit(lineStart: e, next: lf.map { $0 + 1 } ?? b.count, level: m.level, isClose: m.isClose)
-                if isEmbeddedRoot { part.partNumber = number + [1] }
+                if isEmbeddedRoot && part.contentType != "multipart" { part.partNumber = number + [1] }
+                if part.contentType == "multipart" { part.isMultipartContainer = true }
+                trimHeaderBeforeBoundary(&part, hit: hit)
                 return (part, hit)
             }
         }
 
         let canDescend = depth < limits.maxDepth && partCount < limits.maxParts
-        if part.contentType == "multipart", let bd = boundary, !bd.isEmpty, bd.count <= limits.maxBoundaryLength, canDescend {
+        if part.contentType == "multipart" {
+            // A multipart without a usable boundary (or beyond the depth / part limits) is an empty
+            // multipart, as in Dovecot: its content is not addressable as parts.
             part.isMultipartContainer = true
+            guard let bd = boundary, !bd.isEmpty, bd.count <= limits.maxBoundaryLength, canDescend else {
+                let hit = nextBoundary(from: bodyStart)
+                part.bodyRange = bodyStart..<bodyEnd(before: hit, bodyStart: bodyStart)
+                trimHeaderBeforeBoundary(&part, hit: hit)
+                return (part, hit)
+            }
             boundaries.append(bd)
             let myLevel = boundaries.count - 1
             var hit = nextBoundary(from: bodyStart)
@@ -177,7 +187,19 @@ struct TreeBuilder {
         }
         let hit = nextBoundary(from: bodyStart)
         part.bodyRange = bodyStart..<bodyEnd(before: hit, bodyStart: bodyStart)
+        trimHeaderBeforeBoundary(&part, hit: hit)
         return (part, hit)
+    }
+
+    /// When a boundary line follows the header directly, the line break before it belongs to the
+    /// boundary (RFC 2046 §5.1.1), so it is not part of the header either.
+    func trimHeaderBeforeBoundary(_ part: inout MIMEPart, hit: Hit?) {
+        guard let hit, hit.lineStart == part.headerRange.upperBound else { return }
+        var e = hit.lineStart
+        let s = part.headerRange.lowerBound
+        if e > s && b[e - 1] == LF { e -= 1; if e > s && b[e - 1] == CR { e -= 1 } }
+        part.headerRange = s..<e
+        part.bodyRange = e..<e
     }
 
     /// Fills the decoded, lower-cased public fields from the raw ones.
@@ -187,11 +209,11 @@ struct TreeBuilder {
         }
         part.transferEncoding = part.rawTransferEncoding?.lowercased()
         part.parameters = part.rawParameters.map { p in
-            MIMEParameter(name: p.name.hasSuffix("*") ? String(p.name.dropLast()) : p.name, value: ContentFields.decodedValue(p))
+            MIMEParameter(name: (p.name.hasSuffix("*") ? String(p.name.dropLast()) : p.name).lowercased(), value: ContentFields.decodedValue(p))
         }
         part.disposition = part.rawDisposition?.lowercased()
         part.dispositionParameters = part.rawDispositionParameters.map { p in
-            MIMEParameter(name: p.name.hasSuffix("*") ? String(p.name.dropLast()) : p.name, value: ContentFields.decodedValue(p))
+            MIMEParameter(name: (p.name.hasSuffix("*") ? String(p.name.dropLast()) : p.name).lowercased(), value: ContentFields.decodedValue(p))
         }
         part.contentID = part.rawContentID.map { String(decoding: $0, as: UTF8.self) }
         part.contentDescription = part.rawDescription.map { RFC2047.decode($0) }
