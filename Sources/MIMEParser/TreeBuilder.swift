@@ -106,8 +106,11 @@ struct TreeBuilder {
                 if part.rawLanguages == nil { let l = ContentFields.parseLanguages(value); if !l.isEmpty { part.rawLanguages = l } }
             }
         }
+        let decodingCTE = part.rawTransferEncoding
         if !isMIME {
-            // Without MIME-Version (or Content-Type) the Content-* fields are not MIME (RFC 2045 §4).
+            // Without MIME-Version (or Content-Type) the Content-* fields are not MIME (RFC 2045 §4)
+            // and BODYSTRUCTURE ignores them; the transfer encoding is still honoured for decoding
+            // (BINARY, search), as Dovecot does.
             part.rawTransferEncoding = nil; part.rawDisposition = nil; part.rawDispositionParameters = []
             part.rawContentID = nil; part.rawDescription = nil; part.rawMD5 = nil; part.rawLocation = nil
             part.rawLanguages = nil
@@ -116,6 +119,7 @@ struct TreeBuilder {
             part.rawType = "message"; part.rawSubtype = "rfc822"
         }
         fillDecoded(&part)
+        part.transferEncoding = decodingCTE?.lowercased()
 
         let bodyStart = header.end
         // A header cut off by a boundary line has an empty body.
