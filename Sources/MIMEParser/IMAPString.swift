@@ -1,0 +1,88 @@
+/// IMAP string encoders (RFC 3501 §4.3 / RFC 9051 §4.3), byte-compatible with Dovecot's choices:
+/// quoted when possible, a literal for CR, LF, 8-bit bytes or more than four quoted-specials.
+enum IMAPString {
+    static let maxQuotedEscapes = 4
+
+    static func nstring(_ v: [UInt8]?, into out: inout [UInt8]) {
+        guard let v else { out.append(contentsOf: nilBytes); return }
+        string(v, into: &out)
+    }
+
+    static let nilBytes: [UInt8] = Array("NIL".utf8)
+
+    static func string(_ v: [UInt8], into out: inout [UInt8]) {
+        var escapes = 0
+        for c in v {
+            switch c {
+            case 34, 92:
+                escapes += 1
+                if escapes > maxQuotedEscapes { literal(v, into: &out); return }
+            case CR, LF, 0:
+                literal(v, into: &out); return
+            default:
+                if c >= 0x80 { literal(v, into: &out); return }
+            }
+        }
+        out.append(34)
+        for c in v {
+            if c == 34 || c == 92 { out.append(92) }
+            out.append(c)
+        }
+        out.append(34)
+    }
+
+    static func string(_ s: String, into out: inout [UInt8]) { string(Array(s.utf8), into: &out) }
+
+    static func literal(_ v: [UInt8], into out: inout [UInt8]) {
+        out.append(123)
+        out.append(contentsOf: Array(String(v.count).utf8))
+        out.append(contentsOf: [125, CR, LF])
+        out.append(contentsOf: v)
+    }
+
+    /// nstring with CR and LF removed first (unfolded header values).
+    static func nstringNoLF(_ v: [UInt8]?, into out: inout [UInt8]) {
+        guard let v else { out.append(contentsOf: nilBytes); return }
+        string(v.filter { $0 != CR && $0 != LF }, into: &out)
+    }
+
+    /// A string for humans (subjects, display names): tabs become spaces, whitespace runs collapse,
+    /// leading/trailing whitespace and CR/LF go, NUL becomes 0x80; quoted when untouched and clean,
+    /// otherwise a literal.
+    static func forHumans(_ src: [UInt8], into out: inout [UInt8]) {
+        var modify = false
+        var lastLWSP = true
+        var anyText = false
+        for c in src {
+            switch c {
+            case 0: modify = true; lastLWSP = false
+            case TAB: modify = true; lastLWSP = true
+            case SP: if lastLWSP { modify = true }; lastLWSP = true
+            case CR, LF: modify = true
+            case 34, 92: modify = true; lastLWSP = false
+            default:
+                if c >= 0x80 { modify = true }
+                lastLWSP = false
+            }
+            if !lastLWSP { anyText = true }
+        }
+        if lastLWSP && !src.isEmpty && anyText { modify = true }
+        if !modify {
+            out.append(34); out.append(contentsOf: src); out.append(34); return
+        }
+        var v = [UInt8]()
+        v.reserveCapacity(src.count)
+        lastLWSP = true
+        for c in src {
+            switch c {
+            case 0: v.append(0x80); lastLWSP = false
+            case TAB, SP: if !lastLWSP { v.append(SP) }; lastLWSP = true
+            case CR, LF: break
+            default: v.append(c); lastLWSP = false
+            }
+        }
+        if lastLWSP, v.last == SP { v.removeLast() }
+        if v.isEmpty { out.append(contentsOf: [34, 34]); return }
+        literal(v, into: &out)
+    }
+}

@@ -1,0 +1,246 @@
+extension MIMEMessage {
+    /// The ENVELOPE facts of the top-level header.
+    public var envelope: Envelope { Envelope(fields: root.headerFields, bytes: bytes, limits: limits) }
+
+    /// The ENVELOPE value as sent on the wire, with its parentheses: `(date subject from …)`.
+    public func imapEnvelope() -> String { String(decoding: imapEnvelopeBytes(), as: UTF8.self) }
+
+    public func imapEnvelopeBytes() -> [UInt8] {
+        var out: [UInt8] = [40]
+        envelope.write(into: &out)
+        out.append(41)
+        return out
+    }
+
+    /// BODY (`extended == false`) or BODYSTRUCTURE value as sent on the wire, with its parentheses.
+    public func imapBodyStructure(extended: Bool) -> String {
+        String(decoding: imapBodyStructureBytes(extended: extended), as: UTF8.self)
+    }
+
+    public func imapBodyStructureBytes(extended: Bool) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(256)
+        writeBody(root, extended: extended, into: &out)
+        return out
+    }
+
+    /// RFC822.SIZE: the size of the message with every line ending counted as CRLF.
+    public var rfc822Size: Int { virtualSize(0..<bytes.count) }
+
+    /// Size of a byte range with bare LFs counted as CRLF (what IMAP sizes mean).
+    public func virtualSize(_ r: Range<Int>) -> Int {
+        var n = r.count
+        var i = r.lowerBound
+        while let lf = bytes.indexOfLF(from: i, end: r.upperBound) {
+            if lf == r.lowerBound || bytes[lf - 1] != CR { n += 1 }
+            i = lf + 1
+        }
+        return n
+    }
+
+    /// Number of lines (LF count) in a byte range.
+    public func lineCount(_ r: Range<Int>) -> Int {
+        var n = 0
+        var i = r.lowerBound
+        while let lf = bytes.indexOfLF(from: i, end: r.upperBound) { n += 1; i = lf + 1 }
+        return n
+    }
+
+    static let emptyBody = Array("(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0)".utf8)
+    static let emptyBodyStructure = Array("(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL)".utf8)
+
+    func writeBody(_ p: MIMEPart, extended: Bool, into out: inout [UInt8]) {
+        out.append(40)
+        defer { out.append(41) }
+        if p.isMultipartContainer {
+            if p.children.isEmpty {
+                out.append(contentsOf: extended ? MIMEMessage.emptyBodyStructure : MIMEMessage.emptyBody)
+            } else {
+                for c in p.children { writeBody(c, extended: extended, into: &out) }
+            }
+            out.append(SP)
+            IMAPString.string(p.rawSubtype ?? "", into: &out)
+            if !extended { return }
+            out.append(SP)
+            writeParams(p.rawParameters, defaultCharset: false, into: &out)
+            writeCommonExtension(p, into: &out)
+            return
+        }
+        let text: Bool
+        if p.isEncapsulatedMessage {
+            text = false
+            out.append(contentsOf: Array("\"message\" ".utf8))
+            IMAPString.string(p.subtype == "global" ? "global" : "rfc822", into: &out)
+        } else if let t = p.rawType {
+            text = t.lowercased() == "text"
+            IMAPString.string(t, into: &out)
+            out.append(SP)
+            IMAPString.string(p.rawSubtype ?? "", into: &out)
+        } else {
+            text = true
+            out.append(contentsOf: Array("\"text\" \"plain\"".utf8))
+        }
+        out.append(SP)
+        writeParams(p.rawParameters, defaultCharset: text, into: &out)
+        out.append(SP)
+        IMAPString.nstringNoLF(p.rawContentID, into: &out)
+        out.append(SP)
+        IMAPString.nstringNoLF(p.rawDescription, into: &out)
+        out.append(SP)
+        if let cte = p.rawTransferEncoding { IMAPString.string(cte, into: &out) } else { out.append(contentsOf: Array("\"7bit\"".utf8)) }
+        out.append(SP)
+        out.append(contentsOf: Array(String(virtualSize(p.bodyRange)).utf8))
+        if text {
+            out.append(SP)
+            out.append(contentsOf: Array(String(lineCount(p.bodyRange)).utf8))
+        } else if p.isEncapsulatedMessage, let emb = p.children.first {
+            out.append(contentsOf: [SP, 40])
+            Envelope(fields: emb.headerFields, bytes: bytes, limits: limits).write(into: &out)
+            out.append(contentsOf: [41, SP])
+            writeBody(emb, extended: extended, into: &out)
+            out.append(SP)
+            out.append(contentsOf: Array(String(lineCount(p.bodyRange)).utf8))
+        }
+        if !extended { return }
+        out.append(SP)
+        IMAPString.nstringNoLF(p.rawMD5, into: &out)
+        writeCommonExtension(p, into: &out)
+    }
+
+    func writeParams(_ params: [RawParameter], defaultCharset: Bool, into out: inout [UInt8]) {
+        if !defaultCharset && params.isEmpty { out.append(contentsOf: IMAPString.nilBytes); return }
+        out.append(40)
+        var seenCharset = false
+        for (i, p) in params.enumerated() {
+            if i > 0 { out.append(SP) }
+            if p.name.lowercased() == "charset" { seenCharset = true }
+            IMAPString.string(p.name, into: &out)
+            out.append(SP)
+            IMAPString.string(p.value, into: &out)
+        }
+        if defaultCharset && !seenCharset {
+            if !params.isEmpty { out.append(SP) }
+            out.append(contentsOf: Array("\"charset\" \"us-ascii\"".utf8))
+        }
+        out.append(41)
+    }
+
+    func writeCommonExtension(_ p: MIMEPart, into out: inout [UInt8]) {
+        out.append(SP)
+        if let d = p.rawDisposition {
+            out.append(40)
+            IMAPString.string(d, into: &out)
+            out.append(SP)
+            writeParams(p.rawDispositionParameters, defaultCharset: false, into: &out)
+            out.append(41)
+        } else { out.append(contentsOf: IMAPString.nilBytes) }
+        out.append(SP)
+        if let langs = p.rawLanguages, !langs.isEmpty {
+            out.append(40)
+            for (i, l) in langs.enumerated() { if i > 0 { out.append(SP) }; IMAPString.string(l, into: &out) }
+            out.append(41)
+        } else { out.append(contentsOf: IMAPString.nilBytes) }
+        out.append(SP)
+        IMAPString.nstringNoLF(p.rawLocation, into: &out)
+    }
+
+    // MARK: part addressing
+
+    /// The entity an IMAP part number designates (RFC 3501 §6.4.5): [] is the root; the body of a
+    /// non-multipart message is part 1; parts inside an encapsulated message continue the number.
+    public func part(_ path: [Int]) -> MIMEPart? {
+        var cur = root
+        var first = true
+        for n in path {
+            guard n >= 1 else { return nil }
+            var container = cur
+            if !first, cur.isEncapsulatedMessage, let emb = cur.children.first { container = emb }
+            if container.isMultipartContainer {
+                guard n <= container.children.count else { return nil }
+                cur = container.children[n - 1]
+            } else {
+                guard n == 1 else { return nil }
+                cur = container
+            }
+            first = false
+        }
+        return cur
+    }
+
+    /// The message whose header/text a section like "2.HEADER" addresses: the root for [], else the
+    /// encapsulated message of a message/rfc822 (or message/global) part.
+    func messageEntity(_ path: [Int]) -> MIMEPart? {
+        if path.isEmpty { return root }
+        guard let p = part(path), p.isEncapsulatedMessage else { return nil }
+        return p.children.first
+    }
+
+    /// BODY[section] content (before any partial range); nil when the part does not exist.
+    public func section(_ spec: IMAPSection) -> [UInt8]? {
+        switch spec.kind {
+        case .full:
+            if spec.part.isEmpty { return bytes }
+            guard let p = part(spec.part) else { return nil }
+            return Array(bytes[p.bodyRange])
+        case .mime:
+            guard !spec.part.isEmpty, let p = part(spec.part) else { return nil }
+            return Array(bytes[p.headerRange])
+        case .header:
+            guard let m = messageEntity(spec.part) else { return nil }
+            return Array(bytes[m.headerRange])
+        case .text:
+            guard let m = messageEntity(spec.part) else { return nil }
+            return Array(bytes[m.bodyRange.lowerBound..<max(m.bodyRange.lowerBound, endOfMessage(spec.part, m))])
+        case .headerFields(let names), .headerFieldsNot(let names):
+            guard let m = messageEntity(spec.part) else { return nil }
+            let wanted = Set(names.map { $0.lowercased() })
+            let not = { if case .headerFieldsNot = spec.kind { return true } else { return false } }()
+            var out = [UInt8]()
+            for f in m.headerFields {
+                let name = lowercasedASCII(bytes[f.nameRange])
+                if wanted.contains(name) != not {
+                    out.append(contentsOf: bytes[f.fieldRange])
+                    if let last = out.last, last != LF { out.append(contentsOf: [CR, LF]) }
+                }
+            }
+            out.append(contentsOf: [CR, LF])
+            return out
+        }
+    }
+
+    /// The end of an (encapsulated) message's text.
+    func endOfMessage(_ path: [Int], _ m: MIMEPart) -> Int {
+        if path.isEmpty { return bytes.count }
+        return part(path)?.bodyRange.upperBound ?? m.bodyRange.upperBound
+    }
+
+    /// RFC 3516 BINARY[part]: the content with its Content-Transfer-Encoding removed. nil when the
+    /// part does not exist or its encoding is unknown (the server answers UNKNOWN-CTE).
+    public func binary(part path: [Int]) -> [UInt8]? {
+        if path.isEmpty { return bytes }
+        guard let p = part(path) else { return nil }
+        let body = bytes[p.bodyRange]
+        switch p.transferEncoding ?? "7bit" {
+        case "7bit", "8bit", "binary": return Array(body)
+        case "base64": return TransferDecoding.base64(body)
+        case "quoted-printable": return TransferDecoding.quotedPrintable(body)
+        default: return nil
+        }
+    }
+
+    /// RFC 3516 BINARY.SIZE[part].
+    public func binarySize(part path: [Int]) -> Int? {
+        guard let p = part(path) else { return nil }
+        switch p.transferEncoding ?? "7bit" {
+        case "7bit", "8bit", "binary": return path.isEmpty ? rfc822Size : virtualSize(p.bodyRange)
+        default: return binary(part: path)?.count
+        }
+    }
+
+    /// Applies an IMAP partial `<offset.count>` to section content.
+    public static func partial(_ content: [UInt8], offset: Int, count: Int?) -> [UInt8] {
+        guard offset < content.count, offset >= 0 else { return [] }
+        let end = count.map { min(content.count, offset + max(0, $0)) } ?? content.count
+        return Array(content[offset..<end])
+    }
+}
