@@ -80,5 +80,5 @@ func sampleMessage(subject: String, body: String = "Hello there.", from: String 
         Content-Transfer-Encoding: base64
 
         """
-    return crlf(text) + Array(b64.utf8) + crlf("\n--b1--\n")
+    return crlf(text + "\n") + Array(b64.utf8) + crlf("\n--b1--\n")
 }
