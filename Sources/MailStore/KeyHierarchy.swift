@@ -1,6 +1,7 @@
 import Crypto
 import CryptoExtras
 import Directory
+import Dispatch
 import Foundation
 import SQLiteCipher
 
@@ -77,6 +78,12 @@ public enum KeyHierarchy {
         return SecretBytes(Array(dek))
     }
 
+    /// `unwrap` off the Swift concurrency pool: scrypt takes ~70 ms of CPU and 32 MiB, so it runs
+    /// on its own threads (at most one per core at a time) and never stalls other sessions' tasks.
+    public static func unwrapOffPool(_ record: PasswordRecord, password: String) async -> SecretBytes? {
+        await KDFExecutor.shared.run { unwrap(record, password: password) }
+    }
+
     /// Spends the same time as a real unwrap, so that a login for an unknown address costs the same.
     public static func burnEquivalentWork(password: String) {
         _ = try? deriveKEK(password: password, salt: [UInt8](repeating: 0, count: saltBytes), parameters: .standard)
@@ -116,4 +123,21 @@ func randomBytes(_ count: Int) -> [UInt8] {
 /// `bytes` random bytes in lower-case hex: the form of every id Sealbox makes.
 public func randomHex(bytes: Int) -> String {
     randomBytes(bytes).map { String(format: "%02x", $0) }.joined()
+}
+
+/// Runs key derivations on dedicated threads, bounded to the number of cores.
+final class KDFExecutor: Sendable {
+    static let shared = KDFExecutor()
+    private let queue = DispatchQueue(label: "sealbox.kdf", attributes: .concurrent)
+    private let slots = DispatchSemaphore(value: max(1, ProcessInfo.processInfo.activeProcessorCount))
+
+    func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            queue.async {
+                self.slots.wait()
+                defer { self.slots.signal() }
+                continuation.resume(returning: work())
+            }
+        }
+    }
 }

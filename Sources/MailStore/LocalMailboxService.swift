@@ -32,7 +32,7 @@ public final class LocalMailboxService: MailboxService {
 
     public func unlockSession(address: EmailAddress, password: String) async throws -> LocalMailboxSession {
         guard let alias = try await directory.alias(address: address), alias.store, let mailboxID = alias.mailboxID else {
-            KeyHierarchy.burnEquivalentWork(password: password)
+            await KDFExecutor.shared.run { KeyHierarchy.burnEquivalentWork(password: password) }
             throw MailStoreError(.authenticationFailed, "authentication failed")
         }
         let verifier = registry.verifier(aliasID: alias.id, password: password)
@@ -61,9 +61,9 @@ public final class LocalMailboxService: MailboxService {
     /// Tries every password entry of the alias (one scrypt each).
     func unwrapDataKey(alias: AliasRecord, password: String) async throws -> (SecretBytes, PasswordRecord)? {
         let records = try await directory.passwords(aliasID: alias.id)
-        if records.isEmpty { KeyHierarchy.burnEquivalentWork(password: password) }
+        if records.isEmpty { await KDFExecutor.shared.run { KeyHierarchy.burnEquivalentWork(password: password) } }
         for record in records {
-            if let key = KeyHierarchy.unwrap(record, password: password) { return (key, record) }
+            if let key = await KeyHierarchy.unwrapOffPool(record, password: password) { return (key, record) }
         }
         return nil
     }

@@ -13,7 +13,8 @@ import GRDB
 ///   SEARCH and THREAD use. `parts`: MIME leaf bodies over a threshold, content-addressed and
 ///   reference-counted, so an attachment received many times is stored once.
 /// - `expunged`: the expunge log with MODSEQ (QRESYNC VANISHED).
-/// - `content_fts`: FTS5 (trigram tokenizer: substring matching, case-insensitive, like IMAP SEARCH).
+/// - `content_fts`: FTS5 with the trigram tokenizer (case-insensitive; `detail=column`: which
+///   trigrams occur in which column), narrowing substring searches (see `fullTextSearch`).
 /// - `threads`, `meta`.
 /// Dates are ISO 8601 UTC strings. Every column SEARCH or sync filters on is indexed.
 enum MailboxSchema {
@@ -121,7 +122,7 @@ enum MailboxSchema {
                 CREATE VIRTUAL TABLE content_fts USING fts5(
                     subject, addresses, body, attachments,
                     content = '', contentless_delete = 1,
-                    tokenize = 'trigram case_sensitive 0'
+                    tokenize = 'trigram case_sensitive 0', detail = column
                 );
 
                 -- Storage used by the mailbox (IMAP QUOTA): the sum of RFC822.SIZE of every message.

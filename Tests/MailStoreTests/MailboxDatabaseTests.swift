@@ -251,6 +251,11 @@ struct MailboxDatabaseTests {
         #expect(try await db.fullTextSearch(in: "INBOX", text: "terly rep", field: .subject) == [1])
         #expect(try await db.fullTextSearch(in: "INBOX", text: "pizza", field: .subject) == [])
         #expect(try await db.fullTextSearch(in: "INBOX", text: "pi", field: .body) == nil)  // too short for the index
+        // Every trigram of the needle occurs in message 3, but not the needle itself: confirmed away.
+        try await db.append(to: "INBOX", message: sampleMessage(subject: "x", body: "budget is athens, also attached"))
+        #expect(try await db.fullTextSearch(in: "INBOX", text: "budget is attached", field: .body) == [1])
+        #expect(try await db.fullTextSearch(in: "INBOX", text: "alice@EXAMPLE", field: .addresses) == [1, 2, 3])
+        #expect(try await db.fullTextSearch(in: "INBOX", text: "report", field: .any) == [1])
     }
 
     @Test("replies join their parent's thread")
