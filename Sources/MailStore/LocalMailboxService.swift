@@ -249,7 +249,9 @@ actor UnlockRegistry {
     }
 
     func forget(mailboxID: String, passwordID: String) {
-        entries[mailboxID]?.verifiers = entries[mailboxID]?.verifiers.filter { $0.value != passwordID } ?? [:]
+        guard var entry = entries[mailboxID] else { return }
+        entry.verifiers = entry.verifiers.filter { $0.value != passwordID }
+        entries[mailboxID] = entry
     }
 
     private func closeIfIdle(mailboxID: String) {
