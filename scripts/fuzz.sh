@@ -24,7 +24,7 @@ cp -n Fuzz/corpus/* "$OUT/work-corpus/" 2>/dev/null || true
 cp -n Tests/MIMEParserTests/Fixtures/*.eml "$OUT/work-corpus/" 2>/dev/null || true
 echo "fuzz: running for ${SECONDS_TO_RUN}s" >&2
 set +e
-"$OUT/mime-fuzz" -max_total_time="$SECONDS_TO_RUN" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+SWIFT_BACKTRACE=enable=no "$OUT/mime-fuzz" -max_total_time="$SECONDS_TO_RUN" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
   -dict=Fuzz/mime.dict -artifact_prefix="$OUT/artifacts/" -print_final_stats=1 \
   "$OUT/work-corpus" 2> "$OUT/last-run.log"
 rc=$?

@@ -175,6 +175,10 @@ struct TreeBuilder {
                 boundaries.removeLast()
             }
             part.bodyRange = bodyStart..<bodyEnd(before: endHit, bodyStart: bodyStart)
+            if part.children.isEmpty { trimHeaderBeforeBoundary(&part, hit: endHit) }
+            // An empty last part directly before an outer boundary starts on the line break that
+            // belongs to that boundary: pin it to the end of this body so ranges nest.
+            TreeBuilder.clampChildren(&part)
             return (part, endHit)
         }
         if isEmbeddedRoot { part.partNumber = number + [1] }
@@ -186,6 +190,8 @@ struct TreeBuilder {
                 part.children = [emb]
                 part.isEncapsulatedMessage = true
                 part.bodyRange = bodyStart..<bodyEnd(before: hit, bodyStart: bodyStart)
+                trimHeaderBeforeBoundary(&part, hit: hit)
+                TreeBuilder.clampChildren(&part)
                 return (part, hit)
             }
         }
@@ -193,6 +199,23 @@ struct TreeBuilder {
         part.bodyRange = bodyStart..<bodyEnd(before: hit, bodyStart: bodyStart)
         trimHeaderBeforeBoundary(&part, hit: hit)
         return (part, hit)
+    }
+
+    /// Pins descendants that start past this part's body end (empty entities sitting on a line
+    /// break that was given to a boundary) to that end, so that ranges always nest.
+    static func clampChildren(_ part: inout MIMEPart) {
+        let end = part.bodyRange.upperBound
+        for i in part.children.indices {
+            if part.children[i].headerRange.upperBound > end {
+                let lo = min(part.children[i].headerRange.lowerBound, end)
+                part.children[i].headerRange = lo..<end
+            }
+            if part.children[i].bodyRange.upperBound > end || part.children[i].bodyRange.lowerBound < part.children[i].headerRange.upperBound {
+                let lo = max(min(part.children[i].bodyRange.lowerBound, end), part.children[i].headerRange.upperBound)
+                part.children[i].bodyRange = lo..<end
+            }
+            clampChildren(&part.children[i])
+        }
     }
 
     /// When a boundary line follows the header directly, the line break before it belongs to the
