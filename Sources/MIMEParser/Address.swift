@@ -12,6 +12,9 @@ public struct EnvelopeAddress: Sendable, Hashable {
 
     /// The display name decoded (RFC 2047, RFC 6532 UTF-8).
     public var name: String? { rawName.map { RFC2047.decode($0) } }
+    /// Local part (or group name for a group start marker) as text.
+    public var mailboxString: String? { mailbox.map { String(decoding: $0, as: UTF8.self) } }
+    public var hostString: String? { host.map { String(decoding: $0, as: UTF8.self) } }
 }
 
 /// A mailbox address with its decoded display name.

@@ -2,7 +2,8 @@ import Foundation
 @testable import MIMEParser
 
 /// The test corpus: real-world messages that CPython ships as its email package's test data
-/// (`test/test_email/data/msg_*.txt`, found through the test Python's own stdlib), plus the hand-made
+/// (`test/test_email/data/msg_*.txt` from Debian's libpython3.11-testsuite, or the test Python's own
+/// stdlib), plus the hand-made
 /// nasty cases committed under Fixtures/. Messages are normalized to CRLF line endings, as the store
 /// does on ingest.
 enum Corpus {
@@ -45,8 +46,11 @@ enum Corpus {
         return (p.terminationStatus, data)
     }
 
-    /// Where the test Python's stdlib keeps the email test messages, if it has them.
+    /// Where CPython's email test messages are: Debian's libpython3.11-testsuite (installed by
+    /// scripts/setup-test-deps.sh), else the test Python's own stdlib if it ships them.
     static func pythonEmailDataDir() -> URL? {
+        let debian = "/usr/lib/python3.11/test/test_email/data"
+        if FileManager.default.fileExists(atPath: debian) { return URL(fileURLWithPath: debian) }
         guard let (st, out) = try? run(python, ["-c", "import os, test.test_email as t; print(os.path.join(os.path.dirname(t.__file__), 'data'))"], timeout: 30),
               st == 0 else { return nil }
         let path = String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -72,6 +72,7 @@ struct DovecotDifferentialTests {
         var identical = 0
         var report = ""
         var unexplained: [String] = []
+        var total: [String: Int] = [:], same: [String: Int] = [:]
         for (i, r) in results.enumerated() {
             let name = corpus[i].name
             let msg = parsed[r["file"] as! String]!
@@ -98,13 +99,16 @@ struct DovecotDifferentialTests {
                 let theirSize = (v["binarySize"] as? Int).map(String.init) ?? (v["binaryError"] as? String ?? "error")
                 cmp("BINARY.SIZE[\(p)]", theirSize, ourSize)
             }
-            if diffs.isEmpty { identical += 1; continue }
+            let source = String(name.split(separator: "/").first ?? "")
+            total[source, default: 0] += 1
+            if diffs.isEmpty { identical += 1; same[source, default: 0] += 1; continue }
             report += "== \(name)\n" + diffs.joined(separator: "\n") + "\n"
             if Self.explained[name] == nil { unexplained.append(name) }
         }
         let pct = Double(identical) * 100 / Double(max(1, results.count))
         let summary = "dovecot differential: \(results.count) messages, \(identical) identical (\(String(format: "%.1f", pct))%), explained: \(results.count - identical - unexplained.count), unexplained: \(unexplained.count)"
-        print(summary)
+        let bySource = total.keys.sorted().map { "\($0): \(same[$0, default: 0])/\(total[$0]!) identical" }.joined(separator: ", ")
+        print(summary + " [" + bySource + "]")
         if let path = ProcessInfo.processInfo.environment["SEALBOX_MIME_DIFF_REPORT"] {
             try? (summary + "\n" + report).write(toFile: path, atomically: true, encoding: .utf8)
         }

@@ -255,3 +255,17 @@ struct RobustnessTests {
         }
     }
 }
+
+@Suite("Inspector")
+struct InspectorTests {
+    @Test("report shows what IMAP sends")
+    func report() {
+        let r = MIMEInspector.report(for: StructureTests.nested)
+        let m = MIMEMessage.parse(StructureTests.nested)
+        #expect(r.contains("ENVELOPE " + m.imapEnvelope()))
+        #expect(r.contains("BODYSTRUCTURE " + m.imapBodyStructure(extended: true)))
+        #expect(r.contains("\n    2.2 text/html"))
+        #expect(r.contains("3 application/octet-stream"))
+        #expect(r.contains("binary.size=4 attachment filename=\"data.bin\""))
+    }
+}
