@@ -129,6 +129,17 @@ def fetch_items(resp):
         if resp[i:i + 1] == b" ": i += 1
     return items
 
+def nstring_value(v):
+    """The content of a quoted string, literal or NIL."""
+    if v.startswith(b"{"): return v[v.index(b"}") + 3:]
+    if v.startswith(b'"'):
+        out = bytearray(); i = 1
+        while i < len(v) - 1:
+            if v[i:i + 1] == b"\\": i += 1
+            out += v[i:i + 1]; i += 1
+        return bytes(out)
+    return b""
+
 def main():
     req = json.load(open(sys.argv[1]))
     d = tempfile.mkdtemp(prefix="sealbox-dovecot-")
@@ -180,17 +191,23 @@ def main():
             st, un = c.cmd(b"FETCH %d (ENVELOPE BODY BODYSTRUCTURE RFC822.SIZE)" % n)
             items = fetch_items([u for u in un if b" FETCH " in u][0])
             res = {"file": m["file"], "envelope": b64(items["ENVELOPE"]), "body": b64(items["BODY"]),
-                   "bodystructure": b64(items["BODYSTRUCTURE"]), "size": int(items["RFC822.SIZE"]), "parts": {}}
-            for p in m["parts"]:
-                pr = {}
-                st, un = c.cmd(b"FETCH %d (BODY.PEEK[%s.MIME])" % (n, p.encode()))
+                   "bodystructure": b64(items["BODYSTRUCTURE"]), "size": int(items["RFC822.SIZE"]), "parts": {},
+                   "sections": {}}
+            for spec in ("HEADER", "TEXT", "HEADER.FIELDS (From To Subject Date X-None)",
+                         "HEADER.FIELDS.NOT (Received Subject)"):
+                st, un = c.cmd(b"FETCH %d (BODY.PEEK[%s])" % (n, spec.encode()))
                 f = [u for u in un if b" FETCH " in u]
                 if st.startswith(b"OK") and f:
-                    v = list(fetch_items(f[0]).values())[0]
-                    if v.startswith(b"{"): v = v[v.index(b"}") + 3:]
-                    elif v.startswith(b'"'): v = v[1:-1]
-                    elif v == b"NIL": v = b""
-                    pr["mime"] = b64(v)
+                    res["sections"][spec] = b64(nstring_value(list(fetch_items(f[0]).values())[0]))
+            for p in m["parts"]:
+                pr = {}
+                st, un = c.cmd(b"FETCH %d (BODY.PEEK[%s.MIME] BODY.PEEK[%s])" % (n, p.encode(), p.encode()))
+                f = [u for u in un if b" FETCH " in u]
+                if st.startswith(b"OK") and f:
+                    its = fetch_items(f[0])
+                    for k, v in its.items():
+                        if k.endswith(".MIME]"): pr["mime"] = b64(nstring_value(v))
+                        elif k.startswith("BODY["): pr["body"] = b64(nstring_value(v))
                 try:
                     st, un = c.cmd(b"FETCH %d (BINARY.SIZE[%s])" % (n, p.encode()))
                 except (EOFError, OSError):

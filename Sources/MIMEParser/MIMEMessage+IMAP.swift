@@ -203,9 +203,28 @@ extension MIMEMessage {
                     if let last = out.last, last != LF { out.append(contentsOf: [CR, LF]) }
                 }
             }
-            out.append(contentsOf: [CR, LF])
+            // Like Dovecot: HEADER.FIELDS always ends with the empty line, HEADER.FIELDS.NOT keeps the
+            // header's own (absent when the header was cut off).
+            if !not || headerHasBlankLine(m.headerRange) { out.append(contentsOf: [CR, LF]) }
             return out
         }
+    }
+
+    /// Whether a header block ends with its empty line (a header cut off by the end of the message
+    /// or by a boundary has none).
+    func headerHasBlankLine(_ r: Range<Int>) -> Bool {
+        guard !r.isEmpty, bytes[r.upperBound - 1] == LF else { return false }
+        if r.count == 1 { return true }
+        var i = r.upperBound - 2
+        if bytes[i] == CR { if i == r.lowerBound { return true }; i -= 1 }
+        return bytes[i] == LF
+    }
+
+    /// Section content made safe for an IMAP literal: NUL (not allowed in a literal, RFC 3501 §4.3)
+    /// becomes 0x80, as Dovecot does. BINARY content goes out as literal8 and is not changed.
+    public static func imapLiteralSafe(_ content: [UInt8]) -> [UInt8] {
+        guard content.contains(0) else { return content }
+        return content.map { $0 == 0 ? 0x80 : $0 }
     }
 
     /// The end of an (encapsulated) message's text.

@@ -6,6 +6,10 @@ struct TreeBuilder {
     var partCount = 0
     /// Active multipart boundaries, outermost first.
     var boundaries: [[UInt8]] = []
+    /// Where the entity returned last stopped consuming input. A line break before a boundary that
+    /// ended a header or a boundary line (rather than body text) stays with the enclosing
+    /// multipart's body, as in Dovecot; body text gives it to the boundary (RFC 2046 §5.1.1).
+    var consumedEnd = 0
 
     /// A boundary line: where it starts, where the next line starts, the stack level it belongs to.
     struct Hit { var lineStart: Int; var next: Int; var level: Int; var isClose: Bool }
@@ -133,6 +137,7 @@ struct TreeBuilder {
                 if isEmbeddedRoot && part.contentType != "multipart" { part.partNumber = number + [1] }
                 if part.contentType == "multipart" { part.isMultipartContainer = true }
                 trimHeaderBeforeBoundary(&part, hit: hit)
+                consumedEnd = e
                 return (part, hit)
             }
         }
@@ -145,6 +150,7 @@ struct TreeBuilder {
             guard let bd = boundary, !bd.isEmpty, bd.count <= limits.maxBoundaryLength, canDescend else {
                 let hit = nextBoundary(from: bodyStart)
                 part.bodyRange = bodyStart..<bodyEnd(before: hit, bodyStart: bodyStart)
+                consumedEnd = hit?.lineStart == bodyStart ? bodyStart : part.bodyRange.upperBound
                 trimHeaderBeforeBoundary(&part, hit: hit)
                 return (part, hit)
             }
@@ -168,13 +174,19 @@ struct TreeBuilder {
             }
             part.children = children
             var endHit = hit
+            var end: Int
             if let h = hit, h.level == myLevel, h.isClose {
                 boundaries.removeLast()
                 endHit = nextBoundary(from: h.next)      // epilogue runs to an outer boundary or the end
+                end = max(bodyEnd(before: endHit, bodyStart: bodyStart), h.next)
             } else {
                 boundaries.removeLast()
+                end = bodyEnd(before: endHit, bodyStart: bodyStart)
+                if !children.isEmpty { end = max(end, min(consumedEnd, endHit?.lineStart ?? b.count)) }
+                else if endHit?.lineStart == bodyStart { end = bodyStart }
             }
-            part.bodyRange = bodyStart..<bodyEnd(before: endHit, bodyStart: bodyStart)
+            part.bodyRange = bodyStart..<end
+            consumedEnd = children.isEmpty && endHit?.lineStart == bodyStart ? bodyStart : end
             if part.children.isEmpty { trimHeaderBeforeBoundary(&part, hit: endHit) }
             // An empty last part directly before an outer boundary starts on the line break that
             // belongs to that boundary: pin it to the end of this body so ranges nest.
@@ -189,7 +201,9 @@ struct TreeBuilder {
                                              isMultipartChild: false, inDigest: false, isEmbeddedRoot: true)
                 part.children = [emb]
                 part.isEncapsulatedMessage = true
-                part.bodyRange = bodyStart..<bodyEnd(before: hit, bodyStart: bodyStart)
+                let end = max(bodyEnd(before: hit, bodyStart: bodyStart), min(consumedEnd, hit?.lineStart ?? b.count))
+                part.bodyRange = bodyStart..<end
+                consumedEnd = end
                 trimHeaderBeforeBoundary(&part, hit: hit)
                 TreeBuilder.clampChildren(&part)
                 return (part, hit)
@@ -197,6 +211,7 @@ struct TreeBuilder {
         }
         let hit = nextBoundary(from: bodyStart)
         part.bodyRange = bodyStart..<bodyEnd(before: hit, bodyStart: bodyStart)
+        consumedEnd = hit?.lineStart == bodyStart ? bodyStart : part.bodyRange.upperBound
         trimHeaderBeforeBoundary(&part, hit: hit)
         return (part, hit)
     }

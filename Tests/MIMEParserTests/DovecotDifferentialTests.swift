@@ -3,7 +3,8 @@ import Testing
 @testable import MIMEParser
 
 /// Differential test against Dovecot 2.3 (Debian dovecot-imapd): the same corpus goes to both, and
-/// ENVELOPE, BODY, BODYSTRUCTURE, RFC822.SIZE, BODY[n.MIME] and BINARY.SIZE[n] must be byte-identical,
+/// ENVELOPE, BODY, BODYSTRUCTURE, RFC822.SIZE, BODY[HEADER], BODY[TEXT], BODY[HEADER.FIELDS (…)],
+/// BODY[HEADER.FIELDS.NOT (…)], and per part BODY[n], BODY[n.MIME] and BINARY.SIZE[n] must be byte-identical,
 /// except for the differences listed in `explained`, each a deliberate choice.
 @Suite("Dovecot differential", .serialized)
 struct DovecotDifferentialTests {
@@ -85,11 +86,18 @@ struct DovecotDifferentialTests {
             cmp("BODY", b64("body"), msg.imapBodyStructure(extended: false))
             cmp("BODYSTRUCTURE", b64("bodystructure"), msg.imapBodyStructure(extended: true))
             cmp("RFC822.SIZE", String(r["size"] as! Int), String(msg.rfc822Size))
+            for (spec, v) in (r["sections"] as? [String: String] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let ours = IMAPSection(imapSpec: spec).flatMap { msg.section($0) }.map { String(decoding: MIMEMessage.imapLiteralSafe($0), as: UTF8.self) } ?? "<nil>"
+                cmp("BODY[\(spec)]", String(decoding: Data(base64Encoded: v) ?? Data(), as: UTF8.self), ours)
+            }
             for (p, v) in (r["parts"] as? [String: [String: Any]] ?? [:]).sorted(by: { $0.key < $1.key }) {
                 let path = p.split(separator: ".").compactMap { Int($0) }
                 let ourMime = msg.section(IMAPSection(part: path, kind: .mime)).map { String(decoding: $0, as: UTF8.self) } ?? "<nil>"
                 let theirMime = (v["mime"] as? String).map { String(decoding: Data(base64Encoded: $0) ?? Data(), as: UTF8.self) } ?? "<error>"
                 cmp("BODY[\(p).MIME]", theirMime, ourMime)
+                let ourBody = msg.section(IMAPSection(part: path, kind: .full)).map { String(decoding: MIMEMessage.imapLiteralSafe($0), as: UTF8.self) } ?? "<nil>"
+                let theirBody = (v["body"] as? String).map { String(decoding: Data(base64Encoded: $0) ?? Data(), as: UTF8.self) } ?? "<error>"
+                cmp("BODY[\(p)]", theirBody, ourBody)
                 // BINARY of a multipart: Dovecot re-encodes the children's bodies to binary inside it
                 // (a Dovecot extension of RFC 3516, which defines BINARY for leaf parts); Sealbox
                 // compares leaves only and returns a multipart's raw body.
