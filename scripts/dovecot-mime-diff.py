@@ -235,7 +235,10 @@ def main():
                 os.kill(pid, 9)
             except (OSError, ValueError):
                 pass
-        shutil.rmtree(d, ignore_errors=True)
+        if os.environ.get("SEALBOX_DOVECOT_KEEP"):
+            print("kept " + d, file=sys.stderr)
+        else:
+            shutil.rmtree(d, ignore_errors=True)
 
 if __name__ == "__main__":
     main()

@@ -200,7 +200,7 @@ extension MIMEMessage {
                 let name = lowercasedASCII(bytes[f.nameRange])
                 if wanted.contains(name) != not {
                     out.append(contentsOf: bytes[f.fieldRange])
-                    if let last = out.last, last != LF { out.append(contentsOf: [CR, LF]) }
+                    if !not, let last = out.last, last != LF { out.append(contentsOf: [CR, LF]) }
                 }
             }
             // Like Dovecot: HEADER.FIELDS always ends with the empty line, HEADER.FIELDS.NOT keeps the

@@ -4,6 +4,8 @@
 public enum RFC2047 {
     public static func decode<C: Collection>(_ input: C) -> String where C.Element == UInt8 {
         let b = Array(input)
+        // fast path: nothing encoded and nothing to unfold
+        if !b.contains(where: { $0 == 61 || $0 == CR || $0 == LF }) { return String(decoding: b, as: UTF8.self) }
         var result = ""
         var plain = [UInt8]()            // pending literal bytes
         var pendingWS = [UInt8]()        // whitespace after an encoded-word, dropped if another follows
@@ -57,6 +59,10 @@ public enum RFC2047 {
 
     struct Word { var charset: String; var bytes: [UInt8]; var end: Int }
 
+    /// Longest encoded text accepted in one encoded-word (RFC 2047 allows 75 bytes for the whole
+    /// word; real mail exceeds that, so be generous but bounded).
+    static let maxEncodedTextLength = 16_384
+
     /// Parses "=?charset?E?text?=" at `i`.
     static func parseWord(_ b: [UInt8], at start: Int) -> Word? {
         let n = b.count
@@ -78,6 +84,7 @@ public enum RFC2047 {
         while i + 1 < n, !(b[i] == 63 && b[i + 1] == 61) {
             if b[i] == CR || b[i] == LF || b[i] == SP || b[i] == TAB { return nil }
             i += 1
+            if i - textStart > maxEncodedTextLength { return nil }   // keeps malformed input linear
         }
         guard i + 1 < n else { return nil }
         let text = b[textStart..<i]

@@ -95,7 +95,9 @@ struct TreeBuilder {
             } else if equalsLowercase(rest, "transfer-encoding") {
                 if part.rawTransferEncoding == nil { part.rawTransferEncoding = ContentFields.parseToken(value) }
             } else if equalsLowercase(rest, "disposition") {
-                if part.rawDisposition == nil, let d = ContentFields.parseTokenAndParams(value, limits: limits) {
+                // like Dovecot, a later Content-Disposition replaces one that had no parameters
+                if part.rawDisposition == nil || part.rawDispositionParameters.isEmpty,
+                   let d = ContentFields.parseTokenAndParams(value, limits: limits) {
                     part.rawDisposition = d.token; part.rawDispositionParameters = d.params
                 }
             } else if equalsLowercase(rest, "id") {

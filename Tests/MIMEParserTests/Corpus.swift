@@ -3,7 +3,8 @@ import Foundation
 
 /// The test corpus: real-world messages that CPython ships as its email package's test data
 /// (`test/test_email/data/msg_*.txt` from Debian's libpython3.11-testsuite, or the test Python's own
-/// stdlib), plus the hand-made
+/// stdlib), the test messages of the Go library enmime (Debian's golang-github-jhillyerd-enmime-dev),
+/// plus the hand-made
 /// nasty cases committed under Fixtures/. Messages are normalized to CRLF line endings, as the store
 /// does on ingest.
 enum Corpus {
@@ -57,6 +58,10 @@ enum Corpus {
         return FileManager.default.fileExists(atPath: path) ? URL(fileURLWithPath: path) : nil
     }
 
+    /// The test messages of the Go MIME library enmime, as Debian's golang-github-jhillyerd-enmime-dev
+    /// installs them (real-world and deliberately low-quality mail).
+    static let enmimeDataDir = "/usr/share/gocode/src/github.com/jhillyerd/enmime/testdata"
+
     static func fixturesDir() -> URL? {
         Bundle.module.url(forResource: "Fixtures", withExtension: nil)
     }
@@ -80,6 +85,15 @@ enum Corpus {
             for n in names.sorted() where n.hasPrefix("msg_") && n.hasSuffix(".txt") {
                 if let d = fm.contents(atPath: dir.appendingPathComponent(n).path) {
                     msgs.append(Message(name: "cpython/" + n, bytes: toCRLF(Array(d))))
+                }
+            }
+        }
+        for sub in ["mail", "low-quality", "parts"] {
+            let dir = enmimeDataDir + "/" + sub
+            guard let names = try? fm.contentsOfDirectory(atPath: dir) else { continue }
+            for n in names.sorted() where n.hasSuffix(".raw") {
+                if let d = fm.contents(atPath: dir + "/" + n) {
+                    msgs.append(Message(name: "enmime/\(sub)/" + n, bytes: toCRLF(Array(d))))
                 }
             }
         }
