@@ -199,6 +199,12 @@ def main():
                 f = [u for u in un if b" FETCH " in u]
                 if st.startswith(b"OK") and f:
                     res["sections"][spec] = b64(nstring_value(list(fetch_items(f[0]).values())[0]))
+            for p in m.get("messageParts", []):
+                for kind in ("HEADER", "TEXT"):
+                    st, un = c.cmd(b"FETCH %d (BODY.PEEK[%s.%s])" % (n, p.encode(), kind.encode()))
+                    f = [u for u in un if b" FETCH " in u]
+                    if st.startswith(b"OK") and f:
+                        res["sections"][p + "." + kind] = b64(nstring_value(list(fetch_items(f[0]).values())[0]))
             for p in m["parts"]:
                 pr = {}
                 st, un = c.cmd(b"FETCH %d (BODY.PEEK[%s.MIME] BODY.PEEK[%s])" % (n, p.encode(), p.encode()))

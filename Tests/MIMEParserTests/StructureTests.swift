@@ -269,3 +269,15 @@ struct InspectorTests {
         #expect(r.contains("binary.size=4 attachment filename=\"data.bin\""))
     }
 }
+
+@Suite("Line endings")
+struct LineEndingTests {
+    @Test("canonicalCRLF makes section bytes agree with IMAP sizes")
+    func canonical() {
+        let lf = Array("Subject: a\n\nline1\r\nline2\n".utf8)
+        let c = MIMEMessage.canonicalCRLF(lf)
+        #expect(c == Array("Subject: a\r\n\r\nline1\r\nline2\r\n".utf8))
+        #expect(MIMEMessage.parse(lf).rfc822Size == c.count)
+        #expect(MIMEMessage.canonicalCRLF(c) == c)
+    }
+}
