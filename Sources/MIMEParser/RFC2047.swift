@@ -25,8 +25,9 @@ public enum RFC2047 {
         }
         var i = 0
         let n = b.count
+        var noTerminatorBefore = 0   // no "?=" in b[..<this] after a failed scan: keeps this linear
         while i < n {
-            if b[i] == 61, i + 1 < n, b[i + 1] == 63, let w = parseWord(b, at: i) {   // "=?"
+            if b[i] == 61, i + 1 < n, b[i + 1] == 63, let w = parseWord(b, at: i, noTerminatorBefore: &noTerminatorBefore) {   // "=?"
                 if lastWasEncoded {
                     pendingWS.removeAll()
                 } else {
@@ -64,7 +65,7 @@ public enum RFC2047 {
     static let maxEncodedTextLength = 16_384
 
     /// Parses "=?charset?E?text?=" at `i`.
-    static func parseWord(_ b: [UInt8], at start: Int) -> Word? {
+    static func parseWord(_ b: [UInt8], at start: Int, noTerminatorBefore: inout Int) -> Word? {
         let n = b.count
         var i = start + 2
         let csStart = i
@@ -81,12 +82,13 @@ public enum RFC2047 {
         guard enc == 98 || enc == 113 else { return nil }   // b / q
         i += 2
         let textStart = i
+        if textStart < noTerminatorBefore { return nil }   // an earlier scan saw no "?=" up to there
         while i + 1 < n, !(b[i] == 63 && b[i + 1] == 61) {
-            if b[i] == CR || b[i] == LF || b[i] == SP || b[i] == TAB { return nil }
+            if b[i] == CR || b[i] == LF || b[i] == SP || b[i] == TAB { noTerminatorBefore = i; return nil }
             i += 1
-            if i - textStart > maxEncodedTextLength { return nil }   // keeps malformed input linear
+            if i - textStart > maxEncodedTextLength { noTerminatorBefore = i; return nil }
         }
-        guard i + 1 < n else { return nil }
+        guard i + 1 < n else { noTerminatorBefore = n; return nil }
         let text = b[textStart..<i]
         let bytes: [UInt8]
         if enc == 98 {

@@ -227,6 +227,8 @@ struct RobustnessTests {
         let inputs: [[UInt8]] = [
             Array(repeating: UInt8(ascii: "("), count: big),
             Array(("Subject: " + String(repeating: "=?utf-8?q?", count: big / 10)).utf8),
+            Array(("Subject: " + String(repeating: "=?a?q?xyz", count: big / 9) + " end").utf8),
+            Array(("Content-Type: text/plain; MIME-Version: 1.0; name=\"" + String(repeating: "=?a?b?", count: big / 6) + "\"\n\n").utf8),
             Array(("To: " + String(repeating: "<", count: big)).utf8),
             Array(("To: " + String(repeating: "a,", count: big / 2)).utf8),
             Array(("Content-Type: text/html\nMIME-Version: 1.0\n\n" + String(repeating: "<", count: big)).utf8),
