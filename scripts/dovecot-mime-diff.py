@@ -6,7 +6,7 @@ stops Dovecot again.
 
 usage: dovecot-mime-diff.py REQUEST.json   (REQUEST: [{"file": path, "parts": ["1", "1.2", ...]}, ...])
 """
-import base64, json, os, shutil, socket, subprocess, sys, tempfile, time
+import base64, json, os, shutil, signal, socket, subprocess, sys, tempfile, time
 
 def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
@@ -141,6 +141,8 @@ def nstring_value(v):
     return b""
 
 def main():
+    # a terminated run (the Swift test's deadline) still stops Dovecot in the finally below
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     req = json.load(open(sys.argv[1]))
     d = tempfile.mkdtemp(prefix="sealbox-dovecot-")
     os.chmod(d, 0o755)

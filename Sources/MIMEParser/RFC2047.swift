@@ -60,10 +60,6 @@ public enum RFC2047 {
 
     struct Word { var charset: String; var bytes: [UInt8]; var end: Int }
 
-    /// Longest encoded text accepted in one encoded-word (RFC 2047 allows 75 bytes for the whole
-    /// word; real mail exceeds that, so be generous but bounded).
-    static let maxEncodedTextLength = 16_384
-
     /// Parses "=?charset?E?text?=" at `i`.
     static func parseWord(_ b: [UInt8], at start: Int, noTerminatorBefore: inout Int) -> Word? {
         let n = b.count
@@ -72,7 +68,7 @@ public enum RFC2047 {
         while i < n, b[i] != 63 {
             if b[i] <= 32 || b[i] >= 127 { return nil }
             i += 1
-            if i - csStart > 75 { return nil }
+            if i - csStart > MIMELimits.maxEncodedWordCharsetLength { return nil }
         }
         guard i < n, i > csStart else { return nil }
         let charset = String(decoding: b[csStart..<i], as: UTF8.self)
@@ -86,7 +82,7 @@ public enum RFC2047 {
         while i + 1 < n, !(b[i] == 63 && b[i + 1] == 61) {
             if b[i] == CR || b[i] == LF || b[i] == SP || b[i] == TAB { noTerminatorBefore = i; return nil }
             i += 1
-            if i - textStart > maxEncodedTextLength { noTerminatorBefore = i; return nil }
+            if i - textStart > MIMELimits.maxEncodedWordTextLength { noTerminatorBefore = i; return nil }
         }
         guard i + 1 < n else { noTerminatorBefore = n; return nil }
         let text = b[textStart..<i]
