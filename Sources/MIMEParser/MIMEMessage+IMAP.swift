@@ -3,6 +3,8 @@ extension MIMEMessage {
     public var envelope: Envelope { Envelope(fields: root.headerFields, bytes: bytes, limits: limits) }
 
     /// The ENVELOPE value as sent on the wire, with its parentheses: `(date subject from …)`.
+    /// Literal lengths count bytes: when a header holds invalid UTF-8 the String form cannot carry
+    /// those bytes, so the IMAP server writes `imapEnvelopeBytes()` to the wire.
     public func imapEnvelope() -> String { String(decoding: imapEnvelopeBytes(), as: UTF8.self) }
 
     public func imapEnvelopeBytes() -> [UInt8] {
@@ -13,6 +15,7 @@ extension MIMEMessage {
     }
 
     /// BODY (`extended == false`) or BODYSTRUCTURE value as sent on the wire, with its parentheses.
+    /// As for the envelope, the wire form is `imapBodyStructureBytes(extended:)` (byte-exact literals).
     public func imapBodyStructure(extended: Bool) -> String {
         String(decoding: imapBodyStructureBytes(extended: extended), as: UTF8.self)
     }
