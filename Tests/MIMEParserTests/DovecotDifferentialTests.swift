@@ -105,6 +105,14 @@ struct DovecotDifferentialTests {
             func cmp(_ what: String, _ theirs: String, _ ours: String) {
                 if theirs != ours { diffs.append("\(what)\n  dovecot: \(theirs.debugDescription)\n  sealbox: \(ours.debugDescription)") }
             }
+            func raw(_ k: String) -> [UInt8] { [UInt8](Data(base64Encoded: r[k] as! String) ?? Data()) }
+            func cmpBytes(_ what: String, _ theirs: [UInt8], _ ours: [UInt8]) {
+                if theirs != ours { cmp(what + " (bytes)", String(decoding: theirs, as: UTF8.self) + "\(theirs)", String(decoding: ours, as: UTF8.self) + "\(ours)") }
+            }
+            // byte-exact wire forms (literal lengths count bytes)
+            cmpBytes("ENVELOPE", raw("envelope"), msg.imapEnvelopeBytes())
+            cmpBytes("BODY", raw("body"), msg.imapBodyStructureBytes(extended: false))
+            cmpBytes("BODYSTRUCTURE", raw("bodystructure"), msg.imapBodyStructureBytes(extended: true))
             cmp("ENVELOPE", b64("envelope"), msg.imapEnvelope())
             cmp("BODY", b64("body"), msg.imapBodyStructure(extended: false))
             cmp("BODYSTRUCTURE", b64("bodystructure"), msg.imapBodyStructure(extended: true))
