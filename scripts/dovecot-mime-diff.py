@@ -6,7 +6,7 @@ stops Dovecot again.
 
 usage: dovecot-mime-diff.py REQUEST.json   (REQUEST: [{"file": path, "parts": ["1", "1.2", ...]}, ...])
 """
-import base64, json, os, shutil, socket, subprocess, sys, tempfile, time
+import base64, json, os, shutil, signal, socket, subprocess, sys, tempfile, time
 
 def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
@@ -129,7 +129,20 @@ def fetch_items(resp):
         if resp[i:i + 1] == b" ": i += 1
     return items
 
+def nstring_value(v):
+    """The content of a quoted string, literal or NIL."""
+    if v.startswith(b"{"): return v[v.index(b"}") + 3:]
+    if v.startswith(b'"'):
+        out = bytearray(); i = 1
+        while i < len(v) - 1:
+            if v[i:i + 1] == b"\\": i += 1
+            out += v[i:i + 1]; i += 1
+        return bytes(out)
+    return b""
+
 def main():
+    # a terminated run (the Swift test's deadline) still stops Dovecot in the finally below
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     req = json.load(open(sys.argv[1]))
     d = tempfile.mkdtemp(prefix="sealbox-dovecot-")
     os.chmod(d, 0o755)
@@ -180,17 +193,29 @@ def main():
             st, un = c.cmd(b"FETCH %d (ENVELOPE BODY BODYSTRUCTURE RFC822.SIZE)" % n)
             items = fetch_items([u for u in un if b" FETCH " in u][0])
             res = {"file": m["file"], "envelope": b64(items["ENVELOPE"]), "body": b64(items["BODY"]),
-                   "bodystructure": b64(items["BODYSTRUCTURE"]), "size": int(items["RFC822.SIZE"]), "parts": {}}
-            for p in m["parts"]:
-                pr = {}
-                st, un = c.cmd(b"FETCH %d (BODY.PEEK[%s.MIME])" % (n, p.encode()))
+                   "bodystructure": b64(items["BODYSTRUCTURE"]), "size": int(items["RFC822.SIZE"]), "parts": {},
+                   "sections": {}}
+            for spec in ("HEADER", "TEXT", "HEADER.FIELDS (From To Subject Date X-None)",
+                         "HEADER.FIELDS.NOT (Received Subject)"):
+                st, un = c.cmd(b"FETCH %d (BODY.PEEK[%s])" % (n, spec.encode()))
                 f = [u for u in un if b" FETCH " in u]
                 if st.startswith(b"OK") and f:
-                    v = list(fetch_items(f[0]).values())[0]
-                    if v.startswith(b"{"): v = v[v.index(b"}") + 3:]
-                    elif v.startswith(b'"'): v = v[1:-1]
-                    elif v == b"NIL": v = b""
-                    pr["mime"] = b64(v)
+                    res["sections"][spec] = b64(nstring_value(list(fetch_items(f[0]).values())[0]))
+            for p in m.get("messageParts", []):
+                for kind in ("HEADER", "TEXT"):
+                    st, un = c.cmd(b"FETCH %d (BODY.PEEK[%s.%s])" % (n, p.encode(), kind.encode()))
+                    f = [u for u in un if b" FETCH " in u]
+                    if st.startswith(b"OK") and f:
+                        res["sections"][p + "." + kind] = b64(nstring_value(list(fetch_items(f[0]).values())[0]))
+            for p in m["parts"]:
+                pr = {}
+                st, un = c.cmd(b"FETCH %d (BODY.PEEK[%s.MIME] BODY.PEEK[%s])" % (n, p.encode(), p.encode()))
+                f = [u for u in un if b" FETCH " in u]
+                if st.startswith(b"OK") and f:
+                    its = fetch_items(f[0])
+                    for k, v in its.items():
+                        if k.endswith(".MIME]"): pr["mime"] = b64(nstring_value(v))
+                        elif k.startswith("BODY["): pr["body"] = b64(nstring_value(v))
                 try:
                     st, un = c.cmd(b"FETCH %d (BINARY.SIZE[%s])" % (n, p.encode()))
                 except (EOFError, OSError):
@@ -218,7 +243,10 @@ def main():
                 os.kill(pid, 9)
             except (OSError, ValueError):
                 pass
-        shutil.rmtree(d, ignore_errors=True)
+        if os.environ.get("SEALBOX_DOVECOT_KEEP"):
+            print("kept " + d, file=sys.stderr)
+        else:
+            shutil.rmtree(d, ignore_errors=True)
 
 if __name__ == "__main__":
     main()

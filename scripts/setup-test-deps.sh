@@ -3,7 +3,7 @@
 # Python venv with pinned PyPI packages. Idempotent: installs only what is missing.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DEBS=(dovecot-imapd)
+DEBS=(dovecot-imapd libpython3.11-testsuite golang-github-jhillyerd-enmime-dev)
 missing=()
 for p in "${DEBS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

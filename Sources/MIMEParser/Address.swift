@@ -12,6 +12,9 @@ public struct EnvelopeAddress: Sendable, Hashable {
 
     /// The display name decoded (RFC 2047, RFC 6532 UTF-8).
     public var name: String? { rawName.map { RFC2047.decode($0) } }
+    /// Local part (or group name for a group start marker) as text.
+    public var mailboxString: String? { mailbox.map { String(decoding: $0, as: UTF8.self) } }
+    public var hostString: String? { host.map { String(decoding: $0, as: UTF8.self) } }
 }
 
 /// A mailbox address with its decoded display name.
@@ -100,6 +103,7 @@ enum AddressParser {
             var addr = angleAddr(&lx)
             if ph.count > 0 { addr.rawName = ph.words }
             out.append(addr)
+            skipToSeparator(&lx)   // text after the address up to the next ',' is garbage
             return
         }
         // addr-spec: re-lex from start as local-part "@" domain
@@ -125,6 +129,12 @@ enum AddressParser {
         a.host = (host == nil || host!.isEmpty) ? missingDomain : host
         if let tc = trailingComment, !tc.isEmpty { a.rawName = tc }
         out.append(a)
+    }
+
+    static func skipToSeparator(_ lx: inout Lexer) {
+        while let d = lx.peek, d != 44, d != 59 {
+            if d == 34 { _ = lx.quotedString() } else if d == 40 { lx.skipComment() } else { lx.pos += 1 }
+        }
     }
 
     static func localPart(_ lx: inout Lexer) -> [UInt8] {

@@ -1,7 +1,7 @@
 /// IMAP string encoders (RFC 3501 §4.3 / RFC 9051 §4.3), byte-compatible with Dovecot's choices:
 /// quoted when possible, a literal for CR, LF, 8-bit bytes or more than four quoted-specials.
 enum IMAPString {
-    static let maxQuotedEscapes = 4
+    static let maxQuotedEscapes = MIMELimits.maxQuotedStringEscapes
 
     static func nstring(_ v: [UInt8]?, into out: inout [UInt8]) {
         guard let v else { out.append(contentsOf: nilBytes); return }

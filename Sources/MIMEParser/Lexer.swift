@@ -4,6 +4,8 @@ struct Lexer {
     var pos: Int = 0
     /// Text of the last comment skipped by `skipCFWS()` (without parentheses).
     var lastComment: [UInt8]? = nil
+    /// False when the last quoted-string ran to the end of the value without its closing quote.
+    var lastQuotedTerminated = true
 
     init(_ bytes: [UInt8]) { self.b = bytes }
 
@@ -74,11 +76,12 @@ struct Lexer {
                 if pos + 1 < b.count { out.append(b[pos + 1]) }
                 pos += 2; continue
             }
-            if c == 34 { pos += 1; return out }
+            if c == 34 { pos += 1; lastQuotedTerminated = true; return out }
             if c != CR && c != LF { out.append(c) }
             pos += 1
         }
         pos = b.count
+        lastQuotedTerminated = false
         return out
     }
 
@@ -117,6 +120,9 @@ enum ContentFields {
         lx.pos += 1
         lx.skipCFWS()
         guard let st = lx.mimeToken() else { return ("", "", []) }
+        lx.skipCFWS()
+        // anything but ";" after the subtype makes the whole field invalid (Dovecot: empty type)
+        if let c = lx.peek, c != 59 { return ("", "", []) }
         let params = parseParameters(&lx, limits: limits)
         return (String(decoding: t, as: UTF8.self), String(decoding: st, as: UTF8.self), params)
     }
@@ -173,6 +179,7 @@ enum ContentFields {
             var v: [UInt8]
             if lx.peek == 34 {
                 v = lx.quotedString()
+                if !lx.lastQuotedTerminated { break }   // unterminated quote: the parameter is invalid
             } else if let tok = lx.mimeToken() {
                 v = Array(tok)
             } else {

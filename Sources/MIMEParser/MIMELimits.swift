@@ -32,4 +32,13 @@ public struct MIMELimits: Sendable, Hashable {
     }
 
     public static let `default` = MIMELimits()
+
+    // Fixed bounds of the lexical layer (not per-message tunables):
+    /// Longest encoded text accepted in one RFC 2047 encoded-word (RFC 2047 allows 75 bytes for the
+    /// whole word; real mail exceeds that, so generous but bounded).
+    public static let maxEncodedWordTextLength = 16_384
+    /// Longest charset name in an encoded-word.
+    public static let maxEncodedWordCharsetLength = 75
+    /// Quoted-specials after which an IMAP string is sent as a literal (Dovecot's choice).
+    public static let maxQuotedStringEscapes = 4
 }

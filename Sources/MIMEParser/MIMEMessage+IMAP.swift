@@ -3,6 +3,8 @@ extension MIMEMessage {
     public var envelope: Envelope { Envelope(fields: root.headerFields, bytes: bytes, limits: limits) }
 
     /// The ENVELOPE value as sent on the wire, with its parentheses: `(date subject from …)`.
+    /// Literal lengths count bytes: when a header holds invalid UTF-8 the String form cannot carry
+    /// those bytes, so the IMAP server writes `imapEnvelopeBytes()` to the wire.
     public func imapEnvelope() -> String { String(decoding: imapEnvelopeBytes(), as: UTF8.self) }
 
     public func imapEnvelopeBytes() -> [UInt8] {
@@ -13,6 +15,7 @@ extension MIMEMessage {
     }
 
     /// BODY (`extended == false`) or BODYSTRUCTURE value as sent on the wire, with its parentheses.
+    /// As for the envelope, the wire form is `imapBodyStructureBytes(extended:)` (byte-exact literals).
     public func imapBodyStructure(extended: Bool) -> String {
         String(decoding: imapBodyStructureBytes(extended: extended), as: UTF8.self)
     }
@@ -200,12 +203,31 @@ extension MIMEMessage {
                 let name = lowercasedASCII(bytes[f.nameRange])
                 if wanted.contains(name) != not {
                     out.append(contentsOf: bytes[f.fieldRange])
-                    if let last = out.last, last != LF { out.append(contentsOf: [CR, LF]) }
+                    if !not, let last = out.last, last != LF { out.append(contentsOf: [CR, LF]) }
                 }
             }
-            out.append(contentsOf: [CR, LF])
+            // Like Dovecot: HEADER.FIELDS always ends with the empty line, HEADER.FIELDS.NOT keeps the
+            // header's own (absent when the header was cut off).
+            if !not || headerHasBlankLine(m.headerRange) { out.append(contentsOf: [CR, LF]) }
             return out
         }
+    }
+
+    /// Whether a header block ends with its empty line (a header cut off by the end of the message
+    /// or by a boundary has none).
+    func headerHasBlankLine(_ r: Range<Int>) -> Bool {
+        guard !r.isEmpty, bytes[r.upperBound - 1] == LF else { return false }
+        if r.count == 1 { return true }
+        var i = r.upperBound - 2
+        if bytes[i] == CR { if i == r.lowerBound { return true }; i -= 1 }
+        return bytes[i] == LF
+    }
+
+    /// Section content made safe for an IMAP literal: NUL (not allowed in a literal, RFC 3501 §4.3)
+    /// becomes 0x80, as Dovecot does. BINARY content goes out as literal8 and is not changed.
+    public static func imapLiteralSafe(_ content: [UInt8]) -> [UInt8] {
+        guard content.contains(0) else { return content }
+        return content.map { $0 == 0 ? 0x80 : $0 }
     }
 
     /// The end of an (encapsulated) message's text.

@@ -4,6 +4,8 @@
 public enum RFC2047 {
     public static func decode<C: Collection>(_ input: C) -> String where C.Element == UInt8 {
         let b = Array(input)
+        // fast path: nothing encoded and nothing to unfold
+        if !b.contains(where: { $0 == 61 || $0 == CR || $0 == LF }) { return String(decoding: b, as: UTF8.self) }
         var result = ""
         var plain = [UInt8]()            // pending literal bytes
         var pendingWS = [UInt8]()        // whitespace after an encoded-word, dropped if another follows
@@ -23,8 +25,9 @@ public enum RFC2047 {
         }
         var i = 0
         let n = b.count
+        var noTerminatorBefore = 0   // no "?=" in b[..<this] after a failed scan: keeps this linear
         while i < n {
-            if b[i] == 61, i + 1 < n, b[i + 1] == 63, let w = parseWord(b, at: i) {   // "=?"
+            if b[i] == 61, i + 1 < n, b[i + 1] == 63, let w = parseWord(b, at: i, noTerminatorBefore: &noTerminatorBefore) {   // "=?"
                 if lastWasEncoded {
                     pendingWS.removeAll()
                 } else {
@@ -58,14 +61,14 @@ public enum RFC2047 {
     struct Word { var charset: String; var bytes: [UInt8]; var end: Int }
 
     /// Parses "=?charset?E?text?=" at `i`.
-    static func parseWord(_ b: [UInt8], at start: Int) -> Word? {
+    static func parseWord(_ b: [UInt8], at start: Int, noTerminatorBefore: inout Int) -> Word? {
         let n = b.count
         var i = start + 2
         let csStart = i
         while i < n, b[i] != 63 {
             if b[i] <= 32 || b[i] >= 127 { return nil }
             i += 1
-            if i - csStart > 75 { return nil }
+            if i - csStart > MIMELimits.maxEncodedWordCharsetLength { return nil }
         }
         guard i < n, i > csStart else { return nil }
         let charset = String(decoding: b[csStart..<i], as: UTF8.self)
@@ -75,11 +78,13 @@ public enum RFC2047 {
         guard enc == 98 || enc == 113 else { return nil }   // b / q
         i += 2
         let textStart = i
+        if textStart < noTerminatorBefore { return nil }   // an earlier scan saw no "?=" up to there
         while i + 1 < n, !(b[i] == 63 && b[i + 1] == 61) {
-            if b[i] == CR || b[i] == LF || b[i] == SP || b[i] == TAB { return nil }
+            if b[i] == CR || b[i] == LF || b[i] == SP || b[i] == TAB { noTerminatorBefore = i; return nil }
             i += 1
+            if i - textStart > MIMELimits.maxEncodedWordTextLength { noTerminatorBefore = i; return nil }
         }
-        guard i + 1 < n else { return nil }
+        guard i + 1 < n else { noTerminatorBefore = n; return nil }
         let text = b[textStart..<i]
         let bytes: [UInt8]
         if enc == 98 {

@@ -74,7 +74,7 @@ enum HTMLText {
         var skipUntil: String? = nil
         while i < s.count {
             let c = s[i]
-            if c == "<" {
+            if c == "<", i + 1 < s.count, s[i + 1].properties.isAlphabetic || s[i + 1] == "/" || s[i + 1] == "!" {
                 // comment
                 if i + 3 < s.count, s[i + 1] == "!", s[i + 2] == "-", s[i + 3] == "-" {
                     var j = i + 4
@@ -83,6 +83,10 @@ enum HTMLText {
                 }
                 var j = i + 1
                 while j < s.count, s[j] != ">" { j += 1 }
+                if j == s.count {   // unterminated tag: the rest is text
+                    if skipUntil == nil { out.append(contentsOf: s[i...]) }
+                    break
+                }
                 var name = ""
                 var k = i + 1
                 let closing = k < s.count && s[k] == "/"

@@ -6,6 +6,10 @@ struct TreeBuilder {
     var partCount = 0
     /// Active multipart boundaries, outermost first.
     var boundaries: [[UInt8]] = []
+    /// Where the entity returned last stopped consuming input. A line break before a boundary that
+    /// ended a header or a boundary line (rather than body text) stays with the enclosing
+    /// multipart's body, as in Dovecot; body text gives it to the boundary (RFC 2046 §5.1.1).
+    var consumedEnd = 0
 
     /// A boundary line: where it starts, where the next line starts, the stack level it belongs to.
     struct Hit { var lineStart: Int; var next: Int; var level: Int; var isClose: Bool }
@@ -91,7 +95,9 @@ struct TreeBuilder {
             } else if equalsLowercase(rest, "transfer-encoding") {
                 if part.rawTransferEncoding == nil { part.rawTransferEncoding = ContentFields.parseToken(value) }
             } else if equalsLowercase(rest, "disposition") {
-                if part.rawDisposition == nil, let d = ContentFields.parseTokenAndParams(value, limits: limits) {
+                // like Dovecot, a later Content-Disposition replaces one that had no parameters
+                if part.rawDisposition == nil || part.rawDispositionParameters.isEmpty,
+                   let d = ContentFields.parseTokenAndParams(value, limits: limits) {
                     part.rawDisposition = d.token; part.rawDispositionParameters = d.params
                 }
             } else if equalsLowercase(rest, "id") {
@@ -133,6 +139,7 @@ struct TreeBuilder {
                 if isEmbeddedRoot && part.contentType != "multipart" { part.partNumber = number + [1] }
                 if part.contentType == "multipart" { part.isMultipartContainer = true }
                 trimHeaderBeforeBoundary(&part, hit: hit)
+                consumedEnd = e
                 return (part, hit)
             }
         }
@@ -145,6 +152,7 @@ struct TreeBuilder {
             guard let bd = boundary, !bd.isEmpty, bd.count <= limits.maxBoundaryLength, canDescend else {
                 let hit = nextBoundary(from: bodyStart)
                 part.bodyRange = bodyStart..<bodyEnd(before: hit, bodyStart: bodyStart)
+                consumedEnd = hit?.lineStart == bodyStart ? bodyStart : part.bodyRange.upperBound
                 trimHeaderBeforeBoundary(&part, hit: hit)
                 return (part, hit)
             }
@@ -168,13 +176,23 @@ struct TreeBuilder {
             }
             part.children = children
             var endHit = hit
+            var end: Int
             if let h = hit, h.level == myLevel, h.isClose {
                 boundaries.removeLast()
                 endHit = nextBoundary(from: h.next)      // epilogue runs to an outer boundary or the end
+                end = max(bodyEnd(before: endHit, bodyStart: bodyStart), h.next)
             } else {
                 boundaries.removeLast()
+                end = bodyEnd(before: endHit, bodyStart: bodyStart)
+                if !children.isEmpty { end = max(end, min(consumedEnd, endHit?.lineStart ?? b.count)) }
+                else if endHit?.lineStart == bodyStart { end = bodyStart }
             }
-            part.bodyRange = bodyStart..<bodyEnd(before: endHit, bodyStart: bodyStart)
+            part.bodyRange = bodyStart..<end
+            consumedEnd = children.isEmpty && endHit?.lineStart == bodyStart ? bodyStart : end
+            if part.children.isEmpty { trimHeaderBeforeBoundary(&part, hit: endHit) }
+            // An empty last part directly before an outer boundary starts on the line break that
+            // belongs to that boundary: pin it to the end of this body so ranges nest.
+            TreeBuilder.clampChildren(&part)
             return (part, endHit)
         }
         if isEmbeddedRoot { part.partNumber = number + [1] }
@@ -185,14 +203,36 @@ struct TreeBuilder {
                                              isMultipartChild: false, inDigest: false, isEmbeddedRoot: true)
                 part.children = [emb]
                 part.isEncapsulatedMessage = true
-                part.bodyRange = bodyStart..<bodyEnd(before: hit, bodyStart: bodyStart)
+                let end = max(bodyEnd(before: hit, bodyStart: bodyStart), min(consumedEnd, hit?.lineStart ?? b.count))
+                part.bodyRange = bodyStart..<end
+                consumedEnd = end
+                trimHeaderBeforeBoundary(&part, hit: hit)
+                TreeBuilder.clampChildren(&part)
                 return (part, hit)
             }
         }
         let hit = nextBoundary(from: bodyStart)
         part.bodyRange = bodyStart..<bodyEnd(before: hit, bodyStart: bodyStart)
+        consumedEnd = hit?.lineStart == bodyStart ? bodyStart : part.bodyRange.upperBound
         trimHeaderBeforeBoundary(&part, hit: hit)
         return (part, hit)
+    }
+
+    /// Pins descendants that start past this part's body end (empty entities sitting on a line
+    /// break that was given to a boundary) to that end, so that ranges always nest.
+    static func clampChildren(_ part: inout MIMEPart) {
+        let end = part.bodyRange.upperBound
+        for i in part.children.indices {
+            if part.children[i].headerRange.upperBound > end {
+                let lo = min(part.children[i].headerRange.lowerBound, end)
+                part.children[i].headerRange = lo..<end
+            }
+            if part.children[i].bodyRange.upperBound > end || part.children[i].bodyRange.lowerBound < part.children[i].headerRange.upperBound {
+                let lo = max(min(part.children[i].bodyRange.lowerBound, end), part.children[i].headerRange.upperBound)
+                part.children[i].bodyRange = lo..<end
+            }
+            clampChildren(&part.children[i])
+        }
     }
 
     /// When a boundary line follows the header directly, the line break before it belongs to the

@@ -2,7 +2,9 @@ import Foundation
 @testable import MIMEParser
 
 /// The test corpus: real-world messages that CPython ships as its email package's test data
-/// (`test/test_email/data/msg_*.txt`, found through the test Python's own stdlib), plus the hand-made
+/// (`test/test_email/data/msg_*.txt` from Debian's libpython3.11-testsuite, or the test Python's own
+/// stdlib), the test messages of the Go library enmime (Debian's golang-github-jhillyerd-enmime-dev),
+/// plus the hand-made
 /// nasty cases committed under Fixtures/. Messages are normalized to CRLF line endings, as the store
 /// does on ingest.
 enum Corpus {
@@ -45,13 +47,20 @@ enum Corpus {
         return (p.terminationStatus, data)
     }
 
-    /// Where the test Python's stdlib keeps the email test messages, if it has them.
+    /// Where CPython's email test messages are: Debian's libpython3.11-testsuite (installed by
+    /// scripts/setup-test-deps.sh), else the test Python's own stdlib if it ships them.
     static func pythonEmailDataDir() -> URL? {
+        let debian = "/usr/lib/python3.11/test/test_email/data"
+        if FileManager.default.fileExists(atPath: debian) { return URL(fileURLWithPath: debian) }
         guard let (st, out) = try? run(python, ["-c", "import os, test.test_email as t; print(os.path.join(os.path.dirname(t.__file__), 'data'))"], timeout: 30),
               st == 0 else { return nil }
         let path = String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return FileManager.default.fileExists(atPath: path) ? URL(fileURLWithPath: path) : nil
     }
+
+    /// The test messages of the Go MIME library enmime, as Debian's golang-github-jhillyerd-enmime-dev
+    /// installs them (real-world and deliberately low-quality mail).
+    static let enmimeDataDir = "/usr/share/gocode/src/github.com/jhillyerd/enmime/testdata"
 
     static func fixturesDir() -> URL? {
         Bundle.module.url(forResource: "Fixtures", withExtension: nil)
@@ -76,6 +85,15 @@ enum Corpus {
             for n in names.sorted() where n.hasPrefix("msg_") && n.hasSuffix(".txt") {
                 if let d = fm.contents(atPath: dir.appendingPathComponent(n).path) {
                     msgs.append(Message(name: "cpython/" + n, bytes: toCRLF(Array(d))))
+                }
+            }
+        }
+        for sub in ["mail", "low-quality", "parts"] {
+            let dir = enmimeDataDir + "/" + sub
+            guard let names = try? fm.contentsOfDirectory(atPath: dir) else { continue }
+            for n in names.sorted() where n.hasSuffix(".raw") {
+                if let d = fm.contents(atPath: dir + "/" + n) {
+                    msgs.append(Message(name: "enmime/\(sub)/" + n, bytes: toCRLF(Array(d))))
                 }
             }
         }

@@ -1,0 +1,38 @@
+// libFuzzer entry point over the whole MIMEParser surface. Built by scripts/fuzz.sh with
+// `swiftc -sanitize=fuzzer,address -parse-as-library Sources/MIMEParser/*.swift Fuzz/MIMEFuzz/main.swift`.
+// Besides crashes and hangs it checks structural invariants, trapping when one breaks.
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func mimeFuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    let limits = MIMELimits(maxDepth: 20, maxParts: 300)
+    let m = MIMEMessage.parse(bytes, limits: limits)
+    func check(_ p: MIMEPart) {
+        precondition(p.headerRange.lowerBound >= 0 && p.headerRange.upperBound <= bytes.count)
+        precondition(p.bodyRange.lowerBound >= p.headerRange.upperBound && p.bodyRange.upperBound <= bytes.count)
+        for c in p.children {
+            precondition(c.headerRange.lowerBound >= p.bodyRange.lowerBound && c.bodyRange.upperBound <= p.bodyRange.upperBound)
+            check(c)
+        }
+    }
+    check(m.root)
+    precondition(m.headerLength <= bytes.count)
+    _ = m.imapEnvelope()
+    _ = m.imapBodyStructure(extended: false)
+    _ = m.imapBodyStructure(extended: true)
+    _ = m.subject; _ = m.date; _ = m.messageID; _ = m.inReplyTo; _ = m.references
+    _ = m.from; _ = m.to; _ = m.cc
+    _ = m.searchText()
+    for (number, _, _) in m.partList().prefix(50) {
+        for kind: IMAPSection.Kind in [.full, .mime, .header, .text, .headerFields(["From", "Subject"]), .headerFieldsNot(["To"])] {
+            _ = m.section(IMAPSection(part: number, kind: kind))
+        }
+        _ = m.binary(part: number)
+        _ = m.binarySize(part: number)
+    }
+    _ = MIMEInspector.report(for: bytes)
+    if let s = String(validatingUTF8: bytes.prefix(200).map { $0 == 0 ? 32 : CChar(bitPattern: $0) } + [0]) {
+        _ = IMAPSection(imapSpec: s)
+    }
+    return 0
+}
