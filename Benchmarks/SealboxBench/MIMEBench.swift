@@ -4,7 +4,8 @@ import MIMEParser
 /// `swift run -c release SealboxBench mime [--corpus DIR] [--seconds S]`
 /// Parse throughput over a corpus of .eml / msg_*.txt files: structure only (parse + BODYSTRUCTURE +
 /// ENVELOPE) and full text extraction (parse + searchText). Without --corpus it uses CPython's email
-/// test messages (Debian's libpython3.11-testsuite, else python3's stdlib) plus Tests/MIMEParserTests/Fixtures.
+/// test messages (Debian's libpython3.11-testsuite, else python3's stdlib), enmime's (Debian's
+/// golang-github-jhillyerd-enmime-dev) plus Tests/MIMEParserTests/Fixtures.
 func mimeBenchmark(arguments: [String]) async throws {
     var corpusDirs: [String] = []
     var seconds = 3.0
@@ -18,6 +19,10 @@ func mimeBenchmark(arguments: [String]) async throws {
     }
     if corpusDirs.isEmpty, FileManager.default.fileExists(atPath: "/usr/lib/python3.11/test/test_email/data") {
         corpusDirs = ["/usr/lib/python3.11/test/test_email/data", "Tests/MIMEParserTests/Fixtures"]
+        let enmime = "/usr/share/gocode/src/github.com/jhillyerd/enmime/testdata"
+        for sub in ["mail", "low-quality"] where FileManager.default.fileExists(atPath: enmime + "/" + sub) {
+            corpusDirs.append(enmime + "/" + sub)
+        }
     }
     if corpusDirs.isEmpty {
         let p = Process()
@@ -34,7 +39,7 @@ func mimeBenchmark(arguments: [String]) async throws {
     var messages: [[UInt8]] = []
     for dir in corpusDirs {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-        for n in names.sorted() where n.hasSuffix(".eml") || (n.hasPrefix("msg_") && n.hasSuffix(".txt")) {
+        for n in names.sorted() where n.hasSuffix(".eml") || n.hasSuffix(".raw") || (n.hasPrefix("msg_") && n.hasSuffix(".txt")) {
             if let d = FileManager.default.contents(atPath: dir + "/" + n) { messages.append([UInt8](d)) }
         }
     }

@@ -27,7 +27,8 @@ enum DateParser {
         var monthIdx = monthIndex(tokens[i + 1])
         if day == nil, let m = monthIndex(tokens[i]), let d = Int(tokens[i + 1]) { monthIdx = m; day = d }
         guard let day, let month = monthIdx, (1...31).contains(day) else { return nil }
-        guard var year = Int(tokens[i + 2]), year >= 0 else { return nil }
+        // a year beyond 9999 would overflow the day arithmetic below (found by fuzzing)
+        guard tokens[i + 2].count <= 4, var year = Int(tokens[i + 2]), year >= 0 else { return nil }
         let yearDigits = tokens[i + 2].count
         if yearDigits <= 2 { year += year < 50 ? 2000 : 1900 } else if yearDigits == 3 { year += 1900 }
         i += 3

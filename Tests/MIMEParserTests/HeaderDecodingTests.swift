@@ -121,7 +121,8 @@ struct DateTests {
         #expect(ISO8601DateFormatter().string(from: d) == iso)
     }
 
-    @Test("unparsable dates are nil", arguments: ["", "yesterday", "32 Jan 2020 00:00:00 +0000", "1 Foo 2020 10:00 +0000", "1 Jan 2020 25:00 +0000"])
+    @Test("unparsable dates are nil", arguments: ["", "yesterday", "32 Jan 2020 00:00:00 +0000", "1 Foo 2020 10:00 +0000", "1 Jan 2020 25:00 +0000",
+                                                  "Mon, 2 Jan 88888888888888882006 15:04:05 -0700", "2 Jan 99999 00:00 +0000"])
     func rejects(_ value: String) {
         #expect(DateParser.parse(Array(value.utf8)) == nil)
     }
