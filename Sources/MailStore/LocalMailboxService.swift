@@ -2,6 +2,7 @@ import Crypto
 import Directory
 import Foundation
 import MailCore
+import MIMEParser
 import SQLiteCipher
 import Synchronization
 
@@ -90,7 +91,10 @@ public final class LocalMailboxService: MailboxService {
         guard let mailboxID = alias.mailboxID, let publicKey = alias.publicKey else {
             throw MailStoreError(.noMailbox, "the mailbox of \(alias.address) is not set up yet (it has no password)")
         }
-        let seq = try await queue.enqueue(message: message, internalDate: internalDate, mailboxID: mailboxID, publicKey: publicKey)
+        // Mail is stored with CRLF line endings (IMAP sizes and sections count CRLF): a file handed
+        // to the local delivery agent with bare LFs is canonicalised here.
+        let canonical = MIMEMessage.canonicalCRLF(message)
+        let seq = try await queue.enqueue(message: canonical, internalDate: internalDate, mailboxID: mailboxID, publicKey: publicKey)
         guard let database = await registry.database(mailboxID: mailboxID) else { return .queued(seq: seq, delivered: false) }
         try await queue.drain(into: database)
         return .queued(seq: seq, delivered: true)

@@ -126,3 +126,22 @@ func testMessage(subject: String, body: String = "Hello.") -> [UInt8] {
 
         """)
 }
+
+/// Runs async work from a synchronous test (bounded by the work itself).
+func runAsync<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = LockedResult<T>()
+    Task { do { box.set(.success(try await body())) } catch { box.set(.failure(error)) } }
+    return try box.wait().get()
+}
+
+final class LockedResult<T: Sendable>: @unchecked Sendable {
+    // @unchecked: guarded by `condition`.
+    private let condition = NSCondition()
+    private var value: Result<T, any Error>?
+    func set(_ v: Result<T, any Error>) { condition.lock(); value = v; condition.broadcast(); condition.unlock() }
+    func wait() -> Result<T, any Error> {
+        condition.lock(); defer { condition.unlock() }
+        while value == nil { condition.wait() }
+        return value!
+    }
+}

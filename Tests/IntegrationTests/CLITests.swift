@@ -42,6 +42,29 @@ struct CLITests {
         #expect(list.contains("laptop") && !list.contains(password))
     }
 
+    @Test("deliver stores a bare-LF file with CRLF line endings; message inspect shows what IMAP will send")
+    func lineEndingsAndInspect() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        let password = try cli.setUpMailbox()
+        let lf = Array("From: Ann <ann@example.org>\nSubject: LF file\nContent-Type: text/plain\n\nline one\nline two\n".utf8)
+        #expect(try cli.run(["deliver", "hello@example.com"], stdin: lf).ok)
+        let node = try SealboxNode.open(dataDirectory: cli.dataDir)
+        let stored = try runAsync {
+            let session = try await node.mailboxes.unlock(address: try EmailAddress("hello@example.com"), password: password)
+            defer { Task { await session.close() } }
+            return try await session.messageBytes(in: "INBOX", uid: 1)
+        }
+        #expect(stored == crlf(String(decoding: lf, as: UTF8.self)))
+
+        let file = cli.dataDir + "/m.eml"
+        try Data(crlf("From: Ann <ann@example.org>\nSubject: =?utf-8?q?caf=C3=A9?=\n\nhi\n")).write(to: URL(fileURLWithPath: file))
+        let inspect = try cli.run(["message", "inspect", file])
+        #expect(inspect.ok)
+        #expect(inspect.stdout.contains("ENVELOPE (NIL \"=?utf-8?q?caf=C3=A9?=\" ((\"Ann\" NIL \"ann\" \"example.org\"))"), "\(inspect.stdout)")
+        #expect(inspect.stdout.contains("BODYSTRUCTURE (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 4 1"), "\(inspect.stdout)")
+    }
+
     @Test("errors are one clear line on stderr with a non-zero exit", arguments: [
         (["alias", "add", "x@unknown.example"], "domain"),
         (["password", "generate", "nobody@example.com"], "no such alias"),
