@@ -36,8 +36,8 @@ func storeBenchmark(arguments: [String]) async throws {
         try db.close()
         return elapsed.seconds
     }
-    let plain = try await appendAll(try MailboxDatabase.createUnencryptedForBenchmark(storageRoot: root + "/plain", mailboxID: randomHex(bytes: 16)))
-    let encrypted = try await appendAll(try MailboxDatabase.create(storageRoot: root + "/enc", mailboxID: randomHex(bytes: 16), dataKey: .random(count: 32)))
+    let plain = try await appendAll(try MailboxDatabase.createUnencryptedForBenchmark(storageRoot: root + "/plain", mailboxID: DirectoryID.random()))
+    let encrypted = try await appendAll(try MailboxDatabase.create(storageRoot: root + "/enc", mailboxID: DirectoryID.random(), dataKey: .random(count: 32)))
     let mb = Double(totalBytes) / 1e6
     print(String(format: "append, unencrypted sqlite3mc: %8.0f msgs/s  %6.1f MB/s", Double(count) / plain, mb / plain))
     print(String(format: "append, encrypted (chacha20):  %8.0f msgs/s  %6.1f MB/s", Double(count) / encrypted, mb / encrypted))

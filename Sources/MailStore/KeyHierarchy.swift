@@ -49,9 +49,6 @@ public enum KeyHierarchy {
     /// A fresh random data key.
     public static func newDataKey() -> SecretBytes { SecretBytes.random(count: dataKeyBytes) }
 
-    /// A new password entry id: 8 random bytes as hex (short enough to type in `password revoke`).
-    public static func newPasswordID() -> String { randomHex(bytes: 8) }
-
     /// Wraps `dataKey` under `password` for the entry (aliasID, passwordID).
     public static func wrap(
         dataKey: SecretBytes, password: String, aliasID: String, passwordID: String,
@@ -118,11 +115,6 @@ public enum KeyHierarchy {
 func randomBytes(_ count: Int) -> [UInt8] {
     var rng = SystemRandomNumberGenerator()
     return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &rng) }
-}
-
-/// `bytes` random bytes in lower-case hex: the form of every id Sealbox makes.
-public func randomHex(bytes: Int) -> String {
-    randomBytes(bytes).map { String(format: "%02x", $0) }.joined()
 }
 
 /// Runs key derivations on dedicated threads, bounded to the number of cores.

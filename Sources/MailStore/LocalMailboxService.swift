@@ -109,12 +109,12 @@ public final class LocalMailboxService: MailboxService {
         guard alias.store else { throw MailStoreError(.notStored, "\(alias.address) does not store mail") }
         guard alias.mailboxID == nil else { throw MailStoreError(.noMailbox, "\(alias.address) already has a mailbox") }
         let dataKey = KeyHierarchy.newDataKey()
-        let mailboxID = randomHex(bytes: 16)
+        let mailboxID = DirectoryID.random()
         let database = try MailboxDatabase.create(storageRoot: storageRoot, mailboxID: mailboxID, dataKey: dataKey)
         let publicKey = database.publicKey
         try database.close()
         let password = KeyHierarchy.generatePassword()
-        let record = try KeyHierarchy.wrap(dataKey: dataKey, password: password, aliasID: alias.id, passwordID: KeyHierarchy.newPasswordID(), label: label)
+        let record = try KeyHierarchy.wrap(dataKey: dataKey, password: password, aliasID: alias.id, passwordID: DirectoryID.randomPasswordID(), label: label)
         try await directory.addPassword(record)
         try await directory.setMailbox(aliasID: alias.id, mailboxID: mailboxID, publicKey: publicKey)
         return (password, record)
@@ -124,7 +124,7 @@ public final class LocalMailboxService: MailboxService {
     public func addPassword(address: EmailAddress, currentPassword: String, label: String?) async throws -> (password: String, record: PasswordRecord) {
         let (alias, dataKey, _) = try await authorize(address: address, password: currentPassword)
         let password = KeyHierarchy.generatePassword()
-        let record = try KeyHierarchy.wrap(dataKey: dataKey, password: password, aliasID: alias.id, passwordID: KeyHierarchy.newPasswordID(), label: label)
+        let record = try KeyHierarchy.wrap(dataKey: dataKey, password: password, aliasID: alias.id, passwordID: DirectoryID.randomPasswordID(), label: label)
         try await directory.addPassword(record)
         return (password, record)
     }
@@ -212,28 +212,30 @@ actor UnlockRegistry {
 
     /// A new session on an unlocked mailbox whose verifier matches; nil otherwise.
     func attach(mailboxID: String, verifier: Data) -> (MailboxDatabase, String)? {
-        guard var entry = entries[mailboxID], let passwordID = entry.verifiers[verifier] else { return nil }
-        entry.closing?.cancel()
-        entry.closing = nil
-        entry.sessions += 1
-        entries[mailboxID] = entry
-        return (entry.database, passwordID)
+        guard let entry = entries[mailboxID], let passwordID = entry.verifiers[verifier] else { return nil }
+        return (join(mailboxID), passwordID)
     }
 
     /// A new session with a freshly unwrapped key: opens the file unless it is open already.
     func open(mailboxID: String, dataKey: SecretBytes, verifier: Data, passwordID: String,
               opener: () throws -> MailboxDatabase) throws -> MailboxDatabase {
-        if var entry = entries[mailboxID] {
-            entry.closing?.cancel()
-            entry.closing = nil
-            entry.sessions += 1
-            entry.verifiers[verifier] = passwordID
-            entries[mailboxID] = entry
-            return entry.database
+        if entries[mailboxID] != nil {
+            entries[mailboxID]!.verifiers[verifier] = passwordID
+            return join(mailboxID)
         }
         let database = try opener()
         entries[mailboxID] = Entry(database: database, dataKey: dataKey, verifiers: [verifier: passwordID], sessions: 1, closing: nil)
         return database
+    }
+
+    /// One more session on an open mailbox: cancels a pending lock.
+    private func join(_ mailboxID: String) -> MailboxDatabase {
+        var entry = entries[mailboxID]!
+        entry.closing?.cancel()
+        entry.closing = nil
+        entry.sessions += 1
+        entries[mailboxID] = entry
+        return entry.database
     }
 
     func database(mailboxID: String) -> MailboxDatabase? { entries[mailboxID]?.database }

@@ -87,7 +87,7 @@ struct SealedQueueTests {
     @Test("drain moves queued messages into INBOX in order, exactly once")
     func drainOnce() async throws {
         let queue = try SealedQueue(path: dir.path + "/queue.sqlite", key: .random(count: 32))
-        let mailbox = try MailboxDatabase.create(storageRoot: dir.path + "/mb", mailboxID: randomHex(bytes: 16), dataKey: .random(count: 32))
+        let mailbox = try MailboxDatabase.create(storageRoot: dir.path + "/mb", mailboxID: DirectoryID.random(), dataKey: .random(count: 32))
         let messages = (1...5).map { sampleMessage(subject: "queued \($0)") }
         for m in messages {
             try await queue.enqueue(message: m, mailboxID: mailbox.mailboxID, publicKey: mailbox.publicKey)
@@ -104,7 +104,7 @@ struct SealedQueueTests {
     @Test("an entry already in the mailbox but still queued (crash before removal) is not delivered twice")
     func crashWindow() async throws {
         let queue = try SealedQueue(path: dir.path + "/queue.sqlite", key: .random(count: 32))
-        let mailbox = try MailboxDatabase.create(storageRoot: dir.path + "/mb", mailboxID: randomHex(bytes: 16), dataKey: .random(count: 32))
+        let mailbox = try MailboxDatabase.create(storageRoot: dir.path + "/mb", mailboxID: DirectoryID.random(), dataKey: .random(count: 32))
         try await queue.enqueue(message: sampleMessage(subject: "a"), mailboxID: mailbox.mailboxID, publicKey: mailbox.publicKey)
         try await queue.enqueue(message: sampleMessage(subject: "b"), mailboxID: mailbox.mailboxID, publicKey: mailbox.publicKey)
         // Simulate: the mailbox committed entry 1, then the process died before the queue removal.
@@ -120,7 +120,7 @@ struct SealedQueueTests {
     func canary() async throws {
         let key = SecretBytes.random(count: 32)
         let queue = try SealedQueue(path: dir.path + "/queue.sqlite", key: key)
-        let mailbox = try MailboxDatabase.create(storageRoot: dir.path + "/mb", mailboxID: randomHex(bytes: 16), dataKey: .random(count: 32))
+        let mailbox = try MailboxDatabase.create(storageRoot: dir.path + "/mb", mailboxID: DirectoryID.random(), dataKey: .random(count: 32))
         let canary = "QUEUE-CANARY-\(UUID().uuidString)"
         try await queue.enqueue(message: sampleMessage(subject: canary, body: canary), mailboxID: mailbox.mailboxID, publicKey: mailbox.publicKey)
         for (path, bytes) in dir.allFileContents() {

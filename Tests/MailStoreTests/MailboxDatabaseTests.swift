@@ -1,3 +1,4 @@
+import Directory
 import Foundation
 import GRDB
 import MailStore
@@ -8,7 +9,7 @@ import Testing
 struct MailboxDatabaseTests {
     let dir = TemporaryDirectory()
     let key = SecretBytes.random(count: 32)
-    let id = randomHex(bytes: 16)
+    let id = DirectoryID.random()
 
     func create() throws -> MailboxDatabase {
         try MailboxDatabase.create(storageRoot: dir.path, mailboxID: id, dataKey: key)
