@@ -1,0 +1,110 @@
+import Foundation
+import MIMEParser
+
+/// One parsed client command (RFC 3501 §6 and the extensions the server announces).
+public struct IMAPCommand: Sendable, Hashable {
+    public var tag: String
+    public var kind: Kind
+    public init(tag: String, kind: Kind) { self.tag = tag; self.kind = kind }
+
+    public enum Kind: Sendable, Hashable {
+        // any state
+        case capability, noop, logout
+        /// RFC 2971: nil is `ID NIL`.
+        case id([IDField]?)
+        // not authenticated
+        case startTLS
+        /// `AUTHENTICATE mech [initial-response]` (RFC 4959 SASL-IR; "=" is an empty response).
+        case authenticate(mechanism: String, initialResponse: String?)
+        case login(user: String, password: String)
+        // authenticated
+        case enable([String])
+        case select(mailbox: String, condStore: Bool)
+        case examine(mailbox: String, condStore: Bool)
+        /// `CREATE name [(USE (\Drafts …))]` (RFC 6154 CREATE-SPECIAL-USE).
+        case create(mailbox: String, specialUse: [String])
+        case delete(mailbox: String)
+        case rename(from: String, to: String)
+        case subscribe(mailbox: String)
+        case unsubscribe(mailbox: String)
+        case list(ListCommand)
+        case lsub(reference: String, pattern: String)
+        case namespace
+        case status(mailbox: String, attributes: [StatusAttribute])
+        /// APPEND arrives as a stream (`IMAPFrame.appendBegin`…); the parser turns its prefix into
+        /// an `AppendHeader`; this case never comes out of `IMAPCommandParser.parse`.
+        case getQuota(root: String)
+        case getQuotaRoot(mailbox: String)
+        case setQuota(root: String, limits: [QuotaLimit])
+        case idle
+        // selected
+        case check, close, unselect, expunge
+        case uidExpunge(SequenceSet)
+        case search(charset: String?, key: SearchKey, uid: Bool, returnOptions: [String]?)
+        case fetch(SequenceSet, [FetchAttribute], uid: Bool, changedSince: UInt64?)
+        case store(SequenceSet, StoreData, uid: Bool)
+        case copy(SequenceSet, mailbox: String, uid: Bool)
+        case move(SequenceSet, mailbox: String, uid: Bool)
+    }
+
+    public struct IDField: Sendable, Hashable {
+        public var key: String
+        public var value: String?
+        public init(key: String, value: String?) { self.key = key; self.value = value }
+    }
+}
+
+/// `LIST` in RFC 3501 form or RFC 5258 LIST-EXTENDED form. Option names are upper-cased.
+public struct ListCommand: Sendable, Hashable {
+    public var reference: String
+    public var patterns: [String]
+    /// e.g. SUBSCRIBED, REMOTE, RECURSIVEMATCH, SPECIAL-USE.
+    public var selectOptions: [String]
+    /// e.g. SUBSCRIBED, CHILDREN, SPECIAL-USE; `STATUS (…)` (RFC 5819) goes to `returnStatus`.
+    public var returnOptions: [String]
+    public var returnStatus: [StatusAttribute]?
+    public init(reference: String, patterns: [String], selectOptions: [String] = [], returnOptions: [String] = [], returnStatus: [StatusAttribute]? = nil) {
+        self.reference = reference; self.patterns = patterns; self.selectOptions = selectOptions
+        self.returnOptions = returnOptions; self.returnStatus = returnStatus
+    }
+}
+
+public enum StatusAttribute: String, Sendable, Hashable, CaseIterable {
+    case messages = "MESSAGES", recent = "RECENT", uidNext = "UIDNEXT", uidValidity = "UIDVALIDITY"
+    case unseen = "UNSEEN", deleted = "DELETED", size = "SIZE", highestModSeq = "HIGHESTMODSEQ"
+}
+
+public struct StoreData: Sendable, Hashable {
+    public enum Operation: Sendable, Hashable { case add, remove, replace }
+    public var operation: Operation
+    public var silent: Bool
+    public var flags: [IMAPFlag]
+    /// RFC 7162 `(UNCHANGEDSINCE n)`.
+    public var unchangedSince: UInt64?
+    public init(operation: Operation, silent: Bool, flags: [IMAPFlag], unchangedSince: UInt64? = nil) {
+        self.operation = operation; self.silent = silent; self.flags = flags; self.unchangedSince = unchangedSince
+    }
+}
+
+public struct QuotaLimit: Sendable, Hashable {
+    public var resource: String
+    public var limit: UInt64
+    public init(resource: String, limit: UInt64) { self.resource = resource; self.limit = limit }
+}
+
+/// The part of an APPEND command before its message literal:
+/// `tag APPEND mailbox [flag-list] [date-time] {n}` or `{n+}` (RFC 3501 §6.3.11, RFC 7888).
+public struct AppendHeader: Sendable, Hashable {
+    public var tag: String
+    public var mailbox: String
+    public var flags: [IMAPFlag]
+    public var internalDate: Date?
+    public var literalSize: Int
+    public var synchronizing: Bool
+    /// RFC 3516 `~{n}` literal8 (binary content).
+    public var binary: Bool
+    public init(tag: String, mailbox: String, flags: [IMAPFlag], internalDate: Date?, literalSize: Int, synchronizing: Bool, binary: Bool = false) {
+        self.tag = tag; self.mailbox = mailbox; self.flags = flags; self.internalDate = internalDate
+        self.literalSize = literalSize; self.synchronizing = synchronizing; self.binary = binary
+    }
+}

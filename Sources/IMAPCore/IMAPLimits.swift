@@ -1,0 +1,18 @@
+/// Every limit the IMAP codec and server apply, in one place.
+public struct IMAPLimits: Sendable, Hashable {
+    /// Longest command line (without literals), in bytes. Dovecot: 64 KiB.
+    public var maxLineLength: Int = 64 * 1024
+    /// Largest literal inside a non-APPEND command (search strings, passwords, mailbox names).
+    public var maxInlineLiteral: Int = 64 * 1024
+    /// Largest total size of one non-APPEND command, literals included.
+    public var maxCommandSize: Int = 256 * 1024
+    /// Largest APPEND message (announced as APPENDLIMIT).
+    public var maxAppendSize: Int = 64 * 1024 * 1024
+    /// Deepest nesting of parentheses (SEARCH, FETCH, BODY.PEEK[…]).
+    public var maxNesting: Int = 32
+    /// Most items in a sequence set / flag list / fetch attribute list / search key tree.
+    public var maxListItems: Int = 10_000
+    /// Bytes handed on per `appendChunk` frame.
+    public var appendChunkSize: Int = 64 * 1024
+    public init() {}
+}

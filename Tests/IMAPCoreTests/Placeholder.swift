@@ -1,0 +1,4 @@
+import Testing
+@testable import IMAPCore
+
+@Suite struct IMAPCorePlaceholderTests { @Test func builds() {} }

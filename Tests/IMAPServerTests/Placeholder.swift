@@ -1,0 +1,4 @@
+import Testing
+@testable import IMAPServer
+
+@Suite struct IMAPServerPlaceholderTests { @Test func builds() {} }

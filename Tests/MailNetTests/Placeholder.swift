@@ -1,0 +1,4 @@
+import Testing
+@testable import MailNet
+
+@Suite struct MailNetPlaceholderTests { @Test func builds() {} }
