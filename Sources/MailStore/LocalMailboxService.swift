@@ -100,6 +100,18 @@ public final class LocalMailboxService: MailboxService {
         return .queued(seq: seq, delivered: true)
     }
 
+    /// Moves queued mail into every mailbox unlocked in this process (mail queued by another
+    /// process, such as `sealbox deliver` while `serve` runs). Returns how many messages moved.
+    @discardableResult
+    public func drainQueuedMail() async throws -> Int {
+        var moved = 0
+        for mailboxID in try await queue.mailboxesWithMail() {
+            guard let database = await registry.database(mailboxID: mailboxID) else { continue }
+            moved += try await queue.drain(into: database)
+        }
+        return moved
+    }
+
     // MARK: - Passwords (the key hierarchy)
 
     /// Creates the mailbox of a storing alias that has none yet: a data key, a mailbox file with its
@@ -324,6 +336,9 @@ public final class LocalMailboxSession: MailboxSession {
     public func claimRecent(in folder: String) async throws -> [UID] { try await database.claimRecent(in: folder) }
     public func fullTextSearch(in folder: String, text: String, field: MailboxDatabase.FullTextField) async throws -> [UID]? {
         try await database.fullTextSearch(in: folder, text: text, field: field)
+    }
+    public func searchFields(in folder: String, uids: UIDSet?, includeHeader: Bool) async throws -> [MessageSearchFields] {
+        try await database.searchFields(in: folder, uids: uids, includeHeader: includeHeader)
     }
     public func quota() async throws -> (used: Int64, limit: Int64?) { (try await database.usage(), quotaBytes) }
     public func changes(folder: String?) -> AsyncStream<MailboxChange> { database.changes(folder: folder) }

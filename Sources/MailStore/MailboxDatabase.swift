@@ -268,6 +268,25 @@ public final class MailboxDatabase: Sendable {
         }
     }
 
+    /// What SEARCH's header keys look at, per message: the decoded subject and address lists as
+    /// stored, and (when asked) the raw header block. Cheaper than re-assembling whole messages.
+    public func searchFields(in folderPath: String, uids: UIDSet? = nil, includeHeader: Bool) async throws -> [MessageSearchFields] {
+        let path = try Self.normalizePath(folderPath)
+        return try await pool.read { db in
+            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            var sql = """
+                SELECT m.uid, c.subject, c.from_addr, c.to_addr, c.cc_addr, c.bcc_addr\(includeHeader ? ", c.header" : "")
+                FROM messages m JOIN contents c ON c.id = m.content_id WHERE m.folder_id = ?
+                """
+            if let uids { sql += " AND " + uids.sqlCondition(column: "m.uid") }
+            return try Row.fetchAll(db, sql: sql + " ORDER BY m.uid", arguments: [folder.id]).map { row in
+                MessageSearchFields(uid: row["uid"], subject: row["subject"], from: row["from_addr"], to: row["to_addr"],
+                                    cc: row["cc_addr"], bcc: row["bcc_addr"],
+                                    header: includeHeader ? ((row["header"] as Data?).map { Array($0) } ?? []) : nil)
+            }
+        }
+    }
+
     /// The exact bytes of a message, re-assembled from its header, layout and de-duplicated parts.
     public func messageBytes(in folderPath: String, uid: UID) async throws -> [UInt8]? {
         let path = try Self.normalizePath(folderPath)

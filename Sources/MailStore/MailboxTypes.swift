@@ -101,6 +101,19 @@ public struct MessageRecord: Sendable, Hashable {
     public var threadID: Int64?
 }
 
+/// The fields SEARCH's header keys match against (see `MailboxDatabase.searchFields`).
+public struct MessageSearchFields: Sendable, Hashable {
+    public var uid: UID
+    /// Decoded (RFC 2047) subject; address lists as `Name <addr>, …`.
+    public var subject: String?
+    public var from: String?
+    public var to: String?
+    public var cc: String?
+    public var bcc: String?
+    /// The raw header block (when asked for).
+    public var header: [UInt8]?
+}
+
 public struct AppendResult: Sendable, Hashable {
     public var uidValidity: UInt32
     public var uid: UID
