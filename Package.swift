@@ -89,6 +89,9 @@ let package = Package(
         .executableTarget(name: "sealbox", dependencies: [
             "SealboxApp", "MIMEParser", "MailCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .executableTarget(name: "SealboxBench", dependencies: [
             "SealboxApp", "MailStore", "MIMEParser", "MailCore", "SQLiteCipher", "Directory",
