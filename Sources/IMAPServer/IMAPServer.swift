@@ -15,6 +15,7 @@ public struct IMAPServer: Sendable {
         public var imapsPort: Int? = 993
         public var maxConnections: Int = 10_000
         public var maxConnectionsPerIP: Int = 50
+        public var maxSessionsPerMailbox: Int = 100
         public var session = IMAPSessionConfiguration()
         public init() {}
     }
@@ -23,12 +24,14 @@ public struct IMAPServer: Sendable {
     let tls: NIOSSLContext
     let mailboxes: any MailboxService
     let authGate: (any IMAPAuthGate)?
+    let sessionLimiter: SessionLimiter
     let logger: Logger
 
     public init(configuration: Configuration, tls: NIOSSLContext, mailboxes: any MailboxService,
                 authGate: (any IMAPAuthGate)?, logger: Logger) {
         self.configuration = configuration; self.tls = tls; self.mailboxes = mailboxes
         self.authGate = authGate; self.logger = logger
+        self.sessionLimiter = SessionLimiter(maxPerMailbox: configuration.maxSessionsPerMailbox)
     }
 
     /// One Service per enabled listener; `onBound(name, address)` reports each bound address.
@@ -64,7 +67,8 @@ public struct IMAPServer: Sendable {
         logger[metadataKey: "imap.session.id"] = "\(connection.id)"
         let ip = connection.remoteAddress?.ipAddress ?? "unknown"
         let session = IMAPSession(configuration: configuration.session, transport: transport, mailboxes: mailboxes,
-                                  authGate: authGate, remoteIP: ip, isTLS: implicitTLS, inbox: inbox, logger: logger)
+                                  authGate: authGate, remoteIP: ip, isTLS: implicitTLS, inbox: inbox,
+                                  sessionLimiter: sessionLimiter, logger: logger)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 do {

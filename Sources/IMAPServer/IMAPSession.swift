@@ -17,6 +17,7 @@ final class IMAPSession {
     let authGate: (any IMAPAuthGate)?
     let remoteIP: String
     let inbox: SessionInbox
+    let sessionLimiter: SessionLimiter?
     var logger: Logger
 
     var state: State = .notAuthenticated
@@ -33,7 +34,9 @@ final class IMAPSession {
     var savedSearch: [UID] = []
 
     init(configuration: IMAPSessionConfiguration, transport: any IMAPTransport, mailboxes: any MailboxService,
-         authGate: (any IMAPAuthGate)?, remoteIP: String, isTLS: Bool, inbox: SessionInbox, logger: Logger) {
+         authGate: (any IMAPAuthGate)?, remoteIP: String, isTLS: Bool, inbox: SessionInbox,
+         sessionLimiter: SessionLimiter? = nil, logger: Logger) {
+        self.sessionLimiter = sessionLimiter
         self.configuration = configuration
         self.transport = transport
         self.mailboxes = mailboxes
@@ -131,7 +134,10 @@ final class IMAPSession {
     func end() async {
         watcher?.cancel()
         watcher = nil
-        if let mailbox { await mailbox.close() }
+        if let mailbox {
+            sessionLimiter?.release(mailbox.mailboxID)
+            await mailbox.close()
+        }
         mailbox = nil
         selected = nil
         state = .logout
@@ -294,6 +300,11 @@ final class IMAPSession {
             guard let address = try? EmailAddress(user) else { throw MailStoreError(.authenticationFailed, "bad address") }
             let session = try await mailboxes.unlock(address: address, password: password)
             await authGate?.succeeded(ip: remoteIP, account: account)
+            if let limiter = sessionLimiter, !limiter.acquire(session.mailboxID) {
+                await session.close()
+                no(tag, "Too many sessions for this mailbox", code: .limit)
+                return
+            }
             mailbox = session
             state = .authenticated
             logger[metadataKey: "imap.mailbox"] = "\(session.mailboxID)"
