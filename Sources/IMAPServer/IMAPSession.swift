@@ -132,6 +132,7 @@ final class IMAPSession {
     }
 
     func end() async {
+        inbox.pushClosed()
         watcher?.cancel()
         watcher = nil
         if let mailbox {

@@ -55,12 +55,16 @@ final class SessionInbox: Sendable {
     func pushChange(revoked: Bool) { deliver { $0.changed = true; if revoked { $0.revoked = true } } }
 
     private func deliver(_ change: (inout State) -> Void) {
-        let (consumer, event) = state.withLock { s -> (CheckedContinuation<Event, Never>?, Event?) in
+        let (consumer, event, producers) = state.withLock { s -> (CheckedContinuation<Event, Never>?, Event?, [CheckedContinuation<Void, Never>]) in
             change(&s)
-            guard let c = s.consumer, let e = Self.take(&s, framesOnly: false) else { return (nil, nil) }
+            // Once closed, a reader waiting for room must not wait forever.
+            var producers: [CheckedContinuation<Void, Never>] = []
+            if s.closed { producers = s.producers; s.producers = [] }
+            guard let c = s.consumer, let e = Self.take(&s, framesOnly: false) else { return (nil, nil, producers) }
             s.consumer = nil
-            return (c, e)
+            return (c, e, producers)
         }
+        producers.forEach { $0.resume() }
         if let consumer, let event { consumer.resume(returning: event) }
     }
 
