@@ -252,6 +252,7 @@ extension IMAPSession {
                 if state == .selected { changesPending = true; try await sendUpdates(expungeAllowed: true) }
                 try await flush()
             case .tick:
+                if let mailbox, await !mailbox.isStillAuthorized() { try await revokedBye(); return }
                 let now = ContinuousClock.now
                 if now - started > configuration.idleCommandTimeout {
                     untagged(.condition(status: .bye, code: nil, text: "Autologout; idle for too long"))

@@ -106,6 +106,7 @@ final class IMAPSession {
                     if revoked { try await revokedBye(); break loop }
                     changesPending = true
                 case .tick:
+                    if let mailbox, await !mailbox.isStillAuthorized() { try await revokedBye(); break loop }
                     if ContinuousClock.now - lastActivity > configuration.idleTimeout {
                         untagged(.condition(status: .bye, code: nil, text: "Autologout; idle for too long"))
                         try await flush()
