@@ -35,9 +35,17 @@ extension IMAPSession {
                 }
             }
         }
-        let needsMessage = attrs.contains { a in
+        let needsBytes = attrs.contains { a in
             switch a {
             case .flags, .internalDate, .rfc822Size, .uid, .modSeq: false
+            default: true
+            }
+        }
+        // The whole message (BODY[], RFC822) needs no parsing; everything else does.
+        let needsParse = attrs.contains { a in
+            switch a {
+            case .flags, .internalDate, .rfc822Size, .uid, .modSeq, .rfc822: false
+            case .bodySection(let section, _, _): !(section.part.isEmpty && section.kind == .full)
             default: true
             }
         }
@@ -45,9 +53,11 @@ extension IMAPSession {
         for record in records {
             guard let seq = selected?.sequenceNumber(of: record.uid) else { continue }
             var message: MIMEMessage?
-            if needsMessage {
+            var raw: [UInt8] = []
+            if needsBytes {
                 guard let bytes = try await mailbox.messageBytes(in: view.path, uid: record.uid) else { continue }
-                message = MIMEMessage.parse(bytes)
+                raw = bytes
+                if needsParse { message = MIMEMessage.parse(bytes) }
             }
             var items: [FetchResponseItem] = []
             let recent = selected?.recent.contains(record.uid) ?? false
@@ -56,13 +66,13 @@ extension IMAPSession {
                 case .uid: items.append(.uid(record.uid))
                 case .flags: items.append(.flags(imapFlags(record.flags, record.keywords, recent: recent)))
                 case .internalDate: items.append(.internalDate(record.internalDate))
-                case .rfc822Size: items.append(.rfc822Size(message?.rfc822Size ?? record.size))
+                case .rfc822Size: items.append(.rfc822Size(record.size))
                 case .modSeq: items.append(.modSeq(UInt64(max(record.modSeq, 1))))
                 case .envelope: items.append(.envelope(message!.imapEnvelopeBytes()))
                 case .body: items.append(.body(message!.imapBodyStructureBytes(extended: false)))
                 case .bodyStructure: items.append(.bodyStructure(message!.imapBodyStructureBytes(extended: true)))
                 case .rfc822:
-                    items.append(.section(name: "RFC822", origin: nil, data: MIMEMessage.imapLiteralSafe(message!.bytes), literal8: false))
+                    items.append(.section(name: "RFC822", origin: nil, data: MIMEMessage.imapLiteralSafe(raw), literal8: false))
                 case .rfc822Header:
                     let data = message!.section(IMAPSection(part: [], kind: .header)) ?? []
                     items.append(.section(name: "RFC822.HEADER", origin: nil, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
@@ -70,7 +80,7 @@ extension IMAPSession {
                     let data = message!.section(IMAPSection(part: [], kind: .text)) ?? []
                     items.append(.section(name: "RFC822.TEXT", origin: nil, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
                 case .bodySection(let section, let partial, _):
-                    var data = message!.section(section) ?? []
+                    var data = message.map { $0.section(section) ?? [] } ?? raw
                     if let partial { data = MIMEMessage.partial(data, offset: partial.offset, count: partial.length) }
                     items.append(.section(name: a.responseName, origin: partial?.offset, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
                 case .binary(let part, let partial, _):
