@@ -33,12 +33,12 @@ struct ServeCommand: AsyncParsableCommand {
             if allowInsecureAuth { overrides["imap.allowInsecureAuth"] = "true" }
             if let tlsCertificate { overrides["tls.certificate"] = tlsCertificate }
             if let tlsKey { overrides["tls.key"] = tlsKey }
-            let settings = try SealboxConfiguration.load(overrides: overrides, configFile: config)
+            let settings = try await SealboxConfiguration.load(overrides: overrides, configFile: config)
 
             let lock = try DataDirectoryLock(dataDirectory: settings.dataDirectory)
             let node = try SealboxNode.open(dataDirectory: settings.dataDirectory)
             var logger = Logger(label: "sealbox")
-            logger.logLevel = .info
+            logger.logLevel = ProcessInfo.processInfo.environment["SEALBOX_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .notice
             let domains = try await node.directory.domains().count
             let aliases = try await node.directory.aliases(domain: nil).count
             printError("node ready: data directory \(node.dataDirectory), \(domains) domain(s), \(aliases) alias(es)")
