@@ -28,6 +28,11 @@ struct CommandReader {
         guard take(c) else { throw ParseFailure("Expected \(what)") }
     }
     mutating func sp() throws(ParseFailure) { try expect(32, "a space") }
+    /// The space before a required argument: "Missing mailbox name" rather than "Expected a space".
+    mutating func argument(_ what: String) throws(ParseFailure) {
+        if atEnd || (peek() == 32 && pos + 1 >= bytes.count) { throw ParseFailure("Missing \(what)") }
+        try sp()
+    }
     mutating func end() throws(ParseFailure) {
         guard atEnd else { throw ParseFailure("Unexpected extra arguments") }
     }
@@ -95,7 +100,7 @@ struct CommandReader {
 
     /// `{n}` / `{n+}` / `~{n}` CRLF and n bytes (the framer keeps the CRLF after the marker).
     mutating func literal() throws(ParseFailure) -> [UInt8] {
-        _ = take(UInt8(ascii: "~"))
+        let binary = take(UInt8(ascii: "~"))
         try expect(UInt8(ascii: "{"), "a literal")
         var n = 0
         var digits = 0
@@ -106,10 +111,13 @@ struct CommandReader {
         guard digits > 0 else { throw ParseFailure("Invalid literal size") }
         _ = take(UInt8(ascii: "+"))
         try expect(UInt8(ascii: "}"), "}")
-        guard take(13), take(10) else { throw ParseFailure("Literal must be followed by CRLF") }
+        _ = take(13)
+        guard take(10) else { throw ParseFailure("Literal must be followed by CRLF") }
         guard pos + n <= bytes.count else { throw ParseFailure("Truncated literal") }
-        defer { pos += n }
-        return Array(bytes[pos..<(pos + n)])
+        let content = Array(bytes[pos..<(pos + n)])
+        if !binary, content.contains(0) { throw ParseFailure("NUL in a literal (use ~{n} for binary data)") }
+        pos += n
+        return content
     }
 
     mutating func string() throws(ParseFailure) -> [UInt8] {
@@ -231,6 +239,19 @@ struct CommandReader {
         return .keyword(try atom())
     }
 
+    /// A flag a client may set (STORE, APPEND): not \Recent, not \*.
+    mutating func storableFlag() throws(ParseFailure) -> IMAPFlag {
+        let f = try flag()
+        if f == .recent || f == .wildcard { throw ParseFailure("\(f.wire) cannot be set") }
+        return f
+    }
+
+    mutating func storableFlagList() throws(ParseFailure) -> [IMAPFlag] {
+        let flags = try flagList()
+        if let bad = flags.first(where: { $0 == .recent || $0 == .wildcard }) { throw ParseFailure("\(bad.wire) cannot be set") }
+        return flags
+    }
+
     mutating func flagList() throws(ParseFailure) -> [IMAPFlag] {
         try expect(UInt8(ascii: "("), "(")
         var flags: [IMAPFlag] = []
@@ -271,7 +292,7 @@ struct CommandReader {
         try expect(UInt8(ascii: "-"), "-")
         let year = try digits(4, 4)
         if quotedDate { try expect(UInt8(ascii: "\""), "\"") }
-        guard (1...31).contains(day) else { throw ParseFailure("Invalid date") }
+        guard day >= 1, day <= Self.daysIn(month: month, year: year) else { throw ParseFailure("Invalid date") }
         return IMAPDate(year: year, month: month, day: day)
     }
 
@@ -293,10 +314,20 @@ struct CommandReader {
         if take(UInt8(ascii: "+")) { sign = 1 } else if take(UInt8(ascii: "-")) { sign = -1 } else { throw ParseFailure("Invalid zone") }
         let zone = try digits(4, 4)
         try expect(UInt8(ascii: "\""), "\"")
-        guard (1...31).contains(day), h < 24, m < 60, s < 61, zone % 100 < 60 else { throw ParseFailure("Invalid date-time") }
+        guard day >= 1, day <= Self.daysIn(month: month, year: year), h < 24, m < 60, s < 61, zone % 100 < 60 else {
+            throw ParseFailure("Invalid date-time")
+        }
         let offset = sign * ((zone / 100) * 3600 + (zone % 100) * 60)
         let days = Self.daysFromCivil(year: year, month: month, day: day)
         return Date(timeIntervalSince1970: Double(days * 86400 + h * 3600 + m * 60 + s - offset))
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).

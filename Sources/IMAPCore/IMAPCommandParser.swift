@@ -39,7 +39,7 @@ public enum IMAPCommandParser {
             let mailbox = try r.mailbox()
             try r.sp()
             var flags: [IMAPFlag] = []
-            if r.peek() == UInt8(ascii: "(") { flags = try r.flagList(); try r.sp() }
+            if r.peek() == UInt8(ascii: "(") { flags = try r.storableFlagList(); try r.sp() }
             var date: Date?
             if r.peek() == UInt8(ascii: "\"") { date = try r.dateTime(); try r.sp() }
             let binary = r.take(UInt8(ascii: "~"))
@@ -92,10 +92,11 @@ public enum IMAPCommandParser {
                 while let c = r.peek(), c != 32 { r.pos += 1 }
                 initial = String(decoding: r.bytes[start..<r.pos], as: UTF8.self)
                 guard !(initial ?? "").isEmpty else { throw ParseFailure("Empty initial response") }
+                if initial == "=" { initial = "" }  // RFC 4959: "=" is an empty initial response
             }
             return .authenticate(mechanism: mechanism, initialResponse: initial)
         case "LOGIN":
-            try r.sp()
+            try r.argument("user name")
             let user = try r.astringText()
             try r.sp()
             let password = try r.astringText()
@@ -106,7 +107,7 @@ public enum IMAPCommandParser {
             guard !names.isEmpty else { throw ParseFailure("ENABLE needs at least one capability") }
             return .enable(names)
         case "SELECT", "EXAMINE":
-            try r.sp()
+            try r.argument("mailbox name")
             let mailbox = try r.mailbox()
             var condStore = false
             if r.take(32) {
@@ -120,7 +121,7 @@ public enum IMAPCommandParser {
             }
             return name == "SELECT" ? .select(mailbox: mailbox, condStore: condStore) : .examine(mailbox: mailbox, condStore: condStore)
         case "CREATE":
-            try r.sp()
+            try r.argument("mailbox name")
             let mailbox = try r.mailbox()
             var uses: [String] = []
             if r.take(32) {
@@ -136,11 +137,11 @@ public enum IMAPCommandParser {
                 try r.expect(UInt8(ascii: ")"), ")")
             }
             return .create(mailbox: mailbox, specialUse: uses)
-        case "DELETE": try r.sp(); return .delete(mailbox: try r.mailbox())
-        case "SUBSCRIBE": try r.sp(); return .subscribe(mailbox: try r.mailbox())
-        case "UNSUBSCRIBE": try r.sp(); return .unsubscribe(mailbox: try r.mailbox())
+        case "DELETE": try r.argument("mailbox name"); return .delete(mailbox: try r.mailbox())
+        case "SUBSCRIBE": try r.argument("mailbox name"); return .subscribe(mailbox: try r.mailbox())
+        case "UNSUBSCRIBE": try r.argument("mailbox name"); return .unsubscribe(mailbox: try r.mailbox())
         case "RENAME":
-            try r.sp()
+            try r.argument("mailbox name")
             let from = try r.mailbox()
             try r.sp()
             return .rename(from: from, to: try r.mailbox())
@@ -151,7 +152,7 @@ public enum IMAPCommandParser {
             try r.sp()
             return .lsub(reference: reference == "INBOX" ? "INBOX" : reference, pattern: try r.listMailbox())
         case "STATUS":
-            try r.sp()
+            try r.argument("mailbox name")
             let mailbox = try r.mailbox()
             try r.sp()
             return .status(mailbox: mailbox, attributes: try statusAttributes(&r))
@@ -282,7 +283,7 @@ public enum IMAPCommandParser {
     // MARK: SEARCH
 
     static func parseSearch(_ r: inout CommandReader, uid: Bool) throws(ParseFailure) -> IMAPCommand.Kind {
-        try r.sp()
+        try r.argument("search criteria")
         var returnOptions: [String]?
         if r.takeWord("RETURN ") {
             try r.expect(UInt8(ascii: "("), "(")
@@ -299,6 +300,7 @@ public enum IMAPCommandParser {
             charset = try r.astringText()
             try r.sp()
         }
+        try r.countItem()
         var keys: [SearchKey] = [try searchKey(&r)]
         while r.take(32) { try r.countItem(); keys.append(try searchKey(&r)) }
         return .search(charset: charset, key: keys.count == 1 ? keys[0] : .and(keys), uid: uid, returnOptions: returnOptions)
@@ -353,8 +355,8 @@ public enum IMAPCommandParser {
             return .header(name: field, value: try searchString(&r))
         case "KEYWORD": try r.sp(); return .keyword(try r.atom())
         case "UNKEYWORD": try r.sp(); return .unkeyword(try r.atom())
-        case "LARGER": try r.sp(); return .larger(Int(try r.number32()))
-        case "SMALLER": try r.sp(); return .smaller(Int(try r.number32()))
+        case "LARGER": try r.sp(); return .larger(Int(clamping: try r.number()))
+        case "SMALLER": try r.sp(); return .smaller(Int(clamping: try r.number()))
         case "NOT": try r.sp(); return .not(try searchKey(&r))
         case "OR":
             try r.sp()
@@ -381,7 +383,7 @@ public enum IMAPCommandParser {
     // MARK: FETCH
 
     static func parseFetch(_ r: inout CommandReader, uid: Bool) throws(ParseFailure) -> IMAPCommand.Kind {
-        try r.sp()
+        try r.argument("sequence set")
         let set = try r.sequenceSet()
         try r.sp()
         var attributes: [FetchAttribute] = []
@@ -493,7 +495,7 @@ public enum IMAPCommandParser {
     // MARK: STORE
 
     static func parseStore(_ r: inout CommandReader, uid: Bool) throws(ParseFailure) -> IMAPCommand.Kind {
-        try r.sp()
+        try r.argument("sequence set")
         let set = try r.sequenceSet()
         try r.sp()
         var unchangedSince: UInt64?
@@ -510,9 +512,9 @@ public enum IMAPCommandParser {
         try r.sp()
         var flags: [IMAPFlag] = []
         if r.peek() == UInt8(ascii: "(") {
-            flags = try r.flagList()
+            flags = try r.storableFlagList()
         } else {
-            repeat { try r.countItem(); flags.append(try r.flag()) } while r.take(32)
+            repeat { try r.countItem(); flags.append(try r.storableFlag()) } while r.take(32)
         }
         return .store(set, StoreData(operation: operation, silent: item == "FLAGS.SILENT", flags: flags, unchangedSince: unchangedSince), uid: uid)
     }

@@ -21,7 +21,7 @@ public struct IMAPFramer: Sendable {
         /// Skipping a rejected non-synchronizing literal, then the rest of its line.
         case skipLiteral(remaining: Int)
         /// Skipping to the end of the line, then emitting `after`.
-        case skipLine(after: IMAPFrame)
+        case skipLine(after: IMAPFrame?)
     }
 
     private var input = ByteBuffer()
@@ -84,6 +84,12 @@ public struct IMAPFramer: Sendable {
             emit(.appendEnd(ByteBuffer(bytes: line)))
             command = []
             mode = .line
+            // MULTIAPPEND is not supported: a further non-synchronizing message literal is skipped
+            // (the session has answered the APPEND), never read as commands.
+            if let marker = try Self.literalMarker(line), !marker.synchronizing {
+                deferred = nil
+                mode = .skipLiteral(remaining: marker.size)
+            }
             return true
         case .skipLiteral(let remaining):
             if remaining > 0 {
@@ -92,18 +98,31 @@ public struct IMAPFramer: Sendable {
                 input.moveReaderIndex(forwardBy: n)
                 mode = .skipLiteral(remaining: remaining - n)
             } else {
-                mode = .skipLine(after: deferred ?? .tooLarge(tag: nil, literalSize: 0, isAppend: false))
+                mode = .skipLine(after: deferred)
                 deferred = nil
             }
             return true
         case .skipLine(let after):
             let view = input.readableBytesView
             if let lf = view.firstIndex(of: 10) {
+                skipTail.append(contentsOf: view[max(view.startIndex, lf - 24)..<lf])
                 input.moveReaderIndex(to: lf + 1)
                 scanned = 0
-                mode = .line
-                emit(after)
+                var tail = Array(skipTail.suffix(24))
+                if tail.last == 13 { tail.removeLast() }
+                skipTail = []
+                // A literal at the end of a discarded line is discarded too (when the client sends
+                // it without waiting: a non-synchronizing literal), so its bytes never pass for commands.
+                if let marker = try? Self.literalMarker(tail), !marker.synchronizing {
+                    deferred = after
+                    mode = .skipLiteral(remaining: marker.size)
+                } else {
+                    mode = .line
+                    if let after { emit(after) }
+                }
             } else {
+                skipTail.append(contentsOf: view.suffix(24))
+                skipTail = Array(skipTail.suffix(24))
                 input.moveReaderIndex(forwardBy: input.readableBytes)
                 return false
             }
@@ -111,10 +130,14 @@ public struct IMAPFramer: Sendable {
         }
     }
 
+    /// The last bytes of a line being skipped (to see a literal marker at its end).
+    private var skipTail: [UInt8] = []
+
     /// The frame to emit once a skipped literal and its line are gone.
     private var deferred: IMAPFrame?
 
-    /// The next complete line (without CR LF) and whether it ended; nil when no line end yet.
+    /// The next complete line (without CR LF) and whether it ended in CR LF (else a bare LF); nil
+    /// when no line end yet.
     private mutating func takeLine() -> ([UInt8], Bool)? {
         let view = input.readableBytesView
         let start = view.startIndex + scanned
@@ -123,11 +146,12 @@ public struct IMAPFramer: Sendable {
             return nil
         }
         var end = lf
-        if end > view.startIndex, view[end - 1] == 13 { end -= 1 }
+        var hadCR = false
+        if end > view.startIndex, view[end - 1] == 13 { end -= 1; hadCR = true }
         let line = Array(view[view.startIndex..<end])
         input.moveReaderIndex(to: lf + 1)
         scanned = 0
-        return (line, true)
+        return (line, hadCR)
     }
 
     /// When no line end is in sight: switch to skipping if the line is already too long.
@@ -144,13 +168,19 @@ public struct IMAPFramer: Sendable {
     }
 
     private mutating func readLine() throws(IMAPFramingError) -> Bool {
-        guard let (line, _) = takeLine() else {
+        guard let (line, hadCR) = takeLine() else {
             return overlongCheck(tag: command.isEmpty ? nil : tagOf(command))
         }
         if line.count > limits.maxLineLength {
             let tag = tagOf(command.isEmpty ? line : command)
             command = []
-            emit(.lineTooLong(tag: tag))
+            // As when the line arrives in pieces (skipLine): a trailing non-synchronizing literal goes too.
+            if let marker = try? Self.literalMarker(line), !marker.synchronizing {
+                deferred = .lineTooLong(tag: tag)
+                mode = .skipLiteral(remaining: marker.size)
+            } else {
+                emit(.lineTooLong(tag: tag))
+            }
             return true
         }
         guard let marker = try Self.literalMarker(line) else {
@@ -188,7 +218,7 @@ public struct IMAPFramer: Sendable {
             command = []
             mode = .appendLiteral(remaining: marker.size)
         } else {
-            command = soFar + [13, 10]
+            command = soFar + (hadCR ? [13, 10] : [10])  // exactly as sent
             mode = .literal(remaining: marker.size)
         }
         return true

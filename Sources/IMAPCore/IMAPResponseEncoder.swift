@@ -27,8 +27,12 @@ public enum IMAPResponseEncoder {
         return b
     }
 
+    /// Text without CR, LF or NUL (a response line must not be split by the text it carries).
     static func clean(_ text: String) -> String {
-        text.contains(where: { $0 == "\r" || $0 == "\n" }) ? text.filter { $0 != "\r" && $0 != "\n" } : text
+        guard text.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else { return text }
+        var scalars = String.UnicodeScalarView()
+        scalars.append(contentsOf: text.unicodeScalars.filter { $0 != "\r" && $0 != "\n" && $0 != "\0" })
+        return String(scalars)
     }
 
     static func writeCondition(_ status: IMAPStatus, _ code: ResponseCode?, _ text: String, into b: inout ByteBuffer) {
@@ -112,7 +116,7 @@ public enum IMAPResponseEncoder {
             for n in numbers { b.writeString(" \(n)") }
             if let modseq { b.writeString(" (MODSEQ \(modseq))") }
         case .esearch(let tag, let uid, let items):
-            b.writeString("ESEARCH (TAG " + quoted(tag) + ")")
+            b.writeString(tag.isEmpty ? "ESEARCH" : "ESEARCH (TAG " + quoted(tag) + ")")
             if uid { b.writeString(" UID") }
             for (name, value) in items { b.writeString(" \(name) \(value)") }
         case .flags(let flags):
@@ -132,7 +136,14 @@ public enum IMAPResponseEncoder {
             b.writeString("NAMESPACE ((" + quoted(prefix) + " " + quoted(String(delimiter)) + ")) NIL NIL")
         case .id(let fields):
             guard let fields, !fields.isEmpty else { b.writeString("ID NIL"); return }
-            b.writeString("ID (" + fields.map { quoted($0.key) + " " + ($0.value.map(quoted) ?? "NIL") }.joined(separator: " ") + ")")
+            b.writeString("ID (")
+            for (i, field) in fields.enumerated() {
+                if i > 0 { b.writeString(" ") }
+                writeString(field.key, into: &b)
+                b.writeString(" ")
+                if let value = field.value { writeString(value, into: &b) } else { b.writeString("NIL") }
+            }
+            b.writeString(")")
         case .quota(let root, let resources):
             b.writeString("QUOTA " + astring(root) + " (" + resources.map { "\($0.name) \($0.usage) \($0.limit)" }.joined(separator: " ") + ")")
         case .quotaRoot(let mailbox, let roots):
@@ -165,13 +176,13 @@ public enum IMAPResponseEncoder {
     }
 
     static func writeMailbox(_ name: String, into b: inout ByteBuffer) {
-        let wire = name == "INBOX" ? name : ModifiedUTF7.encode(name)
+        let wire = name.uppercased() == "INBOX" ? "INBOX" : ModifiedUTF7.encode(name)
         writeAString(wire, into: &b)
     }
 
     /// astring on the wire: atom when possible, else quoted, else literal.
     static func writeAString(_ s: String, into b: inout ByteBuffer) {
-        if !s.isEmpty, s.utf8.allSatisfy(IMAPGrammar.isAStringChar) { b.writeString(s); return }
+        if !s.isEmpty, s.uppercased() != "NIL", s.utf8.allSatisfy(IMAPGrammar.isAStringChar) { b.writeString(s); return }
         writeString(s, into: &b)
     }
 
@@ -259,6 +270,7 @@ public enum ModifiedUTF7 {
 
     /// nil when `wire` is not valid modified UTF-7.
     public static func decode(_ wire: String) -> String? {
+        guard wire.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7e }) else { return nil }
         guard wire.contains("&") else { return wire }
         var out = ""
         let chars = Array(wire.utf8)

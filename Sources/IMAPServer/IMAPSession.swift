@@ -242,7 +242,7 @@ final class IMAPSession {
         }
         var response: String
         if let initialResponse {
-            response = initialResponse == "=" ? "" : initialResponse
+            response = initialResponse == "=" ? "" : initialResponse  // the parser already maps "=" to ""
         } else {
             send(.continuation(""))
             try await flush()

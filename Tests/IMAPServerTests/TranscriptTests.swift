@@ -69,7 +69,7 @@ struct TranscriptTests {
             ("TAG GETQUOTA \"\"", "* QUOTA \"\" (STORAGE 0 1024)\nTAG OK GETQUOTA completed\n"),
             ("TAG CHECK", "TAG BAD No mailbox selected\n"),
             ("TAG LOGIN a b", "TAG BAD Already authenticated\n"),
-            ("TAG SELECT", "TAG BAD Expected a space\n"),
+            ("TAG SELECT", "TAG BAD Missing mailbox name\n"),
             ("TAG", "TAG BAD Missing command\n"),
             ("+bad NOOP", "* BAD Invalid tag\n"),
             ("TAG LOGOUT", "* BYE Logging out\nTAG OK LOGOUT completed\n"),
