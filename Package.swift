@@ -111,6 +111,8 @@ let package = Package(
         .testTarget(name: "IMAPCoreTests", dependencies: ["IMAPCore", "MIMEParser",
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "MailNetTests", dependencies: ["MailNet",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl")]),
