@@ -92,7 +92,7 @@ final class TestClient: Sendable {
 
     /// Output after `consumed` bytes up to and including the line that starts with `prefix`
     /// (e.g. the tagged reply `a1 `), waiting for it (bounded).
-    func read(until prefix: String, timeout: Duration = .seconds(20)) async throws -> String {
+    func read(until prefix: String, timeout: Duration = .seconds(120)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while true {
             let out = transport.output
