@@ -47,6 +47,10 @@ public struct IMAPFramer: Sendable {
     private var skipTail: [UInt8] = []
     /// Frames decided but not yet returned.
     private var pending: [IMAPFrame] = []
+    /// Inline literals read so far in the current command. An APPEND header holds at most one (the
+    /// mailbox name), so later markers are not checked against the APPEND grammar (which would
+    /// re-read the growing command for every literal).
+    private var literalsInCommand = 0
 
     private static let maxLiteralSize = 1 << 40
 
@@ -207,7 +211,7 @@ public struct IMAPFramer: Sendable {
             consume(through: lf)
             return .command(command)
         }
-        if isAppendMessageLiteral(end: end, size: marker.size) {
+        if literalsInCommand <= 1, isAppendMessageLiteral(end: end, size: marker.size) {
             if marker.size > limits.maxAppendSize {
                 return refuse(tag: commandTag(), marker: marker, lf: lf, isAppend: true)
             }
@@ -221,6 +225,7 @@ public struct IMAPFramer: Sendable {
             return refuse(tag: commandTag(), marker: marker, lf: lf, isAppend: false)
         }
         scanned = lf + 1
+        literalsInCommand += 1
         state = .inlineLiteral(remaining: marker.size)
         return marker.sync ? .continuationRequest : nil
     }
@@ -265,7 +270,7 @@ public struct IMAPFramer: Sendable {
         let all = buffer.readableBytesView
         skipTail = Array(all.suffix(32))
         buffer.moveReaderIndex(forwardBy: all.count)
-        lineStart = 0; scanned = 0
+        lineStart = 0; scanned = 0; literalsInCommand = 0
         state = .skipLine(then: then)
         compact()
     }
@@ -291,6 +296,7 @@ public struct IMAPFramer: Sendable {
         buffer.moveReaderIndex(forwardBy: lf + 1)
         lineStart = 0
         scanned = 0
+        literalsInCommand = 0
     }
 
     private mutating func compact() {
