@@ -119,8 +119,10 @@ public struct IMAPFramer: Sendable {
                     scanned = buffer.readableBytes
                     if scanned > limits.maxLineLength {
                         // Hand on the start of the overlong rest (the session answers BAD) and skip the remainder.
+                        let tail = Array(buffer.readableBytesView.suffix(32))
                         let rest = buffer.readSlice(length: limits.maxLineLength) ?? ByteBuffer()
                         beginSkipLine(then: nil)
+                        skipTail = tail
                         return .appendEnd(rest)
                     }
                     compact()
