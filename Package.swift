@@ -102,6 +102,11 @@ let package = Package(
             "SealboxApp", "MailStore", "MIMEParser", "MailCore", "SQLiteCipher", "Directory",
             .product(name: "GRDB", package: "GRDB.swift"),
         ], path: "Benchmarks/SealboxBench"),
+        // libFuzzer target over the IMAP codec; scripts/fuzz.sh builds it with -sanitize=fuzzer,address
+        // in its own scratch path (.build-fuzz). A plain build gives a replay tool (inputs as arguments).
+        .executableTarget(name: "IMAPFuzz", dependencies: [
+            "IMAPCore", .product(name: "NIOCore", package: "swift-nio"),
+        ], path: "Fuzz/IMAPFuzz"),
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
         .testTarget(name: "MIMEParserTests", dependencies: ["MIMEParser"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MailStoreTests", dependencies: ["MailStore", "SQLiteCipher", "MIMEParser", "MailCore", "Directory",

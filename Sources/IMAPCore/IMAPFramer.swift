@@ -80,8 +80,18 @@ public struct IMAPFramer: Sendable {
             mode = .appendLiteral(remaining: remaining - n)
             return true
         case .appendRest:
-            guard let (line, _) = takeLine() else { return overlongCheck(tag: tagOf(command)) }
-            emit(.appendEnd(ByteBuffer(bytes: line)))
+            guard let (line, _) = takeLine() else {
+                // Bounded like any line: the APPEND ends with what fits, the rest of the line is skipped.
+                guard scanned > limits.maxLineLength else { return false }
+                let head = Array(input.readableBytesView.prefix(limits.maxLineLength))
+                input.moveReaderIndex(forwardBy: input.readableBytes)
+                scanned = 0
+                command = []
+                mode = .skipLine(after: nil)
+                emit(.appendEnd(ByteBuffer(bytes: head)))
+                return true
+            }
+            emit(.appendEnd(ByteBuffer(bytes: line.count > limits.maxLineLength ? Array(line.prefix(limits.maxLineLength)) : line)))
             command = []
             mode = .line
             // MULTIAPPEND is not supported: a further non-synchronizing message literal is skipped
