@@ -104,15 +104,23 @@ struct SelectedMailbox {
     /// order they must be sent (each number valid after the previous ones were applied).
     mutating func flushExpunges() -> [UInt32] {
         guard !pendingExpunges.isEmpty else { return [] }
-        var result: [UInt32] = []
         // Highest first: every announced number stays valid as the list shrinks.
+        // A message the client was never told about (not yet in an EXISTS) goes silently.
+        var result: [UInt32] = []
+        var announcedGone = 0
         for index in stride(from: uids.count - 1, through: 0, by: -1) where pendingExpunges.contains(uids[index]) {
-            result.append(UInt32(index + 1))
+            if index < announcedCount { result.append(UInt32(index + 1)); announcedGone += 1 }
             recent.remove(uids[index])
-            uids.remove(at: index); flags.remove(at: index); keywords.remove(at: index)
         }
+        // One pass to rebuild the arrays (not one removal per message).
+        var keptUIDs: [UID] = [], keptFlags: [MessageFlags] = [], keptKeywords: [[String]] = []
+        keptUIDs.reserveCapacity(uids.count)
+        for i in uids.indices where !pendingExpunges.contains(uids[i]) {
+            keptUIDs.append(uids[i]); keptFlags.append(flags[i]); keptKeywords.append(keywords[i])
+        }
+        uids = keptUIDs; flags = keptFlags; keywords = keptKeywords
         pendingExpunges = []
-        announcedCount = min(announcedCount, uids.count)
+        announcedCount -= announcedGone
         return result
     }
 

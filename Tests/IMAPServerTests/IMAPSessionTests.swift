@@ -261,3 +261,24 @@ struct IMAPSessionTests {
         await h.cleanUp()
     }
 }
+
+@Suite("selected folder view")
+struct SelectedMailboxTests {
+    func record(_ uid: UID) -> MessageRecord {
+        MessageRecord(uid: uid, modSeq: 1, flags: [], keywords: [], internalDate: Date(), size: 1)
+    }
+
+    @Test("EXPUNGE numbers stay valid as the list shrinks; unannounced messages go silently")
+    func expunges() {
+        let info = FolderInfo(id: 1, path: "INBOX", specialUse: nil, subscribed: true, uidValidity: 1, uidNext: 6, highestModSeq: 1, recentUID: 6)
+        var view = SelectedMailbox(path: "INBOX", readOnly: false, info: info, records: (1...5).map { record(UInt32($0)) }, recent: [], condStore: false)
+        view.appendNew([record(6), record(7)])        // arrived, not yet announced
+        view.markExpunged([2, 4, 6])
+        #expect(view.flushExpunges() == [4, 2])       // 6 was never announced: no EXPUNGE for it
+        #expect(view.uids == [1, 3, 5, 7])
+        #expect(view.takeExistsUpdate() == 4)         // 3 known + 7 new
+        #expect(view.select(SequenceSet([SequenceRange(.number(2), .star)]), byUID: false) == [2, 3, 4])
+        #expect(view.select(SequenceSet([SequenceRange(.number(4), .number(6))]), byUID: true) == [3])
+        #expect(view.select(SequenceSet([SequenceRange(.number(9))]), byUID: false) == nil)
+    }
+}
