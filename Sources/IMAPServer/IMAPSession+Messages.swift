@@ -139,7 +139,7 @@ extension IMAPSession {
             ok(tag, "MOVE completed")
         } else {
             changesPending = true
-            try await sendUpdates(expungeAllowed: byUID)
+            try await sendUpdates(expungeAllowed: true)  // only FETCH, STORE and SEARCH forbid EXPUNGE
             ok(tag, "COPY completed", code: code)
         }
     }
