@@ -140,6 +140,9 @@ public struct IMAPFramer: Sendable {
         }
     }
 
+    /// Inline literals in the command being assembled.
+    private var literalCount = 0
+
     /// The last bytes of a line being skipped (to see a literal marker at its end).
     private var skipTail: [UInt8] = []
 
@@ -207,7 +210,12 @@ public struct IMAPFramer: Sendable {
             return true
         }
         let soFar = command + line
-        let isAppendMessage = Self.isAppendMessageLiteral(soFar, markerLength: marker.length)
+        // The message literal of an APPEND whose header parses (checked while the command has at
+        // most one literal so far — the mailbox name may be one — so re-reading stays linear). A
+        // malformed APPEND is framed like any command and answered BAD before its literal is sent.
+        let inlineLiterals = command.isEmpty ? 0 : literalCount
+        let isAppendMessage = inlineLiterals <= 1 && Self.isAppendMessageLiteral(soFar, markerLength: marker.length)
+            && (try? IMAPCommandParser.parseAppendHeader(ByteBuffer(bytes: soFar), literalSize: marker.size, limits: limits).get()) != nil
         let limit = isAppendMessage ? limits.maxAppendSize : limits.maxInlineLiteral
         let total = isAppendMessage ? soFar.count : soFar.count + marker.size
         if marker.size > limit || (!isAppendMessage && total > limits.maxCommandSize) {
@@ -229,6 +237,7 @@ public struct IMAPFramer: Sendable {
             mode = .appendLiteral(remaining: marker.size)
         } else {
             command = soFar + (hadCR ? [13, 10] : [10])  // exactly as sent
+            literalCount = inlineLiterals + 1
             mode = .literal(remaining: marker.size)
         }
         return true
