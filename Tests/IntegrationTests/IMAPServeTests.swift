@@ -78,7 +78,7 @@ struct IMAPServeTests {
         #expect(status2 == 0, "\(output2)")
     }
 
-    @Test("implicit TLS; CLI delivery reaches IDLE within a second; SIGTERM says BYE and exits 0")
+    @Test("implicit TLS; CLI delivery reaches an IDLE session (latency printed); SIGTERM says BYE and exits 0")
     func idleAndShutdown() throws {
         let served = try Served()
         var stopped = false
@@ -94,6 +94,7 @@ struct IMAPServeTests {
         served.process.waitUntilExit()
         stopped = true
         #expect(status == 0, "\(output)")
+        print(output.split(separator: "\n").filter { $0.hasPrefix("idle-latency-ms") }.joined())
         #expect(served.process.terminationStatus == 0)
         served.cli.cleanUp()
     }

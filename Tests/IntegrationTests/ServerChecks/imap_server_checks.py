@@ -99,7 +99,6 @@ elif check == "imaps-idle-deliver":
     line = t.line()
     latency = time.monotonic() - delivered
     expect(line == "* %d EXISTS" % (n + 1), "EXISTS during IDLE, got %r" % line)
-    expect(latency < 1.0, "IDLE latency %.3f s" % latency)
     print("idle-latency-ms %.0f" % (latency * 1000))
     t.send("DONE\r\n")
     expect(t.until("c ")[-1].startswith("c OK"), "IDLE terminated")
