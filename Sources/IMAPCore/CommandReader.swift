@@ -1,4 +1,5 @@
 import Foundation
+import MIMEParser
 
 /// A parse failure inside one command; becomes `IMAPParseError` with the command's tag.
 struct ParseFailure: Error {
@@ -318,7 +319,7 @@ struct CommandReader {
             throw ParseFailure("Invalid date-time")
         }
         let offset = sign * ((zone / 100) * 3600 + (zone % 100) * 60)
-        let days = Self.daysFromCivil(year: year, month: month, day: day)
+        let days = CivilDate.daysSinceEpoch(year: year, month: month, day: day)
         return Date(timeIntervalSince1970: Double(days * 86400 + h * 3600 + m * 60 + s - offset))
     }
 
@@ -328,16 +329,5 @@ struct CommandReader {
         case 4, 6, 9, 11: return 30
         default: return 31
         }
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146097 + doe - 719468
     }
 }

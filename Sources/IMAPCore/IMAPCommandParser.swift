@@ -176,12 +176,7 @@ public enum IMAPCommandParser {
         case "SEARCH": return try parseSearch(&r, uid: false)
         case "FETCH": return try parseFetch(&r, uid: false)
         case "STORE": return try parseStore(&r, uid: false)
-        case "COPY", "MOVE":
-            try r.sp()
-            let set = try r.sequenceSet()
-            try r.sp()
-            let mailbox = try r.mailbox()
-            return name == "COPY" ? .copy(set, mailbox: mailbox, uid: false) : .move(set, mailbox: mailbox, uid: false)
+        case "COPY", "MOVE": return try parseTransfer(&r, move: name == "MOVE", uid: false)
         case "UID":
             try r.sp()
             let sub = try r.word()
@@ -189,12 +184,7 @@ public enum IMAPCommandParser {
             case "SEARCH": return try parseSearch(&r, uid: true)
             case "FETCH": return try parseFetch(&r, uid: true)
             case "STORE": return try parseStore(&r, uid: true)
-            case "COPY", "MOVE":
-                try r.sp()
-                let set = try r.sequenceSet()
-                try r.sp()
-                let mailbox = try r.mailbox()
-                return sub == "COPY" ? .copy(set, mailbox: mailbox, uid: true) : .move(set, mailbox: mailbox, uid: true)
+            case "COPY", "MOVE": return try parseTransfer(&r, move: sub == "MOVE", uid: true)
             case "EXPUNGE":
                 try r.sp()
                 return .uidExpunge(try r.sequenceSet())
@@ -206,6 +196,15 @@ public enum IMAPCommandParser {
         default:
             throw ParseFailure("Unknown command \(name)")
         }
+    }
+
+    /// `COPY` / `MOVE` sequence-set SP mailbox.
+    static func parseTransfer(_ r: inout CommandReader, move: Bool, uid: Bool) throws(ParseFailure) -> IMAPCommand.Kind {
+        try r.argument("sequence set")
+        let set = try r.sequenceSet()
+        try r.argument("mailbox name")
+        let mailbox = try r.mailbox()
+        return move ? .move(set, mailbox: mailbox, uid: uid) : .copy(set, mailbox: mailbox, uid: uid)
     }
 
     static func parseID(_ r: inout CommandReader) throws(ParseFailure) -> IMAPCommand.Kind {

@@ -62,19 +62,7 @@ extension IMAPSession {
     func store(_ tag: String, set: SequenceSet, data: StoreData, byUID: Bool, mailbox: any MailboxSession) async throws {
         guard let view = selected, let seqs = resolve(set, byUID: byUID, tag: tag) else { return }
         if view.readOnly { no(tag, "Mailbox is read-only", code: .readOnly); return }
-        var flags = MessageFlags()
-        var keywords: [String] = []
-        for f in data.flags {
-            switch f {
-            case .seen: flags.insert(.seen)
-            case .answered: flags.insert(.answered)
-            case .flagged: flags.insert(.flagged)
-            case .deleted: flags.insert(.deleted)
-            case .draft: flags.insert(.draft)
-            case .keyword(let k): if !keywords.contains(k) { keywords.append(k) }
-            case .recent, .extensionFlag, .wildcard: break  // not settable; ignored as RFC 3501 allows
-            }
-        }
+        let (flags, keywords) = Self.storedFlags(data.flags)
         let targets = seqs.filter { !view.isExpunged(view.uids[$0 - 1]) }
         let operation: FlagOperation = switch data.operation { case .add: .add; case .remove: .remove; case .replace: .replace }
         let result = try await mailbox.storeFlags(in: view.path, uids: view.uidSet(targets), operation: operation, flags: flags,
@@ -144,6 +132,25 @@ extension IMAPSession {
         }
     }
 
+    /// Wire flags as stored: system flags and keywords (\\Recent, \\* and unknown \\Flags are not
+    /// settable; the parser already refuses the first two).
+    static func storedFlags(_ wire: [IMAPFlag]) -> (MessageFlags, [String]) {
+        var flags = MessageFlags()
+        var keywords: [String] = []
+        for f in wire {
+            switch f {
+            case .seen: flags.insert(.seen)
+            case .answered: flags.insert(.answered)
+            case .flagged: flags.insert(.flagged)
+            case .deleted: flags.insert(.deleted)
+            case .draft: flags.insert(.draft)
+            case .keyword(let k): if !keywords.contains(k) { keywords.append(k) }
+            case .recent, .extensionFlag, .wildcard: break
+            }
+        }
+        return (flags, keywords)
+    }
+
     /// A UID list in wire form, keeping the order (COPYUID pairs source and destination by position).
     func wireSet(_ uids: [UID]) -> String {
         var parts: [String] = []
@@ -199,19 +206,7 @@ extension IMAPSession {
         let tag = parsed.tag
         guard complete else { bad(tag, "Incomplete APPEND"); return }
         guard state == .authenticated || state == .selected, let mailbox else { bad(tag, "Log in first"); return }
-        var flags = MessageFlags()
-        var keywords: [String] = []
-        for f in parsed.flags {
-            switch f {
-            case .seen: flags.insert(.seen)
-            case .answered: flags.insert(.answered)
-            case .flagged: flags.insert(.flagged)
-            case .deleted: flags.insert(.deleted)
-            case .draft: flags.insert(.draft)
-            case .keyword(let k): keywords.append(k)
-            case .recent, .extensionFlag, .wildcard: break
-            }
-        }
+        let (flags, keywords) = Self.storedFlags(parsed.flags)
         do {
             guard try await mailbox.folder(parsed.mailbox) != nil else {
                 no(tag, "Mailbox does not exist", code: .tryCreate); return
