@@ -5,6 +5,7 @@ import MailStore
 import NIOCore
 import NIOSSL
 import ServiceLifecycle
+import Synchronization
 
 /// The IMAP listeners: `imap` (STARTTLS) and `imaps` (implicit TLS), over MailNet's listener.
 public struct IMAPServer: Sendable {
@@ -16,6 +17,8 @@ public struct IMAPServer: Sendable {
         public var maxConnections: Int = 10_000
         public var maxConnectionsPerIP: Int = 50
         public var maxSessionsPerMailbox: Int = 100
+        /// A write that cannot complete this long (the client stopped reading) ends the connection.
+        public var writeTimeout: Duration = .seconds(300)
         public var session = IMAPSessionConfiguration()
         public init() {}
     }
@@ -63,6 +66,7 @@ public struct IMAPServer: Sendable {
     func serve(_ connection: MailConnection<IMAPFrame>, implicitTLS: Bool) async {
         let inbox = SessionInbox()
         let transport = ChannelIMAPTransport(connection: connection, tls: implicitTLS ? nil : tls)
+        let writeTimeout = configuration.writeTimeout
         var logger = self.logger
         logger[metadataKey: "imap.session.id"] = "\(connection.id)"
         let ip = connection.remoteAddress?.ipAddress ?? "unknown"
@@ -80,6 +84,10 @@ public struct IMAPServer: Sendable {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(30))
                     inbox.pushTick()
+                    // A client that stops reading blocks our writes (back-pressure); give up on it.
+                    if let since = transport.writePendingSince, ContinuousClock.now - since > writeTimeout {
+                        try? await connection.channel.close()
+                    }
                 }
             }
             await withGracefulShutdownHandler {
@@ -93,11 +101,24 @@ public struct IMAPServer: Sendable {
 }
 
 /// A session's connection: the NIOAsyncChannel writer, and STARTTLS done in one event-loop step.
-struct ChannelIMAPTransport: IMAPTransport {
+final class ChannelIMAPTransport: IMAPTransport {
     let connection: MailConnection<IMAPFrame>
     let tls: NIOSSLContext?
+    private let pending = Mutex<ContinuousClock.Instant?>(nil)
 
-    func write(_ buffer: ByteBuffer) async throws { try await connection.outbound.write(buffer) }
+    init(connection: MailConnection<IMAPFrame>, tls: NIOSSLContext?) {
+        self.connection = connection
+        self.tls = tls
+    }
+
+    /// When the write in progress began (nil when none is).
+    var writePendingSince: ContinuousClock.Instant? { pending.withLock { $0 } }
+
+    func write(_ buffer: ByteBuffer) async throws {
+        pending.withLock { $0 = .now }
+        defer { pending.withLock { $0 = nil } }
+        try await connection.outbound.write(buffer)
+    }
 
     var canStartTLS: Bool { tls != nil }
 
