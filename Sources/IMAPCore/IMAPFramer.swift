@@ -88,9 +88,8 @@ public struct IMAPFramer: Sendable {
             switch state {
             case .line:
                 if let frame = try nextFromLine() { return frame }
+                // nil and still reading the line: more bytes are needed; else the state moved on.
                 if case .line = state { compact(); return nil }
-                if case .inlineLiteral = state { continue }
-                continue
 
             case .inlineLiteral(let remaining):
                 let take = min(buffer.readableBytes - scanned, remaining)
