@@ -1,6 +1,6 @@
 // libFuzzer target over the IMAP codec: IMAPFramer (fed whole and in pieces), IMAPCommandParser
 // (every framed command, every APPEND header, and the raw input as one command), ModifiedUTF7 and a
-// response-encoder → parser round trip of strings. Besides crashes and hangs it checks invariants,
+// response-encoder → parser round trip of mailbox names and strings. Besides crashes and hangs it checks invariants,
 // trapping when one breaks. Built by scripts/fuzz.sh:
 //   swift build --scratch-path .build-fuzz --product IMAPFuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DIMAP_FUZZ
 // A plain build (no IMAP_FUZZ) makes a replay tool: `IMAPFuzz file…` runs each file through the same checks.
@@ -116,6 +116,22 @@ private func roundTripMailbox(_ s: String) {
     precondition(mailbox == s, "mailbox round trip: \(s.debugDescription) → \(mailbox.debugDescription)")
 }
 
+/// Encodes `s` as an ID value (a string: quoted or literal) and parses it back with the ID command.
+private func roundTripString(_ s: String) {
+    guard !s.unicodeScalars.contains("\0") else { return }
+    let wire = IMAPResponseEncoder.encode(.untagged(.id([.init(key: "k", value: s)])))
+    let bytes = Array(wire.readableBytesView)
+    let prefix = Array("* ID (\"k\" ".utf8)
+    precondition(bytes.starts(with: prefix) && bytes.suffix(3) == [41, 13, 10])
+    var id = ByteBuffer(string: "t ID (\"k\" ")
+    id.writeBytes(bytes[prefix.count ..< bytes.count - 2])
+    var limits = IMAPLimits()
+    limits.maxInlineLiteral = 1 << 20
+    guard case .success(let cmd) = IMAPCommandParser.parse(id, limits: limits),
+          case .id(let fields?) = cmd.kind, fields.count == 1 else { preconditionFailure("encoded string does not parse: \(s.debugDescription)") }
+    precondition(fields[0].value == s, "string round trip: \(s.debugDescription)")
+}
+
 func imapFuzzOne(_ bytes: [UInt8]) {
     guard let whole = frame(bytes, step: 0) else {
         // The framer threw: it must throw whatever the feeding.
@@ -138,6 +154,7 @@ func imapFuzzOne(_ bytes: [UInt8]) {
     let encoded = ModifiedUTF7.encode(text)
     precondition(ModifiedUTF7.decode(encoded) == text, "mUTF-7 round trip")
     roundTripMailbox(text)
+    roundTripString(text)
 }
 
 #if IMAP_FUZZ

@@ -492,6 +492,8 @@ public final class MailboxDatabase: Sendable {
                 SELECT m.uid, m.content_id FROM messages m WHERE m.folder_id = ?
                 AND m.content_id IN (SELECT rowid FROM content_fts WHERE content_fts MATCH ?) ORDER BY m.uid
                 """, arguments: [folder.id, query])
+            // One ASCII trigram: the index answers exactly (no spread-out trigrams to rule out).
+            if scalars.count == 3, text.allSatisfy(\.isASCII) { return rows.map { $0["uid"] } }
             var confirmed: [Int64: Bool] = [:]
             return try rows.compactMap { row -> UID? in
                 let contentID: Int64 = row["content_id"]

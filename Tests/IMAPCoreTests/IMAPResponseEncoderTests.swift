@@ -132,6 +132,24 @@ struct IMAPResponseEncoderTests {
         #expect(s(String(repeating: "x", count: 1023)) == "\"" + String(repeating: "x", count: 1023) + "\"")
     }
 
+    @Test("encoded strings and mailbox names parse back to the same value", arguments: [
+        "", "plain", "with space", "q\"uote\\back", "line\r\nbreak", "Grüße", "%*", "NIL", "a]b", "(x)", "{3}",
+        String(repeating: "y", count: 2000), "Entwürfe/台北", "&", "&-",
+    ])
+    func roundTrip(_ value: String) throws {
+        // as a string (ID value)
+        let id = Array(IMAPResponseEncoder.encode(.untagged(.id([.init(key: "k", value: value)]))).readableBytesView)
+        var command = ByteBuffer(string: "t ")
+        command.writeBytes(id.dropFirst(2).dropLast(2))
+        let parsed = try IMAPCommandParser.parse(command).get()
+        #expect(parsed.kind == .id([.init(key: "k", value: value)]))
+        // as a mailbox name (LIST)
+        let list = Array(IMAPResponseEncoder.encode(.untagged(.list(attributes: [], delimiter: "/", mailbox: value, lsub: false))).readableBytesView)
+        var select = ByteBuffer(string: "t SELECT ")
+        select.writeBytes(list.dropFirst("* LIST () \"/\" ".utf8.count).dropLast(2))
+        #expect(try IMAPCommandParser.parse(select).get().kind == .select(mailbox: value, condStore: false))
+    }
+
     @Test("modified UTF-7 round trips", arguments: [
         ("Entwürfe", "Entw&APw-rfe"), ("~peter/mail/台北/日本語", "~peter/mail/&U,BTFw-/&ZeVnLIqe-"),
         ("Tom & Jerry", "Tom &- Jerry"), ("INBOX", "INBOX"), ("", ""), ("😀", "&2D3eAA-"), ("a\u{7F}b", "a&AH8-b"),
