@@ -218,7 +218,9 @@ class Sealbox:
     def __init__(self, binary):
         self.binary = os.path.abspath(binary)
         self.dir = tempfile.mkdtemp(prefix="sealbox-bench-")
-        env = dict(os.environ, SEALBOX_DATA_DIR=self.dir)
+        # The bench opens many sessions from one IP to one mailbox: raise those limits as an admin would.
+        env = dict(os.environ, SEALBOX_DATA_DIR=self.dir, SEALBOX_IMAP_MAX_CONNECTIONS_PER_IP="5000",
+                   SEALBOX_IMAP_MAX_SESSIONS_PER_MAILBOX="5000")
         run = lambda *a: subprocess.run([self.binary, *a], env=env, check=True, capture_output=True, text=True).stdout
         run("domain", "add", "example.com")
         run("alias", "add", "user@example.com")
