@@ -15,6 +15,7 @@ public final class MailboxDatabase: Sendable {
     public let path: String
     let pool: DatabasePool
     let keyPair: InboundSeal.KeyPair
+    let searchTexts = SearchTextCache()
     private let watchers = Mutex<[UUID: AsyncStream<MailboxChange>.Continuation]>([:])
 
     /// The folders every mailbox has from its first unlock, with their RFC 6154 attributes.
@@ -106,6 +107,7 @@ public final class MailboxDatabase: Sendable {
 
     /// Closes every connection. Further calls fail.
     public func close() throws {
+        searchTexts.removeAll()
         watchers.withLock { w in
             for c in w.values { c.finish() }
             w.removeAll()
@@ -489,7 +491,7 @@ public final class MailboxDatabase: Sendable {
         return try await pool.read { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             let rows = try Row.fetchAll(db, sql: """
-                SELECT m.uid, m.content_id FROM messages m WHERE m.folder_id = ?
+                SELECT m.uid, m.content_id, c.sha256 FROM messages m JOIN contents c ON c.id = m.content_id WHERE m.folder_id = ?
                 AND m.content_id IN (SELECT rowid FROM content_fts WHERE content_fts MATCH ?) ORDER BY m.uid
                 """, arguments: [folder.id, query])
             // One ASCII trigram: the index answers exactly (no spread-out trigrams to rule out).
@@ -498,23 +500,30 @@ public final class MailboxDatabase: Sendable {
             return try rows.compactMap { row -> UID? in
                 let contentID: Int64 = row["content_id"]
                 if confirmed[contentID] == nil {
-                    let message = MIMEMessage.parse(try Self.assembleContent(db, contentID))
-                    confirmed[contentID] = Self.searchableText(message, field: field).range(of: text, options: .caseInsensitive) != nil
+                    let sha: Data = row["sha256"]
+                    let columns: [String]
+                    if let cached = searchTexts.text(for: sha) {
+                        columns = cached
+                    } else {
+                        let t = MIMEMessage.parse(try Self.assembleContent(db, contentID)).searchText()
+                        columns = [t.subject, t.addresses, t.body, t.attachmentNames.joined(separator: "\n")]
+                        searchTexts.insert(columns, for: sha)
+                    }
+                    confirmed[contentID] = Self.searchableText(columns, field: field).range(of: text, options: .caseInsensitive) != nil
                 }
                 return confirmed[contentID]! ? row["uid"] : nil
             }
         }
     }
 
-    /// The text of one index column, as it was indexed.
-    static func searchableText(_ message: MIMEMessage, field: FullTextField) -> String {
-        let t = message.searchText()
+    /// The text of one index column, as it was indexed (columns: subject, addresses, body, attachments).
+    static func searchableText(_ columns: [String], field: FullTextField) -> String {
         switch field {
-        case .subject: return t.subject
-        case .addresses: return t.addresses
-        case .body: return t.body
-        case .attachments: return t.attachmentNames.joined(separator: "\n")
-        case .any: return [t.subject, t.addresses, t.body, t.attachmentNames.joined(separator: "\n")].joined(separator: "\n")
+        case .subject: return columns[0]
+        case .addresses: return columns[1]
+        case .body: return columns[2]
+        case .attachments: return columns[3]
+        case .any: return columns.joined(separator: "\n")
         }
     }
 
