@@ -8,11 +8,10 @@ What it does, for each server in turn (Dovecot 2.3 from Debian on Maildir, via s
 Sealbox's release binary on a fresh data directory, plaintext on loopback for both):
   1. seeds the same M messages (2-100 KB, a third with a base64 attachment) into one user's INBOX
      by APPEND over one connection (reported as APPEND throughput);
-  2. runs N concurrent sessions for S seconds, each logged in with SELECT INBOX and picking
-     operations by weight: FETCH 1:* (FLAGS), UID FETCH <random> (BODY.PEEK[]), UID STORE +/-FLAGS,
-     APPEND, UID SEARCH SUBJECT / BODY, IDLE+DONE, and a LOGOUT + LOGIN + SELECT cycle;
-     prints operations per second per kind and in total, p50/p99 latency, and the ratio
-     Sealbox / Dovecot;
+  2. for each operation alone, then for a weighted mix of them, runs N concurrent sessions for S
+     seconds, each logged in with SELECT INBOX: FETCH 1:* (FLAGS), UID FETCH <random> (BODY.PEEK[]),
+     UID STORE +/-FLAGS, APPEND, UID SEARCH SUBJECT / BODY, IDLE+DONE, and a LOGOUT + LOGIN + SELECT
+     cycle; prints operations per second, p50/p99 latency, and the ratio Sealbox / Dovecot;
   3. opens K sessions that LOGIN, SELECT INBOX and IDLE, and reports resident memory per session:
      Sealbox = VmRSS growth of the serve process; Dovecot = growth of the summed RSS of all its
      processes (one imap process per session is Dovecot's design).
@@ -123,11 +122,11 @@ WEIGHTS = [("fetch-flags", 2), ("fetch-body", 5), ("store", 3), ("append", 1), (
            ("search-body", 1), ("idle", 1), ("login-select", 1)]
 
 
-async def session(port, user, password, deadline, uids, messages, stats, rng):
+async def session(port, user, password, deadline, uids, messages, stats, rng, only=None):
     c = await Client.connect(port)
     await c.login(user, password)
     await c.cmd("SELECT INBOX")
-    kinds = [k for k, w in WEIGHTS for _ in range(w)]
+    kinds = [only] if only else [k for k, w in WEIGHTS for _ in range(w)]
     while time.monotonic() < deadline:
         kind = rng.choice(kinds)
         t = time.perf_counter()
@@ -290,14 +289,25 @@ async def seed(server, messages):
     return elapsed, uids
 
 
-async def load(server, args, messages, uids):
+async def load(server, args, messages, uids, only=None):
     stats = {}
     deadline = time.monotonic() + args.seconds
     rngs = [random.Random(i) for i in range(args.sessions)]
     started = time.monotonic()
-    await asyncio.gather(*(session(server.port, server.user, server.password, deadline, uids, messages, stats, rngs[i])
+    await asyncio.gather(*(session(server.port, server.user, server.password, deadline, uids, messages, stats, rngs[i], only)
                            for i in range(args.sessions)))
     return stats, time.monotonic() - started
+
+
+async def phases(server, args, messages, uids):
+    """Each operation alone (N sessions doing only it), then the weighted mix."""
+    out = {}
+    for kind, _ in WEIGHTS:
+        stats, elapsed = await load(server, args, messages, uids, only=kind)
+        out[kind] = (stats.get(kind, []), elapsed)
+    stats, elapsed = await load(server, args, messages, uids)
+    out["mix (total)"] = ([x for v in stats.values() for x in v], elapsed)
+    return out
 
 
 def main():
@@ -320,9 +330,9 @@ def main():
         server = make()
         try:
             seconds, uids = asyncio.run(seed(server, messages))
-            stats, elapsed = asyncio.run(load(server, args, messages, uids))
+            runs = asyncio.run(phases(server, args, messages, uids))
             memory = asyncio.run(idle_memory(server.port, server.user, server.password, args.idle, server.pids)) if args.idle else None
-            results[server.name] = (seconds, stats, elapsed, memory)
+            results[server.name] = (seconds, runs, memory)
         finally:
             server.stop()
     print()
@@ -338,11 +348,10 @@ def main():
     if len(names) == 2:
         line += f"{appends[1] / appends[0]:>18.2f}"
     print(line)
-    for kind, _ in WEIGHTS + [("total", 0)]:
+    for kind in [k for k, _ in WEIGHTS] + ["mix (total)"]:
         vals = []
         for n in names:
-            _, stats, elapsed, _ = results[n]
-            samples = [x for k, v in stats.items() for x in v] if kind == "total" else stats.get(kind, [])
+            samples, elapsed = results[n][1][kind]
             if not samples:
                 vals.append(None)
                 continue
@@ -356,7 +365,7 @@ def main():
     print(f"{'':18}(latency: p50/p99)")
     if args.idle:
         for n in names:
-            before, after = results[n][3]
+            before, after = results[n][2]
             print(f"{n}: RSS {before / 1024:.1f} MB -> {after / 1024:.1f} MB with {args.idle} IDLE sessions: "
                   f"{(after - before) / args.idle:.0f} KB per session")
 

@@ -228,7 +228,7 @@ extension IMAPSession {
 
     func idle(_ tag: String) async throws {
         send(.continuation("idling"))
-        if state == .selected { changesPending = true; try await sendUpdates(expungeAllowed: true) }
+        if state == .selected { try await sendUpdates(expungeAllowed: true) }  // whatever is already pending
         try await flush()
         let started = ContinuousClock.now
         var lastKeepalive = started

@@ -157,7 +157,7 @@ struct SearchContext {
         case .text(let s):
             if s.isEmpty { return true }
             // Header text (raw, and decoded subject/addresses) or body text.
-            if let header = fields[r.uid]?.header, String(decoding: header, as: UTF8.self).range(of: s, options: .caseInsensitive) != nil {
+            if let header = fields[r.uid]?.header, String(decoding: header, as: UTF8.self).lowercased().contains(s.lowercased()) {
                 return true
             }
             if let hits = fullText[Self.keyFor(.any, s)] { return hits.contains(r.uid) }
@@ -180,7 +180,7 @@ struct SearchContext {
     static func contains(_ haystack: String?, _ needle: String) -> Bool {
         if needle.isEmpty { return true }
         guard let haystack else { return false }
-        return haystack.range(of: needle, options: .caseInsensitive) != nil
+        return haystack.lowercased().contains(needle.lowercased())
     }
 
     static let utc: Calendar = {
@@ -222,7 +222,7 @@ struct SearchContext {
             guard fieldName == wanted else { continue }
             if value.isEmpty { return true }
             let decoded = RFC2047.decode(line[(colon + 1)...])
-            if decoded.range(of: value, options: .caseInsensitive) != nil { return true }
+            if decoded.lowercased().contains(value.lowercased()) { return true }
         }
         return false
     }
