@@ -51,7 +51,7 @@ final class ServerHarness: @unchecked Sendable {
         let output = LineCollector()
         self.output = output
         self.process = process
-        try process.run()
+        try withSignalsUnblocked { try process.run() }
         Thread { output.consume(errPipe.fileHandleForReading) }.start()
 
         let deadline = ContinuousClock.now + timeout
@@ -178,7 +178,7 @@ enum ScriptRunner {
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
         let collector = LineCollector()
-        try process.run()
+        try withSignalsUnblocked { try process.run() }
         let reader = Thread { collector.consume(pipe.fileHandleForReading) }
         reader.start()
         let deadline = ContinuousClock.now + timeout
@@ -200,4 +200,14 @@ enum ScriptRunner {
         if timedOut { text += "\n[killed after \(timeout)]" }
         return Result(status: process.terminationStatus, timedOut: timedOut, output: text)
     }
+}
+
+/// Spawns with an empty signal mask on this thread: a child inherits the spawning thread's mask,
+/// and a test runner may block SIGTERM (then `serve` would never see the SIGTERM that stops it).
+func withSignalsUnblocked<T>(_ body: () throws -> T) rethrows -> T {
+    var empty = sigset_t(), saved = sigset_t()
+    sigemptyset(&empty)
+    pthread_sigmask(SIG_SETMASK, &empty, &saved)
+    defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
+    return try body()
 }
