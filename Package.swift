@@ -34,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-extras", exact: "1.35.2"),
         .package(url: "https://github.com/apple/swift-certificates", exact: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", exact: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
         .package(url: "https://github.com/apple/swift-configuration", exact: "1.4.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
     ],
@@ -66,6 +68,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOExtras", package: "swift-nio-extras"),
             .product(name: "X509", package: "swift-certificates"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
@@ -81,7 +84,9 @@ let package = Package(
         .target(name: "SealboxApp", dependencies: [
             "MailCore", "MIMEParser", "MailStore", "Directory", "MailNet", "IMAPServer",
             .product(name: "Configuration", package: "swift-configuration"),
+            .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
@@ -89,11 +94,19 @@ let package = Package(
         .executableTarget(name: "sealbox", dependencies: [
             "SealboxApp", "MIMEParser", "MailCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .executableTarget(name: "SealboxBench", dependencies: [
             "SealboxApp", "MailStore", "MIMEParser", "MailCore", "SQLiteCipher", "Directory",
             .product(name: "GRDB", package: "GRDB.swift"),
         ], path: "Benchmarks/SealboxBench"),
+        // libFuzzer target over the IMAP codec; scripts/fuzz.sh builds it with -sanitize=fuzzer,address
+        // in its own scratch path (.build-fuzz). A plain build gives a replay tool (inputs as arguments).
+        .executableTarget(name: "IMAPFuzz", dependencies: [
+            "IMAPCore", .product(name: "NIOCore", package: "swift-nio"),
+        ], path: "Fuzz/IMAPFuzz"),
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
         .testTarget(name: "MIMEParserTests", dependencies: ["MIMEParser"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MailStoreTests", dependencies: ["MailStore", "SQLiteCipher", "MIMEParser", "MailCore", "Directory",
@@ -103,6 +116,8 @@ let package = Package(
         .testTarget(name: "IMAPCoreTests", dependencies: ["IMAPCore", "MIMEParser",
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "MailNetTests", dependencies: ["MailNet",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl")]),

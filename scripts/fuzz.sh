@@ -1,37 +1,74 @@
 #!/usr/bin/env bash
-# libFuzzer run over the MIME parser, bounded in time.
-#   scripts/fuzz.sh --seconds N     (default 30)
-# Builds Fuzz/MIMEFuzz with `swiftc -sanitize=fuzzer,address` over Sources/MIMEParser/*.swift, seeds it
-# with Fuzz/corpus plus the committed test fixtures, runs it for N seconds, exits non-zero on a crash,
-# a leak, a timeout (hang) or an out-of-memory, and leaves a crash reproducer in .build/fuzz/.
+# libFuzzer runs over the MIME parser and the IMAP codec, each bounded in time.
+#   scripts/fuzz.sh --seconds N [--only mime|imap]     (default 30 s per target, both targets)
+# MIME: builds Fuzz/MIMEFuzz with `swiftc -sanitize=fuzzer,address` over Sources/MIMEParser/*.swift, seeds
+# it with Fuzz/corpus plus the committed test fixtures.
+# IMAP: builds the IMAPFuzz product (Fuzz/IMAPFuzz, it needs NIOCore) with SwiftPM in its own scratch path
+# .build-fuzz (release, -sanitize=fuzzer,address, linked with lld), seeds it with Fuzz/imap-corpus.
+# Each runs for N seconds; the script exits non-zero on a crash, a leak, a timeout (hang) or an
+# out-of-memory, and leaves a crash reproducer in .build/fuzz/artifacts or .build/fuzz/imap-artifacts.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 SECONDS_TO_RUN=30
+ONLY=all
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_TO_RUN="$2"; shift 2 ;;
-    *) echo "usage: $0 [--seconds N]" >&2; exit 2 ;;
+    --only) ONLY="$2"; shift 2 ;;
+    *) echo "usage: $0 [--seconds N] [--only mime|imap]" >&2; exit 2 ;;
   esac
 done
 OUT=.build/fuzz
-mkdir -p "$OUT/work-corpus" "$OUT/artifacts"
-echo "fuzz: building the MIME fuzz target" >&2
-swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name MIMEFuzz \
-  Sources/MIMEParser/*.swift Fuzz/MIMEFuzz/main.swift -o "$OUT/mime-fuzz"
-# seeds: the committed corpus and fixtures (a copy, so the run's additions stay out of the tree)
-cp -n Fuzz/corpus/* "$OUT/work-corpus/" 2>/dev/null || true
-cp -n Tests/MIMEParserTests/Fixtures/*.eml "$OUT/work-corpus/" 2>/dev/null || true
-echo "fuzz: running for ${SECONDS_TO_RUN}s" >&2
-set +e
-SWIFT_BACKTRACE=enable=no "$OUT/mime-fuzz" -max_total_time="$SECONDS_TO_RUN" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-  -dict=Fuzz/mime.dict -artifact_prefix="$OUT/artifacts/" -print_final_stats=1 \
-  "$OUT/work-corpus" 2> "$OUT/last-run.log"
-rc=$?
-set -e
-tail -n 20 "$OUT/last-run.log" >&2
-if [ $rc -ne 0 ]; then
-  echo "fuzz: FAILED (exit $rc); reproducer in $OUT/artifacts/" >&2
-  exit $rc
-fi
-echo "fuzz: no crash in ${SECONDS_TO_RUN}s" >&2
+mkdir -p "$OUT"
+
+fuzz_mime() {
+  mkdir -p "$OUT/work-corpus" "$OUT/artifacts"
+  echo "fuzz: building the MIME fuzz target" >&2
+  swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name MIMEFuzz \
+    Sources/MIMEParser/*.swift Fuzz/MIMEFuzz/main.swift -o "$OUT/mime-fuzz"
+  # seeds: the committed corpus and fixtures (a copy, so the run's additions stay out of the tree)
+  cp -n Fuzz/corpus/* "$OUT/work-corpus/" 2>/dev/null || true
+  cp -n Tests/MIMEParserTests/Fixtures/*.eml "$OUT/work-corpus/" 2>/dev/null || true
+  echo "fuzz: running for ${SECONDS_TO_RUN}s" >&2
+  set +e
+  SWIFT_BACKTRACE=enable=no "$OUT/mime-fuzz" -max_total_time="$SECONDS_TO_RUN" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    -dict=Fuzz/mime.dict -artifact_prefix="$OUT/artifacts/" -print_final_stats=1 \
+    "$OUT/work-corpus" 2> "$OUT/last-run.log"
+  rc=$?
+  set -e
+  tail -n 20 "$OUT/last-run.log" >&2
+  if [ $rc -ne 0 ]; then
+    echo "fuzz: FAILED (exit $rc); reproducer in $OUT/artifacts/" >&2
+    exit $rc
+  fi
+  echo "fuzz: no crash in ${SECONDS_TO_RUN}s" >&2
+}
+
+fuzz_imap() {
+  mkdir -p "$OUT/imap-work-corpus" "$OUT/imap-artifacts"
+  echo "fuzz: building the IMAP fuzz target" >&2
+  swift build --scratch-path .build-fuzz -c release --product IMAPFuzz \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -DIMAP_FUZZ -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld >&2
+  cp -n Fuzz/imap-corpus/* "$OUT/imap-work-corpus/" 2>/dev/null || true
+  echo "fuzz: running the IMAP target for ${SECONDS_TO_RUN}s" >&2
+  set +e
+  SWIFT_BACKTRACE=enable=no .build-fuzz/release/IMAPFuzz -max_total_time="$SECONDS_TO_RUN" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=4096 -dict=Fuzz/imap.dict -artifact_prefix="$OUT/imap-artifacts/" -print_final_stats=1 \
+    "$OUT/imap-work-corpus" 2> "$OUT/imap-last-run.log"
+  rc=$?
+  set -e
+  tail -n 20 "$OUT/imap-last-run.log" >&2
+  if [ $rc -ne 0 ]; then
+    echo "fuzz: IMAP FAILED (exit $rc); reproducer in $OUT/imap-artifacts/" >&2
+    exit $rc
+  fi
+  echo "fuzz: IMAP: no crash in ${SECONDS_TO_RUN}s" >&2
+}
+
+case "$ONLY" in
+  all) fuzz_mime; fuzz_imap ;;
+  mime) fuzz_mime ;;
+  imap) fuzz_imap ;;
+  *) echo "usage: $0 [--seconds N] [--only mime|imap]" >&2; exit 2 ;;
+esac

@@ -1,3 +1,5 @@
+import Foundation
+import MIMEParser
 import NIOCore
 
 /// A command that could not be parsed: answer `tag BAD message` (untagged `* BAD` without a tag).
@@ -12,12 +14,507 @@ public struct IMAPParseError: Error, Sendable, Hashable, CustomStringConvertible
 public enum IMAPCommandParser {
     /// Parses a `.command` frame's bytes.
     public static func parse(_ command: ByteBuffer, limits: IMAPLimits = IMAPLimits()) -> Result<IMAPCommand, IMAPParseError> {
-        fatalError("stub")
+        var r = CommandReader(Array(command.readableBytesView), limits: limits)
+        guard let tag = readTag(&r) else {
+            return .failure(IMAPParseError(tag: nil, message: "Invalid tag"))
+        }
+        do throws(ParseFailure) {
+            guard r.take(32) else { throw ParseFailure("Missing command") }
+            let kind = try parseKind(&r)
+            try r.end()
+            return .success(IMAPCommand(tag: tag, kind: kind))
+        } catch {
+            return .failure(IMAPParseError(tag: tag, message: error.message))
+        }
     }
+
     /// Parses an `.appendBegin` frame's bytes (`tag APPEND mailbox [flags] [date] {n}`).
     public static func parseAppendHeader(_ prefix: ByteBuffer, literalSize: Int, limits: IMAPLimits = IMAPLimits()) -> Result<AppendHeader, IMAPParseError> {
-        fatalError("stub")
+        var r = CommandReader(Array(prefix.readableBytesView), limits: limits)
+        guard let tag = readTag(&r) else { return .failure(IMAPParseError(tag: nil, message: "Invalid tag")) }
+        do throws(ParseFailure) {
+            try r.sp()
+            guard r.takeWord("APPEND") else { throw ParseFailure("Expected APPEND") }
+            try r.sp()
+            let mailbox = try r.mailbox()
+            try r.sp()
+            var flags: [IMAPFlag] = []
+            if r.peek() == UInt8(ascii: "(") { flags = try r.storableFlagList(); try r.sp() }
+            var date: Date?
+            if r.peek() == UInt8(ascii: "\"") { date = try r.dateTime(); try r.sp() }
+            let binary = r.take(UInt8(ascii: "~"))
+            try r.expect(UInt8(ascii: "{"), "the message literal")
+            let n = try r.number()
+            let sync = !r.take(UInt8(ascii: "+"))
+            try r.expect(UInt8(ascii: "}"), "}")
+            try r.end()
+            guard n == UInt64(literalSize) else { throw ParseFailure("Literal size mismatch") }
+            return .success(AppendHeader(tag: tag, mailbox: mailbox, flags: flags, internalDate: date, literalSize: literalSize,
+                                         synchronizing: sync, binary: binary))
+        } catch {
+            return .failure(IMAPParseError(tag: tag, message: error.message))
+        }
     }
+
     /// The tag at the start of a line, if it is a valid tag (for BAD replies to unparsable lines).
-    public static func tag(of line: ByteBuffer) -> String? { fatalError("stub") }
+    public static func tag(of line: ByteBuffer) -> String? {
+        var r = CommandReader(Array(line.readableBytesView.prefix(128)), limits: IMAPLimits())
+        return readTag(&r)
+    }
+
+    static func readTag(_ r: inout CommandReader) -> String? {
+        let start = r.pos
+        while let c = r.peek(), IMAPGrammar.isAStringChar(c), c != UInt8(ascii: "+") { r.pos += 1 }
+        guard r.pos > start, r.pos - start <= 64, r.peek() == nil || r.peek() == 32 else { return nil }
+        return String(decoding: r.bytes[start..<r.pos], as: UTF8.self)
+    }
+
+    static func parseKind(_ r: inout CommandReader) throws(ParseFailure) -> IMAPCommand.Kind {
+        let name = try r.word()
+        switch name {
+        case "CAPABILITY": return .capability
+        case "NOOP": return .noop
+        case "LOGOUT": return .logout
+        case "STARTTLS": return .startTLS
+        case "CHECK": return .check
+        case "CLOSE": return .close
+        case "EXPUNGE": return .expunge
+        case "UNSELECT": return .unselect
+        case "IDLE": return .idle
+        case "NAMESPACE": return .namespace
+        case "ID": return try parseID(&r)
+        case "AUTHENTICATE":
+            try r.sp()
+            let mechanism = try r.atom().uppercased()
+            var initial: String?
+            if r.take(32) {
+                let start = r.pos
+                while let c = r.peek(), c != 32 { r.pos += 1 }
+                initial = String(decoding: r.bytes[start..<r.pos], as: UTF8.self)
+                guard !(initial ?? "").isEmpty else { throw ParseFailure("Empty initial response") }
+                if initial == "=" { initial = "" }  // RFC 4959: "=" is an empty initial response
+            }
+            return .authenticate(mechanism: mechanism, initialResponse: initial)
+        case "LOGIN":
+            try r.argument("user name")
+            let user = try r.astringText()
+            try r.sp()
+            let password = try r.astringText()
+            return .login(user: user, password: password)
+        case "ENABLE":
+            var names: [String] = []
+            while r.take(32) { try r.countItem(); names.append(try r.atom().uppercased()) }
+            guard !names.isEmpty else { throw ParseFailure("ENABLE needs at least one capability") }
+            return .enable(names)
+        case "SELECT", "EXAMINE":
+            try r.argument("mailbox name")
+            let mailbox = try r.mailbox()
+            var condStore = false
+            if r.take(32) {
+                try r.expect(UInt8(ascii: "("), "(")
+                repeat {
+                    let p = try r.word()
+                    guard p == "CONDSTORE" else { throw ParseFailure("Unsupported SELECT parameter \(p)") }
+                    condStore = true
+                } while r.take(32)
+                try r.expect(UInt8(ascii: ")"), ")")
+            }
+            return name == "SELECT" ? .select(mailbox: mailbox, condStore: condStore) : .examine(mailbox: mailbox, condStore: condStore)
+        case "CREATE":
+            try r.argument("mailbox name")
+            let mailbox = try r.mailbox()
+            var uses: [String] = []
+            if r.take(32) {
+                try r.expect(UInt8(ascii: "("), "(")
+                guard r.takeWord("USE") else { throw ParseFailure("Unsupported CREATE parameter") }
+                try r.sp()
+                try r.expect(UInt8(ascii: "("), "(")
+                repeat {
+                    try r.expect(UInt8(ascii: "\\"), "a special-use attribute")
+                    uses.append("\\" + (try r.atom()))
+                } while r.take(32)
+                try r.expect(UInt8(ascii: ")"), ")")
+                try r.expect(UInt8(ascii: ")"), ")")
+            }
+            return .create(mailbox: mailbox, specialUse: uses)
+        case "DELETE": try r.argument("mailbox name"); return .delete(mailbox: try r.mailbox())
+        case "SUBSCRIBE": try r.argument("mailbox name"); return .subscribe(mailbox: try r.mailbox())
+        case "UNSUBSCRIBE": try r.argument("mailbox name"); return .unsubscribe(mailbox: try r.mailbox())
+        case "RENAME":
+            try r.argument("mailbox name")
+            let from = try r.mailbox()
+            try r.sp()
+            return .rename(from: from, to: try r.mailbox())
+        case "LIST": return try parseList(&r)
+        case "LSUB":
+            try r.sp()
+            let reference = try r.mailbox()
+            try r.sp()
+            return .lsub(reference: reference == "INBOX" ? "INBOX" : reference, pattern: try r.listMailbox())
+        case "STATUS":
+            try r.argument("mailbox name")
+            let mailbox = try r.mailbox()
+            try r.sp()
+            return .status(mailbox: mailbox, attributes: try statusAttributes(&r))
+        case "GETQUOTA": try r.sp(); return .getQuota(root: try r.astringText())
+        case "GETQUOTAROOT": try r.sp(); return .getQuotaRoot(mailbox: try r.mailbox())
+        case "SETQUOTA":
+            try r.sp()
+            let root = try r.astringText()
+            try r.sp()
+            try r.expect(UInt8(ascii: "("), "(")
+            var limits: [QuotaLimit] = []
+            if !r.take(UInt8(ascii: ")")) {
+                repeat {
+                    let resource = try r.atom().uppercased()
+                    try r.sp()
+                    limits.append(QuotaLimit(resource: resource, limit: try r.number()))
+                } while r.take(32)
+                try r.expect(UInt8(ascii: ")"), ")")
+            }
+            return .setQuota(root: root, limits: limits)
+        case "SEARCH": return try parseSearch(&r, uid: false)
+        case "FETCH": return try parseFetch(&r, uid: false)
+        case "STORE": return try parseStore(&r, uid: false)
+        case "COPY", "MOVE": return try parseTransfer(&r, move: name == "MOVE", uid: false)
+        case "UID":
+            try r.sp()
+            let sub = try r.word()
+            switch sub {
+            case "SEARCH": return try parseSearch(&r, uid: true)
+            case "FETCH": return try parseFetch(&r, uid: true)
+            case "STORE": return try parseStore(&r, uid: true)
+            case "COPY", "MOVE": return try parseTransfer(&r, move: sub == "MOVE", uid: true)
+            case "EXPUNGE":
+                try r.sp()
+                return .uidExpunge(try r.sequenceSet())
+            default:
+                throw ParseFailure("Unknown UID command \(sub)")
+            }
+        case "APPEND":
+            throw ParseFailure("APPEND needs a message literal")
+        default:
+            throw ParseFailure("Unknown command \(name)")
+        }
+    }
+
+    /// `COPY` / `MOVE` sequence-set SP mailbox.
+    static func parseTransfer(_ r: inout CommandReader, move: Bool, uid: Bool) throws(ParseFailure) -> IMAPCommand.Kind {
+        try r.argument("sequence set")
+        let set = try r.sequenceSet()
+        try r.argument("mailbox name")
+        let mailbox = try r.mailbox()
+        return move ? .move(set, mailbox: mailbox, uid: uid) : .copy(set, mailbox: mailbox, uid: uid)
+    }
+
+    static func parseID(_ r: inout CommandReader) throws(ParseFailure) -> IMAPCommand.Kind {
+        try r.sp()
+        if r.takeWord("NIL") { return .id(nil) }
+        try r.expect(UInt8(ascii: "("), "(")
+        var fields: [IMAPCommand.IDField] = []
+        if r.take(UInt8(ascii: ")")) { return .id([]) }
+        repeat {
+            guard fields.count < 30 else { throw ParseFailure("Too many ID fields") }
+            let key = String(decoding: try r.string(), as: UTF8.self)
+            try r.sp()
+            let value = try r.nstring().map { String(decoding: $0, as: UTF8.self) }
+            fields.append(.init(key: key, value: value))
+        } while r.take(32)
+        try r.expect(UInt8(ascii: ")"), ")")
+        return .id(fields)
+    }
+
+    static func statusAttributes(_ r: inout CommandReader) throws(ParseFailure) -> [StatusAttribute] {
+        try r.expect(UInt8(ascii: "("), "(")
+        var attributes: [StatusAttribute] = []
+        repeat {
+            let name = try r.word()
+            guard let a = StatusAttribute(rawValue: name) else { throw ParseFailure("Unknown status attribute \(name)") }
+            attributes.append(a)
+        } while r.take(32)
+        try r.expect(UInt8(ascii: ")"), ")")
+        return attributes
+    }
+
+    /// RFC 3501 LIST and RFC 5258 LIST-EXTENDED (with RFC 5819 RETURN STATUS).
+    static func parseList(_ r: inout CommandReader) throws(ParseFailure) -> IMAPCommand.Kind {
+        try r.sp()
+        var selectOptions: [String] = []
+        if r.take(UInt8(ascii: "(")) {
+            if !r.take(UInt8(ascii: ")")) {
+                repeat { selectOptions.append(try r.word()) } while r.take(32)
+                try r.expect(UInt8(ascii: ")"), ")")
+            }
+            try r.sp()
+        }
+        let reference = try r.mailbox()
+        try r.sp()
+        var patterns: [String] = []
+        if r.take(UInt8(ascii: "(")) {
+            repeat { try r.countItem(); patterns.append(try r.listMailbox()) } while r.take(32)
+            try r.expect(UInt8(ascii: ")"), ")")
+        } else {
+            patterns.append(try r.listMailbox())
+        }
+        var returnOptions: [String] = []
+        var returnStatus: [StatusAttribute]?
+        if r.take(32) {
+            guard r.takeWord("RETURN") else { throw ParseFailure("Expected RETURN") }
+            try r.sp()
+            try r.expect(UInt8(ascii: "("), "(")
+            if !r.take(UInt8(ascii: ")")) {
+                repeat {
+                    let option = try r.word()
+                    if option == "STATUS" {
+                        try r.sp()
+                        returnStatus = try statusAttributes(&r)
+                    } else {
+                        returnOptions.append(option)
+                    }
+                } while r.take(32)
+                try r.expect(UInt8(ascii: ")"), ")")
+            }
+        }
+        return .list(ListCommand(reference: reference, patterns: patterns, selectOptions: selectOptions,
+                                 returnOptions: returnOptions, returnStatus: returnStatus))
+    }
+
+    // MARK: SEARCH
+
+    static func parseSearch(_ r: inout CommandReader, uid: Bool) throws(ParseFailure) -> IMAPCommand.Kind {
+        try r.argument("search criteria")
+        var returnOptions: [String]?
+        if r.takeWord("RETURN ") {
+            try r.expect(UInt8(ascii: "("), "(")
+            var options: [String] = []
+            if !r.take(UInt8(ascii: ")")) {
+                repeat { options.append(try r.word()) } while r.take(32)
+                try r.expect(UInt8(ascii: ")"), ")")
+            }
+            returnOptions = options
+            try r.sp()
+        }
+        var charset: String?
+        if r.takeWord("CHARSET ") {
+            charset = try r.astringText()
+            try r.sp()
+        }
+        try r.countItem()
+        var keys: [SearchKey] = [try searchKey(&r)]
+        while r.take(32) { try r.countItem(); keys.append(try searchKey(&r)) }
+        return .search(charset: charset, key: keys.count == 1 ? keys[0] : .and(keys), uid: uid, returnOptions: returnOptions)
+    }
+
+    static func searchString(_ r: inout CommandReader) throws(ParseFailure) -> String {
+        try r.sp()
+        return try r.astringText()
+    }
+
+    static func searchKey(_ r: inout CommandReader) throws(ParseFailure) -> SearchKey {
+        try r.enter()
+        defer { r.leave() }
+        if r.take(UInt8(ascii: "(")) {
+            var keys: [SearchKey] = [try searchKey(&r)]
+            while r.take(32) { try r.countItem(); keys.append(try searchKey(&r)) }
+            try r.expect(UInt8(ascii: ")"), ")")
+            return keys.count == 1 ? keys[0] : .and(keys)
+        }
+        if r.startsSequenceSet { return .sequenceNumbers(try r.sequenceSet()) }
+        let name = try r.word()
+        switch name {
+        case "ALL": return .all
+        case "ANSWERED": return .answered
+        case "DELETED": return .deleted
+        case "DRAFT": return .draft
+        case "FLAGGED": return .flagged
+        case "NEW": return .new
+        case "OLD": return .old
+        case "RECENT": return .recent
+        case "SEEN": return .seen
+        case "UNANSWERED": return .unanswered
+        case "UNDELETED": return .undeleted
+        case "UNDRAFT": return .undraft
+        case "UNFLAGGED": return .unflagged
+        case "UNSEEN": return .unseen
+        case "BCC": return .bcc(try searchString(&r))
+        case "CC": return .cc(try searchString(&r))
+        case "FROM": return .from(try searchString(&r))
+        case "TO": return .to(try searchString(&r))
+        case "SUBJECT": return .subject(try searchString(&r))
+        case "BODY": return .body(try searchString(&r))
+        case "TEXT": return .text(try searchString(&r))
+        case "BEFORE": try r.sp(); return .before(try r.date())
+        case "ON": try r.sp(); return .on(try r.date())
+        case "SINCE": try r.sp(); return .since(try r.date())
+        case "SENTBEFORE": try r.sp(); return .sentBefore(try r.date())
+        case "SENTON": try r.sp(); return .sentOn(try r.date())
+        case "SENTSINCE": try r.sp(); return .sentSince(try r.date())
+        case "HEADER":
+            let field = try searchString(&r)
+            return .header(name: field, value: try searchString(&r))
+        case "KEYWORD": try r.sp(); return .keyword(try r.atom())
+        case "UNKEYWORD": try r.sp(); return .unkeyword(try r.atom())
+        case "LARGER": try r.sp(); return .larger(Int(clamping: try r.number()))
+        case "SMALLER": try r.sp(); return .smaller(Int(clamping: try r.number()))
+        case "NOT": try r.sp(); return .not(try searchKey(&r))
+        case "OR":
+            try r.sp()
+            let a = try searchKey(&r)
+            try r.sp()
+            return .or(a, try searchKey(&r))
+        case "UID": try r.sp(); return .uid(try r.sequenceSet())
+        case "MODSEQ":
+            try r.sp()
+            if r.peek() == UInt8(ascii: "\"") {
+                _ = try r.quoted()  // entry name, ignored
+                try r.sp()
+                let type = try r.word()
+                guard ["PRIV", "SHARED", "ALL"].contains(type) else { throw ParseFailure("Invalid MODSEQ entry type") }
+                try r.sp()
+            }
+            return .modSeq(try r.number())
+        case "YOUNGER": try r.sp(); return .younger(Int(try r.nzNumber32()))
+        case "OLDER": try r.sp(); return .older(Int(try r.nzNumber32()))
+        default: throw ParseFailure("Unknown search key \(name)")
+        }
+    }
+
+    // MARK: FETCH
+
+    static func parseFetch(_ r: inout CommandReader, uid: Bool) throws(ParseFailure) -> IMAPCommand.Kind {
+        try r.argument("sequence set")
+        let set = try r.sequenceSet()
+        try r.sp()
+        var attributes: [FetchAttribute] = []
+        if r.take(UInt8(ascii: "(")) {
+            repeat { try r.countItem(); attributes += try fetchAttribute(&r) } while r.take(32)
+            try r.expect(UInt8(ascii: ")"), ")")
+        } else {
+            attributes = try fetchAttribute(&r)
+        }
+        var changedSince: UInt64?
+        if r.take(32) {
+            try r.expect(UInt8(ascii: "("), "(")
+            guard r.takeWord("CHANGEDSINCE ") else { throw ParseFailure("Unsupported FETCH modifier") }
+            changedSince = try r.number()
+            try r.expect(UInt8(ascii: ")"), ")")
+        }
+        return .fetch(set, attributes, uid: uid, changedSince: changedSince)
+    }
+
+    static func fetchAttribute(_ r: inout CommandReader) throws(ParseFailure) -> [FetchAttribute] {
+        let name = try r.word()
+        switch name {
+        case "ALL": return [.flags, .internalDate, .rfc822Size, .envelope]
+        case "FAST": return [.flags, .internalDate, .rfc822Size]
+        case "FULL": return [.flags, .internalDate, .rfc822Size, .envelope, .body]
+        case "ENVELOPE": return [.envelope]
+        case "FLAGS": return [.flags]
+        case "INTERNALDATE": return [.internalDate]
+        case "RFC822": return [.rfc822]
+        case "RFC822.HEADER": return [.rfc822Header]
+        case "RFC822.SIZE": return [.rfc822Size]
+        case "RFC822.TEXT": return [.rfc822Text]
+        case "UID": return [.uid]
+        case "BODYSTRUCTURE": return [.bodyStructure]
+        case "MODSEQ": return [.modSeq]
+        case "BODY", "BODY.PEEK":
+            guard r.take(UInt8(ascii: "[")) else {
+                guard name == "BODY" else { throw ParseFailure("BODY.PEEK needs a section") }
+                return [.body]
+            }
+            let section = try sectionSpec(&r)
+            try r.expect(UInt8(ascii: "]"), "]")
+            return [.bodySection(section: section, partial: try partial(&r), peek: name == "BODY.PEEK")]
+        case "BINARY", "BINARY.PEEK", "BINARY.SIZE":
+            try r.expect(UInt8(ascii: "["), "[")
+            let part = try sectionPart(&r, allowTrailingDot: false)
+            try r.expect(UInt8(ascii: "]"), "]")
+            if name == "BINARY.SIZE" { return [.binarySize(part: part)] }
+            return [.binary(part: part, partial: try partial(&r), peek: name == "BINARY.PEEK")]
+        default:
+            throw ParseFailure("Unknown FETCH item \(name)")
+        }
+    }
+
+    static func sectionPart(_ r: inout CommandReader, allowTrailingDot: Bool) throws(ParseFailure) -> [Int] {
+        var part: [Int] = []
+        while let c = r.peek(), c >= 48, c <= 57 {
+            try r.countItem()
+            part.append(Int(try r.nzNumber32()))
+            guard r.peek() == UInt8(ascii: ".") else { break }
+            guard let next = r.peek(1) else { throw ParseFailure("Invalid section") }
+            if next >= 48 && next <= 57 { r.pos += 1; continue }
+            guard allowTrailingDot else { throw ParseFailure("Invalid section") }
+            r.pos += 1
+            break
+        }
+        guard part.count <= 64 else { throw ParseFailure("Section too deep") }
+        return part
+    }
+
+    static func sectionSpec(_ r: inout CommandReader) throws(ParseFailure) -> IMAPSection {
+        let part = try sectionPart(&r, allowTrailingDot: true)
+        if r.peek() == UInt8(ascii: "]") {
+            if !part.isEmpty, r.bytes[r.pos - 1] == UInt8(ascii: ".") { throw ParseFailure("Invalid section") }
+            return IMAPSection(part: part, kind: .full)
+        }
+        if !part.isEmpty, r.bytes[r.pos - 1] != UInt8(ascii: ".") { throw ParseFailure("Invalid section") }
+        let text = try r.word()
+        switch text {
+        case "HEADER": return IMAPSection(part: part, kind: .header)
+        case "TEXT": return IMAPSection(part: part, kind: .text)
+        case "MIME":
+            guard !part.isEmpty else { throw ParseFailure("MIME needs a part number") }
+            return IMAPSection(part: part, kind: .mime)
+        case "HEADER.FIELDS", "HEADER.FIELDS.NOT":
+            try r.sp()
+            try r.expect(UInt8(ascii: "("), "(")
+            var names: [String] = []
+            repeat {
+                try r.countItem()
+                names.append(try r.astringText())
+            } while r.take(32)
+            try r.expect(UInt8(ascii: ")"), ")")
+            return IMAPSection(part: part, kind: text == "HEADER.FIELDS" ? .headerFields(names) : .headerFieldsNot(names))
+        default:
+            throw ParseFailure("Invalid section \(text)")
+        }
+    }
+
+    static func partial(_ r: inout CommandReader) throws(ParseFailure) -> FetchAttribute.Partial? {
+        guard r.take(UInt8(ascii: "<")) else { return nil }
+        let offset = try r.number32()
+        try r.expect(UInt8(ascii: "."), ".")
+        let length = try r.nzNumber32()
+        try r.expect(UInt8(ascii: ">"), ">")
+        return FetchAttribute.Partial(offset: Int(offset), length: Int(length))
+    }
+
+    // MARK: STORE
+
+    static func parseStore(_ r: inout CommandReader, uid: Bool) throws(ParseFailure) -> IMAPCommand.Kind {
+        try r.argument("sequence set")
+        let set = try r.sequenceSet()
+        try r.sp()
+        var unchangedSince: UInt64?
+        if r.take(UInt8(ascii: "(")) {
+            guard r.takeWord("UNCHANGEDSINCE ") else { throw ParseFailure("Unsupported STORE modifier") }
+            unchangedSince = try r.number()
+            try r.expect(UInt8(ascii: ")"), ")")
+            try r.sp()
+        }
+        let operation: StoreData.Operation
+        if r.take(UInt8(ascii: "+")) { operation = .add } else if r.take(UInt8(ascii: "-")) { operation = .remove } else { operation = .replace }
+        let item = try r.word()
+        guard item == "FLAGS" || item == "FLAGS.SILENT" else { throw ParseFailure("Expected FLAGS, +FLAGS or -FLAGS") }
+        try r.sp()
+        var flags: [IMAPFlag] = []
+        if r.peek() == UInt8(ascii: "(") {
+            flags = try r.storableFlagList()
+        } else {
+            repeat { try r.countItem(); flags.append(try r.storableFlag()) } while r.take(32)
+        }
+        return .store(set, StoreData(operation: operation, silent: item == "FLAGS.SILENT", flags: flags, unchangedSince: unchangedSince), uid: uid)
+    }
 }

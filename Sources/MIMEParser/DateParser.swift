@@ -60,14 +60,7 @@ enum DateParser {
                 }
             }
         }
-        // days from civil (Howard Hinnant's algorithm), no Calendar needed
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146097 + doe - 719468
+        let days = CivilDate.daysSinceEpoch(year: year, month: month, day: day)
         let secs = days * 86400 + hh * 3600 + mm * 60 + ss - offset * 60
         return Date(timeIntervalSince1970: TimeInterval(secs))
     }
@@ -76,5 +69,33 @@ enum DateParser {
         guard s.count >= 3 else { return nil }
         let p = s.prefix(3).lowercased()
         return months.firstIndex(of: p).map { $0 + 1 }
+    }
+}
+
+/// Calendar arithmetic without Calendar (proleptic Gregorian, UTC), shared by the date parsers.
+public enum CivilDate {
+    /// Days since 1970-01-01 (Howard Hinnant's days-from-civil algorithm).
+    public static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146097 + doe - 719468
+    }
+
+    /// (year, month, day) of a day count since 1970-01-01 (civil-from-days).
+    public static func date(daysSinceEpoch z0: Int) -> (year: Int, month: Int, day: Int) {
+        let z = z0 + 719468
+        let era = (z >= 0 ? z : z - 146096) / 146097
+        let doe = z - era * 146097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (m <= 2 ? y + 1 : y, m, d)
     }
 }

@@ -39,6 +39,13 @@ public final class LocalMailboxService: MailboxService {
         let verifier = registry.verifier(aliasID: alias.id, password: password)
         let database: MailboxDatabase, passwordID: String
         if let fast = await registry.attach(mailboxID: mailboxID, verifier: verifier) {
+            // The password may have been revoked by another process (the CLI while `serve` runs).
+            guard try await directory.passwords(aliasID: alias.id).contains(where: { $0.id == fast.1 }) else {
+                await registry.forget(mailboxID: mailboxID, passwordID: fast.1)
+                await registry.detach(mailboxID: mailboxID)
+                await KDFExecutor.shared.run { KeyHierarchy.burnEquivalentWork(password: password) }
+                throw MailStoreError(.authenticationFailed, "authentication failed")
+            }
             (database, passwordID) = fast
         } else {
             guard let (dataKey, record) = try await unwrapDataKey(alias: alias, password: password) else {
@@ -98,6 +105,18 @@ public final class LocalMailboxService: MailboxService {
         guard let database = await registry.database(mailboxID: mailboxID) else { return .queued(seq: seq, delivered: false) }
         try await queue.drain(into: database)
         return .queued(seq: seq, delivered: true)
+    }
+
+    /// Moves queued mail into every mailbox unlocked in this process (mail queued by another
+    /// process, such as `sealbox deliver` while `serve` runs). Returns how many messages moved.
+    @discardableResult
+    public func drainQueuedMail() async throws -> Int {
+        var moved = 0
+        for mailboxID in try await queue.mailboxesWithMail() {
+            guard let database = await registry.database(mailboxID: mailboxID) else { continue }
+            moved += try await queue.drain(into: database)
+        }
+        return moved
     }
 
     // MARK: - Passwords (the key hierarchy)
@@ -324,6 +343,14 @@ public final class LocalMailboxSession: MailboxSession {
     public func claimRecent(in folder: String) async throws -> [UID] { try await database.claimRecent(in: folder) }
     public func fullTextSearch(in folder: String, text: String, field: MailboxDatabase.FullTextField) async throws -> [UID]? {
         try await database.fullTextSearch(in: folder, text: text, field: field)
+    }
+    public func searchFields(in folder: String, uids: UIDSet?, includeHeader: Bool) async throws -> [MessageSearchFields] {
+        try await database.searchFields(in: folder, uids: uids, includeHeader: includeHeader)
+    }
+    public func isStillAuthorized() async -> Bool {
+        guard let alias = try? await service.directory.alias(address: address),
+              let passwords = try? await service.directory.passwords(aliasID: alias.id) else { return true }
+        return alias.mailboxID == mailboxID && passwords.contains { $0.id == passwordID }
     }
     public func quota() async throws -> (used: Int64, limit: Int64?) { (try await database.usage(), quotaBytes) }
     public func changes(folder: String?) -> AsyncStream<MailboxChange> { database.changes(folder: folder) }

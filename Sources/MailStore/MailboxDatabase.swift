@@ -260,11 +260,32 @@ public final class MailboxDatabase: Sendable {
         let path = try Self.normalizePath(folderPath)
         return try await pool.read { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            var sql = "\(Self.recordSelect) WHERE m.folder_id = ?"
+            var condition = ""
+            if let uids { condition += " AND " + uids.sqlCondition(column: "m.uid") }
+            if let changedSince { condition += " AND m.modseq > \(changedSince)" }
+            // Keywords of the selected messages only (a one-message FETCH stays cheap in a big folder).
+            let keywords = try Self.keywords(db, folderID: folder.id, condition: condition)
+            return try Row.fetchAll(db, sql: "\(Self.recordSelect) WHERE m.folder_id = ?\(condition) ORDER BY m.uid", arguments: [folder.id])
+                .map { Self.record($0, keywords: keywords) }
+        }
+    }
+
+    /// What SEARCH's header keys look at, per message: the decoded subject and address lists as
+    /// stored, and (when asked) the raw header block. Cheaper than re-assembling whole messages.
+    public func searchFields(in folderPath: String, uids: UIDSet? = nil, includeHeader: Bool) async throws -> [MessageSearchFields] {
+        let path = try Self.normalizePath(folderPath)
+        return try await pool.read { db in
+            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            var sql = """
+                SELECT m.uid, c.subject, c.from_addr, c.to_addr, c.cc_addr, c.bcc_addr\(includeHeader ? ", c.header" : "")
+                FROM messages m JOIN contents c ON c.id = m.content_id WHERE m.folder_id = ?
+                """
             if let uids { sql += " AND " + uids.sqlCondition(column: "m.uid") }
-            if let changedSince { sql += " AND m.modseq > \(changedSince)" }
-            let keywords = try Self.keywords(db, folderID: folder.id)
-            return try Row.fetchAll(db, sql: sql + " ORDER BY m.uid", arguments: [folder.id]).map { Self.record($0, keywords: keywords) }
+            return try Row.fetchAll(db, sql: sql + " ORDER BY m.uid", arguments: [folder.id]).map { row in
+                MessageSearchFields(uid: row["uid"], subject: row["subject"], from: row["from_addr"], to: row["to_addr"],
+                                    cc: row["cc_addr"], bcc: row["bcc_addr"],
+                                    header: includeHeader ? ((row["header"] as Data?).map { Array($0) } ?? []) : nil)
+            }
         }
     }
 
@@ -690,11 +711,13 @@ extension MailboxDatabase {
         }
     }
 
-    static func keywords(_ db: Database, folderID: Int64) throws -> [Int64: [String]] {
+    /// Keywords per message id in a folder; `condition` (SQL on `m`, built from integers only)
+    /// narrows the messages.
+    static func keywords(_ db: Database, folderID: Int64, condition: String = "") throws -> [Int64: [String]] {
         var result: [Int64: [String]] = [:]
         let rows = try Row.fetchAll(db, sql: """
             SELECT k.message_id, k.keyword FROM message_keywords k JOIN messages m ON m.id = k.message_id
-            WHERE m.folder_id = ? ORDER BY k.message_id, k.keyword
+            WHERE m.folder_id = ?\(condition) ORDER BY k.message_id, k.keyword
             """, arguments: [folderID])
         for row in rows { result[row["message_id"], default: []].append(row["keyword"]) }
         return result

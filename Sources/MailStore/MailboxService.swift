@@ -49,6 +49,10 @@ public protocol MailboxSession: Sendable {
     func status(of folder: String) async throws -> FolderStatus
     func claimRecent(in folder: String) async throws -> [UID]
     func fullTextSearch(in folder: String, text: String, field: MailboxDatabase.FullTextField) async throws -> [UID]?
+    func searchFields(in folder: String, uids: UIDSet?, includeHeader: Bool) async throws -> [MessageSearchFields]
+    /// Whether the session's password still exists (it may be revoked by another process; a
+    /// session checks this now and then and ends when it is gone).
+    func isStillAuthorized() async -> Bool
     /// Storage used and the quota (nil = unlimited), in bytes.
     func quota() async throws -> (used: Int64, limit: Int64?)
     /// Changes to one folder (or all when nil), including those of other sessions and deliveries,

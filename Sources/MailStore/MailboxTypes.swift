@@ -73,6 +73,12 @@ public struct FolderInfo: Sendable, Hashable {
     public var highestModSeq: Int64
     /// Messages with this UID or higher are \Recent (RFC 3501) until a session claims them.
     public var recentUID: UID
+
+    public init(id: Int64, path: String, specialUse: SpecialUse?, subscribed: Bool, uidValidity: UInt32, uidNext: UID,
+                highestModSeq: Int64, recentUID: UID) {
+        self.id = id; self.path = path; self.specialUse = specialUse; self.subscribed = subscribed
+        self.uidValidity = uidValidity; self.uidNext = uidNext; self.highestModSeq = highestModSeq; self.recentUID = recentUID
+    }
 }
 
 public struct FolderStatus: Sendable, Hashable {
@@ -99,6 +105,26 @@ public struct MessageRecord: Sendable, Hashable {
     public var from: String?
     public var messageID: String?
     public var threadID: Int64?
+
+    public init(uid: UID, modSeq: Int64, flags: MessageFlags, keywords: [String], internalDate: Date, size: Int,
+                sentDate: Date? = nil, subject: String? = nil, from: String? = nil, messageID: String? = nil, threadID: Int64? = nil) {
+        self.uid = uid; self.modSeq = modSeq; self.flags = flags; self.keywords = keywords; self.internalDate = internalDate
+        self.size = size; self.sentDate = sentDate; self.subject = subject; self.from = from; self.messageID = messageID
+        self.threadID = threadID
+    }
+}
+
+/// The fields SEARCH's header keys match against (see `MailboxDatabase.searchFields`).
+public struct MessageSearchFields: Sendable, Hashable {
+    public var uid: UID
+    /// Decoded (RFC 2047) subject; address lists as `Name <addr>, …`.
+    public var subject: String?
+    public var from: String?
+    public var to: String?
+    public var cc: String?
+    public var bcc: String?
+    /// The raw header block (when asked for).
+    public var header: [UInt8]?
 }
 
 public struct AppendResult: Sendable, Hashable {

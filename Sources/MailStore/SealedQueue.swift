@@ -79,6 +79,19 @@ public final class SealedQueue: Sendable {
     /// removed from the queue. A crash at any point leaves either the entry in the queue and not
     /// in the mailbox, or in both with the mailbox knowing it — never lost, never doubled.
     /// Returns how many messages were moved.
+    /// The highest sequence number ever queued (0 when empty): a cheap change marker for watchers
+    /// (deliveries by other processes, e.g. `sealbox deliver` while `serve` runs).
+    public func lastSeq() async throws -> Int64 {
+        try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'inbound'), 0)") ?? 0
+        }
+    }
+
+    /// Mailboxes that have queued mail.
+    public func mailboxesWithMail() async throws -> [String] {
+        try await pool.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT mailbox_id FROM inbound") }
+    }
+
     @discardableResult
     public func drain(into mailbox: MailboxDatabase) async throws -> Int {
         var done = try await mailbox.drainedQueueSeq()

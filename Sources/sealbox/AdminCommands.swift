@@ -136,7 +136,8 @@ struct PasswordCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let lock = try DataDirectoryLock(dataDirectory: global.dataDir)
+                // No data-directory lock: a new mailbox file is not open anywhere, and adding a
+                // password only writes the directory, so this works while `serve` runs.
                 let node = try SealboxNode.open(dataDirectory: global.dataDir)
                 let addr = try parseAddress(address)
                 guard let alias = try await node.directory.alias(address: addr) else {
@@ -150,7 +151,6 @@ struct PasswordCommand: AsyncParsableCommand {
                     password = try await node.mailboxes.addPassword(address: addr, currentPassword: current, label: label).password
                 }
                 print(password)
-                withExtendedLifetime(lock) {}
             }
         }
     }

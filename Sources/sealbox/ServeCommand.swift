@@ -1,51 +1,62 @@
 import ArgumentParser
-import Dispatch
 import Foundation
+import Logging
+import NIOCore
 import SealboxApp
+import ServiceLifecycle
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Run the Sealbox node with embedded defaults until SIGTERM or SIGINT.")
+        commandName: "serve",
+        abstract: "Run the Sealbox node (IMAP on STARTTLS and implicit-TLS ports) until SIGTERM or SIGINT.",
+        discussion: """
+            Settings come from these flags, then SEALBOX_* environment variables, then a JSON file \
+            (--config, or sealbox.json in the data directory), then defaults. With no certificate \
+            configured, a self-signed one is made on first start and kept in <data-dir>/tls/.
+            """)
     @OptionGroup var global: GlobalOptions
+    @Option(help: ArgumentHelp("A JSON configuration file.", valueName: "file")) var config: String?
+    @Option(help: ArgumentHelp("Address to listen on (listen.address).", valueName: "address")) var listen: String?
+    @Option(help: ArgumentHelp("IMAP port with STARTTLS (imap.port; 0 = any free port).", valueName: "port")) var imapPort: Int?
+    @Option(help: ArgumentHelp("IMAP port with implicit TLS (imaps.port).", valueName: "port")) var imapsPort: Int?
+    @Flag(help: "Allow LOGIN and AUTHENTICATE PLAIN without TLS (imap.allowInsecureAuth; local testing only).")
+    var allowInsecureAuth = false
+    @Option(help: ArgumentHelp("TLS certificate chain, PEM (tls.certificate).", valueName: "file")) var tlsCertificate: String?
+    @Option(help: ArgumentHelp("TLS private key, PEM (tls.key).", valueName: "file")) var tlsKey: String?
 
     func run() async throws {
         try await runReportingErrors {
-            let lock = try DataDirectoryLock(dataDirectory: global.dataDir)
-            let node = try SealboxNode.open(dataDirectory: global.dataDir)
+            var overrides: [String: String] = ["data.directory": global.dataDir]
+            if let listen { overrides["listen.address"] = listen }
+            if let imapPort { overrides["imap.port"] = String(imapPort) }
+            if let imapsPort { overrides["imaps.port"] = String(imapsPort) }
+            if allowInsecureAuth { overrides["imap.allowInsecureAuth"] = "true" }
+            if let tlsCertificate { overrides["tls.certificate"] = tlsCertificate }
+            if let tlsKey { overrides["tls.key"] = tlsKey }
+            let settings = try await SealboxConfiguration.load(overrides: overrides, configFile: config)
+
+            let lock = try DataDirectoryLock(dataDirectory: settings.dataDirectory)
+            let node = try SealboxNode.open(dataDirectory: settings.dataDirectory)
+            var logger = Logger(label: "sealbox")
+            logger.logLevel = ProcessInfo.processInfo.environment["SEALBOX_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .notice
             let domains = try await node.directory.domains().count
             let aliases = try await node.directory.aliases(domain: nil).count
             printError("node ready: data directory \(node.dataDirectory), \(domains) domain(s), \(aliases) alias(es)")
-            printError("protocol listeners (IMAP, POP3, SMTP) are not part of this build yet; stop with Ctrl-C")
-            await waitForTermination()
+            if settings.imapAllowInsecureAuth {
+                printError("warning: plaintext authentication without TLS is allowed (imap.allowInsecureAuth)")
+            }
+            let services = try SealboxServer.buildServices(configuration: settings, node: node, logger: logger) { name, address in
+                let mode = name.hasSuffix("s") ? "TLS" : "STARTTLS"
+                printError("listening: \(name) \(address.ipAddress ?? "?"):\(address.port ?? 0) (\(mode))")
+            }
+            let group = ServiceGroup(configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+            try await group.run()
             printError("shutting down")
             await node.shutdown()
             withExtendedLifetime(lock) {}
         }
     }
-
-    /// Returns on SIGINT or SIGTERM.
-    func waitForTermination() async {
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let queue = DispatchQueue(label: "sealbox.signals")
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let once = Once()
-            let sources = [SIGINT, SIGTERM].map { DispatchSource.makeSignalSource(signal: $0, queue: queue) }
-            for source in sources {
-                source.setEventHandler {
-                    if once.fire() {
-                        sources.forEach { $0.cancel() }
-                        continuation.resume()
-                    }
-                }
-                source.resume()
-            }
-        }
-    }
-}
-
-import Synchronization
-final class Once: Sendable {
-    private let fired = Mutex(false)
-    func fire() -> Bool { fired.withLock { f in defer { f = true }; return !f } }
 }

@@ -1,0 +1,363 @@
+#!/usr/bin/env python3
+"""IMAP load generator: the same workload against Sealbox and Dovecot in one run, with ratios.
+
+    python3 Benchmarks/imap_load.py [--sessions 10] [--seconds 20] [--messages 500] [--idle 1000]
+                                    [--sealbox .build/release/sealbox]
+
+What it does, for each server in turn (Dovecot 2.3 from Debian on Maildir, via scripts/dovecot-test.sh;
+Sealbox's release binary on a fresh data directory, plaintext on loopback for both):
+  1. seeds the same M messages (2-100 KB, a third with a base64 attachment) into one user's INBOX
+     by APPEND over one connection (reported as APPEND throughput);
+  2. runs N concurrent sessions for S seconds, each logged in with SELECT INBOX and picking
+     operations by weight: FETCH 1:* (FLAGS), UID FETCH <random> (BODY.PEEK[]), UID STORE +/-FLAGS,
+     APPEND, UID SEARCH SUBJECT / BODY, IDLE+DONE, and a LOGOUT + LOGIN + SELECT cycle;
+     prints operations per second per kind and in total, p50/p99 latency, and the ratio
+     Sealbox / Dovecot;
+  3. opens K sessions that LOGIN, SELECT INBOX and IDLE, and reports resident memory per session:
+     Sealbox = VmRSS growth of the serve process; Dovecot = growth of the summed RSS of all its
+     processes (one imap process per session is Dovecot's design).
+The load generator itself is single-threaded asyncio, on the same 2 cores as the servers: both
+servers share that handicap, which is why only the ratio is meaningful.
+"""
+import argparse, asyncio, os, random, resource, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORDS = ("quarterly report invoice meeting agenda budget holiday project travel giraffe zebra "
+         "contract proposal review schedule shipment release garden lunch").split()
+
+
+def make_messages(count, seed=42):
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        subject = " ".join(rng.choice(WORDS) for _ in range(4)) + f" #{i}"
+        size = rng.randint(2_000, 100_000)
+        words = []
+        total = 0
+        while total < (size if i % 3 else size // 3):
+            w = rng.choice(WORDS)
+            words.append(w)
+            total += len(w) + 1
+        body_lines = [" ".join(words[j:j + 12]) for j in range(0, len(words), 12)]
+        head = (f"From: Sender {i % 37} <sender{i % 37}@example.org>\r\nTo: User <user@example.com>\r\n"
+                f"Subject: {subject}\r\nDate: Sun, 22 Nov 2026 {i % 24:02d}:{i % 60:02d}:00 +0000\r\n"
+                f"Message-ID: <bench-{i}@example.org>\r\nMIME-Version: 1.0\r\n")
+        if i % 3 == 0:
+            blob = bytes(rng.getrandbits(8) for _ in range(size - size // 3))
+            import base64
+            b64 = base64.encodebytes(blob).decode().replace("\n", "\r\n")
+            msg = (head + "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+                   + "\r\n".join(body_lines) + "\r\n--b\r\nContent-Type: application/octet-stream\r\n"
+                   "Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"data.bin\"\r\n\r\n"
+                   + b64 + "--b--\r\n")
+        else:
+            msg = head + "Content-Type: text/plain; charset=utf-8\r\n\r\n" + "\r\n".join(body_lines) + "\r\n"
+        out.append(msg.encode())
+    return out
+
+
+class Client:
+    """A minimal IMAP client: tagged commands, literals in responses, LITERAL+ APPEND."""
+
+    def __init__(self, reader, writer):
+        self.r, self.w, self.n = reader, writer, 0
+
+    @classmethod
+    async def connect(cls, port):
+        r, w = await asyncio.open_connection("127.0.0.1", port, limit=1 << 22)
+        c = cls(r, w)
+        await r.readline()
+        return c
+
+    async def response(self, tag):
+        lines = []
+        while True:
+            line = await self.r.readline()
+            if not line:
+                raise ConnectionError("closed")
+            m = re.search(rb"\{(\d+)\}\r\n$", line)
+            if m:
+                data = await self.r.readexactly(int(m.group(1)))
+                line += data + await self.r.readline()
+            lines.append(line)
+            if line.startswith(tag):
+                if not line.startswith(tag + b" OK"):
+                    raise RuntimeError(line.decode(errors="replace").strip())
+                return lines
+
+    async def cmd(self, text, literal=None):
+        self.n += 1
+        tag = b"b%d" % self.n
+        if literal is None:
+            self.w.write(tag + b" " + text.encode() + b"\r\n")
+        else:
+            self.w.write(tag + b" " + text.encode() + b" {%d+}\r\n" % len(literal) + literal + b"\r\n")
+        await self.w.drain()
+        return await self.response(tag)
+
+    async def login(self, user, password):
+        await self.cmd(f'LOGIN {user} "{password}"')
+
+    async def idle_done(self):
+        self.n += 1
+        tag = b"b%d" % self.n
+        self.w.write(tag + b" IDLE\r\n")
+        await self.w.drain()
+        line = await self.r.readline()
+        if not line.startswith(b"+"):
+            raise RuntimeError(line)
+        self.w.write(b"DONE\r\n")
+        await self.w.drain()
+        await self.response(tag)
+
+    async def close(self):
+        try:
+            self.w.write(b"z LOGOUT\r\n")
+            await self.w.drain()
+            self.w.close()
+        except Exception:
+            pass
+
+
+WEIGHTS = [("fetch-flags", 2), ("fetch-body", 5), ("store", 3), ("append", 1), ("search-subject", 1),
+           ("search-body", 1), ("idle", 1), ("login-select", 1)]
+
+
+async def session(port, user, password, deadline, uids, messages, stats, rng):
+    c = await Client.connect(port)
+    await c.login(user, password)
+    await c.cmd("SELECT INBOX")
+    kinds = [k for k, w in WEIGHTS for _ in range(w)]
+    while time.monotonic() < deadline:
+        kind = rng.choice(kinds)
+        t = time.perf_counter()
+        if kind == "fetch-flags":
+            await c.cmd("FETCH 1:* (FLAGS)")
+        elif kind == "fetch-body":
+            await c.cmd(f"UID FETCH {rng.choice(uids)} (BODY.PEEK[])")
+        elif kind == "store":
+            await c.cmd(f"UID STORE {rng.choice(uids)} {rng.choice('+-')}FLAGS (\\Seen)")
+        elif kind == "append":
+            await c.cmd("APPEND Archive", literal=rng.choice(messages))
+        elif kind == "search-subject":
+            await c.cmd(f"UID SEARCH SUBJECT {rng.choice(WORDS)}")
+        elif kind == "search-body":
+            await c.cmd(f"UID SEARCH BODY {rng.choice(WORDS)}")
+        elif kind == "idle":
+            await c.idle_done()
+        elif kind == "login-select":
+            await c.close()
+            c = await Client.connect(port)
+            await c.login(user, password)
+            await c.cmd("SELECT INBOX")
+        stats.setdefault(kind, []).append(time.perf_counter() - t)
+    await c.close()
+
+
+def rss_kb(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def dovecot_pids():
+    pids = []
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open(f"/proc/{p}/cmdline", "rb") as f:
+                    cmd = f.read().split(b"\0")[0]
+                if cmd.startswith(b"dovecot") or b"/dovecot" in cmd:
+                    pids.append(int(p))
+            except OSError:
+                pass
+    return pids
+
+
+async def idle_memory(port, user, password, count, pids_fn):
+    before = rss_kb(pids_fn())
+    clients = []
+    for i in range(count):
+        c = await Client.connect(port)
+        await c.login(user, password)
+        await c.cmd("SELECT INBOX")
+        c.n += 1
+        c.w.write(b"i IDLE\r\n")
+        await c.w.drain()
+        await c.r.readline()
+        clients.append(c)
+    await asyncio.sleep(2)
+    after = rss_kb(pids_fn())
+    for c in clients:
+        try:
+            c.w.write(b"DONE\r\n")
+            c.w.close()
+        except Exception:
+            pass
+    return before, after
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Sealbox:
+    name = "sealbox"
+
+    def __init__(self, binary):
+        self.binary = os.path.abspath(binary)
+        self.dir = tempfile.mkdtemp(prefix="sealbox-bench-")
+        env = dict(os.environ, SEALBOX_DATA_DIR=self.dir)
+        run = lambda *a: subprocess.run([self.binary, *a], env=env, check=True, capture_output=True, text=True).stdout
+        run("domain", "add", "example.com")
+        run("alias", "add", "user@example.com")
+        self.user, self.password = "user@example.com", run("password", "generate", "user@example.com").strip()
+        self.err = open(os.path.join(self.dir, "serve.log"), "w+")
+        self.proc = subprocess.Popen([self.binary, "serve", "--imap-port", "0", "--imaps-port", "0", "--allow-insecure-auth"],
+                                     env=env, stderr=self.err, stdout=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            self.err.seek(0)
+            m = re.search(r"listening: imap 127\.0\.0\.1:(\d+)", self.err.read())
+            if m:
+                self.port = int(m.group(1))
+                return
+            time.sleep(0.1)
+        raise RuntimeError("sealbox did not start")
+
+    def pids(self):
+        return [self.proc.pid]
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Dovecot:
+    name = "dovecot"
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="dovecot-bench-")
+        self.port = free_port()
+        env = dict(os.environ, DOVECOT_DIR=self.dir, IMAP_PORT=str(self.port), IMAPS_PORT=str(free_port()), NUSERS="2")
+        subprocess.run(["bash", os.path.join(ROOT, "scripts/dovecot-test.sh"), "start", "--fresh"], env=env, check=True,
+                       capture_output=True)
+        self.env = env
+        self.user, self.password = "testuser", "pass"
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+
+    def pids(self):
+        return dovecot_pids()
+
+    def stop(self):
+        subprocess.run(["bash", os.path.join(ROOT, "scripts/dovecot-test.sh"), "stop"], env=self.env, capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+async def seed(server, messages):
+    c = await Client.connect(server.port)
+    await c.login(server.user, server.password)
+    t = time.perf_counter()
+    for m in messages:
+        await c.cmd("APPEND INBOX", literal=m)
+    elapsed = time.perf_counter() - t
+    await c.cmd("SELECT INBOX")
+    lines = await c.cmd("UID SEARCH ALL")
+    uids = [int(x) for line in lines if line.startswith(b"* SEARCH") for x in line.split()[2:]]
+    await c.close()
+    return elapsed, uids
+
+
+async def load(server, args, messages, uids):
+    stats = {}
+    deadline = time.monotonic() + args.seconds
+    rngs = [random.Random(i) for i in range(args.sessions)]
+    started = time.monotonic()
+    await asyncio.gather(*(session(server.port, server.user, server.password, deadline, uids, messages, stats, rngs[i])
+                           for i in range(args.sessions)))
+    return stats, time.monotonic() - started
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sessions", type=int, default=10)
+    p.add_argument("--seconds", type=float, default=20)
+    p.add_argument("--messages", type=int, default=500)
+    p.add_argument("--idle", type=int, default=1000, help="sessions for the memory measurement (0: skip)")
+    p.add_argument("--sealbox", default=os.path.join(ROOT, ".build/release/sealbox"))
+    p.add_argument("--only", choices=["sealbox", "dovecot"])
+    args = p.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+    messages = make_messages(args.messages)
+    mb = sum(map(len, messages)) / 1e6
+    print(f"workload: {args.messages} messages ({mb:.1f} MB), {args.sessions} sessions x {args.seconds:.0f} s, "
+          f"{args.idle} IDLE sessions for memory")
+    results = {}
+    for make in ([lambda: Dovecot()] if args.only != "sealbox" else []) + ([lambda: Sealbox(args.sealbox)] if args.only != "dovecot" else []):
+        server = make()
+        try:
+            seconds, uids = asyncio.run(seed(server, messages))
+            stats, elapsed = asyncio.run(load(server, args, messages, uids))
+            memory = asyncio.run(idle_memory(server.port, server.user, server.password, args.idle, server.pids)) if args.idle else None
+            results[server.name] = (seconds, stats, elapsed, memory)
+        finally:
+            server.stop()
+    print()
+    print(f"{'':18}" + "".join(f"{n:>28}" for n in results) + ("     ratio sealbox/dovecot" if len(results) == 2 else ""))
+
+    def row(label, values, ratio=True):
+        line = f"{label:18}" + "".join(f"{v:>28}" for v in values)
+        print(line)
+
+    names = list(results)
+    appends = [args.messages / results[n][0] for n in names]
+    line = f"{'seed APPEND':18}" + "".join(f"{v:>22.0f} msg/s" for v in appends)
+    if len(names) == 2:
+        line += f"{appends[1] / appends[0]:>18.2f}"
+    print(line)
+    for kind, _ in WEIGHTS + [("total", 0)]:
+        vals = []
+        for n in names:
+            _, stats, elapsed, _ = results[n]
+            samples = [x for k, v in stats.items() for x in v] if kind == "total" else stats.get(kind, [])
+            if not samples:
+                vals.append(None)
+                continue
+            q = sorted(samples)
+            vals.append((len(q) / elapsed, q[len(q) // 2] * 1000, q[min(len(q) - 1, int(len(q) * 0.99))] * 1000))
+        line = f"{kind:18}" + "".join(
+            f"{v[0]:>9.1f} op/s {v[1]:>5.1f}/{v[2]:>6.1f} ms" if v else f"{'-':>28}" for v in vals)
+        if len(vals) == 2 and all(vals):
+            line += f"{vals[1][0] / vals[0][0]:>18.2f}"
+        print(line)
+    print(f"{'':18}(latency: p50/p99)")
+    if args.idle:
+        for n in names:
+            before, after = results[n][3]
+            print(f"{n}: RSS {before / 1024:.1f} MB -> {after / 1024:.1f} MB with {args.idle} IDLE sessions: "
+                  f"{(after - before) / args.idle:.0f} KB per session")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+import Foundation
+import IMAPCore
+import MIMEParser
+import MailStore
+
+extension IMAPSession {
+    func fetch(_ tag: String, set: SequenceSet, attributes: [FetchAttribute], byUID: Bool, changedSince: UInt64?,
+               mailbox: any MailboxSession) async throws {
+        guard let view = selected, let seqs = resolve(set, byUID: byUID, tag: tag) else { return }
+        var attrs = attributes
+        if byUID && !attrs.contains(.uid) { attrs.insert(.uid, at: 0) }
+        if changedSince != nil {
+            // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ and enables CONDSTORE.
+            enabled.insert("CONDSTORE"); selected?.condStore = true
+            if !attrs.contains(.modSeq) { attrs.append(.modSeq) }
+        }
+        let live = seqs.filter { !view.isExpunged(view.uids[$0 - 1]) }
+        let missing = live.count < seqs.count
+        var records = live.isEmpty ? [] : try await mailbox.messages(
+            in: view.path, uids: view.uidSet(live), changedSince: changedSince.map { Int64(clamping: $0) })
+        // \Seen set implicitly by BODY[…] / RFC822 / RFC822.TEXT (not in EXAMINE).
+        var newlySeen = Set<UID>()
+        if !view.readOnly, attrs.contains(where: \.setsSeen) {
+            let unseen = records.filter { !$0.flags.contains(.seen) }.map(\.uid)
+            if !unseen.isEmpty {
+                let result = try await mailbox.storeFlags(in: view.path, uids: UIDSet(unseen), operation: .add, flags: .seen,
+                                                          keywords: [], unchangedSince: nil)
+                let byUIDMap = Dictionary(result.updated.map { ($0.uid, $0) }, uniquingKeysWith: { a, _ in a })
+                for i in records.indices {
+                    if let r = byUIDMap[records[i].uid] {
+                        records[i] = r
+                        newlySeen.insert(r.uid)
+                        if let seq = selected?.sequenceNumber(of: r.uid) { selected?.setFlags(seq: seq, r.flags, r.keywords) }
+                    }
+                }
+            }
+        }
+        let needsBytes = attrs.contains { a in
+            switch a {
+            case .flags, .internalDate, .rfc822Size, .uid, .modSeq: false
+            default: true
+            }
+        }
+        // The whole message (BODY[], RFC822) needs no parsing; everything else does.
+        let needsParse = attrs.contains { a in
+            switch a {
+            case .flags, .internalDate, .rfc822Size, .uid, .modSeq, .rfc822: false
+            case .bodySection(let section, _, _): !(section.part.isEmpty && section.kind == .full)
+            default: true
+            }
+        }
+        var unknownEncoding = false
+        for record in records {
+            guard let seq = selected?.sequenceNumber(of: record.uid) else { continue }
+            var message: MIMEMessage?
+            var raw: [UInt8] = []
+            if needsBytes {
+                guard let bytes = try await mailbox.messageBytes(in: view.path, uid: record.uid) else { continue }
+                raw = bytes
+                if needsParse { message = MIMEMessage.parse(bytes) }
+            }
+            var items: [FetchResponseItem] = []
+            let recent = selected?.recent.contains(record.uid) ?? false
+            for a in attrs {
+                switch a {
+                case .uid: items.append(.uid(record.uid))
+                case .flags: items.append(.flags(imapFlags(record.flags, record.keywords, recent: recent)))
+                case .internalDate: items.append(.internalDate(record.internalDate))
+                case .rfc822Size: items.append(.rfc822Size(record.size))
+                case .modSeq: items.append(.modSeq(UInt64(max(record.modSeq, 1))))
+                case .envelope: items.append(.envelope(message!.imapEnvelopeBytes()))
+                case .body: items.append(.body(message!.imapBodyStructureBytes(extended: false)))
+                case .bodyStructure: items.append(.bodyStructure(message!.imapBodyStructureBytes(extended: true)))
+                case .rfc822:
+                    items.append(.section(name: "RFC822", origin: nil, data: MIMEMessage.imapLiteralSafe(raw), literal8: false))
+                case .rfc822Header:
+                    let data = message!.section(IMAPSection(part: [], kind: .header)) ?? []
+                    items.append(.section(name: "RFC822.HEADER", origin: nil, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
+                case .rfc822Text:
+                    let data = message!.section(IMAPSection(part: [], kind: .text)) ?? []
+                    items.append(.section(name: "RFC822.TEXT", origin: nil, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
+                case .bodySection(let section, let partial, _):
+                    var data = message.map { $0.section(section) ?? [] } ?? raw
+                    if let partial { data = MIMEMessage.partial(data, offset: partial.offset, count: partial.length) }
+                    items.append(.section(name: a.responseName, origin: partial?.offset, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
+                case .binary(let part, let partial, _):
+                    guard var data = message!.binary(part: part) else {
+                        if message!.part(part) != nil { unknownEncoding = true }
+                        items.append(.section(name: a.responseName, origin: partial?.offset, data: nil, literal8: false))
+                        continue
+                    }
+                    if let partial { data = MIMEMessage.partial(data, offset: partial.offset, count: partial.length) }
+                    items.append(.section(name: a.responseName, origin: partial?.offset, data: data, literal8: data.contains(0)))
+                case .binarySize(let part):
+                    items.append(.binarySize(part: part, size: message!.binarySize(part: part) ?? 0))
+                }
+            }
+            if newlySeen.contains(record.uid) && !attrs.contains(.flags) {
+                items.append(.flags(imapFlags(record.flags, record.keywords, recent: recent)))
+            }
+            untagged(.fetch(sequenceNumber: UInt32(seq), items: items))
+            try await flushIfLarge()
+        }
+        try await sendUpdates(expungeAllowed: byUID)
+        if unknownEncoding {
+            no(tag, "Unknown Content-Transfer-Encoding", code: .other("UNKNOWN-CTE"))
+        } else if !byUID, missing || (changedSince == nil && records.count < live.count) {
+            no(tag, "Some of the requested messages no longer exist", code: .expungeIssued)
+        } else {
+            ok(tag, "FETCH completed")
+        }
+    }
+}

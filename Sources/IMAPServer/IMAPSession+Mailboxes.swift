@@ -1,0 +1,371 @@
+import Foundation
+import IMAPCore
+import MailStore
+import NIOCore
+
+extension IMAPSession {
+    func executeAuthenticated(_ command: IMAPCommand) async throws {
+        guard let mailbox else { bad(command.tag, "Log in first"); return }
+        let tag = command.tag
+        do {
+            switch command.kind {
+            case .enable(let names):
+                var now: [String] = []
+                for name in names where name.uppercased() == "CONDSTORE" && !enabled.contains("CONDSTORE") {
+                    enabled.insert("CONDSTORE"); now.append("CONDSTORE")
+                    selected?.condStore = true
+                }
+                untagged(.enabled(now))
+                ok(tag, "ENABLE completed")
+            case .select(let name, let condStore):
+                try await select(tag, name: name, readOnly: false, condStore: condStore, mailbox: mailbox)
+            case .examine(let name, let condStore):
+                try await select(tag, name: name, readOnly: true, condStore: condStore, mailbox: mailbox)
+            case .create(let name, let uses):
+                try await create(tag, name: name, uses: uses, mailbox: mailbox)
+            case .delete(let name):
+                if name == "INBOX" { no(tag, "INBOX cannot be deleted", code: .cannot); return }
+                try await mailbox.deleteFolder(name)
+                if selected?.path == name { selected = nil; state = .authenticated }
+                ok(tag, "DELETE completed")
+            case .rename(let from, let to):
+                let target = to.hasSuffix("/") ? String(to.dropLast()) : to
+                if try await mailbox.folder(from) == nil { no(tag, "Mailbox does not exist", code: .nonExistent); return }
+                if try await mailbox.folder(target) != nil { no(tag, "Mailbox already exists", code: .alreadyExists); return }
+                try await createParents(of: target, mailbox: mailbox)
+                try await mailbox.renameFolder(from, to: target)
+                if let s = selected, s.path == from || s.path.hasPrefix(from + "/") { selected = nil; state = .authenticated }
+                ok(tag, "RENAME completed")
+            case .subscribe(let name):
+                guard try await mailbox.folder(name) != nil else { no(tag, "Mailbox does not exist", code: .nonExistent); return }
+                try await mailbox.setSubscribed(name, true)
+                ok(tag, "SUBSCRIBE completed")
+            case .unsubscribe(let name):
+                if try await mailbox.folder(name) != nil { try await mailbox.setSubscribed(name, false) }
+                ok(tag, "UNSUBSCRIBE completed")
+            case .list(let list):
+                try await self.list(list, mailbox: mailbox)
+                ok(tag, "LIST completed")
+            case .lsub(let reference, let pattern):
+                try await lsub(reference: reference, pattern: pattern, mailbox: mailbox)
+                ok(tag, "LSUB completed")
+            case .namespace:
+                untagged(.namespace(personalPrefix: "", delimiter: "/"))
+                ok(tag, "NAMESPACE completed")
+            case .status(let name, let attributes):
+                guard try await mailbox.folder(name) != nil else { no(tag, "Mailbox does not exist", code: .nonExistent); return }
+                untagged(.status(mailbox: name, items: try await statusItems(name, attributes, mailbox: mailbox)))
+                ok(tag, "STATUS completed")
+            case .getQuotaRoot(let name):
+                guard try await mailbox.folder(name) != nil else { no(tag, "Mailbox does not exist", code: .nonExistent); return }
+                let (used, limit) = try await mailbox.quota()
+                untagged(.quotaRoot(mailbox: name, roots: limit == nil ? [] : [""]))
+                if let limit { untagged(.quota(root: "", resources: [quotaResource(used: used, limit: limit)])) }
+                ok(tag, "GETQUOTAROOT completed")
+            case .getQuota(let root):
+                let (used, limit) = try await mailbox.quota()
+                guard root.isEmpty, let limit else { no(tag, "No such quota root", code: .nonExistent); return }
+                untagged(.quota(root: "", resources: [quotaResource(used: used, limit: limit)]))
+                ok(tag, "GETQUOTA completed")
+            case .setQuota:
+                no(tag, "Quotas are set by the administrator", code: .noPerm)
+            case .idle:
+                try await idle(tag)
+            default:
+                guard state == .selected, selected != nil else { bad(tag, "No mailbox selected"); return }
+                try await executeSelected(command, mailbox: mailbox)
+            }
+        } catch {
+            reply(tag, error: error)
+        }
+    }
+
+    func quotaResource(used: Int64, limit: Int64) -> QuotaResource {
+        // RFC 9208: STORAGE is in units of 1024 octets.
+        QuotaResource(name: "STORAGE", usage: UInt64((used + 1023) / 1024), limit: UInt64(limit / 1024))
+    }
+
+    // MARK: SELECT / EXAMINE
+
+    func select(_ tag: String, name: String, readOnly: Bool, condStore: Bool, mailbox: any MailboxSession) async throws {
+        if selected != nil {
+            selected = nil
+            state = .authenticated
+            if enabled.contains("CONDSTORE") { untagged(.condition(status: .ok, code: .closed, text: "Previous mailbox closed")) }
+        }
+        guard let info = try await mailbox.folder(name) else { no(tag, "Mailbox does not exist", code: .nonExistent); return }
+        if condStore { enabled.insert("CONDSTORE") }
+        let records = try await mailbox.messages(in: info.path, uids: nil, changedSince: nil)
+        let recent = readOnly ? [] : try await mailbox.claimRecent(in: info.path)
+        let view = SelectedMailbox(path: info.path, readOnly: readOnly, info: info, records: records, recent: Set(recent),
+                                   condStore: enabled.contains("CONDSTORE"))
+        let systemFlags: [IMAPFlag] = [.answered, .flagged, .deleted, .seen, .draft]
+        let keywords = view.knownKeywords.sorted().map(IMAPFlag.keyword)
+        untagged(.flags(systemFlags + keywords))
+        untagged(.condition(status: .ok, code: .permanentFlags(readOnly ? [] : systemFlags + keywords + [.wildcard]),
+                            text: readOnly ? "No permanent flags permitted" : "Flags permitted"))
+        untagged(.exists(view.count))
+        untagged(.recent(view.recent.count))
+        if let firstUnseen = records.firstIndex(where: { !$0.flags.contains(.seen) }) {
+            untagged(.condition(status: .ok, code: .unseen(UInt32(firstUnseen + 1)), text: "First unseen"))
+        }
+        untagged(.condition(status: .ok, code: .uidValidity(info.uidValidity), text: "UIDs valid"))
+        untagged(.condition(status: .ok, code: .uidNext(max(info.uidNext, (records.last?.uid ?? 0) + 1)), text: "Predicted next UID"))
+        if view.condStore { untagged(.condition(status: .ok, code: .highestModSeq(UInt64(max(view.knownModSeq, 1))), text: "Highest")) }
+        selected = view
+        state = .selected
+        changesPending = false
+        ok(tag, readOnly ? "EXAMINE completed" : "SELECT completed", code: readOnly ? .readOnly : .readWrite)
+    }
+
+    // MARK: CREATE
+
+    func create(_ tag: String, name: String, uses: [String], mailbox: any MailboxSession) async throws {
+        let path = name.hasSuffix("/") ? String(name.dropLast()) : name
+        if path.uppercased() == "INBOX" { no(tag, "Mailbox already exists", code: .alreadyExists); return }
+        var specialUse: SpecialUse?
+        for use in uses {
+            guard let u = SpecialUse.allCases.first(where: { $0.rawValue.lowercased() == use.lowercased() }) else {
+                no(tag, "Unsupported special-use attribute \(use)", code: .other("USEATTR")); return
+            }
+            specialUse = u
+        }
+        if try await mailbox.folder(path) != nil { no(tag, "Mailbox already exists", code: .alreadyExists); return }
+        try await createParents(of: path, mailbox: mailbox)
+        _ = try await mailbox.createFolder(path, specialUse: specialUse)
+        ok(tag, "CREATE completed")
+    }
+
+    /// RFC 3501 §6.3.3: superior names are created as needed.
+    func createParents(of path: String, mailbox: any MailboxSession) async throws {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count > 1 else { return }
+        for i in 1..<parts.count {
+            let parent = parts[0..<i].joined(separator: "/")
+            if parent.isEmpty { continue }
+            if try await mailbox.folder(parent) == nil {
+                do { _ = try await mailbox.createFolder(parent, specialUse: nil) }
+                catch let e as MailStoreError where e.code == .folderExists {}
+            }
+        }
+    }
+
+    // MARK: LIST / LSUB / STATUS
+
+    func list(_ command: ListCommand, mailbox: any MailboxSession) async throws {
+        let folders = try await mailbox.folders()
+        let patterns = command.patterns.map { command.reference + $0 }
+        if patterns.count == 1, patterns[0].isEmpty || command.patterns == [""] {
+            // RFC 3501: an empty pattern asks for the hierarchy delimiter and root.
+            untagged(.list(attributes: ["\\Noselect"], delimiter: "/", mailbox: "", lsub: false))
+            return
+        }
+        let select = Set(command.selectOptions)
+        let returns = Set(command.returnOptions)
+        let subscribedOnly = select.contains("SUBSCRIBED")
+        let specialOnly = select.contains("SPECIAL-USE")
+        let byPath = Dictionary(folders.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
+        // Every name to consider: the folders and their implied (non-existent) parents.
+        var names = Set(folders.map(\.path))
+        for f in folders {
+            var parts = f.path.split(separator: "/").map(String.init)
+            while parts.count > 1 { parts.removeLast(); names.insert(parts.joined(separator: "/")) }
+        }
+        let matchers = patterns.map(ListPattern.init)
+        for name in names.sorted(by: Self.folderOrder) where matchers.contains(where: { $0.matches(name) }) {
+            let folder = byPath[name]
+            let hasChildren = names.contains { $0.hasPrefix(name + "/") }
+            var attributes: [String] = []
+            if folder == nil { attributes.append("\\Noselect") }
+            attributes.append(hasChildren ? "\\HasChildren" : "\\HasNoChildren")
+            if let use = folder?.specialUse { attributes.append(use.rawValue) }
+            if subscribedOnly || returns.contains("SUBSCRIBED") {
+                if folder?.subscribed == true { attributes.append("\\Subscribed") }
+            }
+            if subscribedOnly && folder?.subscribed != true { continue }
+            if specialOnly && folder?.specialUse == nil { continue }
+            untagged(.list(attributes: attributes, delimiter: "/", mailbox: name, lsub: false))
+            if let statusAttributes = command.returnStatus, folder != nil {
+                untagged(.status(mailbox: name, items: try await statusItems(name, statusAttributes, mailbox: mailbox)))
+            }
+        }
+    }
+
+    func lsub(reference: String, pattern: String, mailbox: any MailboxSession) async throws {
+        let full = reference + pattern
+        if full.isEmpty { untagged(.list(attributes: ["\\Noselect"], delimiter: "/", mailbox: "", lsub: true)); return }
+        let matcher = ListPattern(full)
+        for folder in try await mailbox.folders().sorted(by: { Self.folderOrder($0.path, $1.path) })
+        where folder.subscribed && matcher.matches(folder.path) {
+            untagged(.list(attributes: [], delimiter: "/", mailbox: folder.path, lsub: true))
+        }
+    }
+
+    /// INBOX first, then by name.
+    static func folderOrder(_ a: String, _ b: String) -> Bool {
+        if a == "INBOX" { return b != "INBOX" }
+        if b == "INBOX" { return false }
+        return a < b
+    }
+
+    func statusItems(_ name: String, _ attributes: [StatusAttribute], mailbox: any MailboxSession) async throws -> [StatusItem] {
+        let s = try await mailbox.status(of: name)
+        return attributes.map { a in
+            switch a {
+            case .messages: StatusItem(a, UInt64(s.messages))
+            case .recent: StatusItem(a, UInt64(s.recent))
+            case .uidNext: StatusItem(a, UInt64(s.uidNext))
+            case .uidValidity: StatusItem(a, UInt64(s.uidValidity))
+            case .unseen: StatusItem(a, UInt64(s.unseen))
+            case .deleted: StatusItem(a, UInt64(s.deleted))
+            case .size: StatusItem(a, UInt64(s.sizeBytes))
+            case .highestModSeq: StatusItem(a, UInt64(max(s.highestModSeq, 1)))
+            }
+        }
+    }
+
+    // MARK: IDLE (RFC 2177)
+
+    func idle(_ tag: String) async throws {
+        send(.continuation("idling"))
+        if state == .selected { changesPending = true; try await sendUpdates(expungeAllowed: true) }
+        try await flush()
+        let started = ContinuousClock.now
+        var lastKeepalive = started
+        while true {
+            switch await inbox.next() {
+            case .frame(.command(let bytes)):
+                lastActivity = .now
+                if String(buffer: bytes).trimmingCharacters(in: .whitespaces).uppercased() == "DONE" {
+                    if state == .selected { try await sendUpdates(expungeAllowed: true) }
+                    ok(tag, "IDLE terminated")
+                } else {
+                    bad(tag, "Expected DONE")
+                }
+                return
+            case .frame(let other):
+                bad(tag, "Expected DONE")
+                try await handle(other)
+                return
+            case .changes(let revoked):
+                if revoked { try await revokedBye(); return }
+                if state == .selected { changesPending = true; try await sendUpdates(expungeAllowed: true) }
+                try await flush()
+            case .tick:
+                if let mailbox, await !mailbox.isStillAuthorized() { try await revokedBye(); return }
+                let now = ContinuousClock.now
+                if now - started > configuration.idleCommandTimeout {
+                    untagged(.condition(status: .bye, code: nil, text: "Autologout; idle for too long"))
+                    try await flush(); state = .logout; return
+                }
+                if now - lastKeepalive >= configuration.idleKeepalive {
+                    lastKeepalive = now
+                    untagged(.condition(status: .ok, code: nil, text: "Still here"))
+                    try await flush()
+                }
+            case .shutdown:
+                untagged(.condition(status: .bye, code: nil, text: "Server shutting down"))
+                try await flush(); state = .logout; return
+            case .closed:
+                state = .logout; return
+            }
+        }
+    }
+
+    // MARK: Untagged updates
+
+    /// Brings the selected view up to date and tells the client: EXPUNGE (only when allowed: not
+    /// during FETCH, STORE or SEARCH, RFC 3501 §7.4.1), EXISTS, RECENT and FETCH FLAGS.
+    func sendUpdates(expungeAllowed: Bool) async throws {
+        guard state == .selected, var view = selected, let mailbox else { return }
+        if changesPending {
+            changesPending = false
+            guard let info = try await mailbox.folder(view.path) else {
+                // The folder was deleted or renamed by another session.
+                untagged(.condition(status: .bye, code: nil, text: "The selected mailbox was deleted or renamed"))
+                state = .logout
+                return
+            }
+            let changed = try await mailbox.messages(in: view.path, uids: nil, changedSince: view.knownModSeq)
+            let gone = try await mailbox.expunged(in: view.path, since: view.knownModSeq)
+            view.markExpunged(gone)
+            let newOnes = changed.filter { $0.uid > view.maxUID }
+            if !newOnes.isEmpty {
+                view.appendNew(newOnes)
+                if !view.readOnly { view.recent.formUnion(try await mailbox.claimRecent(in: view.path)) }
+            }
+            for record in changed where record.uid <= view.maxUID && !newOnes.contains(where: { $0.uid == record.uid }) {
+                guard let seq = view.sequenceNumber(of: record.uid), !view.isExpunged(record.uid) else { continue }
+                if view.flags[seq - 1] != record.flags || view.keywords[seq - 1] != record.keywords {
+                    view.setFlags(seq: seq, record.flags, record.keywords)
+                    var items: [FetchResponseItem] = [.uid(record.uid), .flags(imapFlags(record.flags, record.keywords, recent: view.recent.contains(record.uid)))]
+                    if view.condStore { items.append(.modSeq(UInt64(record.modSeq))) }
+                    untagged(.fetch(sequenceNumber: UInt32(seq), items: items))
+                }
+            }
+            view.knownModSeq = max(view.knownModSeq, info.highestModSeq)
+        }
+        if expungeAllowed {
+            for seq in view.flushExpunges() { untagged(.expunge(seq)) }
+        }
+        let recentBefore = view.recent.count
+        if let count = view.takeExistsUpdate() {
+            untagged(.exists(count))
+            untagged(.recent(view.recent.count))
+        } else if view.recent.count != recentBefore {
+            untagged(.recent(view.recent.count))
+        }
+        selected = view
+    }
+
+    func imapFlags(_ flags: MessageFlags, _ keywords: [String], recent: Bool) -> [IMAPFlag] {
+        var result: [IMAPFlag] = []
+        if flags.contains(.seen) { result.append(.seen) }
+        if flags.contains(.answered) { result.append(.answered) }
+        if flags.contains(.flagged) { result.append(.flagged) }
+        if flags.contains(.deleted) { result.append(.deleted) }
+        if flags.contains(.draft) { result.append(.draft) }
+        if recent { result.append(.recent) }
+        result += keywords.map(IMAPFlag.keyword)
+        return result
+    }
+}
+
+/// A LIST pattern (RFC 3501 §6.3.8): `*` matches anything, `%` anything but the delimiter.
+/// INBOX matches case-insensitively.
+struct ListPattern {
+    let pattern: [Character]
+    init(_ pattern: String) { self.pattern = Array(pattern) }
+
+    func matches(_ name: String) -> Bool {
+        let n = Array(name)
+        if Self.match(pattern[...], n[...]) { return true }
+        if name == "INBOX" || name.hasPrefix("INBOX/") {
+            // Let "inbox", "Inbox/%" etc. match.
+            let upper = Array(String(pattern).uppercased())
+            return Self.match(upper[...], Array(name.uppercased())[...]) && String(pattern).uppercased().hasPrefix("INBOX")
+        }
+        return false
+    }
+
+    /// Dynamic programming, O(pattern × name): no backtracking blow-up on patterns like `*a*a*a*b`.
+    private static func match(_ p: ArraySlice<Character>, _ s: ArraySlice<Character>) -> Bool {
+        let s = Array(s)
+        var dp = [Bool](repeating: false, count: s.count + 1)
+        dp[0] = true
+        for pc in p {
+            var next = [Bool](repeating: false, count: s.count + 1)
+            switch pc {
+            case "*":
+                var any = false
+                for j in 0...s.count { any = any || dp[j]; next[j] = any }
+            case "%":
+                for j in 0...s.count { next[j] = dp[j] || (j > 0 && next[j - 1] && s[j - 1] != "/") }
+            default:
+                if !s.isEmpty { for j in 1...s.count { next[j] = dp[j - 1] && s[j - 1] == pc } }
+            }
+            dp = next
+        }
+        return dp[s.count]
+    }
+}

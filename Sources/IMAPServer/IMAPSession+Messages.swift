@@ -1,0 +1,227 @@
+import Foundation
+import IMAPCore
+import MIMEParser
+import MailStore
+import NIOCore
+
+extension IMAPSession {
+    func executeSelected(_ command: IMAPCommand, mailbox: any MailboxSession) async throws {
+        let tag = command.tag
+        switch command.kind {
+        case .close:
+            if let view = selected, !view.readOnly { _ = try await mailbox.expunge(in: view.path, uids: nil) }
+            selected = nil; state = .authenticated
+            ok(tag, "CLOSE completed")
+        case .unselect:
+            selected = nil; state = .authenticated
+            ok(tag, "UNSELECT completed")
+        case .expunge:
+            try await expunge(tag, uids: nil, mailbox: mailbox)
+        case .uidExpunge(let set):
+            guard let view = selected, let seqs = resolve(set, byUID: true, tag: tag) else { return }
+            try await expunge(tag, uids: view.uidSet(seqs), mailbox: mailbox)
+        case .fetch(let set, let attributes, let byUID, let changedSince):
+            try await fetch(tag, set: set, attributes: attributes, byUID: byUID, changedSince: changedSince, mailbox: mailbox)
+        case .store(let set, let data, let byUID):
+            try await store(tag, set: set, data: data, byUID: byUID, mailbox: mailbox)
+        case .copy(let set, let target, let byUID):
+            try await transfer(tag, set: set, target: target, byUID: byUID, move: false, mailbox: mailbox)
+        case .move(let set, let target, let byUID):
+            try await transfer(tag, set: set, target: target, byUID: byUID, move: true, mailbox: mailbox)
+        case .search(let charset, let key, let byUID, let returnOptions):
+            try await search(tag, charset: charset, key: key, byUID: byUID, returnOptions: returnOptions, mailbox: mailbox)
+        default:
+            bad(tag, "Command not valid in this state")
+        }
+    }
+
+    /// Sequence numbers for a set, or nil after answering BAD (message numbers out of range).
+    func resolve(_ set: SequenceSet, byUID: Bool, tag: String) -> [Int]? {
+        guard let view = selected else { bad(tag, "No mailbox selected"); return nil }
+        if set.lastSearchResult {
+            return savedSearch.compactMap { view.sequenceNumber(of: $0) }
+        }
+        guard let seqs = view.select(set, byUID: byUID) else { bad(tag, "Invalid message sequence number"); return nil }
+        return seqs
+    }
+
+    // MARK: EXPUNGE
+
+    func expunge(_ tag: String, uids: UIDSet?, mailbox: any MailboxSession) async throws {
+        guard let view = selected else { return }
+        if view.readOnly { no(tag, "Mailbox is read-only", code: .readOnly); return }
+        let removed = try await mailbox.expunge(in: view.path, uids: uids)
+        selected?.markExpunged(removed)
+        changesPending = true
+        try await sendUpdates(expungeAllowed: true)
+        ok(tag, "EXPUNGE completed")
+    }
+
+    // MARK: STORE
+
+    func store(_ tag: String, set: SequenceSet, data: StoreData, byUID: Bool, mailbox: any MailboxSession) async throws {
+        guard let view = selected, let seqs = resolve(set, byUID: byUID, tag: tag) else { return }
+        if view.readOnly { no(tag, "Mailbox is read-only", code: .readOnly); return }
+        let (flags, keywords) = Self.storedFlags(data.flags)
+        let targets = seqs.filter { !view.isExpunged(view.uids[$0 - 1]) }
+        let operation: FlagOperation = switch data.operation { case .add: .add; case .remove: .remove; case .replace: .replace }
+        let result = try await mailbox.storeFlags(in: view.path, uids: view.uidSet(targets), operation: operation, flags: flags,
+                                                  keywords: keywords, unchangedSince: data.unchangedSince.map { Int64(clamping: $0) })
+        var updated: [UID: MessageRecord] = [:]
+        for record in result.updated {
+            updated[record.uid] = record
+            if let seq = selected?.sequenceNumber(of: record.uid) { selected?.setFlags(seq: seq, record.flags, record.keywords) }
+        }
+        let modified = Set(result.modified)
+        for seq in targets {
+            guard let current = selected else { break }
+            let uid = current.uids[seq - 1]
+            if modified.contains(uid) { continue }
+            let record = updated[uid]
+            var items: [FetchResponseItem] = []
+            if data.silent {
+                // RFC 7162 §3.2: with CONDSTORE on, a changed message's new MODSEQ is still reported.
+                guard current.condStore, let record else { continue }
+                items = [.uid(uid), .modSeq(UInt64(record.modSeq))]
+            } else {
+                if byUID || current.condStore { items.append(.uid(uid)) }
+                items.append(.flags(imapFlags(current.flags[seq - 1], current.keywords[seq - 1], recent: current.recent.contains(uid))))
+                if current.condStore, let record { items.append(.modSeq(UInt64(record.modSeq))) }
+            }
+            untagged(.fetch(sequenceNumber: UInt32(seq), items: items))
+        }
+        changesPending = true
+        try await sendUpdates(expungeAllowed: byUID)
+        if !result.modified.isEmpty {
+            let set = byUID ? UIDSet(result.modified).description
+                : UIDSet(result.modified.compactMap { selected?.sequenceNumber(of: $0) }.map { UID($0) }).description
+            ok(tag, "Conditional STORE failed", code: .modified(set))
+        } else {
+            ok(tag, "STORE completed")
+        }
+    }
+
+    // MARK: COPY / MOVE
+
+    func transfer(_ tag: String, set: SequenceSet, target: String, byUID: Bool, move: Bool, mailbox: any MailboxSession) async throws {
+        guard let view = selected, let seqs = resolve(set, byUID: byUID, tag: tag) else { return }
+        if move && view.readOnly { no(tag, "Mailbox is read-only", code: .readOnly); return }
+        guard try await mailbox.folder(target) != nil else { no(tag, "Mailbox does not exist", code: .tryCreate); return }
+        let live = seqs.filter { !view.isExpunged(view.uids[$0 - 1]) }
+        if live.isEmpty {
+            if seqs.isEmpty || byUID { ok(tag, move ? "No messages moved" : "No messages copied") }
+            else { no(tag, "Some of the requested messages no longer exist", code: .expungeIssued) }
+            return
+        }
+        let uids = view.uidSet(live)
+        let result = move ? try await mailbox.move(from: view.path, uids: uids, to: target)
+                          : try await mailbox.copy(from: view.path, uids: uids, to: target)
+        let code: ResponseCode? = result.mapping.isEmpty ? nil : .copyUID(
+            uidValidity: result.uidValidity,
+            source: wireSet(result.mapping.map(\.source)), destination: wireSet(result.mapping.map(\.destination)))
+        if move {
+            if let code { untagged(.condition(status: .ok, code: code, text: "Moved UIDs")) }
+            selected?.markExpunged(result.mapping.map(\.source))
+            changesPending = true
+            try await sendUpdates(expungeAllowed: true)
+            ok(tag, "MOVE completed")
+        } else {
+            changesPending = true
+            try await sendUpdates(expungeAllowed: true)  // only FETCH, STORE and SEARCH forbid EXPUNGE
+            ok(tag, "COPY completed", code: code)
+        }
+    }
+
+    /// Wire flags as stored: system flags and keywords (\\Recent, \\* and unknown \\Flags are not
+    /// settable; the parser already refuses the first two).
+    static func storedFlags(_ wire: [IMAPFlag]) -> (MessageFlags, [String]) {
+        var flags = MessageFlags()
+        var keywords: [String] = []
+        for f in wire {
+            switch f {
+            case .seen: flags.insert(.seen)
+            case .answered: flags.insert(.answered)
+            case .flagged: flags.insert(.flagged)
+            case .deleted: flags.insert(.deleted)
+            case .draft: flags.insert(.draft)
+            case .keyword(let k): if !keywords.contains(k) { keywords.append(k) }
+            case .recent, .extensionFlag, .wildcard: break
+            }
+        }
+        return (flags, keywords)
+    }
+
+    /// A UID list in wire form, keeping the order (COPYUID pairs source and destination by position).
+    func wireSet(_ uids: [UID]) -> String {
+        var parts: [String] = []
+        var i = 0
+        while i < uids.count {
+            var j = i
+            while j + 1 < uids.count, uids[j + 1] == uids[j] + 1 { j += 1 }
+            parts.append(i == j ? "\(uids[i])" : "\(uids[i]):\(uids[j])")
+            i = j + 1
+        }
+        return parts.joined(separator: ",")
+    }
+
+    // MARK: APPEND (streamed literal)
+
+    func append(prefix: ByteBuffer, literalSize: Int) async throws {
+        let header = IMAPCommandParser.parseAppendHeader(prefix, literalSize: literalSize, limits: configuration.limits)
+        // Read the literal whatever happens: the client is sending it.
+        var message = [UInt8]()
+        message.reserveCapacity(min(literalSize, configuration.limits.maxAppendSize))
+        var complete = false
+        reading: while true {
+            switch await inbox.next() {
+            case .frame(.appendChunk(let chunk)):
+                lastActivity = .now
+                if case .success = header { message.append(contentsOf: chunk.readableBytesView) }
+            case .frame(.appendEnd):
+                complete = true
+                break reading
+            case .frame(.continuationRequest):
+                send(.continuation("Ready for literal data")); try await flush()
+            case .frame(let other):
+                // The framer never interleaves another command into an APPEND; treat as a broken stream.
+                try await handle(other)
+                break reading
+            case .changes(let revoked):
+                if revoked { try await revokedBye(); return }
+                changesPending = true
+            case .tick:
+                continue
+            case .shutdown:
+                untagged(.condition(status: .bye, code: nil, text: "Server shutting down"))
+                try await flush(); state = .logout; return
+            case .closed:
+                state = .logout; return
+            }
+        }
+        let parsed: AppendHeader
+        switch header {
+        case .failure(let error): bad(error.tag, error.message); return
+        case .success(let h): parsed = h
+        }
+        let tag = parsed.tag
+        guard complete else { bad(tag, "Incomplete APPEND"); return }
+        guard state == .authenticated || state == .selected, let mailbox else { bad(tag, "Log in first"); return }
+        let (flags, keywords) = Self.storedFlags(parsed.flags)
+        do {
+            guard try await mailbox.folder(parsed.mailbox) != nil else {
+                no(tag, "Mailbox does not exist", code: .tryCreate); return
+            }
+            if message.isEmpty { no(tag, "Empty message", code: .cannot); return }
+            let stored = MIMEMessage.canonicalCRLF(message)
+            let result = try await mailbox.append(to: parsed.mailbox, message: stored, flags: flags, keywords: keywords,
+                                                  internalDate: parsed.internalDate)
+            if selected?.path == parsed.mailbox {
+                changesPending = true
+                try await sendUpdates(expungeAllowed: true)
+            }
+            ok(tag, "APPEND completed", code: .appendUID(uidValidity: result.uidValidity, uid: result.uid))
+        } catch {
+            reply(tag, error: error)
+        }
+    }
+}

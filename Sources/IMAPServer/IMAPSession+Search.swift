@@ -1,0 +1,229 @@
+import Foundation
+import IMAPCore
+import MIMEParser
+import MailStore
+
+extension IMAPSession {
+    func search(_ tag: String, charset: String?, key: SearchKey, byUID: Bool, returnOptions: [String]?,
+                mailbox: any MailboxSession) async throws {
+        guard let view = selected else { return }
+        if let charset, !["UTF-8", "US-ASCII"].contains(charset.uppercased()) {
+            no(tag, "Unsupported charset", code: .badCharset(["UTF-8", "US-ASCII"])); return
+        }
+        let records = try await mailbox.messages(in: view.path, uids: nil, changedSince: nil)
+            .filter { view.sequenceNumber(of: $0.uid) != nil && !view.isExpunged($0.uid) }
+        var context = SearchContext(view: view, records: records, savedSearch: savedSearch)
+        try await context.prepare(key, mailbox: mailbox)
+        var matches: [MessageRecord] = []
+        for record in records {
+            if try await context.matches(key, record, mailbox: mailbox) { matches.append(record) }
+        }
+        let numbers: [UInt32] = matches.compactMap { r in byUID ? r.uid : view.sequenceNumber(of: r.uid).map(UInt32.init) }
+        let usesModSeq = key.mentionsModSeq
+        let highest = usesModSeq ? matches.map { UInt64($0.modSeq) }.max() : nil
+        if let options = returnOptions {
+            let opts = Set(options.map { $0.uppercased() })
+            if opts.contains("SAVE") { savedSearch = matches.map(\.uid) }
+            var items: [(String, String)] = []
+            let all = opts.isEmpty || opts == ["SAVE"] ? ["ALL"] : opts
+            if all.contains("MIN"), let m = numbers.min() { items.append(("MIN", "\(m)")) }
+            if all.contains("MAX"), let m = numbers.max() { items.append(("MAX", "\(m)")) }
+            if all.contains("ALL"), !numbers.isEmpty { items.append(("ALL", wireSet(numbers.sorted()))) }
+            if all.contains("COUNT") { items.append(("COUNT", "\(numbers.count)")) }
+            if let highest { items.append(("MODSEQ", "\(highest)")) }
+            if !(opts == ["SAVE"]) { untagged(.esearch(tag: tag, uid: byUID, items: items)) }
+        } else {
+            untagged(.search(numbers, highestModSeq: highest))
+        }
+        try await sendUpdates(expungeAllowed: byUID)
+        ok(tag, "SEARCH completed")
+    }
+}
+
+extension SearchKey {
+    var mentionsModSeq: Bool {
+        switch self {
+        case .modSeq: true
+        case .and(let keys): keys.contains { $0.mentionsModSeq }
+        case .or(let a, let b): a.mentionsModSeq || b.mentionsModSeq
+        case .not(let k): k.mentionsModSeq
+        default: false
+        }
+    }
+}
+
+/// Evaluates a SEARCH key over a folder's messages. Text keys go to the full-text index when its
+/// answer is exact (needles of 3+ characters: the index narrows, each candidate is confirmed);
+/// header keys use the decoded fields stored per message; the rest is scanned.
+struct SearchContext {
+    let view: SelectedMailbox
+    let records: [MessageRecord]
+    let savedSearch: [UID]
+    /// Full-text results per (field, needle).
+    var fullText: [String: Set<UID>] = [:]
+    var fields: [UID: MessageSearchFields] = [:]
+    /// Messages parsed for a scan (needles too short for the index).
+    var parsed: [UID: MIMEMessage] = [:]
+
+    init(view: SelectedMailbox, records: [MessageRecord], savedSearch: [UID]) {
+        self.view = view; self.records = records; self.savedSearch = savedSearch
+    }
+
+    private static func keyFor(_ field: MailboxDatabase.FullTextField, _ text: String) -> String { field.rawValue + "\u{0}" + text }
+
+    /// Runs the index queries and loads the header fields the key needs, once.
+    mutating func prepare(_ key: SearchKey, mailbox: any MailboxSession) async throws {
+        var needFields = false, needHeader = false
+        var texts: [(MailboxDatabase.FullTextField, String)] = []
+        func walk(_ k: SearchKey) {
+            switch k {
+            case .and(let ks): ks.forEach(walk)
+            case .or(let a, let b): walk(a); walk(b)
+            case .not(let a): walk(a)
+            case .from, .to, .cc, .bcc, .subject: needFields = true
+            case .header: needFields = true; needHeader = true
+            case .body(let s): texts.append((.body, s))
+            case .text(let s): texts.append((.any, s)); needFields = true; needHeader = true
+            default: break
+            }
+        }
+        walk(key)
+        for (field, text) in texts where !text.isEmpty {
+            if let uids = try await mailbox.fullTextSearch(in: view.path, text: text, field: field) {
+                fullText[Self.keyFor(field, text)] = Set(uids)
+            }
+        }
+        if needFields {
+            for f in try await mailbox.searchFields(in: view.path, uids: nil, includeHeader: needHeader) { fields[f.uid] = f }
+        }
+    }
+
+    mutating func matches(_ key: SearchKey, _ r: MessageRecord, mailbox: any MailboxSession) async throws -> Bool {
+        switch key {
+        case .all: return true
+        case .and(let keys):
+            for k in keys where !(try await matches(k, r, mailbox: mailbox)) { return false }
+            return true
+        case .or(let a, let b):
+            if try await matches(a, r, mailbox: mailbox) { return true }
+            return try await matches(b, r, mailbox: mailbox)
+        case .not(let k): return !(try await matches(k, r, mailbox: mailbox))
+        case .sequenceNumbers(let set):
+            guard let seq = view.sequenceNumber(of: r.uid) else { return false }
+            if set.lastSearchResult { return savedSearch.contains(r.uid) }
+            return set.resolved(max: UInt32(view.count)).contains { $0.contains(UInt32(seq)) }
+        case .uid(let set):
+            if set.lastSearchResult { return savedSearch.contains(r.uid) }
+            return set.resolved(max: view.maxUID).contains { $0.contains(r.uid) }
+        case .answered: return r.flags.contains(.answered)
+        case .deleted: return r.flags.contains(.deleted)
+        case .draft: return r.flags.contains(.draft)
+        case .flagged: return r.flags.contains(.flagged)
+        case .seen: return r.flags.contains(.seen)
+        case .unanswered: return !r.flags.contains(.answered)
+        case .undeleted: return !r.flags.contains(.deleted)
+        case .undraft: return !r.flags.contains(.draft)
+        case .unflagged: return !r.flags.contains(.flagged)
+        case .unseen: return !r.flags.contains(.seen)
+        case .recent: return view.recent.contains(r.uid)
+        case .old: return !view.recent.contains(r.uid)
+        case .new: return view.recent.contains(r.uid) && !r.flags.contains(.seen)
+        case .keyword(let k): return r.keywords.contains { $0.caseInsensitiveCompare(k) == .orderedSame }
+        case .unkeyword(let k): return !r.keywords.contains { $0.caseInsensitiveCompare(k) == .orderedSame }
+        case .before(let d): return Self.day(r.internalDate) < d
+        case .on(let d): return Self.day(r.internalDate) == d
+        case .since(let d): return Self.day(r.internalDate) >= d
+        case .sentBefore(let d): return Self.day(r.sentDate ?? r.internalDate) < d
+        case .sentOn(let d): return Self.day(r.sentDate ?? r.internalDate) == d
+        case .sentSince(let d): return Self.day(r.sentDate ?? r.internalDate) >= d
+        case .larger(let n): return r.size > n
+        case .smaller(let n): return r.size < n
+        case .younger(let s): return Date().timeIntervalSince(r.internalDate) <= Double(s)
+        case .older(let s): return Date().timeIntervalSince(r.internalDate) > Double(s)
+        case .modSeq(let m): return UInt64(r.modSeq) >= m
+        case .subject(let s): return Self.contains(fields[r.uid]?.subject, s)
+        case .from(let s): return Self.contains(fields[r.uid]?.from, s)
+        case .to(let s): return Self.contains(fields[r.uid]?.to, s)
+        case .cc(let s): return Self.contains(fields[r.uid]?.cc, s)
+        case .bcc(let s): return Self.contains(fields[r.uid]?.bcc, s)
+        case .header(let name, let value):
+            guard let header = fields[r.uid]?.header else { return false }
+            return Self.headerMatches(header, name: name, value: value)
+        case .body(let s):
+            if s.isEmpty { return true }
+            if let hits = fullText[Self.keyFor(.body, s)] { return hits.contains(r.uid) }
+            guard let m = try await message(r.uid, mailbox: mailbox) else { return false }
+            return m.searchText().body.range(of: s, options: .caseInsensitive) != nil
+        case .text(let s):
+            if s.isEmpty { return true }
+            // Header text (raw, and decoded subject/addresses) or body text.
+            if let header = fields[r.uid]?.header, String(decoding: header, as: UTF8.self).range(of: s, options: .caseInsensitive) != nil {
+                return true
+            }
+            if let hits = fullText[Self.keyFor(.any, s)] { return hits.contains(r.uid) }
+            guard let m = try await message(r.uid, mailbox: mailbox) else { return false }
+            let t = m.searchText()
+            return [t.subject, t.addresses, t.body, t.attachmentNames.joined(separator: "\n")].joined(separator: "\n")
+                .range(of: s, options: .caseInsensitive) != nil
+        }
+    }
+
+    mutating func message(_ uid: UID, mailbox: any MailboxSession) async throws -> MIMEMessage? {
+        if let m = parsed[uid] { return m }
+        guard let bytes = try await mailbox.messageBytes(in: view.path, uid: uid) else { return nil }
+        let m = MIMEMessage.parse(bytes)
+        // A scan keeps only what it needs: short-needle scans of big folders parse one at a time.
+        if parsed.count < 256 { parsed[uid] = m }
+        return m
+    }
+
+    static func contains(_ haystack: String?, _ needle: String) -> Bool {
+        if needle.isEmpty { return true }
+        guard let haystack else { return false }
+        return haystack.range(of: needle, options: .caseInsensitive) != nil
+    }
+
+    static let utc: Calendar = {
+        var c = Calendar(identifier: .gregorian)
+        c.timeZone = TimeZone(identifier: "UTC")!
+        return c
+    }()
+
+    /// The day of an instant, in UTC (dates are stored in UTC).
+    static func day(_ date: Date) -> IMAPDate {
+        let c = utc.dateComponents([.year, .month, .day], from: date)
+        return IMAPDate(year: c.year ?? 1970, month: c.month ?? 1, day: c.day ?? 1)
+    }
+
+    /// RFC 3501 HEADER: a field with this name whose (decoded) value contains the string; an empty
+    /// string matches any message that has the field.
+    static func headerMatches(_ header: [UInt8], name: String, value: String) -> Bool {
+        let wanted = name.lowercased()
+        // Unfold into logical lines.
+        var lines: [[UInt8]] = []
+        var current: [UInt8] = []
+        var i = 0
+        while i < header.count {
+            let b = header[i]
+            if b == 10 {
+                let next = i + 1 < header.count ? header[i + 1] : 0
+                if next == 32 || next == 9 { i += 1; continue }  // continuation: keep going
+                if !current.isEmpty { lines.append(current) }
+                current = []
+            } else if b != 13 {
+                current.append(b)
+            }
+            i += 1
+        }
+        if !current.isEmpty { lines.append(current) }
+        for line in lines {
+            guard let colon = line.firstIndex(of: 58) else { continue }
+            let fieldName = String(decoding: line[..<colon], as: UTF8.self).trimmingCharacters(in: .whitespaces).lowercased()
+            guard fieldName == wanted else { continue }
+            if value.isEmpty { return true }
+            let decoded = RFC2047.decode(line[(colon + 1)...])
+            if decoded.range(of: value, options: .caseInsensitive) != nil { return true }
+        }
+        return false
+    }
+}

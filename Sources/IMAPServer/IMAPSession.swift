@@ -1,0 +1,360 @@
+import Foundation
+import IMAPCore
+import Logging
+import MailCore
+import MailStore
+import NIOCore
+
+/// One client connection's IMAP session (RFC 3501 §3 states). Owned by one task: it reads events
+/// from its `SessionInbox`, answers commands through its transport, and keeps the selected
+/// folder's view (`SelectedMailbox`) in step with the mailbox.
+final class IMAPSession {
+    enum State { case notAuthenticated, authenticated, selected, logout }
+
+    let configuration: IMAPSessionConfiguration
+    let transport: any IMAPTransport
+    let mailboxes: any MailboxService
+    let authGate: (any IMAPAuthGate)?
+    let remoteIP: String
+    let inbox: SessionInbox
+    let sessionLimiter: SessionLimiter?
+    var logger: Logger
+
+    var state: State = .notAuthenticated
+    var isTLS: Bool
+    var mailbox: (any MailboxSession)?
+    var selected: SelectedMailbox?
+    var enabled: Set<String> = []
+    var out = ByteBuffer()
+    /// The mailbox changed since the selected view was last brought up to date.
+    var changesPending = false
+    var lastActivity = ContinuousClock.now
+    var watcher: Task<Void, Never>?
+    /// Result of the last SEARCH with RETURN (SAVE) (RFC 5182), as UIDs.
+    var savedSearch: [UID] = []
+
+    init(configuration: IMAPSessionConfiguration, transport: any IMAPTransport, mailboxes: any MailboxService,
+         authGate: (any IMAPAuthGate)?, remoteIP: String, isTLS: Bool, inbox: SessionInbox,
+         sessionLimiter: SessionLimiter? = nil, logger: Logger) {
+        self.sessionLimiter = sessionLimiter
+        self.configuration = configuration
+        self.transport = transport
+        self.mailboxes = mailboxes
+        self.authGate = authGate
+        self.remoteIP = remoteIP
+        self.isTLS = isTLS
+        self.inbox = inbox
+        self.logger = logger
+    }
+
+    // MARK: - Capabilities
+
+    var insecureAuthBlocked: Bool { !isTLS && !configuration.allowInsecureAuth }
+
+    var capabilities: [String] {
+        var caps = ["IMAP4rev1", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE"]
+        if state == .notAuthenticated {
+            if !isTLS && transport.canStartTLS { caps.append("STARTTLS") }
+            if insecureAuthBlocked { caps.append("LOGINDISABLED") } else { caps.append("AUTH=PLAIN") }
+        } else {
+            caps += ["NAMESPACE", "UIDPLUS", "MOVE", "SPECIAL-USE", "CREATE-SPECIAL-USE", "UNSELECT", "CHILDREN",
+                     "LIST-EXTENDED", "LIST-STATUS", "ESEARCH", "SEARCHRES", "BINARY", "CONDSTORE", "STATUS=SIZE",
+                     "APPENDLIMIT=\(configuration.limits.maxAppendSize)", "QUOTA", "QUOTA=RES-STORAGE"]
+        }
+        return caps
+    }
+
+    // MARK: - Output
+
+    func send(_ response: IMAPResponse) {
+        IMAPResponseEncoder.encode(response, into: &out)
+    }
+    func untagged(_ r: UntaggedResponse) { send(.untagged(r)) }
+    func ok(_ tag: String, _ text: String, code: ResponseCode? = nil) { send(.tagged(tag: tag, status: .ok, code: code, text: text)) }
+    func no(_ tag: String, _ text: String, code: ResponseCode? = nil) { send(.tagged(tag: tag, status: .no, code: code, text: text)) }
+    func bad(_ tag: String?, _ text: String, code: ResponseCode? = nil) {
+        if let tag { send(.tagged(tag: tag, status: .bad, code: code, text: text)) }
+        else { untagged(.condition(status: .bad, code: code, text: text)) }
+    }
+
+    func flush() async throws {
+        guard out.readableBytes > 0 else { return }
+        let buffer = out
+        out = ByteBuffer()
+        out.reserveCapacity(4096)
+        try await transport.write(buffer)
+    }
+
+    /// Flushes when a large response has built up (FETCH of many bodies).
+    func flushIfLarge() async throws {
+        if out.readableBytes >= 256 * 1024 { try await flush() }
+    }
+
+    // MARK: - Main loop
+
+    func run() async {
+        untagged(.condition(status: .ok, code: .capability(capabilities), text: "Sealbox ready."))
+        do {
+            try await flush()
+            loop: while state != .logout {
+                switch await inbox.next() {
+                case .frame(let frame):
+                    lastActivity = .now
+                    try await handle(frame)
+                    try await flush()
+                case .changes(let revoked):
+                    if revoked { try await revokedBye(); break loop }
+                    changesPending = true
+                case .tick:
+                    if let mailbox, await !mailbox.isStillAuthorized() { try await revokedBye(); break loop }
+                    let timeout = state == .notAuthenticated ? configuration.preAuthTimeout : configuration.idleTimeout
+                    if ContinuousClock.now - lastActivity > timeout {
+                        untagged(.condition(status: .bye, code: nil, text: "Autologout; idle for too long"))
+                        try await flush()
+                        break loop
+                    }
+                case .shutdown:
+                    untagged(.condition(status: .bye, code: nil, text: "Server shutting down"))
+                    try await flush()
+                    break loop
+                case .closed:
+                    break loop
+                }
+            }
+        } catch {
+            logger.debug("session ended", metadata: ["imap.error": "\(type(of: error))"])
+        }
+        await end()
+    }
+
+    func revokedBye() async throws {
+        untagged(.condition(status: .bye, code: nil, text: "The password of this session was revoked"))
+        try await flush()
+        state = .logout
+    }
+
+    func end() async {
+        inbox.pushClosed()
+        watcher?.cancel()
+        watcher = nil
+        if let mailbox {
+            sessionLimiter?.release(mailbox.mailboxID)
+            await mailbox.close()
+        }
+        mailbox = nil
+        selected = nil
+        state = .logout
+        await transport.close()
+    }
+
+    // MARK: - Frames
+
+    func handle(_ frame: IMAPFrame) async throws {
+        switch frame {
+        case .continuationRequest:
+            send(.continuation("Ready for literal data"))
+        case .command(let bytes):
+            switch IMAPCommandParser.parse(bytes, limits: configuration.limits) {
+            case .success(let command):
+                try await execute(command)
+            case .failure(let error):
+                bad(error.tag, error.message)
+            }
+        case .appendBegin(let prefix, let size):
+            try await append(prefix: prefix, literalSize: size)
+        case .appendChunk, .appendEnd:
+            break  // the rest of an APPEND that was already answered
+        case .tooLarge(let tag, let size, let isAppend):
+            if isAppend {
+                no(tag ?? "*", "Message too large (\(size) bytes; the limit is \(configuration.limits.maxAppendSize))", code: .tooBig)
+            } else {
+                bad(tag, "Literal or command too large")
+            }
+        case .lineTooLong(let tag):
+            bad(tag, "Command line too long")
+        }
+    }
+
+    func execute(_ command: IMAPCommand) async throws {
+        let tag = command.tag
+        switch command.kind {
+        case .capability:
+            untagged(.capability(capabilities))
+            ok(tag, "CAPABILITY completed")
+        case .noop, .check:
+            if state == .selected || !(command.kind == .check) {
+                try await sendUpdates(expungeAllowed: true)
+                ok(tag, command.kind == .noop ? "NOOP completed" : "CHECK completed")
+            } else {
+                bad(tag, "No mailbox selected")
+            }
+        case .logout:
+            untagged(.condition(status: .bye, code: nil, text: "Logging out"))
+            ok(tag, "LOGOUT completed")
+            state = .logout
+        case .id:
+            untagged(.id([.init(key: "name", value: "Sealbox"), .init(key: "version", value: configuration.version),
+                          .init(key: "vendor", value: "Sealbox"), .init(key: "support-url", value: "https://github.com/sealbox")]))
+            ok(tag, "ID completed")
+        case .startTLS:
+            try await startTLS(tag)
+        case .login(let user, let password):
+            try await login(tag, user: user, password: password)
+        case .authenticate(let mechanism, let initial):
+            try await authenticate(tag, mechanism: mechanism, initialResponse: initial)
+        default:
+            guard state != .notAuthenticated else { bad(tag, "Log in first"); return }
+            try await executeAuthenticated(command)
+        }
+    }
+
+    // MARK: - STARTTLS and authentication
+
+    func startTLS(_ tag: String) async throws {
+        guard state == .notAuthenticated else { bad(tag, "Already authenticated"); return }
+        guard !isTLS else { bad(tag, "TLS is already active"); return }
+        guard transport.canStartTLS else { no(tag, "TLS is not available"); return }
+        // Anything the client sent after STARTTLS came in plaintext and must not be obeyed.
+        try await flush()
+        var reply = ByteBuffer()
+        IMAPResponseEncoder.encode(.tagged(tag: tag, status: .ok, code: nil, text: "Begin TLS negotiation now"), into: &reply)
+        guard !inbox.hasPendingFrame, try await transport.startTLS(reply: reply, framesConsumed: inbox.framesTaken) else {
+            bad(tag, "STARTTLS must be the last command before the TLS handshake")
+            try await flush()
+            state = .logout
+            return
+        }
+        isTLS = true
+    }
+
+    func login(_ tag: String, user: String, password: String) async throws {
+        guard state == .notAuthenticated else { bad(tag, "Already authenticated"); return }
+        guard !insecureAuthBlocked else {
+            no(tag, "Plaintext authentication is disallowed without TLS; use STARTTLS or port 993", code: .privacyRequired); return
+        }
+        try await authenticateUser(tag, user: user, password: password)
+    }
+
+    func authenticate(_ tag: String, mechanism: String, initialResponse: String?) async throws {
+        guard state == .notAuthenticated else { bad(tag, "Already authenticated"); return }
+        guard mechanism.uppercased() == "PLAIN" else { no(tag, "Unsupported authentication mechanism", code: .cannot); return }
+        guard !insecureAuthBlocked else {
+            no(tag, "Plaintext authentication is disallowed without TLS; use STARTTLS or port 993", code: .privacyRequired); return
+        }
+        var response: String
+        if let initialResponse {
+            response = initialResponse == "=" ? "" : initialResponse  // the parser already maps "=" to ""
+        } else {
+            send(.continuation(""))
+            try await flush()
+            guard let line = try await nextLine() else { return }
+            response = line
+        }
+        response = response.trimmingCharacters(in: .whitespaces)
+        if response == "*" { bad(tag, "Authentication cancelled"); return }
+        guard let data = Data(base64Encoded: response) else { bad(tag, "Invalid base64 in the SASL response"); return }
+        let parts = data.split(separator: 0, omittingEmptySubsequences: false)
+        guard parts.count == 3, let authz = String(data: Data(parts[0]), encoding: .utf8),
+              let authc = String(data: Data(parts[1]), encoding: .utf8),
+              let password = String(data: Data(parts[2]), encoding: .utf8) else {
+            bad(tag, "Malformed PLAIN response"); return
+        }
+        guard authz.isEmpty || authz.lowercased() == authc.lowercased() else {
+            no(tag, "Authorization identity must match the authentication identity", code: .authorizationFailed); return
+        }
+        try await authenticateUser(tag, user: authc, password: password)
+    }
+
+    /// The next line the client sends while a command waits for it (SASL response, IDLE's DONE);
+    /// nil when the session must end.
+    func nextLine() async throws -> String? {
+        while true {
+            switch await inbox.next() {
+            case .frame(.command(let bytes)):
+                lastActivity = .now
+                return String(buffer: bytes)
+            case .frame(.continuationRequest):
+                send(.continuation("Ready for literal data")); try await flush()
+            case .frame:
+                return ""
+            case .changes(let revoked):
+                if revoked { try await revokedBye(); return nil }
+                changesPending = true
+            case .tick:
+                continue
+            case .shutdown:
+                untagged(.condition(status: .bye, code: nil, text: "Server shutting down"))
+                try await flush(); state = .logout; return nil
+            case .closed:
+                state = .logout; return nil
+            }
+        }
+    }
+
+    func authenticateUser(_ tag: String, user: String, password: String) async throws {
+        let started = ContinuousClock.now
+        let account = user.lowercased()
+        if let gate = authGate, let wait = await gate.refusal(ip: remoteIP, account: account) {
+            let seconds = max(1, Int(wait.components.seconds))
+            no(tag, "Too many failed logins; try again in \(seconds) seconds", code: .unavailable)
+            return
+        }
+        do {
+            guard let address = try? EmailAddress(user) else { throw MailStoreError(.authenticationFailed, "bad address") }
+            let session = try await mailboxes.unlock(address: address, password: password)
+            await authGate?.succeeded(ip: remoteIP, account: account)
+            if let limiter = sessionLimiter, !limiter.acquire(session.mailboxID) {
+                await session.close()
+                no(tag, "Too many sessions for this mailbox", code: .limit)
+                return
+            }
+            mailbox = session
+            state = .authenticated
+            logger[metadataKey: "imap.mailbox"] = "\(session.mailboxID)"
+            startWatching(session)
+            ok(tag, "Logged in", code: .capability(capabilities))
+        } catch let error as MailStoreError where error.code == .authenticationFailed || error.code == .noMailbox {
+            // The same answer, after the same delay, whether the address exists or not.
+            let answerAt = await authGate?.failed(ip: remoteIP, account: account) ?? .seconds(1)
+            let elapsed = ContinuousClock.now - started
+            if answerAt > elapsed { try? await Task.sleep(for: answerAt - elapsed) }
+            no(tag, "Authentication failed", code: .authenticationFailed)
+        }
+    }
+
+    func startWatching(_ session: any MailboxSession) {
+        let inbox = self.inbox
+        let passwordID = session.passwordID
+        let stream = session.changes(folder: nil)
+        watcher = Task {
+            for await change in stream {
+                if case .passwordRevoked(let id) = change.kind {
+                    if id == passwordID { inbox.pushChange(revoked: true) }
+                    continue
+                }
+                inbox.pushChange(revoked: false)
+            }
+        }
+    }
+}
+
+/// Maps store errors to tagged replies (the one place where they become wire text).
+extension IMAPSession {
+    func reply(_ tag: String, error: Error) {
+        if let e = error as? MailStoreError {
+            switch e.code {
+            case .noSuchFolder: no(tag, "Mailbox does not exist", code: .nonExistent)
+            case .folderExists: no(tag, "Mailbox already exists", code: .alreadyExists)
+            case .invalidFolderName: no(tag, "Invalid mailbox name", code: .cannot)
+            case .cannotDeleteInbox: no(tag, "INBOX cannot be deleted", code: .cannot)
+            case .overQuota: no(tag, "Quota exceeded", code: .overQuota)
+            case .messageTooLarge: no(tag, "Message too large", code: .tooBig)
+            case .mailboxClosed: no(tag, "Mailbox is closed", code: .unavailable)
+            default: no(tag, "Operation failed", code: .serverBug)
+            }
+        } else {
+            logger.error("command failed", metadata: ["imap.error": "\(type(of: error))"])
+            no(tag, "Internal error; try again", code: .serverBug)
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import IMAPCore
+import MailStore
+
+/// The selected folder as this session's client sees it: message sequence numbers map to UIDs,
+/// flags as last told to the client, and what has changed since (RFC 3501 §5.2, §7.4.1).
+struct SelectedMailbox {
+    let path: String
+    let readOnly: Bool
+    let uidValidity: UInt32
+    /// UIDs in sequence order (sequence number n is `uids[n-1]`), including expunged messages the
+    /// client has not been told about yet.
+    private(set) var uids: [UID]
+    /// Flags and keywords as last told to the client, parallel to `uids`.
+    private(set) var flags: [MessageFlags]
+    private(set) var keywords: [[String]]
+    /// Messages that are \Recent for this session.
+    var recent: Set<UID>
+    /// Expunged by someone, not yet announced (an EXPUNGE may not be sent during FETCH/STORE/SEARCH).
+    private(set) var pendingExpunges: Set<UID> = []
+    /// The folder's MODSEQ this view reflects.
+    var knownModSeq: Int64
+    /// The number of messages the client was last told (`* n EXISTS`).
+    private(set) var announcedCount: Int
+    /// CONDSTORE enabled for this selection (FETCH responses carry MODSEQ).
+    var condStore: Bool
+    /// Keywords ever seen in the folder, for the FLAGS response.
+    var knownKeywords: Set<String>
+
+    init(path: String, readOnly: Bool, info: FolderInfo, records: [MessageRecord], recent: Set<UID>, condStore: Bool) {
+        self.path = path
+        self.readOnly = readOnly
+        self.uidValidity = info.uidValidity
+        self.uids = records.map(\.uid)
+        self.flags = records.map(\.flags)
+        self.keywords = records.map(\.keywords)
+        self.recent = recent
+        self.knownModSeq = max(info.highestModSeq, records.map(\.modSeq).max() ?? 0)
+        self.announcedCount = records.count
+        self.condStore = condStore
+        self.knownKeywords = Set(records.flatMap(\.keywords))
+    }
+
+    var count: Int { uids.count }
+    var maxUID: UID { uids.last ?? 0 }
+
+    func sequenceNumber(of uid: UID) -> Int? {
+        // uids are ascending: binary search.
+        var lo = 0, hi = uids.count - 1
+        while lo <= hi {
+            let mid = (lo + hi) / 2
+            if uids[mid] == uid { return mid + 1 }
+            if uids[mid] < uid { lo = mid + 1 } else { hi = mid - 1 }
+        }
+        return nil
+    }
+
+    func isExpunged(_ uid: UID) -> Bool { pendingExpunges.contains(uid) }
+
+    /// Sequence numbers (1-based) selected by `set`: as message sequence numbers, or as UIDs.
+    /// nil when a message sequence number is out of range (the command is then BAD).
+    func select(_ set: SequenceSet, byUID: Bool) -> [Int]? {
+        if byUID {
+            let ranges = set.resolved(max: maxUID)
+            var result: [Int] = []
+            for r in ranges {
+                // first index with uid >= lower bound
+                var lo = 0, hi = uids.count
+                while lo < hi { let mid = (lo + hi) / 2; if uids[mid] < r.lowerBound { lo = mid + 1 } else { hi = mid } }
+                var i = lo
+                while i < uids.count, uids[i] <= r.upperBound { result.append(i + 1); i += 1 }
+            }
+            return result
+        }
+        let ranges = set.resolved(max: UInt32(uids.count))
+        var result: [Int] = []
+        for r in ranges {
+            guard r.lowerBound >= 1, r.upperBound <= UInt32(uids.count) else { return nil }
+            result.append(contentsOf: (Int(r.lowerBound)...Int(r.upperBound)))
+        }
+        return result
+    }
+
+    func uidSet(_ sequenceNumbers: [Int]) -> UIDSet { UIDSet(sequenceNumbers.map { uids[$0 - 1] }) }
+
+    mutating func setFlags(seq: Int, _ f: MessageFlags, _ k: [String]) {
+        flags[seq - 1] = f
+        keywords[seq - 1] = k
+        knownKeywords.formUnion(k)
+    }
+
+    /// New messages (UIDs above the current maximum), in UID order.
+    mutating func appendNew(_ records: [MessageRecord]) {
+        for r in records where r.uid > maxUID {
+            uids.append(r.uid); flags.append(r.flags); keywords.append(r.keywords)
+            knownKeywords.formUnion(r.keywords)
+        }
+    }
+
+    mutating func markExpunged(_ expunged: [UID]) {
+        for uid in expunged where sequenceNumber(of: uid) != nil { pendingExpunges.insert(uid) }
+    }
+
+    /// Removes the pending expunged messages and returns the sequence numbers to announce, in the
+    /// order they must be sent (each number valid after the previous ones were applied).
+    mutating func flushExpunges() -> [UInt32] {
+        guard !pendingExpunges.isEmpty else { return [] }
+        // Highest first: every announced number stays valid as the list shrinks.
+        // A message the client was never told about (not yet in an EXISTS) goes silently.
+        var result: [UInt32] = []
+        var announcedGone = 0
+        for index in stride(from: uids.count - 1, through: 0, by: -1) where pendingExpunges.contains(uids[index]) {
+            if index < announcedCount { result.append(UInt32(index + 1)); announcedGone += 1 }
+            recent.remove(uids[index])
+        }
+        // One pass to rebuild the arrays (not one removal per message).
+        var keptUIDs: [UID] = [], keptFlags: [MessageFlags] = [], keptKeywords: [[String]] = []
+        keptUIDs.reserveCapacity(uids.count)
+        for i in uids.indices where !pendingExpunges.contains(uids[i]) {
+            keptUIDs.append(uids[i]); keptFlags.append(flags[i]); keptKeywords.append(keywords[i])
+        }
+        uids = keptUIDs; flags = keptFlags; keywords = keptKeywords
+        pendingExpunges = []
+        announcedCount -= announcedGone
+        return result
+    }
+
+    /// Whether the client must be told `* n EXISTS`.
+    mutating func takeExistsUpdate() -> Int? {
+        guard uids.count != announcedCount else { return nil }
+        announcedCount = uids.count
+        return uids.count
+    }
+}

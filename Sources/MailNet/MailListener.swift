@@ -1,0 +1,172 @@
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+import Synchronization
+
+/// One accepted connection, as a protocol session sees it.
+public struct MailConnection<Inbound: Sendable>: Sendable {
+    public let channel: Channel
+    public let inbound: NIOAsyncChannelInboundStream<Inbound>
+    public let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    public let remoteAddress: SocketAddress?
+    /// Implicit TLS (the listener's TLS port).
+    public let isTLS: Bool
+    /// Per-process connection number, for logs.
+    public let id: UInt64
+}
+
+/// A TCP listener Service (swift-service-lifecycle): accepts connections, applies connection
+/// limits, runs each session as a child task, and on graceful shutdown stops accepting, lets the
+/// sessions say goodbye (they see the graceful shutdown themselves) and closes what is left after
+/// a grace period.
+public struct MailListener<Inbound: Sendable>: Service {
+    public struct Configuration: Sendable {
+        /// "imap", "imaps", … for logs.
+        public var name: String
+        public var host: String
+        /// 0 = any free port.
+        public var port: Int
+        /// TLS from the first byte (imaps, pop3s).
+        public var implicitTLS: NIOSSLContext?
+        public var maxConnections: Int
+        public var maxConnectionsPerIP: Int
+        /// Written before closing a refused connection (e.g. `* BYE Too many connections\r\n`).
+        public var refusal: ByteBuffer?
+        /// How long sessions get after graceful shutdown before their connections are closed.
+        public var shutdownGracePeriod: Duration
+
+        public init(name: String, host: String, port: Int, implicitTLS: NIOSSLContext? = nil, maxConnections: Int = 10_000,
+                    maxConnectionsPerIP: Int = 50, refusal: ByteBuffer? = nil, shutdownGracePeriod: Duration = .seconds(10)) {
+            self.name = name; self.host = host; self.port = port; self.implicitTLS = implicitTLS
+            self.maxConnections = maxConnections; self.maxConnectionsPerIP = maxConnectionsPerIP
+            self.refusal = refusal; self.shutdownGracePeriod = shutdownGracePeriod
+        }
+    }
+
+    let configuration: Configuration
+    let logger: Logger
+    let onBound: @Sendable (SocketAddress) -> Void
+    let childChannelInitializer: @Sendable (Channel) throws -> Void
+    let handler: @Sendable (MailConnection<Inbound>) async throws -> Void
+
+    public init(configuration: Configuration, logger: Logger,
+                onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in },
+                childChannelInitializer: @escaping @Sendable (Channel) throws -> Void,
+                handler: @escaping @Sendable (MailConnection<Inbound>) async throws -> Void) {
+        self.configuration = configuration; self.logger = logger; self.onBound = onBound
+        self.childChannelInitializer = childChannelInitializer; self.handler = handler
+    }
+
+    public func run() async throws {
+        let tls = configuration.implicitTLS
+        let initializer = childChannelInitializer
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .bind(host: configuration.host, port: configuration.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
+                    try initializer(channel)
+                    return try NIOAsyncChannel<Inbound, ByteBuffer>(
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(inboundType: Inbound.self, outboundType: ByteBuffer.self))
+                }
+            }
+        if let address = server.channel.localAddress { onBound(address) }
+        logger.info("listening", metadata: ["net.listener": "\(configuration.name)", "net.address": "\(server.channel.localAddress?.description ?? "?")"])
+
+        let registry = ConnectionRegistry()
+        let serverChannel = server.channel
+        try await withThrowingDiscardingTaskGroup { group in
+            try await withGracefulShutdownHandler {
+                try await server.executeThenClose { inbound in
+                    for try await child in inbound {
+                        let remote = child.channel.remoteAddress
+                        let ip = remote?.ipAddress ?? "unknown"
+                        guard let id = registry.admit(child.channel, ip: ip, max: configuration.maxConnections,
+                                                      maxPerIP: configuration.maxConnectionsPerIP) else {
+                            group.addTask { await refuse(child) }
+                            continue
+                        }
+                        group.addTask {
+                            defer { registry.remove(id, ip: ip) }
+                            await serve(child, id: id, remote: remote)
+                        }
+                    }
+                }
+            } onGracefulShutdown: {
+                serverChannel.close(promise: nil)
+            }
+            // Accepting has stopped (graceful shutdown or the server channel closed): give the
+            // sessions their grace period, then close what is left.
+            let deadline = ContinuousClock.now + configuration.shutdownGracePeriod
+            while registry.count > 0, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            registry.closeAll()
+        }
+        logger.info("stopped", metadata: ["net.listener": "\(configuration.name)"])
+    }
+
+    private func serve(_ child: NIOAsyncChannel<Inbound, ByteBuffer>, id: UInt64, remote: SocketAddress?) async {
+        var logger = self.logger
+        logger[metadataKey: "net.connection.id"] = "\(id)"
+        do {
+            try await child.executeThenClose { inbound, outbound in
+                let connection = MailConnection(channel: child.channel, inbound: inbound, outbound: outbound,
+                                                remoteAddress: remote, isTLS: configuration.implicitTLS != nil, id: id)
+                try await handler(connection)
+            }
+        } catch {
+            logger.debug("connection ended with an error", metadata: ["net.error": "\(type(of: error))"])
+        }
+    }
+
+    private func refuse(_ child: NIOAsyncChannel<Inbound, ByteBuffer>) async {
+        try? await child.executeThenClose { _, outbound in
+            if let refusal = configuration.refusal { try await outbound.write(refusal) }
+        }
+    }
+}
+
+/// Live connections of one listener: counts per IP, and the channels to close at shutdown.
+final class ConnectionRegistry: Sendable {
+    private struct State {
+        var nextID: UInt64 = 1
+        var channels: [UInt64: Channel] = [:]
+        var perIP: [String: Int] = [:]
+    }
+    private let state = Mutex(State())
+
+    var count: Int { state.withLock { $0.channels.count } }
+
+    func admit(_ channel: Channel, ip: String, max: Int, maxPerIP: Int) -> UInt64? {
+        state.withLock { s in
+            guard s.channels.count < max, s.perIP[ip, default: 0] < maxPerIP else { return nil }
+            let id = s.nextID
+            s.nextID += 1
+            s.channels[id] = channel
+            s.perIP[ip, default: 0] += 1
+            return id
+        }
+    }
+
+    func remove(_ id: UInt64, ip: String) {
+        state.withLock { s in
+            s.channels[id] = nil
+            let n = s.perIP[ip, default: 0] - 1
+            s.perIP[ip] = n > 0 ? n : nil
+        }
+    }
+
+    func closeAll() {
+        let channels = state.withLock { Array($0.channels.values) }
+        for channel in channels { channel.close(promise: nil) }
+    }
+}

@@ -1,0 +1,37 @@
+import Logging
+import MailStore
+import ServiceLifecycle
+
+/// Notices mail queued by other processes (`sealbox deliver` while `serve` runs; later the MX on
+/// another node) and moves it into the mailboxes unlocked here, so IDLE sessions hear of it within
+/// a second. Polls the queue's last sequence number: one indexed read every `interval`.
+public struct QueueWatcher: Service {
+    let queue: SealedQueue
+    let mailboxes: LocalMailboxService
+    let interval: Duration
+    let logger: Logger
+
+    public init(queue: SealedQueue, mailboxes: LocalMailboxService, interval: Duration = .milliseconds(250), logger: Logger) {
+        self.queue = queue; self.mailboxes = mailboxes; self.interval = interval; self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var last = (try? await queue.lastSeq()) ?? 0
+            while !Task.isCancelled {
+                do {
+                    try await Task.sleep(for: interval)
+                    let now = try await queue.lastSeq()
+                    if now != last {
+                        last = now
+                        try await mailboxes.drainQueuedMail()
+                    }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.warning("queue watch failed", metadata: ["queue.error": "\(type(of: error))"])
+                }
+            }
+        }
+    }
+}

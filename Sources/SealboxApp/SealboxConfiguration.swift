@@ -1,0 +1,108 @@
+import Configuration
+import Foundation
+import SystemPackage
+
+/// The node's settings. Precedence: explicit overrides (command-line flags) > environment
+/// variables (`SEALBOX_` + the key in upper case, dots and camelCase as underscores:
+/// `imap.allowInsecureAuth` → `SEALBOX_IMAP_ALLOW_INSECURE_AUTH`) > a JSON file (`--config FILE`,
+/// or `sealbox.json` in the data directory; nested objects or dotted keys) > defaults.
+///
+/// | key | default |
+/// |---|---|
+/// | `data.directory` | `./sealbox-data` (env `SEALBOX_DATA_DIR` too) |
+/// | `listen.address` | `127.0.0.1` |
+/// | `imap.port` | 143 as root, else 1143 |
+/// | `imaps.port` | 993 as root, else 1993 |
+/// | `imap.allowInsecureAuth` | false |
+/// | `imap.maxConnectionsPerIP` | 50 |
+/// | `imap.maxSessionsPerMailbox` | 100 |
+/// | `imap.idleTimeout` | 1800 (seconds) |
+/// | `imap.appendLimit` | 67108864 (bytes) |
+/// | `tls.certificate`, `tls.key` | none: a self-signed certificate in `<data>/tls/` |
+/// | `server.hostname` | the machine's host name |
+public struct SealboxConfiguration: Sendable {
+    public var dataDirectory: String
+    public var listenAddress: String
+    public var imapPort: Int
+    public var imapsPort: Int
+    public var imapAllowInsecureAuth: Bool
+    public var imapMaxConnectionsPerIP: Int
+    public var imapMaxSessionsPerMailbox: Int
+    public var imapIdleTimeout: Duration
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+    public var hostname: String
+    public var appendLimit: Int
+
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
+    public init(reader: ConfigReader) throws {
+        let root = geteuid() == 0
+        func int(_ key: String, _ defaultValue: Int, _ range: ClosedRange<Int>) throws -> Int {
+            var value = reader.int(forKey: ConfigKey(key))
+            if value == nil, let s = reader.string(forKey: ConfigKey(key)) {
+                guard let v = Int(s.trimmingCharacters(in: .whitespaces)) else {
+                    throw Failure(description: "configuration \(key) = \"\(s)\" is not a number")
+                }
+                value = v
+            }
+            guard let v = value else { return defaultValue }
+            guard range.contains(v) else { throw Failure(description: "configuration \(key) = \(v) is out of range \(range)") }
+            return v
+        }
+        func bool(_ key: String, _ defaultValue: Bool) throws -> Bool {
+            if let v = reader.bool(forKey: ConfigKey(key)) { return v }
+            if let s = reader.string(forKey: ConfigKey(key)) {
+                switch s.lowercased() {
+                case "1", "yes", "on", "true": return true
+                case "0", "no", "off", "false": return false
+                default: throw Failure(description: "configuration \(key) = \"\(s)\" is not true or false")
+                }
+            }
+            return defaultValue
+        }
+        func string(_ key: String) -> String? {
+            guard let s = reader.string(forKey: ConfigKey(key)), !s.isEmpty else { return nil }
+            return s
+        }
+        dataDirectory = string("data.directory") ?? "./sealbox-data"
+        listenAddress = string("listen.address") ?? "127.0.0.1"
+        imapPort = try int("imap.port", root ? 143 : 1143, 0...65535)
+        imapsPort = try int("imaps.port", root ? 993 : 1993, 0...65535)
+        imapAllowInsecureAuth = try bool("imap.allowInsecureAuth", false)
+        imapMaxConnectionsPerIP = try int("imap.maxConnectionsPerIP", 50, 1...100_000)
+        imapMaxSessionsPerMailbox = try int("imap.maxSessionsPerMailbox", 100, 1...100_000)
+        imapIdleTimeout = .seconds(try int("imap.idleTimeout", 1800, 60...86_400))
+        appendLimit = try int("imap.appendLimit", 64 * 1024 * 1024, 1024...(1 << 31))
+        tlsCertificatePath = string("tls.certificate")
+        tlsKeyPath = string("tls.key")
+        if (tlsCertificatePath == nil) != (tlsKeyPath == nil) {
+            throw Failure(description: "configuration tls.certificate and tls.key must be given together")
+        }
+        hostname = string("server.hostname") ?? ProcessInfo.processInfo.hostName
+    }
+
+    /// Reads the settings from `overrides` (flags, dotted keys), the environment, a JSON file, defaults.
+    public static func load(overrides: [String: String], configFile: String?,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> SealboxConfiguration {
+        var env: [String: String] = [:]
+        for (k, v) in environment where k.hasPrefix("SEALBOX_") { env[String(k.dropFirst(8))] = v }
+        if let dir = env["DATA_DIR"], env["DATA_DIRECTORY"] == nil { env["DATA_DIRECTORY"] = dir }
+        var providers: [any ConfigProvider] = [
+            InMemoryProvider(values: Dictionary(uniqueKeysWithValues: overrides.map { (AbsoluteConfigKey(ConfigKey($0.key)), ConfigValue(.string($0.value), isSecret: false)) })),
+            EnvironmentVariablesProvider(environmentVariables: env),
+        ]
+        let dataDirectory = overrides["data.directory"] ?? env["DATA_DIRECTORY"] ?? "./sealbox-data"
+        let file = configFile ?? (FileManager.default.fileExists(atPath: dataDirectory + "/sealbox.json") ? dataDirectory + "/sealbox.json" : nil)
+        if let file {
+            do {
+                providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(file)))
+            } catch {
+                throw Failure(description: "cannot read the configuration file \(file): \(error)")
+            }
+        }
+        return try SealboxConfiguration(reader: ConfigReader(providers: providers))
+    }
+}

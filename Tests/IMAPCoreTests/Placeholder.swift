@@ -1,4 +1,0 @@
-import Testing
-@testable import IMAPCore
-
-@Suite struct IMAPCorePlaceholderTests { @Test func builds() {} }

@@ -1,4 +1,0 @@
-import Testing
-@testable import IMAPServer
-
-@Suite struct IMAPServerPlaceholderTests { @Test func builds() {} }

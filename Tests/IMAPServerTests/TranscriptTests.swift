@@ -1,0 +1,109 @@
+import Foundation
+@testable import IMAPServer
+import Testing
+
+/// Exact bytes in, exact bytes out, for every command and its error cases. `UIDVALIDITY`,
+/// `APPENDUID`/`COPYUID` validity values and INTERNALDATE vary per run and are masked.
+@Suite("IMAP exact transcripts")
+struct TranscriptTests {
+    static func mask(_ text: String) -> String {
+        var t = text
+        for pattern in [#"UIDVALIDITY \d+"#, #"APPENDUID \d+"#, #"COPYUID \d+"#, #"INTERNALDATE "[^"]+""#, #"UIDVALIDITY": \d+"#] {
+            let regex = try! NSRegularExpression(pattern: pattern)
+            t = regex.stringByReplacingMatches(in: t, range: NSRange(t.startIndex..., in: t),
+                                               withTemplate: String(pattern.prefix(while: { $0 != "\\" && $0 != "\"" && $0 != "[" })) + "_")
+        }
+        return t
+    }
+
+    /// Runs `steps` (line sent → exact expected reply, `\n` standing for CRLF) on a logged-in session.
+    func run(_ steps: [(String, String)], deliveries: [String] = [], select: Bool = true) async throws {
+        let h = try await SessionHarness(quotaBytes: 1 << 20)
+        for d in deliveries { try await h.deliver(d) }
+        let c = h.connect()
+        try await c.login(h)
+        if select { _ = try await c.command("s0", "SELECT INBOX") }
+        for (i, (line, expected)) in steps.enumerated() {
+            let tag = "t\(i)"
+            try await c.send(line.replacingOccurrences(of: "TAG", with: tag))
+            let got = Self.mask(try await c.read(until: line.hasPrefix("+") ? "* BAD" : tag + " "))
+            let want = expected.replacingOccurrences(of: "TAG", with: tag).replacingOccurrences(of: "\n", with: "\r\n")
+            #expect(got == want, "step \(i): \(line)")
+        }
+        await c.close()
+        await h.cleanUp()
+    }
+
+    static let m1 = "From: Ann <ann@example.org>\r\nSubject: Hi\r\nDate: Mon, 2 Nov 2026 10:00:00 +0000\r\n\r\nHello\r\n"
+    static let m2 = """
+        From: Bob <bob@example.org>\r
+        Subject: Photo\r
+        MIME-Version: 1.0\r
+        Content-Type: multipart/mixed; boundary=b\r
+        \r
+        --b\r
+        Content-Type: text/plain\r
+        \r
+        see attached\r
+        --b\r
+        Content-Type: application/octet-stream\r
+        Content-Transfer-Encoding: base64\r
+        \r
+        AAEC\r
+        --b--\r
+
+        """
+
+    @Test("any-state and authenticated-state commands")
+    func general() async throws {
+        try await run([
+            ("TAG NOOP", "TAG OK NOOP completed\n"),
+            ("TAG ID (\"name\" \"test\")", "* ID (\"name\" \"Sealbox\" \"version\" \"0.1\" \"vendor\" \"Sealbox\" \"support-url\" \"https://github.com/sealbox\")\nTAG OK ID completed\n"),
+            ("TAG ENABLE CONDSTORE", "* ENABLED CONDSTORE\nTAG OK ENABLE completed\n"),
+            ("TAG ENABLE CONDSTORE", "* ENABLED\nTAG OK ENABLE completed\n"),
+            ("TAG NAMESPACE", "* NAMESPACE ((\"\" \"/\")) NIL NIL\nTAG OK NAMESPACE completed\n"),
+            ("TAG STATUS INBOX (MESSAGES UNSEEN UIDNEXT RECENT DELETED SIZE)", "* STATUS INBOX (MESSAGES 0 UNSEEN 0 UIDNEXT 1 RECENT 0 DELETED 0 SIZE 0)\nTAG OK STATUS completed\n"),
+            ("TAG STATUS Nope (MESSAGES)", "TAG NO [NONEXISTENT] Mailbox does not exist\n"),
+            ("TAG STATUS INBOX (BOGUS)", "TAG BAD Unknown status attribute BOGUS\n"),
+            ("TAG SETQUOTA \"\" (STORAGE 10)", "TAG NO [NOPERM] Quotas are set by the administrator\n"),
+            ("TAG GETQUOTA \"\"", "* QUOTA \"\" (STORAGE 0 1024)\nTAG OK GETQUOTA completed\n"),
+            ("TAG CHECK", "TAG BAD No mailbox selected\n"),
+            ("TAG LOGIN a b", "TAG BAD Already authenticated\n"),
+            ("TAG SELECT", "TAG BAD Missing mailbox name\n"),
+            ("TAG", "TAG BAD Missing command\n"),
+            ("+bad NOOP", "* BAD Invalid tag\n"),
+            ("TAG LOGOUT", "* BYE Logging out\nTAG OK LOGOUT completed\n"),
+        ], select: false)
+    }
+
+    @Test("selected-state commands")
+    func selected() async throws {
+        try await run([
+            ("TAG FETCH 1:2 (UID FLAGS RFC822.SIZE)", "* 1 FETCH (UID 1 FLAGS (\\Recent) RFC822.SIZE 89)\n* 2 FETCH (UID 2 FLAGS (\\Recent) RFC822.SIZE \(Self.m2.utf8.count))\nTAG OK FETCH completed\n"),
+            ("TAG FETCH 2 (BODY.PEEK[1] BINARY.PEEK[2] BINARY.SIZE[2])", "* 2 FETCH (BODY[1] {12}\nsee attached BINARY[2] ~{3}\n\u{0}\u{1}\u{2} BINARY.SIZE[2] 3)\nTAG OK FETCH completed\n"),
+            ("TAG FETCH 1 RFC822.HEADER", "* 1 FETCH (RFC822.HEADER {82}\nFrom: Ann <ann@example.org>\nSubject: Hi\nDate: Mon, 2 Nov 2026 10:00:00 +0000\n\n)\nTAG OK FETCH completed\n"),
+            ("TAG UID FETCH 1 BODY[TEXT]", "* 1 FETCH (UID 1 BODY[TEXT] {7}\nHello\n FLAGS (\\Seen \\Recent))\nTAG OK FETCH completed\n"),
+            ("TAG FETCH 1 BODY", "* 1 FETCH (BODY (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 7 1))\nTAG OK FETCH completed\n"),
+            ("TAG STORE 1 FLAGS (\\Answered $Done)", "* 1 FETCH (FLAGS (\\Answered \\Recent $Done))\nTAG OK STORE completed\n"),
+            ("TAG STORE 1 -FLAGS \\Answered", "* 1 FETCH (FLAGS (\\Recent $Done))\nTAG OK STORE completed\n"),
+            ("TAG UID STORE 2 +FLAGS.SILENT (\\Deleted)", "TAG OK STORE completed\n"),
+            ("TAG SEARCH CHARSET KOI8-R ALL", "TAG NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset\n"),
+            ("TAG SEARCH KEYWORD $Done", "* SEARCH 1\nTAG OK SEARCH completed\n"),
+            ("TAG UID SEARCH DELETED", "* SEARCH 2\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH FROM bob SUBJECT photo", "* SEARCH 2\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH 1:* NOT FROM bob", "* SEARCH 1\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH FOO", "TAG BAD Unknown search key FOO\n"),
+            ("TAG COPY 1 Trash", "TAG OK [COPYUID _ 1 1] COPY completed\n"),
+            ("TAG UID EXPUNGE 1", "TAG OK EXPUNGE completed\n"),
+            ("TAG UID EXPUNGE 2", "* 2 EXPUNGE\nTAG OK EXPUNGE completed\n"),
+            ("TAG CHECK", "TAG OK CHECK completed\n"),
+            ("TAG FETCH 5 FLAGS", "TAG BAD Invalid message sequence number\n"),
+            ("TAG STORE 1 FLAGZ (\\Seen)", "TAG BAD Expected FLAGS, +FLAGS or -FLAGS\n"),
+            ("TAG UNSELECT", "TAG OK UNSELECT completed\n"),
+            ("TAG FETCH 1 FLAGS", "TAG BAD No mailbox selected\n"),
+            ("TAG EXAMINE INBOX", "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Done)\n* OK [PERMANENTFLAGS ()] No permanent flags permitted\n* 1 EXISTS\n* 0 RECENT\n* OK [UNSEEN 1] First unseen\n* OK [UIDVALIDITY _] UIDs valid\n* OK [UIDNEXT 3] Predicted next UID\nTAG OK [READ-ONLY] EXAMINE completed\n"),
+            ("TAG STORE 1 +FLAGS (\\Deleted)", "TAG NO [READ-ONLY] Mailbox is read-only\n"),
+            ("TAG CLOSE", "TAG OK CLOSE completed\n"),
+        ], deliveries: [Self.m1, Self.m2])
+    }
+}

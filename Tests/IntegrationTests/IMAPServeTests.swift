@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+/// `sealbox serve` started for real on loopback (port 0), checked with raw sockets from Python.
+@Suite("sealbox serve: IMAP over the network")
+struct IMAPServeTests {
+    final class Served: Sendable {
+        let cli: CLIHarness
+        let process: Process
+        let password: String
+        let imapPort: Int
+        let imapsPort: Int
+        let stderr: Pipe
+
+        init(extraArguments: [String] = []) throws {
+            cli = try CLIHarness()
+            password = try cli.setUpMailbox()
+            process = Process()
+            process.executableURL = URL(fileURLWithPath: CLIHarness.binary)
+            process.arguments = ["serve", "--data-dir", cli.dataDir, "--imap-port", "0", "--imaps-port", "0"] + extraArguments
+            stderr = Pipe()
+            process.standardError = stderr
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            var text = ""
+            let deadline = Date().addingTimeInterval(60)
+            while !(text.contains("listening: imap ") && text.contains("listening: imaps ")), Date() < deadline, process.isRunning {
+                text += String(decoding: stderr.fileHandleForReading.availableData, as: UTF8.self)
+            }
+            func port(_ name: String) -> Int {
+                guard let r = text.range(of: "listening: \(name) 127.0.0.1:") else { return 0 }
+                return Int(text[r.upperBound...].prefix { $0.isNumber }) ?? 0
+            }
+            imapPort = port("imap")
+            imapsPort = port("imaps")
+        }
+
+        var certificate: String { cli.dataDir + "/tls/cert.pem" }
+
+        func stop() -> Int32 {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+            cli.cleanUp()
+            return process.terminationStatus
+        }
+    }
+
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("ServerChecks/imap_server_checks.py").path
+    static let python = ProcessInfo.processInfo.environment["SEALBOX_TEST_PYTHON"] ?? "/usr/bin/python3"
+
+    func runCheck(_ served: Served, _ check: String, extra: [String] = [], whileRunning: ((Process, Pipe) throws -> Void)? = nil) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.python)
+        p.arguments = [Self.script, check, "127.0.0.1", "\(served.imapPort)", "\(served.imapsPort)", served.certificate,
+                       "hello@example.com", served.password] + extra
+        let out = Pipe(), input = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        p.standardInput = input
+        try p.run()
+        try whileRunning?(p, input)
+        let deadline = Date().addingTimeInterval(60)
+        while p.isRunning, Date() < deadline { usleep(10_000) }
+        if p.isRunning { p.terminate() }
+        p.waitUntilExit()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return (p.terminationStatus, text)
+    }
+
+    @Test("STARTTLS: plaintext login refused, upgrade works; a command pipelined after STARTTLS is never obeyed")
+    func startTLS() throws {
+        let served = try Served()
+        defer { _ = served.stop() }
+        #expect(served.imapPort > 0 && served.imapsPort > 0)
+        let (status, output) = try runCheck(served, "starttls")
+        #expect(status == 0, "\(output)")
+        let (status2, output2) = try runCheck(served, "starttls-pipelining")
+        #expect(status2 == 0, "\(output2)")
+    }
+
+    @Test("implicit TLS; CLI delivery reaches an IDLE session (latency printed); SIGTERM says BYE and exits 0")
+    func idleAndShutdown() throws {
+        let served = try Served()
+        var stopped = false
+        defer { if !stopped { _ = served.stop() } }
+        let ready = NSTemporaryDirectory() + "sealbox-ready-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: ready) }
+        let (status, output) = try runCheck(served, "imaps-idle-deliver", extra: [served.cli.dataDir, CLIHarness.binary, ready]) { p, _ in
+            // Stop the server while the session is open, once the script says so (bounded wait).
+            let deadline = Date().addingTimeInterval(60)
+            while p.isRunning, Date() < deadline, !FileManager.default.fileExists(atPath: ready) { usleep(10_000) }
+            served.process.terminate()
+        }
+        served.process.waitUntilExit()
+        stopped = true
+        #expect(status == 0, "\(output)")
+        print(output.split(separator: "\n").filter { $0.hasPrefix("idle-latency-ms") }.joined())
+        #expect(served.process.terminationStatus == 0)
+        served.cli.cleanUp()
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import MailNet
-
-@Suite struct MailNetPlaceholderTests { @Test func builds() {} }
