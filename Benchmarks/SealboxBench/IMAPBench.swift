@@ -183,8 +183,9 @@ final class SealboxServer: BenchServer, @unchecked Sendable {
         let deadline = Date().addingTimeInterval(60)
         var found: Int?
         while Date() < deadline, process.isRunning, found == nil {
-            for line in stderr.text.split(separator: "\n") where line.hasPrefix("listening: imap ") {
-                found = line.split(separator: " ")[2].split(separator: ":").last.flatMap { Int($0) }
+            for line in stderr.text.split(separator: "\n") {
+                guard let r = line.range(of: "listening: imap ") else { continue }  // serve may prefix "sealbox: "
+                found = line[r.upperBound...].split(separator: " ").first?.split(separator: ":").last.flatMap { Int($0) }
             }
             if found == nil { usleep(20_000) }
         }

@@ -23,14 +23,14 @@ final class ServerHarness: @unchecked Sendable {
         var description: String
     }
 
-    /// Sets up `address` with a password, delivers `deliver` messages before start, starts `serve`.
-    init(address: String = "user@example.com", insecureAuth: Bool = true, extraArguments: [String] = [],
+    /// Sets up `address` (with a storage quota, so that QUOTA has a root) and a password, starts `serve`.
+    init(address: String = "user@example.com", quota: String? = "1G", insecureAuth: Bool = true, extraArguments: [String] = [],
          timeout: Duration = .seconds(60)) throws {
         cli = try CLIHarness()
         self.address = address
         let domain = String(address.split(separator: "@")[1])
         _ = try cli.run(["domain", "add", domain])
-        let alias = try cli.run(["alias", "add", address])
+        let alias = try cli.run(["alias", "add", address] + (quota.map { ["--quota", $0] } ?? []))
         guard alias.ok else { cli.cleanUp(); throw StartError(description: "alias add failed: \(alias.stderr)") }
         let generated = try cli.run(["password", "generate", address, "--label", "test"])
         guard generated.ok else { cli.cleanUp(); throw StartError(description: "password generate failed: \(generated.stderr)") }
@@ -64,20 +64,22 @@ final class ServerHarness: @unchecked Sendable {
         }
         guard let imap = ports.imap, let imaps = ports.imaps else {
             let text = output.text
+            let running = process.isRunning
             Self.stop(process)
             cli.cleanUp()
             throw StartError(description: "sealbox serve did not print both listening lines within \(timeout) "
-                + "(running: \(process.isRunning)); stderr:\n\(text)")
+                + "(still running: \(running)); stderr:\n\(text)")
         }
         imapPort = imap
         imapsPort = imaps
         certificatePath = Self.certificate(in: cli.dataDir + "/tls")
     }
 
-    /// `listening: imap 127.0.0.1:54321 (STARTTLS)` → 54321
+    /// `listening: imap 127.0.0.1:54321 (STARTTLS)` → 54321 (also after a prefix such as `sealbox: `)
     static func port(in text: String, service: String) -> Int? {
         for line in text.split(separator: "\n") {
-            let words = line.split(separator: " ")
+            guard let start = line.range(of: "listening: ") else { continue }
+            let words = line[start.lowerBound...].split(separator: " ")
             guard words.count >= 3, words[0] == "listening:", words[1] == service,
                   let colon = words[2].lastIndex(of: ":") else { continue }
             return Int(words[2][words[2].index(after: colon)...])
