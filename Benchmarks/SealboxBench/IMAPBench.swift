@@ -46,7 +46,9 @@ func imapBenchmark(arguments: [String]) async throws {
     for name in servers {
         let server: BenchServer
         do {
-            server = try name == "dovecot" ? DovecotServer(users: users) : SealboxServer(users: users)
+            // both servers get limits above the benchmark's own connection count (Dovecot: dovecot-test.sh)
+            server = try name == "dovecot" ? DovecotServer(users: users)
+                : SealboxServer(users: users, maxConnections: sessions + idleSessions + 100)
         } catch {
             print("\(name): not started: \(error)")
             continue
@@ -148,7 +150,7 @@ final class SealboxServer: BenchServer, @unchecked Sendable {
     let process: Process
     let stderr: BenchOutput
 
-    init(users: Int) throws {
+    init(users: Int, maxConnections: Int) throws {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sealbox").path
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw BenchError("\(binary) not found: swift build -c release --product sealbox")
@@ -172,6 +174,8 @@ final class SealboxServer: BenchServer, @unchecked Sendable {
         process.arguments = ["serve", "--imap-port", "0", "--imaps-port", "0", "--allow-insecure-auth", "--listen", "127.0.0.1"]
         var environment = ProcessInfo.processInfo.environment
         environment["SEALBOX_DATA_DIR"] = dataDir
+        environment["SEALBOX_IMAP_MAX_CONNECTIONS_PER_IP"] = String(maxConnections)
+        environment["SEALBOX_IMAP_MAX_SESSIONS_PER_MAILBOX"] = String(maxConnections)
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         let pipe = Pipe()
