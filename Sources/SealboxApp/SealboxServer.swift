@@ -23,6 +23,7 @@ public enum SealboxServer {
         imap.imapPort = configuration.imapPort
         imap.imapsPort = configuration.imapsPort
         imap.maxConnectionsPerIP = configuration.imapMaxConnectionsPerIP
+        imap.maxSessionsPerMailbox = configuration.imapMaxSessionsPerMailbox
         imap.session.allowInsecureAuth = configuration.imapAllowInsecureAuth
         imap.session.idleTimeout = configuration.imapIdleTimeout
         imap.session.hostname = configuration.hostname
