@@ -136,7 +136,13 @@ CONF
     echo "dovecot: already running, pid $(cat "$D/run/master.pid")"
   else
     doveconf -c "$CONF" -n > "$D/doveconf-n.txt"
-    dovecot -c "$CONF" </dev/null >>"$D/log/master.out" 2>&1
+    # Dovecot daemonizes: start it with no inherited descriptors (a caller waiting for this script
+    # to end, e.g. Foundation's Process, would otherwise wait for the daemon) and no blocked
+    # signals (a test runner may block SIGTERM, which the daemon would inherit and never see).
+    python3 -c 'import os, signal, sys
+signal.pthread_sigmask(signal.SIG_SETMASK, [])
+os.closerange(3, 65536)
+os.execvp(sys.argv[1], sys.argv[1:])' dovecot -c "$CONF" </dev/null >>"$D/log/master.out" 2>&1
   fi
   for _ in $(seq 1 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$IMAP_PORT") 2>/dev/null && break; sleep 0.1

@@ -1,0 +1,215 @@
+import Foundation
+import Testing
+
+/// Runs `sealbox serve` (the binary next to the tests) on a fresh data directory with one mailbox,
+/// waits (bounded) for its `listening:` lines and stops it with SIGTERM (SIGKILL if it lingers).
+final class ServerHarness: @unchecked Sendable {
+    // @unchecked: `process` and the ports are set once in `start` before the harness is shared;
+    // the output buffer is guarded by `output`'s own lock.
+    let cli: CLIHarness
+    let address: String
+    let password: String
+    let imapPort: Int
+    let imapsPort: Int
+    let certificatePath: String?
+    private let process: Process
+    private let output: LineCollector
+
+    var host: String { "127.0.0.1" }
+    /// Everything `serve` printed on stderr so far.
+    var log: String { output.text }
+
+    struct StartError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Sets up `address` (with a storage quota, so that QUOTA has a root) and a password, starts `serve`.
+    init(address: String = "user@example.com", quota: String? = "1G", insecureAuth: Bool = true, extraArguments: [String] = [],
+         timeout: Duration = .seconds(60)) throws {
+        cli = try CLIHarness()
+        self.address = address
+        let domain = String(address.split(separator: "@")[1])
+        _ = try cli.run(["domain", "add", domain])
+        let alias = try cli.run(["alias", "add", address] + (quota.map { ["--quota", $0] } ?? []))
+        guard alias.ok else { cli.cleanUp(); throw StartError(description: "alias add failed: \(alias.stderr)") }
+        let generated = try cli.run(["password", "generate", address, "--label", "test"])
+        guard generated.ok else { cli.cleanUp(); throw StartError(description: "password generate failed: \(generated.stderr)") }
+        password = generated.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLIHarness.binary)
+        process.arguments = ["serve", "--imap-port", "0", "--imaps-port", "0", "--listen", "127.0.0.1"]
+            + (insecureAuth ? ["--allow-insecure-auth"] : []) + extraArguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["SEALBOX_DATA_DIR"] = cli.dataDir
+        environment.removeValue(forKey: "SEALBOX_PASSWORD")
+        process.environment = environment
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        let errPipe = Pipe()
+        process.standardError = errPipe
+        let output = LineCollector()
+        self.output = output
+        self.process = process
+        try withSignalsUnblocked { try process.run() }
+        Thread { output.consume(errPipe.fileHandleForReading) }.start()
+
+        let deadline = ContinuousClock.now + timeout
+        var ports: (imap: Int?, imaps: Int?) = (nil, nil)
+        while ContinuousClock.now < deadline {
+            ports = (Self.port(in: output.text, service: "imap"), Self.port(in: output.text, service: "imaps"))
+            if ports.imap != nil, ports.imaps != nil { break }
+            if !process.isRunning || output.text.contains("not part of this build") { break }
+            usleep(20_000)
+        }
+        guard let imap = ports.imap, let imaps = ports.imaps else {
+            let text = output.text
+            let running = process.isRunning
+            Self.stop(process)
+            cli.cleanUp()
+            throw StartError(description: "sealbox serve did not print both listening lines within \(timeout) "
+                + "(still running: \(running)); stderr:\n\(text)")
+        }
+        imapPort = imap
+        imapsPort = imaps
+        certificatePath = Self.certificate(in: cli.dataDir + "/tls")
+    }
+
+    /// `listening: imap 127.0.0.1:54321 (STARTTLS)` → 54321 (also after a prefix such as `sealbox: `)
+    static func port(in text: String, service: String) -> Int? {
+        for line in text.split(separator: "\n") {
+            guard let start = line.range(of: "listening: ") else { continue }
+            let words = line[start.lowerBound...].split(separator: " ")
+            guard words.count >= 3, words[0] == "listening:", words[1] == service,
+                  let colon = words[2].lastIndex(of: ":") else { continue }
+            return Int(words[2][words[2].index(after: colon)...])
+        }
+        return nil
+    }
+
+    /// The PEM certificate in the data directory's tls/ (any *.pem that is not a key).
+    static func certificate(in directory: String) -> String? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let pems = names.filter { $0.hasSuffix(".pem") && !$0.lowercased().contains("key") }.sorted()
+        let preferred = pems.first { $0.lowercased().contains("cert") } ?? pems.first
+        return preferred.map { directory + "/" + $0 }
+    }
+
+    /// `sealbox deliver address < message` while the server runs.
+    @discardableResult
+    func deliver(_ message: [UInt8]) throws -> CLIHarness.Result {
+        try cli.run(["deliver", address], stdin: message)
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL after 15 s) and removes the data directory.
+    /// Returns whether it exited on SIGTERM within the grace period.
+    @discardableResult
+    func stop() -> Bool {
+        let clean = Self.stop(process)
+        cli.cleanUp()
+        return clean
+    }
+
+    private static func stop(_ process: Process) -> Bool {
+        guard process.isRunning else { return true }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = ContinuousClock.now + .seconds(15)
+        while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return false
+        }
+        process.waitUntilExit()
+        return true
+    }
+
+    deinit { if process.isRunning { _ = Self.stop(process) } }
+}
+
+/// Lines read from a pipe by a thread.
+final class LineCollector: @unchecked Sendable {
+    // @unchecked: guarded by `lock`.
+    private let lock = NSLock()
+    private var data = Data()
+    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+    func consume(_ handle: FileHandle) {
+        while true {
+            let chunk = handle.availableData
+            if chunk.isEmpty { return }
+            lock.withLock { data.append(chunk) }
+        }
+    }
+}
+
+/// Runs a client script (bounded); its stdout and stderr interleaved.
+enum ScriptRunner {
+    struct Result: Sendable {
+        var status: Int32
+        var timedOut: Bool
+        var output: String
+        var ok: Bool { status == 0 && !timedOut }
+    }
+
+    static let clientsDirectory: String =
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Clients").path
+
+    static var python: String { ProcessInfo.processInfo.environment["SEALBOX_TEST_PYTHON"] ?? "python3" }
+
+    /// Whether `name` is an executable on PATH (or an absolute executable path).
+    static func has(_ name: String) -> Bool {
+        if name.hasPrefix("/") { return FileManager.default.isExecutableFile(atPath: name) }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
+    }
+
+    /// Runs `executable args`; on timeout kills it (and its process group, if it leads one). The
+    /// scripts bound each client they start themselves.
+    static func run(_ executable: String, _ args: [String], env: [String: String] = [:], timeout: Duration) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [executable] + args
+        var environment = ProcessInfo.processInfo.environment
+        environment["SEALBOX_TEST_PYTHON"] = python
+        environment["PYTHONUNBUFFERED"] = "1"
+        for (k, v) in env { environment[k] = v }
+        process.environment = environment
+        process.currentDirectoryURL = URL(fileURLWithPath: clientsDirectory)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        let collector = LineCollector()
+        try withSignalsUnblocked { try process.run() }
+        let reader = Thread { collector.consume(pipe.fileHandleForReading) }
+        reader.start()
+        let deadline = ContinuousClock.now + timeout
+        var timedOut = false
+        while process.isRunning {
+            if ContinuousClock.now > deadline {
+                timedOut = true
+                kill(-process.processIdentifier, SIGKILL)
+                kill(process.processIdentifier, SIGKILL)
+                break
+            }
+            usleep(20_000)
+        }
+        process.waitUntilExit()
+        // the reader ends when every writer of the pipe is gone
+        let drainDeadline = ContinuousClock.now + .seconds(5)
+        while reader.isExecuting, ContinuousClock.now < drainDeadline { usleep(10_000) }
+        var text = collector.text
+        if timedOut { text += "\n[killed after \(timeout)]" }
+        return Result(status: process.terminationStatus, timedOut: timedOut, output: text)
+    }
+}
+
+/// Spawns with an empty signal mask on this thread: a child inherits the spawning thread's mask,
+/// and a test runner may block SIGTERM (then `serve` would never see the SIGTERM that stops it).
+func withSignalsUnblocked<T>(_ body: () throws -> T) rethrows -> T {
+    var empty = sigset_t(), saved = sigset_t()
+    sigemptyset(&empty)
+    pthread_sigmask(SIG_SETMASK, &empty, &saved)
+    defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
+    return try body()
+}
