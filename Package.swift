@@ -124,7 +124,8 @@ let package = Package(
         .testTarget(name: "IMAPServerTests", dependencies: ["IMAPServer", "IMAPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "IntegrationTests", dependencies: ["SealboxApp", "MailStore", "Directory", "MailCore"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["SealboxApp", "MailStore", "Directory", "MailCore"],
+                    exclude: ["Clients", "ServerChecks"]),  // scripts the tests run by path
     ],
     swiftLanguageModes: [.v6]
 )
