@@ -1,9 +1,10 @@
 import IMAPCore
+import MailNet
 import NIOCore
 
 /// Frames the client's bytes into `IMAPFrame`s with the pure `IMAPFramer`: the NIO end of the
 /// codec. Counts the frames it passes on, so STARTTLS can tell whether the client pipelined.
-final class IMAPFrameHandler: ChannelInboundHandler {
+final class IMAPFrameHandler: FrameCountingHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = IMAPFrame
 

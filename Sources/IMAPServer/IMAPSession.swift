@@ -2,6 +2,7 @@ import Foundation
 import IMAPCore
 import Logging
 import MailCore
+import MailNet
 import MailStore
 import NIOCore
 
@@ -16,7 +17,7 @@ final class IMAPSession {
     let mailboxes: any MailboxService
     let authGate: (any IMAPAuthGate)?
     let remoteIP: String
-    let inbox: SessionInbox
+    let inbox: IMAPSessionInbox
     let sessionLimiter: SessionLimiter?
     var logger: Logger
 
@@ -34,7 +35,7 @@ final class IMAPSession {
     var savedSearch: [UID] = []
 
     init(configuration: IMAPSessionConfiguration, transport: any IMAPTransport, mailboxes: any MailboxService,
-         authGate: (any IMAPAuthGate)?, remoteIP: String, isTLS: Bool, inbox: SessionInbox,
+         authGate: (any IMAPAuthGate)?, remoteIP: String, isTLS: Bool, inbox: IMAPSessionInbox,
          sessionLimiter: SessionLimiter? = nil, logger: Logger) {
         self.sessionLimiter = sessionLimiter
         self.configuration = configuration

@@ -18,6 +18,12 @@ import SystemPackage
 /// | `imap.maxSessionsPerMailbox` | 100 |
 /// | `imap.idleTimeout` | 1800 (seconds) |
 /// | `imap.appendLimit` | 67108864 (bytes) |
+/// | `pop3.enabled` | true |
+/// | `pop3.port` | 110 as root, else 1110 |
+/// | `pop3s.port` | 995 as root, else 1995 |
+/// | `pop3.allowInsecureAuth` | the value of `imap.allowInsecureAuth` |
+/// | `pop3.maxConnectionsPerIP` | the value of `imap.maxConnectionsPerIP` |
+/// | `pop3.idleTimeout` | 600 (seconds) |
 /// | `tls.certificate`, `tls.key` | none: a self-signed certificate in `<data>/tls/` |
 /// | `server.hostname` | the machine's host name |
 public struct SealboxConfiguration: Sendable {
@@ -33,6 +39,12 @@ public struct SealboxConfiguration: Sendable {
     public var tlsKeyPath: String?
     public var hostname: String
     public var appendLimit: Int
+    public var pop3Enabled: Bool
+    public var pop3Port: Int
+    public var pop3sPort: Int
+    public var pop3AllowInsecureAuth: Bool
+    public var pop3MaxConnectionsPerIP: Int
+    public var pop3IdleTimeout: Duration
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
         public let description: String
@@ -76,6 +88,12 @@ public struct SealboxConfiguration: Sendable {
         imapMaxSessionsPerMailbox = try int("imap.maxSessionsPerMailbox", 100, 1...100_000)
         imapIdleTimeout = .seconds(try int("imap.idleTimeout", 1800, 60...86_400))
         appendLimit = try int("imap.appendLimit", 64 * 1024 * 1024, 1024...(1 << 31))
+        pop3Enabled = try bool("pop3.enabled", true)
+        pop3Port = try int("pop3.port", root ? 110 : 1110, 0...65535)
+        pop3sPort = try int("pop3s.port", root ? 995 : 1995, 0...65535)
+        pop3AllowInsecureAuth = try bool("pop3.allowInsecureAuth", imapAllowInsecureAuth)
+        pop3MaxConnectionsPerIP = try int("pop3.maxConnectionsPerIP", imapMaxConnectionsPerIP, 1...100_000)
+        pop3IdleTimeout = .seconds(try int("pop3.idleTimeout", 600, 600...86_400))
         tlsCertificatePath = string("tls.certificate")
         tlsKeyPath = string("tls.key")
         if (tlsCertificatePath == nil) != (tlsKeyPath == nil) {

@@ -1,12 +1,13 @@
 import IMAPServer
 import Logging
+import POP3Server
 import MailNet
 import NIOCore
 import ServiceLifecycle
 
 /// `sealbox serve`: every long-running part of a node, wired in one place.
 public enum SealboxServer {
-    /// The services of a node: the IMAP listeners and the queue watcher. `onBound(name, address)`
+    /// The services of a node: the IMAP and POP3 listeners and the queue watcher. `onBound(name, address)`
     /// reports each listener's address once bound (port 0 becomes a real port).
     public static func buildServices(
         configuration: SealboxConfiguration, node: SealboxNode, logger: Logger,
@@ -28,7 +29,24 @@ public enum SealboxServer {
         imap.session.idleTimeout = configuration.imapIdleTimeout
         imap.session.hostname = configuration.hostname
         imap.session.limits.maxAppendSize = configuration.appendLimit
-        let server = IMAPServer(configuration: imap, tls: tls, mailboxes: node.mailboxes, authGate: AuthThrottle(), logger: logger)
-        return server.services(onBound: onBound) + [QueueWatcher(queue: node.queue, mailboxes: node.mailboxes, logger: logger)]
+        // One throttle and one per-mailbox session count for every protocol of the node.
+        let throttle = AuthThrottle()
+        let sessionLimiter = SessionLimiter(maxPerMailbox: configuration.imapMaxSessionsPerMailbox)
+        let server = IMAPServer(configuration: imap, tls: tls, mailboxes: node.mailboxes, authGate: throttle,
+                                sessionLimiter: sessionLimiter, logger: logger)
+        var services = server.services(onBound: onBound)
+        if configuration.pop3Enabled {
+            var pop3 = POP3Server.Configuration()
+            pop3.host = configuration.listenAddress
+            pop3.pop3Port = configuration.pop3Port
+            pop3.pop3sPort = configuration.pop3sPort
+            pop3.maxConnectionsPerIP = configuration.pop3MaxConnectionsPerIP
+            pop3.session.allowInsecureAuth = configuration.pop3AllowInsecureAuth
+            pop3.session.idleTimeout = configuration.pop3IdleTimeout
+            pop3.session.hostname = configuration.hostname
+            services += POP3Server(configuration: pop3, tls: tls, mailboxes: node.mailboxes, authGate: throttle,
+                                   sessionLimiter: sessionLimiter, logger: logger).services(onBound: onBound)
+        }
+        return services + [QueueWatcher(queue: node.queue, mailboxes: node.mailboxes, logger: logger)]
     }
 }

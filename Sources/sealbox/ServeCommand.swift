@@ -8,7 +8,7 @@ import ServiceLifecycle
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the Sealbox node (IMAP on STARTTLS and implicit-TLS ports) until SIGTERM or SIGINT.",
+        abstract: "Run the Sealbox node (IMAP and POP3, each on a STARTTLS and an implicit-TLS port) until SIGTERM or SIGINT.",
         discussion: """
             Settings come from these flags, then SEALBOX_* environment variables, then a JSON file \
             (--config, or sealbox.json in the data directory), then defaults. With no certificate \
@@ -19,7 +19,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Address to listen on (listen.address).", valueName: "address")) var listen: String?
     @Option(help: ArgumentHelp("IMAP port with STARTTLS (imap.port; 0 = any free port).", valueName: "port")) var imapPort: Int?
     @Option(help: ArgumentHelp("IMAP port with implicit TLS (imaps.port).", valueName: "port")) var imapsPort: Int?
-    @Flag(help: "Allow LOGIN and AUTHENTICATE PLAIN without TLS (imap.allowInsecureAuth; local testing only).")
+    @Option(help: ArgumentHelp("POP3 port with STLS (pop3.port; 0 = any free port).", valueName: "port")) var pop3Port: Int?
+    @Option(help: ArgumentHelp("POP3 port with implicit TLS (pop3s.port).", valueName: "port")) var pop3sPort: Int?
+    @Flag(help: "Allow password logins without TLS, IMAP and POP3 (imap.allowInsecureAuth, pop3.allowInsecureAuth; local testing only).")
     var allowInsecureAuth = false
     @Option(help: ArgumentHelp("TLS certificate chain, PEM (tls.certificate).", valueName: "file")) var tlsCertificate: String?
     @Option(help: ArgumentHelp("TLS private key, PEM (tls.key).", valueName: "file")) var tlsKey: String?
@@ -30,7 +32,9 @@ struct ServeCommand: AsyncParsableCommand {
             if let listen { overrides["listen.address"] = listen }
             if let imapPort { overrides["imap.port"] = String(imapPort) }
             if let imapsPort { overrides["imaps.port"] = String(imapsPort) }
-            if allowInsecureAuth { overrides["imap.allowInsecureAuth"] = "true" }
+            if let pop3Port { overrides["pop3.port"] = String(pop3Port) }
+            if let pop3sPort { overrides["pop3s.port"] = String(pop3sPort) }
+            if allowInsecureAuth { overrides["imap.allowInsecureAuth"] = "true"; overrides["pop3.allowInsecureAuth"] = "true" }
             if let tlsCertificate { overrides["tls.certificate"] = tlsCertificate }
             if let tlsKey { overrides["tls.key"] = tlsKey }
             let settings = try await SealboxConfiguration.load(overrides: overrides, configFile: config)
@@ -44,6 +48,9 @@ struct ServeCommand: AsyncParsableCommand {
             printError("node ready: data directory \(node.dataDirectory), \(domains) domain(s), \(aliases) alias(es)")
             if settings.imapAllowInsecureAuth {
                 printError("warning: plaintext authentication without TLS is allowed (imap.allowInsecureAuth)")
+            }
+            if settings.pop3Enabled && settings.pop3AllowInsecureAuth && !settings.imapAllowInsecureAuth {
+                printError("warning: plaintext authentication without TLS is allowed (pop3.allowInsecureAuth)")
             }
             let services = try SealboxServer.buildServices(configuration: settings, node: node, logger: logger) { name, address in
                 let mode = name.hasSuffix("s") ? "TLS" : "STARTTLS"

@@ -59,7 +59,7 @@ final class MemoryTransport: IMAPTransport {
 /// One IMAP client talking to a session in memory.
 final class TestClient: Sendable {
     let transport = MemoryTransport()
-    let inbox = SessionInbox()
+    let inbox = IMAPSessionInbox()
     private let framer: Mutex<IMAPFramer>
     private let consumed = Mutex(0)
     private let task: Task<Void, Never>

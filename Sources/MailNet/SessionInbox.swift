@@ -1,14 +1,12 @@
-import IMAPCore
-import MailStore
 import Synchronization
 
 /// Everything a session waits for, in one place: the client's frames (with back-pressure: the
 /// reader stops pulling from the socket while `frameCapacity` frames wait), mailbox changes
 /// (coalesced: the session re-reads the mailbox state rather than replaying each change), a
 /// periodic tick for timeouts, and graceful shutdown.
-final class SessionInbox: Sendable {
-    enum Event: Sendable {
-        case frame(IMAPFrame)
+public final class SessionInbox<Frame: Sendable>: Sendable {
+    public enum Event: Sendable {
+        case frame(Frame)
         /// The mailbox changed (other sessions, deliveries); `revoked` when the session's password was revoked.
         case changes(revoked: Bool)
         case tick
@@ -18,7 +16,7 @@ final class SessionInbox: Sendable {
     }
 
     private struct State {
-        var frames: [IMAPFrame] = []
+        var frames: [Frame] = []
         var closed = false
         var shutdown = false
         var changed = false
@@ -29,12 +27,12 @@ final class SessionInbox: Sendable {
         var producers: [CheckedContinuation<Void, Never>] = []
     }
     private let state = Mutex(State())
-    let frameCapacity: Int
+    public let frameCapacity: Int
 
-    init(frameCapacity: Int = 16) { self.frameCapacity = frameCapacity }
+    public init(frameCapacity: Int = 16) { self.frameCapacity = frameCapacity }
 
     /// Called by the reader task; suspends while the queue is full.
-    func push(frame: IMAPFrame) async {
+    public func push(frame: Frame) async {
         while true {
             let full: Bool = state.withLock { s in s.frames.count >= frameCapacity && !s.shutdown && !s.closed }
             if !full { break }
@@ -49,10 +47,10 @@ final class SessionInbox: Sendable {
         deliver { $0.frames.append(frame) }
     }
 
-    func pushClosed() { deliver { $0.closed = true } }
-    func pushShutdown() { deliver { $0.shutdown = true } }
-    func pushTick() { deliver { $0.tick = true } }
-    func pushChange(revoked: Bool) { deliver { $0.changed = true; if revoked { $0.revoked = true } } }
+    public func pushClosed() { deliver { $0.closed = true } }
+    public func pushShutdown() { deliver { $0.shutdown = true } }
+    public func pushTick() { deliver { $0.tick = true } }
+    public func pushChange(revoked: Bool) { deliver { $0.changed = true; if revoked { $0.revoked = true } } }
 
     private func deliver(_ change: (inout State) -> Void) {
         let (consumer, event, producers) = state.withLock { s -> (CheckedContinuation<Event, Never>?, Event?, [CheckedContinuation<Void, Never>]) in
@@ -70,7 +68,7 @@ final class SessionInbox: Sendable {
 
     /// The next event. Shutdown and a revoked password come first; frames before changes, so a
     /// client's pipelined commands are answered before untagged updates pile up.
-    func next() async -> Event {
+    public func next() async -> Event {
         await withCheckedContinuation { (c: CheckedContinuation<Event, Never>) in
             let (event, producers) = state.withLock { s -> (Event?, [CheckedContinuation<Void, Never>]) in
                 if let e = Self.take(&s, framesOnly: false) {
@@ -86,10 +84,10 @@ final class SessionInbox: Sendable {
     }
 
     /// How many frames the session has taken (for the STARTTLS pipelining check).
-    var framesTaken: Int { state.withLock { $0.framesTaken } }
+    public var framesTaken: Int { state.withLock { $0.framesTaken } }
 
     /// Whether a frame is waiting (the client pipelined another command).
-    var hasPendingFrame: Bool { state.withLock { !$0.frames.isEmpty } }
+    public var hasPendingFrame: Bool { state.withLock { !$0.frames.isEmpty } }
 
     private static func take(_ s: inout State, framesOnly: Bool) -> Event? {
         if s.shutdown { s.shutdown = false; return .shutdown }

@@ -1,0 +1,75 @@
+import Logging
+import MailNet
+import MailStore
+import NIOCore
+import NIOSSL
+import POP3Core
+import ServiceLifecycle
+
+/// The POP3 listeners: `pop3` (STLS) and `pop3s` (implicit TLS), over MailNet's listener.
+public struct POP3Server: Sendable {
+    public struct Configuration: Sendable {
+        public var host: String = "127.0.0.1"
+        /// nil disables the listener.
+        public var pop3Port: Int? = 110
+        public var pop3sPort: Int? = 995
+        public var maxConnections: Int = 10_000
+        public var maxConnectionsPerIP: Int = 50
+        /// A write that cannot complete this long (the client stopped reading) ends the connection.
+        public var writeTimeout: Duration = .seconds(300)
+        public var session = POP3SessionConfiguration()
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    let tls: NIOSSLContext
+    let mailboxes: any MailboxService
+    let authGate: (any AuthGate)?
+    let sessionLimiter: SessionLimiter?
+    let logger: Logger
+
+    /// `authGate` and `sessionLimiter` are the node's, shared with IMAP: failed logins count
+    /// across protocols, and so do sessions per mailbox.
+    public init(configuration: Configuration, tls: NIOSSLContext, mailboxes: any MailboxService,
+                authGate: (any AuthGate)?, sessionLimiter: SessionLimiter?, logger: Logger) {
+        self.configuration = configuration; self.tls = tls; self.mailboxes = mailboxes
+        self.authGate = authGate; self.sessionLimiter = sessionLimiter; self.logger = logger
+    }
+
+    /// One Service per enabled listener; `onBound(name, address)` reports each bound address.
+    public func services(onBound: @escaping @Sendable (String, SocketAddress) -> Void = { _, _ in }) -> [any Service] {
+        var result: [any Service] = []
+        for (name, port, implicit) in [("pop3", configuration.pop3Port, false), ("pop3s", configuration.pop3sPort, true)] {
+            guard let port else { continue }
+            var refusal: [UInt8] = []
+            POP3Response.err("Too many connections", code: .sysTemp, into: &refusal)
+            let listenerConfiguration = MailListener<POP3Frame>.Configuration(
+                name: name, host: configuration.host, port: port, implicitTLS: implicit ? tls : nil,
+                maxConnections: configuration.maxConnections, maxConnectionsPerIP: configuration.maxConnectionsPerIP,
+                refusal: ByteBuffer(bytes: refusal))
+            let limits = configuration.session.limits
+            let server = self
+            result.append(MailListener<POP3Frame>(
+                configuration: listenerConfiguration, logger: logger,
+                onBound: { address in onBound(name, address) },
+                childChannelInitializer: { channel in
+                    try channel.pipeline.syncOperations.addHandler(POP3FrameHandler(limits: limits))
+                },
+                handler: { connection in
+                    await server.serve(connection, implicitTLS: implicit)
+                }))
+        }
+        return result
+    }
+
+    func serve(_ connection: MailConnection<POP3Frame>, implicitTLS: Bool) async {
+        let inbox = SessionInbox<POP3Frame>()
+        let transport = ChannelSessionTransport(connection: connection, tls: implicitTLS ? nil : tls, framer: POP3FrameHandler.self)
+        var logger = self.logger
+        logger[metadataKey: "pop3.session.id"] = "\(connection.id)"
+        let session = POP3Session(configuration: configuration.session, transport: transport, mailboxes: mailboxes,
+                                  authGate: authGate, remoteIP: connection.remoteAddress?.ipAddress ?? "unknown",
+                                  isTLS: implicitTLS, inbox: inbox, sessionLimiter: sessionLimiter, logger: logger)
+        await transport.run(inbox: inbox, writeTimeout: configuration.writeTimeout) { await session.run() }
+    }
+}

@@ -1,0 +1,446 @@
+import Foundation
+import Logging
+import MailCore
+import MailNet
+import MailStore
+import NIOCore
+import POP3Core
+
+/// One client connection's POP3 session (RFC 1939 §3: AUTHORIZATION, TRANSACTION, UPDATE). Owned
+/// by one task: it reads events from its inbox and answers through its transport.
+///
+/// The maildrop is INBOX, as it stood at login (after the sealed queue was drained into it).
+/// Message numbers stay fixed for the session; DELE only marks, and the marked messages are
+/// expunged (and retrieved ones marked \Seen) when QUIT enters the UPDATE state. A connection
+/// that ends any other way changes nothing.
+final class POP3Session {
+    enum State { case authorization, transaction, closed }
+
+    struct Message {
+        let uid: UID
+        let size: Int
+        var deleted = false
+        var retrieved = false
+    }
+
+    let configuration: POP3SessionConfiguration
+    let transport: any SessionTransport
+    let mailboxes: any MailboxService
+    let authGate: (any AuthGate)?
+    let remoteIP: String
+    let inbox: SessionInbox<POP3Frame>
+    let sessionLimiter: SessionLimiter?
+    var logger: Logger
+
+    var state: State = .authorization
+    var isTLS: Bool
+    var pendingUser: String?
+    var mailbox: (any MailboxSession)?
+    var messages: [Message] = []
+    var uidValidity: UInt32 = 0
+    var revoked = false
+    var watcher: Task<Void, Never>?
+    var out: [UInt8] = []
+    var lastActivity = ContinuousClock.now
+
+    init(configuration: POP3SessionConfiguration, transport: any SessionTransport, mailboxes: any MailboxService,
+         authGate: (any AuthGate)?, remoteIP: String, isTLS: Bool, inbox: SessionInbox<POP3Frame>,
+         sessionLimiter: SessionLimiter?, logger: Logger) {
+        self.configuration = configuration; self.transport = transport; self.mailboxes = mailboxes
+        self.authGate = authGate; self.remoteIP = remoteIP; self.isTLS = isTLS; self.inbox = inbox
+        self.sessionLimiter = sessionLimiter; self.logger = logger
+    }
+
+    var insecureAuthBlocked: Bool { !isTLS && !configuration.allowInsecureAuth }
+
+    // MARK: - Output
+
+    func ok(_ text: String) { POP3Response.ok(text, into: &out) }
+    func err(_ text: String, code: POP3Response.Code? = nil) { POP3Response.err(text, code: code, into: &out) }
+
+    func flush() async throws {
+        guard !out.isEmpty else { return }
+        let buffer = ByteBuffer(bytes: out)
+        out.removeAll(keepingCapacity: true)
+        try await transport.write(buffer)
+    }
+
+    // MARK: - Main loop
+
+    func run() async {
+        ok("Sealbox POP3 ready")
+        do {
+            try await flush()
+            loop: while state != .closed {
+                switch await inbox.next() {
+                case .frame(let frame):
+                    lastActivity = .now
+                    try await handle(frame)
+                    // PIPELINING (RFC 2449 §6.6): answers to commands sent together go out together.
+                    if !inbox.hasPendingFrame || out.count >= 256 * 1024 { try await flush() }
+                case .changes(let isRevoked):
+                    if isRevoked { revoked = true }
+                case .tick:
+                    if let mailbox, await !mailbox.isStillAuthorized() { revoked = true }
+                    let timeout = state == .authorization ? configuration.preAuthTimeout : configuration.idleTimeout
+                    // RFC 1939 §3: the autologout timer closes the connection without UPDATE.
+                    if ContinuousClock.now - lastActivity > timeout {
+                        err("Autologout; idle for too long")
+                        try await flush()
+                        break loop
+                    }
+                case .shutdown:
+                    err("Server shutting down", code: .sysTemp)
+                    try await flush()
+                    break loop
+                case .closed:
+                    break loop
+                }
+            }
+            try await flush()
+        } catch {
+            logger.debug("session ended", metadata: ["pop3.error": "\(type(of: error))"])
+        }
+        await end()
+    }
+
+    func end() async {
+        inbox.pushClosed()
+        watcher?.cancel()
+        watcher = nil
+        if let mailbox {
+            sessionLimiter?.release(mailbox.mailboxID)
+            await mailbox.close()
+        }
+        mailbox = nil
+        state = .closed
+        await transport.close()
+    }
+
+    func handle(_ frame: POP3Frame) async throws {
+        switch frame {
+        case .lineTooLong:
+            err("Line too long")
+        case .line(let line):
+            if revoked {
+                err("The password of this session was revoked", code: .auth)
+                state = .closed
+                return
+            }
+            switch POP3CommandParser.parse(line, limits: configuration.limits) {
+            case .success(let command):
+                try await execute(command)
+            case .failure(let error):
+                err(error.message)
+            }
+        }
+    }
+
+    func execute(_ command: POP3Command) async throws {
+        switch command {
+        case .capa:
+            ok("Capability list follows")
+            POP3Response.lines(capabilities, into: &out)
+            return
+        case .quit:
+            try await quit()
+            return
+        default:
+            break
+        }
+        switch state {
+        case .authorization: try await executeAuthorization(command)
+        case .transaction: try await executeTransaction(command)
+        case .closed: break
+        }
+    }
+
+    /// RFC 2449 capabilities; USER and SASL only where authentication may proceed.
+    var capabilities: [String] {
+        var caps = ["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "EXPIRE NEVER",
+                    "IMPLEMENTATION Sealbox-\(configuration.version)"]
+        if state == .authorization {
+            if !isTLS && transport.canStartTLS { caps.append("STLS") }
+            if !insecureAuthBlocked { caps += ["USER", "SASL PLAIN"] }
+        }
+        return caps
+    }
+
+    // MARK: - AUTHORIZATION
+
+    func executeAuthorization(_ command: POP3Command) async throws {
+        switch command {
+        case .stls:
+            try await startTLS()
+        case .user(let name):
+            guard !insecureAuthBlocked else { refuseInsecure(); return }
+            pendingUser = name
+            ok("Send PASS")
+        case .pass(let password):
+            guard !insecureAuthBlocked else { refuseInsecure(); return }
+            guard let user = pendingUser else { err("Send USER first"); return }
+            pendingUser = nil
+            try await authenticate(user: user, password: password)
+        case .apop:
+            err("APOP is not supported; use USER/PASS or AUTH PLAIN over TLS")
+        case .auth(let mechanism, let initialResponse):
+            try await auth(mechanism: mechanism, initialResponse: initialResponse)
+        default:
+            err("Log in first")
+        }
+    }
+
+    func refuseInsecure() {
+        err("Plaintext authentication is disallowed without TLS; use STLS or port 995", code: .auth)
+    }
+
+    func startTLS() async throws {
+        guard !isTLS else { err("TLS is already active"); return }
+        guard transport.canStartTLS else { err("TLS is not available"); return }
+        try await flush()
+        var reply: [UInt8] = []
+        POP3Response.ok("Begin TLS negotiation now", into: &reply)
+        // Anything the client sent after STLS came in plaintext and must not be obeyed.
+        guard !inbox.hasPendingFrame,
+              try await transport.startTLS(reply: ByteBuffer(bytes: reply), framesConsumed: inbox.framesTaken) else {
+            err("STLS must be the last command before the TLS handshake")
+            try await flush()
+            state = .closed
+            return
+        }
+        isTLS = true
+        pendingUser = nil
+    }
+
+    func auth(mechanism: String?, initialResponse: String?) async throws {
+        guard let mechanism else {
+            // Bare AUTH: the mechanisms, one per line.
+            ok("Supported mechanisms follow")
+            POP3Response.lines(insecureAuthBlocked ? [] : ["PLAIN"], into: &out)
+            return
+        }
+        guard mechanism == "PLAIN" else { err("Unsupported authentication mechanism"); return }
+        guard !insecureAuthBlocked else { refuseInsecure(); return }
+        var response: String
+        if let initialResponse {
+            response = initialResponse == "=" ? "" : initialResponse
+        } else {
+            POP3Response.continuation("", into: &out)
+            try await flush()
+            guard let line = try await nextLine() else { return }
+            response = line
+        }
+        response = response.trimmingCharacters(in: .whitespaces)
+        if response == "*" { err("Authentication cancelled"); return }
+        guard let data = Data(base64Encoded: response) else { err("Invalid base64 in the SASL response"); return }
+        let parts = data.split(separator: 0, omittingEmptySubsequences: false)
+        guard parts.count == 3, let authz = String(data: Data(parts[0]), encoding: .utf8),
+              let authc = String(data: Data(parts[1]), encoding: .utf8),
+              let password = String(data: Data(parts[2]), encoding: .utf8) else {
+            err("Malformed PLAIN response"); return
+        }
+        guard authz.isEmpty || authz.lowercased() == authc.lowercased() else {
+            err("Authorization identity must match the authentication identity", code: .auth); return
+        }
+        try await authenticate(user: authc, password: password)
+    }
+
+    /// The SASL response line; nil when the session must end.
+    func nextLine() async throws -> String? {
+        while true {
+            switch await inbox.next() {
+            case .frame(.line(let bytes)):
+                lastActivity = .now
+                return String(decoding: bytes, as: UTF8.self)
+            case .frame(.lineTooLong):
+                return ""
+            case .changes, .tick:
+                continue
+            case .shutdown:
+                err("Server shutting down", code: .sysTemp)
+                try await flush(); state = .closed; return nil
+            case .closed:
+                state = .closed; return nil
+            }
+        }
+    }
+
+    func authenticate(user: String, password: String) async throws {
+        let started = ContinuousClock.now
+        let account = user.lowercased()
+        if let gate = authGate, let wait = await gate.refusal(ip: remoteIP, account: account) {
+            let seconds = max(1, Int(wait.components.seconds))
+            err("Too many failed logins; try again in \(seconds) seconds", code: .sysTemp)
+            return
+        }
+        let session: any MailboxSession
+        do {
+            guard let address = try? EmailAddress(user) else { throw MailStoreError(.authenticationFailed, "bad address") }
+            session = try await mailboxes.unlock(address: address, password: password)
+        } catch let error as MailStoreError where error.code == .authenticationFailed || error.code == .noMailbox {
+            // The same answer, after the same delay, whether the address exists or not.
+            let answerAt = await authGate?.failed(ip: remoteIP, account: account) ?? .seconds(1)
+            let elapsed = ContinuousClock.now - started
+            if answerAt > elapsed { try? await Task.sleep(for: answerAt - elapsed) }
+            err("Authentication failed", code: .auth)
+            return
+        } catch {
+            logger.error("unlock failed", metadata: ["pop3.error": "\(type(of: error))"])
+            err("Mailbox unavailable; try again later", code: .sysTemp)
+            return
+        }
+        await authGate?.succeeded(ip: remoteIP, account: account)
+        if let limiter = sessionLimiter, !limiter.acquire(session.mailboxID) {
+            await session.close()
+            err("Too many sessions for this mailbox", code: .inUse)
+            return
+        }
+        mailbox = session
+        logger[metadataKey: "pop3.mailbox"] = "\(session.mailboxID)"
+        do {
+            guard let folder = try await session.folder("INBOX") else { throw MailStoreError(.noSuchFolder, "no INBOX") }
+            uidValidity = folder.uidValidity
+            messages = try await session.messages(in: "INBOX", uids: nil, changedSince: nil)
+                .sorted { $0.uid < $1.uid }
+                .map { Message(uid: $0.uid, size: $0.size) }
+        } catch {
+            logger.error("maildrop listing failed", metadata: ["pop3.error": "\(type(of: error))"])
+            err("Cannot open the maildrop; try again later", code: .sysTemp)
+            state = .closed
+            return
+        }
+        startWatching(session)
+        state = .transaction
+        let (count, size) = totals
+        ok("Logged in; maildrop has \(count) message\(count == 1 ? "" : "s") (\(size) octets)")
+    }
+
+    /// Revocation of this session's password ends it at its next command.
+    func startWatching(_ session: any MailboxSession) {
+        let inbox = self.inbox
+        let passwordID = session.passwordID
+        let stream = session.changes(folder: "INBOX")
+        watcher = Task {
+            for await change in stream {
+                if case .passwordRevoked(let id) = change.kind, id == passwordID { inbox.pushChange(revoked: true) }
+            }
+        }
+    }
+
+    // MARK: - TRANSACTION
+
+    var totals: (count: Int, size: Int) {
+        messages.reduce(into: (0, 0)) { t, m in if !m.deleted { t.0 += 1; t.1 += m.size } }
+    }
+
+    /// The message numbered `n` unless it does not exist or is marked deleted (then the error is sent).
+    func message(_ n: Int) -> Int? {
+        guard n >= 1, n <= messages.count else { err("No such message"); return nil }
+        guard !messages[n - 1].deleted else { err("Message \(n) is deleted"); return nil }
+        return n - 1
+    }
+
+    func uidl(_ m: Message) -> String { "\(uidValidity).\(m.uid)" }
+
+    func executeTransaction(_ command: POP3Command) async throws {
+        switch command {
+        case .stat:
+            let (count, size) = totals
+            ok("\(count) \(size)")
+        case .list(let n):
+            if let n {
+                guard let i = message(n) else { return }
+                ok("\(n) \(messages[i].size)")
+            } else {
+                let (count, size) = totals
+                ok("\(count) message\(count == 1 ? "" : "s") (\(size) octets)")
+                POP3Response.lines(messages.enumerated().filter { !$0.element.deleted }.map { "\($0.offset + 1) \($0.element.size)" }, into: &out)
+            }
+        case .uidl(let n):
+            if let n {
+                guard let i = message(n) else { return }
+                ok("\(n) \(uidl(messages[i]))")
+            } else {
+                ok("Unique-ID listing follows")
+                POP3Response.lines(messages.enumerated().filter { !$0.element.deleted }.map { "\($0.offset + 1) \(uidl($0.element))" }, into: &out)
+            }
+        case .retr(let n):
+            guard let i = message(n) else { return }
+            if try await send(index: i, bodyLines: nil) { messages[i].retrieved = true }
+        case .top(let n, let lines):
+            guard let i = message(n) else { return }
+            _ = try await send(index: i, bodyLines: lines)
+        case .dele(let n):
+            guard let i = message(n) else { return }
+            messages[i].deleted = true
+            ok("Message \(n) deleted")
+        case .rset:
+            for i in messages.indices { messages[i].deleted = false }
+            let (count, size) = totals
+            ok("Maildrop has \(count) message\(count == 1 ? "" : "s") (\(size) octets)")
+        case .noop:
+            ok("")
+        case .user, .pass, .auth, .apop, .stls:
+            err("Already authenticated")
+        case .capa, .quit:
+            break  // handled in every state
+        }
+    }
+
+    /// RETR / TOP: the message dot-stuffed, in bounded pieces. False when it is gone.
+    func send(index i: Int, bodyLines: Int?) async throws -> Bool {
+        guard let mailbox else { return false }
+        let bytes: [UInt8]?
+        do {
+            bytes = try await mailbox.messageBytes(in: "INBOX", uid: messages[i].uid)
+        } catch {
+            logger.error("message read failed", metadata: ["pop3.error": "\(type(of: error))"])
+            err("Cannot read the message; try again later", code: .sysTemp)
+            return false
+        }
+        guard let bytes else {
+            err("Message \(i + 1) was removed by another session")
+            return false
+        }
+        ok(bodyLines == nil ? "\(messages[i].size) octets" : "Top of message follows")
+        var stuffer = POP3DotStuffer(bodyLines: bodyLines)
+        let chunk = 256 * 1024
+        var offset = 0
+        while offset < bytes.count && !stuffer.isComplete {
+            let end = min(offset + chunk, bytes.count)
+            stuffer.feed(bytes[offset..<end], into: &out)
+            offset = end
+            if out.count >= chunk { try await flush() }
+        }
+        stuffer.finish(into: &out)
+        return true
+    }
+
+    // MARK: - QUIT and UPDATE
+
+    func quit() async throws {
+        defer { state = .closed }
+        guard state == .transaction, let mailbox else {
+            ok("Sealbox POP3 signing off")
+            return
+        }
+        let deleted = messages.filter(\.deleted).map(\.uid)
+        let retrieved = messages.filter { $0.retrieved && !$0.deleted }.map(\.uid)
+        do {
+            if !retrieved.isEmpty {
+                _ = try await mailbox.storeFlags(in: "INBOX", uids: UIDSet(retrieved), operation: .add, flags: .seen, keywords: [], unchangedSince: nil)
+            }
+            if !deleted.isEmpty {
+                let set = UIDSet(deleted)
+                _ = try await mailbox.storeFlags(in: "INBOX", uids: set, operation: .add, flags: .deleted, keywords: [], unchangedSince: nil)
+                _ = try await mailbox.expunge(in: "INBOX", uids: set)
+            }
+        } catch {
+            logger.error("update failed", metadata: ["pop3.error": "\(type(of: error))"])
+            err("Some deleted messages were not removed", code: .sysTemp)
+            return
+        }
+        let left = messages.count - deleted.count
+        ok("Sealbox POP3 signing off (\(left) message\(left == 1 ? "" : "s") left)")
+    }
+}
