@@ -11,6 +11,8 @@ final class ServerHarness: @unchecked Sendable {
     let password: String
     let imapPort: Int
     let imapsPort: Int
+    let pop3Port: Int
+    let pop3sPort: Int
     let certificatePath: String?
     private let process: Process
     private let output: LineCollector
@@ -38,7 +40,8 @@ final class ServerHarness: @unchecked Sendable {
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLIHarness.binary)
-        process.arguments = ["serve", "--imap-port", "0", "--imaps-port", "0", "--listen", "127.0.0.1"]
+        process.arguments = ["serve", "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0",
+                             "--listen", "127.0.0.1"]
             + (insecureAuth ? ["--allow-insecure-auth"] : []) + extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["SEALBOX_DATA_DIR"] = cli.dataDir
@@ -55,23 +58,27 @@ final class ServerHarness: @unchecked Sendable {
         Thread { output.consume(errPipe.fileHandleForReading) }.start()
 
         let deadline = ContinuousClock.now + timeout
-        var ports: (imap: Int?, imaps: Int?) = (nil, nil)
+        var ports: (imap: Int?, imaps: Int?, pop3: Int?, pop3s: Int?) = (nil, nil, nil, nil)
         while ContinuousClock.now < deadline {
-            ports = (Self.port(in: output.text, service: "imap"), Self.port(in: output.text, service: "imaps"))
-            if ports.imap != nil, ports.imaps != nil { break }
+            let text = output.text
+            ports = (Self.port(in: text, service: "imap"), Self.port(in: text, service: "imaps"),
+                     Self.port(in: text, service: "pop3"), Self.port(in: text, service: "pop3s"))
+            if ports.imap != nil, ports.imaps != nil, ports.pop3 != nil, ports.pop3s != nil { break }
             if !process.isRunning || output.text.contains("not part of this build") { break }
             usleep(20_000)
         }
-        guard let imap = ports.imap, let imaps = ports.imaps else {
+        guard let imap = ports.imap, let imaps = ports.imaps, let pop3 = ports.pop3, let pop3s = ports.pop3s else {
             let text = output.text
             let running = process.isRunning
-            Self.stop(process)
+            _ = Self.stop(process)
             cli.cleanUp()
-            throw StartError(description: "sealbox serve did not print both listening lines within \(timeout) "
+            throw StartError(description: "sealbox serve did not print all four listening lines within \(timeout) "
                 + "(still running: \(running)); stderr:\n\(text)")
         }
         imapPort = imap
         imapsPort = imaps
+        pop3Port = pop3
+        pop3sPort = pop3s
         certificatePath = Self.certificate(in: cli.dataDir + "/tls")
     }
 

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+
+/// Real POP3 clients (Python poplib, curl, fetchmail) against `sealbox serve` on 127.0.0.1: each
+/// test starts a server on a fresh data directory and runs one scenario script from Clients/.
+@Suite("real POP3 clients against sealbox serve", .serialized)
+struct POP3ClientTests {
+    static let hasPython = ScriptRunner.has(ScriptRunner.python)
+
+    func run(_ what: String, _ executable: String, _ args: [String], timeout: Duration = .seconds(300)) throws {
+        let result = try ScriptRunner.run(executable, args, timeout: timeout)
+        if !result.ok { Attachment.record(result.output, named: "\(what).txt") }
+        #expect(result.ok, "\(what) exited \(result.status)\(result.timedOut ? " (timed out)" : ""):\n\(RealClientTests.tail(result.output))")
+    }
+
+    func args(_ server: ServerHarness, port: Int, tls: String) -> [String] {
+        var args = ["--host", server.host, "--port", String(port), "--user", server.address, "--password", server.password,
+                    "--tls", tls]
+        if let cert = server.certificatePath { args += ["--cafile", cert] }
+        return args
+    }
+
+    /// Delivers three messages with `sealbox deliver` (one with dot-led lines) and writes each to
+    /// `<data-dir>/expected/N.eml`; returns that directory.
+    func deliverThree(_ server: ServerHarness) throws -> String {
+        let dir = server.cli.dataDir + "/expected"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for n in 1...3 {
+            let message = crlf("""
+                From: Sender \(n) <sender\(n)@example.org>
+                To: \(server.address)
+                Subject: POP3 client test \(n)
+                Date: Sun, 22 Nov 2026 0\(n):00:00 +0000
+                Message-ID: <pop3-client-\(n)-\(UUID().uuidString)@example.org>
+
+                Message \(n).
+                .a line that starts with a dot
+                .
+                end
+
+                """)
+            try Data(message).write(to: URL(fileURLWithPath: "\(dir)/\(n).eml"))
+            let delivered = try server.deliver(message)
+            try #require(delivered.ok, "deliver: \(delivered.stderr)")
+        }
+        return dir
+    }
+
+    @Test("poplib: every command over plaintext (with --allow-insecure-auth); IMAP sees the expunges",
+          .enabled(if: hasPython, "python3 is not installed"))
+    func poplibPlaintext() throws {
+        let server = try ServerHarness()
+        defer { #expect(server.stop(), "serve stops on SIGTERM") }
+        try run("pop3_suite plaintext", ScriptRunner.python,
+                ["pop3_suite.py", "--imap-port", String(server.imapPort)] + args(server, port: server.pop3Port, tls: "none"))
+    }
+
+    @Test("poplib: every command after STLS (certificate verified)", .enabled(if: hasPython, "python3 is not installed"))
+    func poplibSTLS() throws {
+        let server = try ServerHarness()
+        defer { server.stop() }
+        try run("pop3_suite stls", ScriptRunner.python,
+                ["pop3_suite.py", "--imap-port", String(server.imapPort)] + args(server, port: server.pop3Port, tls: "starttls"))
+    }
+
+    @Test("poplib: every command over implicit TLS (pop3s port)", .enabled(if: hasPython, "python3 is not installed"))
+    func poplibImplicitTLS() throws {
+        let server = try ServerHarness()
+        defer { server.stop() }
+        try run("pop3_suite pop3s", ScriptRunner.python,
+                ["pop3_suite.py", "--imap-port", String(server.imapPort)] + args(server, port: server.pop3sPort, tls: "implicit"))
+    }
+
+    @Test("without --allow-insecure-auth: USER refused before STLS; a command pipelined after STLS is not obeyed",
+          .enabled(if: hasPython, "python3 is not installed"))
+    func secureAuth() throws {
+        let server = try ServerHarness(insecureAuth: false)
+        defer { server.stop() }
+        try run("pop3_suite secure-auth variant", ScriptRunner.python,
+                ["pop3_suite.py", "--imap-port", String(server.imapPort), "--secure-auth-variant"]
+                + args(server, port: server.pop3Port, tls: "none"), timeout: .seconds(60))
+    }
+
+    @Test("curl: pop3:// LIST, RETR, UIDL, TOP, DELE; STLS and pop3s:// with --cacert",
+          .enabled(if: ScriptRunner.has("curl"), "curl is not installed"))
+    func curl() throws {
+        let server = try ServerHarness()
+        defer { server.stop() }
+        let expected = try deliverThree(server)
+        try run("pop3_curl_suite", "bash",
+                ["pop3_curl_suite.sh", "--pop3s-port", String(server.pop3sPort), "--expect", expected]
+                + args(server, port: server.pop3Port, tls: "none"))
+    }
+
+    @Test("fetchmail: retrieve and keep, nothing new on the next poll (UIDL), retrieve and delete; STLS and pop3s",
+          .enabled(if: ScriptRunner.has("fetchmail"), "fetchmail is not installed"))
+    func fetchmail() throws {
+        let server = try ServerHarness()
+        defer { server.stop() }
+        let expected = try deliverThree(server)
+        try run("fetchmail_suite stls", "bash",
+                ["fetchmail_suite.sh", "--expect", expected] + args(server, port: server.pop3Port, tls: "starttls"))
+        _ = try deliverThree(server)
+        try run("fetchmail_suite pop3s", "bash",
+                ["fetchmail_suite.sh", "--expect", expected] + args(server, port: server.pop3sPort, tls: "implicit"))
+    }
+}
