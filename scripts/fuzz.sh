@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# libFuzzer runs over the MIME parser and the IMAP codec, each bounded in time.
-#   scripts/fuzz.sh --seconds N [--only mime|imap]     (default 30 s per target, both targets)
+# libFuzzer runs over the MIME parser, the IMAP codec and the POP3 codec, each bounded in time.
+#   scripts/fuzz.sh --seconds N [--only mime|imap|pop3]     (default 30 s per target, every target)
 # MIME: builds Fuzz/MIMEFuzz with `swiftc -sanitize=fuzzer,address` over Sources/MIMEParser/*.swift, seeds
 # it with Fuzz/corpus plus the committed test fixtures.
 # IMAP: builds the IMAPFuzz product (Fuzz/IMAPFuzz, it needs NIOCore) with SwiftPM in its own scratch path
 # .build-fuzz (release, -sanitize=fuzzer,address, linked with lld), seeds it with Fuzz/imap-corpus.
+# POP3: builds Fuzz/POP3Fuzz with swiftc over Sources/POP3Core/*.swift (no dependencies), seeds it with
+# Fuzz/pop3-corpus.
 # Each runs for N seconds; the script exits non-zero on a crash, a leak, a timeout (hang) or an
 # out-of-memory, and leaves a crash reproducer in .build/fuzz/artifacts or .build/fuzz/imap-artifacts.
 set -euo pipefail
@@ -16,7 +18,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_TO_RUN="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
-    *) echo "usage: $0 [--seconds N] [--only mime|imap]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3]" >&2; exit 2 ;;
   esac
 done
 OUT=.build/fuzz
@@ -66,9 +68,31 @@ fuzz_imap() {
   echo "fuzz: IMAP: no crash in ${SECONDS_TO_RUN}s" >&2
 }
 
+fuzz_pop3() {
+  mkdir -p "$OUT/pop3-work-corpus" "$OUT/pop3-artifacts"
+  echo "fuzz: building the POP3 fuzz target" >&2
+  swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name POP3Fuzz \
+    Sources/POP3Core/*.swift Fuzz/POP3Fuzz/main.swift -o "$OUT/pop3-fuzz"
+  cp -n Fuzz/pop3-corpus/* "$OUT/pop3-work-corpus/" 2>/dev/null || true
+  echo "fuzz: running the POP3 target for ${SECONDS_TO_RUN}s" >&2
+  set +e
+  SWIFT_BACKTRACE=enable=no "$OUT/pop3-fuzz" -max_total_time="$SECONDS_TO_RUN" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=4096 -artifact_prefix="$OUT/pop3-artifacts/" -print_final_stats=1 \
+    "$OUT/pop3-work-corpus" 2> "$OUT/pop3-last-run.log"
+  rc=$?
+  set -e
+  tail -n 20 "$OUT/pop3-last-run.log" >&2
+  if [ $rc -ne 0 ]; then
+    echo "fuzz: POP3 FAILED (exit $rc); reproducer in $OUT/pop3-artifacts/" >&2
+    exit $rc
+  fi
+  echo "fuzz: POP3: no crash in ${SECONDS_TO_RUN}s" >&2
+}
+
 case "$ONLY" in
-  all) fuzz_mime; fuzz_imap ;;
+  all) fuzz_mime; fuzz_imap; fuzz_pop3 ;;
   mime) fuzz_mime ;;
   imap) fuzz_imap ;;
-  *) echo "usage: $0 [--seconds N] [--only mime|imap]" >&2; exit 2 ;;
+  pop3) fuzz_pop3 ;;
+  *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3]" >&2; exit 2 ;;
 esac

@@ -24,6 +24,30 @@ struct ConfigurationTests {
         #expect(c.appendLimit == 64 * 1024 * 1024)     // default
     }
 
+    @Test("POP3 keys: ports from the environment, policy inherited from IMAP unless set, pop3.enabled")
+    func pop3() async throws {
+        let environment = ["SEALBOX_POP3_PORT": "2110", "SEALBOX_POP3S_PORT": "2995", "SEALBOX_IMAP_ALLOW_INSECURE_AUTH": "true",
+                           "SEALBOX_IMAP_MAX_CONNECTIONS_PER_IP": "9"]
+        let c = try await SealboxConfiguration.load(overrides: ["data.directory": "/nonexistent-sealbox"], configFile: nil, environment: environment)
+        #expect(c.pop3Enabled)
+        #expect(c.pop3Port == 2110)
+        #expect(c.pop3sPort == 2995)
+        #expect(c.pop3AllowInsecureAuth)               // follows imap.allowInsecureAuth
+        #expect(c.pop3MaxConnectionsPerIP == 9)        // follows imap.maxConnectionsPerIP
+        #expect(c.pop3IdleTimeout == .seconds(600))    // RFC 1939's minimum autologout timer
+        let d = try await SealboxConfiguration.load(
+            overrides: ["data.directory": "/nonexistent-sealbox", "pop3.allowInsecureAuth": "false", "pop3.enabled": "no"],
+            configFile: nil, environment: environment)
+        #expect(!d.pop3AllowInsecureAuth && d.imapAllowInsecureAuth)
+        #expect(!d.pop3Enabled)
+        let defaults = try await SealboxConfiguration.load(overrides: ["data.directory": "/nonexistent-sealbox"], configFile: nil, environment: [:])
+        #expect(defaults.pop3Port == (geteuid() == 0 ? 110 : 1110))
+        #expect(defaults.pop3sPort == (geteuid() == 0 ? 995 : 1995))
+        await #expect { try await SealboxConfiguration.load(overrides: ["pop3.idleTimeout": "60"], configFile: nil, environment: [:]) } throws: { error in
+            "\(error)".contains("pop3.idleTimeout") && "\(error)".contains("range")
+        }
+    }
+
     @Test("invalid values are clear errors naming the key")
     func invalid() async throws {
         await #expect { try await SealboxConfiguration.load(overrides: ["imap.port": "abc"], configFile: nil, environment: [:]) } throws: { error in

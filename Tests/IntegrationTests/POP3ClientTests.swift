@@ -104,4 +104,30 @@ struct POP3ClientTests {
         try run("fetchmail_suite pop3s", "bash",
                 ["fetchmail_suite.sh", "--expect", expected] + args(server, port: server.pop3sPort, tls: "implicit"))
     }
+
+    /// The same poplib suite against Dovecot's POP3 (reference) and Sealbox: the reference passing
+    /// proves the scenario (\Seen on RETR, DELE at QUIT seen by IMAP, …); Sealbox must pass it too.
+    @Test("poplib suite against Dovecot (reference) and Sealbox",
+          .enabled(if: ScriptRunner.has("dovecot") && getuid() == 0, "dovecot is not installed (or not root)"),
+          .enabled(if: hasPython, "python3 is not installed"))
+    func againstDovecotToo() throws {
+        let dir = NSTemporaryDirectory() + "sealbox-dovecot-pop3-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/dovecot-test.sh").path
+        let imap = try freePort(), imaps = try freePort(), pop3 = try freePort(), pop3s = try freePort()
+        let env = ["DOVECOT_DIR": dir, "IMAP_PORT": String(imap), "IMAPS_PORT": String(imaps), "POP3_PORT": String(pop3),
+                   "POP3S_PORT": String(pop3s), "NUSERS": "1"]
+        let started = try ScriptRunner.run("bash", [script, "start", "--fresh"], env: env, timeout: .seconds(60))
+        defer { _ = try? ScriptRunner.run("bash", [script, "stop"], env: env, timeout: .seconds(30)) }
+        try #require(started.ok, "dovecot-test.sh start: \(started.output)")
+        try run("pop3_suite dovecot", ScriptRunner.python,
+                ["pop3_suite.py", "--reference", "--host", "127.0.0.1", "--port", String(pop3), "--imap-port", String(imap),
+                 "--user", "testuser", "--password", "pass", "--tls", "starttls", "--cafile", dir + "/tls/cert.pem"])
+
+        let server = try ServerHarness()
+        defer { server.stop() }
+        try run("pop3_suite sealbox", ScriptRunner.python,
+                ["pop3_suite.py", "--imap-port", String(server.imapPort)] + args(server, port: server.pop3Port, tls: "starttls"))
+    }
 }
