@@ -219,20 +219,23 @@ class Sealbox:
         self.dir = tempfile.mkdtemp(prefix="sealbox-bench-")
         # The bench opens many sessions from one IP to one mailbox: raise those limits as an admin would.
         env = dict(os.environ, SEALBOX_DATA_DIR=self.dir, SEALBOX_IMAP_MAX_CONNECTIONS_PER_IP="5000",
-                   SEALBOX_IMAP_MAX_SESSIONS_PER_MAILBOX="5000")
+                   SEALBOX_IMAP_MAX_SESSIONS_PER_MAILBOX="5000", SEALBOX_POP3_MAX_CONNECTIONS_PER_IP="5000")
         run = lambda *a: subprocess.run([self.binary, *a], env=env, check=True, capture_output=True, text=True).stdout
         run("domain", "add", "example.com")
         run("alias", "add", "user@example.com")
         self.user, self.password = "user@example.com", run("password", "generate", "user@example.com").strip()
         self.err = open(os.path.join(self.dir, "serve.log"), "w+")
-        self.proc = subprocess.Popen([self.binary, "serve", "--imap-port", "0", "--imaps-port", "0", "--allow-insecure-auth"],
+        self.proc = subprocess.Popen([self.binary, "serve", "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0",
+                                      "--pop3s-port", "0", "--allow-insecure-auth"],
                                      env=env, stderr=self.err, stdout=subprocess.DEVNULL)
         deadline = time.time() + 60
         while time.time() < deadline:
             self.err.seek(0)
-            m = re.search(r"listening: imap 127\.0\.0\.1:(\d+)", self.err.read())
-            if m:
-                self.port = int(m.group(1))
+            text = self.err.read()
+            m = re.search(r"listening: imap 127\.0\.0\.1:(\d+)", text)
+            m3 = re.search(r"listening: pop3 127\.0\.0\.1:(\d+)", text)
+            if m and m3:
+                self.port, self.pop3_port = int(m.group(1)), int(m3.group(1))
                 return
             time.sleep(0.1)
         raise RuntimeError("sealbox did not start")
@@ -255,7 +258,9 @@ class Dovecot:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="dovecot-bench-")
         self.port = free_port()
-        env = dict(os.environ, DOVECOT_DIR=self.dir, IMAP_PORT=str(self.port), IMAPS_PORT=str(free_port()), NUSERS="2")
+        self.pop3_port = free_port()
+        env = dict(os.environ, DOVECOT_DIR=self.dir, IMAP_PORT=str(self.port), IMAPS_PORT=str(free_port()), NUSERS="2",
+                   POP3_PORT=str(self.pop3_port), POP3S_PORT=str(free_port()))
         subprocess.run(["bash", os.path.join(ROOT, "scripts/dovecot-test.sh"), "start", "--fresh"], env=env, check=True,
                        capture_output=True)
         self.env = env

@@ -65,28 +65,36 @@ public struct POP3DotStuffer: Sendable {
     public init(bodyLines: Int? = nil) { self.bodyLinesLeft = bodyLines }
 
     /// Appends the stuffed form of `bytes` to `out`; stops consuming once TOP's count is reached.
-    public mutating func feed<Bytes: Collection>(_ bytes: Bytes, into out: inout [UInt8]) where Bytes.Element == UInt8 {
-        for byte in bytes {
+    public mutating func feed(_ bytes: ArraySlice<UInt8>, into out: inout [UInt8]) {
+        bytes.withUnsafeBufferPointer { feed($0, into: &out) }
+    }
+
+    /// Runs of ordinary bytes are copied whole; only CR, LF and a line's first byte are looked at
+    /// one by one (non-generic, so it is fast across module boundaries).
+    public mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        let n = bytes.count
+        out.reserveCapacity(out.count + n + n / 16 + 8)
+        var i = 0
+        while i < n {
             if isComplete { return }
+            let byte = bytes[i]
             if pendingCR {
                 pendingCR = false
                 endLine(into: &out)
-                if byte == 0x0A { continue }
+                if byte == 0x0A { i += 1; continue }
                 if isComplete { return }
             }
-            switch byte {
-            case 0x0D:
-                pendingCR = true
-            case 0x0A:
-                endLine(into: &out)
-            default:
-                if atLineStart {
-                    if byte == 0x2E { out.append(0x2E) }
-                    atLineStart = false
-                }
-                lineIsEmpty = false
-                out.append(byte)
+            if byte == 0x0D { pendingCR = true; i += 1; continue }
+            if byte == 0x0A { endLine(into: &out); i += 1; continue }
+            if atLineStart {
+                if byte == 0x2E { out.append(0x2E) }
+                atLineStart = false
             }
+            lineIsEmpty = false
+            var j = i + 1
+            while j < n, bytes[j] != 0x0D, bytes[j] != 0x0A { j += 1 }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<j]))
+            i = j
         }
     }
 
