@@ -242,28 +242,23 @@ final class IMAPSession {
         guard !insecureAuthBlocked else {
             no(tag, "Plaintext authentication is disallowed without TLS; use STARTTLS or port 993", code: .privacyRequired); return
         }
-        var response: String
+        let response: String
         if let initialResponse {
-            response = initialResponse == "=" ? "" : initialResponse  // the parser already maps "=" to ""
+            response = initialResponse  // the parser already maps "=" to ""
         } else {
             send(.continuation(""))
             try await flush()
             guard let line = try await nextLine() else { return }
             response = line
         }
-        response = response.trimmingCharacters(in: .whitespaces)
-        if response == "*" { bad(tag, "Authentication cancelled"); return }
-        guard let data = Data(base64Encoded: response) else { bad(tag, "Invalid base64 in the SASL response"); return }
-        let parts = data.split(separator: 0, omittingEmptySubsequences: false)
-        guard parts.count == 3, let authz = String(data: Data(parts[0]), encoding: .utf8),
-              let authc = String(data: Data(parts[1]), encoding: .utf8),
-              let password = String(data: Data(parts[2]), encoding: .utf8) else {
-            bad(tag, "Malformed PLAIN response"); return
+        switch SASLPlain.decode(response) {
+        case .success(let credentials): try await authenticateUser(tag, user: credentials.user, password: credentials.password)
+        case .failure(.cancelled): bad(tag, "Authentication cancelled")
+        case .failure(.invalidBase64): bad(tag, "Invalid base64 in the SASL response")
+        case .failure(.malformed): bad(tag, "Malformed PLAIN response")
+        case .failure(.authorizationMismatch):
+            no(tag, "Authorization identity must match the authentication identity", code: .authorizationFailed)
         }
-        guard authz.isEmpty || authz.lowercased() == authc.lowercased() else {
-            no(tag, "Authorization identity must match the authentication identity", code: .authorizationFailed); return
-        }
-        try await authenticateUser(tag, user: authc, password: password)
     }
 
     /// The next line the client sends while a command waits for it (SASL response, IDLE's DONE);

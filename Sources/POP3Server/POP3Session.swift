@@ -221,28 +221,22 @@ final class POP3Session {
         }
         guard mechanism == "PLAIN" else { err("Unsupported authentication mechanism"); return }
         guard !insecureAuthBlocked else { refuseInsecure(); return }
-        var response: String
+        let response: String
         if let initialResponse {
-            response = initialResponse == "=" ? "" : initialResponse
+            response = initialResponse
         } else {
             POP3Response.continuation("", into: &out)
             try await flush()
             guard let line = try await nextLine() else { return }
             response = line
         }
-        response = response.trimmingCharacters(in: .whitespaces)
-        if response == "*" { err("Authentication cancelled"); return }
-        guard let data = Data(base64Encoded: response) else { err("Invalid base64 in the SASL response"); return }
-        let parts = data.split(separator: 0, omittingEmptySubsequences: false)
-        guard parts.count == 3, let authz = String(data: Data(parts[0]), encoding: .utf8),
-              let authc = String(data: Data(parts[1]), encoding: .utf8),
-              let password = String(data: Data(parts[2]), encoding: .utf8) else {
-            err("Malformed PLAIN response"); return
+        switch SASLPlain.decode(response) {
+        case .success(let credentials): try await authenticate(user: credentials.user, password: credentials.password)
+        case .failure(.cancelled): err("Authentication cancelled")
+        case .failure(.invalidBase64): err("Invalid base64 in the SASL response")
+        case .failure(.malformed): err("Malformed PLAIN response")
+        case .failure(.authorizationMismatch): err("Authorization identity must match the authentication identity", code: .auth)
         }
-        guard authz.isEmpty || authz.lowercased() == authc.lowercased() else {
-            err("Authorization identity must match the authentication identity", code: .auth); return
-        }
-        try await authenticate(user: authc, password: password)
     }
 
     /// The SASL response line; nil when the session must end.

@@ -24,6 +24,8 @@ import time
 import traceback
 import uuid
 
+from imapclient import tls_context
+
 
 class Failure(AssertionError):
     pass
@@ -32,17 +34,6 @@ class Failure(AssertionError):
 def check(cond, what, got=None):
     if not cond:
         raise Failure(what + ("" if got is None else f" — got: {got!r}"[:1500]))
-
-
-def tls_context(cafile):
-    if cafile:
-        ctx = ssl.create_default_context(cafile=cafile)
-        ctx.check_hostname = False  # self-signed for a name we cannot know; the chain is verified
-    else:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 def pop(opts, login=True):
