@@ -386,7 +386,12 @@ final class POP3Session {
         guard let mailbox else { return false }
         let bytes: [UInt8]?
         do {
-            bytes = try await mailbox.messageBytes(in: "INBOX", uid: messages[i].uid)
+            if bodyLines == 0 {
+                // TOP n 0 (a header preview): the stored header block, without assembling the body.
+                bytes = try await mailbox.searchFields(in: "INBOX", uids: UIDSet([messages[i].uid]), includeHeader: true).first?.header
+            } else {
+                bytes = try await mailbox.messageBytes(in: "INBOX", uid: messages[i].uid)
+            }
         } catch {
             logger.error("message read failed", metadata: ["pop3.error": "\(type(of: error))"])
             err("Cannot read the message; try again later", code: .sysTemp)
