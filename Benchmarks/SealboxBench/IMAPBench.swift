@@ -281,7 +281,7 @@ func runMix(_ server: BenchServer, sessions: Int, seconds: Int, corpus: [[UInt8]
             var local: [MixOp: [Double]] = [:]
             var errors: [String] = []
             let cred = server.credentials[index % server.credentials.count]
-            func timed<T>(_ op: MixOp, _ body: () throws -> T) rethrows -> T {
+            @discardableResult func timed<T>(_ op: MixOp, _ body: () throws -> T) rethrows -> T {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 let r = try body()
                 local[op, default: []].append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)

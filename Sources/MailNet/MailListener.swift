@@ -62,22 +62,12 @@ public struct MailListener<Inbound: Sendable>: Service {
     public func run() async throws {
         let tls = configuration.implicitTLS
         let initializer = childChannelInitializer
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: 256)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.socketOption(.so_keepalive), value: 1)
-            .bind(host: configuration.host, port: configuration.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let tls {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
-                    }
-                    try initializer(channel)
-                    return try NIOAsyncChannel<Inbound, ByteBuffer>(
-                        wrappingChannelSynchronously: channel,
-                        configuration: .init(inboundType: Inbound.self, outboundType: ByteBuffer.self))
-                }
-            }
+        let server: NIOAsyncChannel<NIOAsyncChannel<Inbound, ByteBuffer>, Never>
+        do {
+            server = try await bind(tls: tls, initializer: initializer)
+        } catch let error as IOError {
+            throw BindFailure(name: configuration.name, host: configuration.host, port: configuration.port, errno: error.errnoCode)
+        }
         if let address = server.channel.localAddress { onBound(address) }
         logger.info("listening", metadata: ["net.listener": "\(configuration.name)", "net.address": "\(server.channel.localAddress?.description ?? "?")"])
 
@@ -112,6 +102,37 @@ public struct MailListener<Inbound: Sendable>: Service {
             registry.closeAll()
         }
         logger.info("stopped", metadata: ["net.listener": "\(configuration.name)"])
+    }
+
+    private func bind(tls: NIOSSLContext?, initializer: @escaping @Sendable (Channel) throws -> Void) async throws
+        -> NIOAsyncChannel<NIOAsyncChannel<Inbound, ByteBuffer>, Never> {
+        try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .bind(host: configuration.host, port: configuration.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
+                    try initializer(channel)
+                    return try NIOAsyncChannel<Inbound, ByteBuffer>(
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(inboundType: Inbound.self, outboundType: ByteBuffer.self))
+                }
+            }
+    }
+
+    /// The listener's address cannot be bound: one clear line naming the service, the address and the setting.
+    public struct BindFailure: Error, CustomStringConvertible, Sendable {
+        public let name: String, host: String, port: Int, errno: Int32
+        public var description: String {
+            let reason = String(cString: strerror(errno)).lowercased()
+            let hint = errno == EADDRINUSE ? "; another server is using it: change \(name).port" + (name.hasPrefix("pop3") ? " or set pop3.enabled to false" : "")
+                : errno == EACCES ? "; ports below 1024 need root or CAP_NET_BIND_SERVICE: change \(name).port" : ""
+            return "cannot listen for \(name) on \(host):\(port): \(reason)\(hint)"
+        }
     }
 
     private func serve(_ child: NIOAsyncChannel<Inbound, ByteBuffer>, id: UInt64, remote: SocketAddress?) async {

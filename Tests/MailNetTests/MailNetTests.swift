@@ -113,6 +113,18 @@ struct MailNetTests {
         return try NIOSSLContext(configuration: c)
     }
 
+    @Test("a port already in use is one clear error naming the service, the address and the setting")
+    func bindFailure() async throws {
+        let configuration = MailListener<ByteBuffer>.Configuration(name: "pop3", host: "127.0.0.1", port: 0)
+        try await Self.withListener({ Self.echoListener(configuration, bound: $0) }) { port in
+            let second = Self.echoListener(.init(name: "pop3", host: "127.0.0.1", port: port), bound: { _ in })
+            await #expect { try await second.run() } throws: { error in
+                "\(error)" == "cannot listen for pop3 on 127.0.0.1:\(port): address already in use; another server is using it: "
+                    + "change pop3.port or set pop3.enabled to false"
+            }
+        }
+    }
+
     @Test("echo over plain TCP; one session's error does not stop the listener; per-IP limit")
     func plainAndLimits() async throws {
         var configuration = MailListener<ByteBuffer>.Configuration(name: "t", host: "127.0.0.1", port: 0, maxConnectionsPerIP: 1,
