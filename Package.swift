@@ -38,6 +38,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
         .package(url: "https://github.com/apple/swift-configuration", exact: "1.4.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
     ],
     targets: [
         .target(name: "CSQLite3MC", cSettings: sqliteSettings, linkerSettings: [.linkedLibrary("m")]),
@@ -89,8 +91,27 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Backups: destinations (S3 over async-http-client with hand-written SigV4, or a directory)…
+        .target(name: "BackupStore", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        // …and the engine: snapshots, generations, restore.
+        .target(name: "Backup", dependencies: [
+            "BackupStore", "MailStore", "Directory", "MailCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // mbox, Maildir and eml-zip for export and import.
+        .target(name: "MailArchive", dependencies: [
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "SealboxApp", dependencies: [
             "MailCore", "MIMEParser", "MailStore", "Directory", "MailNet", "IMAPServer", "POP3Server",
+            "Backup", "BackupStore", "MailArchive",
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -100,14 +121,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "sealbox", dependencies: [
-            "SealboxApp", "MIMEParser", "MailCore",
+            "SealboxApp", "MIMEParser", "MailCore", "Backup", "MailStore", "Directory",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .executableTarget(name: "SealboxBench", dependencies: [
-            "SealboxApp", "MailStore", "MIMEParser", "MailCore", "SQLiteCipher", "Directory",
+            "SealboxApp", "MailStore", "MIMEParser", "MailCore", "SQLiteCipher", "Directory", "Backup", "BackupStore",
             .product(name: "GRDB", package: "GRDB.swift"),
         ], path: "Benchmarks/SealboxBench"),
         // libFuzzer target over the IMAP codec; scripts/fuzz.sh builds it with -sanitize=fuzzer,address
@@ -124,6 +145,10 @@ let package = Package(
         .testTarget(name: "IMAPCoreTests", dependencies: ["IMAPCore", "MIMEParser",
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "POP3CoreTests", dependencies: ["POP3Core"]),
+        .testTarget(name: "BackupStoreTests", dependencies: ["BackupStore"]),
+        .testTarget(name: "MailArchiveTests", dependencies: ["MailArchive"]),
+        .testTarget(name: "BackupTests", dependencies: ["Backup", "BackupStore", "MailStore", "Directory", "MailCore", "SealboxApp",
+            "MailArchive"]),
         .testTarget(name: "POP3ServerTests", dependencies: ["POP3Server", "POP3Core", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "MailNetTests", dependencies: ["MailNet",

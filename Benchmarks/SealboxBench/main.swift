@@ -5,6 +5,7 @@ import Foundation
 //   swift run -c release SealboxBench mime [--corpus DIR]
 //   swift run -c release SealboxBench imap [--sessions N] [--seconds S] [--messages M] [--users U]
 //                                          [--idle-sessions K] [--servers dovecot,sealbox]
+//   swift run -c release SealboxBench backup [--megabytes 1024] [--endpoint URL --bucket NAME]
 
 
 let args = Array(CommandLine.arguments.dropFirst())
@@ -12,7 +13,8 @@ switch args.first {
 case "mime": try await mimeBenchmark(arguments: Array(args.dropFirst()))
 case "store": try await storeBenchmark(arguments: Array(args.dropFirst()))
 case "imap": try await imapBenchmark(arguments: Array(args.dropFirst()))
+case "backup": try await backupBenchmark(arguments: Array(args.dropFirst()))
 default:
-    FileHandle.standardError.write(Data("usage: SealboxBench store|mime|imap [options]\n".utf8))
+    FileHandle.standardError.write(Data("usage: SealboxBench store|mime|imap|backup [options]\n".utf8))
     exit(2)
 }

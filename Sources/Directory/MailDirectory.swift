@@ -28,6 +28,9 @@ public protocol MailDirectory: Sendable {
     func addAlias(
         _ address: EmailAddress, store: Bool, forwardTo: [EmailAddress], webhooks: [String], quotaBytes: Int64?
     ) async throws -> AliasRecord
+    /// Adds an alias exactly as a backup recorded it: the same id (password entries are wrapped
+    /// with it), creation date and, when set, mailbox and public key. The same rules as `addAlias`.
+    func restoreAlias(_ record: AliasRecord) async throws -> AliasRecord
     func alias(id: String) async throws -> AliasRecord?
     /// Exact match on the canonical address.
     func alias(address: EmailAddress) async throws -> AliasRecord?

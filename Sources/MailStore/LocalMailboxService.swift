@@ -217,6 +217,8 @@ actor UnlockRegistry {
     }
 
     private var entries: [String: Entry] = [:]
+    /// Locked mailboxes whose file is being copied (a backup): unlocking them waits.
+    private var quiescent: Set<String> = []
     private let gracePeriod: Duration
     /// Per-process secret for verifiers; never leaves memory.
     private nonisolated let verifierKey = SymmetricKey(size: .bits256)
@@ -237,7 +239,9 @@ actor UnlockRegistry {
 
     /// A new session with a freshly unwrapped key: opens the file unless it is open already.
     func open(mailboxID: String, dataKey: SecretBytes, verifier: Data, passwordID: String,
-              opener: () throws -> MailboxDatabase) throws -> MailboxDatabase {
+              opener: () throws -> MailboxDatabase) async throws -> MailboxDatabase {
+        // A backup is copying the locked file: opening it now would write to it mid-copy.
+        while quiescent.contains(mailboxID) { try await Task.sleep(for: .milliseconds(20)) }
         if entries[mailboxID] != nil {
             entries[mailboxID]!.verifiers[verifier] = passwordID
             return join(mailboxID)
@@ -258,6 +262,22 @@ actor UnlockRegistry {
     }
 
     func database(mailboxID: String) -> MailboxDatabase? { entries[mailboxID]?.database }
+
+    /// Holds an unlocked mailbox open (as a session would) and hands out its key: nil when locked.
+    /// Balance with `detach`.
+    func retain(mailboxID: String) -> (MailboxDatabase, SecretBytes)? {
+        guard let entry = entries[mailboxID] else { return nil }
+        return (join(mailboxID), entry.dataKey)
+    }
+
+    /// Marks a locked mailbox's file as being copied; false when it is unlocked (or already marked).
+    func beginQuiescentCopy(mailboxID: String) -> Bool {
+        guard entries[mailboxID] == nil, !quiescent.contains(mailboxID) else { return false }
+        quiescent.insert(mailboxID)
+        return true
+    }
+
+    func endQuiescentCopy(mailboxID: String) { quiescent.remove(mailboxID) }
 
     func detach(mailboxID: String) {
         guard var entry = entries[mailboxID] else { return }

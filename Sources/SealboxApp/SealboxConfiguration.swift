@@ -24,6 +24,12 @@ import SystemPackage
 /// | `pop3.allowInsecureAuth` | the value of `imap.allowInsecureAuth` |
 /// | `pop3.maxConnectionsPerIP` | the value of `imap.maxConnectionsPerIP` |
 /// | `pop3.idleTimeout` | 600 (seconds) |
+/// | `backup.destination` | none (`s3://BUCKET/PREFIX` or `file:///PATH`) |
+/// | `backup.s3.endpoint`, `backup.s3.region` | AWS (`https://s3.<region>.amazonaws.com`), `us-east-1` |
+/// | `backup.s3.accessKeyID`, `backup.s3.secretAccessKey` | none (secret: never printed) |
+/// | `backup.s3.pathStyle` | false |
+/// | `backup.generations` | 7 |
+/// | `backup.interval` | 86400 (seconds; 0 turns the schedule off) |
 /// | `tls.certificate`, `tls.key` | none: a self-signed certificate in `<data>/tls/` |
 /// | `server.hostname` | the machine's host name |
 public struct SealboxConfiguration: Sendable {
@@ -35,6 +41,16 @@ public struct SealboxConfiguration: Sendable {
     public var imapMaxConnectionsPerIP: Int
     public var imapMaxSessionsPerMailbox: Int
     public var imapIdleTimeout: Duration
+    public var backupDestination: String?
+    public var backupS3Endpoint: String?
+    public var backupS3Region: String
+    public var backupS3AccessKeyID: String?
+    /// Secret: never printed or logged.
+    public var backupS3SecretAccessKey: String?
+    public var backupS3PathStyle: Bool
+    public var backupGenerations: Int
+    /// nil: no scheduled backups.
+    public var backupInterval: Duration?
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
     public var hostname: String
@@ -94,6 +110,22 @@ public struct SealboxConfiguration: Sendable {
         pop3AllowInsecureAuth = try bool("pop3.allowInsecureAuth", imapAllowInsecureAuth)
         pop3MaxConnectionsPerIP = try int("pop3.maxConnectionsPerIP", imapMaxConnectionsPerIP, 1...100_000)
         pop3IdleTimeout = .seconds(try int("pop3.idleTimeout", 600, 600...86_400))
+        backupDestination = string("backup.destination")
+        if let d = backupDestination, !(d.hasPrefix("s3://") || d.hasPrefix("file:///")) {
+            throw Failure(description: "configuration backup.destination = \"\(d)\" must be s3://BUCKET/PREFIX or file:///PATH")
+        }
+        backupS3Endpoint = string("backup.s3.endpoint")
+        backupS3Region = string("backup.s3.region") ?? "us-east-1"
+        backupS3AccessKeyID = string("backup.s3.accessKeyID")
+        backupS3SecretAccessKey = reader.string(forKey: ConfigKey("backup.s3.secretAccessKey"), isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        backupS3PathStyle = try bool("backup.s3.pathStyle", false)
+        backupGenerations = try int("backup.generations", 7, 1...1000)
+        let interval = try int("backup.interval", 86_400, 0...(365 * 86_400))
+        backupInterval = interval == 0 ? nil : .seconds(max(interval, 60))
+        if backupDestination?.hasPrefix("s3://") == true, backupS3AccessKeyID == nil || backupS3SecretAccessKey == nil {
+            throw Failure(description: "configuration backup.destination is s3://…: set backup.s3.accessKeyID and backup.s3.secretAccessKey "
+                + "(SEALBOX_BACKUP_S3_ACCESS_KEY_ID, SEALBOX_BACKUP_S3_SECRET_ACCESS_KEY)")
+        }
         tlsCertificatePath = string("tls.certificate")
         tlsKeyPath = string("tls.key")
         if (tlsCertificatePath == nil) != (tlsKeyPath == nil) {

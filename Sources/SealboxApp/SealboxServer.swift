@@ -7,7 +7,7 @@ import ServiceLifecycle
 
 /// `sealbox serve`: every long-running part of a node, wired in one place.
 public enum SealboxServer {
-    /// The services of a node: the IMAP and POP3 listeners and the queue watcher. `onBound(name, address)`
+    /// The services of a node: the IMAP and POP3 listeners, the backup schedule (when a destination is configured) and the queue watcher. `onBound(name, address)`
     /// reports each listener's address once bound (port 0 becomes a real port).
     public static func buildServices(
         configuration: SealboxConfiguration, node: SealboxNode, logger: Logger,
@@ -46,6 +46,10 @@ public enum SealboxServer {
             pop3.session.hostname = configuration.hostname
             services += POP3Server(configuration: pop3, tls: tls, mailboxes: node.mailboxes, authGate: throttle,
                                    sessionLimiter: sessionLimiter, logger: logger).services(onBound: onBound)
+        }
+        if let interval = configuration.backupInterval, configuration.backupDestination != nil {
+            services.append(BackupScheduler(service: try SealboxBackups.service(configuration: configuration, node: node, logger: logger),
+                                            interval: interval, logger: logger))
         }
         return services + [QueueWatcher(queue: node.queue, mailboxes: node.mailboxes, logger: logger)]
     }

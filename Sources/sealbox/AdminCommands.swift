@@ -101,16 +101,30 @@ struct AliasCommand: AsyncParsableCommand {
 
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove an alias and its passwords; with --purge also its mailbox file and queued mail.")
+            abstract: "Remove an alias and its passwords; with --purge also its mailbox file, queued mail and every backup.")
         @OptionGroup var global: GlobalOptions
+        @Option(help: ArgumentHelp("A JSON configuration file (for the backup destination).", valueName: "file")) var config: String?
         @Argument var address: String
-        @Flag(help: "Delete the alias's mailbox (file, WAL) and its queued mail. Required when it has a mailbox.") var purge = false
+        @Flag(help: "Delete the alias's mailbox (file, WAL), its queued mail and every backup generation. Required when it has a mailbox.")
+        var purge = false
         func run() async throws {
             try await runReportingErrors {
                 let lock = try DataDirectoryLock(dataDirectory: global.dataDir)
                 let node = try SealboxNode.open(dataDirectory: global.dataDir)
-                let report = try await node.removeAlias(try parseAddress(address), purge: purge)
+                let addr = try parseAddress(address)
+                let settings = try await loadSettings(dataDir: global.dataDir, config: config)
+                // Backups first: if the destination is unreachable, nothing is deleted yet.
+                var backupReport: String?
+                if purge, let mailboxID = try await node.directory.alias(address: addr)?.mailboxID,
+                   settings.backupDestination != nil {
+                    let backups = try SealboxBackups.service(configuration: settings, node: node)
+                    let deleted = try await backups.purge(mailboxID: mailboxID, address: addr)
+                    try? await backups.destination.shutdown()
+                    backupReport = "deleted \(deleted.count) backup object\(deleted.count == 1 ? "" : "s") at \(backups.destination.displayName)"
+                }
+                let report = try await node.removeAlias(addr, purge: purge)
                 print(report)
+                if let backupReport { print(backupReport) }
                 withExtendedLifetime(lock) {}
             }
         }

@@ -47,7 +47,95 @@ struct DeliverCommand: AsyncParsableCommand {
 
 struct MailboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "mailbox", abstract: "Look into a mailbox (needs its password).", subcommands: [List.self])
+        commandName: "mailbox", abstract: "Look into, export and import a mailbox (needs its password).",
+        subcommands: [List.self, Export.self, Import.self])
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export",
+            abstract: "Export a mailbox as mbox, a zip of .eml files, or its SQLite file. Password from SEALBOX_PASSWORD or a prompt.",
+            discussion: """
+                mbox: --output is a directory with one FOLDER.mbox per folder (or, with --folder, the mbox file); \
+                flags in Status/X-Status, keywords in X-Keywords. eml-zip: a zip with one directory per folder \
+                and a manifest of flags and dates. sqlite: the mailbox database re-keyed with the password under \
+                sqlite3mc's standard settings: any sqlite3mc tool opens it with \
+                PRAGMA cipher = 'chacha20'; PRAGMA key = '<password>';  (kdf_iter 64007, the default). \
+                The exported mail is readable by whoever holds the file (the sqlite export: with the password).
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument var address: String
+        @Option(help: "mbox, eml-zip or sqlite.") var format: String
+        @Option(help: ArgumentHelp("Where to write (must not exist).", valueName: "path")) var output: String
+        @Option(help: "Only this folder (mbox, eml-zip).") var folder: String?
+
+        func run() async throws {
+            try await runReportingErrors {
+                guard let kind = MailboxTransfer.Format(rawValue: format) else {
+                    throw ValidationError("--format must be one of: \(MailboxTransfer.Format.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                guard !FileManager.default.fileExists(atPath: output) else { throw ValidationError("\(output) already exists") }
+                let lock = try DataDirectoryLock(dataDirectory: global.dataDir)
+                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let addr = try parseAddress(address)
+                let password = try readPassword(prompt: "Password for \(addr): ")
+                if kind == .sqlite {
+                    try await node.mailboxes.exportSQLite(address: addr, password: password, to: output)
+                    print("exported \(addr) to \(output) (sqlite3mc: PRAGMA cipher = 'chacha20'; PRAGMA key = '<password>';)")
+                } else {
+                    let session = try await node.mailboxes.unlock(address: addr, password: password)
+                    let progress = ProgressLine(label: "\(addr)", minimum: 200)
+                    let summary = try await MailboxTransfer.export(session: session, format: kind, to: output, folder: folder,
+                                                                   progress: progress.report)
+                    progress.finish()
+                    await session.close()
+                    print("exported \(summary.messages) message\(summary.messages == 1 ? "" : "s") from \(summary.folders) folder\(summary.folders == 1 ? "" : "s") "
+                        + "(\(ByteSize.format(summary.bytes))) to \(output)")
+                }
+                await node.shutdown()
+                withExtendedLifetime(lock) {}
+            }
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import",
+            abstract: "Import an mbox file or a Maildir into a mailbox, keeping flags and dates; messages already there are skipped.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var address: String
+        @Option(help: ArgumentHelp("An mbox file.", valueName: "file")) var mbox: String?
+        @Option(help: ArgumentHelp("A Maildir (Maildir++ subfolders become folders).", valueName: "dir")) var maildir: String?
+        @Option(help: "The folder an mbox goes into.") var folder: String = "INBOX"
+
+        func validate() throws {
+            guard (mbox == nil) != (maildir == nil) else { throw ValidationError("give exactly one of --mbox FILE or --maildir DIR") }
+        }
+
+        func run() async throws {
+            try await runReportingErrors {
+                let lock = try DataDirectoryLock(dataDirectory: global.dataDir)
+                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let addr = try parseAddress(address)
+                let password = try readPassword(prompt: "Password for \(addr): ")
+                let session = try await node.mailboxes.unlock(address: addr, password: password)
+                let summary: MailboxTransfer.Summary
+                if let mbox {
+                    let progress = ProgressLine(label: "\(mbox)", minimum: 8 << 20)
+                    summary = try await MailboxTransfer.importMBox(session: session, path: mbox, folder: folder, progress: progress.report)
+                    progress.finish()
+                } else {
+                    let progress = ProgressLine(label: "\(maildir ?? "")", minimum: 200)
+                    summary = try await MailboxTransfer.importMaildir(session: session, root: maildir ?? "", progress: progress.report)
+                    progress.finish()
+                }
+                await session.close()
+                print("imported \(summary.messages) message\(summary.messages == 1 ? "" : "s") into \(summary.folders) folder\(summary.folders == 1 ? "" : "s") "
+                    + "(\(ByteSize.format(summary.bytes))); \(summary.duplicates) already there")
+                await node.shutdown()
+                withExtendedLifetime(lock) {}
+            }
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

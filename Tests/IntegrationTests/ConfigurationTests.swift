@@ -48,6 +48,31 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("backup keys: the environment names of the issue, secrets required for s3, generations and interval")
+    func backup() async throws {
+        let environment = ["SEALBOX_BACKUP_DESTINATION": "s3://bucket/prefix", "SEALBOX_BACKUP_S3_ENDPOINT": "http://127.0.0.1:9000",
+                           "SEALBOX_BACKUP_S3_REGION": "eu-west-3", "SEALBOX_BACKUP_S3_ACCESS_KEY_ID": "AKID",
+                           "SEALBOX_BACKUP_S3_SECRET_ACCESS_KEY": "s3cr3t", "SEALBOX_BACKUP_S3_PATH_STYLE": "true",
+                           "SEALBOX_BACKUP_GENERATIONS": "3", "SEALBOX_BACKUP_INTERVAL": "3600"]
+        let c = try await SealboxConfiguration.load(overrides: ["data.directory": "/nonexistent-sealbox"], configFile: nil, environment: environment)
+        #expect(c.backupDestination == "s3://bucket/prefix")
+        #expect(c.backupS3Endpoint == "http://127.0.0.1:9000")
+        #expect(c.backupS3Region == "eu-west-3")
+        #expect(c.backupS3AccessKeyID == "AKID")
+        #expect(c.backupS3SecretAccessKey == "s3cr3t")
+        #expect(c.backupS3PathStyle)
+        #expect(c.backupGenerations == 3)
+        #expect(c.backupInterval == .seconds(3600))
+        let defaults = try await SealboxConfiguration.load(overrides: ["data.directory": "/nonexistent-sealbox"], configFile: nil, environment: [:])
+        #expect(defaults.backupDestination == nil && defaults.backupGenerations == 7 && defaults.backupInterval == .seconds(86_400))
+        await #expect { try await SealboxConfiguration.load(overrides: ["backup.destination": "s3://b/p"], configFile: nil, environment: [:]) } throws: { error in
+            "\(error)".contains("backup.s3.secretAccessKey")
+        }
+        await #expect { try await SealboxConfiguration.load(overrides: ["backup.destination": "/tmp/x"], configFile: nil, environment: [:]) } throws: { error in
+            "\(error)".contains("file:///PATH")
+        }
+    }
+
     @Test("invalid values are clear errors naming the key")
     func invalid() async throws {
         await #expect { try await SealboxConfiguration.load(overrides: ["imap.port": "abc"], configFile: nil, environment: [:]) } throws: { error in

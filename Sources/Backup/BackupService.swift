@@ -1,0 +1,289 @@
+import BackupStore
+import Crypto
+import Directory
+import Foundation
+import Logging
+import MailCore
+import MailStore
+
+/// Backs mailboxes up to a `BackupDestination` and restores them (DESIGN.md §5).
+///
+/// Layout at the destination (under its prefix):
+/// ```
+/// index/<sha256 of the address>.json                    {"mailbox": "<mailbox id>"}: finds a mailbox by address
+/// mailboxes/<mailbox id>/<generation>/mailbox.sqlite    the encrypted snapshot (metadata: sha256, content-sha256, keys-sha256, kind)
+/// mailboxes/<mailbox id>/<generation>/keys.json         what the directory held to unlock it (see BackupKeys); written last
+/// ```
+/// A generation (`20261122T101500Z`) is complete once its keys.json exists. The address never
+/// appears in clear at the destination: the index is keyed by a hash, and the settings are sealed.
+public final class BackupService: Sendable {
+    public struct Configuration: Sendable {
+        /// Generations kept per mailbox.
+        public var generations: Int = 7
+        /// Where snapshots are written before upload (encrypted files; 0700).
+        public var temporaryDirectory: String
+        public init(temporaryDirectory: String, generations: Int = 7) {
+            self.temporaryDirectory = temporaryDirectory; self.generations = generations
+        }
+    }
+
+    public enum Outcome: Sendable, Equatable, CustomStringConvertible {
+        case uploaded(generation: String, bytes: Int64)
+        /// Nothing changed since `generation`: nothing uploaded.
+        case unchanged(generation: String)
+        public var description: String {
+            switch self {
+            case .uploaded(let g, let bytes): "uploaded generation \(g) (\(ByteCountFormatter.string(fromByteCount: bytes, countStyle: .binary)))"
+            case .unchanged(let g): "unchanged since generation \(g)"
+            }
+        }
+    }
+
+    public struct Generation: Sendable, Equatable {
+        public var id: String
+        public var date: Date
+        public var size: Int64
+    }
+
+    public let mailboxes: LocalMailboxService
+    public let directory: any MailDirectory
+    public let destination: any BackupDestination
+    public let configuration: Configuration
+    let logger: Logger
+
+    public init(logger: Logger = Logger(label: "sealbox.backup"), mailboxes: LocalMailboxService, directory: any MailDirectory,
+                destination: any BackupDestination, configuration: Configuration) {
+        self.mailboxes = mailboxes; self.directory = directory; self.destination = destination
+        self.configuration = configuration; self.logger = logger
+    }
+
+    // MARK: - Keys at the destination
+
+    static func indexKey(_ address: EmailAddress) -> String {
+        let digest = SHA256.hash(data: Array("sealbox-backup-index\u{0}\(address.canonical)".utf8))
+        return "index/" + digest.map { String(format: "%02x", $0) }.joined() + ".json"
+    }
+    static func generationPrefix(_ mailboxID: String) -> String { "mailboxes/\(mailboxID)/" }
+    static func fileKey(_ mailboxID: String, _ generation: String) -> String { "mailboxes/\(mailboxID)/\(generation)/mailbox.sqlite" }
+    static func keysKey(_ mailboxID: String, _ generation: String) -> String { "mailboxes/\(mailboxID)/\(generation)/keys.json" }
+
+    static func generationID(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        return String(format: "%04d%02d%02dT%02d%02d%02dZ", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+    }
+    static func date(ofGeneration id: String) -> Date? {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return f.date(from: id)
+    }
+
+    // MARK: - Listing
+
+    /// Complete generations of a mailbox, oldest first.
+    public func generations(mailboxID: String) async throws -> [Generation] {
+        let objects = try await destination.list(prefix: Self.generationPrefix(mailboxID))
+        var files: [String: Int64] = [:], keys: Set<String> = []
+        for object in objects {
+            let parts = object.key.split(separator: "/")
+            guard parts.count == 4 else { continue }
+            let generation = String(parts[2])
+            if parts[3] == "mailbox.sqlite" { files[generation] = object.size }
+            if parts[3] == "keys.json" { keys.insert(generation) }
+        }
+        return files.keys.filter { keys.contains($0) }.sorted().map {
+            Generation(id: $0, date: Self.date(ofGeneration: $0) ?? .distantPast, size: files[$0] ?? 0)
+        }
+    }
+
+    /// The mailbox id of an address: from the directory, else from the destination's index (a restore into an empty data directory).
+    public func mailboxID(of address: EmailAddress) async throws -> String {
+        if let alias = try await directory.alias(address: address), let id = alias.mailboxID { return id }
+        guard let data = try? await destination.get(key: Self.indexKey(address)),
+              let index = try? JSONDecoder().decode([String: String].self, from: Data(data)), let id = index["mailbox"] else {
+            throw BackupError("no backup of \(address) at \(destination.displayName)")
+        }
+        return id
+    }
+
+    public func generations(address: EmailAddress) async throws -> [Generation] {
+        try await generations(mailboxID: try await mailboxID(of: address))
+    }
+
+    // MARK: - Backup
+
+    /// Backs one mailbox up: a snapshot, compared with the newest generation, uploaded if anything
+    /// changed, then generations beyond the configured number are deleted.
+    public func backUp(address: EmailAddress, progress: TransferProgress? = nil) async throws -> Outcome {
+        guard let alias = try await directory.alias(address: address) else { throw BackupError("no such alias: \(address)") }
+        guard let mailboxID = alias.mailboxID else { throw BackupError("\(address) has no mailbox to back up") }
+        let keys = try BackupKeys(alias: alias, passwords: try await directory.passwords(aliasID: alias.id))
+
+        let temp = configuration.temporaryDirectory
+        try FileManager.default.createDirectory(atPath: temp, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try checkFreeSpace(address: address, mailboxID: mailboxID, in: temp)
+        let path = temp + "/\(mailboxID)-\(UUID().uuidString).sqlite"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let snapshot = try await mailboxes.snapshot(mailboxID: mailboxID, to: path)
+
+        let existing = try await generations(mailboxID: mailboxID)
+        if let latest = existing.last, let meta = try await destination.head(key: Self.fileKey(mailboxID, latest.id)),
+           meta["content-sha256"] == snapshot.contentSHA256, meta["keys-sha256"] == keys.fingerprint {
+            return .unchanged(generation: latest.id)
+        }
+        var generation = Self.generationID(Date())
+        if let last = existing.last?.id, generation <= last { generation = Self.generationID(Date().addingTimeInterval(1)) }
+        let metadata = ["sha256": snapshot.fileSHA256, "content-sha256": snapshot.contentSHA256,
+                        "keys-sha256": keys.fingerprint, "kind": snapshot.kind.rawValue, "format": "1"]
+        try await destination.put(key: Self.fileKey(mailboxID, generation), file: path, metadata: metadata, progress: progress)
+        try await destination.put(key: Self.indexKey(address), data: Array(try JSONEncoder().encode(["mailbox": mailboxID])), metadata: [:])
+        try await destination.put(key: Self.keysKey(mailboxID, generation), data: Array(try BackupKeys.encoder.encode(keys)), metadata: [:])
+        try await prune(mailboxID: mailboxID)
+        logger.info("backup uploaded", metadata: ["backup.mailbox": "\(mailboxID)", "backup.generation": "\(generation)",
+                                                   "backup.bytes": "\(snapshot.size)", "backup.kind": "\(snapshot.kind.rawValue)"])
+        return .uploaded(generation: generation, bytes: snapshot.size)
+    }
+
+    /// Refuses to start when free disk is below twice the mailbox's size.
+    func checkFreeSpace(address: EmailAddress, mailboxID: String, in directory: String) throws {
+        let needed = 2 * mailboxes.mailboxFileSize(mailboxID: mailboxID)
+        var stats = statvfs()
+        guard statvfs(directory, &stats) == 0 else { return }
+        let free = Int64(stats.f_bavail) * Int64(stats.f_frsize)
+        guard free >= needed else {
+            let f = { (n: Int64) in ByteCountFormatter.string(fromByteCount: n, countStyle: .binary) }
+            throw BackupError("not enough free disk space to back up \(address): \(f(free)) free in \(directory), "
+                + "\(f(needed)) needed (twice the mailbox)")
+        }
+    }
+
+    /// Deletes the oldest generations beyond the configured number, and incomplete ones older than the newest.
+    func prune(mailboxID: String) async throws {
+        let objects = try await destination.list(prefix: Self.generationPrefix(mailboxID))
+        let complete = try await generations(mailboxID: mailboxID).map(\.id)
+        let keep = Set(complete.suffix(max(1, configuration.generations)))
+        let newest = complete.last ?? ""
+        for object in objects {
+            let parts = object.key.split(separator: "/")
+            guard parts.count == 4 else { continue }
+            let generation = String(parts[2])
+            if keep.contains(generation) { continue }
+            // An incomplete generation newer than the newest complete one may be an upload in progress.
+            if !complete.contains(generation) && generation > newest { continue }
+            try await destination.delete(key: object.key)
+        }
+    }
+
+    /// Deletes every backup of a mailbox (and its index entry). Returns the keys deleted.
+    public func purge(mailboxID: String, address: EmailAddress) async throws -> [String] {
+        var deleted: [String] = []
+        for object in try await destination.list(prefix: Self.generationPrefix(mailboxID)) {
+            try await destination.delete(key: object.key)
+            deleted.append(object.key)
+        }
+        if try await destination.head(key: Self.indexKey(address)) != nil {
+            try await destination.delete(key: Self.indexKey(address))
+            deleted.append(Self.indexKey(address))
+        }
+        return deleted
+    }
+
+    // MARK: - Restore
+
+    public struct RestoreSummary: Sendable {
+        public var generation: String
+        public var bytes: Int64
+        /// Messages per folder, when a password was given to check the restored mailbox.
+        public var folders: [(String, Int)]?
+        public var aliasCreated: Bool
+    }
+
+    /// Restores `address` from a generation (the newest by default) into this service's data
+    /// directory. The download is checked against its SHA-256 before anything is replaced. When
+    /// the alias is absent it is recreated with its original id and password entries, so the
+    /// user's passwords open it; with `password`, the restored mailbox is opened to prove it and
+    /// the alias's sealed settings (forwards, webhooks, quota, labels) are restored too.
+    public func restore(address: EmailAddress, generation requested: String?, password: String?,
+                        progress: TransferProgress? = nil) async throws -> RestoreSummary {
+        let mailboxID = try await mailboxID(of: address)
+        let all = try await generations(mailboxID: mailboxID)
+        guard !all.isEmpty else { throw BackupError("no complete backup of \(address) at \(destination.displayName)") }
+        guard let generation = requested.map({ g in all.first { $0.id == g } }) ?? all.last else {
+            throw BackupError("no generation \(requested ?? "") of \(address); `sealbox backup list \(address)` shows them")
+        }
+        let keysData = try await destination.get(key: Self.keysKey(mailboxID, generation.id))
+        let keys: BackupKeys
+        do { keys = try BackupKeys.decoder.decode(BackupKeys.self, from: Data(keysData)) } catch let e as BackupError { throw e } catch {
+            throw BackupError("generation \(generation.id) of \(address) is damaged: its keys.json does not parse")
+        }
+        guard keys.mailboxID == mailboxID, let publicKey = keys.publicKeyBytes else {
+            throw BackupError("generation \(generation.id) of \(address) is damaged: its keys.json names another mailbox")
+        }
+        guard let meta = try await destination.head(key: Self.fileKey(mailboxID, generation.id)), let expected = meta["sha256"] else {
+            throw BackupError("generation \(generation.id) of \(address) has no checksum")
+        }
+
+        // What is in the directory now decides what may be replaced.
+        let existing = try await directory.alias(address: address)
+        if let existing {
+            guard existing.id == keys.aliasID, existing.mailboxID == mailboxID else {
+                throw BackupError("\(address) exists here with another mailbox; remove it (`sealbox alias remove \(address) --purge`) "
+                    + "or restore into another data directory (--to-data-dir)")
+            }
+            guard await !mailboxes.isUnlocked(mailboxID: mailboxID) else {
+                throw BackupError("\(address) has open sessions; restore it when `sealbox serve` is stopped")
+            }
+        } else if try await directory.alias(id: keys.aliasID) != nil {
+            throw BackupError("another alias here has the id of \(address)'s backup; restore into another data directory")
+        }
+
+        // Download next to the mailbox file, check, then move into place.
+        let target = MailboxDatabase.filePath(storageRoot: mailboxes.storageRoot, mailboxID: mailboxID)
+        let folder = (target as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let download = folder + "/.restore-\(UUID().uuidString).tmp"
+        defer { try? FileManager.default.removeItem(atPath: download) }
+        try await destination.get(key: Self.fileKey(mailboxID, generation.id), to: download, progress: progress)
+        let (size, actual) = try LocalMailboxService.hashFile(download)
+        guard actual == expected else {
+            throw BackupError("generation \(generation.id) of \(address) is damaged: its SHA-256 is \(actual), the backup recorded \(expected); "
+                + "nothing was changed (try another generation: `sealbox backup list \(address)`)")
+        }
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: target + suffix) }
+        try FileManager.default.moveItem(atPath: download, toPath: target)
+        try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: target)
+
+        // Check it with the password, and read the sealed settings.
+        var settings: BackupKeys.Settings?
+        var folders: [(String, Int)]?
+        let records = try keys.passwordRecords(labels: [:])
+        if let password {
+            guard let dataKey = records.lazy.compactMap({ KeyHierarchy.unwrap($0, password: password) }).first else {
+                throw BackupError("the password does not open the backup of \(address) (the mailbox file was restored; the directory was not changed)")
+            }
+            let database = try MailboxDatabase.open(storageRoot: mailboxes.storageRoot, mailboxID: mailboxID, dataKey: dataKey)
+            defer { try? database.close() }
+            settings = try? keys.settings(in: database)
+            var counts: [(String, Int)] = []
+            for info in try await database.folders() { counts.append((info.path, try await database.status(of: info.path).messages)) }
+            folders = counts
+        }
+
+        var created = false
+        if existing == nil {
+            let domain = address.domain
+            if try await !directory.domains().contains(where: { $0.domain == domain }) { _ = try await directory.addDomain(domain) }
+            let forwards = try (settings?.forwardTo ?? []).map { try EmailAddress($0) }
+            let record = AliasRecord(id: keys.aliasID, address: address, store: settings?.store ?? true, forwardTo: forwards,
+                                     webhooks: settings?.webhooks ?? [], quotaBytes: settings?.quotaBytes, mailboxID: mailboxID,
+                                     publicKey: publicKey, created: keys.aliasCreated)
+            _ = try await directory.restoreAlias(record)
+            for password in try keys.passwordRecords(labels: settings?.labels ?? [:]) { try await directory.addPassword(password) }
+            created = true
+        }
+        return RestoreSummary(generation: generation.id, bytes: size, folders: folders, aliasCreated: created)
+    }
+}

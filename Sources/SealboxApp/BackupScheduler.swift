@@ -1,0 +1,66 @@
+import Backup
+import Crypto
+import Directory
+import Foundation
+import Logging
+import MailCore
+import ServiceLifecycle
+
+/// Backs every mailbox up once per interval inside `sealbox serve`. Mailboxes are spread over the
+/// interval: each has a fixed slot (from a hash of its id), the same across restarts, so a daily
+/// backup happens at about the same time each day and never all at once. One backup runs at a
+/// time (so never two of one mailbox); unchanged mailboxes upload nothing; a failure is retried
+/// after 15 minutes, doubling up to the interval.
+public struct BackupScheduler: Service {
+    let service: BackupService
+    let interval: Duration
+    let logger: Logger
+    /// How often the schedule is looked at.
+    let tick: Duration
+
+    public init(service: BackupService, interval: Duration, logger: Logger, tick: Duration = .seconds(30)) {
+        self.service = service; self.interval = interval; self.logger = logger; self.tick = tick
+    }
+
+    /// The first time at or after `now` that falls in the mailbox's slot of the interval.
+    static func nextSlot(mailboxID: String, interval: Duration, after now: Date) -> Date {
+        let seconds = max(60, Double(interval.components.seconds))
+        let digest = SHA256.hash(data: Array(mailboxID.utf8))
+        let hash = digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let offset = Double(hash % UInt64(seconds))
+        let cycleStart = (now.timeIntervalSince1970 / seconds).rounded(.down) * seconds
+        var slot = cycleStart + offset
+        if slot < now.timeIntervalSince1970 { slot += seconds }
+        return Date(timeIntervalSince1970: slot)
+    }
+
+    public func run() async throws {
+        var due: [String: Date] = [:]          // mailbox id → next backup
+        var failures: [String: Int] = [:]
+        let intervalSeconds = Double(interval.components.seconds)
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let now = Date()
+            let aliases = (try? await service.directory.aliases(domain: nil)) ?? []
+            for alias in aliases {
+                guard let mailboxID = alias.mailboxID else { continue }
+                let next = due[mailboxID] ?? Self.nextSlot(mailboxID: mailboxID, interval: interval, after: now)
+                due[mailboxID] = next
+                guard next <= now, !Task.isShuttingDownGracefully else { continue }
+                do {
+                    let outcome = try await service.backUp(address: alias.address)
+                    failures[mailboxID] = nil
+                    due[mailboxID] = Self.nextSlot(mailboxID: mailboxID, interval: interval, after: Date().addingTimeInterval(1))
+                    logger.notice("backup", metadata: ["backup.mailbox": "\(mailboxID)", "backup.outcome": "\(outcome)"])
+                } catch {
+                    let n = (failures[mailboxID] ?? 0) + 1
+                    failures[mailboxID] = n
+                    let retry = min(intervalSeconds, 900 * pow(2, Double(n - 1)))
+                    due[mailboxID] = Date().addingTimeInterval(retry)
+                    logger.error("backup failed; retrying later", metadata: [
+                        "backup.mailbox": "\(mailboxID)", "backup.error": "\(error)", "backup.retry.seconds": "\(Int(retry))"])
+                }
+            }
+            try? await Task.sleep(for: tick)
+        }
+    }
+}

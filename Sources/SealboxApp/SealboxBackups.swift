@@ -1,0 +1,37 @@
+import Backup
+import BackupStore
+import Foundation
+import Logging
+
+/// Backups as configured: the destination from `backup.*` settings and the service over a node.
+public enum SealboxBackups {
+    public struct NotConfigured: Error, CustomStringConvertible, Sendable {
+        public var description: String {
+            "no backup destination: set backup.destination (SEALBOX_BACKUP_DESTINATION) to s3://BUCKET/PREFIX or file:///PATH"
+        }
+    }
+
+    /// The destination of `configuration`; nil when none is configured.
+    public static func destination(configuration c: SealboxConfiguration) throws -> (any BackupDestination)? {
+        guard let url = c.backupDestination else { return nil }
+        var s3: S3Configuration?
+        if url.hasPrefix("s3://") {
+            var config = S3Configuration(bucket: "", accessKeyID: c.backupS3AccessKeyID ?? "", secretAccessKey: c.backupS3SecretAccessKey ?? "")
+            config.endpoint = c.backupS3Endpoint
+            config.region = c.backupS3Region
+            config.pathStyle = c.backupS3PathStyle
+            s3 = config
+        }
+        return try BackupDestinations.make(url: url, s3: s3)
+    }
+
+    public static func service(configuration: SealboxConfiguration, node: SealboxNode,
+                               logger: Logger = Logger(label: "sealbox.backup")) throws -> BackupService {
+        guard let destination = try destination(configuration: configuration) else { throw NotConfigured() }
+        var logger = logger
+        if ProcessInfo.processInfo.environment["SEALBOX_LOG_LEVEL"] == nil { logger.logLevel = .notice }
+        return BackupService(logger: logger,
+            mailboxes: node.mailboxes, directory: node.directory, destination: destination,
+            configuration: .init(temporaryDirectory: node.dataDirectory + "/backup-tmp", generations: configuration.backupGenerations))
+    }
+}

@@ -1,0 +1,160 @@
+import ArgumentParser
+import Backup
+import Foundation
+import MailCore
+import SealboxApp
+import Synchronization
+
+struct BackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Back mailboxes up to the configured destination (backup.destination), list and restore backups.",
+        discussion: """
+            The destination is s3://BUCKET/PREFIX (with backup.s3.* settings) or file:///PATH, from --config, \
+            SEALBOX_BACKUP_* environment variables or sealbox.json in the data directory. Backups hold the \
+            encrypted mailbox file and the password entries that unlock it: a restore needs one of the \
+            mailbox's passwords to be read, and nothing else.
+            """,
+        subcommands: [Run.self, List.self, Restore.self])
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "run", abstract: "Back up one mailbox now, or every mailbox; unchanged mailboxes upload nothing.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: ArgumentHelp("A JSON configuration file.", valueName: "file")) var config: String?
+        @Argument(help: "The address to back up (all mailboxes when omitted).") var address: String?
+
+        func run() async throws {
+            try await runReportingErrors {
+                let lock = try DataDirectoryLock(dataDirectory: global.dataDir)
+                let (node, backups) = try await openBackups(global: global, config: config)
+                var failed = 0
+                let targets: [EmailAddress]
+                if let address {
+                    targets = [try parseAddress(address)]
+                } else {
+                    targets = try await node.directory.aliases(domain: nil).filter { $0.mailboxID != nil }.map(\.address)
+                }
+                for target in targets {
+                    let progress = ProgressLine(label: "\(target)")
+                    do {
+                        let outcome = try await backups.backUp(address: target, progress: progress.report)
+                        progress.finish()
+                        print("\(target): \(outcome)")
+                    } catch {
+                        progress.finish()
+                        failed += 1
+                        printError("\(target): \(describe(error))")
+                    }
+                }
+                try? await backups.destination.shutdown()
+                await node.shutdown()
+                withExtendedLifetime(lock) {}
+                if failed > 0 { throw ExitCode(1) }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the backup generations of a mailbox.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: ArgumentHelp("A JSON configuration file.", valueName: "file")) var config: String?
+        @Argument var address: String
+
+        func run() async throws {
+            try await runReportingErrors {
+                let (node, backups) = try await openBackups(global: global, config: config)
+                let generations = try await backups.generations(address: try parseAddress(address))
+                var rows = [["GENERATION", "DATE", "SIZE"]]
+                for g in generations { rows.append([g.id, formatDate(g.date), ByteSize.format(g.size)]) }
+                print(generations.isEmpty ? "no backups" : table(rows))
+                try? await backups.destination.shutdown()
+                await node.shutdown()
+            }
+        }
+    }
+
+    struct Restore: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "restore",
+            abstract: "Restore a mailbox from its newest backup (or --generation) into this or another data directory.",
+            discussion: """
+                The download is checked against the SHA-256 recorded at backup time before anything is \
+                replaced. When the alias does not exist in the target data directory it is created with its \
+                original id and password entries, so the same passwords open it. With SEALBOX_PASSWORD set, the \
+                restored mailbox is opened to prove it, and the alias's forwards, webhooks and quota are restored too.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Option(help: ArgumentHelp("A JSON configuration file.", valueName: "file")) var config: String?
+        @Argument var address: String
+        @Option(help: "The generation to restore (see `backup list`).") var generation: String?
+        @Option(help: ArgumentHelp("Restore into this data directory instead.", valueName: "dir")) var toDataDir: String?
+
+        func run() async throws {
+            try await runReportingErrors {
+                let target = toDataDir ?? global.dataDir
+                let lock = try DataDirectoryLock(dataDirectory: target)
+                let settings = try await loadSettings(dataDir: global.dataDir, config: config)
+                let node = try SealboxNode.open(dataDirectory: target)
+                let backups = try SealboxBackups.service(configuration: settings, node: node)
+                let password = ProcessInfo.processInfo.environment["SEALBOX_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+                let addr = try parseAddress(address)
+                let progress = ProgressLine(label: "\(addr)")
+                let summary = try await backups.restore(address: addr, generation: generation, password: password, progress: progress.report)
+                progress.finish()
+                print("restored \(addr) from generation \(summary.generation) (\(ByteSize.format(summary.bytes))) into \(node.dataDirectory)")
+                if summary.aliasCreated { print("created alias \(addr) with its passwords from the backup") }
+                if let folders = summary.folders {
+                    print(table([["FOLDER", "MESSAGES"]] + folders.map { [$0.0, "\($0.1)"] }))
+                } else {
+                    print("set SEALBOX_PASSWORD to check the restored mailbox and restore the alias's forwards and webhooks")
+                }
+                try? await backups.destination.shutdown()
+                await node.shutdown()
+                withExtendedLifetime(lock) {}
+            }
+        }
+    }
+}
+
+/// The settings for a command that needs the backup configuration (flags are the data directory only).
+func loadSettings(dataDir: String, config: String?) async throws -> SealboxConfiguration {
+    try await SealboxConfiguration.load(overrides: ["data.directory": dataDir], configFile: config)
+}
+
+func openBackups(global: GlobalOptions, config: String?) async throws -> (SealboxNode, BackupService) {
+    let settings = try await loadSettings(dataDir: global.dataDir, config: config)
+    let node = try SealboxNode.open(dataDirectory: global.dataDir)
+    return (node, try SealboxBackups.service(configuration: settings, node: node))
+}
+
+/// A one-line progress display on stderr for long transfers (only on a terminal, at most 5 updates a second).
+final class ProgressLine: Sendable {
+    let label: String
+    /// Totals below this are not worth a progress line.
+    let minimum: Int64
+    private let state = Mutex<(last: ContinuousClock.Instant?, shown: Bool)>((nil, false))
+    let isTerminal = isatty(2) == 1
+
+    init(label: String, minimum: Int64 = 8 << 20) { self.label = label; self.minimum = minimum }
+
+    var report: @Sendable (Int64, Int64) -> Void {
+        { [self] done, total in
+            guard isTerminal, total >= minimum else { return }
+            let now = ContinuousClock.now
+            let show = state.withLock { s -> Bool in
+                if let last = s.last, now - last < .milliseconds(200), done < total { return false }
+                s.last = now; s.shown = true
+                return true
+            }
+            guard show else { return }
+            let percent = total > 0 ? Int(done * 100 / total) : 0
+            let amounts = minimum >= 1 << 20 ? "\(ByteSize.format(done)) of \(ByteSize.format(total))" : "\(done) of \(total)"
+            FileHandle.standardError.write(Data("\r\(label): \(amounts) (\(percent)%)\u{1B}[K".utf8))
+        }
+    }
+
+    func finish() {
+        if state.withLock({ $0.shown }) { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}

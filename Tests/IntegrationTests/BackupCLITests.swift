@@ -1,0 +1,171 @@
+import Foundation
+import Testing
+
+/// A real S3-compatible server for the tests: PyPI's moto (`moto_server`) on a free loopback port.
+final class MotoServer: @unchecked Sendable {
+    // @unchecked: `process` and `port` are set in init and only read afterwards.
+    let process: Process
+    let port: Int
+    var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    static var executable: String? {
+        if let python = ProcessInfo.processInfo.environment["SEALBOX_TEST_PYTHON"] {
+            let sibling = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("moto_server").path
+            if FileManager.default.isExecutableFile(atPath: sibling) { return sibling }
+        }
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let path = "\(dir)/moto_server"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    init() throws {
+        guard let executable = Self.executable else { throw CLIHarnessError("moto_server is not installed") }
+        port = try freePort()
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["-H", "127.0.0.1", "-p", String(port)]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try withSignalsUnblocked { try process.run() }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if (try? Self.http("GET", "\(endpoint)/")) != nil { return }
+            usleep(100_000)
+        }
+        stop()
+        throw CLIHarnessError("moto_server did not start on port \(port)")
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// An unsigned request (moto does not check signatures): bucket creation and inspection.
+    @discardableResult
+    static func http(_ method: String, _ url: String) throws -> Data {
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = ["-sS", "-f", "-X", method, "--max-time", "10", url]
+        let out = Pipe()
+        curl.standardOutput = out
+        curl.standardError = FileHandle.nullDevice
+        try curl.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        curl.waitUntilExit()
+        guard curl.terminationStatus == 0 else { throw CLIHarnessError("\(method) \(url) failed (\(curl.terminationStatus))") }
+        return data
+    }
+
+    /// Keys of every object in the bucket.
+    func keys(bucket: String) throws -> [String] {
+        let xml = String(decoding: try Self.http("GET", "\(endpoint)/\(bucket)?list-type=2"), as: UTF8.self)
+        return xml.components(separatedBy: "<Key>").dropFirst().compactMap { $0.components(separatedBy: "</Key>").first }
+    }
+}
+
+struct CLIHarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+@Suite("backups through the CLI against a real S3 server (moto)", .serialized)
+struct BackupCLITests {
+    static let hasMoto = MotoServer.executable != nil && FileManager.default.isExecutableFile(atPath: "/usr/bin/curl")
+    static let canary = "CANARY-backup-cli-5a1b"
+
+    @Test("backup run, unchanged run, list, restore into an empty data directory, export/import, purge",
+          .enabled(if: hasMoto, "moto_server (PyPI moto[server]) or curl is not installed"))
+    func endToEnd() throws {
+        let moto = try MotoServer()
+        defer { moto.stop() }
+        try MotoServer.http("PUT", "\(moto.endpoint)/sealbox-test")
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        let address = "backup-user@example.com"
+        let password = try cli.setUpMailbox(address)
+        for n in 1...3 {
+            let message = crlf("From: a@example.org\nTo: \(address)\nSubject: n\(n)\nMessage-ID: <cli\(n)@example.org>\n\n\(Self.canary) \(n)\n")
+            #expect(try cli.run(["deliver", address], stdin: message).ok)
+        }
+        let env = ["SEALBOX_BACKUP_DESTINATION": "s3://sealbox-test/nightly", "SEALBOX_BACKUP_S3_ENDPOINT": moto.endpoint,
+                   "SEALBOX_BACKUP_S3_REGION": "us-east-1", "SEALBOX_BACKUP_S3_ACCESS_KEY_ID": "testing",
+                   "SEALBOX_BACKUP_S3_SECRET_ACCESS_KEY": "testing-secret-key", "SEALBOX_BACKUP_S3_PATH_STYLE": "true"]
+
+        let first = try cli.run(["backup", "run"], env: env)
+        #expect(first.ok && first.stdout.contains("\(address): uploaded generation"), "\(first.stdout)\(first.stderr)")
+        let second = try cli.run(["backup", "run", address], env: env)
+        #expect(second.ok && second.stdout.contains("unchanged since generation"), "\(second.stdout)\(second.stderr)")
+        let list = try cli.run(["backup", "list", address], env: env)
+        #expect(list.ok && list.stdout.split(separator: "\n").count == 2, "\(list.stdout)\(list.stderr)")
+
+        // What reached the object store: no canary, no password, no address, no secret.
+        let keys = try moto.keys(bucket: "sealbox-test")
+        #expect(keys.count == 3, "\(keys)")
+        #expect(keys.allSatisfy { $0.hasPrefix("nightly/") })
+        for key in keys {
+            let object = Array(try MotoServer.http("GET", "\(moto.endpoint)/sealbox-test/\(key)"))
+            for needle in [Self.canary, password, address] {
+                #expect(!BackupHarnessBytes.contains(object, needle), "\(needle.prefix(8))… in \(key)")
+            }
+        }
+        #expect(!first.stdout.contains("testing-secret-key") && !first.stderr.contains("testing-secret-key"))
+
+        // Restore into an empty data directory; the same password opens it.
+        let restored = NSTemporaryDirectory() + "sealbox-restored-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: restored) }
+        var withPassword = env
+        withPassword["SEALBOX_PASSWORD"] = password
+        let restore = try cli.run(["backup", "restore", address, "--to-data-dir", restored], env: withPassword)
+        #expect(restore.ok && restore.stdout.contains("restored \(address)") && restore.stdout.contains("INBOX"), "\(restore.stdout)\(restore.stderr)")
+        let ls = try cli.run(["mailbox", "ls", address, "--data-dir", restored], env: ["SEALBOX_PASSWORD": password])
+        #expect(ls.ok && ls.stdout.contains("INBOX"), "\(ls.stdout)\(ls.stderr)")
+        #expect(ls.stdout.split(separator: "\n").contains { $0.hasPrefix("INBOX") && $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first == "3" },
+                "\(ls.stdout)")
+
+        // Export as mbox and import into another mailbox: same count; a second import adds nothing.
+        let mbox = cli.dataDir + "/inbox.mbox"
+        let export = try cli.run(["mailbox", "export", address, "--format", "mbox", "--folder", "INBOX", "--output", mbox],
+                                 env: ["SEALBOX_PASSWORD": password])
+        #expect(export.ok && export.stdout.contains("exported 3 messages"), "\(export.stdout)\(export.stderr)")
+        let otherPassword = try cli.setUpMailbox("copy@example.com")
+        let imported = try cli.run(["mailbox", "import", "copy@example.com", "--mbox", mbox], env: ["SEALBOX_PASSWORD": otherPassword])
+        #expect(imported.ok && imported.stdout.contains("imported 3 messages"), "\(imported.stdout)\(imported.stderr)")
+        let again = try cli.run(["mailbox", "import", "copy@example.com", "--mbox", mbox], env: ["SEALBOX_PASSWORD": otherPassword])
+        #expect(again.ok && again.stdout.contains("imported 0 messages") && again.stdout.contains("3 already there"), "\(again.stdout)\(again.stderr)")
+
+        // Purge deletes the mailbox and every backup object, and says so.
+        let purge = try cli.run(["alias", "remove", address, "--purge"], env: env)
+        #expect(purge.ok && purge.stdout.contains("deleted 3 backup objects"), "\(purge.stdout)\(purge.stderr)")
+        #expect(try moto.keys(bucket: "sealbox-test").isEmpty)
+    }
+
+    @Test("a missing destination setting and an unreachable destination are clear errors",
+          .enabled(if: hasMoto, "moto_server (PyPI moto[server]) or curl is not installed"))
+    func errors() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        _ = try cli.setUpMailbox("x@example.com")
+        let none = try cli.run(["backup", "run"])
+        #expect(!none.ok && none.stderr.contains("backup.destination"), "\(none.stderr)")
+        let port = try freePort()
+        let env = ["SEALBOX_BACKUP_DESTINATION": "s3://nothing/x", "SEALBOX_BACKUP_S3_ENDPOINT": "http://127.0.0.1:\(port)",
+                   "SEALBOX_BACKUP_S3_ACCESS_KEY_ID": "k", "SEALBOX_BACKUP_S3_SECRET_ACCESS_KEY": "very-secret-value",
+                   "SEALBOX_BACKUP_S3_PATH_STYLE": "true"]
+        let down = try cli.run(["backup", "run"], env: env, timeout: .seconds(120))
+        #expect(!down.ok && down.stderr.contains("x@example.com"), "\(down.stderr)")
+        #expect(!down.stderr.contains("very-secret-value"))
+    }
+}
+
+enum BackupHarnessBytes {
+    static func contains(_ haystack: [UInt8], _ needle: String) -> Bool {
+        let n = Array(needle.utf8)
+        guard !n.isEmpty, haystack.count >= n.count else { return false }
+        for i in 0...(haystack.count - n.count) where haystack[i] == n[0] && Array(haystack[i..<(i + n.count)]) == n { return true }
+        return false
+    }
+}
