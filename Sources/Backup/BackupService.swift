@@ -66,6 +66,38 @@ public final class BackupService: Sendable {
     static func generationPrefix(_ mailboxID: String) -> String { "mailboxes/\(mailboxID)/" }
     static func fileKey(_ mailboxID: String, _ generation: String) -> String { "mailboxes/\(mailboxID)/\(generation)/mailbox.sqlite" }
     static func keysKey(_ mailboxID: String, _ generation: String) -> String { "mailboxes/\(mailboxID)/\(generation)/keys.json" }
+    static func queueKey(_ mailboxID: String, _ generation: String) -> String { "mailboxes/\(mailboxID)/\(generation)/queue.bin" }
+
+    /// Mail waiting in the sealed queue (a locked mailbox's mail since its last unlock), still
+    /// sealed to the mailbox's key: `u64 length ‖ blob` each, big-endian. Returns the bytes and a hash.
+    func queuedMail(mailboxID: String) async throws -> ([UInt8], String) {
+        var out: [UInt8] = []
+        var after: Int64 = 0
+        while true {
+            let batch = try await mailboxes.queue.pending(mailboxID: mailboxID, after: after, limit: 100)
+            guard let last = batch.last else { break }
+            for entry in batch {
+                withUnsafeBytes(of: UInt64(entry.blob.count).bigEndian) { out += $0 }
+                out += entry.blob
+            }
+            after = last.seq
+        }
+        return (out, SHA256.hash(data: out).map { String(format: "%02x", $0) }.joined())
+    }
+
+    static func splitQueue(_ bytes: [UInt8]) throws -> [[UInt8]] {
+        var blobs: [[UInt8]] = []
+        var i = 0
+        while i < bytes.count {
+            guard i + 8 <= bytes.count else { throw BackupError("queue.bin is damaged") }
+            let length = bytes[i..<(i + 8)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            i += 8
+            guard length <= UInt64(bytes.count - i) else { throw BackupError("queue.bin is damaged") }
+            blobs.append(Array(bytes[i..<(i + Int(length))]))
+            i += Int(length)
+        }
+        return blobs
+    }
 
     static func generationID(_ date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)
@@ -127,18 +159,24 @@ public final class BackupService: Sendable {
         try checkFreeSpace(address: address, mailboxID: mailboxID, in: temp)
         let path = temp + "/\(mailboxID)-\(UUID().uuidString).sqlite"
         defer { try? FileManager.default.removeItem(atPath: path) }
+        // The queue's high-water mark first: mail queued after it is in the snapshot or in queue.bin.
+        let queueSeq = try await mailboxes.queue.lastSeq()
         let snapshot = try await mailboxes.snapshot(mailboxID: mailboxID, to: path)
+        let (queued, queueHash) = try await queuedMail(mailboxID: mailboxID)
 
         let existing = try await generations(mailboxID: mailboxID)
         if let latest = existing.last, let meta = try await destination.head(key: Self.fileKey(mailboxID, latest.id)),
-           meta["content-sha256"] == snapshot.contentSHA256, meta["keys-sha256"] == keys.fingerprint {
+           meta["content-sha256"] == snapshot.contentSHA256, meta["keys-sha256"] == keys.fingerprint,
+           meta["queue-sha256"] == queueHash {
             return .unchanged(generation: latest.id)
         }
         var generation = Self.generationID(Date())
         if let last = existing.last?.id, generation <= last { generation = Self.generationID(Date().addingTimeInterval(1)) }
         let metadata = ["sha256": snapshot.fileSHA256, "content-sha256": snapshot.contentSHA256,
-                        "keys-sha256": keys.fingerprint, "kind": snapshot.kind.rawValue, "format": "1"]
+                        "keys-sha256": keys.fingerprint, "queue-sha256": queueHash, "queue-seq": String(queueSeq),
+                        "kind": snapshot.kind.rawValue, "format": "1"]
         try await destination.put(key: Self.fileKey(mailboxID, generation), file: path, metadata: metadata, progress: progress)
+        try await destination.put(key: Self.queueKey(mailboxID, generation), data: queued, metadata: ["sha256": queueHash])
         try await destination.put(key: Self.indexKey(address), data: Array(try JSONEncoder().encode(["mailbox": mailboxID])), metadata: [:])
         try await destination.put(key: Self.keysKey(mailboxID, generation), data: Array(try BackupKeys.encoder.encode(keys)), metadata: [:])
         try await prune(mailboxID: mailboxID)
@@ -252,24 +290,30 @@ public final class BackupService: Sendable {
             throw BackupError("generation \(generation.id) of \(address) is damaged: its SHA-256 is \(actual), the backup recorded \(expected); "
                 + "nothing was changed (try another generation: `sealbox backup list \(address)`)")
         }
+        // The mail that was waiting in the queue, checked before anything is replaced.
+        let queued = try await destination.get(key: Self.queueKey(mailboxID, generation.id))
+        guard SHA256.hash(data: queued).map({ String(format: "%02x", $0) }).joined() == meta["queue-sha256"] else {
+            throw BackupError("generation \(generation.id) of \(address) is damaged: its queued mail does not match its checksum; nothing was changed")
+        }
+        let blobs = try Self.splitQueue(queued)
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: target + suffix) }
         try FileManager.default.moveItem(atPath: download, toPath: target)
         try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: target)
+        // New mail here must be numbered above anything the restored mailbox already drained, and
+        // the mail that was waiting goes back in the queue (it reaches INBOX at the next unlock).
+        try await mailboxes.queue.raiseSequence(atLeast: Int64(meta["queue-seq"] ?? "0") ?? 0)
+        for blob in blobs { try await mailboxes.queue.restoreSealed(blob: blob, mailboxID: mailboxID) }
 
-        // Check it with the password, and read the sealed settings.
+        // With the password: read the sealed settings from the restored file.
         var settings: BackupKeys.Settings?
-        var folders: [(String, Int)]?
         let records = try keys.passwordRecords(labels: [:])
         if let password {
             guard let dataKey = records.lazy.compactMap({ KeyHierarchy.unwrap($0, password: password) }).first else {
                 throw BackupError("the password does not open the backup of \(address) (the mailbox file was restored; the directory was not changed)")
             }
             let database = try MailboxDatabase.open(storageRoot: mailboxes.storageRoot, mailboxID: mailboxID, dataKey: dataKey)
-            defer { try? database.close() }
             settings = try? keys.settings(in: database)
-            var counts: [(String, Int)] = []
-            for info in try await database.folders() { counts.append((info.path, try await database.status(of: info.path).messages)) }
-            folders = counts
+            try? database.close()
         }
 
         var created = false
@@ -283,6 +327,16 @@ public final class BackupService: Sendable {
             _ = try await directory.restoreAlias(record)
             for password in try keys.passwordRecords(labels: settings?.labels ?? [:]) { try await directory.addPassword(password) }
             created = true
+        }
+
+        // With the password: unlock it as a client would (the queued mail moves in) and count.
+        var folders: [(String, Int)]?
+        if let password {
+            let session = try await mailboxes.unlock(address: address, password: password)
+            var counts: [(String, Int)] = []
+            for info in try await session.folders() { counts.append((info.path, try await session.status(of: info.path).messages)) }
+            await session.close()
+            folders = counts
         }
         return RestoreSummary(generation: generation.id, bytes: size, folders: folders, aliasCreated: created)
     }

@@ -105,8 +105,11 @@ public final class MailboxDatabase: Sendable {
         try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 
-    /// Closes every connection. Further calls fail.
+    /// Closes every connection. Further calls fail. The WAL is merged into the file first (GRDB's
+    /// readers are read-only connections: when one of them closes last, SQLite cannot checkpoint),
+    /// so a locked mailbox is one quiescent file that a backup can copy without its key.
     public func close() throws {
+        try? pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         searchTexts.removeAll()
         watchers.withLock { w in
             for c in w.values { c.finish() }

@@ -87,6 +87,35 @@ public final class SealedQueue: Sendable {
         }
     }
 
+    /// Puts back an entry as a backup holds it (already sealed to the mailbox's key). An entry
+    /// with the same sealed bytes already queued for the mailbox is not added twice (each seal is
+    /// unique). Returns false when it was already there.
+    @discardableResult
+    public func restoreSealed(blob: [UInt8], mailboxID: String) async throws -> Bool {
+        try await pool.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM inbound WHERE mailbox_id = ? AND blob = ?", arguments: [mailboxID, Data(blob)]) != nil {
+                return false
+            }
+            try db.execute(sql: "INSERT INTO inbound(mailbox_id, received, size, blob) VALUES (?, ?, ?, ?)",
+                           arguments: [mailboxID, isoString(Date()), blob.count, Data(blob)])
+            return true
+        }
+    }
+
+    /// Makes every later entry's sequence number greater than `seq`: a mailbox restored from
+    /// another node remembers the last sequence number it drained, and must not take new mail
+    /// numbered at or below it for mail it already has.
+    public func raiseSequence(atLeast seq: Int64) async throws {
+        try await pool.write { db in
+            let current = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'inbound'")
+            if let current {
+                if current < seq { try db.execute(sql: "UPDATE sqlite_sequence SET seq = ? WHERE name = 'inbound'", arguments: [seq]) }
+            } else {
+                try db.execute(sql: "INSERT INTO sqlite_sequence(name, seq) VALUES ('inbound', ?)", arguments: [seq])
+            }
+        }
+    }
+
     /// Mailboxes that have queued mail.
     public func mailboxesWithMail() async throws -> [String] {
         try await pool.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT mailbox_id FROM inbound") }

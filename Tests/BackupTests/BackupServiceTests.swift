@@ -110,7 +110,7 @@ struct BackupServiceTests {
         let generations = try await backups.generations(address: address)
         #expect(generations.count == 2)
         let stored = BackupHarness.files(under: h.destinationPath).filter { $0.contains("/mailboxes/") && !$0.hasSuffix(".meta") && !$0.contains(".meta") }
-        #expect(stored.count == 4, "two generations of mailbox.sqlite + keys.json: \(stored)")
+        #expect(stored.count == 6, "two generations of mailbox.sqlite, keys.json and queue.bin: \(stored)")
         await h.cleanUp()
     }
 
@@ -150,6 +150,36 @@ struct BackupServiceTests {
         for (r, bytes) in zip(records, originalBytes) { #expect(try await restored.messageBytes(in: "INBOX", uid: r.uid) == bytes) }
         await restored.close()
         await other.shutdown()
+        await h.cleanUp()
+    }
+
+    @Test("mail waiting in the sealed queue of a locked mailbox is backed up and restored, once")
+    func queuedMail() async throws {
+        let h = try await BackupHarness()
+        let address = try EmailAddress(h.address)
+        try await h.deliver(1)
+        await (try await h.node.mailboxes.unlock(address: address, password: h.password)).close()
+        await h.node.mailboxes.lockAll()
+        // Locked: the WAL was merged on close, so the file alone is the mailbox.
+        let mid = try #require(try await h.node.directory.alias(address: address)?.mailboxID)
+        let file = MailboxDatabase.filePath(storageRoot: h.node.mailboxes.storageRoot, mailboxID: mid)
+        #expect(((try? FileManager.default.attributesOfItem(atPath: file + "-wal")[.size] as? Int) ?? 0) == 0)
+        for n in 2...3 { try await h.deliver(n) }   // queued: the mailbox is locked
+        _ = try await h.service().backUp(address: address)
+        // Into an empty data directory: 1 message in the file + 2 from the queue.
+        let other = try SealboxNode.open(dataDirectory: h.root + "/restored")
+        let summary = try await h.service(node: other).restore(address: address, generation: nil, password: h.password)
+        #expect(summary.folders?.first { $0.0 == "INBOX" }?.1 == 3)
+        // New mail to the restored mailbox is numbered above what it already drained, and arrives.
+        _ = try await other.mailboxes.deliver(to: address, message: h.message(4), internalDate: Date())
+        let session = try await other.mailboxes.unlock(address: address, password: h.password)
+        #expect(try await session.messages(in: "INBOX", uids: nil, changedSince: nil).count == 4)
+        await session.close()
+        await other.shutdown()
+        // In place, over the same queue: the queued entries are not doubled.
+        await h.node.mailboxes.lockAll()
+        _ = try await h.service().restore(address: address, generation: nil, password: nil)
+        #expect(try await h.node.queue.count(mailboxID: try #require(try await h.node.directory.alias(address: address)?.mailboxID)) == 2)
         await h.cleanUp()
     }
 
@@ -208,7 +238,7 @@ struct BackupServiceTests {
         _ = try await backups.backUp(address: address)
         let mailboxID = try #require(try await h.node.directory.alias(address: address)?.mailboxID)
         let deleted = try await backups.purge(mailboxID: mailboxID, address: address)
-        #expect(deleted.count == 3)
+        #expect(deleted.count == 4)
         #expect(try await backups.destination.list(prefix: "").isEmpty)
         await h.cleanUp()
     }
