@@ -36,7 +36,7 @@ public struct S3Configuration: Sendable, CustomStringConvertible, CustomDebugStr
     public var debugDescription: String { description }
 }
 
-/// Backups in an S3-compatible object store, over async-http-client with SigV4 signing.
+/// Backups in an S3-compatible object store, over async-http-client (its shared client) with SigV4 signing.
 public struct S3Destination: BackupDestination {
     public let configuration: S3Configuration
     let client: HTTPClient
@@ -65,10 +65,7 @@ public struct S3Destination: BackupDestination {
         self.port = url.port
         self.signer = S3Signer(accessKeyID: configuration.accessKeyID, secretAccessKey: configuration.secretAccessKey,
                                region: configuration.region)
-        var config = HTTPClient.Configuration()
-        config.timeout = .init(connect: .seconds(15), read: .seconds(120))
-        config.decompression = .disabled
-        client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
+        client = Self.sharedClient
     }
 
     // MARK: - Requests
@@ -119,7 +116,7 @@ public struct S3Destination: BackupDestination {
                 request.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
             }
             do {
-                let response = try await client.execute(request, timeout: .seconds(600))
+                let response = try await client.execute(request, timeout: .seconds(body.count > 8 << 20 ? 900 : 120))
                 let data = try await response.body.collect(upTo: 64 << 20)
                 let result = Response(status: response.status, headers: response.headers, body: Array(data.readableBytesView))
                 if response.status.code >= 500 && attempt < 4 {
@@ -316,7 +313,19 @@ public struct S3Destination: BackupDestination {
         guard response.status.code < 300 || response.status.code == 404 else { throw failure(response, "delete", key: key) }
     }
 
-    public func shutdown() async throws { try await client.shutdown() }
+    /// One client for the process, never shut down: a destination is a value that may be copied or
+    /// dropped anywhere, so it owns no lifecycle. Connection failures are not retried inside the
+    /// client (it would keep trying until the request's deadline); `send` retries with backoff.
+    static let sharedClient: HTTPClient = {
+        var config = HTTPClient.Configuration()
+        config.timeout = .init(connect: .seconds(15), read: .seconds(120))
+        config.decompression = .disabled
+        config.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
+    }()
+
+    /// Nothing to release (see `sharedClient`).
+    public func shutdown() async throws {}
 }
 
 /// The little XML S3 answers with: element text by name (S3's documents are flat and well-formed).

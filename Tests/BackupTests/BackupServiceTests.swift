@@ -27,11 +27,20 @@ final class BackupHarness: Sendable {
     let generations: Int
 
     var destinationPath: String { root + "/backups" }
+    /// When set, backups go to this S3 server (moto) instead of a directory.
+    nonisolated(unsafe) var s3Endpoint: String?  // set once right after init, before the harness is shared
+
+    func destination() throws -> any BackupDestination {
+        if let s3Endpoint {
+            return try S3Destination(configuration: S3Configuration(bucket: "engine", prefix: "t/", endpoint: s3Endpoint,
+                                                                    accessKeyID: "testing", secretAccessKey: "testing-secret", pathStyle: true))
+        }
+        return try DirectoryDestination(path: destinationPath)
+    }
 
     func service(node: SealboxNode? = nil) throws -> BackupService {
         let node = node ?? self.node
-        return BackupService(mailboxes: node.mailboxes, directory: node.directory,
-                             destination: try DirectoryDestination(path: destinationPath),
+        return BackupService(mailboxes: node.mailboxes, directory: node.directory, destination: try destination(),
                              configuration: .init(temporaryDirectory: node.dataDirectory + "/backup-tmp", generations: generations))
     }
 
@@ -276,4 +285,88 @@ struct BackupServiceTests {
         }
         await h.cleanUp()
     }
+
+    /// The engine against a real S3 server: change detection, retention, restore elsewhere with identical bytes.
+    @Test("against S3 (moto): change detection, retention, restore into an empty data directory with identical bytes",
+          .enabled(if: EngineMoto.executable != nil, "moto_server (PyPI moto[server]) is not installed"))
+    func againstS3() async throws {
+        let moto = try await EngineMoto()
+        defer { moto.stop() }
+        let h = try await BackupHarness(generations: 2)
+        h.s3Endpoint = moto.endpoint
+        let s3 = try #require(try h.destination() as? S3Destination)
+        try await s3.createBucket()
+        let backups = try h.service()
+        let address = try EmailAddress(h.address)
+        var uploaded: [String] = []
+        for n in 1...3 {
+            try await h.deliver(n)
+            let session = try await h.node.mailboxes.unlock(address: address, password: h.password)
+            guard case .uploaded(let g, _) = try await backups.backUp(address: address) else { Issue.record("expected an upload"); return }
+            #expect(try await backups.backUp(address: address) == .unchanged(generation: g))
+            uploaded.append(g)
+            await session.close()
+        }
+        #expect(try await backups.generations(address: address).map(\.id) == Array(uploaded.suffix(2)))
+        let session = try await h.node.mailboxes.unlock(address: address, password: h.password)
+        var original: [[UInt8]] = []
+        for r in try await session.messages(in: "INBOX", uids: nil, changedSince: nil) {
+            original.append(try #require(try await session.messageBytes(in: "INBOX", uid: r.uid)))
+        }
+        await session.close()
+        let other = try SealboxNode.open(dataDirectory: h.root + "/restored")
+        _ = try await h.service(node: other).restore(address: address, generation: nil, password: nil)
+        let restored = try await other.mailboxes.unlock(address: address, password: h.password)
+        var back: [[UInt8]] = []
+        for r in try await restored.messages(in: "INBOX", uids: nil, changedSince: nil) {
+            back.append(try #require(try await restored.messageBytes(in: "INBOX", uid: r.uid)))
+        }
+        #expect(back == original && back.count == 3)
+        await restored.close()
+        await other.shutdown()
+        try await backups.destination.shutdown()
+        await h.cleanUp()
+    }
+}
+
+/// moto's S3 server for the engine tests (BackupStoreTests has its own for the destination tests).
+final class EngineMoto: @unchecked Sendable {
+    // @unchecked: set once in init, read afterwards.
+    let process = Process()
+    let endpoint: String
+
+    static var executable: String? {
+        var candidates: [String] = []
+        if let python = ProcessInfo.processInfo.environment["SEALBOX_TEST_PYTHON"] {
+            candidates.append(URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("moto_server").path)
+        }
+        candidates += (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/moto_server" }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    init() async throws {
+        let port = Int.random(in: 20_000...60_000)
+        process.executableURL = URL(fileURLWithPath: Self.executable ?? "/bin/false")
+        process.arguments = ["-H", "127.0.0.1", "-p", String(port)]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        endpoint = "http://127.0.0.1:\(port)"
+        for _ in 0..<300 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var target = sockaddr_in()
+            target.sin_family = sa_family_t(AF_INET)
+            target.sin_port = in_port_t(UInt16(port).bigEndian)
+            target.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let ok = withUnsafePointer(to: &target) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            close(fd)
+            if ok == 0 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        stop()
+        throw BackupError("moto_server did not start")
+    }
+
+    /// SIGKILL: the test runner blocks SIGTERM, and children inherit that mask.
+    func stop() { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
 }
