@@ -145,10 +145,12 @@ let package = Package(
         .testTarget(name: "IMAPCoreTests", dependencies: ["IMAPCore", "MIMEParser",
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "POP3CoreTests", dependencies: ["POP3Core"]),
-        .testTarget(name: "BackupStoreTests", dependencies: ["BackupStore"]),
+        // Test support shared by test targets (a real S3 server for the backup tests).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "BackupStoreTests", dependencies: ["BackupStore", "TestSupport"]),
         .testTarget(name: "MailArchiveTests", dependencies: ["MailArchive"]),
         .testTarget(name: "BackupTests", dependencies: ["Backup", "BackupStore", "MailStore", "Directory", "MailCore", "SealboxApp",
-            "MailArchive"]),
+            "MailArchive", "TestSupport"]),
         .testTarget(name: "POP3ServerTests", dependencies: ["POP3Server", "POP3Core", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "MailNetTests", dependencies: ["MailNet",
@@ -160,7 +162,7 @@ let package = Package(
         .testTarget(name: "IMAPServerTests", dependencies: ["IMAPServer", "IMAPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "IntegrationTests", dependencies: ["SealboxApp", "MailStore", "Directory", "MailCore"],
+        .testTarget(name: "IntegrationTests", dependencies: ["SealboxApp", "MailStore", "Directory", "MailCore", "TestSupport"],
                     exclude: ["Clients", "ServerChecks"]),  // scripts the tests run by path
     ],
     swiftLanguageModes: [.v6]

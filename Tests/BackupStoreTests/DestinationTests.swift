@@ -1,63 +1,13 @@
 @testable import BackupStore
 import Foundation
+import TestSupport
 import Testing
 
-/// moto's S3 server on a free loopback port, for the S3 tests.
-final class Moto: @unchecked Sendable {
-    // @unchecked: set once in init, read afterwards.
-    let process: Process
-    let endpoint: String
-
-    static var executable: String? {
-        var candidates: [String] = []
-        if let python = ProcessInfo.processInfo.environment["SEALBOX_TEST_PYTHON"] {
-            candidates.append(URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("moto_server").path)
-        }
-        candidates += (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/moto_server" }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    init() async throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        let port = Int(UInt16(bigEndian: addr.sin_port))
-        close(fd)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.executable ?? "/bin/false")
-        process.arguments = ["-H", "127.0.0.1", "-p", String(port)]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        endpoint = "http://127.0.0.1:\(port)"
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var target = sockaddr_in()
-            target.sin_family = sa_family_t(AF_INET)
-            target.sin_port = in_port_t(UInt16(port).bigEndian)
-            target.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let ok = withUnsafePointer(to: &target) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            close(probe)
-            if ok == 0 { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        stop()
-        throw BackupStoreError(.transport, "moto_server did not start")
-    }
-
-    /// SIGKILL: the test runner blocks SIGTERM, and children inherit that mask (moto would never see it).
-    func stop() { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
-
+extension MotoServer {
     func destination(bucket: String, partSize: Int = 5 << 20, threshold: Int = 64 << 20) async throws -> S3Destination {
-        var c = S3Configuration(bucket: bucket, prefix: "backups/", endpoint: endpoint, accessKeyID: "testing", secretAccessKey: "testing-secret",
-                                pathStyle: true, partSize: partSize, multipartThreshold: threshold)
-        c.region = "us-east-1"
-        let d = try S3Destination(configuration: c)
+        let d = try S3Destination(configuration: S3Configuration(bucket: bucket, prefix: "backups/", endpoint: endpoint,
+                                                                 accessKeyID: "testing", secretAccessKey: "testing-secret",
+                                                                 pathStyle: true, partSize: partSize, multipartThreshold: threshold))
         try await d.createBucket()
         return d
     }
@@ -109,9 +59,9 @@ struct DestinationTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/dest/.tmp").isEmpty)
     }
 
-    @Test("S3 (moto): the same behaviours, pagination, metadata", .enabled(if: Moto.executable != nil, "moto_server is not installed"))
+    @Test("S3 (moto): the same behaviours, pagination, metadata", .enabled(if: MotoServer.executable != nil, "moto_server is not installed"))
     func s3() async throws {
-        let moto = try await Moto()
+        let moto = try MotoServer()
         defer { moto.stop() }
         let dir = try scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -124,9 +74,9 @@ struct DestinationTests {
     }
 
     @Test("S3 (moto): a 12 MiB file in 5 MiB parts, progress monotonic, bytes identical",
-          .enabled(if: Moto.executable != nil, "moto_server is not installed"))
+          .enabled(if: MotoServer.executable != nil, "moto_server is not installed"))
     func multipart() async throws {
-        let moto = try await Moto()
+        let moto = try MotoServer()
         defer { moto.stop() }
         let dir = try scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -144,9 +94,9 @@ struct DestinationTests {
     }
 
     @Test("S3 errors are clear and hold no secret: a missing bucket, an unreachable endpoint",
-          .enabled(if: Moto.executable != nil, "moto_server is not installed"))
+          .enabled(if: MotoServer.executable != nil, "moto_server is not installed"))
     func errors() async throws {
-        let moto = try await Moto()
+        let moto = try MotoServer()
         defer { moto.stop() }
         let missing = try S3Destination(configuration: S3Configuration(bucket: "no-such-bucket", endpoint: moto.endpoint,
                                                                        accessKeyID: "testing", secretAccessKey: "hidden-secret-1", pathStyle: true))

@@ -5,6 +5,7 @@ import Foundation
 import MailCore
 import MailStore
 import SealboxApp
+import TestSupport
 import Testing
 
 /// A node with one mailbox holding canary mail, and a backup service writing to a directory.
@@ -288,9 +289,9 @@ struct BackupServiceTests {
 
     /// The engine against a real S3 server: change detection, retention, restore elsewhere with identical bytes.
     @Test("against S3 (moto): change detection, retention, restore into an empty data directory with identical bytes",
-          .enabled(if: EngineMoto.executable != nil, "moto_server (PyPI moto[server]) is not installed"))
+          .enabled(if: MotoServer.executable != nil, "moto_server (PyPI moto[server]) is not installed"))
     func againstS3() async throws {
-        let moto = try await EngineMoto()
+        let moto = try MotoServer()
         defer { moto.stop() }
         let h = try await BackupHarness(generations: 2)
         h.s3Endpoint = moto.endpoint
@@ -327,46 +328,4 @@ struct BackupServiceTests {
         try await backups.destination.shutdown()
         await h.cleanUp()
     }
-}
-
-/// moto's S3 server for the engine tests (BackupStoreTests has its own for the destination tests).
-final class EngineMoto: @unchecked Sendable {
-    // @unchecked: set once in init, read afterwards.
-    let process = Process()
-    let endpoint: String
-
-    static var executable: String? {
-        var candidates: [String] = []
-        if let python = ProcessInfo.processInfo.environment["SEALBOX_TEST_PYTHON"] {
-            candidates.append(URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("moto_server").path)
-        }
-        candidates += (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/moto_server" }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    init() async throws {
-        let port = Int.random(in: 20_000...60_000)
-        process.executableURL = URL(fileURLWithPath: Self.executable ?? "/bin/false")
-        process.arguments = ["-H", "127.0.0.1", "-p", String(port)]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        endpoint = "http://127.0.0.1:\(port)"
-        for _ in 0..<300 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var target = sockaddr_in()
-            target.sin_family = sa_family_t(AF_INET)
-            target.sin_port = in_port_t(UInt16(port).bigEndian)
-            target.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let ok = withUnsafePointer(to: &target) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            close(fd)
-            if ok == 0 { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        stop()
-        throw BackupError("moto_server did not start")
-    }
-
-    /// SIGKILL: the test runner blocks SIGTERM, and children inherit that mask.
-    func stop() { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
 }

@@ -1,49 +1,8 @@
 import Foundation
+import TestSupport
 import Testing
 
-/// A real S3-compatible server for the tests: PyPI's moto (`moto_server`) on a free loopback port.
-final class MotoServer: @unchecked Sendable {
-    // @unchecked: `process` and `port` are set in init and only read afterwards.
-    let process: Process
-    let port: Int
-    var endpoint: String { "http://127.0.0.1:\(port)" }
-
-    static var executable: String? {
-        if let python = ProcessInfo.processInfo.environment["SEALBOX_TEST_PYTHON"] {
-            let sibling = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("moto_server").path
-            if FileManager.default.isExecutableFile(atPath: sibling) { return sibling }
-        }
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-            let path = "\(dir)/moto_server"
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
-    }
-
-    init() throws {
-        guard let executable = Self.executable else { throw CLIHarnessError("moto_server is not installed") }
-        port = try freePort()
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["-H", "127.0.0.1", "-p", String(port)]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try withSignalsUnblocked { try process.run() }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if (try? Self.http("GET", "\(endpoint)/")) != nil { return }
-            usleep(100_000)
-        }
-        stop()
-        throw CLIHarnessError("moto_server did not start on port \(port)")
-    }
-
-    func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
+extension MotoServer {
     /// A request signed by curl itself (`--aws-sigv4`): bucket creation and inspection, independently of Sealbox's signer.
     @discardableResult
     static func http(_ method: String, _ url: String) throws -> Data {
