@@ -22,6 +22,12 @@ public final class BackupService: Sendable {
         public var generations: Int = 7
         /// Where snapshots are written before upload (encrypted files; 0700).
         public var temporaryDirectory: String
+        /// Free bytes on the file system of a path (statvfs); replaceable to test the guard.
+        public var freeSpace: @Sendable (String) -> Int64? = { path in
+            var stats = statvfs()
+            guard statvfs(path, &stats) == 0 else { return nil }
+            return Int64(stats.f_bavail) * Int64(stats.f_frsize)
+        }
         public init(temporaryDirectory: String, generations: Int = 7) {
             self.temporaryDirectory = temporaryDirectory; self.generations = generations
         }
@@ -188,9 +194,7 @@ public final class BackupService: Sendable {
     /// Refuses to start when free disk is below twice the mailbox's size.
     func checkFreeSpace(address: EmailAddress, mailboxID: String, in directory: String) throws {
         let needed = 2 * mailboxes.mailboxFileSize(mailboxID: mailboxID)
-        var stats = statvfs()
-        guard statvfs(directory, &stats) == 0 else { return }
-        let free = Int64(stats.f_bavail) * Int64(stats.f_frsize)
+        guard let free = configuration.freeSpace(directory) else { return }
         guard free >= needed else {
             let f = { (n: Int64) in ByteCountFormatter.string(fromByteCount: n, countStyle: .binary) }
             throw BackupError("not enough free disk space to back up \(address): \(f(free)) free in \(directory), "

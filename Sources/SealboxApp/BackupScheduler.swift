@@ -18,8 +18,10 @@ public struct BackupScheduler: Service {
     /// How often the schedule is looked at.
     let tick: Duration
 
-    public init(service: BackupService, interval: Duration, logger: Logger, tick: Duration = .seconds(30)) {
-        self.service = service; self.interval = interval; self.logger = logger; self.tick = tick
+    /// `tick` defaults to a quarter of the interval, at most 30 s.
+    public init(service: BackupService, interval: Duration, logger: Logger, tick: Duration? = nil) {
+        self.service = service; self.interval = interval; self.logger = logger
+        self.tick = tick ?? min(.seconds(30), interval / 4)
     }
 
     /// The first time at or after `now` that falls in the mailbox's slot of the interval.

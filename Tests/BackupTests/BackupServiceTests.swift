@@ -193,6 +193,22 @@ struct BackupServiceTests {
         await h.cleanUp()
     }
 
+    @Test("a backup refuses to start with less free disk than twice the mailbox, with a clear message")
+    func freeSpaceGuard() async throws {
+        let h = try await BackupHarness()
+        let address = try EmailAddress(h.address)
+        try await h.deliver(1)
+        var configuration = BackupService.Configuration(temporaryDirectory: h.node.dataDirectory + "/backup-tmp")
+        configuration.freeSpace = { _ in 10_000 }
+        let backups = BackupService(mailboxes: h.node.mailboxes, directory: h.node.directory,
+                                    destination: try DirectoryDestination(path: h.destinationPath), configuration: configuration)
+        await #expect { try await backups.backUp(address: address) } throws: { error in
+            "\(error)".hasPrefix("not enough free disk space to back up \(h.address)") && "\(error)".contains("twice the mailbox")
+        }
+        #expect(try await backups.destination.list(prefix: "").isEmpty)
+        await h.cleanUp()
+    }
+
     @Test("a corrupted backup is detected at restore and nothing is replaced")
     func corrupted() async throws {
         let h = try await BackupHarness()

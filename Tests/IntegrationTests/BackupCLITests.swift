@@ -103,6 +103,25 @@ struct BackupCLITests {
         #expect(try moto.keys(bucket: "sealbox-test").isEmpty)
     }
 
+    @Test("sealbox serve backs mailboxes up on its schedule (interval 60 s: each mailbox in its slot of the minute)")
+    func scheduleInServe() throws {
+        let destination = NSTemporaryDirectory() + "sealbox-scheduled-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: destination) }
+        let server = try ServerHarness(extraArguments: [], environment: ["SEALBOX_BACKUP_DESTINATION": "file://" + destination,
+                                                                         "SEALBOX_BACKUP_INTERVAL": "60"])
+        defer { server.stop() }
+        #expect(try server.deliver(crlf("Subject: scheduled\n\n\(Self.canary)\n")).ok)
+        // The first slot comes within one interval (bounded wait).
+        let deadline = ContinuousClock.now + .seconds(120)
+        var objects: [String] = []
+        while ContinuousClock.now < deadline {
+            objects = (FileManager.default.enumerator(atPath: destination)?.allObjects as? [String] ?? []).filter { $0.hasSuffix("keys.json") }
+            if !objects.isEmpty { break }
+            usleep(500_000)
+        }
+        #expect(objects.count == 1, "no scheduled backup within 120 s; serve said:\n\(server.log)")
+    }
+
     @Test("a missing destination setting and an unreachable destination are clear errors",
           .enabled(if: hasMoto, "moto_server (PyPI moto[server]) or curl is not installed"))
     func errors() throws {

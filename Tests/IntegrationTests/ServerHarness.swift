@@ -27,7 +27,7 @@ final class ServerHarness: @unchecked Sendable {
 
     /// Sets up `address` (with a storage quota, so that QUOTA has a root) and a password, starts `serve`.
     init(address: String = "user@example.com", quota: String? = "1G", insecureAuth: Bool = true, extraArguments: [String] = [],
-         timeout: Duration = .seconds(60)) throws {
+         environment extra: [String: String] = [:], timeout: Duration = .seconds(60)) throws {
         cli = try CLIHarness()
         self.address = address
         let domain = String(address.split(separator: "@")[1])
@@ -46,6 +46,7 @@ final class ServerHarness: @unchecked Sendable {
         var environment = ProcessInfo.processInfo.environment
         environment["SEALBOX_DATA_DIR"] = cli.dataDir
         environment.removeValue(forKey: "SEALBOX_PASSWORD")
+        for (k, v) in extra { environment[k] = v }
         process.environment = environment
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
