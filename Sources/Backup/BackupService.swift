@@ -176,8 +176,11 @@ public final class BackupService: Sendable {
            meta["queue-sha256"] == queueHash {
             return .unchanged(generation: latest.id)
         }
+        // Generations are named by the second; two backups within one second must not share a name.
         var generation = Self.generationID(Date())
-        if let last = existing.last?.id, generation <= last { generation = Self.generationID(Date().addingTimeInterval(1)) }
+        if let last = existing.last?.id, generation <= last, let lastDate = Self.date(ofGeneration: last) {
+            generation = Self.generationID(lastDate.addingTimeInterval(1))
+        }
         let metadata = ["sha256": snapshot.fileSHA256, "content-sha256": snapshot.contentSHA256,
                         "keys-sha256": keys.fingerprint, "queue-sha256": queueHash, "queue-seq": String(queueSeq),
                         "kind": snapshot.kind.rawValue, "format": "1"]
