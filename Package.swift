@@ -91,6 +91,14 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "SMTPCore"),
+        .target(name: "SMTPServer", dependencies: [
+            "SMTPCore", "MailNet", "MailStore", "Directory", "MailCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Backups: destinations (S3 over async-http-client with hand-written SigV4, or a directory)…
         .target(name: "BackupStore", dependencies: [
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -111,7 +119,7 @@ let package = Package(
         ]),
         .target(name: "SealboxApp", dependencies: [
             "MailCore", "MIMEParser", "MailStore", "Directory", "MailNet", "IMAPServer", "POP3Server",
-            "Backup", "BackupStore", "MailArchive",
+            "SMTPCore", "SMTPServer", "Backup", "BackupStore", "MailArchive",
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -145,6 +153,9 @@ let package = Package(
         .testTarget(name: "IMAPCoreTests", dependencies: ["IMAPCore", "MIMEParser",
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "POP3CoreTests", dependencies: ["POP3Core"]),
+        .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"]),
+        .testTarget(name: "SMTPServerTests", dependencies: ["SMTPServer", "SMTPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
+            .product(name: "NIOCore", package: "swift-nio")]),
         // Test support shared by test targets (a real S3 server for the backup tests).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "BackupStoreTests", dependencies: ["BackupStore", "TestSupport"]),

@@ -34,6 +34,27 @@ public final class SealedQueue: Sendable {
                 CREATE INDEX inbound_mailbox ON inbound(mailbox_id, seq);
                 """)
         }
+        migrator.registerMigration("v2-outbound") { db in
+            // Mail to relay (forwards) and webhooks to post: readable by the node (it must send
+            // them), so encrypted with the node key only, and kept only until done.
+            try db.execute(sql: """
+                CREATE TABLE outbound (
+                    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+                    kind         TEXT NOT NULL CHECK (kind IN ('smtp', 'webhook')),
+                    created      TEXT NOT NULL,
+                    next_attempt TEXT NOT NULL,
+                    attempts     INTEGER NOT NULL DEFAULT 0,
+                    last_error   TEXT,
+                    sender       TEXT NOT NULL,      -- the envelope sender (SRS-rewritten for forwards)
+                    original_sender TEXT NOT NULL,   -- the sender as received (bounces go there)
+                    recipients   TEXT NOT NULL,      -- JSON array: forward targets, or the alias for a webhook
+                    target       TEXT,               -- the webhook URL
+                    context      TEXT NOT NULL DEFAULT '{}',  -- JSON: remote address, HELO, alias
+                    message      BLOB NOT NULL
+                );
+                CREATE INDEX outbound_due ON outbound(next_attempt);
+                """)
+        }
         try migrator.migrate(pool)
         try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
     }

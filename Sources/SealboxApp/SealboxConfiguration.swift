@@ -24,6 +24,25 @@ import SystemPackage
 /// | `pop3.allowInsecureAuth` | the value of `imap.allowInsecureAuth` |
 /// | `pop3.maxConnectionsPerIP` | the value of `imap.maxConnectionsPerIP` |
 /// | `pop3.idleTimeout` | 600 (seconds) |
+/// | `smtp.enabled` | true (the MX: inbound mail for the server's domains) |
+/// | `smtp.port` | 25 as root, else 2525 |
+/// | `smtp.maxMessageSize` | 52428800 (bytes; advertised as SIZE) |
+/// | `smtp.maxRecipients` | 100 |
+/// | `smtp.maxConnectionsPerIP` | 20 |
+/// | `smtp.maxMessagesPerMinutePerIP` | 300 (0: no limit) |
+/// | `smtp.requireTLS` | false (a public MX must accept plaintext senders) |
+/// | `smtp.idleTimeout` | 300 (seconds; RFC 5321 §4.5.3.2 minimum) |
+/// | `smtp.postmaster` | none: the alias that receives mail for postmaster@ a domain without one |
+/// | `smtp.relay.host`, `smtp.relay.port` | none, 587: the smarthost forwarded mail and bounces go through |
+/// | `smtp.relay.security` | `starttls` (`none`, `starttls` or `tls`) |
+/// | `smtp.relay.username`, `smtp.relay.password` | none (secret: never printed) |
+/// | `smtp.relay.caFile` | none: the system's trust roots (a PEM file to trust instead) |
+/// | `srs.domain` | `server.hostname`: the domain of rewritten senders of forwarded mail |
+/// | `srs.secret` | generated in `<data>/srs.key` (secret) |
+/// | `webhook.secret` | generated in `<data>/webhook.key` (secret): signs webhook posts |
+/// | `webhook.includeRaw` | false: also post the raw message (base64) |
+/// | `outbound.retryInterval`, `outbound.maxRetryInterval` | 300, 3600 (seconds: first wait, doubling up to the cap) |
+/// | `outbound.maxAge` | 432000 (5 days: then a forward bounces and a webhook is dropped) |
 /// | `backup.destination` | none (`s3://BUCKET/PREFIX` or `file:///PATH`) |
 /// | `backup.s3.endpoint`, `backup.s3.region` | AWS (`https://s3.<region>.amazonaws.com`), `us-east-1` |
 /// | `backup.s3.accessKeyID`, `backup.s3.secretAccessKey` | none (secret: never printed) |
@@ -61,6 +80,32 @@ public struct SealboxConfiguration: Sendable {
     public var pop3AllowInsecureAuth: Bool
     public var pop3MaxConnectionsPerIP: Int
     public var pop3IdleTimeout: Duration
+    public var smtpEnabled: Bool
+    public var smtpPort: Int
+    public var smtpMaxMessageSize: Int
+    public var smtpMaxRecipients: Int
+    public var smtpMaxConnectionsPerIP: Int
+    /// nil: no limit.
+    public var smtpMaxMessagesPerMinutePerIP: Int?
+    public var smtpRequireTLS: Bool
+    public var smtpIdleTimeout: Duration
+    public var smtpPostmaster: String?
+    public var relayHost: String?
+    public var relayPort: Int
+    public var relaySecurity: String
+    public var relayUsername: String?
+    /// Secret: never printed or logged.
+    public var relayPassword: String?
+    public var relayCAFile: String?
+    public var srsDomain: String?
+    /// Secret: never printed or logged (nil: `<data>/srs.key`).
+    public var srsSecret: String?
+    /// Secret: never printed or logged (nil: `<data>/webhook.key`).
+    public var webhookSecret: String?
+    public var webhookIncludeRaw: Bool
+    public var outboundRetryInterval: Duration
+    public var outboundMaxRetryInterval: Duration
+    public var outboundMaxAge: Duration
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
         public let description: String
@@ -110,6 +155,32 @@ public struct SealboxConfiguration: Sendable {
         pop3AllowInsecureAuth = try bool("pop3.allowInsecureAuth", imapAllowInsecureAuth)
         pop3MaxConnectionsPerIP = try int("pop3.maxConnectionsPerIP", imapMaxConnectionsPerIP, 1...100_000)
         pop3IdleTimeout = .seconds(try int("pop3.idleTimeout", 600, 600...86_400))
+        smtpEnabled = try bool("smtp.enabled", true)
+        smtpPort = try int("smtp.port", root ? 25 : 2525, 0...65535)
+        smtpMaxMessageSize = try int("smtp.maxMessageSize", 50 * 1024 * 1024, 1024...(1 << 31))
+        smtpMaxRecipients = try int("smtp.maxRecipients", 100, 1...10_000)
+        smtpMaxConnectionsPerIP = try int("smtp.maxConnectionsPerIP", 20, 1...100_000)
+        let perMinute = try int("smtp.maxMessagesPerMinutePerIP", 300, 0...1_000_000)
+        smtpMaxMessagesPerMinutePerIP = perMinute == 0 ? nil : perMinute
+        smtpRequireTLS = try bool("smtp.requireTLS", false)
+        smtpIdleTimeout = .seconds(try int("smtp.idleTimeout", 300, 300...86_400))
+        smtpPostmaster = string("smtp.postmaster")
+        relayHost = string("smtp.relay.host")
+        relayPort = try int("smtp.relay.port", 587, 1...65535)
+        relaySecurity = string("smtp.relay.security")?.lowercased() ?? "starttls"
+        guard ["none", "starttls", "tls"].contains(relaySecurity) else {
+            throw Failure(description: "configuration smtp.relay.security = \"\(relaySecurity)\" must be none, starttls or tls")
+        }
+        relayUsername = string("smtp.relay.username")
+        relayPassword = reader.string(forKey: ConfigKey("smtp.relay.password"), isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        relayCAFile = string("smtp.relay.caFile")
+        srsDomain = string("srs.domain")
+        srsSecret = reader.string(forKey: ConfigKey("srs.secret"), isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        webhookSecret = reader.string(forKey: ConfigKey("webhook.secret"), isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        webhookIncludeRaw = try bool("webhook.includeRaw", false)
+        outboundRetryInterval = .seconds(try int("outbound.retryInterval", 300, 1...86_400))
+        outboundMaxRetryInterval = .seconds(try int("outbound.maxRetryInterval", 3600, 1...7 * 86_400))
+        outboundMaxAge = .seconds(try int("outbound.maxAge", 5 * 86_400, 60...30 * 86_400))
         backupDestination = string("backup.destination")
         if let d = backupDestination, !(d.hasPrefix("s3://") || d.hasPrefix("file:///")) {
             throw Failure(description: "configuration backup.destination = \"\(d)\" must be s3://BUCKET/PREFIX or file:///PATH")

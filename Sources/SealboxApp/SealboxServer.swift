@@ -4,6 +4,8 @@ import POP3Server
 import MailNet
 import NIOCore
 import ServiceLifecycle
+import SMTPServer
+import MailCore
 
 /// `sealbox serve`: every long-running part of a node, wired in one place.
 public enum SealboxServer {
@@ -46,6 +48,27 @@ public enum SealboxServer {
             pop3.session.hostname = configuration.hostname
             services += POP3Server(configuration: pop3, tls: tls, mailboxes: node.mailboxes, authGate: throttle,
                                    sessionLimiter: sessionLimiter, logger: logger).services(onBound: onBound)
+        }
+        if configuration.smtpEnabled {
+            var smtp = SMTPServer.Configuration()
+            smtp.host = configuration.listenAddress
+            smtp.port = configuration.smtpPort
+            smtp.maxConnectionsPerIP = configuration.smtpMaxConnectionsPerIP
+            smtp.maxMessagesPerMinutePerIP = configuration.smtpMaxMessagesPerMinutePerIP
+            smtp.session.hostname = configuration.hostname
+            smtp.session.idleTimeout = configuration.smtpIdleTimeout
+            smtp.session.requireTLS = configuration.smtpRequireTLS
+            smtp.session.limits.maxMessageSize = configuration.smtpMaxMessageSize
+            smtp.session.limits.maxChunkSize = configuration.smtpMaxMessageSize
+            smtp.session.limits.maxRecipients = configuration.smtpMaxRecipients
+            let postmaster = try configuration.smtpPostmaster.map { text in
+                do { return try EmailAddress(text) } catch {
+                    throw SealboxConfiguration.Failure(description: "configuration smtp.postmaster = \"\(text)\" is not an address")
+                }
+            }
+            let handler = DirectoryInboundHandler(directory: node.directory, mailboxes: node.mailboxes, postmaster: postmaster,
+                                                  rewriteSender: { $0 }, onJobsQueued: {})
+            services += SMTPServer(configuration: smtp, tls: tls, handler: handler, logger: logger).services(onBound: onBound)
         }
         if let interval = configuration.backupInterval, configuration.backupDestination != nil {
             services.append(BackupScheduler(service: try SealboxBackups.service(configuration: configuration, node: node, logger: logger),

@@ -8,7 +8,7 @@ import ServiceLifecycle
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the Sealbox node (IMAP and POP3, each on a STARTTLS and an implicit-TLS port) until SIGTERM or SIGINT.",
+        abstract: "Run the Sealbox node (IMAP and POP3, each on a STARTTLS and an implicit-TLS port; SMTP for inbound mail) until SIGTERM or SIGINT.",
         discussion: """
             Settings come from these flags, then SEALBOX_* environment variables, then a JSON file \
             (--config, or sealbox.json in the data directory), then defaults. With no certificate \
@@ -21,6 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("IMAP port with implicit TLS (imaps.port).", valueName: "port")) var imapsPort: Int?
     @Option(help: ArgumentHelp("POP3 port with STLS (pop3.port; 0 = any free port).", valueName: "port")) var pop3Port: Int?
     @Option(help: ArgumentHelp("POP3 port with implicit TLS (pop3s.port).", valueName: "port")) var pop3sPort: Int?
+    @Option(help: ArgumentHelp("SMTP port receiving mail for the server's domains, with STARTTLS (smtp.port; 0 = any free port).", valueName: "port")) var smtpPort: Int?
     @Flag(help: "Allow password logins without TLS, IMAP and POP3 (imap.allowInsecureAuth, pop3.allowInsecureAuth; local testing only).")
     var allowInsecureAuth = false
     @Option(help: ArgumentHelp("TLS certificate chain, PEM (tls.certificate).", valueName: "file")) var tlsCertificate: String?
@@ -34,6 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
             if let imapsPort { overrides["imaps.port"] = String(imapsPort) }
             if let pop3Port { overrides["pop3.port"] = String(pop3Port) }
             if let pop3sPort { overrides["pop3s.port"] = String(pop3sPort) }
+            if let smtpPort { overrides["smtp.port"] = String(smtpPort) }
             if allowInsecureAuth { overrides["imap.allowInsecureAuth"] = "true"; overrides["pop3.allowInsecureAuth"] = "true" }
             if let tlsCertificate { overrides["tls.certificate"] = tlsCertificate }
             if let tlsKey { overrides["tls.key"] = tlsKey }

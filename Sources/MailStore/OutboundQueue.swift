@@ -1,0 +1,141 @@
+import Foundation
+import GRDB
+
+/// A piece of outbound work committed with an inbound message: relay it to forward addresses,
+/// or post it to a webhook.
+public struct OutboundJob: Sendable, Hashable {
+    public enum Kind: String, Sendable { case smtp, webhook }
+    public var id: Int64 = 0
+    public var kind: Kind
+    public var created: Date
+    public var nextAttempt: Date
+    public var attempts: Int = 0
+    public var lastError: String?
+    /// The envelope sender to use (SRS-rewritten for a forward; as received for a webhook).
+    public var sender: String
+    /// The envelope sender as received: where a bounce goes ("" for the null sender).
+    public var originalSender: String
+    /// Forward targets (smtp), or the recipients the alias was addressed as (webhook).
+    public var recipients: [String]
+    /// The webhook URL.
+    public var target: String?
+    /// Remote address, HELO name, the alias: what a webhook reports and a bounce mentions.
+    public var context: [String: String]
+    public var message: [UInt8]
+
+    public init(kind: Kind, sender: String, originalSender: String, recipients: [String], target: String? = nil,
+                context: [String: String] = [:], message: [UInt8], created: Date = Date()) {
+        self.kind = kind; self.sender = sender; self.originalSender = originalSender; self.recipients = recipients
+        self.target = target; self.context = context; self.message = message
+        self.created = created; self.nextAttempt = created
+    }
+}
+
+/// One stored copy of an inbound message: sealed to the mailbox's public key.
+public struct SealedCopy: Sendable {
+    public var mailboxID: String
+    public var blob: [UInt8]
+    public init(mailboxID: String, blob: [UInt8]) { self.mailboxID = mailboxID; self.blob = blob }
+}
+
+extension SealedQueue {
+    /// Commits everything an inbound message becomes — sealed copies for the storing mailboxes
+    /// and outbound jobs for forwards and webhooks — in one durable transaction (synchronous =
+    /// FULL): all or nothing, so the 250 that follows never covers half a delivery. Returns the
+    /// sealed copies' sequence numbers and the jobs' ids.
+    public func commit(copies: [SealedCopy], jobs: [OutboundJob]) async throws -> (seqs: [Int64], jobIDs: [Int64]) {
+        try await pool.write { db in
+            let now = isoString(Date())
+            var seqs: [Int64] = [], ids: [Int64] = []
+            for copy in copies {
+                try db.execute(sql: "INSERT INTO inbound(mailbox_id, received, size, blob) VALUES (?, ?, ?, ?)",
+                               arguments: [copy.mailboxID, now, copy.blob.count, Data(copy.blob)])
+                seqs.append(db.lastInsertedRowID)
+            }
+            for job in jobs {
+                try db.execute(sql: """
+                    INSERT INTO outbound(kind, created, next_attempt, attempts, sender, original_sender, recipients, target, context, message)
+                    VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [job.kind.rawValue, isoString(job.created), isoString(job.nextAttempt), job.sender, job.originalSender,
+                                     Self.json(job.recipients), job.target, Self.json(job.context), Data(job.message)])
+                ids.append(db.lastInsertedRowID)
+            }
+            return (seqs, ids)
+        }
+    }
+
+    /// Jobs whose next attempt is due at `now`, oldest first.
+    public func dueJobs(now: Date = Date(), limit: Int = 20, excluding: Set<Int64> = []) async throws -> [OutboundJob] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM outbound WHERE next_attempt <= ? ORDER BY next_attempt, id LIMIT ?",
+                             arguments: [isoString(now), limit + excluding.count])
+                .map(Self.job).filter { !excluding.contains($0.id) }.prefix(limit).map { $0 }
+        }
+    }
+
+    /// Every pending job (for `sealbox queue list` and tests).
+    public func outboundJobs() async throws -> [OutboundJob] {
+        try await pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM outbound ORDER BY id").map(Self.job) }
+    }
+
+    /// When the next job is due (nil when there is none).
+    public func nextJobDue() async throws -> Date? {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT min(next_attempt) FROM outbound").flatMap(parseISO)
+        }
+    }
+
+    /// Records a failed attempt: the job waits until `nextAttempt`. Its remaining recipients may
+    /// shrink (those a relay accepted or refused for good are done).
+    public func reschedule(jobID: Int64, nextAttempt: Date, error: String, remainingRecipients: [String]? = nil) async throws {
+        try await pool.write { db in
+            if let remainingRecipients {
+                try db.execute(sql: "UPDATE outbound SET attempts = attempts + 1, next_attempt = ?, last_error = ?, recipients = ? WHERE id = ?",
+                               arguments: [isoString(nextAttempt), error, Self.json(remainingRecipients), jobID])
+            } else {
+                try db.execute(sql: "UPDATE outbound SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE id = ?",
+                               arguments: [isoString(nextAttempt), error, jobID])
+            }
+        }
+    }
+
+    /// Removes a finished job; `replacement` (a bounce to send) is committed in the same transaction.
+    public func finish(jobID: Int64, replacement: OutboundJob? = nil) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM outbound WHERE id = ?", arguments: [jobID])
+            if let job = replacement {
+                try db.execute(sql: """
+                    INSERT INTO outbound(kind, created, next_attempt, attempts, sender, original_sender, recipients, target, context, message)
+                    VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [job.kind.rawValue, isoString(job.created), isoString(job.nextAttempt), job.sender, job.originalSender,
+                                     Self.json(job.recipients), job.target, Self.json(job.context), Data(job.message)])
+            }
+        }
+    }
+
+    /// Bytes waiting in the inbound queue for a mailbox (counted against its quota at RCPT time).
+    public func queuedBytes(mailboxID: String) async throws -> Int64 {
+        try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT coalesce(sum(size), 0) FROM inbound WHERE mailbox_id = ?", arguments: [mailboxID]) ?? 0
+        }
+    }
+
+    static func json<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "null"
+    }
+
+    static func job(_ row: Row) -> OutboundJob {
+        let recipients = (try? JSONDecoder().decode([String].self, from: Data((row["recipients"] as String).utf8))) ?? []
+        let context = (try? JSONDecoder().decode([String: String].self, from: Data((row["context"] as String).utf8))) ?? [:]
+        var job = OutboundJob(kind: OutboundJob.Kind(rawValue: row["kind"]) ?? .smtp, sender: row["sender"], originalSender: row["original_sender"],
+                              recipients: recipients, target: row["target"], context: context,
+                              message: Array(row["message"] as Data), created: parseISO(row["created"]) ?? Date())
+        job.id = row["id"]
+        job.nextAttempt = parseISO(row["next_attempt"]) ?? Date()
+        job.attempts = row["attempts"]
+        job.lastError = row["last_error"]
+        return job
+    }
+}

@@ -1,0 +1,104 @@
+import Directory
+import Foundation
+import MailCore
+import MailStore
+import SMTPCore
+
+/// The node's inbound handler: recipients come from the directory; a message becomes sealed
+/// copies for storing aliases and outbound jobs for forwards and webhooks, committed together.
+public struct DirectoryInboundHandler: SMTPInboundHandler {
+    let directory: any MailDirectory
+    let mailboxes: LocalMailboxService
+    /// The alias that receives mail for `postmaster` when a domain has no postmaster alias.
+    let postmaster: EmailAddress?
+    /// Rewrites a forwarded message's envelope sender (SRS) so that the target's SPF check passes
+    /// and bounces come back here.
+    let rewriteSender: @Sendable (String) -> String
+    /// Called after a commit that queued outbound jobs (wakes the relay and webhook workers).
+    let onJobsQueued: @Sendable () -> Void
+
+    public init(directory: any MailDirectory, mailboxes: LocalMailboxService, postmaster: EmailAddress?,
+                rewriteSender: @escaping @Sendable (String) -> String, onJobsQueued: @escaping @Sendable () -> Void = {}) {
+        self.directory = directory; self.mailboxes = mailboxes; self.postmaster = postmaster
+        self.rewriteSender = rewriteSender; self.onJobsQueued = onJobsQueued
+    }
+
+    public func route(_ recipient: SMTPMailbox, size: Int?) async -> Result<InboundRecipient, SMTPReply> {
+        do {
+            if recipient.domain.isEmpty {  // <postmaster> (RFC 5321 §4.1.1.3)
+                guard let postmaster, let alias = try await directory.resolveRecipient(postmaster) else {
+                    return .failure(SMTPReply(550, "5.1.1", "No postmaster mailbox is configured here"))
+                }
+                return try await accept(alias, rcpt: "postmaster", size: size)
+            }
+            if recipient.domain.hasPrefix("[") {
+                return .failure(SMTPReply(550, "5.7.1", "Address literals are not accepted as recipients here"))
+            }
+            guard let address = try? EmailAddress(recipient.description) else {
+                return .failure(SMTPReply(501, "5.1.3", "Bad recipient address syntax"))
+            }
+            if let alias = try await directory.resolveRecipient(address) {
+                return try await accept(alias, rcpt: recipient.description, size: size)
+            }
+            let hosted = try await directory.domains().contains { $0.domain == address.domain }
+            guard hosted else { return .failure(SMTPReply(550, "5.7.1", "Relaying denied: \(address.domain) is not a domain of this server")) }
+            if address.localPart.lowercased() == "postmaster", let postmaster,
+               let alias = try await directory.resolveRecipient(postmaster) {
+                return try await accept(alias, rcpt: recipient.description, size: size)
+            }
+            return .failure(SMTPReply(550, "5.1.1", "No such recipient here"))
+        } catch {
+            return .failure(SMTPReply(451, "4.3.0", "Temporary lookup failure, try again later"))
+        }
+    }
+
+    private func accept(_ alias: AliasRecord, rcpt: String, size: Int?) async throws -> Result<InboundRecipient, SMTPReply> {
+        var mailboxID: String?, publicKey: [UInt8]?
+        if alias.store {
+            guard let id = alias.mailboxID, let key = alias.publicKey else {
+                // Stores, but has no mailbox yet (no password was made): nowhere to seal to.
+                return .failure(SMTPReply(450, "4.2.1", "Mailbox not set up yet, try again later"))
+            }
+            if let quota = alias.quotaBytes {
+                let used = try await mailboxes.storedBytes(mailboxID: id)
+                if used + Int64(size ?? 0) > quota {
+                    return .failure(SMTPReply(552, "5.2.2", "Mailbox full: the recipient is over quota"))
+                }
+            }
+            mailboxID = id; publicKey = key
+        }
+        return .success(InboundRecipient(rcpt: rcpt, aliasID: alias.id, aliasAddress: alias.address.description,
+                                         mailboxID: mailboxID, publicKey: publicKey,
+                                         forwardTo: alias.forwardTo.map(\.asciiDomainForm), webhooks: alias.webhooks))
+    }
+
+    public func commit(_ transaction: InboundTransaction) async throws {
+        var stores: [InboundMailbox] = []
+        var forwardTargets: [String] = []
+        var hooks: [String: [String]] = [:]
+        var hookOrder: [String] = []
+        for recipient in transaction.recipients {
+            if let id = recipient.mailboxID, let key = recipient.publicKey { stores.append(InboundMailbox(mailboxID: id, publicKey: key)) }
+            for target in recipient.forwardTo where !forwardTargets.contains(target) { forwardTargets.append(target) }
+            for url in recipient.webhooks {
+                if hooks[url] == nil { hookOrder.append(url) }
+                if !(hooks[url]!.contains(recipient.rcpt)) { hooks[url, default: []].append(recipient.rcpt) }
+            }
+        }
+        var jobs: [OutboundJob] = []
+        let context = ["remoteAddress": transaction.remoteIP, "helo": transaction.helo, "queueID": transaction.queueID]
+        if !forwardTargets.isEmpty {
+            jobs.append(OutboundJob(kind: .smtp, sender: rewriteSender(transaction.mailFrom), originalSender: transaction.mailFrom,
+                                    recipients: forwardTargets, context: context, message: transaction.message, created: transaction.receivedAt))
+        }
+        for url in hookOrder {
+            jobs.append(OutboundJob(kind: .webhook, sender: transaction.mailFrom, originalSender: transaction.mailFrom,
+                                    recipients: hooks[url] ?? [], target: url, context: context, message: transaction.message,
+                                    created: transaction.receivedAt))
+        }
+        // Stored copies get Return-Path (RFC 5321 §4.4: added at final delivery).
+        let stored = Array("Return-Path: <\(transaction.mailFrom)>\r\n".utf8) + transaction.message
+        try await mailboxes.acceptInbound(message: stored, internalDate: transaction.receivedAt, mailboxes: stores, jobs: jobs)
+        if !jobs.isEmpty { onJobsQueued() }
+    }
+}

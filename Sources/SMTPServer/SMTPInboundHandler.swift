@@ -1,0 +1,46 @@
+import Foundation
+import SMTPCore
+
+/// A recipient the MX accepted at RCPT time, and what its alias does with mail.
+public struct InboundRecipient: Sendable, Hashable {
+    /// The address as the client gave it in RCPT TO.
+    public var rcpt: String
+    /// The alias it resolved to (plus-addressing resolves to the base alias).
+    public var aliasID: String
+    public var aliasAddress: String
+    /// The mailbox to store into (nil: the alias does not store).
+    public var mailboxID: String?
+    public var publicKey: [UInt8]?
+    public var forwardTo: [String]
+    public var webhooks: [String]
+
+    public init(rcpt: String, aliasID: String, aliasAddress: String, mailboxID: String?, publicKey: [UInt8]?,
+                forwardTo: [String], webhooks: [String]) {
+        self.rcpt = rcpt; self.aliasID = aliasID; self.aliasAddress = aliasAddress; self.mailboxID = mailboxID
+        self.publicKey = publicKey; self.forwardTo = forwardTo; self.webhooks = webhooks
+    }
+}
+
+/// One accepted message: the envelope, the message as it will be stored (with the Received
+/// header the MX added) and where it came from.
+public struct InboundTransaction: Sendable {
+    /// The reverse-path; "" for the null sender `<>` (bounces).
+    public var mailFrom: String
+    public var recipients: [InboundRecipient]
+    public var message: [UInt8]
+    public var receivedAt: Date
+    public var remoteIP: String
+    public var helo: String
+    public var queueID: String
+}
+
+/// What the SMTP session asks of the rest of the node: checking recipients against the directory
+/// and committing accepted messages durably. `DirectoryInboundHandler` is the node's; tests may
+/// provide their own.
+public protocol SMTPInboundHandler: Sendable {
+    /// RCPT time: the recipient's route, or the reply refusing it. `size` is MAIL's SIZE parameter.
+    func route(_ recipient: SMTPMailbox, size: Int?) async -> Result<InboundRecipient, SMTPReply>
+    /// Commits the message for every recipient (stored copies, forwards, webhooks) durably, all
+    /// or nothing. The session answers 250 only after this returns.
+    func commit(_ transaction: InboundTransaction) async throws
+}

@@ -1,0 +1,403 @@
+import Foundation
+import Logging
+import MailNet
+import NIOCore
+import SMTPCore
+
+/// Settings of an SMTP session.
+public struct SMTPSessionConfiguration: Sendable {
+    public var hostname = "localhost"
+    public var limits = SMTPLimits()
+    /// RFC 5321 §4.5.3.2.7: at least 5 minutes waiting for a command or for more message data.
+    public var idleTimeout: Duration = .seconds(300)
+    /// Refuse MAIL until STARTTLS (not for a public MX: most senders do TLS, but not all).
+    public var requireTLS = false
+    /// More Received headers than this is a mail loop (RFC 5321 §6.3).
+    public var maxReceivedHeaders = 50
+    public init() {}
+}
+
+/// One client connection's SMTP session (RFC 5321, with PIPELINING, SIZE, 8BITMIME, SMTPUTF8,
+/// ENHANCEDSTATUSCODES, STARTTLS and CHUNKING). Owned by one task: it reads raw input from its
+/// inbox, frames it with `SMTPInputDecoder`, and answers through its transport.
+final class SMTPSession {
+    enum Phase { case greeted, ready, closed }
+
+    struct Transaction {
+        var mailFrom: String
+        var utf8: Bool
+        var declaredSize: Int?
+        var recipients: [InboundRecipient] = []
+        var content: [UInt8] = []
+        var receivedBytes = 0
+        /// BDAT chunks were sent (DATA is then refused until the transaction ends).
+        var chunking = false
+        var chunkRefusal: SMTPReply?
+        var lastChunk = false
+    }
+
+    let configuration: SMTPSessionConfiguration
+    let transport: any SessionTransport
+    let handler: any SMTPInboundHandler
+    let remoteIP: String
+    let inbox: SessionInbox<[UInt8]>
+    let rateLimiter: SMTPRateLimiter?
+    var logger: Logger
+
+    var phase: Phase = .greeted
+    var isTLS: Bool
+    var helo: String?
+    var esmtp = false
+    var transaction: Transaction?
+    var decoder: SMTPInputDecoder
+    var framesTaken = 0
+    var idleCommands = 0
+    var out: [UInt8] = []
+    var lastActivity = ContinuousClock.now
+
+    init(configuration: SMTPSessionConfiguration, transport: any SessionTransport, handler: any SMTPInboundHandler,
+         remoteIP: String, isTLS: Bool, inbox: SessionInbox<[UInt8]>, rateLimiter: SMTPRateLimiter?, logger: Logger) {
+        self.configuration = configuration; self.transport = transport; self.handler = handler
+        self.remoteIP = remoteIP; self.isTLS = isTLS; self.inbox = inbox; self.rateLimiter = rateLimiter
+        self.logger = logger
+        decoder = SMTPInputDecoder(limits: configuration.limits)
+    }
+
+    var limits: SMTPLimits { configuration.limits }
+
+    func reply(_ code: Int, _ enhanced: String?, _ text: String) { SMTPReply(code, enhanced, text).encode(into: &out) }
+    func reply(_ r: SMTPReply) { r.encode(into: &out) }
+
+    func flush() async throws {
+        guard !out.isEmpty else { return }
+        let buffer = ByteBuffer(bytes: out)
+        out.removeAll(keepingCapacity: true)
+        try await transport.write(buffer)
+    }
+
+    // MARK: - Main loop
+
+    func run() async {
+        reply(220, nil, "\(configuration.hostname) ESMTP Sealbox ready")
+        do {
+            try await flush()
+            loop: while phase != .closed {
+                switch await inbox.next() {
+                case .frame(let bytes):
+                    framesTaken += 1
+                    lastActivity = .now
+                    decoder.append(bytes)
+                    while phase != .closed, let input = decoder.next() {
+                        try await handle(input)
+                    }
+                    // PIPELINING (RFC 2920): replies to commands sent together go out together.
+                    if !inbox.hasPendingFrame || out.count >= 64 * 1024 { try await flush() }
+                case .changes:
+                    continue
+                case .tick:
+                    if ContinuousClock.now - lastActivity > configuration.idleTimeout {
+                        reply(421, "4.4.2", "\(configuration.hostname) Timeout waiting for input, closing connection")
+                        try await flush()
+                        break loop
+                    }
+                case .shutdown:
+                    reply(421, "4.3.2", "\(configuration.hostname) Server shutting down, try again later")
+                    try await flush()
+                    break loop
+                case .closed:
+                    break loop
+                }
+            }
+        } catch {
+            logger.debug("smtp session ended", metadata: ["smtp.error": "\(type(of: error))"])
+        }
+        phase = .closed
+        await transport.close()
+    }
+
+    func handle(_ input: SMTPInput) async throws {
+        switch input {
+        case .line(let line):
+            switch SMTPCommandParser.parse(line) {
+            case .success(let command): try await execute(command)
+            case .failure(let error): reply(error.reply); idle()
+            }
+        case .lineTooLong:
+            reply(500, "5.5.6", "Command line too long"); idle()
+        case .data(let piece):
+            guard var t = transaction else { return }
+            transaction = nil
+            t.receivedBytes += piece.count
+            if t.receivedBytes <= limits.maxMessageSize { t.content += piece }
+            transaction = t
+        case .dataEnd:
+            try await finishMessage()
+        case .chunk(let piece):
+            guard var t = transaction else { return }
+            transaction = nil
+            t.receivedBytes += piece.count
+            if t.chunkRefusal == nil && t.receivedBytes <= limits.maxMessageSize { t.content += piece }
+            transaction = t
+        case .chunkEnd:
+            try await chunkReceived()
+        }
+    }
+
+    /// A command that moves nothing forward; too many of them end the session.
+    func idle() {
+        idleCommands += 1
+        if idleCommands > limits.maxIdleCommands {
+            reply(421, "4.7.0", "\(configuration.hostname) Too many commands without mail, closing connection")
+            phase = .closed
+        }
+    }
+
+    // MARK: - Commands
+
+    func execute(_ command: SMTPCommand) async throws {
+        switch command {
+        case .ehlo(let name):
+            helo = name; esmtp = true; transaction = nil
+            var lines = ["\(configuration.hostname) greets \(name)", "PIPELINING", "SIZE \(limits.maxMessageSize)", "8BITMIME",
+                         "SMTPUTF8", "ENHANCEDSTATUSCODES", "CHUNKING"]
+            if !isTLS && transport.canStartTLS { lines.insert("STARTTLS", at: 5) }
+            reply(SMTPReply(250, nil, lines))
+            phase = .ready
+        case .helo(let name):
+            helo = name; esmtp = false; transaction = nil
+            reply(250, nil, configuration.hostname)
+            phase = .ready
+        case .startTLS:
+            guard !isTLS, transport.canStartTLS else { reply(502, "5.5.1", "STARTTLS not available"); return }
+            guard transaction == nil else { reply(503, "5.5.1", "STARTTLS not allowed during a mail transaction"); return }
+            try await flush()
+            var ready: [UInt8] = []
+            SMTPReply(220, "2.0.0", "Ready to start TLS").encode(into: &ready)
+            // RFC 3207 §4.2: anything the client sent after STARTTLS must not be read as plaintext.
+            guard decoder.bufferedByteCount == 0,
+                  try await transport.startTLS(reply: ByteBuffer(bytes: ready), framesConsumed: framesTaken) else {
+                reply(554, "5.5.1", "Command pipelined after STARTTLS, closing connection")
+                phase = .closed
+                return
+            }
+            isTLS = true
+            // RFC 3207 §4.2: the session starts over; the client must EHLO again.
+            helo = nil; esmtp = false; transaction = nil; phase = .greeted
+        case .mail(let from, let parameters):
+            try await mail(from: from, parameters: parameters)
+        case .rcpt(let to, let parameters):
+            try await rcpt(to: to, parameters: parameters)
+        case .data:
+            guard var t = transaction else { reply(503, "5.5.1", "Send MAIL first"); idle(); return }
+            guard !t.chunking else { reply(503, "5.5.1", "DATA is not allowed after BDAT"); return }
+            guard !t.recipients.isEmpty else { reply(554, "5.5.1", "No valid recipients"); return }
+            t.content.reserveCapacity(min(t.declaredSize ?? 64 * 1024, limits.maxMessageSize) + 1024)
+            transaction = t
+            reply(354, nil, "End data with <CR><LF>.<CR><LF>")
+            try await flush()  // the client waits for this before sending the message
+            decoder.beginData()
+        case .bdat(let size, let last):
+            // RFC 3030: the chunk's bytes follow the command at once; they are read whatever
+            // the answer, and the answer comes after them.
+            decoder.beginChunk(size: size)
+            if transaction == nil {
+                transaction = Transaction(mailFrom: "", utf8: false, declaredSize: nil)
+                transaction?.chunkRefusal = SMTPReply(503, "5.5.1", "Send MAIL first")
+            } else if transaction!.recipients.isEmpty {
+                transaction?.chunkRefusal = SMTPReply(554, "5.5.1", "No valid recipients")
+            } else if transaction!.receivedBytes + size > limits.maxMessageSize || size > limits.maxChunkSize {
+                transaction?.chunkRefusal = SMTPReply(552, "5.3.4", "Message too big for this server (limit \(limits.maxMessageSize) octets)")
+            }
+            transaction?.chunking = true
+            transaction?.lastChunk = last
+        case .rset:
+            transaction = nil
+            reply(250, "2.0.0", "Ok"); idle()
+        case .noop:
+            reply(250, "2.0.0", "Ok"); idle()
+        case .quit:
+            reply(221, "2.0.0", "\(configuration.hostname) closing connection")
+            phase = .closed
+        case .vrfy:
+            reply(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery"); idle()
+        case .expn:
+            reply(502, "5.5.1", "EXPN is not available"); idle()
+        case .help:
+            reply(214, "2.0.0", "Sealbox SMTP: see RFC 5321. Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY STARTTLS"); idle()
+        case .auth:
+            reply(503, "5.5.1", "Authentication is not available on this port (it receives mail for this server's domains)"); idle()
+        }
+    }
+
+    func mail(from: SMTPMailbox?, parameters: [SMTPParameter]) async throws {
+        guard helo != nil else { reply(503, "5.5.1", "Send EHLO or HELO first"); idle(); return }
+        guard transaction == nil else { reply(503, "5.5.1", "Nested MAIL command"); idle(); return }
+        if configuration.requireTLS && !isTLS { reply(530, "5.7.0", "Must issue a STARTTLS command first"); return }
+        var size: Int?, utf8 = false
+        for parameter in parameters {
+            switch parameter.keyword {
+            case "SIZE" where esmtp:
+                guard let value = parameter.value, value.count <= 15, let n = Int(value), n >= 0 else {
+                    reply(501, "5.5.4", "Bad SIZE value"); return
+                }
+                size = n
+            case "BODY" where esmtp:
+                guard let value = parameter.value?.uppercased(), value == "7BIT" || value == "8BITMIME" else {
+                    reply(555, "5.5.4", "Unsupported BODY type (7BIT and 8BITMIME are supported)"); return
+                }
+            case "SMTPUTF8" where esmtp:
+                guard parameter.value == nil else { reply(501, "5.5.4", "SMTPUTF8 takes no value"); return }
+                utf8 = true
+            default:
+                reply(555, "5.5.4", "Unsupported MAIL parameter \(parameter.keyword)"); return
+            }
+        }
+        if let from, from.isUTF8, !utf8 {
+            reply(553, "5.6.7", "Non-ASCII address requires the SMTPUTF8 parameter"); return
+        }
+        if let size, size > limits.maxMessageSize {
+            reply(552, "5.3.4", "Message too big for this server (limit \(limits.maxMessageSize) octets)"); return
+        }
+        if let rateLimiter, !rateLimiter.allow(remoteIP) {
+            reply(450, "4.7.1", "Too many messages from your address, try again later"); return
+        }
+        transaction = Transaction(mailFrom: from?.description ?? "", utf8: utf8, declaredSize: size)
+        idleCommands = 0
+        reply(250, "2.1.0", "Ok")
+    }
+
+    func rcpt(to: SMTPMailbox, parameters: [SMTPParameter]) async throws {
+        guard var t = transaction else { reply(503, "5.5.1", "Send MAIL first"); idle(); return }
+        guard !t.chunking else { reply(503, "5.5.1", "RCPT is not allowed after BDAT"); return }
+        if let parameter = parameters.first {
+            reply(555, "5.5.4", "Unsupported RCPT parameter \(parameter.keyword)"); return
+        }
+        if to.isUTF8 && !t.utf8 {
+            reply(553, "5.6.7", "Non-ASCII address requires the SMTPUTF8 parameter on MAIL"); return
+        }
+        guard t.recipients.count < limits.maxRecipients else {
+            reply(452, "4.5.3", "Too many recipients"); return
+        }
+        transaction = nil
+        defer { transaction = t }
+        switch await handler.route(to, size: t.declaredSize) {
+        case .success(let recipient):
+            t.recipients.append(recipient)
+            reply(250, "2.1.5", "Ok")
+        case .failure(let refusal):
+            reply(refusal)
+        }
+    }
+
+    func chunkReceived() async throws {
+        guard let t = transaction else { return }
+        if let refusal = t.chunkRefusal {
+            reply(refusal)
+            // A refused chunk ends the transaction (its content is gone), except "send MAIL first".
+            transaction = nil
+            return
+        }
+        if t.lastChunk {
+            try await finishMessage()
+        } else {
+            reply(250, "2.0.0", "\(t.receivedBytes) octets received")
+        }
+    }
+
+    // MARK: - The message
+
+    func finishMessage() async throws {
+        guard var t = transaction else { return }
+        transaction = nil
+        idleCommands = 0
+        if t.receivedBytes > limits.maxMessageSize {
+            reply(552, "5.3.4", "Message too big for this server (limit \(limits.maxMessageSize) octets)"); return
+        }
+        if t.chunking { t.content = Self.canonicalLineEndings(t.content) }
+        if Self.countReceivedHeaders(t.content, upTo: configuration.maxReceivedHeaders + 1) > configuration.maxReceivedHeaders {
+            reply(554, "5.4.6", "Too many Received headers: mail loop detected"); return
+        }
+        let queueID = Self.newQueueID()
+        let now = Date()
+        let message = receivedHeader(for: t, queueID: queueID, at: now) + t.content
+        let transactionRecord = InboundTransaction(mailFrom: t.mailFrom, recipients: t.recipients, message: message, receivedAt: now,
+                                                   remoteIP: remoteIP, helo: helo ?? "", queueID: queueID)
+        do {
+            try await handler.commit(transactionRecord)
+        } catch {
+            logger.error("inbound commit failed", metadata: ["smtp.queue.id": "\(queueID)", "smtp.error": "\(type(of: error))"])
+            reply(451, "4.3.0", "Local error in processing, try again later")
+            return
+        }
+        logger.info("message accepted", metadata: ["smtp.queue.id": "\(queueID)", "smtp.size": "\(message.count)",
+                                                   "smtp.recipients": "\(t.recipients.count)"])
+        reply(250, "2.0.0", "Ok: queued as \(queueID)")
+    }
+
+    /// RFC 5321 §4.4 trace header; `with` per RFC 3848 / RFC 6531. The recipient is named only when
+    /// there is one (naming all would disclose Bcc recipients to each other).
+    func receivedHeader(for t: Transaction, queueID: String, at date: Date) -> [UInt8] {
+        var with = t.utf8 ? "UTF8SMTP" : (esmtp ? "ESMTP" : "SMTP")
+        if isTLS { with += "S" }
+        var header = "Received: from \(Self.headerSafe(helo ?? "unknown")) ([\(remoteIP)])\r\n\tby \(configuration.hostname) (Sealbox) with \(with) id \(queueID)"
+        if t.recipients.count == 1 { header += "\r\n\tfor <\(Self.headerSafe(t.recipients[0].rcpt))>" }
+        header += "; \(Self.rfc5322Date(date))\r\n"
+        return Array(header.utf8)
+    }
+
+    static func headerSafe(_ text: String) -> String {
+        String(text.prefix(255).unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F || $0 == "(" || $0 == ")" ? "_" : Character($0) })
+    }
+
+    static func rfc5322Date(_ date: Date) -> String {
+        var style = Date.VerbatimFormatStyle(
+            format: "\(weekday: .abbreviated), \(day: .twoDigits) \(month: .abbreviated) \(year: .defaultDigits) \(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits):\(second: .twoDigits) +0000",
+            locale: Locale(identifier: "en_US_POSIX"), timeZone: TimeZone(identifier: "UTC")!, calendar: Calendar(identifier: .gregorian))
+        style.locale = Locale(identifier: "en_US_POSIX")
+        return date.formatted(style)
+    }
+
+    static func newQueueID() -> String {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array("0123456789ABCDEFGHJKLMNPQRSTVWXYZ")
+        return String((0..<14).map { _ in alphabet[Int(rng.next(upperBound: UInt32(alphabet.count)))] })
+    }
+
+    /// Counts Received header fields in the header block (stops early at `limit`).
+    static func countReceivedHeaders(_ message: [UInt8], upTo limit: Int) -> Int {
+        let name = Array("received:".utf8)
+        var count = 0, lineStart = 0, i = 0
+        while i <= message.count {
+            if i == message.count || message[i] == 0x0A {
+                let line = message[lineStart..<i]
+                if line.isEmpty || (line.count == 1 && line.first == 0x0D) { break }  // the header block ends
+                if line.count >= name.count, zip(line.prefix(name.count), name).allSatisfy({ $0 | 0x20 == $1 }) {
+                    count += 1
+                    if count >= limit { return count }
+                }
+                lineStart = i + 1
+            }
+            i += 1
+        }
+        return count
+    }
+
+    /// BDAT content is sent as is: bare LFs and CRs become CRLF, as DATA's content does.
+    static func canonicalLineEndings(_ bytes: [UInt8]) -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(bytes.count + bytes.count / 64)
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == 0x0D {
+                result += [0x0D, 0x0A]
+                i += (i + 1 < bytes.count && bytes[i + 1] == 0x0A) ? 2 : 1
+            } else if b == 0x0A {
+                result += [0x0D, 0x0A]; i += 1
+            } else {
+                result.append(b); i += 1
+            }
+        }
+        return result
+    }
+}
