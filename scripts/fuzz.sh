@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# libFuzzer runs over the MIME parser, the IMAP codec and the POP3 codec, each bounded in time.
-#   scripts/fuzz.sh --seconds N [--only mime|imap|pop3]     (default 30 s per target, every target)
+# libFuzzer runs over the MIME parser and the IMAP, POP3 and SMTP codecs, each bounded in time.
+#   scripts/fuzz.sh --seconds N [--only mime|imap|pop3|smtp]     (default 30 s per target, every target)
 # MIME: builds Fuzz/MIMEFuzz with `swiftc -sanitize=fuzzer,address` over Sources/MIMEParser/*.swift, seeds
 # it with Fuzz/corpus plus the committed test fixtures.
 # IMAP: builds the IMAPFuzz product (Fuzz/IMAPFuzz, it needs NIOCore) with SwiftPM in its own scratch path
 # .build-fuzz (release, -sanitize=fuzzer,address, linked with lld), seeds it with Fuzz/imap-corpus.
 # POP3: builds Fuzz/POP3Fuzz with swiftc over Sources/POP3Core/*.swift (no dependencies), seeds it with
 # Fuzz/pop3-corpus.
+# SMTP: builds Fuzz/SMTPFuzz with swiftc over Sources/SMTPCore/*.swift (no dependencies), seeds it with
+# Fuzz/smtp-corpus.
 # Each runs for N seconds; the script exits non-zero on a crash, a leak, a timeout (hang) or an
 # out-of-memory, and leaves a crash reproducer in .build/fuzz/artifacts or .build/fuzz/imap-artifacts.
 set -euo pipefail
@@ -18,7 +20,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_TO_RUN="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
-    *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp]" >&2; exit 2 ;;
   esac
 done
 OUT=.build/fuzz
@@ -89,10 +91,32 @@ fuzz_pop3() {
   echo "fuzz: POP3: no crash in ${SECONDS_TO_RUN}s" >&2
 }
 
+fuzz_smtp() {
+  mkdir -p "$OUT/smtp-work-corpus" "$OUT/smtp-artifacts"
+  echo "fuzz: building the SMTP fuzz target" >&2
+  swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name SMTPFuzz \
+    Sources/SMTPCore/*.swift Fuzz/SMTPFuzz/main.swift -o "$OUT/smtp-fuzz"
+  cp -n Fuzz/smtp-corpus/* "$OUT/smtp-work-corpus/" 2>/dev/null || true
+  echo "fuzz: running the SMTP target for ${SECONDS_TO_RUN}s" >&2
+  set +e
+  SWIFT_BACKTRACE=enable=no "$OUT/smtp-fuzz" -max_total_time="$SECONDS_TO_RUN" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=4096 -artifact_prefix="$OUT/smtp-artifacts/" -print_final_stats=1 \
+    "$OUT/smtp-work-corpus" 2> "$OUT/smtp-last-run.log"
+  rc=$?
+  set -e
+  tail -n 20 "$OUT/smtp-last-run.log" >&2
+  if [ $rc -ne 0 ]; then
+    echo "fuzz: SMTP FAILED (exit $rc); reproducer in $OUT/smtp-artifacts/" >&2
+    exit $rc
+  fi
+  echo "fuzz: SMTP: no crash in ${SECONDS_TO_RUN}s" >&2
+}
+
 case "$ONLY" in
-  all) fuzz_mime; fuzz_imap; fuzz_pop3 ;;
+  all) fuzz_mime; fuzz_imap; fuzz_pop3; fuzz_smtp ;;
+  smtp) fuzz_smtp ;;
   mime) fuzz_mime ;;
   imap) fuzz_imap ;;
   pop3) fuzz_pop3 ;;
-  *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp]" >&2; exit 2 ;;
 esac

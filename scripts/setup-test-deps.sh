@@ -3,16 +3,19 @@
 # Python venv with pinned PyPI packages. Idempotent: installs only what is missing.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# swaks, postfix (smtp-source/smtp-sink for the SMTP benchmark), the Perl TLS modules swaks needs.
 # dovecot-*: the reference server (scripts/dovecot-test.sh; the team's reference script also starts
 # POP3 and LMTP). isync (mbsync), offlineimap3, fetchmail, curl: real IMAP and POP3 clients driven by
 # Tests/IntegrationTests/Clients. openssl: the Dovecot test instance's self-signed certificate.
 DEBS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd libpython3.11-testsuite golang-github-jhillyerd-enmime-dev
-      isync offlineimap3 fetchmail curl openssl)
+      isync offlineimap3 fetchmail curl openssl swaks libnet-ssleay-perl libio-socket-ssl-perl postfix)
 missing=()
 for p in "${DEBS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  # postfix is installed for its smtp-source/smtp-sink tools only: no mail system is configured or started.
+  echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections 2>/dev/null || true
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

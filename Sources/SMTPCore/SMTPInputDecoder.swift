@@ -109,7 +109,7 @@ public struct SMTPInputDecoder: Sendable {
                 continue
             }
             guard let lf else {
-                if end - head > limits.maxCommandLineLength {
+                if end - head > limits.maxCommandLineLength + 1 {  // + 1: the CR of a line at the limit
                     head = end
                     discardingLine = true
                     return .lineTooLong

@@ -170,7 +170,7 @@ struct CLITests {
         let password = try cli.setUpMailbox()
         let serve = Process()
         serve.executableURL = URL(fileURLWithPath: CLIHarness.binary)
-        serve.arguments = ["serve", "--data-dir", cli.dataDir, "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0"]
+        serve.arguments = ["serve", "--data-dir", cli.dataDir, "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0", "--smtp-port", "0"]
         let err = Pipe()
         serve.standardError = err
         serve.standardOutput = FileHandle.nullDevice

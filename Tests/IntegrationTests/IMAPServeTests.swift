@@ -17,7 +17,7 @@ struct IMAPServeTests {
             password = try cli.setUpMailbox()
             process = Process()
             process.executableURL = URL(fileURLWithPath: CLIHarness.binary)
-            process.arguments = ["serve", "--data-dir", cli.dataDir, "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0"] + extraArguments
+            process.arguments = ["serve", "--data-dir", cli.dataDir, "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0", "--smtp-port", "0"] + extraArguments
             stderr = Pipe()
             process.standardError = stderr
             process.standardOutput = FileHandle.nullDevice

@@ -13,6 +13,7 @@ final class ServerHarness: @unchecked Sendable {
     let imapsPort: Int
     let pop3Port: Int
     let pop3sPort: Int
+    let smtpPort: Int
     let certificatePath: String?
     private let process: Process
     private let output: LineCollector
@@ -27,7 +28,8 @@ final class ServerHarness: @unchecked Sendable {
 
     /// Sets up `address` (with a storage quota, so that QUOTA has a root) and a password, starts `serve`.
     init(address: String = "user@example.com", quota: String? = "1G", insecureAuth: Bool = true, extraArguments: [String] = [],
-         environment extra: [String: String] = [:], timeout: Duration = .seconds(60)) throws {
+         environment extra: [String: String] = [:], timeout: Duration = .seconds(60),
+         setup: (CLIHarness) throws -> Void = { _ in }) throws {
         cli = try CLIHarness()
         self.address = address
         let domain = String(address.split(separator: "@")[1])
@@ -37,10 +39,11 @@ final class ServerHarness: @unchecked Sendable {
         let generated = try cli.run(["password", "generate", address, "--label", "test"])
         guard generated.ok else { cli.cleanUp(); throw StartError(description: "password generate failed: \(generated.stderr)") }
         password = generated.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        do { try setup(cli) } catch { cli.cleanUp(); throw error }
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLIHarness.binary)
-        process.arguments = ["serve", "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0",
+        process.arguments = ["serve", "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0", "--smtp-port", "0",
                              "--listen", "127.0.0.1"]
             + (insecureAuth ? ["--allow-insecure-auth"] : []) + extraArguments
         var environment = ProcessInfo.processInfo.environment
@@ -59,27 +62,28 @@ final class ServerHarness: @unchecked Sendable {
         Thread { output.consume(errPipe.fileHandleForReading) }.start()
 
         let deadline = ContinuousClock.now + timeout
-        var ports: (imap: Int?, imaps: Int?, pop3: Int?, pop3s: Int?) = (nil, nil, nil, nil)
+        var ports: (imap: Int?, imaps: Int?, pop3: Int?, pop3s: Int?, smtp: Int?) = (nil, nil, nil, nil, nil)
         while ContinuousClock.now < deadline {
             let text = output.text
             ports = (Self.port(in: text, service: "imap"), Self.port(in: text, service: "imaps"),
-                     Self.port(in: text, service: "pop3"), Self.port(in: text, service: "pop3s"))
-            if ports.imap != nil, ports.imaps != nil, ports.pop3 != nil, ports.pop3s != nil { break }
+                     Self.port(in: text, service: "pop3"), Self.port(in: text, service: "pop3s"), Self.port(in: text, service: "smtp"))
+            if ports.imap != nil, ports.imaps != nil, ports.pop3 != nil, ports.pop3s != nil, ports.smtp != nil { break }
             if !process.isRunning || output.text.contains("not part of this build") { break }
             usleep(20_000)
         }
-        guard let imap = ports.imap, let imaps = ports.imaps, let pop3 = ports.pop3, let pop3s = ports.pop3s else {
+        guard let imap = ports.imap, let imaps = ports.imaps, let pop3 = ports.pop3, let pop3s = ports.pop3s, let smtp = ports.smtp else {
             let text = output.text
             let running = process.isRunning
             _ = Self.stop(process)
             cli.cleanUp()
-            throw StartError(description: "sealbox serve did not print all four listening lines within \(timeout) "
+            throw StartError(description: "sealbox serve did not print all five listening lines within \(timeout) "
                 + "(still running: \(running)); stderr:\n\(text)")
         }
         imapPort = imap
         imapsPort = imaps
         pop3Port = pop3
         pop3sPort = pop3s
+        smtpPort = smtp
         certificatePath = Self.certificate(in: cli.dataDir + "/tls")
     }
 
