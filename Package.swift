@@ -99,6 +99,15 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Outbound mail: SRS, bounces (RFC 3464), webhook payloads and signatures, the smarthost client.
+        .target(name: "MailRelay", dependencies: [
+            "MailCore", "MIMEParser", "POP3Core",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Backups: destinations (S3 over async-http-client with hand-written SigV4, or a directory)…
         .target(name: "BackupStore", dependencies: [
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -119,7 +128,7 @@ let package = Package(
         ]),
         .target(name: "SealboxApp", dependencies: [
             "MailCore", "MIMEParser", "MailStore", "Directory", "MailNet", "IMAPServer", "POP3Server",
-            "SMTPCore", "SMTPServer", "Backup", "BackupStore", "MailArchive",
+            "SMTPCore", "SMTPServer", "MailRelay", "Backup", "BackupStore", "MailArchive",
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -156,6 +165,10 @@ let package = Package(
         .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"]),
         .testTarget(name: "SMTPServerTests", dependencies: ["SMTPServer", "SMTPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "MailRelayTests", dependencies: ["MailRelay", "MIMEParser", "MailCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto")]),
         // Test support shared by test targets (a real S3 server for the backup tests).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "BackupStoreTests", dependencies: ["BackupStore", "TestSupport"]),
