@@ -186,7 +186,7 @@ let package = Package(
         .testTarget(name: "IMAPServerTests", dependencies: ["IMAPServer", "IMAPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "IntegrationTests", dependencies: ["SealboxApp", "MailStore", "Directory", "MailCore", "TestSupport"],
+        .testTarget(name: "IntegrationTests", dependencies: ["SealboxApp", "MailStore", "Directory", "MailCore", "MailRelay", "TestSupport"],
                     exclude: ["Clients", "ServerChecks"]),  // scripts the tests run by path
     ],
     swiftLanguageModes: [.v6]

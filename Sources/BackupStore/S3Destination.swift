@@ -313,16 +313,7 @@ public struct S3Destination: BackupDestination {
         guard response.status.code < 300 || response.status.code == 404 else { throw failure(response, "delete", key: key) }
     }
 
-    /// One client for the process, never shut down: a destination is a value that may be copied or
-    /// dropped anywhere, so it owns no lifecycle. Connection failures are not retried inside the
-    /// client (it would keep trying until the request's deadline); `send` retries with backoff.
-    static let sharedClient: HTTPClient = {
-        var config = HTTPClient.Configuration()
-        config.timeout = .init(connect: .seconds(15), read: .seconds(120))
-        config.decompression = .disabled
-        config.connectionPool.retryConnectionEstablishment = false
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
-    }()
+    static var sharedClient: HTTPClient { SharedHTTPClient.client }
 
     /// Nothing to release (see `sharedClient`).
     public func shutdown() async throws {}

@@ -43,6 +43,7 @@ extension SealedQueue {
     /// and outbound jobs for forwards and webhooks — in one durable transaction (synchronous =
     /// FULL): all or nothing, so the 250 that follows never covers half a delivery. Returns the
     /// sealed copies' sequence numbers and the jobs' ids.
+    @discardableResult
     public func commit(copies: [SealedCopy], jobs: [OutboundJob]) async throws -> (seqs: [Int64], jobIDs: [Int64]) {
         try await pool.write { db in
             let now = isoString(Date())

@@ -81,8 +81,8 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
             if let id = recipient.mailboxID, let key = recipient.publicKey { stores.append(InboundMailbox(mailboxID: id, publicKey: key)) }
             for target in recipient.forwardTo where !forwardTargets.contains(target) { forwardTargets.append(target) }
             for url in recipient.webhooks {
-                if hooks[url] == nil { hookOrder.append(url) }
-                if !(hooks[url]!.contains(recipient.rcpt)) { hooks[url, default: []].append(recipient.rcpt) }
+                if hooks[url] == nil { hookOrder.append(url); hooks[url] = [] }
+                if hooks[url]?.contains(recipient.rcpt) == false { hooks[url]?.append(recipient.rcpt) }
             }
         }
         var jobs: [OutboundJob] = []

@@ -37,6 +37,7 @@ public enum SealboxServer {
         let server = IMAPServer(configuration: imap, tls: tls, mailboxes: node.mailboxes, authGate: throttle,
                                 sessionLimiter: sessionLimiter, logger: logger)
         var services = server.services(onBound: onBound)
+        let outbound = try OutboundWorker.make(configuration: configuration, node: node, logger: logger)
         if configuration.pop3Enabled {
             var pop3 = POP3Server.Configuration()
             pop3.host = configuration.listenAddress
@@ -67,9 +68,10 @@ public enum SealboxServer {
                 }
             }
             let handler = DirectoryInboundHandler(directory: node.directory, mailboxes: node.mailboxes, postmaster: postmaster,
-                                                  rewriteSender: { $0 }, onJobsQueued: {})
+                                                  rewriteSender: outbound.rewriteSender, onJobsQueued: outbound.wake)
             services += SMTPServer(configuration: smtp, tls: tls, handler: handler, logger: logger).services(onBound: onBound)
         }
+        services.append(outbound)
         if let interval = configuration.backupInterval, configuration.backupDestination != nil {
             services.append(BackupScheduler(service: try SealboxBackups.service(configuration: configuration, node: node, logger: logger),
                                             interval: interval, logger: logger))

@@ -6,36 +6,6 @@ import Testing
 /// afterwards every message that got 250 is in the mailbox exactly once (and nothing is doubled).
 @Suite("SMTP crash safety", .serialized)
 struct SMTPCrashTests {
-    /// Starts `serve` on `dataDir`; returns the process and its SMTP port.
-    static func startServe(dataDir: String) throws -> (process: Process, smtp: Int, imap: Int) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLIHarness.binary)
-        process.arguments = ["serve", "--data-dir", dataDir, "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0",
-                             "--pop3s-port", "0", "--smtp-port", "0", "--listen", "127.0.0.1", "--allow-insecure-auth"]
-        var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "SEALBOX_PASSWORD")
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        let errPipe = Pipe()
-        process.standardError = errPipe
-        let output = LineCollector()
-        try withSignalsUnblocked { try process.run() }
-        Thread { output.consume(errPipe.fileHandleForReading) }.start()
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if let smtp = ServerHarness.port(in: output.text, service: "smtp"),
-               let imap = ServerHarness.port(in: output.text, service: "imap") {
-                return (process, smtp, imap)
-            }
-            if !process.isRunning { break }
-            usleep(20_000)
-        }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        throw ServerHarness.StartError(description: "serve did not start: \(output.text)")
-    }
-
     @Test("SIGKILL at random moments during a stream of deliveries: every 250'd message is stored exactly once",
           .enabled(if: ScriptRunner.has(ScriptRunner.python), "python3 is not installed"))
     func killDuringDeliveries() throws {
@@ -46,7 +16,7 @@ struct SMTPCrashTests {
         let acksFile = portFile + ".acks", stopFile = portFile + ".stop"
         defer { for f in [portFile, acksFile, stopFile] { try? FileManager.default.removeItem(atPath: f) } }
 
-        var (server, port, imapPort) = try Self.startServe(dataDir: cli.dataDir)
+        var (server, port, imapPort, _) = try ServeProcess.start(dataDir: cli.dataDir)
         try String(port).write(toFile: portFile, atomically: true, encoding: .utf8)
         let sender = Process()
         sender.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -80,7 +50,7 @@ struct SMTPCrashTests {
             server.waitUntilExit()
             if let h = holder, h.isRunning { kill(h.processIdentifier, SIGKILL); h.waitUntilExit() }
             holder = nil
-            (server, port, imapPort) = try Self.startServe(dataDir: cli.dataDir)
+            (server, port, imapPort, _) = try ServeProcess.start(dataDir: cli.dataDir)
             try String(port).write(toFile: portFile, atomically: true, encoding: .utf8)
         }
         usleep(500_000)

@@ -225,3 +225,80 @@ func withSignalsUnblocked<T>(_ body: () throws -> T) rethrows -> T {
     defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
     return try body()
 }
+
+/// `sealbox serve` on an existing data directory, for tests that kill and restart it.
+enum ServeProcess {
+    /// Starts it (every port 0, plaintext logins allowed) and waits for its SMTP and IMAP ports.
+    static func start(dataDir: String, environment extra: [String: String] = [:]) throws
+        -> (process: Process, smtp: Int, imap: Int, output: LineCollector) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLIHarness.binary)
+        process.arguments = ["serve", "--data-dir", dataDir, "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0",
+                             "--pop3s-port", "0", "--smtp-port", "0", "--listen", "127.0.0.1", "--allow-insecure-auth"]
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "SEALBOX_PASSWORD")
+        for (k, v) in extra { environment[k] = v }
+        process.environment = environment
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        let errPipe = Pipe()
+        process.standardError = errPipe
+        let output = LineCollector()
+        try withSignalsUnblocked { try process.run() }
+        Thread { output.consume(errPipe.fileHandleForReading) }.start()
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if let smtp = ServerHarness.port(in: output.text, service: "smtp"),
+               let imap = ServerHarness.port(in: output.text, service: "imap") {
+                return (process, smtp, imap, output)
+            }
+            if !process.isRunning { break }
+            usleep(20_000)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        throw ServerHarness.StartError(description: "serve did not start: \(output.text)")
+    }
+
+    /// A helper process (a test server script) that writes its port to a ready file.
+    static func startScript(_ arguments: [String], readyFile: String) throws -> (Process, Int) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [ScriptRunner.python] + arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: ScriptRunner.clientsDirectory)
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try withSignalsUnblocked { try process.run() }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let text = try? String(contentsOfFile: readyFile, encoding: .utf8), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                return (process, port)
+            }
+            if !process.isRunning { break }
+            usleep(20_000)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        throw ServerHarness.StartError(description: "\(arguments.first ?? "script") did not start")
+    }
+
+    static func kill9(_ process: Process) {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// A port nothing listens on right now (bound and released).
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}

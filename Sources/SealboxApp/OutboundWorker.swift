@@ -1,0 +1,291 @@
+import AsyncHTTPClient
+import BackupStore
+import Foundation
+import Logging
+import MailRelay
+import MailStore
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import Synchronization
+
+/// Works through the outbound jobs the MX committed with inbound mail: forwards go to the
+/// smarthost (`smtp.relay.*`) with an SRS envelope sender, webhooks are POSTed with an HMAC
+/// signature. Jobs live in the queue database, so a restart loses none. A temporary failure (4xx,
+/// a network error, a timeout, an HTTP 5xx/408/429) waits `retryInterval`, doubling up to
+/// `maxRetryInterval`; a permanent one (5xx, other HTTP 4xx), or still failing after `maxAge`,
+/// ends the job: a forward then bounces to its envelope sender (RFC 3464), a webhook is dropped
+/// with an error in the log.
+public final class OutboundWorker: Service, Sendable {
+    public struct Settings: Sendable {
+        public var relay: SMTPRelayClient.Configuration?
+        public var hostname: String
+        public var webhookSecret: [UInt8]
+        public var webhookIncludeRaw: Bool
+        public var retryInterval: Duration
+        public var maxRetryInterval: Duration
+        public var maxAge: Duration
+        /// Jobs worked on at once.
+        public var concurrency = 8
+        public var webhookTimeout: Duration = .seconds(30)
+    }
+
+    let queue: SealedQueue
+    let settings: Settings
+    let srs: SRS
+    let logger: Logger
+    private let wakeup = Mutex<(pending: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    public init(queue: SealedQueue, settings: Settings, srs: SRS, logger: Logger) {
+        self.queue = queue; self.settings = settings; self.srs = srs; self.logger = logger
+    }
+
+    /// The worker of a node, from its configuration (secrets made on first use in the data directory).
+    public static func make(configuration c: SealboxConfiguration, node: SealboxNode, logger: Logger) throws -> OutboundWorker {
+        var relay: SMTPRelayClient.Configuration?
+        if let host = c.relayHost {
+            var r = SMTPRelayClient.Configuration(host: host, port: c.relayPort)
+            r.security = SMTPRelayClient.Configuration.Security(rawValue: c.relaySecurity) ?? .starttls
+            r.username = c.relayUsername
+            r.password = c.relayPassword
+            r.trustRoots = c.relayCAFile.map { [$0] } ?? []
+            r.heloName = c.hostname
+            relay = r
+        }
+        let srsSecret = try c.srsSecret.map { Array($0.utf8) }
+            ?? SealboxNode.loadOrCreateNodeKey(path: node.dataDirectory + "/srs.key").withBytes { $0 }
+        let webhookSecret = try c.webhookSecret.map { Array($0.utf8) }
+            ?? SealboxNode.loadOrCreateNodeKey(path: node.dataDirectory + "/webhook.key").withBytes { $0 }
+        let settings = Settings(relay: relay, hostname: c.hostname, webhookSecret: webhookSecret, webhookIncludeRaw: c.webhookIncludeRaw,
+                                retryInterval: c.outboundRetryInterval, maxRetryInterval: c.outboundMaxRetryInterval, maxAge: c.outboundMaxAge)
+        return OutboundWorker(queue: node.queue, settings: settings, srs: SRS(secret: srsSecret, domain: c.srsDomain ?? c.hostname), logger: logger)
+    }
+
+    /// The envelope sender a forwarded message goes out with (SRS; the null sender stays null).
+    public var rewriteSender: @Sendable (String) -> String {
+        let srs = self.srs
+        return { sender in sender.isEmpty ? "" : srs.forward(sender) }
+    }
+
+    /// Called after new jobs were committed: work on them now rather than at the next tick.
+    public var wake: @Sendable () -> Void {
+        { [weak self] in self?.signal() }
+    }
+
+    private func signal() {
+        let waiter = wakeup.withLock { s -> CheckedContinuation<Void, Never>? in
+            if let w = s.waiter { s.waiter = nil; return w }
+            s.pending = true
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    /// Sleeps until `deadline` or a wake-up, whichever comes first.
+    private func sleep(until deadline: ContinuousClock.Instant) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(until: deadline) }
+            group.addTask {
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                    let now = self.wakeup.withLock { s -> Bool in
+                        if s.pending { s.pending = false; return true }
+                        s.waiter = c
+                        return false
+                    }
+                    if now { c.resume() }
+                }
+            }
+            await group.next()
+            group.cancelAll()
+            signal()  // releases the waiter if the timer won (the group waits for it)
+        }
+    }
+
+    public func run() async throws {
+        if settings.relay == nil, let jobs = try? await queue.outboundJobs(), jobs.contains(where: { $0.kind == .smtp }) {
+            logger.warning("forwarded mail is waiting: set smtp.relay.host to send it")
+        }
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                var worked = 0
+                do {
+                    worked = try await self.runDueJobs()
+                } catch is CancellationError {
+                    return
+                } catch {
+                    self.logger.warning("outbound queue failed", metadata: ["outbound.error": "\(error)"])
+                }
+                if Task.isCancelled { return }
+                if worked > 0 { continue }  // more may be due
+                var deadline = ContinuousClock.now + .seconds(30)
+                if let next = try? await self.queue.nextJobDue() {
+                    let wait = max(0, next.timeIntervalSinceNow)
+                    deadline = min(deadline, ContinuousClock.now + .milliseconds(Int(wait * 1000) + 50))
+                }
+                await self.sleep(until: deadline)
+            }
+        }
+    }
+
+    /// Works on the jobs due now, `concurrency` at a time. Returns how many were worked on.
+    func runDueJobs() async throws -> Int {
+        let jobs = try await queue.dueJobs(limit: settings.concurrency * 4)
+        guard !jobs.isEmpty else { return 0 }
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for job in jobs {
+                if running >= settings.concurrency { await group.next(); running -= 1 }
+                group.addTask { await self.work(job) }
+                running += 1
+            }
+        }
+        return jobs.count
+    }
+
+    func work(_ job: OutboundJob) async {
+        do {
+            switch job.kind {
+            case .smtp: try await relay(job)
+            case .webhook: try await post(job)
+            }
+        } catch {
+            logger.error("outbound job failed to update", metadata: ["outbound.job": "\(job.id)", "outbound.error": "\(error)"])
+        }
+    }
+
+    /// The wait before the next attempt after `attempts` failed ones.
+    func backoff(attempts: Int) -> Duration {
+        var wait = settings.retryInterval
+        for _ in 0..<min(attempts, 30) where wait < settings.maxRetryInterval { wait *= 2 }
+        return min(wait, settings.maxRetryInterval)
+    }
+
+    func expired(_ job: OutboundJob, now: Date = Date()) -> Bool {
+        now.timeIntervalSince(job.created) >= Double(settings.maxAge.components.seconds)
+    }
+
+    func nextAttempt(_ job: OutboundJob) -> Date {
+        Date().addingTimeInterval(Double(backoff(attempts: job.attempts).components.seconds))
+    }
+
+    // MARK: - Forwards
+
+    func relay(_ job: OutboundJob) async throws {
+        let id = job.context["queueID"] ?? "\(job.id)"
+        guard let relay = settings.relay else {
+            if expired(job) {
+                try await give(up: job, failures: job.recipients.map {
+                    .init(recipient: $0, status: "4.4.1", diagnostic: "no smarthost is configured (smtp.relay.host)", action: "failed")
+                })
+            } else {
+                try await queue.reschedule(jobID: job.id, nextAttempt: nextAttempt(job), error: "no smtp.relay.host configured")
+            }
+            return
+        }
+        var failures: [DeliveryStatusNotification.Failure] = []
+        var remaining: [String] = []
+        var lastError = ""
+        do {
+            let results = try await SMTPRelayClient(configuration: relay).send(from: job.sender, recipients: job.recipients, message: job.message)
+            for recipient in job.recipients {
+                switch results[recipient] ?? .rejected(code: 451, enhanced: "4.4.0", text: "no reply") {
+                case .accepted:
+                    logger.info("forwarded", metadata: ["outbound.id": "\(id)", "outbound.attempts": "\(job.attempts + 1)"])
+                case .rejected(let code, let enhanced, let text):
+                    let diagnostic = "\(code) \(enhanced.map { $0 + " " } ?? "")\(text)"
+                    if code >= 500 {
+                        failures.append(.init(recipient: recipient, status: enhanced ?? "5.0.0", diagnostic: diagnostic))
+                    } else {
+                        remaining.append(recipient); lastError = diagnostic
+                    }
+                }
+            }
+        } catch let error as SMTPRelayClient.RelayError {
+            if error.permanent {
+                failures = job.recipients.map { .init(recipient: $0, status: "5.0.0", diagnostic: error.description) }
+            } else {
+                remaining = job.recipients; lastError = error.description
+            }
+        } catch {
+            remaining = job.recipients; lastError = "\(error)"
+        }
+        if !remaining.isEmpty && expired(job) {
+            failures += remaining.map { .init(recipient: $0, status: "4.4.7", diagnostic: "gave up after \(job.attempts + 1) attempts: \(lastError)") }
+            remaining = []
+        }
+        if remaining.isEmpty {
+            if failures.isEmpty { try await queue.finish(jobID: job.id) } else { try await give(up: job, failures: failures) }
+            return
+        }
+        logger.notice("forward deferred", metadata: ["outbound.id": "\(id)", "outbound.attempts": "\(job.attempts + 1)", "outbound.error": "\(lastError)"])
+        // The recipients refused for good are bounced now; the others wait. (One job keeps the
+        // rest, so a bounce is never sent twice for the same recipient.)
+        if !failures.isEmpty, let bounce = bounce(for: job, failures: failures) {
+            try await queue.commit(copies: [], jobs: [bounce])
+        }
+        try await queue.reschedule(jobID: job.id, nextAttempt: nextAttempt(job), error: lastError, remainingRecipients: remaining)
+    }
+
+    /// Ends a forward that failed: the job is replaced by a bounce to its envelope sender (none for
+    /// a bounce that failed: RFC 5321 §4.5.5 / §6.1, no mail loops of notifications).
+    func give(up job: OutboundJob, failures: [DeliveryStatusNotification.Failure]) async throws {
+        logger.warning("forward failed", metadata: ["outbound.id": "\(job.context["queueID"] ?? "\(job.id)")",
+                                                    "outbound.recipients": "\(failures.count)"])
+        try await queue.finish(jobID: job.id, replacement: bounce(for: job, failures: failures))
+    }
+
+    func bounce(for job: OutboundJob, failures: [DeliveryStatusNotification.Failure]) -> OutboundJob? {
+        guard !job.originalSender.isEmpty else { return nil }
+        let messageID = "<\(UUID().uuidString.lowercased())@\(settings.hostname)>"
+        let dsn = DeliveryStatusNotification.bounce(original: job.message, envelopeSender: job.originalSender, failures: failures,
+                                                    reportingMTA: settings.hostname, arrivalDate: job.created, messageID: messageID)
+        return OutboundJob(kind: .smtp, sender: "", originalSender: "", recipients: [job.originalSender],
+                           context: ["queueID": "bounce-\(job.context["queueID"] ?? "\(job.id)")"], message: dsn)
+    }
+
+    // MARK: - Webhooks
+
+    func post(_ job: OutboundJob) async throws {
+        guard let url = job.target else { try await queue.finish(jobID: job.id); return }
+        let body = WebhookPayload.json(message: job.message, mailFrom: job.originalSender, recipients: job.recipients,
+                                       receivedAt: job.created, remoteIP: job.context["remoteAddress"], helo: job.context["helo"],
+                                       includeRaw: settings.webhookIncludeRaw)
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "Sealbox")
+        request.headers.add(name: "X-Sealbox-Signature",
+                            value: WebhookSignature.header(body: body, secret: settings.webhookSecret, timestamp: Int(Date().timeIntervalSince1970)))
+        // Retries carry the same id: a receiver can drop duplicates (a post may be delivered and
+        // its answer lost).
+        request.headers.add(name: "X-Sealbox-Delivery", value: "\(job.context["queueID"] ?? "")-\(job.id)")
+        request.headers.add(name: "X-Sealbox-Attempt", value: "\(job.attempts + 1)")
+        request.body = .bytes(ByteBuffer(bytes: body))
+        var problem: String
+        var permanent = false
+        do {
+            let response = try await SharedHTTPClient.client.execute(request, timeout: .seconds(Int64(settings.webhookTimeout.components.seconds)))
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            let code = Int(response.status.code)
+            if (200..<300).contains(code) {
+                try await queue.finish(jobID: job.id)
+                logger.info("webhook delivered", metadata: ["outbound.id": "\(job.context["queueID"] ?? "")", "outbound.attempts": "\(job.attempts + 1)"])
+                return
+            }
+            problem = "HTTP \(code)"
+            permanent = (400..<500).contains(code) && code != 408 && code != 429
+        } catch {
+            problem = "\(type(of: error)): \(error)"
+        }
+        let host = URL(string: url)?.host ?? "?"
+        if permanent || expired(job) {
+            logger.error("webhook dropped", metadata: ["outbound.id": "\(job.context["queueID"] ?? "")", "webhook.host": "\(host)",
+                                                       "outbound.error": "\(problem)", "outbound.attempts": "\(job.attempts + 1)"])
+            try await queue.finish(jobID: job.id)
+            return
+        }
+        logger.notice("webhook deferred", metadata: ["outbound.id": "\(job.context["queueID"] ?? "")", "webhook.host": "\(host)",
+                                                     "outbound.error": "\(problem)"])
+        try await queue.reschedule(jobID: job.id, nextAttempt: nextAttempt(job), error: problem)
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import MailRelay
+import Testing
+
+/// Forwarding through a smarthost and webhooks, end to end: `sealbox serve` receives a message
+/// over SMTP for aliases that store, forward and post to a webhook (alone and combined); the
+/// smarthost (a local aiosmtpd) and the webhook receiver (a local HTTP server) are down at first,
+/// the server is killed with SIGKILL in the middle of its retry schedule, the receivers come up,
+/// the server restarts, and everything arrives exactly once.
+@Suite("forwarding and webhooks", .serialized)
+struct ForwardingTests {
+    static let python = ScriptRunner.python
+    static let hasAiosmtpd: Bool = {
+        (try? ScriptRunner.run(python, ["-c", "import aiosmtpd"], timeout: .seconds(30)).ok) ?? false
+    }()
+
+    /// aiosmtpd records the null reverse-path as "<>".
+    static func isNullSender(_ record: [String: Any]) -> Bool { ["", "<>"].contains(record["mail_from"] as? String ?? "") }
+
+    func waitFor(_ what: String, timeout: Duration = .seconds(60), _ condition: () -> Bool) throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if condition() { return }
+            usleep(50_000)
+        }
+        throw ServerHarness.StartError(description: "timed out waiting for \(what)")
+    }
+
+    func files(_ dir: String, suffix: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(suffix) && !$0.hasPrefix(".") }
+            .sorted { Int($0.split(separator: ".")[0]) ?? 0 < Int($1.split(separator: ".")[0]) ?? 0 }
+    }
+
+    func json(_ path: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any] ?? [:]
+    }
+
+    @Test("store + forward + webhook; receivers down, SIGKILL mid-retry, restart: each arrives once; a refused forward bounces (SRS, RFC 3464, HMAC)",
+          .enabled(if: hasAiosmtpd, "aiosmtpd is not installed (scripts/setup-test-deps.sh makes the venv)"))
+    func forwardAndWebhookAcrossRestart() throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        let work = cli.dataDir + "-fwd"
+        try FileManager.default.createDirectory(atPath: work + "/sink", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: work + "/hooks", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let relayPort = ServeProcess.freePort(), hookPort = ServeProcess.freePort()
+        let hook = "http://127.0.0.1:\(hookPort)/hook"
+        let password = try cli.setUpMailbox("hello@example.com")
+        #expect(try cli.run(["alias", "add", "both@example.com", "--forward", "target@elsewhere.example", "--webhook", hook]).ok)
+        let bothPassword = try cli.run(["password", "generate", "both@example.com"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try cli.run(["alias", "add", "fwd@example.com", "--no-store", "--forward", "target2@elsewhere.example",
+                             "--forward", "bad@elsewhere.example"]).ok)
+        #expect(try cli.run(["alias", "add", "hook@example.com", "--no-store", "--webhook", hook]).ok)
+        let secret = "webhook-test-secret"
+        let environment = ["SEALBOX_SMTP_RELAY_HOST": "127.0.0.1", "SEALBOX_SMTP_RELAY_PORT": String(relayPort),
+                           "SEALBOX_SMTP_RELAY_SECURITY": "none", "SEALBOX_OUTBOUND_RETRY_INTERVAL": "1",
+                           "SEALBOX_OUTBOUND_MAX_RETRY_INTERVAL": "2", "SEALBOX_WEBHOOK_SECRET": secret,
+                           "SEALBOX_SERVER_HOSTNAME": "mx.sealbox.test"]
+
+        var (server, smtpPort, _, output) = try ServeProcess.start(dataDir: cli.dataDir, environment: environment)
+        let message = "From: Sender <sender@example.org>\r\nTo: <both@example.com>\r\nSubject: Forward me\r\n"
+            + "Message-ID: <forward-test@example.org>\r\nDate: Sun, 22 Nov 2026 12:00:00 +0000\r\n\r\nHello, forwarded world.\r\n.dot line\r\n"
+        let send = try ScriptRunner.run(Self.python, ["-c", """
+            import smtplib, sys
+            s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=30)
+            refused = s.sendmail('sender@example.org', ['hello@example.com', 'both@example.com', 'fwd@example.com', 'hook@example.com'], sys.argv[2].encode())
+            assert refused == {}, refused
+            s.quit()
+            """, String(smtpPort), message], timeout: .seconds(60))
+        #expect(send.ok, "send: \(send.output)")
+        // Both receivers are down: the jobs are retried (and fail) before the crash.
+        try waitFor("failed attempts") { output.text.contains("forward deferred") && output.text.contains("webhook deferred") }
+        kill(server.processIdentifier, SIGKILL)
+        server.waitUntilExit()
+
+        let (sink, _) = try ServeProcess.startScript(["smtp_sink.py", "--port", String(relayPort), "--ready", work + "/sink.ready",
+                                                      "--out", work + "/sink", "--reject", "bad@elsewhere.example"], readyFile: work + "/sink.ready")
+        defer { ServeProcess.kill9(sink) }
+        let (hooks, _) = try ServeProcess.startScript(["webhook_test_server.py", "--port", String(hookPort), "--ready", work + "/hooks.ready",
+                                                       "--out", work + "/hooks", "--fail-first", "1"], readyFile: work + "/hooks.ready")
+        defer { ServeProcess.kill9(hooks) }
+        (server, smtpPort, _, output) = try ServeProcess.start(dataDir: cli.dataDir, environment: environment)
+        try waitFor("the forward, the bounce and the webhook") {
+            files(work + "/sink", suffix: ".json").count >= 2 && files(work + "/hooks", suffix: ".json").count >= 2
+        }
+        usleep(1_500_000)  // anything sent twice would show up now
+        kill(server.processIdentifier, SIGTERM)
+        server.waitUntilExit()
+
+        // The smarthost got the forward once (SRS sender, the two accepted targets) and a bounce.
+        let sinkRecords = try files(work + "/sink", suffix: ".json").map { try json(work + "/sink/" + $0) }
+        #expect(sinkRecords.count == 2, "\(sinkRecords)")
+        let forward = try #require(sinkRecords.first { !Self.isNullSender($0) })
+        let from = forward["mail_from"] as? String ?? ""
+        #expect(from.hasPrefix("SRS0=") && from.hasSuffix("@mx.sealbox.test") && from.contains("=example.org=sender"), "SRS sender: \(from)")
+        #expect(Set(forward["rcpt_tos"] as? [String] ?? []) == ["target@elsewhere.example", "target2@elsewhere.example"])
+        let forwardIndex = sinkRecords.firstIndex { !Self.isNullSender($0) }! + 1
+        let forwarded = try Data(contentsOf: URL(fileURLWithPath: work + "/sink/\(forwardIndex).eml"))
+        let forwardedText = String(decoding: forwarded, as: UTF8.self)
+        #expect(forwardedText.hasPrefix("Received: from "), "our trace header first")
+        #expect(forwardedText.hasSuffix(message), "the message itself unchanged (dot line included)")
+        let bounce = try #require(sinkRecords.first { Self.isNullSender($0) }, "a bounce with the null sender")
+        #expect(bounce["rcpt_tos"] as? [String] == ["sender@example.org"])
+        let bounceIndex = sinkRecords.firstIndex { Self.isNullSender($0) }! + 1
+        let dsn = String(decoding: try Data(contentsOf: URL(fileURLWithPath: work + "/sink/\(bounceIndex).eml")), as: UTF8.self)
+        #expect(dsn.contains("report-type=delivery-status"))
+        #expect(dsn.contains("Final-Recipient: rfc822; bad@elsewhere.example"))
+        #expect(dsn.contains("Status: 5.1.1"))
+        #expect(!dsn.contains("target@elsewhere.example"), "only the refused recipient is reported")
+
+        // The webhook: refused once (503), then delivered; same delivery id; signed; the JSON document.
+        let hookRecords = try files(work + "/hooks", suffix: ".json").map { try json(work + "/hooks/" + $0) }
+        #expect(hookRecords.count == 2, "one refused attempt and one delivery: \(hookRecords.count)")
+        let headers = hookRecords.map { $0["headers"] as? [String: String] ?? [:] }
+        #expect(headers[0]["x-sealbox-delivery"] == headers[1]["x-sealbox-delivery"], "a retry carries the same delivery id")
+        let body = Array((hookRecords[1]["body"] as? String ?? "").utf8)
+        let signature = headers[1]["x-sealbox-signature"] ?? ""
+        #expect(WebhookSignature.verify(header: signature, body: body, secret: Array(secret.utf8), now: Int(Date().timeIntervalSince1970)),
+                "signature \(signature)")
+        #expect(!WebhookSignature.verify(header: signature, body: body, secret: Array("wrong".utf8), now: Int(Date().timeIntervalSince1970)))
+        let document = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] ?? [:]
+        let envelope = document["envelope"] as? [String: Any] ?? [:]
+        #expect(envelope["mailFrom"] as? String == "sender@example.org")
+        #expect(Set(envelope["rcptTo"] as? [String] ?? []) == ["both@example.com", "hook@example.com"])
+        #expect(document["subject"] as? String == "Forward me")
+        #expect((document["text"] as? String ?? "").contains("Hello, forwarded world."))
+
+        // The storing aliases have it in INBOX (once), the others have no mailbox.
+        for (address, pass) in [("hello@example.com", password), ("both@example.com", bothPassword)] {
+            let listing = try cli.run(["mailbox", "ls", address, "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": pass])
+            #expect(listing.ok, "\(listing.stderr)")
+            #expect(listing.stdout.components(separatedBy: "Forward me").count == 2, "\(address): \(listing.stdout)")
+        }
+    }
+}
