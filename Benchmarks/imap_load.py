@@ -219,7 +219,8 @@ class Sealbox:
         self.dir = tempfile.mkdtemp(prefix="sealbox-bench-")
         # The bench opens many sessions from one IP to one mailbox: raise those limits as an admin would.
         env = dict(os.environ, SEALBOX_DATA_DIR=self.dir, SEALBOX_IMAP_MAX_CONNECTIONS_PER_IP="5000",
-                   SEALBOX_IMAP_MAX_SESSIONS_PER_MAILBOX="5000", SEALBOX_POP3_MAX_CONNECTIONS_PER_IP="5000")
+                   SEALBOX_IMAP_MAX_SESSIONS_PER_MAILBOX="5000", SEALBOX_POP3_MAX_CONNECTIONS_PER_IP="5000",
+                   SEALBOX_SMTP_MAX_CONNECTIONS_PER_IP="5000", SEALBOX_SMTP_MAX_MESSAGES_PER_MINUTE_PER_IP="0")
         run = lambda *a: subprocess.run([self.binary, *a], env=env, check=True, capture_output=True, text=True).stdout
         run("domain", "add", "example.com")
         run("alias", "add", "user@example.com")
@@ -234,8 +235,9 @@ class Sealbox:
             text = self.err.read()
             m = re.search(r"listening: imap 127\.0\.0\.1:(\d+)", text)
             m3 = re.search(r"listening: pop3 127\.0\.0\.1:(\d+)", text)
-            if m and m3:
-                self.port, self.pop3_port = int(m.group(1)), int(m3.group(1))
+            m4 = re.search(r"listening: smtp 127\.0\.0\.1:(\d+)", text)
+            if m and m3 and m4:
+                self.port, self.pop3_port, self.smtp_port = int(m.group(1)), int(m3.group(1)), int(m4.group(1))
                 return
             time.sleep(0.1)
         raise RuntimeError("sealbox did not start")

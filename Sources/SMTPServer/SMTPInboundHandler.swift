@@ -32,6 +32,12 @@ public struct InboundTransaction: Sendable {
     public var remoteIP: String
     public var helo: String
     public var queueID: String
+
+    public init(mailFrom: String, recipients: [InboundRecipient], message: [UInt8], receivedAt: Date, remoteIP: String,
+                helo: String, queueID: String) {
+        self.mailFrom = mailFrom; self.recipients = recipients; self.message = message; self.receivedAt = receivedAt
+        self.remoteIP = remoteIP; self.helo = helo; self.queueID = queueID
+    }
 }
 
 /// What the SMTP session asks of the rest of the node: checking recipients against the directory
