@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A storing recipient of an inbound message: the mailbox and the public key its copy is sealed to.
 public struct InboundMailbox: Sendable, Hashable {
@@ -21,12 +22,26 @@ extension LocalMailboxService {
             copies.append(SealedCopy(mailboxID: mailbox.mailboxID, blob: blob))
         }
         let (_, ids) = try await queue.commit(copies: copies, jobs: jobs)
-        for copy in copies {
-            guard let database = await registry.database(mailboxID: copy.mailboxID) else { continue }
-            // Already durable in the queue: a failure here only delays the move to the next drain.
-            _ = try? await queue.drain(into: database)
-        }
+        for copy in copies { requestDrain(mailboxID: copy.mailboxID) }
         return ids
+    }
+
+    /// Moves a mailbox's queued mail into its INBOX in the background, if it is unlocked here.
+    /// Requests made while a drain runs are coalesced into one more pass, so concurrent deliveries
+    /// never drain the same entries in parallel; the caller (SMTP's 250) does not wait for it: the
+    /// message is already durable in the queue. The mailbox is held open while the drain runs.
+    func requestDrain(mailboxID: String) {
+        guard drains.request(mailboxID) else { return }  // a running drain will pass again
+        Task {
+            guard let (database, _) = await registry.retain(mailboxID: mailboxID) else {
+                drains.finished(mailboxID); return
+            }
+            repeat {
+                // Already durable in the queue: a failure only delays the move to the next drain.
+                _ = try? await queue.drain(into: database)
+            } while drains.again(mailboxID)
+            await registry.detach(mailboxID: mailboxID)
+        }
     }
 
     /// Bytes a mailbox holds without unlocking it: its file (with WAL) plus its queued mail. The
@@ -45,4 +60,29 @@ extension LocalMailboxService {
         }
         return total + queued
     }
+}
+
+/// Which mailboxes have a background drain running, and whether another pass was asked for.
+final class DrainCoordinator: Sendable {
+    private let state = Mutex<[String: Bool]>([:])  // mailbox → another pass requested
+
+    /// Whether the caller should start a drain (false: one runs and will pass again).
+    func request(_ mailboxID: String) -> Bool {
+        state.withLock { running in
+            if running[mailboxID] != nil { running[mailboxID] = true; return false }
+            running[mailboxID] = false
+            return true
+        }
+    }
+
+    /// After a pass: whether to pass again (true) or stop (false: the drain is over).
+    func again(_ mailboxID: String) -> Bool {
+        state.withLock { running in
+            if running[mailboxID] == true { running[mailboxID] = false; return true }
+            running[mailboxID] = nil
+            return false
+        }
+    }
+
+    func finished(_ mailboxID: String) { _ = state.withLock { $0.removeValue(forKey: mailboxID) } }
 }

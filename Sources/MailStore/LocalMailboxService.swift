@@ -17,6 +17,8 @@ public final class LocalMailboxService: MailboxService {
     public let directory: any MailDirectory
     public let queue: SealedQueue
     let registry: UnlockRegistry
+    /// One background drain per unlocked mailbox at a time, however many deliveries ask for it.
+    let drains = DrainCoordinator()
 
     public init(storageRoot: String, directory: any MailDirectory, queue: SealedQueue, gracePeriod: Duration = .seconds(30)) {
         self.storageRoot = storageRoot
