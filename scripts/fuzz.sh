@@ -70,53 +70,36 @@ fuzz_imap() {
   echo "fuzz: IMAP: no crash in ${SECONDS_TO_RUN}s" >&2
 }
 
-fuzz_pop3() {
-  mkdir -p "$OUT/pop3-work-corpus" "$OUT/pop3-artifacts"
-  echo "fuzz: building the POP3 fuzz target" >&2
-  swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name POP3Fuzz \
-    Sources/POP3Core/*.swift Fuzz/POP3Fuzz/main.swift -o "$OUT/pop3-fuzz"
-  cp -n Fuzz/pop3-corpus/* "$OUT/pop3-work-corpus/" 2>/dev/null || true
-  echo "fuzz: running the POP3 target for ${SECONDS_TO_RUN}s" >&2
+# A pure codec module fuzzed by a target built with swiftc alone: fuzz_pure NAME Module (lower-case
+# NAME: its corpus is Fuzz/NAME-corpus, its target Fuzz/ModuleFuzz, e.g. fuzz_pure pop3 POP3).
+fuzz_pure() {
+  local name=$1 module=$2 label
+  label=$(echo "$name" | tr a-z A-Z)
+  mkdir -p "$OUT/$name-work-corpus" "$OUT/$name-artifacts"
+  echo "fuzz: building the $label fuzz target" >&2
+  swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name "${module}Fuzz" \
+    Sources/"${module}Core"/*.swift Fuzz/"${module}Fuzz"/main.swift -o "$OUT/$name-fuzz"
+  cp -n Fuzz/"$name"-corpus/* "$OUT/$name-work-corpus/" 2>/dev/null || true
+  echo "fuzz: running the $label target for ${SECONDS_TO_RUN}s" >&2
   set +e
-  SWIFT_BACKTRACE=enable=no "$OUT/pop3-fuzz" -max_total_time="$SECONDS_TO_RUN" -timeout=10 -rss_limit_mb=2048 \
-    -max_len=4096 -artifact_prefix="$OUT/pop3-artifacts/" -print_final_stats=1 \
-    "$OUT/pop3-work-corpus" 2> "$OUT/pop3-last-run.log"
+  SWIFT_BACKTRACE=enable=no "$OUT/$name-fuzz" -max_total_time="$SECONDS_TO_RUN" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=4096 -artifact_prefix="$OUT/$name-artifacts/" -print_final_stats=1 \
+    "$OUT/$name-work-corpus" 2> "$OUT/$name-last-run.log"
   rc=$?
   set -e
-  tail -n 20 "$OUT/pop3-last-run.log" >&2
+  tail -n 20 "$OUT/$name-last-run.log" >&2
   if [ $rc -ne 0 ]; then
-    echo "fuzz: POP3 FAILED (exit $rc); reproducer in $OUT/pop3-artifacts/" >&2
+    echo "fuzz: $label FAILED (exit $rc); reproducer in $OUT/$name-artifacts/" >&2
     exit $rc
   fi
-  echo "fuzz: POP3: no crash in ${SECONDS_TO_RUN}s" >&2
-}
-
-fuzz_smtp() {
-  mkdir -p "$OUT/smtp-work-corpus" "$OUT/smtp-artifacts"
-  echo "fuzz: building the SMTP fuzz target" >&2
-  swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name SMTPFuzz \
-    Sources/SMTPCore/*.swift Fuzz/SMTPFuzz/main.swift -o "$OUT/smtp-fuzz"
-  cp -n Fuzz/smtp-corpus/* "$OUT/smtp-work-corpus/" 2>/dev/null || true
-  echo "fuzz: running the SMTP target for ${SECONDS_TO_RUN}s" >&2
-  set +e
-  SWIFT_BACKTRACE=enable=no "$OUT/smtp-fuzz" -max_total_time="$SECONDS_TO_RUN" -timeout=10 -rss_limit_mb=2048 \
-    -max_len=4096 -artifact_prefix="$OUT/smtp-artifacts/" -print_final_stats=1 \
-    "$OUT/smtp-work-corpus" 2> "$OUT/smtp-last-run.log"
-  rc=$?
-  set -e
-  tail -n 20 "$OUT/smtp-last-run.log" >&2
-  if [ $rc -ne 0 ]; then
-    echo "fuzz: SMTP FAILED (exit $rc); reproducer in $OUT/smtp-artifacts/" >&2
-    exit $rc
-  fi
-  echo "fuzz: SMTP: no crash in ${SECONDS_TO_RUN}s" >&2
+  echo "fuzz: $label: no crash in ${SECONDS_TO_RUN}s" >&2
 }
 
 case "$ONLY" in
-  all) fuzz_mime; fuzz_imap; fuzz_pop3; fuzz_smtp ;;
-  smtp) fuzz_smtp ;;
+  all) fuzz_mime; fuzz_imap; fuzz_pure pop3 POP3; fuzz_pure smtp SMTP ;;
+  smtp) fuzz_pure smtp SMTP ;;
   mime) fuzz_mime ;;
   imap) fuzz_imap ;;
-  pop3) fuzz_pop3 ;;
+  pop3) fuzz_pure pop3 POP3 ;;
   *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp]" >&2; exit 2 ;;
 esac

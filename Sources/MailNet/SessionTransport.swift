@@ -96,3 +96,13 @@ public final class ChannelSessionTransport<Inbound: Sendable, Framer: FrameCount
         }
     }
 }
+
+extension SessionTransport {
+    /// Writes the replies a session has gathered in `pending` (if any) and empties it.
+    public func flush(_ pending: inout [UInt8]) async throws {
+        guard !pending.isEmpty else { return }
+        let buffer = ByteBuffer(bytes: pending)
+        pending.removeAll(keepingCapacity: true)
+        try await write(buffer)
+    }
+}

@@ -58,12 +58,7 @@ final class POP3Session {
     func ok(_ text: String) { POP3Response.ok(text, into: &out) }
     func err(_ text: String, code: POP3Response.Code? = nil) { POP3Response.err(text, code: code, into: &out) }
 
-    func flush() async throws {
-        guard !out.isEmpty else { return }
-        let buffer = ByteBuffer(bytes: out)
-        out.removeAll(keepingCapacity: true)
-        try await transport.write(buffer)
-    }
+    func flush() async throws { try await transport.flush(&out) }
 
     // MARK: - Main loop
 

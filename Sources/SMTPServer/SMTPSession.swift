@@ -68,12 +68,7 @@ final class SMTPSession {
     func reply(_ code: Int, _ enhanced: String?, _ text: String) { SMTPReply(code, enhanced, text).encode(into: &out) }
     func reply(_ r: SMTPReply) { r.encode(into: &out) }
 
-    func flush() async throws {
-        guard !out.isEmpty else { return }
-        let buffer = ByteBuffer(bytes: out)
-        out.removeAll(keepingCapacity: true)
-        try await transport.write(buffer)
-    }
+    func flush() async throws { try await transport.flush(&out) }
 
     // MARK: - Main loop
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs `sealbox serve` (the binary next to the tests) on a fresh data directory with one mailbox,
@@ -41,25 +42,14 @@ final class ServerHarness: @unchecked Sendable {
         password = generated.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         do { try setup(cli) } catch { cli.cleanUp(); throw error }
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLIHarness.binary)
-        process.arguments = ["serve", "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0", "--smtp-port", "0",
-                             "--listen", "127.0.0.1"]
-            + (insecureAuth ? ["--allow-insecure-auth"] : []) + extraArguments
-        var environment = ProcessInfo.processInfo.environment
+        var environment = extra
         environment["SEALBOX_DATA_DIR"] = cli.dataDir
-        environment.removeValue(forKey: "SEALBOX_PASSWORD")
-        for (k, v) in extra { environment[k] = v }
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        let errPipe = Pipe()
-        process.standardError = errPipe
-        let output = LineCollector()
+        let (process, output) = try ServeProcess.launch(
+            ["serve", "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0", "--smtp-port", "0",
+             "--listen", "127.0.0.1"] + (insecureAuth ? ["--allow-insecure-auth"] : []) + extraArguments,
+            environment: environment)
         self.output = output
         self.process = process
-        try withSignalsUnblocked { try process.run() }
-        Thread { output.consume(errPipe.fileHandleForReading) }.start()
 
         let deadline = ContinuousClock.now + timeout
         var ports: (imap: Int?, imaps: Int?, pop3: Int?, pop3s: Int?, smtp: Int?) = (nil, nil, nil, nil, nil)
@@ -228,13 +218,12 @@ func withSignalsUnblocked<T>(_ body: () throws -> T) rethrows -> T {
 
 /// `sealbox serve` on an existing data directory, for tests that kill and restart it.
 enum ServeProcess {
-    /// Starts it (every port 0, plaintext logins allowed) and waits for its SMTP and IMAP ports.
-    static func start(dataDir: String, environment extra: [String: String] = [:]) throws
-        -> (process: Process, smtp: Int, imap: Int, output: LineCollector) {
+    /// Runs the `sealbox` binary with `arguments` (SEALBOX_PASSWORD removed from the environment,
+    /// `environment` added) and collects its stderr.
+    static func launch(_ arguments: [String], environment extra: [String: String]) throws -> (Process, LineCollector) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLIHarness.binary)
-        process.arguments = ["serve", "--data-dir", dataDir, "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0",
-                             "--pop3s-port", "0", "--smtp-port", "0", "--listen", "127.0.0.1", "--allow-insecure-auth"]
+        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "SEALBOX_PASSWORD")
         for (k, v) in extra { environment[k] = v }
@@ -246,6 +235,15 @@ enum ServeProcess {
         let output = LineCollector()
         try withSignalsUnblocked { try process.run() }
         Thread { output.consume(errPipe.fileHandleForReading) }.start()
+        return (process, output)
+    }
+
+    /// Starts it (every port 0, plaintext logins allowed) and waits for its SMTP and IMAP ports.
+    static func start(dataDir: String, environment extra: [String: String] = [:]) throws
+        -> (process: Process, smtp: Int, imap: Int, output: LineCollector) {
+        let (process, output) = try launch(["serve", "--data-dir", dataDir, "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0",
+                                            "--pop3s-port", "0", "--smtp-port", "0", "--listen", "127.0.0.1", "--allow-insecure-auth"],
+                                           environment: extra)
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if let smtp = ServerHarness.port(in: output.text, service: "smtp"),
@@ -289,16 +287,5 @@ enum ServeProcess {
     }
 
     /// A port nothing listens on right now (bound and released).
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
+    static func freePort() -> Int { MotoServer.freePort() }
 }

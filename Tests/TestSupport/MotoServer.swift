@@ -45,7 +45,8 @@ public final class MotoServer: @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    static func freePort() -> Int {
+    /// A port nothing listens on right now (bound and released).
+    public static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()
