@@ -140,3 +140,29 @@ extension SealedQueue {
         return job
     }
 }
+
+extension SealedQueue {
+    /// Per mailbox: how many sealed messages wait for its next unlock, their size and the oldest.
+    public struct InboundSummary: Sendable {
+        public var mailboxID: String
+        public var count: Int
+        public var bytes: Int64
+        public var oldest: Date
+    }
+
+    public func inboundSummary() async throws -> [InboundSummary] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT mailbox_id, count(*) AS n, sum(size) AS bytes, min(received) AS oldest FROM inbound GROUP BY mailbox_id")
+                .map { InboundSummary(mailboxID: $0["mailbox_id"], count: $0["n"], bytes: $0["bytes"], oldest: parseISO($0["oldest"]) ?? Date()) }
+        }
+    }
+
+    /// Makes every outbound job due now (after fixing a smarthost). Returns how many there are.
+    @discardableResult
+    public func retryAllJobs(now: Date = Date()) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE outbound SET next_attempt = ?", arguments: [isoString(now)])
+            return db.changesCount
+        }
+    }
+}

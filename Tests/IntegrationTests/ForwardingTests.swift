@@ -73,6 +73,13 @@ struct ForwardingTests {
         try waitFor("failed attempts") { output.text.contains("forward deferred") && output.text.contains("webhook deferred") }
         kill(server.processIdentifier, SIGKILL)
         server.waitUntilExit()
+        // What an admin sees meanwhile: both jobs, their attempts and last error, no URL path.
+        let queued = try cli.run(["queue", "list"])
+        #expect(queued.ok && queued.stdout.contains("forward to target@elsewhere.example, target2@elsewhere.example, bad@elsewhere.example")
+                && queued.stdout.contains("webhook to 127.0.0.1") && !queued.stdout.contains("/hook") && queued.stdout.contains("last error:"),
+                "queue list:\n\(queued.stdout)\(queued.stderr)")
+        let retry = try cli.run(["queue", "retry"])
+        #expect(retry.ok && retry.stdout.contains("2 outbound jobs due now"), "\(retry.stdout)\(retry.stderr)")
 
         let (sink, _) = try ServeProcess.startScript(["smtp_sink.py", "--port", String(relayPort), "--ready", work + "/sink.ready",
                                                       "--out", work + "/sink", "--reject", "bad@elsewhere.example"], readyFile: work + "/sink.ready")

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import MailCore
+import MailStore
+import SealboxApp
+
+struct QueueCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "queue",
+        abstract: "What waits: sealed mail for locked mailboxes, and forwards and webhooks to send.",
+        subcommands: [List.self, Retry.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the queues (no message content; webhook URLs by host only, they may hold tokens).")
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            try await runReportingErrors {
+                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let aliases = try await node.directory.aliases(domain: nil)
+                var owner: [String: String] = [:]
+                for alias in aliases { if let id = alias.mailboxID { owner[id] = alias.address.description } }
+                let inbound = try await node.queue.inboundSummary()
+                let jobs = try await node.queue.outboundJobs()
+                if inbound.isEmpty && jobs.isEmpty { print("nothing queued"); return }
+                if !inbound.isEmpty {
+                    print("sealed, waiting for the mailbox's next login:")
+                    for s in inbound.sorted(by: { $0.oldest < $1.oldest }) {
+                        print("  \(owner[s.mailboxID] ?? s.mailboxID)  \(s.count) message\(s.count == 1 ? "" : "s"), "
+                              + "\(ByteSize.format(s.bytes)), oldest \(s.oldest.formatted(.iso8601))")
+                    }
+                }
+                if !jobs.isEmpty {
+                    print("outbound:")
+                    for job in jobs {
+                        let target: String
+                        switch job.kind {
+                        case .smtp:
+                            target = (job.sender.isEmpty ? "bounce to " : "forward to ") + job.recipients.joined(separator: ", ")
+                        case .webhook:
+                            target = "webhook to " + (job.target.flatMap { URL(string: $0)?.host } ?? "?")
+                        }
+                        var line = "  #\(job.id)  \(target)  queued \(job.created.formatted(.iso8601))  attempts \(job.attempts)"
+                            + "  next \(job.nextAttempt.formatted(.iso8601))"
+                        if let error = job.lastError { line += "  last error: \(error)" }
+                        print(line)
+                    }
+                }
+            }
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make every forward and webhook due now (a running server picks them up within 30 s).")
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            try await runReportingErrors {
+                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let n = try await node.queue.retryAllJobs()
+                print("\(n) outbound job\(n == 1 ? "" : "s") due now")
+            }
+        }
+    }
+}
