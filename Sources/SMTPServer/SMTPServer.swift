@@ -14,6 +14,8 @@ public struct SMTPServer: Sendable {
         public var maxConnectionsPerIP: Int = 20
         /// Messages accepted per client address per minute (nil: no limit).
         public var maxMessagesPerMinutePerIP: Int? = 300
+        /// Message bytes all sessions may hold in memory at once (see `SMTPMemoryBudget`).
+        public var maxInFlightBytes: Int = 1 << 30
         /// A write that cannot complete this long (the client stopped reading) ends the connection.
         public var writeTimeout: Duration = .seconds(300)
         public var session = SMTPSessionConfiguration()
@@ -24,12 +26,14 @@ public struct SMTPServer: Sendable {
     let tls: NIOSSLContext?
     let handler: any SMTPInboundHandler
     let rateLimiter: SMTPRateLimiter?
+    let memory: SMTPMemoryBudget
     let logger: Logger
 
     /// `tls` is offered as STARTTLS (nil: plaintext only).
     public init(configuration: Configuration, tls: NIOSSLContext?, handler: any SMTPInboundHandler, logger: Logger) {
         self.configuration = configuration; self.tls = tls; self.handler = handler; self.logger = logger
         rateLimiter = configuration.maxMessagesPerMinutePerIP.map { SMTPRateLimiter(perMinute: $0) }
+        memory = SMTPMemoryBudget(limit: configuration.maxInFlightBytes)
     }
 
     /// The listener Service; `onBound(name, address)` reports the bound address.
@@ -58,7 +62,7 @@ public struct SMTPServer: Sendable {
         logger[metadataKey: "smtp.session.id"] = "\(connection.id)"
         let session = SMTPSession(configuration: configuration.session, transport: transport, handler: handler,
                                   remoteIP: connection.remoteAddress?.ipAddress ?? "unknown", isTLS: false, inbox: inbox,
-                                  rateLimiter: rateLimiter, logger: logger)
+                                  rateLimiter: rateLimiter, memory: memory, logger: logger)
         await transport.run(inbox: inbox, writeTimeout: configuration.writeTimeout) { await session.run() }
     }
 }

@@ -34,6 +34,10 @@ final class SMTPSession {
         var chunking = false
         var chunkRefusal: SMTPReply?
         var lastChunk = false
+        /// Bytes of `content` taken from the server's memory budget.
+        var reserved = 0
+        /// The budget ran out: the message is answered 452 once its data has been read.
+        var overBudget = false
     }
 
     let configuration: SMTPSessionConfiguration
@@ -42,6 +46,7 @@ final class SMTPSession {
     let remoteIP: String
     let inbox: SessionInbox<[UInt8]>
     let rateLimiter: SMTPRateLimiter?
+    let memory: SMTPMemoryBudget?
     var logger: Logger
 
     var phase: Phase = .greeted
@@ -56,9 +61,10 @@ final class SMTPSession {
     var lastActivity = ContinuousClock.now
 
     init(configuration: SMTPSessionConfiguration, transport: any SessionTransport, handler: any SMTPInboundHandler,
-         remoteIP: String, isTLS: Bool, inbox: SessionInbox<[UInt8]>, rateLimiter: SMTPRateLimiter?, logger: Logger) {
+         remoteIP: String, isTLS: Bool, inbox: SessionInbox<[UInt8]>, rateLimiter: SMTPRateLimiter?,
+         memory: SMTPMemoryBudget? = nil, logger: Logger) {
         self.configuration = configuration; self.transport = transport; self.handler = handler
-        self.remoteIP = remoteIP; self.isTLS = isTLS; self.inbox = inbox; self.rateLimiter = rateLimiter
+        self.remoteIP = remoteIP; self.isTLS = isTLS; self.inbox = inbox; self.rateLimiter = rateLimiter; self.memory = memory
         self.logger = logger
         decoder = SMTPInputDecoder(limits: configuration.limits)
     }
@@ -107,6 +113,7 @@ final class SMTPSession {
             logger.debug("smtp session ended", metadata: ["smtp.error": "\(type(of: error))"])
         }
         phase = .closed
+        endTransaction()
         await transport.close()
     }
 
@@ -123,7 +130,7 @@ final class SMTPSession {
             guard var t = transaction else { return }
             transaction = nil
             t.receivedBytes += piece.count
-            if t.receivedBytes <= limits.maxMessageSize { t.content += piece }
+            if t.receivedBytes <= limits.maxMessageSize { keep(piece, in: &t) }
             transaction = t
         case .dataEnd:
             try await finishMessage()
@@ -131,11 +138,32 @@ final class SMTPSession {
             guard var t = transaction else { return }
             transaction = nil
             t.receivedBytes += piece.count
-            if t.chunkRefusal == nil && t.receivedBytes <= limits.maxMessageSize { t.content += piece }
+            if t.chunkRefusal == nil && t.receivedBytes <= limits.maxMessageSize { keep(piece, in: &t) }
             transaction = t
         case .chunkEnd:
             try await chunkReceived()
         }
+    }
+
+    /// Adds a piece of the message, within the server's memory budget.
+    func keep(_ piece: [UInt8], in t: inout Transaction) {
+        guard !t.overBudget else { return }
+        if let memory {
+            guard memory.reserve(piece.count) else {
+                t.overBudget = true
+                memory.release(t.reserved); t.reserved = 0
+                t.content = []
+                return
+            }
+            t.reserved += piece.count
+        }
+        t.content += piece
+    }
+
+    /// Ends the transaction (its bytes go back to the budget).
+    func endTransaction() {
+        if let t = transaction { memory?.release(t.reserved) }
+        transaction = nil
     }
 
     /// A command that moves nothing forward; too many of them end the session.
@@ -152,14 +180,14 @@ final class SMTPSession {
     func execute(_ command: SMTPCommand) async throws {
         switch command {
         case .ehlo(let name):
-            helo = name; esmtp = true; transaction = nil
+            helo = name; esmtp = true; endTransaction()
             var lines = ["\(configuration.hostname) greets \(name)", "PIPELINING", "SIZE \(limits.maxMessageSize)", "8BITMIME",
                          "SMTPUTF8", "ENHANCEDSTATUSCODES", "CHUNKING"]
             if !isTLS && transport.canStartTLS { lines.insert("STARTTLS", at: 5) }
             reply(SMTPReply(250, nil, lines))
             phase = .ready
         case .helo(let name):
-            helo = name; esmtp = false; transaction = nil
+            helo = name; esmtp = false; endTransaction()
             reply(250, nil, configuration.hostname)
             phase = .ready
         case .startTLS:
@@ -177,7 +205,7 @@ final class SMTPSession {
             }
             isTLS = true
             // RFC 3207 §4.2: the session starts over; the client must EHLO again.
-            helo = nil; esmtp = false; transaction = nil; phase = .greeted
+            helo = nil; esmtp = false; endTransaction(); phase = .greeted
         case .mail(let from, let parameters):
             try await mail(from: from, parameters: parameters)
         case .rcpt(let to, let parameters):
@@ -206,7 +234,7 @@ final class SMTPSession {
             transaction?.chunking = true
             transaction?.lastChunk = last
         case .rset:
-            transaction = nil
+            endTransaction()
             reply(250, "2.0.0", "Ok"); idle()
         case .noop:
             reply(250, "2.0.0", "Ok"); idle()
@@ -288,8 +316,8 @@ final class SMTPSession {
         guard let t = transaction else { return }
         if let refusal = t.chunkRefusal {
             reply(refusal)
-            // A refused chunk ends the transaction (its content is gone), except "send MAIL first".
-            transaction = nil
+            // A refused chunk ends the transaction (its content is gone).
+            endTransaction()
             return
         }
         if t.lastChunk {
@@ -304,7 +332,12 @@ final class SMTPSession {
     func finishMessage() async throws {
         guard var t = transaction else { return }
         transaction = nil
+        let reserved = t.reserved
+        defer { memory?.release(reserved) }
         idleCommands = 0
+        if t.overBudget {
+            reply(452, "4.3.1", "Insufficient system storage, try again later"); return
+        }
         if t.receivedBytes > limits.maxMessageSize {
             reply(552, "5.3.4", "Message too big for this server (limit \(limits.maxMessageSize) octets)"); return
         }

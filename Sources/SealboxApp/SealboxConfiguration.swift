@@ -28,6 +28,7 @@ import SystemPackage
 /// | `smtp.port` | 25 as root, else 2525 |
 /// | `smtp.maxMessageSize` | 52428800 (bytes; advertised as SIZE) |
 /// | `smtp.maxRecipients` | 100 |
+/// | `smtp.maxInFlightBytes` | 1073741824 (message bytes all SMTP sessions hold in memory at once) |
 /// | `smtp.maxConnectionsPerIP` | 20 |
 /// | `smtp.maxMessagesPerMinutePerIP` | 300 (0: no limit) |
 /// | `smtp.requireTLS` | false (a public MX must accept plaintext senders) |
@@ -84,6 +85,7 @@ public struct SealboxConfiguration: Sendable {
     public var smtpPort: Int
     public var smtpMaxMessageSize: Int
     public var smtpMaxRecipients: Int
+    public var smtpMaxInFlightBytes: Int
     public var smtpMaxConnectionsPerIP: Int
     /// nil: no limit.
     public var smtpMaxMessagesPerMinutePerIP: Int?
@@ -159,6 +161,7 @@ public struct SealboxConfiguration: Sendable {
         smtpPort = try int("smtp.port", root ? 25 : 2525, 0...65535)
         smtpMaxMessageSize = try int("smtp.maxMessageSize", 50 * 1024 * 1024, 1024...(1 << 31))
         smtpMaxRecipients = try int("smtp.maxRecipients", 100, 1...10_000)
+        smtpMaxInFlightBytes = try int("smtp.maxInFlightBytes", 1 << 30, 1 << 20...(1 << 40))
         smtpMaxConnectionsPerIP = try int("smtp.maxConnectionsPerIP", 20, 1...100_000)
         let perMinute = try int("smtp.maxMessagesPerMinutePerIP", 300, 0...1_000_000)
         smtpMaxMessagesPerMinutePerIP = perMinute == 0 ? nil : perMinute

@@ -62,6 +62,7 @@ public enum SealboxServer {
             smtp.session.limits.maxMessageSize = configuration.smtpMaxMessageSize
             smtp.session.limits.maxChunkSize = configuration.smtpMaxMessageSize
             smtp.session.limits.maxRecipients = configuration.smtpMaxRecipients
+            smtp.maxInFlightBytes = max(configuration.smtpMaxInFlightBytes, configuration.smtpMaxMessageSize)
             let postmaster = try configuration.smtpPostmaster.map { text in
                 do { return try EmailAddress(text) } catch {
                     throw SealboxConfiguration.Failure(description: "configuration smtp.postmaster = \"\(text)\" is not an address")

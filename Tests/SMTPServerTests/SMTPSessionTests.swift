@@ -50,7 +50,7 @@ final class SMTPTestClient: Sendable {
     let inbox = SessionInbox<[UInt8]>()
     let task: Task<Void, Never>
 
-    init(handler: any SMTPInboundHandler, tls: Bool = false, rateLimiter: SMTPRateLimiter? = nil,
+    init(handler: any SMTPInboundHandler, tls: Bool = false, rateLimiter: SMTPRateLimiter? = nil, memory: SMTPMemoryBudget? = nil,
          configure: (inout SMTPSessionConfiguration) -> Void = { _ in }) {
         var configuration = SMTPSessionConfiguration()
         configuration.hostname = "mx.test"
@@ -61,7 +61,7 @@ final class SMTPTestClient: Sendable {
         let settings = configuration
         task = Task {
             let session = SMTPSession(configuration: settings, transport: transport, handler: handler, remoteIP: "127.0.0.1", isTLS: false,
-                                      inbox: inbox, rateLimiter: rateLimiter, logger: .init(label: "test"))
+                                      inbox: inbox, rateLimiter: rateLimiter, memory: memory, logger: .init(label: "test"))
             await session.run()
         }
     }
@@ -182,6 +182,24 @@ struct SMTPSessionTests {
         #expect(!limiter.allow("127.0.0.1", now: t0))
         #expect(limiter.allow("127.0.0.1", now: t0 + .seconds(61)), "the window slides")
         #expect(limiter.allow("192.0.2.1", now: t0), "per address")
+    }
+
+    @Test("the server's memory budget: a message that does not fit is read to its end and answered 452 4.3.1; the budget is given back")
+    func memoryBudget() async throws {
+        let budget = SMTPMemoryBudget(limit: 100)
+        let handler = RecordingHandler()
+        let client = SMTPTestClient(handler: handler, memory: budget)
+        await client.send("HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<u@example.com>\r\nDATA\r\n")
+        _ = try await client.waitFor(replies: 5)
+        await client.send(String(repeating: "x", count: 300) + "\r\n.\r\nMAIL FROM:<>\r\nRCPT TO:<u@example.com>\r\nDATA\r\n")
+        _ = try await client.waitFor(replies: 9)
+        #expect(budget.inUse == 0)
+        await client.send("small\r\n.\r\n")
+        let out = try await client.waitFor(replies: 10)
+        await client.finish()
+        #expect(out.contains("354 End data with <CR><LF>.<CR><LF>\r\n452 4.3.1 Insufficient system storage, try again later\r\n250 2.1.0"))
+        #expect(out.hasSuffix("\r\n") && out.components(separatedBy: "\r\n").dropLast().last!.hasPrefix("250 2.0.0 Ok: queued as"))
+        #expect(handler.committed.withLock { $0.count } == 1 && budget.inUse == 0)
     }
 
     @Test("BDAT: chunks without MAIL are read and refused; an oversize chunk is refused; LAST commits")
