@@ -154,8 +154,10 @@ public final class SealedQueue: Sendable {
                 if try await mailbox.deliverSealed(seq: entry.seq, blob: entry.blob) != nil { moved += 1 }
                 FaultInjection.point("drain.afterMailboxCommit")
                 done = entry.seq
-                try await remove(mailboxID: mailbox.mailboxID, through: done)
             }
+            // One queue commit (an fsync) per batch: entries the mailbox already has are skipped by
+            // their sequence number, so a crash before this line moves nothing twice.
+            try await remove(mailboxID: mailbox.mailboxID, through: done)
         }
     }
 }
