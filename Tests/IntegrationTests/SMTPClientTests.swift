@@ -7,12 +7,14 @@ import Testing
 struct SMTPClientTests {
     static let hasPython = ScriptRunner.has(ScriptRunner.python)
     static let maxSize = 300_000
+    static let maxConnections = 5
 
     /// A server with `user@example.com` (quota 1G), `other@example.com` (its own mailbox) and
     /// `small@example.com` (a 1 KiB quota: always over it), SIZE limited to `maxSize`.
     static func server() throws -> (ServerHarness, otherPassword: String) {
         var other = ""
-        let server = try ServerHarness(environment: ["SEALBOX_SMTP_MAX_MESSAGE_SIZE": String(maxSize)]) { cli in
+        let server = try ServerHarness(environment: ["SEALBOX_SMTP_MAX_MESSAGE_SIZE": String(maxSize),
+                                                     "SEALBOX_SMTP_MAX_CONNECTIONS_PER_IP": String(maxConnections)]) { cli in
             _ = try cli.run(["alias", "add", "other@example.com"])
             other = try cli.run(["password", "generate", "other@example.com"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             _ = try cli.run(["alias", "add", "small@example.com", "--quota", "1K"])
@@ -25,13 +27,13 @@ struct SMTPClientTests {
     func suite(_ server: ServerHarness, other: String, only: String? = nil) throws -> ScriptRunner.Result {
         var args = ["smtp_suite.py", "--host", server.host, "--smtp-port", String(server.smtpPort), "--imap-port", String(server.imapPort),
                     "--user", server.address, "--password", server.password, "--other-user", "other@example.com",
-                    "--other-password", other, "--small-user", "small@example.com", "--max-size", String(Self.maxSize)]
+                    "--other-password", other, "--small-user", "small@example.com", "--max-size", String(Self.maxSize), "--max-connections", String(Self.maxConnections)]
         if let cert = server.certificatePath { args += ["--cafile", cert] }
         if let only { args += ["--only", only] }
         return try ScriptRunner.run(ScriptRunner.python, args, timeout: .seconds(300))
     }
 
-    @Test("smtplib and raw sockets: single and many recipients, PIPELINING, BDAT, SMTPUTF8, STARTTLS, oversize, refusals, smuggling, loops, malformed commands, IDLE",
+    @Test("smtplib and raw sockets: single and many recipients, PIPELINING, BDAT, SMTPUTF8, STARTTLS, oversize, refusals, smuggling, loops, malformed commands, IDLE, the per-IP connection limit",
           .enabled(if: hasPython, "python3 is not installed"))
     func smtplibSuite() throws {
         let (server, other) = try Self.server()

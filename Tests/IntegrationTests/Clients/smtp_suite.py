@@ -374,10 +374,30 @@ def s_idle(opts):
     m.logout()
 
 
+def s_connlimit(opts):
+    """The per-IP connection limit (the test sets smtp.maxConnectionsPerIP): one more is refused with 421."""
+    if not opts.max_connections:
+        return
+    time.sleep(0.5)  # connections of earlier scenarios are gone
+    held = [Raw(opts) for _ in range(opts.max_connections)]
+    extra = socket.create_connection((opts.host, opts.smtp_port), timeout=30)
+    data = b""
+    while not data.endswith(b"\r\n"):
+        chunk = extra.recv(1024)
+        if not chunk:
+            break
+        data += chunk
+    check(data.startswith(b"421 4.7.0"), "one connection over the per-IP limit: 421 4.7.0", data)
+    extra.close()
+    for r in held:
+        r.cmd("QUIT")
+        r.close()
+
+
 SCENARIOS = {
     "single": s_single, "many": s_many_recipients, "pipelining": s_pipelining, "bdat": s_bdat, "smtputf8": s_smtputf8,
     "starttls": s_starttls, "oversize": s_oversize, "refusals": s_refusals, "smuggling": s_smuggling, "loop": s_loop,
-    "errors": s_errors, "idle": s_idle,
+    "errors": s_errors, "idle": s_idle, "connlimit": s_connlimit,
 }
 
 
@@ -392,6 +412,7 @@ def main():
     p.add_argument("--other-password", required=True)
     p.add_argument("--small-user", required=True)
     p.add_argument("--max-size", type=int, required=True)
+    p.add_argument("--max-connections", type=int, default=0)
     p.add_argument("--cafile")
     p.add_argument("--only")
     opts = p.parse_args()
