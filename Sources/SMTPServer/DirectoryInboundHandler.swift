@@ -16,11 +16,17 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
     let rewriteSender: @Sendable (String) -> String
     /// Called after a commit that queued outbound jobs (wakes the relay and webhook workers).
     let onJobsQueued: @Sendable () -> Void
+    /// The domain of SRS addresses and how to undo one: a bounce of forwarded mail comes back to
+    /// `SRS0=…@srsDomain` and is passed on to the original sender.
+    let srsDomain: String?
+    let reverseSRS: @Sendable (String) -> String?
 
     public init(directory: any MailDirectory, mailboxes: LocalMailboxService, postmaster: EmailAddress?,
-                rewriteSender: @escaping @Sendable (String) -> String, onJobsQueued: @escaping @Sendable () -> Void = {}) {
+                rewriteSender: @escaping @Sendable (String) -> String, onJobsQueued: @escaping @Sendable () -> Void = {},
+                srsDomain: String? = nil, reverseSRS: @escaping @Sendable (String) -> String? = { _ in nil }) {
         self.directory = directory; self.mailboxes = mailboxes; self.postmaster = postmaster
         self.rewriteSender = rewriteSender; self.onJobsQueued = onJobsQueued
+        self.srsDomain = srsDomain; self.reverseSRS = reverseSRS
     }
 
     public func route(_ recipient: SMTPMailbox, size: Int?) async -> Result<InboundRecipient, SMTPReply> {
@@ -39,6 +45,15 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
             }
             if let alias = try await directory.resolveRecipient(address) {
                 return try await accept(alias, rcpt: recipient.description, size: size)
+            }
+            if let srsDomain, address.domain.ascii == (try? Domain(srsDomain))?.ascii,
+               ["srs0=", "srs1="].contains(address.localPart.prefix(5).lowercased()) {
+                // A bounce (or reply) to a forwarded message's rewritten sender: pass it on.
+                guard let original = reverseSRS(recipient.description) else {
+                    return .failure(SMTPReply(550, "5.1.1", "Invalid or expired SRS address"))
+                }
+                return .success(InboundRecipient(rcpt: recipient.description, aliasID: "", aliasAddress: recipient.description,
+                                                 mailboxID: nil, publicKey: nil, forwardTo: [original], webhooks: []))
             }
             let hosted = try await directory.domains().contains { $0.domain == address.domain }
             guard hosted else { return .failure(SMTPReply(550, "5.7.1", "Relaying denied: \(address.domain) is not a domain of this server")) }

@@ -67,6 +67,14 @@ public final class OutboundWorker: Service, Sendable {
         return { sender in sender.isEmpty ? "" : srs.forward(sender) }
     }
 
+    /// The original sender of an SRS address of ours (nil: not one, tampered with or expired).
+    public var reverseSender: @Sendable (String) -> String? {
+        let srs = self.srs
+        return { srs.reverse($0) }
+    }
+
+    public var srsDomain: String { srs.domain }
+
     /// Called after new jobs were committed: work on them now rather than at the next tick.
     public var wake: @Sendable () -> Void {
         { [weak self] in self?.signal() }

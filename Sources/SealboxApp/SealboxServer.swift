@@ -69,7 +69,8 @@ public enum SealboxServer {
                 }
             }
             let handler = DirectoryInboundHandler(directory: node.directory, mailboxes: node.mailboxes, postmaster: postmaster,
-                                                  rewriteSender: outbound.rewriteSender, onJobsQueued: outbound.wake)
+                                                  rewriteSender: outbound.rewriteSender, onJobsQueued: outbound.wake,
+                                                  srsDomain: outbound.srsDomain, reverseSRS: outbound.reverseSender)
             services += SMTPServer(configuration: smtp, tls: tls, handler: handler, logger: logger).services(onBound: onBound)
         }
         services.append(outbound)

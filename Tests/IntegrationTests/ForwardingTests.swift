@@ -35,7 +35,7 @@ struct ForwardingTests {
         try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any] ?? [:]
     }
 
-    @Test("store + forward + webhook; receivers down, SIGKILL mid-retry, restart: each arrives once; a refused forward bounces (SRS, RFC 3464, HMAC)",
+    @Test("store + forward + webhook; receivers down, SIGKILL mid-retry, restart: each arrives once; a refused forward bounces (SRS, RFC 3464, HMAC); a bounce to the SRS address reaches the sender",
           .enabled(if: hasAiosmtpd, "aiosmtpd is not installed (scripts/setup-test-deps.sh makes the venv)"))
     func forwardAndWebhookAcrossRestart() throws {
         let cli = try CLIHarness()
@@ -92,12 +92,34 @@ struct ForwardingTests {
             files(work + "/sink", suffix: ".json").count >= 2 && files(work + "/hooks", suffix: ".json").count >= 2
         }
         usleep(1_500_000)  // anything sent twice would show up now
-        kill(server.processIdentifier, SIGTERM)
-        server.waitUntilExit()
-
         // The smarthost got the forward once (SRS sender, the two accepted targets) and a bounce.
         let sinkRecords = try files(work + "/sink", suffix: ".json").map { try json(work + "/sink/" + $0) }
         #expect(sinkRecords.count == 2, "\(sinkRecords)")
+
+        // A bounce from the final destination comes back to the SRS address: it is passed on to
+        // the original sender (null sender kept); a forged SRS address is refused.
+        let srsAddress = try #require(sinkRecords.first { !Self.isNullSender($0) }?["mail_from"] as? String)
+        let forged = srsAddress.replacingOccurrences(of: "SRS0=", with: "SRS0=x")
+        let bounceBack = try ScriptRunner.run(Self.python, ["-c", """
+            import smtplib, sys
+            s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=30)
+            s.ehlo('far.example')
+            code, text = s.mail('')
+            assert code == 250, (code, text)
+            code, text = s.rcpt(sys.argv[3])
+            assert code == 550 and b'5.1.1' in text, ('forged SRS', code, text)
+            code, text = s.rcpt(sys.argv[2])
+            assert code == 250, ('SRS', code, text)
+            code, text = s.data(b'From: MAILER-DAEMON@far.example\\r\\nSubject: Undeliverable: Forward me\\r\\n\\r\\nbounced\\r\\n')
+            assert code == 250, (code, text)
+            s.quit()
+            """, String(smtpPort), srsAddress, forged], timeout: .seconds(60))
+        #expect(bounceBack.ok, "bounce to the SRS address: \(bounceBack.output)")
+        try waitFor("the bounce passed on") { files(work + "/sink", suffix: ".json").count >= 3 }
+        let passedOn = try json(work + "/sink/3.json")
+        #expect(Self.isNullSender(passedOn) && passedOn["rcpt_tos"] as? [String] == ["sender@example.org"], "\(passedOn)")
+        kill(server.processIdentifier, SIGTERM)
+        server.waitUntilExit()
         let forward = try #require(sinkRecords.first { !Self.isNullSender($0) })
         let from = forward["mail_from"] as? String ?? ""
         #expect(from.hasPrefix("SRS0=") && from.hasSuffix("@mx.sealbox.test") && from.contains("=example.org=sender"), "SRS sender: \(from)")
