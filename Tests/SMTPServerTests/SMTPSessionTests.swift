@@ -71,9 +71,10 @@ final class SMTPTestClient: Sendable {
         await inbox.push(frame: Array(text.utf8))
     }
 
-    /// Waits (bounded) until the output has `replies` final reply lines; returns the output.
+    /// Waits (bounded) until the output has `replies` final reply lines; returns the output. The
+    /// bound is generous: in the full suite, tests that block threads can starve these sessions.
     func waitFor(replies: Int) async throws -> String {
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = ContinuousClock.now + .seconds(300)
         while ContinuousClock.now < deadline {
             let out = transport.output
             let finals = out.split(separator: "\r\n").filter { $0.count >= 4 && $0.dropFirst(3).first == " " }.count
