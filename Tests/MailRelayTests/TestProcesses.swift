@@ -33,8 +33,12 @@ final class ChildProcess: @unchecked Sendable {
             }
             for w in waiters { w.resume() }
         }
-        try process.run()
+        // One launch at a time: concurrent Process.run() calls from several test threads left
+        // children unreaped (termination handlers never ran) in swift-corelibs-foundation here.
+        try Self.launchLock.withLock { _ in try process.run() }
     }
+
+    private static let launchLock = Mutex(())
 
     private static func writeHandle(_ path: String) throws -> FileHandle {
         _ = FileManager.default.createFile(atPath: path, contents: nil)
