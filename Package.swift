@@ -168,7 +168,8 @@ let package = Package(
         .testTarget(name: "MailRelayTests", dependencies: ["MailRelay", "MIMEParser", "MailCore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "Crypto", package: "swift-crypto")]),
+            .product(name: "Crypto", package: "swift-crypto")],
+                    exclude: ["Servers"]),  // the aiosmtpd server the tests start
         // Test support shared by test targets (a real S3 server for the backup tests).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "BackupStoreTests", dependencies: ["BackupStore", "TestSupport"]),

@@ -1,0 +1,229 @@
+import Foundation
+import Synchronization
+
+/// Child processes for the tests (Python reference code, aiosmtpd, postsrsd, openssl), started
+/// with Foundation.Process, awaited without blocking a thread, stopped with SIGKILL (the test
+/// runner blocks SIGTERM, and children inherit that mask).
+final class ChildProcess: @unchecked Sendable {
+    // @unchecked: `process` is configured and started in init and afterwards only signalled and
+    // read (processIdentifier, terminationStatus); the exit state is guarded by the Mutex.
+    let process = Process()
+    private let exit = ExitState()
+
+    final class ExitState: Sendable {
+        private let state = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+        func withLock<R>(_ body: (inout (done: Bool, waiters: [CheckedContinuation<Void, Never>])) -> R) -> R {
+            state.withLock { body(&$0) }
+        }
+    }
+
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    init(_ executable: String, _ arguments: [String], stdin: String? = nil, stdout: String? = nil, stderr: String? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardInput = try stdin.map { try FileHandle(forReadingFrom: URL(fileURLWithPath: $0)) } ?? FileHandle.nullDevice
+        process.standardOutput = try stdout.map(Self.writeHandle) ?? FileHandle.nullDevice
+        process.standardError = try stderr.map(Self.writeHandle) ?? FileHandle.nullDevice
+        process.terminationHandler = { [exit] _ in
+            let waiters = exit.withLock { state -> [CheckedContinuation<Void, Never>] in
+                state.done = true
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for w in waiters { w.resume() }
+        }
+        // One launch at a time: concurrent Process.run() calls from several test threads left
+        // children unreaped (termination handlers never ran) in swift-corelibs-foundation here.
+        try Self.launchLock.withLock { _ in try process.run() }
+    }
+
+    private static let launchLock = Mutex(())
+
+    private static func writeHandle(_ path: String) throws -> FileHandle {
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    }
+
+    var hasExited: Bool { exit.withLock { $0.done } }
+
+    func waitForExit() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = exit.withLock { state -> Bool in
+                if state.done { return true }
+                state.waiters.append(c)
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
+
+    /// Waits at most `timeout`; then kills it. True when it exited by itself.
+    func waitForExit(timeout: Duration) async -> Bool {
+        let killer = Task { [self] in
+            try await Task.sleep(for: timeout)
+            self.kill()
+        }
+        await waitForExit()
+        killer.cancel()
+        return !(await killer.result.isSuccess)
+    }
+
+    func kill() {
+        if !hasExited { Foundation.kill(process.processIdentifier, SIGKILL) }
+    }
+
+    func stop() async {
+        kill()
+        await waitForExit()
+    }
+}
+
+extension Result {
+    var isSuccess: Bool { if case .success = self { return true } else { return false } }
+}
+
+enum TestEnvironment {
+    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The test venv's Python (scripts/setup-test-deps.sh), which has aiosmtpd.
+    static var venvPython: String {
+        ProcessInfo.processInfo.environment["SEALBOX_TEST_PYTHON"]
+            ?? repositoryRoot.appendingPathComponent(".deps/test-venv/bin/python").path
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("mailrelay-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Runs a command to completion (bounded) and returns its exit status and output.
+    static func run(_ executable: String, _ arguments: [String], stdin: [UInt8]? = nil,
+                    timeout: Duration = .seconds(60)) async throws -> (status: Int32, stdout: [UInt8], stderr: String) {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var input: String? = nil
+        if let stdin {
+            input = dir.appendingPathComponent("stdin").path
+            try Data(stdin).write(to: URL(fileURLWithPath: input!))
+        }
+        let out = dir.appendingPathComponent("stdout").path, err = dir.appendingPathComponent("stderr").path
+        let child = try ChildProcess(executable, arguments, stdin: input, stdout: out, stderr: err)
+        guard await child.waitForExit(timeout: timeout) else {
+            throw ChildProcess.Failure(description: "\(executable) did not finish within \(timeout)")
+        }
+        let stdout = (try? Data(contentsOf: URL(fileURLWithPath: out))).map { Array($0) } ?? []
+        let stderr = (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
+        return (child.process.terminationStatus, stdout, stderr)
+    }
+
+    /// Python 3 from the system (the standard library is enough for the cross-checks).
+    static func python(_ script: String, stdin: [UInt8]? = nil) async throws -> String {
+        let r = try await run("/usr/bin/python3", ["-c", script], stdin: stdin)
+        guard r.status == 0 else { throw ChildProcess.Failure(description: "python3 failed: \(r.stderr)") }
+        return String(decoding: r.stdout, as: UTF8.self)
+    }
+
+    /// Waits (polling, bounded) until a file exists and returns its content.
+    static func waitForFile(_ path: String, timeout: Duration = .seconds(30), while alive: () -> Bool = { true }) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let s = try? String(contentsOfFile: path, encoding: .utf8) { return s }
+            guard alive() else { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ChildProcess.Failure(description: "\(path) did not appear within \(timeout)")
+    }
+
+    /// A self-signed certificate for localhost and 127.0.0.1 (PEM files in `directory`).
+    static func makeCertificate(in directory: URL) async throws -> (cert: String, key: String) {
+        let cert = directory.appendingPathComponent("cert.pem").path, key = directory.appendingPathComponent("key.pem").path
+        let r = try await run("/usr/bin/openssl", [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ])
+        guard r.status == 0 else { throw ChildProcess.Failure(description: "openssl failed: \(r.stderr)") }
+        return (cert, key)
+    }
+}
+
+/// The aiosmtpd server of Servers/smtp_test_server.py on a free loopback port.
+final class SMTPTestServer: Sendable {
+    let child: ChildProcess
+    let port: Int
+    let directory: URL
+
+    struct Received {
+        var message: [UInt8]
+        var envelope: [String: Any]
+        var mailFrom: String { envelope["mailFrom"] as? String ?? "" }
+        var rcptTo: [String] { envelope["rcptTo"] as? [String] ?? [] }
+        var mailOptions: [String] { envelope["mailOptions"] as? [String] ?? [] }
+        var tls: Bool { envelope["tls"] as? Bool ?? false }
+        var login: String? { envelope["login"] as? String }
+    }
+
+    private init(child: ChildProcess, port: Int, directory: URL) {
+        self.child = child; self.port = port; self.directory = directory
+    }
+
+    static func start(_ arguments: [String] = [], in directory: URL) async throws -> SMTPTestServer {
+        let script = TestEnvironment.repositoryRoot.appendingPathComponent("Tests/MailRelayTests/Servers/smtp_test_server.py").path
+        let ready = directory.appendingPathComponent("ready").path
+        let out = directory.appendingPathComponent("received")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let child = try ChildProcess(TestEnvironment.venvPython, [script, "--ready", ready, "--out", out.path] + arguments,
+                                     stderr: directory.appendingPathComponent("server.log").path)
+        do {
+            let text = try await TestEnvironment.waitForFile(ready, while: { !child.hasExited })
+            guard let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw ChildProcess.Failure(description: "bad ready file: \(text)")
+            }
+            return SMTPTestServer(child: child, port: port, directory: out)
+        } catch {
+            await child.stop()
+            let log = (try? String(contentsOfFile: directory.appendingPathComponent("server.log").path, encoding: .utf8)) ?? ""
+            throw ChildProcess.Failure(description: "the test SMTP server did not start: \(error)\n\(log)")
+        }
+    }
+
+    /// Messages accepted so far, in order.
+    func received() throws -> [Received] {
+        var out: [Received] = []
+        var n = 1
+        while let json = try? Data(contentsOf: directory.appendingPathComponent("\(n).json")) {
+            let eml = try Data(contentsOf: directory.appendingPathComponent("\(n).eml"))
+            let envelope = try JSONSerialization.jsonObject(with: json) as? [String: Any] ?? [:]
+            out.append(Received(message: Array(eml), envelope: envelope))
+            n += 1
+        }
+        return out
+    }
+
+    func stop() async { await child.stop() }
+}
+
+/// Runs `body` with a started server and stops the server whatever happens.
+func withSMTPServer<T>(_ arguments: [String] = [], certificate: Bool = false,
+                       _ body: (SMTPTestServer, (cert: String, key: String)?) async throws -> T) async throws -> T {
+    let dir = try TestEnvironment.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var certs: (cert: String, key: String)? = nil
+    var args = arguments
+    if certificate {
+        certs = try await TestEnvironment.makeCertificate(in: dir)
+        args += ["--cert", certs!.cert, "--key", certs!.key]
+    }
+    let server = try await SMTPTestServer.start(args, in: dir)
+    do {
+        let result = try await body(server, certs)
+        await server.stop()
+        return result
+    } catch {
+        await server.stop()
+        throw error
+    }
+}
