@@ -7,8 +7,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # dovecot-*: the reference server (scripts/dovecot-test.sh; the team's reference script also starts
 # POP3 and LMTP). isync (mbsync), offlineimap3, fetchmail, curl: real IMAP and POP3 clients driven by
 # Tests/IntegrationTests/Clients. openssl: the Dovecot test instance's self-signed certificate (and
-# the relay tests'). postsrsd: the SRS reference the relay tests compare with.
-DEBS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd libpython3.11-testsuite golang-github-jhillyerd-enmime-dev postsrsd
+# the relay tests').
+DEBS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd libpython3.11-testsuite golang-github-jhillyerd-enmime-dev
       isync offlineimap3 fetchmail curl openssl swaks libnet-ssleay-perl libio-socket-ssl-perl postfix)
 missing=()
 for p in "${DEBS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
