@@ -1,5 +1,6 @@
 @testable import BackupStore
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("SigV4 signing")
@@ -107,7 +108,7 @@ enum Python {
         process.standardInput = inPipe
         process.standardOutput = out
         process.standardError = out
-        try process.run()
+        try ChildLaunch.run(process)
         inPipe.fileHandleForWriting.write(input)
         try inPipe.fileHandleForWriting.close()
         let data = out.fileHandleForReading.readDataToEndOfFile()

@@ -295,7 +295,7 @@ struct BackupServiceTests {
             let out = Pipe()
             process.standardOutput = out
             process.standardError = out
-            try process.run()
+            try ChildLaunch.run(process)
             process.waitUntilExit()
             let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             #expect(process.terminationStatus == 0 && text.trimmingCharacters(in: .whitespacesAndNewlines) == "3", "\(text)")

@@ -13,7 +13,7 @@ extension MotoServer {
         let out = Pipe()
         curl.standardOutput = out
         curl.standardError = FileHandle.nullDevice
-        try curl.run()
+        try ChildLaunch.run(curl)
         let data = out.fileHandleForReading.readDataToEndOfFile()
         curl.waitUntilExit()
         guard curl.terminationStatus == 0 else { throw CLIHarnessError("\(method) \(url) failed (\(curl.terminationStatus))") }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the real `sealbox` binary (built next to the test bundle) on a throwaway data directory.
@@ -47,7 +48,7 @@ struct CLIHarness: Sendable {
         process.standardInput = inPipe
         process.standardOutput = outPipe
         process.standardError = errPipe
-        try process.run()
+        try ChildLaunch.run(process)
         let writer = Thread {
             inPipe.fileHandleForWriting.write(Data(stdin))
             try? inPipe.fileHandleForWriting.close()

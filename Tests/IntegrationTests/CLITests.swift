@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import MailCore
 import SealboxApp
 import Testing
@@ -174,7 +175,7 @@ struct CLITests {
         let err = Pipe()
         serve.standardError = err
         serve.standardOutput = FileHandle.nullDevice
-        try serve.run()
+        try ChildLaunch.run(serve)
         defer { if serve.isRunning { serve.interrupt() } }
         // Wait (bounded) until it says it is ready.
         var ready = ""

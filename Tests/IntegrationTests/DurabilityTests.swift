@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import MailCore
 import MailStore
 import SealboxApp
@@ -45,7 +46,7 @@ struct DurabilityTests {
             process.environment = ProcessInfo.processInfo.environment.merging(["SEALBOX_PASSWORD": password]) { $1 }
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try ChildLaunch.run(process)
             usleep(useconds_t(delay * 1000))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -106,7 +107,7 @@ struct DurabilityTests {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        try process.run()
+        try ChildLaunch.run(process)
         let data = out.fileHandleForReading.readDataToEndOfFile()
         let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `sealbox serve` started for real on loopback (port 0), checked with raw sockets from Python.
@@ -21,7 +22,7 @@ struct IMAPServeTests {
             stderr = Pipe()
             process.standardError = stderr
             process.standardOutput = FileHandle.nullDevice
-            try process.run()
+            try ChildLaunch.run(process)
             var text = ""
             let deadline = Date().addingTimeInterval(60)
             while !(text.contains("listening: imap ") && text.contains("listening: imaps ")), Date() < deadline, process.isRunning {
@@ -57,7 +58,7 @@ struct IMAPServeTests {
         p.standardOutput = out
         p.standardError = out
         p.standardInput = input
-        try p.run()
+        try ChildLaunch.run(p)
         try whileRunning?(p, input)
         let deadline = Date().addingTimeInterval(60)
         while p.isRunning, Date() < deadline { usleep(10_000) }

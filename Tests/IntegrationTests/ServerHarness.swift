@@ -213,7 +213,7 @@ func withSignalsUnblocked<T>(_ body: () throws -> T) rethrows -> T {
     sigemptyset(&empty)
     pthread_sigmask(SIG_SETMASK, &empty, &saved)
     defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
-    return try body()
+    return try ChildLaunch.lock.withLock { try body() }  // launches one at a time (see ChildLaunch)
 }
 
 /// `sealbox serve` on an existing data directory, for tests that kill and restart it.

@@ -28,7 +28,7 @@ public final class MotoServer: @unchecked Sendable {
         process.arguments = ["-H", "127.0.0.1", "-p", String(port)]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ChildLaunch.run(process)
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if Self.accepts(port) { return }
