@@ -165,7 +165,7 @@ let package = Package(
         .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"]),
         .testTarget(name: "SMTPServerTests", dependencies: ["SMTPServer", "SMTPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "MailRelayTests", dependencies: ["MailRelay", "MIMEParser", "MailCore",
+        .testTarget(name: "MailRelayTests", dependencies: ["MailRelay", "MIMEParser", "MailCore", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto")],

@@ -53,14 +53,7 @@ extension SealedQueue {
                                arguments: [copy.mailboxID, now, copy.blob.count, Data(copy.blob)])
                 seqs.append(db.lastInsertedRowID)
             }
-            for job in jobs {
-                try db.execute(sql: """
-                    INSERT INTO outbound(kind, created, next_attempt, attempts, sender, original_sender, recipients, target, context, message)
-                    VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [job.kind.rawValue, isoString(job.created), isoString(job.nextAttempt), job.sender, job.originalSender,
-                                     Self.json(job.recipients), job.target, Self.json(job.context), Data(job.message)])
-                ids.append(db.lastInsertedRowID)
-            }
+            for job in jobs { ids.append(try Self.insert(job, into: db)) }
             return (seqs, ids)
         }
     }
@@ -104,13 +97,7 @@ extension SealedQueue {
     public func finish(jobID: Int64, replacement: OutboundJob? = nil) async throws {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM outbound WHERE id = ?", arguments: [jobID])
-            if let job = replacement {
-                try db.execute(sql: """
-                    INSERT INTO outbound(kind, created, next_attempt, attempts, sender, original_sender, recipients, target, context, message)
-                    VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [job.kind.rawValue, isoString(job.created), isoString(job.nextAttempt), job.sender, job.originalSender,
-                                     Self.json(job.recipients), job.target, Self.json(job.context), Data(job.message)])
-            }
+            if let job = replacement { _ = try Self.insert(job, into: db) }
         }
     }
 
@@ -119,6 +106,16 @@ extension SealedQueue {
         try await pool.read { db in
             try Int64.fetchOne(db, sql: "SELECT coalesce(sum(size), 0) FROM inbound WHERE mailbox_id = ?", arguments: [mailboxID]) ?? 0
         }
+    }
+
+    /// Adds a job (attempts start at 0); returns its id.
+    static func insert(_ job: OutboundJob, into db: Database) throws -> Int64 {
+        try db.execute(sql: """
+            INSERT INTO outbound(kind, created, next_attempt, attempts, sender, original_sender, recipients, target, context, message)
+            VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?)
+            """, arguments: [job.kind.rawValue, isoString(job.created), isoString(job.nextAttempt), job.sender, job.originalSender,
+                             json(job.recipients), job.target, json(job.context), Data(job.message)])
+        return db.lastInsertedRowID
     }
 
     static func json<T: Encodable>(_ value: T) -> String {
