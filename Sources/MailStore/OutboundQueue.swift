@@ -59,11 +59,10 @@ extension SealedQueue {
     }
 
     /// Jobs whose next attempt is due at `now`, oldest first.
-    public func dueJobs(now: Date = Date(), limit: Int = 20, excluding: Set<Int64> = []) async throws -> [OutboundJob] {
+    public func dueJobs(now: Date = Date(), limit: Int = 20) async throws -> [OutboundJob] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM outbound WHERE next_attempt <= ? ORDER BY next_attempt, id LIMIT ?",
-                             arguments: [isoString(now), limit + excluding.count])
-                .map(Self.job).filter { !excluding.contains($0.id) }.prefix(limit).map { $0 }
+                             arguments: [isoString(now), limit]).map(Self.job)
         }
     }
 
