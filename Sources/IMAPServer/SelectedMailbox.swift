@@ -80,7 +80,21 @@ struct SelectedMailbox {
         return result
     }
 
-    func uidSet(_ sequenceNumbers: [Int]) -> UIDSet { UIDSet(sequenceNumbers.map { uids[$0 - 1] }) }
+    /// The UIDs of `sequenceNumbers` (ascending) as ranges: a run of consecutive sequence numbers
+    /// becomes one UID range, gaps left by expunged messages included (no message the view does
+    /// not know can sit between two UIDs it knows: UIDs only grow). So `1:*` is one range however
+    /// scattered the UIDs are, and the store scans each range once.
+    func uidSet(_ sequenceNumbers: [Int]) -> UIDSet {
+        var ranges: [ClosedRange<UID>] = []
+        var start = 0, previous = 0
+        for seq in sequenceNumbers {
+            if start != 0, seq == previous + 1 { previous = seq; continue }
+            if start != 0 { ranges.append(uids[start - 1] ... uids[previous - 1]) }
+            start = seq; previous = seq
+        }
+        if start != 0 { ranges.append(uids[start - 1] ... uids[previous - 1]) }
+        return UIDSet(ranges)
+    }
 
     mutating func setFlags(seq: Int, _ f: MessageFlags, _ k: [String]) {
         flags[seq - 1] = f

@@ -265,12 +265,15 @@ public final class MailboxDatabase: Sendable {
         let path = try Self.normalizePath(folderPath)
         return try await pool.read { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            var condition = ""
-            if let uids { condition += " AND " + uids.sqlCondition(column: "m.uid") }
-            if let changedSince { condition += " AND m.modseq > \(changedSince)" }
+            var condition = " WHERE m.folder_id = ?", arguments: StatementArguments = [folder.id]
+            if let changedSince { condition += " AND m.modseq > ?"; arguments += [changedSince] }
             // Keywords of the selected messages only (a one-message FETCH stays cheap in a big folder).
-            let keywords = try Self.keywords(db, folderID: folder.id, condition: condition)
-            return try Row.fetchAll(db, sql: "\(Self.recordSelect) WHERE m.folder_id = ?\(condition) ORDER BY m.uid", arguments: [folder.id])
+            var keywords: [Int64: [String]] = [:]
+            for row in try Self.fetchRows(db, sql: Self.keywordSelect + condition, arguments: arguments, uids: uids, column: "m.uid",
+                                          order: "k.message_id, k.keyword") {
+                keywords[row["message_id"], default: []].append(row["keyword"])
+            }
+            return try Self.fetchRows(db, sql: Self.recordSelect + condition, arguments: arguments, uids: uids, column: "m.uid", order: "m.uid")
                 .map { Self.record($0, keywords: keywords) }
         }
     }
@@ -281,12 +284,11 @@ public final class MailboxDatabase: Sendable {
         let path = try Self.normalizePath(folderPath)
         return try await pool.read { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            var sql = """
+            let sql = """
                 SELECT m.uid, c.subject, c.from_addr, c.to_addr, c.cc_addr, c.bcc_addr\(includeHeader ? ", c.header" : "")
                 FROM messages m JOIN contents c ON c.id = m.content_id WHERE m.folder_id = ?
                 """
-            if let uids { sql += " AND " + uids.sqlCondition(column: "m.uid") }
-            return try Row.fetchAll(db, sql: sql + " ORDER BY m.uid", arguments: [folder.id]).map { row in
+            return try Self.fetchRows(db, sql: sql, arguments: [folder.id], uids: uids, column: "m.uid", order: "m.uid").map { row in
                 MessageSearchFields(uid: row["uid"], subject: row["subject"], from: row["from_addr"], to: row["to_addr"],
                                     cc: row["cc_addr"], bcc: row["bcc_addr"],
                                     header: includeHeader ? ((row["header"] as Data?).map { Array($0) } ?? []) : nil)
@@ -313,7 +315,8 @@ public final class MailboxDatabase: Sendable {
         let path = try Self.normalizePath(folderPath)
         let (result, modseq) = try await pool.write { db -> (StoreResult, Int64) in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            let rows = try Row.fetchAll(db, sql: "SELECT id, uid, flags, modseq FROM messages WHERE folder_id = ? AND \(uids.sqlCondition(column: "uid")) ORDER BY uid", arguments: [folder.id])
+            let rows = try Self.fetchRows(db, sql: "SELECT id, uid, flags, modseq FROM messages WHERE folder_id = ?", arguments: [folder.id],
+                                          uids: uids, column: "uid", order: "uid")
             let existing = try Self.keywords(db, folderID: folder.id)
             let modseq = folder.highestModSeq + 1
             var updated: [Int64] = [], modified: [UID] = []
@@ -367,7 +370,8 @@ public final class MailboxDatabase: Sendable {
             guard let from = try Self.fetchFolder(db, source), let to = try Self.fetchFolder(db, target) else {
                 throw MailStoreError(.noSuchFolder, "no such folder")
             }
-            let rows = try Row.fetchAll(db, sql: "SELECT id, uid, flags, internal_date, size, content_id FROM messages WHERE folder_id = ? AND \(uids.sqlCondition(column: "uid")) ORDER BY uid", arguments: [from.id])
+            let rows = try Self.fetchRows(db, sql: "SELECT id, uid, flags, internal_date, size, content_id FROM messages WHERE folder_id = ?",
+                                          arguments: [from.id], uids: uids, column: "uid", order: "uid")
             if !move { try Self.checkQuota(db, adding: rows.reduce(0) { $0 + ($1["size"] as Int64) }, quota: quotaBytes) }
             let keywords = try Self.keywords(db, folderID: from.id)
             var mapping: [(source: UID, destination: UID)] = []
@@ -408,9 +412,8 @@ public final class MailboxDatabase: Sendable {
         let path = try Self.normalizePath(folderPath)
         let (removed, modseq) = try await pool.write { db -> ([UID], Int64) in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            var sql = "SELECT id, uid, content_id FROM messages WHERE folder_id = ? AND (flags & \(MessageFlags.deleted.rawValue)) != 0"
-            if let uids { sql += " AND " + uids.sqlCondition(column: "uid") }
-            let rows = try Row.fetchAll(db, sql: sql + " ORDER BY uid", arguments: [folder.id])
+            let sql = "SELECT id, uid, content_id FROM messages WHERE folder_id = ? AND (flags & \(MessageFlags.deleted.rawValue)) != 0"
+            let rows = try Self.fetchRows(db, sql: sql, arguments: [folder.id], uids: uids, column: "uid", order: "uid")
             guard !rows.isEmpty else { return ([], folder.highestModSeq) }
             let modseq = folder.highestModSeq + 1
             for row in rows {
@@ -727,21 +730,47 @@ extension MailboxDatabase {
 
     /// Keywords per message id in a folder; `condition` (SQL on `m`, built from integers only)
     /// narrows the messages.
-    static func keywords(_ db: Database, folderID: Int64, condition: String = "") throws -> [Int64: [String]] {
+    static func keywords(_ db: Database, folderID: Int64) throws -> [Int64: [String]] {
         var result: [Int64: [String]] = [:]
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT k.message_id, k.keyword FROM message_keywords k JOIN messages m ON m.id = k.message_id
-            WHERE m.folder_id = ?\(condition) ORDER BY k.message_id, k.keyword
-            """, arguments: [folderID])
+        let rows = try Row.fetchAll(db.cachedStatement(sql: keywordSelect + " WHERE m.folder_id = ? ORDER BY k.message_id, k.keyword"),
+                                    arguments: [folderID])
         for row in rows { result[row["message_id"], default: []].append(row["keyword"]) }
         return result
     }
 
+    static let keywordSelect = "SELECT k.message_id, k.keyword FROM message_keywords k JOIN messages m ON m.id = k.message_id"
+
+    /// Records of the given messages (by row id), in UID order. The ids travel as one bound JSON
+    /// array, so the SQL text stays the same whatever their number.
     static func records(_ db: Database, folderID: Int64, messageIDs: [Int64]) throws -> [MessageRecord] {
         guard !messageIDs.isEmpty else { return [] }
-        let keywords = try keywords(db, folderID: folderID)
-        return try Row.fetchAll(db, sql: "\(recordSelect) WHERE m.id IN (\(messageIDs.map(String.init).joined(separator: ","))) ORDER BY m.uid")
+        let ids = "[" + messageIDs.map(String.init).joined(separator: ",") + "]"
+        var keywords: [Int64: [String]] = [:]
+        for row in try Row.fetchAll(db.cachedStatement(sql: keywordSelect + """
+             WHERE k.message_id IN (SELECT value FROM json_each(?)) ORDER BY k.message_id, k.keyword
+            """), arguments: [ids]) {
+            keywords[row["message_id"], default: []].append(row["keyword"])
+        }
+        return try Row.fetchAll(db.cachedStatement(sql: recordSelect + " WHERE m.id IN (SELECT value FROM json_each(?)) ORDER BY m.uid"),
+                                arguments: [ids])
             .map { record($0, keywords: keywords) }
+    }
+
+    /// Rows of `sql` (a query whose WHERE clause a UID condition may extend) restricted to `uids`,
+    /// ordered by `order` within each range and the ranges ascending: one indexed range scan per
+    /// range of the set through one cached statement. The SQL text never grows with the set (an
+    /// OR term per range made SQLite refuse sets past ~1,000 ranges: "Expression tree is too
+    /// large") and the cost follows the rows selected, whatever the shape of the UID space.
+    static func fetchRows(_ db: Database, sql: String, arguments: StatementArguments, uids: UIDSet?, column: String, order: String) throws -> [Row] {
+        guard let uids else {
+            return try Row.fetchAll(db.cachedStatement(sql: sql + " ORDER BY " + order), arguments: arguments)
+        }
+        let statement = try db.cachedStatement(sql: sql + " AND \(column) BETWEEN ? AND ? ORDER BY " + order)
+        var rows: [Row] = []
+        for range in uids.ranges {
+            rows += try Row.fetchAll(statement, arguments: arguments + [range.lowerBound, range.upperBound])
+        }
+        return rows
     }
 
     static let recordSelect = """

@@ -27,14 +27,6 @@ public struct UIDSet: Sendable, Hashable, CustomStringConvertible {
     public var isEmpty: Bool { ranges.isEmpty }
     public func contains(_ uid: UID) -> Bool { ranges.contains { $0.contains(uid) } }
 
-    /// SQL condition on `column` (values are integers: no injection possible).
-    func sqlCondition(column: String) -> String {
-        if ranges.isEmpty { return "0" }
-        return "(" + ranges.map { r in
-            r.lowerBound == r.upperBound ? "\(column) = \(r.lowerBound)" : "\(column) BETWEEN \(r.lowerBound) AND \(r.upperBound)"
-        }.joined(separator: " OR ") + ")"
-    }
-
     public var description: String {
         ranges.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound):\($0.upperBound)" }.joined(separator: ",")
     }
