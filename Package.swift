@@ -44,13 +44,16 @@ let package = Package(
     targets: [
         .target(name: "CSQLite3MC", cSettings: sqliteSettings, linkerSettings: [.linkedLibrary("m")]),
         .target(name: "MailCore"),
+        // The seam between the protocol servers and the store (DESIGN §4): the mailbox service and
+        // session protocols, their value types and errors. No GRDB: IMAP, POP3 and the MX import only this.
+        .target(name: "MailboxAPI", dependencies: ["MailCore"]),
         .target(name: "MIMEParser"),
         .target(name: "SQLiteCipher", dependencies: [
             .product(name: "GRDB", package: "GRDB.swift"),
             "CSQLite3MC",  // linked, never imported (header clash with GRDB's sqlite3.h)
         ]),
         .target(name: "MailStore", dependencies: [
-            "MailCore", "MIMEParser", "SQLiteCipher", "Directory",
+            "MailboxAPI", "MailCore", "MIMEParser", "SQLiteCipher", "Directory",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -76,7 +79,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "IMAPServer", dependencies: [
-            "IMAPCore", "MailNet", "MailStore", "MailCore", "MIMEParser",
+            "IMAPCore", "MailNet", "MailboxAPI", "MailCore", "MIMEParser",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -85,7 +88,7 @@ let package = Package(
         ]),
         .target(name: "POP3Core"),
         .target(name: "POP3Server", dependencies: [
-            "POP3Core", "MailNet", "MailStore", "MailCore",
+            "POP3Core", "MailNet", "MailboxAPI", "MailCore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -93,7 +96,7 @@ let package = Package(
         ]),
         .target(name: "SMTPCore"),
         .target(name: "SMTPServer", dependencies: [
-            "SMTPCore", "MailNet", "MailStore", "Directory", "MailCore",
+            "SMTPCore", "MailNet", "MailCore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -117,17 +120,18 @@ let package = Package(
         ]),
         // …and the engine: snapshots, generations, restore.
         .target(name: "Backup", dependencies: [
-            "BackupStore", "MailStore", "Directory", "MailCore",
+            "BackupStore", "MailboxAPI", "MailStore", "Directory", "MailCore",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // mbox, Maildir and eml-zip for export and import.
         .target(name: "MailArchive", dependencies: [
+            "MailboxAPI",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "SealboxApp", dependencies: [
-            "MailCore", "MIMEParser", "MailStore", "Directory", "MailNet", "IMAPServer", "POP3Server",
+            "MailboxAPI", "MailCore", "MIMEParser", "MailStore", "Directory", "MailNet", "IMAPServer", "POP3Server",
             "SMTPCore", "SMTPServer", "MailRelay", "Backup", "BackupStore", "MailArchive",
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "SystemPackage", package: "swift-system"),
@@ -138,14 +142,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "sealbox", dependencies: [
-            "SealboxApp", "MIMEParser", "MailCore", "Backup", "MailStore", "Directory",
+            "SealboxApp", "MIMEParser", "MailboxAPI", "MailCore", "Backup", "MailStore", "Directory",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .executableTarget(name: "SealboxBench", dependencies: [
-            "SealboxApp", "MailStore", "MIMEParser", "MailCore", "SQLiteCipher", "Directory", "Backup", "BackupStore",
+            "SealboxApp", "MailboxAPI", "MailStore", "MIMEParser", "MailCore", "SQLiteCipher", "Directory", "Backup", "BackupStore",
             .product(name: "GRDB", package: "GRDB.swift"),
         ], path: "Benchmarks/SealboxBench"),
         // libFuzzer target over the IMAP codec; scripts/fuzz.sh builds it with -sanitize=fuzzer,address
@@ -155,7 +159,7 @@ let package = Package(
         ], path: "Fuzz/IMAPFuzz"),
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
         .testTarget(name: "MIMEParserTests", dependencies: ["MIMEParser"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "MailStoreTests", dependencies: ["MailStore", "SQLiteCipher", "MIMEParser", "MailCore", "Directory",
+        .testTarget(name: "MailStoreTests", dependencies: ["MailboxAPI", "MailStore", "SQLiteCipher", "MIMEParser", "MailCore", "Directory",
             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "DirectoryTests", dependencies: ["Directory", "MailCore", "SQLiteCipher",
             .product(name: "GRDB", package: "GRDB.swift")]),
@@ -163,7 +167,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "POP3CoreTests", dependencies: ["POP3Core"]),
         .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"]),
-        .testTarget(name: "SMTPServerTests", dependencies: ["SMTPServer", "SMTPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
+        .testTarget(name: "SMTPServerTests", dependencies: ["MailboxAPI", "SMTPServer", "SMTPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "MailRelayTests", dependencies: ["MailRelay", "MIMEParser", "MailCore", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -173,10 +177,10 @@ let package = Package(
         // Test support shared by test targets (a real S3 server for the backup tests).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "BackupStoreTests", dependencies: ["BackupStore", "TestSupport"]),
-        .testTarget(name: "MailArchiveTests", dependencies: ["MailArchive"]),
-        .testTarget(name: "BackupTests", dependencies: ["Backup", "BackupStore", "MailStore", "Directory", "MailCore", "SealboxApp",
+        .testTarget(name: "MailArchiveTests", dependencies: ["MailboxAPI", "MailArchive"]),
+        .testTarget(name: "BackupTests", dependencies: ["MailboxAPI", "Backup", "BackupStore", "MailStore", "Directory", "MailCore", "SealboxApp",
             "MailArchive", "TestSupport"]),
-        .testTarget(name: "POP3ServerTests", dependencies: ["POP3Server", "POP3Core", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
+        .testTarget(name: "POP3ServerTests", dependencies: ["MailboxAPI", "POP3Server", "POP3Core", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "MailNetTests", dependencies: ["MailNet",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -184,10 +188,10 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl")]),
-        .testTarget(name: "IMAPServerTests", dependencies: ["IMAPServer", "IMAPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
+        .testTarget(name: "IMAPServerTests", dependencies: ["MailboxAPI", "IMAPServer", "IMAPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "IntegrationTests", dependencies: ["SealboxApp", "MailStore", "Directory", "MailCore", "MailRelay", "TestSupport"],
+        .testTarget(name: "IntegrationTests", dependencies: ["MailboxAPI", "SealboxApp", "MailStore", "Directory", "MailCore", "MailRelay", "TestSupport"],
                     exclude: ["Clients", "ServerChecks"]),  // scripts the tests run by path
     ],
     swiftLanguageModes: [.v6]

@@ -2,6 +2,7 @@ import Backup
 import BackupStore
 import Directory
 import Foundation
+import MailboxAPI
 import MailCore
 import MailStore
 import SealboxApp

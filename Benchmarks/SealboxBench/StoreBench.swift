@@ -1,6 +1,7 @@
 import Directory
 import Foundation
 import GRDB
+import MailboxAPI
 import MailCore
 import MailStore
 import SQLiteCipher

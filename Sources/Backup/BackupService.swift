@@ -3,6 +3,7 @@ import Crypto
 import Directory
 import Foundation
 import Logging
+import MailboxAPI
 import MailCore
 import MailStore
 

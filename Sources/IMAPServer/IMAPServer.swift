@@ -1,7 +1,7 @@
 import IMAPCore
 import Logging
 import MailNet
-import MailStore
+import MailboxAPI
 import NIOCore
 import NIOSSL
 import ServiceLifecycle

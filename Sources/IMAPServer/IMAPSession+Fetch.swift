@@ -1,7 +1,7 @@
 import Foundation
 import IMAPCore
 import MIMEParser
-import MailStore
+import MailboxAPI
 
 extension IMAPSession {
     func fetch(_ tag: String, set: SequenceSet, attributes: [FetchAttribute], byUID: Bool, changedSince: UInt64?,

@@ -1,6 +1,6 @@
 import Foundation
 import IMAPCore
-import MailStore
+import MailboxAPI
 import NIOCore
 
 extension IMAPSession {

@@ -1,7 +1,7 @@
 import Foundation
 import IMAPCore
 import MIMEParser
-import MailStore
+import MailboxAPI
 import NIOCore
 
 extension IMAPSession {

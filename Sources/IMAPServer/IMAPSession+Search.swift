@@ -1,7 +1,7 @@
 import Foundation
 import IMAPCore
 import MIMEParser
-import MailStore
+import MailboxAPI
 
 extension IMAPSession {
     func search(_ tag: String, charset: String?, key: SearchKey, byUID: Bool, returnOptions: [String]?,
@@ -69,12 +69,12 @@ struct SearchContext {
         self.view = view; self.records = records; self.savedSearch = savedSearch
     }
 
-    private static func keyFor(_ field: MailboxDatabase.FullTextField, _ text: String) -> String { field.rawValue + "\u{0}" + text }
+    private static func keyFor(_ field: FullTextField, _ text: String) -> String { field.rawValue + "\u{0}" + text }
 
     /// Runs the index queries and loads the header fields the key needs, once.
     mutating func prepare(_ key: SearchKey, mailbox: any MailboxSession) async throws {
         var needFields = false, needHeader = false
-        var texts: [(MailboxDatabase.FullTextField, String)] = []
+        var texts: [(FullTextField, String)] = []
         func walk(_ k: SearchKey) {
             switch k {
             case .and(let ks): ks.forEach(walk)

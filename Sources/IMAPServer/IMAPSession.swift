@@ -3,7 +3,7 @@ import IMAPCore
 import Logging
 import MailCore
 import MailNet
-import MailStore
+import MailboxAPI
 import NIOCore
 
 /// One client connection's IMAP session (RFC 3501 §3 states). Owned by one task: it reads events

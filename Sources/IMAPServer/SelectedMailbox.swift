@@ -1,5 +1,5 @@
 import IMAPCore
-import MailStore
+import MailboxAPI
 
 /// The selected folder as this session's client sees it: message sequence numbers map to UIDs,
 /// flags as last told to the client, and what has changed since (RFC 3501 §5.2, §7.4.1).

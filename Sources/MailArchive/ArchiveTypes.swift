@@ -1,35 +1,28 @@
 import Foundation
+import MailboxAPI
 
 /// One message as an archive format carries it.
 public struct ArchivedMessage: Sendable, Equatable {
     /// The RFC 5322 message, with CRLF line endings (as Sealbox stores it).
     public var bytes: [UInt8]
-    public var flags: ArchiveFlags
+    public var flags: MessageFlags
     /// IMAP keywords (`$Forwarded`, `$Junk`, custom ones) where the format keeps them.
     public var keywords: [String]
     public var internalDate: Date?
 
-    public init(bytes: [UInt8], flags: ArchiveFlags = [], keywords: [String] = [], internalDate: Date? = nil) {
+    public init(bytes: [UInt8], flags: MessageFlags = [], keywords: [String] = [], internalDate: Date? = nil) {
         self.bytes = bytes; self.flags = flags; self.keywords = keywords; self.internalDate = internalDate
     }
 }
 
-/// The IMAP system flags an archive can carry.
-public struct ArchiveFlags: OptionSet, Sendable, Hashable {
-    public let rawValue: Int
-    public init(rawValue: Int) { self.rawValue = rawValue }
-    public static let seen = ArchiveFlags(rawValue: 1 << 0)
-    public static let answered = ArchiveFlags(rawValue: 1 << 1)
-    public static let flagged = ArchiveFlags(rawValue: 1 << 2)
-    public static let deleted = ArchiveFlags(rawValue: 1 << 3)
-    public static let draft = ArchiveFlags(rawValue: 1 << 4)
-
-    static let names: [(ArchiveFlags, String)] = [(.seen, "seen"), (.answered, "answered"), (.flagged, "flagged"),
-                                                   (.deleted, "deleted"), (.draft, "draft")]
-    var names: [String] { Self.names.filter { contains($0.0) }.map(\.1) }
-    init(names: [String]) {
+/// The names the eml-zip metadata gives the system flags (one flag type: the mailbox's own).
+extension MessageFlags {
+    static let archiveNames: [(MessageFlags, String)] = [(.seen, "seen"), (.answered, "answered"), (.flagged, "flagged"),
+                                                         (.deleted, "deleted"), (.draft, "draft")]
+    var archiveNames: [String] { Self.archiveNames.filter { contains($0.0) }.map(\.1) }
+    init(archiveNames names: [String]) {
         self = []
-        for (flag, name) in Self.names where names.contains(name) { insert(flag) }
+        for (flag, name) in Self.archiveNames where names.contains(name) { insert(flag) }
     }
 }
 

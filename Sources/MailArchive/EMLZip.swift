@@ -1,4 +1,5 @@
 import Foundation
+import MailboxAPI
 import ZIPFoundation
 
 /// A zip of .eml files, one directory per folder (`INBOX/000001.eml`, `Archive/2024/000001.eml`),
@@ -25,7 +26,7 @@ public struct EMLZipWriter {
         if manifests[folder] == nil { manifests[folder] = []; order.append(folder) }
         let name = String(format: "%06d.eml", manifests[folder]!.count + 1)
         try addFile(folder + "/" + name, Data(message.bytes), date: message.internalDate)
-        manifests[folder]!.append(Entry(file: name, flags: message.flags.names, keywords: message.keywords, internalDate: message.internalDate))
+        manifests[folder]!.append(Entry(file: name, flags: message.flags.archiveNames, keywords: message.keywords, internalDate: message.internalDate))
     }
 
     public mutating func finish() throws {
@@ -80,7 +81,7 @@ public enum EMLZipReader {
         }
         return try files.sorted { ($0.folder, $0.name) < ($1.folder, $1.name) }.map { file in
             let meta = manifests[file.folder]?[file.name]
-            return (file.folder, ArchivedMessage(bytes: Array(try contents(file.entry)), flags: ArchiveFlags(names: meta?.flags ?? []),
+            return (file.folder, ArchivedMessage(bytes: Array(try contents(file.entry)), flags: MessageFlags(archiveNames: meta?.flags ?? []),
                                                  keywords: meta?.keywords ?? [], internalDate: meta?.internalDate))
         }
     }

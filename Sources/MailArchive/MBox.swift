@@ -1,4 +1,5 @@
 import Foundation
+import MailboxAPI
 
 /// mbox in the mboxrd variant (RFC 4155; ">From " quoting that is reversible).
 ///
@@ -196,7 +197,7 @@ public struct MBoxSplitter {
     static func message(lines: [ArraySlice<UInt8>], separator: String) -> ArchivedMessage {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(lines.reduce(0) { $0 + $1.count + 2 })
-        var flags: ArchiveFlags = []
+        var flags: MessageFlags = []
         var keywords: [String] = []
         var inHeader = true
         var skippingContinuation = false

@@ -1,4 +1,5 @@
 import Foundation
+import MailboxAPI
 
 /// Reads Maildir and Maildir++ trees: the root's cur/ and new/ are INBOX; subfolders are `.Name`
 /// directories (`.Archive.2024` is `Archive/2024`). Flags come from the `:2,<flags>` suffix
@@ -43,7 +44,7 @@ public enum MaildirReader {
                     throw ArchiveError(description: "\(file) is larger than \(limits.maxMessageSize) bytes")
                 }
                 guard let data = FileManager.default.contents(atPath: file) else { throw ArchiveError(description: "cannot read \(file)") }
-                var flags: ArchiveFlags = []
+                var flags: MessageFlags = []
                 var keywords: [String] = []
                 if let range = name.range(of: ":2,") ?? name.range(of: "!2,") {
                     for c in name[range.upperBound...] {

@@ -1,12 +1,6 @@
 import Foundation
+import MailboxAPI
 import Synchronization
-
-/// A storing recipient of an inbound message: the mailbox and the public key its copy is sealed to.
-public struct InboundMailbox: Sendable, Hashable {
-    public var mailboxID: String
-    public var publicKey: [UInt8]
-    public init(mailboxID: String, publicKey: [UInt8]) { self.mailboxID = mailboxID; self.publicKey = publicKey }
-}
 
 extension LocalMailboxService {
     /// The MX's commit: seals one copy of `message` per storing mailbox (each to its own public

@@ -1,6 +1,7 @@
 import Crypto
 import Directory
 import Foundation
+import MailboxAPI
 import MailCore
 import MIMEParser
 import SQLiteCipher
@@ -363,7 +364,7 @@ public final class LocalMailboxSession: MailboxSession {
     public func expunged(in folder: String, since modSeq: Int64) async throws -> [UID] { try await database.expunged(in: folder, since: modSeq) }
     public func status(of folder: String) async throws -> FolderStatus { try await database.status(of: folder) }
     public func claimRecent(in folder: String) async throws -> [UID] { try await database.claimRecent(in: folder) }
-    public func fullTextSearch(in folder: String, text: String, field: MailboxDatabase.FullTextField) async throws -> [UID]? {
+    public func fullTextSearch(in folder: String, text: String, field: FullTextField) async throws -> [UID]? {
         try await database.fullTextSearch(in: folder, text: text, field: field)
     }
     public func searchFields(in folder: String, uids: UIDSet?, includeHeader: Bool) async throws -> [MessageSearchFields] {

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
+import MailboxAPI
 import MIMEParser
 import SQLiteCipher
 import Synchronization
@@ -532,8 +533,6 @@ public final class MailboxDatabase: Sendable {
         case .any: return columns.joined(separator: "\n")
         }
     }
-
-    public enum FullTextField: String, Sendable { case subject, addresses, body, attachments, any }
 
     // MARK: - Sealed queue hand-off
 

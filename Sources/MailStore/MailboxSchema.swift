@@ -1,4 +1,5 @@
 import GRDB
+import MailboxAPI
 
 /// The schema of a mailbox file, versioned with GRDB migrations. Checked at every open and
 /// upgraded automatically.

@@ -1,6 +1,6 @@
 import Logging
 import MailNet
-import MailStore
+import MailboxAPI
 import NIOCore
 import NIOSSL
 import POP3Core

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import MailCore
 import MailNet
-import MailStore
+import MailboxAPI
 import NIOCore
 import POP3Core
 

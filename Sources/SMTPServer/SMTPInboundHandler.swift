@@ -41,7 +41,7 @@ public struct InboundTransaction: Sendable {
 }
 
 /// What the SMTP session asks of the rest of the node: checking recipients against the directory
-/// and committing accepted messages durably. `DirectoryInboundHandler` is the node's; tests may
+/// and committing accepted messages durably. SealboxApp's `DirectoryInboundHandler` is the node's; tests may
 /// provide their own.
 public protocol SMTPInboundHandler: Sendable {
     /// RCPT time: the recipient's route, or the reply refusing it. `size` is MAIL's SIZE parameter.

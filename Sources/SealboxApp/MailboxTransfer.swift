@@ -1,5 +1,6 @@
 import Foundation
 import MailArchive
+import MailboxAPI
 import MailStore
 import MIMEParser
 
@@ -21,26 +22,6 @@ public enum MailboxTransfer {
 
     /// Progress: messages done, messages in all (export), or bytes read, bytes in all (mbox import).
     public typealias Progress = @Sendable (Int64, Int64) -> Void
-
-    static func flags(_ f: MessageFlags) -> ArchiveFlags {
-        var a: ArchiveFlags = []
-        if f.contains(.seen) { a.insert(.seen) }
-        if f.contains(.answered) { a.insert(.answered) }
-        if f.contains(.flagged) { a.insert(.flagged) }
-        if f.contains(.deleted) { a.insert(.deleted) }
-        if f.contains(.draft) { a.insert(.draft) }
-        return a
-    }
-
-    static func flags(_ a: ArchiveFlags) -> MessageFlags {
-        var f: MessageFlags = []
-        if a.contains(.seen) { f.insert(.seen) }
-        if a.contains(.answered) { f.insert(.answered) }
-        if a.contains(.flagged) { f.insert(.flagged) }
-        if a.contains(.deleted) { f.insert(.deleted) }
-        if a.contains(.draft) { f.insert(.draft) }
-        return f
-    }
 
     // MARK: - Export
 
@@ -78,7 +59,7 @@ public enum MailboxTransfer {
                 var writer = MBoxWriter(fileHandle: handle)
                 for record in messages {
                     guard let bytes = try await session.messageBytes(in: f, uid: record.uid) else { continue }
-                    try writer.write(ArchivedMessage(bytes: bytes, flags: flags(record.flags), keywords: record.keywords,
+                    try writer.write(ArchivedMessage(bytes: bytes, flags: record.flags, keywords: record.keywords,
                                                      internalDate: record.internalDate))
                     summary.messages += 1; summary.bytes += Int64(bytes.count); done += 1
                     progress?(done, total)
@@ -92,7 +73,7 @@ public enum MailboxTransfer {
             for (f, messages) in records {
                 for record in messages {
                     guard let bytes = try await session.messageBytes(in: f, uid: record.uid) else { continue }
-                    try writer.add(folder: f, message: ArchivedMessage(bytes: bytes, flags: flags(record.flags), keywords: record.keywords,
+                    try writer.add(folder: f, message: ArchivedMessage(bytes: bytes, flags: record.flags, keywords: record.keywords,
                                                                        internalDate: record.internalDate))
                     summary.messages += 1; summary.bytes += Int64(bytes.count); done += 1
                     progress?(done, total)
@@ -136,7 +117,7 @@ public enum MailboxTransfer {
             message.bytes = MIMEMessage.canonicalCRLF(message.bytes)  // stored with CRLF, as IMAP counts it
             let key = MessageIdentity.key(for: message.bytes)
             if known.contains(key) { summary.duplicates += 1 } else {
-                _ = try await session.append(to: folder, message: message.bytes, flags: flags(message.flags),
+                _ = try await session.append(to: folder, message: message.bytes, flags: message.flags,
                                              keywords: message.keywords, internalDate: message.internalDate)
                 known.insert(key)
                 summary.messages += 1
@@ -162,7 +143,7 @@ public enum MailboxTransfer {
                 message.bytes = MIMEMessage.canonicalCRLF(message.bytes)
                 let key = MessageIdentity.key(for: message.bytes)
                 if known.contains(key) { summary.duplicates += 1 } else {
-                    _ = try await session.append(to: folder, message: message.bytes, flags: flags(message.flags),
+                    _ = try await session.append(to: folder, message: message.bytes, flags: message.flags,
                                                  keywords: message.keywords, internalDate: message.internalDate)
                     known.insert(key)
                     summary.messages += 1

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import BackupStore
 import Foundation
 import Logging
+import MailboxAPI
 import MailRelay
 import MailStore
 import NIOCore

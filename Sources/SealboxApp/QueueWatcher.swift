@@ -1,4 +1,5 @@
 import Logging
+import MailboxAPI
 import MailStore
 import ServiceLifecycle
 

@@ -1,5 +1,6 @@
 import Directory
 import Foundation
+import MailboxAPI
 import MailCore
 import MailStore
 import SQLiteCipher

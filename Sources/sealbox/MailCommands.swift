@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MailboxAPI
 import MailCore
 import MailStore
 import SealboxApp

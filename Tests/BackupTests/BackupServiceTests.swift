@@ -2,11 +2,12 @@ import Backup
 import BackupStore
 import Directory
 import Foundation
+import MailboxAPI
 import MailCore
 import MailStore
 import SealboxApp
-import TestSupport
 import Testing
+import TestSupport
 
 /// A node with one mailbox holding canary mail, and a backup service writing to a directory.
 final class BackupHarness: Sendable {

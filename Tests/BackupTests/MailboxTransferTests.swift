@@ -1,5 +1,6 @@
 import Foundation
 import MailArchive
+import MailboxAPI
 import MailCore
 import MailStore
 import SealboxApp

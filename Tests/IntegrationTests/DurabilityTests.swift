@@ -1,9 +1,10 @@
 import Foundation
-import TestSupport
+import MailboxAPI
 import MailCore
 import MailStore
 import SealboxApp
 import Testing
+import TestSupport
 
 @Suite("Crash safety and file format", .serialized)
 struct DurabilityTests {

@@ -1,6 +1,7 @@
 import Directory
 import Foundation
 import GRDB
+import MailboxAPI
 import MailStore
 import SQLiteCipher
 import Testing

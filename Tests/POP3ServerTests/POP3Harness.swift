@@ -1,4 +1,5 @@
 import Foundation
+import MailboxAPI
 import MailCore
 import MailNet
 import MailStore

@@ -1,14 +1,15 @@
 import Directory
 import Foundation
+import MailboxAPI
 import MailCore
-import MailStore
 import SMTPCore
+import SMTPServer
 
 /// The node's inbound handler: recipients come from the directory; a message becomes sealed
 /// copies for storing aliases and outbound jobs for forwards and webhooks, committed together.
 public struct DirectoryInboundHandler: SMTPInboundHandler {
     let directory: any MailDirectory
-    let mailboxes: LocalMailboxService
+    let mailboxes: any MailboxService
     /// The alias that receives mail for `postmaster` when a domain has no postmaster alias.
     let postmaster: EmailAddress?
     /// Rewrites a forwarded message's envelope sender (SRS) so that the target's SPF check passes
@@ -21,7 +22,7 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
     let srsDomain: String?
     let reverseSRS: @Sendable (String) -> String?
 
-    public init(directory: any MailDirectory, mailboxes: LocalMailboxService, postmaster: EmailAddress?,
+    public init(directory: any MailDirectory, mailboxes: any MailboxService, postmaster: EmailAddress?,
                 rewriteSender: @escaping @Sendable (String) -> String, onJobsQueued: @escaping @Sendable () -> Void = {},
                 srsDomain: String? = nil, reverseSRS: @escaping @Sendable (String) -> String? = { _ in nil }) {
         self.directory = directory; self.mailboxes = mailboxes; self.postmaster = postmaster

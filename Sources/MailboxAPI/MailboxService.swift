@@ -14,6 +14,17 @@ public protocol MailboxService: Sendable {
     /// Local delivery: seals `message` to the recipient's public key and commits it to the queue;
     /// returns after the commit. If the mailbox is unlocked, the message reaches INBOX at once.
     func deliver(to recipient: EmailAddress, message: [UInt8], internalDate: Date) async throws -> DeliveryOutcome
+
+    /// The MX's commit: one copy of `message` sealed to each storing mailbox and the outbound
+    /// jobs (forwards, webhooks), durable together (all or nothing) before this returns; only
+    /// then may SMTP answer 250. Mailboxes open somewhere see the message at once. Returns the
+    /// jobs' ids.
+    @discardableResult
+    func acceptInbound(message: [UInt8], internalDate: Date, mailboxes: [InboundMailbox], jobs: [OutboundJob]) async throws -> [Int64]
+
+    /// Bytes a mailbox holds, without unlocking it (its stored and queued mail): the MX checks
+    /// quotas with this at RCPT time.
+    func storedBytes(mailboxID: String) async throws -> Int64
 }
 
 public enum DeliveryOutcome: Sendable, Hashable {
@@ -48,7 +59,7 @@ public protocol MailboxSession: Sendable {
     func expunged(in folder: String, since modSeq: Int64) async throws -> [UID]
     func status(of folder: String) async throws -> FolderStatus
     func claimRecent(in folder: String) async throws -> [UID]
-    func fullTextSearch(in folder: String, text: String, field: MailboxDatabase.FullTextField) async throws -> [UID]?
+    func fullTextSearch(in folder: String, text: String, field: FullTextField) async throws -> [UID]?
     func searchFields(in folder: String, uids: UIDSet?, includeHeader: Bool) async throws -> [MessageSearchFields]
     /// Whether the session's password still exists (it may be revoked by another process; a
     /// session checks this now and then and ends when it is gone).

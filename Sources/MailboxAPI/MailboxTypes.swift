@@ -106,7 +106,10 @@ public struct MessageRecord: Sendable, Hashable {
     }
 }
 
-/// The fields SEARCH's header keys match against (see `MailboxDatabase.searchFields`).
+/// What a full-text search looks in (SEARCH SUBJECT/FROM/TO/BODY/TEXT backed by the index).
+public enum FullTextField: String, Sendable { case subject, addresses, body, attachments, any }
+
+/// The fields SEARCH's header keys match against (see `MailboxSession.searchFields`).
 public struct MessageSearchFields: Sendable, Hashable {
     public var uid: UID
     /// Decoded (RFC 2047) subject; address lists as `Name <addr>, …`.

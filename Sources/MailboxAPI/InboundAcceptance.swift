@@ -1,0 +1,38 @@
+import Foundation
+
+/// A storing recipient of an inbound message: the mailbox and the public key its copy is sealed to.
+public struct InboundMailbox: Sendable, Hashable {
+    public var mailboxID: String
+    public var publicKey: [UInt8]
+    public init(mailboxID: String, publicKey: [UInt8]) { self.mailboxID = mailboxID; self.publicKey = publicKey }
+}
+
+/// A piece of outbound work committed with an inbound message: relay it to forward addresses,
+/// or post it to a webhook.
+public struct OutboundJob: Sendable, Hashable {
+    public enum Kind: String, Sendable { case smtp, webhook }
+    public var id: Int64 = 0
+    public var kind: Kind
+    public var created: Date
+    public var nextAttempt: Date
+    public var attempts: Int = 0
+    public var lastError: String?
+    /// The envelope sender to use (SRS-rewritten for a forward; as received for a webhook).
+    public var sender: String
+    /// The envelope sender as received: where a bounce goes ("" for the null sender).
+    public var originalSender: String
+    /// Forward targets (smtp), or the recipients the alias was addressed as (webhook).
+    public var recipients: [String]
+    /// The webhook URL.
+    public var target: String?
+    /// Remote address, HELO name, the alias: what a webhook reports and a bounce mentions.
+    public var context: [String: String]
+    public var message: [UInt8]
+
+    public init(kind: Kind, sender: String, originalSender: String, recipients: [String], target: String? = nil,
+                context: [String: String] = [:], message: [UInt8], created: Date = Date()) {
+        self.kind = kind; self.sender = sender; self.originalSender = originalSender; self.recipients = recipients
+        self.target = target; self.context = context; self.message = message
+        self.created = created; self.nextAttempt = created
+    }
+}
