@@ -1,6 +1,7 @@
 import Foundation
 import IMAPCore
 @testable import IMAPServer
+import MailboxAPI
 import MailCore
 import MailStore
 import Testing

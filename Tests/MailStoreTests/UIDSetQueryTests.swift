@@ -1,5 +1,6 @@
 import Directory
 import Foundation
+import MailboxAPI
 import MailStore
 import SQLiteCipher
 import Testing
