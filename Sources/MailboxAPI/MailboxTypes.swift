@@ -82,6 +82,12 @@ public struct FolderStatus: Sendable, Hashable {
     public var uidValidity: UInt32
     public var highestModSeq: Int64
     public var sizeBytes: Int64
+
+    public init(messages: Int, recent: Int, unseen: Int, deleted: Int, uidNext: UID, uidValidity: UInt32, highestModSeq: Int64,
+                sizeBytes: Int64) {
+        self.messages = messages; self.recent = recent; self.unseen = unseen; self.deleted = deleted; self.uidNext = uidNext
+        self.uidValidity = uidValidity; self.highestModSeq = highestModSeq; self.sizeBytes = sizeBytes
+    }
 }
 
 /// One message as listed by FETCH-like calls: everything but the bytes.
@@ -120,17 +126,23 @@ public struct MessageSearchFields: Sendable, Hashable {
     public var bcc: String?
     /// The raw header block (when asked for).
     public var header: [UInt8]?
+
+    public init(uid: UID, subject: String?, from: String?, to: String?, cc: String?, bcc: String?, header: [UInt8]?) {
+        self.uid = uid; self.subject = subject; self.from = from; self.to = to; self.cc = cc; self.bcc = bcc; self.header = header
+    }
 }
 
 public struct AppendResult: Sendable, Hashable {
     public var uidValidity: UInt32
     public var uid: UID
+    public init(uidValidity: UInt32, uid: UID) { self.uidValidity = uidValidity; self.uid = uid }
 }
 
 public struct CopyResult: Sendable, Hashable {
     public var uidValidity: UInt32
     /// (source UID, destination UID) pairs in source order (RFC 4315 COPYUID).
     public var mapping: [(source: UID, destination: UID)]
+    public init(uidValidity: UInt32, mapping: [(source: UID, destination: UID)]) { self.uidValidity = uidValidity; self.mapping = mapping }
     public static func == (a: CopyResult, b: CopyResult) -> Bool {
         a.uidValidity == b.uidValidity && a.mapping.map(\.source) == b.mapping.map(\.source)
             && a.mapping.map(\.destination) == b.mapping.map(\.destination)
@@ -145,6 +157,7 @@ public struct StoreResult: Sendable, Hashable {
     public var updated: [MessageRecord]
     /// UIDs not changed because their MODSEQ was above UNCHANGEDSINCE (RFC 7162 MODIFIED).
     public var modified: [UID]
+    public init(updated: [MessageRecord], modified: [UID]) { self.updated = updated; self.modified = modified }
 }
 
 /// What changed in a mailbox, told to every session watching it (IDLE, NOOP updates).
@@ -163,6 +176,9 @@ public struct MailboxChange: Sendable, Hashable {
     public var modSeq: Int64
     /// The session that made the change (nil for deliveries); a session may skip its own changes.
     public var origin: UUID?
+    public init(folder: String, kind: Kind, modSeq: Int64, origin: UUID?) {
+        self.folder = folder; self.kind = kind; self.modSeq = modSeq; self.origin = origin
+    }
 }
 
 public struct MailStoreError: Error, CustomStringConvertible, Sendable, Equatable {
