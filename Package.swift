@@ -68,6 +68,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .target(name: "MailNet", dependencies: [
+            "MailboxAPI", "MailCore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -182,7 +183,7 @@ let package = Package(
             "MailArchive", "TestSupport"]),
         .testTarget(name: "POP3ServerTests", dependencies: ["MailboxAPI", "POP3Server", "POP3Core", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "MailNetTests", dependencies: ["MailNet",
+        .testTarget(name: "MailNetTests", dependencies: ["MailNet", "MailboxAPI", "MailCore",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),

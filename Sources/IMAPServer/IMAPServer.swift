@@ -15,7 +15,6 @@ public struct IMAPServer: Sendable {
         public var imapsPort: Int? = 993
         public var maxConnections: Int = 10_000
         public var maxConnectionsPerIP: Int = 50
-        public var maxSessionsPerMailbox: Int = 100
         /// A write that cannot complete this long (the client stopped reading) ends the connection.
         public var writeTimeout: Duration = .seconds(300)
         public var session = IMAPSessionConfiguration()
@@ -24,18 +23,13 @@ public struct IMAPServer: Sendable {
 
     public let configuration: Configuration
     let tls: NIOSSLContext
-    let mailboxes: any MailboxService
-    let authGate: (any IMAPAuthGate)?
-    let sessionLimiter: SessionLimiter
+    let authenticator: SessionAuthenticator
     let logger: Logger
 
-    /// `sessionLimiter` is shared with the node's other protocol servers (POP3); by default one
-    /// of `configuration.maxSessionsPerMailbox`.
-    public init(configuration: Configuration, tls: NIOSSLContext, mailboxes: any MailboxService,
-                authGate: (any IMAPAuthGate)?, sessionLimiter: SessionLimiter? = nil, logger: Logger) {
-        self.configuration = configuration; self.tls = tls; self.mailboxes = mailboxes
-        self.authGate = authGate; self.logger = logger
-        self.sessionLimiter = sessionLimiter ?? SessionLimiter(maxPerMailbox: configuration.maxSessionsPerMailbox)
+    /// `authenticator` is the node's, shared with its other protocol servers: failed logins and
+    /// sessions per mailbox count across protocols.
+    public init(configuration: Configuration, tls: NIOSSLContext, authenticator: SessionAuthenticator, logger: Logger) {
+        self.configuration = configuration; self.tls = tls; self.authenticator = authenticator; self.logger = logger
     }
 
     /// One Service per enabled listener; `onBound(name, address)` reports each bound address.
@@ -70,9 +64,8 @@ public struct IMAPServer: Sendable {
         var logger = self.logger
         logger[metadataKey: "imap.session.id"] = "\(connection.id)"
         let ip = connection.remoteAddress?.ipAddress ?? "unknown"
-        let session = IMAPSession(configuration: configuration.session, transport: transport, mailboxes: mailboxes,
-                                  authGate: authGate, remoteIP: ip, isTLS: implicitTLS, inbox: inbox,
-                                  sessionLimiter: sessionLimiter, logger: logger)
+        let session = IMAPSession(configuration: configuration.session, transport: transport, authenticator: authenticator,
+                                  remoteIP: ip, isTLS: implicitTLS, inbox: inbox, logger: logger)
         await transport.run(inbox: inbox, writeTimeout: configuration.writeTimeout) { await session.run() }
     }
 }

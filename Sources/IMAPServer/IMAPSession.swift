@@ -14,34 +14,30 @@ final class IMAPSession {
 
     let configuration: IMAPSessionConfiguration
     let transport: any IMAPTransport
-    let mailboxes: any MailboxService
-    let authGate: (any IMAPAuthGate)?
+    let authenticator: SessionAuthenticator
     let remoteIP: String
     let inbox: IMAPSessionInbox
-    let sessionLimiter: SessionLimiter?
     var logger: Logger
 
     var state: State = .notAuthenticated
     var isTLS: Bool
+    /// The logged-in mailbox (`login.session`), nil before LOGIN.
     var mailbox: (any MailboxSession)?
+    var login: MailboxLogin?
     var selected: SelectedMailbox?
     var enabled: Set<String> = []
     var out = ByteBuffer()
     /// The mailbox changed since the selected view was last brought up to date.
     var changesPending = false
     var lastActivity = ContinuousClock.now
-    var watcher: Task<Void, Never>?
     /// Result of the last SEARCH with RETURN (SAVE) (RFC 5182), as UIDs.
     var savedSearch: [UID] = []
 
-    init(configuration: IMAPSessionConfiguration, transport: any IMAPTransport, mailboxes: any MailboxService,
-         authGate: (any IMAPAuthGate)?, remoteIP: String, isTLS: Bool, inbox: IMAPSessionInbox,
-         sessionLimiter: SessionLimiter? = nil, logger: Logger) {
-        self.sessionLimiter = sessionLimiter
+    init(configuration: IMAPSessionConfiguration, transport: any IMAPTransport, authenticator: SessionAuthenticator,
+         remoteIP: String, isTLS: Bool, inbox: IMAPSessionInbox, logger: Logger) {
         self.configuration = configuration
         self.transport = transport
-        self.mailboxes = mailboxes
-        self.authGate = authGate
+        self.authenticator = authenticator
         self.remoteIP = remoteIP
         self.isTLS = isTLS
         self.inbox = inbox
@@ -136,12 +132,8 @@ final class IMAPSession {
 
     func end() async {
         inbox.pushClosed()
-        watcher?.cancel()
-        watcher = nil
-        if let mailbox {
-            sessionLimiter?.release(mailbox.mailboxID)
-            await mailbox.close()
-        }
+        await login?.end()
+        login = nil
         mailbox = nil
         selected = nil
         state = .logout
@@ -288,52 +280,27 @@ final class IMAPSession {
     }
 
     func authenticateUser(_ tag: String, user: String, password: String) async throws {
-        let started = ContinuousClock.now
-        let account = user.lowercased()
-        if let gate = authGate, let wait = await gate.refusal(ip: remoteIP, account: account) {
-            let seconds = max(1, Int(wait.components.seconds))
-            no(tag, "Too many failed logins; try again in \(seconds) seconds", code: .unavailable)
-            return
-        }
-        do {
-            guard let address = try? EmailAddress(user) else { throw MailStoreError(.authenticationFailed, "bad address") }
-            let session = try await mailboxes.unlock(address: address, password: password)
-            await authGate?.succeeded(ip: remoteIP, account: account)
-            if let limiter = sessionLimiter, !limiter.acquire(session.mailboxID) {
-                await session.close()
-                no(tag, "Too many sessions for this mailbox", code: .limit)
-                return
-            }
-            mailbox = session
+        switch await authenticator.authenticate(user: user, password: password, remoteIP: remoteIP) {
+        case .authenticated(let login):
+            self.login = login
+            mailbox = login.session
             state = .authenticated
-            logger[metadataKey: "imap.mailbox"] = "\(session.mailboxID)"
-            startWatching(session)
+            logger[metadataKey: "imap.mailbox"] = "\(login.session.mailboxID)"
+            let inbox = self.inbox
+            login.watch(folder: nil) { revoked in inbox.pushChange(revoked: revoked) }
             ok(tag, "Logged in", code: .capability(capabilities))
-        } catch let error as MailStoreError where error.code == .authenticationFailed || error.code == .noMailbox {
-            // The same answer, after the same delay, whether the address exists or not.
-            let answerAt = await authGate?.failed(ip: remoteIP, account: account) ?? .seconds(1)
-            let elapsed = ContinuousClock.now - started
-            if answerAt > elapsed { try? await Task.sleep(for: answerAt - elapsed) }
+        case .throttled(let wait):
+            no(tag, "Too many failed logins; try again in \(max(1, Int(wait.components.seconds))) seconds", code: .unavailable)
+        case .failed:
             no(tag, "Authentication failed", code: .authenticationFailed)
-        }
-    }
-
-    func startWatching(_ session: any MailboxSession) {
-        let inbox = self.inbox
-        let passwordID = session.passwordID
-        let stream = session.changes(folder: nil)
-        watcher = Task {
-            for await change in stream {
-                if case .passwordRevoked(let id) = change.kind {
-                    if id == passwordID { inbox.pushChange(revoked: true) }
-                    continue
-                }
-                inbox.pushChange(revoked: false)
-            }
+        case .tooManySessions:
+            no(tag, "Too many sessions for this mailbox", code: .limit)
+        case .unavailable(let error):
+            logger.error("unlock failed", metadata: ["imap.error": "\(type(of: error))"])
+            no(tag, "Mailbox unavailable; try again later", code: .unavailable)
         }
     }
 }
-
 /// Maps store errors to tagged replies (the one place where they become wire text).
 extension IMAPSession {
     func reply(_ tag: String, error: Error) {

@@ -28,6 +28,10 @@ public actor AuthThrottle {
     var accounts: [String: Record] = [:]
     /// IPs that logged in to an account successfully (they are not locked out with it).
     var trusted: Set<String> = []
+    /// Attempts begun and not yet answered, per IP and per account: they count as failures until
+    /// they end, so parallel attempts cannot all pass the check before any is charged.
+    var pendingIPs: [String: Int] = [:]
+    var pendingAccounts: [String: Int] = [:]
     let now: @Sendable () -> ContinuousClock.Instant
 
     public init(policy: Policy = .init(), now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
@@ -44,8 +48,35 @@ public actor AuthThrottle {
         return .allowed
     }
 
+    /// `check`, and when allowed, charges the attempt as pending (one step: the actor runs it whole).
+    public func beginAttempt(ip: String, account: String) -> Verdict {
+        if case .refused(let retryAfter) = check(ip: ip, account: account) { return .refused(retryAfter: retryAfter) }
+        let t = now()
+        func recent(_ r: Record?) -> Int { r?.failures.filter { t - $0 < policy.window }.count ?? 0 }
+        let busyIP = recent(ips[ip]) + pendingIPs[ip, default: 0] >= policy.maxFailuresPerIP
+        let busyAccount = !trusted.contains(ip + "\u{0}" + account)
+            && recent(accounts[account]) + pendingAccounts[account, default: 0] >= policy.maxFailuresPerAccount
+        // Refused for as long as the attempts in flight take to be answered.
+        if busyIP || busyAccount { return .refused(retryAfter: policy.failureDelay + policy.jitter) }
+        guard pendingIPs.count + pendingAccounts.count < policy.maxTracked else { return .refused(retryAfter: policy.failureDelay) }
+        pendingIPs[ip, default: 0] += 1
+        pendingAccounts[account, default: 0] += 1
+        return .allowed
+    }
+
+    /// Ends a pending attempt without a verdict.
+    public func endAttempt(ip: String, account: String) {
+        func drop(_ table: inout [String: Int], _ key: String) {
+            guard let n = table[key] else { return }
+            table[key] = n > 1 ? n - 1 : nil
+        }
+        drop(&pendingIPs, ip)
+        drop(&pendingAccounts, account)
+    }
+
     /// Records a failure; returns how long after the attempt began the answer should go out.
     public func recordFailure(ip: String, account: String) -> Duration {
+        endAttempt(ip: ip, account: account)
         let t = now()
         bump(&ips, ip, at: t, limit: policy.maxFailuresPerIP)
         bump(&accounts, account, at: t, limit: policy.maxFailuresPerAccount)
@@ -55,6 +86,7 @@ public actor AuthThrottle {
     }
 
     public func recordSuccess(ip: String, account: String) {
+        endAttempt(ip: ip, account: account)
         ips[ip] = nil
         if trusted.count < policy.maxTracked { trusted.insert(ip + "\u{0}" + account) }
     }

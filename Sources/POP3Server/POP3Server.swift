@@ -23,17 +23,13 @@ public struct POP3Server: Sendable {
 
     public let configuration: Configuration
     let tls: NIOSSLContext
-    let mailboxes: any MailboxService
-    let authGate: (any AuthGate)?
-    let sessionLimiter: SessionLimiter?
+    let authenticator: SessionAuthenticator
     let logger: Logger
 
-    /// `authGate` and `sessionLimiter` are the node's, shared with IMAP: failed logins count
-    /// across protocols, and so do sessions per mailbox.
-    public init(configuration: Configuration, tls: NIOSSLContext, mailboxes: any MailboxService,
-                authGate: (any AuthGate)?, sessionLimiter: SessionLimiter?, logger: Logger) {
-        self.configuration = configuration; self.tls = tls; self.mailboxes = mailboxes
-        self.authGate = authGate; self.sessionLimiter = sessionLimiter; self.logger = logger
+    /// `authenticator` is the node's, shared with IMAP: failed logins count across protocols, and
+    /// so do sessions per mailbox.
+    public init(configuration: Configuration, tls: NIOSSLContext, authenticator: SessionAuthenticator, logger: Logger) {
+        self.configuration = configuration; self.tls = tls; self.authenticator = authenticator; self.logger = logger
     }
 
     /// One Service per enabled listener; `onBound(name, address)` reports each bound address.
@@ -67,9 +63,9 @@ public struct POP3Server: Sendable {
         let transport = ChannelSessionTransport(connection: connection, tls: implicitTLS ? nil : tls, framer: POP3FrameHandler.self)
         var logger = self.logger
         logger[metadataKey: "pop3.session.id"] = "\(connection.id)"
-        let session = POP3Session(configuration: configuration.session, transport: transport, mailboxes: mailboxes,
-                                  authGate: authGate, remoteIP: connection.remoteAddress?.ipAddress ?? "unknown",
-                                  isTLS: implicitTLS, inbox: inbox, sessionLimiter: sessionLimiter, logger: logger)
+        let session = POP3Session(configuration: configuration.session, transport: transport, authenticator: authenticator,
+                                  remoteIP: connection.remoteAddress?.ipAddress ?? "unknown", isTLS: implicitTLS, inbox: inbox,
+                                  logger: logger)
         await transport.run(inbox: inbox, writeTimeout: configuration.writeTimeout) { await session.run() }
     }
 }

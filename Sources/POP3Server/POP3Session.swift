@@ -25,30 +25,27 @@ final class POP3Session {
 
     let configuration: POP3SessionConfiguration
     let transport: any SessionTransport
-    let mailboxes: any MailboxService
-    let authGate: (any AuthGate)?
+    let authenticator: SessionAuthenticator
     let remoteIP: String
     let inbox: SessionInbox<POP3Frame>
-    let sessionLimiter: SessionLimiter?
     var logger: Logger
 
     var state: State = .authorization
     var isTLS: Bool
     var pendingUser: String?
+    /// The logged-in mailbox (`login.session`), nil before authentication.
     var mailbox: (any MailboxSession)?
+    var login: MailboxLogin?
     var messages: [Message] = []
     var uidValidity: UInt32 = 0
     var revoked = false
-    var watcher: Task<Void, Never>?
     var out: [UInt8] = []
     var lastActivity = ContinuousClock.now
 
-    init(configuration: POP3SessionConfiguration, transport: any SessionTransport, mailboxes: any MailboxService,
-         authGate: (any AuthGate)?, remoteIP: String, isTLS: Bool, inbox: SessionInbox<POP3Frame>,
-         sessionLimiter: SessionLimiter?, logger: Logger) {
-        self.configuration = configuration; self.transport = transport; self.mailboxes = mailboxes
-        self.authGate = authGate; self.remoteIP = remoteIP; self.isTLS = isTLS; self.inbox = inbox
-        self.sessionLimiter = sessionLimiter; self.logger = logger
+    init(configuration: POP3SessionConfiguration, transport: any SessionTransport, authenticator: SessionAuthenticator,
+         remoteIP: String, isTLS: Bool, inbox: SessionInbox<POP3Frame>, logger: Logger) {
+        self.configuration = configuration; self.transport = transport; self.authenticator = authenticator
+        self.remoteIP = remoteIP; self.isTLS = isTLS; self.inbox = inbox; self.logger = logger
     }
 
     var insecureAuthBlocked: Bool { !isTLS && !configuration.allowInsecureAuth }
@@ -101,12 +98,8 @@ final class POP3Session {
 
     func end() async {
         inbox.pushClosed()
-        watcher?.cancel()
-        watcher = nil
-        if let mailbox {
-            sessionLimiter?.release(mailbox.mailboxID)
-            await mailbox.close()
-        }
+        await login?.end()
+        login = nil
         mailbox = nil
         state = .closed
         await transport.close()
@@ -255,33 +248,23 @@ final class POP3Session {
     }
 
     func authenticate(user: String, password: String) async throws {
-        let started = ContinuousClock.now
-        let account = user.lowercased()
-        if let gate = authGate, let wait = await gate.refusal(ip: remoteIP, account: account) {
-            let seconds = max(1, Int(wait.components.seconds))
-            err("Too many failed logins; try again in \(seconds) seconds", code: .sysTemp)
-            return
-        }
         let session: any MailboxSession
-        do {
-            guard let address = try? EmailAddress(user) else { throw MailStoreError(.authenticationFailed, "bad address") }
-            session = try await mailboxes.unlock(address: address, password: password)
-        } catch let error as MailStoreError where error.code == .authenticationFailed || error.code == .noMailbox {
-            // The same answer, after the same delay, whether the address exists or not.
-            let answerAt = await authGate?.failed(ip: remoteIP, account: account) ?? .seconds(1)
-            let elapsed = ContinuousClock.now - started
-            if answerAt > elapsed { try? await Task.sleep(for: answerAt - elapsed) }
+        switch await authenticator.authenticate(user: user, password: password, remoteIP: remoteIP) {
+        case .authenticated(let login):
+            self.login = login
+            session = login.session
+        case .throttled(let wait):
+            err("Too many failed logins; try again in \(max(1, Int(wait.components.seconds))) seconds", code: .sysTemp)
+            return
+        case .failed:
             err("Authentication failed", code: .auth)
             return
-        } catch {
+        case .tooManySessions:
+            err("Too many sessions for this mailbox", code: .inUse)
+            return
+        case .unavailable(let error):
             logger.error("unlock failed", metadata: ["pop3.error": "\(type(of: error))"])
             err("Mailbox unavailable; try again later", code: .sysTemp)
-            return
-        }
-        await authGate?.succeeded(ip: remoteIP, account: account)
-        if let limiter = sessionLimiter, !limiter.acquire(session.mailboxID) {
-            await session.close()
-            err("Too many sessions for this mailbox", code: .inUse)
             return
         }
         mailbox = session
@@ -298,22 +281,12 @@ final class POP3Session {
             state = .closed
             return
         }
-        startWatching(session)
+        // Revocation of this session's password ends it at its next command.
+        let inbox = self.inbox
+        login?.watch(folder: "INBOX") { revoked in if revoked { inbox.pushChange(revoked: true) } }
         state = .transaction
         let (count, size) = totals
         ok("Logged in; maildrop has \(count) message\(count == 1 ? "" : "s") (\(size) octets)")
-    }
-
-    /// Revocation of this session's password ends it at its next command.
-    func startWatching(_ session: any MailboxSession) {
-        let inbox = self.inbox
-        let passwordID = session.passwordID
-        let stream = session.changes(folder: "INBOX")
-        watcher = Task {
-            for await change in stream {
-                if case .passwordRevoked(let id) = change.kind, id == passwordID { inbox.pushChange(revoked: true) }
-            }
-        }
     }
 
     // MARK: - TRANSACTION

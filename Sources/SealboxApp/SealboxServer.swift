@@ -26,16 +26,15 @@ public enum SealboxServer {
         imap.imapPort = configuration.imapPort
         imap.imapsPort = configuration.imapsPort
         imap.maxConnectionsPerIP = configuration.imapMaxConnectionsPerIP
-        imap.maxSessionsPerMailbox = configuration.imapMaxSessionsPerMailbox
         imap.session.allowInsecureAuth = configuration.imapAllowInsecureAuth
         imap.session.idleTimeout = configuration.imapIdleTimeout
         imap.session.hostname = configuration.hostname
         imap.session.limits.maxAppendSize = configuration.appendLimit
         // One throttle and one per-mailbox session count for every protocol of the node.
-        let throttle = AuthThrottle()
-        let sessionLimiter = SessionLimiter(maxPerMailbox: configuration.imapMaxSessionsPerMailbox)
-        let server = IMAPServer(configuration: imap, tls: tls, mailboxes: node.mailboxes, authGate: throttle,
-                                sessionLimiter: sessionLimiter, logger: logger)
+        let authenticator = SessionAuthenticator(
+            mailboxes: node.mailboxes, gate: AuthThrottle(),
+            limiter: SessionLimiter(maxPerMailbox: configuration.imapMaxSessionsPerMailbox))
+        let server = IMAPServer(configuration: imap, tls: tls, authenticator: authenticator, logger: logger)
         var services = server.services(onBound: onBound)
         let outbound = try OutboundWorker.make(configuration: configuration, node: node, logger: logger)
         if configuration.pop3Enabled {
@@ -47,8 +46,8 @@ public enum SealboxServer {
             pop3.session.allowInsecureAuth = configuration.pop3AllowInsecureAuth
             pop3.session.idleTimeout = configuration.pop3IdleTimeout
             pop3.session.hostname = configuration.hostname
-            services += POP3Server(configuration: pop3, tls: tls, mailboxes: node.mailboxes, authGate: throttle,
-                                   sessionLimiter: sessionLimiter, logger: logger).services(onBound: onBound)
+            services += POP3Server(configuration: pop3, tls: tls, authenticator: authenticator, logger: logger)
+                .services(onBound: onBound)
         }
         if configuration.smtpEnabled {
             var smtp = SMTPServer.Configuration()

@@ -279,9 +279,10 @@ struct IMAPSessionTests {
     @Test("login throttle: a refused IP gets NO [UNAVAILABLE] without trying the password")
     func throttled() async throws {
         struct RefuseAll: IMAPAuthGate {
-            func refusal(ip: String, account: String) async -> Duration? { .seconds(600) }
+            func begin(ip: String, account: String) async -> Duration? { .seconds(600) }
             func failed(ip: String, account: String) async -> Duration { .zero }
             func succeeded(ip: String, account: String) async {}
+            func cancelled(ip: String, account: String) async {}
         }
         let h = try await SessionHarness()
         let c = h.connect(authGate: RefuseAll())

@@ -3,6 +3,7 @@ import IMAPCore
 @testable import IMAPServer
 import MailboxAPI
 import MailCore
+import MailNet
 import MailStore
 import NIOCore
 import SealboxApp
@@ -69,7 +70,8 @@ final class TestClient: Sendable {
         framer = Mutex(IMAPFramer(limits: configuration.limits))
         let transport = self.transport, inbox = self.inbox
         task = Task {
-            let session = IMAPSession(configuration: configuration, transport: transport, mailboxes: mailboxes, authGate: authGate,
+            let session = IMAPSession(configuration: configuration, transport: transport,
+                                      authenticator: SessionAuthenticator(mailboxes: mailboxes, gate: authGate, limiter: nil),
                                       remoteIP: "127.0.0.1", isTLS: false, inbox: inbox, logger: .init(label: "test"))
             await session.run()
         }

@@ -273,9 +273,10 @@ struct POP3TranscriptTests {
     @Test("the throttle refuses a locked-out client")
     func throttled() async throws {
         struct RefuseAll: AuthGate {
-            func refusal(ip: String, account: String) async -> Duration? { .seconds(600) }
+            func begin(ip: String, account: String) async -> Duration? { .seconds(600) }
             func failed(ip: String, account: String) async -> Duration { .zero }
             func succeeded(ip: String, account: String) async {}
+            func cancelled(ip: String, account: String) async {}
         }
         let h = try await POP3Harness()
         let c = h.connect(authGate: RefuseAll())
