@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "MailCore"),
         // The seam between the protocol servers and the store (DESIGN §4): the mailbox service and
         // session protocols, their value types and errors. No GRDB: IMAP, POP3 and the MX import only this.
-        .target(name: "MailboxAPI", dependencies: ["MailCore"]),
+        .target(name: "MailboxAPI", dependencies: ["MailCore", "MIMEParser"]),
         .target(name: "MIMEParser"),
         .target(name: "SQLiteCipher", dependencies: [
             .product(name: "GRDB", package: "GRDB.swift"),

@@ -20,6 +20,11 @@ public func mimeFuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     _ = m.imapEnvelope()
     _ = m.imapBodyStructure(extended: false)
     _ = m.imapBodyStructure(extended: true)
+    // The stored structure comes back exactly; the decoder takes any bytes without trapping.
+    let structure = m.structure
+    precondition(MessageStructure(encoded: structure.encoded(), limits: limits) == structure)
+    _ = MessageStructure(encoded: bytes, limits: limits)
+    _ = MessageStructure(encoded: [MessageStructure.version] + bytes, limits: limits)
     _ = m.subject; _ = m.date; _ = m.messageID; _ = m.inReplyTo; _ = m.references
     _ = m.from; _ = m.to; _ = m.cc
     _ = m.searchText()

@@ -35,71 +35,70 @@ extension IMAPSession {
                 }
             }
         }
-        let needsBytes = attrs.contains { a in
-            switch a {
-            case .flags, .internalDate, .rfc822Size, .uid, .modSeq: false
-            default: true
-            }
-        }
-        // The whole message (BODY[], RFC822) needs no parsing; everything else does.
-        let needsParse = attrs.contains { a in
-            switch a {
-            case .flags, .internalDate, .rfc822Size, .uid, .modSeq, .rfc822: false
-            case .bodySection(let section, _, _): !(section.part.isEmpty && section.kind == .full)
-            default: true
-            }
-        }
+        let plan = FetchPlan(attrs)
         var unknownEncoding = false
-        for record in records {
-            guard let seq = selected?.sequenceNumber(of: record.uid) else { continue }
-            var message: MIMEMessage?
-            var raw: [UInt8] = []
-            if needsBytes {
-                guard let bytes = try await mailbox.messageBytes(in: view.path, uid: record.uid) else { continue }
-                raw = bytes
-                if needsParse { message = MIMEMessage.parse(bytes) }
-            }
-            var items: [FetchResponseItem] = []
-            let recent = selected?.recent.contains(record.uid) ?? false
-            for a in attrs {
-                switch a {
-                case .uid: items.append(.uid(record.uid))
-                case .flags: items.append(.flags(imapFlags(record.flags, record.keywords, recent: recent)))
-                case .internalDate: items.append(.internalDate(record.internalDate))
-                case .rfc822Size: items.append(.rfc822Size(record.size))
-                case .modSeq: items.append(.modSeq(UInt64(max(record.modSeq, 1))))
-                case .envelope: items.append(.envelope(message!.imapEnvelopeBytes()))
-                case .body: items.append(.body(message!.imapBodyStructureBytes(extended: false)))
-                case .bodyStructure: items.append(.bodyStructure(message!.imapBodyStructureBytes(extended: true)))
-                case .rfc822:
-                    items.append(.section(name: "RFC822", origin: nil, data: MIMEMessage.imapLiteralSafe(raw), literal8: false))
-                case .rfc822Header:
-                    let data = message!.section(IMAPSection(part: [], kind: .header)) ?? []
-                    items.append(.section(name: "RFC822.HEADER", origin: nil, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
-                case .rfc822Text:
-                    let data = message!.section(IMAPSection(part: [], kind: .text)) ?? []
-                    items.append(.section(name: "RFC822.TEXT", origin: nil, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
-                case .bodySection(let section, let partial, _):
-                    var data = message.map { $0.section(section) ?? [] } ?? raw
-                    if let partial { data = MIMEMessage.partial(data, offset: partial.offset, count: partial.length) }
-                    items.append(.section(name: a.responseName, origin: partial?.offset, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
-                case .binary(let part, let partial, _):
-                    guard var data = message!.binary(part: part) else {
-                        if message!.part(part) != nil { unknownEncoding = true }
-                        items.append(.section(name: a.responseName, origin: partial?.offset, data: nil, literal8: false))
-                        continue
-                    }
-                    if let partial { data = MIMEMessage.partial(data, offset: partial.offset, count: partial.length) }
-                    items.append(.section(name: a.responseName, origin: partial?.offset, data: data, literal8: data.contains(0)))
-                case .binarySize(let part):
-                    items.append(.binarySize(part: part, size: message!.binarySize(part: part) ?? 0))
+        // In batches: the stored structures and headers of a batch come in one read each, and
+        // memory stays bounded however many messages the FETCH names.
+        for batch in stride(from: 0, to: records.count, by: FetchPlan.batchSize).map({ records[$0..<min($0 + FetchPlan.batchSize, records.count)] }) {
+            let batchUIDs = UIDSet(batch.map { $0.uid ... $0.uid })
+            let structures = plan.needsStructure ? try await mailbox.structures(in: view.path, uids: batchUIDs) : [:]
+            let headers = plan.needsHeader ? try await mailbox.messageHeaders(in: view.path, uids: batchUIDs) : [:]
+            for record in batch {
+                guard let seq = selected?.sequenceNumber(of: record.uid) else { continue }
+                var message: MIMEMessage?
+                var raw: [UInt8] = []
+                if plan.needsBytes {
+                    guard let bytes = try await mailbox.messageBytes(in: view.path, uid: record.uid) else { continue }
+                    raw = bytes
+                    if plan.needsParse { message = MIMEMessage.parse(bytes) }
                 }
+                let structure = structures[record.uid]
+                if plan.needsStructure && structure == nil { continue }  // expunged meanwhile
+                // The header alone answers BODY[HEADER…] and RFC822.HEADER (a header-only parse).
+                let header = plan.needsHeader ? headers[record.uid].map { MIMEMessage.parse($0) } : nil
+                if plan.needsHeader && header == nil { continue }
+                var items: [FetchResponseItem] = []
+                let recent = selected?.recent.contains(record.uid) ?? false
+                for a in attrs {
+                    switch a {
+                    case .uid: items.append(.uid(record.uid))
+                    case .flags: items.append(.flags(imapFlags(record.flags, record.keywords, recent: recent)))
+                    case .internalDate: items.append(.internalDate(record.internalDate))
+                    case .rfc822Size: items.append(.rfc822Size(record.size))
+                    case .modSeq: items.append(.modSeq(UInt64(max(record.modSeq, 1))))
+                    case .envelope: items.append(.envelope(structure!.imapEnvelopeBytes()))
+                    case .body: items.append(.body(structure!.imapBodyStructureBytes(extended: false)))
+                    case .bodyStructure: items.append(.bodyStructure(structure!.imapBodyStructureBytes(extended: true)))
+                    case .rfc822:
+                        items.append(.section(name: "RFC822", origin: nil, data: MIMEMessage.imapLiteralSafe(raw), literal8: false))
+                    case .rfc822Header:
+                        let data = header!.section(IMAPSection(part: [], kind: .header)) ?? []
+                        items.append(.section(name: "RFC822.HEADER", origin: nil, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
+                    case .rfc822Text:
+                        let data = message!.section(IMAPSection(part: [], kind: .text)) ?? []
+                        items.append(.section(name: "RFC822.TEXT", origin: nil, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
+                    case .bodySection(let section, let partial, _):
+                        var data = (FetchPlan.headerOnly(section) ? header : message).map { $0.section(section) ?? [] } ?? raw
+                        if let partial { data = MIMEMessage.partial(data, offset: partial.offset, count: partial.length) }
+                        items.append(.section(name: a.responseName, origin: partial?.offset, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
+                    case .binary(let part, let partial, _):
+                        guard var data = message!.binary(part: part) else {
+                            if message!.part(part) != nil { unknownEncoding = true }
+                            items.append(.section(name: a.responseName, origin: partial?.offset, data: nil, literal8: false))
+                            continue
+                        }
+                        if let partial { data = MIMEMessage.partial(data, offset: partial.offset, count: partial.length) }
+                        items.append(.section(name: a.responseName, origin: partial?.offset, data: data, literal8: data.contains(0)))
+                    case .binarySize(let part):
+                        items.append(.binarySize(part: part, size: message!.binarySize(part: part) ?? 0))
+                    }
+                }
+                if newlySeen.contains(record.uid) && !attrs.contains(.flags) {
+                    items.append(.flags(imapFlags(record.flags, record.keywords, recent: recent)))
+                }
+                untagged(.fetch(sequenceNumber: UInt32(seq), items: items))
+                try await flushIfLarge()
             }
-            if newlySeen.contains(record.uid) && !attrs.contains(.flags) {
-                items.append(.flags(imapFlags(record.flags, record.keywords, recent: recent)))
-            }
-            untagged(.fetch(sequenceNumber: UInt32(seq), items: items))
-            try await flushIfLarge()
         }
         try await sendUpdates(expungeAllowed: byUID)
         if unknownEncoding {
@@ -108,6 +107,39 @@ extension IMAPSession {
             no(tag, "Some of the requested messages no longer exist", code: .expungeIssued)
         } else {
             ok(tag, "FETCH completed")
+        }
+    }
+}
+
+/// What a FETCH needs read for each message: the stored structure (ENVELOPE, BODY,
+/// BODYSTRUCTURE), the stored header (BODY[HEADER…], RFC822.HEADER), the bytes, and whether the
+/// bytes must be parsed (sections inside the body, BINARY). Flags, dates and sizes come with the
+/// message records and need none of these.
+struct FetchPlan {
+    static let batchSize = 256
+    var needsStructure = false, needsHeader = false, needsBytes = false, needsParse = false
+
+    init(_ attrs: [FetchAttribute]) {
+        for a in attrs {
+            switch a {
+            case .flags, .internalDate, .rfc822Size, .uid, .modSeq: break
+            case .envelope, .body, .bodyStructure: needsStructure = true
+            case .rfc822Header: needsHeader = true
+            case .rfc822: needsBytes = true
+            case .bodySection(let section, _, _):
+                if Self.headerOnly(section) { needsHeader = true }
+                else { needsBytes = true; if !(section.part.isEmpty && section.kind == .full) { needsParse = true } }
+            case .rfc822Text, .binary, .binarySize: needsBytes = true; needsParse = true
+            }
+        }
+    }
+
+    /// Sections of the top-level header: answered from the stored header block alone.
+    static func headerOnly(_ section: IMAPSection) -> Bool {
+        guard section.part.isEmpty else { return false }
+        switch section.kind {
+        case .header, .headerFields, .headerFieldsNot: return true
+        case .full, .text, .mime: return false
         }
     }
 }

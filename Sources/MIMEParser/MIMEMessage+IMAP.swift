@@ -4,28 +4,16 @@ extension MIMEMessage {
 
     /// The ENVELOPE value as sent on the wire, with its parentheses: `(date subject from …)`.
     /// Literal lengths count bytes: when a header holds invalid UTF-8 the String form cannot carry
-    /// those bytes, so the IMAP server writes `imapEnvelopeBytes()` to the wire.
+    /// those bytes, so the IMAP server writes the bytes form to the wire.
     public func imapEnvelope() -> String { String(decoding: imapEnvelopeBytes(), as: UTF8.self) }
+    public func imapEnvelopeBytes() -> [UInt8] { MessageStructure.imapEnvelopeBytes(envelope) }
 
-    public func imapEnvelopeBytes() -> [UInt8] {
-        var out: [UInt8] = [40]
-        envelope.write(into: &out)
-        out.append(41)
-        return out
-    }
-
-    /// BODY (`extended == false`) or BODYSTRUCTURE value as sent on the wire, with its parentheses.
-    /// As for the envelope, the wire form is `imapBodyStructureBytes(extended:)` (byte-exact literals).
+    /// BODY (`extended == false`) or BODYSTRUCTURE value as sent on the wire, with its parentheses,
+    /// encoded from the same stored value FETCH uses (`structure`).
     public func imapBodyStructure(extended: Bool) -> String {
         String(decoding: imapBodyStructureBytes(extended: extended), as: UTF8.self)
     }
-
-    public func imapBodyStructureBytes(extended: Bool) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(256)
-        writeBody(root, extended: extended, into: &out)
-        return out
-    }
+    public func imapBodyStructureBytes(extended: Bool) -> [UInt8] { structure.imapBodyStructureBytes(extended: extended) }
 
     /// RFC822.SIZE: the size of the message with every line ending counted as CRLF.
     public var rfc822Size: Int { virtualSize(0..<bytes.count) }
@@ -47,104 +35,6 @@ extension MIMEMessage {
         var i = r.lowerBound
         while let lf = bytes.indexOfLF(from: i, end: r.upperBound) { n += 1; i = lf + 1 }
         return n
-    }
-
-    static let emptyBody = Array("(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0)".utf8)
-    static let emptyBodyStructure = Array("(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL)".utf8)
-
-    func writeBody(_ p: MIMEPart, extended: Bool, into out: inout [UInt8]) {
-        out.append(40)
-        defer { out.append(41) }
-        if p.isMultipartContainer {
-            if p.children.isEmpty {
-                out.append(contentsOf: extended ? MIMEMessage.emptyBodyStructure : MIMEMessage.emptyBody)
-            } else {
-                for c in p.children { writeBody(c, extended: extended, into: &out) }
-            }
-            out.append(SP)
-            IMAPString.string(p.rawSubtype ?? "", into: &out)
-            if !extended { return }
-            out.append(SP)
-            writeParams(p.rawParameters, defaultCharset: false, into: &out)
-            writeCommonExtension(p, into: &out)
-            return
-        }
-        let text: Bool
-        if p.isEncapsulatedMessage {
-            text = false
-            out.append(contentsOf: Array("\"message\" ".utf8))
-            IMAPString.string(p.subtype == "global" ? "global" : "rfc822", into: &out)
-        } else if let t = p.rawType {
-            text = t.lowercased() == "text"
-            IMAPString.string(t, into: &out)
-            out.append(SP)
-            IMAPString.string(p.rawSubtype ?? "", into: &out)
-        } else {
-            text = true
-            out.append(contentsOf: Array("\"text\" \"plain\"".utf8))
-        }
-        out.append(SP)
-        writeParams(p.rawParameters, defaultCharset: text, into: &out)
-        out.append(SP)
-        IMAPString.nstringNoLF(p.rawContentID, into: &out)
-        out.append(SP)
-        IMAPString.nstringNoLF(p.rawDescription, into: &out)
-        out.append(SP)
-        if let cte = p.rawTransferEncoding { IMAPString.string(cte, into: &out) } else { out.append(contentsOf: Array("\"7bit\"".utf8)) }
-        out.append(SP)
-        out.append(contentsOf: Array(String(virtualSize(p.bodyRange)).utf8))
-        if text {
-            out.append(SP)
-            out.append(contentsOf: Array(String(lineCount(p.bodyRange)).utf8))
-        } else if p.isEncapsulatedMessage, let emb = p.children.first {
-            out.append(contentsOf: [SP, 40])
-            Envelope(fields: emb.headerFields, bytes: bytes, limits: limits).write(into: &out)
-            out.append(contentsOf: [41, SP])
-            writeBody(emb, extended: extended, into: &out)
-            out.append(SP)
-            out.append(contentsOf: Array(String(lineCount(p.bodyRange)).utf8))
-        }
-        if !extended { return }
-        out.append(SP)
-        IMAPString.nstringNoLF(p.rawMD5, into: &out)
-        writeCommonExtension(p, into: &out)
-    }
-
-    func writeParams(_ params: [RawParameter], defaultCharset: Bool, into out: inout [UInt8]) {
-        if !defaultCharset && params.isEmpty { out.append(contentsOf: IMAPString.nilBytes); return }
-        out.append(40)
-        var seenCharset = false
-        for (i, p) in params.enumerated() {
-            if i > 0 { out.append(SP) }
-            if p.name.lowercased() == "charset" { seenCharset = true }
-            IMAPString.string(p.name, into: &out)
-            out.append(SP)
-            IMAPString.string(p.value, into: &out)
-        }
-        if defaultCharset && !seenCharset {
-            if !params.isEmpty { out.append(SP) }
-            out.append(contentsOf: Array("\"charset\" \"us-ascii\"".utf8))
-        }
-        out.append(41)
-    }
-
-    func writeCommonExtension(_ p: MIMEPart, into out: inout [UInt8]) {
-        out.append(SP)
-        if let d = p.rawDisposition {
-            out.append(40)
-            IMAPString.string(d, into: &out)
-            out.append(SP)
-            writeParams(p.rawDispositionParameters, defaultCharset: false, into: &out)
-            out.append(41)
-        } else { out.append(contentsOf: IMAPString.nilBytes) }
-        out.append(SP)
-        if let langs = p.rawLanguages, !langs.isEmpty {
-            out.append(40)
-            for (i, l) in langs.enumerated() { if i > 0 { out.append(SP) }; IMAPString.string(l, into: &out) }
-            out.append(41)
-        } else { out.append(contentsOf: IMAPString.nilBytes) }
-        out.append(SP)
-        IMAPString.nstringNoLF(p.rawLocation, into: &out)
     }
 
     // MARK: part addressing

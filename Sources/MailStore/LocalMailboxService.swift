@@ -351,6 +351,12 @@ public final class LocalMailboxSession: MailboxSession {
         try await database.messages(in: folder, uids: uids, changedSince: changedSince)
     }
     public func messageBytes(in folder: String, uid: UID) async throws -> [UInt8]? { try await database.messageBytes(in: folder, uid: uid) }
+    public func structures(in folder: String, uids: UIDSet) async throws -> [UID: MessageStructure] {
+        try await database.structures(in: folder, uids: uids)
+    }
+    public func messageHeaders(in folder: String, uids: UIDSet) async throws -> [UID: [UInt8]] {
+        try await database.messageHeaders(in: folder, uids: uids)
+    }
     public func storeFlags(in folder: String, uids: UIDSet, operation: FlagOperation, flags: MessageFlags, keywords: [String], unchangedSince: Int64?) async throws -> StoreResult {
         try await database.storeFlags(in: folder, uids: uids, operation: operation, flags: flags, keywords: keywords, unchangedSince: unchangedSince, origin: id)
     }

@@ -308,6 +308,50 @@ public final class MailboxDatabase: Sendable {
         }
     }
 
+    /// The stored structure of each message in `uids`. A message stored before structures were
+    /// kept (or by another parser version) is parsed now, and its structure stored for next time.
+    public func structures(in folderPath: String, uids: UIDSet) async throws -> [UID: MessageStructure] {
+        let path = try Self.normalizePath(folderPath)
+        let (found, stale) = try await pool.read { db -> ([UID: MessageStructure], [(Int64, [UInt8])]) in
+            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            var found: [UID: MessageStructure] = [:], stale: [(Int64, [UInt8])] = []
+            let sql = "SELECT m.uid, m.content_id, c.structure FROM messages m JOIN contents c ON c.id = m.content_id WHERE m.folder_id = ?"
+            for row in try Self.fetchRows(db, sql: sql, arguments: [folder.id], uids: uids, column: "m.uid", order: "m.uid") {
+                if let blob = row["structure"] as Data?, let structure = MessageStructure(encoded: Array(blob)) {
+                    found[row["uid"]] = structure
+                } else {
+                    let structure = MIMEMessage.parse(try Self.assembleContent(db, row["content_id"])).structure
+                    found[row["uid"]] = structure
+                    stale.append((row["content_id"], structure.encoded()))
+                }
+            }
+            return (found, stale)
+        }
+        if !stale.isEmpty {
+            // Kept for next time; a failure (a read-only file) only means parsing again then.
+            try? await pool.write { db in
+                for (contentID, blob) in stale {
+                    try db.execute(sql: "UPDATE contents SET structure = ? WHERE id = ?", arguments: [Data(blob), contentID])
+                }
+            }
+        }
+        return found
+    }
+
+    /// The header block (with its blank line) of each message in `uids`, without its body.
+    public func messageHeaders(in folderPath: String, uids: UIDSet) async throws -> [UID: [UInt8]] {
+        let path = try Self.normalizePath(folderPath)
+        return try await pool.read { db in
+            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            let sql = "SELECT m.uid, c.header FROM messages m JOIN contents c ON c.id = m.content_id WHERE m.folder_id = ?"
+            var headers: [UID: [UInt8]] = [:]
+            for row in try Self.fetchRows(db, sql: sql, arguments: [folder.id], uids: uids, column: "m.uid", order: "m.uid") {
+                headers[row["uid"]] = Array(row["header"] as Data)
+            }
+            return headers
+        }
+    }
+
     /// Changes flags and keywords (STORE). One new MODSEQ for the whole operation.
     public func storeFlags(
         in folderPath: String, uids: UIDSet, operation: FlagOperation, flags: MessageFlags, keywords: [String] = [],
@@ -581,9 +625,11 @@ extension MailboxDatabase {
         let sha256: [UInt8]
         let split: MessageLayout.Split
         let message: MIMEMessage
+        let structure: [UInt8]
 
         init(_ bytes: [UInt8]) {
             message = MIMEMessage.parse(bytes)
+            structure = message.structure.encoded()
             size = bytes.count
             sha256 = Array(SHA256.hash(data: bytes))
             split = MessageLayout.split(message)
@@ -642,13 +688,13 @@ extension MailboxDatabase {
         let threadID = try threadFor(db, m)
         try db.execute(sql: """
             INSERT INTO contents(sha256, size, header, body, refcount, sent_date, subject, from_addr, to_addr, cc_addr, bcc_addr,
-                                 message_id, in_reply_to, refs, has_attachments, thread_id)
-            VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 message_id, in_reply_to, refs, has_attachments, thread_id, structure)
+            VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 Data(p.sha256), p.size, Data(p.split.header), Data(p.split.layout), m.date.map(isoString), m.subject,
                 addresses(m.from), addresses(m.to), addresses(m.cc), addresses(m.bcc), m.messageID,
                 m.inReplyTo.first, m.references.isEmpty ? nil : m.references.joined(separator: " "),
-                m.leafParts.contains(where: \.isAttachment), threadID,
+                m.leafParts.contains(where: \.isAttachment), threadID, Data(p.structure),
             ])
         let contentID = db.lastInsertedRowID
         for (ordinal, part) in p.split.parts.enumerated() {

@@ -136,6 +136,11 @@ enum MailboxSchema {
                 END;
                 """)
         }
+        // The parsed structure FETCH answers from (MIMEParser's MessageStructure, encoded); NULL
+        // or another version: parsed again from the message when next read.
+        migrator.registerMigration("v2-structure") { db in
+            try db.execute(sql: "ALTER TABLE contents ADD COLUMN structure BLOB")
+        }
         return migrator
     }
 }

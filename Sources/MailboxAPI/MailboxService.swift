@@ -1,5 +1,6 @@
 import Foundation
 import MailCore
+import MIMEParser
 
 /// The mailbox service the protocol servers (IMAP, POP3, MX, submission) use.
 ///
@@ -52,6 +53,11 @@ public protocol MailboxSession: Sendable {
     func append(to folder: String, message: [UInt8], flags: MessageFlags, keywords: [String], internalDate: Date?) async throws -> AppendResult
     func messages(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord]
     func messageBytes(in folder: String, uid: UID) async throws -> [UInt8]?
+    /// The parsed structure of each message (ENVELOPE, BODYSTRUCTURE, part ranges), stored when
+    /// the message was: FETCH answers from it without reading or parsing the message.
+    func structures(in folder: String, uids: UIDSet) async throws -> [UID: MessageStructure]
+    /// The header block of each message (with its blank line), without the body.
+    func messageHeaders(in folder: String, uids: UIDSet) async throws -> [UID: [UInt8]]
     func storeFlags(in folder: String, uids: UIDSet, operation: FlagOperation, flags: MessageFlags, keywords: [String], unchangedSince: Int64?) async throws -> StoreResult
     func copy(from source: String, uids: UIDSet, to target: String) async throws -> CopyResult
     func move(from source: String, uids: UIDSet, to target: String) async throws -> CopyResult

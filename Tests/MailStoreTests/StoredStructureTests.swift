@@ -1,0 +1,36 @@
+import Directory
+import Foundation
+import GRDB
+import MailboxAPI
+@testable import MailStore
+import MIMEParser
+import SQLiteCipher
+import Testing
+
+@Suite("Structure stored at delivery")
+struct StoredStructureTests {
+    let dir = TemporaryDirectory()
+
+    @Test("a stored message's structure and header come without its body; a row without one is parsed once and kept")
+    func storedAndLazy() async throws {
+        let db = try MailboxDatabase.create(storageRoot: dir.path, mailboxID: DirectoryID.random(), dataKey: SecretBytes.random(count: 32))
+        let message = sampleMessage(subject: "structured", attachmentBytes: 50_000)
+        _ = try await db.append(to: "INBOX", message: message)
+        _ = try await db.append(to: "INBOX", message: sampleMessage(subject: "second"))
+        let expected = MIMEMessage.parse(message).structure
+        let structures = try await db.structures(in: "INBOX", uids: .all)
+        #expect(structures.count == 2)
+        #expect(structures[1] == expected)
+        let headers = try await db.messageHeaders(in: "INBOX", uids: UIDSet([1]))
+        #expect(headers[1] == Array(message[..<MIMEMessage.parse(message).headerLength]))
+
+        // A row from before structures were stored (or of another parser version): parsed on
+        // read, then stored.
+        try await db.pool.write { db in try db.execute(sql: "UPDATE contents SET structure = NULL") }
+        #expect(try await db.structures(in: "INBOX", uids: UIDSet([1]))[1] == expected)
+        let stored = try await db.pool.read { db in try Data.fetchOne(db, sql: "SELECT structure FROM contents ORDER BY id LIMIT 1") }
+        #expect(stored.map { Array($0) } == expected.encoded())
+        try await db.pool.write { db in try db.execute(sql: "UPDATE contents SET structure = x'FF00'") }
+        #expect(try await db.structures(in: "INBOX", uids: .all).count == 2)
+    }
+}
