@@ -21,6 +21,28 @@ public enum IMAPResponseEncoder {
         buffer.writeString("\r\n")
     }
 
+    /// A FETCH response with one literal streamed by the caller (a large BODY[]): this writes
+    /// `* n FETCH (`, the items before the literal and its announcement (`BODY[] {size}` CRLF);
+    /// the caller then writes exactly `size` bytes and `encodeFetchClosing` the rest.
+    public static func encodeFetchOpening(sequenceNumber: UInt32, before: [FetchResponseItem], literalName: String, size: Int,
+                                          into b: inout ByteBuffer) {
+        b.writeString("* \(sequenceNumber) FETCH (")
+        for item in before {
+            writeFetchItem(item, into: &b)
+            b.writeString(" ")
+        }
+        b.writeString("\(literalName) {\(size)}\r\n")
+    }
+
+    /// The items after a streamed literal, the closing parenthesis and CRLF.
+    public static func encodeFetchClosing(after: [FetchResponseItem], into b: inout ByteBuffer) {
+        for item in after {
+            b.writeString(" ")
+            writeFetchItem(item, into: &b)
+        }
+        b.writeString(")\r\n")
+    }
+
     public static func encode(_ response: IMAPResponse) -> ByteBuffer {
         var b = ByteBuffer()
         encode(response, into: &b)

@@ -47,7 +47,12 @@ extension IMAPSession {
                 guard let seq = selected?.sequenceNumber(of: record.uid) else { continue }
                 var message: MIMEMessage?
                 var raw: [UInt8] = []
-                if plan.needsBytes {
+                // A large whole message goes out piece by piece, never whole in memory.
+                var reader: MessageReader?
+                if plan.streamable && record.size >= FetchPlan.streamThreshold {
+                    guard let r = try await mailbox.messageReader(in: view.path, uid: record.uid) else { continue }
+                    reader = r
+                } else if plan.needsBytes {
                     guard let bytes = try await mailbox.messageBytes(in: view.path, uid: record.uid) else { continue }
                     raw = bytes
                     if plan.needsParse { message = MIMEMessage.parse(bytes) }
@@ -58,9 +63,12 @@ extension IMAPSession {
                 let header = plan.needsHeader ? headers[record.uid].map { MIMEMessage.parse($0) } : nil
                 if plan.needsHeader && header == nil { continue }
                 var items: [FetchResponseItem] = []
+                var streamed: (index: Int, name: String)?
                 let recent = selected?.recent.contains(record.uid) ?? false
                 for a in attrs {
                     switch a {
+                    case .rfc822 where reader != nil: streamed = (items.count, "RFC822")
+                    case .bodySection where reader != nil && FetchPlan.wholeMessage(a): streamed = (items.count, a.responseName)
                     case .uid: items.append(.uid(record.uid))
                     case .flags: items.append(.flags(imapFlags(record.flags, record.keywords, recent: recent)))
                     case .internalDate: items.append(.internalDate(record.internalDate))
@@ -96,7 +104,11 @@ extension IMAPSession {
                 if newlySeen.contains(record.uid) && !attrs.contains(.flags) {
                     items.append(.flags(imapFlags(record.flags, record.keywords, recent: recent)))
                 }
-                untagged(.fetch(sequenceNumber: UInt32(seq), items: items))
+                if let reader, let streamed {
+                    try await stream(reader, sequenceNumber: UInt32(seq), items: items, at: streamed.index, name: streamed.name)
+                } else {
+                    untagged(.fetch(sequenceNumber: UInt32(seq), items: items))
+                }
                 try await flushIfLarge()
             }
         }
@@ -111,15 +123,47 @@ extension IMAPSession {
     }
 }
 
+extension IMAPSession {
+    /// Writes one FETCH response whose literal (`items[at]`) comes from `reader`, flushing as it
+    /// goes. Once the literal is announced nothing else can be said on this connection if the
+    /// bytes fail to come: the session ends (`FetchStreamAborted`).
+    func stream(_ reader: MessageReader, sequenceNumber: UInt32, items: [FetchResponseItem], at index: Int, name: String) async throws {
+        IMAPResponseEncoder.encodeFetchOpening(sequenceNumber: sequenceNumber, before: Array(items[..<index]), literalName: name,
+                                               size: reader.size, into: &out)
+        var sent = 0
+        do {
+            while let piece = try await reader.read() {
+                guard sent + piece.count <= reader.size else { throw FetchStreamAborted() }
+                out.writeBytes(MIMEMessage.imapLiteralSafe(piece))
+                sent += piece.count
+                try await flushIfLarge()
+            }
+        } catch {
+            throw FetchStreamAborted()
+        }
+        guard sent == reader.size else { throw FetchStreamAborted() }
+        IMAPResponseEncoder.encodeFetchClosing(after: Array(items[index...]), into: &out)
+    }
+}
+
+/// A streamed literal could not be completed (the message vanished or its storage failed): the
+/// connection cannot continue in step and is closed.
+struct FetchStreamAborted: Error {}
+
 /// What a FETCH needs read for each message: the stored structure (ENVELOPE, BODY,
 /// BODYSTRUCTURE), the stored header (BODY[HEADER…], RFC822.HEADER), the bytes, and whether the
 /// bytes must be parsed (sections inside the body, BINARY). Flags, dates and sizes come with the
 /// message records and need none of these.
 struct FetchPlan {
     static let batchSize = 256
+    /// Whole messages at least this large are streamed (when the FETCH needs nothing else of the bytes).
+    static let streamThreshold = 1 << 20
     var needsStructure = false, needsHeader = false, needsBytes = false, needsParse = false
+    /// One whole-message item (BODY[], BODY.PEEK[], RFC822) and nothing else that reads the bytes.
+    var streamable = false
 
     init(_ attrs: [FetchAttribute]) {
+        streamable = attrs.filter(Self.wholeMessage).count == 1
         for a in attrs {
             switch a {
             case .flags, .internalDate, .rfc822Size, .uid, .modSeq: break
@@ -131,6 +175,16 @@ struct FetchPlan {
                 else { needsBytes = true; if !(section.part.isEmpty && section.kind == .full) { needsParse = true } }
             case .rfc822Text, .binary, .binarySize: needsBytes = true; needsParse = true
             }
+        }
+        if needsParse { streamable = false }
+    }
+
+    /// BODY[], BODY.PEEK[] or RFC822 without a partial range: the message as it is stored.
+    static func wholeMessage(_ a: FetchAttribute) -> Bool {
+        switch a {
+        case .rfc822: true
+        case .bodySection(let section, let partial, _): partial == nil && section.part.isEmpty && section.kind == .full
+        default: false
         }
     }
 

@@ -304,6 +304,11 @@ final class IMAPSession {
 /// Maps store errors to tagged replies (the one place where they become wire text).
 extension IMAPSession {
     func reply(_ tag: String, error: Error) {
+        if error is FetchStreamAborted {
+            logger.error("streamed FETCH aborted; closing the connection")
+            state = .logout
+            return
+        }
         if let e = error as? MailStoreError {
             switch e.code {
             case .noSuchFolder: no(tag, "Mailbox does not exist", code: .nonExistent)

@@ -351,6 +351,9 @@ public final class LocalMailboxSession: MailboxSession {
         try await database.messages(in: folder, uids: uids, changedSince: changedSince)
     }
     public func messageBytes(in folder: String, uid: UID) async throws -> [UInt8]? { try await database.messageBytes(in: folder, uid: uid) }
+    public func messageReader(in folder: String, uid: UID) async throws -> MessageReader? {
+        try await database.messageReader(in: folder, uid: uid)
+    }
     public func structures(in folder: String, uids: UIDSet) async throws -> [UID: MessageStructure] {
         try await database.structures(in: folder, uids: uids)
     }

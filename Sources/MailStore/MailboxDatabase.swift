@@ -308,6 +308,51 @@ public final class MailboxDatabase: Sendable {
         }
     }
 
+    /// The bytes of a message read piece by piece (the header, the inline runs of its layout, each
+    /// stored part or part chunk, each in its own short read), so a large message is sent without
+    /// ever being whole in memory. A piece gone meanwhile (the message expunged and its parts
+    /// freed) fails the read.
+    public func messageReader(in folderPath: String, uid: UID) async throws -> MessageReader? {
+        let path = try Self.normalizePath(folderPath)
+        enum Piece: Sendable { case bytes([UInt8]), part(id: Int64, chunk: Int?) }
+        let found = try await pool.read { db -> (size: Int, pieces: [Piece])? in
+            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT c.id, c.header, c.body, c.size FROM messages m JOIN contents c ON c.id = m.content_id
+                WHERE m.folder_id = ? AND m.uid = ?
+                """, arguments: [folder.id, uid]) else { return nil }
+            let layout = Array(row["body"] as Data)
+            let parts = try Self.contentParts(db, row["id"])
+            var pieces: [Piece] = [.bytes(Array(row["header"] as Data))]
+            for record in try MessageLayout.records(layout) {
+                switch record {
+                case .inline(let range): pieces.append(.bytes(Array(layout[range])))
+                case .part(let ordinal):
+                    guard ordinal < parts.count else { throw MessageLayout.Corrupt() }
+                    let part = parts[ordinal]
+                    if part.chunks == 0 { pieces.append(.part(id: part.id, chunk: nil)) }
+                    else { for seq in 0..<part.chunks { pieces.append(.part(id: part.id, chunk: seq)) } }
+                }
+            }
+            return (row["size"], pieces)
+        }
+        guard let (size, pieces) = found else { return nil }
+        let next = Mutex(0)
+        let pool = self.pool
+        return MessageReader(size: size) {
+            let index = next.withLock { i -> Int in defer { i += 1 }; return i }
+            guard index < pieces.count else { return nil }
+            switch pieces[index] {
+            case .bytes(let bytes): return bytes
+            case .part(let id, let chunk):
+                guard let bytes = try await pool.read({ db in try Self.partBytes(db, partID: id, chunk: chunk) }) else {
+                    throw MessageLayout.Corrupt()
+                }
+                return bytes
+            }
+        }
+    }
+
     /// The stored structure of each message in `uids`. A message stored before structures were
     /// kept (or by another parser version) is parsed now, and its structure stored for next time.
     public func structures(in folderPath: String, uids: UIDSet) async throws -> [UID: MessageStructure] {
@@ -703,9 +748,7 @@ extension MailboxDatabase {
                 try db.execute(sql: "UPDATE parts SET refcount = refcount + 1 WHERE id = ?", arguments: [id])
                 partID = id
             } else {
-                try db.execute(sql: "INSERT INTO parts(sha256, size, data, refcount) VALUES (?, ?, ?, 1)",
-                               arguments: [Data(part.sha256), part.bytes.count, Data(part.bytes)])
-                partID = db.lastInsertedRowID
+                partID = try insertPart(db, sha256: part.sha256, bytes: part.bytes)
             }
             try db.execute(sql: "INSERT INTO content_parts(content_id, ordinal, part_id) VALUES (?, ?, ?)", arguments: [contentID, ordinal, partID])
         }
@@ -760,16 +803,53 @@ extension MailboxDatabase {
         try db.execute(sql: "DELETE FROM parts WHERE refcount <= 0")
     }
 
+    /// A new part row: the bytes inline, or in chunks when larger than `MessageLayout.chunkSize`.
+    static func insertPart(_ db: Database, sha256: [UInt8], bytes: ArraySlice<UInt8>) throws -> Int64 {
+        let chunked = bytes.count > MessageLayout.chunkSize
+        try db.execute(sql: "INSERT INTO parts(sha256, size, data, refcount, chunks) VALUES (?, ?, ?, 1, ?)",
+                       arguments: [Data(sha256), bytes.count, chunked ? Data() : Data(bytes),
+                                   chunked ? (bytes.count + MessageLayout.chunkSize - 1) / MessageLayout.chunkSize : 0])
+        let partID = db.lastInsertedRowID
+        if chunked {
+            let insert = try db.cachedStatement(sql: "INSERT INTO part_chunks(part_id, seq, data) VALUES (?, ?, ?)")
+            for (seq, start) in stride(from: bytes.startIndex, to: bytes.endIndex, by: MessageLayout.chunkSize).enumerated() {
+                try insert.execute(arguments: [partID, seq, Data(bytes[start..<min(start + MessageLayout.chunkSize, bytes.endIndex)])])
+            }
+        }
+        return partID
+    }
+
+    /// The stored parts of a content, by ordinal: their row id and number of chunks (0: inline).
+    static func contentParts(_ db: Database, _ contentID: Int64) throws -> [(id: Int64, chunks: Int)] {
+        try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT p.id, p.chunks FROM content_parts cp JOIN parts p ON p.id = cp.part_id WHERE cp.content_id = ? ORDER BY cp.ordinal
+            """), arguments: [contentID]).map { ($0["id"], $0["chunks"]) }
+    }
+
+    /// One stored part's bytes (`chunk` nil: an inline part), nil when the part is gone.
+    static func partBytes(_ db: Database, partID: Int64, chunk: Int?) throws -> [UInt8]? {
+        if let chunk {
+            return try Data.fetchOne(db.cachedStatement(sql: "SELECT data FROM part_chunks WHERE part_id = ? AND seq = ?"),
+                                     arguments: [partID, chunk]).map { Array($0) }
+        }
+        return try Data.fetchOne(db.cachedStatement(sql: "SELECT data FROM parts WHERE id = ?"), arguments: [partID]).map { Array($0) }
+    }
+
     static func assembleContent(_ db: Database, _ contentID: Int64) throws -> [UInt8] {
         guard let row = try Row.fetchOne(db, sql: "SELECT header, body, size FROM contents WHERE id = ?", arguments: [contentID]) else {
             throw MessageLayout.Corrupt()
         }
-        let parts = try Row.fetchAll(db, sql: """
-            SELECT cp.ordinal, p.data FROM content_parts cp JOIN parts p ON p.id = cp.part_id WHERE cp.content_id = ? ORDER BY cp.ordinal
-            """, arguments: [contentID]).map { Array($0["data"] as Data) }
+        let parts = try contentParts(db, contentID)
         return try MessageLayout.assemble(header: Array(row["header"] as Data), layout: Array(row["body"] as Data), size: row["size"]) { ordinal in
             guard ordinal < parts.count else { throw MessageLayout.Corrupt() }
-            return parts[ordinal]
+            let part = parts[ordinal]
+            if part.chunks == 0 { return try partBytes(db, partID: part.id, chunk: nil) ?? [] }
+            var bytes: [UInt8] = []
+            for seq in 0..<part.chunks {
+                guard let chunk = try partBytes(db, partID: part.id, chunk: seq) else { throw MessageLayout.Corrupt() }
+                bytes += chunk
+            }
+            return bytes
         }
     }
 

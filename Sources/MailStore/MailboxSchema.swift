@@ -141,6 +141,20 @@ enum MailboxSchema {
         migrator.registerMigration("v2-structure") { db in
             try db.execute(sql: "ALTER TABLE contents ADD COLUMN structure BLOB")
         }
+        // Part bodies over MessageLayout.chunkSize are kept in chunks (`parts.chunks` of them,
+        // `parts.data` empty), so that a large message is read piece by piece.
+        migrator.registerMigration("v3-part-chunks") { db in
+            try db.execute(sql: """
+                ALTER TABLE parts ADD COLUMN chunks INTEGER NOT NULL DEFAULT 0;
+                CREATE TABLE part_chunks (
+                    id      INTEGER PRIMARY KEY,
+                    part_id INTEGER NOT NULL REFERENCES parts(id) ON DELETE CASCADE,
+                    seq     INTEGER NOT NULL,
+                    data    BLOB NOT NULL,
+                    UNIQUE (part_id, seq)
+                );
+                """)
+        }
         return migrator
     }
 }

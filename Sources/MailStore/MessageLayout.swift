@@ -45,11 +45,17 @@ enum MessageLayout {
         var description: String { "stored message layout is damaged" }
     }
 
-    /// Re-assembles the original bytes. `part(ordinal)` returns the stored part's bytes.
-    static func assemble(header: [UInt8], layout: [UInt8], size: Int, part: (Int) throws -> [UInt8]) throws -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(size)
-        out.append(contentsOf: header)
+    /// Part bodies larger than this are stored in chunks of this size (`part_chunks`), so that a
+    /// large message is read piece by piece (FETCH streams it in bounded memory).
+    static let chunkSize = 1 << 20
+
+    /// One record of a layout: inline bytes (a range of the layout) or a stored part by ordinal.
+    enum Record: Equatable {
+        case inline(Range<Int>)
+        case part(Int)
+    }
+
+    static func records(_ layout: [UInt8]) throws -> [Record] {
         guard layout.first == version else { throw Corrupt() }
         var i = 1
         func readUInt32() throws -> Int {
@@ -58,18 +64,33 @@ enum MessageLayout {
             i += 4
             return v
         }
+        var out: [Record] = []
         while i < layout.count {
             let tag = layout[i]; i += 1
             switch tag {
             case 0:
                 let n = try readUInt32()
                 guard i + n <= layout.count else { throw Corrupt() }
-                out.append(contentsOf: layout[i..<(i + n)])
+                out.append(.inline(i..<(i + n)))
                 i += n
             case 1:
-                out.append(contentsOf: try part(try readUInt32()))
+                out.append(.part(try readUInt32()))
             default:
                 throw Corrupt()
+            }
+        }
+        return out
+    }
+
+    /// Re-assembles the original bytes. `part(ordinal)` returns the stored part's bytes.
+    static func assemble(header: [UInt8], layout: [UInt8], size: Int, part: (Int) throws -> [UInt8]) throws -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(size)
+        out.append(contentsOf: header)
+        for record in try records(layout) {
+            switch record {
+            case .inline(let range): out.append(contentsOf: layout[range])
+            case .part(let ordinal): out.append(contentsOf: try part(ordinal))
             }
         }
         return out

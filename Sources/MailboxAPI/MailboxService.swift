@@ -53,6 +53,8 @@ public protocol MailboxSession: Sendable {
     func append(to folder: String, message: [UInt8], flags: MessageFlags, keywords: [String], internalDate: Date?) async throws -> AppendResult
     func messages(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord]
     func messageBytes(in folder: String, uid: UID) async throws -> [UInt8]?
+    /// The same bytes read piece by piece, for messages too large to hold whole.
+    func messageReader(in folder: String, uid: UID) async throws -> MessageReader?
     /// The parsed structure of each message (ENVELOPE, BODYSTRUCTURE, part ranges), stored when
     /// the message was: FETCH answers from it without reading or parsing the message.
     func structures(in folder: String, uids: UIDSet) async throws -> [UID: MessageStructure]

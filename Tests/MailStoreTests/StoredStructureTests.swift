@@ -34,3 +34,30 @@ struct StoredStructureTests {
         #expect(try await db.structures(in: "INBOX", uids: .all).count == 2)
     }
 }
+
+@Suite("Large messages read piece by piece")
+struct ChunkedPartTests {
+    let dir = TemporaryDirectory()
+
+    @Test("a 5 MB attachment is stored in chunks, read back exactly whole and piece by piece, and freed with the message")
+    func chunks() async throws {
+        let db = try MailboxDatabase.create(storageRoot: dir.path, mailboxID: DirectoryID.random(), dataKey: SecretBytes.random(count: 32))
+        let message = sampleMessage(subject: "big", attachmentBytes: 5_000_000)
+        _ = try await db.append(to: "INBOX", message: message)
+        let chunks = try await db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM part_chunks") ?? 0 }
+        #expect(chunks >= 6)
+        #expect(try await db.messageBytes(in: "INBOX", uid: 1) == message)
+
+        let reader = try #require(try await db.messageReader(in: "INBOX", uid: 1))
+        #expect(reader.size == message.count)
+        var joined: [UInt8] = [], largest = 0
+        while let piece = try await reader.read() { joined += piece; largest = max(largest, piece.count) }
+        #expect(joined == message)
+        #expect(largest <= 1 << 20)
+        #expect(try await db.messageReader(in: "INBOX", uid: 2) == nil)
+
+        _ = try await db.storeFlags(in: "INBOX", uids: .all, operation: .add, flags: .deleted)
+        _ = try await db.expunge(in: "INBOX")
+        #expect(try await db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM part_chunks") } == 0)
+    }
+}
