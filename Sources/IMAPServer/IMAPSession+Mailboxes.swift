@@ -230,12 +230,12 @@ extension IMAPSession {
         send(.continuation("idling"))
         if state == .selected { try await sendUpdates(expungeAllowed: true) }  // whatever is already pending
         try await flush()
-        let started = ContinuousClock.now
+        let started = clock.now()
         var lastKeepalive = started
         while true {
             switch await inbox.next() {
             case .frame(.command(let bytes)):
-                lastActivity = .now
+                lastActivity = clock.now()
                 if String(buffer: bytes).trimmingCharacters(in: .whitespaces).uppercased() == "DONE" {
                     if state == .selected { try await sendUpdates(expungeAllowed: true) }
                     ok(tag, "IDLE terminated")
@@ -253,7 +253,7 @@ extension IMAPSession {
                 try await flush()
             case .tick:
                 if let mailbox, await !mailbox.isStillAuthorized() { try await revokedBye(); return }
-                let now = ContinuousClock.now
+                let now = clock.now()
                 if now - started > configuration.idleCommandTimeout {
                     untagged(.condition(status: .bye, code: nil, text: "Autologout; idle for too long"))
                     try await flush(); state = .logout; return

@@ -175,7 +175,7 @@ extension IMAPSession {
         reading: while true {
             switch await inbox.next() {
             case .frame(.appendChunk(let chunk)):
-                lastActivity = .now
+                lastActivity = clock.now()
                 if case .success = header { message.append(contentsOf: chunk.readableBytesView) }
             case .frame(.appendEnd):
                 complete = true

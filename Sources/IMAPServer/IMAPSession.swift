@@ -29,7 +29,7 @@ final class IMAPSession {
     var out = ByteBuffer()
     /// The mailbox changed since the selected view was last brought up to date.
     var changesPending = false
-    var lastActivity = ContinuousClock.now
+    var lastActivity: ContinuousClock.Instant
     /// Result of the last SEARCH with RETURN (SAVE) (RFC 5182), as UIDs.
     var savedSearch: [UID] = []
 
@@ -42,6 +42,7 @@ final class IMAPSession {
         self.isTLS = isTLS
         self.inbox = inbox
         self.logger = logger
+        self.lastActivity = configuration.clock.now()
     }
 
     // MARK: - Capabilities
@@ -91,37 +92,7 @@ final class IMAPSession {
 
     func run() async {
         untagged(.condition(status: .ok, code: .capability(capabilities), text: "Sealbox ready."))
-        do {
-            try await flush()
-            loop: while state != .logout {
-                switch await inbox.next() {
-                case .frame(let frame):
-                    lastActivity = .now
-                    try await handle(frame)
-                    try await flush()
-                case .changes(let revoked):
-                    if revoked { try await revokedBye(); break loop }
-                    changesPending = true
-                case .tick:
-                    if let mailbox, await !mailbox.isStillAuthorized() { try await revokedBye(); break loop }
-                    let timeout = state == .notAuthenticated ? configuration.preAuthTimeout : configuration.idleTimeout
-                    if ContinuousClock.now - lastActivity > timeout {
-                        untagged(.condition(status: .bye, code: nil, text: "Autologout; idle for too long"))
-                        try await flush()
-                        break loop
-                    }
-                case .shutdown:
-                    untagged(.condition(status: .bye, code: nil, text: "Server shutting down"))
-                    try await flush()
-                    break loop
-                case .closed:
-                    break loop
-                }
-            }
-        } catch {
-            logger.debug("session ended", metadata: ["imap.error": "\(type(of: error))"])
-        }
-        await end()
+        await runLoop()
     }
 
     func revokedBye() async throws {
@@ -259,7 +230,7 @@ final class IMAPSession {
         while true {
             switch await inbox.next() {
             case .frame(.command(let bytes)):
-                lastActivity = .now
+                lastActivity = clock.now()
                 return String(buffer: bytes)
             case .frame(.continuationRequest):
                 send(.continuation("Ready for literal data")); try await flush()
@@ -325,4 +296,21 @@ extension IMAPSession {
             no(tag, "Internal error; try again", code: .serverBug)
         }
     }
+}
+
+/// The shared run loop (MailNet's `MailSession`): what IMAP says and does at each event.
+extension IMAPSession: MailSession {
+    var clock: SessionClock { configuration.clock }
+    var isFinished: Bool { state == .logout }
+    var idleLimit: Duration { state == .notAuthenticated ? configuration.preAuthTimeout : configuration.idleTimeout }
+    func flushAfterFrame() async throws { try await flush() }
+    func mailboxChanged(revoked: Bool) async throws {
+        if revoked { try await revokedBye() } else { changesPending = true }
+    }
+    func tick() async throws {
+        if let mailbox, await !mailbox.isStillAuthorized() { try await revokedBye() }
+    }
+    func sayIdleTimeout() { untagged(.condition(status: .bye, code: nil, text: "Autologout; idle for too long")) }
+    func sayShutdown() { untagged(.condition(status: .bye, code: nil, text: "Server shutting down")) }
+    func sessionFailed(_ error: any Error) { logger.debug("session ended", metadata: ["imap.error": "\(type(of: error))"]) }
 }

@@ -1,4 +1,5 @@
 import IMAPCore
+import MailNet
 
 public struct IMAPSessionConfiguration: Sendable {
     /// Allow LOGIN / AUTHENTICATE PLAIN without TLS (local testing only).
@@ -15,5 +16,7 @@ public struct IMAPSessionConfiguration: Sendable {
     public var idleKeepalive: Duration = .seconds(120)
     public var hostname: String = "localhost"
     public var version: String = "0.1"
+    /// The time timeouts are measured in (tests move a manual clock instead of sleeping).
+    public var clock = SessionClock()
     public init() {}
 }

@@ -40,12 +40,13 @@ final class POP3Session {
     var uidValidity: UInt32 = 0
     var revoked = false
     var out: [UInt8] = []
-    var lastActivity = ContinuousClock.now
+    var lastActivity: ContinuousClock.Instant
 
     init(configuration: POP3SessionConfiguration, transport: any SessionTransport, authenticator: SessionAuthenticator,
          remoteIP: String, isTLS: Bool, inbox: SessionInbox<POP3Frame>, logger: Logger) {
         self.configuration = configuration; self.transport = transport; self.authenticator = authenticator
         self.remoteIP = remoteIP; self.isTLS = isTLS; self.inbox = inbox; self.logger = logger
+        self.lastActivity = configuration.clock.now()
     }
 
     var insecureAuthBlocked: Bool { !isTLS && !configuration.allowInsecureAuth }
@@ -61,39 +62,7 @@ final class POP3Session {
 
     func run() async {
         ok("Sealbox POP3 ready")
-        do {
-            try await flush()
-            loop: while state != .closed {
-                switch await inbox.next() {
-                case .frame(let frame):
-                    lastActivity = .now
-                    try await handle(frame)
-                    // PIPELINING (RFC 2449 §6.6): answers to commands sent together go out together.
-                    if !inbox.hasPendingFrame || out.count >= 256 * 1024 { try await flush() }
-                case .changes(let isRevoked):
-                    if isRevoked { revoked = true }
-                case .tick:
-                    if let mailbox, await !mailbox.isStillAuthorized() { revoked = true }
-                    let timeout = state == .authorization ? configuration.preAuthTimeout : configuration.idleTimeout
-                    // RFC 1939 §3: the autologout timer closes the connection without UPDATE.
-                    if ContinuousClock.now - lastActivity > timeout {
-                        err("Autologout; idle for too long")
-                        try await flush()
-                        break loop
-                    }
-                case .shutdown:
-                    err("Server shutting down", code: .sysTemp)
-                    try await flush()
-                    break loop
-                case .closed:
-                    break loop
-                }
-            }
-            try await flush()
-        } catch {
-            logger.debug("session ended", metadata: ["pop3.error": "\(type(of: error))"])
-        }
-        await end()
+        await runLoop()
     }
 
     func end() async {
@@ -232,7 +201,7 @@ final class POP3Session {
         while true {
             switch await inbox.next() {
             case .frame(.line(let bytes)):
-                lastActivity = .now
+                lastActivity = clock.now()
                 return String(decoding: bytes, as: UTF8.self)
             case .frame(.lineTooLong):
                 return ""
@@ -410,4 +379,24 @@ final class POP3Session {
         let left = messages.count - deleted.count
         ok("Sealbox POP3 signing off (\(left) message\(left == 1 ? "" : "s") left)")
     }
+}
+
+/// The shared run loop (MailNet's `MailSession`): what POP3 says and does at each event.
+extension POP3Session: MailSession {
+    var clock: SessionClock { configuration.clock }
+    var isFinished: Bool { state == .closed }
+    var idleLimit: Duration { state == .authorization ? configuration.preAuthTimeout : configuration.idleTimeout }
+    /// PIPELINING (RFC 2449 §6.6): answers to commands sent together go out together.
+    func flushAfterFrame() async throws {
+        if !inbox.hasPendingFrame || out.count >= 256 * 1024 { try await flush() }
+    }
+    /// A revoked password ends the session at its next command (POP3 has no untagged BYE).
+    func mailboxChanged(revoked: Bool) async throws { if revoked { self.revoked = true } }
+    func tick() async throws {
+        if let mailbox, await !mailbox.isStillAuthorized() { revoked = true }
+    }
+    /// RFC 1939 §3: the autologout timer closes the connection without UPDATE.
+    func sayIdleTimeout() { err("Autologout; idle for too long") }
+    func sayShutdown() { err("Server shutting down", code: .sysTemp) }
+    func sessionFailed(_ error: any Error) { logger.debug("session ended", metadata: ["pop3.error": "\(type(of: error))"]) }
 }

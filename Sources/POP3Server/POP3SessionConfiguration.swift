@@ -1,3 +1,4 @@
+import MailNet
 import POP3Core
 
 public struct POP3SessionConfiguration: Sendable {
@@ -11,5 +12,7 @@ public struct POP3SessionConfiguration: Sendable {
     public var preAuthTimeout: Duration = .seconds(60)
     public var hostname: String = "localhost"
     public var version: String = "0.1"
+    /// The time timeouts are measured in (tests move a manual clock instead of sleeping).
+    public var clock = SessionClock()
     public init() {}
 }

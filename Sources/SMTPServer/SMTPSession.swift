@@ -14,6 +14,8 @@ public struct SMTPSessionConfiguration: Sendable {
     public var requireTLS = false
     /// More Received headers than this is a mail loop (RFC 5321 §6.3).
     public var maxReceivedHeaders = 50
+    /// The time timeouts are measured in (tests move a manual clock instead of sleeping).
+    public var clock = SessionClock()
     public init() {}
 }
 
@@ -58,7 +60,7 @@ final class SMTPSession {
     var framesTaken = 0
     var idleCommands = 0
     var out: [UInt8] = []
-    var lastActivity = ContinuousClock.now
+    var lastActivity: ContinuousClock.Instant
 
     init(configuration: SMTPSessionConfiguration, transport: any SessionTransport, handler: any SMTPInboundHandler,
          remoteIP: String, isTLS: Bool, inbox: SessionInbox<[UInt8]>, rateLimiter: SMTPRateLimiter?,
@@ -66,6 +68,7 @@ final class SMTPSession {
         self.configuration = configuration; self.transport = transport; self.handler = handler
         self.remoteIP = remoteIP; self.isTLS = isTLS; self.inbox = inbox; self.rateLimiter = rateLimiter; self.memory = memory
         self.logger = logger
+        self.lastActivity = configuration.clock.now()
         decoder = SMTPInputDecoder(limits: configuration.limits)
     }
 
@@ -80,38 +83,18 @@ final class SMTPSession {
 
     func run() async {
         reply(220, nil, "\(configuration.hostname) ESMTP Sealbox ready")
-        do {
-            try await flush()
-            loop: while phase != .closed {
-                switch await inbox.next() {
-                case .frame(let bytes):
-                    framesTaken += 1
-                    lastActivity = .now
-                    decoder.append(bytes)
-                    while phase != .closed, let input = decoder.next() {
-                        try await handle(input)
-                    }
-                    // PIPELINING (RFC 2920): replies to commands sent together go out together.
-                    if !inbox.hasPendingFrame || out.count >= 64 * 1024 { try await flush() }
-                case .changes:
-                    continue
-                case .tick:
-                    if ContinuousClock.now - lastActivity > configuration.idleTimeout {
-                        reply(421, "4.4.2", "\(configuration.hostname) Timeout waiting for input, closing connection")
-                        try await flush()
-                        break loop
-                    }
-                case .shutdown:
-                    reply(421, "4.3.2", "\(configuration.hostname) Server shutting down, try again later")
-                    try await flush()
-                    break loop
-                case .closed:
-                    break loop
-                }
-            }
-        } catch {
-            logger.debug("smtp session ended", metadata: ["smtp.error": "\(type(of: error))"])
+        await runLoop()
+    }
+
+    func handle(_ bytes: [UInt8]) async throws {
+        framesTaken += 1
+        decoder.append(bytes)
+        while phase != .closed, let input = decoder.next() {
+            try await handle(input)
         }
+    }
+
+    func end() async {
         phase = .closed
         endTransaction()
         await transport.close()
@@ -428,4 +411,20 @@ final class SMTPSession {
         }
         return result
     }
+}
+
+/// The shared run loop (MailNet's `MailSession`): what SMTP says and does at each event.
+extension SMTPSession: MailSession {
+    var clock: SessionClock { configuration.clock }
+    var isFinished: Bool { phase == .closed }
+    var idleLimit: Duration { configuration.idleTimeout }
+    /// PIPELINING (RFC 2920): replies to commands sent together go out together.
+    func flushAfterFrame() async throws {
+        if !inbox.hasPendingFrame || out.count >= 64 * 1024 { try await flush() }
+    }
+    func mailboxChanged(revoked: Bool) async throws {}
+    func tick() async throws {}
+    func sayIdleTimeout() { reply(421, "4.4.2", "\(configuration.hostname) Timeout waiting for input, closing connection") }
+    func sayShutdown() { reply(421, "4.3.2", "\(configuration.hostname) Server shutting down, try again later") }
+    func sessionFailed(_ error: any Error) { logger.debug("smtp session ended", metadata: ["smtp.error": "\(type(of: error))"]) }
 }

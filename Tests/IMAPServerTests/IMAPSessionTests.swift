@@ -3,6 +3,7 @@ import IMAPCore
 @testable import IMAPServer
 import MailboxAPI
 import MailCore
+import MailNet
 import MailStore
 import Testing
 
@@ -252,22 +253,27 @@ struct IMAPSessionTests {
     @Test("autologout: unauthenticated sessions soon, authenticated ones after the idle timeout; IDLE keepalive")
     func timeouts() async throws {
         let h = try await SessionHarness()
-        let c = h.connect { $0.preAuthTimeout = .milliseconds(50); $0.idleTimeout = .seconds(3600) }
+        // The sessions' clock is moved by hand: no real waiting.
+        let (clock, advance) = SessionClock.manual()
+        let c = h.connect { $0.clock = clock; $0.preAuthTimeout = .seconds(60); $0.idleTimeout = .seconds(3600) }
         _ = try await c.read(until: "* OK")
-        try await Task.sleep(for: .milliseconds(100))
+        advance(.seconds(59))
+        c.inbox.pushTick()
+        #expect(try await c.command("n0", "NOOP").hasPrefix("n0 OK"))  // not yet; and a command resets the timer
+        advance(.seconds(61))
         c.inbox.pushTick()
         #expect(try await c.read(until: "* BYE").contains("Autologout"))
         await c.close()
         #expect(c.transport.closed)
 
-        let d = h.connect { $0.preAuthTimeout = .milliseconds(50); $0.idleTimeout = .seconds(3600); $0.idleKeepalive = .milliseconds(10) }
+        let d = h.connect { $0.clock = clock; $0.preAuthTimeout = .seconds(60); $0.idleTimeout = .seconds(3600); $0.idleKeepalive = .seconds(120) }
         try await d.login(h)
-        try await Task.sleep(for: .milliseconds(100))
+        advance(.seconds(600))
         d.inbox.pushTick()                                  // logged in: the 60-minute timer applies
         #expect(try await d.command("n1", "NOOP").hasPrefix("n1 OK"))
         try await d.send("i1 IDLE")
         _ = try await d.read(until: "+ ")
-        try await Task.sleep(for: .milliseconds(20))
+        advance(.seconds(121))
         d.inbox.pushTick()
         _ = try await d.read(until: "* OK Still here")
         try await d.send("DONE")

@@ -307,18 +307,19 @@ struct POP3TranscriptTests {
     @Test("autologout: before login and in TRANSACTION (then nothing is deleted)")
     func autologout() async throws {
         let h = try await harnessWithMail()
-        let c = h.connect { $0.preAuthTimeout = .milliseconds(10) }
+        let (clock, advance) = SessionClock.manual()
+        let c = h.connect { $0.clock = clock; $0.preAuthTimeout = .seconds(60) }
         _ = try await c.read()
-        try await Task.sleep(for: .milliseconds(30))
+        advance(.seconds(61))
         c.inbox.pushTick()
         #expect(try await c.read() == "-ERR Autologout; idle for too long\r\n")
         try await c.waitClosed()
         await c.close()
 
-        let d = h.connect { $0.idleTimeout = .milliseconds(10) }
+        let d = h.connect { $0.clock = clock; $0.idleTimeout = .seconds(600) }
         try await d.login(h)
         #expect(try await d.command("DELE 1") == "+OK Message 1 deleted\r\n")
-        try await Task.sleep(for: .milliseconds(30))
+        advance(.seconds(601))
         d.inbox.pushTick()
         #expect(try await d.read() == "-ERR Autologout; idle for too long\r\n")
         try await d.waitClosed()

@@ -1,0 +1,83 @@
+import Synchronization
+
+/// The time a session reads (idle timeouts, IDLE keepalives). Tests pass a clock they move
+/// forward, then push a tick: timeouts are tested without real sleeps.
+public struct SessionClock: Sendable {
+    public let now: @Sendable () -> ContinuousClock.Instant
+    public init(now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) { self.now = now }
+
+    /// A clock that stands still until `advance(by:)` moves it.
+    public static func manual() -> (clock: SessionClock, advance: @Sendable (Duration) -> Void) {
+        let time = Mutex(ContinuousClock.now)
+        return (SessionClock { time.withLock { $0 } }, { d in time.withLock { $0 += d } })
+    }
+}
+
+/// What a protocol session (IMAP, POP3, SMTP, submission) gives the one run loop they share.
+/// The session is a class owned by one task; the loop calls it from that task only.
+public protocol MailSession: AnyObject {
+    associatedtype Frame: Sendable
+    var inbox: SessionInbox<Frame> { get }
+    var clock: SessionClock { get }
+    /// When the client last sent something (the loop sets it at every frame; long commands such
+    /// as IDLE and APPEND set it as their data comes).
+    var lastActivity: ContinuousClock.Instant { get set }
+    /// LOGOUT, QUIT or a BYE: the loop stops.
+    var isFinished: Bool { get }
+    /// How long the client may stay silent now (shorter before login).
+    var idleLimit: Duration { get }
+
+    func handle(_ frame: Frame) async throws
+    /// After a frame: flush now, or wait while the client has pipelined more commands.
+    func flushAfterFrame() async throws
+    /// The mailbox changed somewhere; `revoked`: this session's password was revoked.
+    func mailboxChanged(revoked: Bool) async throws
+    /// The periodic tick, before the idle check (e.g. is the password still valid).
+    func tick() async throws
+    /// Says goodbye for an idle timeout / a server shutdown (the loop flushes and stops).
+    func sayIdleTimeout()
+    func sayShutdown()
+    func flush() async throws
+    /// The loop ended by an error (the connection broke): log it.
+    func sessionFailed(_ error: any Error)
+    /// Gives everything back and closes the connection.
+    func end() async
+}
+
+extension MailSession {
+    /// Runs the session until it finishes, the client leaves or stays silent past `idleLimit`,
+    /// or the server shuts down; then `end()`. The greeting is expected in the output already.
+    public func runLoop() async {
+        do {
+            try await flush()
+            loop: while !isFinished {
+                switch await inbox.next() {
+                case .frame(let frame):
+                    lastActivity = clock.now()
+                    try await handle(frame)
+                    try await flushAfterFrame()
+                case .changes(let revoked):
+                    try await mailboxChanged(revoked: revoked)
+                case .tick:
+                    try await tick()
+                    if isFinished { break loop }
+                    if clock.now() - lastActivity > idleLimit {
+                        sayIdleTimeout()
+                        try await flush()
+                        break loop
+                    }
+                case .shutdown:
+                    sayShutdown()
+                    try await flush()
+                    break loop
+                case .closed:
+                    break loop
+                }
+            }
+            try await flush()
+        } catch {
+            sessionFailed(error)
+        }
+        await end()
+    }
+}
