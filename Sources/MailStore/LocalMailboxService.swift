@@ -380,8 +380,11 @@ public final class LocalMailboxSession: MailboxSession {
         try await database.searchFields(in: folder, uids: uids, includeHeader: includeHeader)
     }
     public func isStillAuthorized() async -> Bool {
-        guard let alias = try? await service.directory.alias(address: address),
-              let passwords = try? await service.directory.passwords(aliasID: alias.id) else { return true }
+        // A failed lookup (the directory busy) keeps the session; a removed alias ends it.
+        let found: AliasRecord?
+        do { found = try await service.directory.alias(address: address) } catch { return true }
+        guard let alias = found else { return false }
+        guard let passwords = try? await service.directory.passwords(aliasID: alias.id) else { return true }
         return alias.mailboxID == mailboxID && passwords.contains { $0.id == passwordID }
     }
     public func quota() async throws -> (used: Int64, limit: Int64?) { (try await database.usage(), quotaBytes) }

@@ -112,10 +112,9 @@ public final class MailboxDatabase: Sendable {
     public func close() throws {
         try? pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         searchTexts.removeAll()
-        watchers.withLock { w in
-            for c in w.values { c.finish() }
-            w.removeAll()
-        }
+        // Finished outside the lock: finish() runs each stream's onTermination, which takes it.
+        let open = watchers.withLock { w in defer { w.removeAll() }; return Array(w.values) }
+        for c in open { c.finish() }
         try pool.close()
     }
 

@@ -61,3 +61,17 @@ struct ChunkedPartTests {
         #expect(try await db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM part_chunks") } == 0)
     }
 }
+
+@Suite("Locking a mailbox with change streams open")
+struct CloseWithWatchersTests {
+    let dir = TemporaryDirectory()
+
+    @Test("close() ends open change streams (it trapped on a recursive lock when a stream was still registered)")
+    func closeEndsStreams() async throws {
+        let db = try MailboxDatabase.create(storageRoot: dir.path, mailboxID: DirectoryID.random(), dataKey: SecretBytes.random(count: 32))
+        let stream = db.changes(folder: nil)
+        let ended = Task { for await _ in stream {}; return true }
+        try db.close()
+        #expect(await ended.value)
+    }
+}
