@@ -177,11 +177,13 @@ let package = Package(
                     exclude: ["Servers"]),  // the aiosmtpd server the tests start
         // Test support shared by test targets (a real S3 server for the backup tests).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // The mailbox seam held in memory: protocol-session tests without scrypt or sqlite3mc.
+        .target(name: "MailboxTesting", dependencies: ["MailboxAPI", "MailCore", "MIMEParser"], path: "Tests/MailboxTesting"),
         .testTarget(name: "BackupStoreTests", dependencies: ["BackupStore", "TestSupport"]),
         .testTarget(name: "MailArchiveTests", dependencies: ["MailboxAPI", "MailArchive"]),
         .testTarget(name: "BackupTests", dependencies: ["MailboxAPI", "Backup", "BackupStore", "MailStore", "Directory", "MailCore", "SealboxApp",
             "MailArchive", "TestSupport"]),
-        .testTarget(name: "POP3ServerTests", dependencies: ["MailboxAPI", "POP3Server", "POP3Core", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
+        .testTarget(name: "POP3ServerTests", dependencies: ["MailboxAPI", "MailboxTesting", "POP3Server", "POP3Core", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "MailNetTests", dependencies: ["MailNet", "MailboxAPI", "MailCore",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -189,7 +191,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl")]),
-        .testTarget(name: "IMAPServerTests", dependencies: ["MailboxAPI", "IMAPServer", "IMAPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
+        .testTarget(name: "IMAPServerTests", dependencies: ["MailboxAPI", "MailboxTesting", "IMAPServer", "IMAPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "IntegrationTests", dependencies: ["MailboxAPI", "SealboxApp", "MailStore", "Directory", "MailCore", "MailRelay", "TestSupport"],

@@ -301,12 +301,12 @@ struct IMAPSessionTests {
 
     @Test("revoking the session's password ends the session with BYE")
     func revoked() async throws {
-        let h = try await SessionHarness()
-        let second = try await h.node.mailboxes.addPassword(address: try EmailAddress(h.address), currentPassword: h.password, label: "phone")
+        let h = try await SessionHarness(realStore: true)
+        let second = try await h.node!.mailboxes.addPassword(address: try EmailAddress(h.address), currentPassword: h.password, label: "phone")
         let c = h.connect()
         _ = try await c.read(until: "* OK")
         #expect(try await c.command("l1", "LOGIN \(h.address) \(second.password)").hasPrefix("l1 OK"))
-        try await h.node.mailboxes.revokePassword(address: try EmailAddress(h.address), passwordID: second.record.id)
+        try await h.node!.mailboxes.revokePassword(address: try EmailAddress(h.address), passwordID: second.record.id)
         _ = try await c.read(until: "* BYE")
         await c.close()
         #expect(c.transport.closed)

@@ -9,7 +9,7 @@ import Testing
 struct LargeFetchTests {
     @Test("BODY.PEEK[] and RFC822 of a 3 MB message stream out byte-exact (NUL as 0x80) with the other items around them")
     func streamed() async throws {
-        let h = try await SessionHarness()
+        let h = try await SessionHarness(realStore: true)  // the SQL store is what is tested
         var body = "line with a NUL \u{0} here\r\n"
         let line = String(repeating: "0123456789abcdef", count: 4) + "\r\n"
         while body.utf8.count < 3_000_000 { body += line }

@@ -2,6 +2,7 @@ import Foundation
 import IMAPCore
 @testable import IMAPServer
 import MailboxAPI
+import MailboxTesting
 import MailCore
 import MailNet
 import MailStore
@@ -13,26 +14,37 @@ import Testing
 /// A node on a temporary data directory with one mailbox, and IMAP sessions driven in memory:
 /// bytes in through the real framer, bytes out as the session wrote them (protocol transcripts).
 final class SessionHarness: Sendable {
-    let dataDirectory: String
-    let node: SealboxNode
+    /// The real node (encrypted store, sealed queue, scrypt) when a test needs it; otherwise nil
+    /// and the sessions run on the in-memory mailbox service.
+    let node: SealboxNode?
+    let dataDirectory: String?
+    let mailboxes: any MailboxService
     let address = "user@example.com"
     let password: String
 
-    init(quotaBytes: Int64? = nil) async throws {
-        dataDirectory = NSTemporaryDirectory() + "sealbox-imap-" + UUID().uuidString
-        node = try SealboxNode.open(dataDirectory: dataDirectory)
+    init(quotaBytes: Int64? = nil, realStore: Bool = false) async throws {
+        guard realStore else {
+            let memory = InMemoryMailboxService()
+            password = "correct-horse-battery-staple"
+            _ = try memory.addMailbox(address: address, password: password, quotaBytes: quotaBytes)
+            node = nil; dataDirectory = nil; mailboxes = memory
+            return
+        }
+        let dataDirectory = NSTemporaryDirectory() + "sealbox-imap-" + UUID().uuidString
+        let node = try SealboxNode.open(dataDirectory: dataDirectory)
         _ = try await node.directory.addDomain(try Domain("example.com"))
         let alias = try await node.directory.addAlias(try EmailAddress(address), store: true, forwardTo: [], webhooks: [], quotaBytes: quotaBytes)
         password = try await node.mailboxes.createMailbox(for: alias, label: "test").password
+        self.node = node; self.dataDirectory = dataDirectory; mailboxes = node.mailboxes
     }
 
     func cleanUp() async {
-        await node.shutdown()
-        try? FileManager.default.removeItem(atPath: dataDirectory)
+        await node?.shutdown()
+        if let dataDirectory { try? FileManager.default.removeItem(atPath: dataDirectory) }
     }
 
     func deliver(_ message: String) async throws {
-        _ = try await node.mailboxes.deliver(to: try EmailAddress(address), message: Array(message.utf8), internalDate: Date())
+        _ = try await mailboxes.deliver(to: try EmailAddress(address), message: Array(message.utf8), internalDate: Date())
     }
 
     func connect(allowInsecureAuth: Bool = true, limits: IMAPLimits = IMAPLimits(), authGate: (any IMAPAuthGate)? = nil,
@@ -41,7 +53,7 @@ final class SessionHarness: Sendable {
         configuration.allowInsecureAuth = allowInsecureAuth
         configuration.limits = limits
         configure(&configuration)
-        return TestClient(configuration: configuration, mailboxes: node.mailboxes, authGate: authGate)
+        return TestClient(configuration: configuration, mailboxes: mailboxes, authGate: authGate)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import MailboxAPI
+import MailboxTesting
 import MailCore
 import MailNet
 import MailStore
@@ -13,26 +14,37 @@ import Testing
 /// A node on a temporary data directory with one mailbox, and POP3 sessions driven in memory:
 /// bytes in through the real framer, bytes out as the session wrote them (protocol transcripts).
 final class POP3Harness: Sendable {
-    let dataDirectory: String
-    let node: SealboxNode
+    /// The real node (encrypted store, sealed queue, scrypt) when a test needs it; otherwise nil
+    /// and the sessions run on the in-memory mailbox service.
+    let node: SealboxNode?
+    let dataDirectory: String?
+    let mailboxes: any MailboxService
     let address = "user@example.com"
     let password: String
 
-    init() async throws {
-        dataDirectory = NSTemporaryDirectory() + "sealbox-pop3-" + UUID().uuidString
-        node = try SealboxNode.open(dataDirectory: dataDirectory)
+    init(realStore: Bool = false) async throws {
+        guard realStore else {
+            let memory = InMemoryMailboxService()
+            password = "correct-horse-battery-staple"
+            _ = try memory.addMailbox(address: address, password: password, quotaBytes: nil)
+            node = nil; dataDirectory = nil; mailboxes = memory
+            return
+        }
+        let dataDirectory = NSTemporaryDirectory() + "sealbox-pop3-" + UUID().uuidString
+        let node = try SealboxNode.open(dataDirectory: dataDirectory)
         _ = try await node.directory.addDomain(try Domain("example.com"))
         let alias = try await node.directory.addAlias(try EmailAddress(address), store: true, forwardTo: [], webhooks: [], quotaBytes: nil)
         password = try await node.mailboxes.createMailbox(for: alias, label: "test").password
+        self.node = node; self.dataDirectory = dataDirectory; mailboxes = node.mailboxes
     }
 
     func cleanUp() async {
-        await node.shutdown()
-        try? FileManager.default.removeItem(atPath: dataDirectory)
+        await node?.shutdown()
+        if let dataDirectory { try? FileManager.default.removeItem(atPath: dataDirectory) }
     }
 
     func deliver(_ message: String) async throws {
-        _ = try await node.mailboxes.deliver(to: try EmailAddress(address), message: Array(message.utf8), internalDate: Date())
+        _ = try await mailboxes.deliver(to: try EmailAddress(address), message: Array(message.utf8), internalDate: Date())
     }
 
     func connect(allowInsecureAuth: Bool = true, canStartTLS: Bool = false, authGate: (any AuthGate)? = nil,
@@ -41,13 +53,13 @@ final class POP3Harness: Sendable {
         var configuration = POP3SessionConfiguration()
         configuration.allowInsecureAuth = allowInsecureAuth
         configure(&configuration)
-        return POP3TestClient(configuration: configuration, mailboxes: node.mailboxes, authGate: authGate,
+        return POP3TestClient(configuration: configuration, mailboxes: mailboxes, authGate: authGate,
                               canStartTLS: canStartTLS, sessionLimiter: sessionLimiter)
     }
 
     /// An unlocked session on the mailbox (to look at it the way IMAP does).
     func open() async throws -> any MailboxSession {
-        try await node.mailboxes.unlock(address: try EmailAddress(address), password: password)
+        try await mailboxes.unlock(address: try EmailAddress(address), password: password)
     }
 }
 

@@ -11,8 +11,8 @@ let message2 = "From: b@example.org\r\nSubject: two\r\n\r\nline 1\r\nline 2\r\nl
 let message3 = "From: c@example.org\r\nSubject: three\r\n\r\nThird\r\n"
 
 /// A harness with the three messages delivered.
-func harnessWithMail() async throws -> POP3Harness {
-    let h = try await POP3Harness()
+func harnessWithMail(realStore: Bool = false) async throws -> POP3Harness {
+    let h = try await POP3Harness(realStore: realStore)
     for m in [message1, message2, message3] { try await h.deliver(m) }
     return h
 }
@@ -344,14 +344,14 @@ struct POP3TranscriptTests {
 
     @Test("revoking the session's password ends the session at its next command")
     func revoked() async throws {
-        let h = try await harnessWithMail()
-        let second = try await h.node.mailboxes.addPassword(address: try EmailAddress(h.address), currentPassword: h.password, label: "phone")
+        let h = try await harnessWithMail(realStore: true)
+        let second = try await h.node!.mailboxes.addPassword(address: try EmailAddress(h.address), currentPassword: h.password, label: "phone")
         let c = h.connect()
         _ = try await c.read()
         _ = try await c.command("USER \(h.address)")
         #expect(try await c.command("PASS \(second.password)").hasPrefix("+OK Logged in"))
         #expect(try await c.command("DELE 1") == "+OK Message 1 deleted\r\n")
-        try await h.node.mailboxes.revokePassword(address: try EmailAddress(h.address), passwordID: second.record.id)
+        try await h.node!.mailboxes.revokePassword(address: try EmailAddress(h.address), passwordID: second.record.id)
         // The change reaches the session asynchronously; poll with NOOP (bounded).
         var reply = ""
         for _ in 0..<200 {
