@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 import MailboxAPI
 import MailCore
-import MailStore
+@_spi(Testing) import MailStore
 import SQLiteCipher
 
 /// `SealboxBench store [--messages N]`: the mailbox store's figures.

@@ -34,28 +34,16 @@ public struct IMAPServer: Sendable {
 
     /// One Service per enabled listener; `onBound(name, address)` reports each bound address.
     public func services(onBound: @escaping @Sendable (String, SocketAddress) -> Void = { _, _ in }) -> [any Service] {
-        var result: [any Service] = []
-        for (name, port, implicit) in [("imap", configuration.imapPort, false), ("imaps", configuration.imapsPort, true)] {
-            guard let port else { continue }
-            var refusal = ByteBuffer()
-            IMAPResponseEncoder.encode(.untagged(.condition(status: .bye, code: .unavailable, text: "Too many connections")), into: &refusal)
-            let listenerConfiguration = MailListener<IMAPFrame>.Configuration(
-                name: name, host: configuration.host, port: port, implicitTLS: implicit ? tls : nil,
-                maxConnections: configuration.maxConnections, maxConnectionsPerIP: configuration.maxConnectionsPerIP,
-                refusal: refusal)
-            let limits = configuration.session.limits
-            let server = self
-            result.append(MailListener<IMAPFrame>(
-                configuration: listenerConfiguration, logger: logger,
-                onBound: { address in onBound(name, address) },
-                childChannelInitializer: { channel in
-                    try channel.pipeline.syncOperations.addHandler(IMAPFrameHandler(limits: limits))
-                },
-                handler: { connection in
-                    await server.serve(connection, implicitTLS: implicit)
-                }))
-        }
-        return result
+        var refusal = ByteBuffer()
+        IMAPResponseEncoder.encode(.untagged(.condition(status: .bye, code: .unavailable, text: "Too many connections")), into: &refusal)
+        let limits = configuration.session.limits
+        let server = self
+        return MailListener<IMAPFrame>.pair(
+            plain: ("imap", configuration.imapPort), implicit: ("imaps", configuration.imapsPort), host: configuration.host, tls: tls,
+            maxConnections: configuration.maxConnections, maxConnectionsPerIP: configuration.maxConnectionsPerIP, refusal: refusal,
+            logger: logger, onBound: onBound,
+            childChannelInitializer: { channel in try channel.pipeline.syncOperations.addHandler(IMAPFrameHandler(limits: limits)) },
+            serve: { connection, implicitTLS in await server.serve(connection, implicitTLS: implicitTLS) })
     }
 
     func serve(_ connection: MailConnection<IMAPFrame>, implicitTLS: Bool) async {

@@ -191,3 +191,26 @@ final class ConnectionRegistry: Sendable {
         for channel in channels { channel.close(promise: nil) }
     }
 }
+
+extension MailListener {
+    /// The listeners of a protocol with a plaintext port (STARTTLS) and an implicit-TLS port:
+    /// IMAP 143/993, POP3 110/995, submission 587/465. A nil port is no listener. `serve` gets
+    /// each connection and whether it is on the implicit-TLS port.
+    public static func pair(
+        plain: (name: String, port: Int?), implicit: (name: String, port: Int?), host: String, tls: NIOSSLContext,
+        maxConnections: Int, maxConnectionsPerIP: Int, refusal: ByteBuffer, logger: Logger,
+        onBound: @escaping @Sendable (String, SocketAddress) -> Void,
+        childChannelInitializer: @escaping @Sendable (Channel) throws -> Void,
+        serve: @escaping @Sendable (MailConnection<Inbound>, _ implicitTLS: Bool) async -> Void
+    ) -> [any Service] {
+        [(plain.name, plain.port, false), (implicit.name, implicit.port, true)].compactMap { name, port, isImplicit in
+            guard let port else { return nil }
+            return MailListener(
+                configuration: Configuration(name: name, host: host, port: port, implicitTLS: isImplicit ? tls : nil,
+                                             maxConnections: maxConnections, maxConnectionsPerIP: maxConnectionsPerIP, refusal: refusal),
+                logger: logger, onBound: { address in onBound(name, address) },
+                childChannelInitializer: childChannelInitializer,
+                handler: { connection in await serve(connection, isImplicit) })
+        }
+    }
+}

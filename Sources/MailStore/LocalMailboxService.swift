@@ -203,7 +203,7 @@ public final class LocalMailboxService: MailboxService {
 
     /// Test support: the data key of a mailbox, for opening its file with an independent sqlite3mc
     /// build. Requires a valid password; never used by the servers.
-    public func exportDataKeyForTesting(address: EmailAddress, password: String) async throws -> SecretBytes {
+    @_spi(Testing) public func exportDataKeyForTesting(address: EmailAddress, password: String) async throws -> SecretBytes {
         try await authorize(address: address, password: password).1
     }
 }

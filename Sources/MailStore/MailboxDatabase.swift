@@ -45,7 +45,7 @@ public final class MailboxDatabase: Sendable {
 
     /// The same mailbox code on an UNENCRYPTED sqlite3mc database: only for the benchmark that
     /// measures what encryption costs. Never used by the server.
-    public static func createUnencryptedForBenchmark(storageRoot: String, mailboxID: String) throws -> MailboxDatabase {
+    @_spi(Testing) public static func createUnencryptedForBenchmark(storageRoot: String, mailboxID: String) throws -> MailboxDatabase {
         try create(storageRoot: storageRoot, mailboxID: mailboxID, now: Date()) { path in
             var config = Configuration()
             config.journalMode = .wal

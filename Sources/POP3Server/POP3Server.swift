@@ -34,28 +34,16 @@ public struct POP3Server: Sendable {
 
     /// One Service per enabled listener; `onBound(name, address)` reports each bound address.
     public func services(onBound: @escaping @Sendable (String, SocketAddress) -> Void = { _, _ in }) -> [any Service] {
-        var result: [any Service] = []
-        for (name, port, implicit) in [("pop3", configuration.pop3Port, false), ("pop3s", configuration.pop3sPort, true)] {
-            guard let port else { continue }
-            var refusal: [UInt8] = []
-            POP3Response.err("Too many connections", code: .sysTemp, into: &refusal)
-            let listenerConfiguration = MailListener<POP3Frame>.Configuration(
-                name: name, host: configuration.host, port: port, implicitTLS: implicit ? tls : nil,
-                maxConnections: configuration.maxConnections, maxConnectionsPerIP: configuration.maxConnectionsPerIP,
-                refusal: ByteBuffer(bytes: refusal))
-            let limits = configuration.session.limits
-            let server = self
-            result.append(MailListener<POP3Frame>(
-                configuration: listenerConfiguration, logger: logger,
-                onBound: { address in onBound(name, address) },
-                childChannelInitializer: { channel in
-                    try channel.pipeline.syncOperations.addHandler(POP3FrameHandler(limits: limits))
-                },
-                handler: { connection in
-                    await server.serve(connection, implicitTLS: implicit)
-                }))
-        }
-        return result
+        var refusal: [UInt8] = []
+        POP3Response.err("Too many connections", code: .sysTemp, into: &refusal)
+        let limits = configuration.session.limits
+        let server = self
+        return MailListener<POP3Frame>.pair(
+            plain: ("pop3", configuration.pop3Port), implicit: ("pop3s", configuration.pop3sPort), host: configuration.host, tls: tls,
+            maxConnections: configuration.maxConnections, maxConnectionsPerIP: configuration.maxConnectionsPerIP,
+            refusal: ByteBuffer(bytes: refusal), logger: logger, onBound: onBound,
+            childChannelInitializer: { channel in try channel.pipeline.syncOperations.addHandler(POP3FrameHandler(limits: limits)) },
+            serve: { connection, implicitTLS in await server.serve(connection, implicitTLS: implicitTLS) })
     }
 
     func serve(_ connection: MailConnection<POP3Frame>, implicitTLS: Bool) async {

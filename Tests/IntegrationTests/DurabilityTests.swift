@@ -1,7 +1,7 @@
 import Foundation
 import MailboxAPI
 import MailCore
-import MailStore
+@_spi(Testing) import MailStore
 import SealboxApp
 import Testing
 import TestSupport
