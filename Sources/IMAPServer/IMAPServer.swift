@@ -9,14 +9,7 @@ import ServiceLifecycle
 /// The IMAP listeners: `imap` (STARTTLS) and `imaps` (implicit TLS), over MailNet's listener.
 public struct IMAPServer: Sendable {
     public struct Configuration: Sendable {
-        public var host: String = "127.0.0.1"
-        /// nil disables the listener.
-        public var imapPort: Int? = 143
-        public var imapsPort: Int? = 993
-        public var maxConnections: Int = 10_000
-        public var maxConnectionsPerIP: Int = 50
-        /// A write that cannot complete this long (the client stopped reading) ends the connection.
-        public var writeTimeout: Duration = .seconds(300)
+        public var listeners = ListenerPairSettings(plainPort: 143, implicitTLSPort: 993)
         public var session = IMAPSessionConfiguration()
         public init() {}
     }
@@ -39,8 +32,8 @@ public struct IMAPServer: Sendable {
         let limits = configuration.session.limits
         let server = self
         return MailListener<IMAPFrame>.pair(
-            plain: ("imap", configuration.imapPort), implicit: ("imaps", configuration.imapsPort), host: configuration.host, tls: tls,
-            maxConnections: configuration.maxConnections, maxConnectionsPerIP: configuration.maxConnectionsPerIP, refusal: refusal,
+            configuration.listeners, names: ("imap", "imaps"), tls: tls,
+            refusal: refusal,
             logger: logger, onBound: onBound,
             childChannelInitializer: { channel in try channel.pipeline.syncOperations.addHandler(IMAPFrameHandler(limits: limits)) },
             serve: { connection, implicitTLS in await server.serve(connection, implicitTLS: implicitTLS) })
@@ -54,6 +47,6 @@ public struct IMAPServer: Sendable {
         let ip = connection.remoteAddress?.ipAddress ?? "unknown"
         let session = IMAPSession(configuration: configuration.session, transport: transport, authenticator: authenticator,
                                   remoteIP: ip, isTLS: implicitTLS, inbox: inbox, logger: logger)
-        await transport.run(inbox: inbox, writeTimeout: configuration.writeTimeout) { await session.run() }
+        await transport.run(inbox: inbox, writeTimeout: configuration.listeners.writeTimeout) { await session.run() }
     }
 }

@@ -22,7 +22,7 @@ final class IMAPSession {
     var state: State = .notAuthenticated
     var isTLS: Bool
     /// The logged-in mailbox (`login.session`), nil before LOGIN.
-    var mailbox: (any MailboxSession)?
+    var mailbox: (any MailboxSession)? { login?.session }
     var login: MailboxLogin?
     var selected: SelectedMailbox?
     var enabled: Set<String> = []
@@ -102,10 +102,8 @@ final class IMAPSession {
     }
 
     func end() async {
-        inbox.pushClosed()
         await login?.end()
         login = nil
-        mailbox = nil
         selected = nil
         state = .logout
         await transport.close()
@@ -254,7 +252,6 @@ final class IMAPSession {
         switch await authenticator.authenticate(user: user, password: password, remoteIP: remoteIP) {
         case .authenticated(let login):
             self.login = login
-            mailbox = login.session
             state = .authenticated
             logger[metadataKey: "imap.mailbox"] = "\(login.session.mailboxID)"
             let inbox = self.inbox

@@ -192,7 +192,34 @@ final class ConnectionRegistry: Sendable {
     }
 }
 
+/// Where and how the two listeners of a protocol (plaintext with STARTTLS, and implicit TLS)
+/// accept connections: IMAP 143/993, POP3 110/995, submission 587/465.
+public struct ListenerPairSettings: Sendable {
+    public var host: String = "127.0.0.1"
+    /// nil disables that listener.
+    public var plainPort: Int?
+    public var implicitTLSPort: Int?
+    public var maxConnections: Int = 10_000
+    public var maxConnectionsPerIP: Int = 50
+    /// A write that cannot complete this long (the client stopped reading) ends the connection.
+    public var writeTimeout: Duration = .seconds(300)
+
+    public init(plainPort: Int?, implicitTLSPort: Int?) { self.plainPort = plainPort; self.implicitTLSPort = implicitTLSPort }
+}
+
 extension MailListener {
+    /// `pair(…)` from a protocol's listener settings; `names` are the plain and implicit-TLS names.
+    public static func pair(
+        _ settings: ListenerPairSettings, names: (plain: String, implicit: String), tls: NIOSSLContext, refusal: ByteBuffer, logger: Logger,
+        onBound: @escaping @Sendable (String, SocketAddress) -> Void,
+        childChannelInitializer: @escaping @Sendable (Channel) throws -> Void,
+        serve: @escaping @Sendable (MailConnection<Inbound>, _ implicitTLS: Bool) async -> Void
+    ) -> [any Service] {
+        pair(plain: (names.plain, settings.plainPort), implicit: (names.implicit, settings.implicitTLSPort), host: settings.host, tls: tls,
+             maxConnections: settings.maxConnections, maxConnectionsPerIP: settings.maxConnectionsPerIP, refusal: refusal, logger: logger,
+             onBound: onBound, childChannelInitializer: childChannelInitializer, serve: serve)
+    }
+
     /// The listeners of a protocol with a plaintext port (STARTTLS) and an implicit-TLS port:
     /// IMAP 143/993, POP3 110/995, submission 587/465. A nil port is no listener. `serve` gets
     /// each connection and whether it is on the implicit-TLS port.

@@ -40,7 +40,7 @@ public protocol MailSession: AnyObject {
     func flush() async throws
     /// The loop ended by an error (the connection broke): log it.
     func sessionFailed(_ error: any Error)
-    /// Gives everything back and closes the connection.
+    /// Gives everything back and closes the connection (the inbox is closed already).
     func end() async
 }
 
@@ -78,6 +78,7 @@ extension MailSession {
         } catch {
             sessionFailed(error)
         }
+        inbox.pushClosed()
         await end()
     }
 }

@@ -9,14 +9,7 @@ import ServiceLifecycle
 /// The POP3 listeners: `pop3` (STLS) and `pop3s` (implicit TLS), over MailNet's listener.
 public struct POP3Server: Sendable {
     public struct Configuration: Sendable {
-        public var host: String = "127.0.0.1"
-        /// nil disables the listener.
-        public var pop3Port: Int? = 110
-        public var pop3sPort: Int? = 995
-        public var maxConnections: Int = 10_000
-        public var maxConnectionsPerIP: Int = 50
-        /// A write that cannot complete this long (the client stopped reading) ends the connection.
-        public var writeTimeout: Duration = .seconds(300)
+        public var listeners = ListenerPairSettings(plainPort: 110, implicitTLSPort: 995)
         public var session = POP3SessionConfiguration()
         public init() {}
     }
@@ -39,8 +32,7 @@ public struct POP3Server: Sendable {
         let limits = configuration.session.limits
         let server = self
         return MailListener<POP3Frame>.pair(
-            plain: ("pop3", configuration.pop3Port), implicit: ("pop3s", configuration.pop3sPort), host: configuration.host, tls: tls,
-            maxConnections: configuration.maxConnections, maxConnectionsPerIP: configuration.maxConnectionsPerIP,
+            configuration.listeners, names: ("pop3", "pop3s"), tls: tls,
             refusal: ByteBuffer(bytes: refusal), logger: logger, onBound: onBound,
             childChannelInitializer: { channel in try channel.pipeline.syncOperations.addHandler(POP3FrameHandler(limits: limits)) },
             serve: { connection, implicitTLS in await server.serve(connection, implicitTLS: implicitTLS) })
@@ -54,6 +46,6 @@ public struct POP3Server: Sendable {
         let session = POP3Session(configuration: configuration.session, transport: transport, authenticator: authenticator,
                                   remoteIP: connection.remoteAddress?.ipAddress ?? "unknown", isTLS: implicitTLS, inbox: inbox,
                                   logger: logger)
-        await transport.run(inbox: inbox, writeTimeout: configuration.writeTimeout) { await session.run() }
+        await transport.run(inbox: inbox, writeTimeout: configuration.listeners.writeTimeout) { await session.run() }
     }
 }

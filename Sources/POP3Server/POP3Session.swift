@@ -34,7 +34,7 @@ final class POP3Session {
     var isTLS: Bool
     var pendingUser: String?
     /// The logged-in mailbox (`login.session`), nil before authentication.
-    var mailbox: (any MailboxSession)?
+    var mailbox: (any MailboxSession)? { login?.session }
     var login: MailboxLogin?
     var messages: [Message] = []
     var uidValidity: UInt32 = 0
@@ -66,10 +66,8 @@ final class POP3Session {
     }
 
     func end() async {
-        inbox.pushClosed()
         await login?.end()
         login = nil
-        mailbox = nil
         state = .closed
         await transport.close()
     }
@@ -236,7 +234,6 @@ final class POP3Session {
             err("Mailbox unavailable; try again later", code: .sysTemp)
             return
         }
-        mailbox = session
         logger[metadataKey: "pop3.mailbox"] = "\(session.mailboxID)"
         do {
             guard let folder = try await session.folder("INBOX") else { throw MailStoreError(.noSuchFolder, "no INBOX") }

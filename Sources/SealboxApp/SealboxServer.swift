@@ -22,10 +22,10 @@ public enum SealboxServer {
         let tls = try ServerTLS.makeContext(certificatePath: configuration.tlsCertificatePath, keyPath: configuration.tlsKeyPath,
                                             dataDirectory: node.dataDirectory, hostnames: hostnames)
         var imap = IMAPServer.Configuration()
-        imap.host = configuration.listenAddress
-        imap.imapPort = configuration.imapPort
-        imap.imapsPort = configuration.imapsPort
-        imap.maxConnectionsPerIP = configuration.imapMaxConnectionsPerIP
+        imap.listeners.host = configuration.listenAddress
+        imap.listeners.plainPort = configuration.imapPort
+        imap.listeners.implicitTLSPort = configuration.imapsPort
+        imap.listeners.maxConnectionsPerIP = configuration.imapMaxConnectionsPerIP
         imap.session.allowInsecureAuth = configuration.imapAllowInsecureAuth
         imap.session.idleTimeout = configuration.imapIdleTimeout
         imap.session.hostname = configuration.hostname
@@ -39,10 +39,10 @@ public enum SealboxServer {
         let outbound = try OutboundWorker.make(configuration: configuration, node: node, logger: logger)
         if configuration.pop3Enabled {
             var pop3 = POP3Server.Configuration()
-            pop3.host = configuration.listenAddress
-            pop3.pop3Port = configuration.pop3Port
-            pop3.pop3sPort = configuration.pop3sPort
-            pop3.maxConnectionsPerIP = configuration.pop3MaxConnectionsPerIP
+            pop3.listeners.host = configuration.listenAddress
+            pop3.listeners.plainPort = configuration.pop3Port
+            pop3.listeners.implicitTLSPort = configuration.pop3sPort
+            pop3.listeners.maxConnectionsPerIP = configuration.pop3MaxConnectionsPerIP
             pop3.session.allowInsecureAuth = configuration.pop3AllowInsecureAuth
             pop3.session.idleTimeout = configuration.pop3IdleTimeout
             pop3.session.hostname = configuration.hostname
