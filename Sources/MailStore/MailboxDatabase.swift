@@ -260,6 +260,33 @@ public final class MailboxDatabase: Sendable {
         return result
     }
 
+    /// Appends several messages in one transaction (an import, MULTIAPPEND): all or none, one
+    /// MODSEQ for the lot, one change announced. Parsing happens before the transaction.
+    @discardableResult
+    public func append(to folderPath: String, messages: [[UInt8]], internalDate: Date = Date(), quotaBytes: Int64? = nil,
+                       origin: UUID? = nil) async throws -> [AppendResult] {
+        let path = try Self.normalizePath(folderPath)
+        let prepared = messages.map(PreparedMessage.init)
+        let (results, modseq) = try await pool.write { db -> ([AppendResult], Int64) in
+            guard var folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            try Self.checkQuota(db, adding: Int64(prepared.reduce(0) { $0 + $1.size }), quota: quotaBytes)
+            let modseq = folder.highestModSeq + 1
+            var results: [AppendResult] = []
+            for message in prepared {
+                let contentID = try Self.storeContent(db, message)
+                let uid = try Self.insertMessage(db, folder: folder, contentID: contentID, size: message.size, flags: [],
+                                                 keywords: [], internalDate: internalDate, modseq: modseq)
+                folder.uidNext = uid + 1
+                results.append(AppendResult(uidValidity: folder.uidValidity, uid: uid))
+            }
+            return (results, modseq)
+        }
+        if !results.isEmpty {
+            publish([MailboxChange(folder: path, kind: .appended(uids: results.map(\.uid)), modSeq: modseq, origin: origin)])
+        }
+        return results
+    }
+
     /// Messages in a folder (all, or those in `uids`), optionally only those changed after a MODSEQ.
     public func messages(in folderPath: String, uids: UIDSet? = nil, changedSince: Int64? = nil) async throws -> [MessageRecord] {
         let path = try Self.normalizePath(folderPath)

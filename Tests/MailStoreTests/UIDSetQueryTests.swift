@@ -15,7 +15,7 @@ struct UIDSetQueryTests {
     func gappyFolder() async throws -> MailboxDatabase {
         let db = try MailboxDatabase.create(storageRoot: dir.path, mailboxID: DirectoryID.random(), dataKey: SecretBytes.random(count: 32))
         let message = sampleMessage(subject: "gap")
-        for _ in 1...2_300 { try await db.append(to: "INBOX", message: message) }
+        #expect(try await db.append(to: "INBOX", messages: Array(repeating: message, count: 2_300)).last?.uid == 2_300)
         let even = UIDSet(stride(from: UID(2), through: 2_300, by: 2).map { $0 })
         #expect(even.ranges.count == 1_150)
         _ = try await db.storeFlags(in: "INBOX", uids: even, operation: .add, flags: .deleted)
@@ -56,5 +56,28 @@ struct UIDSetQueryTests {
         let everyOther = UIDSet(stride(from: 0, to: archive.count, by: 2).map { archive[$0] })
         #expect(try await db.expunge(in: "Archive", uids: everyOther).count == 575)
         #expect(try await db.messages(in: "Archive", changedSince: 0).count == 575)
+    }
+}
+
+@Suite("Appending in one transaction")
+struct BatchAppendTests {
+    let dir = TemporaryDirectory()
+
+    @Test("several messages in one transaction: consecutive UIDs, one MODSEQ, one change, all or none under quota")
+    func batch() async throws {
+        let db = try MailboxDatabase.create(storageRoot: dir.path, mailboxID: DirectoryID.random(), dataKey: SecretBytes.random(count: 32))
+        let changes = db.changes(folder: "INBOX")
+        let messages = (1...3).map { sampleMessage(subject: "m\($0)") }
+        let results = try await db.append(to: "INBOX", messages: messages)
+        #expect(results.map(\.uid) == [1, 2, 3])
+        let records = try await db.messages(in: "INBOX")
+        #expect(Set(records.map(\.modSeq)).count == 1)
+        for (i, m) in messages.enumerated() { #expect(try await db.messageBytes(in: "INBOX", uid: UID(i + 1)) == m) }
+        var it = changes.makeAsyncIterator()
+        #expect(await it.next()?.kind == .appended(uids: [1, 2, 3]))
+        await #expect(throws: MailStoreError.self) {
+            try await db.append(to: "INBOX", messages: messages, quotaBytes: Int64(messages.reduce(0) { $0 + $1.count }) * 2 - 1)
+        }
+        #expect(try await db.status(of: "INBOX").messages == 3)
     }
 }
