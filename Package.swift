@@ -146,6 +146,7 @@ let package = Package(
             "SealboxApp", "MIMEParser", "MailboxAPI", "MailCore", "Backup", "MailStore", "Directory",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),

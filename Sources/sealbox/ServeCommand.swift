@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import SealboxApp
 import ServiceLifecycle
+import UnixSignals
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,6 +46,9 @@ struct ServeCommand: AsyncParsableCommand {
             let node = try SealboxNode.open(dataDirectory: settings.dataDirectory)
             var logger = Logger(label: "sealbox")
             logger.logLevel = ProcessInfo.processInfo.environment["SEALBOX_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .notice
+            // Trap SIGTERM/SIGINT before saying "ready": a signal that arrives while the services are
+            // still being built is remembered by the group and ends it gracefully, not by default action.
+            let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
             let domains = try await node.directory.domains().count
             let aliases = try await node.directory.aliases(domain: nil).count
             printError("node ready: data directory \(node.dataDirectory), \(domains) domain(s), \(aliases) alias(es)")
@@ -60,9 +64,16 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let group = ServiceGroup(configuration: .init(
                 services: services.map { .init(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-            try await group.run()
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask {
+                    for await _ in signals {
+                        await group.triggerGracefulShutdown()
+                    }
+                }
+                try await group.run()
+                tasks.cancelAll()
+            }
             printError("shutting down")
             await node.shutdown()
             withExtendedLifetime(lock) {}
