@@ -103,10 +103,14 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // Outbound mail: SRS, bounces (RFC 3464), webhook payloads and signatures, the smarthost client.
-        .target(name: "MailRelay", dependencies: [
-            "MailCore", "MIMEParser", "POP3Core",
+        // Outbound mail, like mox's queue/: the worker over the queue's jobs, retries and bounces
+        // (RFC 3464), SRS, webhook payloads, signatures and their HTTP client, the SMTP client.
+        .target(name: "Outbound", dependencies: [
+            "MailboxAPI", "MailCore", "MIMEParser", "SMTPCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Crypto", package: "swift-crypto"),
@@ -133,7 +137,7 @@ let package = Package(
         ]),
         .target(name: "SealboxApp", dependencies: [
             "MailboxAPI", "MailCore", "MIMEParser", "MailStore", "Directory", "MailNet", "IMAPServer", "POP3Server",
-            "SMTPCore", "SMTPServer", "MailRelay", "Backup", "BackupStore", "MailArchive",
+            "SMTPCore", "SMTPServer", "Outbound", "Backup", "BackupStore", "MailArchive",
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -167,11 +171,11 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "IMAPCoreTests", dependencies: ["IMAPCore", "MIMEParser",
             .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "POP3CoreTests", dependencies: ["POP3Core"]),
+        .testTarget(name: "POP3CoreTests", dependencies: ["POP3Core", "MailCore"]),
         .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"]),
         .testTarget(name: "SMTPServerTests", dependencies: ["MailboxAPI", "SMTPServer", "SMTPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "MailRelayTests", dependencies: ["MailRelay", "MIMEParser", "MailCore", "TestSupport",
+        .testTarget(name: "OutboundTests", dependencies: ["Outbound", "MIMEParser", "MailCore", "SMTPCore", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto")],
@@ -195,7 +199,7 @@ let package = Package(
         .testTarget(name: "IMAPServerTests", dependencies: ["MailboxAPI", "MailboxTesting", "IMAPServer", "IMAPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "IntegrationTests", dependencies: ["MailboxAPI", "SealboxApp", "MailStore", "Directory", "MailCore", "MailRelay", "TestSupport"],
+        .testTarget(name: "IntegrationTests", dependencies: ["MailboxAPI", "SealboxApp", "MailStore", "Directory", "MailCore", "Outbound", "TestSupport"],
                     exclude: ["Clients", "ServerChecks"]),  // scripts the tests run by path
     ],
     swiftLanguageModes: [.v6]

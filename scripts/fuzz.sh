@@ -5,7 +5,7 @@
 # it with Fuzz/corpus plus the committed test fixtures.
 # IMAP: builds the IMAPFuzz product (Fuzz/IMAPFuzz, it needs NIOCore) with SwiftPM in its own scratch path
 # .build-fuzz (release, -sanitize=fuzzer,address, linked with lld), seeds it with Fuzz/imap-corpus.
-# POP3: builds Fuzz/POP3Fuzz with swiftc over Sources/POP3Core/*.swift (no dependencies), seeds it with
+# POP3: builds Fuzz/POP3Fuzz with swiftc over Sources/POP3Core/*.swift and MailCore's dot-stuffer (no dependencies), seeds it with
 # Fuzz/pop3-corpus.
 # SMTP: builds Fuzz/SMTPFuzz with swiftc over Sources/SMTPCore/*.swift (no dependencies), seeds it with
 # Fuzz/smtp-corpus.
@@ -70,7 +70,7 @@ fuzz_imap() {
   echo "fuzz: IMAP: no crash in ${SECONDS_TO_RUN}s" >&2
 }
 
-# A pure codec module fuzzed by a target built with swiftc alone: fuzz_pure NAME Module (lower-case
+# A pure codec module (with MailCore's dependency-free dot-stuffer) fuzzed by a target built with swiftc alone: fuzz_pure NAME Module (lower-case
 # NAME: its corpus is Fuzz/NAME-corpus, its target Fuzz/ModuleFuzz, e.g. fuzz_pure pop3 POP3).
 fuzz_pure() {
   local name=$1 module=$2 label
@@ -78,7 +78,7 @@ fuzz_pure() {
   mkdir -p "$OUT/$name-work-corpus" "$OUT/$name-artifacts"
   echo "fuzz: building the $label fuzz target" >&2
   swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name "${module}Fuzz" \
-    Sources/"${module}Core"/*.swift Fuzz/"${module}Fuzz"/main.swift -o "$OUT/$name-fuzz"
+    Sources/"${module}Core"/*.swift Sources/MailCore/DotStuffer.swift Fuzz/"${module}Fuzz"/main.swift -o "$OUT/$name-fuzz"
   cp -n Fuzz/"$name"-corpus/* "$OUT/$name-work-corpus/" 2>/dev/null || true
   echo "fuzz: running the $label target for ${SECONDS_TO_RUN}s" >&2
   set +e

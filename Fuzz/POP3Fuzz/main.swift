@@ -1,5 +1,5 @@
 // libFuzzer entry point over the POP3 codec (POP3Core). Built by scripts/fuzz.sh with
-// `swiftc -sanitize=fuzzer,address -parse-as-library Sources/POP3Core/*.swift Fuzz/POP3Fuzz/main.swift`.
+// `swiftc -sanitize=fuzzer,address -parse-as-library Sources/POP3Core/*.swift Sources/MailCore/DotStuffer.swift Fuzz/POP3Fuzz/main.swift`.
 // Besides crashes and hangs it checks invariants, trapping when one breaks:
 // - framing: the same frames whether the input arrives at once or in pieces; no frame holds a LF
 //   or reaches the line limit; buffering stays under the limit;
@@ -48,7 +48,7 @@ public func pop3FuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
     // Dot-stuffing.
     func stuff(chunk: Int, bodyLines: Int?) -> [UInt8] {
-        var stuffer = POP3DotStuffer(bodyLines: bodyLines)
+        var stuffer = DotStuffer(bodyLines: bodyLines)
         var out: [UInt8] = []
         var i = 0
         while i < bytes.count && !stuffer.isComplete {

@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 
-/// The process's HTTP client (S3 backups, webhooks): one, never shut down, because its users are
+/// The backups' HTTP client (S3 destinations): one, never shut down, because its users are
 /// values that may be copied or dropped anywhere and own no lifecycle. Connection failures are not
 /// retried inside the client (it would keep trying until the request's deadline, so an endpoint
 /// that is down would hold a request for minutes); callers retry with their own backoff.

@@ -9,7 +9,7 @@ public struct SealedCopy: Sendable {
     public init(mailboxID: String, blob: [UInt8]) { self.mailboxID = mailboxID; self.blob = blob }
 }
 
-extension SealedQueue {
+extension SealedQueue: OutboundJobStore {
     /// Commits everything an inbound message becomes — sealed copies for the storing mailboxes
     /// and outbound jobs for forwards and webhooks — in one durable transaction (synchronous =
     /// FULL): all or nothing, so the 250 that follows never covers half a delivery. Returns the
@@ -61,6 +61,10 @@ extension SealedQueue {
                                arguments: [isoString(nextAttempt), error, jobID])
             }
         }
+    }
+
+    public func enqueue(_ jobs: [OutboundJob]) async throws {
+        try await commit(copies: [], jobs: jobs)
     }
 
     /// Removes a finished job; `replacement` (a bounce to send) is committed in the same transaction.

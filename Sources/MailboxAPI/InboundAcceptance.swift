@@ -36,3 +36,21 @@ public struct OutboundJob: Sendable, Hashable {
         self.created = created; self.nextAttempt = created
     }
 }
+
+/// Where outbound jobs live between attempts (the node's sealed queue, which commits them in one
+/// transaction with the inbound mail they came from). The outbound worker only reads and updates
+/// them; a restart loses none.
+public protocol OutboundJobStore: Sendable {
+    /// Jobs whose next attempt is due at `now`, oldest first.
+    func dueJobs(now: Date, limit: Int) async throws -> [OutboundJob]
+    /// Every pending job.
+    func outboundJobs() async throws -> [OutboundJob]
+    /// When the next job is due (nil when there is none).
+    func nextJobDue() async throws -> Date?
+    /// Records a failed attempt: the job waits until `nextAttempt`; its recipients may shrink.
+    func reschedule(jobID: Int64, nextAttempt: Date, error: String, remainingRecipients: [String]?) async throws
+    /// Removes a finished job; `replacement` (a bounce) is added in the same transaction.
+    func finish(jobID: Int64, replacement: OutboundJob?) async throws
+    /// Adds new jobs (bounces of recipients refused for good while others wait).
+    func enqueue(_ jobs: [OutboundJob]) async throws
+}

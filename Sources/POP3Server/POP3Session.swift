@@ -336,7 +336,7 @@ final class POP3Session {
             return false
         }
         ok(bodyLines == nil ? "\(messages[i].size) octets" : "Top of message follows")
-        var stuffer = POP3DotStuffer(bodyLines: bodyLines)
+        var stuffer = DotStuffer(bodyLines: bodyLines)
         let chunk = 256 * 1024
         var offset = 0
         while offset < bytes.count && !stuffer.isComplete {

@@ -3,6 +3,7 @@ import Logging
 import POP3Server
 import MailNet
 import NIOCore
+import Outbound
 import ServiceLifecycle
 import SMTPServer
 import MailCore

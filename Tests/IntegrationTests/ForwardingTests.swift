@@ -1,5 +1,5 @@
 import Foundation
-import MailRelay
+import Outbound
 import Testing
 
 /// Forwarding through a smarthost and webhooks, end to end: `sealbox serve` receives a message

@@ -1,4 +1,5 @@
 import Foundation
+import MailCore
 import POP3Core
 import Testing
 
@@ -90,7 +91,7 @@ import Testing
 
 @Suite struct POP3ResponseTests {
     func stuff(_ s: String, bodyLines: Int? = nil, chunk: Int = 1 << 20) -> String {
-        var stuffer = POP3DotStuffer(bodyLines: bodyLines)
+        var stuffer = DotStuffer(bodyLines: bodyLines)
         var out: [UInt8] = []
         let bytes = Array(s.utf8)
         var i = 0

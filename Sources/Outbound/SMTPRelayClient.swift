@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import SMTPCore
 
 /// Sends one message to a smarthost (outbound relay) over SMTP (RFC 5321), with STARTTLS
 /// (RFC 3207) or implicit TLS (RFC 8314), AUTH PLAIN / LOGIN (RFC 4954), PIPELINING (RFC 2920),
@@ -223,7 +224,7 @@ public struct SMTPRelayClient: Sendable {
 
         let data = try await c.command("DATA", during: "DATA")
         guard data.code == 354 else { throw failure(data, during: "DATA") }
-        var stuffer = POP3DotStufferAdapter()
+        var stuffer = DataStuffer()
         var index = 0
         while index < message.count {
             let end = min(message.count, index + Limits.writeChunkSize)

@@ -171,7 +171,7 @@ final class SMTPTestServer: Sendable {
     }
 
     static func start(_ arguments: [String] = [], in directory: URL) async throws -> SMTPTestServer {
-        let script = TestEnvironment.repositoryRoot.appendingPathComponent("Tests/MailRelayTests/Servers/smtp_test_server.py").path
+        let script = TestEnvironment.repositoryRoot.appendingPathComponent("Tests/OutboundTests/Servers/smtp_test_server.py").path
         let ready = directory.appendingPathComponent("ready").path
         let out = directory.appendingPathComponent("received")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)

@@ -1,5 +1,5 @@
 import Foundation
-import MailRelay
+import Outbound
 import MIMEParser
 import Testing
 

@@ -1,6 +1,7 @@
+import MailCore
 import NIOCore
 import NIOSSL
-import POP3Core
+import SMTPCore
 import Synchronization
 
 /// One client connection's I/O: commands out, replies in, each exchange under the command
@@ -64,7 +65,7 @@ final class SMTPConnection {
                 }
                 code = line.code
                 lines.append(line.text)
-                if !line.more { return SMTPReply(code: code, lines: lines) }
+                if !line.more { return SMTPReply(code: code, received: lines) }
                 guard lines.count < SMTPRelayClient.Limits.maxReplyLines else {
                     throw SMTPRelayClient.RelayError(permanent: false, code: nil,
                                                      description: "a reply of more than \(lines.count) lines during \(step)")
@@ -129,10 +130,10 @@ final class TimeoutFlag: Sendable {
     var isSet: Bool { value.withLock { $0 } }
 }
 
-/// POP3Core's dot-stuffer: the rule for SMTP DATA is the same (RFC 5321 §4.5.2: a line that begins
-/// with "." gets another; every line ends in CRLF; ".\r\n" ends the data).
-struct POP3DotStufferAdapter {
-    private var stuffer = POP3DotStuffer()
+/// MailCore's dot-stuffer for DATA (RFC 5321 §4.5.2: a line that begins with "." gets another;
+/// every line ends in CRLF; ".\r\n" ends the data), a piece at a time.
+struct DataStuffer {
+    private var stuffer = DotStuffer()
 
     mutating func feed(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
         var out = [UInt8]()

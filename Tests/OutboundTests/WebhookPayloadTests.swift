@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import MailRelay
+import Outbound
 import Testing
 
 @Suite("WebhookPayload")

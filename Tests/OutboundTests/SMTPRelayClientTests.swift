@@ -1,5 +1,5 @@
 import Foundation
-import MailRelay
+import Outbound
 import Testing
 
 @Suite("SMTPRelayClient against aiosmtpd on 127.0.0.1")

@@ -1,4 +1,4 @@
-"""An aiosmtpd server for the MailRelay tests, on 127.0.0.1 and a port the kernel picks.
+"""An aiosmtpd server for the Outbound tests, on 127.0.0.1 and a port the kernel picks.
 
 Writes "<port>\n" to --ready once it listens. Each message it accepts becomes N.eml (the bytes as
 received after dot-unstuffing) and N.json (envelope, MAIL parameters, whether TLS and AUTH were

@@ -1,49 +1,6 @@
 import NIOCore
 import Synchronization
 
-/// One SMTP reply (RFC 5321 §4.2): a three-digit code and its text lines; for a multi-line reply
-/// every line's text in order. `enhanced` is the RFC 3463 status code that begins the first line's
-/// text (RFC 2034), when there is one.
-struct SMTPReply: Sendable, Equatable {
-    var code: Int
-    var lines: [String]
-
-    var enhanced: String? { SMTPReply.enhancedCode(lines.first ?? "", code: code) }
-    /// The first line without the enhanced code.
-    var text: String {
-        let first = lines.first ?? ""
-        if let e = enhanced { return String(first.dropFirst(e.count)).trimmingCharacters(in: .whitespaces) }
-        return first
-    }
-    var isPositive: Bool { (200..<400).contains(code) }
-    var isPermanent: Bool { code >= 500 }
-    /// "550 5.1.1 no such user" (the first line, as a server log would show it).
-    var summary: String { "\(code) \(lines.first ?? "")".trimmingCharacters(in: .whitespaces) }
-
-    /// "x.y.z" at the start of `text` whose class matches the reply code's first digit.
-    static func enhancedCode(_ text: String, code: Int) -> String? {
-        let token = text.prefix { $0 != " " }
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isASCIIDigitChar) }),
-              parts[0].count == 1, let cls = Int(parts[0]), cls == code / 100 else { return nil }
-        return String(token)
-    }
-
-    /// Splits one reply line into its code, whether more lines follow, and its text.
-    static func parseLine(_ line: String) -> (code: Int, more: Bool, text: String)? {
-        let u = Array(line.utf8)
-        guard u.count >= 3, u[0...2].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-              let code = Int(String(decoding: u[0...2], as: UTF8.self)), (200...599).contains(code) else { return nil }
-        if u.count == 3 { return (code, false, "") }
-        guard u[3] == 0x20 || u[3] == 0x2D else { return nil }
-        return (code, u[3] == 0x2D, String(decoding: u[4...], as: UTF8.self))
-    }
-}
-
-extension Character {
-    var isASCIIDigitChar: Bool { isASCII && isNumber }
-}
-
 /// Counts of what the line decoder has produced, read on the event loop before STARTTLS to make
 /// sure that the server sent nothing after its "220" (RFC 3207 §4.2's injection class, client side).
 final class LineStatistics: Sendable {

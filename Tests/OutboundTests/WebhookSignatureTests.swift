@@ -1,5 +1,5 @@
 import Foundation
-import MailRelay
+import Outbound
 import Testing
 
 @Suite("WebhookSignature")

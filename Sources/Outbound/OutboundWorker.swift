@@ -1,10 +1,7 @@
 import AsyncHTTPClient
-import BackupStore
 import Foundation
 import Logging
 import MailboxAPI
-import MailRelay
-import MailStore
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
@@ -29,37 +26,22 @@ public final class OutboundWorker: Service, Sendable {
         /// Jobs worked on at once.
         public var concurrency = 8
         public var webhookTimeout: Duration = .seconds(30)
+
+        public init(relay: SMTPRelayClient.Configuration?, hostname: String, webhookSecret: [UInt8], webhookIncludeRaw: Bool,
+                    retryInterval: Duration, maxRetryInterval: Duration, maxAge: Duration) {
+            self.relay = relay; self.hostname = hostname; self.webhookSecret = webhookSecret; self.webhookIncludeRaw = webhookIncludeRaw
+            self.retryInterval = retryInterval; self.maxRetryInterval = maxRetryInterval; self.maxAge = maxAge
+        }
     }
 
-    let queue: SealedQueue
+    let queue: any OutboundJobStore
     let settings: Settings
     let srs: SRS
     let logger: Logger
     private let wakeup = Mutex<(pending: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
-    public init(queue: SealedQueue, settings: Settings, srs: SRS, logger: Logger) {
+    public init(queue: any OutboundJobStore, settings: Settings, srs: SRS, logger: Logger) {
         self.queue = queue; self.settings = settings; self.srs = srs; self.logger = logger
-    }
-
-    /// The worker of a node, from its configuration (secrets made on first use in the data directory).
-    public static func make(configuration c: SealboxConfiguration, node: SealboxNode, logger: Logger) throws -> OutboundWorker {
-        var relay: SMTPRelayClient.Configuration?
-        if let host = c.relayHost {
-            var r = SMTPRelayClient.Configuration(host: host, port: c.relayPort)
-            r.security = SMTPRelayClient.Configuration.Security(rawValue: c.relaySecurity) ?? .starttls
-            r.username = c.relayUsername
-            r.password = c.relayPassword
-            r.trustRoots = c.relayCAFile.map { [$0] } ?? []
-            r.heloName = c.hostname
-            relay = r
-        }
-        let srsSecret = try c.srsSecret.map { Array($0.utf8) }
-            ?? SealboxNode.loadOrCreateNodeKey(path: node.dataDirectory + "/srs.key").withBytes { $0 }
-        let webhookSecret = try c.webhookSecret.map { Array($0.utf8) }
-            ?? SealboxNode.loadOrCreateNodeKey(path: node.dataDirectory + "/webhook.key").withBytes { $0 }
-        let settings = Settings(relay: relay, hostname: c.hostname, webhookSecret: webhookSecret, webhookIncludeRaw: c.webhookIncludeRaw,
-                                retryInterval: c.outboundRetryInterval, maxRetryInterval: c.outboundMaxRetryInterval, maxAge: c.outboundMaxAge)
-        return OutboundWorker(queue: node.queue, settings: settings, srs: SRS(secret: srsSecret, domain: c.srsDomain ?? c.hostname), logger: logger)
     }
 
     /// The envelope sender a forwarded message goes out with (SRS; the null sender stays null).
@@ -114,11 +96,14 @@ public final class OutboundWorker: Service, Sendable {
         if settings.relay == nil, let jobs = try? await queue.outboundJobs(), jobs.contains(where: { $0.kind == .smtp }) {
             logger.warning("forwarded mail is waiting: set smtp.relay.host to send it")
         }
+        // The webhooks' own HTTP client, for the worker's lifetime (not shared with backups: its
+        // timeouts, pool and shutdown are the worker's).
+        let http = Self.makeHTTPClient()
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 var worked = 0
                 do {
-                    worked = try await self.runDueJobs()
+                    worked = try await self.runDueJobs(http: http)
                 } catch is CancellationError {
                     return
                 } catch {
@@ -134,28 +119,38 @@ public final class OutboundWorker: Service, Sendable {
                 await self.sleep(until: deadline)
             }
         }
+        try? await http.shutdown()
+    }
+
+    static func makeHTTPClient() -> HTTPClient {
+        var config = HTTPClient.Configuration()
+        config.timeout = .init(connect: .seconds(15), read: .seconds(120))
+        config.decompression = .disabled
+        // A receiver that is down is retried with the job's own backoff, not inside the client.
+        config.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
     }
 
     /// Works on the jobs due now, `concurrency` at a time. Returns how many were worked on.
-    func runDueJobs() async throws -> Int {
-        let jobs = try await queue.dueJobs(limit: settings.concurrency * 4)
+    func runDueJobs(http: HTTPClient) async throws -> Int {
+        let jobs = try await queue.dueJobs(now: Date(), limit: settings.concurrency * 4)
         guard !jobs.isEmpty else { return 0 }
         await withTaskGroup(of: Void.self) { group in
             var running = 0
             for job in jobs {
                 if running >= settings.concurrency { await group.next(); running -= 1 }
-                group.addTask { await self.work(job) }
+                group.addTask { await self.work(job, http: http) }
                 running += 1
             }
         }
         return jobs.count
     }
 
-    func work(_ job: OutboundJob) async {
+    func work(_ job: OutboundJob, http: HTTPClient) async {
         do {
             switch job.kind {
             case .smtp: try await relay(job)
-            case .webhook: try await post(job)
+            case .webhook: try await post(job, http: http)
             }
         } catch {
             logger.error("outbound job failed to update", metadata: ["outbound.job": "\(job.id)", "outbound.error": "\(error)"])
@@ -187,7 +182,7 @@ public final class OutboundWorker: Service, Sendable {
                     .init(recipient: $0, status: "4.4.1", diagnostic: "no smarthost is configured (smtp.relay.host)", action: "failed")
                 })
             } else {
-                try await queue.reschedule(jobID: job.id, nextAttempt: nextAttempt(job), error: "no smtp.relay.host configured")
+                try await queue.reschedule(jobID: job.id, nextAttempt: nextAttempt(job), error: "no smtp.relay.host configured", remainingRecipients: nil)
             }
             return
         }
@@ -223,14 +218,14 @@ public final class OutboundWorker: Service, Sendable {
             remaining = []
         }
         if remaining.isEmpty {
-            if failures.isEmpty { try await queue.finish(jobID: job.id) } else { try await give(up: job, failures: failures) }
+            if failures.isEmpty { try await queue.finish(jobID: job.id, replacement: nil) } else { try await give(up: job, failures: failures) }
             return
         }
         logger.notice("forward deferred", metadata: ["outbound.id": "\(id)", "outbound.attempts": "\(job.attempts + 1)", "outbound.error": "\(lastError)"])
         // The recipients refused for good are bounced now; the others wait. (One job keeps the
         // rest, so a bounce is never sent twice for the same recipient.)
         if !failures.isEmpty, let bounce = bounce(for: job, failures: failures) {
-            try await queue.commit(copies: [], jobs: [bounce])
+            try await queue.enqueue([bounce])
         }
         try await queue.reschedule(jobID: job.id, nextAttempt: nextAttempt(job), error: lastError, remainingRecipients: remaining)
     }
@@ -254,8 +249,8 @@ public final class OutboundWorker: Service, Sendable {
 
     // MARK: - Webhooks
 
-    func post(_ job: OutboundJob) async throws {
-        guard let url = job.target else { try await queue.finish(jobID: job.id); return }
+    func post(_ job: OutboundJob, http: HTTPClient) async throws {
+        guard let url = job.target else { try await queue.finish(jobID: job.id, replacement: nil); return }
         let body = WebhookPayload.json(message: job.message, mailFrom: job.originalSender, recipients: job.recipients,
                                        receivedAt: job.created, remoteIP: job.context["remoteAddress"], helo: job.context["helo"],
                                        includeRaw: settings.webhookIncludeRaw)
@@ -273,11 +268,11 @@ public final class OutboundWorker: Service, Sendable {
         var problem: String
         var permanent = false
         do {
-            let response = try await SharedHTTPClient.client.execute(request, timeout: .seconds(Int64(settings.webhookTimeout.components.seconds)))
+            let response = try await http.execute(request, timeout: .seconds(Int64(settings.webhookTimeout.components.seconds)))
             _ = try? await response.body.collect(upTo: 64 * 1024)
             let code = Int(response.status.code)
             if (200..<300).contains(code) {
-                try await queue.finish(jobID: job.id)
+                try await queue.finish(jobID: job.id, replacement: nil)
                 logger.info("webhook delivered", metadata: ["outbound.id": "\(job.context["queueID"] ?? "")", "outbound.attempts": "\(job.attempts + 1)"])
                 return
             }
@@ -290,11 +285,11 @@ public final class OutboundWorker: Service, Sendable {
         if permanent || expired(job) {
             logger.error("webhook dropped", metadata: ["outbound.id": "\(job.context["queueID"] ?? "")", "webhook.host": "\(host)",
                                                        "outbound.error": "\(problem)", "outbound.attempts": "\(job.attempts + 1)"])
-            try await queue.finish(jobID: job.id)
+            try await queue.finish(jobID: job.id, replacement: nil)
             return
         }
         logger.notice("webhook deferred", metadata: ["outbound.id": "\(job.context["queueID"] ?? "")", "webhook.host": "\(host)",
                                                      "outbound.error": "\(problem)"])
-        try await queue.reschedule(jobID: job.id, nextAttempt: nextAttempt(job), error: problem)
+        try await queue.reschedule(jobID: job.id, nextAttempt: nextAttempt(job), error: problem, remainingRecipients: nil)
     }
 }
