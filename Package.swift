@@ -199,7 +199,8 @@ let package = Package(
         .testTarget(name: "IMAPServerTests", dependencies: ["MailboxAPI", "MailboxTesting", "IMAPServer", "IMAPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "IntegrationTests", dependencies: ["MailboxAPI", "SealboxApp", "MailStore", "Directory", "MailCore", "Outbound", "TestSupport"],
+        .testTarget(name: "IntegrationTests", dependencies: ["MailboxAPI", "SealboxApp", "MailStore", "Directory", "MailCore", "Outbound", "TestSupport",
+            .product(name: "Configuration", package: "swift-configuration")],
                     exclude: ["Clients", "ServerChecks"]),  // scripts the tests run by path
     ],
     swiftLanguageModes: [.v6]

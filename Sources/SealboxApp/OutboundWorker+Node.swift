@@ -7,21 +7,21 @@ extension OutboundWorker {
     /// The worker of a node, from its configuration (secrets made on first use in the data directory).
     public static func make(configuration c: SealboxConfiguration, node: SealboxNode, logger: Logger) throws -> OutboundWorker {
         var relay: SMTPRelayClient.Configuration?
-        if let host = c.relayHost {
-            var r = SMTPRelayClient.Configuration(host: host, port: c.relayPort)
-            r.security = SMTPRelayClient.Configuration.Security(rawValue: c.relaySecurity) ?? .starttls
-            r.username = c.relayUsername
-            r.password = c.relayPassword
-            r.trustRoots = c.relayCAFile.map { [$0] } ?? []
-            r.heloName = c.hostname
+        if let host = c.outbound.relayHost {
+            var r = SMTPRelayClient.Configuration(host: host, port: c.outbound.relayPort)
+            r.security = SMTPRelayClient.Configuration.Security(rawValue: c.outbound.relaySecurity) ?? .starttls
+            r.username = c.outbound.relayUsername
+            r.password = c.outbound.relayPassword
+            r.trustRoots = c.outbound.relayCAFile.map { [$0] } ?? []
+            r.heloName = c.node.hostname
             relay = r
         }
-        let srsSecret = try c.srsSecret.map { Array($0.utf8) }
+        let srsSecret = try c.outbound.srsSecret.map { Array($0.utf8) }
             ?? SealboxNode.loadOrCreateNodeKey(path: node.dataDirectory + "/srs.key").withBytes { $0 }
-        let webhookSecret = try c.webhookSecret.map { Array($0.utf8) }
+        let webhookSecret = try c.outbound.webhookSecret.map { Array($0.utf8) }
             ?? SealboxNode.loadOrCreateNodeKey(path: node.dataDirectory + "/webhook.key").withBytes { $0 }
-        let settings = Settings(relay: relay, hostname: c.hostname, webhookSecret: webhookSecret, webhookIncludeRaw: c.webhookIncludeRaw,
-                                retryInterval: c.outboundRetryInterval, maxRetryInterval: c.outboundMaxRetryInterval, maxAge: c.outboundMaxAge)
-        return OutboundWorker(queue: node.queue, settings: settings, srs: SRS(secret: srsSecret, domain: c.srsDomain ?? c.hostname), logger: logger)
+        let settings = Settings(relay: relay, hostname: c.node.hostname, webhookSecret: webhookSecret, webhookIncludeRaw: c.outbound.webhookIncludeRaw,
+                                retryInterval: c.outbound.retryInterval, maxRetryInterval: c.outbound.maxRetryInterval, maxAge: c.outbound.maxAge)
+        return OutboundWorker(queue: node.queue, settings: settings, srs: SRS(secret: srsSecret, domain: c.outbound.srsDomain ?? c.node.hostname), logger: logger)
     }
 }

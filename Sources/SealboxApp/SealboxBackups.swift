@@ -13,13 +13,13 @@ public enum SealboxBackups {
 
     /// The destination of `configuration`; nil when none is configured.
     public static func destination(configuration c: SealboxConfiguration) throws -> (any BackupDestination)? {
-        guard let url = c.backupDestination else { return nil }
+        guard let url = c.backup.destination else { return nil }
         var s3: S3Configuration?
         if url.hasPrefix("s3://") {
-            var config = S3Configuration(bucket: "", accessKeyID: c.backupS3AccessKeyID ?? "", secretAccessKey: c.backupS3SecretAccessKey ?? "")
-            config.endpoint = c.backupS3Endpoint
-            config.region = c.backupS3Region
-            config.pathStyle = c.backupS3PathStyle
+            var config = S3Configuration(bucket: "", accessKeyID: c.backup.s3AccessKeyID ?? "", secretAccessKey: c.backup.s3SecretAccessKey ?? "")
+            config.endpoint = c.backup.s3Endpoint
+            config.region = c.backup.s3Region
+            config.pathStyle = c.backup.s3PathStyle
             s3 = config
         }
         return try BackupDestinations.make(url: url, s3: s3)
@@ -32,6 +32,6 @@ public enum SealboxBackups {
         if ProcessInfo.processInfo.environment["SEALBOX_LOG_LEVEL"] == nil { logger.logLevel = .notice }
         return BackupService(logger: logger,
             mailboxes: node.mailboxes, directory: node.directory, destination: destination,
-            configuration: .init(temporaryDirectory: node.dataDirectory + "/backup-tmp", generations: configuration.backupGenerations))
+            configuration: .init(temporaryDirectory: node.dataDirectory + "/backup-tmp", generations: configuration.backup.generations))
     }
 }

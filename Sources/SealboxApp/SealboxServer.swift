@@ -16,54 +16,54 @@ public enum SealboxServer {
         configuration: SealboxConfiguration, node: SealboxNode, logger: Logger,
         onBound: @escaping @Sendable (String, SocketAddress) -> Void = { _, _ in }
     ) throws -> [any Service] {
-        var hostnames = [configuration.hostname, "localhost", "127.0.0.1", "::1"]
-        if !hostnames.contains(configuration.listenAddress), !["0.0.0.0", "::"].contains(configuration.listenAddress) {
-            hostnames.append(configuration.listenAddress)
+        var hostnames = [configuration.node.hostname, "localhost", "127.0.0.1", "::1"]
+        if !hostnames.contains(configuration.node.listenAddress), !["0.0.0.0", "::"].contains(configuration.node.listenAddress) {
+            hostnames.append(configuration.node.listenAddress)
         }
-        let tls = try ServerTLS.makeContext(certificatePath: configuration.tlsCertificatePath, keyPath: configuration.tlsKeyPath,
+        let tls = try ServerTLS.makeContext(certificatePath: configuration.node.tlsCertificatePath, keyPath: configuration.node.tlsKeyPath,
                                             dataDirectory: node.dataDirectory, hostnames: hostnames)
         var imap = IMAPServer.Configuration()
-        imap.listeners.host = configuration.listenAddress
-        imap.listeners.plainPort = configuration.imapPort
-        imap.listeners.implicitTLSPort = configuration.imapsPort
-        imap.listeners.maxConnectionsPerIP = configuration.imapMaxConnectionsPerIP
-        imap.session.allowInsecureAuth = configuration.imapAllowInsecureAuth
-        imap.session.idleTimeout = configuration.imapIdleTimeout
-        imap.session.hostname = configuration.hostname
-        imap.session.limits.maxAppendSize = configuration.appendLimit
+        imap.listeners.host = configuration.node.listenAddress
+        imap.listeners.plainPort = configuration.imap.port
+        imap.listeners.implicitTLSPort = configuration.imap.implicitTLSPort
+        imap.listeners.maxConnectionsPerIP = configuration.imap.maxConnectionsPerIP
+        imap.session.allowInsecureAuth = configuration.imap.allowInsecureAuth
+        imap.session.idleTimeout = configuration.imap.idleTimeout
+        imap.session.hostname = configuration.node.hostname
+        imap.session.limits.maxAppendSize = configuration.imap.appendLimit
         // One throttle and one per-mailbox session count for every protocol of the node.
         let authenticator = SessionAuthenticator(
             mailboxes: node.mailboxes, gate: AuthThrottle(),
-            limiter: SessionLimiter(maxPerMailbox: configuration.imapMaxSessionsPerMailbox))
+            limiter: SessionLimiter(maxPerMailbox: configuration.imap.maxSessionsPerMailbox))
         let server = IMAPServer(configuration: imap, tls: tls, authenticator: authenticator, logger: logger)
         var services = server.services(onBound: onBound)
         let outbound = try OutboundWorker.make(configuration: configuration, node: node, logger: logger)
-        if configuration.pop3Enabled {
+        if configuration.pop3.enabled {
             var pop3 = POP3Server.Configuration()
-            pop3.listeners.host = configuration.listenAddress
-            pop3.listeners.plainPort = configuration.pop3Port
-            pop3.listeners.implicitTLSPort = configuration.pop3sPort
-            pop3.listeners.maxConnectionsPerIP = configuration.pop3MaxConnectionsPerIP
-            pop3.session.allowInsecureAuth = configuration.pop3AllowInsecureAuth
-            pop3.session.idleTimeout = configuration.pop3IdleTimeout
-            pop3.session.hostname = configuration.hostname
+            pop3.listeners.host = configuration.node.listenAddress
+            pop3.listeners.plainPort = configuration.pop3.port
+            pop3.listeners.implicitTLSPort = configuration.pop3.implicitTLSPort
+            pop3.listeners.maxConnectionsPerIP = configuration.pop3.maxConnectionsPerIP
+            pop3.session.allowInsecureAuth = configuration.pop3.allowInsecureAuth
+            pop3.session.idleTimeout = configuration.pop3.idleTimeout
+            pop3.session.hostname = configuration.node.hostname
             services += POP3Server(configuration: pop3, tls: tls, authenticator: authenticator, logger: logger)
                 .services(onBound: onBound)
         }
-        if configuration.smtpEnabled {
+        if configuration.smtp.enabled {
             var smtp = SMTPServer.Configuration()
-            smtp.host = configuration.listenAddress
-            smtp.port = configuration.smtpPort
-            smtp.maxConnectionsPerIP = configuration.smtpMaxConnectionsPerIP
-            smtp.maxMessagesPerMinutePerIP = configuration.smtpMaxMessagesPerMinutePerIP
-            smtp.session.hostname = configuration.hostname
-            smtp.session.idleTimeout = configuration.smtpIdleTimeout
-            smtp.session.requireTLS = configuration.smtpRequireTLS
-            smtp.session.limits.maxMessageSize = configuration.smtpMaxMessageSize
-            smtp.session.limits.maxChunkSize = configuration.smtpMaxMessageSize
-            smtp.session.limits.maxRecipients = configuration.smtpMaxRecipients
-            smtp.maxInFlightBytes = max(configuration.smtpMaxInFlightBytes, configuration.smtpMaxMessageSize)
-            let postmaster = try configuration.smtpPostmaster.map { text in
+            smtp.host = configuration.node.listenAddress
+            smtp.port = configuration.smtp.port
+            smtp.maxConnectionsPerIP = configuration.smtp.maxConnectionsPerIP
+            smtp.maxMessagesPerMinutePerIP = configuration.smtp.maxMessagesPerMinutePerIP
+            smtp.session.hostname = configuration.node.hostname
+            smtp.session.idleTimeout = configuration.smtp.idleTimeout
+            smtp.session.requireTLS = configuration.smtp.requireTLS
+            smtp.session.limits.maxMessageSize = configuration.smtp.maxMessageSize
+            smtp.session.limits.maxChunkSize = configuration.smtp.maxMessageSize
+            smtp.session.limits.maxRecipients = configuration.smtp.maxRecipients
+            smtp.maxInFlightBytes = max(configuration.smtp.maxInFlightBytes, configuration.smtp.maxMessageSize)
+            let postmaster = try configuration.smtp.postmaster.map { text in
                 do { return try EmailAddress(text) } catch {
                     throw SealboxConfiguration.Failure(description: "configuration smtp.postmaster = \"\(text)\" is not an address")
                 }
@@ -74,7 +74,7 @@ public enum SealboxServer {
             services += SMTPServer(configuration: smtp, tls: tls, handler: handler, logger: logger).services(onBound: onBound)
         }
         services.append(outbound)
-        if let interval = configuration.backupInterval, configuration.backupDestination != nil {
+        if let interval = configuration.backup.interval, configuration.backup.destination != nil {
             services.append(BackupScheduler(service: try SealboxBackups.service(configuration: configuration, node: node, logger: logger),
                                             interval: interval, logger: logger))
         }

@@ -116,7 +116,7 @@ struct AliasCommand: AsyncParsableCommand {
                 // Backups first: if the destination is unreachable, nothing is deleted yet.
                 var backupReport: String?
                 if purge, let mailboxID = try await node.directory.alias(address: addr)?.mailboxID,
-                   settings.backupDestination != nil {
+                   settings.backup.destination != nil {
                     let backups = try SealboxBackups.service(configuration: settings, node: node)
                     let deleted = try await backups.purge(mailboxID: mailboxID, address: addr)
                     try? await backups.destination.shutdown()

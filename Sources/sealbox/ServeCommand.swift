@@ -42,8 +42,8 @@ struct ServeCommand: AsyncParsableCommand {
             if let tlsKey { overrides["tls.key"] = tlsKey }
             let settings = try await SealboxConfiguration.load(overrides: overrides, configFile: config)
 
-            let lock = try DataDirectoryLock(dataDirectory: settings.dataDirectory)
-            let node = try SealboxNode.open(dataDirectory: settings.dataDirectory)
+            let lock = try DataDirectoryLock(dataDirectory: settings.node.dataDirectory)
+            let node = try SealboxNode.open(dataDirectory: settings.node.dataDirectory)
             var logger = Logger(label: "sealbox")
             logger.logLevel = ProcessInfo.processInfo.environment["SEALBOX_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .notice
             // Trap SIGTERM/SIGINT before saying "ready": a signal that arrives while the services are
@@ -52,10 +52,10 @@ struct ServeCommand: AsyncParsableCommand {
             let domains = try await node.directory.domains().count
             let aliases = try await node.directory.aliases(domain: nil).count
             printError("node ready: data directory \(node.dataDirectory), \(domains) domain(s), \(aliases) alias(es)")
-            if settings.imapAllowInsecureAuth {
+            if settings.imap.allowInsecureAuth {
                 printError("warning: plaintext authentication without TLS is allowed (imap.allowInsecureAuth)")
             }
-            if settings.pop3Enabled && settings.pop3AllowInsecureAuth && !settings.imapAllowInsecureAuth {
+            if settings.pop3.enabled && settings.pop3.allowInsecureAuth && !settings.imap.allowInsecureAuth {
                 printError("warning: plaintext authentication without TLS is allowed (pop3.allowInsecureAuth)")
             }
             let services = try SealboxServer.buildServices(configuration: settings, node: node, logger: logger) { name, address in

@@ -1,3 +1,4 @@
+import Configuration
 import Foundation
 import SealboxApp
 import Testing
@@ -14,14 +15,14 @@ struct ConfigurationTests {
         let environment = ["SEALBOX_IMAPS_PORT": "3993", "SEALBOX_IMAP_ALLOW_INSECURE_AUTH": "true",
                            "SEALBOX_IMAP_MAX_CONNECTIONS_PER_IP": "7", "SEALBOX_SERVER_HOSTNAME": "mail.example.com"]
         let c = try await SealboxConfiguration.load(overrides: ["data.directory": dir, "imap.port": "0"], configFile: nil, environment: environment)
-        #expect(c.imapPort == 0)                       // flag over file
-        #expect(c.imapsPort == 3993)                   // environment over file
-        #expect(c.listenAddress == "::1")              // file over default
-        #expect(c.imapIdleTimeout == .seconds(900))
-        #expect(c.imapAllowInsecureAuth)
-        #expect(c.imapMaxConnectionsPerIP == 7)
-        #expect(c.hostname == "mail.example.com")
-        #expect(c.appendLimit == 64 * 1024 * 1024)     // default
+        #expect(c.imap.port == 0)                       // flag over file
+        #expect(c.imap.implicitTLSPort == 3993)                   // environment over file
+        #expect(c.node.listenAddress == "::1")              // file over default
+        #expect(c.imap.idleTimeout == .seconds(900))
+        #expect(c.imap.allowInsecureAuth)
+        #expect(c.imap.maxConnectionsPerIP == 7)
+        #expect(c.node.hostname == "mail.example.com")
+        #expect(c.imap.appendLimit == 64 * 1024 * 1024)     // default
     }
 
     @Test("POP3 keys: ports from the environment, policy inherited from IMAP unless set, pop3.enabled")
@@ -29,20 +30,20 @@ struct ConfigurationTests {
         let environment = ["SEALBOX_POP3_PORT": "2110", "SEALBOX_POP3S_PORT": "2995", "SEALBOX_IMAP_ALLOW_INSECURE_AUTH": "true",
                            "SEALBOX_IMAP_MAX_CONNECTIONS_PER_IP": "9"]
         let c = try await SealboxConfiguration.load(overrides: ["data.directory": "/nonexistent-sealbox"], configFile: nil, environment: environment)
-        #expect(c.pop3Enabled)
-        #expect(c.pop3Port == 2110)
-        #expect(c.pop3sPort == 2995)
-        #expect(c.pop3AllowInsecureAuth)               // follows imap.allowInsecureAuth
-        #expect(c.pop3MaxConnectionsPerIP == 9)        // follows imap.maxConnectionsPerIP
-        #expect(c.pop3IdleTimeout == .seconds(600))    // RFC 1939's minimum autologout timer
+        #expect(c.pop3.enabled)
+        #expect(c.pop3.port == 2110)
+        #expect(c.pop3.implicitTLSPort == 2995)
+        #expect(c.pop3.allowInsecureAuth)               // follows imap.allowInsecureAuth
+        #expect(c.pop3.maxConnectionsPerIP == 9)        // follows imap.maxConnectionsPerIP
+        #expect(c.pop3.idleTimeout == .seconds(600))    // RFC 1939's minimum autologout timer
         let d = try await SealboxConfiguration.load(
             overrides: ["data.directory": "/nonexistent-sealbox", "pop3.allowInsecureAuth": "false", "pop3.enabled": "no"],
             configFile: nil, environment: environment)
-        #expect(!d.pop3AllowInsecureAuth && d.imapAllowInsecureAuth)
-        #expect(!d.pop3Enabled)
+        #expect(!d.pop3.allowInsecureAuth && d.imap.allowInsecureAuth)
+        #expect(!d.pop3.enabled)
         let defaults = try await SealboxConfiguration.load(overrides: ["data.directory": "/nonexistent-sealbox"], configFile: nil, environment: [:])
-        #expect(defaults.pop3Port == (geteuid() == 0 ? 110 : 1110))
-        #expect(defaults.pop3sPort == (geteuid() == 0 ? 995 : 1995))
+        #expect(defaults.pop3.port == (geteuid() == 0 ? 110 : 1110))
+        #expect(defaults.pop3.implicitTLSPort == (geteuid() == 0 ? 995 : 1995))
         await #expect { try await SealboxConfiguration.load(overrides: ["pop3.idleTimeout": "60"], configFile: nil, environment: [:]) } throws: { error in
             "\(error)".contains("pop3.idleTimeout") && "\(error)".contains("range")
         }
@@ -55,16 +56,16 @@ struct ConfigurationTests {
                            "SEALBOX_BACKUP_S3_SECRET_ACCESS_KEY": "s3cr3t", "SEALBOX_BACKUP_S3_PATH_STYLE": "true",
                            "SEALBOX_BACKUP_GENERATIONS": "3", "SEALBOX_BACKUP_INTERVAL": "3600"]
         let c = try await SealboxConfiguration.load(overrides: ["data.directory": "/nonexistent-sealbox"], configFile: nil, environment: environment)
-        #expect(c.backupDestination == "s3://bucket/prefix")
-        #expect(c.backupS3Endpoint == "http://127.0.0.1:9000")
-        #expect(c.backupS3Region == "eu-west-3")
-        #expect(c.backupS3AccessKeyID == "AKID")
-        #expect(c.backupS3SecretAccessKey == "s3cr3t")
-        #expect(c.backupS3PathStyle)
-        #expect(c.backupGenerations == 3)
-        #expect(c.backupInterval == .seconds(3600))
+        #expect(c.backup.destination == "s3://bucket/prefix")
+        #expect(c.backup.s3Endpoint == "http://127.0.0.1:9000")
+        #expect(c.backup.s3Region == "eu-west-3")
+        #expect(c.backup.s3AccessKeyID == "AKID")
+        #expect(c.backup.s3SecretAccessKey == "s3cr3t")
+        #expect(c.backup.s3PathStyle)
+        #expect(c.backup.generations == 3)
+        #expect(c.backup.interval == .seconds(3600))
         let defaults = try await SealboxConfiguration.load(overrides: ["data.directory": "/nonexistent-sealbox"], configFile: nil, environment: [:])
-        #expect(defaults.backupDestination == nil && defaults.backupGenerations == 7 && defaults.backupInterval == .seconds(86_400))
+        #expect(defaults.backup.destination == nil && defaults.backup.generations == 7 && defaults.backup.interval == .seconds(86_400))
         await #expect { try await SealboxConfiguration.load(overrides: ["backup.destination": "s3://b/p"], configFile: nil, environment: [:]) } throws: { error in
             "\(error)".contains("backup.s3.secretAccessKey")
         }
@@ -88,5 +89,30 @@ struct ConfigurationTests {
             "\(error)".contains("tls.key")
         }
         await #expect(throws: (any Error).self) { try await SealboxConfiguration.load(overrides: [:], configFile: "/nonexistent/sealbox.json", environment: [:]) }
+    }
+
+    @Test("docs/configuration-reference.md is what the settings' definitions generate (regenerate: sealbox config reference)")
+    func referenceIsCurrent() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let file = try String(contentsOf: root.appendingPathComponent("docs/configuration-reference.md"), encoding: .utf8)
+        #expect(file == SealboxConfiguration.referenceMarkdown,
+                "docs/configuration-reference.md is stale: run .build/debug/sealbox config reference > docs/configuration-reference.md")
+    }
+
+    @Test("every key is defined once, and the environment variable the reference names reaches it")
+    func catalog() async throws {
+        let keys = SealboxConfiguration.sections.flatMap { $0.keys }
+        #expect(Set(keys.map(\.name)).count == keys.count)
+        #expect(keys.count >= 49)
+        for key in keys {
+            let name = key.environmentName
+            #expect(name.hasPrefix("SEALBOX_"))
+            let reader = ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: [String(name.dropFirst(8)): "1"]))
+            #expect(reader.string(forKey: ConfigKey(key.name)) == "1", "\(key.name) is not reached by \(name)")
+        }
+        // And through the real loader: a value set by the documented name arrives.
+        let c = try await SealboxConfiguration.load(overrides: [:], configFile: nil,
+                                                    environment: ["SEALBOX_BACKUP_S3_ACCESS_KEY_ID": "AK", "SEALBOX_SMTP_RELAY_CA_FILE": "/ca.pem"])
+        #expect(c.backup.s3AccessKeyID == "AK" && c.outbound.relayCAFile == "/ca.pem")
     }
 }
