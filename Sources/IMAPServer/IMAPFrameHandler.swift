@@ -4,9 +4,9 @@ import NIOCore
 
 /// Frames the client's bytes into `IMAPFrame`s with the pure `IMAPFramer`: the NIO end of the
 /// codec. Counts the frames it passes on, so STARTTLS can tell whether the client pipelined.
-final class IMAPFrameHandler: FrameCountingHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = IMAPFrame
+public final class IMAPFrameHandler: FrameCountingHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = IMAPFrame
 
     private(set) var framer: IMAPFramer
     private(set) var framesEmitted = 0
@@ -14,7 +14,7 @@ final class IMAPFrameHandler: FrameCountingHandler {
 
     init(limits: IMAPLimits) { framer = IMAPFramer(limits: limits) }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
         var bytes = unwrapInboundIn(data)
         framer.append(&bytes)
@@ -34,7 +34,7 @@ final class IMAPFrameHandler: FrameCountingHandler {
     }
 
     /// Whether anything arrived beyond the `consumed` frames (STARTTLS pipelining check).
-    func hasInputBeyond(consumed: Int) -> Bool {
+    public func hasInputBeyond(consumed: Int) -> Bool {
         framer.bufferedByteCount > 0 || framesEmitted != consumed
     }
 }
