@@ -39,27 +39,27 @@ struct BackupCLITests {
 
     @Test("backup run, unchanged run, list, restore into an empty data directory, export/import, purge",
           .enabled(if: hasMoto, "moto_server (PyPI moto[server]) or curl is not installed"))
-    func endToEnd() throws {
+    func endToEnd() async throws {
         let moto = try MotoServer()
         defer { moto.stop() }
         try MotoServer.http("PUT", "\(moto.endpoint)/sealbox-test")
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
         let address = "backup-user@example.com"
-        let password = try cli.setUpMailbox(address)
+        let password = try await cli.setUpMailbox(address)
         for n in 1...3 {
             let message = crlf("From: a@example.org\nTo: \(address)\nSubject: n\(n)\nMessage-ID: <cli\(n)@example.org>\n\n\(Self.canary) \(n)\n")
-            #expect(try cli.run(["deliver", address], stdin: message).ok)
+            #expect(try await cli.run(["deliver", address], stdin: message).ok)
         }
         let env = ["SEALBOX_BACKUP_DESTINATION": "s3://sealbox-test/nightly", "SEALBOX_BACKUP_S3_ENDPOINT": moto.endpoint,
                    "SEALBOX_BACKUP_S3_REGION": "us-east-1", "SEALBOX_BACKUP_S3_ACCESS_KEY_ID": "testing",
                    "SEALBOX_BACKUP_S3_SECRET_ACCESS_KEY": "testing-secret-key", "SEALBOX_BACKUP_S3_PATH_STYLE": "true"]
 
-        let first = try cli.run(["backup", "run"], env: env)
+        let first = try await cli.run(["backup", "run"], env: env)
         #expect(first.ok && first.stdout.contains("\(address): uploaded generation"), "\(first.stdout)\(first.stderr)")
-        let second = try cli.run(["backup", "run", address], env: env)
+        let second = try await cli.run(["backup", "run", address], env: env)
         #expect(second.ok && second.stdout.contains("unchanged since generation"), "\(second.stdout)\(second.stderr)")
-        let list = try cli.run(["backup", "list", address], env: env)
+        let list = try await cli.run(["backup", "list", address], env: env)
         #expect(list.ok && list.stdout.split(separator: "\n").count == 2, "\(list.stdout)\(list.stderr)")
 
         // What reached the object store: no canary, no password, no address, no secret.
@@ -79,38 +79,38 @@ struct BackupCLITests {
         defer { try? FileManager.default.removeItem(atPath: restored) }
         var withPassword = env
         withPassword["SEALBOX_PASSWORD"] = password
-        let restore = try cli.run(["backup", "restore", address, "--to-data-dir", restored], env: withPassword)
+        let restore = try await cli.run(["backup", "restore", address, "--to-data-dir", restored], env: withPassword)
         #expect(restore.ok && restore.stdout.contains("restored \(address)") && restore.stdout.contains("INBOX"), "\(restore.stdout)\(restore.stderr)")
-        let ls = try cli.run(["mailbox", "ls", address, "--data-dir", restored], env: ["SEALBOX_PASSWORD": password])
+        let ls = try await cli.run(["mailbox", "ls", address, "--data-dir", restored], env: ["SEALBOX_PASSWORD": password])
         #expect(ls.ok && ls.stdout.contains("INBOX"), "\(ls.stdout)\(ls.stderr)")
         #expect(ls.stdout.split(separator: "\n").contains { $0.hasPrefix("INBOX") && $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first == "3" },
                 "\(ls.stdout)")
 
         // Export as mbox and import into another mailbox: same count; a second import adds nothing.
         let mbox = cli.dataDir + "/inbox.mbox"
-        let export = try cli.run(["mailbox", "export", address, "--format", "mbox", "--folder", "INBOX", "--output", mbox],
+        let export = try await cli.run(["mailbox", "export", address, "--format", "mbox", "--folder", "INBOX", "--output", mbox],
                                  env: ["SEALBOX_PASSWORD": password])
         #expect(export.ok && export.stdout.contains("exported 3 messages"), "\(export.stdout)\(export.stderr)")
-        let otherPassword = try cli.setUpMailbox("copy@example.com")
-        let imported = try cli.run(["mailbox", "import", "copy@example.com", "--mbox", mbox], env: ["SEALBOX_PASSWORD": otherPassword])
+        let otherPassword = try await cli.setUpMailbox("copy@example.com")
+        let imported = try await cli.run(["mailbox", "import", "copy@example.com", "--mbox", mbox], env: ["SEALBOX_PASSWORD": otherPassword])
         #expect(imported.ok && imported.stdout.contains("imported 3 messages"), "\(imported.stdout)\(imported.stderr)")
-        let again = try cli.run(["mailbox", "import", "copy@example.com", "--mbox", mbox], env: ["SEALBOX_PASSWORD": otherPassword])
+        let again = try await cli.run(["mailbox", "import", "copy@example.com", "--mbox", mbox], env: ["SEALBOX_PASSWORD": otherPassword])
         #expect(again.ok && again.stdout.contains("imported 0 messages") && again.stdout.contains("3 already there"), "\(again.stdout)\(again.stderr)")
 
         // Purge deletes the mailbox and every backup object, and says so.
-        let purge = try cli.run(["alias", "remove", address, "--purge"], env: env)
+        let purge = try await cli.run(["alias", "remove", address, "--purge"], env: env)
         #expect(purge.ok && purge.stdout.contains("deleted 4 backup objects"), "\(purge.stdout)\(purge.stderr)")
         #expect(try moto.keys(bucket: "sealbox-test").isEmpty)
     }
 
     @Test("sealbox serve backs mailboxes up on its schedule (interval 60 s: each mailbox in its slot of the minute)")
-    func scheduleInServe() throws {
+    func scheduleInServe() async throws {
         let destination = NSTemporaryDirectory() + "sealbox-scheduled-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: destination) }
-        let server = try ServerHarness(extraArguments: [], environment: ["SEALBOX_BACKUP_DESTINATION": "file://" + destination,
+        let server = try await ServerHarness(extraArguments: [], environment: ["SEALBOX_BACKUP_DESTINATION": "file://" + destination,
                                                                          "SEALBOX_BACKUP_INTERVAL": "60"])
         defer { server.stop() }
-        #expect(try server.deliver(crlf("Subject: scheduled\n\n\(Self.canary)\n")).ok)
+        await #expect(try server.deliver(crlf("Subject: scheduled\n\n\(Self.canary)\n")).ok)
         // The first slot comes within one interval (bounded wait).
         let deadline = ContinuousClock.now + .seconds(120)
         var objects: [String] = []
@@ -124,17 +124,17 @@ struct BackupCLITests {
 
     @Test("a missing destination setting and an unreachable destination are clear errors",
           .enabled(if: hasMoto, "moto_server (PyPI moto[server]) or curl is not installed"))
-    func errors() throws {
+    func errors() async throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
-        _ = try cli.setUpMailbox("x@example.com")
-        let none = try cli.run(["backup", "run"])
+        _ = try await cli.setUpMailbox("x@example.com")
+        let none = try await cli.run(["backup", "run"])
         #expect(!none.ok && none.stderr.contains("backup.destination"), "\(none.stderr)")
         let port = try freePort()
         let env = ["SEALBOX_BACKUP_DESTINATION": "s3://nothing/x", "SEALBOX_BACKUP_S3_ENDPOINT": "http://127.0.0.1:\(port)",
                    "SEALBOX_BACKUP_S3_ACCESS_KEY_ID": "k", "SEALBOX_BACKUP_S3_SECRET_ACCESS_KEY": "very-secret-value",
                    "SEALBOX_BACKUP_S3_PATH_STYLE": "true"]
-        let down = try cli.run(["backup", "run"], env: env, timeout: .seconds(120))
+        let down = try await cli.run(["backup", "run"], env: env, timeout: .seconds(120))
         #expect(!down.ok && down.stderr.contains("x@example.com"), "\(down.stderr)")
         #expect(!down.stderr.contains("very-secret-value"))
     }

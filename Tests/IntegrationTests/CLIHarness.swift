@@ -33,52 +33,26 @@ struct CLIHarness: Sendable {
         return root.appendingPathComponent(".build/debug/sealbox").path
     }()
 
-    /// Runs `sealbox ARGS` with `--data-dir` set by environment, waits for it (bounded) and returns its output.
+    /// Runs `sealbox ARGS` with `--data-dir` set by environment, waits for it (bounded, without
+    /// blocking a thread: TestSupport's ChildProcess) and returns its output.
     @discardableResult
-    func run(_ args: [String], stdin: [UInt8] = [], env: [String: String] = [:], timeout: Duration = .seconds(60)) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = args
+    func run(_ args: [String], stdin: [UInt8] = [], env: [String: String] = [:], timeout: Duration = .seconds(60)) async throws -> Result {
         var environment = ProcessInfo.processInfo.environment
         environment["SEALBOX_DATA_DIR"] = dataDir
         environment.removeValue(forKey: "SEALBOX_PASSWORD")
         for (k, v) in env { environment[k] = v }
-        process.environment = environment
-        let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
-        process.standardInput = inPipe
-        process.standardOutput = outPipe
-        process.standardError = errPipe
-        try ChildLaunch.run(process)
-        let writer = Thread {
-            inPipe.fileHandleForWriting.write(Data(stdin))
-            try? inPipe.fileHandleForWriting.close()
-        }
-        writer.start()
-        let out = LockedData(), err = LockedData()
-        let readers = [(outPipe, out), (errPipe, err)].map { pipe, sink in
-            let t = Thread { sink.set(pipe.fileHandleForReading.readDataToEndOfFile()) }
-            t.start()
-            return t
-        }
-        _ = readers
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now > deadline { process.terminate(); Issue.record("sealbox \(args) timed out") ; break }
-            usleep(2_000)
-        }
-        process.waitUntilExit()
-        let stdoutText = out.waitString(), stderrText = err.waitString()
-        return Result(status: process.terminationStatus, killedBySignal: process.terminationReason == .uncaughtSignal,
-                      stdout: stdoutText, stderr: stderrText)
+        let r = try await ChildProcess.run(Self.binary, args, environment: environment, stdin: stdin, timeout: timeout)
+        if r.timedOut { Issue.record("sealbox \(args) timed out") }
+        return Result(status: r.status, killedBySignal: r.signal != nil, stdout: r.stdout, stderr: r.stderr)
     }
 
     /// Sets up `hello@example.com` with a mailbox and returns its first password.
-    func setUpMailbox(_ address: String = "hello@example.com") throws -> String {
+    func setUpMailbox(_ address: String = "hello@example.com") async throws -> String {
         let domain = String(address.split(separator: "@")[1])
-        _ = try run(["domain", "add", domain])
-        let alias = try run(["alias", "add", address])
+        _ = try await run(["domain", "add", domain])
+        let alias = try await run(["alias", "add", address])
         #expect(alias.ok, "\(alias.stderr)")
-        let generated = try run(["password", "generate", address, "--label", "test"])
+        let generated = try await run(["password", "generate", address, "--label", "test"])
         #expect(generated.ok, "\(generated.stderr)")
         return generated.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -93,19 +67,6 @@ struct CLIHarness: Sendable {
                   let data = FileManager.default.contents(atPath: full) else { return nil }
             return (rel, data)
         }
-    }
-}
-
-/// Data filled in by a reader thread.
-final class LockedData: @unchecked Sendable {
-    // @unchecked: guarded by `condition`.
-    private let condition = NSCondition()
-    private var data: Data?
-    func set(_ d: Data) { condition.lock(); data = d; condition.broadcast(); condition.unlock() }
-    func waitString() -> String {
-        condition.lock(); defer { condition.unlock() }
-        while data == nil { condition.wait() }
-        return String(decoding: data!, as: UTF8.self)
     }
 }
 

@@ -7,49 +7,49 @@ import Testing
 @Suite("sealbox command line", .serialized)
 struct CLITests {
     @Test("domains, aliases, passwords, delivery and listing work end to end")
-    func endToEnd() throws {
+    func endToEnd() async throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
-        #expect(try cli.run(["domain", "add", "Example.COM"]).stdout == "added domain example.com\n")
-        #expect(try cli.run(["domain", "add", "bücher.example"]).stdout.contains("xn--bcher-kva.example"))
-        #expect(try cli.run(["domain", "list"]).stdout == "bücher.example\nexample.com\n")
-        #expect(try cli.run(["alias", "add", "hello@example.com", "--quota", "1G"]).ok)
-        #expect(try cli.run(["alias", "add", "news@example.com", "--no-store", "--forward", "me@elsewhere.org"]).ok)
+        #expect(try await cli.run(["domain", "add", "Example.COM"]).stdout == "added domain example.com\n")
+        #expect(try await cli.run(["domain", "add", "bücher.example"]).stdout.contains("xn--bcher-kva.example"))
+        #expect(try await cli.run(["domain", "list"]).stdout == "bücher.example\nexample.com\n")
+        #expect(try await cli.run(["alias", "add", "hello@example.com", "--quota", "1G"]).ok)
+        #expect(try await cli.run(["alias", "add", "news@example.com", "--no-store", "--forward", "me@elsewhere.org"]).ok)
 
-        let generated = try cli.run(["password", "generate", "hello@example.com", "--label", "laptop"])
+        let generated = try await cli.run(["password", "generate", "hello@example.com", "--label", "laptop"])
         #expect(generated.ok)
         let password = generated.stdout.trimmingCharacters(in: .newlines)
         #expect(generated.stdout == password + "\n", "stdout carries the password and nothing else")
         #expect(password.count == 29)
 
-        let aliases = try cli.run(["alias", "list"]).stdout
+        let aliases = try await cli.run(["alias", "list"]).stdout
         #expect(aliases.contains("hello@example.com") && aliases.contains("news@example.com") && aliases.contains("1 GiB"))
 
         for i in 1...3 {
-            let r = try cli.run(["deliver", "hello+tag@example.com"], stdin: testMessage(subject: "Message \(i)"))
+            let r = try await cli.run(["deliver", "hello+tag@example.com"], stdin: testMessage(subject: "Message \(i)"))
             #expect(r.ok, "\(r.stderr)")
         }
-        let ls = try cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": password])
+        let ls = try await cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": password])
         #expect(ls.ok, "\(ls.stderr)")
         let inbox = try #require(ls.stdout.split(separator: "\n").first { $0.hasPrefix("INBOX ") })
         #expect(inbox.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first == "3")
         for folder in ["Drafts", "Sent", "Trash", "Junk", "Archive"] { #expect(ls.stdout.contains(folder)) }
 
-        let messages = try cli.run(["mailbox", "ls", "hello@example.com", "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": password])
+        let messages = try await cli.run(["mailbox", "ls", "hello@example.com", "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": password])
         #expect(messages.ok)
         #expect(messages.stdout.contains("Message 1") && messages.stdout.contains("Message 3") && messages.stdout.contains("alice@example.org"))
 
-        let list = try cli.run(["password", "list", "hello@example.com"]).stdout
+        let list = try await cli.run(["password", "list", "hello@example.com"]).stdout
         #expect(list.contains("laptop") && !list.contains(password))
     }
 
     @Test("deliver stores a bare-LF file with CRLF line endings; message inspect shows what IMAP will send")
-    func lineEndingsAndInspect() throws {
+    func lineEndingsAndInspect() async throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
-        let password = try cli.setUpMailbox()
+        let password = try await cli.setUpMailbox()
         let lf = Array("From: Ann <ann@example.org>\nSubject: LF file\nContent-Type: text/plain\n\nline one\nline two\n".utf8)
-        #expect(try cli.run(["deliver", "hello@example.com"], stdin: lf).ok)
+        #expect(try await cli.run(["deliver", "hello@example.com"], stdin: lf).ok)
         let node = try SealboxNode.open(dataDirectory: cli.dataDir)
         let stored = try runAsync {
             let session = try await node.mailboxes.unlock(address: try EmailAddress("hello@example.com"), password: password)
@@ -60,7 +60,7 @@ struct CLITests {
 
         let file = cli.dataDir + "/m.eml"
         try Data(crlf("From: Ann <ann@example.org>\nSubject: =?utf-8?q?caf=C3=A9?=\n\nhi\n")).write(to: URL(fileURLWithPath: file))
-        let inspect = try cli.run(["message", "inspect", file])
+        let inspect = try await cli.run(["message", "inspect", file])
         #expect(inspect.ok)
         #expect(inspect.stdout.contains("ENVELOPE (NIL \"=?utf-8?q?caf=C3=A9?=\" ((\"Ann\" NIL \"ann\" \"example.org\"))"), "\(inspect.stdout)")
         #expect(inspect.stdout.contains("BODYSTRUCTURE (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 4 1"), "\(inspect.stdout)")
@@ -72,11 +72,11 @@ struct CLITests {
         (["alias", "add", "not-an-address"], "invalid address"),
         (["password", "revoke", "hello@example.com", "ffffffffffffffff"], "no password"),
     ])
-    func errors(_ args: [String], _ expected: String) throws {
+    func errors(_ args: [String], _ expected: String) async throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
-        _ = try cli.setUpMailbox()
-        let r = try cli.run(args)
+        _ = try await cli.setUpMailbox()
+        let r = try await cli.run(args)
         #expect(r.status != 0)
         #expect(r.stdout.isEmpty)
         #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
@@ -84,43 +84,43 @@ struct CLITests {
     }
 
     @Test("a wrong password is refused clearly and changes nothing")
-    func wrongPassword() throws {
+    func wrongPassword() async throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
-        let password = try cli.setUpMailbox()
-        #expect(try cli.run(["deliver", "hello@example.com"], stdin: testMessage(subject: "queued")).ok)
-        let passwordsBefore = try cli.run(["password", "list", "hello@example.com"]).stdout
+        let password = try await cli.setUpMailbox()
+        #expect(try await cli.run(["deliver", "hello@example.com"], stdin: testMessage(subject: "queued")).ok)
+        let passwordsBefore = try await cli.run(["password", "list", "hello@example.com"]).stdout
         let mailboxFiles = { cli.allFiles().filter { $0.path.hasPrefix("mailboxes/") }.map { "\($0.path):\($0.bytes.hashValue)" } }
         let filesBefore = mailboxFiles()
-        let r = try cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": password + "x"])
+        let r = try await cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": password + "x"])
         #expect(r.status == 1 && r.stderr == "sealbox: authentication failed\n")
         // Nothing changed: the mailbox file was not touched, no password was marked as used.
         #expect(mailboxFiles() == filesBefore)
-        #expect(try cli.run(["password", "list", "hello@example.com"]).stdout == passwordsBefore)
+        #expect(try await cli.run(["password", "list", "hello@example.com"]).stdout == passwordsBefore)
         // The queued message is still waiting and arrives with the right password.
-        let ok = try cli.run(["mailbox", "ls", "hello@example.com", "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": password])
+        let ok = try await cli.run(["mailbox", "ls", "hello@example.com", "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": password])
         #expect(ok.stdout.contains("queued"))
     }
 
     @Test("deliver exits with sysexits codes: 67 for an unknown recipient")
-    func deliverExitCodes() throws {
+    func deliverExitCodes() async throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
-        _ = try cli.setUpMailbox()
-        let r = try cli.run(["deliver", "nobody@example.com"], stdin: testMessage(subject: "x"))
+        _ = try await cli.setUpMailbox()
+        let r = try await cli.run(["deliver", "nobody@example.com"], stdin: testMessage(subject: "x"))
         #expect(r.status == 67 && r.stderr.contains("no such recipient"))
-        let big = try cli.run(["deliver", "hello@example.com", "--max-size", "1K"], stdin: testMessage(subject: "x", body: String(repeating: "a", count: 5000)))
+        let big = try await cli.run(["deliver", "hello@example.com", "--max-size", "1K"], stdin: testMessage(subject: "x", body: String(repeating: "a", count: 5000)))
         #expect(big.status == 73)
     }
 
     @Test("a canary in a delivered message never appears in any file, before or after unlock")
-    func canary() throws {
+    func canary() async throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
-        let password = try cli.setUpMailbox()
+        let password = try await cli.setUpMailbox()
         let canary = "CANARY" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
         let needle = Data(canary.utf8)
-        #expect(try cli.run(["deliver", "hello@example.com"], stdin: testMessage(subject: "s \(canary)", body: "b \(canary)")).ok)
+        #expect(try await cli.run(["deliver", "hello@example.com"], stdin: testMessage(subject: "s \(canary)", body: "b \(canary)")).ok)
         var files = cli.allFiles()
         #expect(files.contains { $0.path == "queue.sqlite" } && files.contains { $0.path == "directory.sqlite" })
         for file in files { #expect(file.bytes.range(of: needle) == nil, "canary in \(file.path) before unlock") }
@@ -129,7 +129,7 @@ struct CLITests {
             #expect(file.bytes.range(of: Data(password.utf8)) == nil, "password in \(file.path)")
             #expect(file.bytes.range(of: Data("hello@example.com".utf8)) == nil, "address in \(file.path)")
         }
-        let ls = try cli.run(["mailbox", "ls", "hello@example.com", "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": password])
+        let ls = try await cli.run(["mailbox", "ls", "hello@example.com", "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": password])
         #expect(ls.stdout.contains(canary))
         files = cli.allFiles()
         #expect(files.contains { $0.path.hasPrefix("mailboxes/") && $0.path.hasSuffix(".sqlite") })
@@ -137,38 +137,38 @@ struct CLITests {
     }
 
     @Test("several passwords: generate needs a current one; revoke one, the other works; change replaces one")
-    func passwords() throws {
+    func passwords() async throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
-        let first = try cli.setUpMailbox()
-        let refused = try cli.run(["password", "generate", "hello@example.com"], env: ["SEALBOX_PASSWORD": "wrong"])
+        let first = try await cli.setUpMailbox()
+        let refused = try await cli.run(["password", "generate", "hello@example.com"], env: ["SEALBOX_PASSWORD": "wrong"])
         #expect(!refused.ok && refused.stderr.contains("authentication failed"))
-        let second = try cli.run(["password", "generate", "hello@example.com", "--label", "phone"], env: ["SEALBOX_PASSWORD": first])
+        let second = try await cli.run(["password", "generate", "hello@example.com", "--label", "phone"], env: ["SEALBOX_PASSWORD": first])
         #expect(second.ok, "\(second.stderr)")
         let secondPassword = second.stdout.trimmingCharacters(in: .newlines)
-        let ids = try cli.run(["password", "list", "hello@example.com"]).stdout.split(separator: "\n").dropFirst()
+        let ids = try await cli.run(["password", "list", "hello@example.com"]).stdout.split(separator: "\n").dropFirst()
             .map { $0.split(separator: " ")[0] }
         #expect(ids.count == 2)
-        let list = try cli.run(["password", "list", "hello@example.com"]).stdout
+        let list = try await cli.run(["password", "list", "hello@example.com"]).stdout
         let firstID = String(try #require(list.split(separator: "\n").first { $0.contains("test") }?.split(separator: " ").first))
         let phoneID = String(try #require(list.split(separator: "\n").first { $0.contains("phone") }?.split(separator: " ").first))
-        #expect(try cli.run(["password", "revoke", "hello@example.com", firstID]).ok)
-        #expect(try cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": first]).status == 1)
-        #expect(try cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": secondPassword]).ok)
-        let last = try cli.run(["password", "revoke", "hello@example.com", phoneID])
+        #expect(try await cli.run(["password", "revoke", "hello@example.com", firstID]).ok)
+        #expect(try await cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": first]).status == 1)
+        #expect(try await cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": secondPassword]).ok)
+        let last = try await cli.run(["password", "revoke", "hello@example.com", phoneID])
         #expect(!last.ok && last.stderr.contains("last password"))
-        let changed = try cli.run(["password", "change", "hello@example.com", phoneID], env: ["SEALBOX_PASSWORD": secondPassword])
+        let changed = try await cli.run(["password", "change", "hello@example.com", phoneID], env: ["SEALBOX_PASSWORD": secondPassword])
         #expect(changed.ok)
         let third = changed.stdout.trimmingCharacters(in: .newlines)
-        #expect(try cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": secondPassword]).status == 1)
-        #expect(try cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": third]).ok)
+        #expect(try await cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": secondPassword]).status == 1)
+        #expect(try await cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": third]).ok)
     }
 
     @Test("a running server locks the data directory against mailbox commands; SIGTERM stops it cleanly")
-    func lockedDataDirectory() throws {
+    func lockedDataDirectory() async throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
-        let password = try cli.setUpMailbox()
+        let password = try await cli.setUpMailbox()
         let serve = Process()
         serve.executableURL = URL(fileURLWithPath: CLIHarness.binary)
         serve.arguments = ["serve", "--data-dir", cli.dataDir, "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0", "--smtp-port", "0"]
@@ -183,11 +183,11 @@ struct CLITests {
             ready += String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
         }
         #expect(ready.contains("node ready"))
-        let r = try cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": password])
+        let r = try await cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": password])
         #expect(r.status == 1 && r.stderr.contains("locked by another sealbox process (pid \(serve.processIdentifier))"), "\(r.stderr)")
         serve.terminate()
         serve.waitUntilExit()
         #expect(serve.terminationStatus == 0 && serve.terminationReason == .exit)
-        #expect(try cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": password]).ok)
+        #expect(try await cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": password]).ok)
     }
 }

@@ -9,8 +9,8 @@ import TestSupport
 @Suite("Crash safety and file format", .serialized)
 struct DurabilityTests {
     /// The subjects listed by `mailbox ls --messages INBOX`, in UID order.
-    func inboxSubjects(_ cli: CLIHarness, password: String) throws -> [String] {
-        let r = try cli.run(["mailbox", "ls", "hello@example.com", "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": password])
+    func inboxSubjects(_ cli: CLIHarness, password: String) async throws -> [String] {
+        let r = try await cli.run(["mailbox", "ls", "hello@example.com", "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": password])
         #expect(r.ok, "\(r.stderr)")
         return r.stdout.split(separator: "\n").dropFirst().compactMap { line in
             line.range(of: "Message ").map { String(line[$0.lowerBound...]) }
@@ -18,27 +18,27 @@ struct DurabilityTests {
     }
 
     @Test("the queue is drained exactly once and in order although the process is killed mid-drain")
-    func drainAcrossCrashes() throws {
+    func drainAcrossCrashes() async throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
-        let password = try cli.setUpMailbox()
+        let password = try await cli.setUpMailbox()
         var expected: [String] = []
-        func deliver(_ n: Int) throws {
+        func deliver(_ n: Int) async throws {
             for _ in 0..<n {
                 let subject = String(format: "Message %03d", expected.count + 1)
-                let r = try cli.run(["deliver", "hello@example.com"], stdin: testMessage(subject: subject))
+                let r = try await cli.run(["deliver", "hello@example.com"], stdin: testMessage(subject: subject))
                 #expect(r.ok, "\(r.stderr)")
                 expected.append(subject)
             }
         }
-        try deliver(12)
+        try await deliver(12)
         // SIGKILL right after a mailbox commit, before the queue entry is removed: the worst moment.
         for k in [1, 4, 2] {
-            let r = try cli.run(["mailbox", "ls", "hello@example.com"],
+            let r = try await cli.run(["mailbox", "ls", "hello@example.com"],
                                 env: ["SEALBOX_PASSWORD": password, "SEALBOX_FAULT_KILL": "drain.afterMailboxCommit:\(k)"])
             #expect(r.killedBySignal, "expected the fault point to kill the process: \(r.stderr)")
         }
-        try deliver(6)
+        try await deliver(6)
         // SIGKILL at an arbitrary moment (a few bounded attempts at different delays).
         for delay in [30, 80, 150] {
             let process = Process()
@@ -51,20 +51,20 @@ struct DurabilityTests {
             usleep(useconds_t(delay * 1000))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            try deliver(2)
+            try await deliver(2)
         }
-        #expect(try inboxSubjects(cli, password: password) == expected)
+        await #expect(try inboxSubjects(cli, password: password) == expected)
         // And once more: nothing left to move, nothing doubled.
-        #expect(try inboxSubjects(cli, password: password) == expected)
+        await #expect(try inboxSubjects(cli, password: password) == expected)
     }
 
     @Test("the mailbox file opens in an independent sqlite3mc build (apsw-sqlite3mc) with the documented settings")
     func independentImplementation() async throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
-        let password = try cli.setUpMailbox()
-        #expect(try cli.run(["deliver", "hello@example.com"], stdin: testMessage(subject: "Readable elsewhere")).ok)
-        #expect(try cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": password]).ok)
+        let password = try await cli.setUpMailbox()
+        #expect(try await cli.run(["deliver", "hello@example.com"], stdin: testMessage(subject: "Readable elsewhere")).ok)
+        #expect(try await cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": password]).ok)
 
         let node = try SealboxNode.open(dataDirectory: cli.dataDir)
         let address = try EmailAddress("hello@example.com")

@@ -11,7 +11,7 @@ import Testing
 struct ForwardingTests {
     static let python = ScriptRunner.python
     static let hasAiosmtpd: Bool = {
-        (try? ScriptRunner.run(python, ["-c", "import aiosmtpd"], timeout: .seconds(30)).ok) ?? false
+        (try? ScriptRunner.runBlocking(python, ["-c", "import aiosmtpd"], timeout: .seconds(30)).ok) ?? false
     }()
 
     /// aiosmtpd records the null reverse-path as "<>".
@@ -37,7 +37,7 @@ struct ForwardingTests {
 
     @Test("store + forward + webhook; receivers down, SIGKILL mid-retry, restart: each arrives once; a refused forward bounces (SRS, RFC 3464, HMAC); a bounce to the SRS address reaches the sender",
           .enabled(if: hasAiosmtpd, "aiosmtpd is not installed (scripts/setup-test-deps.sh makes the venv)"))
-    func forwardAndWebhookAcrossRestart() throws {
+    func forwardAndWebhookAcrossRestart() async throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
         let work = cli.dataDir + "-fwd"
@@ -46,12 +46,12 @@ struct ForwardingTests {
         defer { try? FileManager.default.removeItem(atPath: work) }
         let relayPort = ServeProcess.freePort(), hookPort = ServeProcess.freePort()
         let hook = "http://127.0.0.1:\(hookPort)/hook"
-        let password = try cli.setUpMailbox("hello@example.com")
-        #expect(try cli.run(["alias", "add", "both@example.com", "--forward", "target@elsewhere.example", "--webhook", hook]).ok)
-        let bothPassword = try cli.run(["password", "generate", "both@example.com"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(try cli.run(["alias", "add", "fwd@example.com", "--no-store", "--forward", "target2@elsewhere.example",
+        let password = try await cli.setUpMailbox("hello@example.com")
+        #expect(try await cli.run(["alias", "add", "both@example.com", "--forward", "target@elsewhere.example", "--webhook", hook]).ok)
+        let bothPassword = try await cli.run(["password", "generate", "both@example.com"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try await cli.run(["alias", "add", "fwd@example.com", "--no-store", "--forward", "target2@elsewhere.example",
                              "--forward", "bad@elsewhere.example"]).ok)
-        #expect(try cli.run(["alias", "add", "hook@example.com", "--no-store", "--webhook", hook]).ok)
+        #expect(try await cli.run(["alias", "add", "hook@example.com", "--no-store", "--webhook", hook]).ok)
         let secret = "webhook-test-secret"
         let environment = ["SEALBOX_SMTP_RELAY_HOST": "127.0.0.1", "SEALBOX_SMTP_RELAY_PORT": String(relayPort),
                            "SEALBOX_SMTP_RELAY_SECURITY": "none", "SEALBOX_OUTBOUND_RETRY_INTERVAL": "1",
@@ -61,7 +61,7 @@ struct ForwardingTests {
         var (server, smtpPort, _, output) = try ServeProcess.start(dataDir: cli.dataDir, environment: environment)
         let message = "From: Sender <sender@example.org>\r\nTo: <both@example.com>\r\nSubject: Forward me\r\n"
             + "Message-ID: <forward-test@example.org>\r\nDate: Sun, 22 Nov 2026 12:00:00 +0000\r\n\r\nHello, forwarded world.\r\n.dot line\r\n"
-        let send = try ScriptRunner.run(Self.python, ["-c", """
+        let send = try await ScriptRunner.run(Self.python, ["-c", """
             import smtplib, sys
             s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=30)
             refused = s.sendmail('sender@example.org', ['hello@example.com', 'both@example.com', 'fwd@example.com', 'hook@example.com'], sys.argv[2].encode())
@@ -74,11 +74,11 @@ struct ForwardingTests {
         kill(server.processIdentifier, SIGKILL)
         server.waitUntilExit()
         // What an admin sees meanwhile: both jobs, their attempts and last error, no URL path.
-        let queued = try cli.run(["queue", "list"])
+        let queued = try await cli.run(["queue", "list"])
         #expect(queued.ok && queued.stdout.contains("forward to target@elsewhere.example, target2@elsewhere.example, bad@elsewhere.example")
                 && queued.stdout.contains("webhook to 127.0.0.1") && !queued.stdout.contains("/hook") && queued.stdout.contains("last error:"),
                 "queue list:\n\(queued.stdout)\(queued.stderr)")
-        let retry = try cli.run(["queue", "retry"])
+        let retry = try await cli.run(["queue", "retry"])
         #expect(retry.ok && retry.stdout.contains("2 outbound jobs due now"), "\(retry.stdout)\(retry.stderr)")
 
         let (sink, _) = try ServeProcess.startScript(["smtp_sink.py", "--port", String(relayPort), "--ready", work + "/sink.ready",
@@ -100,7 +100,7 @@ struct ForwardingTests {
         // the original sender (null sender kept); a forged SRS address is refused.
         let srsAddress = try #require(sinkRecords.first { !Self.isNullSender($0) }?["mail_from"] as? String)
         let forged = srsAddress.replacingOccurrences(of: "SRS0=", with: "SRS0=x")
-        let bounceBack = try ScriptRunner.run(Self.python, ["-c", """
+        let bounceBack = try await ScriptRunner.run(Self.python, ["-c", """
             import smtplib, sys
             s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=30)
             s.ehlo('far.example')
@@ -157,7 +157,7 @@ struct ForwardingTests {
 
         // The storing aliases have it in INBOX (once), the others have no mailbox.
         for (address, pass) in [("hello@example.com", password), ("both@example.com", bothPassword)] {
-            let listing = try cli.run(["mailbox", "ls", address, "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": pass])
+            let listing = try await cli.run(["mailbox", "ls", address, "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": pass])
             #expect(listing.ok, "\(listing.stderr)")
             #expect(listing.stdout.components(separatedBy: "Forward me").count == 2, "\(address): \(listing.stdout)")
         }

@@ -13,9 +13,9 @@ struct IMAPServeTests {
         let imapsPort: Int
         let stderr: Pipe
 
-        init(extraArguments: [String] = []) throws {
+        init(extraArguments: [String] = []) async throws {
             cli = try CLIHarness()
-            password = try cli.setUpMailbox()
+            password = try await cli.setUpMailbox()
             process = Process()
             process.executableURL = URL(fileURLWithPath: CLIHarness.binary)
             process.arguments = ["serve", "--data-dir", cli.dataDir, "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0", "--smtp-port", "0"] + extraArguments
@@ -69,8 +69,8 @@ struct IMAPServeTests {
     }
 
     @Test("STARTTLS: plaintext login refused, upgrade works; a command pipelined after STARTTLS is never obeyed")
-    func startTLS() throws {
-        let served = try Served()
+    func startTLS() async throws {
+        let served = try await Served()
         defer { _ = served.stop() }
         #expect(served.imapPort > 0 && served.imapsPort > 0)
         let (status, output) = try runCheck(served, "starttls")
@@ -80,8 +80,8 @@ struct IMAPServeTests {
     }
 
     @Test("implicit TLS; CLI delivery reaches an IDLE session (latency printed); SIGTERM says BYE and exits 0")
-    func idleAndShutdown() throws {
-        let served = try Served()
+    func idleAndShutdown() async throws {
+        let served = try await Served()
         var stopped = false
         defer { if !stopped { _ = served.stop() } }
         let ready = NSTemporaryDirectory() + "sealbox-ready-" + UUID().uuidString

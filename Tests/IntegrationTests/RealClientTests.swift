@@ -28,8 +28,8 @@ struct RealClientTests {
             """)
     }
 
-    func run(_ what: String, _ executable: String, _ args: [String], timeout: Duration = .seconds(300)) throws {
-        let result = try ScriptRunner.run(executable, args, timeout: timeout)
+    func run(_ what: String, _ executable: String, _ args: [String], timeout: Duration = .seconds(300)) async throws {
+        let result = try await ScriptRunner.run(executable, args, timeout: timeout)
         if !result.ok {
             Attachment.record(result.output, named: "\(what).txt")
         }
@@ -49,56 +49,56 @@ struct RealClientTests {
 
     @Test("imaplib: every command over plaintext (with --allow-insecure-auth)",
           .enabled(if: hasPython, "python3 is not installed"))
-    func imaplibPlaintext() throws {
-        let server = try ServerHarness()
+    func imaplibPlaintext() async throws {
+        let server = try await ServerHarness()
         defer { #expect(server.stop(), "serve stops on SIGTERM") }
         let message = Self.deliveredMessage()
-        let delivered = try server.deliver(message)
+        let delivered = try await server.deliver(message)
         #expect(delivered.ok, "deliver while serve runs: \(delivered.stderr)")
         let file = server.cli.dataDir + "/delivered.eml"
         try Data(message).write(to: URL(fileURLWithPath: file))
-        try run("imaplib_suite plaintext", ScriptRunner.python,
+        try await run("imaplib_suite plaintext", ScriptRunner.python,
                 ["imaplib_suite.py"] + serverArgs(server, port: server.imapPort, tls: "none")
                 + ["--expect-caps", Self.capabilities, "--expect-inbox-message", file])
     }
 
     @Test("imaplib: every command after STARTTLS (certificate verified)",
           .enabled(if: hasPython, "python3 is not installed"))
-    func imaplibStartTLS() throws {
-        let server = try ServerHarness()
+    func imaplibStartTLS() async throws {
+        let server = try await ServerHarness()
         defer { server.stop() }
         #expect(server.certificatePath != nil, "a self-signed certificate in <data-dir>/tls")
-        try run("imaplib_suite starttls", ScriptRunner.python,
+        try await run("imaplib_suite starttls", ScriptRunner.python,
                 ["imaplib_suite.py"] + serverArgs(server, port: server.imapPort, tls: "starttls")
                 + ["--expect-caps", Self.capabilities])
     }
 
     @Test("imaplib: every command over implicit TLS (imaps port)",
           .enabled(if: hasPython, "python3 is not installed"))
-    func imaplibImplicitTLS() throws {
-        let server = try ServerHarness()
+    func imaplibImplicitTLS() async throws {
+        let server = try await ServerHarness()
         defer { server.stop() }
-        try run("imaplib_suite imaps", ScriptRunner.python,
+        try await run("imaplib_suite imaps", ScriptRunner.python,
                 ["imaplib_suite.py"] + serverArgs(server, port: server.imapsPort, tls: "implicit")
                 + ["--expect-caps", Self.capabilities])
     }
 
     @Test("without --allow-insecure-auth, LOGIN and AUTHENTICATE are refused before STARTTLS",
           .enabled(if: hasPython, "python3 is not installed"))
-    func plaintextAuthRefused() throws {
-        let server = try ServerHarness(insecureAuth: false)
+    func plaintextAuthRefused() async throws {
+        let server = try await ServerHarness(insecureAuth: false)
         defer { server.stop() }
-        try run("imaplib_suite secure-auth variant", ScriptRunner.python,
+        try await run("imaplib_suite secure-auth variant", ScriptRunner.python,
                 ["imaplib_suite.py"] + serverArgs(server, port: server.imapPort, tls: "none") + ["--secure-auth-variant"],
                 timeout: .seconds(60))
     }
 
     @Test("curl: imap:// list, append, fetch by MAILINDEX and UID, SEARCH; STARTTLS and imaps:// with --cacert",
           .enabled(if: ScriptRunner.has("curl"), "curl is not installed"))
-    func curl() throws {
-        let server = try ServerHarness()
+    func curl() async throws {
+        let server = try await ServerHarness()
         defer { server.stop() }
-        try run("curl_suite", "bash",
+        try await run("curl_suite", "bash",
                 ["curl_suite.sh"] + serverArgs(server, port: server.imapPort, tls: "none")
                 + ["--imaps-port", String(server.imapsPort)])
     }
@@ -106,19 +106,19 @@ struct RealClientTests {
     @Test("mbsync: two-way sync of three folders with a local Maildir",
           .enabled(if: ScriptRunner.has("mbsync"), "mbsync (isync) is not installed"),
           .enabled(if: hasPython, "python3 is not installed"))
-    func mbsync() throws {
-        let server = try ServerHarness()
+    func mbsync() async throws {
+        let server = try await ServerHarness()
         defer { server.stop() }
-        try run("mbsync_suite", "bash", ["mbsync_suite.sh"] + serverArgs(server, port: server.imapPort, tls: "none"))
+        try await run("mbsync_suite", "bash", ["mbsync_suite.sh"] + serverArgs(server, port: server.imapPort, tls: "none"))
     }
 
     @Test("offlineimap: two-way sync of three folders with a local Maildir",
           .enabled(if: ScriptRunner.has("offlineimap"), "offlineimap (offlineimap3) is not installed"),
           .enabled(if: hasPython, "python3 is not installed"))
-    func offlineimap() throws {
-        let server = try ServerHarness()
+    func offlineimap() async throws {
+        let server = try await ServerHarness()
         defer { server.stop() }
-        try run("offlineimap_suite", "bash", ["offlineimap_suite.sh"] + serverArgs(server, port: server.imapPort, tls: "none"))
+        try await run("offlineimap_suite", "bash", ["offlineimap_suite.sh"] + serverArgs(server, port: server.imapPort, tls: "none"))
     }
 
     /// The same imaplib suite against Dovecot and Sealbox side by side: the reference passing
@@ -126,23 +126,23 @@ struct RealClientTests {
     @Test("imaplib suite against Dovecot (reference) and Sealbox",
           .enabled(if: ScriptRunner.has("dovecot") && getuid() == 0, "dovecot is not installed (or not root)"),
           .enabled(if: hasPython, "python3 is not installed"))
-    func againstDovecotToo() throws {
+    func againstDovecotToo() async throws {
         let dir = NSTemporaryDirectory() + "sealbox-dovecot-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts/dovecot-test.sh").path
         let imap = try freePort(), imaps = try freePort()
         let env = ["DOVECOT_DIR": dir, "IMAP_PORT": String(imap), "IMAPS_PORT": String(imaps), "NUSERS": "1"]
-        let started = try ScriptRunner.run("bash", [script, "start", "--fresh"], env: env, timeout: .seconds(60))
-        defer { _ = try? ScriptRunner.run("bash", [script, "stop"], env: env, timeout: .seconds(30)) }
+        let started = try await ScriptRunner.run("bash", [script, "start", "--fresh"], env: env, timeout: .seconds(60))
+        defer { _ = try? ScriptRunner.runBlocking("bash", [script, "stop"], env: env, timeout: .seconds(30)) }
         try #require(started.ok, "dovecot-test.sh start: \(started.output)")
-        try run("imaplib_suite dovecot", ScriptRunner.python,
+        try await run("imaplib_suite dovecot", ScriptRunner.python,
                 ["imaplib_suite.py", "--host", "127.0.0.1", "--port", String(imap), "--user", "testuser",
                  "--password", "pass", "--tls", "starttls", "--cafile", dir + "/tls/cert.pem"])
 
-        let server = try ServerHarness()
+        let server = try await ServerHarness()
         defer { server.stop() }
-        try run("imaplib_suite sealbox", ScriptRunner.python,
+        try await run("imaplib_suite sealbox", ScriptRunner.python,
                 ["imaplib_suite.py"] + serverArgs(server, port: server.imapPort, tls: "starttls"))
     }
 }

@@ -8,10 +8,10 @@ import Testing
 struct SMTPCrashTests {
     @Test("SIGKILL at random moments during a stream of deliveries: every 250'd message is stored exactly once",
           .enabled(if: ScriptRunner.has(ScriptRunner.python), "python3 is not installed"))
-    func killDuringDeliveries() throws {
+    func killDuringDeliveries() async throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
-        let password = try cli.setUpMailbox()
+        let password = try await cli.setUpMailbox()
         let portFile = cli.dataDir + "/../smtp-port-\(UUID().uuidString)"
         let acksFile = portFile + ".acks", stopFile = portFile + ".stop"
         defer { for f in [portFile, acksFile, stopFile] { try? FileManager.default.removeItem(atPath: f) } }
@@ -62,7 +62,7 @@ struct SMTPCrashTests {
 
         let acked = (try String(contentsOfFile: acksFile, encoding: .utf8)).split(separator: "\n").map(String.init)
         #expect(acked.count >= 20, "the stream made progress (\(acked.count) messages acknowledged)")
-        let listing = try cli.run(["mailbox", "ls", "hello@example.com", "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": password])
+        let listing = try await cli.run(["mailbox", "ls", "hello@example.com", "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": password])
         #expect(listing.ok, "\(listing.stderr)")
         let stored = listing.stdout.split(separator: "\n").compactMap { line -> String? in
             guard let r = line.range(of: #"Crash \d{6}"#, options: .regularExpression) else { return nil }

@@ -30,17 +30,17 @@ final class ServerHarness: @unchecked Sendable {
     /// Sets up `address` (with a storage quota, so that QUOTA has a root) and a password, starts `serve`.
     init(address: String = "user@example.com", quota: String? = "1G", insecureAuth: Bool = true, extraArguments: [String] = [],
          environment extra: [String: String] = [:], timeout: Duration = .seconds(60),
-         setup: (CLIHarness) throws -> Void = { _ in }) throws {
+         setup: (CLIHarness) async throws -> Void = { _ in }) async throws {
         cli = try CLIHarness()
         self.address = address
         let domain = String(address.split(separator: "@")[1])
-        _ = try cli.run(["domain", "add", domain])
-        let alias = try cli.run(["alias", "add", address] + (quota.map { ["--quota", $0] } ?? []))
+        _ = try await cli.run(["domain", "add", domain])
+        let alias = try await cli.run(["alias", "add", address] + (quota.map { ["--quota", $0] } ?? []))
         guard alias.ok else { cli.cleanUp(); throw StartError(description: "alias add failed: \(alias.stderr)") }
-        let generated = try cli.run(["password", "generate", address, "--label", "test"])
+        let generated = try await cli.run(["password", "generate", address, "--label", "test"])
         guard generated.ok else { cli.cleanUp(); throw StartError(description: "password generate failed: \(generated.stderr)") }
         password = generated.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        do { try setup(cli) } catch { cli.cleanUp(); throw error }
+        do { try await setup(cli) } catch { cli.cleanUp(); throw error }
 
         var environment = extra
         environment["SEALBOX_DATA_DIR"] = cli.dataDir
@@ -59,7 +59,7 @@ final class ServerHarness: @unchecked Sendable {
                      Self.port(in: text, service: "pop3"), Self.port(in: text, service: "pop3s"), Self.port(in: text, service: "smtp"))
             if ports.imap != nil, ports.imaps != nil, ports.pop3 != nil, ports.pop3s != nil, ports.smtp != nil { break }
             if !process.isRunning || output.text.contains("not part of this build") { break }
-            usleep(20_000)
+            try? await Task.sleep(for: .milliseconds(20))
         }
         guard let imap = ports.imap, let imaps = ports.imaps, let pop3 = ports.pop3, let pop3s = ports.pop3s, let smtp = ports.smtp else {
             let text = output.text
@@ -99,8 +99,8 @@ final class ServerHarness: @unchecked Sendable {
 
     /// `sealbox deliver address < message` while the server runs.
     @discardableResult
-    func deliver(_ message: [UInt8]) throws -> CLIHarness.Result {
-        try cli.run(["deliver", address], stdin: message)
+    func deliver(_ message: [UInt8]) async throws -> CLIHarness.Result {
+        try await cli.run(["deliver", address], stdin: message)
     }
 
     /// Stops the server (SIGTERM, then SIGKILL after 15 s) and removes the data directory.
@@ -165,44 +165,25 @@ enum ScriptRunner {
         return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
     }
 
-    /// Runs `executable args`; on timeout kills it (and its process group, if it leads one). The
-    /// scripts bound each client they start themselves.
-    static func run(_ executable: String, _ args: [String], env: [String: String] = [:], timeout: Duration) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable] + args
+    /// Runs `executable args` in the clients directory (TestSupport's ChildProcess: no blocked
+    /// thread, its own process group); on timeout kills it and what it started. The scripts bound
+    /// each client they start themselves. `output` is its stdout, then its stderr.
+    static func run(_ executable: String, _ args: [String], env: [String: String] = [:], timeout: Duration) async throws -> Result {
         var environment = ProcessInfo.processInfo.environment
         environment["SEALBOX_TEST_PYTHON"] = python
         environment["PYTHONUNBUFFERED"] = "1"
         for (k, v) in env { environment[k] = v }
-        process.environment = environment
-        process.currentDirectoryURL = URL(fileURLWithPath: clientsDirectory)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        let collector = LineCollector()
-        try withSignalsUnblocked { try process.run() }
-        let reader = Thread { collector.consume(pipe.fileHandleForReading) }
-        reader.start()
-        let deadline = ContinuousClock.now + timeout
-        var timedOut = false
-        while process.isRunning {
-            if ContinuousClock.now > deadline {
-                timedOut = true
-                kill(-process.processIdentifier, SIGKILL)
-                kill(process.processIdentifier, SIGKILL)
-                break
-            }
-            usleep(20_000)
-        }
-        process.waitUntilExit()
-        // the reader ends when every writer of the pipe is gone
-        let drainDeadline = ContinuousClock.now + .seconds(5)
-        while reader.isExecuting, ContinuousClock.now < drainDeadline { usleep(10_000) }
-        var text = collector.text
-        if timedOut { text += "\n[killed after \(timeout)]" }
-        return Result(status: process.terminationStatus, timedOut: timedOut, output: text)
+        let r = try await ChildProcess.run(executable, args, environment: environment, directory: clientsDirectory, timeout: timeout)
+        return Result(status: r.status, timedOut: r.timedOut, output: r.stdout + r.stderr)
+    }
+
+    /// `run` blocking the calling thread, for a `defer` or a static initializer (quick commands only).
+    static func runBlocking(_ executable: String, _ args: [String], env: [String: String] = [:], timeout: Duration) throws -> Result {
+        var environment = ProcessInfo.processInfo.environment
+        environment["SEALBOX_TEST_PYTHON"] = python
+        for (k, v) in env { environment[k] = v }
+        let r = try ChildProcess.spawn(executable, args, environment: environment, directory: clientsDirectory).waitBlocking(timeout: timeout)
+        return Result(status: r.status, timedOut: r.timedOut, output: r.stdout + r.stderr)
     }
 }
 
