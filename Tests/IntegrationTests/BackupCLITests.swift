@@ -6,17 +6,10 @@ extension MotoServer {
     /// A request signed by curl itself (`--aws-sigv4`): bucket creation and inspection, independently of Sealbox's signer.
     @discardableResult
     static func http(_ method: String, _ url: String) throws -> Data {
-        let curl = Process()
-        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        curl.arguments = ["-sS", "-f", "-X", method, "--max-time", "10", "--aws-sigv4", "aws:amz:us-east-1:s3",
-                          "--user", "testing:testing-secret-key", url]
-        let out = Pipe()
-        curl.standardOutput = out
-        curl.standardError = FileHandle.nullDevice
-        try ChildLaunch.run(curl)
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        curl.waitUntilExit()
-        guard curl.terminationStatus == 0 else { throw CLIHarnessError("\(method) \(url) failed (\(curl.terminationStatus))") }
+        let curl = try ChildProcess.spawn("/usr/bin/curl", ["-sS", "-f", "-X", method, "--max-time", "10", "--aws-sigv4", "aws:amz:us-east-1:s3",
+                                                            "--user", "testing:testing-secret-key", url]).waitBlocking(timeout: .seconds(30))
+        guard curl.ok else { throw CLIHarnessError("\(method) \(url) failed (\(curl.status))") }
+        let data = Data(curl.stdout.utf8)
         return data
     }
 

@@ -169,25 +169,22 @@ struct CLITests {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
         let password = try await cli.setUpMailbox()
-        let serve = Process()
-        serve.executableURL = URL(fileURLWithPath: CLIHarness.binary)
-        serve.arguments = ["serve", "--data-dir", cli.dataDir, "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0", "--smtp-port", "0"]
-        let err = Pipe()
-        serve.standardError = err
-        serve.standardOutput = FileHandle.nullDevice
-        try ChildLaunch.run(serve)
-        defer { if serve.isRunning { serve.interrupt() } }
+        let serve = try ChildHandle(CLIHarness.binary, ["serve", "--data-dir", cli.dataDir, "--imap-port", "0", "--imaps-port", "0",
+                                                        "--pop3-port", "0", "--pop3s-port", "0", "--smtp-port", "0"])
+        defer { serve.interrupt() }
         // Wait (bounded) until it says it is ready.
         var ready = ""
-        for _ in 0..<100 where !ready.contains("node ready") {
-            ready += String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !ready.contains("node ready"), serve.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+            ready = serve.stderrText
         }
         #expect(ready.contains("node ready"))
         let r = try await cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": password])
         #expect(r.status == 1 && r.stderr.contains("locked by another sealbox process (pid \(serve.processIdentifier))"), "\(r.stderr)")
         serve.terminate()
-        serve.waitUntilExit()
-        #expect(serve.terminationStatus == 0 && serve.terminationReason == .exit)
+        #expect(await serve.exited(within: .seconds(30)))
+        #expect(serve.terminationStatus == 0 && serve.terminationReason == .exit, "\(serve.stderrText)")
         #expect(try await cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": password]).ok)
     }
 }

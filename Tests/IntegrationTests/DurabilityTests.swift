@@ -41,13 +41,8 @@ struct DurabilityTests {
         try await deliver(6)
         // SIGKILL at an arbitrary moment (a few bounded attempts at different delays).
         for delay in [30, 80, 150] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: CLIHarness.binary)
-            process.arguments = ["mailbox", "ls", "hello@example.com", "--data-dir", cli.dataDir]
-            process.environment = ProcessInfo.processInfo.environment.merging(["SEALBOX_PASSWORD": password]) { $1 }
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try ChildLaunch.run(process)
+            let process = try ChildHandle(CLIHarness.binary, ["mailbox", "ls", "hello@example.com", "--data-dir", cli.dataDir],
+                                          environment: ProcessInfo.processInfo.environment.merging(["SEALBOX_PASSWORD": password]) { $1 })
             usleep(useconds_t(delay * 1000))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -102,17 +97,9 @@ struct DurabilityTests {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let python = ProcessInfo.processInfo.environment["SEALBOX_TEST_PYTHON"] ?? root.appendingPathComponent(".deps/test-venv/bin/python").path
         try #require(FileManager.default.isExecutableFile(atPath: python), "run scripts/setup-test-deps.sh (or scripts/test) first: \(python) is missing")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try ChildLaunch.run(process)
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(errors)")
-        return String(decoding: data, as: UTF8.self)
+        let r = try ChildProcess.spawn(python, ["-c", script] + arguments).waitBlocking(timeout: .seconds(300))
+        #expect(r.ok, "\(r.stderr)")
+        return r.stdout
+
     }
 }

@@ -7,26 +7,21 @@ import Testing
 struct IMAPServeTests {
     final class Served: Sendable {
         let cli: CLIHarness
-        let process: Process
+        let process: ChildHandle
         let password: String
         let imapPort: Int
         let imapsPort: Int
-        let stderr: Pipe
 
         init(extraArguments: [String] = []) async throws {
             cli = try CLIHarness()
             password = try await cli.setUpMailbox()
-            process = Process()
-            process.executableURL = URL(fileURLWithPath: CLIHarness.binary)
-            process.arguments = ["serve", "--data-dir", cli.dataDir, "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0", "--smtp-port", "0"] + extraArguments
-            stderr = Pipe()
-            process.standardError = stderr
-            process.standardOutput = FileHandle.nullDevice
-            try ChildLaunch.run(process)
+            process = try ChildHandle(CLIHarness.binary, ["serve", "--data-dir", cli.dataDir, "--imap-port", "0", "--imaps-port", "0",
+                                                           "--pop3-port", "0", "--pop3s-port", "0", "--smtp-port", "0"] + extraArguments)
             var text = ""
             let deadline = Date().addingTimeInterval(60)
             while !(text.contains("listening: imap ") && text.contains("listening: imaps ")), Date() < deadline, process.isRunning {
-                text += String(decoding: stderr.fileHandleForReading.availableData, as: UTF8.self)
+                try? await Task.sleep(for: .milliseconds(20))
+                text = process.stderrText
             }
             func port(_ name: String) -> Int {
                 guard let r = text.range(of: "listening: \(name) 127.0.0.1:") else { return 0 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The MX's promise: a 250 means the message is durable. A stream of deliveries runs while the
@@ -18,31 +19,21 @@ struct SMTPCrashTests {
 
         var (server, port, imapPort, _) = try ServeProcess.start(dataDir: cli.dataDir)
         try String(port).write(toFile: portFile, atomically: true, encoding: .utf8)
-        let sender = Process()
-        sender.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        sender.arguments = [ScriptRunner.python, ScriptRunner.clientsDirectory + "/smtp_stream.py", "--port-file", portFile, "--acks", acksFile,
-                            "--stop-file", stopFile, "--to", "hello@example.com"]
-        sender.standardOutput = FileHandle.nullDevice
-        sender.standardError = FileHandle.nullDevice
-        try withSignalsUnblocked { try sender.run() }
+        let sender = try ChildHandle(ScriptRunner.python, [ScriptRunner.clientsDirectory + "/smtp_stream.py", "--port-file", portFile,
+                                                           "--acks", acksFile, "--stop-file", stopFile, "--to", "hello@example.com"])
         defer { if sender.isRunning { kill(sender.processIdentifier, SIGKILL); sender.waitUntilExit() } }
 
         var rng = SystemRandomNumberGenerator()
-        var holder: Process?
+        var holder: ChildHandle?
         for round in 0..<8 {
             // Every other round an IMAP session holds the mailbox unlocked, so deliveries go
             // straight into it (the live path) instead of waiting in the sealed queue.
             if round % 2 == 1 {
-                let imap = Process()
-                imap.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                imap.arguments = [ScriptRunner.python, "-c", """
+                let imap = try ChildHandle(ScriptRunner.python, ["-c", """
                     import imaplib, sys, time
                     m = imaplib.IMAP4('127.0.0.1', int(sys.argv[1])); m.login('hello@example.com', sys.argv[2]); m.select('INBOX')
                     time.sleep(30)
-                    """, String(imapPort), password]
-                imap.standardOutput = FileHandle.nullDevice
-                imap.standardError = FileHandle.nullDevice
-                try withSignalsUnblocked { try imap.run() }
+                    """, String(imapPort), password])
                 holder = imap
             }
             usleep(useconds_t(Int.random(in: 300_000...1_500_000, using: &rng)))

@@ -16,7 +16,7 @@ final class ServerHarness: @unchecked Sendable {
     let pop3sPort: Int
     let smtpPort: Int
     let certificatePath: String?
-    private let process: Process
+    private let process: ChildHandle
     private let output: LineCollector
 
     var host: String { "127.0.0.1" }
@@ -112,7 +112,7 @@ final class ServerHarness: @unchecked Sendable {
         return clean
     }
 
-    private static func stop(_ process: Process) -> Bool {
+    private static func stop(_ process: ChildHandle) -> Bool {
         guard process.isRunning else { return true }
         kill(process.processIdentifier, SIGTERM)
         let deadline = ContinuousClock.now + .seconds(15)
@@ -129,19 +129,10 @@ final class ServerHarness: @unchecked Sendable {
     deinit { if process.isRunning { _ = Self.stop(process) } }
 }
 
-/// Lines read from a pipe by a thread.
-final class LineCollector: @unchecked Sendable {
-    // @unchecked: guarded by `lock`.
-    private let lock = NSLock()
-    private var data = Data()
-    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
-    func consume(_ handle: FileHandle) {
-        while true {
-            let chunk = handle.availableData
-            if chunk.isEmpty { return }
-            lock.withLock { data.append(chunk) }
-        }
-    }
+/// What a running child has written to its stderr so far.
+struct LineCollector: Sendable {
+    let handle: ChildHandle
+    var text: String { handle.stderrText }
 }
 
 /// Runs a client script (bounded); its stdout and stderr interleaved.
@@ -201,27 +192,17 @@ func withSignalsUnblocked<T>(_ body: () throws -> T) rethrows -> T {
 enum ServeProcess {
     /// Runs the `sealbox` binary with `arguments` (SEALBOX_PASSWORD removed from the environment,
     /// `environment` added) and collects its stderr.
-    static func launch(_ arguments: [String], environment extra: [String: String]) throws -> (Process, LineCollector) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLIHarness.binary)
-        process.arguments = arguments
+    static func launch(_ arguments: [String], environment extra: [String: String]) throws -> (ChildHandle, LineCollector) {
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "SEALBOX_PASSWORD")
         for (k, v) in extra { environment[k] = v }
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        let errPipe = Pipe()
-        process.standardError = errPipe
-        let output = LineCollector()
-        try withSignalsUnblocked { try process.run() }
-        Thread { output.consume(errPipe.fileHandleForReading) }.start()
-        return (process, output)
+        let process = try ChildHandle(CLIHarness.binary, arguments, environment: environment)
+        return (process, LineCollector(handle: process))
     }
 
     /// Starts it (every port 0, plaintext logins allowed) and waits for its SMTP and IMAP ports.
     static func start(dataDir: String, environment extra: [String: String] = [:]) throws
-        -> (process: Process, smtp: Int, imap: Int, output: LineCollector) {
+        -> (process: ChildHandle, smtp: Int, imap: Int, output: LineCollector) {
         let (process, output) = try launch(["serve", "--data-dir", dataDir, "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0",
                                             "--pop3s-port", "0", "--smtp-port", "0", "--listen", "127.0.0.1", "--allow-insecure-auth"],
                                            environment: extra)
@@ -240,15 +221,8 @@ enum ServeProcess {
     }
 
     /// A helper process (a test server script) that writes its port to a ready file.
-    static func startScript(_ arguments: [String], readyFile: String) throws -> (Process, Int) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [ScriptRunner.python] + arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: ScriptRunner.clientsDirectory)
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try withSignalsUnblocked { try process.run() }
+    static func startScript(_ arguments: [String], readyFile: String) throws -> (ChildHandle, Int) {
+        let process = try ChildHandle(ScriptRunner.python, arguments, directory: ScriptRunner.clientsDirectory)
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             if let text = try? String(contentsOfFile: readyFile, encoding: .utf8), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
@@ -262,7 +236,7 @@ enum ServeProcess {
         throw ServerHarness.StartError(description: "\(arguments.first ?? "script") did not start")
     }
 
-    static func kill9(_ process: Process) {
+    static func kill9(_ process: ChildHandle) {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }

@@ -90,6 +90,7 @@ public struct ChildProcess: Sendable {
     public func poll() -> (status: Int32, signal: Int32?)? {
         var raw: Int32 = 0
         let r = waitpid(pid, &raw, WNOHANG)
+        if r == -1 && errno == ECHILD { return (255, nil) }  // reaped elsewhere: gone, status unknown
         guard r == pid else { return nil }
         let termSignal = raw & 0x7F
         if termSignal == 0 { return ((raw >> 8) & 0xFF, nil) }
@@ -138,5 +139,66 @@ public struct ChildProcess: Sendable {
         var err = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
         if timedOut { err += "\n[killed after \(timeout)]" }
         return Result(status: exit.status, signal: exit.signal, timedOut: timedOut, stdout: out, stderr: err)
+    }
+}
+
+/// A long-running child (a server under test) with Foundation.Process's shape — `isRunning`,
+/// `terminate()`, `waitUntilExit()`, `terminationStatus` — over `ChildProcess`: its exit is seen
+/// by `waitpid` on its own pid, never missed. Its stdout and stderr go to files read at any time.
+public final class ChildHandle: @unchecked Sendable {
+    // @unchecked: `exit` is guarded by `lock`.
+    public let child: ChildProcess
+    private let lock = NSLock()
+    private var exit: (status: Int32, signal: Int32?)?
+
+    public init(_ child: ChildProcess) { self.child = child }
+
+    /// Starts `executable arguments` (see `ChildProcess.spawn`).
+    public convenience init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                            directory: String? = nil) throws {
+        self.init(try ChildProcess.spawn(executable, arguments, environment: environment, directory: directory))
+    }
+
+    public var processIdentifier: pid_t { child.pid }
+
+    private func refresh() -> (status: Int32, signal: Int32?)? {
+        lock.withLock {
+            if exit == nil { exit = child.poll() }
+            return exit
+        }
+    }
+
+    public var isRunning: Bool { refresh() == nil }
+    public func terminate() { if isRunning { kill(child.pid, SIGTERM) } }
+    public func interrupt() { if isRunning { kill(child.pid, SIGINT) } }
+    public func kill9() { if isRunning { kill(child.pid, SIGKILL) } }
+
+    /// Blocks (polling) until the child has exited: for a `defer`; elsewhere `exited(within:)`.
+    public func waitUntilExit() { while refresh() == nil { usleep(5_000) } }
+
+    /// Waits without blocking a thread; false when it still runs after `timeout`.
+    public func exited(within timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while refresh() == nil {
+            if ContinuousClock.now > deadline { return false }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return true
+    }
+
+    /// The exit status, or the signal's number when a signal ended it (as Foundation reports it).
+    public var terminationStatus: Int32 {
+        guard let e = refresh() else { return -1 }
+        return e.signal ?? e.status
+    }
+    public var terminationReason: Process.TerminationReason { refresh()?.signal == nil ? .exit : .uncaughtSignal }
+
+    /// What it wrote so far.
+    public var stdoutText: String { (try? String(contentsOfFile: child.outputPath, encoding: .utf8)) ?? "" }
+    public var stderrText: String { (try? String(contentsOfFile: child.errorPath, encoding: .utf8)) ?? "" }
+
+    deinit {
+        if exit == nil, child.poll() == nil { kill(child.pid, SIGKILL); while child.poll() == nil { usleep(5_000) } }
+        unlink(child.outputPath); unlink(child.errorPath)
     }
 }
