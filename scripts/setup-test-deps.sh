@@ -7,9 +7,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # dovecot-*: the reference server (scripts/dovecot-test.sh; the team's reference script also starts
 # POP3 and LMTP). isync (mbsync), offlineimap3, fetchmail, curl: real IMAP and POP3 clients driven by
 # Tests/IntegrationTests/Clients. openssl: the Dovecot test instance's self-signed certificate (and
-# the relay tests').
+# the relay tests'). postsrsd: libsrs2's SRS, the reference the SRS tests compare with (run by the
+# tests on loopback ports; its own service is not used).
 DEBS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd libpython3.11-testsuite golang-github-jhillyerd-enmime-dev
-      isync offlineimap3 fetchmail curl openssl swaks libnet-ssleay-perl libio-socket-ssl-perl postfix)
+      isync offlineimap3 fetchmail curl openssl swaks libnet-ssleay-perl libio-socket-ssl-perl postfix postsrsd)
 missing=()
 for p in "${DEBS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,77 +1,34 @@
 import Foundation
-import Synchronization
+import TestSupport
 
-/// Child processes for the tests (Python reference code, aiosmtpd, postsrsd, openssl), started
-/// with Foundation.Process, awaited without blocking a thread, stopped with SIGKILL (the test
-/// runner blocks SIGTERM, and children inherit that mask).
-final class ChildProcess: @unchecked Sendable {
-    // @unchecked: `process` is configured and started in init and afterwards only signalled and
-    // read (processIdentifier, terminationStatus); the exit state is guarded by the Mutex.
-    let process = Process()
-    private let exit = ExitState()
-
-    final class ExitState: Sendable {
-        private let state = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-        func withLock<R>(_ body: (inout (done: Bool, waiters: [CheckedContinuation<Void, Never>])) -> R) -> R {
-            state.withLock { body(&$0) }
-        }
-    }
+/// A child process of these tests (Python reference code, aiosmtpd, postsrsd, openssl) over
+/// TestSupport's runner: its exit seen by waitpid on its own pid, awaited without blocking a
+/// thread, stopped with SIGKILL.
+final class TestChild: Sendable {
+    let handle: ChildHandle
 
     struct Failure: Error, CustomStringConvertible { let description: String }
 
     init(_ executable: String, _ arguments: [String], stdin: String? = nil, stdout: String? = nil, stderr: String? = nil) throws {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardInput = try stdin.map { try FileHandle(forReadingFrom: URL(fileURLWithPath: $0)) } ?? FileHandle.nullDevice
-        process.standardOutput = try stdout.map(Self.writeHandle) ?? FileHandle.nullDevice
-        process.standardError = try stderr.map(Self.writeHandle) ?? FileHandle.nullDevice
-        process.terminationHandler = { [exit] _ in
-            let waiters = exit.withLock { state -> [CheckedContinuation<Void, Never>] in
-                state.done = true
-                defer { state.waiters = [] }
-                return state.waiters
-            }
-            for w in waiters { w.resume() }
-        }
-        // One launch at a time: concurrent Process.run() calls from several test threads left
-        // children unreaped (termination handlers never ran) in swift-corelibs-foundation here.
-        try Self.launchLock.withLock { _ in try process.run() }
+        let scratch = NSTemporaryDirectory() + "outbound-child-" + UUID().uuidString
+        handle = ChildHandle(try ChildProcess.spawn(executable, arguments, stdinPath: stdin,
+                                                    outputFiles: (stdout ?? scratch + ".out", stderr ?? scratch + ".err")))
     }
 
-    private static let launchLock = Mutex(())
+    var hasExited: Bool { !handle.isRunning }
+    var terminationStatus: Int32 { handle.terminationStatus }
 
-    private static func writeHandle(_ path: String) throws -> FileHandle {
-        _ = FileManager.default.createFile(atPath: path, contents: nil)
-        return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-    }
-
-    var hasExited: Bool { exit.withLock { $0.done } }
-
-    func waitForExit() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let now = exit.withLock { state -> Bool in
-                if state.done { return true }
-                state.waiters.append(c)
-                return false
-            }
-            if now { c.resume() }
-        }
-    }
+    func waitForExit() async { _ = await handle.exited(within: .seconds(86_400)) }
 
     /// Waits at most `timeout`; then kills it. True when it exited by itself.
     func waitForExit(timeout: Duration) async -> Bool {
-        let killer = Task { [self] in
-            try await Task.sleep(for: timeout)
-            self.kill()
-        }
+        if await handle.exited(within: timeout) { return true }
+        kill()
         await waitForExit()
-        killer.cancel()
-        return !(await killer.result.isSuccess)
+        return false
     }
 
-    func kill() {
-        if !hasExited { Foundation.kill(process.processIdentifier, SIGKILL) }
-    }
+    func kill() { handle.kill9() }
 
     func stop() async {
         kill()
@@ -110,19 +67,19 @@ enum TestEnvironment {
             try Data(stdin).write(to: URL(fileURLWithPath: input!))
         }
         let out = dir.appendingPathComponent("stdout").path, err = dir.appendingPathComponent("stderr").path
-        let child = try ChildProcess(executable, arguments, stdin: input, stdout: out, stderr: err)
+        let child = try TestChild(executable, arguments, stdin: input, stdout: out, stderr: err)
         guard await child.waitForExit(timeout: timeout) else {
-            throw ChildProcess.Failure(description: "\(executable) did not finish within \(timeout)")
+            throw TestChild.Failure(description: "\(executable) did not finish within \(timeout)")
         }
         let stdout = (try? Data(contentsOf: URL(fileURLWithPath: out))).map { Array($0) } ?? []
         let stderr = (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
-        return (child.process.terminationStatus, stdout, stderr)
+        return (child.terminationStatus, stdout, stderr)
     }
 
     /// Python 3 from the system (the standard library is enough for the cross-checks).
     static func python(_ script: String, stdin: [UInt8]? = nil) async throws -> String {
         let r = try await run("/usr/bin/python3", ["-c", script], stdin: stdin)
-        guard r.status == 0 else { throw ChildProcess.Failure(description: "python3 failed: \(r.stderr)") }
+        guard r.status == 0 else { throw TestChild.Failure(description: "python3 failed: \(r.stderr)") }
         return String(decoding: r.stdout, as: UTF8.self)
     }
 
@@ -134,7 +91,7 @@ enum TestEnvironment {
             guard alive() else { break }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw ChildProcess.Failure(description: "\(path) did not appear within \(timeout)")
+        throw TestChild.Failure(description: "\(path) did not appear within \(timeout)")
     }
 
     /// A self-signed certificate for localhost and 127.0.0.1 (PEM files in `directory`).
@@ -145,14 +102,14 @@ enum TestEnvironment {
             "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
         ])
-        guard r.status == 0 else { throw ChildProcess.Failure(description: "openssl failed: \(r.stderr)") }
+        guard r.status == 0 else { throw TestChild.Failure(description: "openssl failed: \(r.stderr)") }
         return (cert, key)
     }
 }
 
 /// The aiosmtpd server of Servers/smtp_test_server.py on a free loopback port.
 final class SMTPTestServer: Sendable {
-    let child: ChildProcess
+    let child: TestChild
     let port: Int
     let directory: URL
 
@@ -166,7 +123,7 @@ final class SMTPTestServer: Sendable {
         var login: String? { envelope["login"] as? String }
     }
 
-    private init(child: ChildProcess, port: Int, directory: URL) {
+    private init(child: TestChild, port: Int, directory: URL) {
         self.child = child; self.port = port; self.directory = directory
     }
 
@@ -175,18 +132,18 @@ final class SMTPTestServer: Sendable {
         let ready = directory.appendingPathComponent("ready").path
         let out = directory.appendingPathComponent("received")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        let child = try ChildProcess(TestEnvironment.venvPython, [script, "--ready", ready, "--out", out.path] + arguments,
+        let child = try TestChild(TestEnvironment.venvPython, [script, "--ready", ready, "--out", out.path] + arguments,
                                      stderr: directory.appendingPathComponent("server.log").path)
         do {
             let text = try await TestEnvironment.waitForFile(ready, while: { !child.hasExited })
             guard let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-                throw ChildProcess.Failure(description: "bad ready file: \(text)")
+                throw TestChild.Failure(description: "bad ready file: \(text)")
             }
             return SMTPTestServer(child: child, port: port, directory: out)
         } catch {
             await child.stop()
             let log = (try? String(contentsOfFile: directory.appendingPathComponent("server.log").path, encoding: .utf8)) ?? ""
-            throw ChildProcess.Failure(description: "the test SMTP server did not start: \(error)\n\(log)")
+            throw TestChild.Failure(description: "the test SMTP server did not start: \(error)\n\(log)")
         }
     }
 

@@ -14,6 +14,8 @@ public struct ChildProcess: Sendable {
     let outputPath: String
     let errorPath: String
     let inputPath: String?
+    /// Whether the output files are temporary ones of ours (removed once read) or the caller's.
+    let ownsFiles: Bool
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
@@ -31,12 +33,15 @@ public struct ChildProcess: Sendable {
     }
 
     /// Starts `executable` (a path, or a name looked up on PATH) with `arguments`. `stdin`: bytes
-    /// to read (nil: /dev/null). `directory`: the working directory.
+    /// to read (nil: /dev/null), or `stdinPath` a file to read. `directory`: the working
+    /// directory. `outputFiles`: where stdout and stderr go (the caller's files, left in place;
+    /// nil: temporary files of ours).
     public static func spawn(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                             directory: String? = nil, stdin: [UInt8]? = nil) throws -> ChildProcess {
+                             directory: String? = nil, stdin: [UInt8]? = nil, stdinPath: String? = nil,
+                             outputFiles: (stdout: String, stderr: String)? = nil) throws -> ChildProcess {
         let base = NSTemporaryDirectory() + "sealbox-child-" + UUID().uuidString
-        let outputPath = base + ".out", errorPath = base + ".err"
-        var inputPath: String?
+        let outputPath = outputFiles?.stdout ?? base + ".out", errorPath = outputFiles?.stderr ?? base + ".err"
+        var inputPath: String? = stdinPath
         if let stdin {
             inputPath = base + ".in"
             try Data(stdin).write(to: URL(fileURLWithPath: inputPath!))
@@ -73,7 +78,8 @@ public struct ChildProcess: Sendable {
         defer { (cArgs + cEnv).forEach { free($0) } }
         let rc = posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, cArgs, cEnv)
         guard rc == 0 else { throw Failure(description: "posix_spawn \(executable): \(String(cString: strerror(rc)))") }
-        return ChildProcess(pid: pid, outputPath: outputPath, errorPath: errorPath, inputPath: inputPath)
+        return ChildProcess(pid: pid, outputPath: outputPath, errorPath: errorPath, inputPath: stdin == nil ? nil : inputPath,
+                            ownsFiles: outputFiles == nil)
     }
 
     /// Runs to the end (bounded by `timeout`) and returns its status and output.
@@ -81,6 +87,12 @@ public struct ChildProcess: Sendable {
                            directory: String? = nil, stdin: [UInt8]? = nil, timeout: Duration) async throws -> Result {
         let child = try spawn(executable, arguments, environment: environment, directory: directory, stdin: stdin)
         return await child.wait(timeout: timeout)
+    }
+
+    /// Removes our temporary files (not the caller's).
+    func removeFiles() {
+        if let inputPath { unlink(inputPath) }
+        if ownsFiles { unlink(outputPath); unlink(errorPath) }
     }
 
     /// Sends `signal` to the child.
@@ -134,7 +146,7 @@ public struct ChildProcess: Sendable {
     }
 
     private func collect(_ exit: (status: Int32, signal: Int32?), timedOut: Bool, timeout: Duration) -> Result {
-        defer { [outputPath, errorPath, inputPath].compactMap { $0 }.forEach { unlink($0) } }
+        defer { removeFiles() }
         let out = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         var err = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
         if timedOut { err += "\n[killed after \(timeout)]" }
@@ -199,6 +211,6 @@ public final class ChildHandle: @unchecked Sendable {
 
     deinit {
         if exit == nil, child.poll() == nil { kill(child.pid, SIGKILL); while child.poll() == nil { usleep(5_000) } }
-        unlink(child.outputPath); unlink(child.errorPath)
+        child.removeFiles()
     }
 }
