@@ -164,7 +164,7 @@ let package = Package(
             "IMAPCore", .product(name: "NIOCore", package: "swift-nio"),
         ], path: "Fuzz/IMAPFuzz"),
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
-        .testTarget(name: "MIMEParserTests", dependencies: ["MIMEParser"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MIMEParserTests", dependencies: ["MIMEParser", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MailStoreTests", dependencies: ["MailboxAPI", "MailStore", "SQLiteCipher", "MIMEParser", "MailCore", "Directory",
             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "DirectoryTests", dependencies: ["Directory", "MailCore", "SQLiteCipher",
@@ -185,7 +185,7 @@ let package = Package(
         // The mailbox seam held in memory: protocol-session tests without scrypt or sqlite3mc.
         .target(name: "MailboxTesting", dependencies: ["MailboxAPI", "MailCore", "MIMEParser"], path: "Tests/MailboxTesting"),
         .testTarget(name: "BackupStoreTests", dependencies: ["BackupStore", "TestSupport"]),
-        .testTarget(name: "MailArchiveTests", dependencies: ["MailboxAPI", "MailArchive"]),
+        .testTarget(name: "MailArchiveTests", dependencies: ["MailboxAPI", "MailArchive", "TestSupport"]),
         .testTarget(name: "BackupTests", dependencies: ["MailboxAPI", "Backup", "BackupStore", "MailStore", "Directory", "MailCore", "SealboxApp",
             "MailArchive", "TestSupport"]),
         .testTarget(name: "POP3ServerTests", dependencies: ["MailboxAPI", "MailboxTesting", "POP3Server", "POP3Core", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",

@@ -101,20 +101,9 @@ enum Python {
     }()
 
     static func run(_ python: String, _ args: [String], input: Data) throws -> String {
-        let process = Process()
-        if python.hasPrefix("/") { process.executableURL = URL(fileURLWithPath: python); process.arguments = args }
-        else { process.executableURL = URL(fileURLWithPath: "/usr/bin/env"); process.arguments = [python] + args }
-        let inPipe = Pipe(), out = Pipe()
-        process.standardInput = inPipe
-        process.standardOutput = out
-        process.standardError = out
-        try ChildLaunch.run(process)
-        inPipe.fileHandleForWriting.write(input)
-        try inPipe.fileHandleForWriting.close()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw CocoaError(.fileReadUnknown, userInfo: ["output": String(decoding: data, as: UTF8.self)]) }
-        return String(decoding: data, as: UTF8.self)
+        let r = try ChildProcess.spawn(python, args, stdin: Array(input)).waitBlocking(timeout: .seconds(120))
+        guard r.ok else { throw CocoaError(.fileReadUnknown, userInfo: ["output": r.stdout + r.stderr]) }
+        return r.stdout
     }
 
     static func botocoreSign(method: String, url: String, headers: [String: String], body: [UInt8], region: String,

@@ -290,16 +290,9 @@ struct BackupServiceTests {
                 c.execute("PRAGMA key = '" + sys.argv[2].replace("'", "''") + "'")
                 print(c.execute("SELECT count(*) FROM messages").fetchall()[0][0])
                 """
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: python)
-            process.arguments = ["-c", script, path, h.password]
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = out
-            try ChildLaunch.run(process)
-            process.waitUntilExit()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            #expect(process.terminationStatus == 0 && text.trimmingCharacters(in: .whitespacesAndNewlines) == "3", "\(text)")
+            let r = try ChildProcess.spawn(python, ["-c", script, path, h.password]).waitBlocking(timeout: .seconds(120))
+            let text = r.stdout + r.stderr
+            #expect(r.ok && r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "3", "\(text)")
         }
         await h.cleanUp()
     }

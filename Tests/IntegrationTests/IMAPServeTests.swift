@@ -44,23 +44,14 @@ struct IMAPServeTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("ServerChecks/imap_server_checks.py").path
     static let python = ProcessInfo.processInfo.environment["SEALBOX_TEST_PYTHON"] ?? "/usr/bin/python3"
 
-    func runCheck(_ served: Served, _ check: String, extra: [String] = [], whileRunning: ((Process, Pipe) throws -> Void)? = nil) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.python)
-        p.arguments = [Self.script, check, "127.0.0.1", "\(served.imapPort)", "\(served.imapsPort)", served.certificate,
-                       "hello@example.com", served.password] + extra
-        let out = Pipe(), input = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        p.standardInput = input
-        try ChildLaunch.run(p)
-        try whileRunning?(p, input)
-        let deadline = Date().addingTimeInterval(60)
-        while p.isRunning, Date() < deadline { usleep(10_000) }
-        if p.isRunning { p.terminate() }
-        p.waitUntilExit()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return (p.terminationStatus, text)
+    func runCheck(_ served: Served, _ check: String, extra: [String] = [],
+                  whileRunning: ((ChildHandle) async throws -> Void)? = nil) async throws -> (Int32, String) {
+        let p = try ChildHandle(Self.python, [Self.script, check, "127.0.0.1", "\(served.imapPort)", "\(served.imapsPort)",
+                                              served.certificate, "hello@example.com", served.password] + extra)
+        try await whileRunning?(p)
+        if !(await p.exited(within: .seconds(60))) { p.terminate(); _ = await p.exited(within: .seconds(10)); p.kill9() }
+        _ = await p.exited(within: .seconds(10))
+        return (p.terminationStatus, p.stdoutText + p.stderrText)
     }
 
     @Test("STARTTLS: plaintext login refused, upgrade works; a command pipelined after STARTTLS is never obeyed")
@@ -68,9 +59,9 @@ struct IMAPServeTests {
         let served = try await Served()
         defer { _ = served.stop() }
         #expect(served.imapPort > 0 && served.imapsPort > 0)
-        let (status, output) = try runCheck(served, "starttls")
+        let (status, output) = try await runCheck(served, "starttls")
         #expect(status == 0, "\(output)")
-        let (status2, output2) = try runCheck(served, "starttls-pipelining")
+        let (status2, output2) = try await runCheck(served, "starttls-pipelining")
         #expect(status2 == 0, "\(output2)")
     }
 
@@ -81,13 +72,13 @@ struct IMAPServeTests {
         defer { if !stopped { _ = served.stop() } }
         let ready = NSTemporaryDirectory() + "sealbox-ready-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: ready) }
-        let (status, output) = try runCheck(served, "imaps-idle-deliver", extra: [served.cli.dataDir, CLIHarness.binary, ready]) { p, _ in
+        let (status, output) = try await runCheck(served, "imaps-idle-deliver", extra: [served.cli.dataDir, CLIHarness.binary, ready]) { p in
             // Stop the server while the session is open, once the script says so (bounded wait).
             let deadline = Date().addingTimeInterval(60)
-            while p.isRunning, Date() < deadline, !FileManager.default.fileExists(atPath: ready) { usleep(10_000) }
+            while p.isRunning, Date() < deadline, !FileManager.default.fileExists(atPath: ready) { try await Task.sleep(for: .milliseconds(10)) }
             served.process.terminate()
         }
-        served.process.waitUntilExit()
+        _ = await served.process.exited(within: .seconds(30))
         stopped = true
         #expect(status == 0, "\(output)")
         print(output.split(separator: "\n").filter { $0.hasPrefix("idle-latency-ms") }.joined())

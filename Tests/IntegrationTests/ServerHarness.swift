@@ -178,16 +178,6 @@ enum ScriptRunner {
     }
 }
 
-/// Spawns with an empty signal mask on this thread: a child inherits the spawning thread's mask,
-/// and a test runner may block SIGTERM (then `serve` would never see the SIGTERM that stops it).
-func withSignalsUnblocked<T>(_ body: () throws -> T) rethrows -> T {
-    var empty = sigset_t(), saved = sigset_t()
-    sigemptyset(&empty)
-    pthread_sigmask(SIG_SETMASK, &empty, &saved)
-    defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
-    return try ChildLaunch.lock.withLock { try body() }  // launches one at a time (see ChildLaunch)
-}
-
 /// `sealbox serve` on an existing data directory, for tests that kill and restart it.
 enum ServeProcess {
     /// Runs the `sealbox` binary with `arguments` (SEALBOX_PASSWORD removed from the environment,

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 @testable import MIMEParser
 
 /// The test corpus: real-world messages that CPython ships as its email package's test data
@@ -20,31 +21,9 @@ enum Corpus {
 
     /// Runs a command with a deadline; returns (status, stdout). The process is terminated on timeout.
     static func run(_ exe: String, _ args: [String], timeout: TimeInterval) throws -> (Int32, Data) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [exe] + args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.standardError
-        try p.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        var data = Data()
-        let reader = out.fileHandleForReading
-        // read until EOF (the child closes stdout when it exits)
-        let group = DispatchGroup()
-        let box = DataBox()
-        group.enter()
-        DispatchQueue.global().async {
-            box.set(reader.readDataToEndOfFile())
-            group.leave()
-        }
-        if group.wait(timeout: .now() + max(0, deadline.timeIntervalSinceNow)) == .timedOut {
-            p.terminate()
-            _ = group.wait(timeout: .now() + 10)
-        }
-        p.waitUntilExit()
-        data = box.get()
-        return (p.terminationStatus, data)
+        let r = try ChildProcess.spawn(exe, args).waitBlocking(timeout: .seconds(timeout))
+        if !r.stderr.isEmpty { FileHandle.standardError.write(Data(r.stderr.utf8)) }
+        return (r.status, Data(r.stdout.utf8))
     }
 
     /// Where CPython's email test messages are: Debian's libpython3.11-testsuite (installed by

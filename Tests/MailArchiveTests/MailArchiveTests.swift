@@ -1,6 +1,7 @@
 import Foundation
 @testable import MailArchive
 import Testing
+import TestSupport
 
 func crlf(_ s: String) -> [UInt8] { Array(s.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n").utf8) }
 
@@ -66,11 +67,8 @@ struct MBoxTests {
             box.add(n)
             box.flush(); box.close()
             """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = ["-c", script, dir + "/py.mbox"]
-        try p.run(); p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        let p = try ChildProcess.spawn("/usr/bin/python3", ["-c", script, dir + "/py.mbox"]).waitBlocking(timeout: .seconds(60))
+        #expect(p.ok, "\(p.stderr)")
         let messages = try readMBox(dir + "/py.mbox")
         #expect(messages.count == 2)
         #expect(messages[0].flags == [.seen, .flagged, .answered])
@@ -141,11 +139,8 @@ struct OtherFormatTests {
             sent.add(s)
             md.add_folder("Archive.2024")
             """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = ["-c", script, dir + "/md"]
-        try p.run(); p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        let p = try ChildProcess.spawn("/usr/bin/python3", ["-c", script, dir + "/md"]).waitBlocking(timeout: .seconds(60))
+        #expect(p.ok, "\(p.stderr)")
         try Data("0 $Forwarded\n".utf8).write(to: URL(fileURLWithPath: dir + "/md/.Sent/dovecot-keywords"))
         #expect(try MaildirReader.folders(at: dir + "/md") == ["INBOX", "Archive/2024", "Sent"])
         let inbox = try MaildirReader.messages(in: dir + "/md", folder: "INBOX")
@@ -168,12 +163,8 @@ struct OtherFormatTests {
         #expect(back.filter { $0.folder == "INBOX" }.map(\.message) == MBoxTests.tricky)
         #expect(back.filter { $0.folder == "Archive/2024" }.count == 1)
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/unzip") {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/unzip")
-            p.arguments = ["-t", dir + "/x.zip"]
-            p.standardOutput = FileHandle.nullDevice
-            try p.run(); p.waitUntilExit()
-            #expect(p.terminationStatus == 0, "unzip -t")
+            let p = try ChildProcess.spawn("/usr/bin/unzip", ["-t", dir + "/x.zip"]).waitBlocking(timeout: .seconds(60))
+            #expect(p.ok, "unzip -t: \(p.stdout)")
         }
     }
 

@@ -4,7 +4,7 @@ import Foundation
 /// on a free loopback port. Shared by the destination, engine and CLI tests.
 public final class MotoServer: @unchecked Sendable {
     // @unchecked: `process`, `port` and `endpoint` are set in init and only read afterwards.
-    public let process = Process()
+    public let process: ChildHandle
     public let port: Int
     public var endpoint: String { "http://127.0.0.1:\(port)" }
 
@@ -24,24 +24,20 @@ public final class MotoServer: @unchecked Sendable {
     public init() throws {
         guard let executable = Self.executable else { throw Failure(description: "moto_server is not installed") }
         port = Self.freePort()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["-H", "127.0.0.1", "-p", String(port)]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try ChildLaunch.run(process)
+        process = try ChildHandle(executable, ["-H", "127.0.0.1", "-p", String(port)])
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if Self.accepts(port) { return }
-            usleep(100_000)
+            usleep(100_000)  // init is synchronous (its callers are)
         }
         stop()
         throw Failure(description: "moto_server did not start on port \(port)")
     }
 
-    /// SIGKILL: the test runner blocks SIGTERM, and children inherit that mask (moto would never see it).
+    /// SIGKILL: nothing of moto's state is worth a graceful end.
     public func stop() {
         guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
+        process.kill9()
         process.waitUntilExit()
     }
 
