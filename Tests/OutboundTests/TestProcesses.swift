@@ -6,11 +6,14 @@ import TestSupport
 /// thread, stopped with SIGKILL.
 final class TestChild: Sendable {
     let handle: ChildHandle
+    /// Output files of ours (the caller did not name one), removed with the child.
+    private let scratchFiles: [String]
 
     struct Failure: Error, CustomStringConvertible { let description: String }
 
     init(_ executable: String, _ arguments: [String], stdin: String? = nil, stdout: String? = nil, stderr: String? = nil) throws {
         let scratch = NSTemporaryDirectory() + "outbound-child-" + UUID().uuidString
+        scratchFiles = (stdout == nil ? [scratch + ".out"] : []) + (stderr == nil ? [scratch + ".err"] : [])
         handle = ChildHandle(try ChildProcess.spawn(executable, arguments, stdinPath: stdin,
                                                     outputFiles: (stdout ?? scratch + ".out", stderr ?? scratch + ".err")))
     }
@@ -29,6 +32,8 @@ final class TestChild: Sendable {
     }
 
     func kill() { handle.kill9() }
+
+    deinit { for path in scratchFiles { unlink(path) } }
 
     func stop() async {
         kill()
