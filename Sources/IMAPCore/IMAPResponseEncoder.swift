@@ -208,13 +208,12 @@ public enum IMAPResponseEncoder {
         writeString(s, into: &b)
     }
 
+    /// A string: quoted when it can be, else a literal (MIMEParser's IMAPString, the one encoder);
+    /// from 1 KiB on always a literal, so no response line grows long on a client.
     static func writeString(_ s: String, into b: inout ByteBuffer) {
-        if s.utf8.count < 1024, s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) {
-            b.writeString(quoted(s))
-        } else {
-            b.writeString("{\(s.utf8.count)}\r\n")
-            b.writeString(s)
-        }
+        var out: [UInt8] = []
+        if s.utf8.count >= 1024 { IMAPString.literal(Array(s.utf8), into: &out) } else { IMAPString.string(s, into: &out) }
+        b.writeBytes(out)
     }
 
     static func astring(_ s: String) -> String {
@@ -223,8 +222,11 @@ public enum IMAPResponseEncoder {
         return String(buffer: b)
     }
 
+    /// A short string (a delimiter, a tag, a namespace prefix) in its wire form.
     static func quoted(_ s: String) -> String {
-        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        var out: [UInt8] = []
+        IMAPString.string(s, into: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

@@ -1,6 +1,7 @@
 /// IMAP string encoders (RFC 3501 §4.3 / RFC 9051 §4.3), byte-compatible with Dovecot's choices:
-/// quoted when possible, a literal for CR, LF, 8-bit bytes or more than four quoted-specials.
-enum IMAPString {
+/// quoted when possible, a literal for CR, LF, 8-bit bytes or more than four quoted-specials. The
+/// one string encoder: ENVELOPE and BODYSTRUCTURE here, and IMAPCore's response encoder.
+public enum IMAPString {
     static let maxQuotedEscapes = MIMELimits.maxQuotedStringEscapes
 
     static func nstring(_ v: [UInt8]?, into out: inout [UInt8]) {
@@ -10,7 +11,7 @@ enum IMAPString {
 
     static let nilBytes: [UInt8] = Array("NIL".utf8)
 
-    static func string(_ v: [UInt8], into out: inout [UInt8]) {
+    public static func string(_ v: [UInt8], into out: inout [UInt8]) {
         var escapes = 0
         for c in v {
             switch c {
@@ -31,9 +32,9 @@ enum IMAPString {
         out.append(34)
     }
 
-    static func string(_ s: String, into out: inout [UInt8]) { string(Array(s.utf8), into: &out) }
+    public static func string(_ s: String, into out: inout [UInt8]) { string(Array(s.utf8), into: &out) }
 
-    static func literal(_ v: [UInt8], into out: inout [UInt8]) {
+    public static func literal(_ v: [UInt8], into out: inout [UInt8]) {
         out.append(123)
         out.append(contentsOf: Array(String(v.count).utf8))
         out.append(contentsOf: [125, CR, LF])
