@@ -134,18 +134,37 @@ struct MailNetTests {
             #expect(try await Self.exchange(try await Self.connect(port), "boom\n") == "echo:boom\n")
             #expect(try await Self.exchange(try await Self.connect(port), "hello\n") == "echo:hello\n")
             // With one connection open, a second from the same IP is refused with the refusal line.
-            let first = try await Self.connect(port)
-            try await first.executeThenClose { inbound, outbound in
-                try await outbound.write(ByteBuffer(string: "hold\n"))
-                var it = inbound.makeAsyncIterator()
-                _ = try await it.next()
-                let second = try await Self.connect(port)
-                let refused = try await second.executeThenClose { inbound, _ in
-                    var text = ""
-                    for try await chunk in inbound { text += String(buffer: chunk) }
-                    return text
+            // The two connections just closed may not be released yet (then `first` itself is
+            // refused): retry, bounded, until `first` is served. The second's read is bounded too,
+            // so a race can fail the test but never hang the run.
+            var attempts = 0
+            while true {
+                let first = try await Self.connect(port)
+                let served = try await first.executeThenClose { inbound, outbound -> Bool in
+                    try await outbound.write(ByteBuffer(string: "hold\n"))
+                    var it = inbound.makeAsyncIterator()
+                    guard let reply = try await it.next(), String(buffer: reply) == "echo:hold\n" else { return false }
+                    let second = try await Self.connect(port)
+                    let refused = try await second.executeThenClose { inbound, _ in
+                        try await withThrowingTaskGroup(of: String?.self) { group in
+                            group.addTask {
+                                var text = ""
+                                for try await chunk in inbound { text += String(buffer: chunk) }
+                                return text
+                            }
+                            group.addTask { try await Task.sleep(for: .seconds(20)); second.channel.close(promise: nil); return nil }
+                            let first = try await group.next() ?? nil
+                            group.cancelAll()
+                            return first
+                        }
+                    }
+                    #expect(refused == "* BYE Too many connections\r\n")
+                    return true
                 }
-                #expect(refused == "* BYE Too many connections\r\n")
+                if served { break }
+                attempts += 1
+                try #require(attempts < 50, "the first connection was never served")
+                try await Task.sleep(for: .milliseconds(100))
             }
         }
     }
