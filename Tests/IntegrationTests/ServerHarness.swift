@@ -142,6 +142,10 @@ enum ScriptRunner {
         var timedOut: Bool
         var output: String
         var ok: Bool { status == 0 && !timedOut }
+
+        init(status: Int32, timedOut: Bool, output: String) { self.status = status; self.timedOut = timedOut; self.output = output }
+        /// stdout, then stderr.
+        init(_ r: ChildProcess.Result) { self.init(status: r.status, timedOut: r.timedOut, output: r.stdout + r.stderr) }
     }
 
     static let clientsDirectory: String =
@@ -160,21 +164,22 @@ enum ScriptRunner {
     /// thread, its own process group); on timeout kills it and what it started. The scripts bound
     /// each client they start themselves. `output` is its stdout, then its stderr.
     static func run(_ executable: String, _ args: [String], env: [String: String] = [:], timeout: Duration) async throws -> Result {
-        var environment = ProcessInfo.processInfo.environment
-        environment["SEALBOX_TEST_PYTHON"] = python
-        environment["PYTHONUNBUFFERED"] = "1"
-        for (k, v) in env { environment[k] = v }
-        let r = try await ChildProcess.run(executable, args, environment: environment, directory: clientsDirectory, timeout: timeout)
-        return Result(status: r.status, timedOut: r.timedOut, output: r.stdout + r.stderr)
+        Result(try await ChildProcess.run(executable, args, environment: environment(adding: env), directory: clientsDirectory, timeout: timeout))
     }
 
     /// `run` blocking the calling thread, for a `defer` or a static initializer (quick commands only).
     static func runBlocking(_ executable: String, _ args: [String], env: [String: String] = [:], timeout: Duration) throws -> Result {
+        Result(try ChildProcess.spawn(executable, args, environment: environment(adding: env), directory: clientsDirectory)
+            .waitBlocking(timeout: timeout))
+    }
+
+    /// The test process's environment with the test Python, unbuffered output and `env` on top.
+    private static func environment(adding env: [String: String]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
         environment["SEALBOX_TEST_PYTHON"] = python
+        environment["PYTHONUNBUFFERED"] = "1"
         for (k, v) in env { environment[k] = v }
-        let r = try ChildProcess.spawn(executable, args, environment: environment, directory: clientsDirectory).waitBlocking(timeout: timeout)
-        return Result(status: r.status, timedOut: r.timedOut, output: r.stdout + r.stderr)
+        return environment
     }
 }
 
