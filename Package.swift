@@ -147,7 +147,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "sealbox", dependencies: [
-            "SealboxApp", "MIMEParser", "MailboxAPI", "MailCore", "Backup", "MailStore", "Directory",
+            "SealboxApp", "IMAPCore", "MIMEParser", "MailboxAPI", "MailCore", "Backup", "MailStore", "Directory",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -155,7 +155,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .executableTarget(name: "SealboxBench", dependencies: [
-            "SealboxApp", "MailboxAPI", "MailStore", "MIMEParser", "MailCore", "SQLiteCipher", "Directory", "Backup", "BackupStore",
+            "SealboxApp", "MailboxAPI", "MailStore", "IMAPCore", "MIMEParser", "MailCore", "SQLiteCipher", "Directory", "Backup", "BackupStore",
             .product(name: "GRDB", package: "GRDB.swift"),
         ], path: "Benchmarks/SealboxBench"),
         // libFuzzer target over the IMAP codec; scripts/fuzz.sh builds it with -sanitize=fuzzer,address
@@ -164,7 +164,7 @@ let package = Package(
             "IMAPCore", .product(name: "NIOCore", package: "swift-nio"),
         ], path: "Fuzz/IMAPFuzz"),
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
-        .testTarget(name: "MIMEParserTests", dependencies: ["MIMEParser", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MIMEParserTests", dependencies: ["MIMEParser", "IMAPCore", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MailStoreTests", dependencies: ["MailboxAPI", "MailStore", "SQLiteCipher", "MIMEParser", "MailCore", "Directory",
             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "DirectoryTests", dependencies: ["Directory", "MailCore", "SQLiteCipher",

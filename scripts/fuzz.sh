@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # libFuzzer runs over the MIME parser and the IMAP, POP3 and SMTP codecs, each bounded in time.
 #   scripts/fuzz.sh --seconds N [--only mime|imap|pop3|smtp]     (default 30 s per target, every target)
-# MIME: builds Fuzz/MIMEFuzz with `swiftc -sanitize=fuzzer,address` over Sources/MIMEParser/*.swift, seeds
-# it with Fuzz/corpus plus the committed test fixtures.
+# MIME: builds Fuzz/MIMEFuzz with `swiftc -sanitize=fuzzer,address` over Sources/MIMEParser/*.swift and
+# IMAPCore's NIO-free wire encoders of its values (IMAPString, ENVELOPE/BODYSTRUCTURE, the inspector),
+# all as one module named MIMEParser (their `import MIMEParser` is then ignored, with a warning), seeds it
+# with Fuzz/corpus plus the committed test fixtures.
 # IMAP: builds the IMAPFuzz product (Fuzz/IMAPFuzz, it needs NIOCore) with SwiftPM in its own scratch path
 # .build-fuzz (release, -sanitize=fuzzer,address, linked with lld), seeds it with Fuzz/imap-corpus.
 # POP3: builds Fuzz/POP3Fuzz with swiftc over Sources/POP3Core/*.swift and MailCore's dot-stuffer (no dependencies), seeds it with
@@ -29,8 +31,9 @@ mkdir -p "$OUT"
 fuzz_mime() {
   mkdir -p "$OUT/work-corpus" "$OUT/artifacts"
   echo "fuzz: building the MIME fuzz target" >&2
-  swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name MIMEFuzz \
-    Sources/MIMEParser/*.swift Fuzz/MIMEFuzz/main.swift -o "$OUT/mime-fuzz"
+  swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name MIMEParser \
+    Sources/MIMEParser/*.swift Sources/IMAPCore/IMAPString.swift Sources/IMAPCore/MessageStructure+IMAP.swift \
+    Sources/IMAPCore/MIMEInspector.swift Fuzz/MIMEFuzz/main.swift -o "$OUT/mime-fuzz"
   # seeds: the committed corpus and fixtures (a copy, so the run's additions stay out of the tree)
   cp -n Fuzz/corpus/* "$OUT/work-corpus/" 2>/dev/null || true
   cp -n Tests/MIMEParserTests/Fixtures/*.eml "$OUT/work-corpus/" 2>/dev/null || true

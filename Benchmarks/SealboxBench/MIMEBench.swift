@@ -1,4 +1,5 @@
 import Foundation
+import IMAPCore
 import MIMEParser
 
 /// `swift run -c release SealboxBench mime [--corpus DIR] [--seconds S]`

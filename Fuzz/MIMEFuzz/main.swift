@@ -1,5 +1,6 @@
-// libFuzzer entry point over the whole MIMEParser surface. Built by scripts/fuzz.sh with
-// `swiftc -sanitize=fuzzer,address -parse-as-library Sources/MIMEParser/*.swift Fuzz/MIMEFuzz/main.swift`.
+// libFuzzer entry point over the whole MIMEParser surface and IMAPCore's encoders of its values. Built
+// by scripts/fuzz.sh with `swiftc -sanitize=fuzzer,address -parse-as-library -module-name MIMEParser
+// Sources/MIMEParser/*.swift <IMAPCore's three NIO-free wire files> Fuzz/MIMEFuzz/main.swift`.
 // Besides crashes and hangs it checks structural invariants, trapping when one breaks.
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -208,7 +208,7 @@ public enum IMAPResponseEncoder {
         writeString(s, into: &b)
     }
 
-    /// A string: quoted when it can be, else a literal (MIMEParser's IMAPString, the one encoder);
+    /// A string: quoted when it can be, else a literal (IMAPString, the one encoder);
     /// from 1 KiB on always a literal, so no response line grows long on a client.
     static func writeString(_ s: String, into b: inout ByteBuffer) {
         var out: [UInt8] = []

@@ -44,42 +44,4 @@ public struct Envelope: Sendable, Hashable {
             }
         }
     }
-
-    /// The ENVELOPE list body (without the outer parentheses).
-    func write(into out: inout [UInt8]) {
-        IMAPString.nstringNoLF(rawDate, into: &out)
-        out.append(SP)
-        if let rawSubject { IMAPString.forHumans(rawSubject, into: &out) } else { out.append(contentsOf: IMAPString.nilBytes) }
-        out.append(SP)
-        Envelope.writeAddresses(from, into: &out); out.append(SP)
-        Envelope.writeAddresses(nonEmpty(sender) ?? from, into: &out); out.append(SP)
-        Envelope.writeAddresses(nonEmpty(replyTo) ?? from, into: &out); out.append(SP)
-        Envelope.writeAddresses(to, into: &out); out.append(SP)
-        Envelope.writeAddresses(cc, into: &out); out.append(SP)
-        Envelope.writeAddresses(bcc, into: &out); out.append(SP)
-        IMAPString.nstringNoLF(rawInReplyTo, into: &out); out.append(SP)
-        IMAPString.nstringNoLF(rawMessageID, into: &out)
-    }
-
-    func nonEmpty(_ a: [EnvelopeAddress]?) -> [EnvelopeAddress]? {
-        guard let a, !a.isEmpty else { return nil }
-        return a
-    }
-
-    static func writeAddresses(_ list: [EnvelopeAddress]?, into out: inout [UInt8]) {
-        guard let list, !list.isEmpty else { out.append(contentsOf: IMAPString.nilBytes); return }
-        out.append(40)
-        for a in list {
-            out.append(40)
-            if let n = a.rawName { IMAPString.forHumans(n, into: &out) } else { out.append(contentsOf: IMAPString.nilBytes) }
-            out.append(SP)
-            IMAPString.nstring(a.route.map { Array($0.utf8) }, into: &out)
-            out.append(SP)
-            IMAPString.nstring(a.mailbox, into: &out)
-            out.append(SP)
-            IMAPString.nstring(a.host, into: &out)
-            out.append(41)
-        }
-        out.append(41)
-    }
 }

@@ -39,6 +39,4 @@ public struct MIMELimits: Sendable, Hashable {
     public static let maxEncodedWordTextLength = 16_384
     /// Longest charset name in an encoded-word.
     public static let maxEncodedWordCharsetLength = 75
-    /// Quoted-specials after which an IMAP string is sent as a literal (Dovecot's choice).
-    public static let maxQuotedStringEscapes = 4
 }

@@ -2,19 +2,6 @@ extension MIMEMessage {
     /// The ENVELOPE facts of the top-level header.
     public var envelope: Envelope { Envelope(fields: root.headerFields, bytes: bytes, limits: limits) }
 
-    /// The ENVELOPE value as sent on the wire, with its parentheses: `(date subject from …)`.
-    /// Literal lengths count bytes: when a header holds invalid UTF-8 the String form cannot carry
-    /// those bytes, so the IMAP server writes the bytes form to the wire.
-    public func imapEnvelope() -> String { String(decoding: imapEnvelopeBytes(), as: UTF8.self) }
-    public func imapEnvelopeBytes() -> [UInt8] { MessageStructure.imapEnvelopeBytes(envelope) }
-
-    /// BODY (`extended == false`) or BODYSTRUCTURE value as sent on the wire, with its parentheses,
-    /// encoded from the same stored value FETCH uses (`structure`).
-    public func imapBodyStructure(extended: Bool) -> String {
-        String(decoding: imapBodyStructureBytes(extended: extended), as: UTF8.self)
-    }
-    public func imapBodyStructureBytes(extended: Bool) -> [UInt8] { structure.imapBodyStructureBytes(extended: extended) }
-
     /// RFC822.SIZE: the size of the message with every line ending counted as CRLF.
     public var rfc822Size: Int { virtualSize(0..<bytes.count) }
 
@@ -154,5 +141,25 @@ extension MIMEMessage {
         guard offset < content.count, offset >= 0 else { return [] }
         let end = count.map { min(content.count, offset + max(0, $0)) } ?? content.count
         return Array(content[offset..<end])
+    }
+}
+
+extension MIMEMessage {
+    /// Every addressable part with its IMAP part number, in document order (for tools and tests).
+    /// The multipart root of an encapsulated message shares its number with the message part and is
+    /// not listed separately.
+    public func partList() -> [(number: [Int], part: MIMEPart, depth: Int)] {
+        var out: [(number: [Int], part: MIMEPart, depth: Int)] = []
+        func walk(_ p: MIMEPart, depth: Int) {
+            if p.isEncapsulatedMessage, let emb = p.children.first {
+                if emb.isMultipartContainer { for c in emb.children { out.append((c.partNumber, c, depth + 1)); walk(c, depth: depth + 1) } }
+                else { out.append((emb.partNumber, emb, depth + 1)); walk(emb, depth: depth + 1) }
+            } else if p.isMultipartContainer {
+                for c in p.children { out.append((c.partNumber, c, depth + 1)); walk(c, depth: depth + 1) }
+            }
+        }
+        if root.isMultipartContainer { out.append(([], root, 0)); walk(root, depth: 0) }
+        else { out.append(([1], root, 0)); walk(root, depth: 0) }
+        return out
     }
 }

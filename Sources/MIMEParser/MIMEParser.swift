@@ -3,7 +3,7 @@
 //
 //   let m = MIMEMessage.parse(bytes)                 // never throws; limits in MIMELimits
 //   m.subject, m.date, m.messageID, m.from …         // decoded header facts for index columns
-//   m.imapEnvelope(), m.imapBodyStructure(extended:) // IMAP wire syntax, byte-compatible with Dovecot
+//   m.envelope, m.structure                          // ENVELOPE/BODYSTRUCTURE values (IMAPCore encodes them)
 //   m.section(IMAPSection(imapSpec: "1.MIME")!)      // BODY[...] content (partial: MIMEMessage.partial)
 //   m.binary(part: [2]), m.binarySize(part: [2])     // RFC 3516
 //   m.searchText()                                   // full text for FTS

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IMAPCore
 import MIMEParser
 
 /// `sealbox message …`: developer and support tools for single messages.

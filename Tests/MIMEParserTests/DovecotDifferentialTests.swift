@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import IMAPCore  // the wire forms of ENVELOPE and BODYSTRUCTURE
 @testable import MIMEParser
 
 /// Differential test against Dovecot 2.3 (Debian dovecot-imapd): the same corpus goes to both, and

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import IMAPCore  // the wire forms of ENVELOPE and BODYSTRUCTURE
 @testable import MIMEParser
 
 private func msg(_ s: String) -> MIMEMessage { MIMEMessage.parse(Array(s.replacingOccurrences(of: "\n", with: "\r\n").utf8)) }

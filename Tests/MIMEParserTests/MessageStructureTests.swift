@@ -1,4 +1,5 @@
 import Foundation
+import IMAPCore  // the wire forms of ENVELOPE and BODYSTRUCTURE
 @testable import MIMEParser
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import IMAPCore  // the wire forms of ENVELOPE and BODYSTRUCTURE
 @testable import MIMEParser
 
 private func crlf(_ s: String) -> [UInt8] { Array(s.replacingOccurrences(of: "\n", with: "\r\n").utf8) }

@@ -1,4 +1,7 @@
-/// Human-readable report of a message as the IMAP server sees it (for `sealbox message inspect`).
+import MIMEParser
+
+/// Human-readable report of a message as the IMAP server sees it (for `sealbox message inspect`):
+/// the wire forms IMAPCore encodes and the parts MIMEParser found.
 public enum MIMEInspector {
     public static func report(for bytes: [UInt8]) -> String {
         let m = MIMEMessage.parse(bytes)
@@ -21,25 +24,5 @@ public enum MIMEInspector {
             s += line + "\n"
         }
         return s
-    }
-}
-
-extension MIMEMessage {
-    /// Every addressable part with its IMAP part number, in document order (for tools and tests).
-    /// The multipart root of an encapsulated message shares its number with the message part and is
-    /// not listed separately.
-    public func partList() -> [(number: [Int], part: MIMEPart, depth: Int)] {
-        var out: [(number: [Int], part: MIMEPart, depth: Int)] = []
-        func walk(_ p: MIMEPart, depth: Int) {
-            if p.isEncapsulatedMessage, let emb = p.children.first {
-                if emb.isMultipartContainer { for c in emb.children { out.append((c.partNumber, c, depth + 1)); walk(c, depth: depth + 1) } }
-                else { out.append((emb.partNumber, emb, depth + 1)); walk(emb, depth: depth + 1) }
-            } else if p.isMultipartContainer {
-                for c in p.children { out.append((c.partNumber, c, depth + 1)); walk(c, depth: depth + 1) }
-            }
-        }
-        if root.isMultipartContainer { out.append(([], root, 0)); walk(root, depth: 0) }
-        else { out.append(([1], root, 0)); walk(root, depth: 0) }
-        return out
     }
 }

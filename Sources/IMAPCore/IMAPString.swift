@@ -1,15 +1,17 @@
 /// IMAP string encoders (RFC 3501 §4.3 / RFC 9051 §4.3), byte-compatible with Dovecot's choices:
 /// quoted when possible, a literal for CR, LF, 8-bit bytes or more than four quoted-specials. The
-/// one string encoder: ENVELOPE and BODYSTRUCTURE here, and IMAPCore's response encoder.
+/// one string encoder: the response encoder, ENVELOPE and BODYSTRUCTURE all write through it.
+/// (Free of NIO and of the rest of IMAPCore: the MIME fuzz target compiles it with MIMEParser.)
 public enum IMAPString {
-    static let maxQuotedEscapes = MIMELimits.maxQuotedStringEscapes
+    /// Quoted-specials after which a string is sent as a literal (Dovecot's choice).
+    public static let maxQuotedEscapes = 4
 
-    static func nstring(_ v: [UInt8]?, into out: inout [UInt8]) {
+    public static func nstring(_ v: [UInt8]?, into out: inout [UInt8]) {
         guard let v else { out.append(contentsOf: nilBytes); return }
         string(v, into: &out)
     }
 
-    static let nilBytes: [UInt8] = Array("NIL".utf8)
+    public static let nilBytes: [UInt8] = Array("NIL".utf8)
 
     public static func string(_ v: [UInt8], into out: inout [UInt8]) {
         var escapes = 0
@@ -18,7 +20,7 @@ public enum IMAPString {
             case 34, 92:
                 escapes += 1
                 if escapes > maxQuotedEscapes { literal(v, into: &out); return }
-            case CR, LF, 0:
+            case WireByte.cr, WireByte.lf, 0:
                 literal(v, into: &out); return
             default:
                 if c >= 0x80 { literal(v, into: &out); return }
@@ -37,29 +39,29 @@ public enum IMAPString {
     public static func literal(_ v: [UInt8], into out: inout [UInt8]) {
         out.append(123)
         out.append(contentsOf: Array(String(v.count).utf8))
-        out.append(contentsOf: [125, CR, LF])
+        out.append(contentsOf: [125, WireByte.cr, WireByte.lf])
         out.append(contentsOf: v)
     }
 
-    /// nstring with CR and LF removed first (unfolded header values).
-    static func nstringNoLF(_ v: [UInt8]?, into out: inout [UInt8]) {
+    /// nstring with WireByte.cr and WireByte.lf removed first (unfolded header values).
+    public static func nstringNoLF(_ v: [UInt8]?, into out: inout [UInt8]) {
         guard let v else { out.append(contentsOf: nilBytes); return }
-        string(v.filter { $0 != CR && $0 != LF }, into: &out)
+        string(v.filter { $0 != WireByte.cr && $0 != WireByte.lf }, into: &out)
     }
 
     /// A string for humans (subjects, display names): tabs become spaces, whitespace runs collapse,
-    /// leading/trailing whitespace and CR/LF go, NUL becomes 0x80; quoted when untouched and clean,
+    /// leading/trailing whitespace and WireByte.cr/WireByte.lf go, NUL becomes 0x80; quoted when untouched and clean,
     /// otherwise a literal.
-    static func forHumans(_ src: [UInt8], into out: inout [UInt8]) {
+    public static func forHumans(_ src: [UInt8], into out: inout [UInt8]) {
         var modify = false
         var lastLWSP = true
         var anyText = false
         for c in src {
             switch c {
             case 0: modify = true; lastLWSP = false
-            case TAB: modify = true; lastLWSP = true
-            case SP: if lastLWSP { modify = true }; lastLWSP = true
-            case CR, LF: modify = true
+            case WireByte.tab: modify = true; lastLWSP = true
+            case WireByte.sp: if lastLWSP { modify = true }; lastLWSP = true
+            case WireByte.cr, WireByte.lf: modify = true
             case 34, 92: modify = true; lastLWSP = false
             default:
                 if c >= 0x80 { modify = true }
@@ -77,13 +79,23 @@ public enum IMAPString {
         for c in src {
             switch c {
             case 0: v.append(0x80); lastLWSP = false
-            case TAB, SP: if !lastLWSP { v.append(SP) }; lastLWSP = true
-            case CR, LF: break
+            case WireByte.tab, WireByte.sp: if !lastLWSP { v.append(WireByte.sp) }; lastLWSP = true
+            case WireByte.cr, WireByte.lf: break
             default: v.append(c); lastLWSP = false
             }
         }
-        if lastLWSP, v.last == SP { v.removeLast() }
+        if lastLWSP, v.last == WireByte.sp { v.removeLast() }
         if v.isEmpty { out.append(contentsOf: [34, 34]); return }
         literal(v, into: &out)
     }
+}
+
+/// The bytes the wire forms are made of.
+enum WireByte {
+    static let cr: UInt8 = 13
+    static let lf: UInt8 = 10
+    static let sp: UInt8 = 32
+    static let tab: UInt8 = 9
+    static let open: UInt8 = 40
+    static let close: UInt8 = 41
 }
