@@ -19,17 +19,10 @@ public enum IMAP: ServedProtocol {
         IMAPFrameHandler(limits: configuration.limits)
     }
 
-    public static func runSession(configuration: IMAPSessionConfiguration, transport: ChannelSessionTransport<IMAPFrame, IMAPFrameHandler>,
-                                  authenticator: SessionAuthenticator, remoteIP: String, isTLS: Bool,
-                                  inbox: SessionInbox<IMAPFrame>, logger: Logger) async {
-        await IMAPSession(configuration: configuration, transport: transport, authenticator: authenticator,
-                          remoteIP: remoteIP, isTLS: isTLS, inbox: inbox, logger: logger).run()
+    public static func runSession(configuration: IMAPSessionConfiguration, context: SessionContext<IMAPFrame>) async {
+        await IMAPSession(configuration: configuration, context: context).run()
     }
 }
 
 /// The IMAP listeners and sessions.
 public typealias IMAPServer = ProtocolServer<IMAP>
-
-extension ProtocolServer.Configuration where P == IMAP {
-    public init() { self.init(session: IMAPSessionConfiguration()) }
-}

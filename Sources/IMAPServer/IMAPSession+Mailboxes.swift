@@ -233,7 +233,7 @@ extension IMAPSession {
         let started = clock.now()
         var lastKeepalive = started
         while true {
-            switch await inbox.next() {
+            switch await context.inbox.next() {
             case .frame(.command(let bytes)):
                 lastActivity = clock.now()
                 if String(buffer: bytes).trimmingCharacters(in: .whitespaces).uppercased() == "DONE" {

@@ -173,7 +173,7 @@ extension IMAPSession {
         message.reserveCapacity(min(literalSize, configuration.limits.maxAppendSize))
         var complete = false
         reading: while true {
-            switch await inbox.next() {
+            switch await context.inbox.next() {
             case .frame(.appendChunk(let chunk)):
                 lastActivity = clock.now()
                 if case .success = header { message.append(contentsOf: chunk.readableBytesView) }

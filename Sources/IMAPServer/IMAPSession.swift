@@ -13,14 +13,10 @@ final class IMAPSession {
     enum State { case notAuthenticated, authenticated, selected, logout }
 
     let configuration: IMAPSessionConfiguration
-    let transport: any IMAPTransport
-    let authenticator: SessionAuthenticator
-    let remoteIP: String
-    let inbox: IMAPSessionInbox
-    var logger: Logger
+    /// The connection, the login service and the session's logger (given metadata at login).
+    var context: SessionContext<IMAPFrame>
 
     var state: State = .notAuthenticated
-    var isTLS: Bool
     /// The logged-in mailbox (`login.session`), nil before LOGIN.
     var mailbox: (any MailboxSession)? { login?.session }
     var login: MailboxLogin?
@@ -33,26 +29,20 @@ final class IMAPSession {
     /// Result of the last SEARCH with RETURN (SAVE) (RFC 5182), as UIDs.
     var savedSearch: [UID] = []
 
-    init(configuration: IMAPSessionConfiguration, transport: any IMAPTransport, authenticator: SessionAuthenticator,
-         remoteIP: String, isTLS: Bool, inbox: IMAPSessionInbox, logger: Logger) {
+    init(configuration: IMAPSessionConfiguration, context: SessionContext<IMAPFrame>) {
         self.configuration = configuration
-        self.transport = transport
-        self.authenticator = authenticator
-        self.remoteIP = remoteIP
-        self.isTLS = isTLS
-        self.inbox = inbox
-        self.logger = logger
+        self.context = context
         self.lastActivity = configuration.clock.now()
     }
 
     // MARK: - Capabilities
 
-    var insecureAuthBlocked: Bool { !isTLS && !configuration.allowInsecureAuth }
+    var insecureAuthBlocked: Bool { !context.isTLS && !configuration.allowInsecureAuth }
 
     var capabilities: [String] {
         var caps = ["IMAP4rev1", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE"]
         if state == .notAuthenticated {
-            if !isTLS && transport.canStartTLS { caps.append("STARTTLS") }
+            if !context.isTLS && context.transport.canStartTLS { caps.append("STARTTLS") }
             if insecureAuthBlocked { caps.append("LOGINDISABLED") } else { caps.append("AUTH=PLAIN") }
         } else {
             caps += ["NAMESPACE", "UIDPLUS", "MOVE", "SPECIAL-USE", "CREATE-SPECIAL-USE", "UNSELECT", "CHILDREN",
@@ -80,7 +70,7 @@ final class IMAPSession {
         let buffer = out
         out = ByteBuffer()
         out.reserveCapacity(4096)
-        try await transport.write(buffer)
+        try await context.transport.write(buffer)
     }
 
     /// Flushes when a large response has built up (FETCH of many bodies).
@@ -101,12 +91,9 @@ final class IMAPSession {
         state = .logout
     }
 
-    func end() async {
-        await login?.end()
-        login = nil
+    func forgetMailbox() {
         selected = nil
         state = .logout
-        await transport.close()
     }
 
     // MARK: - Frames
@@ -174,19 +161,19 @@ final class IMAPSession {
 
     func startTLS(_ tag: String) async throws {
         guard state == .notAuthenticated else { bad(tag, "Already authenticated"); return }
-        guard !isTLS else { bad(tag, "TLS is already active"); return }
-        guard transport.canStartTLS else { no(tag, "TLS is not available"); return }
+        guard !context.isTLS else { bad(tag, "TLS is already active"); return }
+        guard context.transport.canStartTLS else { no(tag, "TLS is not available"); return }
         // Anything the client sent after STARTTLS came in plaintext and must not be obeyed.
         try await flush()
         var reply = ByteBuffer()
         IMAPResponseEncoder.encode(.tagged(tag: tag, status: .ok, code: nil, text: "Begin TLS negotiation now"), into: &reply)
-        guard !inbox.hasPendingFrame, try await transport.startTLS(reply: reply, framesConsumed: inbox.framesTaken) else {
+        guard !context.inbox.hasPendingFrame, try await context.transport.startTLS(reply: reply, framesConsumed: context.inbox.framesTaken) else {
             bad(tag, "STARTTLS must be the last command before the TLS handshake")
             try await flush()
             state = .logout
             return
         }
-        isTLS = true
+        context.isTLS = true
     }
 
     func login(_ tag: String, user: String, password: String) async throws {
@@ -226,7 +213,7 @@ final class IMAPSession {
     /// nil when the session must end.
     func nextLine() async throws -> String? {
         while true {
-            switch await inbox.next() {
+            switch await context.inbox.next() {
             case .frame(.command(let bytes)):
                 lastActivity = clock.now()
                 return String(buffer: bytes)
@@ -249,12 +236,12 @@ final class IMAPSession {
     }
 
     func authenticateUser(_ tag: String, user: String, password: String) async throws {
-        switch await authenticator.authenticate(user: user, password: password, remoteIP: remoteIP) {
+        switch await context.authenticator.authenticate(user: user, password: password, remoteIP: context.remoteIP) {
         case .authenticated(let login):
             self.login = login
             state = .authenticated
-            logger[metadataKey: "imap.mailbox"] = "\(login.session.mailboxID)"
-            let inbox = self.inbox
+            context.logger[metadataKey: "imap.mailbox"] = "\(login.session.mailboxID)"
+            let inbox = context.inbox
             login.watch(folder: nil) { revoked in inbox.pushChange(revoked: revoked) }
             ok(tag, "Logged in", code: .capability(capabilities))
         case .throttled(let wait):
@@ -264,7 +251,7 @@ final class IMAPSession {
         case .tooManySessions:
             no(tag, "Too many sessions for this mailbox", code: .limit)
         case .unavailable(let error):
-            logger.error("unlock failed", metadata: ["imap.error": "\(type(of: error))"])
+            context.logger.error("unlock failed", metadata: ["imap.error": "\(type(of: error))"])
             no(tag, "Mailbox unavailable; try again later", code: .unavailable)
         }
     }
@@ -273,7 +260,7 @@ final class IMAPSession {
 extension IMAPSession {
     func reply(_ tag: String, error: Error) {
         if error is FetchStreamAborted {
-            logger.error("streamed FETCH aborted; closing the connection")
+            context.logger.error("streamed FETCH aborted; closing the connection")
             state = .logout
             return
         }
@@ -289,14 +276,14 @@ extension IMAPSession {
             default: no(tag, "Operation failed", code: .serverBug)
             }
         } else {
-            logger.error("command failed", metadata: ["imap.error": "\(type(of: error))"])
+            context.logger.error("command failed", metadata: ["imap.error": "\(type(of: error))"])
             no(tag, "Internal error; try again", code: .serverBug)
         }
     }
 }
 
 /// The shared run loop (MailNet's `MailSession`): what IMAP says and does at each event.
-extension IMAPSession: MailSession {
+extension IMAPSession: LoginSession {
     var clock: SessionClock { configuration.clock }
     var isFinished: Bool { state == .logout }
     var idleLimit: Duration { state == .notAuthenticated ? configuration.preAuthTimeout : configuration.idleTimeout }
@@ -309,5 +296,5 @@ extension IMAPSession: MailSession {
     }
     func sayIdleTimeout() { untagged(.condition(status: .bye, code: nil, text: "Autologout; idle for too long")) }
     func sayShutdown() { untagged(.condition(status: .bye, code: nil, text: "Server shutting down")) }
-    func sessionFailed(_ error: any Error) { logger.debug("session ended", metadata: ["imap.error": "\(type(of: error))"]) }
+    func sessionFailed(_ error: any Error) { context.logger.debug("session ended", metadata: ["imap.error": "\(type(of: error))"]) }
 }

@@ -22,9 +22,7 @@ public protocol ServedProtocol {
     /// A connection's frame decoder.
     static func makeFramer(_ configuration: SessionConfiguration) -> Framer
     /// Runs one session to its end.
-    static func runSession(configuration: SessionConfiguration, transport: ChannelSessionTransport<Frame, Framer>,
-                           authenticator: SessionAuthenticator, remoteIP: String, isTLS: Bool,
-                           inbox: SessionInbox<Frame>, logger: Logger) async
+    static func runSession(configuration: SessionConfiguration, context: SessionContext<Frame>) async
 }
 
 /// The listeners of one protocol and the sessions on them.
@@ -65,8 +63,15 @@ public struct ProtocolServer<P: ServedProtocol>: Sendable {
         let configuration = self.configuration
         let authenticator = self.authenticator
         await transport.run(inbox: inbox, writeTimeout: configuration.listeners.writeTimeout) {
-            await P.runSession(configuration: configuration.session, transport: transport, authenticator: authenticator,
-                               remoteIP: connection.remoteAddress?.ipAddress ?? "unknown", isTLS: implicitTLS, inbox: inbox, logger: logger)
+            let context = SessionContext(transport: transport, authenticator: authenticator,
+                                         remoteIP: connection.remoteAddress?.ipAddress ?? "unknown", isTLS: implicitTLS,
+                                         inbox: inbox, logger: logger)
+            await P.runSession(configuration: configuration.session, context: context)
         }
     }
+}
+
+extension ProtocolServer.Configuration where P.SessionConfiguration: LoginSessionConfiguration {
+    /// The standard ports and the protocol's session defaults.
+    public init() { self.init(session: P.SessionConfiguration()) }
 }

@@ -19,17 +19,10 @@ public enum POP3: ServedProtocol {
         POP3FrameHandler(limits: configuration.limits)
     }
 
-    public static func runSession(configuration: POP3SessionConfiguration, transport: ChannelSessionTransport<POP3Frame, POP3FrameHandler>,
-                                  authenticator: SessionAuthenticator, remoteIP: String, isTLS: Bool,
-                                  inbox: SessionInbox<POP3Frame>, logger: Logger) async {
-        await POP3Session(configuration: configuration, transport: transport, authenticator: authenticator,
-                          remoteIP: remoteIP, isTLS: isTLS, inbox: inbox, logger: logger).run()
+    public static func runSession(configuration: POP3SessionConfiguration, context: SessionContext<POP3Frame>) async {
+        await POP3Session(configuration: configuration, context: context).run()
     }
 }
 
 /// The POP3 listeners and sessions.
 public typealias POP3Server = ProtocolServer<POP3>
-
-extension ProtocolServer.Configuration where P == POP3 {
-    public init() { self.init(session: POP3SessionConfiguration()) }
-}

@@ -24,14 +24,10 @@ final class POP3Session {
     }
 
     let configuration: POP3SessionConfiguration
-    let transport: any SessionTransport
-    let authenticator: SessionAuthenticator
-    let remoteIP: String
-    let inbox: SessionInbox<POP3Frame>
-    var logger: Logger
+    /// The connection, the login service and the session's logger (given metadata at login).
+    var context: SessionContext<POP3Frame>
 
     var state: State = .authorization
-    var isTLS: Bool
     var pendingUser: String?
     /// The logged-in mailbox (`login.session`), nil before authentication.
     var mailbox: (any MailboxSession)? { login?.session }
@@ -42,21 +38,20 @@ final class POP3Session {
     var out: [UInt8] = []
     var lastActivity: ContinuousClock.Instant
 
-    init(configuration: POP3SessionConfiguration, transport: any SessionTransport, authenticator: SessionAuthenticator,
-         remoteIP: String, isTLS: Bool, inbox: SessionInbox<POP3Frame>, logger: Logger) {
-        self.configuration = configuration; self.transport = transport; self.authenticator = authenticator
-        self.remoteIP = remoteIP; self.isTLS = isTLS; self.inbox = inbox; self.logger = logger
+    init(configuration: POP3SessionConfiguration, context: SessionContext<POP3Frame>) {
+        self.configuration = configuration
+        self.context = context
         self.lastActivity = configuration.clock.now()
     }
 
-    var insecureAuthBlocked: Bool { !isTLS && !configuration.allowInsecureAuth }
+    var insecureAuthBlocked: Bool { !context.isTLS && !configuration.allowInsecureAuth }
 
     // MARK: - Output
 
     func ok(_ text: String) { POP3Response.ok(text, into: &out) }
     func err(_ text: String, code: POP3Response.Code? = nil) { POP3Response.err(text, code: code, into: &out) }
 
-    func flush() async throws { try await transport.flush(&out) }
+    func flush() async throws { try await context.transport.flush(&out) }
 
     // MARK: - Main loop
 
@@ -65,12 +60,7 @@ final class POP3Session {
         await runLoop()
     }
 
-    func end() async {
-        await login?.end()
-        login = nil
-        state = .closed
-        await transport.close()
-    }
+    func forgetMailbox() { state = .closed }
 
     func handle(_ frame: POP3Frame) async throws {
         switch frame {
@@ -115,7 +105,7 @@ final class POP3Session {
         var caps = ["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "EXPIRE NEVER",
                     "IMPLEMENTATION Sealbox-\(configuration.version)"]
         if state == .authorization {
-            if !isTLS && transport.canStartTLS { caps.append("STLS") }
+            if !context.isTLS && context.transport.canStartTLS { caps.append("STLS") }
             if !insecureAuthBlocked { caps += ["USER", "SASL PLAIN"] }
         }
         return caps
@@ -150,20 +140,20 @@ final class POP3Session {
     }
 
     func startTLS() async throws {
-        guard !isTLS else { err("TLS is already active"); return }
-        guard transport.canStartTLS else { err("TLS is not available"); return }
+        guard !context.isTLS else { err("TLS is already active"); return }
+        guard context.transport.canStartTLS else { err("TLS is not available"); return }
         try await flush()
         var reply: [UInt8] = []
         POP3Response.ok("Begin TLS negotiation now", into: &reply)
         // Anything the client sent after STLS came in plaintext and must not be obeyed.
-        guard !inbox.hasPendingFrame,
-              try await transport.startTLS(reply: ByteBuffer(bytes: reply), framesConsumed: inbox.framesTaken) else {
+        guard !context.inbox.hasPendingFrame,
+              try await context.transport.startTLS(reply: ByteBuffer(bytes: reply), framesConsumed: context.inbox.framesTaken) else {
             err("STLS must be the last command before the TLS handshake")
             try await flush()
             state = .closed
             return
         }
-        isTLS = true
+        context.isTLS = true
         pendingUser = nil
     }
 
@@ -197,7 +187,7 @@ final class POP3Session {
     /// The SASL response line; nil when the session must end.
     func nextLine() async throws -> String? {
         while true {
-            switch await inbox.next() {
+            switch await context.inbox.next() {
             case .frame(.line(let bytes)):
                 lastActivity = clock.now()
                 return String(decoding: bytes, as: UTF8.self)
@@ -216,7 +206,7 @@ final class POP3Session {
 
     func authenticate(user: String, password: String) async throws {
         let session: any MailboxSession
-        switch await authenticator.authenticate(user: user, password: password, remoteIP: remoteIP) {
+        switch await context.authenticator.authenticate(user: user, password: password, remoteIP: context.remoteIP) {
         case .authenticated(let login):
             self.login = login
             session = login.session
@@ -230,11 +220,11 @@ final class POP3Session {
             err("Too many sessions for this mailbox", code: .inUse)
             return
         case .unavailable(let error):
-            logger.error("unlock failed", metadata: ["pop3.error": "\(type(of: error))"])
+            context.logger.error("unlock failed", metadata: ["pop3.error": "\(type(of: error))"])
             err("Mailbox unavailable; try again later", code: .sysTemp)
             return
         }
-        logger[metadataKey: "pop3.mailbox"] = "\(session.mailboxID)"
+        context.logger[metadataKey: "pop3.mailbox"] = "\(session.mailboxID)"
         do {
             guard let folder = try await session.folder("INBOX") else { throw MailStoreError(.noSuchFolder, "no INBOX") }
             uidValidity = folder.uidValidity
@@ -242,13 +232,13 @@ final class POP3Session {
                 .sorted { $0.uid < $1.uid }
                 .map { Message(uid: $0.uid, size: $0.size) }
         } catch {
-            logger.error("maildrop listing failed", metadata: ["pop3.error": "\(type(of: error))"])
+            context.logger.error("maildrop listing failed", metadata: ["pop3.error": "\(type(of: error))"])
             err("Cannot open the maildrop; try again later", code: .sysTemp)
             state = .closed
             return
         }
         // Revocation of this session's password ends it at its next command.
-        let inbox = self.inbox
+        let inbox = context.inbox
         login?.watch(folder: "INBOX") { revoked in if revoked { inbox.pushChange(revoked: true) } }
         state = .transaction
         let (count, size) = totals
@@ -327,7 +317,7 @@ final class POP3Session {
                 bytes = try await mailbox.messageBytes(in: "INBOX", uid: messages[i].uid)
             }
         } catch {
-            logger.error("message read failed", metadata: ["pop3.error": "\(type(of: error))"])
+            context.logger.error("message read failed", metadata: ["pop3.error": "\(type(of: error))"])
             err("Cannot read the message; try again later", code: .sysTemp)
             return false
         }
@@ -369,7 +359,7 @@ final class POP3Session {
                 _ = try await mailbox.expunge(in: "INBOX", uids: set)
             }
         } catch {
-            logger.error("update failed", metadata: ["pop3.error": "\(type(of: error))"])
+            context.logger.error("update failed", metadata: ["pop3.error": "\(type(of: error))"])
             err("Some deleted messages were not removed", code: .sysTemp)
             return
         }
@@ -379,13 +369,13 @@ final class POP3Session {
 }
 
 /// The shared run loop (MailNet's `MailSession`): what POP3 says and does at each event.
-extension POP3Session: MailSession {
+extension POP3Session: LoginSession {
     var clock: SessionClock { configuration.clock }
     var isFinished: Bool { state == .closed }
     var idleLimit: Duration { state == .authorization ? configuration.preAuthTimeout : configuration.idleTimeout }
     /// PIPELINING (RFC 2449 §6.6): answers to commands sent together go out together.
     func flushAfterFrame() async throws {
-        if !inbox.hasPendingFrame || out.count >= 256 * 1024 { try await flush() }
+        if !context.inbox.hasPendingFrame || out.count >= 256 * 1024 { try await flush() }
     }
     /// A revoked password ends the session at its next command (POP3 has no untagged BYE).
     func mailboxChanged(revoked: Bool) async throws { if revoked { self.revoked = true } }
@@ -395,5 +385,5 @@ extension POP3Session: MailSession {
     /// RFC 1939 §3: the autologout timer closes the connection without UPDATE.
     func sayIdleTimeout() { err("Autologout; idle for too long") }
     func sayShutdown() { err("Server shutting down", code: .sysTemp) }
-    func sessionFailed(_ error: any Error) { logger.debug("session ended", metadata: ["pop3.error": "\(type(of: error))"]) }
+    func sessionFailed(_ error: any Error) { context.logger.debug("session ended", metadata: ["pop3.error": "\(type(of: error))"]) }
 }

@@ -22,15 +22,9 @@ public enum SealboxServer {
         }
         let tls = try ServerTLS.makeContext(certificatePath: configuration.node.tlsCertificatePath, keyPath: configuration.node.tlsKeyPath,
                                             dataDirectory: node.dataDirectory, hostnames: hostnames)
-        var imap = IMAPServer.Configuration()
-        imap.listeners.host = configuration.node.listenAddress
-        imap.listeners.plainPort = configuration.imap.port
-        imap.listeners.implicitTLSPort = configuration.imap.implicitTLSPort
-        imap.listeners.maxConnectionsPerIP = configuration.imap.maxConnectionsPerIP
-        imap.session.allowInsecureAuth = configuration.imap.allowInsecureAuth
-        imap.session.idleTimeout = configuration.imap.idleTimeout
-        imap.session.hostname = configuration.node.hostname
-        imap.session.limits.maxAppendSize = configuration.imap.appendLimit
+        var imapSession = IMAPSessionConfiguration()
+        imapSession.limits.maxAppendSize = configuration.imap.appendLimit
+        let imap = IMAPServer.Configuration(configuration.imap, node: configuration.node, session: imapSession)
         // One throttle and one per-mailbox session count for every protocol of the node.
         let authenticator = SessionAuthenticator(
             mailboxes: node.mailboxes, gate: AuthThrottle(),
@@ -39,14 +33,7 @@ public enum SealboxServer {
         var services = server.services(onBound: onBound)
         let outbound = try OutboundWorker.make(configuration: configuration, node: node, logger: logger)
         if configuration.pop3.enabled {
-            var pop3 = POP3Server.Configuration()
-            pop3.listeners.host = configuration.node.listenAddress
-            pop3.listeners.plainPort = configuration.pop3.port
-            pop3.listeners.implicitTLSPort = configuration.pop3.implicitTLSPort
-            pop3.listeners.maxConnectionsPerIP = configuration.pop3.maxConnectionsPerIP
-            pop3.session.allowInsecureAuth = configuration.pop3.allowInsecureAuth
-            pop3.session.idleTimeout = configuration.pop3.idleTimeout
-            pop3.session.hostname = configuration.node.hostname
+            let pop3 = POP3Server.Configuration(configuration.pop3, node: configuration.node, session: POP3SessionConfiguration())
             services += POP3Server(configuration: pop3, tls: tls, authenticator: authenticator, logger: logger)
                 .services(onBound: onBound)
         }

@@ -82,9 +82,9 @@ final class TestClient: Sendable {
         framer = Mutex(IMAPFramer(limits: configuration.limits))
         let transport = self.transport, inbox = self.inbox
         task = Task {
-            let session = IMAPSession(configuration: configuration, transport: transport,
-                                      authenticator: SessionAuthenticator(mailboxes: mailboxes, gate: authGate, limiter: nil),
-                                      remoteIP: "127.0.0.1", isTLS: false, inbox: inbox, logger: .init(label: "test"))
+            let session = IMAPSession(configuration: configuration, context: SessionContext(
+                                      transport: transport, authenticator: SessionAuthenticator(mailboxes: mailboxes, gate: authGate, limiter: nil),
+                                      remoteIP: "127.0.0.1", isTLS: false, inbox: inbox, logger: .init(label: "test")))
             await session.run()
         }
     }

@@ -100,9 +100,9 @@ final class POP3TestClient: Sendable {
         self.transport = transport
         let inbox = self.inbox
         task = Task {
-            let session = POP3Session(configuration: configuration, transport: transport,
-                                      authenticator: SessionAuthenticator(mailboxes: mailboxes, gate: authGate, limiter: sessionLimiter),
-                                      remoteIP: "127.0.0.1", isTLS: false, inbox: inbox, logger: .init(label: "test"))
+            let session = POP3Session(configuration: configuration, context: SessionContext(
+                                      transport: transport, authenticator: SessionAuthenticator(mailboxes: mailboxes, gate: authGate, limiter: sessionLimiter),
+                                      remoteIP: "127.0.0.1", isTLS: false, inbox: inbox, logger: .init(label: "test")))
             await session.run()
         }
     }
