@@ -219,11 +219,9 @@ public final class MailboxDatabase: Sendable {
         guard path != "INBOX" else { throw MailStoreError(.cannotDeleteInbox, "INBOX cannot be deleted") }
         try await pool.write { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            let rows = try Row.fetchAll(db, sql: "SELECT id, content_id FROM messages WHERE folder_id = ?", arguments: [folder.id])
-            for row in rows {
-                try db.execute(sql: "DELETE FROM messages WHERE id = ?", arguments: [row["id"] as Int64])
-                try Self.releaseContent(db, row["content_id"])
-            }
+            let contents = try Int64.fetchAll(db, sql: "SELECT content_id FROM messages WHERE folder_id = ?", arguments: [folder.id])
+            try db.execute(sql: "DELETE FROM messages WHERE folder_id = ?", arguments: [folder.id])
+            try Self.dropUnreferenced(db, contents: contents)
             try db.execute(sql: "DELETE FROM folders WHERE id = ?", arguments: [folder.id])
         }
         publish([MailboxChange(folder: path, kind: .folderDeleted, modSeq: 0, origin: origin)])
@@ -495,7 +493,6 @@ public final class MailboxDatabase: Sendable {
             var targetFolder = to
             for row in rows {
                 let contentID: Int64 = row["content_id"]
-                try db.execute(sql: "UPDATE contents SET refcount = refcount + 1 WHERE id = ?", arguments: [contentID])
                 let uid = try Self.insertMessage(db, folder: targetFolder, contentID: contentID, size: row["size"],
                                                  flags: MessageFlags(rawValue: row["flags"]), keywords: keywords[row["id"] as Int64] ?? [],
                                                  internalDate: parseISO(row["internal_date"]) ?? Date(), modseq: targetModseq)
@@ -508,11 +505,7 @@ public final class MailboxDatabase: Sendable {
             }
             if move, !rows.isEmpty {
                 let modseq = (source == target ? targetModseq : from.highestModSeq) + 1
-                for row in rows {
-                    try db.execute(sql: "DELETE FROM messages WHERE id = ?", arguments: [row["id"] as Int64])
-                    try db.execute(sql: "INSERT OR REPLACE INTO expunged(folder_id, uid, modseq) VALUES (?, ?, ?)", arguments: [from.id, row["uid"] as UID, modseq])
-                    try Self.releaseContent(db, row["content_id"])
-                }
+                try Self.removeMessages(db, rows, folderID: from.id, modseq: modseq)
                 try db.execute(sql: "UPDATE folders SET highest_modseq = ? WHERE id = ?", arguments: [modseq, from.id])
                 changes.append(MailboxChange(folder: source, kind: .expunged(uids: rows.map { $0["uid"] }), modSeq: modseq, origin: origin))
             }
@@ -532,11 +525,7 @@ public final class MailboxDatabase: Sendable {
             let rows = try Self.fetchRows(db, sql: sql, arguments: [folder.id], uids: uids, column: "uid", order: "uid")
             guard !rows.isEmpty else { return ([], folder.highestModSeq) }
             let modseq = folder.highestModSeq + 1
-            for row in rows {
-                try db.execute(sql: "DELETE FROM messages WHERE id = ?", arguments: [row["id"] as Int64])
-                try db.execute(sql: "INSERT OR REPLACE INTO expunged(folder_id, uid, modseq) VALUES (?, ?, ?)", arguments: [folder.id, row["uid"] as UID, modseq])
-                try Self.releaseContent(db, row["content_id"])
-            }
+            try Self.removeMessages(db, rows, folderID: folder.id, modseq: modseq)
             try db.execute(sql: "UPDATE folders SET highest_modseq = ? WHERE id = ?", arguments: [modseq, folder.id])
             return (rows.map { $0["uid"] }, modseq)
         }
@@ -745,10 +734,10 @@ extension MailboxDatabase {
         if used + adding > quota { throw MailStoreError(.overQuota, "mailbox is over its storage quota") }
     }
 
-    /// Stores a message's content once (by SHA-256) and returns its id with one more reference.
+    /// Stores a message's content once (by SHA-256) and returns its id (the caller's message row
+    /// is its reference; `refcount` is written as 1 and no longer kept: see `dropUnreferenced`).
     static func storeContent(_ db: Database, _ p: PreparedMessage) throws -> Int64 {
         if let id = try Int64.fetchOne(db, sql: "SELECT id FROM contents WHERE sha256 = ?", arguments: [Data(p.sha256)]) {
-            try db.execute(sql: "UPDATE contents SET refcount = refcount + 1 WHERE id = ?", arguments: [id])
             return id
         }
         let m = p.message
@@ -771,7 +760,6 @@ extension MailboxDatabase {
         for (ordinal, part) in p.split.parts.enumerated() {
             let partID: Int64
             if let id = try Int64.fetchOne(db, sql: "SELECT id FROM parts WHERE sha256 = ?", arguments: [Data(part.sha256)]) {
-                try db.execute(sql: "UPDATE parts SET refcount = refcount + 1 WHERE id = ?", arguments: [id])
                 partID = id
             } else {
                 partID = try insertPart(db, sha256: part.sha256, bytes: part.bytes)
@@ -815,18 +803,44 @@ extension MailboxDatabase {
         return uid
     }
 
-    /// Drops one reference to a content; the last one deletes it, its index entry and its
-    /// unreferenced parts.
-    static func releaseContent(_ db: Database, _ contentID: Int64) throws {
-        try db.execute(sql: "UPDATE contents SET refcount = refcount - 1 WHERE id = ?", arguments: [contentID])
-        guard (try Int64.fetchOne(db, sql: "SELECT refcount FROM contents WHERE id = ?", arguments: [contentID]) ?? 0) <= 0 else { return }
-        let partIDs = try Int64.fetchAll(db, sql: "SELECT part_id FROM content_parts WHERE content_id = ?", arguments: [contentID])
-        try db.execute(sql: "DELETE FROM content_fts WHERE rowid = ?", arguments: [contentID])
-        try db.execute(sql: "DELETE FROM contents WHERE id = ?", arguments: [contentID])
-        for partID in partIDs {
-            try db.execute(sql: "UPDATE parts SET refcount = refcount - 1 WHERE id = ?", arguments: [partID])
+    /// Removes message rows (`id`, `uid`, `content_id`) of one folder, records their UIDs as expunged at
+    /// `modseq` and drops the contents left without a message.
+    static func removeMessages(_ db: Database, _ rows: [Row], folderID: Int64, modseq: Int64) throws {
+        let delete = try db.cachedStatement(sql: "DELETE FROM messages WHERE id = ?")
+        let record = try db.cachedStatement(sql: "INSERT OR REPLACE INTO expunged(folder_id, uid, modseq) VALUES (?, ?, ?)")
+        for row in rows {
+            try delete.execute(arguments: [row["id"] as Int64])
+            try record.execute(arguments: [folderID, row["uid"] as UID, modseq])
         }
-        try db.execute(sql: "DELETE FROM parts WHERE refcount <= 0")
+        try dropUnreferenced(db, contents: rows.map { $0["content_id"] as Int64 })
+    }
+
+    /// Deletes the contents among `candidates` that no message refers to any more, with their
+    /// search entries and the parts no other content shares. References are not counted: they are
+    /// found through the indexes on messages(content_id) and content_parts(part_id). (A counter
+    /// stored after a blob column, as `refcount` is, makes SQLite rewrite the whole row, blob
+    /// included, at every change, and a `refcount <= 0` scan reads every blob's overflow chain.)
+    static func dropUnreferenced(_ db: Database, contents candidates: some Sequence<Int64>) throws {
+        let referenced = try db.cachedStatement(sql: "SELECT 1 FROM messages WHERE content_id = ? LIMIT 1")
+        let partsOf = try db.cachedStatement(sql: "SELECT part_id FROM content_parts WHERE content_id = ?")
+        let deleteSearch = try db.cachedStatement(sql: "DELETE FROM content_fts WHERE rowid = ?")
+        let deleteContent = try db.cachedStatement(sql: "DELETE FROM contents WHERE id = ? RETURNING thread_id")
+        var parts = Set<Int64>(), threads = Set<Int64>()
+        for id in Set(candidates) where try Int64.fetchOne(referenced, arguments: [id]) == nil {
+            parts.formUnion(try Int64.fetchAll(partsOf, arguments: [id]))
+            try deleteSearch.execute(arguments: [id])
+            // its content_parts rows go with it (ON DELETE CASCADE)
+            if let thread = try Int64?.fetchOne(deleteContent, arguments: [id]) ?? nil { threads.insert(thread) }
+        }
+        let deletePart = try db.cachedStatement(sql: """
+            DELETE FROM parts WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM content_parts WHERE part_id = ?1)
+            """)
+        for id in parts { try deletePart.execute(arguments: [id]) }  // its chunks go with it (ON DELETE CASCADE)
+        // A thread keeps its first message's subject and Message-ID: it goes with its last message.
+        let deleteThread = try db.cachedStatement(sql: """
+            DELETE FROM threads WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM contents WHERE thread_id = ?1)
+            """)
+        for id in threads { try deleteThread.execute(arguments: [id]) }
     }
 
     /// A new part row: the bytes inline, or in chunks when larger than `MessageLayout.chunkSize`.

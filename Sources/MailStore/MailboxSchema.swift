@@ -11,12 +11,14 @@ import MailboxAPI
 ///   INTERNALDATE, RFC822.SIZE) pointing at its `contents` row. COPY shares the content.
 /// - `contents`: the message itself, once per mailbox (SHA-256 of the bytes): the raw header block,
 ///   the body as a layout of inline bytes and references to `parts`, and the parsed columns that
-///   SEARCH and THREAD use. `parts`: MIME leaf bodies over a threshold, content-addressed and
-///   reference-counted, so an attachment received many times is stored once.
+///   SEARCH and THREAD use. `parts`: MIME leaf bodies over a threshold, content-addressed, so an
+///   attachment received many times is stored once. A content or part goes when the last row
+///   pointing at it does (found through the indexes; the `refcount` columns are no longer kept:
+///   they sit after blob columns, and changing them rewrote the blobs).
 /// - `expunged`: the expunge log with MODSEQ (QRESYNC VANISHED).
 /// - `content_fts`: FTS5 with the trigram tokenizer (case-insensitive; `detail=column`: which
 ///   trigrams occur in which column), narrowing substring searches (see `fullTextSearch`).
-/// - `threads`, `meta`.
+/// - `threads` (a thread goes with its last message), `meta`.
 /// Dates are ISO 8601 UTC strings. Every column SEARCH or sync filters on is indexed.
 enum MailboxSchema {
     static var migrator: DatabaseMigrator {

@@ -284,6 +284,40 @@ struct MailboxDatabaseTests {
         }
     }
 
+    @Test("an expunged message cannot be read back with the key: no page of the file holds it after a checkpoint")
+    func expungedIsUnrecoverable() async throws {
+        let db = try create()
+        let canary = "CANARY-\(UUID().uuidString)"
+        // ~100 KB of text (overflow pages) and an attachment, between other messages sharing no part.
+        let text = String(repeating: "secret \(canary) line\r\n", count: 2_000)
+        for i in 1...10 { try await db.append(to: "INBOX", message: sampleMessage(subject: "before \(i)", attachmentBytes: 5_000, seed: UInt8(i))) }
+        let target = try await db.append(to: "INBOX", message: sampleMessage(subject: canary, body: text, attachmentBytes: 30_000, seed: 99))
+        for i in 11...20 { try await db.append(to: "INBOX", message: sampleMessage(subject: "after \(i)", attachmentBytes: 5_000, seed: UInt8(i))) }
+        try await db.checkpoint()
+        #expect(try pagesHolding(canary, in: db.path) > 0)
+
+        _ = try await db.storeFlags(in: "INBOX", uids: UIDSet([target.uid...target.uid]), operation: .add, flags: [.deleted])
+        #expect(try await db.expunge(in: "INBOX") == [target.uid])
+        try await db.checkpoint()
+        #expect(try pagesHolding(canary, in: db.path) == 0)
+        #expect(try await db.messages(in: "INBOX").count == 20)
+    }
+
+    /// Pages of the database file (decrypted with the key, freelist pages included) that hold `text`.
+    func pagesHolding(_ text: String, in path: String) throws -> Int {
+        let needle = Array(text.utf8)
+        let queue = try EncryptedDatabase.openQueue(path: path, key: key, readonly: true)
+        return try queue.read { db in
+            var count = 0
+            let rows = try Row.fetchCursor(db, sql: "SELECT data FROM sqlite_dbpage")
+            while let row = try rows.next() {
+                let page = [UInt8](row["data"] as Data)
+                if page.contains(subsequence: needle) { count += 1 }
+            }
+            return count
+        }
+    }
+
     @Test("a flipped byte in a page is an error, never wrong data")
     func tamperDetection() async throws {
         let db = try create()
