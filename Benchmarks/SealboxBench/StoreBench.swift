@@ -6,7 +6,7 @@ import MailCore
 @_spi(Testing) import MailStore
 import SQLiteCipher
 
-/// `SealboxBench store [--messages N]`: the mailbox store's figures.
+/// `SealboxBench store [--messages N] [--expunge-only]`: the mailbox store's figures.
 ///
 /// 1. Append N realistic messages (2–200 KB, a share with attachments, some attachments repeated)
 ///    to an encrypted mailbox and, with the same code, to an unencrypted sqlite3mc database: msgs/s
@@ -14,6 +14,8 @@ import SQLiteCipher
 /// 2. Unlock with a password (scrypt + open + schema check + queue drain), mailbox locked.
 /// 3. Open an already-unlocked mailbox (the in-memory verifier path; target < 5 ms).
 /// 4. One sqlite3mc connection open at sqlite3mc's default KDF (64007 rounds) versus Sealbox's.
+/// 5. EXPUNGE of every 20th message (5 %, scattered), then of every other one left; the file's size
+///    after each (checkpointed) against a fresh import of what is left.
 func storeBenchmark(arguments: [String]) async throws {
     var count = 10_000
     if let i = arguments.firstIndex(of: "--messages"), i + 1 < arguments.count, let n = Int(arguments[i + 1]) { count = n }
@@ -27,6 +29,8 @@ func storeBenchmark(arguments: [String]) async throws {
     let totalBytes = messages.reduce(0) { $0 + $1.count }
     print(String(format: "corpus: %d messages, %.1f MB, %d with attachments",
                  count, Double(totalBytes) / 1e6, generator.withAttachments))
+
+    if arguments.contains("--expunge-only") { return try await expungeBenchmark(messages, root: root + "/expunge") }
 
     // 1. Append throughput, encrypted versus plain, same code.
     func appendAll(_ db: MailboxDatabase) async throws -> Double {
@@ -91,6 +95,52 @@ func storeBenchmark(arguments: [String]) async throws {
     let theirs = try timeOpen(20) { _ = try DatabaseQueue(path: defaultPath, configuration: config) }
     print(String(format: "sqlite3mc connection open: kdf_iter=64007 (default) %.2f ms, kdf_iter=%d (Sealbox) %.2f ms",
                  theirs * 1000, EncryptedDatabase.kdfIterations, ours * 1000))
+
+    // 5. EXPUNGE, and what the file keeps of it.
+    try await expungeBenchmark(messages, root: root + "/expunge")
+}
+
+private func expungeBenchmark(_ messages: [[UInt8]], root: String) async throws {
+    func imported(_ batch: [[UInt8]], into name: String) async throws -> MailboxDatabase {
+        let db = try MailboxDatabase.create(storageRoot: root + "/" + name, mailboxID: DirectoryID.random(), dataKey: .random(count: 32))
+        for start in stride(from: 0, to: batch.count, by: 200) {
+            _ = try await db.append(to: "INBOX", messages: Array(batch[start..<min(start + 200, batch.count)]))
+        }
+        try await db.checkpoint()
+        return db
+    }
+    var reclaimSeconds = 0.0
+    func expunge(_ db: MailboxDatabase, every step: Int) async throws -> (count: Int, seconds: Double) {
+        let uids = try await db.messages(in: "INBOX").map(\.uid)
+        let doomed = stride(from: 0, to: uids.count, by: step).map { uids[$0]...uids[$0] }
+        _ = try await db.storeFlags(in: "INBOX", uids: UIDSet(doomed), operation: .add, flags: [.deleted])
+        let start = ContinuousClock.now
+        let removed = try await db.expunge(in: "INBOX")
+        let seconds = (ContinuousClock.now - start).seconds
+        let pass = ContinuousClock.now
+        try await db.reclaimFreeSpace()  // the maintenance pass (in the server, a background task)
+        reclaimSeconds = (ContinuousClock.now - pass).seconds
+        try await db.checkpoint()
+        return (removed.count, seconds)
+    }
+    func megabytes(_ db: MailboxDatabase) -> Double {
+        Double((try? FileManager.default.attributesOfItem(atPath: db.path)[.size] as? Int) ?? 0) / 1e6
+    }
+    let db = try await imported(messages, into: "all")
+    let full = megabytes(db)
+    let fifth = try await expunge(db, every: 20)
+    print(String(format: "EXPUNGE of %d scattered messages of %d: %.3f s (%.2f ms each); maintenance pass %.3f s; file %.1f MB -> %.1f MB",
+                 fifth.count, messages.count, fifth.seconds, fifth.seconds * 1000 / Double(max(1, fifth.count)), reclaimSeconds,
+                 full, megabytes(db)))
+    let half = try await expunge(db, every: 2)
+    let left = try await db.messages(in: "INBOX").count
+    let after = megabytes(db)
+    try db.close()
+    let kept = messages.enumerated().filter { i, _ in i % 20 != 0 }.map(\.element).enumerated().filter { i, _ in i % 2 != 0 }.map(\.element)
+    let fresh = try await imported(kept, into: "fresh")
+    print(String(format: "EXPUNGE of %d more (every other one): %.3f s; maintenance pass %.3f s; file %.1f MB for %d messages, a fresh import of them %.1f MB (ratio %.2f, goal <= 1.3)",
+                 half.count, half.seconds, reclaimSeconds, after, left, megabytes(fresh), after / max(0.001, megabytes(fresh))))
+    try fresh.close()
 }
 
 private func timeOpen(_ n: Int, _ body: () throws -> Void) throws -> Double {

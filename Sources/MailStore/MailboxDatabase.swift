@@ -17,6 +17,7 @@ public final class MailboxDatabase: Sendable {
     let pool: DatabasePool
     let keyPair: InboundSeal.KeyPair
     let searchTexts = SearchTextCache()
+    let reclaimer = SpaceReclaimer()
     private let watchers = Mutex<[UUID: AsyncStream<MailboxChange>.Continuation]>([:])
 
     /// The folders every mailbox has from its first unlock, with their RFC 6154 attributes.
@@ -39,7 +40,9 @@ public final class MailboxDatabase: Sendable {
     /// Creates a new mailbox file with a fresh X-Wing key pair; returns it open.
     public static func create(storageRoot: String, mailboxID: String, dataKey: SecretBytes, now: Date = Date()) throws -> MailboxDatabase {
         try create(storageRoot: storageRoot, mailboxID: mailboxID, now: now) { path in
-            try EncryptedDatabase.openPool(path: path, key: dataKey, label: "mailbox")
+            // Freed pages can be given back to the file system (MailboxDatabase+Space).
+            try EncryptedDatabase.createIncrementallyVacuumed(path: path, key: dataKey)
+            return try EncryptedDatabase.openPool(path: path, key: dataKey, label: "mailbox")
         }
     }
 
@@ -47,6 +50,10 @@ public final class MailboxDatabase: Sendable {
     /// measures what encryption costs. Never used by the server.
     @_spi(Testing) public static func createUnencryptedForBenchmark(storageRoot: String, mailboxID: String) throws -> MailboxDatabase {
         try create(storageRoot: storageRoot, mailboxID: mailboxID, now: Date()) { path in
+            try DatabaseQueue(path: path).writeWithoutTransaction { db in  // as the encrypted file is made
+                try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            }
             var config = Configuration()
             config.journalMode = .wal
             config.busyMode = .timeout(5)
@@ -110,6 +117,7 @@ public final class MailboxDatabase: Sendable {
     /// readers are read-only connections: when one of them closes last, SQLite cannot checkpoint),
     /// so a locked mailbox is one quiescent file that a backup can copy without its key.
     public func close() throws {
+        reclaimer.close()
         try? pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         searchTexts.removeAll()
         // Finished outside the lock: finish() runs each stream's onTermination, which takes it.
@@ -217,13 +225,15 @@ public final class MailboxDatabase: Sendable {
     public func deleteFolder(_ path: String, origin: UUID? = nil) async throws {
         let path = try Self.normalizePath(path)
         guard path != "INBOX" else { throw MailStoreError(.cannotDeleteInbox, "INBOX cannot be deleted") }
-        try await pool.write { db in
+        let pages = try await pool.write { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             let contents = try Int64.fetchAll(db, sql: "SELECT content_id FROM messages WHERE folder_id = ?", arguments: [folder.id])
             try db.execute(sql: "DELETE FROM messages WHERE folder_id = ?", arguments: [folder.id])
             try Self.dropUnreferenced(db, contents: contents)
             try db.execute(sql: "DELETE FROM folders WHERE id = ?", arguments: [folder.id])
+            return try Self.pageCounts(db)
         }
+        reclaimIfWorthIt(pages)
         publish([MailboxChange(folder: path, kind: .folderDeleted, modSeq: 0, origin: origin)])
     }
 
@@ -519,16 +529,17 @@ public final class MailboxDatabase: Sendable {
     @discardableResult
     public func expunge(in folderPath: String, uids: UIDSet? = nil, origin: UUID? = nil) async throws -> [UID] {
         let path = try Self.normalizePath(folderPath)
-        let (removed, modseq) = try await pool.write { db -> ([UID], Int64) in
+        let (removed, modseq, pages) = try await pool.write { db -> ([UID], Int64, (free: Int, total: Int)) in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             let sql = "SELECT id, uid, content_id FROM messages WHERE folder_id = ? AND (flags & \(MessageFlags.deleted.rawValue)) != 0"
             let rows = try Self.fetchRows(db, sql: sql, arguments: [folder.id], uids: uids, column: "uid", order: "uid")
-            guard !rows.isEmpty else { return ([], folder.highestModSeq) }
+            guard !rows.isEmpty else { return ([], folder.highestModSeq, (0, 0)) }
             let modseq = folder.highestModSeq + 1
             try Self.removeMessages(db, rows, folderID: folder.id, modseq: modseq)
             try db.execute(sql: "UPDATE folders SET highest_modseq = ? WHERE id = ?", arguments: [modseq, folder.id])
-            return (rows.map { $0["uid"] }, modseq)
+            return (rows.map { $0["uid"] }, modseq, try Self.pageCounts(db))
         }
+        reclaimIfWorthIt(pages)
         if !removed.isEmpty { publish([MailboxChange(folder: path, kind: .expunged(uids: removed), modSeq: modseq, origin: origin)]) }
         return removed
     }

@@ -73,6 +73,20 @@ public enum EncryptedDatabase {
         }
     }
 
+    /// Creates an empty encrypted file (WAL) whose freed pages can later be given back with
+    /// `PRAGMA incremental_vacuum`. `auto_vacuum` must be chosen before the file's first page is
+    /// written, and switching to WAL writes it: so both happen here, in that order.
+    public static func createIncrementallyVacuumed(path: String, key: SecretBytes) throws {
+        var config = configuration(key: key)
+        config.journalMode = .default
+        let queue = try DatabaseQueue(path: path, configuration: config)
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+            _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+        }
+        try queue.close()
+    }
+
     /// A WAL pool (one writer, concurrent readers) on an encrypted file, created if missing.
     public static func openPool(path: String, key: SecretBytes, label: String? = nil) throws -> DatabasePool {
         try DatabasePool(path: path, configuration: configuration(key: key, label: label))

@@ -303,6 +303,39 @@ struct MailboxDatabaseTests {
         #expect(try await db.messages(in: "INBOX").count == 20)
     }
 
+    @Test("after expunging half of a mailbox and a maintenance pass, the file is at most 1.3 x a fresh import of what is left")
+    func fileShrinks() async throws {
+        let messages = (0..<240).map { i in
+            sampleMessage(subject: "message \(i)", body: String(repeating: "text of \(i) ", count: 400),
+                          attachmentBytes: 12_000 + 53 * i, seed: UInt8(i % 256))
+        }
+        let db = try create()
+        _ = try await db.append(to: "INBOX", messages: messages)
+        try await db.checkpoint()
+        let full = try fileSize(db.path)
+        let doomed = stride(from: 1, through: messages.count, by: 2).map { UID($0)...UID($0) }
+        _ = try await db.storeFlags(in: "INBOX", uids: UIDSet(doomed), operation: .add, flags: [.deleted])
+        #expect(try await db.expunge(in: "INBOX").count == messages.count / 2)
+        _ = try await db.reclaimFreeSpace()  // the pass the expunge started may be running: they take turns
+        try await db.checkpoint()
+        let shrunk = try fileSize(db.path)
+
+        let fresh = try MailboxDatabase.create(storageRoot: dir.path + "/fresh", mailboxID: DirectoryID.random(), dataKey: key)
+        _ = try await fresh.append(to: "INBOX", messages: messages.enumerated().filter { $0.offset % 2 == 1 }.map(\.element))
+        try await fresh.checkpoint()
+        let reference = try fileSize(fresh.path)
+        #expect(Double(shrunk) <= 1.3 * Double(reference), "\(full) -> \(shrunk) bytes; a fresh import: \(reference)")
+        #expect(try await db.messages(in: "INBOX").count == messages.count / 2)
+        // What is left still reads back whole.
+        for record in try await db.messages(in: "INBOX") {
+            #expect(try await db.messageBytes(in: "INBOX", uid: record.uid) == messages[Int(record.uid) - 1])
+        }
+    }
+
+    func fileSize(_ path: String) throws -> Int {
+        try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
+    }
+
     /// Pages of the database file (decrypted with the key, freelist pages included) that hold `text`.
     func pagesHolding(_ text: String, in path: String) throws -> Int {
         let needle = Array(text.utf8)
