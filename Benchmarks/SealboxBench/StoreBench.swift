@@ -14,7 +14,9 @@ import SQLiteCipher
 /// 2. Unlock with a password (scrypt + open + schema check + queue drain), mailbox locked.
 /// 3. Open an already-unlocked mailbox (the in-memory verifier path; target < 5 ms).
 /// 4. One sqlite3mc connection open at sqlite3mc's default KDF (64007 rounds) versus Sealbox's.
-/// 5. EXPUNGE of every 20th message (5 %, scattered), then of every other one left; the file's size
+/// 5. Bytes written per byte of mail when messages are appended one by one, as IMAP APPEND and SMTP
+///    deliver them (every write(2) of the process, the final checkpoint included).
+/// 6. EXPUNGE of every 20th message (5 %, scattered), then of every other one left; the file's size
 ///    after each (checkpointed) against a fresh import of what is left.
 func storeBenchmark(arguments: [String]) async throws {
     var count = 10_000
@@ -31,6 +33,7 @@ func storeBenchmark(arguments: [String]) async throws {
                  count, Double(totalBytes) / 1e6, generator.withAttachments))
 
     if arguments.contains("--expunge-only") { return try await expungeBenchmark(messages, root: root + "/expunge") }
+    if arguments.contains("--writes-only") { return try await writesBenchmark(messages, root: root + "/writes") }
 
     // 1. Append throughput, encrypted versus plain, same code.
     func appendAll(_ db: MailboxDatabase) async throws -> Double {
@@ -96,8 +99,41 @@ func storeBenchmark(arguments: [String]) async throws {
     print(String(format: "sqlite3mc connection open: kdf_iter=64007 (default) %.2f ms, kdf_iter=%d (Sealbox) %.2f ms",
                  theirs * 1000, EncryptedDatabase.kdfIterations, ours * 1000))
 
-    // 5. EXPUNGE, and what the file keeps of it.
+    // 5. Write amplification of single appends.
+    try await writesBenchmark(messages, root: root + "/writes")
+    // 6. EXPUNGE, and what the file keeps of it.
     try await expungeBenchmark(messages, root: root + "/expunge")
+}
+
+/// Bytes this process has passed to write(2) and its kin (`wchar` in /proc/self/io).
+func bytesWritten() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/io", encoding: .utf8) else { return 0 }
+    for line in text.split(separator: "\n") where line.hasPrefix("wchar:") {
+        return Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces)) ?? 0
+    }
+    return 0
+}
+
+private func writesBenchmark(_ messages: [[UInt8]], root: String) async throws {
+    let mail = messages.reduce(0) { $0 + $1.count }
+    for batch in [1, 16] {
+        let dir = root + "/batch\(batch)"
+        let db = try MailboxDatabase.create(storageRoot: dir, mailboxID: DirectoryID.random(), dataKey: .random(count: 32))
+        let before = bytesWritten()
+        let start = ContinuousClock.now
+        for first in stride(from: 0, to: messages.count, by: batch) {
+            let group = messages[first..<min(first + batch, messages.count)]
+            if batch == 1 { _ = try await db.append(to: "INBOX", message: group.first!) }
+            else { _ = try await db.append(group.map { AppendRequest(folder: "INBOX", message: $0) }) }
+        }
+        let seconds = (ContinuousClock.now - start).seconds
+        try db.close()
+        let written = bytesWritten() - before
+        print(String(format: "appends %@: %d messages, %.1f MB of mail in %.2f s; written %.1f MB = %.2f x the mail; file %.1f MB",
+                     batch == 1 ? "one per transaction" : "\(batch) per transaction (pipelined APPENDs)",
+                     messages.count, Double(mail) / 1e6, seconds, Double(written) / 1e6, Double(written) / Double(mail),
+                     Double(directorySize(dir)) / 1e6))
+    }
 }
 
 private func expungeBenchmark(_ messages: [[UInt8]], root: String) async throws {

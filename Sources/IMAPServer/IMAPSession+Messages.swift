@@ -205,23 +205,45 @@ extension IMAPSession {
         }
         let tag = parsed.tag
         guard complete else { bad(tag, "Incomplete APPEND"); return }
-        guard state == .authenticated || state == .selected, let mailbox else { bad(tag, "Log in first"); return }
+        guard state == .authenticated || state == .selected, mailbox != nil else { bad(tag, "Log in first"); return }
         let (flags, keywords) = Self.storedFlags(parsed.flags)
+        if message.isEmpty { no(tag, "Empty message", code: .cannot); return }
+        let request = AppendRequest(folder: parsed.mailbox, message: MIMEMessage.canonicalCRLF(message), flags: flags,
+                                    keywords: keywords, internalDate: parsed.internalDate)
+        pendingAppends.append((tag, request))
+        pendingAppendBytes += request.message.count
+        // More is pipelined behind it: take it into the same transaction (its OK waits for the commit).
+        if context.inbox.hasPendingFrame, pendingAppends.count < Self.maxAppendBatch, pendingAppendBytes < Self.maxAppendBatchBytes { return }
+        try await commitAppends()
+    }
+
+    /// Pipelined APPENDs committed together: at most this many, or this many bytes.
+    static let maxAppendBatch = 64
+    static let maxAppendBatchBytes = 16 << 20
+
+    /// Commits the APPENDs read so far in one transaction, then answers each in order. Runs before
+    /// any other command is handled and whenever no more input is waiting.
+    func commitAppends() async throws {
+        guard !pendingAppends.isEmpty else { return }
+        let batch = pendingAppends
+        pendingAppends = []
+        pendingAppendBytes = 0
+        guard let mailbox else { for item in batch { bad(item.tag, "Log in first") }; return }
         do {
-            guard try await mailbox.folder(parsed.mailbox) != nil else {
-                no(tag, "Mailbox does not exist", code: .tryCreate); return
-            }
-            if message.isEmpty { no(tag, "Empty message", code: .cannot); return }
-            let stored = MIMEMessage.canonicalCRLF(message)
-            let result = try await mailbox.append(to: parsed.mailbox, message: stored, flags: flags, keywords: keywords,
-                                                  internalDate: parsed.internalDate)
-            if selected?.path == parsed.mailbox {
+            let results = try await mailbox.append(batch.map(\.request))
+            if let path = selected?.path, batch.contains(where: { $0.request.folder == path }) {
                 changesPending = true
                 try await sendUpdates(expungeAllowed: true)
             }
-            ok(tag, "APPEND completed", code: .appendUID(uidValidity: result.uidValidity, uid: result.uid))
+            for (item, result) in zip(batch, results) {
+                switch result {
+                case .success(let r): ok(item.tag, "APPEND completed", code: .appendUID(uidValidity: r.uidValidity, uid: r.uid))
+                case .failure(let e) where e.code == .noSuchFolder: no(item.tag, "Mailbox does not exist", code: .tryCreate)
+                case .failure(let e): reply(item.tag, error: e)
+                }
+            }
         } catch {
-            reply(tag, error: error)
+            for item in batch { reply(item.tag, error: error) }
         }
     }
 }

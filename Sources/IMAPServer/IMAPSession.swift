@@ -28,6 +28,9 @@ final class IMAPSession {
     var lastActivity: ContinuousClock.Instant
     /// Result of the last SEARCH with RETURN (SAVE) (RFC 5182), as UIDs.
     var savedSearch: [UID] = []
+    /// APPENDs read but not yet committed (pipelined ones go in one transaction), with their tags.
+    var pendingAppends: [(tag: String, request: AppendRequest)] = []
+    var pendingAppendBytes = 0
 
     init(configuration: IMAPSessionConfiguration, context: SessionContext<IMAPFrame>) {
         self.configuration = configuration
@@ -99,6 +102,10 @@ final class IMAPSession {
     // MARK: - Frames
 
     func handle(_ frame: IMAPFrame) async throws {
+        switch frame {
+        case .appendBegin, .continuationRequest: break
+        default: try await commitAppends()  // answers in order: the APPENDs before it first
+        }
         switch frame {
         case .continuationRequest:
             send(.continuation("Ready for literal data"))
@@ -287,7 +294,10 @@ extension IMAPSession: LoginSession {
     var clock: SessionClock { configuration.clock }
     var isFinished: Bool { state == .logout }
     var idleLimit: Duration { state == .notAuthenticated ? configuration.preAuthTimeout : configuration.idleTimeout }
-    func flushAfterFrame() async throws { try await flush() }
+    func flushAfterFrame() async throws {
+        if !pendingAppends.isEmpty, !context.inbox.hasPendingFrame { try await commitAppends() }
+        try await flush()
+    }
     func mailboxChanged(revoked: Bool) async throws {
         if revoked { try await revokedBye() } else { changesPending = true }
     }

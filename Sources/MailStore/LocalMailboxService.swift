@@ -347,6 +347,9 @@ public final class LocalMailboxSession: MailboxSession {
         try await database.append(to: folder, message: message, flags: flags, keywords: keywords,
                                   internalDate: internalDate ?? Date(), quotaBytes: quotaBytes, origin: id)
     }
+    public func append(_ batch: [AppendRequest]) async throws -> [Result<AppendResult, MailStoreError>] {
+        try await database.append(batch, quotaBytes: quotaBytes, origin: id)
+    }
     public func messages(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord] {
         try await database.messages(in: folder, uids: uids, changedSince: changedSince)
     }

@@ -268,6 +268,51 @@ public final class MailboxDatabase: Sendable {
         return result
     }
 
+    /// Appends a batch in one transaction (pipelined APPENDs, see `MailboxSession.append(_:)`):
+    /// each request in its own savepoint, so a missing folder or the quota fails that one alone;
+    /// messages to one folder share a MODSEQ; one change per folder is announced after the commit.
+    public func append(_ batch: [AppendRequest], quotaBytes: Int64? = nil, origin: UUID? = nil) async throws -> [Result<AppendResult, MailStoreError>] {
+        let prepared = batch.map { PreparedMessage($0.message) }
+        let paths = batch.map { try? Self.normalizePath($0.folder) }
+        let (results, changes) = try await pool.write { db -> ([Result<AppendResult, MailStoreError>], [MailboxChange]) in
+            var folders: [String: FolderInfo] = [:]
+            var appended: [String: (uids: [UID], modseq: Int64)] = [:]
+            var results: [Result<AppendResult, MailStoreError>] = []
+            for (i, request) in batch.enumerated() {
+                guard let path = paths[i] else {
+                    results.append(.failure(MailStoreError(.invalidFolderName, "invalid folder name"))); continue
+                }
+                do {
+                    try db.inSavepoint {
+                        guard let folder = try folders[path] ?? Self.fetchFolder(db, path) else {
+                            throw MailStoreError(.noSuchFolder, "no such folder")
+                        }
+                        try Self.checkQuota(db, adding: Int64(prepared[i].size), quota: quotaBytes)
+                        let contentID = try Self.storeContent(db, prepared[i])
+                        let modseq = appended[path]?.modseq ?? folder.highestModSeq + 1
+                        let uid = try Self.insertMessage(db, folder: folder, contentID: contentID, size: prepared[i].size,
+                                                         flags: request.flags, keywords: request.keywords,
+                                                         internalDate: request.internalDate ?? Date(), modseq: modseq)
+                        var next = folder
+                        next.uidNext = uid + 1
+                        folders[path] = next
+                        appended[path, default: ([], modseq)].uids.append(uid)
+                        results.append(.success(AppendResult(uidValidity: folder.uidValidity, uid: uid)))
+                        return .commit
+                    }
+                } catch let error as MailStoreError {
+                    results.append(.failure(error))
+                }
+            }
+            let changes = appended.map { path, a in
+                MailboxChange(folder: path, kind: .appended(uids: a.uids), modSeq: a.modseq, origin: origin)
+            }
+            return (results, changes)
+        }
+        publish(changes)
+        return results
+    }
+
     /// Appends several messages in one transaction (an import, MULTIAPPEND): all or none, one
     /// MODSEQ for the lot, one change announced. Parsing happens before the transaction.
     @discardableResult

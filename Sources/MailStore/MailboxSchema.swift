@@ -19,7 +19,8 @@ import MailboxAPI
 /// - `content_fts`: FTS5 with the trigram tokenizer (case-insensitive; `detail=column`: which
 ///   trigrams occur in which column), narrowing substring searches (see `fullTextSearch`).
 /// - `threads` (a thread goes with its last message), `meta`.
-/// Dates are ISO 8601 UTC strings. Every column SEARCH or sync filters on is indexed.
+/// Dates are ISO 8601 UTC strings. Indexed: what a query looks up (UIDs, MODSEQ for sync, content
+/// and part hashes, Message-IDs for threading, references); SEARCH filters a folder's rows in memory.
 enum MailboxSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -155,6 +156,18 @@ enum MailboxSchema {
                     data    BLOB NOT NULL,
                     UNIQUE (part_id, seq)
                 );
+                """)
+        }
+        // Indexes no query reads (SEARCH filters the folder's rows in memory, and substring
+        // matches cannot use a b-tree): each cost a page write on every delivery.
+        migrator.registerMigration("v4-drop-unused-indexes") { db in
+            try db.execute(sql: """
+                DROP INDEX IF EXISTS contents_sent_date;
+                DROP INDEX IF EXISTS contents_subject;
+                DROP INDEX IF EXISTS contents_from;
+                DROP INDEX IF EXISTS messages_flags;
+                DROP INDEX IF EXISTS messages_internal_date;
+                DROP INDEX IF EXISTS messages_size;
                 """)
         }
         return migrator

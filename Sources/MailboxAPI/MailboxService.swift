@@ -51,6 +51,9 @@ public protocol MailboxSession: Sendable {
     func setSubscribed(_ path: String, _ subscribed: Bool) async throws
 
     func append(to folder: String, message: [UInt8], flags: MessageFlags, keywords: [String], internalDate: Date?) async throws -> AppendResult
+    /// Several appends in one transaction (pipelined APPENDs): each succeeds or fails on its own
+    /// (a missing folder, the quota), in order; all that succeed are durable when this returns.
+    func append(_ batch: [AppendRequest]) async throws -> [Result<AppendResult, MailStoreError>]
     func messages(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord]
     func messageBytes(in folder: String, uid: UID) async throws -> [UInt8]?
     /// The same bytes read piece by piece, for messages too large to hold whole.
@@ -80,4 +83,33 @@ public protocol MailboxSession: Sendable {
     /// Ends the session; the mailbox locks (its key leaves memory) when its last session closes,
     /// after a short grace period.
     func close() async
+}
+
+/// One message of a batched append.
+public struct AppendRequest: Sendable {
+    public var folder: String
+    public var message: [UInt8]
+    public var flags: MessageFlags
+    public var keywords: [String]
+    public var internalDate: Date?
+
+    public init(folder: String, message: [UInt8], flags: MessageFlags = [], keywords: [String] = [], internalDate: Date? = nil) {
+        self.folder = folder; self.message = message; self.flags = flags; self.keywords = keywords; self.internalDate = internalDate
+    }
+}
+
+extension MailboxSession {
+    /// One append after the other (for stores that cannot do better).
+    public func append(_ batch: [AppendRequest]) async throws -> [Result<AppendResult, MailStoreError>] {
+        var results: [Result<AppendResult, MailStoreError>] = []
+        for r in batch {
+            do {
+                results.append(.success(try await append(to: r.folder, message: r.message, flags: r.flags, keywords: r.keywords,
+                                                         internalDate: r.internalDate)))
+            } catch let error as MailStoreError {
+                results.append(.failure(error))
+            }
+        }
+        return results
+    }
 }
