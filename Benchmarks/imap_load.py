@@ -256,6 +256,13 @@ class Sealbox:
                                       "--pop3-port", ANY_PORT, "--pop3s-port", ANY_PORT, "--smtp-port", ANY_PORT,
                                       "--allow-insecure-auth"],
                                      env=env, stderr=self.err, stdout=subprocess.DEVNULL)
+        try:
+            self._wait_listening()
+        except BaseException as e:  # not started, or interrupted while starting: leave no server behind
+            self.stop(keep=not isinstance(e, KeyboardInterrupt))  # the directory holds the logs
+            raise
+
+    def _wait_listening(self):
         deadline = time.time() + 60
         while time.time() < deadline:
             self.err.seek(0)
@@ -269,7 +276,6 @@ class Sealbox:
             if self.proc.poll() is not None:
                 break
             time.sleep(0.1)
-        self.stop(keep=True)
         raise RuntimeError(f"sealbox did not start; see {self.dir}/serve.log")
 
     def pids(self):
@@ -299,9 +305,13 @@ class Dovecot:
         self.pop3_port = free_port()
         env = dict(os.environ, DOVECOT_DIR=self.dir, IMAP_PORT=str(self.port), IMAPS_PORT=str(free_port()), NUSERS="2",
                    POP3_PORT=str(self.pop3_port), POP3S_PORT=str(free_port()))
-        subprocess.run(["bash", os.path.join(ROOT, "scripts/dovecot-test.sh"), "start", "--fresh"], env=env, check=True,
-                       capture_output=True, timeout=120)
         self.env = env
+        try:
+            subprocess.run(["bash", os.path.join(ROOT, "scripts/dovecot-test.sh"), "start", "--fresh"], env=env,
+                           check=True, capture_output=True, timeout=120)
+        except BaseException as e:  # not started, or interrupted while starting: leave no server behind
+            self.stop(keep=not isinstance(e, KeyboardInterrupt))  # the directory holds the logs
+            raise
         self.user, self.password = "testuser", "pass"
         for _ in range(100):
             try:

@@ -28,8 +28,8 @@ Ratio = Dovecot / Sealbox (time: above 1 means Sealbox is faster; bytes: above 1
 writes less). The clients and both servers share the machine's cores: only ratios from one run
 mean much.
 """
-import argparse, base64, datetime, email.header, email.utils, imaplib, os, platform, random, re, shutil, signal
-import statistics, subprocess, sys, tempfile, time
+import argparse, base64, collections, datetime, email.header, email.utils, hashlib, imaplib, os, platform, random, re
+import shutil, signal, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from imap_load import Dovecot, Sealbox  # noqa: E402
@@ -171,6 +171,7 @@ class Corpus:
         self.attachment_bytes = 0
         self.rare = len(rare)
         self.times = times
+        self.digests = collections.Counter()  # of the Maildir files' bytes: the download must give them back
         for i, ts in enumerate(times):
             if i in attached:
                 kind = "attachment"
@@ -181,6 +182,7 @@ class Corpus:
             self.kinds[kind] += 1
             data = make_message(rng, i, ts, kind, i in rare, att).encode()
             self.bytes += len(data) + data.count(b"\n")
+            self.digests[hashlib.sha256(data).digest()] += 1
             self.attachment_bytes += att
             r = rng.random()
             flags = "S" if r < 0.85 else ""
@@ -320,6 +322,22 @@ def maildir_counts(path):
     return total, flagged, trashed
 
 
+def check_content(corpus, maildir):
+    """The downloaded messages are the corpus's, byte for byte, but for the X-TUID header mbsync added."""
+    got = collections.Counter()
+    for sub in ("cur", "new"):
+        for name in os.listdir(os.path.join(maildir, sub)):
+            with open(os.path.join(maildir, sub, name), "rb") as f:
+                data = f.read()
+            head, sep, body = data.partition(b"\n\n")
+            head = re.sub(rb"(?m)^X-TUID: [^\n]*\n?", b"", head + b"\n")[:-1] if b"X-TUID: " in head else head
+            got[hashlib.sha256(head + sep + body).digest()] += 1
+    if got != corpus.digests:
+        missing, extra = corpus.digests - got, got - corpus.digests
+        raise Failure(f"the downloaded Maildir differs from the corpus: {sum(missing.values())} corpus message(s) "
+                      f"not found byte for byte, {sum(extra.values())} downloaded message(s) not in the corpus")
+
+
 def connect(server):
     m = imaplib.IMAP4("127.0.0.1", server.port, timeout=600)
     ok(m.login(server.user, server.password), "LOGIN")
@@ -422,6 +440,16 @@ def flag_expunge(server, rng):
         m.logout()
 
 
+class SignalsDeferred:
+    """Ctrl-C or SIGTERM during a server's stop would leave it running: they wait until it is done."""
+
+    def __enter__(self):
+        self.old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+    def __exit__(self, *exc):
+        signal.pthread_sigmask(signal.SIG_SETMASK, self.old)
+
+
 def run_server(server, corpus, work, args, results, notes):
     """One repetition on one fresh server; appends to results[key] (lists) and notes."""
     name = server.name
@@ -455,6 +483,10 @@ def run_server(server, corpus, work, args, results, notes):
     log(f"{name}: download")
     add("download", mbsync(rc, down, mtimeout, logfile, slept))
     check_sync(server, down)
+    try:
+        check_content(corpus, down)
+    except Failure as e:
+        notes.append(str(e))
     log(f"{name}: resync, nothing changed")
     add("resync", mbsync(rc, down, mtimeout, logfile, slept))
 
@@ -591,6 +623,7 @@ def main():
         raise KeyboardInterrupt("SIGTERM")
     signal.signal(signal.SIGTERM, interrupted)  # stop the servers and remove the directories, as on Ctrl-C
     root = tempfile.mkdtemp(prefix="sync-bench-")
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     started = time.time()
     try:
         log(f"corpus: {args.messages} messages (seed {args.seed}) in {root}")
@@ -612,18 +645,18 @@ def main():
                     notes[x].append(f"repetition {rep + 1}: {e}")
                     log(f"{x}: repetition {rep + 1} FAILED: {e}")
                 finally:
-                    if args.keep:
-                        server.stop(keep=True)
-                        log(f"{x}: kept {server.dir}")
-                    else:
-                        server.stop()
-                        shutil.rmtree(work, ignore_errors=True)
+                    with SignalsDeferred():
+                        server.stop(keep=args.keep)
+                        if args.keep:
+                            log(f"{x}: kept {server.dir}")
+                        else:
+                            shutil.rmtree(work, ignore_errors=True)
         elapsed = time.time() - started
         print(f"Sync benchmark, {time.strftime('%Y-%m-%d %H:%M %Z')}: "
               f"python3 Benchmarks/sync_bench.py --messages {args.messages} --reps {args.reps} --seed {args.seed}"
               + (f" --only {args.only}" if args.only else "") + f"  ({elapsed / 60:.1f} min)")
         print(f"machine: {os.cpu_count()} cores (nproc {command_output(['nproc'])}), kernel {platform.release()}, "
-              f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+              f"load average {load_before} at the start, {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
         print(f"dovecot --version: {command_output(['dovecot', '--version'])}; "
               f"mbsync --version: {command_output(['mbsync', '--version'])}")
         if "sealbox" in names:
@@ -635,10 +668,11 @@ def main():
               f"'{RARE_WORD}' in {corpus.rare}; {args.reps} repetition(s), fresh servers each")
         report(results, notes, corpus, args, names)
     finally:
-        if args.keep:
-            log(f"kept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+        with SignalsDeferred():
+            if args.keep:
+                log(f"kept {root}")
+            else:
+                shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
