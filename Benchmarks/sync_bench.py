@@ -622,6 +622,10 @@ def main():
     def interrupted(*_):
         raise KeyboardInterrupt("SIGTERM")
     signal.signal(signal.SIGTERM, interrupted)  # stop the servers and remove the directories, as on Ctrl-C
+    binary = None
+    if args.only != "dovecot":  # which sealbox ran: a shared build directory may be rebuilt meanwhile
+        with open(args.sealbox, "rb") as f:
+            binary = (os.fstat(f.fileno()).st_mtime, hashlib.file_digest(f, "sha256").hexdigest()[:12])
     root = tempfile.mkdtemp(prefix="sync-bench-")
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     started = time.time()
@@ -659,9 +663,11 @@ def main():
               f"load average {load_before} at the start, {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
         print(f"dovecot --version: {command_output(['dovecot', '--version'])}; "
               f"mbsync --version: {command_output(['mbsync', '--version'])}")
-        if "sealbox" in names:
-            st = os.stat(args.sealbox)
-            print(f"sealbox: {os.path.abspath(args.sealbox)} (built {time.strftime('%Y-%m-%d %H:%M', time.gmtime(st.st_mtime))} UTC)")
+        if binary:
+            print(f"sealbox: {os.path.abspath(args.sealbox)} (built {time.strftime('%Y-%m-%d %H:%M', time.gmtime(binary[0]))} "
+                  f"UTC, sha256 {binary[1]}…)")
+            if os.stat(args.sealbox).st_mtime != binary[0]:
+                print("WARNING: the sealbox binary was replaced during the run: the repetitions ran different builds")
         print(f"corpus: {corpus.n:,} messages, {corpus.bytes / 1e6:.1f} MB (CRLF): {corpus.kinds['plain']:,} text/plain, "
               f"{corpus.kinds['alternative']:,} multipart/alternative, {corpus.kinds['attachment']:,} with one base64 "
               f"attachment of 100 KB-1 MB ({corpus.attachment_bytes / 1e6:.1f} MB decoded); dates over 2025; "
