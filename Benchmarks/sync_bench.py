@@ -29,7 +29,7 @@ writes less). The clients and both servers share the machine's cores: only ratio
 mean much.
 """
 import argparse, base64, collections, datetime, email.header, email.utils, hashlib, imaplib, os, platform, random, re
-import shutil, signal, statistics, subprocess, sys, tempfile, time
+import shlex, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from imap_load import Dovecot, Sealbox  # noqa: E402
@@ -656,9 +656,8 @@ def main():
                         else:
                             shutil.rmtree(work, ignore_errors=True)
         elapsed = time.time() - started
-        print(f"Sync benchmark, {time.strftime('%Y-%m-%d %H:%M %Z')}: "
-              f"python3 Benchmarks/sync_bench.py --messages {args.messages} --reps {args.reps} --seed {args.seed}"
-              + (f" --only {args.only}" if args.only else "") + f"  ({elapsed / 60:.1f} min)")
+        print(f"Sync benchmark, {time.strftime('%Y-%m-%d %H:%M %Z')}, {elapsed / 60:.1f} min: "
+              + " ".join(shlex.quote(a) for a in ["python3", os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]))
         print(f"machine: {os.cpu_count()} cores (nproc {command_output(['nproc'])}), kernel {platform.release()}, "
               f"load average {load_before} at the start, {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
         print(f"dovecot --version: {command_output(['dovecot', '--version'])}; "
