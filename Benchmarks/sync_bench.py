@@ -16,7 +16,8 @@ plaintext on loopback; fresh server state each time):
      the bytes the server wrote meanwhile (write_bytes of /proc/<pid>/io: Sealbox's serve process;
      Dovecot's master plus its live children, where the master's figure includes every child it
      has reaped, so short-lived imap processes are counted) over the bytes of mail;
-  2. download: mbsync (Sync Pull) into an empty Maildir; then the same again with nothing changed;
+  2. download: mbsync (Sync Pull) into an empty Maildir, checked byte for byte against the corpus
+     (but for mbsync's X-TUID header); then the same again with nothing changed;
   3. imaplib, one session: UID FETCH 1:* (FLAGS), (ENVELOPE), (BODYSTRUCTURE), UID SEARCH SINCE,
      SEARCH TEXT <a word in 1 % of the messages>: the first call, then 3 more (median);
   4. a round: UID STORE +FLAGS (\\Flagged) on a random 10 %, UID STORE +FLAGS.SILENT (\\Deleted) on a
