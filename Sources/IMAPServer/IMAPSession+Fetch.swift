@@ -16,7 +16,7 @@ extension IMAPSession {
         }
         let live = seqs.filter { !view.isExpunged(view.uids[$0 - 1]) }
         let missing = live.count < seqs.count
-        var records = live.isEmpty ? [] : try await mailbox.messages(
+        var records = live.isEmpty ? [] : try await mailbox.messageStates(
             in: view.path, uids: view.uidSet(live), changedSince: changedSince.map { Int64(clamping: $0) })
         // \Seen set implicitly by BODY[…] / RFC822 / RFC822.TEXT (not in EXAMINE).
         var newlySeen = Set<UID>()

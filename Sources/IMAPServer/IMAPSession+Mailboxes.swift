@@ -95,7 +95,7 @@ extension IMAPSession {
         }
         guard let info = try await mailbox.folder(name) else { no(tag, "Mailbox does not exist", code: .nonExistent); return }
         if condStore { enabled.insert("CONDSTORE") }
-        let records = try await mailbox.messages(in: info.path, uids: nil, changedSince: nil)
+        let records = try await mailbox.messageStates(in: info.path, uids: nil, changedSince: nil)
         let recent = readOnly ? [] : try await mailbox.claimRecent(in: info.path)
         let view = SelectedMailbox(path: info.path, readOnly: readOnly, info: info, records: records, recent: Set(recent),
                                    condStore: enabled.contains("CONDSTORE"))
@@ -286,7 +286,7 @@ extension IMAPSession {
                 state = .logout
                 return
             }
-            let changed = try await mailbox.messages(in: view.path, uids: nil, changedSince: view.knownModSeq)
+            let changed = try await mailbox.messageStates(in: view.path, uids: nil, changedSince: view.knownModSeq)
             let gone = try await mailbox.expunged(in: view.path, since: view.knownModSeq)
             view.markExpunged(gone)
             let newOnes = changed.filter { $0.uid > view.maxUID }

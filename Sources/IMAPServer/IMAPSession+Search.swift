@@ -10,7 +10,9 @@ extension IMAPSession {
         if let charset, !["UTF-8", "US-ASCII"].contains(charset.uppercased()) {
             no(tag, "Unsupported charset", code: .badCharset(["UTF-8", "US-ASCII"])); return
         }
-        let records = try await mailbox.messages(in: view.path, uids: nil, changedSince: nil)
+        // The sent date is read from the message's row (slow in a big folder): only for SENTBEFORE/ON/SINCE.
+        let records = try await (key.mentionsSentDate ? mailbox.messages(in: view.path, uids: nil, changedSince: nil)
+                                                      : mailbox.messageStates(in: view.path, uids: nil, changedSince: nil))
             .filter { view.sequenceNumber(of: $0.uid) != nil && !view.isExpunged($0.uid) }
         var context = SearchContext(view: view, records: records, savedSearch: savedSearch)
         try await context.prepare(key, mailbox: mailbox)
@@ -47,6 +49,17 @@ extension SearchKey {
         case .and(let keys): keys.contains { $0.mentionsModSeq }
         case .or(let a, let b): a.mentionsModSeq || b.mentionsModSeq
         case .not(let k): k.mentionsModSeq
+        default: false
+        }
+    }
+
+    /// SENTBEFORE, SENTON or SENTSINCE somewhere in the key (they read the Date: header's value).
+    var mentionsSentDate: Bool {
+        switch self {
+        case .sentBefore, .sentOn, .sentSince: true
+        case .and(let keys): keys.contains { $0.mentionsSentDate }
+        case .or(let a, let b): a.mentionsSentDate || b.mentionsSentDate
+        case .not(let k): k.mentionsSentDate
         default: false
         }
     }

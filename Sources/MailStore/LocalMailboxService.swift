@@ -353,6 +353,9 @@ public final class LocalMailboxSession: MailboxSession {
     public func messages(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord] {
         try await database.messages(in: folder, uids: uids, changedSince: changedSince)
     }
+    public func messageStates(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord] {
+        try await database.messages(in: folder, uids: uids, changedSince: changedSince, facts: false)
+    }
     public func messageBytes(in folder: String, uid: UID) async throws -> [UInt8]? { try await database.messageBytes(in: folder, uid: uid) }
     public func messageReader(in folder: String, uid: UID) async throws -> MessageReader? {
         try await database.messageReader(in: folder, uid: uid)

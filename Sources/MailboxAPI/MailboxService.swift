@@ -55,6 +55,9 @@ public protocol MailboxSession: Sendable {
     /// (a missing folder, the quota), in order; all that succeed are durable when this returns.
     func append(_ batch: [AppendRequest]) async throws -> [Result<AppendResult, MailStoreError>]
     func messages(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord]
+    /// The same records without what is read from the message itself (`sentDate`, `subject`, `from`,
+    /// `messageID`, `threadID` are nil): what SELECT, FETCH and sync need, read from the index alone.
+    func messageStates(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord]
     func messageBytes(in folder: String, uid: UID) async throws -> [UInt8]?
     /// The same bytes read piece by piece, for messages too large to hold whole.
     func messageReader(in folder: String, uid: UID) async throws -> MessageReader?
@@ -99,6 +102,10 @@ public struct AppendRequest: Sendable {
 }
 
 extension MailboxSession {
+    public func messageStates(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord] {
+        try await messages(in: folder, uids: uids, changedSince: changedSince)
+    }
+
     /// One append after the other (for stores that cannot do better).
     public func append(_ batch: [AppendRequest]) async throws -> [Result<AppendResult, MailStoreError>] {
         var results: [Result<AppendResult, MailStoreError>] = []
