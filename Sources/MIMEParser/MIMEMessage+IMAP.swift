@@ -70,6 +70,10 @@ extension MIMEMessage {
             return Array(bytes[m.headerRange])
         case .text:
             guard let m = messageEntity(spec.part) else { return nil }
+            // An encapsulated message that is all header (no empty line: an encoded message/rfc822
+            // read as it stands, or one cut off by a boundary) has no text; what follows its header
+            // is the line break that belongs to the boundary. Dovecot answers "" too.
+            if !spec.part.isEmpty && !headerHasBlankLine(m.headerRange) { return [] }
             return Array(bytes[m.bodyRange.lowerBound..<max(m.bodyRange.lowerBound, endOfMessage(spec.part, m))])
         case .headerFields(let names), .headerFieldsNot(let names):
             guard let m = messageEntity(spec.part) else { return nil }

@@ -18,11 +18,6 @@ struct DovecotDifferentialTests {
             body-type-msg covers it; Dovecot 2.3 sends it as an opaque leaf, Sealbox with envelope, body \
             and line count so that clients can show the inner structure.
             """,
-        "fixtures/16-rfc822-base64.eml": """
-            message/rfc822 with Content-Transfer-Encoding base64, which RFC 2046 §5.2.1 forbids. Dovecot \
-            parses the encoded text as a message (an envelope of NILs, size counting the line break that \
-            belongs to the boundary); Sealbox treats it as an opaque leaf, so BINARY decodes it.
-            """,
         "fixtures/21-unknown-cte.eml": """
             One part has an unknown Content-Transfer-Encoding (x-uuencode). Dovecot then answers \
             UNKNOWN-CTE for BINARY of every part of the message; Sealbox only for that part (RFC 3516 §4.3).

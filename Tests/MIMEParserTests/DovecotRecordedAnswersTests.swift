@@ -16,6 +16,17 @@ struct DovecotRecordedAnswersTests {
     }
 
     @Test("BODYSTRUCTURE and BODY", arguments: [
+        // message/rfc822 in base64: parsed as it stands (RFC 3501 body-type-msg: an envelope of
+        // NILs, an empty text body, the line count of the encoded content)
+        ("16-rfc822-base64.eml",
+         #"(("message" "rfc822" NIL NIL NIL "base64" 30 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL) 1 NIL NIL NIL NIL) "mixed" ("boundary" "x") NIL NIL NIL)"#,
+         #"(("message" "rfc822" NIL NIL NIL "base64" 30 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0) 1) "mixed")"#),
+        ("24-rfc822-base64-message.eml",
+         #"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 12 0 NIL NIL NIL NIL)("message" "rfc822" NIL NIL NIL "base64" 136 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL) 4 NIL NIL NIL NIL) "mixed" ("boundary" "x") NIL NIL NIL)"#,
+         #"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 12 0)("message" "rfc822" NIL NIL NIL "base64" 136 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0) 4) "mixed")"#),
+        ("25-rfc822-base64-top.eml",
+         #"("message" "rfc822" NIL NIL NIL "base64" 30 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL) 1 NIL NIL NIL NIL)"#,
+         #"("message" "rfc822" NIL NIL NIL "base64" 30 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0) 1)"#),
         // charset="" and charset= are kept empty, not replaced by the default
         ("26-empty-charset.eml",
          #"(("text" "plain" ("charset" "") NIL NIL "7bit" 12 0 NIL NIL NIL NIL)("text" "plain" ("charset" "") NIL NIL "7bit" 10 0 NIL NIL NIL NIL)("text" "html" ("charset" "" "format" "flowed") NIL NIL "7bit" 8 0 NIL NIL NIL NIL) "mixed" ("boundary" "b") NIL NIL NIL)"#,
@@ -36,5 +47,17 @@ struct DovecotRecordedAnswersTests {
         // what FETCH sends: the stored form, encoded and decoded again
         let stored = try #require(MessageStructure(encoded: m.structure.encoded()))
         #expect(String(decoding: stored.imapBodyStructureBytes(extended: true), as: UTF8.self) == bodyStructure)
+    }
+
+    @Test("the encapsulated message of an encoded message/rfc822 is all header and has no text")
+    func encodedMessageSections() throws {
+        let m = try Self.fixture("24-rfc822-base64-message.eml")
+        let header = try #require(m.section(IMAPSection(part: [2], kind: .header)))
+        #expect(header.count == 134)   // the encoded lines, without the line break of the boundary
+        #expect(m.section(IMAPSection(part: [2], kind: .text)) == [])
+        #expect(m.section(IMAPSection(part: [2], kind: .full))?.count == 136)
+        // BINARY still removes the part's own encoding: the forwarded message itself
+        let decoded = String(decoding: try #require(m.binary(part: [2])), as: UTF8.self)
+        #expect(decoded.hasPrefix("From: a@example.com\r\nSubject: inner\r\n"))
     }
 }

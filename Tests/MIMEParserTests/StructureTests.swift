@@ -206,6 +206,19 @@ struct RobustnessTests {
         _ = m.imapBodyStructure(extended: true)
     }
 
+    @Test("a message/rfc822 past the depth limit goes out as application/octet-stream, as Dovecot sends it past its own")
+    func deepMessageNesting() {
+        var s = "Subject: leaf\n\nbody\n"
+        for i in 0..<12 { s = "Subject: level \(i)\nMIME-Version: 1.0\nContent-Type: message/rfc822\n\n" + s }
+        let m = MIMEMessage.parse(crlf(s), limits: MIMELimits(maxDepth: 5))
+        let bs = m.imapBodyStructure(extended: true)
+        // every "message" "rfc822" is followed by its body fields and an envelope (RFC 3501 body-type-msg)
+        let messages = bs.components(separatedBy: #""message" "rfc822" NIL NIL NIL "7bit" "#).dropFirst()
+        #expect(messages.count == 5)
+        for m in messages { #expect(m.drop { $0.isNumber }.hasPrefix(" (NIL \"level ")) }
+        #expect(bs.contains(#"("application" "octet-stream" NIL NIL NIL "7bit" "#))
+    }
+
     @Test("part count is capped")
     func manyParts() {
         var s = "Content-Type: multipart/mixed; boundary=b\n\n"
