@@ -39,6 +39,9 @@ struct DovecotRecordedAnswersTests {
         ("28-types-without-subtype-in-parts.eml",
          #"(("text" "" ("charset" "us-ascii") NIL NIL "7bit" 18 1 NIL NIL NIL NIL)("TEXT" "" ("charset" "us-ascii") NIL NIL "7bit" 8 0 NIL NIL NIL NIL)("" "" NIL NIL NIL "7bit" 8 NIL NIL NIL NIL)("image" "" NIL NIL NIL "base64" 8 NIL NIL NIL NIL)("application" "octet-stream" NIL NIL NIL "7bit" 22 NIL NIL NIL NIL)("message" "" NIL NIL NIL "7bit" 22 NIL NIL NIL NIL)("" "" NIL NIL NIL "7bit" 8 NIL NIL NIL NIL) "mixed" ("boundary" "b") NIL NIL NIL)"#,
          #"(("text" "" ("charset" "us-ascii") NIL NIL "7bit" 18 1)("TEXT" "" ("charset" "us-ascii") NIL NIL "7bit" 8 0)("" "" NIL NIL NIL "7bit" 8)("image" "" NIL NIL NIL "base64" 8)("application" "octet-stream" NIL NIL NIL "7bit" 22)("message" "" NIL NIL NIL "7bit" 22)("" "" NIL NIL NIL "7bit" 8) "mixed")"#),
+        ("23-unknown-cte-foo.eml",
+         #"("text" "plain" ("charset" "us-ascii") NIL NIL "foo" 35 2 NIL NIL NIL NIL)"#,
+         #"("text" "plain" ("charset" "us-ascii") NIL NIL "foo" 35 2)"#),
     ])
     func structure(name: String, bodyStructure: String, body: String) throws {
         let m = try Self.fixture(name)
@@ -59,5 +62,18 @@ struct DovecotRecordedAnswersTests {
         // BINARY still removes the part's own encoding: the forwarded message itself
         let decoded = String(decoding: try #require(m.binary(part: [2])), as: UTF8.self)
         #expect(decoded.hasPrefix("From: a@example.com\r\nSubject: inner\r\n"))
+    }
+
+    @Test("an unknown transfer encoding refuses BINARY of that part (Dovecot: NO [UNKNOWN-CTE])")
+    func unknownEncoding() throws {
+        let m = try Self.fixture("23-unknown-cte-foo.eml")
+        #expect(m.hasUnknownTransferEncoding(part: [1]))
+        #expect(m.binarySize(part: [1]) == nil)
+        #expect(m.binary(part: [1]) == nil)
+        #expect(!m.hasUnknownTransferEncoding(part: [2]))   // no such part: Dovecot answers size 0
+        let multipart = try Self.fixture("21-unknown-cte.eml")
+        #expect(!multipart.hasUnknownTransferEncoding(part: [1]))
+        #expect(multipart.hasUnknownTransferEncoding(part: [2]))
+        #expect(multipart.binarySize(part: [1]) == 10)
     }
 }
