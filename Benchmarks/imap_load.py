@@ -226,8 +226,8 @@ class Sealbox:
         run("alias", "add", "user@example.com")
         self.user, self.password = "user@example.com", run("password", "generate", "user@example.com").strip()
         self.err = open(os.path.join(self.dir, "serve.log"), "w+")
-        self.proc = subprocess.Popen([self.binary, "serve", "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0",
-                                      "--pop3s-port", "0", "--smtp-port", "0", "--allow-insecure-auth"],
+        self.proc = subprocess.Popen([self.binary, "serve", "--imap-port", "auto", "--imaps-port", "auto", "--pop3-port", "auto",
+                                      "--pop3s-port", "auto", "--smtp-port", "auto", "--allow-insecure-auth"],
                                      env=env, stderr=self.err, stdout=subprocess.DEVNULL)
         deadline = time.time() + 60
         while time.time() < deadline:
