@@ -205,7 +205,9 @@ struct TreeBuilder {
             // it stays an opaque leaf.
             let enc = (part.transferEncoding ?? "7bit")
             if part.subtype == "rfc822" || enc == "7bit" || enc == "8bit" || enc == "binary" {
-                let (emb, hit) = parseEntity(start: bodyStart, depth: depth + 1, number: part.partNumber,
+                // The body of a message that is itself message/rfc822 is part 1 (RFC 3501 §6.4.5), so its
+                // encapsulated message's parts are 1.1, 1.2… as in Dovecot.
+                let (emb, hit) = parseEntity(start: bodyStart, depth: depth + 1, number: part.partNumber.isEmpty ? [1] : part.partNumber,
                                              isMultipartChild: false, inDigest: false, isEmbeddedRoot: true)
                 part.children = [emb]
                 part.isEncapsulatedMessage = true

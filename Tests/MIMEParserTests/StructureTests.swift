@@ -59,6 +59,32 @@ struct StructureTests {
         #expect(m.leafParts.map(\.partNumber) == [[1], [2, 1], [2, 2], [3]])
     }
 
+    @Test("a message whose body is message/rfc822: the body is part 1, the encapsulated message's parts 1.1, 1.2")
+    func topLevelEncapsulatedMessage() {
+        let single = MIMEMessage.parse(crlf("From: a@example.com\nMIME-Version: 1.0\nContent-Type: message/rfc822\n\nSubject: inner\n\nbody\n"))
+        #expect(single.partList().map(\.number) == [[1], [1, 1]])
+        #expect(single.section(IMAPSection(part: [1, 1], kind: .full)) == crlf("body\n"))   // Dovecot's BODY[1.1]
+        let multi = MIMEMessage.parse(crlf("""
+            From: a@example.com
+            MIME-Version: 1.0
+            Content-Type: message/rfc822
+
+            Subject: inner
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary=b
+
+            --b
+
+            one
+            --b
+
+            two
+            --b--
+            """))
+        #expect(multi.partList().map(\.number) == [[1], [1, 1], [1, 2]])
+        #expect(multi.section(IMAPSection(part: [1, 2], kind: .full)) == crlf("two"))
+    }
+
     @Test("sections")
     func sections() throws {
         let m = MIMEMessage.parse(Self.nested)
