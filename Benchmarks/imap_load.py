@@ -206,7 +206,7 @@ async def idle_memory(port, user, password, count, pids_fn):
 # The port value given to `sealbox serve` for every listener: today "0" means "any free port" (the
 # benchmarks read the ports back from the "listening:" lines). The one place to change if that
 # spelling changes (e.g. to "auto", with "0" meaning "disabled").
-ANY_PORT = "0"
+ANY_PORT = "auto"
 
 
 def process_tree(root):

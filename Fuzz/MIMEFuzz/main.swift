@@ -35,6 +35,7 @@ public func mimeFuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
         _ = m.binary(part: number)
         _ = m.binarySize(part: number)
+        _ = m.hasUnknownTransferEncoding(part: number)
     }
     _ = MIMEInspector.report(for: bytes)
     if let s = String(validatingUTF8: bytes.prefix(200).map { $0 == 0 ? 32 : CChar(bitPattern: $0) } + [0]) {

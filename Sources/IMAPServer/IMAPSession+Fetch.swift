@@ -90,20 +90,27 @@ extension IMAPSession {
                         if let partial { data = MIMEMessage.partial(data, offset: partial.offset, count: partial.length) }
                         items.append(.section(name: a.responseName, origin: partial?.offset, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
                     case .binary(let part, let partial, _):
+                        // A part BINARY cannot decode is left out of the response, which ends in
+                        // NO [UNKNOWN-CTE] (RFC 3516 §4.3), as Dovecot answers.
+                        if message!.hasUnknownTransferEncoding(part: part) { unknownEncoding = true; continue }
                         guard var data = message!.binary(part: part) else {
-                            if message!.part(part) != nil { unknownEncoding = true }
                             items.append(.section(name: a.responseName, origin: partial?.offset, data: nil, literal8: false))
                             continue
                         }
                         if let partial { data = MIMEMessage.partial(data, offset: partial.offset, count: partial.length) }
                         items.append(.section(name: a.responseName, origin: partial?.offset, data: data, literal8: data.contains(0)))
                     case .binarySize(let part):
+                        if message!.hasUnknownTransferEncoding(part: part) { unknownEncoding = true; continue }
+                        // a part that does not exist has size 0, as in Dovecot
                         items.append(.binarySize(part: part, size: message!.binarySize(part: part) ?? 0))
                     }
                 }
                 if newlySeen.contains(record.uid) && !attrs.contains(.flags) {
                     items.append(.flags(imapFlags(record.flags, record.keywords, recent: recent)))
                 }
+                // Every item was refused (UNKNOWN-CTE): a FETCH response needs one, so it carries
+                // the UID, as Dovecot's does.
+                if items.isEmpty && streamed == nil { items.append(.uid(record.uid)) }
                 if let reader, let streamed {
                     try await stream(reader, sequenceNumber: UInt32(seq), items: items, at: streamed.index, name: streamed.name)
                 } else {

@@ -109,13 +109,21 @@ struct RawParameter: Sendable, Hashable {
 }
 
 enum ContentFields {
-    /// Content-Type: "type/subtype; params". Returns nil when there is no valid type/subtype.
+    /// Content-Type: "type/subtype; params". An invalid field gives an empty type and subtype, as
+    /// Dovecot sends it (the part is still text/plain for decoding and search, RFC 2045 §5.2).
     static func parseContentType(_ value: [UInt8], limits: MIMELimits) -> (type: String, subtype: String, params: [RawParameter])? {
         var lx = Lexer(value)
         lx.skipCFWS()
         guard let t = lx.mimeToken() else { return ("", "", []) }
         lx.skipCFWS()
-        // Like Dovecot: a type without "/subtype" is kept as an empty type and subtype, without parameters.
+        if lx.atEnd {
+            // Like Dovecot 2.3: a type alone ("text") is kept with an empty subtype ("text" "", with
+            // the default charset and a line count when it is text); "multipart" alone cannot be a
+            // multipart and goes out as application/octet-stream.
+            if equalsLowercase(t, "multipart") { return ("application", "octet-stream", []) }
+            return (String(decoding: t, as: UTF8.self), "", [])
+        }
+        // Like Dovecot: a type followed by anything but "/subtype" is an empty type and subtype, without parameters.
         guard lx.peek == 47 else { return ("", "", []) }
         lx.pos += 1
         lx.skipCFWS()
@@ -182,6 +190,8 @@ enum ContentFields {
                 if !lx.lastQuotedTerminated { break }   // unterminated quote: the parameter is invalid
             } else if let tok = lx.mimeToken() {
                 v = Array(tok)
+            } else if lx.atEnd || lx.peek == 59 {
+                v = []   // "charset=" keeps its empty value, as Dovecot does (and as `charset=""` does)
             } else {
                 break
             }

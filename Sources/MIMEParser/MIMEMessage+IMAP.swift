@@ -70,6 +70,10 @@ extension MIMEMessage {
             return Array(bytes[m.headerRange])
         case .text:
             guard let m = messageEntity(spec.part) else { return nil }
+            // An encapsulated message that is all header (no empty line: an encoded message/rfc822
+            // read as it stands, or one cut off by a boundary) has no text; what follows its header
+            // is the line break that belongs to the boundary. Dovecot answers "" too.
+            if !spec.part.isEmpty && !headerHasBlankLine(m.headerRange) { return [] }
             return Array(bytes[m.bodyRange.lowerBound..<max(m.bodyRange.lowerBound, endOfMessage(spec.part, m))])
         case .headerFields(let names), .headerFieldsNot(let names):
             guard let m = messageEntity(spec.part) else { return nil }
@@ -127,7 +131,17 @@ extension MIMEMessage {
         }
     }
 
-    /// RFC 3516 BINARY.SIZE[part].
+    /// Whether BINARY and BINARY.SIZE of the part must be refused with `NO [UNKNOWN-CTE]`
+    /// (RFC 3516 §4.3): the part exists and its Content-Transfer-Encoding is none BINARY can remove.
+    public func hasUnknownTransferEncoding(part path: [Int]) -> Bool {
+        guard !path.isEmpty, let p = part(path) else { return false }
+        switch p.transferEncoding ?? "7bit" {
+        case "7bit", "8bit", "binary", "base64", "quoted-printable": return false
+        default: return true
+        }
+    }
+
+    /// RFC 3516 BINARY.SIZE[part]: nil when the part does not exist or its encoding is unknown.
     public func binarySize(part path: [Int]) -> Int? {
         guard let p = part(path) else { return nil }
         switch p.transferEncoding ?? "7bit" {

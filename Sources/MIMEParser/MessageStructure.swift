@@ -5,7 +5,9 @@
 public struct MessageStructure: Sendable, Hashable {
     /// Bumped whenever the parser's answers change: stored structures of another version are
     /// recomputed from the message (lazily, the next time they are read).
-    public static let version: UInt8 = 1
+    /// 2: a type without a subtype is kept, an empty parameter value (`charset=`) is kept, an
+    /// encoded message/rfc822 is parsed as a message.
+    public static let version: UInt8 = 2
 
     public var envelope: Envelope
     public var root: BodyNode

@@ -197,9 +197,17 @@ struct TreeBuilder {
         }
         if isEmbeddedRoot { part.partNumber = number + [1] }
         if part.contentType == "message" && (part.subtype == "rfc822" || part.subtype == "global") && canDescend {
+            // message/rfc822 is always parsed as a message, whatever its transfer encoding (RFC 2046
+            // §5.2.1 allows only 7bit, 8bit and binary): BODYSTRUCTURE must then carry an envelope, a
+            // body and a line count (RFC 3501 body-type-msg), and Dovecot 2.3 parses the content as it
+            // stands (an encoded one gives an envelope of NILs and an empty text body). BINARY still
+            // removes the part's own encoding. message/global may be encoded (RFC 6532 §3.5): encoded,
+            // it stays an opaque leaf.
             let enc = (part.transferEncoding ?? "7bit")
-            if enc == "7bit" || enc == "8bit" || enc == "binary" {
-                let (emb, hit) = parseEntity(start: bodyStart, depth: depth + 1, number: part.partNumber,
+            if part.subtype == "rfc822" || enc == "7bit" || enc == "8bit" || enc == "binary" {
+                // The body of a message that is itself message/rfc822 is part 1 (RFC 3501 §6.4.5), so its
+                // encapsulated message's parts are 1.1, 1.2… as in Dovecot.
+                let (emb, hit) = parseEntity(start: bodyStart, depth: depth + 1, number: part.partNumber.isEmpty ? [1] : part.partNumber,
                                              isMultipartChild: false, inDigest: false, isEmbeddedRoot: true)
                 part.children = [emb]
                 part.isEncapsulatedMessage = true
@@ -210,6 +218,12 @@ struct TreeBuilder {
                 TreeBuilder.clampChildren(&part)
                 return (part, hit)
             }
+        }
+        if part.contentType == "message" && part.subtype == "rfc822" && !canDescend {
+            // Beyond the depth or part limit the content is not parsed, and message/rfc822 cannot go
+            // out without an envelope and a body (RFC 3501 body-type-msg): it is sent as
+            // application/octet-stream, as Dovecot sends the message/rfc822 part past its own limit.
+            part.rawType = "application"; part.rawSubtype = "octet-stream"
         }
         let hit = nextBoundary(from: bodyStart)
         part.bodyRange = bodyStart..<bodyEnd(before: hit, bodyStart: bodyStart)

@@ -10,12 +10,22 @@ import MailCore
 
 /// `sealbox serve`: every long-running part of a node, wired in one place.
 public enum SealboxServer {
-    /// The services of a node: the IMAP and POP3 listeners, the backup schedule (when a destination is configured) and the queue watcher. `onBound(name, address)`
-    /// reports each listener's address once bound (port 0 becomes a real port).
+    /// The services of a node: the IMAP, POP3 and SMTP listeners, the outbound worker, the backup
+    /// schedule (when a destination is configured) and the queue watcher. A listener whose port
+    /// setting is off is not made, and a protocol with every listener off is not started;
+    /// `onOff(name, key)` reports each such listener (of a protocol that is enabled) and the key
+    /// that turned it off. `onBound(name, address)` reports each listener's address once bound (an
+    /// `auto` port becomes a real port).
     public static func buildServices(
         configuration: SealboxConfiguration, node: SealboxNode, logger: Logger,
+        onOff: @escaping @Sendable (_ name: String, _ key: String) -> Void = { _, _ in },
         onBound: @escaping @Sendable (String, SocketAddress) -> Void = { _, _ in }
     ) throws -> [any Service] {
+        /// Reports the listeners that are off; whether any of them is on.
+        func anyOn(_ listeners: [(name: String, key: SettingKey, port: ListenerPort)]) -> Bool {
+            for l in listeners where l.port.isOff { onOff(l.name, l.key.name) }
+            return listeners.contains { !$0.port.isOff }
+        }
         var hostnames = [configuration.node.hostname, "localhost", "127.0.0.1", "::1"]
         if !hostnames.contains(configuration.node.listenAddress), !["0.0.0.0", "::"].contains(configuration.node.listenAddress) {
             hostnames.append(configuration.node.listenAddress)
@@ -29,18 +39,24 @@ public enum SealboxServer {
         let authenticator = SessionAuthenticator(
             mailboxes: node.mailboxes, gate: AuthThrottle(),
             limiter: SessionLimiter(maxPerMailbox: configuration.imap.maxSessionsPerMailbox))
-        let server = IMAPServer(configuration: imap, tls: tls, authenticator: authenticator, logger: logger)
-        var services = server.services(onBound: onBound)
+        var services: [any Service] = []
+        if anyOn([("imap", IMAPSettings.Key.port, configuration.imap.port),
+                  ("imaps", IMAPSettings.Key.implicitTLSPort, configuration.imap.implicitTLSPort)]) {
+            services += IMAPServer(configuration: imap, tls: tls, authenticator: authenticator, logger: logger).services(onBound: onBound)
+        }
         let outbound = try OutboundWorker.make(configuration: configuration, node: node, logger: logger)
-        if configuration.pop3.enabled {
+        if configuration.pop3.enabled,
+           anyOn([("pop3", POP3Settings.Key.port, configuration.pop3.port),
+                  ("pop3s", POP3Settings.Key.implicitTLSPort, configuration.pop3.implicitTLSPort)]) {
             let pop3 = POP3Server.Configuration(configuration.pop3, node: configuration.node, session: POP3SessionConfiguration())
             services += POP3Server(configuration: pop3, tls: tls, authenticator: authenticator, logger: logger)
                 .services(onBound: onBound)
         }
-        if configuration.smtp.enabled {
+        if configuration.smtp.enabled, anyOn([("smtp", SMTPSettings.Key.port, configuration.smtp.port)]),
+           let port = configuration.smtp.port.bindPort {
             var smtp = SMTPServer.Configuration()
             smtp.host = configuration.node.listenAddress
-            smtp.port = configuration.smtp.port
+            smtp.port = port
             smtp.maxConnectionsPerIP = configuration.smtp.maxConnectionsPerIP
             smtp.maxMessagesPerMinutePerIP = configuration.smtp.maxMessagesPerMinutePerIP
             smtp.session.hostname = configuration.node.hostname

@@ -18,11 +18,12 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: ArgumentHelp("A JSON configuration file.", valueName: "file")) var config: String?
     @Option(help: ArgumentHelp("Address to listen on (listen.address).", valueName: "address")) var listen: String?
-    @Option(help: ArgumentHelp("IMAP port with STARTTLS (imap.port; 0 = any free port).", valueName: "port")) var imapPort: Int?
-    @Option(help: ArgumentHelp("IMAP port with implicit TLS (imaps.port).", valueName: "port")) var imapsPort: Int?
-    @Option(help: ArgumentHelp("POP3 port with STLS (pop3.port; 0 = any free port).", valueName: "port")) var pop3Port: Int?
-    @Option(help: ArgumentHelp("POP3 port with implicit TLS (pop3s.port).", valueName: "port")) var pop3sPort: Int?
-    @Option(help: ArgumentHelp("SMTP port receiving mail for the server's domains, with STARTTLS (smtp.port; 0 = any free port).", valueName: "port")) var smtpPort: Int?
+    // Each port: a number, 0 or `off` (no such listener), `auto` (any free port); checked with the settings.
+    @Option(help: ArgumentHelp("IMAP port with STARTTLS (imap.port; 0 or off: none; auto: any free port).", valueName: "port")) var imapPort: String?
+    @Option(help: ArgumentHelp("IMAP port with implicit TLS (imaps.port; 0 or off: none; auto: any free port).", valueName: "port")) var imapsPort: String?
+    @Option(help: ArgumentHelp("POP3 port with STLS (pop3.port; 0 or off: none; auto: any free port).", valueName: "port")) var pop3Port: String?
+    @Option(help: ArgumentHelp("POP3 port with implicit TLS (pop3s.port; 0 or off: none; auto: any free port).", valueName: "port")) var pop3sPort: String?
+    @Option(help: ArgumentHelp("SMTP port receiving mail for the server's domains, with STARTTLS (smtp.port; 0 or off: none; auto: any free port).", valueName: "port")) var smtpPort: String?
     @Flag(help: "Allow password logins without TLS, IMAP and POP3 (imap.allowInsecureAuth, pop3.allowInsecureAuth; local testing only).")
     var allowInsecureAuth = false
     @Option(help: ArgumentHelp("TLS certificate chain, PEM (tls.certificate).", valueName: "file")) var tlsCertificate: String?
@@ -32,11 +33,11 @@ struct ServeCommand: AsyncParsableCommand {
         try await runReportingErrors {
             var overrides: [String: String] = ["data.directory": global.dataDir]
             if let listen { overrides["listen.address"] = listen }
-            if let imapPort { overrides["imap.port"] = String(imapPort) }
-            if let imapsPort { overrides["imaps.port"] = String(imapsPort) }
-            if let pop3Port { overrides["pop3.port"] = String(pop3Port) }
-            if let pop3sPort { overrides["pop3s.port"] = String(pop3sPort) }
-            if let smtpPort { overrides["smtp.port"] = String(smtpPort) }
+            if let imapPort { overrides["imap.port"] = imapPort }
+            if let imapsPort { overrides["imaps.port"] = imapsPort }
+            if let pop3Port { overrides["pop3.port"] = pop3Port }
+            if let pop3sPort { overrides["pop3s.port"] = pop3sPort }
+            if let smtpPort { overrides["smtp.port"] = smtpPort }
             if allowInsecureAuth { overrides["imap.allowInsecureAuth"] = "true"; overrides["pop3.allowInsecureAuth"] = "true" }
             if let tlsCertificate { overrides["tls.certificate"] = tlsCertificate }
             if let tlsKey { overrides["tls.key"] = tlsKey }
@@ -58,7 +59,9 @@ struct ServeCommand: AsyncParsableCommand {
             if settings.pop3.enabled && settings.pop3.allowInsecureAuth && !settings.imap.allowInsecureAuth {
                 printError("warning: plaintext authentication without TLS is allowed (pop3.allowInsecureAuth)")
             }
-            let services = try SealboxServer.buildServices(configuration: settings, node: node, logger: logger) { name, address in
+            let services = try SealboxServer.buildServices(configuration: settings, node: node, logger: logger, onOff: { name, key in
+                printError("listener off: \(name) (\(key))")
+            }) { name, address in
                 let mode = name.hasSuffix("s") ? "TLS" : "STARTTLS"
                 printError("listening: \(name) \(address.ipAddress ?? "?"):\(address.port ?? 0) (\(mode))")
             }

@@ -54,6 +54,56 @@ struct TranscriptTests {
 
         """
 
+    /// A single part in an unknown transfer encoding, and a multipart with one such part
+    /// (Fixtures/23-unknown-cte-foo.eml and 21-unknown-cte.eml of the MIME parser tests).
+    static let unknownCTE = "From: u@example.com\r\nSubject: foo\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n"
+        + "Content-Transfer-Encoding: foo\r\n\r\nsome text\r\n"
+    static let unknownCTEPart = """
+        From: u@example.com\r
+        Subject: x-uuencode\r
+        MIME-Version: 1.0\r
+        Content-Type: multipart/mixed; boundary="enc"\r
+        \r
+        --enc\r
+        Content-Type: text/plain\r
+        \r
+        plain part\r
+        --enc\r
+        Content-Type: application/octet-stream\r
+        Content-Transfer-Encoding: x-uuencode\r
+        \r
+        begin 644 file\r
+        end\r
+        --enc--\r
+
+        """
+
+    /// RFC 3516 §4.3: BINARY and BINARY.SIZE of a part whose encoding the server cannot remove
+    /// end in a tagged NO [UNKNOWN-CTE], and the refused item is left out of the FETCH response
+    /// (never a size of 0 or NIL). The response keeps the other items, or the UID when nothing
+    /// else is left, byte for byte as Dovecot 2.3 answers a single message. Unlike Dovecot, which
+    /// stops at the first such message, the other messages of the FETCH are still answered, and
+    /// only the part that cannot be decoded is refused (Dovecot refuses BINARY.SIZE of every part
+    /// of that message).
+    @Test("BINARY of a part in an unknown transfer encoding: NO [UNKNOWN-CTE]")
+    func unknownTransferEncoding() async throws {
+        let no = "TAG NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding\n"
+        try await run([
+            ("TAG FETCH 1 (BINARY.SIZE[1])", "* 1 FETCH (UID 1)\n" + no),
+            ("TAG FETCH 1 (BINARY.PEEK[1])", "* 1 FETCH (UID 1)\n" + no),
+            ("TAG FETCH 1 (BINARY.PEEK[1]<0.3>)", "* 1 FETCH (UID 1)\n" + no),
+            ("TAG FETCH 1 (FLAGS BINARY.SIZE[1])", "* 1 FETCH (FLAGS (\\Recent))\n" + no),
+            ("TAG FETCH 1 (BINARY.SIZE[1] RFC822.SIZE BINARY.PEEK[1])", "* 1 FETCH (RFC822.SIZE \(Self.unknownCTE.utf8.count))\n" + no),
+            ("TAG UID FETCH 1 (BINARY.SIZE[1])", "* 1 FETCH (UID 1)\n" + no),
+            ("TAG FETCH 1 (BODY.PEEK[1])", "* 1 FETCH (BODY[1] {11}\nsome text\n)\nTAG OK FETCH completed\n"),
+            ("TAG FETCH 2 (BINARY.SIZE[1] BINARY.SIZE[2])", "* 2 FETCH (BINARY.SIZE[1] 10)\n" + no),
+            ("TAG FETCH 2 (BINARY.PEEK[1] BINARY.SIZE[3])", "* 2 FETCH (BINARY[1] {10}\nplain part BINARY.SIZE[3] 0)\nTAG OK FETCH completed\n"),
+            ("TAG FETCH 1:3 (BINARY.SIZE[2])", "* 1 FETCH (BINARY.SIZE[2] 0)\n* 2 FETCH (UID 2)\n* 3 FETCH (BINARY.SIZE[2] 3)\n" + no),
+            // BINARY (not PEEK) sets \Seen before the part is found undecodable, as in Dovecot
+            ("TAG FETCH 1 (BINARY[1])", "* 1 FETCH (FLAGS (\\Seen \\Recent))\n" + no),
+        ], deliveries: [Self.unknownCTE, Self.unknownCTEPart, Self.m2])
+    }
+
     @Test("any-state and authenticated-state commands")
     func general() async throws {
         try await run([

@@ -169,8 +169,8 @@ struct CLITests {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
         let password = try await cli.setUpMailbox()
-        let serve = try ChildHandle(CLIHarness.binary, ["serve", "--data-dir", cli.dataDir, "--imap-port", "0", "--imaps-port", "0",
-                                                        "--pop3-port", "0", "--pop3s-port", "0", "--smtp-port", "0"])
+        let serve = try ChildHandle(CLIHarness.binary, ["serve", "--data-dir", cli.dataDir, "--imap-port", "auto", "--imaps-port", "auto",
+                                                        "--pop3-port", "auto", "--pop3s-port", "auto", "--smtp-port", "auto"])
         defer { serve.interrupt() }
         // Wait (bounded) until it says it is ready.
         var ready = ""

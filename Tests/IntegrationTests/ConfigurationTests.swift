@@ -14,9 +14,9 @@ struct ConfigurationTests {
             .write(to: URL(fileURLWithPath: dir + "/sealbox.json"))
         let environment = ["SEALBOX_IMAPS_PORT": "3993", "SEALBOX_IMAP_ALLOW_INSECURE_AUTH": "true",
                            "SEALBOX_IMAP_MAX_CONNECTIONS_PER_IP": "7", "SEALBOX_SERVER_HOSTNAME": "mail.example.com"]
-        let c = try await SealboxConfiguration.load(overrides: ["data.directory": dir, "imap.port": "0"], configFile: nil, environment: environment)
-        #expect(c.imap.port == 0)                       // flag over file
-        #expect(c.imap.implicitTLSPort == 3993)                   // environment over file
+        let c = try await SealboxConfiguration.load(overrides: ["data.directory": dir, "imap.port": "auto"], configFile: nil, environment: environment)
+        #expect(c.imap.port == .auto)                       // flag over file
+        #expect(c.imap.implicitTLSPort == .fixed(3993))     // environment over file
         #expect(c.node.listenAddress == "::1")              // file over default
         #expect(c.imap.idleTimeout == .seconds(900))
         #expect(c.imap.allowInsecureAuth)
@@ -31,8 +31,8 @@ struct ConfigurationTests {
                            "SEALBOX_IMAP_MAX_CONNECTIONS_PER_IP": "9"]
         let c = try await SealboxConfiguration.load(overrides: ["data.directory": "/nonexistent-sealbox"], configFile: nil, environment: environment)
         #expect(c.pop3.enabled)
-        #expect(c.pop3.port == 2110)
-        #expect(c.pop3.implicitTLSPort == 2995)
+        #expect(c.pop3.port == .fixed(2110))
+        #expect(c.pop3.implicitTLSPort == .fixed(2995))
         #expect(c.pop3.allowInsecureAuth)               // follows imap.allowInsecureAuth
         #expect(c.pop3.maxConnectionsPerIP == 9)        // follows imap.maxConnectionsPerIP
         #expect(c.pop3.idleTimeout == .seconds(600))    // RFC 1939's minimum autologout timer
@@ -42,10 +42,37 @@ struct ConfigurationTests {
         #expect(!d.pop3.allowInsecureAuth && d.imap.allowInsecureAuth)
         #expect(!d.pop3.enabled)
         let defaults = try await SealboxConfiguration.load(overrides: ["data.directory": "/nonexistent-sealbox"], configFile: nil, environment: [:])
-        #expect(defaults.pop3.port == (geteuid() == 0 ? 110 : 1110))
-        #expect(defaults.pop3.implicitTLSPort == (geteuid() == 0 ? 995 : 1995))
+        #expect(defaults.pop3.port == .fixed(geteuid() == 0 ? 110 : 1110))
+        #expect(defaults.pop3.implicitTLSPort == .fixed(geteuid() == 0 ? 995 : 1995))
         await #expect { try await SealboxConfiguration.load(overrides: ["pop3.idleTimeout": "60"], configFile: nil, environment: [:]) } throws: { error in
             "\(error)".contains("pop3.idleTimeout") && "\(error)".contains("range")
+        }
+    }
+
+    @Test("listener ports: 0 or off turns one listener off, auto is any free port, from flags, environment and file")
+    func listenerPorts() async throws {
+        let dir = NSTemporaryDirectory() + "sealbox-config-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data(#"{"pop3": {"port": 0}, "pop3s": {"port": "off"}, "imaps": {"port": "auto"}, "smtp": {"port": 2526}}"#.utf8)
+            .write(to: URL(fileURLWithPath: dir + "/sealbox.json"))
+        let file = try await SealboxConfiguration.load(overrides: ["data.directory": dir], configFile: nil, environment: [:])
+        #expect(file.pop3.port == .off && file.pop3.implicitTLSPort == .off)
+        #expect(file.imap.implicitTLSPort == .auto && file.smtp.port == .fixed(2526))
+        #expect(file.imap.port == .fixed(geteuid() == 0 ? 143 : 1143))   // default
+        let flags = try await SealboxConfiguration.load(
+            overrides: ["data.directory": dir, "imap.port": " AUTO ", "pop3.port": "1110", "pop3s.port": "OFF", "smtp.port": "0"],
+            configFile: nil, environment: ["SEALBOX_IMAPS_PORT": "0"])
+        #expect(flags.imap.port == .auto && flags.imap.implicitTLSPort == .off)
+        #expect(flags.pop3.port == .fixed(1110) && flags.pop3.implicitTLSPort == .off && flags.smtp.port == .off)
+        // in MailNet's terms: no listener, or port 0 for the system to choose
+        #expect(ListenerPort.off.bindPort == nil && ListenerPort.auto.bindPort == 0 && ListenerPort.fixed(993).bindPort == 993)
+        for (key, value, says) in [("imap.port", "on", "is not a port"), ("pop3s.port", "-1", "out of range"),
+                                   ("smtp.port", "65536", "out of range"), ("imaps.port", "99.5", "is not a port"), ("pop3.port", "any", "is not a port")] {
+            await #expect { try await SealboxConfiguration.load(overrides: [key: value], configFile: nil, environment: [:]) } throws: { error in
+                let text = "\(error)"
+                return text.contains("configuration \(key) = ") && text.contains(says) && text.contains("0 or off (no listener), or auto (any free port)")
+            }
         }
     }
 

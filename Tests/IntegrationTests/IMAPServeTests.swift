@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-/// `sealbox serve` started for real on loopback (port 0), checked with raw sockets from Python.
+/// `sealbox serve` started for real on loopback (every port `auto`), checked with raw sockets from Python.
 @Suite("sealbox serve: IMAP over the network")
 struct IMAPServeTests {
     final class Served: Sendable {
@@ -15,8 +15,8 @@ struct IMAPServeTests {
         init(extraArguments: [String] = []) async throws {
             cli = try CLIHarness()
             password = try await cli.setUpMailbox()
-            process = try ChildHandle(CLIHarness.binary, ["serve", "--data-dir", cli.dataDir, "--imap-port", "0", "--imaps-port", "0",
-                                                           "--pop3-port", "0", "--pop3s-port", "0", "--smtp-port", "0"] + extraArguments)
+            process = try ChildHandle(CLIHarness.binary, ["serve", "--data-dir", cli.dataDir, "--imap-port", "auto", "--imaps-port", "auto",
+                                                           "--pop3-port", "auto", "--pop3s-port", "auto", "--smtp-port", "auto"] + extraArguments)
             var text = ""
             let deadline = Date().addingTimeInterval(60)
             while !(text.contains("listening: imap ") && text.contains("listening: imaps ")), Date() < deadline, process.isRunning {

@@ -45,7 +45,7 @@ final class ServerHarness: @unchecked Sendable {
         var environment = extra
         environment["SEALBOX_DATA_DIR"] = cli.dataDir
         let (process, output) = try ServeProcess.launch(
-            ["serve", "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0", "--smtp-port", "0",
+            ["serve", "--imap-port", "auto", "--imaps-port", "auto", "--pop3-port", "auto", "--pop3s-port", "auto", "--smtp-port", "auto",
              "--listen", "127.0.0.1"] + (insecureAuth ? ["--allow-insecure-auth"] : []) + extraArguments,
             environment: environment)
         self.output = output
@@ -195,11 +195,11 @@ enum ServeProcess {
         return (process, LineCollector(handle: process))
     }
 
-    /// Starts it (every port 0, plaintext logins allowed) and waits for its SMTP and IMAP ports.
+    /// Starts it (every port `auto`, plaintext logins allowed) and waits for its SMTP and IMAP ports.
     static func start(dataDir: String, environment extra: [String: String] = [:]) throws
         -> (process: ChildHandle, smtp: Int, imap: Int, output: LineCollector) {
-        let (process, output) = try launch(["serve", "--data-dir", dataDir, "--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0",
-                                            "--pop3s-port", "0", "--smtp-port", "0", "--listen", "127.0.0.1", "--allow-insecure-auth"],
+        let (process, output) = try launch(["serve", "--data-dir", dataDir, "--imap-port", "auto", "--imaps-port", "auto", "--pop3-port", "auto",
+                                            "--pop3s-port", "auto", "--smtp-port", "auto", "--listen", "127.0.0.1", "--allow-insecure-auth"],
                                            environment: extra)
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {

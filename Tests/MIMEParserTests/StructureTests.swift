@@ -59,6 +59,32 @@ struct StructureTests {
         #expect(m.leafParts.map(\.partNumber) == [[1], [2, 1], [2, 2], [3]])
     }
 
+    @Test("a message whose body is message/rfc822: the body is part 1, the encapsulated message's parts 1.1, 1.2")
+    func topLevelEncapsulatedMessage() {
+        let single = MIMEMessage.parse(crlf("From: a@example.com\nMIME-Version: 1.0\nContent-Type: message/rfc822\n\nSubject: inner\n\nbody\n"))
+        #expect(single.partList().map(\.number) == [[1], [1, 1]])
+        #expect(single.section(IMAPSection(part: [1, 1], kind: .full)) == crlf("body\n"))   // Dovecot's BODY[1.1]
+        let multi = MIMEMessage.parse(crlf("""
+            From: a@example.com
+            MIME-Version: 1.0
+            Content-Type: message/rfc822
+
+            Subject: inner
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary=b
+
+            --b
+
+            one
+            --b
+
+            two
+            --b--
+            """))
+        #expect(multi.partList().map(\.number) == [[1], [1, 1], [1, 2]])
+        #expect(multi.section(IMAPSection(part: [1, 2], kind: .full)) == crlf("two"))
+    }
+
     @Test("sections")
     func sections() throws {
         let m = MIMEMessage.parse(Self.nested)
@@ -204,6 +230,19 @@ struct RobustnessTests {
         while let c = p.children.first { depth += 1; p = c }
         #expect(depth <= 10)
         _ = m.imapBodyStructure(extended: true)
+    }
+
+    @Test("a message/rfc822 past the depth limit goes out as application/octet-stream, as Dovecot sends it past its own")
+    func deepMessageNesting() {
+        var s = "Subject: leaf\n\nbody\n"
+        for i in 0..<12 { s = "Subject: level \(i)\nMIME-Version: 1.0\nContent-Type: message/rfc822\n\n" + s }
+        let m = MIMEMessage.parse(crlf(s), limits: MIMELimits(maxDepth: 5))
+        let bs = m.imapBodyStructure(extended: true)
+        // every "message" "rfc822" is followed by its body fields and an envelope (RFC 3501 body-type-msg)
+        let messages = bs.components(separatedBy: #""message" "rfc822" NIL NIL NIL "7bit" "#).dropFirst()
+        #expect(messages.count == 5)
+        for m in messages { #expect(m.drop { $0.isNumber }.hasPrefix(" (NIL \"level ")) }
+        #expect(bs.contains(#"("application" "octet-stream" NIL NIL NIL "7bit" "#))
     }
 
     @Test("part count is capped")

@@ -60,8 +60,8 @@ public struct IMAPSettings: ComponentSettings {
     public static let keys = [Key.port, Key.implicitTLSPort, Key.allowInsecureAuth, Key.maxConnectionsPerIP,
                               Key.maxSessionsPerMailbox, Key.idleTimeout, Key.appendLimit]
 
-    public var port: Int
-    public var implicitTLSPort: Int
+    public var port: ListenerPort
+    public var implicitTLSPort: ListenerPort
     public var allowInsecureAuth: Bool
     public var maxConnectionsPerIP: Int
     public var maxSessionsPerMailbox: Int
@@ -69,8 +69,8 @@ public struct IMAPSettings: ComponentSettings {
     public var appendLimit: Int
 
     init(_ r: SettingsReader) throws {
-        port = try r.int(Key.port, default: asRoot ? 143 : 1143)
-        implicitTLSPort = try r.int(Key.implicitTLSPort, default: asRoot ? 993 : 1993)
+        port = try r.listenerPort(Key.port, default: asRoot ? 143 : 1143)
+        implicitTLSPort = try r.listenerPort(Key.implicitTLSPort, default: asRoot ? 993 : 1993)
         allowInsecureAuth = try r.bool(Key.allowInsecureAuth, default: false)
         maxConnectionsPerIP = try r.int(Key.maxConnectionsPerIP, default: 50)
         maxSessionsPerMailbox = try r.int(Key.maxSessionsPerMailbox, default: 100)
@@ -97,16 +97,16 @@ public struct POP3Settings: ComponentSettings {
     public static let keys = [Key.enabled, Key.port, Key.implicitTLSPort, Key.allowInsecureAuth, Key.maxConnectionsPerIP, Key.idleTimeout]
 
     public var enabled: Bool
-    public var port: Int
-    public var implicitTLSPort: Int
+    public var port: ListenerPort
+    public var implicitTLSPort: ListenerPort
     public var allowInsecureAuth: Bool
     public var maxConnectionsPerIP: Int
     public var idleTimeout: Duration
 
     init(_ r: SettingsReader, imap: IMAPSettings) throws {
         enabled = try r.bool(Key.enabled, default: true)
-        port = try r.int(Key.port, default: asRoot ? 110 : 1110)
-        implicitTLSPort = try r.int(Key.implicitTLSPort, default: asRoot ? 995 : 1995)
+        port = try r.listenerPort(Key.port, default: asRoot ? 110 : 1110)
+        implicitTLSPort = try r.listenerPort(Key.implicitTLSPort, default: asRoot ? 995 : 1995)
         allowInsecureAuth = try r.bool(Key.allowInsecureAuth, default: imap.allowInsecureAuth)
         maxConnectionsPerIP = try r.int(Key.maxConnectionsPerIP, default: imap.maxConnectionsPerIP)
         idleTimeout = try r.seconds(Key.idleTimeout, default: 600)
@@ -139,7 +139,7 @@ public struct SMTPSettings: ComponentSettings {
                               Key.maxConnectionsPerIP, Key.maxMessagesPerMinutePerIP, Key.requireTLS, Key.idleTimeout, Key.postmaster]
 
     public var enabled: Bool
-    public var port: Int
+    public var port: ListenerPort
     public var maxMessageSize: Int
     public var maxRecipients: Int
     public var maxInFlightBytes: Int
@@ -152,7 +152,7 @@ public struct SMTPSettings: ComponentSettings {
 
     init(_ r: SettingsReader) throws {
         enabled = try r.bool(Key.enabled, default: true)
-        port = try r.int(Key.port, default: asRoot ? 25 : 2525)
+        port = try r.listenerPort(Key.port, default: asRoot ? 25 : 2525)
         maxMessageSize = try r.int(Key.maxMessageSize, default: 50 * 1024 * 1024)
         maxRecipients = try r.int(Key.maxRecipients, default: 100)
         maxInFlightBytes = try r.int(Key.maxInFlightBytes, default: 1 << 30)

@@ -2,8 +2,8 @@ import MailNet
 
 /// What the settings of a login protocol (IMAP, POP3) give its listeners and sessions.
 protocol LoginProtocolSettings {
-    var port: Int { get }
-    var implicitTLSPort: Int { get }
+    var port: ListenerPort { get }
+    var implicitTLSPort: ListenerPort { get }
     var allowInsecureAuth: Bool { get }
     var maxConnectionsPerIP: Int { get }
     var idleTimeout: Duration { get }
@@ -17,8 +17,8 @@ extension ProtocolServer.Configuration where P.SessionConfiguration: LoginSessio
     init(_ settings: some LoginProtocolSettings, node: NodeSettings, session: P.SessionConfiguration) {
         self.init(session: session)
         listeners.host = node.listenAddress
-        listeners.plainPort = settings.port
-        listeners.implicitTLSPort = settings.implicitTLSPort
+        listeners.plainPort = settings.port.bindPort
+        listeners.implicitTLSPort = settings.implicitTLSPort.bindPort
         listeners.maxConnectionsPerIP = settings.maxConnectionsPerIP
         self.session.allowInsecureAuth = settings.allowInsecureAuth
         self.session.idleTimeout = settings.idleTimeout

@@ -8,6 +8,7 @@ import Foundation
 public struct SettingKey: Sendable {
     public enum Kind: Sendable, Equatable {
         case integer(ClosedRange<Int>)
+        /// A listener's port (`ListenerPort`): 1…65535, `0`/`off` for none, `auto` for any free one.
         case port
         case seconds(ClosedRange<Int>)
         case bytes(ClosedRange<Int>)
@@ -45,7 +46,7 @@ public struct SettingKey: Sendable {
     var kindText: String {
         switch kind {
         case .integer(let r): "integer, \(r.lowerBound)…\(r.upperBound)"
-        case .port: "port, 0…65535 (0: any free port)"
+        case .port: "port, 1…65535; `0` or `off`: no listener; `auto`: any free port"
         case .seconds(let r): "seconds, \(r.lowerBound)…\(r.upperBound)"
         case .bytes(let r): "bytes, \(r.lowerBound)…\(r.upperBound)"
         case .boolean: "true or false"
@@ -74,7 +75,7 @@ public struct SettingsReader {
         return ConfigKey(key.name)
     }
 
-    /// An integer (a port, seconds, bytes), from a number or a numeric string; out of range is an error.
+    /// An integer (seconds, bytes, a count), from a number or a numeric string; out of range is an error.
     public func int(_ key: SettingKey, default defaultValue: Int) throws -> Int {
         let configKey = checked(key)
         var value = reader.int(forKey: configKey)
@@ -88,13 +89,31 @@ public struct SettingsReader {
         let range: ClosedRange<Int>
         switch key.kind {
         case .integer(let r), .seconds(let r), .bytes(let r): range = r
-        case .port: range = 0...65535
         default: preconditionFailure("\(key.name) is not numeric")
         }
         guard range.contains(v) else {
             throw SealboxConfiguration.Failure(description: "configuration \(key.name) = \(v) is out of range \(range)")
         }
         return v
+    }
+
+    /// A listener's port: a number 1…65535, `0` or `off` (no listener), `auto` (any free port), from
+    /// a number or a string; anything else is an error naming the key.
+    public func listenerPort(_ key: SettingKey, default defaultValue: Int) throws -> ListenerPort {
+        let configKey = checked(key)
+        precondition(key.kind == .port, "\(key.name) is not a listener port")
+        if let v = reader.int(forKey: configKey) {
+            guard let port = ListenerPort(number: v) else {
+                throw SealboxConfiguration.Failure(description: "configuration \(key.name) = \(v) is out of range: give \(ListenerPort.accepted)")
+            }
+            return port
+        }
+        guard let s = reader.string(forKey: configKey) else { return .fixed(defaultValue) }
+        guard let port = ListenerPort(text: s) else {
+            let problem = Int(s.trimmingCharacters(in: .whitespaces)) == nil ? "is not a port" : "is out of range"
+            throw SealboxConfiguration.Failure(description: "configuration \(key.name) = \"\(s)\" \(problem): give \(ListenerPort.accepted)")
+        }
+        return port
     }
 
     public func seconds(_ key: SettingKey, default defaultValue: Int) throws -> Duration {
