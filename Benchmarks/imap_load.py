@@ -203,9 +203,8 @@ async def idle_memory(port, user, password, count, pids_fn):
     return before, after
 
 
-# The port value given to `sealbox serve` for every listener: today "0" means "any free port" (the
-# benchmarks read the ports back from the "listening:" lines). The one place to change if that
-# spelling changes (e.g. to "auto", with "0" meaning "disabled").
+# The port value given to `sealbox serve` for every listener: "auto" is any free port (the
+# benchmarks read the ports back from the "listening:" lines); "0" or "off" would turn it off.
 ANY_PORT = "auto"
 
 
