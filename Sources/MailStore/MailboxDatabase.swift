@@ -443,7 +443,10 @@ public final class MailboxDatabase: Sendable {
         let (found, stale) = try await pool.read { db -> ([UID: MessageStructure], [(Int64, [UInt8])]) in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             var found: [UID: MessageStructure] = [:], stale: [(Int64, [UInt8])] = []
-            let sql = "SELECT m.uid, m.content_id, c.structure FROM messages m JOIN contents c ON c.id = m.content_id WHERE m.folder_id = ?"
+            let sql = """
+                SELECT m.uid, m.content_id, s.structure FROM messages m LEFT JOIN content_structures s ON s.content_id = m.content_id
+                WHERE m.folder_id = ?
+                """
             for row in try Self.fetchRows(db, sql: sql, arguments: [folder.id], uids: uids, column: "m.uid", order: "m.uid") {
                 if let blob = row["structure"] as Data?, let structure = MessageStructure(encoded: Array(blob)) {
                     found[row["uid"]] = structure
@@ -459,7 +462,8 @@ public final class MailboxDatabase: Sendable {
             // Kept for next time; a failure (a read-only file) only means parsing again then.
             try? await pool.write { db in
                 for (contentID, blob) in stale {
-                    try db.execute(sql: "UPDATE contents SET structure = ? WHERE id = ?", arguments: [Data(blob), contentID])
+                    try db.execute(sql: "INSERT OR REPLACE INTO content_structures(content_id, structure) VALUES (?, ?)",
+                                   arguments: [contentID, Data(blob)])
                 }
             }
         }
@@ -808,15 +812,16 @@ extension MailboxDatabase {
         let threadID = try threadFor(db, m)
         try db.execute(sql: """
             INSERT INTO contents(sha256, size, header, body, refcount, sent_date, subject, from_addr, to_addr, cc_addr, bcc_addr,
-                                 message_id, in_reply_to, refs, has_attachments, thread_id, structure)
-            VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 message_id, in_reply_to, refs, has_attachments, thread_id)
+            VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 Data(p.sha256), p.size, Data(p.split.header), Data(p.split.layout), m.date.map(isoString), m.subject,
                 addresses(m.from), addresses(m.to), addresses(m.cc), addresses(m.bcc), m.messageID,
                 m.inReplyTo.first, m.references.isEmpty ? nil : m.references.joined(separator: " "),
-                m.leafParts.contains(where: \.isAttachment), threadID, Data(p.structure),
+                m.leafParts.contains(where: \.isAttachment), threadID,
             ])
         let contentID = db.lastInsertedRowID
+        try db.execute(sql: "INSERT INTO content_structures(content_id, structure) VALUES (?, ?)", arguments: [contentID, Data(p.structure)])
         for (ordinal, part) in p.split.parts.enumerated() {
             let partID: Int64
             if let id = try Int64.fetchOne(db, sql: "SELECT id FROM parts WHERE sha256 = ?", arguments: [Data(part.sha256)]) {

@@ -18,6 +18,8 @@ import MailboxAPI
 /// - `expunged`: the expunge log with MODSEQ (QRESYNC VANISHED).
 /// - `content_fts`: FTS5 with the trigram tokenizer (case-insensitive; `detail=column`: which
 ///   trigrams occur in which column), narrowing substring searches (see `fullTextSearch`).
+/// - `content_structures`: each content's parsed structure (MIMEParser's MessageStructure,
+///   versioned encoding), what FETCH ENVELOPE/BODY/BODYSTRUCTURE answer from.
 /// - `threads` (a thread goes with its last message), `meta`.
 /// Dates are ISO 8601 UTC strings. Indexed: what a query looks up (UIDs, MODSEQ for sync, content
 /// and part hashes, Message-IDs for threading, references); SEARCH filters a folder's rows in memory.
@@ -168,6 +170,18 @@ enum MailboxSchema {
                 DROP INDEX IF EXISTS messages_flags;
                 DROP INDEX IF EXISTS messages_internal_date;
                 DROP INDEX IF EXISTS messages_size;
+                """)
+        }
+        // Structures in their own table: `contents.structure` (added last, after the header and
+        // layout blobs) made every FETCH ENVELOPE/BODYSTRUCTURE walk each row's overflow pages.
+        // Not copied: version 1 structures are re-parsed on first read anyway (as after any
+        // version change); the old column stays unread.
+        migrator.registerMigration("v5-structure-table") { db in
+            try db.execute(sql: """
+                CREATE TABLE content_structures (
+                    content_id INTEGER PRIMARY KEY REFERENCES contents(id) ON DELETE CASCADE,
+                    structure  BLOB NOT NULL
+                );
                 """)
         }
         return migrator

@@ -26,11 +26,13 @@ struct StoredStructureTests {
 
         // A row from before structures were stored (or of another parser version): parsed on
         // read, then stored.
-        try await db.pool.write { db in try db.execute(sql: "UPDATE contents SET structure = NULL") }
+        try await db.pool.write { db in try db.execute(sql: "DELETE FROM content_structures") }
         #expect(try await db.structures(in: "INBOX", uids: UIDSet([1]))[1] == expected)
-        let stored = try await db.pool.read { db in try Data.fetchOne(db, sql: "SELECT structure FROM contents ORDER BY id LIMIT 1") }
+        let stored = try await db.pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT structure FROM content_structures ORDER BY content_id LIMIT 1")
+        }
         #expect(stored.map { Array($0) } == expected.encoded())
-        try await db.pool.write { db in try db.execute(sql: "UPDATE contents SET structure = x'FF00'") }
+        try await db.pool.write { db in try db.execute(sql: "UPDATE content_structures SET structure = x'FF00'") }
         #expect(try await db.structures(in: "INBOX", uids: .all).count == 2)
     }
 }
