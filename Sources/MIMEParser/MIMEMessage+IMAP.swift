@@ -107,7 +107,7 @@ extension MIMEMessage {
     /// Section content made safe for an IMAP literal: NUL (not allowed in a literal, RFC 3501 §4.3)
     /// becomes 0x80, as Dovecot does. BINARY content goes out as literal8 and is not changed.
     public static func imapLiteralSafe(_ content: [UInt8]) -> [UInt8] {
-        guard content.contains(0) else { return content }
+        guard containsNUL(content) else { return content }
         return content.map { $0 == 0 ? 0x80 : $0 }
     }
 
@@ -175,5 +175,20 @@ extension MIMEMessage {
         if root.isMultipartContainer { out.append(([], root, 0)); walk(root, depth: 0) }
         else { out.append(([1], root, 0)); walk(root, depth: 0) }
         return out
+    }
+}
+
+/// Whether `bytes` holds a 0 byte, eight bytes at a time (FETCH checks every message it sends).
+func containsNUL(_ bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBytes { raw in
+        let count = raw.count
+        var i = 0
+        while i + 8 <= count {
+            let v = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            if (v &- 0x0101_0101_0101_0101) & ~v & 0x8080_8080_8080_8080 != 0 { return true }
+            i += 8
+        }
+        while i < count { if raw[i] == 0 { return true }; i += 1 }
+        return false
     }
 }
