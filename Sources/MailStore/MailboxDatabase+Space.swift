@@ -1,12 +1,19 @@
 import GRDB
 import Synchronization
 
-/// Giving freed space back to the file system. New mailbox files are created with
-/// `auto_vacuum = INCREMENTAL`; when an EXPUNGE, MOVE or folder delete leaves many free pages, a
-/// background pass runs `PRAGMA incremental_vacuum` in short steps (each its own write
-/// transaction, so sessions' writes interleave) and a checkpoint then truncates the file. Freed
-/// pages were zeroed already (`secure_delete`), and the pass moves live pages into them from the
-/// end of the file. Files made before this have `auto_vacuum = NONE` and keep their size.
+/// The maintenance pass that follows an EXPUNGE, a MOVE or a folder delete, after the command has
+/// answered: it deletes the contents (and parts, search entries, threads) left without a message,
+/// in short write transactions, then gives free pages back to the file system.
+///
+/// Deleting a message's rows frees its pages, and SQLite reads each overflow page to free it
+/// (`secure_delete` zeroes it too): that is what made EXPUNGE cost more than the mail client waits
+/// for. The pass pays it once, in the background, and an expunged message is unrecoverable from
+/// the file once the pass has run. It runs again when the mailbox opens, for what a crash left.
+///
+/// New mailbox files are created with `auto_vacuum = INCREMENTAL`; when many pages are free, the
+/// pass runs `PRAGMA incremental_vacuum` in steps (each its own write, so sessions' writes
+/// interleave) and a checkpoint then truncates the file. Files made before this have
+/// `auto_vacuum = NONE` and keep their size.
 extension MailboxDatabase {
     /// Free pages (4 KiB) at which a pass starts: 4 MiB, or an eighth of the file.
     static func worthReclaiming(free: Int, total: Int) -> Bool { free >= 1024 || (free >= 64 && free * 8 >= total) }
@@ -14,8 +21,38 @@ extension MailboxDatabase {
     /// Pages one step moves: a step takes a few tens of milliseconds.
     static let reclaimStepPages = 256
 
-    /// Runs passes until no free page is left or the mailbox closes; returns the pages given back.
-    /// Safe to call while a background pass runs (their steps take turns).
+    /// Contents deleted by one step of the pass.
+    static let purgeStepContents = 32
+
+    /// The whole pass: queued contents deleted, then free pages given back when worth it. Safe to
+    /// call while a background pass runs (their steps take turns). Returns the contents deleted.
+    @discardableResult
+    public func maintain() async throws -> Int {
+        var purged = 0
+        while !reclaimer.isClosing {
+            let step = try await pool.write { db -> Int in
+                let ids = try Int64.fetchAll(db, sql: "SELECT content_id FROM unreferenced_contents LIMIT \(Self.purgeStepContents)")
+                guard !ids.isEmpty else { return 0 }
+                try Self.dropUnreferenced(db, contents: ids)
+                let done = try db.cachedStatement(sql: "DELETE FROM unreferenced_contents WHERE content_id = ?")
+                for id in ids { try done.execute(arguments: [id]) }
+                return ids.count
+            }
+            if step == 0 { break }
+            purged += step
+            await Task.yield()
+        }
+        let pages = try await pool.read { db in try Self.pageCounts(db) }
+        if Self.worthReclaiming(free: pages.free, total: pages.total) {
+            try await reclaimFreeSpace()
+        } else if purged > 0, !reclaimer.isClosing {
+            try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+        }
+        return purged
+    }
+
+    /// Runs incremental-vacuum steps until no free page is left or the mailbox closes; returns the
+    /// pages given back.
     @discardableResult
     public func reclaimFreeSpace() async throws -> Int {
         var given = 0
@@ -39,19 +76,18 @@ extension MailboxDatabase {
         return given
     }
 
-    /// Free and total pages, read inside a write that freed some.
+    /// Free and total pages.
     static func pageCounts(_ db: Database) throws -> (free: Int, total: Int) {
         (try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0, try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0)
     }
 
-    /// Starts a background pass when a write left enough free pages (one pass at a time).
-    func reclaimIfWorthIt(_ pages: (free: Int, total: Int)) {
-        guard Self.worthReclaiming(free: pages.free, total: pages.total) else { return }
-        reclaimer.start { [weak self] in _ = try? await self?.reclaimFreeSpace() }
+    /// Starts the pass in the background (one at a time; one more if asked while it runs).
+    func startMaintenance() {
+        reclaimer.start { [weak self] in _ = try? await self?.maintain() }
     }
 }
 
-/// The background pass of one mailbox: at most one at a time, none once the mailbox closes.
+/// The background maintenance pass of one mailbox: at most one at a time, none once it closes.
 final class SpaceReclaimer: Sendable {
     private struct State { var running = false; var again = false; var closing = false }
     private let state = Mutex(State())

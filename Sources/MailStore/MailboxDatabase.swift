@@ -103,7 +103,9 @@ public final class MailboxDatabase: Sendable {
         guard storedID == mailboxID, let keyBytes else {
             throw MailStoreError(.noMailbox, "the mailbox file does not belong to this mailbox")
         }
-        return MailboxDatabase(mailboxID: mailboxID, path: path, pool: pool, keyPair: try InboundSeal.KeyPair(privateKeyBytes: Array(keyBytes)))
+        let database = MailboxDatabase(mailboxID: mailboxID, path: path, pool: pool, keyPair: try InboundSeal.KeyPair(privateKeyBytes: Array(keyBytes)))
+        database.startMaintenance()  // what a crash may have left for the pass
+        return database
     }
 
     public var publicKey: [UInt8] { keyPair.publicKeyBytes }
@@ -118,6 +120,11 @@ public final class MailboxDatabase: Sendable {
     /// so a locked mailbox is one quiescent file that a backup can copy without its key.
     public func close() throws {
         reclaimer.close()
+        // What the pass has not deleted yet goes now: a locked file keeps no expunged message.
+        try? pool.write { db in
+            try Self.dropUnreferenced(db, contents: try Int64.fetchAll(db, sql: "SELECT content_id FROM unreferenced_contents"))
+            try db.execute(sql: "DELETE FROM unreferenced_contents")
+        }
         try? pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         searchTexts.removeAll()
         // Finished outside the lock: finish() runs each stream's onTermination, which takes it.
@@ -225,15 +232,14 @@ public final class MailboxDatabase: Sendable {
     public func deleteFolder(_ path: String, origin: UUID? = nil) async throws {
         let path = try Self.normalizePath(path)
         guard path != "INBOX" else { throw MailStoreError(.cannotDeleteInbox, "INBOX cannot be deleted") }
-        let pages = try await pool.write { db in
+        try await pool.write { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             let contents = try Int64.fetchAll(db, sql: "SELECT content_id FROM messages WHERE folder_id = ?", arguments: [folder.id])
             try db.execute(sql: "DELETE FROM messages WHERE folder_id = ?", arguments: [folder.id])
-            try Self.dropUnreferenced(db, contents: contents)
+            try Self.queueUnreferenced(db, contents: contents)
             try db.execute(sql: "DELETE FROM folders WHERE id = ?", arguments: [folder.id])
-            return try Self.pageCounts(db)
         }
-        reclaimIfWorthIt(pages)
+        startMaintenance()
         publish([MailboxChange(folder: path, kind: .folderDeleted, modSeq: 0, origin: origin)])
     }
 
@@ -575,6 +581,7 @@ public final class MailboxDatabase: Sendable {
             return (CopyResult(uidValidity: to.uidValidity, mapping: mapping), changes)
         }
         publish(changes)
+        if move { startMaintenance() }
         return result
     }
 
@@ -582,17 +589,17 @@ public final class MailboxDatabase: Sendable {
     @discardableResult
     public func expunge(in folderPath: String, uids: UIDSet? = nil, origin: UUID? = nil) async throws -> [UID] {
         let path = try Self.normalizePath(folderPath)
-        let (removed, modseq, pages) = try await pool.write { db -> ([UID], Int64, (free: Int, total: Int)) in
+        let (removed, modseq) = try await pool.write { db -> ([UID], Int64) in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             let sql = "SELECT id, uid, content_id FROM messages WHERE folder_id = ? AND (flags & \(MessageFlags.deleted.rawValue)) != 0"
             let rows = try Self.fetchRows(db, sql: sql, arguments: [folder.id], uids: uids, column: "uid", order: "uid")
-            guard !rows.isEmpty else { return ([], folder.highestModSeq, (0, 0)) }
+            guard !rows.isEmpty else { return ([], folder.highestModSeq) }
             let modseq = folder.highestModSeq + 1
             try Self.removeMessages(db, rows, folderID: folder.id, modseq: modseq)
             try db.execute(sql: "UPDATE folders SET highest_modseq = ? WHERE id = ?", arguments: [modseq, folder.id])
-            return (rows.map { $0["uid"] }, modseq, try Self.pageCounts(db))
+            return (rows.map { $0["uid"] }, modseq)
         }
-        reclaimIfWorthIt(pages)
+        if !removed.isEmpty { startMaintenance() }
         if !removed.isEmpty { publish([MailboxChange(folder: path, kind: .expunged(uids: removed), modSeq: modseq, origin: origin)]) }
         return removed
     }
@@ -869,7 +876,7 @@ extension MailboxDatabase {
     }
 
     /// Removes message rows (`id`, `uid`, `content_id`) of one folder, records their UIDs as expunged at
-    /// `modseq` and drops the contents left without a message.
+    /// `modseq` and queues their contents for the maintenance pass.
     static func removeMessages(_ db: Database, _ rows: [Row], folderID: Int64, modseq: Int64) throws {
         let delete = try db.cachedStatement(sql: "DELETE FROM messages WHERE id = ?")
         let record = try db.cachedStatement(sql: "INSERT OR REPLACE INTO expunged(folder_id, uid, modseq) VALUES (?, ?, ?)")
@@ -877,7 +884,14 @@ extension MailboxDatabase {
             try delete.execute(arguments: [row["id"] as Int64])
             try record.execute(arguments: [folderID, row["uid"] as UID, modseq])
         }
-        try dropUnreferenced(db, contents: rows.map { $0["content_id"] as Int64 })
+        try queueUnreferenced(db, contents: rows.map { $0["content_id"] as Int64 })
+    }
+
+    /// Notes contents that may have lost their last message: the maintenance pass deletes those
+    /// that did (freeing a message's pages reads and zeroes each of them: not while the client waits).
+    static func queueUnreferenced(_ db: Database, contents: some Sequence<Int64>) throws {
+        let note = try db.cachedStatement(sql: "INSERT OR IGNORE INTO unreferenced_contents(content_id) VALUES (?)")
+        for id in Set(contents) { try note.execute(arguments: [id]) }
     }
 
     /// Deletes the contents among `candidates` that no message refers to any more, with their

@@ -184,6 +184,11 @@ enum MailboxSchema {
                 );
                 """)
         }
+        // Contents whose last message went (EXPUNGE, folder delete), deleted by the maintenance
+        // pass after the command has answered (MailboxDatabase+Space).
+        migrator.registerMigration("v6-unreferenced-contents") { db in
+            try db.execute(sql: "CREATE TABLE unreferenced_contents (content_id INTEGER PRIMARY KEY)")
+        }
         return migrator
     }
 }
