@@ -153,17 +153,22 @@ async def session(port, user, password, deadline, uids, messages, stats, rng, on
     await c.close()
 
 
-def rss_kb(pids):
+def proc_sum(pids, name, field):
+    """The sum over `pids` of one numeric field of /proc/<pid>/<name> (a process gone counts 0)."""
     total = 0
     for pid in pids:
         try:
-            with open(f"/proc/{pid}/status") as f:
+            with open(f"/proc/{pid}/{name}") as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
+                    if line.startswith(field):
                         total += int(line.split()[1])
-        except OSError:
+        except (OSError, ValueError):
             pass
     return total
+
+
+def rss_kb(pids):
+    return proc_sum(pids, "status", "VmRSS:")
 
 
 def dovecot_pids():

@@ -33,7 +33,7 @@ import argparse, base64, collections, datetime, email.header, email.utils, hashl
 import shlex, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from imap_load import Dovecot, Sealbox  # noqa: E402
+from imap_load import Dovecot, Sealbox, proc_sum  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -213,16 +213,7 @@ class Corpus:
 # Measuring
 
 def write_bytes(pids):
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/io") as f:
-                for line in f:
-                    if line.startswith("write_bytes:"):
-                        total += int(line.split()[1])
-        except (OSError, ValueError):
-            pass
-    return total
+    return proc_sum(pids, "io", "write_bytes:")
 
 
 def disk_usage(path):
