@@ -30,14 +30,7 @@ extension MailboxDatabase {
     public func maintain() async throws -> Int {
         var purged = 0
         while !reclaimer.isClosing {
-            let step = try await pool.write { db -> Int in
-                let ids = try Int64.fetchAll(db, sql: "SELECT content_id FROM unreferenced_contents LIMIT \(Self.purgeStepContents)")
-                guard !ids.isEmpty else { return 0 }
-                try Self.dropUnreferenced(db, contents: ids)
-                let done = try db.cachedStatement(sql: "DELETE FROM unreferenced_contents WHERE content_id = ?")
-                for id in ids { try done.execute(arguments: [id]) }
-                return ids.count
-            }
+            let step = try await pool.write { db in try Self.purgeQueued(db, limit: Self.purgeStepContents) }
             if step == 0 { break }
             purged += step
             await Task.yield()
@@ -49,6 +42,17 @@ extension MailboxDatabase {
             try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
         }
         return purged
+    }
+
+    /// Deletes up to `limit` (nil: all) of the queued contents that no message refers to any more
+    /// and takes them off the queue; returns how many it took.
+    static func purgeQueued(_ db: Database, limit: Int?) throws -> Int {
+        let ids = try Int64.fetchAll(db, sql: "SELECT content_id FROM unreferenced_contents" + (limit.map { " LIMIT \($0)" } ?? ""))
+        guard !ids.isEmpty else { return 0 }
+        try dropUnreferenced(db, contents: ids)
+        let done = try db.cachedStatement(sql: "DELETE FROM unreferenced_contents WHERE content_id = ?")
+        for id in ids { try done.execute(arguments: [id]) }
+        return ids.count
     }
 
     /// Runs incremental-vacuum steps until no free page is left or the mailbox closes; returns the

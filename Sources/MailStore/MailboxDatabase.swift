@@ -121,10 +121,7 @@ public final class MailboxDatabase: Sendable {
     public func close() throws {
         reclaimer.close()
         // What the pass has not deleted yet goes now: a locked file keeps no expunged message.
-        try? pool.write { db in
-            try Self.dropUnreferenced(db, contents: try Int64.fetchAll(db, sql: "SELECT content_id FROM unreferenced_contents"))
-            try db.execute(sql: "DELETE FROM unreferenced_contents")
-        }
+        _ = try? pool.write { db in try Self.purgeQueued(db, limit: nil) }
         try? pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         searchTexts.removeAll()
         // Finished outside the lock: finish() runs each stream's onTermination, which takes it.
@@ -259,19 +256,8 @@ public final class MailboxDatabase: Sendable {
         to folderPath: String, message bytes: [UInt8], flags: MessageFlags = [], keywords: [String] = [],
         internalDate: Date = Date(), quotaBytes: Int64? = nil, origin: UUID? = nil
     ) async throws -> AppendResult {
-        let path = try Self.normalizePath(folderPath)
-        let prepared = PreparedMessage(bytes)
-        let (result, modseq) = try await pool.write { db -> (AppendResult, Int64) in
-            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            try Self.checkQuota(db, adding: Int64(bytes.count), quota: quotaBytes)
-            let contentID = try Self.storeContent(db, prepared)
-            let modseq = folder.highestModSeq + 1
-            let uid = try Self.insertMessage(db, folder: folder, contentID: contentID, size: bytes.count, flags: flags,
-                                             keywords: keywords, internalDate: internalDate, modseq: modseq)
-            return (AppendResult(uidValidity: folder.uidValidity, uid: uid), modseq)
-        }
-        publish([MailboxChange(folder: path, kind: .appended(uids: [result.uid]), modSeq: modseq, origin: origin)])
-        return result
+        try await append([AppendRequest(folder: folderPath, message: bytes, flags: flags, keywords: keywords, internalDate: internalDate)],
+                         quotaBytes: quotaBytes, origin: origin)[0].get()
     }
 
     /// Appends a batch in one transaction (pipelined APPENDs, see `MailboxSession.append(_:)`):
@@ -279,16 +265,13 @@ public final class MailboxDatabase: Sendable {
     /// messages to one folder share a MODSEQ; one change per folder is announced after the commit.
     public func append(_ batch: [AppendRequest], quotaBytes: Int64? = nil, origin: UUID? = nil) async throws -> [Result<AppendResult, MailStoreError>] {
         let prepared = batch.map { PreparedMessage($0.message) }
-        let paths = batch.map { try? Self.normalizePath($0.folder) }
         let (results, changes) = try await pool.write { db -> ([Result<AppendResult, MailStoreError>], [MailboxChange]) in
             var folders: [String: FolderInfo] = [:]
             var appended: [String: (uids: [UID], modseq: Int64)] = [:]
             var results: [Result<AppendResult, MailStoreError>] = []
             for (i, request) in batch.enumerated() {
-                guard let path = paths[i] else {
-                    results.append(.failure(MailStoreError(.invalidFolderName, "invalid folder name"))); continue
-                }
                 do {
+                    let path = try Self.normalizePath(request.folder)
                     try db.inSavepoint {
                         guard let folder = try folders[path] ?? Self.fetchFolder(db, path) else {
                             throw MailStoreError(.noSuchFolder, "no such folder")
@@ -1042,8 +1025,7 @@ func parseISO(_ text: String) -> Date? { fastISO(text) ?? (try? Date(text, strat
 /// `YYYY-MM-DDTHH:MM:SSZ`, the form `isoString` writes, without Foundation's general parser (a
 /// FETCH or SEARCH over a big folder reads thousands of dates); nil for any other form.
 func fastISO(_ text: String) -> Date? {
-    var utf8 = text.utf8
-    return utf8.withContiguousStorageIfAvailable { b -> Date? in
+    text.utf8.withContiguousStorageIfAvailable { b -> Date? in
         guard b.count == 20, b[4] == 45, b[7] == 45, b[10] == 84, b[13] == 58, b[16] == 58, b[19] == 90 else { return nil }
         func num(_ from: Int, _ count: Int) -> Int? {
             var v = 0
