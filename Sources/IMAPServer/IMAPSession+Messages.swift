@@ -211,9 +211,9 @@ extension IMAPSession {
         let request = AppendRequest(folder: parsed.mailbox, message: MIMEMessage.canonicalCRLF(message), flags: flags,
                                     keywords: keywords, internalDate: parsed.internalDate)
         pendingAppends.append((tag, request))
-        pendingAppendBytes += request.message.count
         // More is pipelined behind it: take it into the same transaction (its OK waits for the commit).
-        if context.inbox.hasPendingFrame, pendingAppends.count < Self.maxAppendBatch, pendingAppendBytes < Self.maxAppendBatchBytes { return }
+        if context.inbox.hasPendingFrame, pendingAppends.count < Self.maxAppendBatch,
+           pendingAppends.reduce(0, { $0 + $1.request.message.count }) < Self.maxAppendBatchBytes { return }
         try await commitAppends()
     }
 
@@ -227,7 +227,6 @@ extension IMAPSession {
         guard !pendingAppends.isEmpty else { return }
         let batch = pendingAppends
         pendingAppends = []
-        pendingAppendBytes = 0
         guard let mailbox else { for item in batch { bad(item.tag, "Log in first") }; return }
         do {
             let results = try await mailbox.append(batch.map(\.request))

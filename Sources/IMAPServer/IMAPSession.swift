@@ -30,7 +30,6 @@ final class IMAPSession {
     var savedSearch: [UID] = []
     /// APPENDs read but not yet committed (pipelined ones go in one transaction), with their tags.
     var pendingAppends: [(tag: String, request: AppendRequest)] = []
-    var pendingAppendBytes = 0
 
     init(configuration: IMAPSessionConfiguration, context: SessionContext<IMAPFrame>) {
         self.configuration = configuration
