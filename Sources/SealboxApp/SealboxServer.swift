@@ -40,14 +40,14 @@ public enum SealboxServer {
             mailboxes: node.mailboxes, gate: AuthThrottle(),
             limiter: SessionLimiter(maxPerMailbox: configuration.imap.maxSessionsPerMailbox))
         var services: [any Service] = []
-        if anyOn([("imap", IMAPSettings.Key.port, configuration.imap.port),
-                  ("imaps", IMAPSettings.Key.implicitTLSPort, configuration.imap.implicitTLSPort)]) {
+        if anyOn([(IMAP.listenerNames.plain, IMAPSettings.Key.port, configuration.imap.port),
+                  (IMAP.listenerNames.implicit, IMAPSettings.Key.implicitTLSPort, configuration.imap.implicitTLSPort)]) {
             services += IMAPServer(configuration: imap, tls: tls, authenticator: authenticator, logger: logger).services(onBound: onBound)
         }
         let outbound = try OutboundWorker.make(configuration: configuration, node: node, logger: logger)
         if configuration.pop3.enabled,
-           anyOn([("pop3", POP3Settings.Key.port, configuration.pop3.port),
-                  ("pop3s", POP3Settings.Key.implicitTLSPort, configuration.pop3.implicitTLSPort)]) {
+           anyOn([(POP3.listenerNames.plain, POP3Settings.Key.port, configuration.pop3.port),
+                  (POP3.listenerNames.implicit, POP3Settings.Key.implicitTLSPort, configuration.pop3.implicitTLSPort)]) {
             let pop3 = POP3Server.Configuration(configuration.pop3, node: configuration.node, session: POP3SessionConfiguration())
             services += POP3Server(configuration: pop3, tls: tls, authenticator: authenticator, logger: logger)
                 .services(onBound: onBound)
