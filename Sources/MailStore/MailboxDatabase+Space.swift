@@ -36,9 +36,9 @@ extension MailboxDatabase {
             await Task.yield()
         }
         let pages = try await pool.read { db in try Self.pageCounts(db) }
-        if Self.worthReclaiming(free: pages.free, total: pages.total) {
-            try await reclaimFreeSpace()
-        } else if purged > 0, !reclaimer.isClosing {
+        let given = Self.worthReclaiming(free: pages.free, total: pages.total) ? try await reclaimFreeSpace() : 0
+        if purged > 0 || given > 0, !reclaimer.isClosing {
+            // Copies the WAL back and truncates the file to its new size (readers permitting).
             try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
         }
         return purged
@@ -56,9 +56,8 @@ extension MailboxDatabase {
     }
 
     /// Runs incremental-vacuum steps until no free page is left or the mailbox closes; returns the
-    /// pages given back.
-    @discardableResult
-    public func reclaimFreeSpace() async throws -> Int {
+    /// pages given back (the caller checkpoints).
+    func reclaimFreeSpace() async throws -> Int {
         var given = 0
         while !reclaimer.isClosing {
             let step = try await pool.writeWithoutTransaction { db -> Int in
@@ -72,10 +71,6 @@ extension MailboxDatabase {
             if step == 0 { break }
             given += step
             await Task.yield()
-        }
-        if given > 0, !reclaimer.isClosing {
-            // Copies the WAL back and truncates the file to its new size (readers permitting).
-            try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
         }
         return given
     }
