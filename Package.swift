@@ -15,6 +15,7 @@ let sqliteSettings: [CSetting] = [
     .define("SQLITE_TEMP_STORE", to: "3"),  // temp files always in memory: no plaintext on disk
     .define("SQLITE_SECURE_DELETE"),
     .define("SQLITE_ENABLE_DBPAGE_VTAB"),  // sqlite_dbpage: the tests read every (decrypted) page of a file
+    .define("SQLITE_ENABLE_QPSG"),  // plans do not depend on bound values: a cached statement is not re-prepared at each new binding
     .define("SQLITE_OMIT_LOAD_EXTENSION"),
     .define("SQLITE_USE_URI", to: "1"),
     .unsafeFlags(["-w"]),  // third-party amalgamation: its warnings are not ours to fix

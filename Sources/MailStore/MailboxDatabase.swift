@@ -169,7 +169,7 @@ public final class MailboxDatabase: Sendable {
     }
 
     public func folders() async throws -> [FolderInfo] {
-        try await pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM folders ORDER BY path").map(Self.folderInfo) }
+        try await pool.read { db in try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM folders ORDER BY path")).map(Self.folderInfo) }
     }
 
     public func folder(_ path: String) async throws -> FolderInfo? {
@@ -199,7 +199,7 @@ public final class MailboxDatabase: Sendable {
             }
             if from == "INBOX" {
                 let target = try Self.insertFolder(db, path: to, specialUse: nil, now: Date())
-                let uids = try UID.fetchAll(db, sql: "SELECT uid FROM messages WHERE folder_id = ? ORDER BY uid", arguments: [source.id])
+                let uids = try UID.fetchAll(db.cachedStatement(sql: "SELECT uid FROM messages WHERE folder_id = ? ORDER BY uid"), arguments: [source.id])
                 let modseq = source.highestModSeq + 1
                 try db.execute(sql: "UPDATE messages SET folder_id = ?, modseq = ? WHERE folder_id = ?", arguments: [target.id, modseq, source.id])
                 try db.execute(sql: "UPDATE folders SET uid_next = ?, highest_modseq = ? WHERE id = ?", arguments: [source.uidNext, modseq, target.id])
@@ -374,7 +374,7 @@ public final class MailboxDatabase: Sendable {
         let path = try Self.normalizePath(folderPath)
         return try await pool.read { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            guard let contentID = try Int64.fetchOne(db, sql: "SELECT content_id FROM messages WHERE folder_id = ? AND uid = ?", arguments: [folder.id, uid])
+            guard let contentID = try Int64.fetchOne(db.cachedStatement(sql: "SELECT content_id FROM messages WHERE folder_id = ? AND uid = ?"), arguments: [folder.id, uid])
             else { return nil }
             return try Self.assembleContent(db, contentID)
         }
@@ -389,10 +389,10 @@ public final class MailboxDatabase: Sendable {
         enum Piece: Sendable { case bytes([UInt8]), part(id: Int64, chunk: Int?) }
         let found = try await pool.read { db -> (size: Int, pieces: [Piece])? in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            guard let row = try Row.fetchOne(db, sql: """
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT c.id, c.header, c.body, c.size FROM messages m JOIN contents c ON c.id = m.content_id
                 WHERE m.folder_id = ? AND m.uid = ?
-                """, arguments: [folder.id, uid]) else { return nil }
+                """), arguments: [folder.id, uid]) else { return nil }
             let layout = Array(row["body"] as Data)
             let parts = try Self.contentParts(db, row["id"])
             var pieces: [Piece] = [.bytes(Array(row["header"] as Data))]
@@ -592,7 +592,7 @@ public final class MailboxDatabase: Sendable {
         let path = try Self.normalizePath(folderPath)
         return try await pool.read { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            return try UID.fetchAll(db, sql: "SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid", arguments: [folder.id, modSeq])
+            return try UID.fetchAll(db.cachedStatement(sql: "SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid"), arguments: [folder.id, modSeq])
         }
     }
 
@@ -600,14 +600,14 @@ public final class MailboxDatabase: Sendable {
         let path = try Self.normalizePath(folderPath)
         return try await pool.read { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            let row = try Row.fetchOne(db, sql: """
+            let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT count(*) AS messages,
                        coalesce(sum(uid >= ?), 0) AS recent,
                        coalesce(sum((flags & \(MessageFlags.seen.rawValue)) = 0), 0) AS unseen,
                        coalesce(sum((flags & \(MessageFlags.deleted.rawValue)) != 0), 0) AS deleted,
                        coalesce(sum(size), 0) AS size
                 FROM messages WHERE folder_id = ?
-                """, arguments: [folder.recentUID, folder.id])!
+                """), arguments: [folder.recentUID, folder.id])!
             return FolderStatus(messages: row["messages"], recent: row["recent"], unseen: row["unseen"], deleted: row["deleted"],
                                 uidNext: folder.uidNext, uidValidity: folder.uidValidity, highestModSeq: folder.highestModSeq, sizeBytes: row["size"])
         }
@@ -619,7 +619,7 @@ public final class MailboxDatabase: Sendable {
         let path = try Self.normalizePath(folderPath)
         return try await pool.write { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            let uids = try UID.fetchAll(db, sql: "SELECT uid FROM messages WHERE folder_id = ? AND uid >= ? ORDER BY uid", arguments: [folder.id, folder.recentUID])
+            let uids = try UID.fetchAll(db.cachedStatement(sql: "SELECT uid FROM messages WHERE folder_id = ? AND uid >= ? ORDER BY uid"), arguments: [folder.id, folder.recentUID])
             try db.execute(sql: "UPDATE folders SET recent_uid = uid_next WHERE id = ?", arguments: [folder.id])
             return uids
         }
@@ -627,7 +627,7 @@ public final class MailboxDatabase: Sendable {
 
     /// Storage used: the sum of the sizes of all messages (IMAP QUOTA STORAGE, in bytes).
     public func usage() async throws -> Int64 {
-        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'usage_bytes'") ?? 0 }
+        try await pool.read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'usage_bytes'")) ?? 0 }
     }
 
     /// Full-text search of a folder: case-insensitive substring search (IMAP SEARCH semantics),
@@ -655,10 +655,10 @@ public final class MailboxDatabase: Sendable {
         let path = try Self.normalizePath(folderPath)
         return try await pool.read { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT m.uid, m.content_id, c.sha256 FROM messages m JOIN contents c ON c.id = m.content_id WHERE m.folder_id = ?
                 AND m.content_id IN (SELECT rowid FROM content_fts WHERE content_fts MATCH ?) ORDER BY m.uid
-                """, arguments: [folder.id, query])
+                """), arguments: [folder.id, query])
             // One ASCII trigram: the index answers exactly (no spread-out trigrams to rule out).
             if scalars.count == 3, text.allSatisfy(\.isASCII) { return rows.map { $0["uid"] } }
             var confirmed: [Int64: Bool] = [:]
@@ -696,7 +696,7 @@ public final class MailboxDatabase: Sendable {
 
     /// The highest queue sequence number already moved into this mailbox.
     public func drainedQueueSeq() async throws -> Int64 {
-        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'queue_seq'") ?? 0 }
+        try await pool.read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'queue_seq'")) ?? 0 }
     }
 
     /// Opens a sealed queue entry and appends it to INBOX, recording `seq` in the same transaction
@@ -711,7 +711,7 @@ public final class MailboxDatabase: Sendable {
             defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
             var outcome: (AppendResult, Int64)?
             try db.inTransaction(.immediate) {
-                let done = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'queue_seq'") ?? 0
+                let done = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'queue_seq'")) ?? 0
                 guard seq > done else { return .commit }
                 guard let inbox = try Self.fetchFolder(db, "INBOX") else { throw MailStoreError(.noSuchFolder, "no INBOX") }
                 let contentID = try Self.storeContent(db, prepared)
@@ -757,13 +757,13 @@ extension MailboxDatabase {
     }
 
     static func fetchFolder(_ db: Database, _ path: String) throws -> FolderInfo? {
-        try Row.fetchOne(db, sql: "SELECT * FROM folders WHERE path = ?", arguments: [path]).map(folderInfo)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM folders WHERE path = ?"), arguments: [path]).map(folderInfo)
     }
 
     static func insertFolder(_ db: Database, path: String, specialUse: SpecialUse?, now: Date) throws -> FolderInfo {
         // UIDVALIDITY: a mailbox-wide counter seeded with the creation time, so that a folder
         // deleted and created again never reuses a value.
-        let validity = UInt32(truncatingIfNeeded: (try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'next_uid_validity'") ?? 1))
+        let validity = UInt32(truncatingIfNeeded: (try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'next_uid_validity'")) ?? 1))
         try setMeta(db, "next_uid_validity", Int64(validity) + 1)
         try db.execute(sql: """
             INSERT INTO folders(path, special_use, uid_validity, uid_next, highest_modseq, recent_uid, subscribed, created)
@@ -784,14 +784,14 @@ extension MailboxDatabase {
 
     static func checkQuota(_ db: Database, adding: Int64, quota: Int64?) throws {
         guard let quota else { return }
-        let used = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'usage_bytes'") ?? 0
+        let used = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'usage_bytes'")) ?? 0
         if used + adding > quota { throw MailStoreError(.overQuota, "mailbox is over its storage quota") }
     }
 
     /// Stores a message's content once (by SHA-256) and returns its id (the caller's message row
     /// is its reference; `refcount` is written as 1 and no longer kept: see `dropUnreferenced`).
     static func storeContent(_ db: Database, _ p: PreparedMessage) throws -> Int64 {
-        if let id = try Int64.fetchOne(db, sql: "SELECT id FROM contents WHERE sha256 = ?", arguments: [Data(p.sha256)]) {
+        if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM contents WHERE sha256 = ?"), arguments: [Data(p.sha256)]) {
             return id
         }
         let m = p.message
@@ -814,7 +814,7 @@ extension MailboxDatabase {
         try db.execute(sql: "INSERT INTO content_structures(content_id, structure) VALUES (?, ?)", arguments: [contentID, Data(p.structure)])
         for (ordinal, part) in p.split.parts.enumerated() {
             let partID: Int64
-            if let id = try Int64.fetchOne(db, sql: "SELECT id FROM parts WHERE sha256 = ?", arguments: [Data(part.sha256)]) {
+            if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM parts WHERE sha256 = ?"), arguments: [Data(part.sha256)]) {
                 partID = id
             } else {
                 partID = try insertPart(db, sha256: part.sha256, bytes: part.bytes)
@@ -938,7 +938,7 @@ extension MailboxDatabase {
     }
 
     static func assembleContent(_ db: Database, _ contentID: Int64) throws -> [UInt8] {
-        guard let row = try Row.fetchOne(db, sql: "SELECT header, body, size FROM contents WHERE id = ?", arguments: [contentID]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT header, body, size FROM contents WHERE id = ?"), arguments: [contentID]) else {
             throw MessageLayout.Corrupt()
         }
         let parts = try contentParts(db, contentID)
