@@ -19,8 +19,11 @@ public final class SealedQueue: Sendable {
 
     public init(path: String, key: SecretBytes) throws {
         var config = EncryptedDatabase.configuration(key: key, label: "queue")
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         pool = try DatabasePool(path: path, configuration: config)
+        // Every commit synced before it returns. Not in `prepareDatabase`: opening the pool in WAL
+        // mode sets its writer to `synchronous = NORMAL` after that has run (a commit then
+        // survived the process dying, not the machine losing power).
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """

@@ -1,5 +1,6 @@
 import Directory
 import Foundation
+import GRDB
 import MailboxAPI
 @testable import MailStore
 import SQLiteCipher
@@ -100,6 +101,13 @@ struct SealedQueueTests {
         for (i, m) in messages.enumerated() {
             #expect(try await mailbox.messageBytes(in: "INBOX", uid: UID(i + 1)) == m)
         }
+    }
+
+    @Test("the queue syncs every commit (synchronous = FULL on its writer: 250 only once the entry survives a power loss)")
+    func queueCommitsAreSynced() async throws {
+        let queue = try SealedQueue(path: dir.path + "/queue.sqlite", key: .random(count: 32))
+        // Opening a pool in WAL mode sets NORMAL after `prepareDatabase`: the setting must be the writer's own.
+        #expect(try await queue.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } == 2)
     }
 
     @Test("an entry already in the mailbox but still queued (crash before removal) is not delivered twice")
