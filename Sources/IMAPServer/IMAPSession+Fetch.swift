@@ -16,8 +16,18 @@ extension IMAPSession {
         }
         let live = seqs.filter { !view.isExpunged(view.uids[$0 - 1]) }
         let missing = live.count < seqs.count
-        var records = live.isEmpty ? [] : try await mailbox.messageStates(
-            in: view.path, uids: view.uidSet(live), changedSince: changedSince.map { Int64(clamping: $0) })
+        let plan = FetchPlan(attrs)
+        // The bytes of the first batch come in the states' read: a one-message FETCH BODY[] (how
+        // mbsync and most clients download) is one read.
+        var records: [MessageRecord] = [], contents: [UID: [UInt8]] = [:]
+        if !live.isEmpty {
+            let uids = view.uidSet(live), since = changedSince.map { Int64(clamping: $0) }
+            if let prefetch = plan.prefetch {
+                (records, contents) = try await mailbox.messageStates(in: view.path, uids: uids, changedSince: since, prefetch: prefetch)
+            } else {
+                records = try await mailbox.messageStates(in: view.path, uids: uids, changedSince: since)
+            }
+        }
         // \Seen set implicitly by BODY[…] / RFC822 / RFC822.TEXT (not in EXAMINE).
         var newlySeen = Set<UID>()
         if !view.readOnly, attrs.contains(where: \.setsSeen) {
@@ -35,7 +45,6 @@ extension IMAPSession {
                 }
             }
         }
-        let plan = FetchPlan(attrs)
         var unknownEncoding = false
         // In batches: the stored structures and headers of a batch come in one read each, and
         // memory stays bounded however many messages the FETCH names.
@@ -43,6 +52,13 @@ extension IMAPSession {
             let batchUIDs = UIDSet(batch.map { $0.uid ... $0.uid })
             let structures = plan.needsStructure ? try await mailbox.structures(in: view.path, uids: batchUIDs) : [:]
             let headers = plan.needsHeader ? try await mailbox.messageHeaders(in: view.path, uids: batchUIDs) : [:]
+            if let prefetch = plan.prefetch {
+                let unread = batch.filter { contents[$0.uid] == nil && $0.size < prefetch.below }
+                if unread.count > 1 {
+                    contents.merge(try await mailbox.messageBytes(in: view.path, uids: UIDSet(unread.map { $0.uid ... $0.uid }), prefetch: prefetch),
+                                   uniquingKeysWith: { a, _ in a })
+                }
+            }
             for record in batch {
                 guard let seq = selected?.sequenceNumber(of: record.uid) else { continue }
                 var message: MIMEMessage?
@@ -53,7 +69,10 @@ extension IMAPSession {
                     guard let r = try await mailbox.messageReader(in: view.path, uid: record.uid) else { continue }
                     reader = r
                 } else if plan.needsBytes {
-                    guard let bytes = try await mailbox.messageBytes(in: view.path, uid: record.uid) else { continue }
+                    // Read with the others unless the batch's byte budget left it out.
+                    guard let bytes = try await contents.removeValue(forKey: record.uid).asyncOr({
+                        try await mailbox.messageBytes(in: view.path, uid: record.uid)
+                    }) else { continue }
                     raw = bytes
                     if plan.needsParse { message = MIMEMessage.parse(bytes) }
                 }
@@ -168,6 +187,15 @@ struct FetchPlan {
     var needsStructure = false, needsHeader = false, needsBytes = false, needsParse = false
     /// One whole-message item (BODY[], BODY.PEEK[], RFC822) and nothing else that reads the bytes.
     var streamable = false
+    /// Whole messages are read in batches of at most this many bytes (one message may exceed it).
+    static let batchBytes = 8 << 20
+
+    /// Which messages' bytes a read brings along: all the FETCH needs the bytes of, but those that
+    /// are streamed.
+    var prefetch: BytesPrefetch? {
+        guard needsBytes else { return nil }
+        return BytesPrefetch(below: streamable ? Self.streamThreshold : Int.max, count: Self.batchSize, total: Self.batchBytes)
+    }
 
     init(_ attrs: [FetchAttribute]) {
         streamable = attrs.filter(Self.wholeMessage).count == 1
@@ -202,5 +230,13 @@ struct FetchPlan {
         case .header, .headerFields, .headerFieldsNot: return true
         case .full, .text, .mime: return false
         }
+    }
+}
+
+extension Optional {
+    /// The wrapped value, or else what `fallback` produces.
+    func asyncOr(_ fallback: () async throws -> Wrapped?) async rethrows -> Wrapped? {
+        if let self { return self }
+        return try await fallback()
     }
 }

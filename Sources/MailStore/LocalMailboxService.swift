@@ -357,6 +357,13 @@ public final class LocalMailboxSession: MailboxSession {
         try await database.messages(in: folder, uids: uids, changedSince: changedSince, facts: false)
     }
     public func messageBytes(in folder: String, uid: UID) async throws -> [UInt8]? { try await database.messageBytes(in: folder, uid: uid) }
+    public func messageStates(in folder: String, uids: UIDSet?, changedSince: Int64?, prefetch: BytesPrefetch) async throws
+        -> (records: [MessageRecord], bytes: [UID: [UInt8]]) {
+        try await database.messages(in: folder, uids: uids, changedSince: changedSince, facts: false, prefetch: prefetch)
+    }
+    public func messageBytes(in folder: String, uids: UIDSet, prefetch: BytesPrefetch) async throws -> [UID: [UInt8]] {
+        try await database.messageBytes(in: folder, uids: uids, prefetch: prefetch)
+    }
     public func messageReader(in folder: String, uid: UID) async throws -> MessageReader? {
         try await database.messageReader(in: folder, uid: uid)
     }

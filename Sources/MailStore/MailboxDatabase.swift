@@ -169,7 +169,7 @@ public final class MailboxDatabase: Sendable {
     }
 
     public func folders() async throws -> [FolderInfo] {
-        try await pool.read { db in try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM folders ORDER BY path")).map(Self.folderInfo) }
+        try await pool.read { db in try Row.fetchAll(db.cachedStatement(sql: Self.folderSelect + " ORDER BY path")).map(Self.folderInfo) }
     }
 
     public func folder(_ path: String) async throws -> FolderInfo? {
@@ -334,8 +334,17 @@ public final class MailboxDatabase: Sendable {
     /// Message-ID, thread): those columns sit after the header and layout blobs, so reading them
     /// walks each row's overflow pages.
     public func messages(in folderPath: String, uids: UIDSet? = nil, changedSince: Int64? = nil, facts: Bool = true) async throws -> [MessageRecord] {
+        try await messages(in: folderPath, uids: uids, changedSince: changedSince, facts: facts, prefetch: nil).records
+    }
+
+    /// The same, and in the same read the whole bytes of the first messages `prefetch` admits.
+    public func messages(in folderPath: String, uids: UIDSet?, changedSince: Int64?, facts: Bool, prefetch: BytesPrefetch?) async throws
+        -> (records: [MessageRecord], bytes: [UID: [UInt8]]) {
         let path = try Self.normalizePath(folderPath)
-        return try await pool.read { db in
+        let small = (uids?.uidCount ?? .max) <= Self.smallReadMessages
+        // A small read stays small: larger messages are left for the caller to read on their own.
+        let prefetch = small ? prefetch.map { BytesPrefetch(below: min($0.below, Self.smallReadBytes), count: $0.count, total: $0.total) } : prefetch
+        return try await read(small: small) { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             var condition = " WHERE m.folder_id = ?", arguments: StatementArguments = [folder.id]
             if let changedSince { condition += " AND m.modseq > ?"; arguments += [changedSince] }
@@ -343,11 +352,53 @@ public final class MailboxDatabase: Sendable {
             var keywords: [Int64: [String]] = [:]
             for row in try Self.fetchRows(db, sql: Self.keywordSelect + condition, arguments: arguments, uids: uids, column: "m.uid",
                                           order: "k.message_id, k.keyword") {
-                keywords[row["message_id"], default: []].append(row["keyword"])
+                keywords[row[0], default: []].append(row[1])
             }
-            return try Self.fetchRows(db, sql: (facts ? Self.recordSelect : Self.stateSelect) + condition, arguments: arguments, uids: uids,
-                                      column: "m.uid", order: "m.uid")
-                .map { Self.record($0, keywords: keywords) }
+            let rows = try Self.fetchRows(db, sql: (facts ? Self.recordSelect : Self.stateSelect) + condition, arguments: arguments, uids: uids,
+                                          column: "m.uid", order: "m.uid")
+            let records = rows.map { Self.record($0, keywords: keywords) }
+            guard let prefetch else { return (records, [:]) }
+            let contentIDs = Dictionary(rows.map { (row: Row) -> (UID, Int64) in (row[1], row[6]) }, uniquingKeysWith: { a, _ in a })
+            var bytes: [UID: [UInt8]] = [:]
+            for uid in prefetch.select(records.lazy.map { (uid: $0.uid, size: $0.size) }) {
+                if let id = contentIDs[uid] { bytes[uid] = try Self.assembleContent(db, id) }
+            }
+            return (records, bytes)
+        }
+    }
+
+    /// Reads of at most this many messages, and bytes of messages smaller than this, run on the
+    /// calling thread (see `read(small:_:)`).
+    static let smallReadMessages = 16
+    static let smallReadBytes = 1 << 20
+
+    /// A read. A small one (a few rows, messages under a megabyte) runs on the calling thread:
+    /// the hop to a reader's queue and back cost more than such a read (two thread switches were
+    /// most of a one-message FETCH). A larger one runs on the reader's queue, so that it never
+    /// holds a session task's thread for long.
+    func read<T: Sendable>(small: Bool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        if small { return try Self.readHere(pool, body) }
+        return try await pool.read(body)
+    }
+
+    private static func readHere<T>(_ pool: DatabasePool, _ body: (Database) throws -> T) throws -> T { try pool.read(body) }
+
+    /// The whole bytes of the messages of `uids` that `prefetch` admits, in one read.
+    public func messageBytes(in folderPath: String, uids: UIDSet, prefetch: BytesPrefetch) async throws -> [UID: [UInt8]] {
+        let path = try Self.normalizePath(folderPath)
+        return try await pool.read { db in
+            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            let rows = try Self.fetchRows(db, sql: "SELECT m.uid, m.content_id, m.size FROM messages m WHERE m.folder_id = ?",
+                                          arguments: [folder.id], uids: uids, column: "m.uid", order: "m.uid")
+            var contentIDs: [UID: Int64] = [:]
+            let candidates = rows.map { (row: Row) -> (uid: UID, size: Int) in
+                let uid: UID = row["uid"]
+                contentIDs[uid] = row["content_id"]
+                return (uid, row["size"])
+            }
+            var bytes: [UID: [UInt8]] = [:]
+            for uid in prefetch.select(candidates) { bytes[uid] = try Self.assembleContent(db, contentIDs[uid]!) }
+            return bytes
         }
     }
 
@@ -374,7 +425,8 @@ public final class MailboxDatabase: Sendable {
         let path = try Self.normalizePath(folderPath)
         return try await pool.read { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            guard let contentID = try Int64.fetchOne(db.cachedStatement(sql: "SELECT content_id FROM messages WHERE folder_id = ? AND uid = ?"), arguments: [folder.id, uid])
+            guard let contentID = try Int64.fetchOne(db.cachedStatement(sql: "SELECT content_id FROM messages WHERE folder_id = ? AND uid = ?"),
+                                                     arguments: [folder.id, uid])
             else { return nil }
             return try Self.assembleContent(db, contentID)
         }
@@ -429,7 +481,7 @@ public final class MailboxDatabase: Sendable {
     /// kept (or by another parser version) is parsed now, and its structure stored for next time.
     public func structures(in folderPath: String, uids: UIDSet) async throws -> [UID: MessageStructure] {
         let path = try Self.normalizePath(folderPath)
-        let (found, stale) = try await pool.read { db -> ([UID: MessageStructure], [(Int64, [UInt8])]) in
+        let (found, stale) = try await read(small: uids.uidCount <= Self.smallReadMessages) { db -> ([UID: MessageStructure], [(Int64, [UInt8])]) in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             var found: [UID: MessageStructure] = [:], stale: [(Int64, [UInt8])] = []
             let sql = """
@@ -462,7 +514,7 @@ public final class MailboxDatabase: Sendable {
     /// The header block (with its blank line) of each message in `uids`, without its body.
     public func messageHeaders(in folderPath: String, uids: UIDSet) async throws -> [UID: [UInt8]] {
         let path = try Self.normalizePath(folderPath)
-        return try await pool.read { db in
+        return try await read(small: uids.uidCount <= Self.smallReadMessages) { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             let sql = "SELECT m.uid, c.header FROM messages m JOIN contents c ON c.id = m.content_id WHERE m.folder_id = ?"
             var headers: [UID: [UInt8]] = [:]
@@ -750,14 +802,17 @@ extension MailboxDatabase {
         }
     }
 
+    static let folderSelect = "SELECT id, path, special_use, subscribed, uid_validity, uid_next, highest_modseq, recent_uid FROM folders"
+
+    /// A row of `folderSelect`, read by position (a lookup by name compares names
+    /// case-insensitively, column by column: it was most of a folder lookup's cost).
     static func folderInfo(_ row: Row) -> FolderInfo {
-        FolderInfo(id: row["id"], path: row["path"], specialUse: (row["special_use"] as String?).flatMap(SpecialUse.init(rawValue:)),
-                   subscribed: row["subscribed"], uidValidity: row["uid_validity"], uidNext: row["uid_next"],
-                   highestModSeq: row["highest_modseq"], recentUID: row["recent_uid"])
+        FolderInfo(id: row[0], path: row[1], specialUse: (row[2] as String?).flatMap(SpecialUse.init(rawValue:)),
+                   subscribed: row[3], uidValidity: row[4], uidNext: row[5], highestModSeq: row[6], recentUID: row[7])
     }
 
     static func fetchFolder(_ db: Database, _ path: String) throws -> FolderInfo? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM folders WHERE path = ?"), arguments: [path]).map(folderInfo)
+        try Row.fetchOne(db.cachedStatement(sql: folderSelect + " WHERE path = ?"), arguments: [path]).map(folderInfo)
     }
 
     static func insertFolder(_ db: Database, path: String, specialUse: SpecialUse?, now: Date) throws -> FolderInfo {
@@ -961,7 +1016,7 @@ extension MailboxDatabase {
         var result: [Int64: [String]] = [:]
         let rows = try Row.fetchAll(db.cachedStatement(sql: keywordSelect + " WHERE m.folder_id = ? ORDER BY k.message_id, k.keyword"),
                                     arguments: [folderID])
-        for row in rows { result[row["message_id"], default: []].append(row["keyword"]) }
+        for row in rows { result[row[0], default: []].append(row[1]) }
         return result
     }
 
@@ -976,7 +1031,7 @@ extension MailboxDatabase {
         for row in try Row.fetchAll(db.cachedStatement(sql: keywordSelect + """
              WHERE k.message_id IN (SELECT value FROM json_each(?)) ORDER BY k.message_id, k.keyword
             """), arguments: [ids]) {
-            keywords[row["message_id"], default: []].append(row["keyword"])
+            keywords[row[0], default: []].append(row[1])
         }
         return try Row.fetchAll(db.cachedStatement(sql: recordSelect + " WHERE m.id IN (SELECT value FROM json_each(?)) ORDER BY m.uid"),
                                 arguments: [ids])
@@ -1001,20 +1056,22 @@ extension MailboxDatabase {
     }
 
     static let recordSelect = """
-        SELECT m.id, m.uid, m.modseq, m.flags, m.internal_date, m.size, c.sent_date, c.subject, c.from_addr, c.message_id, c.thread_id
+        SELECT m.id, m.uid, m.modseq, m.flags, m.internal_date, m.size, m.content_id, c.sent_date, c.subject, c.from_addr, c.message_id,
+               c.thread_id
         FROM messages m JOIN contents c ON c.id = m.content_id
         """
 
-    static let stateSelect = "SELECT m.id, m.uid, m.modseq, m.flags, m.internal_date, m.size FROM messages m"
+    static let stateSelect = "SELECT m.id, m.uid, m.modseq, m.flags, m.internal_date, m.size, m.content_id FROM messages m"
 
+    /// A row of `stateSelect` or `recordSelect`, read by position (see `folderInfo`).
     static func record(_ row: Row, keywords: [Int64: [String]]) -> MessageRecord {
-        let facts = row.hasColumn("sent_date")
+        let facts = row.count > 7
         return MessageRecord(
-            uid: row["uid"], modSeq: row["modseq"], flags: MessageFlags(rawValue: row["flags"]),
-            keywords: keywords[row["id"] as Int64] ?? [], internalDate: parseISO(row["internal_date"]) ?? Date(timeIntervalSince1970: 0),
-            size: row["size"], sentDate: facts ? (row["sent_date"] as String?).flatMap(parseISO) : nil,
-            subject: facts ? row["subject"] : nil, from: facts ? row["from_addr"] : nil,
-            messageID: facts ? row["message_id"] : nil, threadID: facts ? row["thread_id"] : nil)
+            uid: row[1], modSeq: row[2], flags: MessageFlags(rawValue: row[3]),
+            keywords: keywords[row[0] as Int64] ?? [], internalDate: parseISO(row[4]) ?? Date(timeIntervalSince1970: 0),
+            size: row[5], sentDate: facts ? (row[7] as String?).flatMap(parseISO) : nil,
+            subject: facts ? row[8] : nil, from: facts ? row[9] : nil,
+            messageID: facts ? row[10] : nil, threadID: facts ? row[11] : nil)
     }
 }
 

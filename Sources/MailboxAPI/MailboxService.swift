@@ -59,6 +59,12 @@ public protocol MailboxSession: Sendable {
     /// `messageID`, `threadID` are nil): what SELECT, FETCH and sync need, read from the index alone.
     func messageStates(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord]
     func messageBytes(in folder: String, uid: UID) async throws -> [UInt8]?
+    /// The states of `uids` and, in the same read, the whole bytes of the first of them that
+    /// `prefetch` admits: a FETCH of message bodies costs one read, not one more per message.
+    func messageStates(in folder: String, uids: UIDSet?, changedSince: Int64?, prefetch: BytesPrefetch) async throws
+        -> (records: [MessageRecord], bytes: [UID: [UInt8]])
+    /// The whole bytes of the messages of `uids` that `prefetch` admits, in UID order, in one read.
+    func messageBytes(in folder: String, uids: UIDSet, prefetch: BytesPrefetch) async throws -> [UID: [UInt8]]
     /// The same bytes read piece by piece, for messages too large to hold whole.
     func messageReader(in folder: String, uid: UID) async throws -> MessageReader?
     /// The parsed structure of each message (ENVELOPE, BODYSTRUCTURE, part ranges), stored when
@@ -88,6 +94,29 @@ public protocol MailboxSession: Sendable {
     func close() async
 }
 
+/// Which messages a read returns the whole bytes of: in UID order, those smaller than `below`,
+/// at most `count` of them and, once one is taken, no more than `total` bytes in all (so memory
+/// stays bounded; the caller reads the others on their own).
+public struct BytesPrefetch: Sendable, Equatable {
+    public var below: Int
+    public var count: Int
+    public var total: Int
+
+    public init(below: Int, count: Int, total: Int) {
+        self.below = below; self.count = count; self.total = total
+    }
+
+    /// Picks from `candidates` (UID, size; in UID order) the messages to read.
+    public func select<S: Sequence>(_ candidates: S) -> [UID] where S.Element == (uid: UID, size: Int) {
+        var taken: [UID] = [], sum = 0
+        for c in candidates where c.size < below {
+            if taken.count >= count || (!taken.isEmpty && sum + c.size > total) { break }
+            taken.append(c.uid); sum += c.size
+        }
+        return taken
+    }
+}
+
 /// One message of a batched append.
 public struct AppendRequest: Sendable {
     public var folder: String
@@ -104,6 +133,21 @@ public struct AppendRequest: Sendable {
 extension MailboxSession {
     public func messageStates(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord] {
         try await messages(in: folder, uids: uids, changedSince: changedSince)
+    }
+
+    /// A states read, then one bytes read per message (for stores that cannot do better).
+    public func messageStates(in folder: String, uids: UIDSet?, changedSince: Int64?, prefetch: BytesPrefetch) async throws
+        -> (records: [MessageRecord], bytes: [UID: [UInt8]]) {
+        let records = try await messageStates(in: folder, uids: uids, changedSince: changedSince)
+        var bytes: [UID: [UInt8]] = [:]
+        for uid in prefetch.select(records.lazy.map { (uid: $0.uid, size: $0.size) }) {
+            bytes[uid] = try await messageBytes(in: folder, uid: uid)
+        }
+        return (records, bytes)
+    }
+
+    public func messageBytes(in folder: String, uids: UIDSet, prefetch: BytesPrefetch) async throws -> [UID: [UInt8]] {
+        try await messageStates(in: folder, uids: uids, changedSince: nil, prefetch: prefetch).bytes
     }
 
     /// One append after the other (for stores that cannot do better).

@@ -25,6 +25,8 @@ public struct UIDSet: Sendable, Hashable, CustomStringConvertible {
     public static let all = UIDSet([1 ... UID.max])
 
     public var isEmpty: Bool { ranges.isEmpty }
+    /// How many UIDs the set names (`1:*` names 2³² − 1 of them).
+    public var uidCount: Int { ranges.reduce(0) { $0 + $1.count } }
     public func contains(_ uid: UID) -> Bool { ranges.contains { $0.contains(uid) } }
 
     public var description: String {
