@@ -10,7 +10,7 @@
 #
 # Environment: IMAP_PORT (default 11143), IMAPS_PORT (11993), POP3_PORT and POP3S_PORT (set both to
 # serve POP3 too: STLS and implicit TLS), LMTP_PORT (set it to serve LMTP too: delivery to
-# testuser@<any domain> into that user's Maildir, fsync per Dovecot's default mail_fsync=optimized),
+# <user>@<any domain> into that user's Maildir, fsync per Dovecot's default mail_fsync=optimized),
 # NUSERS (20), SECURE_AUTH=1 refuses
 # plaintext authentication before TLS (Dovecot treats a client whose address equals the server's as
 # secure: connect from 127.0.0.2 to see the refusal). Users testuser, testuser1..N, password "pass".
