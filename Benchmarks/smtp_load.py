@@ -17,9 +17,9 @@ Sealbox); the figure is messages accepted per second, wall clock.
   before the 250. The queue asks for synchronous = FULL, but as of 2026-12-05 GRDB's DatabasePool
   sets NORMAL when it sets WAL up, after the queue's own setting: a commit is not fsynced (strace:
   5 fsyncs for 200 messages, at WAL checkpoints), so it survives a crash of the process, not of
-  the machine. With --unlocked an IMAP session holds the mailbox open, so every message is also moved into
-  INBOX (decrypted with the mailbox's key, parsed, indexed) as it arrives, after the 250; the
-  script then also reports the rate until the last one was in INBOX.
+  the machine. With --unlocked an IMAP session holds the mailbox open, so every message is also
+  moved into INBOX (decrypted with the mailbox's key, parsed, indexed) as it arrives, after the
+  250; the script then also reports the rate until the last one was in INBOX.
 - Dovecot 2.3 (Debian, scripts/dovecot-test.sh with LMTP_PORT: Maildir, its default
   mail_fsync=optimized) receives the same messages over LMTP (smtp-source -L), each run for a user
   of its own (testuser1@example.com, testuser2@…) so that each starts on an empty Maildir; its 250
@@ -28,8 +28,9 @@ Sealbox); the figure is messages accepted per second, wall clock.
   in the Maildir.
 - smtp-sink accepts and discards.
 
-The load generator runs on the same cores as the servers: compare the ratios, not the absolute
-figures.
+The load generator runs on the same cores as the servers, and Dovecot's figure follows the disk's
+fsync latency, which other work on the machine moves: compare the ratios of one run (and of more
+than one run), not the absolute figures.
 """
 import argparse, asyncio, os, re, socket, subprocess, sys, time
 
