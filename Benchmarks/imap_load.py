@@ -303,12 +303,17 @@ class Sealbox:
 class Dovecot:
     name = "dovecot"
 
-    def __init__(self):
+    def __init__(self, lmtp=False, users=2):
+        """lmtp: also serve LMTP (on self.lmtp_port), delivering to testuser@ and testuserN@<any domain>;
+        users: how many testuserN there are besides testuser."""
         self.dir = tempfile.mkdtemp(prefix="dovecot-bench-")
         self.port = free_port()
         self.pop3_port = free_port()
-        env = dict(os.environ, DOVECOT_DIR=self.dir, IMAP_PORT=str(self.port), IMAPS_PORT=str(free_port()), NUSERS="2",
+        self.lmtp_port = free_port() if lmtp else None
+        env = dict(os.environ, DOVECOT_DIR=self.dir, IMAP_PORT=str(self.port), IMAPS_PORT=str(free_port()), NUSERS=str(users),
                    POP3_PORT=str(self.pop3_port), POP3S_PORT=str(free_port()))
+        if lmtp:
+            env["LMTP_PORT"] = str(self.lmtp_port)
         self.env = env
         try:
             subprocess.run(["bash", os.path.join(ROOT, "scripts/dovecot-test.sh"), "start", "--fresh"], env=env,

@@ -9,7 +9,9 @@
 #   DOVECOT_DIR=<scratch> scripts/dovecot-test.sh stop
 #
 # Environment: IMAP_PORT (default 11143), IMAPS_PORT (11993), POP3_PORT and POP3S_PORT (set both to
-# serve POP3 too: STLS and implicit TLS), NUSERS (20), SECURE_AUTH=1 refuses
+# serve POP3 too: STLS and implicit TLS), LMTP_PORT (set it to serve LMTP too: delivery to
+# <user>@<any domain> into that user's Maildir, fsync per Dovecot's default mail_fsync=optimized),
+# NUSERS (20), SECURE_AUTH=1 refuses
 # plaintext authentication before TLS (Dovecot treats a client whose address equals the server's as
 # secure: connect from 127.0.0.2 to see the refusal). Users testuser, testuser1..N, password "pass".
 # The certificate is $DOVECOT_DIR/tls/cert.pem.
@@ -22,6 +24,7 @@ IMAPS_PORT=${IMAPS_PORT:-11993}
 NUSERS=${NUSERS:-20}
 POP3_PORT=${POP3_PORT:-}
 POP3S_PORT=${POP3S_PORT:-}
+LMTP_PORT=${LMTP_PORT:-}
 
 stop() {
   [ -f "$D/run/master.pid" ] || { echo "dovecot: not running"; return 0; }
@@ -64,6 +67,17 @@ start() {
   process_limit = 3000
 }
 service pop3 {
+  process_limit = 3000
+}"
+  fi
+  local lmtpconf=""
+  if [ -n "$LMTP_PORT" ]; then
+    protocols="$protocols lmtp"
+    lmtpconf="service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = $LMTP_PORT
+  }
   process_limit = 3000
 }"
   fi
@@ -149,6 +163,7 @@ service anvil {
   client_limit = 12000
 }
 $pop3conf
+$lmtpconf
 service imap-urlauth-login {
   inet_listener imap-urlauth {
     port = 0
@@ -178,6 +193,7 @@ os.execvp(sys.argv[1], sys.argv[1:])' dovecot -c "$CONF" </dev/null >>"$D/log/ma
     echo "listening: pop3 127.0.0.1:$POP3_PORT (STARTTLS)"
     echo "listening: pop3s 127.0.0.1:$POP3S_PORT (TLS)"
   fi
+  [ -z "$LMTP_PORT" ] || echo "listening: lmtp 127.0.0.1:$LMTP_PORT"
 }
 
 case "${1:-}" in
