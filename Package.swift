@@ -57,6 +57,7 @@ let package = Package(
         .target(name: "MailStore", dependencies: [
             "MailboxAPI", "MailCore", "MIMEParser", "SQLiteCipher", "Directory",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),  // sqlite3_column_* where GRDB's generic rows cost too much
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),
         ]),

@@ -50,7 +50,7 @@ extension IMAPSession {
         // memory stays bounded however many messages the FETCH names.
         for batch in stride(from: 0, to: records.count, by: FetchPlan.batchSize).map({ records[$0..<min($0 + FetchPlan.batchSize, records.count)] }) {
             let batchUIDs = UIDSet(batch.map { $0.uid ... $0.uid })
-            let structures = plan.needsStructure ? try await mailbox.structures(in: view.path, uids: batchUIDs) : [:]
+            let encoded = try await encodedStructures(plan.structureKinds, of: batch, mailbox: mailbox, path: view.path)
             let headers = plan.needsHeader ? try await mailbox.messageHeaders(in: view.path, uids: batchUIDs) : [:]
             if let prefetch = plan.prefetch {
                 let unread = batch.filter { contents[$0.uid] == nil && $0.size < prefetch.below }
@@ -76,8 +76,7 @@ extension IMAPSession {
                     raw = bytes
                     if plan.needsParse { message = MIMEMessage.parse(bytes) }
                 }
-                let structure = structures[record.uid]
-                if plan.needsStructure && structure == nil { continue }  // expunged meanwhile
+                if plan.structureKinds.contains(where: { encoded[$0]?[record.uid] == nil }) { continue }  // expunged meanwhile
                 // The header alone answers BODY[HEADER…] and RFC822.HEADER (a header-only parse).
                 let header = plan.needsHeader ? headers[record.uid].map { MIMEMessage.parse($0) } : nil
                 if plan.needsHeader && header == nil { continue }
@@ -93,9 +92,9 @@ extension IMAPSession {
                     case .internalDate: items.append(.internalDate(record.internalDate))
                     case .rfc822Size: items.append(.rfc822Size(record.size))
                     case .modSeq: items.append(.modSeq(UInt64(max(record.modSeq, 1))))
-                    case .envelope: items.append(.envelope(structure!.imapEnvelopeBytes()))
-                    case .body: items.append(.body(structure!.imapBodyStructureBytes(extended: false)))
-                    case .bodyStructure: items.append(.bodyStructure(structure!.imapBodyStructureBytes(extended: true)))
+                    case .envelope: items.append(.envelope(encoded[FetchPlan.envelopeKind]![record.uid]!))
+                    case .body: items.append(.body(encoded[FetchPlan.bodyKind]![record.uid]!))
+                    case .bodyStructure: items.append(.bodyStructure(encoded[FetchPlan.bodyStructureKind]![record.uid]!))
                     case .rfc822:
                         items.append(.section(name: "RFC822", origin: nil, data: MIMEMessage.imapLiteralSafe(raw), literal8: false))
                     case .rfc822Header:
@@ -150,6 +149,28 @@ extension IMAPSession {
 }
 
 extension IMAPSession {
+    /// The encoded ENVELOPE / BODY / BODYSTRUCTURE (`kinds`) of a batch: those the store keeps,
+    /// and the others encoded from the stored structures and given to the store to keep, so the
+    /// next FETCH of them only reads. A message missing from the result was expunged meanwhile.
+    func encodedStructures(_ kinds: [String], of batch: ArraySlice<MessageRecord>, mailbox: any MailboxSession,
+                           path: String) async throws -> [String: [UID: [UInt8]]] {
+        guard !kinds.isEmpty, !batch.isEmpty else { return [:] }
+        var encoded = try await mailbox.derived(kinds, in: path, uids: UIDSet(batch.map { $0.uid ... $0.uid }))
+        let missing = batch.map(\.uid).filter { uid in kinds.contains { encoded[$0]?[uid] == nil } }
+        guard !missing.isEmpty else { return encoded }
+        var fresh: [String: [UID: [UInt8]]] = [:]
+        for (uid, structure) in try await mailbox.structures(in: path, uids: UIDSet(missing)) {
+            for kind in kinds where encoded[kind]?[uid] == nil {
+                let bytes = FetchPlan.encode(kind, structure)
+                encoded[kind, default: [:]][uid] = bytes
+                fresh[kind, default: [:]][uid] = bytes
+            }
+        }
+        // A cache: failing to keep it (a read-only file) only means encoding again next time.
+        for (kind, values) in fresh { try? await mailbox.keepDerived(kind, in: path, values: values) }
+        return encoded
+    }
+
     /// Writes one FETCH response whose literal (`items[at]`) comes from `reader`, flushing as it
     /// goes. Once the literal is announced nothing else can be said on this connection if the
     /// bytes fail to come: the session ends (`FetchStreamAborted`).
@@ -184,7 +205,20 @@ struct FetchPlan {
     static let batchSize = 256
     /// Whole messages at least this large are streamed (when the FETCH needs nothing else of the bytes).
     static let streamThreshold = 1 << 20
-    var needsStructure = false, needsHeader = false, needsBytes = false, needsParse = false
+    var needsHeader = false, needsBytes = false, needsParse = false
+    /// The encoded structures the FETCH needs (kept by the store as derived bytes of these kinds).
+    var structureKinds: [String] = []
+    static let envelopeKind = "imap.envelope.\(MessageStructure.version).1"
+    static let bodyKind = "imap.body.\(MessageStructure.version).1"
+    static let bodyStructureKind = "imap.bodystructure.\(MessageStructure.version).1"
+
+    static func encode(_ kind: String, _ structure: MessageStructure) -> [UInt8] {
+        switch kind {
+        case envelopeKind: structure.imapEnvelopeBytes()
+        case bodyKind: structure.imapBodyStructureBytes(extended: false)
+        default: structure.imapBodyStructureBytes(extended: true)
+        }
+    }
     /// One whole-message item (BODY[], BODY.PEEK[], RFC822) and nothing else that reads the bytes.
     var streamable = false
     /// Whole messages are read in batches of at most this many bytes (one message may exceed it).
@@ -202,7 +236,9 @@ struct FetchPlan {
         for a in attrs {
             switch a {
             case .flags, .internalDate, .rfc822Size, .uid, .modSeq: break
-            case .envelope, .body, .bodyStructure: needsStructure = true
+            case .envelope: if !structureKinds.contains(Self.envelopeKind) { structureKinds.append(Self.envelopeKind) }
+            case .body: if !structureKinds.contains(Self.bodyKind) { structureKinds.append(Self.bodyKind) }
+            case .bodyStructure: if !structureKinds.contains(Self.bodyStructureKind) { structureKinds.append(Self.bodyStructureKind) }
             case .rfc822Header: needsHeader = true
             case .rfc822: needsBytes = true
             case .bodySection(let section, _, _):

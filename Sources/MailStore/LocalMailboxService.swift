@@ -373,6 +373,12 @@ public final class LocalMailboxSession: MailboxSession {
     public func messageHeaders(in folder: String, uids: UIDSet) async throws -> [UID: [UInt8]] {
         try await database.messageHeaders(in: folder, uids: uids)
     }
+    public func derived(_ kinds: [String], in folder: String, uids: UIDSet) async throws -> [String: [UID: [UInt8]]] {
+        try await database.derived(kinds, in: folder, uids: uids)
+    }
+    public func keepDerived(_ kind: String, in folder: String, values: [UID: [UInt8]]) async throws {
+        try await database.keepDerived(kind, in: folder, values: values)
+    }
     public func storeFlags(in folder: String, uids: UIDSet, operation: FlagOperation, flags: MessageFlags, keywords: [String], unchangedSince: Int64?) async throws -> StoreResult {
         try await database.storeFlags(in: folder, uids: uids, operation: operation, flags: flags, keywords: keywords, unchangedSince: unchangedSince, origin: id)
     }

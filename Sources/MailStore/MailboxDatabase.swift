@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
+import GRDBSQLite
 import MailboxAPI
 import MIMEParser
 import SQLiteCipher
@@ -354,14 +355,19 @@ public final class MailboxDatabase: Sendable {
                                           order: "k.message_id, k.keyword") {
                 keywords[row[0], default: []].append(row[1])
             }
-            let rows = try Self.fetchRows(db, sql: (facts ? Self.recordSelect : Self.stateSelect) + condition, arguments: arguments, uids: uids,
-                                          column: "m.uid", order: "m.uid")
-            let records = rows.map { Self.record($0, keywords: keywords) }
+            let records: [MessageRecord], contentIDs: [Int64]
+            if facts {
+                let rows = try Self.fetchRows(db, sql: Self.recordSelect + condition, arguments: arguments, uids: uids, column: "m.uid", order: "m.uid")
+                records = rows.map { Self.record($0, keywords: keywords) }
+                contentIDs = rows.map { $0[6] }
+            } else {
+                (records, contentIDs) = try Self.states(db, condition: condition, arguments: arguments, uids: uids, keywords: keywords)
+            }
             guard let prefetch else { return (records, [:]) }
-            let contentIDs = Dictionary(rows.map { (row: Row) -> (UID, Int64) in (row[1], row[6]) }, uniquingKeysWith: { a, _ in a })
+            let contentOf = Dictionary(zip(records.lazy.map(\.uid), contentIDs), uniquingKeysWith: { a, _ in a })
             var bytes: [UID: [UInt8]] = [:]
             for uid in prefetch.select(records.lazy.map { (uid: $0.uid, size: $0.size) }) {
-                if let id = contentIDs[uid] { bytes[uid] = try Self.assembleContent(db, id) }
+                if let id = contentOf[uid] { bytes[uid] = try Self.assembleContent(db, id) }
             }
             return (records, bytes)
         }
@@ -525,6 +531,47 @@ public final class MailboxDatabase: Sendable {
         }
     }
 
+    /// Derived bytes kept with the contents of `uids` (see `MailboxSession.derived`), read straight
+    /// from SQLite's columns.
+    public func derived(_ kinds: [String], in folderPath: String, uids: UIDSet) async throws -> [String: [UID: [UInt8]]] {
+        let path = try Self.normalizePath(folderPath)
+        guard !kinds.isEmpty, kinds.count <= 8 else { return [:] }
+        return try await read(small: uids.uidCount <= Self.smallReadMessages) { db in
+            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            let marks = Array(repeating: "?", count: kinds.count).joined(separator: ", ")
+            let statement = try db.cachedStatement(sql: """
+                SELECT m.uid, d.kind, d.data FROM messages m JOIN content_derived d ON d.content_id = m.content_id
+                WHERE m.folder_id = ? AND m.uid BETWEEN ? AND ? AND d.kind IN (\(marks))
+                """)
+            var found: [String: [UID: [UInt8]]] = [:]
+            let s = statement.sqliteStatement
+            for range in uids.ranges {
+                let cursor = try Row.fetchCursor(statement, arguments: [folder.id, range.lowerBound, range.upperBound] + StatementArguments(kinds))
+                while try cursor.next() != nil {
+                    guard let kind = sqlite3_column_text(s, 1).map({ String(cString: $0) }) else { continue }
+                    let count = Int(sqlite3_column_bytes(s, 2))
+                    let data = sqlite3_column_blob(s, 2).map { Array(UnsafeRawBufferPointer(start: $0, count: count)) } ?? []
+                    found[kind, default: [:]][UID(truncatingIfNeeded: sqlite3_column_int64(s, 0))] = data
+                }
+            }
+            return found
+        }
+    }
+
+    /// Keeps derived bytes with the contents of the given messages (a message gone meanwhile is skipped).
+    public func keepDerived(_ kind: String, in folderPath: String, values: [UID: [UInt8]]) async throws {
+        let path = try Self.normalizePath(folderPath)
+        guard !values.isEmpty else { return }
+        try await pool.write { db in
+            guard let folder = try Self.fetchFolder(db, path) else { return }
+            let insert = try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO content_derived(content_id, kind, data)
+                SELECT content_id, ?, ? FROM messages WHERE folder_id = ? AND uid = ?
+                """)
+            for (uid, data) in values { try insert.execute(arguments: [kind, Data(data), folder.id, uid]) }
+        }
+    }
+
     /// Changes flags and keywords (STORE). One new MODSEQ for the whole operation.
     public func storeFlags(
         in folderPath: String, uids: UIDSet, operation: FlagOperation, flags: MessageFlags, keywords: [String] = [],
@@ -537,10 +584,13 @@ public final class MailboxDatabase: Sendable {
                                           uids: uids, column: "uid", order: "uid")
             let existing = try Self.keywords(db, folderID: folder.id)
             let modseq = folder.highestModSeq + 1
+            let setFlags = try db.cachedStatement(sql: "UPDATE messages SET flags = ?, modseq = ? WHERE id = ?")
+            let removeKeyword = try db.cachedStatement(sql: "DELETE FROM message_keywords WHERE message_id = ? AND keyword = ?")
+            let addKeyword = try db.cachedStatement(sql: "INSERT INTO message_keywords(message_id, keyword) VALUES (?, ?)")
             var updated: [Int64] = [], modified: [UID] = []
-            for row in rows {
-                let id: Int64 = row["id"]
-                let oldFlags = MessageFlags(rawValue: row["flags"])
+            for row in rows {  // id, uid, flags, modseq
+                let id: Int64 = row[0]
+                let oldFlags = MessageFlags(rawValue: row[2])
                 let oldKeywords = Set(existing[id] ?? [])
                 let newFlags: MessageFlags, newKeywords: Set<String>
                 switch operation {
@@ -548,17 +598,13 @@ public final class MailboxDatabase: Sendable {
                 case .remove: newFlags = oldFlags.subtracting(flags); newKeywords = oldKeywords.subtracting(keywords)
                 case .replace: newFlags = flags; newKeywords = Set(keywords)
                 }
-                if let unchangedSince, (row["modseq"] as Int64) > unchangedSince {
-                    modified.append(row["uid"]); continue
+                if let unchangedSince, (row[3] as Int64) > unchangedSince {
+                    modified.append(row[1]); continue
                 }
                 guard newFlags != oldFlags || newKeywords != oldKeywords else { continue }
-                try db.execute(sql: "UPDATE messages SET flags = ?, modseq = ? WHERE id = ?", arguments: [newFlags.rawValue, modseq, id])
-                for k in oldKeywords.subtracting(newKeywords) {
-                    try db.execute(sql: "DELETE FROM message_keywords WHERE message_id = ? AND keyword = ?", arguments: [id, k])
-                }
-                for k in newKeywords.subtracting(oldKeywords) {
-                    try db.execute(sql: "INSERT INTO message_keywords(message_id, keyword) VALUES (?, ?)", arguments: [id, k])
-                }
+                try setFlags.execute(arguments: [newFlags.rawValue, modseq, id])
+                for k in oldKeywords.subtracting(newKeywords) { try removeKeyword.execute(arguments: [id, k]) }
+                for k in newKeywords.subtracting(oldKeywords) { try addKeyword.execute(arguments: [id, k]) }
                 updated.append(id)
             }
             if !updated.isEmpty {
@@ -1022,8 +1068,8 @@ extension MailboxDatabase {
 
     static let keywordSelect = "SELECT k.message_id, k.keyword FROM message_keywords k JOIN messages m ON m.id = k.message_id"
 
-    /// Records of the given messages (by row id), in UID order. The ids travel as one bound JSON
-    /// array, so the SQL text stays the same whatever their number.
+    /// States of the given messages (by row id; nothing read from their content), in UID order.
+    /// The ids travel as one bound JSON array, so the SQL text stays the same whatever their number.
     static func records(_ db: Database, folderID: Int64, messageIDs: [Int64]) throws -> [MessageRecord] {
         guard !messageIDs.isEmpty else { return [] }
         let ids = "[" + messageIDs.map(String.init).joined(separator: ",") + "]"
@@ -1033,7 +1079,7 @@ extension MailboxDatabase {
             """), arguments: [ids]) {
             keywords[row[0], default: []].append(row[1])
         }
-        return try Row.fetchAll(db.cachedStatement(sql: recordSelect + " WHERE m.id IN (SELECT value FROM json_each(?)) ORDER BY m.uid"),
+        return try Row.fetchAll(db.cachedStatement(sql: stateSelect + " WHERE m.id IN (SELECT value FROM json_each(?)) ORDER BY m.uid"),
                                 arguments: [ids])
             .map { record($0, keywords: keywords) }
     }
@@ -1053,6 +1099,39 @@ extension MailboxDatabase {
             rows += try Row.fetchAll(statement, arguments: arguments + [range.lowerBound, range.upperBound])
         }
         return rows
+    }
+
+    /// Message states (rows of `stateSelect` + `condition`, restricted to `uids` as `fetchRows`
+    /// does), read straight from SQLite's columns: decoding thousands of rows through GRDB's
+    /// generic `Row` (a copy of each row, a generic metadata lookup per value) was most of the
+    /// cost of a `FETCH 1:* (FLAGS)` or a resync.
+    static func states(_ db: Database, condition: String, arguments: StatementArguments, uids: UIDSet?,
+                       keywords: [Int64: [String]]) throws -> (records: [MessageRecord], contentIDs: [Int64]) {
+        var records: [MessageRecord] = [], contentIDs: [Int64] = []
+        func read(_ statement: Statement, _ arguments: StatementArguments) throws {
+            let cursor = try Row.fetchCursor(statement, arguments: arguments)
+            let s = statement.sqliteStatement
+            while try cursor.next() != nil {
+                let id = sqlite3_column_int64(s, 0)
+                let date: Date? = sqlite3_column_text(s, 4).flatMap { text in
+                    fastISO(bytes: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(s, 4))))
+                        ?? parseISO(String(cString: text))
+                }
+                records.append(MessageRecord(
+                    uid: UID(truncatingIfNeeded: sqlite3_column_int64(s, 1)), modSeq: sqlite3_column_int64(s, 2),
+                    flags: MessageFlags(rawValue: Int(sqlite3_column_int64(s, 3))), keywords: keywords[id] ?? [],
+                    internalDate: date ?? Date(timeIntervalSince1970: 0), size: Int(sqlite3_column_int64(s, 5)),
+                    sentDate: nil, subject: nil, from: nil, messageID: nil, threadID: nil))
+                contentIDs.append(sqlite3_column_int64(s, 6))
+            }
+        }
+        guard let uids else {
+            try read(db.cachedStatement(sql: stateSelect + condition + " ORDER BY m.uid"), arguments)
+            return (records, contentIDs)
+        }
+        let statement = try db.cachedStatement(sql: stateSelect + condition + " AND m.uid BETWEEN ? AND ? ORDER BY m.uid")
+        for range in uids.ranges { try read(statement, arguments + [range.lowerBound, range.upperBound]) }
+        return (records, contentIDs)
     }
 
     static let recordSelect = """
@@ -1082,7 +1161,12 @@ func parseISO(_ text: String) -> Date? { fastISO(text) ?? (try? Date(text, strat
 /// `YYYY-MM-DDTHH:MM:SSZ`, the form `isoString` writes, without Foundation's general parser (a
 /// FETCH or SEARCH over a big folder reads thousands of dates); nil for any other form.
 func fastISO(_ text: String) -> Date? {
-    text.utf8.withContiguousStorageIfAvailable { b -> Date? in
+    text.utf8.withContiguousStorageIfAvailable { fastISO(bytes: $0) } ?? nil
+}
+
+/// `fastISO` of the UTF-8 bytes of a date.
+func fastISO(bytes b: UnsafeBufferPointer<UInt8>) -> Date? {
+    do {
         guard b.count == 20, b[4] == 45, b[7] == 45, b[10] == 84, b[13] == 58, b[16] == 58, b[19] == 90 else { return nil }
         func num(_ from: Int, _ count: Int) -> Int? {
             var v = 0
@@ -1103,5 +1187,5 @@ func fastISO(_ text: String) -> Date? {
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         let days = era * 146_097 + doe - 719_468
         return Date(timeIntervalSince1970: TimeInterval(days * 86_400 + h * 3_600 + mi * 60 + s))
-    } ?? nil
+    }
 }

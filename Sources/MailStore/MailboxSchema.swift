@@ -20,6 +20,8 @@ import MailboxAPI
 ///   trigrams occur in which column), narrowing substring searches (see `fullTextSearch`).
 /// - `content_structures`: each content's parsed structure (MIMEParser's MessageStructure,
 ///   versioned encoding), what FETCH ENVELOPE/BODY/BODYSTRUCTURE answer from.
+/// - `content_derived`: bytes a protocol derived from a content and keeps with it, by kind (IMAP's
+///   encoded ENVELOPE and BODYSTRUCTURE): a cache, rebuilt from the content when missing.
 /// - `threads` (a thread goes with its last message), `meta`.
 /// Dates are ISO 8601 UTC strings. Indexed: what a query looks up (UIDs, MODSEQ for sync, content
 /// and part hashes, Message-IDs for threading, references); SEARCH filters a folder's rows in memory.
@@ -188,6 +190,16 @@ enum MailboxSchema {
         // pass after the command has answered (MailboxDatabase+Space).
         migrator.registerMigration("v6-unreferenced-contents") { db in
             try db.execute(sql: "CREATE TABLE unreferenced_contents (content_id INTEGER PRIMARY KEY)")
+        }
+        migrator.registerMigration("v7-derived") { db in
+            try db.execute(sql: """
+                CREATE TABLE content_derived (
+                    content_id INTEGER NOT NULL REFERENCES contents(id) ON DELETE CASCADE,
+                    kind       TEXT NOT NULL,
+                    data       BLOB NOT NULL,
+                    PRIMARY KEY (content_id, kind)
+                ) WITHOUT ROWID;
+                """)
         }
         return migrator
     }

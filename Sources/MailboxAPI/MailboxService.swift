@@ -72,6 +72,13 @@ public protocol MailboxSession: Sendable {
     func structures(in folder: String, uids: UIDSet) async throws -> [UID: MessageStructure]
     /// The header block of each message (with its blank line), without the body.
     func messageHeaders(in folder: String, uids: UIDSet) async throws -> [UID: [UInt8]]
+    /// Bytes a protocol derived from messages and asked to keep with them (`keepDerived`), by kind
+    /// and UID, for the messages of `uids` that have them: a cache (IMAP keeps its encoded
+    /// ENVELOPE and BODYSTRUCTURE, so a FETCH of them reads, not decodes and encodes).
+    func derived(_ kinds: [String], in folder: String, uids: UIDSet) async throws -> [String: [UID: [UInt8]]]
+    /// Keeps derived bytes with each message's content (shared with its copies), replacing any of
+    /// the same kind. A kind names its format and version: a new format is a new kind.
+    func keepDerived(_ kind: String, in folder: String, values: [UID: [UInt8]]) async throws
     func storeFlags(in folder: String, uids: UIDSet, operation: FlagOperation, flags: MessageFlags, keywords: [String], unchangedSince: Int64?) async throws -> StoreResult
     func copy(from source: String, uids: UIDSet, to target: String) async throws -> CopyResult
     func move(from source: String, uids: UIDSet, to target: String) async throws -> CopyResult
@@ -149,6 +156,10 @@ extension MailboxSession {
     public func messageBytes(in folder: String, uids: UIDSet, prefetch: BytesPrefetch) async throws -> [UID: [UInt8]] {
         try await messageStates(in: folder, uids: uids, changedSince: nil, prefetch: prefetch).bytes
     }
+
+    /// No cache: the protocol derives again each time.
+    public func derived(_ kinds: [String], in folder: String, uids: UIDSet) async throws -> [String: [UID: [UInt8]]] { [:] }
+    public func keepDerived(_ kind: String, in folder: String, values: [UID: [UInt8]]) async throws {}
 
     /// One append after the other (for stores that cannot do better).
     public func append(_ batch: [AppendRequest]) async throws -> [Result<AppendResult, MailStoreError>] {

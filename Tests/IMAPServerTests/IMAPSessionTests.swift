@@ -103,6 +103,12 @@ struct IMAPSessionTests {
         #expect(envelope.contains("ENVELOPE (\"Sun, 22 Nov 2026 08:00:00 +0000\" \"Quarterly figures\""), "\(envelope)")
         #expect(envelope.contains("BODYSTRUCTURE (\"text\" \"plain\""), "\(envelope)")
         #expect(envelope.contains("f4 OK"))
+        // The second time the encoded ENVELOPE and BODYSTRUCTURE come from what the store kept: the same bytes.
+        let again = try await c.command("f4", "UID FETCH 1:* (ENVELOPE BODYSTRUCTURE INTERNALDATE)")
+        #expect(again == envelope)
+        let body1 = try await c.command("f4b", "UID FETCH 1:* (BODY)")
+        #expect(body1.contains("BODY (\"text\" \"plain\""), "\(body1)")
+        #expect(try await c.command("f4b", "UID FETCH 1:* (BODY)") == body1)
         let partial = try await c.command("f5", "FETCH 1 BODY.PEEK[TEXT]<4.7>")
         #expect(partial.contains("BODY[TEXT]<4> {7}\r\nnumbers"), "\(partial)")
         await c.close()

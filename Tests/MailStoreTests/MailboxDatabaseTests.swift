@@ -294,8 +294,13 @@ struct MailboxDatabaseTests {
         for i in 1...10 { try await db.append(to: "INBOX", message: sampleMessage(subject: "before \(i)", attachmentBytes: 5_000, seed: UInt8(i))) }
         let target = try await db.append(to: "INBOX", message: sampleMessage(subject: canary, body: text, attachmentBytes: 30_000, seed: 99))
         for i in 11...20 { try await db.append(to: "INBOX", message: sampleMessage(subject: "after \(i)", attachmentBytes: 5_000, seed: UInt8(i))) }
+        // Derived bytes kept with it (as IMAP keeps an encoded ENVELOPE) go with it too.
+        let derivedCanary = Array("DERIVED-\(canary)".utf8)
+        try await db.keepDerived("test.envelope", in: "INBOX", values: [target.uid: derivedCanary])
+        #expect(try await db.derived(["test.envelope"], in: "INBOX", uids: UIDSet([target.uid...target.uid]))["test.envelope"]?[target.uid] == derivedCanary)
         try await db.checkpoint()
         #expect(try pagesHolding(canary, in: db.path) > 0)
+        #expect(try pagesHolding("DERIVED-\(canary)", in: db.path) > 0)
 
         _ = try await db.storeFlags(in: "INBOX", uids: UIDSet([target.uid...target.uid]), operation: .add, flags: [.deleted])
         #expect(try await db.expunge(in: "INBOX") == [target.uid])
@@ -303,6 +308,44 @@ struct MailboxDatabaseTests {
         try await db.checkpoint()
         #expect(try pagesHolding(canary, in: db.path) == 0)
         #expect(try await db.messages(in: "INBOX").count == 20)
+        #expect(try await db.derived(["test.envelope"], in: "INBOX", uids: .all).isEmpty)
+    }
+
+    @Test("derived bytes: kept per content (shared by a copy), replaced by kind, read by UID for the asked kinds only")
+    func derivedBytes() async throws {
+        let db = try create()
+        let a = try await db.append(to: "INBOX", message: sampleMessage(subject: "a"))
+        let b = try await db.append(to: "INBOX", message: sampleMessage(subject: "b"))
+        try await db.keepDerived("k1", in: "INBOX", values: [a.uid: [1, 2, 3], b.uid: []])
+        try await db.keepDerived("k2", in: "INBOX", values: [a.uid: [9]])
+        try await db.keepDerived("k1", in: "INBOX", values: [a.uid: [4]])
+        let found = try await db.derived(["k1"], in: "INBOX", uids: .all)
+        #expect(found == ["k1": [a.uid: [4], b.uid: []]])
+        let copy = try await db.copy(from: "INBOX", uids: UIDSet([a.uid...a.uid]), to: "Archive")
+        let copied = try #require(copy.mapping.first?.destination)
+        #expect(try await db.derived(["k1", "k2"], in: "Archive", uids: .all) == ["k1": [copied: [4]], "k2": [copied: [9]]])
+        try await db.keepDerived("k1", in: "INBOX", values: [999: [1]])  // no such message: nothing kept
+        #expect(try await db.derived(["k1"], in: "INBOX", uids: UIDSet([999...999])).isEmpty)
+    }
+
+    @Test("a states read brings the bytes of the messages the prefetch admits: in UID order, under its size, count and byte budget")
+    func statesWithBytes() async throws {
+        let db = try create()
+        var uids: [UID] = []
+        for i in 0..<6 {
+            uids.append(try await db.append(to: "INBOX", message: sampleMessage(subject: "m\(i)", body: String(repeating: "x", count: 1_000 * (i + 1)))).uid)
+        }
+        let sizes = try await db.messages(in: "INBOX").map(\.size)
+        // Below the 4th message's size, at most 5, and no more than the first two's bytes + 1.
+        let prefetch = BytesPrefetch(below: sizes[3], count: 5, total: sizes[0] + sizes[1] + 1)
+        let (records, bytes) = try await db.messages(in: "INBOX", uids: .all, changedSince: nil, facts: false, prefetch: prefetch)
+        #expect(records.map(\.uid) == uids)
+        #expect(Set(bytes.keys) == [uids[0], uids[1]])
+        for uid in bytes.keys { #expect(bytes[uid] == (try await db.messageBytes(in: "INBOX", uid: uid))) }
+        let batch = try await db.messageBytes(in: "INBOX", uids: UIDSet([uids[2]...uids[5]]), prefetch: BytesPrefetch(below: .max, count: 2, total: .max))
+        #expect(Set(batch.keys) == [uids[2], uids[3]])
+        // One message over the budget is still taken when it comes first (the caller progresses).
+        #expect(BytesPrefetch(below: .max, count: 10, total: 5).select([(uid: 1, size: 50), (uid: 2, size: 1)]) == [1])
     }
 
     @Test("a mailbox closed right after an EXPUNGE keeps nothing of the message (close finishes the pass)")
