@@ -270,6 +270,7 @@ public final class MailboxDatabase: Sendable {
             var folders: [String: FolderInfo] = [:]
             var appended: [String: (uids: [UID], modseq: Int64)] = [:]
             var results: [Result<AppendResult, MailStoreError>] = []
+            var searchEntries: [(Int64, SearchText)] = []
             for (i, request) in batch.enumerated() {
                 do {
                     let path = try Self.normalizePath(request.folder)
@@ -278,7 +279,10 @@ public final class MailboxDatabase: Sendable {
                             throw MailStoreError(.noSuchFolder, "no such folder")
                         }
                         try Self.checkQuota(db, adding: Int64(prepared[i].size), quota: quotaBytes)
-                        let contentID = try Self.storeContent(db, prepared[i])
+                        // A message rolled back by its savepoint leaves no search entry: entries are
+                        // taken only from a savepoint that commits.
+                        var entries: [(Int64, SearchText)] = []
+                        let contentID = try Self.storeContent(db, prepared[i], searchEntries: &entries)
                         let modseq = appended[path]?.modseq ?? folder.highestModSeq + 1
                         let uid = try Self.insertMessage(db, folder: folder, contentID: contentID, size: prepared[i].size,
                                                          flags: request.flags, keywords: request.keywords,
@@ -288,12 +292,14 @@ public final class MailboxDatabase: Sendable {
                         folders[path] = next
                         appended[path, default: ([], modseq)].uids.append(uid)
                         results.append(.success(AppendResult(uidValidity: folder.uidValidity, uid: uid)))
+                        searchEntries += entries
                         return .commit
                     }
                 } catch let error as MailStoreError {
                     results.append(.failure(error))
                 }
             }
+            try Self.indexSearchText(db, searchEntries)
             let changes = appended.map { path, a in
                 MailboxChange(folder: path, kind: .appended(uids: a.uids), modSeq: a.modseq, origin: origin)
             }
@@ -315,13 +321,15 @@ public final class MailboxDatabase: Sendable {
             try Self.checkQuota(db, adding: Int64(prepared.reduce(0) { $0 + $1.size }), quota: quotaBytes)
             let modseq = folder.highestModSeq + 1
             var results: [AppendResult] = []
+            var searchEntries: [(Int64, SearchText)] = []
             for message in prepared {
-                let contentID = try Self.storeContent(db, message)
+                let contentID = try Self.storeContent(db, message, searchEntries: &searchEntries)
                 let uid = try Self.insertMessage(db, folder: folder, contentID: contentID, size: message.size, flags: [],
                                                  keywords: [], internalDate: internalDate, modseq: modseq)
                 folder.uidNext = uid + 1
                 results.append(AppendResult(uidValidity: folder.uidValidity, uid: uid))
             }
+            try Self.indexSearchText(db, searchEntries)
             return (results, modseq)
         }
         if !results.isEmpty {
@@ -838,10 +846,14 @@ extension MailboxDatabase {
         let split: MessageLayout.Split
         let message: MIMEMessage
         let structure: [UInt8]
+        /// The text the full-text index gets (HTML made text): computed before the write
+        /// transaction, not while holding the file's one writer.
+        let searchText: SearchText
 
         init(_ bytes: [UInt8]) {
             message = MIMEMessage.parse(bytes)
             structure = message.structure.encoded()
+            searchText = message.searchText()
             size = bytes.count
             sha256 = Array(SHA256.hash(data: bytes))
             split = MessageLayout.split(message)
@@ -891,7 +903,19 @@ extension MailboxDatabase {
 
     /// Stores a message's content once (by SHA-256) and returns its id (the caller's message row
     /// is its reference; `refcount` is written as 1 and no longer kept: see `dropUnreferenced`).
+    ///
+    /// A new content's full-text entry is inserted at once, or appended to `searchEntries` when
+    /// given: the caller inserts those after its savepoints (`indexSearchText`), because FTS5
+    /// flushes its pending entries as a new segment at every savepoint — one segment, and the
+    /// merges that follow, per message of a pipelined batch, most of the bytes an upload wrote.
     static func storeContent(_ db: Database, _ p: PreparedMessage) throws -> Int64 {
+        var entries: [(Int64, SearchText)] = []
+        let id = try storeContent(db, p, searchEntries: &entries)
+        try indexSearchText(db, entries)
+        return id
+    }
+
+    static func storeContent(_ db: Database, _ p: PreparedMessage, searchEntries: inout [(Int64, SearchText)]) throws -> Int64 {
         if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM contents WHERE sha256 = ?"), arguments: [Data(p.sha256)]) {
             return id
         }
@@ -922,10 +946,16 @@ extension MailboxDatabase {
             }
             try db.execute(sql: "INSERT INTO content_parts(content_id, ordinal, part_id) VALUES (?, ?, ?)", arguments: [contentID, ordinal, partID])
         }
-        let text = m.searchText()
-        try db.execute(sql: "INSERT INTO content_fts(rowid, subject, addresses, body, attachments) VALUES (?, ?, ?, ?, ?)",
-                       arguments: [contentID, text.subject, text.addresses, text.body, text.attachmentNames.joined(separator: "\n")])
+        searchEntries.append((contentID, p.searchText))
         return contentID
+    }
+
+    /// Inserts full-text entries (see `storeContent`).
+    static func indexSearchText(_ db: Database, _ entries: [(Int64, SearchText)]) throws {
+        let insert = try db.cachedStatement(sql: "INSERT INTO content_fts(rowid, subject, addresses, body, attachments) VALUES (?, ?, ?, ?, ?)")
+        for (contentID, text) in entries {
+            try insert.execute(arguments: [contentID, text.subject, text.addresses, text.body, text.attachmentNames.joined(separator: "\n")])
+        }
     }
 
     /// The thread of a message: that of the first message it refers to (In-Reply-To, References),
