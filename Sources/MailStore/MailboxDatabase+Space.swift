@@ -1,8 +1,8 @@
 import GRDB
 import Synchronization
 
-/// The maintenance pass that follows an EXPUNGE, a MOVE or a folder delete, after the command has
-/// answered: it deletes the contents (and parts, search entries, threads) left without a message,
+/// The maintenance pass that follows an EXPUNGE, a MOVE or a folder delete, half a second after the
+/// command has answered: it deletes the contents (and parts, search entries, threads) left without a message,
 /// in short write transactions, then gives free pages back to the file system.
 ///
 /// Deleting a message's rows frees its pages, and SQLite reads each overflow page to free it
@@ -90,6 +90,11 @@ extension MailboxDatabase {
 final class SpaceReclaimer: Sendable {
     private struct State { var running = false; var again = false; var closing = false }
     private let state = Mutex(State())
+    /// How long a pass waits before its first step: the commands a client sends right after an
+    /// EXPUNGE (a sync goes on, a folder is selected) do not share the cores and the writer with it.
+    let delay: Duration
+
+    init(delay: Duration = .milliseconds(500)) { self.delay = delay }
 
     var isClosing: Bool { state.withLock { $0.closing } }
 
@@ -102,6 +107,7 @@ final class SpaceReclaimer: Sendable {
         }
         guard begin else { return }
         Task.detached(priority: .utility) { [self] in
+            try? await Task.sleep(for: delay)
             while true {
                 await pass()
                 let more = state.withLock { s -> Bool in
