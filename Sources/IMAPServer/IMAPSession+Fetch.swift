@@ -166,8 +166,11 @@ extension IMAPSession {
                 fresh[kind, default: [:]][uid] = bytes
             }
         }
-        // A cache: failing to keep it (a read-only file) only means encoding again next time.
-        for (kind, values) in fresh { try? await mailbox.keepDerived(kind, in: path, values: values) }
+        // A cache, written after the answer rather than before it: failing to keep it (a read-only
+        // file, the mailbox closing) only means encoding again next time.
+        Task { [fresh] in
+            for (kind, values) in fresh { try? await mailbox.keepDerived(kind, in: path, values: values) }
+        }
         return encoded
     }
 

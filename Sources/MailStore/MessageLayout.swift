@@ -87,13 +87,20 @@ enum MessageLayout {
         var out = [UInt8]()
         out.reserveCapacity(size)
         out.append(contentsOf: header)
+        try assembleBody(layout: layout, into: &out) { ordinal, out in out.append(contentsOf: try part(ordinal)) }
+        return out
+    }
+
+    /// Appends the body's bytes to `out` (after the header): the inline runs of the layout, and
+    /// each stored part as `appendPart(ordinal, &out)` appends it (straight from where it is
+    /// read, without a copy of its own).
+    static func assembleBody(layout: [UInt8], into out: inout [UInt8], appendPart: (Int, inout [UInt8]) throws -> Void) throws {
         for record in try records(layout) {
             switch record {
             case .inline(let range): out.append(contentsOf: layout[range])
-            case .part(let ordinal): out.append(contentsOf: try part(ordinal))
+            case .part(let ordinal): try appendPart(ordinal, &out)
             }
         }
-        return out
     }
 
     private static func appendInline(_ run: ArraySlice<UInt8>, to layout: inout [UInt8]) {
