@@ -13,13 +13,14 @@ of messages (one per connection, as MX traffic arrives) to each server in turn (
 Sealbox); the figure is messages accepted per second, wall clock.
 
 - Sealbox runs its release binary on a fresh data directory; the recipient is user@example.com.
-  Each message is sealed to the mailbox's X-Wing key and committed to the queue (SQLite WAL)
-  before the 250. The queue asks for synchronous = FULL, but as of 2026-12-05 GRDB's DatabasePool
-  sets NORMAL when it sets WAL up, after the queue's own setting: a commit is not fsynced (strace:
-  5 fsyncs for 200 messages, at WAL checkpoints), so it survives a crash of the process, not of
-  the machine. With --unlocked an IMAP session holds the mailbox open, so every message is also
-  moved into INBOX (decrypted with the mailbox's key, parsed, indexed) as it arrives, after the
-  250; the script then also reports the rate until the last one was in INBOX.
+  Each message is sealed to the mailbox's X-Wing key and committed to the queue (SQLite WAL,
+  synchronous = FULL: the WAL is fsynced at each commit) before the 250. Commits are fsynced since
+  553c9df (before it, GRDB's DatabasePool had reset the setting to NORMAL when it set WAL up, and
+  a 250 survived a crash of the process, not of the machine); since fec4e0c, messages committed
+  at the same time by several sessions share one transaction and its fsync (group commit: at most
+  256 messages or 32 MiB to one). With --unlocked an IMAP session holds the mailbox open, so
+  every message is also moved into INBOX (decrypted with the mailbox's key, parsed, indexed) as
+  it arrives, after the 250; the script then also reports the rate until the last one was in INBOX.
 - Dovecot 2.3 (Debian, scripts/dovecot-test.sh with LMTP_PORT: Maildir, its default
   mail_fsync=optimized) receives the same messages over LMTP (smtp-source -L), each run for a user
   of its own (testuser1@example.com, testuser2@…) so that each starts on an empty Maildir; its 250

@@ -123,11 +123,13 @@ public final class SQLiteDirectory: MailDirectory {
         let exact = address.canonical
         let base = address.subaddressBase?.canonical
         return try await pool.read { db in
-            if let row = try Row.fetchOne(db, sql: "SELECT * FROM alias WHERE canonical = ?", arguments: [exact]) {
+            // Once per RCPT: the statement is prepared once per reader connection, not at each call.
+            let statement = try db.cachedStatement(sql: "SELECT * FROM alias WHERE canonical = ?")
+            if let row = try Row.fetchOne(statement, arguments: [exact]) {
                 return try Self.aliasRecord(row)
             }
             guard let base else { return nil }
-            return try Row.fetchOne(db, sql: "SELECT * FROM alias WHERE canonical = ?", arguments: [base]).map(Self.aliasRecord)
+            return try Row.fetchOne(statement, arguments: [base]).map(Self.aliasRecord)
         }
     }
 

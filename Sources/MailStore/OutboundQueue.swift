@@ -11,22 +11,15 @@ public struct SealedCopy: Sendable {
 
 extension SealedQueue: OutboundJobStore {
     /// Commits everything an inbound message becomes — sealed copies for the storing mailboxes
-    /// and outbound jobs for forwards and webhooks — in one durable transaction (synchronous =
-    /// FULL): all or nothing, so the 250 that follows never covers half a delivery. Returns the
+    /// and outbound jobs for forwards and webhooks — durably (synchronous = FULL) and all or
+    /// nothing, so the 250 that follows never covers half a delivery. Concurrent calls share one
+    /// transaction, each delivery under a savepoint of its own (`QueueGroupCommit`). Returns the
     /// sealed copies' sequence numbers and the jobs' ids.
     @discardableResult
     public func commit(copies: [SealedCopy], jobs: [OutboundJob]) async throws -> (seqs: [Int64], jobIDs: [Int64]) {
-        try await pool.write { db in
-            let now = isoString(Date())
-            var seqs: [Int64] = [], ids: [Int64] = []
-            for copy in copies {
-                try db.execute(sql: "INSERT INTO inbound(mailbox_id, received, size, blob) VALUES (?, ?, ?, ?)",
-                               arguments: [copy.mailboxID, now, copy.blob.count, Data(copy.blob)])
-                seqs.append(db.lastInsertedRowID)
-            }
-            for job in jobs { ids.append(try Self.insert(job, into: db)) }
-            return (seqs, ids)
-        }
+        guard !copies.isEmpty || !jobs.isEmpty else { return ([], []) }
+        let committed = try await groupCommit.commit(.init(copies: copies, jobs: jobs))
+        return (committed.seqs, committed.jobIDs)
     }
 
     /// Jobs whose next attempt is due at `now`, oldest first.
@@ -84,11 +77,11 @@ extension SealedQueue: OutboundJobStore {
 
     /// Adds a job (attempts start at 0); returns its id.
     static func insert(_ job: OutboundJob, into db: Database) throws -> Int64 {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO outbound(kind, created, next_attempt, attempts, sender, original_sender, recipients, target, context, message)
             VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?)
-            """, arguments: [job.kind.rawValue, isoString(job.created), isoString(job.nextAttempt), job.sender, job.originalSender,
-                             json(job.recipients), job.target, json(job.context), Data(job.message)])
+            """).execute(arguments: [job.kind.rawValue, isoString(job.created), isoString(job.nextAttempt), job.sender, job.originalSender,
+                                     json(job.recipients), job.target, json(job.context), Data(job.message)])
         return db.lastInsertedRowID
     }
 

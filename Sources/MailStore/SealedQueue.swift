@@ -11,6 +11,8 @@ import Synchronization
 /// `enqueue` returns only once the entry is durable, which is when SMTP may answer 250.
 public final class SealedQueue: Sendable {
     let pool: DatabasePool
+    /// Where `enqueue` and `commit` write: concurrent callers share a transaction (one fsync).
+    let groupCommit: QueueGroupCommit
 
     public struct Entry: Sendable {
         public var seq: Int64
@@ -59,18 +61,18 @@ public final class SealedQueue: Sendable {
                 """)
         }
         try migrator.migrate(pool)
+        groupCommit = QueueGroupCommit(pool: pool)
         try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
     }
 
-    /// Seals `message` to `publicKey` and commits it durably. Returns the entry's sequence number.
+    /// Seals `message` to `publicKey` (in the caller's task) and commits it durably, in a
+    /// transaction shared with other callers committing at the same time (`QueueGroupCommit`).
+    /// Returns the entry's sequence number.
     @discardableResult
     public func enqueue(message: [UInt8], internalDate: Date = Date(), mailboxID: String, publicKey: [UInt8]) async throws -> Int64 {
         let blob = try InboundSeal.seal(message: message, internalDate: internalDate, publicKey: publicKey, mailboxID: mailboxID)
-        return try await pool.write { db in
-            try db.execute(sql: "INSERT INTO inbound(mailbox_id, received, size, blob) VALUES (?, ?, ?, ?)",
-                           arguments: [mailboxID, isoString(Date()), blob.count, Data(blob)])
-            return db.lastInsertedRowID
-        }
+        let committed = try await groupCommit.commit(.init(copies: [SealedCopy(mailboxID: mailboxID, blob: blob)], jobs: []))
+        return committed.seqs[0]
     }
 
     /// Pending entries of a mailbox, oldest first (at most `limit`).

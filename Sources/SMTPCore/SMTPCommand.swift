@@ -61,7 +61,9 @@ public enum SMTPCommandParser {
         let verbEnd = text.firstIndex(of: " ") ?? text.endIndex
         let verb = text[..<verbEnd].uppercased()
         let rest = text[verbEnd...].drop(while: { $0 == " " })
-        let argument = String(rest.reversed().drop(while: { $0 == " " }).reversed())
+        // Trailing spaces off, on the bytes (the end after the last non-space byte is a character
+        // boundary: the byte after it is a space, or there is none).
+        let argument = rest.utf8.lastIndex(where: { $0 != 0x20 }).map { String(rest[..<rest.utf8.index(after: $0)]) } ?? ""
         do {
             return .success(try command(verb: verb, argument: argument))
         } catch let error as SMTPCommandError {

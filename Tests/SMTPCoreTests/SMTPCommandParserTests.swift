@@ -20,6 +20,9 @@ struct SMTPCommandParserTests {
         ("DATA", .data), ("BDAT 100", .bdat(size: 100, last: false)), ("bdat 0 last", .bdat(size: 0, last: true)),
         ("RSET", .rset), ("NOOP anything", .noop), ("QUIT", .quit), ("VRFY user", .vrfy("user")), ("HELP", .help),
         ("STARTTLS", .startTLS), ("EXPN list", .expn("list")),
+        // Spaces around the argument go; inside it, and a space a combining mark makes part of a character, stay.
+        ("VRFY   a b  ", .vrfy("a b")), ("VRFY \u{E9}t\u{E9} ", .vrfy("\u{E9}t\u{E9}")), ("VRFY x \u{301}", .vrfy("x \u{301}")),
+        ("QUIT   ", .quit), ("EHLO h\u{F6}st.example  ", .ehlo("h\u{F6}st.example")),
     ])
     func valid(line: String, expected: SMTPCommand) throws {
         #expect(try parse(line).get() == expected)

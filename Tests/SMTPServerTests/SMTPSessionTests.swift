@@ -118,6 +118,21 @@ struct SMTPSessionTests {
         #expect(text.hasSuffix(" +0000\r\nSubject: hi\r\n\r\n.dot\r\n"))
     }
 
+    @Test("the Received header's date: RFC 5322 in UTC, as Foundation's formatter writes it")
+    func receivedDate() {
+        #expect(SMTPSession.rfc5322Date(Date(timeIntervalSince1970: 0)) == "Thu, 01 Jan 1970 00:00:00 +0000")
+        #expect(SMTPSession.rfc5322Date(Date(timeIntervalSince1970: 1_796_547_903.9)) == "Sun, 06 Dec 2026 09:05:03 +0000")
+        #expect(SMTPSession.rfc5322Date(Date(timeIntervalSince1970: 951_782_400)) == "Tue, 29 Feb 2000 00:00:00 +0000")
+        let reference = Date.VerbatimFormatStyle(
+            format: "\(weekday: .abbreviated), \(day: .twoDigits) \(month: .abbreviated) \(year: .defaultDigits) \(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits):\(second: .twoDigits) +0000",
+            locale: Locale(identifier: "en_US_POSIX"), timeZone: TimeZone(identifier: "UTC")!, calendar: Calendar(identifier: .gregorian))
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {  // 1970 to 2200, with fractions of a second
+            let date = Date(timeIntervalSince1970: Double(rng.next(upperBound: UInt64(7_258_118_400))) + Double(rng.next(upperBound: UInt64(1000))) / 1000)
+            #expect(SMTPSession.rfc5322Date(date) == date.formatted(reference), "\(date.timeIntervalSince1970)")
+        }
+    }
+
     @Test("a failed commit answers 451 and stores nothing; the session goes on")
     func commitFailure() async throws {
         let client = SMTPTestClient(handler: RecordingHandler(failCommits: true))
