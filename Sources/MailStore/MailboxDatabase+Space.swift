@@ -38,10 +38,19 @@ extension MailboxDatabase {
         let pages = try await pool.read { db in try Self.pageCounts(db) }
         let given = Self.worthReclaiming(free: pages.free, total: pages.total) ? try await reclaimFreeSpace() : 0
         if purged > 0 || given > 0, !reclaimer.isClosing {
-            // Copies the WAL back and truncates the file to its new size (readers permitting).
-            try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+            try await pool.writeWithoutTransaction { db in try Self.checkpointAndTruncate(db) }
         }
         return purged
+    }
+
+    /// Copies the WAL back into the file (which an incremental vacuum may have shortened) and, if
+    /// no reader still needs it within a few milliseconds, empties it: the WAL still holds the
+    /// earlier versions of the pages the pass just zeroed, until they are written over. When
+    /// readers are busy, what they do not need is checkpointed and the WAL is emptied next time.
+    static func checkpointAndTruncate(_ db: Database) throws {
+        try db.execute(sql: "PRAGMA busy_timeout = 20")
+        defer { try? db.execute(sql: "PRAGMA busy_timeout = 5000") }
+        _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
     /// Deletes up to `limit` (nil: all) of the queued contents that no message refers to any more
