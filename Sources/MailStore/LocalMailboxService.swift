@@ -342,6 +342,7 @@ public final class LocalMailboxSession: MailboxSession {
     public func renameFolder(_ from: String, to: String) async throws { try await database.renameFolder(from, to: to, origin: id) }
     public func deleteFolder(_ path: String) async throws { try await database.deleteFolder(path, origin: id) }
     public func setSubscribed(_ path: String, _ subscribed: Bool) async throws { try await database.setSubscribed(path, subscribed) }
+    public func subscriptions() async throws -> [String] { try await database.subscriptions() }
 
     public func append(to folder: String, message: [UInt8], flags: MessageFlags, keywords: [String], internalDate: Date?) async throws -> AppendResult {
         try await database.append(to: folder, message: message, flags: flags, keywords: keywords,

@@ -6,7 +6,8 @@ import MailboxAPI
 ///
 /// Designed for IMAP (RFC 3501/9051, CONDSTORE/QRESYNC):
 /// - `folders`: path ("/"-separated, INBOX canonical), special-use, UIDVALIDITY, UIDNEXT,
-///   HIGHESTMODSEQ, the first UID still \Recent, subscription.
+///   HIGHESTMODSEQ, the first UID still \Recent. `subscriptions`: the subscribed names
+///   (a subscription outlives its folder).
 /// - `messages`: one row per message in a folder (UID, MODSEQ, system flags as a bit set,
 ///   INTERNALDATE, RFC822.SIZE) pointing at its `contents` row. COPY shares the content.
 /// - `contents`: the message itself, once per mailbox (SHA-256 of the bytes): the raw header block,
@@ -206,6 +207,14 @@ enum MailboxSchema {
         // per level writes it about half as often; a query reads at most a few more segments.
         migrator.registerMigration("v8-fts-automerge") { db in
             try db.execute(sql: "INSERT INTO content_fts(content_fts, rank) VALUES ('automerge', 16)")
+        }
+        // Subscriptions by name, apart from the folders (RFC 3501 §6.3.4: deleting a folder
+        // leaves its subscription, which LSUB may still show). `folders.subscribed` stays, unread.
+        migrator.registerMigration("v9-subscriptions") { db in
+            try db.execute(sql: """
+                CREATE TABLE subscriptions (path TEXT PRIMARY KEY) WITHOUT ROWID;
+                INSERT INTO subscriptions(path) SELECT path FROM folders WHERE subscribed = 1;
+                """)
         }
         return migrator
     }

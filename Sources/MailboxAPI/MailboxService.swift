@@ -48,7 +48,11 @@ public protocol MailboxSession: Sendable {
     func createFolder(_ path: String, specialUse: SpecialUse?) async throws -> FolderInfo
     func renameFolder(_ from: String, to: String) async throws
     func deleteFolder(_ path: String) async throws
+    /// Subscribes an existing folder (else `noSuchFolder`), or unsubscribes any name.
     func setSubscribed(_ path: String, _ subscribed: Bool) async throws
+    /// The subscribed names in path order, including those whose folder was deleted since
+    /// (RFC 3501 §6.3.4). CREATE does not subscribe; the default folders are subscribed.
+    func subscriptions() async throws -> [String]
 
     func append(to folder: String, message: [UInt8], flags: MessageFlags, keywords: [String], internalDate: Date?) async throws -> AppendResult
     /// Several appends in one transaction (pipelined APPENDs): each succeeds or fails on its own

@@ -104,6 +104,40 @@ struct TranscriptTests {
         ], deliveries: [Self.unknownCTE, Self.unknownCTEPart, Self.m2])
     }
 
+    /// RFC 3501 §6.3.3/§6.3.4/§6.3.6/§6.3.9, checked against Dovecot 2.3: CREATE does not
+    /// subscribe, DELETE does not unsubscribe (LSUB still shows the name, LIST (SUBSCRIBED) shows it
+    /// `\NonExistent`, RFC 5258 §3.1), UNSUBSCRIBE works on such a name, and a `%` that stops at
+    /// an unsubscribed parent of a subscribed name shows the parent `\Noselect`. (Dovecot lists
+    /// the parent `Work` as `\NonExistent`: it does not create parents; CREATE here does.)
+    @Test("subscriptions: CREATE, DELETE, LSUB parents")
+    func subscriptions() async throws {
+        let lsubOK = "TAG OK LSUB completed\n", listOK = "TAG OK LIST completed\n"
+        try await run([
+            ("TAG LSUB \"\" *", "* LSUB () \"/\" INBOX\n* LSUB () \"/\" Archive\n* LSUB () \"/\" Drafts\n* LSUB () \"/\" Junk\n"
+                + "* LSUB () \"/\" Sent\n* LSUB () \"/\" Trash\n" + lsubOK),
+            ("TAG CREATE Work/2026", "TAG OK CREATE completed\n"),
+            ("TAG LSUB \"\" W*", lsubOK),
+            ("TAG LIST (SUBSCRIBED) \"\" W*", listOK),
+            ("TAG LIST \"\" W* RETURN (SUBSCRIBED)", "* LIST (\\HasChildren) \"/\" Work\n* LIST (\\HasNoChildren) \"/\" Work/2026\n" + listOK),
+            ("TAG SUBSCRIBE Work/2026", "TAG OK SUBSCRIBE completed\n"),
+            ("TAG LSUB \"\" W%", "* LSUB (\\Noselect) \"/\" Work\n" + lsubOK),
+            ("TAG LSUB \"\" W*", "* LSUB () \"/\" Work/2026\n" + lsubOK),
+            ("TAG LSUB Work/ %", "* LSUB () \"/\" Work/2026\n" + lsubOK),
+            ("TAG LIST \"\" W* RETURN (SUBSCRIBED)", "* LIST (\\HasChildren) \"/\" Work\n* LIST (\\HasNoChildren \\Subscribed) \"/\" Work/2026\n" + listOK),
+            ("TAG DELETE Work/2026", "TAG OK DELETE completed\n"),
+            ("TAG LSUB \"\" W*", "* LSUB () \"/\" Work/2026\n" + lsubOK),
+            ("TAG LSUB \"\" W%", "* LSUB (\\Noselect) \"/\" Work\n" + lsubOK),
+            ("TAG LIST (SUBSCRIBED) \"\" W*", "* LIST (\\Subscribed \\NonExistent) \"/\" Work/2026\n" + listOK),
+            ("TAG LIST \"\" W*", "* LIST (\\HasNoChildren) \"/\" Work\n" + listOK),
+            ("TAG CREATE Work/2026", "TAG OK CREATE completed\n"),
+            ("TAG LSUB \"\" W*", "* LSUB () \"/\" Work/2026\n" + lsubOK),
+            ("TAG DELETE Work/2026", "TAG OK DELETE completed\n"),
+            ("TAG UNSUBSCRIBE Work/2026", "TAG OK UNSUBSCRIBE completed\n"),
+            ("TAG LSUB \"\" W*", lsubOK),
+            ("TAG SUBSCRIBE Work/2026", "TAG NO [NONEXISTENT] Mailbox does not exist\n"),
+        ], select: false)
+    }
+
     @Test("any-state and authenticated-state commands")
     func general() async throws {
         try await run([

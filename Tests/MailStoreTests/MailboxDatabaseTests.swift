@@ -198,6 +198,48 @@ struct MailboxDatabaseTests {
         #expect(try await db.folder("Projects")?.subscribed == false)
     }
 
+    /// RFC 3501 §6.3.3/§6.3.4: CREATE does not subscribe, DELETE does not unsubscribe (a folder
+    /// created again under that name is subscribed again); the default folders are subscribed.
+    @Test("subscriptions: default folders subscribed, created ones not, kept past a delete")
+    func subscriptions() async throws {
+        let db = try create()
+        #expect(try await db.subscriptions() == ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"])
+        #expect(try await db.folder("Sent")?.subscribed == true)
+        try await db.createFolder("Work")
+        #expect(try await db.folder("Work")?.subscribed == false)
+        try await db.setSubscribed("Work", true)
+        try await db.deleteFolder("Work")
+        #expect(try await db.subscriptions().contains("Work"))
+        await #expect(throws: MailStoreError.self) { try await db.setSubscribed("Work", true) }
+        #expect(try await db.createFolder("Work").subscribed == true)
+        try await db.renameFolder("Work", to: "Play")
+        #expect(try await db.subscriptions().contains("Play") && !(try await db.subscriptions().contains("Work")))
+        try await db.deleteFolder("Play")
+        try await db.setSubscribed("Play", false)
+        #expect(try await !db.subscriptions().contains("Play"))
+    }
+
+    @Test("v9-subscriptions carries over the subscribed column")
+    func subscriptionsMigration() async throws {
+        try create().close()
+        let path = MailboxDatabase.filePath(storageRoot: dir.path, mailboxID: id)
+        // Back to a version 8 file: no subscriptions table, Junk unsubscribed, one more folder subscribed.
+        let queue = try EncryptedDatabase.openQueue(path: path, key: key)
+        try await queue.write { db in
+            try db.execute(sql: """
+                DROP TABLE subscriptions;
+                DELETE FROM grdb_migrations WHERE identifier = 'v9-subscriptions';
+                UPDATE folders SET subscribed = 0 WHERE path = 'Junk';
+                INSERT INTO folders(path, uid_validity, uid_next, highest_modseq, recent_uid, subscribed, created)
+                VALUES ('Old', 99, 1, 1, 1, 1, '2026-01-01T00:00:00Z');
+                """)
+        }
+        try queue.close()
+        let db = try MailboxDatabase.open(storageRoot: dir.path, mailboxID: id, dataKey: key)
+        #expect(try await db.subscriptions() == ["Archive", "Drafts", "INBOX", "Old", "Sent", "Trash"])
+        #expect(try await db.folder("Junk")?.subscribed == false)
+    }
+
     @Test("a deleted and re-created folder gets a new UIDVALIDITY")
     func uidValidity() async throws {
         let db = try create()

@@ -159,6 +159,8 @@ final class InMemoryMailbox: Sendable {
         try state.withLock { s -> Void in try s.setSubscribed(path, subscribed) }
     }
 
+    func subscriptions() -> [String] { state.withLock { $0.allSubscriptions() } }
+
     // MARK: - Messages
 
     func append(to folderPath: String, message: [UInt8], flags: MessageFlags, keywords: [String], internalDate: Date,
