@@ -396,6 +396,7 @@ public final class LocalMailboxSession: MailboxSession {
     public func fullTextSearch(in folder: String, text: String, field: FullTextField) async throws -> [UID]? {
         try await database.fullTextSearch(in: folder, text: text, field: field)
     }
+    public func sentDays(in folder: String) async throws -> [UID: Int] { try await database.sentDays(in: folder) }
     public func searchFields(in folder: String, uids: UIDSet?, includeHeader: Bool) async throws -> [MessageSearchFields] {
         try await database.searchFields(in: folder, uids: uids, includeHeader: includeHeader)
     }

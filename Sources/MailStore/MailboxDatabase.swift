@@ -431,6 +431,22 @@ public final class MailboxDatabase: Sendable {
         }
     }
 
+    /// The Date: header's calendar day as written in its own zone (days since 1970-01-01), by
+    /// UID, for the messages that have one: SENTBEFORE/SENTON/SENTSINCE (RFC 3501 §6.4.4), read
+    /// from a narrow table (never the content rows and their blobs).
+    public func sentDays(in folderPath: String) async throws -> [UID: Int] {
+        let path = try Self.normalizePath(folderPath)
+        return try await pool.read { db in
+            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            var out: [UID: Int] = [:]
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT m.uid, d.sent_day FROM messages m JOIN content_dates d ON d.content_id = m.content_id WHERE m.folder_id = ?
+                """), arguments: [folder.id])
+            while let row = try rows.next() { out[row[0]] = row[1] }
+            return out
+        }
+    }
+
     /// What SEARCH's header keys look at, per message: the decoded subject and address lists as
     /// stored, and (when asked) the raw header block. Cheaper than re-assembling whole messages.
     public func searchFields(in folderPath: String, uids: UIDSet? = nil, includeHeader: Bool) async throws -> [MessageSearchFields] {
@@ -940,10 +956,6 @@ extension MailboxDatabase {
             return id
         }
         let m = p.message
-        func addresses(_ list: [MailAddress]) -> String? {
-            let text = list.map { a in [a.name, a.address.map { "<\($0)>" }].compactMap { $0 }.joined(separator: " ") }.joined(separator: ", ")
-            return text.isEmpty ? nil : text
-        }
         let threadID = try threadFor(db, m)
         try db.execute(sql: """
             INSERT INTO contents(sha256, size, header, body, refcount, sent_date, subject, from_addr, to_addr, cc_addr, bcc_addr,
@@ -951,12 +963,15 @@ extension MailboxDatabase {
             VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 Data(p.sha256), p.size, Data(p.split.header), Data(p.split.layout), m.date.map(isoString), m.subject,
-                addresses(m.from), addresses(m.to), addresses(m.cc), addresses(m.bcc), m.messageID,
+                m.addressText("from"), m.addressText("to"), m.addressText("cc"), m.addressText("bcc"), m.messageID,
                 m.inReplyTo.first, m.references.isEmpty ? nil : m.references.joined(separator: " "),
                 m.leafParts.contains(where: \.isAttachment), threadID,
             ])
         let contentID = db.lastInsertedRowID
         try db.execute(sql: "INSERT INTO content_structures(content_id, structure) VALUES (?, ?)", arguments: [contentID, Data(p.structure)])
+        if let day = m.sentDay {
+            try db.execute(sql: "INSERT INTO content_dates(content_id, sent_day) VALUES (?, ?)", arguments: [contentID, day])
+        }
         for (ordinal, part) in p.split.parts.enumerated() {
             let partID: Int64
             if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM parts WHERE sha256 = ?"), arguments: [Data(part.sha256)]) {

@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import MIMEParser
 import MailboxAPI
 
 /// The schema of a mailbox file, versioned with GRDB migrations. Checked at every open and
@@ -215,6 +217,34 @@ enum MailboxSchema {
                 CREATE TABLE subscriptions (path TEXT PRIMARY KEY) WITHOUT ROWID;
                 INSERT INTO subscriptions(path) SELECT path FROM folders WHERE subscribed = 1;
                 """)
+        }
+        // The Date: header's calendar day as written in its own zone, which `sent_date` (UTC)
+        // loses: SENTON and friends compare it (RFC 3501 §6.4.4). A narrow table, so that SEARCH
+        // reads neither the content rows nor their blobs. Filled from each stored header; the
+        // address columns are re-derived in the same pass to carry group names (RFC 5322
+        // `Friends: a@x, b@y;`), rewritten only where they change.
+        migrator.registerMigration("v10-sent-day") { db in
+            try db.execute(sql: """
+                CREATE TABLE content_dates (
+                    content_id INTEGER PRIMARY KEY REFERENCES contents(id) ON DELETE CASCADE,
+                    sent_day   INTEGER NOT NULL
+                );
+                """)
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, header, from_addr, to_addr, cc_addr, bcc_addr FROM contents")
+            var updates: [(id: Int64, day: Int?, addresses: [String?]?)] = []
+            while let row = try rows.next() {
+                let m = MIMEMessage.parse(Array(row[1] as Data))
+                let old: [String?] = [row[2], row[3], row[4], row[5]]
+                let new = ["from", "to", "cc", "bcc"].map { m.addressText($0) }
+                updates.append((row[0], m.sentDay, new == old ? nil : new))
+            }
+            for u in updates {
+                if let day = u.day { try db.execute(sql: "INSERT INTO content_dates(content_id, sent_day) VALUES (?, ?)", arguments: [u.id, day]) }
+                if let a = u.addresses {
+                    try db.execute(sql: "UPDATE contents SET from_addr = ?, to_addr = ?, cc_addr = ?, bcc_addr = ? WHERE id = ?",
+                                   arguments: [a[0], a[1], a[2], a[3], u.id])
+                }
+            }
         }
         return migrator
     }

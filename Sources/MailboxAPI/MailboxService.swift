@@ -92,6 +92,9 @@ public protocol MailboxSession: Sendable {
     func claimRecent(in folder: String) async throws -> [UID]
     func fullTextSearch(in folder: String, text: String, field: FullTextField) async throws -> [UID]?
     func searchFields(in folder: String, uids: UIDSet?, includeHeader: Bool) async throws -> [MessageSearchFields]
+    /// The Date: header's calendar day as written in its own zone (days since 1970-01-01), by UID,
+    /// for the messages of `folder` that have a valid one (SENTBEFORE/SENTON/SENTSINCE).
+    func sentDays(in folder: String) async throws -> [UID: Int]
     /// Whether the session's password still exists (it may be revoked by another process; a
     /// session checks this now and then and ends when it is gone).
     func isStillAuthorized() async -> Bool

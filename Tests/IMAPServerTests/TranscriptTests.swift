@@ -138,6 +138,29 @@ struct TranscriptTests {
         ], select: false)
     }
 
+    /// RFC 3501 §6.4.4: SENT* compare the Date: header's date as written in its own zone (1 is
+    /// 2 December in UTC, 2 is 1 December in UTC); a message without a Date: header falls back to
+    /// its internal date. FROM/TO/CC match an RFC 5322 group's display name.
+    @Test("SEARCH SENT* by the written date, address keys by group name")
+    func searchSentDateAndGroups() async throws {
+        let late = "From: Friends: ann@example.org, bob@example.org;\r\nTo: Team: ;\r\nSubject: late\r\n"
+            + "Date: Mon, 1 Dec 2025 23:30:00 -0500\r\n\r\nx\r\n"
+        let early = "From: Carol <carol@example.org>\r\nCc: \"The Board\": dan@example.org;\r\nSubject: early\r\n"
+            + "Date: Tue, 2 Dec 2025 00:30:00 +1400\r\n\r\ny\r\n"
+        try await run([
+            ("TAG SEARCH SENTON 1-Dec-2025", "* SEARCH 1\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH SENTON 2-Dec-2025", "* SEARCH 2\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH SENTBEFORE 2-Dec-2025", "* SEARCH 1\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH SENTSINCE 2-Dec-2025", "* SEARCH 2 3\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH NOT SENTBEFORE 1-Dec-2025 SENTBEFORE 3-Dec-2025", "* SEARCH 1 2\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH FROM Friends", "* SEARCH 1\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH FROM bob@example.org", "* SEARCH 1\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH TO team", "* SEARCH 1\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH CC \"the board\"", "* SEARCH 2\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH OR FROM friends FROM carol", "* SEARCH 1 2\nTAG OK SEARCH completed\n"),
+        ], deliveries: [late, early, "From: x@example.org\r\nSubject: no date\r\n\r\nz\r\n"])
+    }
+
     @Test("any-state and authenticated-state commands")
     func general() async throws {
         try await run([

@@ -190,6 +190,16 @@ final class InMemoryMailbox: Sendable {
         return try state.withLock { s -> [MessageRecord] in try s.messages(in: path, uids: uids, changedSince: changedSince) }
     }
 
+    func sentDays(in folderPath: String) throws -> [UID: Int] {
+        let path = try Self.normalizePath(folderPath)
+        return try state.withLock { s -> [UID: Int] in
+            let folder = s.folders[try s.existingFolder(path)]
+            var out: [UID: Int] = [:]
+            for m in folder.messages { if let day = s.contents[m.contentID]?.prepared.sentDay { out[m.uid] = day } }
+            return out
+        }
+    }
+
     func searchFields(in folderPath: String, uids: UIDSet?, includeHeader: Bool) throws -> [MessageSearchFields] {
         let path = try Self.normalizePath(folderPath)
         return try state.withLock { s -> [MessageSearchFields] in try s.searchFields(in: path, uids: uids, includeHeader: includeHeader) }

@@ -61,6 +61,7 @@ public final class InMemoryMailboxSession: MailboxSession {
     public func fullTextSearch(in folder: String, text: String, field: FullTextField) async throws -> [UID]? {
         try mailbox.fullTextSearch(in: folder, text: text, field: field)
     }
+    public func sentDays(in folder: String) async throws -> [UID: Int] { try mailbox.sentDays(in: folder) }
     public func searchFields(in folder: String, uids: UIDSet?, includeHeader: Bool) async throws -> [MessageSearchFields] {
         try mailbox.searchFields(in: folder, uids: uids, includeHeader: includeHeader)
     }

@@ -70,6 +70,8 @@ struct PreparedMessage: Sendable {
     let bytes: [UInt8]
     let header: [UInt8]
     let sentDate: Date?
+    /// `content_dates.sent_day`.
+    let sentDay: Int?
     let subject: String?
     let from: String?
     let to: String?
@@ -85,22 +87,17 @@ struct PreparedMessage: Sendable {
         self.bytes = bytes
         header = Array(bytes[..<min(max(m.headerLength, 0), bytes.count)])
         sentDate = m.date.flatMap { storedDate($0) }
+        sentDay = m.sentDay
         subject = m.subject
-        from = Self.addresses(m.from)
-        to = Self.addresses(m.to)
-        cc = Self.addresses(m.cc)
-        bcc = Self.addresses(m.bcc)
+        from = m.addressText("from")
+        to = m.addressText("to")
+        cc = m.addressText("cc")
+        bcc = m.addressText("bcc")
         messageID = m.messageID
         inReplyTo = m.inReplyTo
         references = m.references
         let text = m.searchText()
         searchColumns = [text.subject, text.addresses, text.body, text.attachmentNames.joined(separator: "\n")]
-    }
-
-    /// `Name <addr>, …` as `storeContent` writes address columns; nil when empty.
-    static func addresses(_ list: [MailAddress]) -> String? {
-        let text = list.map { a in [a.name, a.address.map { "<\($0)>" }].compactMap { $0 }.joined(separator: " ") }.joined(separator: ", ")
-        return text.isEmpty ? nil : text
     }
 }
 
