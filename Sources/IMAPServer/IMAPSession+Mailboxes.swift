@@ -100,11 +100,7 @@ extension IMAPSession {
         let recent = readOnly ? [] : try await mailbox.claimRecent(in: info.path)
         let view = SelectedMailbox(path: info.path, readOnly: readOnly, info: info, records: records, recent: Set(recent),
                                    condStore: enabled.contains("CONDSTORE"))
-        let systemFlags: [IMAPFlag] = [.answered, .flagged, .deleted, .seen, .draft]
-        let keywords = view.knownKeywords.sorted().map(IMAPFlag.keyword)
-        untagged(.flags(systemFlags + keywords))
-        untagged(.condition(status: .ok, code: .permanentFlags(readOnly ? [] : systemFlags + keywords + [.wildcard]),
-                            text: readOnly ? "No permanent flags permitted" : "Flags permitted"))
+        sendFlags(keywords: view.knownKeywords.sorted(), readOnly: readOnly)
         untagged(.exists(view.count))
         untagged(.recent(view.recent.count))
         if let firstUnseen = records.firstIndex(where: { !$0.flags.contains(.seen) }) {
@@ -117,6 +113,23 @@ extension IMAPSession {
         state = .selected
         changesPending = false
         ok(tag, readOnly ? "EXAMINE completed" : "SELECT completed", code: readOnly ? .readOnly : .readWrite)
+    }
+
+    /// FLAGS and PERMANENTFLAGS: at SELECT, and again when a keyword new to the client is about
+    /// to show in a FETCH response (RFC 3501 §7.2.6).
+    func sendFlags(keywords: [String], readOnly: Bool) {
+        let systemFlags: [IMAPFlag] = [.answered, .flagged, .deleted, .seen, .draft]
+        let keywords = keywords.map(IMAPFlag.keyword)
+        untagged(.flags(systemFlags + keywords))
+        untagged(.condition(status: .ok, code: .permanentFlags(readOnly ? [] : systemFlags + keywords + [.wildcard]),
+                            text: readOnly ? "No permanent flags permitted" : "Flags permitted"))
+    }
+
+    /// Announces the keywords of `records` the client has not been told about, before a FETCH
+    /// response shows them.
+    func announceKeywords(of records: some Sequence<MessageRecord>) {
+        guard let all = selected?.learnKeywords(records.lazy.flatMap(\.keywords)), let view = selected else { return }
+        sendFlags(keywords: all, readOnly: view.readOnly)
     }
 
     // MARK: CREATE
@@ -315,6 +328,7 @@ extension IMAPSession {
             let gone = try await mailbox.expunged(in: view.path, since: view.knownModSeq)
             view.markExpunged(gone)
             let newOnes = changed.filter { $0.uid > view.maxUID }
+            if let all = view.learnKeywords(changed.lazy.flatMap(\.keywords)) { sendFlags(keywords: all, readOnly: view.readOnly) }
             if !newOnes.isEmpty {
                 view.appendNew(newOnes)
                 if !view.readOnly { view.recent.formUnion(try await mailbox.claimRecent(in: view.path)) }

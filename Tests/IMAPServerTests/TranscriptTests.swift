@@ -191,7 +191,10 @@ struct TranscriptTests {
             ("TAG FETCH 1 RFC822.HEADER", "* 1 FETCH (RFC822.HEADER {82}\nFrom: Ann <ann@example.org>\nSubject: Hi\nDate: Mon, 2 Nov 2026 10:00:00 +0000\n\n)\nTAG OK FETCH completed\n"),
             ("TAG UID FETCH 1 BODY[TEXT]", "* 1 FETCH (UID 1 BODY[TEXT] {7}\nHello\n FLAGS (\\Seen \\Recent))\nTAG OK FETCH completed\n"),
             ("TAG FETCH 1 BODY", "* 1 FETCH (BODY (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 7 1))\nTAG OK FETCH completed\n"),
-            ("TAG STORE 1 FLAGS (\\Answered $Done)", "* 1 FETCH (FLAGS (\\Answered \\Recent $Done))\nTAG OK STORE completed\n"),
+            // A keyword new to the client: FLAGS and PERMANENTFLAGS first (RFC 3501 §7.2.6), as in Dovecot.
+            ("TAG STORE 1 FLAGS (\\Answered $Done)", "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Done)\n"
+                + "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Done \\*)] Flags permitted\n"
+                + "* 1 FETCH (FLAGS (\\Answered \\Recent $Done))\nTAG OK STORE completed\n"),
             ("TAG STORE 1 -FLAGS \\Answered", "* 1 FETCH (FLAGS (\\Recent $Done))\nTAG OK STORE completed\n"),
             ("TAG UID STORE 2 +FLAGS.SILENT (\\Deleted)", "TAG OK STORE completed\n"),
             ("TAG SEARCH CHARSET KOI8-R ALL", "TAG NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset\n"),
