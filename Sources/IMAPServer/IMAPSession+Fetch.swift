@@ -45,6 +45,7 @@ extension IMAPSession {
                 }
             }
         }
+        if attrs.contains(.flags) || !newlySeen.isEmpty { announceKeywords(of: records) }
         var unknownEncoding = false
         // In batches: the stored structures and headers of a batch come in one read each, and
         // memory stays bounded however many messages the FETCH names.

@@ -41,7 +41,8 @@ extension IMAPSession {
                 try await mailbox.setSubscribed(name, true)
                 ok(tag, "SUBSCRIBE completed")
             case .unsubscribe(let name):
-                if try await mailbox.folder(name) != nil { try await mailbox.setSubscribed(name, false) }
+                // The folder may be gone: its subscription stays until unsubscribed (RFC 3501 §6.3.4).
+                try await mailbox.setSubscribed(name, false)
                 ok(tag, "UNSUBSCRIBE completed")
             case .list(let list):
                 try await self.list(list, mailbox: mailbox)
@@ -99,11 +100,7 @@ extension IMAPSession {
         let recent = readOnly ? [] : try await mailbox.claimRecent(in: info.path)
         let view = SelectedMailbox(path: info.path, readOnly: readOnly, info: info, records: records, recent: Set(recent),
                                    condStore: enabled.contains("CONDSTORE"))
-        let systemFlags: [IMAPFlag] = [.answered, .flagged, .deleted, .seen, .draft]
-        let keywords = view.knownKeywords.sorted().map(IMAPFlag.keyword)
-        untagged(.flags(systemFlags + keywords))
-        untagged(.condition(status: .ok, code: .permanentFlags(readOnly ? [] : systemFlags + keywords + [.wildcard]),
-                            text: readOnly ? "No permanent flags permitted" : "Flags permitted"))
+        sendFlags(keywords: view.knownKeywords.sorted(), readOnly: readOnly)
         untagged(.exists(view.count))
         untagged(.recent(view.recent.count))
         if let firstUnseen = records.firstIndex(where: { !$0.flags.contains(.seen) }) {
@@ -116,6 +113,23 @@ extension IMAPSession {
         state = .selected
         changesPending = false
         ok(tag, readOnly ? "EXAMINE completed" : "SELECT completed", code: readOnly ? .readOnly : .readWrite)
+    }
+
+    /// FLAGS and PERMANENTFLAGS: at SELECT, and again when a keyword new to the client is about
+    /// to show in a FETCH response (RFC 3501 §7.2.6).
+    func sendFlags(keywords: [String], readOnly: Bool) {
+        let systemFlags: [IMAPFlag] = [.answered, .flagged, .deleted, .seen, .draft]
+        let keywords = keywords.map(IMAPFlag.keyword)
+        untagged(.flags(systemFlags + keywords))
+        untagged(.condition(status: .ok, code: .permanentFlags(readOnly ? [] : systemFlags + keywords + [.wildcard]),
+                            text: readOnly ? "No permanent flags permitted" : "Flags permitted"))
+    }
+
+    /// Announces the keywords of `records` the client has not been told about, before a FETCH
+    /// response shows them.
+    func announceKeywords(of records: some Sequence<MessageRecord>) {
+        guard let all = selected?.learnKeywords(records.lazy.flatMap(\.keywords)), let view = selected else { return }
+        sendFlags(keywords: all, readOnly: view.readOnly)
     }
 
     // MARK: CREATE
@@ -171,18 +185,25 @@ extension IMAPSession {
             var parts = f.path.split(separator: "/").map(String.init)
             while parts.count > 1 { parts.removeLast(); names.insert(parts.joined(separator: "/")) }
         }
+        let existing = names
+        // RFC 5258 §3.1: (SUBSCRIBED) also lists subscribed names whose folder is gone.
+        let subscribed = subscribedOnly || returns.contains("SUBSCRIBED") ? Set(try await mailbox.subscriptions()) : []
+        if subscribedOnly { names.formUnion(subscribed) }
         let matchers = patterns.map(ListPattern.init)
         for name in names.sorted(by: Self.folderOrder) where matchers.contains(where: { $0.matches(name) }) {
             let folder = byPath[name]
-            let hasChildren = names.contains { $0.hasPrefix(name + "/") }
+            let hasChildren = existing.contains { $0.hasPrefix(name + "/") }
+            if !existing.contains(name) {
+                // Subscribed, its folder gone: as Dovecot answers (RFC 5258 §3.1).
+                untagged(.list(attributes: ["\\Subscribed", "\\NonExistent"], delimiter: "/", mailbox: name, lsub: false))
+                continue
+            }
             var attributes: [String] = []
             if folder == nil { attributes.append("\\Noselect") }
             attributes.append(hasChildren ? "\\HasChildren" : "\\HasNoChildren")
             if let use = folder?.specialUse { attributes.append(use.rawValue) }
-            if subscribedOnly || returns.contains("SUBSCRIBED") {
-                if folder?.subscribed == true { attributes.append("\\Subscribed") }
-            }
-            if subscribedOnly && folder?.subscribed != true { continue }
+            if subscribed.contains(name) { attributes.append("\\Subscribed") }
+            if subscribedOnly && !subscribed.contains(name) { continue }
             if specialOnly && folder?.specialUse == nil { continue }
             untagged(.list(attributes: attributes, delimiter: "/", mailbox: name, lsub: false))
             if let statusAttributes = command.returnStatus, folder != nil {
@@ -195,9 +216,26 @@ extension IMAPSession {
         let full = reference + pattern
         if full.isEmpty { untagged(.list(attributes: ["\\Noselect"], delimiter: "/", mailbox: "", lsub: true)); return }
         let matcher = ListPattern(full)
-        for folder in try await mailbox.folders().sorted(by: { Self.folderOrder($0.path, $1.path) })
-        where folder.subscribed && matcher.matches(folder.path) {
-            untagged(.list(attributes: [], delimiter: "/", mailbox: folder.path, lsub: true))
+        let subscribed = try await mailbox.subscriptions()
+        let existing = Set(try await mailbox.folders().map(\.path))
+        // name → \Noselect: an unsubscribed parent where a `%` stops short of a subscribed name
+        // below it (RFC 3501 §6.3.9). A subscribed name whose folder is gone is listed as any
+        // other (RFC 3501 §6.3.4), as Dovecot does.
+        var listed: [String: Bool] = [:]
+        for name in subscribed {
+            if matcher.matches(name) {
+                listed[name] = false
+                continue
+            }
+            var parts = name.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            while parts.count > 1 {
+                parts.removeLast()
+                let parent = parts.joined(separator: "/")
+                if matcher.matches(parent), listed[parent] == nil, !subscribed.contains(parent) { listed[parent] = true }
+            }
+        }
+        for name in listed.keys.sorted(by: Self.folderOrder) {
+            untagged(.list(attributes: listed[name]! ? ["\\Noselect"] : [], delimiter: "/", mailbox: name, lsub: true))
         }
     }
 
@@ -290,6 +328,7 @@ extension IMAPSession {
             let gone = try await mailbox.expunged(in: view.path, since: view.knownModSeq)
             view.markExpunged(gone)
             let newOnes = changed.filter { $0.uid > view.maxUID }
+            if let all = view.learnKeywords(changed.lazy.flatMap(\.keywords)) { sendFlags(keywords: all, readOnly: view.readOnly) }
             if !newOnes.isEmpty {
                 view.appendNew(newOnes)
                 if !view.readOnly { view.recent.formUnion(try await mailbox.claimRecent(in: view.path)) }

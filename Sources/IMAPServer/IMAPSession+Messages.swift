@@ -72,6 +72,7 @@ extension IMAPSession {
             updated[record.uid] = record
             if let seq = selected?.sequenceNumber(of: record.uid) { selected?.setFlags(seq: seq, record.flags, record.keywords) }
         }
+        if !data.silent { announceKeywords(of: result.updated) }
         let modified = Set(result.modified)
         for seq in targets {
             guard let current = selected else { break }

@@ -10,11 +10,11 @@ extension IMAPSession {
         if let charset, !["UTF-8", "US-ASCII"].contains(charset.uppercased()) {
             no(tag, "Unsupported charset", code: .badCharset(["UTF-8", "US-ASCII"])); return
         }
-        // The sent date is read from the message's row (slow in a big folder): only for SENTBEFORE/ON/SINCE.
-        let records = try await (key.mentionsSentDate ? mailbox.messages(in: view.path, uids: nil, changedSince: nil)
-                                                      : mailbox.messageStates(in: view.path, uids: nil, changedSince: nil))
+        let records = try await mailbox.messageStates(in: view.path, uids: nil, changedSince: nil)
             .filter { view.sequenceNumber(of: $0.uid) != nil && !view.isExpunged($0.uid) }
         var context = SearchContext(view: view, records: records, savedSearch: savedSearch)
+        // SENTBEFORE/ON/SINCE: the Date: header's own calendar day, kept apart from the message rows.
+        if key.mentionsSentDate { context.sentDays = try await mailbox.sentDays(in: view.path) }
         try await context.prepare(key, mailbox: mailbox)
         var matches: [MessageRecord] = []
         for record in records {
@@ -75,6 +75,8 @@ struct SearchContext {
     /// Full-text results per (field, needle).
     var fullText: [String: Set<UID>] = [:]
     var fields: [UID: MessageSearchFields] = [:]
+    /// The Date: header's day as written (days since 1970-01-01), by UID (`MailboxSession.sentDays`).
+    var sentDays: [UID: Int] = [:]
     /// Messages parsed for a scan (needles too short for the index).
     var parsed: [UID: MIMEMessage] = [:]
 
@@ -146,9 +148,11 @@ struct SearchContext {
         case .before(let d): return Self.day(r.internalDate) < d
         case .on(let d): return Self.day(r.internalDate) == d
         case .since(let d): return Self.day(r.internalDate) >= d
-        case .sentBefore(let d): return Self.day(r.sentDate ?? r.internalDate) < d
-        case .sentOn(let d): return Self.day(r.sentDate ?? r.internalDate) == d
-        case .sentSince(let d): return Self.day(r.sentDate ?? r.internalDate) >= d
+        // RFC 3501 §6.4.4: the Date: header's date as written, in its own zone; without a valid
+        // Date: header, the internal date's day (UTC).
+        case .sentBefore(let d): return sentDay(r) < d
+        case .sentOn(let d): return sentDay(r) == d
+        case .sentSince(let d): return sentDay(r) >= d
         case .larger(let n): return r.size > n
         case .smaller(let n): return r.size < n
         case .younger(let s): return Date().timeIntervalSince(r.internalDate) <= Double(s)
@@ -179,6 +183,12 @@ struct SearchContext {
             return [t.subject, t.addresses, t.body, t.attachmentNames.joined(separator: "\n")].joined(separator: "\n")
                 .range(of: s, options: .caseInsensitive) != nil
         }
+    }
+
+    func sentDay(_ r: MessageRecord) -> IMAPDate {
+        guard let days = sentDays[r.uid] else { return Self.day(r.internalDate) }
+        let c = CivilDate.date(daysSinceEpoch: days)
+        return IMAPDate(year: c.year, month: c.month, day: c.day)
     }
 
     mutating func message(_ uid: UID, mailbox: any MailboxSession) async throws -> MIMEMessage? {

@@ -23,8 +23,8 @@ struct SelectedMailbox {
     private(set) var announcedCount: Int
     /// CONDSTORE enabled for this selection (FETCH responses carry MODSEQ).
     var condStore: Bool
-    /// Keywords ever seen in the folder, for the FLAGS response.
-    var knownKeywords: Set<String>
+    /// Keywords the client was told about in FLAGS (at SELECT, then by `learnKeywords`).
+    private(set) var knownKeywords: Set<String>
 
     init(path: String, readOnly: Bool, info: FolderInfo, records: [MessageRecord], recent: Set<UID>, condStore: Bool) {
         self.path = path
@@ -99,14 +99,20 @@ struct SelectedMailbox {
     mutating func setFlags(seq: Int, _ f: MessageFlags, _ k: [String]) {
         flags[seq - 1] = f
         keywords[seq - 1] = k
-        knownKeywords.formUnion(k)
+    }
+
+    /// Takes note of keywords about to be shown; returns every known keyword, sorted, when some
+    /// were new (the client must then get FLAGS and PERMANENTFLAGS first, RFC 3501 §7.2.6).
+    mutating func learnKeywords(_ k: some Sequence<String>) -> [String]? {
+        var added = false
+        for keyword in k where !knownKeywords.contains(keyword) { knownKeywords.insert(keyword); added = true }
+        return added ? knownKeywords.sorted() : nil
     }
 
     /// New messages (UIDs above the current maximum), in UID order.
     mutating func appendNew(_ records: [MessageRecord]) {
         for r in records where r.uid > maxUID {
             uids.append(r.uid); flags.append(r.flags); keywords.append(r.keywords)
-            knownKeywords.formUnion(r.keywords)
         }
     }
 

@@ -5,7 +5,11 @@ import Foundation
 enum DateParser {
     static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
-    static func parse(_ value: [UInt8]) -> Date? {
+    static func parse(_ value: [UInt8]) -> Date? { parseZoned(value)?.date }
+
+    /// The instant, and the calendar day as written in the value's own zone (days since
+    /// 1970-01-01): `Mon, 1 Dec 2025 23:30:00 -0500` is 1 December, not 2 December as in UTC.
+    static func parseZoned(_ value: [UInt8]) -> (date: Date, writtenDay: Int)? {
         // tokenize into words: digits, letters, and the signs; comments dropped
         var lx = Lexer(value)
         var tokens: [String] = []
@@ -62,7 +66,7 @@ enum DateParser {
         }
         let days = CivilDate.daysSinceEpoch(year: year, month: month, day: day)
         let secs = days * 86400 + hh * 3600 + mm * 60 + ss - offset * 60
-        return Date(timeIntervalSince1970: TimeInterval(secs))
+        return (Date(timeIntervalSince1970: TimeInterval(secs)), days)
     }
 
     static func monthIndex(_ s: String) -> Int? {

@@ -66,6 +66,13 @@ public struct MIMEMessage: Sendable {
         return DateParser.parse(v)
     }
 
+    /// The Date: header's calendar day as written, in its own zone (days since 1970-01-01):
+    /// what RFC 3501 SENTBEFORE/SENTON/SENTSINCE compare.
+    public var sentDay: Int? {
+        guard let v = headerValues("date").first else { return nil }
+        return DateParser.parseZoned(v)?.writtenDay
+    }
+
     public var messageID: String? { MIMEMessage.msgIDs(headerValues("message-id").first ?? []).first }
     public var inReplyTo: [String] { MIMEMessage.msgIDs(headerValues("in-reply-to").first ?? []) }
     public var references: [String] { MIMEMessage.msgIDs(headerValues("references").first ?? []) }
@@ -76,6 +83,32 @@ public struct MIMEMessage: Sendable {
     public var to: [MailAddress] { mailAddresses("to") }
     public var cc: [MailAddress] { mailAddresses("cc") }
     public var bcc: [MailAddress] { mailAddresses("bcc") }
+
+    /// An address field as SEARCH FROM/TO/CC/BCC match it: `Name <addr>, …`, with a group's
+    /// display name before its members (`Friends: <a@x>, <b@y>`, RFC 5322 group syntax, so that
+    /// FROM "Friends" matches); nil when empty.
+    public func addressText(_ name: String) -> String? {
+        var items: [String] = []
+        var groupOpen = false   // the last item is a group's name, waiting for its first member
+        for v in headerValues(name) {
+            for a in AddressParser.parse(v, limits: limits) {
+                if a.isGroupEnd { groupOpen = false; continue }
+                if a.isGroupStart {
+                    items.append(collapseWhitespace(RFC2047.decode(a.mailbox ?? [])) + ":")
+                    groupOpen = true
+                    continue
+                }
+                let mbox = a.mailbox.map { String(decoding: $0, as: UTF8.self) }
+                let host = a.host.map { String(decoding: $0, as: UTF8.self) }
+                let address = MailAddress(name: nil, mailbox: mbox == "MISSING_MAILBOX" ? nil : mbox,
+                                          host: host == "MISSING_DOMAIN" ? nil : host).address
+                let item = [a.name.map(collapseWhitespace), address.map { "<\($0)>" }].compactMap { $0 }.joined(separator: " ")
+                guard !item.isEmpty else { continue }
+                if groupOpen { items[items.count - 1] += " " + item; groupOpen = false } else { items.append(item) }
+            }
+        }
+        return items.isEmpty ? nil : items.joined(separator: ", ")
+    }
 
     func mailAddresses(_ name: String) -> [MailAddress] {
         var out = [MailAddress]()

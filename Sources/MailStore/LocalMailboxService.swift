@@ -342,6 +342,7 @@ public final class LocalMailboxSession: MailboxSession {
     public func renameFolder(_ from: String, to: String) async throws { try await database.renameFolder(from, to: to, origin: id) }
     public func deleteFolder(_ path: String) async throws { try await database.deleteFolder(path, origin: id) }
     public func setSubscribed(_ path: String, _ subscribed: Bool) async throws { try await database.setSubscribed(path, subscribed) }
+    public func subscriptions() async throws -> [String] { try await database.subscriptions() }
 
     public func append(to folder: String, message: [UInt8], flags: MessageFlags, keywords: [String], internalDate: Date?) async throws -> AppendResult {
         try await database.append(to: folder, message: message, flags: flags, keywords: keywords,
@@ -395,6 +396,7 @@ public final class LocalMailboxSession: MailboxSession {
     public func fullTextSearch(in folder: String, text: String, field: FullTextField) async throws -> [UID]? {
         try await database.fullTextSearch(in: folder, text: text, field: field)
     }
+    public func sentDays(in folder: String) async throws -> [UID: Int] { try await database.sentDays(in: folder) }
     public func searchFields(in folder: String, uids: UIDSet?, includeHeader: Bool) async throws -> [MessageSearchFields] {
         try await database.searchFields(in: folder, uids: uids, includeHeader: includeHeader)
     }

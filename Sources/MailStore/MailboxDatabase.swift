@@ -219,6 +219,10 @@ public final class MailboxDatabase: Sendable {
             for child in children {
                 try db.execute(sql: "UPDATE folders SET path = ? WHERE path = ?", arguments: [to + child.dropFirst(from.count), child])
             }
+            // Subscriptions follow the renamed folders (as in Dovecot).
+            for old in [from] + children {
+                try db.execute(sql: "UPDATE OR REPLACE subscriptions SET path = ? WHERE path = ?", arguments: [to + old.dropFirst(from.count), old])
+            }
             return ([from] + children).map { old in
                 MailboxChange(folder: old, kind: .folderRenamed(to: to + old.dropFirst(from.count)), modSeq: source.highestModSeq, origin: origin)
             }
@@ -241,12 +245,23 @@ public final class MailboxDatabase: Sendable {
         publish([MailboxChange(folder: path, kind: .folderDeleted, modSeq: 0, origin: origin)])
     }
 
+    /// Subscribes an existing folder, or unsubscribes any name (its folder may be gone: a
+    /// subscription outlives its folder, RFC 3501 §6.3.4).
     public func setSubscribed(_ path: String, _ subscribed: Bool) async throws {
         let path = try Self.normalizePath(path)
         try await pool.write { db in
-            guard try Self.fetchFolder(db, path) != nil else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            try db.execute(sql: "UPDATE folders SET subscribed = ? WHERE path = ?", arguments: [subscribed, path])
+            if subscribed {
+                guard try Self.fetchFolder(db, path) != nil else { throw MailStoreError(.noSuchFolder, "no such folder") }
+                try db.execute(sql: "INSERT OR IGNORE INTO subscriptions(path) VALUES (?)", arguments: [path])
+            } else {
+                try db.execute(sql: "DELETE FROM subscriptions WHERE path = ?", arguments: [path])
+            }
         }
+    }
+
+    /// The subscribed names, folders or not, in path order.
+    public func subscriptions() async throws -> [String] {
+        try await pool.read { db in try String.fetchAll(db, sql: "SELECT path FROM subscriptions ORDER BY path") }
     }
 
     // MARK: - Messages
@@ -413,6 +428,22 @@ public final class MailboxDatabase: Sendable {
             var bytes: [UID: [UInt8]] = [:]
             for uid in prefetch.select(candidates) { bytes[uid] = try Self.assembleContent(db, contentIDs[uid]!) }
             return bytes
+        }
+    }
+
+    /// The Date: header's calendar day as written in its own zone (days since 1970-01-01), by
+    /// UID, for the messages that have one: SENTBEFORE/SENTON/SENTSINCE (RFC 3501 §6.4.4), read
+    /// from a narrow table (never the content rows and their blobs).
+    public func sentDays(in folderPath: String) async throws -> [UID: Int] {
+        let path = try Self.normalizePath(folderPath)
+        return try await pool.read { db in
+            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            var out: [UID: Int] = [:]
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT m.uid, d.sent_day FROM messages m JOIN content_dates d ON d.content_id = m.content_id WHERE m.folder_id = ?
+                """), arguments: [folder.id])
+            while let row = try rows.next() { out[row[0]] = row[1] }
+            return out
         }
     }
 
@@ -860,7 +891,9 @@ extension MailboxDatabase {
         }
     }
 
-    static let folderSelect = "SELECT id, path, special_use, subscribed, uid_validity, uid_next, highest_modseq, recent_uid FROM folders"
+    /// `subscribed`: whether the name is in `subscriptions` (the `folders.subscribed` column of
+    /// version 1 is no longer read: a subscription outlives its folder, RFC 3501 §6.3.4).
+    static let folderSelect = "SELECT id, path, special_use, EXISTS (SELECT 1 FROM subscriptions s WHERE s.path = folders.path), uid_validity, uid_next, highest_modseq, recent_uid FROM folders"
 
     /// A row of `folderSelect`, read by position (a lookup by name compares names
     /// case-insensitively, column by column: it was most of a folder lookup's cost).
@@ -873,21 +906,24 @@ extension MailboxDatabase {
         try Row.fetchOne(db.cachedStatement(sql: folderSelect + " WHERE path = ?"), arguments: [path]).map(folderInfo)
     }
 
-    static func insertFolder(_ db: Database, path: String, specialUse: SpecialUse?, now: Date) throws -> FolderInfo {
+    /// A new folder; `subscribed` only for the default folders (RFC 3501 §6.3.3: CREATE does not
+    /// subscribe), and a name subscribed before (a folder deleted and created again) stays so.
+    static func insertFolder(_ db: Database, path: String, specialUse: SpecialUse?, subscribed: Bool = false, now: Date) throws -> FolderInfo {
         // UIDVALIDITY: a mailbox-wide counter seeded with the creation time, so that a folder
         // deleted and created again never reuses a value.
         let validity = UInt32(truncatingIfNeeded: (try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'next_uid_validity'")) ?? 1))
         try setMeta(db, "next_uid_validity", Int64(validity) + 1)
         try db.execute(sql: """
             INSERT INTO folders(path, special_use, uid_validity, uid_next, highest_modseq, recent_uid, subscribed, created)
-            VALUES (?, ?, ?, 1, 1, 1, 1, ?)
-            """, arguments: [path, specialUse?.rawValue, max(validity, 1), isoString(now)])
+            VALUES (?, ?, ?, 1, 1, 1, ?, ?)
+            """, arguments: [path, specialUse?.rawValue, max(validity, 1), subscribed, isoString(now)])
+        if subscribed { try db.execute(sql: "INSERT OR IGNORE INTO subscriptions(path) VALUES (?)", arguments: [path]) }
         return try fetchFolder(db, path)!
     }
 
     static func ensureDefaultFolders(_ db: Database, now: Date) throws {
         for (path, use) in defaultFolders where try fetchFolder(db, path) == nil {
-            _ = try insertFolder(db, path: path, specialUse: use, now: now)
+            _ = try insertFolder(db, path: path, specialUse: use, subscribed: true, now: now)
         }
     }
 
@@ -920,10 +956,6 @@ extension MailboxDatabase {
             return id
         }
         let m = p.message
-        func addresses(_ list: [MailAddress]) -> String? {
-            let text = list.map { a in [a.name, a.address.map { "<\($0)>" }].compactMap { $0 }.joined(separator: " ") }.joined(separator: ", ")
-            return text.isEmpty ? nil : text
-        }
         let threadID = try threadFor(db, m)
         try db.execute(sql: """
             INSERT INTO contents(sha256, size, header, body, refcount, sent_date, subject, from_addr, to_addr, cc_addr, bcc_addr,
@@ -931,12 +963,15 @@ extension MailboxDatabase {
             VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 Data(p.sha256), p.size, Data(p.split.header), Data(p.split.layout), m.date.map(isoString), m.subject,
-                addresses(m.from), addresses(m.to), addresses(m.cc), addresses(m.bcc), m.messageID,
+                m.addressText("from"), m.addressText("to"), m.addressText("cc"), m.addressText("bcc"), m.messageID,
                 m.inReplyTo.first, m.references.isEmpty ? nil : m.references.joined(separator: " "),
                 m.leafParts.contains(where: \.isAttachment), threadID,
             ])
         let contentID = db.lastInsertedRowID
         try db.execute(sql: "INSERT INTO content_structures(content_id, structure) VALUES (?, ?)", arguments: [contentID, Data(p.structure)])
+        if let day = m.sentDay {
+            try db.execute(sql: "INSERT INTO content_dates(content_id, sent_day) VALUES (?, ?)", arguments: [contentID, day])
+        }
         for (ordinal, part) in p.split.parts.enumerated() {
             let partID: Int64
             if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM parts WHERE sha256 = ?"), arguments: [Data(part.sha256)]) {

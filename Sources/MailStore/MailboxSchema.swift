@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import MIMEParser
 import MailboxAPI
 
 /// The schema of a mailbox file, versioned with GRDB migrations. Checked at every open and
@@ -6,7 +8,8 @@ import MailboxAPI
 ///
 /// Designed for IMAP (RFC 3501/9051, CONDSTORE/QRESYNC):
 /// - `folders`: path ("/"-separated, INBOX canonical), special-use, UIDVALIDITY, UIDNEXT,
-///   HIGHESTMODSEQ, the first UID still \Recent, subscription.
+///   HIGHESTMODSEQ, the first UID still \Recent. `subscriptions`: the subscribed names
+///   (a subscription outlives its folder).
 /// - `messages`: one row per message in a folder (UID, MODSEQ, system flags as a bit set,
 ///   INTERNALDATE, RFC822.SIZE) pointing at its `contents` row. COPY shares the content.
 /// - `contents`: the message itself, once per mailbox (SHA-256 of the bytes): the raw header block,
@@ -206,6 +209,42 @@ enum MailboxSchema {
         // per level writes it about half as often; a query reads at most a few more segments.
         migrator.registerMigration("v8-fts-automerge") { db in
             try db.execute(sql: "INSERT INTO content_fts(content_fts, rank) VALUES ('automerge', 16)")
+        }
+        // Subscriptions by name, apart from the folders (RFC 3501 §6.3.4: deleting a folder
+        // leaves its subscription, which LSUB may still show). `folders.subscribed` stays, unread.
+        migrator.registerMigration("v9-subscriptions") { db in
+            try db.execute(sql: """
+                CREATE TABLE subscriptions (path TEXT PRIMARY KEY) WITHOUT ROWID;
+                INSERT INTO subscriptions(path) SELECT path FROM folders WHERE subscribed = 1;
+                """)
+        }
+        // The Date: header's calendar day as written in its own zone, which `sent_date` (UTC)
+        // loses: SENTON and friends compare it (RFC 3501 §6.4.4). A narrow table, so that SEARCH
+        // reads neither the content rows nor their blobs. Filled from each stored header; the
+        // address columns are re-derived in the same pass to carry group names (RFC 5322
+        // `Friends: a@x, b@y;`), rewritten only where they change.
+        migrator.registerMigration("v10-sent-day") { db in
+            try db.execute(sql: """
+                CREATE TABLE content_dates (
+                    content_id INTEGER PRIMARY KEY REFERENCES contents(id) ON DELETE CASCADE,
+                    sent_day   INTEGER NOT NULL
+                );
+                """)
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, header, from_addr, to_addr, cc_addr, bcc_addr FROM contents")
+            var updates: [(id: Int64, day: Int?, addresses: [String?]?)] = []
+            while let row = try rows.next() {
+                let m = MIMEMessage.parse(Array(row[1] as Data))
+                let old: [String?] = [row[2], row[3], row[4], row[5]]
+                let new = ["from", "to", "cc", "bcc"].map { m.addressText($0) }
+                updates.append((row[0], m.sentDay, new == old ? nil : new))
+            }
+            for u in updates {
+                if let day = u.day { try db.execute(sql: "INSERT INTO content_dates(content_id, sent_day) VALUES (?, ?)", arguments: [u.id, day]) }
+                if let a = u.addresses {
+                    try db.execute(sql: "UPDATE contents SET from_addr = ?, to_addr = ?, cc_addr = ?, bcc_addr = ? WHERE id = ?",
+                                   arguments: [a[0], a[1], a[2], a[3], u.id])
+                }
+            }
         }
         return migrator
     }

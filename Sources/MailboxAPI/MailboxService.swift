@@ -48,7 +48,11 @@ public protocol MailboxSession: Sendable {
     func createFolder(_ path: String, specialUse: SpecialUse?) async throws -> FolderInfo
     func renameFolder(_ from: String, to: String) async throws
     func deleteFolder(_ path: String) async throws
+    /// Subscribes an existing folder (else `noSuchFolder`), or unsubscribes any name.
     func setSubscribed(_ path: String, _ subscribed: Bool) async throws
+    /// The subscribed names in path order, including those whose folder was deleted since
+    /// (RFC 3501 §6.3.4). CREATE does not subscribe; the default folders are subscribed.
+    func subscriptions() async throws -> [String]
 
     func append(to folder: String, message: [UInt8], flags: MessageFlags, keywords: [String], internalDate: Date?) async throws -> AppendResult
     /// Several appends in one transaction (pipelined APPENDs): each succeeds or fails on its own
@@ -88,6 +92,9 @@ public protocol MailboxSession: Sendable {
     func claimRecent(in folder: String) async throws -> [UID]
     func fullTextSearch(in folder: String, text: String, field: FullTextField) async throws -> [UID]?
     func searchFields(in folder: String, uids: UIDSet?, includeHeader: Bool) async throws -> [MessageSearchFields]
+    /// The Date: header's calendar day as written in its own zone (days since 1970-01-01), by UID,
+    /// for the messages of `folder` that have a valid one (SENTBEFORE/SENTON/SENTSINCE).
+    func sentDays(in folder: String) async throws -> [UID: Int]
     /// Whether the session's password still exists (it may be revoked by another process; a
     /// session checks this now and then and ends when it is gone).
     func isStillAuthorized() async -> Bool

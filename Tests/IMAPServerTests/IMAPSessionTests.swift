@@ -189,6 +189,43 @@ struct IMAPSessionTests {
         await h.cleanUp()
     }
 
+    /// RFC 3501 §7.2.6: a keyword another session (STORE, APPEND) brings into the selected
+    /// mailbox is announced with FLAGS and PERMANENTFLAGS before any FETCH response shows it,
+    /// whether the change arrives during IDLE or is read by a FETCH.
+    @Test("two sessions: a new keyword comes with FLAGS and PERMANENTFLAGS before the FETCH showing it")
+    func newKeywordAnnounced() async throws {
+        let h = try await SessionHarness()
+        for _ in 1...2 { try await h.deliver(sampleMail) }
+        let a = h.connect(), b = h.connect()
+        try await a.login(h); try await b.login(h)
+        _ = try await a.command("a1", "SELECT INBOX")
+        _ = try await b.command("b1", "SELECT INBOX")
+        try await a.send("a2 IDLE")
+        _ = try await a.read(until: "+ ")
+        _ = try await b.command("b2", "STORE 1 +FLAGS ($Urgent)")
+        let idle = try await a.read(until: "* 1 FETCH")
+        let system = "\\Answered \\Flagged \\Deleted \\Seen \\Draft"
+        #expect(idle == "* FLAGS (\(system) $Urgent)\r\n* OK [PERMANENTFLAGS (\(system) $Urgent \\*)] Flags permitted\r\n"
+                + "* 1 FETCH (UID 1 FLAGS (\\Recent $Urgent))\r\n", "\(idle)")
+        try await a.send("DONE")
+        _ = try await a.read(until: "a2 ")
+        // Set by B, then read by A's FETCH (with or without the change event first).
+        _ = try await b.command("b3", "STORE 2 +FLAGS ($Later)")
+        _ = try await b.command("b4", "APPEND INBOX ($Appended) {5+}\r\nhello")
+        let fetch = try await a.command("a3", "FETCH 1:* FLAGS")
+        for keyword in ["$Later", "$Appended"] {
+            let first = fetch.components(separatedBy: "\r\n").first { $0.contains(keyword) }
+            #expect(first?.hasPrefix("* FLAGS (\(system) ") == true, "\(keyword): \(fetch)")
+            #expect(fetch.contains("* OK [PERMANENTFLAGS (\(system) ") && fetch.contains(" \(keyword) "), "\(fetch)")
+        }
+        #expect(fetch.contains("a3 OK"), "\(fetch)")
+        // Nothing new: no FLAGS again.
+        let again = try await a.command("a4", "FETCH 1:* FLAGS")
+        #expect(!again.contains("* FLAGS"), "\(again)")
+        await a.close(); await b.close()
+        await h.cleanUp()
+    }
+
     @Test("IDLE hears of new mail as it is delivered")
     func idle() async throws {
         let h = try await SessionHarness()

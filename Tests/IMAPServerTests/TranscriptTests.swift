@@ -104,6 +104,63 @@ struct TranscriptTests {
         ], deliveries: [Self.unknownCTE, Self.unknownCTEPart, Self.m2])
     }
 
+    /// RFC 3501 §6.3.3/§6.3.4/§6.3.6/§6.3.9, checked against Dovecot 2.3: CREATE does not
+    /// subscribe, DELETE does not unsubscribe (LSUB still shows the name, LIST (SUBSCRIBED) shows it
+    /// `\NonExistent`, RFC 5258 §3.1), UNSUBSCRIBE works on such a name, and a `%` that stops at
+    /// an unsubscribed parent of a subscribed name shows the parent `\Noselect`. (Dovecot lists
+    /// the parent `Work` as `\NonExistent`: it does not create parents; CREATE here does.)
+    @Test("subscriptions: CREATE, DELETE, LSUB parents")
+    func subscriptions() async throws {
+        let lsubOK = "TAG OK LSUB completed\n", listOK = "TAG OK LIST completed\n"
+        try await run([
+            ("TAG LSUB \"\" *", "* LSUB () \"/\" INBOX\n* LSUB () \"/\" Archive\n* LSUB () \"/\" Drafts\n* LSUB () \"/\" Junk\n"
+                + "* LSUB () \"/\" Sent\n* LSUB () \"/\" Trash\n" + lsubOK),
+            ("TAG CREATE Work/2026", "TAG OK CREATE completed\n"),
+            ("TAG LSUB \"\" W*", lsubOK),
+            ("TAG LIST (SUBSCRIBED) \"\" W*", listOK),
+            ("TAG LIST \"\" W* RETURN (SUBSCRIBED)", "* LIST (\\HasChildren) \"/\" Work\n* LIST (\\HasNoChildren) \"/\" Work/2026\n" + listOK),
+            ("TAG SUBSCRIBE Work/2026", "TAG OK SUBSCRIBE completed\n"),
+            ("TAG LSUB \"\" W%", "* LSUB (\\Noselect) \"/\" Work\n" + lsubOK),
+            ("TAG LSUB \"\" W*", "* LSUB () \"/\" Work/2026\n" + lsubOK),
+            ("TAG LSUB Work/ %", "* LSUB () \"/\" Work/2026\n" + lsubOK),
+            ("TAG LIST \"\" W* RETURN (SUBSCRIBED)", "* LIST (\\HasChildren) \"/\" Work\n* LIST (\\HasNoChildren \\Subscribed) \"/\" Work/2026\n" + listOK),
+            ("TAG DELETE Work/2026", "TAG OK DELETE completed\n"),
+            ("TAG LSUB \"\" W*", "* LSUB () \"/\" Work/2026\n" + lsubOK),
+            ("TAG LSUB \"\" W%", "* LSUB (\\Noselect) \"/\" Work\n" + lsubOK),
+            ("TAG LIST (SUBSCRIBED) \"\" W*", "* LIST (\\Subscribed \\NonExistent) \"/\" Work/2026\n" + listOK),
+            ("TAG LIST \"\" W*", "* LIST (\\HasNoChildren) \"/\" Work\n" + listOK),
+            ("TAG CREATE Work/2026", "TAG OK CREATE completed\n"),
+            ("TAG LSUB \"\" W*", "* LSUB () \"/\" Work/2026\n" + lsubOK),
+            ("TAG DELETE Work/2026", "TAG OK DELETE completed\n"),
+            ("TAG UNSUBSCRIBE Work/2026", "TAG OK UNSUBSCRIBE completed\n"),
+            ("TAG LSUB \"\" W*", lsubOK),
+            ("TAG SUBSCRIBE Work/2026", "TAG NO [NONEXISTENT] Mailbox does not exist\n"),
+        ], select: false)
+    }
+
+    /// RFC 3501 §6.4.4: SENT* compare the Date: header's date as written in its own zone (1 is
+    /// 2 December in UTC, 2 is 1 December in UTC); a message without a Date: header falls back to
+    /// its internal date. FROM/TO/CC match an RFC 5322 group's display name.
+    @Test("SEARCH SENT* by the written date, address keys by group name")
+    func searchSentDateAndGroups() async throws {
+        let late = "From: Friends: ann@example.org, bob@example.org;\r\nTo: Team: ;\r\nSubject: late\r\n"
+            + "Date: Mon, 1 Dec 2025 23:30:00 -0500\r\n\r\nx\r\n"
+        let early = "From: Carol <carol@example.org>\r\nCc: \"The Board\": dan@example.org;\r\nSubject: early\r\n"
+            + "Date: Tue, 2 Dec 2025 00:30:00 +1400\r\n\r\ny\r\n"
+        try await run([
+            ("TAG SEARCH SENTON 1-Dec-2025", "* SEARCH 1\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH SENTON 2-Dec-2025", "* SEARCH 2\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH SENTBEFORE 2-Dec-2025", "* SEARCH 1\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH SENTSINCE 2-Dec-2025", "* SEARCH 2 3\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH NOT SENTBEFORE 1-Dec-2025 SENTBEFORE 3-Dec-2025", "* SEARCH 1 2\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH FROM Friends", "* SEARCH 1\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH FROM bob@example.org", "* SEARCH 1\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH TO team", "* SEARCH 1\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH CC \"the board\"", "* SEARCH 2\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH OR FROM friends FROM carol", "* SEARCH 1 2\nTAG OK SEARCH completed\n"),
+        ], deliveries: [late, early, "From: x@example.org\r\nSubject: no date\r\n\r\nz\r\n"])
+    }
+
     @Test("any-state and authenticated-state commands")
     func general() async throws {
         try await run([
@@ -134,7 +191,10 @@ struct TranscriptTests {
             ("TAG FETCH 1 RFC822.HEADER", "* 1 FETCH (RFC822.HEADER {82}\nFrom: Ann <ann@example.org>\nSubject: Hi\nDate: Mon, 2 Nov 2026 10:00:00 +0000\n\n)\nTAG OK FETCH completed\n"),
             ("TAG UID FETCH 1 BODY[TEXT]", "* 1 FETCH (UID 1 BODY[TEXT] {7}\nHello\n FLAGS (\\Seen \\Recent))\nTAG OK FETCH completed\n"),
             ("TAG FETCH 1 BODY", "* 1 FETCH (BODY (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 7 1))\nTAG OK FETCH completed\n"),
-            ("TAG STORE 1 FLAGS (\\Answered $Done)", "* 1 FETCH (FLAGS (\\Answered \\Recent $Done))\nTAG OK STORE completed\n"),
+            // A keyword new to the client: FLAGS and PERMANENTFLAGS first (RFC 3501 §7.2.6), as in Dovecot.
+            ("TAG STORE 1 FLAGS (\\Answered $Done)", "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Done)\n"
+                + "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Done \\*)] Flags permitted\n"
+                + "* 1 FETCH (FLAGS (\\Answered \\Recent $Done))\nTAG OK STORE completed\n"),
             ("TAG STORE 1 -FLAGS \\Answered", "* 1 FETCH (FLAGS (\\Recent $Done))\nTAG OK STORE completed\n"),
             ("TAG UID STORE 2 +FLAGS.SILENT (\\Deleted)", "TAG OK STORE completed\n"),
             ("TAG SEARCH CHARSET KOI8-R ALL", "TAG NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset\n"),

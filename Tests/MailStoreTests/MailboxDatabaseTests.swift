@@ -2,6 +2,7 @@ import Directory
 import Foundation
 import GRDB
 import MailboxAPI
+import MIMEParser
 import MailStore
 import SQLiteCipher
 import Testing
@@ -196,6 +197,90 @@ struct MailboxDatabaseTests {
 
         try await db.setSubscribed("Projects", false)
         #expect(try await db.folder("Projects")?.subscribed == false)
+    }
+
+    /// RFC 3501 §6.3.3/§6.3.4: CREATE does not subscribe, DELETE does not unsubscribe (a folder
+    /// created again under that name is subscribed again); the default folders are subscribed.
+    @Test("subscriptions: default folders subscribed, created ones not, kept past a delete")
+    func subscriptions() async throws {
+        let db = try create()
+        #expect(try await db.subscriptions() == ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"])
+        #expect(try await db.folder("Sent")?.subscribed == true)
+        try await db.createFolder("Work")
+        #expect(try await db.folder("Work")?.subscribed == false)
+        try await db.setSubscribed("Work", true)
+        try await db.deleteFolder("Work")
+        #expect(try await db.subscriptions().contains("Work"))
+        await #expect(throws: MailStoreError.self) { try await db.setSubscribed("Work", true) }
+        #expect(try await db.createFolder("Work").subscribed == true)
+        try await db.renameFolder("Work", to: "Play")
+        let renamed = try await db.subscriptions()
+        #expect(renamed.contains("Play") && !renamed.contains("Work"))
+        try await db.deleteFolder("Play")
+        try await db.setSubscribed("Play", false)
+        #expect(try await !db.subscriptions().contains("Play"))
+    }
+
+    @Test("v9-subscriptions carries over the subscribed column")
+    func subscriptionsMigration() async throws {
+        try create().close()
+        let path = MailboxDatabase.filePath(storageRoot: dir.path, mailboxID: id)
+        // Back to a version 8 file: no subscriptions table, Junk unsubscribed, one more folder subscribed.
+        let queue = try EncryptedDatabase.openQueue(path: path, key: key)
+        try await queue.write { db in
+            try db.execute(sql: """
+                DROP TABLE subscriptions;
+                DELETE FROM grdb_migrations WHERE identifier = 'v9-subscriptions';
+                UPDATE folders SET subscribed = 0 WHERE path = 'Junk';
+                INSERT INTO folders(path, uid_validity, uid_next, highest_modseq, recent_uid, subscribed, created)
+                VALUES ('Old', 99, 1, 1, 1, 1, '2026-01-01T00:00:00Z');
+                """)
+        }
+        try queue.close()
+        let db = try MailboxDatabase.open(storageRoot: dir.path, mailboxID: id, dataKey: key)
+        #expect(try await db.subscriptions() == ["Archive", "Drafts", "INBOX", "Old", "Sent", "Trash"])
+        #expect(try await db.folder("Junk")?.subscribed == false)
+    }
+
+    static let zoned = Array("From: Friends: ann@example.org, bob@example.org;\r\nSubject: s\r\nDate: Mon, 1 Dec 2025 23:30:00 -0500\r\n\r\nx\r\n".utf8)
+
+    /// RFC 3501 §6.4.4: the Date: header's day as written (not the UTC instant's) for SENT*; an
+    /// address column carries a group's name (SEARCH FROM "Friends").
+    @Test("sent days as written and group names in the address columns")
+    func sentDaysAndGroups() async throws {
+        let db = try create()
+        try await db.append(to: "INBOX", message: Self.zoned)
+        try await db.append(to: "INBOX", message: sampleMessage(subject: "plain"))
+        try await db.append(to: "INBOX", message: Array("Subject: no date\r\n\r\nx\r\n".utf8))
+        let days = try await db.sentDays(in: "INBOX")
+        #expect(days[1] == CivilDate.daysSinceEpoch(year: 2025, month: 12, day: 1))
+        #expect(days[3] == nil)
+        let fields = try await db.searchFields(in: "INBOX", uids: UIDSet([1]), includeHeader: false)
+        #expect(fields.first?.from == "Friends: <ann@example.org>, <bob@example.org>")
+    }
+
+    @Test("v10-sent-day fills the sent days and group names of stored messages")
+    func sentDayMigration() async throws {
+        let db = try create()
+        try await db.append(to: "INBOX", message: Self.zoned)
+        try await db.append(to: "INBOX", message: sampleMessage(subject: "plain"))
+        let before = try await db.searchFields(in: "INBOX", uids: nil, includeHeader: false).map(\.from)
+        try db.close()
+        let path = MailboxDatabase.filePath(storageRoot: dir.path, mailboxID: id)
+        // Back to a version 9 file: no content_dates, address columns without group names.
+        let queue = try EncryptedDatabase.openQueue(path: path, key: key)
+        try await queue.write { db in
+            try db.execute(sql: """
+                DROP TABLE content_dates;
+                DELETE FROM grdb_migrations WHERE identifier = 'v10-sent-day';
+                UPDATE contents SET from_addr = '<ann@example.org>, <bob@example.org>' WHERE from_addr LIKE 'Friends:%';
+                """)
+        }
+        try queue.close()
+        let reopened = try MailboxDatabase.open(storageRoot: dir.path, mailboxID: id, dataKey: key)
+        #expect(try await reopened.sentDays(in: "INBOX")[1] == CivilDate.daysSinceEpoch(year: 2025, month: 12, day: 1))
+        #expect(try await reopened.sentDays(in: "INBOX")[2] != nil)
+        #expect(try await reopened.searchFields(in: "INBOX", uids: nil, includeHeader: false).map(\.from) == before)
     }
 
     @Test("a deleted and re-created folder gets a new UIDVALIDITY")

@@ -159,6 +159,8 @@ final class InMemoryMailbox: Sendable {
         try state.withLock { s -> Void in try s.setSubscribed(path, subscribed) }
     }
 
+    func subscriptions() -> [String] { state.withLock { $0.allSubscriptions() } }
+
     // MARK: - Messages
 
     func append(to folderPath: String, message: [UInt8], flags: MessageFlags, keywords: [String], internalDate: Date,
@@ -186,6 +188,16 @@ final class InMemoryMailbox: Sendable {
     func messages(in folderPath: String, uids: UIDSet?, changedSince: Int64?) throws -> [MessageRecord] {
         let path = try Self.normalizePath(folderPath)
         return try state.withLock { s -> [MessageRecord] in try s.messages(in: path, uids: uids, changedSince: changedSince) }
+    }
+
+    func sentDays(in folderPath: String) throws -> [UID: Int] {
+        let path = try Self.normalizePath(folderPath)
+        return try state.withLock { s -> [UID: Int] in
+            let folder = s.folders[try s.existingFolder(path)]
+            var out: [UID: Int] = [:]
+            for m in folder.messages { if let day = s.contents[m.contentID]?.prepared.sentDay { out[m.uid] = day } }
+            return out
+        }
     }
 
     func searchFields(in folderPath: String, uids: UIDSet?, includeHeader: Bool) throws -> [MessageSearchFields] {

@@ -33,6 +33,7 @@ public final class InMemoryMailboxSession: MailboxSession {
     public func renameFolder(_ from: String, to: String) async throws { try mailbox.renameFolder(from, to: to, origin: id) }
     public func deleteFolder(_ path: String) async throws { try mailbox.deleteFolder(path, origin: id) }
     public func setSubscribed(_ path: String, _ subscribed: Bool) async throws { try mailbox.setSubscribed(path, subscribed) }
+    public func subscriptions() async throws -> [String] { mailbox.subscriptions() }
 
     public func append(to folder: String, message: [UInt8], flags: MessageFlags, keywords: [String], internalDate: Date?) async throws -> AppendResult {
         try mailbox.append(to: folder, message: message, flags: flags, keywords: keywords, internalDate: internalDate ?? Date(),
@@ -60,6 +61,7 @@ public final class InMemoryMailboxSession: MailboxSession {
     public func fullTextSearch(in folder: String, text: String, field: FullTextField) async throws -> [UID]? {
         try mailbox.fullTextSearch(in: folder, text: text, field: field)
     }
+    public func sentDays(in folder: String) async throws -> [UID: Int] { try mailbox.sentDays(in: folder) }
     public func searchFields(in folder: String, uids: UIDSet?, includeHeader: Bool) async throws -> [MessageSearchFields] {
         try mailbox.searchFields(in: folder, uids: uids, includeHeader: includeHeader)
     }

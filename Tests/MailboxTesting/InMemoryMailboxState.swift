@@ -70,6 +70,8 @@ struct PreparedMessage: Sendable {
     let bytes: [UInt8]
     let header: [UInt8]
     let sentDate: Date?
+    /// `content_dates.sent_day`.
+    let sentDay: Int?
     let subject: String?
     let from: String?
     let to: String?
@@ -85,22 +87,17 @@ struct PreparedMessage: Sendable {
         self.bytes = bytes
         header = Array(bytes[..<min(max(m.headerLength, 0), bytes.count)])
         sentDate = m.date.flatMap { storedDate($0) }
+        sentDay = m.sentDay
         subject = m.subject
-        from = Self.addresses(m.from)
-        to = Self.addresses(m.to)
-        cc = Self.addresses(m.cc)
-        bcc = Self.addresses(m.bcc)
+        from = m.addressText("from")
+        to = m.addressText("to")
+        cc = m.addressText("cc")
+        bcc = m.addressText("bcc")
         messageID = m.messageID
         inReplyTo = m.inReplyTo
         references = m.references
         let text = m.searchText()
         searchColumns = [text.subject, text.addresses, text.body, text.attachmentNames.joined(separator: "\n")]
-    }
-
-    /// `Name <addr>, …` as `storeContent` writes address columns; nil when empty.
-    static func addresses(_ list: [MailAddress]) -> String? {
-        let text = list.map { a in [a.name, a.address.map { "<\($0)>" }].compactMap { $0 }.joined(separator: " ") }.joined(separator: ", ")
-        return text.isEmpty ? nil : text
     }
 }
 
@@ -113,6 +110,8 @@ func binaryOrder(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPre
 
 struct MailboxState {
     var folders: [FolderState] = []
+    /// The `subscriptions` table: names, compared byte for byte, outliving their folders.
+    var subscriptions: [String] = []
     /// `meta.next_uid_validity`: seeded with the creation time, one per folder ever created.
     var nextUIDValidity: Int64
     var contents: [Int64: StoredContent] = [:]
@@ -152,12 +151,13 @@ struct MailboxState {
     }
 
     /// `insertFolder`: the next UIDVALIDITY, id max+1 (an INTEGER PRIMARY KEY), UIDNEXT 1,
-    /// HIGHESTMODSEQ 1, everything recent, subscribed.
-    mutating func insertFolder(path: String, specialUse: SpecialUse?) -> Int {
+    /// HIGHESTMODSEQ 1, everything recent; subscribed only when asked (the default folders).
+    mutating func insertFolder(path: String, specialUse: SpecialUse?, subscribed: Bool = false) -> Int {
+        if subscribed { subscribe(path) }
         let validity = UInt32(truncatingIfNeeded: nextUIDValidity)
         nextUIDValidity = Int64(validity) + 1
         let id = (folders.map { $0.info.id }.max() ?? 0) + 1
-        let info = FolderInfo(id: id, path: path, specialUse: specialUse, subscribed: true, uidValidity: max(validity, 1), uidNext: 1,
+        let info = FolderInfo(id: id, path: path, specialUse: specialUse, subscribed: false, uidValidity: max(validity, 1), uidNext: 1,
                               highestModSeq: 1, recentUID: 1)
         folders.append(FolderState(info: info))
         return folders.count - 1
@@ -165,17 +165,31 @@ struct MailboxState {
 
     mutating func ensureDefaultFolders() {
         for (path, use) in InMemoryMailbox.defaultFolders where folderIndex(path) == nil {
-            _ = insertFolder(path: path, specialUse: use)
+            _ = insertFolder(path: path, specialUse: use, subscribed: true)
         }
     }
 
-    func allFolders() -> [FolderInfo] { folders.map { $0.info }.sorted { binaryOrder($0.path, $1.path) } }
+    func isSubscribed(_ path: String) -> Bool { subscriptions.contains { $0.utf8.elementsEqual(path.utf8) } }
+    mutating func subscribe(_ path: String) { if !isSubscribed(path) { subscriptions.append(path) } }
+    mutating func unsubscribe(_ path: String) { subscriptions.removeAll { $0.utf8.elementsEqual(path.utf8) } }
 
-    func folder(_ path: String) -> FolderInfo? { folderIndex(path).map { folders[$0].info } }
+    /// A folder's info with `subscribed` read from `subscriptions` (the store's folder select).
+    func info(_ i: Int) -> FolderInfo {
+        var info = folders[i].info
+        info.subscribed = isSubscribed(info.path)
+        return info
+    }
+
+    func allFolders() -> [FolderInfo] { folders.indices.map(info).sorted { binaryOrder($0.path, $1.path) } }
+
+    func folder(_ path: String) -> FolderInfo? { folderIndex(path).map(info) }
+
+    func allSubscriptions() -> [String] { subscriptions.sorted(by: binaryOrder) }
 
     mutating func createFolder(_ path: String, specialUse: SpecialUse?, origin: UUID?) throws -> FolderInfo {
         guard folderIndex(path) == nil else { throw MailStoreError(.folderExists, "folder already exists") }
-        let info = folders[insertFolder(path: path, specialUse: specialUse)].info
+        let index = insertFolder(path: path, specialUse: specialUse)
+        let info = info(index)
         publish([MailboxChange(folder: path, kind: .folderCreated, modSeq: info.highestModSeq, origin: origin)])
         return info
     }
@@ -216,6 +230,10 @@ struct MailboxState {
         let modSeq = folders[sourceIndex].info.highestModSeq
         folders[sourceIndex].info.path = to
         for i in childIndices { folders[i].info.path = to + folders[i].info.path.dropFirst(from.count) }
+        for old in [from] + children where isSubscribed(old) {
+            unsubscribe(old)
+            subscribe(to + old.dropFirst(from.count))
+        }
         publish(([from] + children).map { old in
             MailboxChange(folder: old, kind: .folderRenamed(to: to + old.dropFirst(from.count)), modSeq: modSeq, origin: origin)
         })
@@ -233,8 +251,13 @@ struct MailboxState {
         publish([MailboxChange(folder: path, kind: .folderDeleted, modSeq: 0, origin: origin)])
     }
 
+    /// Subscribes an existing folder; unsubscribes any name.
     mutating func setSubscribed(_ path: String, _ subscribed: Bool) throws {
-        let i = try existingFolder(path)
-        folders[i].info.subscribed = subscribed
+        if subscribed {
+            _ = try existingFolder(path)
+            subscribe(path)
+        } else {
+            unsubscribe(path)
+        }
     }
 }
