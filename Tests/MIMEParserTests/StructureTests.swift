@@ -261,6 +261,9 @@ struct RobustnessTests {
         #expect(m.headerLength == m.bytes.count - 4)
     }
 
+    /// A guard against quadratic blow-ups, bounded by the whole test's time limit rather than by
+    /// a timed assertion per input (which failed at 12 s on a machine busy with three builds):
+    /// any quadratic path on these 2 MB inputs takes far longer than the minute.
     @Test("pathological inputs stay fast", .timeLimit(.minutes(1)))
     func pathological() {
         let big = 2_000_000
@@ -277,11 +280,10 @@ struct RobustnessTests {
             Array(repeating: 0, count: big),
         ]
         for input in inputs {
-            let start = Date()
             let m = MIMEMessage.parse(input)
             _ = m.imapEnvelope(); _ = m.imapBodyStructure(extended: true); _ = m.searchText()
             _ = m.from; _ = m.to; _ = m.subject
-            #expect(Date().timeIntervalSince(start) < 10)
+            #expect(m.bytes.count == input.count)
         }
     }
 
