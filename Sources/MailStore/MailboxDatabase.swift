@@ -387,12 +387,7 @@ public final class MailboxDatabase: Sendable {
                 (records, contentIDs) = try Self.states(db, condition: condition, arguments: arguments, uids: uids, keywords: keywords)
             }
             guard let prefetch else { return (records, [:]) }
-            let contentOf = Dictionary(zip(records.lazy.map(\.uid), contentIDs), uniquingKeysWith: { a, _ in a })
-            var bytes: [UID: [UInt8]] = [:]
-            for uid in prefetch.select(records.lazy.map { (uid: $0.uid, size: $0.size) }) {
-                if let id = contentOf[uid] { bytes[uid] = try Self.assembleContent(db, id) }
-            }
-            return (records, bytes)
+            return (records, try Self.prefetchedBytes(db, records: records, contentIDs: contentIDs, prefetch: prefetch))
         }
     }
 
@@ -417,17 +412,8 @@ public final class MailboxDatabase: Sendable {
         let path = try Self.normalizePath(folderPath)
         return try await pool.read { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            let rows = try Self.fetchRows(db, sql: "SELECT m.uid, m.content_id, m.size FROM messages m WHERE m.folder_id = ?",
-                                          arguments: [folder.id], uids: uids, column: "m.uid", order: "m.uid")
-            var contentIDs: [UID: Int64] = [:]
-            let candidates = rows.map { (row: Row) -> (uid: UID, size: Int) in
-                let uid: UID = row["uid"]
-                contentIDs[uid] = row["content_id"]
-                return (uid, row["size"])
-            }
-            var bytes: [UID: [UInt8]] = [:]
-            for uid in prefetch.select(candidates) { bytes[uid] = try Self.assembleContent(db, contentIDs[uid]!) }
-            return bytes
+            let (records, contentIDs) = try Self.states(db, condition: " WHERE m.folder_id = ?", arguments: [folder.id], uids: uids, keywords: [:])
+            return try Self.prefetchedBytes(db, records: records, contentIDs: contentIDs, prefetch: prefetch)
         }
     }
 
@@ -578,20 +564,16 @@ public final class MailboxDatabase: Sendable {
         return try await read(small: uids.uidCount <= Self.smallReadMessages) { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             let marks = Array(repeating: "?", count: kinds.count).joined(separator: ", ")
-            let statement = try db.cachedStatement(sql: """
+            let sql = """
                 SELECT m.uid, d.kind, d.data FROM messages m JOIN content_derived d ON d.content_id = m.content_id
-                WHERE m.folder_id = ? AND m.uid BETWEEN ? AND ? AND d.kind IN (\(marks))
-                """)
+                WHERE m.folder_id = ? AND d.kind IN (\(marks))
+                """
             var found: [String: [UID: [UInt8]]] = [:]
-            let s = statement.sqliteStatement
-            for range in uids.ranges {
-                let cursor = try Row.fetchCursor(statement, arguments: [folder.id, range.lowerBound, range.upperBound] + StatementArguments(kinds))
-                while try cursor.next() != nil {
-                    guard let kind = sqlite3_column_text(s, 1).map({ String(cString: $0) }) else { continue }
-                    var data: [UInt8] = []
-                    Self.appendBlob(s, column: 2, to: &data)
-                    found[kind, default: [:]][UID(truncatingIfNeeded: sqlite3_column_int64(s, 0))] = data
-                }
+            try Self.forEachRow(db, sql: sql, arguments: [folder.id] + StatementArguments(kinds), uids: uids, column: "m.uid", order: "m.uid") { _, s in
+                guard let kind = sqlite3_column_text(s, 1).map({ String(cString: $0) }) else { return }
+                var data: [UInt8] = []
+                Self.appendBlob(s, column: 2, to: &data)
+                found[kind, default: [:]][UID(truncatingIfNeeded: sqlite3_column_int64(s, 0))] = data
             }
             return found
         }
@@ -1177,15 +1159,22 @@ extension MailboxDatabase {
     /// OR term per range made SQLite refuse sets past ~1,000 ranges: "Expression tree is too
     /// large") and the cost follows the rows selected, whatever the shape of the UID space.
     static func fetchRows(_ db: Database, sql: String, arguments: StatementArguments, uids: UIDSet?, column: String, order: String) throws -> [Row] {
-        guard let uids else {
-            return try Row.fetchAll(db.cachedStatement(sql: sql + " ORDER BY " + order), arguments: arguments)
-        }
-        let statement = try db.cachedStatement(sql: sql + " AND \(column) BETWEEN ? AND ? ORDER BY " + order)
         var rows: [Row] = []
-        for range in uids.ranges {
-            rows += try Row.fetchAll(statement, arguments: arguments + [range.lowerBound, range.upperBound])
-        }
+        try forEachRow(db, sql: sql, arguments: arguments, uids: uids, column: column, order: order) { row, _ in rows.append(row.copy()) }
         return rows
+    }
+
+    /// The same walk, handing each row to `body` as it is stepped (with its raw statement, for
+    /// reading columns without GRDB's generic decoding); nothing is copied.
+    static func forEachRow(_ db: Database, sql: String, arguments: StatementArguments, uids: UIDSet?, column: String, order: String,
+                           _ body: (Row, SQLiteStatement) throws -> Void) throws {
+        func run(_ statement: Statement, _ arguments: StatementArguments) throws {
+            let rows = try Row.fetchCursor(statement, arguments: arguments)
+            while let row = try rows.next() { try body(row, statement.sqliteStatement) }
+        }
+        guard let uids else { return try run(db.cachedStatement(sql: sql + " ORDER BY " + order), arguments) }
+        let statement = try db.cachedStatement(sql: sql + " AND \(column) BETWEEN ? AND ? ORDER BY " + order)
+        for range in uids.ranges { try run(statement, arguments + [range.lowerBound, range.upperBound]) }
     }
 
     /// Message states (rows of `stateSelect` + `condition`, restricted to `uids` as `fetchRows`
@@ -1195,30 +1184,31 @@ extension MailboxDatabase {
     static func states(_ db: Database, condition: String, arguments: StatementArguments, uids: UIDSet?,
                        keywords: [Int64: [String]]) throws -> (records: [MessageRecord], contentIDs: [Int64]) {
         var records: [MessageRecord] = [], contentIDs: [Int64] = []
-        func read(_ statement: Statement, _ arguments: StatementArguments) throws {
-            let cursor = try Row.fetchCursor(statement, arguments: arguments)
-            let s = statement.sqliteStatement
-            while try cursor.next() != nil {
-                let id = sqlite3_column_int64(s, 0)
-                let date: Date? = sqlite3_column_text(s, 4).flatMap { text in
-                    fastISO(bytes: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(s, 4))))
-                        ?? parseISO(String(cString: text))
-                }
-                records.append(MessageRecord(
-                    uid: UID(truncatingIfNeeded: sqlite3_column_int64(s, 1)), modSeq: sqlite3_column_int64(s, 2),
-                    flags: MessageFlags(rawValue: Int(sqlite3_column_int64(s, 3))), keywords: keywords[id] ?? [],
-                    internalDate: date ?? Date(timeIntervalSince1970: 0), size: Int(sqlite3_column_int64(s, 5)),
-                    sentDate: nil, subject: nil, from: nil, messageID: nil, threadID: nil))
-                contentIDs.append(sqlite3_column_int64(s, 6))
+        try forEachRow(db, sql: stateSelect + condition, arguments: arguments, uids: uids, column: "m.uid", order: "m.uid") { _, s in
+            let id = sqlite3_column_int64(s, 0)
+            let date: Date? = sqlite3_column_text(s, 4).flatMap { text in
+                fastISO(bytes: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(s, 4))))
+                    ?? parseISO(String(cString: text))
             }
+            records.append(MessageRecord(
+                uid: UID(truncatingIfNeeded: sqlite3_column_int64(s, 1)), modSeq: sqlite3_column_int64(s, 2),
+                flags: MessageFlags(rawValue: Int(sqlite3_column_int64(s, 3))), keywords: keywords[id] ?? [],
+                internalDate: date ?? Date(timeIntervalSince1970: 0), size: Int(sqlite3_column_int64(s, 5)),
+                sentDate: nil, subject: nil, from: nil, messageID: nil, threadID: nil))
+            contentIDs.append(sqlite3_column_int64(s, 6))
         }
-        guard let uids else {
-            try read(db.cachedStatement(sql: stateSelect + condition + " ORDER BY m.uid"), arguments)
-            return (records, contentIDs)
-        }
-        let statement = try db.cachedStatement(sql: stateSelect + condition + " AND m.uid BETWEEN ? AND ? ORDER BY m.uid")
-        for range in uids.ranges { try read(statement, arguments + [range.lowerBound, range.upperBound]) }
         return (records, contentIDs)
+    }
+
+    /// The re-assembled bytes of the messages (`records`, with their `contentIDs` alongside) that
+    /// `prefetch` admits.
+    static func prefetchedBytes(_ db: Database, records: [MessageRecord], contentIDs: [Int64], prefetch: BytesPrefetch) throws -> [UID: [UInt8]] {
+        let contentOf = Dictionary(zip(records.lazy.map(\.uid), contentIDs), uniquingKeysWith: { a, _ in a })
+        var bytes: [UID: [UInt8]] = [:]
+        for uid in prefetch.select(records.lazy.map { (uid: $0.uid, size: $0.size) }) {
+            if let id = contentOf[uid] { bytes[uid] = try assembleContent(db, id) }
+        }
+        return bytes
     }
 
     static let recordSelect = """
@@ -1253,26 +1243,18 @@ func fastISO(_ text: String) -> Date? {
 
 /// `fastISO` of the UTF-8 bytes of a date.
 func fastISO(bytes b: UnsafeBufferPointer<UInt8>) -> Date? {
-    do {
-        guard b.count == 20, b[4] == 45, b[7] == 45, b[10] == 84, b[13] == 58, b[16] == 58, b[19] == 90 else { return nil }
-        func num(_ from: Int, _ count: Int) -> Int? {
-            var v = 0
-            for i in from..<from + count {
-                let d = Int(b[i]) - 48
-                guard d >= 0, d <= 9 else { return nil }
-                v = v * 10 + d
-            }
-            return v
+    guard b.count == 20, b[4] == 45, b[7] == 45, b[10] == 84, b[13] == 58, b[16] == 58, b[19] == 90 else { return nil }
+    func num(_ from: Int, _ count: Int) -> Int? {
+        var v = 0
+        for i in from..<from + count {
+            let d = Int(b[i]) - 48
+            guard d >= 0, d <= 9 else { return nil }
+            v = v * 10 + d
         }
-        guard let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2), let h = num(11, 2), let mi = num(14, 2), let s = num(17, 2),
-              (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61 else { return nil }
-        // Days from the civil date (proleptic Gregorian), Howard Hinnant's algorithm.
-        let yy = mo <= 2 ? y - 1 : y
-        let era = (yy >= 0 ? yy : yy - 399) / 400
-        let yoe = yy - era * 400
-        let doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146_097 + doe - 719_468
-        return Date(timeIntervalSince1970: TimeInterval(days * 86_400 + h * 3_600 + mi * 60 + s))
+        return v
     }
+    guard let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2), let h = num(11, 2), let mi = num(14, 2), let s = num(17, 2),
+          (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61 else { return nil }
+    let days = CivilDate.daysSinceEpoch(year: y, month: mo, day: d)
+    return Date(timeIntervalSince1970: TimeInterval(days * 86_400 + h * 3_600 + mi * 60 + s))
 }
