@@ -100,7 +100,7 @@ let package = Package(
         ]),
         .target(name: "SMTPCore"),
         .target(name: "SMTPServer", dependencies: [
-            "SMTPCore", "MailNet", "MailCore",
+            "SMTPCore", "MailNet", "MailCore", "MIMEParser",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
