@@ -71,9 +71,9 @@ extension IMAPSession {
                     reader = r
                 } else if plan.needsBytes {
                     // Read with the others unless the batch's byte budget left it out.
-                    guard let bytes = try await contents.removeValue(forKey: record.uid).asyncOr({
-                        try await mailbox.messageBytes(in: view.path, uid: record.uid)
-                    }) else { continue }
+                    var read = contents.removeValue(forKey: record.uid)
+                    if read == nil { read = try await mailbox.messageBytes(in: view.path, uid: record.uid) }
+                    guard let bytes = read else { continue }
                     raw = bytes
                     if plan.needsParse { message = MIMEMessage.parse(bytes) }
                 }
@@ -235,14 +235,18 @@ struct FetchPlan {
         return BytesPrefetch(below: streamable ? Self.streamThreshold : Int.max, count: Self.batchSize, total: Self.batchBytes)
     }
 
+    private mutating func needStructure(_ kind: String) {
+        if !structureKinds.contains(kind) { structureKinds.append(kind) }
+    }
+
     init(_ attrs: [FetchAttribute]) {
         streamable = attrs.filter(Self.wholeMessage).count == 1
         for a in attrs {
             switch a {
             case .flags, .internalDate, .rfc822Size, .uid, .modSeq: break
-            case .envelope: if !structureKinds.contains(Self.envelopeKind) { structureKinds.append(Self.envelopeKind) }
-            case .body: if !structureKinds.contains(Self.bodyKind) { structureKinds.append(Self.bodyKind) }
-            case .bodyStructure: if !structureKinds.contains(Self.bodyStructureKind) { structureKinds.append(Self.bodyStructureKind) }
+            case .envelope: needStructure(Self.envelopeKind)
+            case .body: needStructure(Self.bodyKind)
+            case .bodyStructure: needStructure(Self.bodyStructureKind)
             case .rfc822Header: needsHeader = true
             case .rfc822: needsBytes = true
             case .bodySection(let section, _, _):
@@ -270,13 +274,5 @@ struct FetchPlan {
         case .header, .headerFields, .headerFieldsNot: return true
         case .full, .text, .mime: return false
         }
-    }
-}
-
-extension Optional {
-    /// The wrapped value, or else what `fallback` produces.
-    func asyncOr(_ fallback: () async throws -> Wrapped?) async rethrows -> Wrapped? {
-        if let self { return self }
-        return try await fallback()
     }
 }

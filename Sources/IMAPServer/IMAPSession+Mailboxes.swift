@@ -216,8 +216,7 @@ extension IMAPSession {
         let full = reference + pattern
         if full.isEmpty { untagged(.list(attributes: ["\\Noselect"], delimiter: "/", mailbox: "", lsub: true)); return }
         let matcher = ListPattern(full)
-        let subscribed = try await mailbox.subscriptions()
-        let existing = Set(try await mailbox.folders().map(\.path))
+        let subscribed = Set(try await mailbox.subscriptions())
         // name → \Noselect: an unsubscribed parent where a `%` stops short of a subscribed name
         // below it (RFC 3501 §6.3.9). A subscribed name whose folder is gone is listed as any
         // other (RFC 3501 §6.3.4), as Dovecot does.

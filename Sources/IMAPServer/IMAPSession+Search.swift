@@ -43,24 +43,28 @@ extension IMAPSession {
 }
 
 extension SearchKey {
-    var mentionsModSeq: Bool {
+    /// Whether `test` holds for this key or any key inside it (AND, OR, NOT).
+    func contains(where test: (SearchKey) -> Bool) -> Bool {
+        if test(self) { return true }
         switch self {
-        case .modSeq: true
-        case .and(let keys): keys.contains { $0.mentionsModSeq }
-        case .or(let a, let b): a.mentionsModSeq || b.mentionsModSeq
-        case .not(let k): k.mentionsModSeq
-        default: false
+        case .and(let keys): return keys.contains { $0.contains(where: test) }
+        case .or(let a, let b): return a.contains(where: test) || b.contains(where: test)
+        case .not(let k): return k.contains(where: test)
+        default: return false
         }
+    }
+
+    var mentionsModSeq: Bool {
+        contains { if case .modSeq = $0 { true } else { false } }
     }
 
     /// SENTBEFORE, SENTON or SENTSINCE somewhere in the key (they read the Date: header's value).
     var mentionsSentDate: Bool {
-        switch self {
-        case .sentBefore, .sentOn, .sentSince: true
-        case .and(let keys): keys.contains { $0.mentionsSentDate }
-        case .or(let a, let b): a.mentionsSentDate || b.mentionsSentDate
-        case .not(let k): k.mentionsSentDate
-        default: false
+        contains {
+            switch $0 {
+            case .sentBefore, .sentOn, .sentSince: true
+            default: false
+            }
         }
     }
 }
