@@ -224,20 +224,14 @@ struct MailboxDatabaseTests {
     @Test("v9-subscriptions carries over the subscribed column")
     func subscriptionsMigration() async throws {
         try create().close()
-        let path = MailboxDatabase.filePath(storageRoot: dir.path, mailboxID: id)
         // Back to a version 8 file: no subscriptions table, Junk unsubscribed, one more folder subscribed.
-        let queue = try EncryptedDatabase.openQueue(path: path, key: key)
-        try await queue.write { db in
-            try db.execute(sql: """
-                DROP TABLE subscriptions;
-                DELETE FROM grdb_migrations WHERE identifier = 'v9-subscriptions';
-                UPDATE folders SET subscribed = 0 WHERE path = 'Junk';
-                INSERT INTO folders(path, uid_validity, uid_next, highest_modseq, recent_uid, subscribed, created)
-                VALUES ('Old', 99, 1, 1, 1, 1, '2026-01-01T00:00:00Z');
-                """)
-        }
-        try queue.close()
-        let db = try MailboxDatabase.open(storageRoot: dir.path, mailboxID: id, dataKey: key)
+        let db = try await reopened(after: """
+            DROP TABLE subscriptions;
+            DELETE FROM grdb_migrations WHERE identifier = 'v9-subscriptions';
+            UPDATE folders SET subscribed = 0 WHERE path = 'Junk';
+            INSERT INTO folders(path, uid_validity, uid_next, highest_modseq, recent_uid, subscribed, created)
+            VALUES ('Old', 99, 1, 1, 1, 1, '2026-01-01T00:00:00Z');
+            """)
         #expect(try await db.subscriptions() == ["Archive", "Drafts", "INBOX", "Old", "Sent", "Trash"])
         #expect(try await db.folder("Junk")?.subscribed == false)
     }
@@ -266,21 +260,15 @@ struct MailboxDatabaseTests {
         try await db.append(to: "INBOX", message: sampleMessage(subject: "plain"))
         let before = try await db.searchFields(in: "INBOX", uids: nil, includeHeader: false).map(\.from)
         try db.close()
-        let path = MailboxDatabase.filePath(storageRoot: dir.path, mailboxID: id)
         // Back to a version 9 file: no content_dates, address columns without group names.
-        let queue = try EncryptedDatabase.openQueue(path: path, key: key)
-        try await queue.write { db in
-            try db.execute(sql: """
-                DROP TABLE content_dates;
-                DELETE FROM grdb_migrations WHERE identifier = 'v10-sent-day';
-                UPDATE contents SET from_addr = '<ann@example.org>, <bob@example.org>' WHERE from_addr LIKE 'Friends:%';
-                """)
-        }
-        try queue.close()
-        let reopened = try MailboxDatabase.open(storageRoot: dir.path, mailboxID: id, dataKey: key)
-        #expect(try await reopened.sentDays(in: "INBOX")[1] == CivilDate.daysSinceEpoch(year: 2025, month: 12, day: 1))
-        #expect(try await reopened.sentDays(in: "INBOX")[2] != nil)
-        #expect(try await reopened.searchFields(in: "INBOX", uids: nil, includeHeader: false).map(\.from) == before)
+        let again = try await reopened(after: """
+            DROP TABLE content_dates;
+            DELETE FROM grdb_migrations WHERE identifier = 'v10-sent-day';
+            UPDATE contents SET from_addr = '<ann@example.org>, <bob@example.org>' WHERE from_addr LIKE 'Friends:%';
+            """)
+        #expect(try await again.sentDays(in: "INBOX")[1] == CivilDate.daysSinceEpoch(year: 2025, month: 12, day: 1))
+        #expect(try await again.sentDays(in: "INBOX")[2] != nil)
+        #expect(try await again.searchFields(in: "INBOX", uids: nil, includeHeader: false).map(\.from) == before)
     }
 
     @Test("a deleted and re-created folder gets a new UIDVALIDITY")
@@ -483,6 +471,15 @@ struct MailboxDatabaseTests {
     }
 
     /// Pages of the database file (decrypted with the key, freelist pages included) that hold `text`.
+    /// The closed mailbox file changed by `sql` (written to undo a migration), then opened again:
+    /// the migrations run on it as at an upgrade.
+    func reopened(after sql: String) async throws -> MailboxDatabase {
+        let queue = try EncryptedDatabase.openQueue(path: MailboxDatabase.filePath(storageRoot: dir.path, mailboxID: id), key: key)
+        try await queue.write { db in try db.execute(sql: sql) }
+        try queue.close()
+        return try MailboxDatabase.open(storageRoot: dir.path, mailboxID: id, dataKey: key)
+    }
+
     func pagesHolding(_ text: String, in path: String) throws -> Int {
         let needle = Array(text.utf8)
         let queue = try EncryptedDatabase.openQueue(path: path, key: key, readonly: true)
