@@ -107,7 +107,7 @@ plugin {
   quota_rule = *:storage=1G
 }
 protocol imap {
-  mail_plugins = \$mail_plugins imap_quota
+  mail_plugins = \$mail_plugins imap_quota imap_zlib
 }
 passdb {
   driver = passwd-file

@@ -14,6 +14,8 @@ public struct IMAPCommand: Sendable, Hashable {
         case id([IDField]?)
         // not authenticated
         case startTLS
+        /// RFC 4978 `COMPRESS mechanism`
+        case compress(mechanism: String)
         /// `AUTHENTICATE mech [initial-response]` (RFC 4959 SASL-IR; "=" is an empty response).
         case authenticate(mechanism: String, initialResponse: String?)
         case login(user: String, password: String)

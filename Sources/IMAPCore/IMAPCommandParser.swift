@@ -83,6 +83,9 @@ public enum IMAPCommandParser {
         case "IDLE": return .idle
         case "NAMESPACE": return .namespace
         case "ID": return try parseID(&r)
+        case "COMPRESS":
+            try r.argument("compression mechanism")
+            return .compress(mechanism: try r.atom().uppercased())
         case "AUTHENTICATE":
             try r.sp()
             let mechanism = try r.atom().uppercased()

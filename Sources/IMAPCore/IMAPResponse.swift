@@ -36,6 +36,8 @@ public enum ResponseCode: Sendable, Hashable {
     case alreadyExists, nonExistent
     /// RFC 7889
     case tooBig
+    /// RFC 4978
+    case compressionActive
     case appendLimit(Int)
     /// Any other `[ATOM text]`.
     case other(String)

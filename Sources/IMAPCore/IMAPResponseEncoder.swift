@@ -107,6 +107,7 @@ public enum IMAPResponseEncoder {
         case .overQuota: b.writeString("OVERQUOTA")
         case .alreadyExists: b.writeString("ALREADYEXISTS")
         case .nonExistent: b.writeString("NONEXISTENT")
+        case .compressionActive: b.writeString("COMPRESSIONACTIVE")
         case .tooBig: b.writeString("TOOBIG")
         case .appendLimit(let n): b.writeString("APPENDLIMIT \(n)")
         case .other(let text): b.writeString(clean(text).replacingOccurrences(of: "]", with: ""))

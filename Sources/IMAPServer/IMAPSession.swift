@@ -22,6 +22,8 @@ final class IMAPSession {
     var login: MailboxLogin?
     var selected: SelectedMailbox?
     var enabled: Set<String> = []
+    /// COMPRESS=DEFLATE is on (RFC 4978: once per connection).
+    var compressing = false
     var out = ByteBuffer()
     /// The mailbox changed since the selected view was last brought up to date.
     var changesPending = false
@@ -50,6 +52,7 @@ final class IMAPSession {
             caps += ["NAMESPACE", "UIDPLUS", "MOVE", "SPECIAL-USE", "CREATE-SPECIAL-USE", "UNSELECT", "CHILDREN",
                      "LIST-EXTENDED", "LIST-STATUS", "ESEARCH", "SEARCHRES", "BINARY", "CONDSTORE", "STATUS=SIZE",
                      "APPENDLIMIT=\(configuration.limits.maxAppendSize)", "QUOTA", "QUOTA=RES-STORAGE"]
+            if context.transport.canCompress && !compressing { caps.append("COMPRESS=DEFLATE") }
         }
         return caps
     }
@@ -153,6 +156,8 @@ final class IMAPSession {
             ok(tag, "ID completed")
         case .startTLS:
             try await startTLS(tag)
+        case .compress(let mechanism) where state != .notAuthenticated:
+            try await compress(tag, mechanism: mechanism)
         case .login(let user, let password):
             try await login(tag, user: user, password: password)
         case .authenticate(let mechanism, let initial):
@@ -180,6 +185,24 @@ final class IMAPSession {
             return
         }
         context.isTLS = true
+    }
+
+    /// RFC 4978: the OK goes out uncompressed, everything after it (both ways) is raw deflate.
+    func compress(_ tag: String, mechanism: String) async throws {
+        guard mechanism == "DEFLATE" else { bad(tag, "Unknown compression mechanism"); return }
+        guard !compressing else { no(tag, "Compression is already active", code: .compressionActive); return }
+        guard context.transport.canCompress else { no(tag, "Compression is not available", code: .cannot); return }
+        try await flush()
+        var reply = ByteBuffer()
+        IMAPResponseEncoder.encode(.tagged(tag: tag, status: .ok, code: nil, text: "DEFLATE active"), into: &reply)
+        guard !context.inbox.hasPendingFrame,
+              try await context.transport.startCompression(reply: reply, framesConsumed: context.inbox.framesTaken) else {
+            bad(tag, "COMPRESS must be the last command before compressed data")
+            try await flush()
+            state = .logout
+            return
+        }
+        compressing = true
     }
 
     func login(_ tag: String, user: String, password: String) async throws {

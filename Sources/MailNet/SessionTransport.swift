@@ -15,6 +15,11 @@ public protocol SessionTransport: Sendable {
     /// plaintext and installs TLS, so no byte sent after the reply is read as plaintext.
     /// Returns false (nothing written) when input was pipelined.
     func startTLS(reply: ByteBuffer, framesConsumed: Int) async throws -> Bool
+    /// Whether COMPRESS=DEFLATE (RFC 4978) can be offered on this connection.
+    var canCompress: Bool { get }
+    /// Starts raw deflate in both directions, with the same rules as `startTLS`: `reply` goes out
+    /// uncompressed, every byte after it compressed; false (nothing written) when input was pipelined.
+    func startCompression(reply: ByteBuffer, framesConsumed: Int) async throws -> Bool
     /// Closes the connection.
     func close() async
 }
@@ -61,6 +66,20 @@ public final class ChannelSessionTransport<Inbound: Sendable, Framer: FrameCount
         }.get()
     }
 
+    public var canCompress: Bool { true }
+
+    public func startCompression(reply: ByteBuffer, framesConsumed: Int) async throws -> Bool {
+        let channel = connection.channel
+        return try await channel.eventLoop.submit {
+            let framer = try channel.pipeline.syncOperations.handler(type: Framer.self)
+            if framer.hasInputBeyond(consumed: framesConsumed) { return false }
+            channel.writeAndFlush(reply, promise: nil)
+            // Between TLS (first, when present) and the framer, so the framer sees inflated bytes.
+            try channel.pipeline.syncOperations.addHandler(DeflateHandler(), position: .before(framer))
+            return true
+        }.get()
+    }
+
     public func close() async {
         connection.outbound.finish()
         try? await connection.channel.close()
@@ -98,6 +117,10 @@ public final class ChannelSessionTransport<Inbound: Sendable, Framer: FrameCount
 }
 
 extension SessionTransport {
+    /// Transports without a channel (tests in memory) cannot compress.
+    public var canCompress: Bool { false }
+    public func startCompression(reply: ByteBuffer, framesConsumed: Int) async throws -> Bool { false }
+
     /// Writes the replies a session has gathered in `pending` (if any) and empties it.
     public func flush(_ pending: inout [UInt8]) async throws {
         guard !pending.isEmpty else { return }

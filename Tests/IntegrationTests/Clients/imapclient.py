@@ -15,6 +15,7 @@ import socket
 import ssl
 import sys
 import time
+import zlib
 
 # ---------------------------------------------------------------------------------------------
 # Transcript
@@ -234,11 +235,49 @@ class RawIMAP:
         tag = self.send_command(text)
         return self.read_until_tagged(tag, timeout)
 
+    def start_compression(self):
+        """RFC 4978: after the tagged OK of COMPRESS DEFLATE, raw deflate both ways."""
+        if self.buf:
+            raise AssertionError(f"server sent uncompressed data after the COMPRESS reply: {self.buf!r}")
+        self.sock = DeflateSocket(self.sock)
+
     def close(self):
         try:
             self.sock.close()
         except OSError:
             pass
+
+
+class DeflateSocket:
+    """A socket whose bytes are raw deflate (RFC 1951) both ways, sync-flushed per send."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.deflater = zlib.compressobj(6, zlib.DEFLATED, -15)
+        self.inflater = zlib.decompressobj(-15)
+        self.wire_in = 0
+        self.wire_out = 0
+
+    def settimeout(self, t):
+        self.sock.settimeout(t)
+
+    def sendall(self, data):
+        wire = self.deflater.compress(data) + self.deflater.flush(zlib.Z_SYNC_FLUSH)
+        self.wire_out += len(wire)
+        self.sock.sendall(wire)
+
+    def recv(self, n):
+        while True:
+            chunk = self.sock.recv(n)
+            if not chunk:
+                return b""
+            self.wire_in += len(chunk)
+            out = self.inflater.decompress(chunk)
+            if out:
+                return out
+
+    def close(self):
+        self.sock.close()
 
 
 # ---------------------------------------------------------------------------------------------
