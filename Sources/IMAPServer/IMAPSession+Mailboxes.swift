@@ -96,13 +96,18 @@ extension IMAPSession {
         }
         guard let info = try await mailbox.folder(name) else { no(tag, "Mailbox does not exist", code: .nonExistent); return }
         if condStore { enabled.insert("CONDSTORE") }
+        // SELECT claims \Recent before it reads the messages, so every claimed message is in the
+        // read (one arriving in between stays \Recent in the store for the next claim); EXAMINE
+        // claims nothing and counts the messages not yet claimed (RFC 3501 §6.3.2). Either way
+        // RECENT counts messages of the EXISTS that goes with it.
+        let claimed = readOnly ? [] : try await mailbox.claimRecent(in: info.path)
         let records = try await mailbox.messageStates(in: info.path, uids: nil, changedSince: nil)
-        let recent = readOnly ? [] : try await mailbox.claimRecent(in: info.path)
+        let recent = readOnly ? records.filter { $0.uid >= info.recentUID }.map(\.uid) : claimed
         let view = SelectedMailbox(path: info.path, readOnly: readOnly, info: info, records: records, recent: Set(recent),
                                    condStore: enabled.contains("CONDSTORE"))
         sendFlags(keywords: view.knownKeywords.sorted(), readOnly: readOnly)
         untagged(.exists(view.count))
-        untagged(.recent(view.recent.count))
+        untagged(.recent(view.recentCount))
         if let firstUnseen = records.firstIndex(where: { !$0.flags.contains(.seen) }) {
             untagged(.condition(status: .ok, code: .unseen(UInt32(firstUnseen + 1)), text: "First unseen"))
         }
@@ -330,7 +335,11 @@ extension IMAPSession {
             if let all = view.learnKeywords(changed.lazy.flatMap(\.keywords)) { sendFlags(keywords: all, readOnly: view.readOnly) }
             if !newOnes.isEmpty {
                 view.appendNew(newOnes)
-                if !view.readOnly { view.recent.formUnion(try await mailbox.claimRecent(in: view.path)) }
+                // The claim may take messages that arrived after the read above: they stay in
+                // `recent` and count once the view holds them. A read-only view claims nothing
+                // and sees as \Recent what nobody has claimed.
+                if view.readOnly { view.recent.formUnion(newOnes.lazy.filter { $0.uid >= info.recentUID }.map(\.uid)) }
+                else { view.recent.formUnion(try await mailbox.claimRecent(in: view.path)) }
             }
             for record in changed where record.uid <= view.maxUID && !newOnes.contains(where: { $0.uid == record.uid }) {
                 guard let seq = view.sequenceNumber(of: record.uid), !view.isExpunged(record.uid) else { continue }
@@ -346,12 +355,10 @@ extension IMAPSession {
         if expungeAllowed {
             for seq in view.flushExpunges() { untagged(.expunge(seq)) }
         }
-        let recentBefore = view.recent.count
+        // EXISTS, then RECENT counted among the messages of that EXISTS.
         if let count = view.takeExistsUpdate() {
             untagged(.exists(count))
-            untagged(.recent(view.recent.count))
-        } else if view.recent.count != recentBefore {
-            untagged(.recent(view.recent.count))
+            untagged(.recent(view.recentCount))
         }
         selected = view
     }
