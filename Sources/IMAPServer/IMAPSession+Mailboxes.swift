@@ -11,9 +11,8 @@ extension IMAPSession {
             switch command.kind {
             case .enable(let names):
                 var now: [String] = []
-                for name in names where name.uppercased() == "CONDSTORE" && !enabled.contains("CONDSTORE") {
-                    enabled.insert("CONDSTORE"); now.append("CONDSTORE")
-                    selected?.condStore = true
+                if names.contains(where: { $0.uppercased() == "CONDSTORE" }) && !enabled.contains("CONDSTORE") {
+                    enableCondStore(); now.append("CONDSTORE")
                 }
                 untagged(.enabled(now))
                 ok(tag, "ENABLE completed")
@@ -54,6 +53,7 @@ extension IMAPSession {
                 untagged(.namespace(personalPrefix: "", delimiter: "/"))
                 ok(tag, "NAMESPACE completed")
             case .status(let name, let attributes):
+                if command.kind.enablesCondStore { enableCondStore() }
                 guard try await mailbox.folder(name) != nil else { no(tag, "Mailbox does not exist", code: .nonExistent); return }
                 untagged(.status(mailbox: name, items: try await statusItems(name, attributes, mailbox: mailbox)))
                 ok(tag, "STATUS completed")
@@ -74,6 +74,7 @@ extension IMAPSession {
                 try await idle(tag)
             default:
                 guard state == .selected, selected != nil else { bad(tag, "No mailbox selected"); return }
+                if command.kind.enablesCondStore { enableCondStore() }
                 try await executeSelected(command, mailbox: mailbox)
             }
         } catch {

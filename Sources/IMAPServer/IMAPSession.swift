@@ -22,6 +22,9 @@ final class IMAPSession {
     var login: MailboxLogin?
     var selected: SelectedMailbox?
     var enabled: Set<String> = []
+    /// CONDSTORE was just enabled while a mailbox was selected: the command's tagged reply
+    /// carries [HIGHESTMODSEQ] (RFC 7162 §3.1).
+    var highestModSeqDue = false
     var out = ByteBuffer()
     /// The mailbox changed since the selected view was last brought up to date.
     var changesPending = false
@@ -60,11 +63,38 @@ final class IMAPSession {
         IMAPResponseEncoder.encode(response, into: &out)
     }
     func untagged(_ r: UntaggedResponse) { send(.untagged(r)) }
-    func ok(_ tag: String, _ text: String, code: ResponseCode? = nil) { send(.tagged(tag: tag, status: .ok, code: code, text: text)) }
-    func no(_ tag: String, _ text: String, code: ResponseCode? = nil) { send(.tagged(tag: tag, status: .no, code: code, text: text)) }
+    func ok(_ tag: String, _ text: String, code: ResponseCode? = nil) {
+        let due = takeHighestModSeqDue(untagged: code != nil)
+        send(.tagged(tag: tag, status: .ok, code: code ?? due.map(ResponseCode.highestModSeq), text: text))
+    }
+    func no(_ tag: String, _ text: String, code: ResponseCode? = nil) {
+        _ = takeHighestModSeqDue(untagged: true)
+        send(.tagged(tag: tag, status: .no, code: code, text: text))
+    }
     func bad(_ tag: String?, _ text: String, code: ResponseCode? = nil) {
+        _ = takeHighestModSeqDue(untagged: true)
         if let tag { send(.tagged(tag: tag, status: .bad, code: code, text: text)) }
         else { untagged(.condition(status: .bad, code: code, text: text)) }
+    }
+
+    /// The selected mailbox's HIGHESTMODSEQ when CONDSTORE was just enabled (`highestModSeqDue`),
+    /// once; `untagged` sends it as `* OK [HIGHESTMODSEQ n]` (the tagged reply has a code of its own).
+    func takeHighestModSeqDue(untagged asUntagged: Bool) -> UInt64? {
+        guard highestModSeqDue else { return nil }
+        highestModSeqDue = false
+        guard let view = selected else { return nil }
+        let modSeq = UInt64(max(view.knownModSeq, 1))
+        if asUntagged { untagged(.condition(status: .ok, code: .highestModSeq(modSeq), text: "Highest")) }
+        return modSeq
+    }
+
+    /// RFC 7162 §3.1: a CONDSTORE enabling command turns CONDSTORE on for the rest of the session;
+    /// the first one while a mailbox is selected reports the mailbox's HIGHESTMODSEQ in its
+    /// tagged OK (SELECT/EXAMINE (CONDSTORE) report it with the other SELECT data instead).
+    func enableCondStore() {
+        guard !enabled.contains("CONDSTORE") else { return }
+        enabled.insert("CONDSTORE")
+        if selected != nil { selected?.condStore = true; highestModSeqDue = true }
     }
 
     func flush() async throws {
