@@ -236,14 +236,28 @@ public enum IMAPCommandParser {
         return attributes
     }
 
+    /// LIST-EXTENDED selection options (RFC 5258 §3, RFC 6154 SPECIAL-USE) and return options
+    /// (RFC 5258 §3, RFC 6154; RFC 5819 STATUS is parsed on its own). Any other is BAD.
+    static let listSelectOptions: Set<String> = ["SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"]
+    static let listReturnOptions: Set<String> = ["SUBSCRIBED", "CHILDREN", "SPECIAL-USE"]
+
     /// RFC 3501 LIST and RFC 5258 LIST-EXTENDED (with RFC 5819 RETURN STATUS).
     static func parseList(_ r: inout CommandReader) throws(ParseFailure) -> IMAPCommand.Kind {
         try r.sp()
         var selectOptions: [String] = []
         if r.take(UInt8(ascii: "(")) {
             if !r.take(UInt8(ascii: ")")) {
-                repeat { selectOptions.append(try r.word()) } while r.take(32)
+                repeat {
+                    let option = try r.word()
+                    guard listSelectOptions.contains(option) else { throw ParseFailure("Unknown LIST selection option \(option)") }
+                    selectOptions.append(option)
+                } while r.take(32)
                 try r.expect(UInt8(ascii: ")"), ")")
+            }
+            // RFC 5258 §3: RECURSIVEMATCH only means something with another selection option
+            // (REMOTE does not count).
+            if selectOptions.contains("RECURSIVEMATCH"), selectOptions.allSatisfy({ $0 == "RECURSIVEMATCH" || $0 == "REMOTE" }) {
+                throw ParseFailure("RECURSIVEMATCH needs another selection option")
             }
             try r.sp()
         }
@@ -269,6 +283,7 @@ public enum IMAPCommandParser {
                         try r.sp()
                         returnStatus = try statusAttributes(&r)
                     } else {
+                        guard listReturnOptions.contains(option) else { throw ParseFailure("Unknown LIST return option \(option)") }
                         returnOptions.append(option)
                     }
                 } while r.take(32)

@@ -196,23 +196,47 @@ extension IMAPSession {
         let subscribed = subscribedOnly || returns.contains("SUBSCRIBED") ? Set(try await mailbox.subscriptions()) : []
         if subscribedOnly { names.formUnion(subscribed) }
         let matchers = patterns.map(ListPattern.init)
+        // RFC 5258 §3.5, (SUBSCRIBED RECURSIVEMATCH): a name with a subscribed name below it
+        // carries CHILDINFO ("SUBSCRIBED"); one not subscribed itself is listed for that alone,
+        // when some subscribed name below it is not listed on its own (the pattern misses it).
+        let recursive = subscribedOnly && select.contains("RECURSIVEMATCH")
+        var aboveSubscribed = Set<String>(), aboveUnlisted = Set<String>()
+        if recursive {
+            for name in subscribed {
+                let listed = matchers.contains { $0.matches(name) }
+                var parts = name.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+                while parts.count > 1 {
+                    parts.removeLast()
+                    let parent = parts.joined(separator: "/")
+                    aboveSubscribed.insert(parent)
+                    if !listed { aboveUnlisted.insert(parent) }
+                }
+            }
+            names.formUnion(aboveUnlisted)
+        }
         for name in names.sorted(by: Self.folderOrder) where matchers.contains(where: { $0.matches(name) }) {
             let folder = byPath[name]
-            let hasChildren = existing.contains { $0.hasPrefix(name + "/") }
+            let isSubscribed = subscribed.contains(name)
+            let childInfo = aboveSubscribed.contains(name)
+            // Listed only for its CHILDINFO: not a match itself (and no STATUS, RFC 5819 §3).
+            let forChildInfo = subscribedOnly && !isSubscribed
+            if forChildInfo && !aboveUnlisted.contains(name) { continue }
             if !existing.contains(name) {
-                // Subscribed, its folder gone: as Dovecot answers (RFC 5258 §3.1).
-                untagged(.list(attributes: ["\\Subscribed", "\\NonExistent"], delimiter: "/", mailbox: name, lsub: false))
+                // No such folder: subscribed, its folder gone (as Dovecot answers, RFC 5258
+                // §3.1), or a gone parent of one.
+                untagged(.list(attributes: (isSubscribed ? ["\\Subscribed"] : []) + ["\\NonExistent"], delimiter: "/", mailbox: name,
+                               lsub: false, childInfoSubscribed: childInfo))
                 continue
             }
+            let hasChildren = existing.contains { $0.hasPrefix(name + "/") }
             var attributes: [String] = []
             if folder == nil { attributes.append("\\Noselect") }
             attributes.append(hasChildren ? "\\HasChildren" : "\\HasNoChildren")
             if let use = folder?.specialUse { attributes.append(use.rawValue) }
-            if subscribed.contains(name) { attributes.append("\\Subscribed") }
-            if subscribedOnly && !subscribed.contains(name) { continue }
+            if isSubscribed { attributes.append("\\Subscribed") }
             if specialOnly && folder?.specialUse == nil { continue }
-            untagged(.list(attributes: attributes, delimiter: "/", mailbox: name, lsub: false))
-            if let statusAttributes = command.returnStatus, folder != nil {
+            untagged(.list(attributes: attributes, delimiter: "/", mailbox: name, lsub: false, childInfoSubscribed: childInfo))
+            if let statusAttributes = command.returnStatus, folder != nil, !forChildInfo {
                 untagged(.status(mailbox: name, items: try await statusItems(name, statusAttributes, mailbox: mailbox)))
             }
         }
