@@ -207,9 +207,12 @@ extension IMAPSession {
         let tag = parsed.tag
         guard complete else { bad(tag, "Incomplete APPEND"); return }
         guard state == .authenticated || state == .selected, mailbox != nil else { bad(tag, "Log in first"); return }
+        // A literal is CHAR8, no NUL (RFC 3501 §4.3, RFC 9051 §4.3): binary content comes in a
+        // literal8 (RFC 3516), whose bytes are kept exactly; other mail is stored with CRLF.
+        if !parsed.binary, message.contains(0) { bad(tag, "NUL in a literal (use ~{n} for binary data)"); return }
         let (flags, keywords) = Self.storedFlags(parsed.flags)
         if message.isEmpty { no(tag, "Empty message", code: .cannot); return }
-        let request = AppendRequest(folder: parsed.mailbox, message: MIMEMessage.canonicalCRLF(message), flags: flags,
+        let request = AppendRequest(folder: parsed.mailbox, message: parsed.binary ? message : MIMEMessage.canonicalCRLF(message), flags: flags,
                                     keywords: keywords, internalDate: parsed.internalDate)
         pendingAppends.append((tag, request))
         // More is pipelined behind it: take it into the same transaction (its OK waits for the commit).
