@@ -56,6 +56,30 @@ public enum IMAPCommandParser {
         }
     }
 
+    /// Parses an `.appendNext` frame's bytes: the next message of a MULTIAPPEND (RFC 3502),
+    /// `SP [flag-list SP] [date-time SP] literal-marker`, in the command whose header is `first`.
+    public static func parseAppendNext(_ rest: ByteBuffer, after first: AppendHeader, limits: IMAPLimits = IMAPLimits())
+        -> Result<AppendHeader, IMAPParseError> {
+        var r = CommandReader(Array(rest.readableBytesView), limits: limits)
+        do throws(ParseFailure) {
+            try r.sp()
+            var flags: [IMAPFlag] = []
+            if r.peek() == UInt8(ascii: "(") { flags = try r.storableFlagList(); try r.sp() }
+            var date: Date?
+            if r.peek() == UInt8(ascii: "\"") { date = try r.dateTime(); try r.sp() }
+            let binary = r.take(UInt8(ascii: "~"))
+            try r.expect(UInt8(ascii: "{"), "the next message literal")
+            let n = try r.number()
+            let sync = !r.take(UInt8(ascii: "+"))
+            try r.expect(UInt8(ascii: "}"), "}")
+            try r.end()
+            return .success(AppendHeader(tag: first.tag, mailbox: first.mailbox, flags: flags, internalDate: date, literalSize: Int(n),
+                                         synchronizing: sync, binary: binary))
+        } catch {
+            return .failure(IMAPParseError(tag: first.tag, message: error.message))
+        }
+    }
+
     /// The tag at the start of a line, if it is a valid tag (for BAD replies to unparsable lines).
     public static func tag(of line: ByteBuffer) -> String? {
         var r = CommandReader(Array(line.readableBytesView.prefix(128)), limits: IMAPLimits())

@@ -52,7 +52,7 @@ final class IMAPSession {
         } else {
             caps += ["NAMESPACE", "UIDPLUS", "MOVE", "SPECIAL-USE", "CREATE-SPECIAL-USE", "UNSELECT", "CHILDREN",
                      "LIST-EXTENDED", "LIST-STATUS", "ESEARCH", "SEARCHRES", "BINARY", "CONDSTORE", "STATUS=SIZE",
-                     "APPENDLIMIT=\(configuration.limits.maxAppendSize)", "QUOTA", "QUOTA=RES-STORAGE"]
+                     "MULTIAPPEND", "APPENDLIMIT=\(configuration.limits.maxAppendSize)", "QUOTA", "QUOTA=RES-STORAGE"]
         }
         return caps
     }
@@ -147,7 +147,7 @@ final class IMAPSession {
             }
         case .appendBegin(let prefix, let size):
             try await append(prefix: prefix, literalSize: size)
-        case .appendChunk, .appendEnd:
+        case .appendChunk, .appendNext, .appendEnd:
             break  // the rest of an APPEND that was already answered
         case .tooLarge(let tag, let size, let isAppend):
             if isAppend {

@@ -43,6 +43,9 @@ public final class InMemoryMailboxSession: MailboxSession {
         try mailbox.append(to: folder, message: message, flags: flags, keywords: keywords, internalDate: internalDate ?? Date(),
                            quotaBytes: quotaBytes, origin: id)
     }
+    public func appendAll(_ batch: [AppendRequest]) async throws -> [AppendResult] {
+        try mailbox.appendAll(batch, quotaBytes: quotaBytes, origin: id)
+    }
     public func messages(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord] {
         let records = try mailbox.messages(in: folder, uids: uids, changedSince: changedSince)
         await service.readDone("messages")
