@@ -33,6 +33,7 @@ private func summary(_ frames: [IMAPFrame]) -> [String] {
         case .continuationRequest: out.append("+")
         case .appendBegin(let b, let n): out.append("begin \(Array(b.readableBytesView)) \(n)")
         case .appendChunk: break
+        case .appendNext(let b, let n): out.append("next \(Array(b.readableBytesView)) \(n)")
         case .appendEnd(let b): out.append("end \(Array(b.readableBytesView))")
         case .tooLarge(let t, let n, let a): out.append("tooLarge \(t ?? "-") \(n) \(a)")
         case .lineTooLong(let t): out.append("long \(t ?? "-")")
@@ -66,6 +67,17 @@ private func frame(_ bytes: [UInt8], step: Int) -> [IMAPFrame]? {
                     precondition(c.readableBytes > 0 && c.readableBytes <= fuzzLimits.appendChunkSize)
                     precondition(appendRemaining != nil && c.readableBytes <= appendRemaining!)
                     appendRemaining! -= c.readableBytes
+                case .appendNext(_, let size):
+                    precondition(appendRemaining == 0, "appendNext before the whole literal")
+                    precondition(size <= fuzzLimits.maxAppendSize)
+                    appendRemaining = size
+                case .continuationRequest where appendRemaining != nil:
+                    // only for the next message's synchronizing literal, before its bytes
+                    precondition(frames.dropLast().last.map { if case .appendNext = $0 { true } else { false } } == true,
+                                 "continuation inside an APPEND")
+                case .tooLarge(_, _, true) where appendRemaining != nil:
+                    precondition(appendRemaining == 0, "tooLarge before the whole literal")  // a MULTIAPPEND refused
+                    appendRemaining = nil
                 case .appendEnd:
                     precondition(appendRemaining == 0, "appendEnd before the whole literal")
                     appendRemaining = nil
@@ -84,6 +96,7 @@ private func frame(_ bytes: [UInt8], step: Int) -> [IMAPFrame]? {
 }
 
 private func parseAll(_ frames: [IMAPFrame]) {
+    var append: AppendHeader?
     for f in frames {
         switch f {
         case .command(let b):
@@ -91,8 +104,14 @@ private func parseAll(_ frames: [IMAPFrame]) {
             if case .failure(let e) = r { precondition(!e.message.isEmpty && e.message.utf8.count < 200) }
             _ = IMAPCommandParser.tag(of: b)
         case .appendBegin(let b, let n):
-            if case .failure = IMAPCommandParser.parseAppendHeader(b, literalSize: n, limits: fuzzLimits) {
+            guard case .success(let h) = IMAPCommandParser.parseAppendHeader(b, literalSize: n, limits: fuzzLimits) else {
                 preconditionFailure("the framer streamed an APPEND whose header does not parse")
+            }
+            append = h
+        case .appendNext(let b, let n):
+            guard let first = append, case .success(let h) = IMAPCommandParser.parseAppendNext(b, after: first, limits: fuzzLimits),
+                  h.literalSize == n else {
+                preconditionFailure("the framer streamed a next message that does not parse")
             }
         default: break
         }

@@ -56,6 +56,30 @@ public enum IMAPCommandParser {
         }
     }
 
+    /// Parses an `.appendNext` frame's bytes: the next message of a MULTIAPPEND (RFC 3502),
+    /// `SP [flag-list SP] [date-time SP] literal-marker`, in the command whose header is `first`.
+    public static func parseAppendNext(_ rest: ByteBuffer, after first: AppendHeader, limits: IMAPLimits = IMAPLimits())
+        -> Result<AppendHeader, IMAPParseError> {
+        var r = CommandReader(Array(rest.readableBytesView), limits: limits)
+        do throws(ParseFailure) {
+            try r.sp()
+            var flags: [IMAPFlag] = []
+            if r.peek() == UInt8(ascii: "(") { flags = try r.storableFlagList(); try r.sp() }
+            var date: Date?
+            if r.peek() == UInt8(ascii: "\"") { date = try r.dateTime(); try r.sp() }
+            let binary = r.take(UInt8(ascii: "~"))
+            try r.expect(UInt8(ascii: "{"), "the next message literal")
+            let n = try r.number()
+            let sync = !r.take(UInt8(ascii: "+"))
+            try r.expect(UInt8(ascii: "}"), "}")
+            try r.end()
+            return .success(AppendHeader(tag: first.tag, mailbox: first.mailbox, flags: flags, internalDate: date, literalSize: Int(n),
+                                         synchronizing: sync, binary: binary))
+        } catch {
+            return .failure(IMAPParseError(tag: first.tag, message: error.message))
+        }
+    }
+
     /// The tag at the start of a line, if it is a valid tag (for BAD replies to unparsable lines).
     public static func tag(of line: ByteBuffer) -> String? {
         var r = CommandReader(Array(line.readableBytesView.prefix(128)), limits: IMAPLimits())
@@ -239,14 +263,28 @@ public enum IMAPCommandParser {
         return attributes
     }
 
+    /// LIST-EXTENDED selection options (RFC 5258 §3, RFC 6154 SPECIAL-USE) and return options
+    /// (RFC 5258 §3, RFC 6154; RFC 5819 STATUS is parsed on its own). Any other is BAD.
+    static let listSelectOptions: Set<String> = ["SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"]
+    static let listReturnOptions: Set<String> = ["SUBSCRIBED", "CHILDREN", "SPECIAL-USE"]
+
     /// RFC 3501 LIST and RFC 5258 LIST-EXTENDED (with RFC 5819 RETURN STATUS).
     static func parseList(_ r: inout CommandReader) throws(ParseFailure) -> IMAPCommand.Kind {
         try r.sp()
         var selectOptions: [String] = []
         if r.take(UInt8(ascii: "(")) {
             if !r.take(UInt8(ascii: ")")) {
-                repeat { selectOptions.append(try r.word()) } while r.take(32)
+                repeat {
+                    let option = try r.word()
+                    guard listSelectOptions.contains(option) else { throw ParseFailure("Unknown LIST selection option \(option)") }
+                    selectOptions.append(option)
+                } while r.take(32)
                 try r.expect(UInt8(ascii: ")"), ")")
+            }
+            // RFC 5258 §3: RECURSIVEMATCH only means something with another selection option
+            // (REMOTE does not count).
+            if selectOptions.contains("RECURSIVEMATCH"), selectOptions.allSatisfy({ $0 == "RECURSIVEMATCH" || $0 == "REMOTE" }) {
+                throw ParseFailure("RECURSIVEMATCH needs another selection option")
             }
             try r.sp()
         }
@@ -272,6 +310,7 @@ public enum IMAPCommandParser {
                         try r.sp()
                         returnStatus = try statusAttributes(&r)
                     } else {
+                        guard listReturnOptions.contains(option) else { throw ParseFailure("Unknown LIST return option \(option)") }
                         returnOptions.append(option)
                     }
                 } while r.take(32)

@@ -15,7 +15,13 @@ public enum IMAPFrame: Sendable, Hashable {
     case appendBegin(ByteBuffer, literalSize: Int)
     /// Next bytes of the APPEND message literal (at most `IMAPLimits.appendChunkSize`).
     case appendChunk(ByteBuffer)
-    /// The rest of the APPEND command after the literal, up to its CRLF (normally empty).
+    /// MULTIAPPEND (RFC 3502): the text after a message literal announces the next message,
+    /// `SP [flags SP] [date-time SP] {n}` (no CRLF; parse it with `IMAPCommandParser.parseAppendNext`),
+    /// and the literal's size; its `.appendChunk`s follow (after `.continuationRequest` for `{n}`).
+    /// The framer checks the size against `maxAppendSize` and the command's total against
+    /// `maxMultiAppendSize` and `maxMultiAppendMessages` (else `.tooLarge`, isAppend).
+    case appendNext(ByteBuffer, literalSize: Int)
+    /// The rest of the APPEND command after the last literal, up to its CRLF (normally empty).
     case appendEnd(ByteBuffer)
     /// A literal over its limit (`maxAppendSize` for APPEND, `maxInlineLiteral` otherwise) or a command
     /// over `maxCommandSize`. For `{n}` no continuation was sent and the command is dropped; for `{n+}`

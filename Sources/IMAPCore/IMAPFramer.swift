@@ -2,7 +2,7 @@ import NIOCore
 
 /// Literal-aware framing of the client's byte stream (RFC 3501 §4.3, RFC 7888 `{n+}`, RFC 3516 `~{n}`).
 /// Pure: bytes in, `IMAPFrame`s out. Never holds more than one line plus `maxCommandSize`; an APPEND
-/// message literal is handed on in chunks as it arrives.
+/// message literal (each of a MULTIAPPEND's, RFC 3502) is handed on in chunks as it arrives.
 ///
 /// Lines end with CRLF; a bare LF is accepted too (some scripts send it) and the CR, when present,
 /// is dropped.
@@ -87,16 +87,45 @@ public struct IMAPFramer: Sendable {
                 input.moveReaderIndex(forwardBy: input.readableBytes)
                 scanned = 0
                 command = []
+                appendHeader = nil
                 mode = .skipLine(after: nil)
                 emit(.appendEnd(ByteBuffer(bytes: head)))
                 return true
             }
-            emit(.appendEnd(ByteBuffer(bytes: line.count > limits.maxLineLength ? Array(line.prefix(limits.maxLineLength)) : line)))
             command = []
             mode = .line
-            // MULTIAPPEND is not supported: a further non-synchronizing message literal is skipped
-            // (the session has answered the APPEND), never read as commands.
-            if let marker = try Self.literalMarker(line), !marker.synchronizing {
+            let first = appendHeader
+            appendHeader = nil
+            guard let marker = try Self.literalMarker(line) else {
+                emit(.appendEnd(ByteBuffer(bytes: line.count > limits.maxLineLength ? Array(line.prefix(limits.maxLineLength)) : line)))
+                return true
+            }
+            // MULTIAPPEND (RFC 3502): the line goes on with the next message and its literal.
+            if let first, line.count <= limits.maxLineLength,
+               (try? IMAPCommandParser.parseAppendNext(ByteBuffer(bytes: line), after: first, limits: limits).get()) != nil {
+                appendTotal += marker.size
+                appendCount += 1
+                if marker.size > limits.maxAppendSize || appendTotal > max(limits.maxMultiAppendSize, limits.maxAppendSize)
+                    || appendCount > limits.maxMultiAppendMessages {
+                    let frame = IMAPFrame.tooLarge(tag: first.tag, literalSize: marker.size, isAppend: true)
+                    if marker.synchronizing {
+                        emit(frame)  // no continuation: the client does not send the literal
+                    } else {
+                        deferred = frame
+                        mode = .skipLiteral(remaining: marker.size)
+                    }
+                    return true
+                }
+                emit(.appendNext(ByteBuffer(bytes: line), literalSize: marker.size))
+                if marker.synchronizing { emit(.continuationRequest) }
+                appendHeader = first
+                mode = .appendLiteral(remaining: marker.size)
+                return true
+            }
+            // Not a next message: the session answers BAD. A literal the client sends without
+            // waiting is skipped, never read as commands.
+            emit(.appendEnd(ByteBuffer(bytes: line.count > limits.maxLineLength ? Array(line.prefix(limits.maxLineLength)) : line)))
+            if !marker.synchronizing {
                 deferred = nil
                 mode = .skipLiteral(remaining: marker.size)
             }
@@ -148,6 +177,12 @@ public struct IMAPFramer: Sendable {
 
     /// The frame to emit once a skipped literal and its line are gone.
     private var deferred: IMAPFrame?
+
+    /// The APPEND whose message literals are being streamed (its next message is parsed against
+    /// it), and the size and number of its messages so far.
+    private var appendHeader: AppendHeader?
+    private var appendTotal = 0
+    private var appendCount = 0
 
     /// The next complete line (without CR LF) and whether it ended in CR LF (else a bare LF); nil
     /// when no line end yet.
@@ -214,8 +249,9 @@ public struct IMAPFramer: Sendable {
         // most one literal so far — the mailbox name may be one — so re-reading stays linear). A
         // malformed APPEND is framed like any command and answered BAD before its literal is sent.
         let inlineLiterals = command.isEmpty ? 0 : literalCount
-        let isAppendMessage = inlineLiterals <= 1 && Self.isAppendMessageLiteral(soFar, markerLength: marker.length)
-            && (try? IMAPCommandParser.parseAppendHeader(ByteBuffer(bytes: soFar), literalSize: marker.size, limits: limits).get()) != nil
+        let appendHeader = inlineLiterals <= 1 && Self.isAppendMessageLiteral(soFar, markerLength: marker.length)
+            ? try? IMAPCommandParser.parseAppendHeader(ByteBuffer(bytes: soFar), literalSize: marker.size, limits: limits).get() : nil
+        let isAppendMessage = appendHeader != nil
         let limit = isAppendMessage ? limits.maxAppendSize : limits.maxInlineLiteral
         let total = isAppendMessage ? soFar.count : soFar.count + marker.size
         if marker.size > limit || (!isAppendMessage && total > limits.maxCommandSize) {
@@ -231,9 +267,12 @@ public struct IMAPFramer: Sendable {
             return true
         }
         if marker.synchronizing { emit(.continuationRequest) }
-        if isAppendMessage {
+        if let appendHeader {
             emit(.appendBegin(ByteBuffer(bytes: soFar), literalSize: marker.size))
             command = []
+            self.appendHeader = appendHeader
+            appendTotal = marker.size
+            appendCount = 1
             mode = .appendLiteral(remaining: marker.size)
         } else {
             command = soFar + (hadCR ? [13, 10] : [10])  // exactly as sent

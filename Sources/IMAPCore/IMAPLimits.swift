@@ -8,6 +8,11 @@ public struct IMAPLimits: Sendable, Hashable {
     public var maxCommandSize: Int = 256 * 1024
     /// Largest APPEND message (announced as APPENDLIMIT).
     public var maxAppendSize: Int = 64 * 1024 * 1024
+    /// Largest total of the messages of one APPEND command (MULTIAPPEND, RFC 3502), which are
+    /// held until the command ends (all are appended or none); never less than `maxAppendSize`.
+    public var maxMultiAppendSize: Int = 128 * 1024 * 1024
+    /// Most messages in one APPEND command.
+    public var maxMultiAppendMessages: Int = 1_000
     /// Deepest nesting of parentheses (SEARCH, FETCH, BODY.PEEK[…]).
     public var maxNesting: Int = 32
     /// Most items in a sequence set / flag list / fetch attribute list / search key tree.

@@ -26,6 +26,8 @@ public enum ResponseCode: Sendable, Hashable {
     case noModSeq
     /// RFC 4315
     case appendUID(uidValidity: UInt32, uid: UInt32)
+    /// RFC 4315 APPENDUID with a uid-set (MULTIAPPEND), e.g. `"7:9"`.
+    case appendUIDs(uidValidity: UInt32, uids: String)
     /// RFC 4315; the sets are already in uid-set wire form (`1:3,7`).
     case copyUID(uidValidity: UInt32, source: String, destination: String)
     /// RFC 7162 MODIFIED (uid-set wire form).

@@ -88,6 +88,7 @@ public enum IMAPResponseEncoder {
         case .highestModSeq(let n): b.writeString("HIGHESTMODSEQ \(n)")
         case .noModSeq: b.writeString("NOMODSEQ")
         case .appendUID(let v, let uid): b.writeString("APPENDUID \(v) \(uid)")
+        case .appendUIDs(let v, let uids): b.writeString("APPENDUID \(v) \(uids)")
         case .copyUID(let v, let source, let destination): b.writeString("COPYUID \(v) \(source) \(destination)")
         case .modified(let set): b.writeString("MODIFIED \(set)")
         case .unavailable: b.writeString("UNAVAILABLE")

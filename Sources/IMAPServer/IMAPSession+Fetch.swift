@@ -10,8 +10,7 @@ extension IMAPSession {
         var attrs = attributes
         if byUID && !attrs.contains(.uid) { attrs.insert(.uid, at: 0) }
         if changedSince != nil {
-            // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ and enables CONDSTORE.
-            enabled.insert("CONDSTORE"); selected?.condStore = true
+            // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ (and enables CONDSTORE: `enablesCondStore`).
             if !attrs.contains(.modSeq) { attrs.append(.modSeq) }
         }
         let live = seqs.filter { !view.isExpunged(view.uids[$0 - 1]) }

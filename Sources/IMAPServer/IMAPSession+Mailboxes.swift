@@ -11,9 +11,8 @@ extension IMAPSession {
             switch command.kind {
             case .enable(let names):
                 var now: [String] = []
-                for name in names where name.uppercased() == "CONDSTORE" && !enabled.contains("CONDSTORE") {
-                    enabled.insert("CONDSTORE"); now.append("CONDSTORE")
-                    selected?.condStore = true
+                if names.contains(where: { $0.uppercased() == "CONDSTORE" }) && !enabled.contains("CONDSTORE") {
+                    enableCondStore(); now.append("CONDSTORE")
                 }
                 untagged(.enabled(now))
                 ok(tag, "ENABLE completed")
@@ -54,6 +53,7 @@ extension IMAPSession {
                 untagged(.namespace(personalPrefix: "", delimiter: "/"))
                 ok(tag, "NAMESPACE completed")
             case .status(let name, let attributes):
+                if command.kind.enablesCondStore { enableCondStore() }
                 guard try await mailbox.folder(name) != nil else { no(tag, "Mailbox does not exist", code: .nonExistent); return }
                 untagged(.status(mailbox: name, items: try await statusItems(name, attributes, mailbox: mailbox)))
                 ok(tag, "STATUS completed")
@@ -74,6 +74,7 @@ extension IMAPSession {
                 try await idle(tag)
             default:
                 guard state == .selected, selected != nil else { bad(tag, "No mailbox selected"); return }
+                if command.kind.enablesCondStore { enableCondStore() }
                 try await executeSelected(command, mailbox: mailbox)
             }
         } catch {
@@ -96,13 +97,18 @@ extension IMAPSession {
         }
         guard let info = try await mailbox.folder(name) else { no(tag, "Mailbox does not exist", code: .nonExistent); return }
         if condStore { enabled.insert("CONDSTORE") }
+        // SELECT claims \Recent before it reads the messages, so every claimed message is in the
+        // read (one arriving in between stays \Recent in the store for the next claim); EXAMINE
+        // claims nothing and counts the messages not yet claimed (RFC 3501 §6.3.2). Either way
+        // RECENT counts messages of the EXISTS that goes with it.
+        let claimed = readOnly ? [] : try await mailbox.claimRecent(in: info.path)
         let records = try await mailbox.messageStates(in: info.path, uids: nil, changedSince: nil)
-        let recent = readOnly ? [] : try await mailbox.claimRecent(in: info.path)
+        let recent = readOnly ? records.filter { $0.uid >= info.recentUID }.map(\.uid) : claimed
         let view = SelectedMailbox(path: info.path, readOnly: readOnly, info: info, records: records, recent: Set(recent),
                                    condStore: enabled.contains("CONDSTORE"))
         sendFlags(keywords: view.knownKeywords.sorted(), readOnly: readOnly)
         untagged(.exists(view.count))
-        untagged(.recent(view.recent.count))
+        untagged(.recent(view.recentCount))
         if let firstUnseen = records.firstIndex(where: { !$0.flags.contains(.seen) }) {
             untagged(.condition(status: .ok, code: .unseen(UInt32(firstUnseen + 1)), text: "First unseen"))
         }
@@ -190,23 +196,47 @@ extension IMAPSession {
         let subscribed = subscribedOnly || returns.contains("SUBSCRIBED") ? Set(try await mailbox.subscriptions()) : []
         if subscribedOnly { names.formUnion(subscribed) }
         let matchers = patterns.map(ListPattern.init)
+        // RFC 5258 §3.5, (SUBSCRIBED RECURSIVEMATCH): a name with a subscribed name below it
+        // carries CHILDINFO ("SUBSCRIBED"); one not subscribed itself is listed for that alone,
+        // when some subscribed name below it is not listed on its own (the pattern misses it).
+        let recursive = subscribedOnly && select.contains("RECURSIVEMATCH")
+        var aboveSubscribed = Set<String>(), aboveUnlisted = Set<String>()
+        if recursive {
+            for name in subscribed {
+                let listed = matchers.contains { $0.matches(name) }
+                var parts = name.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+                while parts.count > 1 {
+                    parts.removeLast()
+                    let parent = parts.joined(separator: "/")
+                    aboveSubscribed.insert(parent)
+                    if !listed { aboveUnlisted.insert(parent) }
+                }
+            }
+            names.formUnion(aboveUnlisted)
+        }
         for name in names.sorted(by: Self.folderOrder) where matchers.contains(where: { $0.matches(name) }) {
             let folder = byPath[name]
-            let hasChildren = existing.contains { $0.hasPrefix(name + "/") }
+            let isSubscribed = subscribed.contains(name)
+            let childInfo = aboveSubscribed.contains(name)
+            // Listed only for its CHILDINFO: not a match itself (and no STATUS, RFC 5819 §3).
+            let forChildInfo = subscribedOnly && !isSubscribed
+            if forChildInfo && !aboveUnlisted.contains(name) { continue }
             if !existing.contains(name) {
-                // Subscribed, its folder gone: as Dovecot answers (RFC 5258 §3.1).
-                untagged(.list(attributes: ["\\Subscribed", "\\NonExistent"], delimiter: "/", mailbox: name, lsub: false))
+                // No such folder: subscribed, its folder gone (as Dovecot answers, RFC 5258
+                // §3.1), or a gone parent of one.
+                untagged(.list(attributes: (isSubscribed ? ["\\Subscribed"] : []) + ["\\NonExistent"], delimiter: "/", mailbox: name,
+                               lsub: false, childInfoSubscribed: childInfo))
                 continue
             }
+            let hasChildren = existing.contains { $0.hasPrefix(name + "/") }
             var attributes: [String] = []
             if folder == nil { attributes.append("\\Noselect") }
             attributes.append(hasChildren ? "\\HasChildren" : "\\HasNoChildren")
             if let use = folder?.specialUse { attributes.append(use.rawValue) }
-            if subscribed.contains(name) { attributes.append("\\Subscribed") }
-            if subscribedOnly && !subscribed.contains(name) { continue }
+            if isSubscribed { attributes.append("\\Subscribed") }
             if specialOnly && folder?.specialUse == nil { continue }
-            untagged(.list(attributes: attributes, delimiter: "/", mailbox: name, lsub: false))
-            if let statusAttributes = command.returnStatus, folder != nil {
+            untagged(.list(attributes: attributes, delimiter: "/", mailbox: name, lsub: false, childInfoSubscribed: childInfo))
+            if let statusAttributes = command.returnStatus, folder != nil, !forChildInfo {
                 untagged(.status(mailbox: name, items: try await statusItems(name, statusAttributes, mailbox: mailbox)))
             }
         }
@@ -330,7 +360,11 @@ extension IMAPSession {
             if let all = view.learnKeywords(changed.lazy.flatMap(\.keywords)) { sendFlags(keywords: all, readOnly: view.readOnly) }
             if !newOnes.isEmpty {
                 view.appendNew(newOnes)
-                if !view.readOnly { view.recent.formUnion(try await mailbox.claimRecent(in: view.path)) }
+                // The claim may take messages that arrived after the read above: they stay in
+                // `recent` and count once the view holds them. A read-only view claims nothing
+                // and sees as \Recent what nobody has claimed.
+                if view.readOnly { view.recent.formUnion(newOnes.lazy.filter { $0.uid >= info.recentUID }.map(\.uid)) }
+                else { view.recent.formUnion(try await mailbox.claimRecent(in: view.path)) }
             }
             for record in changed where record.uid <= view.maxUID && !newOnes.contains(where: { $0.uid == record.uid }) {
                 guard let seq = view.sequenceNumber(of: record.uid), !view.isExpunged(record.uid) else { continue }
@@ -346,12 +380,10 @@ extension IMAPSession {
         if expungeAllowed {
             for seq in view.flushExpunges() { untagged(.expunge(seq)) }
         }
-        let recentBefore = view.recent.count
+        // EXISTS, then RECENT counted among the messages of that EXISTS.
         if let count = view.takeExistsUpdate() {
             untagged(.exists(count))
-            untagged(.recent(view.recent.count))
-        } else if view.recent.count != recentBefore {
-            untagged(.recent(view.recent.count))
+            untagged(.recent(view.recentCount))
         }
         selected = view
     }

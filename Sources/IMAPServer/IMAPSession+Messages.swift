@@ -168,21 +168,37 @@ extension IMAPSession {
     // MARK: APPEND (streamed literal)
 
     func append(prefix: ByteBuffer, literalSize: Int) async throws {
-        let header = IMAPCommandParser.parseAppendHeader(prefix, literalSize: literalSize, limits: configuration.limits)
-        // Read the literal whatever happens: the client is sending it.
+        let limits = configuration.limits
+        let header = IMAPCommandParser.parseAppendHeader(prefix, literalSize: literalSize, limits: limits)
+        // Read every literal whatever happens: the client is sending them. A MULTIAPPEND (RFC 3502)
+        // has one per message, each announced by `.appendNext`; all are kept until the command ends.
+        var messages: [(header: AppendHeader, bytes: [UInt8])] = []
+        var current = header
         var message = [UInt8]()
-        message.reserveCapacity(min(literalSize, configuration.limits.maxAppendSize))
-        var complete = false
+        message.reserveCapacity(min(literalSize, limits.maxAppendSize))
+        var rest: ByteBuffer?
         reading: while true {
             switch await context.inbox.next() {
             case .frame(.appendChunk(let chunk)):
                 lastActivity = clock.now()
-                if case .success = header { message.append(contentsOf: chunk.readableBytesView) }
-            case .frame(.appendEnd):
-                complete = true
+                if case .success = current { message.append(contentsOf: chunk.readableBytesView) }
+            case .frame(.appendNext(let text, _)):
+                lastActivity = clock.now()
+                if case .success(let h) = current { messages.append((h, message)) }
+                message = []
+                current = header.flatMap { IMAPCommandParser.parseAppendNext(text, after: $0, limits: limits) }
+            case .frame(.appendEnd(let text)):
+                if case .success(let h) = current { messages.append((h, message)) }
+                rest = text
                 break reading
             case .frame(.continuationRequest):
                 send(.continuation("Ready for literal data")); try await flush()
+            case .frame(.tooLarge(let tag, _, true)):
+                // A later message of a MULTIAPPEND over a limit: the framer refused the rest of the
+                // command, which is answered NO [TOOBIG] as a whole.
+                no(tag ?? "*", "Message too large (the limits are \(limits.maxAppendSize) bytes a message, "
+                   + "\(limits.maxMultiAppendSize) bytes and \(limits.maxMultiAppendMessages) messages an APPEND)", code: .tooBig)
+                return
             case .frame(let other):
                 // The framer never interleaves another command into an APPEND; treat as a broken stream.
                 try await handle(other)
@@ -199,23 +215,53 @@ extension IMAPSession {
                 state = .logout; return
             }
         }
-        let parsed: AppendHeader
+        let first: AppendHeader
         switch header {
         case .failure(let error): bad(error.tag, error.message); return
-        case .success(let h): parsed = h
+        case .success(let h): first = h
         }
-        let tag = parsed.tag
-        guard complete else { bad(tag, "Incomplete APPEND"); return }
+        let tag = first.tag
+        guard let rest else { bad(tag, "Incomplete APPEND"); return }
+        if case .failure(let error) = current { bad(tag, error.message); return }
+        guard rest.readableBytes == 0 else { bad(tag, "Unexpected text after the message literal"); return }
         guard state == .authenticated || state == .selected, mailbox != nil else { bad(tag, "Log in first"); return }
-        let (flags, keywords) = Self.storedFlags(parsed.flags)
-        if message.isEmpty { no(tag, "Empty message", code: .cannot); return }
-        let request = AppendRequest(folder: parsed.mailbox, message: MIMEMessage.canonicalCRLF(message), flags: flags,
-                                    keywords: keywords, internalDate: parsed.internalDate)
-        pendingAppends.append((tag, request))
+        var requests: [AppendRequest] = []
+        for (h, bytes) in messages {
+            // A literal is CHAR8, no NUL (RFC 3501 §4.3, RFC 9051 §4.3): binary content comes in a
+            // literal8 (RFC 3516), whose bytes are kept exactly; other mail is stored with CRLF.
+            if !h.binary, bytes.contains(0) { bad(tag, "NUL in a literal (use ~{n} for binary data)"); return }
+            if bytes.isEmpty { no(tag, "Empty message", code: .cannot); return }
+            let (flags, keywords) = Self.storedFlags(h.flags)
+            requests.append(AppendRequest(folder: first.mailbox, message: h.binary ? bytes : MIMEMessage.canonicalCRLF(bytes), flags: flags,
+                                          keywords: keywords, internalDate: h.internalDate))
+        }
+        if requests.count > 1 {
+            try await commitAppends()  // the APPENDs before it are answered first
+            try await multiAppend(tag, requests)
+            return
+        }
+        pendingAppends.append((tag, requests[0]))
         // More is pipelined behind it: take it into the same transaction (its OK waits for the commit).
         if context.inbox.hasPendingFrame, pendingAppends.count < Self.maxAppendBatch,
            pendingAppends.reduce(0, { $0 + $1.request.message.count }) < Self.maxAppendBatchBytes { return }
         try await commitAppends()
+    }
+
+    /// MULTIAPPEND (RFC 3502): every message or none, one tagged OK with all their UIDs (RFC 4315).
+    func multiAppend(_ tag: String, _ requests: [AppendRequest]) async throws {
+        guard let mailbox else { bad(tag, "Log in first"); return }
+        do {
+            let results = try await mailbox.appendAll(requests)
+            if let path = selected?.path, requests[0].folder == path {
+                changesPending = true
+                try await sendUpdates(expungeAllowed: true)
+            }
+            ok(tag, "APPEND completed", code: .appendUIDs(uidValidity: results[0].uidValidity, uids: wireSet(results.map(\.uid))))
+        } catch let error as MailStoreError where error.code == .noSuchFolder {
+            no(tag, "Mailbox does not exist", code: .tryCreate)
+        } catch {
+            reply(tag, error: error)
+        }
     }
 
     /// Pipelined APPENDs committed together: at most this many, or this many bytes.

@@ -21,24 +21,47 @@ extension IMAPSession {
             if try await context.matches(key, record, mailbox: mailbox) { matches.append(record) }
         }
         let numbers: [UInt32] = matches.compactMap { r in byUID ? r.uid : view.sequenceNumber(of: r.uid).map(UInt32.init) }
-        let usesModSeq = key.mentionsModSeq
-        let highest = usesModSeq ? matches.map { UInt64($0.modSeq) }.max() : nil
+        // RFC 7162 §3.1.5: with a MODSEQ criterion the answer carries the highest MODSEQ of the
+        // messages it returns.
+        func highest(_ returned: some Sequence<MessageRecord>) -> UInt64? {
+            key.mentionsModSeq ? returned.lazy.map { UInt64(max($0.modSeq, 1)) }.max() : nil
+        }
         if let options = returnOptions {
             let opts = Set(options.map { $0.uppercased() })
             if opts.contains("SAVE") { savedSearch = matches.map(\.uid) }
             var items: [(String, String)] = []
             let all = opts.isEmpty || opts == ["SAVE"] ? ["ALL"] : opts
+            // RFC 7162 §3.1.10: with MIN and/or MAX alone, the MODSEQ is that of the message(s)
+            // they return; with ALL or COUNT, that of every match. (Matches are in UID order:
+            // the first has the lowest number either way.)
+            let returned = all.contains("ALL") || all.contains("COUNT") ? matches
+                : [all.contains("MIN") ? matches.first : nil, all.contains("MAX") ? matches.last : nil].compactMap { $0 }
             if all.contains("MIN"), let m = numbers.min() { items.append(("MIN", "\(m)")) }
             if all.contains("MAX"), let m = numbers.max() { items.append(("MAX", "\(m)")) }
             if all.contains("ALL"), !numbers.isEmpty { items.append(("ALL", wireSet(numbers.sorted()))) }
             if all.contains("COUNT") { items.append(("COUNT", "\(numbers.count)")) }
-            if let highest { items.append(("MODSEQ", "\(highest)")) }
+            if let highest = highest(returned) { items.append(("MODSEQ", "\(highest)")) }
             if !(opts == ["SAVE"]) { untagged(.esearch(tag: tag, uid: byUID, items: items)) }
         } else {
-            untagged(.search(numbers, highestModSeq: highest))
+            untagged(.search(numbers, highestModSeq: highest(matches)))
         }
         try await sendUpdates(expungeAllowed: byUID)
         ok(tag, "SEARCH completed")
+    }
+}
+
+extension IMAPCommand.Kind {
+    /// RFC 7162 §3.1 "CONDSTORE enabling commands", but for SELECT/EXAMINE (CONDSTORE) and ENABLE,
+    /// which enable it where they run: STATUS (HIGHESTMODSEQ), FETCH of MODSEQ or CHANGEDSINCE,
+    /// SEARCH MODSEQ, STORE UNCHANGEDSINCE.
+    var enablesCondStore: Bool {
+        switch self {
+        case .status(_, let attributes): attributes.contains(.highestModSeq)
+        case .fetch(_, let attributes, _, let changedSince): changedSince != nil || attributes.contains(.modSeq)
+        case .search(_, let key, _, _): key.mentionsModSeq
+        case .store(_, let data, _): data.unchangedSince != nil
+        default: false
+        }
     }
 }
 

@@ -24,6 +24,9 @@ final class IMAPSession {
     var enabled: Set<String> = []
     /// COMPRESS=DEFLATE is on (RFC 4978: once per connection).
     var compressing = false
+    /// CONDSTORE was just enabled while a mailbox was selected: the command's tagged reply
+    /// carries [HIGHESTMODSEQ] (RFC 7162 §3.1).
+    var highestModSeqDue = false
     var out = ByteBuffer()
     /// The mailbox changed since the selected view was last brought up to date.
     var changesPending = false
@@ -51,7 +54,7 @@ final class IMAPSession {
         } else {
             caps += ["NAMESPACE", "UIDPLUS", "MOVE", "SPECIAL-USE", "CREATE-SPECIAL-USE", "UNSELECT", "CHILDREN",
                      "LIST-EXTENDED", "LIST-STATUS", "ESEARCH", "SEARCHRES", "BINARY", "CONDSTORE", "STATUS=SIZE",
-                     "APPENDLIMIT=\(configuration.limits.maxAppendSize)", "QUOTA", "QUOTA=RES-STORAGE"]
+                     "MULTIAPPEND", "APPENDLIMIT=\(configuration.limits.maxAppendSize)", "QUOTA", "QUOTA=RES-STORAGE"]
             if context.transport.canCompress && !compressing { caps.append("COMPRESS=DEFLATE") }
         }
         return caps
@@ -63,11 +66,38 @@ final class IMAPSession {
         IMAPResponseEncoder.encode(response, into: &out)
     }
     func untagged(_ r: UntaggedResponse) { send(.untagged(r)) }
-    func ok(_ tag: String, _ text: String, code: ResponseCode? = nil) { send(.tagged(tag: tag, status: .ok, code: code, text: text)) }
-    func no(_ tag: String, _ text: String, code: ResponseCode? = nil) { send(.tagged(tag: tag, status: .no, code: code, text: text)) }
+    func ok(_ tag: String, _ text: String, code: ResponseCode? = nil) {
+        let due = takeHighestModSeqDue(untagged: code != nil)
+        send(.tagged(tag: tag, status: .ok, code: code ?? due.map(ResponseCode.highestModSeq), text: text))
+    }
+    func no(_ tag: String, _ text: String, code: ResponseCode? = nil) {
+        _ = takeHighestModSeqDue(untagged: true)
+        send(.tagged(tag: tag, status: .no, code: code, text: text))
+    }
     func bad(_ tag: String?, _ text: String, code: ResponseCode? = nil) {
+        _ = takeHighestModSeqDue(untagged: true)
         if let tag { send(.tagged(tag: tag, status: .bad, code: code, text: text)) }
         else { untagged(.condition(status: .bad, code: code, text: text)) }
+    }
+
+    /// The selected mailbox's HIGHESTMODSEQ when CONDSTORE was just enabled (`highestModSeqDue`),
+    /// once; `untagged` sends it as `* OK [HIGHESTMODSEQ n]` (the tagged reply has a code of its own).
+    func takeHighestModSeqDue(untagged asUntagged: Bool) -> UInt64? {
+        guard highestModSeqDue else { return nil }
+        highestModSeqDue = false
+        guard let view = selected else { return nil }
+        let modSeq = UInt64(max(view.knownModSeq, 1))
+        if asUntagged { untagged(.condition(status: .ok, code: .highestModSeq(modSeq), text: "Highest")) }
+        return modSeq
+    }
+
+    /// RFC 7162 §3.1: a CONDSTORE enabling command turns CONDSTORE on for the rest of the session;
+    /// the first one while a mailbox is selected reports the mailbox's HIGHESTMODSEQ in its
+    /// tagged OK (SELECT/EXAMINE (CONDSTORE) report it with the other SELECT data instead).
+    func enableCondStore() {
+        guard !enabled.contains("CONDSTORE") else { return }
+        enabled.insert("CONDSTORE")
+        if selected != nil { selected?.condStore = true; highestModSeqDue = true }
     }
 
     func flush() async throws {
@@ -120,7 +150,7 @@ final class IMAPSession {
             }
         case .appendBegin(let prefix, let size):
             try await append(prefix: prefix, literalSize: size)
-        case .appendChunk, .appendEnd:
+        case .appendChunk, .appendNext, .appendEnd:
             break  // the rest of an APPEND that was already answered
         case .tooLarge(let tag, let size, let isAppend):
             if isAppend {

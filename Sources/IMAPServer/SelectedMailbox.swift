@@ -13,7 +13,9 @@ struct SelectedMailbox {
     /// Flags and keywords as last told to the client, parallel to `uids`.
     private(set) var flags: [MessageFlags]
     private(set) var keywords: [[String]]
-    /// Messages that are \Recent for this session.
+    /// Messages that are \Recent for this session. May hold UIDs claimed from the store before the
+    /// view holds their messages (a claim can see a message that arrived after the view's read):
+    /// they count once the view holds them (`recentCount`).
     var recent: Set<UID>
     /// Expunged by someone, not yet announced (an EXPUNGE may not be sent during FETCH/STORE/SEARCH).
     private(set) var pendingExpunges: Set<UID> = []
@@ -41,6 +43,8 @@ struct SelectedMailbox {
     }
 
     var count: Int { uids.count }
+    /// RECENT: the \Recent messages the view holds, so never more than EXISTS (`count`).
+    var recentCount: Int { recent.reduce(0) { $0 + (sequenceNumber(of: $1) == nil ? 0 : 1) } }
     var maxUID: UID { uids.last ?? 0 }
 
     func sequenceNumber(of uid: UID) -> Int? {

@@ -351,6 +351,9 @@ public final class LocalMailboxSession: MailboxSession {
     public func append(_ batch: [AppendRequest]) async throws -> [Result<AppendResult, MailStoreError>] {
         try await database.append(batch, quotaBytes: quotaBytes, origin: id)
     }
+    public func appendAll(_ batch: [AppendRequest]) async throws -> [AppendResult] {
+        try await database.append(batch, quotaBytes: quotaBytes, origin: id, atomic: true).map { try $0.get() }
+    }
     public func messages(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord] {
         try await database.messages(in: folder, uids: uids, changedSince: changedSince)
     }

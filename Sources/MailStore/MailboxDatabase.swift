@@ -279,7 +279,10 @@ public final class MailboxDatabase: Sendable {
     /// Appends a batch in one transaction (pipelined APPENDs, see `MailboxSession.append(_:)`):
     /// each request in its own savepoint, so a missing folder or the quota fails that one alone;
     /// messages to one folder share a MODSEQ; one change per folder is announced after the commit.
-    public func append(_ batch: [AppendRequest], quotaBytes: Int64? = nil, origin: UUID? = nil) async throws -> [Result<AppendResult, MailStoreError>] {
+    /// `atomic` (MULTIAPPEND, `MailboxSession.appendAll`): the first failure rolls the whole
+    /// transaction back and is thrown.
+    public func append(_ batch: [AppendRequest], quotaBytes: Int64? = nil, origin: UUID? = nil,
+                       atomic: Bool = false) async throws -> [Result<AppendResult, MailStoreError>] {
         let prepared = batch.map { PreparedMessage($0.message) }
         let (results, changes) = try await pool.write { db -> ([Result<AppendResult, MailStoreError>], [MailboxChange]) in
             var folders: [String: FolderInfo] = [:]
@@ -311,6 +314,7 @@ public final class MailboxDatabase: Sendable {
                         return .commit
                     }
                 } catch let error as MailStoreError {
+                    if atomic { throw error }
                     results.append(.failure(error))
                 }
             }
@@ -324,7 +328,7 @@ public final class MailboxDatabase: Sendable {
         return results
     }
 
-    /// Appends several messages in one transaction (an import, MULTIAPPEND): all or none, one
+    /// Appends several messages in one transaction (an import): all or none, one
     /// MODSEQ for the lot, one change announced. Parsing happens before the transaction.
     @discardableResult
     public func append(to folderPath: String, messages: [[UInt8]], internalDate: Date = Date(), quotaBytes: Int64? = nil,

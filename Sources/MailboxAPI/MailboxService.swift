@@ -58,6 +58,9 @@ public protocol MailboxSession: Sendable {
     /// Several appends in one transaction (pipelined APPENDs): each succeeds or fails on its own
     /// (a missing folder, the quota), in order; all that succeed are durable when this returns.
     func append(_ batch: [AppendRequest]) async throws -> [Result<AppendResult, MailStoreError>]
+    /// MULTIAPPEND (RFC 3502): the messages appended in one transaction, all or none (the first
+    /// failure, a missing folder or the quota, fails the lot); their results in order.
+    func appendAll(_ batch: [AppendRequest]) async throws -> [AppendResult]
     func messages(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord]
     /// The same records without what is read from the message itself (`sentDate`, `subject`, `from`,
     /// `messageID`, `threadID` are nil): what SELECT, FETCH and sync need, read from the index alone.

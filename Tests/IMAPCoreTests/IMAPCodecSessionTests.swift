@@ -30,6 +30,9 @@ struct IMAPCodecSessionTests {
                     out.append("APPEND \(h.tag) \(h.mailbox) \(h.flags) \(h.literalSize)")
                     appendBytes = 0
                 case .appendChunk(let c): appendBytes += c.readableBytes
+                case .appendNext(_, let size):
+                    out.append("NEXT \(appendBytes) \(size)")
+                    appendBytes = 0
                 case .appendEnd(let rest): out.append("END \(appendBytes) \(rest.readableBytes)")
                 case .tooLarge(let tag, let size, let isAppend): out.append("TOOLARGE \(tag ?? "*") \(size) \(isAppend)")
                 case .lineTooLong(let tag): out.append("LONG \(tag ?? "*")")

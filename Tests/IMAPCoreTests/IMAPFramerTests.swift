@@ -16,6 +16,7 @@ private func describe(_ frames: [IMAPFrame]) -> [String] {
             } else {
                 out.append("chunk:" + String(buffer: b))
             }
+        case .appendNext(let b, let n): out.append("next:\(String(buffer: b)):\(n)")
         case .appendEnd(let b): out.append("end:" + String(buffer: b))
         case .tooLarge(let tag, let n, let isAppend): out.append("tooLarge:\(tag ?? "-"):\(n):\(isAppend)")
         case .lineTooLong(let tag): out.append("lineTooLong:\(tag ?? "-")")
@@ -117,10 +118,41 @@ struct IMAPFramerTests {
             ["+", "+", "begin:A1 APPEND {5}\r\nDraft (\\Draft) {2}:2", "chunk:hi", "end:"])
     }
 
-    @Test("APPEND rest of line goes to appendEnd; MULTIAPPEND literal skipped")
+    @Test("APPEND rest of line goes to appendEnd; a literal after text that is no next message is skipped")
     func appendRest() throws {
         #expect(try framesAllWays("A1 APPEND INBOX {2+}\r\nhi INBOX {3+}\r\nabc\r\nA2 NOOP\r\n") ==
             ["begin:A1 APPEND INBOX {2+}:2", "chunk:hi", "end: INBOX {3+}", "cmd:A2 NOOP"])
+        #expect(try framesAllWays("A1 APPEND INBOX {2+}\r\nhi junk\r\nA2 NOOP\r\n") ==
+            ["begin:A1 APPEND INBOX {2+}:2", "chunk:hi", "end: junk", "cmd:A2 NOOP"])
+    }
+
+    @Test("MULTIAPPEND: each next message announced by appendNext, its literal streamed")
+    func multiAppend() throws {
+        #expect(try framesAllWays("A1 APPEND INBOX {2+}\r\nhi (\\Seen) \"01-Jan-2020 10:00:00 +0000\" ~{3+}\r\nabc {0+}\r\n\r\nA2 NOOP\r\n") ==
+            ["begin:A1 APPEND INBOX {2+}:2", "chunk:hi", "next: (\\Seen) \"01-Jan-2020 10:00:00 +0000\" ~{3+}:3", "chunk:abc",
+             "next: {0+}:0", "end:", "cmd:A2 NOOP"])
+        // Synchronizing literals: a continuation for each.
+        #expect(try framesAllWays("A1 APPEND INBOX {2}\r\nhi {3}\r\nabc\r\n") ==
+            ["+", "begin:A1 APPEND INBOX {2}:2", "chunk:hi", "next: {3}:3", "+", "chunk:abc", "end:"])
+    }
+
+    @Test("MULTIAPPEND: a message over maxAppendSize, or the command over maxMultiAppendSize or -Messages, is tooLarge")
+    func multiAppendLimits() throws {
+        var limits = IMAPLimits()
+        limits.maxAppendSize = 5
+        limits.maxMultiAppendSize = 8
+        limits.maxMultiAppendMessages = 3
+        // Non-synchronizing: the literal and the rest of the line are skipped, never commands.
+        #expect(try framesAllWays("A1 APPEND INBOX {2+}\r\nhi {6+}\r\nA3 BAD {2+}\r\nxy\r\nA2 NOOP\r\n", limits: limits) ==
+            ["begin:A1 APPEND INBOX {2+}:2", "chunk:hi", "tooLarge:A1:6:true", "cmd:A2 NOOP"])
+        #expect(try framesAllWays("A1 APPEND INBOX {4+}\r\nabcd {5+}\r\nA3 BA\r\nA2 NOOP\r\n", limits: limits) ==
+            ["begin:A1 APPEND INBOX {4+}:4", "chunk:abcd", "tooLarge:A1:5:true", "cmd:A2 NOOP"])
+        #expect(try framesAllWays("A1 APPEND INBOX {1+}\r\na {1+}\r\nb {1+}\r\nc {1+}\r\nd\r\nA2 NOOP\r\n", limits: limits) ==
+            ["begin:A1 APPEND INBOX {1+}:1", "chunk:a", "next: {1+}:1", "chunk:b", "next: {1+}:1", "chunk:c", "tooLarge:A1:1:true",
+             "cmd:A2 NOOP"])
+        // Synchronizing: no continuation; the client sends its next command.
+        #expect(try framesAllWays("A1 APPEND INBOX {2}\r\nhi {6}\r\nA2 NOOP\r\n", limits: limits) ==
+            ["+", "begin:A1 APPEND INBOX {2}:2", "chunk:hi", "tooLarge:A1:6:true", "cmd:A2 NOOP"])
     }
 
     @Test("APPEND chunks are at most appendChunkSize")

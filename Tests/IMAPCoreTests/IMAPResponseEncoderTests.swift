@@ -31,6 +31,7 @@ struct IMAPResponseEncoderTests {
         (.uidNext(4392), "UIDNEXT 4392"), (.uidValidity(3857529045), "UIDVALIDITY 3857529045"), (.unseen(12), "UNSEEN 12"),
         (.highestModSeq(715194045007), "HIGHESTMODSEQ 715194045007"), (.noModSeq, "NOMODSEQ"),
         (.appendUID(uidValidity: 38505, uid: 3955), "APPENDUID 38505 3955"),
+        (.appendUIDs(uidValidity: 38505, uids: "3955:3957"), "APPENDUID 38505 3955:3957"),
         (.copyUID(uidValidity: 38505, source: "304,319:320", destination: "3956:3958"), "COPYUID 38505 304,319:320 3956:3958"),
         (.modified("7,9"), "MODIFIED 7,9"),
         (.unavailable, "UNAVAILABLE"), (.authenticationFailed, "AUTHENTICATIONFAILED"), (.authorizationFailed, "AUTHORIZATIONFAILED"),

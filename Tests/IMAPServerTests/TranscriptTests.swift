@@ -27,7 +27,9 @@ struct TranscriptTests {
             let tag = "t\(i)"
             try await c.send(line.replacingOccurrences(of: "TAG", with: tag))
             let got = Self.mask(try await c.read(until: line.hasPrefix("+") ? "* BAD" : tag + " "))
-            let want = expected.replacingOccurrences(of: "TAG", with: tag).replacingOccurrences(of: "\n", with: "\r\n")
+            // `TAG` stands for the tag, but in ESEARCH's `(TAG "…")`.
+            let want = expected.replacingOccurrences(of: "(TAG \"", with: "(\u{0}\"").replacingOccurrences(of: "TAG", with: tag)
+                .replacingOccurrences(of: "(\u{0}\"", with: "(TAG \"").replacingOccurrences(of: "\n", with: "\r\n")
             #expect(got == want, "step \(i): \(line)")
         }
         await c.close()

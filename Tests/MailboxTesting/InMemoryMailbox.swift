@@ -173,6 +173,20 @@ final class InMemoryMailbox: Sendable {
         }
     }
 
+    /// MULTIAPPEND: every folder and the quota are checked before the first message goes in, so
+    /// it is all or none.
+    func appendAll(_ batch: [AppendRequest], quotaBytes: Int64?, origin: UUID?) throws -> [AppendResult] {
+        let prepared = try batch.map { (path: try Self.normalizePath($0.folder), message: PreparedMessage($0.message)) }
+        return try state.withLock { s -> [AppendResult] in
+            for p in prepared { _ = try s.existingFolder(p.path) }
+            try s.checkQuota(adding: prepared.reduce(0) { $0 + Int64($1.message.bytes.count) }, quota: quotaBytes)
+            return try zip(batch, prepared).map { r, p in
+                try s.append(to: p.path, p.message, flags: r.flags, keywords: r.keywords, internalDate: r.internalDate ?? Date(),
+                             quotaBytes: quotaBytes, origin: origin)
+            }
+        }
+    }
+
     /// A delivery into INBOX (the sealed queue's hand-off); returns whether the mailbox was
     /// unlocked, i.e. whether a real service would have put it in INBOX already.
     @discardableResult

@@ -61,6 +61,15 @@ public final class InMemoryMailboxService: MailboxService {
 
     public init(gracePeriod: Duration = .zero) { self.gracePeriod = gracePeriod }
 
+    /// Runs after every folder, message-list, expunged-list and \Recent read of any session, with
+    /// the read's name (`folder`, `messages`, `expunged`, `claimRecent`): a test puts another
+    /// client's change between two reads of one command, the worst interleaving, on purpose.
+    public let afterRead = Mutex<(@Sendable (String) async -> Void)?>(nil)
+
+    func readDone(_ name: String) async {
+        if let hook = afterRead.withLock({ $0 }) { await hook(name) }
+    }
+
     // MARK: - Accounts (test set-up)
 
     /// Creates the mailbox of `address` (the default folders, locked) with one password; returns

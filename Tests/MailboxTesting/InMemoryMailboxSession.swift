@@ -26,7 +26,11 @@ public final class InMemoryMailboxSession: MailboxSession {
     }
 
     public func folders() async throws -> [FolderInfo] { mailbox.folders() }
-    public func folder(_ path: String) async throws -> FolderInfo? { try mailbox.folder(path) }
+    public func folder(_ path: String) async throws -> FolderInfo? {
+        let info = try mailbox.folder(path)
+        await service.readDone("folder")
+        return info
+    }
     public func createFolder(_ path: String, specialUse: SpecialUse?) async throws -> FolderInfo {
         try mailbox.createFolder(path, specialUse: specialUse, origin: id)
     }
@@ -39,8 +43,13 @@ public final class InMemoryMailboxSession: MailboxSession {
         try mailbox.append(to: folder, message: message, flags: flags, keywords: keywords, internalDate: internalDate ?? Date(),
                            quotaBytes: quotaBytes, origin: id)
     }
+    public func appendAll(_ batch: [AppendRequest]) async throws -> [AppendResult] {
+        try mailbox.appendAll(batch, quotaBytes: quotaBytes, origin: id)
+    }
     public func messages(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord] {
-        try mailbox.messages(in: folder, uids: uids, changedSince: changedSince)
+        let records = try mailbox.messages(in: folder, uids: uids, changedSince: changedSince)
+        await service.readDone("messages")
+        return records
     }
     public func messageBytes(in folder: String, uid: UID) async throws -> [UInt8]? { try mailbox.messageBytes(in: folder, uid: uid) }
     public func storeFlags(in folder: String, uids: UIDSet, operation: FlagOperation, flags: MessageFlags, keywords: [String],
@@ -55,9 +64,17 @@ public final class InMemoryMailboxSession: MailboxSession {
         try mailbox.move(from: source, uids: uids, to: target, origin: id)
     }
     public func expunge(in folder: String, uids: UIDSet?) async throws -> [UID] { try mailbox.expunge(in: folder, uids: uids, origin: id) }
-    public func expunged(in folder: String, since modSeq: Int64) async throws -> [UID] { try mailbox.expunged(in: folder, since: modSeq) }
+    public func expunged(in folder: String, since modSeq: Int64) async throws -> [UID] {
+        let uids = try mailbox.expunged(in: folder, since: modSeq)
+        await service.readDone("expunged")
+        return uids
+    }
     public func status(of folder: String) async throws -> FolderStatus { try mailbox.status(of: folder) }
-    public func claimRecent(in folder: String) async throws -> [UID] { try mailbox.claimRecent(in: folder) }
+    public func claimRecent(in folder: String) async throws -> [UID] {
+        let uids = try mailbox.claimRecent(in: folder)
+        await service.readDone("claimRecent")
+        return uids
+    }
     public func fullTextSearch(in folder: String, text: String, field: FullTextField) async throws -> [UID]? {
         try mailbox.fullTextSearch(in: folder, text: text, field: field)
     }
