@@ -20,8 +20,9 @@ extension IMAPSession {
         case .uidExpunge(let set):
             guard let view = selected, let seqs = resolve(set, byUID: true, tag: tag) else { return }
             try await expunge(tag, uids: view.uidSet(seqs), mailbox: mailbox)
-        case .fetch(let set, let attributes, let byUID, let changedSince):
-            try await fetch(tag, set: set, attributes: attributes, byUID: byUID, changedSince: changedSince, mailbox: mailbox)
+        case .fetch(let set, let attributes, let byUID, let changedSince, let vanished):
+            try await fetch(tag, set: set, attributes: attributes, byUID: byUID, changedSince: changedSince, vanished: vanished,
+                            mailbox: mailbox)
         case .store(let set, let data, let byUID):
             try await store(tag, set: set, data: data, byUID: byUID, mailbox: mailbox)
         case .copy(let set, let target, let byUID):

@@ -23,7 +23,8 @@ extension IMAPSession {
         let numbers: [UInt32] = matches.compactMap { r in byUID ? r.uid : view.sequenceNumber(of: r.uid).map(UInt32.init) }
         let usesModSeq = key.mentionsModSeq
         let highest = usesModSeq ? matches.map { UInt64($0.modSeq) }.max() : nil
-        if let options = returnOptions {
+        // RFC 9051 §6.4.4: IMAP4rev2 answers every SEARCH with ESEARCH.
+        if let options = returnOptions ?? (rev2 ? [] : nil) {
             let opts = Set(options.map { $0.uppercased() })
             if opts.contains("SAVE") { savedSearch = matches.map(\.uid) }
             var items: [(String, String)] = []
