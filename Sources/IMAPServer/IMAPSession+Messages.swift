@@ -55,7 +55,14 @@ extension IMAPSession {
         selected?.markExpunged(removed)
         changesPending = true
         try await sendUpdates(expungeAllowed: true)
-        ok(tag, "EXPUNGE completed")
+        ok(tag, "EXPUNGE completed", code: highestModSeqAfterExpunge)
+    }
+
+    /// With QRESYNC, the tagged OK of EXPUNGE, UID EXPUNGE and MOVE carries the MODSEQ the
+    /// client is now in step with (RFC 7162 §3.2.7, RFC 6851 §4.4), as Dovecot's does.
+    var highestModSeqAfterExpunge: ResponseCode? {
+        guard qresyncEnabled, let view = selected else { return nil }
+        return .highestModSeq(UInt64(max(view.knownModSeq, 1)))
     }
 
     // MARK: STORE
@@ -126,7 +133,7 @@ extension IMAPSession {
             selected?.markExpunged(result.mapping.map(\.source))
             changesPending = true
             try await sendUpdates(expungeAllowed: true)
-            ok(tag, "MOVE completed")
+            ok(tag, "MOVE completed", code: highestModSeqAfterExpunge)
         } else {
             changesPending = true
             try await sendUpdates(expungeAllowed: true)  // only FETCH, STORE and SEARCH forbid EXPUNGE

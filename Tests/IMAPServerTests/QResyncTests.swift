@@ -57,10 +57,10 @@ struct QResyncTests {
             ("TAG SELECT INBOX", selected(exists: 6, recent: 6, unseen: 1, uidNext: 7, modSeq: 7) + ok),
             ("TAG STORE 2 +FLAGS.SILENT (\\Flagged)", "* 2 FETCH (UID 2 MODSEQ (8))\nTAG OK STORE completed\n"),
             ("TAG STORE 3:4 +FLAGS.SILENT (\\Deleted)", "* 3 FETCH (UID 3 MODSEQ (9))\n* 4 FETCH (UID 4 MODSEQ (9))\nTAG OK STORE completed\n"),
-            ("TAG EXPUNGE", "* VANISHED 3:4\nTAG OK EXPUNGE completed\n"),
+            ("TAG EXPUNGE", "* VANISHED 3:4\nTAG OK [HIGHESTMODSEQ 10] EXPUNGE completed\n"),
             ("TAG UID STORE 1 +FLAGS.SILENT (\\Deleted)", "* 1 FETCH (UID 1 MODSEQ (11))\nTAG OK STORE completed\n"),
-            ("TAG UID EXPUNGE 1:2", "* VANISHED 1\nTAG OK EXPUNGE completed\n"),
-            ("TAG UID MOVE 6 Trash", "* OK [COPYUID _ 6 1] Moved UIDs\n* VANISHED 6\nTAG OK MOVE completed\n"),
+            ("TAG UID EXPUNGE 1:2", "* VANISHED 1\nTAG OK [HIGHESTMODSEQ 12] EXPUNGE completed\n"),
+            ("TAG UID MOVE 6 Trash", "* OK [COPYUID _ 6 1] Moved UIDs\n* VANISHED 6\nTAG OK [HIGHESTMODSEQ 13] MOVE completed\n"),
             // Left: UIDs 2 and 5.
             ("TAG UID FETCH 1:* (FLAGS) (CHANGEDSINCE 7 VANISHED)",
              "* VANISHED (EARLIER) 1,3:4,6\n* 1 FETCH (UID 2 FLAGS (\\Flagged \\Recent) MODSEQ (8))\nTAG OK FETCH completed\n"),
