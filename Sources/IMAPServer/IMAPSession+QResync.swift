@@ -78,10 +78,14 @@ enum QResyncVanished {
     /// order, up to the first mismatch) whose number still names its UID: no message below it can
     /// have gone (UIDs only grow, so nothing can have come in below it either).
     /// `current` is the folder's UIDs, ascending; `known` ranges are ascending and disjoint.
+    /// A tombstone of a message still in `current` (expunged between the two reads) is left for
+    /// the VANISHED that will announce it.
     static func earlier(tombstones: [UID], historyComplete: Bool, current: [UID], known: [ClosedRange<UID>],
                         sequenceMatch: [(number: UInt32, uid: UID)]) -> UIDSet {
         let knownSet = UIDSet(known)
-        if historyComplete { return UIDSet(tombstones.filter(knownSet.contains)) }
+        let currentSet = UIDSet(current)
+        let gone = tombstones.filter { knownSet.contains($0) && !currentSet.contains($0) }
+        if historyComplete { return UIDSet(gone) }
         var floor: UID = 0
         for pair in sequenceMatch {
             guard pair.number >= 1, Int(pair.number) <= current.count, current[Int(pair.number) - 1] == pair.uid else { break }
@@ -102,6 +106,6 @@ enum QResyncVanished {
                 i += 1
             }
         }
-        return UIDSet(gaps + tombstones.filter(knownSet.contains).map { $0 ... $0 })
+        return UIDSet(gaps + gone.map { $0 ... $0 })
     }
 }

@@ -199,6 +199,7 @@ struct QResyncTests {
         // history complete: the tombstones among the known UIDs
         VanishedCase(complete: true, known: [], want: ""),
         VanishedCase(tombstones: [3, 4, 9], complete: true, known: [1 ... 5], want: "3:4"),
+        VanishedCase(tombstones: [3, 5], complete: true, known: [1 ... 5], want: "3"),  // 5 is still there: expunged since
         // incomplete: all gone known UIDs (a superset), narrowed by the seq-match pairs
         VanishedCase(tombstones: [9], known: [1 ... 10], want: "1,3:4,6:7,9:10"),
         VanishedCase(known: [1 ... 10], pairs: [(1, 2), (2, 5), (3, 8)], want: "9:10"),
