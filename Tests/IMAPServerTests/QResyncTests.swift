@@ -2,6 +2,7 @@ import Foundation
 import IMAPCore
 @testable import IMAPServer
 import MailboxAPI
+import MailboxTesting
 import Testing
 
 /// QRESYNC (RFC 7162 §3.2), IMAP4rev2 (RFC 9051) and UNAUTHENTICATE (RFC 8437) as exact
@@ -180,6 +181,46 @@ struct QResyncTests {
         #expect(try await c.command("u8", "ENABLE QRESYNC") == "* ENABLED QRESYNC\r\nu8 OK ENABLE completed\r\n")
         let select = try await c.command("u9", "SELECT INBOX")
         #expect(!select.contains("CLOSED") && select.contains("* 1 EXISTS") && select.contains("u9 OK"), "\(select)")
+        await c.close()
+        await h.cleanUp()
+    }
+
+    /// A store that pruned its tombstones (the in-memory one told to forget them): SELECT
+    /// (QRESYNC …) reports every known UID that is gone, narrowed by seq-match-data. UIDs 1–6 at
+    /// MODSEQ 2–7; 1 expunged at 9, 4 at 11; the client last saw MODSEQ 9 (UIDs 2–6).
+    @Test("QRESYNC after the expunge history was pruned: a superset, narrowed by seq-match-data")
+    func prunedHistory() async throws {
+        let h = try await SessionHarness()
+        for _ in 1...6 { try await h.deliver(Self.mail) }
+        let c = h.connect()
+        try await c.login(h)
+        _ = try await c.command("p1", "SELECT INBOX")
+        _ = try await c.command("p2", "STORE 1 +FLAGS.SILENT (\\Deleted)")
+        _ = try await c.command("p3", "EXPUNGE")
+        _ = try await c.command("p4", "UID STORE 4 +FLAGS.SILENT (\\Deleted)")
+        _ = try await c.command("p5", "EXPUNGE")
+        _ = try await c.command("p6", "ENABLE QRESYNC")
+        let status = try await c.command("p7", "STATUS INBOX (UIDVALIDITY HIGHESTMODSEQ)")
+        #expect(status.contains("HIGHESTMODSEQ 11"), "\(status)")
+        let validity = try #require(status.firstMatch(of: /UIDVALIDITY (\d+)/)?.1)
+        func vanished(_ parameters: String) async throws -> [String] {
+            let reply = try await c.command("p8", "SELECT INBOX (QRESYNC (\(validity) \(parameters)))")
+            #expect(reply.hasSuffix("p8 OK [READ-WRITE] SELECT completed\r\n"), "\(reply)")
+            return reply.split(separator: "\r\n").filter { $0.hasPrefix("* VANISHED") || $0.contains(" FETCH ") }.map(String.init)
+        }
+        // The whole history: exact.
+        #expect(try await vanished("9") == ["* VANISHED (EARLIER) 4"])
+        #expect(try await vanished("7 1:6") == ["* VANISHED (EARLIER) 1,4"])
+        try (h.mailboxes as! InMemoryMailboxService).forgetExpunged(address: h.address, folder: "INBOX", upTo: 11)
+        // Pruned: every known UID that is gone (1 too, which the client knew of) …
+        #expect(try await vanished("9") == ["* VANISHED (EARLIER) 1,4"])
+        #expect(try await vanished("9 2:6") == ["* VANISHED (EARLIER) 4"])
+        // … but none at or below the last pair that still holds (messages 1 and 2 are UIDs 2 and 3).
+        #expect(try await vanished("9 (1:2 2:3)") == ["* VANISHED (EARLIER) 4"])
+        #expect(try await vanished("9 1:6 (1,2,3 2,3,4)") == ["* VANISHED (EARLIER) 4"])
+        #expect(try await vanished("9 1:6 (1,3 1,4)") == ["* VANISHED (EARLIER) 1,4"])
+        // From the pruning point on the log is complete again.
+        #expect(try await vanished("11") == [])
         await c.close()
         await h.cleanUp()
     }

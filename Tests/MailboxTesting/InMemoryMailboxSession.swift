@@ -56,6 +56,7 @@ public final class InMemoryMailboxSession: MailboxSession {
     }
     public func expunge(in folder: String, uids: UIDSet?) async throws -> [UID] { try mailbox.expunge(in: folder, uids: uids, origin: id) }
     public func expunged(in folder: String, since modSeq: Int64) async throws -> [UID] { try mailbox.expunged(in: folder, since: modSeq) }
+    public func expungeHistoryStart(in folder: String) async throws -> Int64 { try mailbox.expungeHistoryStart(in: folder) }
     public func status(of folder: String) async throws -> FolderStatus { try mailbox.status(of: folder) }
     public func claimRecent(in folder: String) async throws -> [UID] { try mailbox.claimRecent(in: folder) }
     public func fullTextSearch(in folder: String, text: String, field: FullTextField) async throws -> [UID]? {
