@@ -149,6 +149,25 @@ def main():
         _, tagged = a.read_until_tagged(tag)
         tagged_ok(tagged, "IDLE")
 
+        # RFC 8437 where announced (Dovecot 2.3 does not): back to not authenticated, then in again
+        # on the same connection, with QRESYNC to enable anew.
+        caps = b" ".join(a.command("CAPABILITY")[0])
+        if b" UNAUTHENTICATE" in caps:
+            untagged, tagged = a.command("UNAUTHENTICATE")
+            tagged_ok(tagged, "UNAUTHENTICATE")
+            check(a.command("NOOP")[1].split()[1:2] == [b"OK"], "NOOP after UNAUTHENTICATE")
+            check(a.command(f'SELECT "{folder}"')[1].split()[1:2] == [b"BAD"], "SELECT after UNAUTHENTICATE is BAD")
+            tagged_ok(a.command(f'LOGIN "{opts.user}" "{opts.password}"')[1], "LOGIN again")
+            untagged, tagged = a.command(f'SELECT "{folder}" (QRESYNC ({validity} {modseq}))')
+            check(tagged.split()[1:2] == [b"BAD"], "QRESYNC forgotten after UNAUTHENTICATE", tagged)
+            tagged_ok(a.command("ENABLE QRESYNC")[1], "ENABLE QRESYNC again")
+            untagged, tagged = a.command(f'SELECT "{folder}" (QRESYNC ({validity} {modseq}))')
+            tagged_ok(tagged, "SELECT (QRESYNC) after logging in again")
+            want = [f"* VANISHED (EARLIER) {uids[0]},{uids[2]},{uids[4]}", fetch2.replace("* 2 ", "* 1 "),
+                    fetch7.replace("* 5 ", "* 4 ")]  # the first message is gone: one place down
+            check(resync_lines(untagged) == want,
+                  "SELECT (QRESYNC) after logging in again", resync_lines(untagged))
+
         a.command("LOGOUT")
         b.close()
         check(b.delete(folder)[0] == "OK", "DELETE")
