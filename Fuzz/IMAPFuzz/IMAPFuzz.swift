@@ -131,7 +131,7 @@ private func roundTripMailbox(_ s: String) {
     var limits = IMAPLimits()
     limits.maxInlineLiteral = 1 << 20
     guard case .success(let cmd) = IMAPCommandParser.parse(select, limits: limits),
-          case .select(let mailbox, _) = cmd.kind else { preconditionFailure("encoded mailbox does not parse: \(s.debugDescription)") }
+          case .select(let mailbox, _, _) = cmd.kind else { preconditionFailure("encoded mailbox does not parse: \(s.debugDescription)") }
     precondition(mailbox == s, "mailbox round trip: \(s.debugDescription) → \(mailbox.debugDescription)")
 }
 

@@ -21,8 +21,9 @@ public struct IMAPCommand: Sendable, Hashable {
         case login(user: String, password: String)
         // authenticated
         case enable([String])
-        case select(mailbox: String, condStore: Bool)
-        case examine(mailbox: String, condStore: Bool)
+        /// `SELECT name [(CONDSTORE)]` or `[(QRESYNC (…))]` (RFC 7162).
+        case select(mailbox: String, condStore: Bool, qresync: QResyncParameters? = nil)
+        case examine(mailbox: String, condStore: Bool, qresync: QResyncParameters? = nil)
         /// `CREATE name [(USE (\Drafts …))]` (RFC 6154 CREATE-SPECIAL-USE).
         case create(mailbox: String, specialUse: [String])
         case delete(mailbox: String)
@@ -39,11 +40,14 @@ public struct IMAPCommand: Sendable, Hashable {
         case getQuotaRoot(mailbox: String)
         case setQuota(root: String, limits: [QuotaLimit])
         case idle
+        /// RFC 8437: back to the not-authenticated state.
+        case unauthenticate
         // selected
         case check, close, unselect, expunge
         case uidExpunge(SequenceSet)
         case search(charset: String?, key: SearchKey, uid: Bool, returnOptions: [String]?)
-        case fetch(SequenceSet, [FetchAttribute], uid: Bool, changedSince: UInt64?)
+        /// `(CHANGEDSINCE n [VANISHED])` modifiers (RFC 7162 §3.1.4.1, §3.2.6).
+        case fetch(SequenceSet, [FetchAttribute], uid: Bool, changedSince: UInt64?, vanished: Bool = false)
         case store(SequenceSet, StoreData, uid: Bool)
         case copy(SequenceSet, mailbox: String, uid: Bool)
         case move(SequenceSet, mailbox: String, uid: Bool)
@@ -74,6 +78,24 @@ public struct ListCommand: Sendable, Hashable {
 public enum StatusAttribute: String, Sendable, Hashable, CaseIterable {
     case messages = "MESSAGES", recent = "RECENT", uidNext = "UIDNEXT", uidValidity = "UIDVALIDITY"
     case unseen = "UNSEEN", deleted = "DELETED", size = "SIZE", highestModSeq = "HIGHESTMODSEQ"
+}
+
+/// The `QRESYNC (uidvalidity modseq [known-uids] [seq-match-data])` SELECT/EXAMINE parameter
+/// (RFC 7162 §3.2.5). None of the sets contains `*` (the parser refuses it).
+public struct QResyncParameters: Sendable, Hashable {
+    public var uidValidity: UInt32
+    public var modSeq: UInt64
+    /// The UIDs the client knows of (nil: all).
+    public var knownUIDs: SequenceSet?
+    /// `seq-match-data`: message numbers and the UIDs the client believes they have, pairwise, in
+    /// the order written.
+    public var knownSequenceNumbers: SequenceSet?
+    public var knownSequenceUIDs: SequenceSet?
+    public init(uidValidity: UInt32, modSeq: UInt64, knownUIDs: SequenceSet? = nil,
+                knownSequenceNumbers: SequenceSet? = nil, knownSequenceUIDs: SequenceSet? = nil) {
+        self.uidValidity = uidValidity; self.modSeq = modSeq; self.knownUIDs = knownUIDs
+        self.knownSequenceNumbers = knownSequenceNumbers; self.knownSequenceUIDs = knownSequenceUIDs
+    }
 }
 
 public struct StoreData: Sendable, Hashable {

@@ -105,6 +105,7 @@ public enum IMAPCommandParser {
         case "EXPUNGE": return .expunge
         case "UNSELECT": return .unselect
         case "IDLE": return .idle
+        case "UNAUTHENTICATE": return .unauthenticate
         case "NAMESPACE": return .namespace
         case "ID": return try parseID(&r)
         case "COMPRESS":
@@ -137,16 +138,21 @@ public enum IMAPCommandParser {
             try r.argument("mailbox name")
             let mailbox = try r.mailbox()
             var condStore = false
+            var qresync: QResyncParameters?
             if r.take(32) {
                 try r.expect(UInt8(ascii: "("), "(")
                 repeat {
                     let p = try r.word()
-                    guard p == "CONDSTORE" else { throw ParseFailure("Unsupported SELECT parameter \(p)") }
-                    condStore = true
+                    switch p {
+                    case "CONDSTORE": condStore = true
+                    case "QRESYNC" where qresync == nil: qresync = try qresyncParameters(&r)
+                    default: throw ParseFailure("Unsupported SELECT parameter \(p)")
+                    }
                 } while r.take(32)
                 try r.expect(UInt8(ascii: ")"), ")")
             }
-            return name == "SELECT" ? .select(mailbox: mailbox, condStore: condStore) : .examine(mailbox: mailbox, condStore: condStore)
+            return name == "SELECT" ? .select(mailbox: mailbox, condStore: condStore, qresync: qresync)
+                : .examine(mailbox: mailbox, condStore: condStore, qresync: qresync)
         case "CREATE":
             try r.argument("mailbox name")
             let mailbox = try r.mailbox()
@@ -223,6 +229,39 @@ public enum IMAPCommandParser {
         default:
             throw ParseFailure("Unknown command \(name)")
         }
+    }
+
+    /// RFC 7162 §3.2.5, after the word QRESYNC:
+    /// `SP "(" uidvalidity SP mod-sequence-value [SP known-uids] [SP seq-match-data] ")"`,
+    /// `seq-match-data = "(" known-sequence-set SP known-uid-set ")"`; no set may contain `*`.
+    static func qresyncParameters(_ r: inout CommandReader) throws(ParseFailure) -> QResyncParameters {
+        func set(_ r: inout CommandReader) throws(ParseFailure) -> SequenceSet {
+            guard r.peek() != UInt8(ascii: "$") else { throw ParseFailure("Invalid QRESYNC parameter") }
+            let s = try r.sequenceSet()
+            guard !s.containsStar else { throw ParseFailure("* is not allowed in QRESYNC parameters") }
+            return s
+        }
+        try r.sp()
+        try r.expect(UInt8(ascii: "("), "(")
+        var p = QResyncParameters(uidValidity: try r.nzNumber32(), modSeq: 0)
+        try r.sp()
+        p.modSeq = try r.number()
+        var more = r.take(32)
+        if more, r.peek() != UInt8(ascii: "(") {
+            p.knownUIDs = try set(&r)
+            more = r.take(32)
+        }
+        if more {
+            try r.expect(UInt8(ascii: "("), "seq-match-data")
+            let numbers = try set(&r)
+            try r.sp()
+            let uids = try set(&r)
+            try r.expect(UInt8(ascii: ")"), ")")
+            guard numbers.count() == uids.count() else { throw ParseFailure("seq-match-data sets differ in size") }
+            p.knownSequenceNumbers = numbers; p.knownSequenceUIDs = uids
+        }
+        try r.expect(UInt8(ascii: ")"), ")")
+        return p
     }
 
     /// `COPY` / `MOVE` sequence-set SP mailbox.
@@ -434,14 +473,25 @@ public enum IMAPCommandParser {
         } else {
             attributes = try fetchAttribute(&r)
         }
+        // fetch-modifier = "CHANGEDSINCE" SP mod-sequence-value / "VANISHED" (RFC 7162 §3.1.4.1, §3.2.6)
         var changedSince: UInt64?
+        var vanished = false
         if r.take(32) {
             try r.expect(UInt8(ascii: "("), "(")
-            guard r.takeWord("CHANGEDSINCE ") else { throw ParseFailure("Unsupported FETCH modifier") }
-            changedSince = try r.number()
+            repeat {
+                if changedSince == nil, r.takeWord("CHANGEDSINCE ") {
+                    changedSince = try r.number()
+                } else if !vanished, r.takeWord("VANISHED") {
+                    vanished = true
+                } else {
+                    throw ParseFailure("Unsupported FETCH modifier")
+                }
+            } while r.take(32)
             try r.expect(UInt8(ascii: ")"), ")")
         }
-        return .fetch(set, attributes, uid: uid, changedSince: changedSince)
+        if vanished && !uid { throw ParseFailure("VANISHED needs UID FETCH") }
+        if vanished && changedSince == nil { throw ParseFailure("VANISHED needs CHANGEDSINCE") }
+        return .fetch(set, attributes, uid: uid, changedSince: changedSince, vanished: vanished)
     }
 
     static func fetchAttribute(_ r: inout CommandReader) throws(ParseFailure) -> [FetchAttribute] {

@@ -38,4 +38,22 @@ public struct SequenceSet: Sendable, Hashable {
         }
         return merged
     }
+
+    /// Whether `*` appears (RFC 7162's known-uids and seq-match-data forbid it).
+    public var containsStar: Bool {
+        ranges.contains { $0.first == .star || $0.last == .star }
+    }
+
+    /// The numbers as written, range by range (each range low to high), `*` standing for `max`;
+    /// lazily, however large the ranges.
+    public func numbers(max: UInt32 = .max) -> some Sequence<UInt32> {
+        func value(_ b: SequenceBound) -> UInt32 { if case .number(let n) = b { return n } else { return max } }
+        return ranges.lazy.flatMap { r in Swift.min(value(r.first), value(r.last)) ... Swift.max(value(r.first), value(r.last)) }
+    }
+
+    /// How many numbers `numbers(max:)` yields.
+    public func count(max: UInt32 = .max) -> UInt64 {
+        func value(_ b: SequenceBound) -> UInt32 { if case .number(let n) = b { return n } else { return max } }
+        return ranges.reduce(0) { $0 + UInt64(Swift.max(value($1.first), value($1.last)) - Swift.min(value($1.first), value($1.last))) + 1 }
+    }
 }

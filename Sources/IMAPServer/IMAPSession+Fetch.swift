@@ -5,8 +5,11 @@ import MailboxAPI
 
 extension IMAPSession {
     func fetch(_ tag: String, set: SequenceSet, attributes: [FetchAttribute], byUID: Bool, changedSince: UInt64?,
-               mailbox: any MailboxSession) async throws {
+               vanished: Bool = false, mailbox: any MailboxSession) async throws {
+        // RFC 7162 §3.2.6: only once QRESYNC is enabled (the parser saw to UID FETCH and CHANGEDSINCE).
+        if vanished && !qresyncEnabled { bad(tag, "QRESYNC is not enabled"); return }
         guard let view = selected, let seqs = resolve(set, byUID: byUID, tag: tag) else { return }
+        if vanished, let changedSince { try await fetchVanished(set, since: changedSince, view: view, mailbox: mailbox) }
         var attrs = attributes
         if byUID && !attrs.contains(.uid) { attrs.insert(.uid, at: 0) }
         if changedSince != nil {

@@ -10,16 +10,12 @@ extension IMAPSession {
         do {
             switch command.kind {
             case .enable(let names):
-                var now: [String] = []
-                if names.contains(where: { $0.uppercased() == "CONDSTORE" }) && !enabled.contains("CONDSTORE") {
-                    enableCondStore(); now.append("CONDSTORE")
-                }
-                untagged(.enabled(now))
+                untagged(.enabled(enable(names)))
                 ok(tag, "ENABLE completed")
-            case .select(let name, let condStore):
-                try await select(tag, name: name, readOnly: false, condStore: condStore, mailbox: mailbox)
-            case .examine(let name, let condStore):
-                try await select(tag, name: name, readOnly: true, condStore: condStore, mailbox: mailbox)
+            case .select(let name, let condStore, let qresync):
+                try await select(tag, name: name, readOnly: false, condStore: condStore, qresync: qresync, mailbox: mailbox)
+            case .examine(let name, let condStore, let qresync):
+                try await select(tag, name: name, readOnly: true, condStore: condStore, qresync: qresync, mailbox: mailbox)
             case .create(let name, let uses):
                 try await create(tag, name: name, uses: uses, mailbox: mailbox)
             case .delete(let name):
@@ -89,14 +85,17 @@ extension IMAPSession {
 
     // MARK: SELECT / EXAMINE
 
-    func select(_ tag: String, name: String, readOnly: Bool, condStore: Bool, mailbox: any MailboxSession) async throws {
+    func select(_ tag: String, name: String, readOnly: Bool, condStore: Bool, qresync: QResyncParameters? = nil,
+                mailbox: any MailboxSession) async throws {
+        // RFC 7162 §3.2.5: QRESYNC before ENABLE QRESYNC is BAD (and closes nothing).
+        if qresync != nil && !qresyncEnabled { bad(tag, "QRESYNC is not enabled"); return }
         if selected != nil {
             selected = nil
             state = .authenticated
-            if enabled.contains("CONDSTORE") { untagged(.condition(status: .ok, code: .closed, text: "Previous mailbox closed")) }
+            if enabled.contains("CONDSTORE") || rev2 { untagged(.condition(status: .ok, code: .closed, text: "Previous mailbox closed")) }
         }
         guard let info = try await mailbox.folder(name) else { no(tag, "Mailbox does not exist", code: .nonExistent); return }
-        if condStore { enabled.insert("CONDSTORE") }
+        if condStore || qresync != nil { enabled.insert("CONDSTORE") }
         // SELECT claims \Recent before it reads the messages, so every claimed message is in the
         // read (one arriving in between stays \Recent in the store for the next claim); EXAMINE
         // claims nothing and counts the messages not yet claimed (RFC 3501 §6.3.2). Either way
@@ -108,17 +107,30 @@ extension IMAPSession {
                                    condStore: enabled.contains("CONDSTORE"))
         sendFlags(keywords: view.knownKeywords.sorted(), readOnly: readOnly)
         untagged(.exists(view.count))
-        untagged(.recent(view.recentCount))
-        if let firstUnseen = records.firstIndex(where: { !$0.flags.contains(.seen) }) {
-            untagged(.condition(status: .ok, code: .unseen(UInt32(firstUnseen + 1)), text: "First unseen"))
+        if rev2 {
+            // RFC 9051 §6.3.2: no RECENT or UNSEEN; the mailbox's LIST response instead.
+            untagged(.list(attributes: try await listAttributes(of: info, mailbox: mailbox), delimiter: "/", mailbox: info.path, lsub: false))
+        } else {
+            untagged(.recent(view.recentCount))
+            if let firstUnseen = records.firstIndex(where: { !$0.flags.contains(.seen) }) {
+                untagged(.condition(status: .ok, code: .unseen(UInt32(firstUnseen + 1)), text: "First unseen"))
+            }
         }
+        let uidNext = max(info.uidNext, (records.last?.uid ?? 0) + 1)
         untagged(.condition(status: .ok, code: .uidValidity(info.uidValidity), text: "UIDs valid"))
-        untagged(.condition(status: .ok, code: .uidNext(max(info.uidNext, (records.last?.uid ?? 0) + 1)), text: "Predicted next UID"))
+        untagged(.condition(status: .ok, code: .uidNext(uidNext), text: "Predicted next UID"))
         if view.condStore { untagged(.condition(status: .ok, code: .highestModSeq(UInt64(max(view.knownModSeq, 1))), text: "Highest")) }
+        if let qresync { try await resynchronize(qresync, view: view, records: records, uidNext: uidNext, mailbox: mailbox) }
         selected = view
         state = .selected
         changesPending = false
         ok(tag, readOnly ? "EXAMINE completed" : "SELECT completed", code: readOnly ? .readOnly : .readWrite)
+    }
+
+    /// The attributes LIST shows for an existing folder (without \Subscribed).
+    func listAttributes(of folder: FolderInfo, mailbox: any MailboxSession) async throws -> [String] {
+        let hasChildren = try await mailbox.folders().contains { $0.path.hasPrefix(folder.path + "/") }
+        return [hasChildren ? "\\HasChildren" : "\\HasNoChildren"] + (folder.specialUse.map { [$0.rawValue] } ?? [])
     }
 
     /// FLAGS and PERMANENTFLAGS: at SELECT, and again when a keyword new to the client is about
@@ -378,12 +390,18 @@ extension IMAPSession {
             view.knownModSeq = max(view.knownModSeq, info.highestModSeq)
         }
         if expungeAllowed {
-            for seq in view.flushExpunges() { untagged(.expunge(seq)) }
+            let gone = view.flushExpunges()
+            if qresyncEnabled {
+                // RFC 7162 §3.2.10: the UIDs, in one response.
+                if !gone.isEmpty { untagged(.vanished(earlier: false, uids: UIDSet(gone.map(\.uid)).description)) }
+            } else {
+                for g in gone { untagged(.expunge(g.sequenceNumber)) }
+            }
         }
         // EXISTS, then RECENT counted among the messages of that EXISTS.
         if let count = view.takeExistsUpdate() {
             untagged(.exists(count))
-            untagged(.recent(view.recentCount))
+            if !rev2 { untagged(.recent(view.recentCount)) }
         }
         selected = view
     }
@@ -395,7 +413,7 @@ extension IMAPSession {
         if flags.contains(.flagged) { result.append(.flagged) }
         if flags.contains(.deleted) { result.append(.deleted) }
         if flags.contains(.draft) { result.append(.draft) }
-        if recent { result.append(.recent) }
+        if recent && !rev2 { result.append(.recent) }
         result += keywords.map(IMAPFlag.keyword)
         return result
     }

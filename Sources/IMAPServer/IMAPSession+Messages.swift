@@ -20,8 +20,9 @@ extension IMAPSession {
         case .uidExpunge(let set):
             guard let view = selected, let seqs = resolve(set, byUID: true, tag: tag) else { return }
             try await expunge(tag, uids: view.uidSet(seqs), mailbox: mailbox)
-        case .fetch(let set, let attributes, let byUID, let changedSince):
-            try await fetch(tag, set: set, attributes: attributes, byUID: byUID, changedSince: changedSince, mailbox: mailbox)
+        case .fetch(let set, let attributes, let byUID, let changedSince, let vanished):
+            try await fetch(tag, set: set, attributes: attributes, byUID: byUID, changedSince: changedSince, vanished: vanished,
+                            mailbox: mailbox)
         case .store(let set, let data, let byUID):
             try await store(tag, set: set, data: data, byUID: byUID, mailbox: mailbox)
         case .copy(let set, let target, let byUID):
@@ -54,7 +55,14 @@ extension IMAPSession {
         selected?.markExpunged(removed)
         changesPending = true
         try await sendUpdates(expungeAllowed: true)
-        ok(tag, "EXPUNGE completed")
+        ok(tag, "EXPUNGE completed", code: highestModSeqAfterExpunge)
+    }
+
+    /// With QRESYNC, the tagged OK of EXPUNGE, UID EXPUNGE and MOVE carries the MODSEQ the
+    /// client is now in step with (RFC 7162 §3.2.7, RFC 6851 §4.4), as Dovecot's does.
+    var highestModSeqAfterExpunge: ResponseCode? {
+        guard qresyncEnabled, let view = selected else { return nil }
+        return .highestModSeq(UInt64(max(view.knownModSeq, 1)))
     }
 
     // MARK: STORE
@@ -125,7 +133,7 @@ extension IMAPSession {
             selected?.markExpunged(result.mapping.map(\.source))
             changesPending = true
             try await sendUpdates(expungeAllowed: true)
-            ok(tag, "MOVE completed")
+            ok(tag, "MOVE completed", code: highestModSeqAfterExpunge)
         } else {
             changesPending = true
             try await sendUpdates(expungeAllowed: true)  // only FETCH, STORE and SEARCH forbid EXPUNGE

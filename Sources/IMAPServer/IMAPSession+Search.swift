@@ -26,7 +26,8 @@ extension IMAPSession {
         func highest(_ returned: some Sequence<MessageRecord>) -> UInt64? {
             key.mentionsModSeq ? returned.lazy.map { UInt64(max($0.modSeq, 1)) }.max() : nil
         }
-        if let options = returnOptions {
+        // RFC 9051 §6.4.4: IMAP4rev2 answers every SEARCH with ESEARCH.
+        if let options = returnOptions ?? (rev2 ? [] : nil) {
             let opts = Set(options.map { $0.uppercased() })
             if opts.contains("SAVE") { savedSearch = matches.map(\.uid) }
             var items: [(String, String)] = []
@@ -57,7 +58,7 @@ extension IMAPCommand.Kind {
     var enablesCondStore: Bool {
         switch self {
         case .status(_, let attributes): attributes.contains(.highestModSeq)
-        case .fetch(_, let attributes, _, let changedSince): changedSince != nil || attributes.contains(.modSeq)
+        case .fetch(_, let attributes, _, let changedSince, _): changedSince != nil || attributes.contains(.modSeq)
         case .search(_, let key, _, _): key.mentionsModSeq
         case .store(_, let data, _): data.unchangedSince != nil
         default: false

@@ -47,13 +47,13 @@ final class IMAPSession {
     var insecureAuthBlocked: Bool { !context.isTLS && !configuration.allowInsecureAuth }
 
     var capabilities: [String] {
-        var caps = ["IMAP4rev1", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE"]
+        var caps = ["IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE"]
         if state == .notAuthenticated {
             if !context.isTLS && context.transport.canStartTLS { caps.append("STARTTLS") }
             if insecureAuthBlocked { caps.append("LOGINDISABLED") } else { caps.append("AUTH=PLAIN") }
         } else {
             caps += ["NAMESPACE", "UIDPLUS", "MOVE", "SPECIAL-USE", "CREATE-SPECIAL-USE", "UNSELECT", "CHILDREN",
-                     "LIST-EXTENDED", "LIST-STATUS", "ESEARCH", "SEARCHRES", "BINARY", "CONDSTORE", "STATUS=SIZE",
+                     "LIST-EXTENDED", "LIST-STATUS", "ESEARCH", "SEARCHRES", "BINARY", "CONDSTORE", "QRESYNC", "STATUS=SIZE", "UNAUTHENTICATE",
                      "MULTIAPPEND", "APPENDLIMIT=\(configuration.limits.maxAppendSize)", "QUOTA", "QUOTA=RES-STORAGE"]
             if context.transport.canCompress && !compressing { caps.append("COMPRESS=DEFLATE") }
         }
@@ -192,6 +192,9 @@ final class IMAPSession {
             try await login(tag, user: user, password: password)
         case .authenticate(let mechanism, let initial):
             try await authenticate(tag, mechanism: mechanism, initialResponse: initial)
+        case .unauthenticate:
+            guard state != .notAuthenticated else { bad(tag, "Not authenticated"); return }
+            await unauthenticate(tag)
         default:
             guard state != .notAuthenticated else { bad(tag, "Log in first"); return }
             try await executeAuthenticated(command)
@@ -292,6 +295,21 @@ final class IMAPSession {
                 state = .logout; return nil
             }
         }
+    }
+
+    /// RFC 8437: the mailbox closes (no expunge), the login ends and the session starts over as if
+    /// just connected (ENABLEd extensions and the saved search forgotten; TLS stays).
+    func unauthenticate(_ tag: String) async {
+        let ending = login
+        login = nil
+        selected = nil
+        enabled = []
+        savedSearch = []
+        changesPending = false
+        state = .notAuthenticated
+        context.logger[metadataKey: "imap.mailbox"] = nil
+        await ending?.end()
+        ok(tag, "UNAUTHENTICATE completed")
     }
 
     func authenticateUser(_ tag: String, user: String, password: String) async throws {

@@ -124,16 +124,17 @@ struct SelectedMailbox {
         for uid in expunged where sequenceNumber(of: uid) != nil { pendingExpunges.insert(uid) }
     }
 
-    /// Removes the pending expunged messages and returns the sequence numbers to announce, in the
-    /// order they must be sent (each number valid after the previous ones were applied).
-    mutating func flushExpunges() -> [UInt32] {
+    /// Removes the pending expunged messages and returns those to announce (sequence number and
+    /// UID), in the order EXPUNGE responses must be sent (each number valid after the previous
+    /// ones were applied).
+    mutating func flushExpunges() -> [(sequenceNumber: UInt32, uid: UID)] {
         guard !pendingExpunges.isEmpty else { return [] }
         // Highest first: every announced number stays valid as the list shrinks.
         // A message the client was never told about (not yet in an EXISTS) goes silently.
-        var result: [UInt32] = []
+        var result: [(sequenceNumber: UInt32, uid: UID)] = []
         var announcedGone = 0
         for index in stride(from: uids.count - 1, through: 0, by: -1) where pendingExpunges.contains(uids[index]) {
-            if index < announcedCount { result.append(UInt32(index + 1)); announcedGone += 1 }
+            if index < announcedCount { result.append((UInt32(index + 1), uids[index])); announcedGone += 1 }
             recent.remove(uids[index])
         }
         // One pass to rebuild the arrays (not one removal per message).

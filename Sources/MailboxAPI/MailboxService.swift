@@ -90,7 +90,13 @@ public protocol MailboxSession: Sendable {
     func copy(from source: String, uids: UIDSet, to target: String) async throws -> CopyResult
     func move(from source: String, uids: UIDSet, to target: String) async throws -> CopyResult
     func expunge(in folder: String, uids: UIDSet?) async throws -> [UID]
+    /// UIDs expunged from `folder` at a MODSEQ above `modSeq` (QRESYNC's VANISHED), complete
+    /// for every `modSeq` at or above `expungeHistoryStart(in:)`.
     func expunged(in folder: String, since modSeq: Int64) async throws -> [UID]
+    /// The MODSEQ from which `expunged(in:since:)` is complete: a store that forgets old
+    /// tombstones says how far back it still knows (IMAP then reports a superset). The default,
+    /// 0, is for stores that keep every tombstone while the folder lives (`LocalMailboxService`).
+    func expungeHistoryStart(in folder: String) async throws -> Int64
     func status(of folder: String) async throws -> FolderStatus
     func claimRecent(in folder: String) async throws -> [UID]
     func fullTextSearch(in folder: String, text: String, field: FullTextField) async throws -> [UID]?
@@ -166,6 +172,9 @@ extension MailboxSession {
     public func messageBytes(in folder: String, uids: UIDSet, prefetch: BytesPrefetch) async throws -> [UID: [UInt8]] {
         try await messageStates(in: folder, uids: uids, changedSince: nil, prefetch: prefetch).bytes
     }
+
+    /// Every tombstone kept.
+    public func expungeHistoryStart(in folder: String) async throws -> Int64 { 0 }
 
     /// No cache: the protocol derives again each time.
     public func derived(_ kinds: [String], in folder: String, uids: UIDSet) async throws -> [String: [UID: [UInt8]]] { [:] }

@@ -27,7 +27,12 @@ public struct UIDSet: Sendable, Hashable, CustomStringConvertible {
     public var isEmpty: Bool { ranges.isEmpty }
     /// How many UIDs the set names (`1:*` names 2³² − 1 of them).
     public var uidCount: Int { ranges.reduce(0) { $0 + $1.count } }
-    public func contains(_ uid: UID) -> Bool { ranges.contains { $0.contains(uid) } }
+    public func contains(_ uid: UID) -> Bool {
+        // The ranges are sorted and disjoint: the last one starting at or below `uid` decides.
+        var lo = 0, hi = ranges.count
+        while lo < hi { let mid = (lo + hi) / 2; if ranges[mid].lowerBound <= uid { lo = mid + 1 } else { hi = mid } }
+        return lo > 0 && ranges[lo - 1].contains(uid)
+    }
 
     public var description: String {
         ranges.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound):\($0.upperBound)" }.joined(separator: ",")

@@ -83,6 +83,18 @@ struct RealClientTests {
                 + ["--expect-caps", Self.capabilities])
     }
 
+    /// RFC 7162 §3.2: a client reconnects and resynchronises with SELECT (QRESYNC …) after another
+    /// client (imaplib) flagged, expunged and appended; the VANISHED (EARLIER) and FETCH lines are
+    /// checked exactly, then UID FETCH (CHANGEDSINCE VANISHED) and VANISHED during IDLE.
+    @Test("QRESYNC: reconnect and resynchronise after another client's changes",
+          .enabled(if: hasPython, "python3 is not installed"))
+    func qresync() async throws {
+        let server = try await ServerHarness()
+        defer { server.stop() }
+        try await run("qresync_suite", ScriptRunner.python,
+                ["qresync_suite.py"] + serverArgs(server, port: server.imapPort, tls: "none"), timeout: .seconds(120))
+    }
+
     @Test("without --allow-insecure-auth, LOGIN and AUTHENTICATE are refused before STARTTLS",
           .enabled(if: hasPython, "python3 is not installed"))
     func plaintextAuthRefused() async throws {

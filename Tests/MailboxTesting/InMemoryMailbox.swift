@@ -257,6 +257,16 @@ final class InMemoryMailbox: Sendable {
         return try state.withLock { s -> [UID] in try s.expunged(in: path, since: modSeq) }
     }
 
+    func forgetExpunged(in folderPath: String, upTo modSeq: Int64) throws {
+        let path = try Self.normalizePath(folderPath)
+        try state.withLock { s in try s.forgetExpunged(in: path, upTo: modSeq) }
+    }
+
+    func expungeHistoryStart(in folderPath: String) throws -> Int64 {
+        let path = try Self.normalizePath(folderPath)
+        return try state.withLock { s -> Int64 in try s.expungeHistoryStart(in: path) }
+    }
+
     func status(of folderPath: String) throws -> FolderStatus {
         let path = try Self.normalizePath(folderPath)
         return try state.withLock { s -> FolderStatus in try s.status(of: path) }

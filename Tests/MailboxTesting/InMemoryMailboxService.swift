@@ -123,6 +123,14 @@ public final class InMemoryMailboxService: MailboxService {
         return revoked
     }
 
+    /// Drops the expunge log of `folder` up to `modSeq` (QRESYNC must then report a superset).
+    public func forgetExpunged(address: String, folder: String, upTo modSeq: Int64) throws {
+        let email = try EmailAddress(address)
+        let mailbox = state.withLock { s in s.accounts[email.canonical].flatMap { s.mailboxes[$0.mailboxID] } }
+        guard let mailbox else { throw MailStoreError(.noMailbox, "no such alias: \(email)") }
+        try mailbox.forgetExpunged(in: folder, upTo: modSeq)
+    }
+
     /// The id of the mailbox of `address` (32 lower-case hex digits, like a real one).
     public func mailboxID(address: String) -> String? {
         guard let email = try? EmailAddress(address) else { return nil }

@@ -69,6 +69,7 @@ public final class InMemoryMailboxSession: MailboxSession {
         await service.readDone("expunged")
         return uids
     }
+    public func expungeHistoryStart(in folder: String) async throws -> Int64 { try mailbox.expungeHistoryStart(in: folder) }
     public func status(of folder: String) async throws -> FolderStatus { try mailbox.status(of: folder) }
     public func claimRecent(in folder: String) async throws -> [UID] {
         let uids = try mailbox.claimRecent(in: folder)

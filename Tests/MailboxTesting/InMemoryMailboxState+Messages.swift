@@ -223,6 +223,15 @@ extension MailboxState {
         return removedUIDs
     }
 
+    /// Drops the expunge log up to `modSeq`, as a store that prunes old tombstones would.
+    mutating func forgetExpunged(in path: String, upTo modSeq: Int64) throws {
+        let fi = try existingFolder(path)
+        folders[fi].expunged = folders[fi].expunged.filter { $0.value > modSeq }
+        folders[fi].expungedFrom = max(folders[fi].expungedFrom, modSeq)
+    }
+
+    func expungeHistoryStart(in path: String) throws -> Int64 { folders[try existingFolder(path)].expungedFrom }
+
     func expunged(in path: String, since modSeq: Int64) throws -> [UID] {
         let fi = try existingFolder(path)
         let folder = folders[fi]

@@ -14,6 +14,8 @@ struct FolderState {
     var messages: [StoredMessage] = []
     /// The expunge log (QRESYNC VANISHED): UID → MODSEQ of its expunge.
     var expunged: [UID: Int64] = [:]
+    /// The log is complete from this MODSEQ on (`forgetExpunged` raises it).
+    var expungedFrom: Int64 = 0
 
     /// The first index whose UID is `uid` or more.
     func lowerBound(_ uid: UID) -> Int {
