@@ -41,6 +41,9 @@ public struct IMAPCommand: Sendable, Hashable {
         case check, close, unselect, expunge
         case uidExpunge(SequenceSet)
         case search(charset: String?, key: SearchKey, uid: Bool, returnOptions: [String]?)
+        /// RFC 5256 SORT (RFC 5957 DISPLAY keys, RFC 5267 ESORT RETURN) and THREAD.
+        case sort(SortCommand)
+        case thread(ThreadCommand)
         case fetch(SequenceSet, [FetchAttribute], uid: Bool, changedSince: UInt64?)
         case store(SequenceSet, StoreData, uid: Bool)
         case copy(SequenceSet, mailbox: String, uid: Bool)
