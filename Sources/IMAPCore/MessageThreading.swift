@@ -227,8 +227,9 @@ public enum MessageThreading {
 
         // (4) The roots by sent date (a dummy by its earliest child's).
         mutating func sortRoots() {
-            for r in roots where message[r] < 0 { children[r].sort(by: precedes) }
-            roots.sort(by: precedes)
+            // sorted(), then assigned: sorting in place would copy every list (the comparison reads self).
+            for r in roots where message[r] < 0 { children[r] = children[r].sorted(by: precedes) }
+            roots = roots.sorted(by: precedes)
         }
 
         /// A root's subject and whether it is a reply: a dummy's are its first child's.
@@ -248,6 +249,8 @@ public enum MessageThreading {
                 if (message[r] < 0 && message[old] >= 0) || (isReply(old) && message[r] >= 0 && !isReply(r)) { table[s] = r }
             }
             var top = roots
+            var position: [Int: Int] = [:]   // where each root is in `top` (a dummy takes its place)
+            for (k, r) in roots.enumerated() { position[r] = k }
             var removed = Set<Int>()
             for r in roots {
                 let s = subject(r)
@@ -263,7 +266,7 @@ public enum MessageThreading {
                     setParent(r, other); removed.insert(r)
                 } else {
                     let dummy = new(-1)
-                    if let k = top.firstIndex(of: other) { top[k] = dummy }
+                    if let k = position[other] { top[k] = dummy; position[dummy] = k }
                     setParent(other, dummy); setParent(r, dummy)
                     removed.insert(r)
                     table[s] = dummy
@@ -274,8 +277,8 @@ public enum MessageThreading {
 
         // (6) Every set of siblings by sent date, depth first.
         mutating func sortAll() {
-            for c in preorder(roots).reversed() where children[c].count > 1 { children[c].sort(by: precedes) }
-            roots.sort(by: precedes)
+            for c in preorder(roots).reversed() where children[c].count > 1 { children[c] = children[c].sorted(by: precedes) }
+            roots = roots.sorted(by: precedes)
         }
 
         func forest() -> ThreadForest {

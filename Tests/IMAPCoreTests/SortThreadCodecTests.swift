@@ -66,6 +66,18 @@ struct SortThreadCodecTests {
         #expect(text.hasSuffix(" 99999 100000)\r\n"))
     }
 
+    @Test("50,000 pairs of originals with the same subject each get a dummy, in linear time")
+    func manyPairs() {
+        let n = 50_000
+        let messages = (0..<(2 * n)).map { i in
+            ThreadMessage(number: UInt32(i + 1), sentDate: Int64(i), subject: Array("S\(i / 2)".utf8), isReplyOrForward: false,
+                          messageID: nil, references: [])
+        }
+        let forest = MessageThreading.references(messages)
+        #expect(forest.roots.count == n)
+        #expect(forest.trees.prefix(2) == [Tree(0, [Tree(1), Tree(2)]), Tree(0, [Tree(3), Tree(4)])])
+    }
+
     static func m(_ n: UInt32, _ date: Int64, _ subject: String, id: String?, refs: [String] = []) -> ThreadMessage {
         let base = BaseSubject(raw: Array(subject.utf8))
         return ThreadMessage(number: n, sentDate: date, subject: base.key, isReplyOrForward: base.isReplyOrForward, messageID: id, references: refs)
