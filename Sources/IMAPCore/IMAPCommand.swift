@@ -46,6 +46,9 @@ public struct IMAPCommand: Sendable, Hashable {
         case check, close, unselect, expunge
         case uidExpunge(SequenceSet)
         case search(charset: String?, key: SearchKey, uid: Bool, returnOptions: [String]?)
+        /// RFC 5256 SORT (RFC 5957 DISPLAY keys, RFC 5267 ESORT RETURN) and THREAD.
+        case sort(SortCommand)
+        case thread(ThreadCommand)
         /// `(CHANGEDSINCE n [VANISHED])` modifiers (RFC 7162 §3.1.4.1, §3.2.6).
         case fetch(SequenceSet, [FetchAttribute], uid: Bool, changedSince: UInt64?, vanished: Bool = false)
         case store(SequenceSet, StoreData, uid: Bool)

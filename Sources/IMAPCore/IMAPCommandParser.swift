@@ -207,6 +207,8 @@ public enum IMAPCommandParser {
             }
             return .setQuota(root: root, limits: limits)
         case "SEARCH": return try parseSearch(&r, uid: false)
+        case "SORT": return try parseSort(&r, uid: false)
+        case "THREAD": return try parseThread(&r, uid: false)
         case "FETCH": return try parseFetch(&r, uid: false)
         case "STORE": return try parseStore(&r, uid: false)
         case "COPY", "MOVE": return try parseTransfer(&r, move: name == "MOVE", uid: false)
@@ -215,6 +217,8 @@ public enum IMAPCommandParser {
             let sub = try r.word()
             switch sub {
             case "SEARCH": return try parseSearch(&r, uid: true)
+            case "SORT": return try parseSort(&r, uid: true)
+            case "THREAD": return try parseThread(&r, uid: true)
             case "FETCH": return try parseFetch(&r, uid: true)
             case "STORE": return try parseStore(&r, uid: true)
             case "COPY", "MOVE": return try parseTransfer(&r, move: sub == "MOVE", uid: true)

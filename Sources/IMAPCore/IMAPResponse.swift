@@ -59,6 +59,10 @@ public enum UntaggedResponse: Sendable, Hashable {
     case search([UInt32], highestModSeq: UInt64?)
     /// `* ESEARCH (TAG "t") UID MIN n MAX n COUNT n ALL set` (RFC 4731); items are preformatted.
     case esearch(tag: String, uid: Bool, items: [(String, String)])
+    /// `* SORT n n …` (RFC 5256; with RFC 7162 `(MODSEQ n)` when given).
+    case sort([UInt32], highestModSeq: UInt64?)
+    /// `* THREAD (…)(…)` (RFC 5256 §4).
+    case thread(ThreadForest)
     case flags([IMAPFlag])
     case exists(Int)
     case recent(Int)

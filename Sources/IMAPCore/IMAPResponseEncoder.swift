@@ -139,6 +139,13 @@ public enum IMAPResponseEncoder {
             b.writeString("SEARCH")
             for n in numbers { b.writeString(" \(n)") }
             if let modseq { b.writeString(" (MODSEQ \(modseq))") }
+        case .sort(let numbers, let modseq):
+            b.writeString("SORT")
+            for n in numbers { b.writeString(" \(n)") }
+            if let modseq { b.writeString(" (MODSEQ \(modseq))") }
+        case .thread(let forest):
+            b.writeString("THREAD")
+            if !forest.roots.isEmpty { b.writeString(" "); writeThreads(forest, into: &b) }
         case .esearch(let tag, let uid, let items):
             b.writeString(tag.isEmpty ? "ESEARCH" : "ESEARCH (TAG " + quoted(tag) + ")")
             if uid { b.writeString(" UID") }

@@ -31,6 +31,10 @@ extension IMAPSession {
             try await transfer(tag, set: set, target: target, byUID: byUID, move: true, mailbox: mailbox)
         case .search(let charset, let key, let byUID, let returnOptions):
             try await search(tag, charset: charset, key: key, byUID: byUID, returnOptions: returnOptions, mailbox: mailbox)
+        case .sort(let command):
+            try await sort(tag, command, mailbox: mailbox)
+        case .thread(let command):
+            try await thread(tag, command, mailbox: mailbox)
         default:
             bad(tag, "Command not valid in this state")
         }

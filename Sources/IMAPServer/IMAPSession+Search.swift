@@ -10,16 +10,7 @@ extension IMAPSession {
         if let charset, !["UTF-8", "US-ASCII"].contains(charset.uppercased()) {
             no(tag, "Unsupported charset", code: .badCharset(["UTF-8", "US-ASCII"])); return
         }
-        let records = try await mailbox.messageStates(in: view.path, uids: nil, changedSince: nil)
-            .filter { view.sequenceNumber(of: $0.uid) != nil && !view.isExpunged($0.uid) }
-        var context = SearchContext(view: view, records: records, savedSearch: savedSearch)
-        // SENTBEFORE/ON/SINCE: the Date: header's own calendar day, kept apart from the message rows.
-        if key.mentionsSentDate { context.sentDays = try await mailbox.sentDays(in: view.path) }
-        try await context.prepare(key, mailbox: mailbox)
-        var matches: [MessageRecord] = []
-        for record in records {
-            if try await context.matches(key, record, mailbox: mailbox) { matches.append(record) }
-        }
+        let matches = try await matchingRecords(key, view: view, mailbox: mailbox)
         let numbers: [UInt32] = matches.compactMap { r in byUID ? r.uid : view.sequenceNumber(of: r.uid).map(UInt32.init) }
         // RFC 7162 §3.1.5: with a MODSEQ criterion the answer carries the highest MODSEQ of the
         // messages it returns.
@@ -48,6 +39,21 @@ extension IMAPSession {
         }
         try await sendUpdates(expungeAllowed: byUID)
         ok(tag, "SEARCH completed")
+    }
+
+    /// The messages of the selected folder that `key` matches, in sequence order (SEARCH, SORT, THREAD).
+    func matchingRecords(_ key: SearchKey, view: SelectedMailbox, mailbox: any MailboxSession) async throws -> [MessageRecord] {
+        let records = try await mailbox.messageStates(in: view.path, uids: nil, changedSince: nil)
+            .filter { view.sequenceNumber(of: $0.uid) != nil && !view.isExpunged($0.uid) }
+        var context = SearchContext(view: view, records: records, savedSearch: savedSearch, now: configuration.now())
+        // SENTBEFORE/ON/SINCE: the Date: header's own calendar day, kept apart from the message rows.
+        if key.mentionsSentDate { context.sentDays = try await mailbox.sentDays(in: view.path) }
+        try await context.prepare(key, mailbox: mailbox)
+        var matches: [MessageRecord] = []
+        for record in records {
+            if try await context.matches(key, record, mailbox: mailbox) { matches.append(record) }
+        }
+        return matches
     }
 }
 
@@ -100,6 +106,8 @@ struct SearchContext {
     let view: SelectedMailbox
     let records: [MessageRecord]
     let savedSearch: [UID]
+    /// The time WITHIN's YOUNGER and OLDER count back from (one instant for the whole command).
+    let now: Date
     /// Full-text results per (field, needle).
     var fullText: [String: Set<UID>] = [:]
     var fields: [UID: MessageSearchFields] = [:]
@@ -108,8 +116,8 @@ struct SearchContext {
     /// Messages parsed for a scan (needles too short for the index).
     var parsed: [UID: MIMEMessage] = [:]
 
-    init(view: SelectedMailbox, records: [MessageRecord], savedSearch: [UID]) {
-        self.view = view; self.records = records; self.savedSearch = savedSearch
+    init(view: SelectedMailbox, records: [MessageRecord], savedSearch: [UID], now: Date = Date()) {
+        self.view = view; self.records = records; self.savedSearch = savedSearch; self.now = now
     }
 
     private static func keyFor(_ field: FullTextField, _ text: String) -> String { field.rawValue + "\u{0}" + text }
@@ -183,8 +191,9 @@ struct SearchContext {
         case .sentSince(let d): return sentDay(r) >= d
         case .larger(let n): return r.size > n
         case .smaller(let n): return r.size < n
-        case .younger(let s): return Date().timeIntervalSince(r.internalDate) <= Double(s)
-        case .older(let s): return Date().timeIntervalSince(r.internalDate) > Double(s)
+        // RFC 5032: YOUNGER n, at most n seconds old; OLDER n, more than n seconds old.
+        case .younger(let s): return now.timeIntervalSince(r.internalDate) <= Double(s)
+        case .older(let s): return now.timeIntervalSince(r.internalDate) > Double(s)
         case .modSeq(let m): return UInt64(r.modSeq) >= m
         case .subject(let s): return Self.contains(fields[r.uid]?.subject, s)
         case .from(let s): return Self.contains(fields[r.uid]?.from, s)

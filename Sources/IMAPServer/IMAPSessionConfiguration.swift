@@ -1,3 +1,4 @@
+import Foundation
 import IMAPCore
 import MailNet
 
@@ -9,5 +10,7 @@ public struct IMAPSessionConfiguration: LoginSessionConfiguration {
     public var idleCommandTimeout: Duration = .seconds(3600)
     /// How often `* OK Still here` is sent during IDLE (keeps NAT mappings alive).
     public var idleKeepalive: Duration = .seconds(120)
+    /// The wall clock SEARCH's WITHIN keys (YOUNGER / OLDER, RFC 5032) count back from.
+    public var now: @Sendable () -> Date = { Date() }
     public init() {}
 }

@@ -124,6 +124,9 @@ public struct MIMEMessage: Sendable {
         return out
     }
 
+    /// The msg-ids of a header value (Message-ID, In-Reply-To, References), without brackets.
+    public static func messageIDs(_ value: [UInt8]) -> [String] { msgIDs(value) }
+
     /// msg-ids from a header value: "<...>" tokens without brackets; a bare token is taken when there
     /// are no brackets at all.
     static func msgIDs(_ v: [UInt8]) -> [String] {
