@@ -367,7 +367,7 @@ extension IMAPSession {
             }
             let changed = try await mailbox.messageStates(in: view.path, uids: nil, changedSince: view.knownModSeq)
             let gone = try await mailbox.expunged(in: view.path, since: view.knownModSeq)
-            view.markExpunged(gone)
+            view.markExpunged(gone, knownBefore: view.knownModSeq)
             let newOnes = changed.filter { $0.uid > view.maxUID }
             if let all = view.learnKeywords(changed.lazy.flatMap(\.keywords)) { sendFlags(keywords: all, readOnly: view.readOnly) }
             if !newOnes.isEmpty {

@@ -27,6 +27,8 @@ final class IMAPSession {
     /// CONDSTORE was just enabled while a mailbox was selected: the command's tagged reply
     /// carries [HIGHESTMODSEQ] (RFC 7162 §3.1).
     var highestModSeqDue = false
+    /// A FETCH response with MODSEQ went out since the last tagged reply.
+    var modSeqSent = false
     var out = ByteBuffer()
     /// The mailbox changed since the selected view was last brought up to date.
     var changesPending = false
@@ -63,6 +65,7 @@ final class IMAPSession {
     // MARK: - Output
 
     func send(_ response: IMAPResponse) {
+        if case .untagged(.fetch(_, let items)) = response, items.contains(where: \.isModSeq) { modSeqSent = true }
         IMAPResponseEncoder.encode(response, into: &out)
     }
     func untagged(_ r: UntaggedResponse) { send(.untagged(r)) }
@@ -82,13 +85,20 @@ final class IMAPSession {
 
     /// The selected mailbox's HIGHESTMODSEQ when CONDSTORE was just enabled (`highestModSeqDue`),
     /// once; `untagged` sends it as `* OK [HIGHESTMODSEQ n]` (the tagged reply has a code of its own).
+    /// Also, once MODSEQ values went out while expunges are held back (FETCH, STORE, SEARCH),
+    /// `* OK [HIGHESTMODSEQ n]` below those expunges (RFC 7162 §3.2.10; RFC 5162 erratum 1810):
+    /// a client takes that value over the MODSEQs it saw, so it never skips the expunges.
     func takeHighestModSeqDue(untagged asUntagged: Bool) -> UInt64? {
-        guard highestModSeqDue else { return nil }
+        let heldBack = modSeqSent && selected?.condStore == true && selected?.expungeFloor != nil
+        modSeqSent = false
+        guard highestModSeqDue || heldBack else { return nil }
+        let asked = highestModSeqDue
         highestModSeqDue = false
         guard let view = selected else { return nil }
-        let modSeq = UInt64(max(view.knownModSeq, 1))
-        if asUntagged { untagged(.condition(status: .ok, code: .highestModSeq(modSeq), text: "Highest")) }
-        return modSeq
+        let modSeq = UInt64(view.reportableModSeq)
+        if asUntagged || !asked { untagged(.condition(status: .ok, code: .highestModSeq(modSeq), text: "Highest")) }
+        modSeqSent = false
+        return asked ? modSeq : nil
     }
 
     /// RFC 7162 §3.1: a CONDSTORE enabling command turns CONDSTORE on for the rest of the session;
