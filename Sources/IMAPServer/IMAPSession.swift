@@ -29,6 +29,9 @@ final class IMAPSession {
     var highestModSeqDue = false
     /// A FETCH response with MODSEQ went out since the last tagged reply.
     var modSeqSent = false
+    /// NOTIFY SET in force (RFC 5465), nil after NOTIFY NONE; `notifyLog` collects the changes.
+    var notify: NotifyCommand?
+    let notifyLog = NotifyChangeLog()
     var out = ByteBuffer()
     /// The mailbox changed since the selected view was last brought up to date.
     var changesPending = false
@@ -56,7 +59,7 @@ final class IMAPSession {
         } else {
             caps += ["NAMESPACE", "UIDPLUS", "MOVE", "SPECIAL-USE", "CREATE-SPECIAL-USE", "UNSELECT", "CHILDREN",
                      "LIST-EXTENDED", "LIST-STATUS", "ESEARCH", "SEARCHRES", "BINARY", "CONDSTORE", "QRESYNC", "STATUS=SIZE", "UNAUTHENTICATE",
-                     "MULTIAPPEND", "APPENDLIMIT=\(configuration.limits.maxAppendSize)", "QUOTA", "QUOTA=RES-STORAGE"]
+                     "MULTIAPPEND", "NOTIFY", "APPENDLIMIT=\(configuration.limits.maxAppendSize)", "QUOTA", "QUOTA=RES-STORAGE"]
             if context.transport.canCompress && !compressing { caps.append("COMPRESS=DEFLATE") }
         }
         return caps
@@ -182,6 +185,7 @@ final class IMAPSession {
         case .noop, .check:
             if state == .selected || !(command.kind == .check) {
                 try await sendUpdates(expungeAllowed: true)
+                if command.kind == .noop { try await deliverNotifications() }
                 ok(tag, command.kind == .noop ? "NOOP completed" : "CHECK completed")
             } else {
                 bad(tag, "No mailbox selected")
@@ -315,6 +319,8 @@ final class IMAPSession {
         selected = nil
         enabled = []
         savedSearch = []
+        notify = nil
+        notifyLog.setActive(false)
         changesPending = false
         state = .notAuthenticated
         context.logger[metadataKey: "imap.mailbox"] = nil
@@ -328,8 +334,11 @@ final class IMAPSession {
             self.login = login
             state = .authenticated
             context.logger[metadataKey: "imap.mailbox"] = "\(login.session.mailboxID)"
-            let inbox = context.inbox
-            login.watch(folder: nil) { revoked in inbox.pushChange(revoked: revoked) }
+            let inbox = context.inbox, log = notifyLog
+            login.watch(folder: nil) { change, revoked in
+                log.record(change)
+                inbox.pushChange(revoked: revoked)
+            }
             ok(tag, "Logged in", code: .capability(capabilities))
         case .throttled(let wait):
             no(tag, "Too many failed logins; try again in \(max(1, Int(wait.components.seconds))) seconds", code: .unavailable)
@@ -379,7 +388,7 @@ extension IMAPSession: LoginSession {
         try await flush()
     }
     func mailboxChanged(revoked: Bool) async throws {
-        if revoked { try await revokedBye() } else { changesPending = true }
+        if revoked { try await revokedBye() } else { changesPending = true; try await notifyBetweenCommands() }
     }
     func tick() async throws {
         if let mailbox, await !mailbox.isStillAuthorized() { try await revokedBye() }
