@@ -42,6 +42,8 @@ public struct IMAPCommand: Sendable, Hashable {
         case idle
         /// RFC 8437: back to the not-authenticated state.
         case unauthenticate
+        /// RFC 5465 NOTIFY (`groups` empty: NOTIFY NONE).
+        case notify(NotifyCommand)
         // selected
         case check, close, unselect, expunge
         case uidExpunge(SequenceSet)

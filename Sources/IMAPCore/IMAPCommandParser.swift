@@ -108,6 +108,7 @@ public enum IMAPCommandParser {
         case "UNAUTHENTICATE": return .unauthenticate
         case "NAMESPACE": return .namespace
         case "ID": return try parseID(&r)
+        case "NOTIFY": return try parseNotify(&r)
         case "COMPRESS":
             try r.argument("compression mechanism")
             return .compress(mechanism: try r.atom().uppercased())

@@ -126,8 +126,11 @@ extension IMAPSession {
                         items.append(.binarySize(part: part, size: message!.binarySize(part: part) ?? 0))
                     }
                 }
-                if newlySeen.contains(record.uid) && !attrs.contains(.flags) {
-                    items.append(.flags(imapFlags(record.flags, record.keywords, recent: recent)))
+                if newlySeen.contains(record.uid) {
+                    // RFC 3501 §6.4.5: the \Seen just set is reported; with CONDSTORE its new MODSEQ
+                    // too (RFC 7162 §3.2), so the client's cache follows the change it caused.
+                    if !attrs.contains(.flags) { items.append(.flags(imapFlags(record.flags, record.keywords, recent: recent))) }
+                    if selected?.condStore == true && !attrs.contains(.modSeq) { items.append(.modSeq(UInt64(max(record.modSeq, 1)))) }
                 }
                 // Every item was refused (UNKNOWN-CTE): a FETCH response needs one, so it carries
                 // the UID, as Dovecot's does.

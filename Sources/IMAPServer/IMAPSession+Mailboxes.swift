@@ -68,6 +68,8 @@ extension IMAPSession {
                 no(tag, "Quotas are set by the administrator", code: .noPerm)
             case .idle:
                 try await idle(tag)
+            case .notify(let command):
+                try await setNotify(tag, command, mailbox: mailbox)
             default:
                 guard state == .selected, selected != nil else { bad(tag, "No mailbox selected"); return }
                 if command.kind.enablesCondStore { enableCondStore() }
@@ -329,6 +331,7 @@ extension IMAPSession {
             case .changes(let revoked):
                 if revoked { try await revokedBye(); return }
                 if state == .selected { changesPending = true; try await sendUpdates(expungeAllowed: true) }
+                try await deliverNotifications()
                 try await flush()
             case .tick:
                 if let mailbox, await !mailbox.isStillAuthorized() { try await revokedBye(); return }
@@ -367,7 +370,7 @@ extension IMAPSession {
             }
             let changed = try await mailbox.messageStates(in: view.path, uids: nil, changedSince: view.knownModSeq)
             let gone = try await mailbox.expunged(in: view.path, since: view.knownModSeq)
-            view.markExpunged(gone)
+            view.markExpunged(gone, knownBefore: view.knownModSeq)
             let newOnes = changed.filter { $0.uid > view.maxUID }
             if let all = view.learnKeywords(changed.lazy.flatMap(\.keywords)) { sendFlags(keywords: all, readOnly: view.readOnly) }
             if !newOnes.isEmpty {

@@ -56,7 +56,7 @@ extension IMAPSession {
         guard let view = selected else { return }
         if view.readOnly { no(tag, "Mailbox is read-only", code: .readOnly); return }
         let removed = try await mailbox.expunge(in: view.path, uids: uids)
-        selected?.markExpunged(removed)
+        selected?.markExpunged(removed, knownBefore: view.knownModSeq)
         changesPending = true
         try await sendUpdates(expungeAllowed: true)
         ok(tag, "EXPUNGE completed", code: highestModSeqAfterExpunge)
@@ -134,7 +134,7 @@ extension IMAPSession {
             source: wireSet(result.mapping.map(\.source)), destination: wireSet(result.mapping.map(\.destination)))
         if move {
             if let code { untagged(.condition(status: .ok, code: code, text: "Moved UIDs")) }
-            selected?.markExpunged(result.mapping.map(\.source))
+            selected?.markExpunged(result.mapping.map(\.source), knownBefore: view.knownModSeq)
             changesPending = true
             try await sendUpdates(expungeAllowed: true)
             ok(tag, "MOVE completed", code: highestModSeqAfterExpunge)

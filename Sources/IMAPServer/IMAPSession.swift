@@ -27,6 +27,11 @@ final class IMAPSession {
     /// CONDSTORE was just enabled while a mailbox was selected: the command's tagged reply
     /// carries [HIGHESTMODSEQ] (RFC 7162 §3.1).
     var highestModSeqDue = false
+    /// A FETCH response with MODSEQ went out since the last tagged reply.
+    var modSeqSent = false
+    /// NOTIFY SET in force (RFC 5465), nil after NOTIFY NONE; `notifyLog` collects the changes.
+    var notify: NotifyCommand?
+    let notifyLog = NotifyChangeLog()
     var out = ByteBuffer()
     /// The mailbox changed since the selected view was last brought up to date.
     var changesPending = false
@@ -54,7 +59,7 @@ final class IMAPSession {
         } else {
             caps += ["NAMESPACE", "UIDPLUS", "MOVE", "SPECIAL-USE", "CREATE-SPECIAL-USE", "UNSELECT", "CHILDREN",
                      "LIST-EXTENDED", "LIST-STATUS", "ESEARCH", "SEARCHRES", "BINARY", "CONDSTORE", "QRESYNC", "STATUS=SIZE", "UNAUTHENTICATE",
-                     "MULTIAPPEND", "APPENDLIMIT=\(configuration.limits.maxAppendSize)", "QUOTA", "QUOTA=RES-STORAGE"]
+                     "MULTIAPPEND", "NOTIFY", "APPENDLIMIT=\(configuration.limits.maxAppendSize)", "QUOTA", "QUOTA=RES-STORAGE"]
             if context.transport.canCompress && !compressing { caps.append("COMPRESS=DEFLATE") }
             caps += ["SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT", "WITHIN"]
         }
@@ -64,6 +69,7 @@ final class IMAPSession {
     // MARK: - Output
 
     func send(_ response: IMAPResponse) {
+        if case .untagged(.fetch(_, let items)) = response, items.contains(where: \.isModSeq) { modSeqSent = true }
         IMAPResponseEncoder.encode(response, into: &out)
     }
     func untagged(_ r: UntaggedResponse) { send(.untagged(r)) }
@@ -83,13 +89,20 @@ final class IMAPSession {
 
     /// The selected mailbox's HIGHESTMODSEQ when CONDSTORE was just enabled (`highestModSeqDue`),
     /// once; `untagged` sends it as `* OK [HIGHESTMODSEQ n]` (the tagged reply has a code of its own).
+    /// Also, once MODSEQ values went out while expunges are held back (FETCH, STORE, SEARCH),
+    /// `* OK [HIGHESTMODSEQ n]` below those expunges (RFC 7162 §3.2.10; RFC 5162 erratum 1810):
+    /// a client takes that value over the MODSEQs it saw, so it never skips the expunges.
     func takeHighestModSeqDue(untagged asUntagged: Bool) -> UInt64? {
-        guard highestModSeqDue else { return nil }
+        let heldBack = modSeqSent && selected?.condStore == true && selected?.expungeFloor != nil
+        modSeqSent = false
+        guard highestModSeqDue || heldBack else { return nil }
+        let asked = highestModSeqDue
         highestModSeqDue = false
         guard let view = selected else { return nil }
-        let modSeq = UInt64(max(view.knownModSeq, 1))
-        if asUntagged { untagged(.condition(status: .ok, code: .highestModSeq(modSeq), text: "Highest")) }
-        return modSeq
+        let modSeq = UInt64(view.reportableModSeq)
+        if asUntagged || !asked { untagged(.condition(status: .ok, code: .highestModSeq(modSeq), text: "Highest")) }
+        modSeqSent = false
+        return asked ? modSeq : nil
     }
 
     /// RFC 7162 §3.1: a CONDSTORE enabling command turns CONDSTORE on for the rest of the session;
@@ -173,6 +186,7 @@ final class IMAPSession {
         case .noop, .check:
             if state == .selected || !(command.kind == .check) {
                 try await sendUpdates(expungeAllowed: true)
+                if command.kind == .noop { try await deliverNotifications() }
                 ok(tag, command.kind == .noop ? "NOOP completed" : "CHECK completed")
             } else {
                 bad(tag, "No mailbox selected")
@@ -306,6 +320,8 @@ final class IMAPSession {
         selected = nil
         enabled = []
         savedSearch = []
+        notify = nil
+        notifyLog.setActive(false)
         changesPending = false
         state = .notAuthenticated
         context.logger[metadataKey: "imap.mailbox"] = nil
@@ -319,8 +335,11 @@ final class IMAPSession {
             self.login = login
             state = .authenticated
             context.logger[metadataKey: "imap.mailbox"] = "\(login.session.mailboxID)"
-            let inbox = context.inbox
-            login.watch(folder: nil) { revoked in inbox.pushChange(revoked: revoked) }
+            let inbox = context.inbox, log = notifyLog
+            login.watch(folder: nil) { change, revoked in
+                log.record(change)
+                inbox.pushChange(revoked: revoked)
+            }
             ok(tag, "Logged in", code: .capability(capabilities))
         case .throttled(let wait):
             no(tag, "Too many failed logins; try again in \(max(1, Int(wait.components.seconds))) seconds", code: .unavailable)
@@ -370,7 +389,7 @@ extension IMAPSession: LoginSession {
         try await flush()
     }
     func mailboxChanged(revoked: Bool) async throws {
-        if revoked { try await revokedBye() } else { changesPending = true }
+        if revoked { try await revokedBye() } else { changesPending = true; try await notifyBetweenCommands() }
     }
     func tick() async throws {
         if let mailbox, await !mailbox.isStillAuthorized() { try await revokedBye() }

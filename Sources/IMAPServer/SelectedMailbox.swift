@@ -21,6 +21,10 @@ struct SelectedMailbox {
     private(set) var pendingExpunges: Set<UID> = []
     /// The folder's MODSEQ this view reflects.
     var knownModSeq: Int64
+    /// While expunges are held back (`pendingExpunges`): a MODSEQ below the lowest of theirs (the
+    /// view's MODSEQ before it learnt of the first). RFC 7162 §3.2.10: the client's HIGHESTMODSEQ
+    /// must not pass an expunge it has not been told about.
+    private(set) var expungeFloor: Int64?
     /// The number of messages the client was last told (`* n EXISTS`).
     private(set) var announcedCount: Int
     /// CONDSTORE enabled for this selection (FETCH responses carry MODSEQ).
@@ -120,9 +124,16 @@ struct SelectedMailbox {
         }
     }
 
-    mutating func markExpunged(_ expunged: [UID]) {
-        for uid in expunged where sequenceNumber(of: uid) != nil { pendingExpunges.insert(uid) }
+    /// `knownBefore`: the view's MODSEQ before the read that found them (below their MODSEQ).
+    mutating func markExpunged(_ expunged: [UID], knownBefore: Int64) {
+        for uid in expunged where sequenceNumber(of: uid) != nil {
+            if pendingExpunges.isEmpty { expungeFloor = knownBefore }
+            pendingExpunges.insert(uid)
+        }
     }
+
+    /// The HIGHESTMODSEQ the client may be told now: the view's, or below the held-back expunges.
+    var reportableModSeq: Int64 { max(expungeFloor ?? knownModSeq, 1) }
 
     /// Removes the pending expunged messages and returns those to announce (sequence number and
     /// UID), in the order EXPUNGE responses must be sent (each number valid after the previous
@@ -145,6 +156,7 @@ struct SelectedMailbox {
         }
         uids = keptUIDs; flags = keptFlags; keywords = keptKeywords
         pendingExpunges = []
+        expungeFloor = nil
         announcedCount -= announcedGone
         return result
     }
@@ -155,4 +167,8 @@ struct SelectedMailbox {
         announcedCount = uids.count
         return uids.count
     }
+}
+
+extension FetchResponseItem {
+    var isModSeq: Bool { if case .modSeq = self { true } else { false } }
 }

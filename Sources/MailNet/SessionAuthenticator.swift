@@ -72,15 +72,21 @@ public final class MailboxLogin: Sendable {
     /// Calls `onChange` for every change of `folder` (nil: every folder) made anywhere, and with
     /// `revoked: true` when this session's own password is revoked (the session must end then).
     public func watch(folder: String?, onChange: @escaping @Sendable (_ revoked: Bool) -> Void) {
+        watch(folder: folder) { _, revoked in onChange(revoked) }
+    }
+
+    /// The same, with each change (IMAP NOTIFY tells which folder changed how). A revocation of
+    /// another password is not passed on.
+    public func watch(folder: String?, onEvent: @escaping @Sendable (_ change: MailboxChange, _ revoked: Bool) -> Void) {
         let stream = session.changes(folder: folder)
         let passwordID = session.passwordID
         let task = Task {
             for await change in stream {
                 if case .passwordRevoked(let id) = change.kind {
-                    if id == passwordID { onChange(true) }
+                    if id == passwordID { onEvent(change, true) }
                     continue
                 }
-                onChange(false)
+                onEvent(change, false)
             }
         }
         watcher.withLock { $0?.cancel(); $0 = task }

@@ -241,16 +241,14 @@ struct IMAPFramerTests {
         #expect(try framesAllWays("a LOGIN x} \"{1 }\"\r\n") == ["cmd:a LOGIN x} \"{1 }\""])
     }
 
-    @Test("an APPEND with thousands of literals is framed in linear time")
+    /// A quadratic framer would take minutes here; the bound is the test's time limit, not an assertion.
+    @Test("an APPEND with thousands of literals is framed in linear time", .timeLimit(.minutes(1)))
     func manyLiterals() throws {
         var limits = IMAPLimits()
         limits.maxCommandSize = 1 << 20
         let input = "a APPEND {1+}\r\nX Y" + String(repeating: " {0+}\r\n", count: 40_000) + "\r\n"
-        let start = ContinuousClock.now
         let out = describe(try frames(Array(input.utf8), step: 0, limits: limits))
-        // (The second literal is taken as the message; the rest is skipped as an unsupported MULTIAPPEND.)
         #expect(!out.isEmpty)
-        #expect(ContinuousClock.now - start < .seconds(5))
     }
 
     @Test("bufferedByteCount reports pipelined bytes")

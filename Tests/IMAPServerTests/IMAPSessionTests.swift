@@ -368,7 +368,7 @@ struct SelectedMailboxTests {
         let info = FolderInfo(id: 1, path: "INBOX", specialUse: nil, subscribed: true, uidValidity: 1, uidNext: 6, highestModSeq: 1, recentUID: 6)
         var view = SelectedMailbox(path: "INBOX", readOnly: false, info: info, records: (1...5).map { record(UInt32($0)) }, recent: [], condStore: false)
         view.appendNew([record(6), record(7)])        // arrived, not yet announced
-        view.markExpunged([2, 4, 6])
+        view.markExpunged([2, 4, 6], knownBefore: 0)
         let gone = view.flushExpunges()               // 6 was never announced: no EXPUNGE for it
         #expect(gone.map(\.sequenceNumber) == [4, 2] && gone.map(\.uid) == [4, 2])
         #expect(view.uids == [1, 3, 5, 7])
