@@ -37,23 +37,31 @@ public enum IMAPCommandParser {
             guard r.takeWord("APPEND") else { throw ParseFailure("Expected APPEND") }
             try r.sp()
             let mailbox = try r.mailbox()
-            try r.sp()
-            var flags: [IMAPFlag] = []
-            if r.peek() == UInt8(ascii: "(") { flags = try r.storableFlagList(); try r.sp() }
-            var date: Date?
-            if r.peek() == UInt8(ascii: "\"") { date = try r.dateTime(); try r.sp() }
-            let binary = r.take(UInt8(ascii: "~"))
-            try r.expect(UInt8(ascii: "{"), "the message literal")
-            let n = try r.number()
-            let sync = !r.take(UInt8(ascii: "+"))
-            try r.expect(UInt8(ascii: "}"), "}")
-            try r.end()
-            guard n == UInt64(literalSize) else { throw ParseFailure("Literal size mismatch") }
-            return .success(AppendHeader(tag: tag, mailbox: mailbox, flags: flags, internalDate: date, literalSize: literalSize,
-                                         synchronizing: sync, binary: binary))
+            let m = try parseAppendMessage(&r, what: "the message literal")
+            guard m.size == UInt64(literalSize) else { throw ParseFailure("Literal size mismatch") }
+            return .success(AppendHeader(tag: tag, mailbox: mailbox, flags: m.flags, internalDate: m.date, literalSize: literalSize,
+                                         synchronizing: m.synchronizing, binary: m.binary))
         } catch {
             return .failure(IMAPParseError(tag: tag, message: error.message))
         }
+    }
+
+    /// One message's part of APPEND/MULTIAPPEND (RFC 3502 `append-message` up to its literal):
+    /// `SP [flag-list SP] [date-time SP] ["~"] "{" number ["+"] "}"`, to the end of the line.
+    static func parseAppendMessage(_ r: inout CommandReader, what: String) throws(ParseFailure)
+        -> (flags: [IMAPFlag], date: Date?, binary: Bool, size: UInt64, synchronizing: Bool) {
+        try r.sp()
+        var flags: [IMAPFlag] = []
+        if r.peek() == UInt8(ascii: "(") { flags = try r.storableFlagList(); try r.sp() }
+        var date: Date?
+        if r.peek() == UInt8(ascii: "\"") { date = try r.dateTime(); try r.sp() }
+        let binary = r.take(UInt8(ascii: "~"))
+        try r.expect(UInt8(ascii: "{"), what)
+        let n = try r.number()
+        let sync = !r.take(UInt8(ascii: "+"))
+        try r.expect(UInt8(ascii: "}"), "}")
+        try r.end()
+        return (flags, date, binary, n, sync)
     }
 
     /// Parses an `.appendNext` frame's bytes: the next message of a MULTIAPPEND (RFC 3502),
@@ -62,19 +70,9 @@ public enum IMAPCommandParser {
         -> Result<AppendHeader, IMAPParseError> {
         var r = CommandReader(Array(rest.readableBytesView), limits: limits)
         do throws(ParseFailure) {
-            try r.sp()
-            var flags: [IMAPFlag] = []
-            if r.peek() == UInt8(ascii: "(") { flags = try r.storableFlagList(); try r.sp() }
-            var date: Date?
-            if r.peek() == UInt8(ascii: "\"") { date = try r.dateTime(); try r.sp() }
-            let binary = r.take(UInt8(ascii: "~"))
-            try r.expect(UInt8(ascii: "{"), "the next message literal")
-            let n = try r.number()
-            let sync = !r.take(UInt8(ascii: "+"))
-            try r.expect(UInt8(ascii: "}"), "}")
-            try r.end()
-            return .success(AppendHeader(tag: first.tag, mailbox: first.mailbox, flags: flags, internalDate: date, literalSize: Int(n),
-                                         synchronizing: sync, binary: binary))
+            let m = try parseAppendMessage(&r, what: "the next message literal")
+            return .success(AppendHeader(tag: first.tag, mailbox: first.mailbox, flags: m.flags, internalDate: m.date,
+                                         literalSize: Int(m.size), synchronizing: m.synchronizing, binary: m.binary))
         } catch {
             return .failure(IMAPParseError(tag: first.tag, message: error.message))
         }

@@ -61,6 +61,17 @@ public struct IMAPFramer: Sendable {
 
     private mutating func emit(_ frame: IMAPFrame) { pending.append(frame) }
 
+    /// Refuses a literal: at once for a synchronizing one (no continuation, so the client does not
+    /// send it); after skipping its bytes for a non-synchronizing one, which is already on its way.
+    private mutating func refuse(_ frame: IMAPFrame, marker: LiteralMarker) {
+        if marker.synchronizing {
+            emit(frame)
+        } else {
+            deferred = frame
+            mode = .skipLiteral(remaining: marker.size)
+        }
+    }
+
     /// Advances the state machine; false when it needs more input.
     private mutating func step() throws(IMAPFramingError) -> Bool {
         switch mode {
@@ -107,13 +118,7 @@ public struct IMAPFramer: Sendable {
                 appendCount += 1
                 if marker.size > limits.maxAppendSize || appendTotal > max(limits.maxMultiAppendSize, limits.maxAppendSize)
                     || appendCount > limits.maxMultiAppendMessages {
-                    let frame = IMAPFrame.tooLarge(tag: first.tag, literalSize: marker.size, isAppend: true)
-                    if marker.synchronizing {
-                        emit(frame)  // no continuation: the client does not send the literal
-                    } else {
-                        deferred = frame
-                        mode = .skipLiteral(remaining: marker.size)
-                    }
+                    refuse(.tooLarge(tag: first.tag, literalSize: marker.size, isAppend: true), marker: marker)
                     return true
                 }
                 emit(.appendNext(ByteBuffer(bytes: line), literalSize: marker.size))
@@ -257,13 +262,7 @@ public struct IMAPFramer: Sendable {
         if marker.size > limit || (!isAppendMessage && total > limits.maxCommandSize) {
             let tag = tagOf(soFar)
             command = []
-            let frame = IMAPFrame.tooLarge(tag: tag, literalSize: marker.size, isAppend: isAppendMessage)
-            if marker.synchronizing {
-                emit(frame)  // no continuation: the client does not send the literal
-            } else {
-                deferred = frame
-                mode = .skipLiteral(remaining: marker.size)
-            }
+            refuse(.tooLarge(tag: tag, literalSize: marker.size, isAppend: isAppendMessage), marker: marker)
             return true
         }
         if marker.synchronizing { emit(.continuationRequest) }
