@@ -64,7 +64,7 @@ extension MailboxState {
         let uid = folders[fi].info.uidNext
         folders[fi].messages.append(StoredMessage(uid: uid, modSeq: modseq, flags: flags, keywords: keywords,
                                                   internalDate: storedDate(internalDate) ?? Date(timeIntervalSince1970: 0),
-                                                  size: size, contentID: contentID))
+                                                  size: size, contentID: contentID, saveDate: storedDate(Date())))
         folders[fi].info.uidNext = max(folders[fi].info.uidNext, uid + 1)
         folders[fi].info.highestModSeq = max(folders[fi].info.highestModSeq, modseq)
         usageBytes += Int64(size)
@@ -98,7 +98,8 @@ extension MailboxState {
         let c = contents[m.contentID]
         return MessageRecord(uid: m.uid, modSeq: m.modSeq, flags: m.flags, keywords: m.keywords.sorted(by: binaryOrder),
                              internalDate: m.internalDate, size: m.size, sentDate: c?.prepared.sentDate, subject: c?.prepared.subject,
-                             from: c?.prepared.from, messageID: c?.prepared.messageID, threadID: c?.threadID)
+                             from: c?.prepared.from, messageID: c?.prepared.messageID, threadID: c?.threadID,
+                             saveDate: m.saveDate, emailID: m.contentID)
     }
 
     func messages(in path: String, uids: UIDSet?, changedSince: Int64?) throws -> [MessageRecord] {
