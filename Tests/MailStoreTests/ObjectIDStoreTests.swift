@@ -84,4 +84,31 @@ extension MailboxDatabaseTests {
         #expect(after.first?.saveDate != nil && after.first?.threadID == states[0].threadID)
         #expect(try await again.messages(in: "Archive", facts: false).first?.saveDate != nil)
     }
+
+    @Test("replace: the new message in and the old one out in one transaction; nothing changes when it fails")
+    func replaceInOneTransaction() async throws {
+        let db = try create()
+        let v1 = sampleMessage(subject: "v1"), v2 = sampleMessage(subject: "v2")
+        try await db.append(to: "Drafts", message: v1)
+        let r = try await db.replace(in: "Drafts", uid: 1, with: AppendRequest(folder: "Drafts", message: v2, flags: [.draft]))
+        #expect(r.uid == 2)
+        #expect(try await db.messages(in: "Drafts").map(\.uid) == [2])
+        #expect(try await db.messages(in: "Drafts").first?.flags == [.draft])
+        #expect(try await db.expunged(in: "Drafts", since: 0) == [1])
+        #expect(try await db.messageBytes(in: "Drafts", uid: 2) == v2)
+        let v3 = AppendRequest(folder: "Drafts", message: sampleMessage(subject: "v3", attachmentBytes: 5_000))
+        await #expect(throws: MailStoreError(.noSuchFolder, "no such folder")) {
+            try await db.replace(in: "Drafts", uid: 2, with: AppendRequest(folder: "Nowhere", message: v1))
+        }
+        await #expect(throws: MailStoreError(.noSuchMessage, "no such message")) { try await db.replace(in: "Drafts", uid: 1, with: v3) }
+        await #expect(throws: MailStoreError(.overQuota, "mailbox is over its storage quota")) {
+            try await db.replace(in: "Drafts", uid: 2, with: v3, quotaBytes: Int64(v2.count + 100))
+        }
+        #expect(try await db.messages(in: "Drafts").map(\.uid) == [2])
+        #expect(try await db.usage() == Int64(v2.count))
+        // Within the quota when the old message's bytes are counted out.
+        _ = try await db.replace(in: "Drafts", uid: 2, with: AppendRequest(folder: "Archive", message: v1), quotaBytes: Int64(v1.count))
+        #expect(try await db.messages(in: "Drafts").isEmpty)
+        #expect(try await db.messages(in: "Archive").count == 1)
+    }
 }
