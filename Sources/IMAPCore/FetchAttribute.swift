@@ -19,6 +19,12 @@ public enum FetchAttribute: Sendable, Hashable {
     case binary(part: [Int], partial: Partial?, peek: Bool)
     case binarySize(part: [Int])
     case modSeq
+    /// RFC 8514 `SAVEDATE`.
+    case saveDate
+    /// RFC 8474 `EMAILID` and `THREADID`.
+    case emailID, threadID
+    /// RFC 8970 `PREVIEW` / `PREVIEW (LAZY)`.
+    case preview(lazy: Bool)
 
     /// `<offset.length>`.
     public struct Partial: Sendable, Hashable {

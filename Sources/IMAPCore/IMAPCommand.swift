@@ -83,6 +83,8 @@ public struct ListCommand: Sendable, Hashable {
 public enum StatusAttribute: String, Sendable, Hashable, CaseIterable {
     case messages = "MESSAGES", recent = "RECENT", uidNext = "UIDNEXT", uidValidity = "UIDVALIDITY"
     case unseen = "UNSEEN", deleted = "DELETED", size = "SIZE", highestModSeq = "HIGHESTMODSEQ"
+    /// RFC 8474
+    case mailboxID = "MAILBOXID"
 }
 
 /// The `QRESYNC (uidvalidity modseq [known-uids] [seq-match-data])` SELECT/EXAMINE parameter
@@ -132,8 +134,19 @@ public struct AppendHeader: Sendable, Hashable {
     public var synchronizing: Bool
     /// RFC 3516 `~{n}` literal8 (binary content).
     public var binary: Bool
-    public init(tag: String, mailbox: String, flags: [IMAPFlag], internalDate: Date?, literalSize: Int, synchronizing: Bool, binary: Bool = false) {
+    /// RFC 8508 `REPLACE seq mailbox …` / `UID REPLACE uid mailbox …`: the message of the selected
+    /// mailbox the appended one replaces (nil: an APPEND).
+    public var replacing: ReplaceTarget?
+    public init(tag: String, mailbox: String, flags: [IMAPFlag], internalDate: Date?, literalSize: Int, synchronizing: Bool, binary: Bool = false,
+                replacing: ReplaceTarget? = nil) {
         self.tag = tag; self.mailbox = mailbox; self.flags = flags; self.internalDate = internalDate
-        self.literalSize = literalSize; self.synchronizing = synchronizing; self.binary = binary
+        self.literalSize = literalSize; self.synchronizing = synchronizing; self.binary = binary; self.replacing = replacing
     }
+}
+
+/// The message a REPLACE names (RFC 8508): a message sequence number, or a UID (UID REPLACE).
+public struct ReplaceTarget: Sendable, Hashable {
+    public var set: SequenceSet
+    public var uid: Bool
+    public init(set: SequenceSet, uid: Bool) { self.set = set; self.uid = uid }
 }

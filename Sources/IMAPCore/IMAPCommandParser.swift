@@ -28,19 +28,26 @@ public enum IMAPCommandParser {
         }
     }
 
-    /// Parses an `.appendBegin` frame's bytes (`tag APPEND mailbox [flags] [date] {n}`).
+    /// Parses an `.appendBegin` frame's bytes (`tag APPEND mailbox [flags] [date] {n}`), or those of
+    /// a REPLACE (RFC 8508: `tag REPLACE seq-number mailbox …`, `tag UID REPLACE uniqueid mailbox …`).
     public static func parseAppendHeader(_ prefix: ByteBuffer, literalSize: Int, limits: IMAPLimits = IMAPLimits()) -> Result<AppendHeader, IMAPParseError> {
         var r = CommandReader(Array(prefix.readableBytesView), limits: limits)
         guard let tag = readTag(&r) else { return .failure(IMAPParseError(tag: nil, message: "Invalid tag")) }
         do throws(ParseFailure) {
             try r.sp()
-            guard r.takeWord("APPEND") else { throw ParseFailure("Expected APPEND") }
+            var replacing: ReplaceTarget?
+            if !r.takeWord("APPEND") {
+                let uid = r.takeWord("UID ")
+                guard r.takeWord("REPLACE") else { throw ParseFailure("Expected APPEND") }
+                try r.sp()
+                replacing = ReplaceTarget(set: try replaceTarget(&r), uid: uid)
+            }
             try r.sp()
             let mailbox = try r.mailbox()
             let m = try parseAppendMessage(&r, what: "the message literal")
             guard m.size == UInt64(literalSize) else { throw ParseFailure("Literal size mismatch") }
             return .success(AppendHeader(tag: tag, mailbox: mailbox, flags: m.flags, internalDate: m.date, literalSize: literalSize,
-                                         synchronizing: m.synchronizing, binary: m.binary))
+                                         synchronizing: m.synchronizing, binary: m.binary, replacing: replacing))
         } catch {
             return .failure(IMAPParseError(tag: tag, message: error.message))
         }
@@ -62,6 +69,16 @@ public enum IMAPCommandParser {
         try r.expect(UInt8(ascii: "}"), "}")
         try r.end()
         return (flags, date, binary, n, sync)
+    }
+
+    /// One message of REPLACE: `seq-number` / `uniqueid`, a number or `*` (a set of one).
+    static func replaceTarget(_ r: inout CommandReader) throws(ParseFailure) -> SequenceSet {
+        let start = r.pos
+        let set = try r.sequenceSet()
+        guard !r.bytes[start..<r.pos].contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "$") }) else {
+            throw ParseFailure("REPLACE names one message")
+        }
+        return set
     }
 
     /// Parses an `.appendNext` frame's bytes: the next message of a MULTIAPPEND (RFC 3502),
@@ -221,6 +238,8 @@ public enum IMAPCommandParser {
             case "FETCH": return try parseFetch(&r, uid: true)
             case "STORE": return try parseStore(&r, uid: true)
             case "COPY", "MOVE": return try parseTransfer(&r, move: sub == "MOVE", uid: true)
+            case "REPLACE":
+                throw ParseFailure("REPLACE needs a message literal")
             case "EXPUNGE":
                 try r.sp()
                 return .uidExpunge(try r.sequenceSet())
@@ -229,6 +248,8 @@ public enum IMAPCommandParser {
             }
         case "APPEND":
             throw ParseFailure("APPEND needs a message literal")
+        case "REPLACE":
+            throw ParseFailure("REPLACE needs a message literal")
         default:
             throw ParseFailure("Unknown command \(name)")
         }
@@ -457,10 +478,26 @@ public enum IMAPCommandParser {
                 try r.sp()
             }
             return .modSeq(try r.number())
+        case "SAVEDBEFORE": try r.sp(); return .savedBefore(try r.date())
+        case "SAVEDON": try r.sp(); return .savedOn(try r.date())
+        case "SAVEDSINCE": try r.sp(); return .savedSince(try r.date())
+        case "SAVEDATESUPPORTED": return .saveDateSupported
+        case "EMAILID": try r.sp(); return .emailID(try objectID(&r))
+        case "THREADID": try r.sp(); return .threadID(try objectID(&r))
         case "YOUNGER": try r.sp(); return .younger(Int(try r.nzNumber32()))
         case "OLDER": try r.sp(); return .older(Int(try r.nzNumber32()))
         default: throw ParseFailure("Unknown search key \(name)")
         }
+    }
+
+    /// RFC 8474 `objectid = 1*255(ALPHA / DIGIT / "_" / "-")`.
+    static func objectID(_ r: inout CommandReader) throws(ParseFailure) -> String {
+        let start = r.pos
+        while let c = r.peek(), (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c == UInt8(ascii: "_") || c == UInt8(ascii: "-") {
+            r.pos += 1
+        }
+        guard r.pos > start, r.pos - start <= 255 else { throw ParseFailure("Expected an object id") }
+        return String(decoding: r.bytes[start..<r.pos], as: UTF8.self)
     }
 
     // MARK: FETCH
@@ -513,6 +550,15 @@ public enum IMAPCommandParser {
         case "UID": return [.uid]
         case "BODYSTRUCTURE": return [.bodyStructure]
         case "MODSEQ": return [.modSeq]
+        case "SAVEDATE": return [.saveDate]
+        case "EMAILID": return [.emailID]
+        case "THREADID": return [.threadID]
+        case "PREVIEW":
+            // RFC 8970: `PREVIEW [SP "(" preview-mod *(SP preview-mod) ")"]`, preview-mod = "LAZY".
+            // (A bare PREVIEW may be followed by the FETCH modifiers' list: only "(LAZY" is its own.)
+            guard r.takeWord(" (LAZY") else { return [.preview(lazy: false)] }
+            try r.expect(UInt8(ascii: ")"), ")")
+            return [.preview(lazy: true)]
         case "BODY", "BODY.PEEK":
             guard r.take(UInt8(ascii: "[")) else {
                 guard name == "BODY" else { throw ParseFailure("BODY.PEEK needs a section") }

@@ -302,18 +302,18 @@ public struct IMAPFramer: Sendable {
         return LiteralMarker(size: size, synchronizing: sync, length: length)
     }
 
-    /// Whether the literal that ends `text` is the message of an APPEND: the command is APPEND and
-    /// at least the mailbox argument comes before the marker.
+    /// Whether the literal that ends `text` is the message of an APPEND (or of a REPLACE, RFC 8508,
+    /// whose message is streamed alike): the command is APPEND, REPLACE or UID REPLACE and at least
+    /// one argument comes before the marker.
     static func isAppendMessageLiteral(_ text: [UInt8], markerLength: Int) -> Bool {
-        // tag SP "APPEND" SP ...
+        // tag SP ("APPEND" / "REPLACE" / "UID REPLACE") SP ...
         guard let sp = text.firstIndex(of: 32) else { return false }
         let verbStart = sp + 1
-        guard text.count >= verbStart + 7 else { return false }
-        let verb = text[verbStart..<(verbStart + 6)].map { $0 >= 97 && $0 <= 122 ? $0 - 32 : $0 }
-        guard verb == Array("APPEND".utf8), text[verbStart + 6] == 32 else { return false }
-        let argsStart = verbStart + 7
-        let beforeMarker = text.count - markerLength
-        return beforeMarker > argsStart
+        let upper = text[verbStart...].prefix(13).map { $0 >= 97 && $0 <= 122 ? $0 - 32 : $0 }
+        for verb in ["APPEND ", "REPLACE ", "UID REPLACE "] where upper.starts(with: verb.utf8) {
+            return text.count - markerLength > verbStart + verb.utf8.count
+        }
+        return false
     }
 
     private func tagOf(_ bytes: [UInt8]) -> String? {

@@ -41,6 +41,8 @@ public enum ResponseCode: Sendable, Hashable {
     /// RFC 4978
     case compressionActive
     case appendLimit(Int)
+    /// RFC 8474 `MAILBOXID (id)`.
+    case mailboxID(String)
     /// Any other `[ATOM text]`.
     case other(String)
 }
@@ -85,7 +87,10 @@ public enum UntaggedResponse: Sendable, Hashable {
 public struct StatusItem: Sendable, Hashable {
     public var attribute: StatusAttribute
     public var value: UInt64
+    /// A value that is not a number, as it goes on the wire (RFC 8474 MAILBOXID's `(id)`).
+    public var text: String?
     public init(_ attribute: StatusAttribute, _ value: UInt64) { self.attribute = attribute; self.value = value }
+    public init(_ attribute: StatusAttribute, text: String) { self.attribute = attribute; self.value = 0; self.text = text }
 }
 
 public struct QuotaResource: Sendable, Hashable {
@@ -111,4 +116,11 @@ public enum FetchResponseItem: Sendable, Hashable {
     case section(name: String, origin: Int?, data: [UInt8]?, literal8: Bool)
     case binarySize(part: [Int], size: Int)
     case modSeq(UInt64)
+    /// RFC 8514 `SAVEDATE "date-time"` or `SAVEDATE NIL`.
+    case saveDate(Date?)
+    /// RFC 8474 `EMAILID (id)`, `THREADID (id)` or `THREADID NIL`.
+    case emailID(String)
+    case threadID(String?)
+    /// RFC 8970 `PREVIEW` text (UTF-8), NIL when not available (LAZY).
+    case preview(String?)
 }

@@ -111,6 +111,7 @@ public enum IMAPResponseEncoder {
         case .compressionActive: b.writeString("COMPRESSIONACTIVE")
         case .tooBig: b.writeString("TOOBIG")
         case .appendLimit(let n): b.writeString("APPENDLIMIT \(n)")
+        case .mailboxID(let id): b.writeString("MAILBOXID (\(id))")
         case .other(let text): b.writeString(clean(text).replacingOccurrences(of: "]", with: ""))
         }
     }
@@ -134,7 +135,7 @@ public enum IMAPResponseEncoder {
         case .status(let mailbox, let items):
             b.writeString("STATUS ")
             writeMailbox(mailbox, into: &b)
-            b.writeString(" (" + items.map { "\($0.attribute.rawValue) \($0.value)" }.joined(separator: " ") + ")")
+            b.writeString(" (" + items.map { "\($0.attribute.rawValue) \($0.text ?? String($0.value))" }.joined(separator: " ") + ")")
         case .search(let numbers, let modseq):
             b.writeString("SEARCH")
             for n in numbers { b.writeString(" \(n)") }
@@ -203,6 +204,12 @@ public enum IMAPResponseEncoder {
         case .binarySize(let part, let size):
             b.writeString("BINARY.SIZE[" + part.map(String.init).joined(separator: ".") + "] \(size)")
         case .modSeq(let n): b.writeString("MODSEQ (\(n))")
+        case .saveDate(let date): b.writeString("SAVEDATE " + (date.map { "\"" + internalDate($0) + "\"" } ?? "NIL"))
+        case .emailID(let id): b.writeString("EMAILID (\(id))")
+        case .threadID(let id): b.writeString("THREADID " + (id.map { "(\($0))" } ?? "NIL"))
+        case .preview(let text):
+            b.writeString("PREVIEW ")
+            if let text { writeString(text, into: &b) } else { b.writeString("NIL") }
         }
     }
 
@@ -338,6 +345,10 @@ extension FetchAttribute {
         case .rfc822Header: "RFC822.HEADER"
         case .rfc822Text: "RFC822.TEXT"
         case .modSeq: "MODSEQ"
+        case .saveDate: "SAVEDATE"
+        case .emailID: "EMAILID"
+        case .threadID: "THREADID"
+        case .preview: "PREVIEW"
         case .bodySection(let section, _, _): "BODY[" + Self.sectionText(section) + "]"
         case .binary(let part, _, _): "BINARY[" + part.map(String.init).joined(separator: ".") + "]"
         case .binarySize(let part): "BINARY.SIZE[" + part.map(String.init).joined(separator: ".") + "]"

@@ -30,4 +30,8 @@ public indirect enum SearchKey: Sendable, Hashable {
     case modSeq(UInt64)
     /// RFC 9051 / RFC 5032 WITHIN: YOUNGER / OLDER (seconds, against the internal date).
     case younger(Int), older(Int)
+    /// RFC 8514 SAVEDBEFORE / SAVEDON / SAVEDSINCE (day of the save date) and SAVEDATESUPPORTED.
+    case savedBefore(IMAPDate), savedOn(IMAPDate), savedSince(IMAPDate), saveDateSupported
+    /// RFC 8474 EMAILID / THREADID (exact object ids).
+    case emailID(String), threadID(String)
 }

@@ -55,6 +55,8 @@ extension IMAPSession {
             let batchUIDs = UIDSet(batch.map { $0.uid ... $0.uid })
             let encoded = try await encodedStructures(plan.structureKinds, of: batch, mailbox: mailbox, path: view.path)
             let headers = plan.needsHeader ? try await mailbox.messageHeaders(in: view.path, uids: batchUIDs) : [:]
+            var previews: [UID: String] = [:]
+            if let lazy = plan.preview { previews = try await previewTexts(batch, lazy: lazy, mailbox: mailbox, path: view.path) }
             if let prefetch = plan.prefetch {
                 let unread = batch.filter { contents[$0.uid] == nil && $0.size < prefetch.below }
                 if unread.count > 1 {
@@ -95,6 +97,10 @@ extension IMAPSession {
                     case .internalDate: items.append(.internalDate(record.internalDate))
                     case .rfc822Size: items.append(.rfc822Size(record.size))
                     case .modSeq: items.append(.modSeq(UInt64(max(record.modSeq, 1))))
+                    case .saveDate: items.append(.saveDate(record.saveDate))
+                    case .emailID: if let id = record.emailID { items.append(.emailID(Self.emailObjectID(id))) }
+                    case .threadID: items.append(.threadID(record.threadID.map(Self.threadObjectID)))
+                    case .preview(let lazy): items.append(.preview(previews[record.uid] ?? (lazy ? nil : "")))
                     case .envelope: items.append(.envelope(encoded[FetchPlan.envelopeKind]![record.uid]!))
                     case .body: items.append(.body(encoded[FetchPlan.bodyKind]![record.uid]!))
                     case .bodyStructure: items.append(.bodyStructure(encoded[FetchPlan.bodyStructureKind]![record.uid]!))
@@ -217,6 +223,8 @@ struct FetchPlan {
     var needsHeader = false, needsBytes = false, needsParse = false
     /// The encoded structures the FETCH needs (kept by the store as derived bytes of these kinds).
     var structureKinds: [String] = []
+    /// PREVIEW was asked for: whether LAZY (with PREVIEW and PREVIEW (LAZY) both asked, not lazy).
+    var preview: Bool?
     static let envelopeKind = "imap.envelope.\(MessageStructure.version).1"
     static let bodyKind = "imap.body.\(MessageStructure.version).1"
     static let bodyStructureKind = "imap.bodystructure.\(MessageStructure.version).1"
@@ -248,7 +256,8 @@ struct FetchPlan {
         streamable = attrs.filter(Self.wholeMessage).count == 1
         for a in attrs {
             switch a {
-            case .flags, .internalDate, .rfc822Size, .uid, .modSeq: break
+            case .flags, .internalDate, .rfc822Size, .uid, .modSeq, .saveDate, .emailID, .threadID: break
+            case .preview(let lazy): preview = (preview ?? true) && lazy
             case .envelope: needStructure(Self.envelopeKind)
             case .body: needStructure(Self.bodyKind)
             case .bodyStructure: needStructure(Self.bodyStructureKind)

@@ -121,6 +121,7 @@ extension IMAPSession {
         let uidNext = max(info.uidNext, (records.last?.uid ?? 0) + 1)
         untagged(.condition(status: .ok, code: .uidValidity(info.uidValidity), text: "UIDs valid"))
         untagged(.condition(status: .ok, code: .uidNext(uidNext), text: "Predicted next UID"))
+        untagged(.condition(status: .ok, code: .mailboxID(info.objectID), text: "Mailbox ID"))
         if view.condStore { untagged(.condition(status: .ok, code: .highestModSeq(UInt64(max(view.knownModSeq, 1))), text: "Highest")) }
         if let qresync { try await resynchronize(qresync, view: view, records: records, uidNext: uidNext, mailbox: mailbox) }
         selected = view
@@ -166,8 +167,8 @@ extension IMAPSession {
         }
         if try await mailbox.folder(path) != nil { no(tag, "Mailbox already exists", code: .alreadyExists); return }
         try await createParents(of: path, mailbox: mailbox)
-        _ = try await mailbox.createFolder(path, specialUse: specialUse)
-        ok(tag, "CREATE completed")
+        let created = try await mailbox.createFolder(path, specialUse: specialUse)
+        ok(tag, "CREATE completed", code: .mailboxID(created.objectID))
     }
 
     /// RFC 3501 §6.3.3: superior names are created as needed.
@@ -301,6 +302,7 @@ extension IMAPSession {
             case .deleted: StatusItem(a, UInt64(s.deleted))
             case .size: StatusItem(a, UInt64(s.sizeBytes))
             case .highestModSeq: StatusItem(a, UInt64(max(s.highestModSeq, 1)))
+            case .mailboxID: StatusItem(a, text: "(\(s.objectID))")
             }
         }
     }

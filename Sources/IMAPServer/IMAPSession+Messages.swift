@@ -247,6 +247,12 @@ extension IMAPSession {
             requests.append(AppendRequest(folder: first.mailbox, message: h.binary ? bytes : MIMEMessage.canonicalCRLF(bytes), flags: flags,
                                           keywords: keywords, internalDate: h.internalDate))
         }
+        if let target = first.replacing {
+            guard requests.count == 1 else { bad(tag, "REPLACE takes one message"); return }
+            try await commitAppends()  // the APPENDs before it are answered first
+            try await replace(tag, target: target, request: requests[0])
+            return
+        }
         if requests.count > 1 {
             try await commitAppends()  // the APPENDs before it are answered first
             try await multiAppend(tag, requests)

@@ -195,6 +195,14 @@ struct SearchContext {
         case .younger(let s): return now.timeIntervalSince(r.internalDate) <= Double(s)
         case .older(let s): return now.timeIntervalSince(r.internalDate) > Double(s)
         case .modSeq(let m): return UInt64(r.modSeq) >= m
+        // RFC 8514: the save date's day (UTC); a message stored before save dates were kept has
+        // none, and its internal date stands in. Every folder keeps save dates.
+        case .savedBefore(let d): return Self.day(r.saveDate ?? r.internalDate) < d
+        case .savedOn(let d): return Self.day(r.saveDate ?? r.internalDate) == d
+        case .savedSince(let d): return Self.day(r.saveDate ?? r.internalDate) >= d
+        case .saveDateSupported: return true
+        case .emailID(let id): return r.emailID.map(IMAPSession.emailObjectID) == id
+        case .threadID(let id): return r.threadID.map(IMAPSession.threadObjectID) == id
         case .subject(let s): return Self.contains(fields[r.uid]?.subject, s)
         case .from(let s): return Self.contains(fields[r.uid]?.from, s)
         case .to(let s): return Self.contains(fields[r.uid]?.to, s)

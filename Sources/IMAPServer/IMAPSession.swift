@@ -59,7 +59,8 @@ final class IMAPSession {
         } else {
             caps += ["NAMESPACE", "UIDPLUS", "MOVE", "SPECIAL-USE", "CREATE-SPECIAL-USE", "UNSELECT", "CHILDREN",
                      "LIST-EXTENDED", "LIST-STATUS", "ESEARCH", "SEARCHRES", "BINARY", "CONDSTORE", "QRESYNC", "STATUS=SIZE", "UNAUTHENTICATE",
-                     "MULTIAPPEND", "NOTIFY", "APPENDLIMIT=\(configuration.limits.maxAppendSize)", "QUOTA", "QUOTA=RES-STORAGE"]
+                     "MULTIAPPEND", "NOTIFY", "APPENDLIMIT=\(configuration.limits.maxAppendSize)", "QUOTA", "QUOTA=RES-STORAGE",
+                     "SAVEDATE", "OBJECTID", "PREVIEW", "REPLACE"]
             if context.transport.canCompress && !compressing { caps.append("COMPRESS=DEFLATE") }
             caps += ["SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT", "WITHIN"]
         }

@@ -351,6 +351,9 @@ public final class LocalMailboxSession: MailboxSession {
     public func append(_ batch: [AppendRequest]) async throws -> [Result<AppendResult, MailStoreError>] {
         try await database.append(batch, quotaBytes: quotaBytes, origin: id)
     }
+    public func replace(in folder: String, uid: UID, with request: AppendRequest) async throws -> AppendResult {
+        try await database.replace(in: folder, uid: uid, with: request, quotaBytes: quotaBytes, origin: id)
+    }
     public func appendAll(_ batch: [AppendRequest]) async throws -> [AppendResult] {
         try await database.append(batch, quotaBytes: quotaBytes, origin: id, atomic: true).map { try $0.get() }
     }

@@ -300,9 +300,9 @@ public final class MailboxDatabase: Sendable {
                         // A message rolled back by its savepoint leaves no search entry: entries are
                         // taken only from a savepoint that commits.
                         var entries: [(Int64, SearchText)] = []
-                        let contentID = try Self.storeContent(db, prepared[i], searchEntries: &entries)
+                        let (contentID, threadID) = try Self.storeContentAndThread(db, prepared[i], searchEntries: &entries)
                         let modseq = appended[path]?.modseq ?? folder.highestModSeq + 1
-                        let uid = try Self.insertMessage(db, folder: folder, contentID: contentID, size: prepared[i].size,
+                        let uid = try Self.insertMessage(db, folder: folder, contentID: contentID, threadID: threadID, size: prepared[i].size,
                                                          flags: request.flags, keywords: request.keywords,
                                                          internalDate: request.internalDate ?? Date(), modseq: modseq)
                         var next = folder
@@ -342,8 +342,8 @@ public final class MailboxDatabase: Sendable {
             var results: [AppendResult] = []
             var searchEntries: [(Int64, SearchText)] = []
             for message in prepared {
-                let contentID = try Self.storeContent(db, message, searchEntries: &searchEntries)
-                let uid = try Self.insertMessage(db, folder: folder, contentID: contentID, size: message.size, flags: [],
+                let (contentID, threadID) = try Self.storeContentAndThread(db, message, searchEntries: &searchEntries)
+                let uid = try Self.insertMessage(db, folder: folder, contentID: contentID, threadID: threadID, size: message.size, flags: [],
                                                  keywords: [], internalDate: internalDate, modseq: modseq)
                 folder.uidNext = uid + 1
                 results.append(AppendResult(uidValidity: folder.uidValidity, uid: uid))
@@ -659,7 +659,7 @@ public final class MailboxDatabase: Sendable {
             guard let from = try Self.fetchFolder(db, source), let to = try Self.fetchFolder(db, target) else {
                 throw MailStoreError(.noSuchFolder, "no such folder")
             }
-            let rows = try Self.fetchRows(db, sql: "SELECT id, uid, flags, internal_date, size, content_id FROM messages WHERE folder_id = ?",
+            let rows = try Self.fetchRows(db, sql: "SELECT id, uid, flags, internal_date, size, content_id, thread_id FROM messages WHERE folder_id = ?",
                                           arguments: [from.id], uids: uids, column: "uid", order: "uid")
             if !move { try Self.checkQuota(db, adding: rows.reduce(0) { $0 + ($1["size"] as Int64) }, quota: quotaBytes) }
             let keywords = try Self.keywords(db, folderID: from.id)
@@ -668,7 +668,7 @@ public final class MailboxDatabase: Sendable {
             var targetFolder = to
             for row in rows {
                 let contentID: Int64 = row["content_id"]
-                let uid = try Self.insertMessage(db, folder: targetFolder, contentID: contentID, size: row["size"],
+                let uid = try Self.insertMessage(db, folder: targetFolder, contentID: contentID, threadID: row["thread_id"], size: row["size"],
                                                  flags: MessageFlags(rawValue: row["flags"]), keywords: keywords[row["id"] as Int64] ?? [],
                                                  internalDate: parseISO(row["internal_date"]) ?? Date(), modseq: targetModseq)
                 targetFolder.uidNext = uid + 1
@@ -837,9 +837,11 @@ public final class MailboxDatabase: Sendable {
                 let done = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'queue_seq'")) ?? 0
                 guard seq > done else { return .commit }
                 guard let inbox = try Self.fetchFolder(db, "INBOX") else { throw MailStoreError(.noSuchFolder, "no INBOX") }
-                let contentID = try Self.storeContent(db, prepared)
+                var entries: [(Int64, SearchText)] = []
+                let (contentID, threadID) = try Self.storeContentAndThread(db, prepared, searchEntries: &entries)
+                try Self.indexSearchText(db, entries)
                 let modseq = inbox.highestModSeq + 1
-                let uid = try Self.insertMessage(db, folder: inbox, contentID: contentID, size: bytes.count, flags: [], keywords: [],
+                let uid = try Self.insertMessage(db, folder: inbox, contentID: contentID, threadID: threadID, size: bytes.count, flags: [], keywords: [],
                                                  internalDate: internalDate, modseq: modseq)
                 try Self.setMeta(db, "queue_seq", seq)
                 outcome = (AppendResult(uidValidity: inbox.uidValidity, uid: uid), modseq)
@@ -938,17 +940,27 @@ extension MailboxDatabase {
     }
 
     static func storeContent(_ db: Database, _ p: PreparedMessage, searchEntries: inout [(Int64, SearchText)]) throws -> Int64 {
+        try storeContentAndThread(db, p, searchEntries: &searchEntries).contentID
+    }
+
+    /// The same, with the content's thread (for `messages.thread_id`). A content stored before
+    /// has its thread read from a message row of it (no blob pages), else from the content row.
+    static func storeContentAndThread(_ db: Database, _ p: PreparedMessage,
+                                      searchEntries: inout [(Int64, SearchText)]) throws -> (contentID: Int64, threadID: Int64?) {
         if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM contents WHERE sha256 = ?"), arguments: [Data(p.sha256)]) {
-            return id
+            let thread = try Int64.fetchOne(db.cachedStatement(sql: "SELECT thread_id FROM messages WHERE content_id = ? AND thread_id IS NOT NULL LIMIT 1"),
+                                            arguments: [id])
+                ?? Int64.fetchOne(db.cachedStatement(sql: "SELECT thread_id FROM contents WHERE id = ?"), arguments: [id])
+            return (id, thread)
         }
         let m = p.message
         let threadID = try threadFor(db, m)
         try db.execute(sql: """
-            INSERT INTO contents(sha256, size, header, body, refcount, sent_date, subject, from_addr, to_addr, cc_addr, bcc_addr,
+            INSERT INTO contents(id, sha256, size, header, body, refcount, sent_date, subject, from_addr, to_addr, cc_addr, bcc_addr,
                                  message_id, in_reply_to, refs, has_attachments, thread_id)
-            VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
-                Data(p.sha256), p.size, Data(p.split.header), Data(p.split.layout), m.date.map(isoString), m.subject,
+                try nextID(db, counter: "next_content_id", table: "contents"), Data(p.sha256), p.size, Data(p.split.header), Data(p.split.layout), m.date.map(isoString), m.subject,
                 m.addressText("from"), m.addressText("to"), m.addressText("cc"), m.addressText("bcc"), m.messageID,
                 m.inReplyTo.first, m.references.isEmpty ? nil : m.references.joined(separator: " "),
                 m.leafParts.contains(where: \.isAttachment), threadID,
@@ -968,7 +980,18 @@ extension MailboxDatabase {
             try db.execute(sql: "INSERT INTO content_parts(content_id, ordinal, part_id) VALUES (?, ?, ?)", arguments: [contentID, ordinal, partID])
         }
         searchEntries.append((contentID, p.searchText))
-        return contentID
+        return (contentID, threadID)
+    }
+
+    /// The next row id of `table` from the counter `meta.<counter>`: above every id the table has or
+    /// ever had since the counter began, so an id IMAP has shown (EMAILID, THREADID) never comes
+    /// back for another row, as SQLite's own choice (the largest id plus one) would after a delete.
+    static func nextID(_ db: Database, counter: String, table: String) throws -> Int64 {
+        let kept = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"), arguments: [counter]) ?? 1
+        let above = try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(max(id), 0) + 1 FROM \(table)")) ?? 1
+        let id = max(kept, above)
+        try setMeta(db, counter, id + 1)
+        return id
     }
 
     /// Inserts full-text entries (see `storeContent`).
@@ -990,17 +1013,20 @@ extension MailboxDatabase {
                 return thread
             }
         }
-        try db.execute(sql: "INSERT INTO threads(root_message_id, base_subject) VALUES (?, ?)",
-                       arguments: [m.references.first ?? m.inReplyTo.first ?? m.messageID, m.subject])
+        try db.execute(sql: "INSERT INTO threads(id, root_message_id, base_subject) VALUES (?, ?, ?)",
+                       arguments: [try nextID(db, counter: "next_thread_id", table: "threads"),
+                                   m.references.first ?? m.inReplyTo.first ?? m.messageID, m.subject])
         return db.lastInsertedRowID
     }
 
-    static func insertMessage(_ db: Database, folder: FolderInfo, contentID: Int64, size: Int, flags: MessageFlags,
+    /// A message row; its save date (SAVEDATE) is now.
+    static func insertMessage(_ db: Database, folder: FolderInfo, contentID: Int64, threadID: Int64?, size: Int, flags: MessageFlags,
                               keywords: [String], internalDate: Date, modseq: Int64) throws -> UID {
         let uid = folder.uidNext
-        try db.execute(sql: """
-            INSERT INTO messages(folder_id, uid, modseq, flags, internal_date, size, content_id) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [folder.id, uid, modseq, flags.rawValue, isoString(internalDate), size, contentID])
+        try db.cachedStatement(sql: """
+            INSERT INTO messages(folder_id, uid, modseq, flags, internal_date, size, content_id, save_date, thread_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [folder.id, uid, modseq, flags.rawValue, isoString(internalDate), size, contentID, isoString(Date()), threadID])
         let messageID = db.lastInsertedRowID
         for k in Set(keywords) {
             try db.execute(sql: "INSERT INTO message_keywords(message_id, keyword) VALUES (?, ?)", arguments: [messageID, k])
@@ -1194,11 +1220,18 @@ extension MailboxDatabase {
                 fastISO(bytes: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(s, 4))))
                     ?? parseISO(String(cString: text))
             }
+            let saveDate: Date? = sqlite3_column_text(s, 7).flatMap { text in
+                fastISO(bytes: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(s, 7))))
+                    ?? parseISO(String(cString: text))
+            }
+            let contentID = sqlite3_column_int64(s, 6)
             records.append(MessageRecord(
                 uid: UID(truncatingIfNeeded: sqlite3_column_int64(s, 1)), modSeq: sqlite3_column_int64(s, 2),
                 flags: MessageFlags(rawValue: Int(sqlite3_column_int64(s, 3))), keywords: keywords[id] ?? [],
                 internalDate: date ?? Date(timeIntervalSince1970: 0), size: Int(sqlite3_column_int64(s, 5)),
-                sentDate: nil, subject: nil, from: nil, messageID: nil, threadID: nil))
+                sentDate: nil, subject: nil, from: nil, messageID: nil,
+                threadID: sqlite3_column_type(s, 8) == SQLITE_NULL ? nil : sqlite3_column_int64(s, 8),
+                saveDate: saveDate, emailID: contentID))
             contentIDs.append(sqlite3_column_int64(s, 6))
         }
         return (records, contentIDs)
@@ -1216,22 +1249,22 @@ extension MailboxDatabase {
     }
 
     static let recordSelect = """
-        SELECT m.id, m.uid, m.modseq, m.flags, m.internal_date, m.size, m.content_id, c.sent_date, c.subject, c.from_addr, c.message_id,
-               c.thread_id
+        SELECT m.id, m.uid, m.modseq, m.flags, m.internal_date, m.size, m.content_id, m.save_date, coalesce(m.thread_id, c.thread_id),
+               c.sent_date, c.subject, c.from_addr, c.message_id
         FROM messages m JOIN contents c ON c.id = m.content_id
         """
 
-    static let stateSelect = "SELECT m.id, m.uid, m.modseq, m.flags, m.internal_date, m.size, m.content_id FROM messages m"
+    static let stateSelect = "SELECT m.id, m.uid, m.modseq, m.flags, m.internal_date, m.size, m.content_id, m.save_date, m.thread_id FROM messages m"
 
     /// A row of `stateSelect` or `recordSelect`, read by position (see `folderInfo`).
     static func record(_ row: Row, keywords: [Int64: [String]]) -> MessageRecord {
-        let facts = row.count > 7
+        let facts = row.count > 9
         return MessageRecord(
             uid: row[1], modSeq: row[2], flags: MessageFlags(rawValue: row[3]),
             keywords: keywords[row[0] as Int64] ?? [], internalDate: parseISO(row[4]) ?? Date(timeIntervalSince1970: 0),
-            size: row[5], sentDate: facts ? (row[7] as String?).flatMap(parseISO) : nil,
-            subject: facts ? row[8] : nil, from: facts ? row[9] : nil,
-            messageID: facts ? row[10] : nil, threadID: facts ? row[11] : nil)
+            size: row[5], sentDate: facts ? (row[9] as String?).flatMap(parseISO) : nil,
+            subject: facts ? row[10] : nil, from: facts ? row[11] : nil,
+            messageID: facts ? row[12] : nil, threadID: row[8], saveDate: (row[7] as String?).flatMap(parseISO), emailID: row[6])
     }
 }
 

@@ -25,7 +25,10 @@ import MailboxAPI
 ///   versioned encoding), what FETCH ENVELOPE/BODY/BODYSTRUCTURE answer from.
 /// - `content_derived`: bytes a protocol derived from a content and keeps with it, by kind (IMAP's
 ///   encoded ENVELOPE and BODYSTRUCTURE): a cache, rebuilt from the content when missing.
-/// - `threads` (a thread goes with its last message), `meta`.
+/// - `threads` (a thread goes with its last message), `meta`. Content and thread ids are taken from
+///   counters in `meta` (`next_content_id`, `next_thread_id`), never reused: IMAP shows them
+///   (EMAILID, THREADID, RFC 8474). `messages.thread_id` copies the content's thread and
+///   `messages.save_date` is when the row was made (SAVEDATE, RFC 8514), both since v11.
 /// Dates are ISO 8601 UTC strings. Indexed: what a query looks up (UIDs, MODSEQ for sync, content
 /// and part hashes, Message-IDs for threading, references); SEARCH filters a folder's rows in memory.
 enum MailboxSchema {
@@ -245,6 +248,18 @@ enum MailboxSchema {
                                    arguments: [a[0], a[1], a[2], a[3], u.id])
                 }
             }
+        }
+        // RFC 8514 SAVEDATE and RFC 8474 THREADID, read with the other index columns (a message
+        // row has no blobs): when the message was saved into its folder, and its content's thread
+        // (copied from `contents.thread_id`, which sits after the blobs). Save dates of messages
+        // stored before this version are not known: they stay NULL (FETCH SAVEDATE answers NIL,
+        // SAVEDBEFORE/ON/SINCE compare their internal date instead).
+        migrator.registerMigration("v11-save-date-thread") { db in
+            try db.execute(sql: """
+                ALTER TABLE messages ADD COLUMN save_date TEXT;
+                ALTER TABLE messages ADD COLUMN thread_id INTEGER;
+                UPDATE messages SET thread_id = (SELECT c.thread_id FROM contents c WHERE c.id = messages.content_id);
+                """)
         }
         return migrator
     }

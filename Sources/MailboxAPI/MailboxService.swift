@@ -61,9 +61,14 @@ public protocol MailboxSession: Sendable {
     /// MULTIAPPEND (RFC 3502): the messages appended in one transaction, all or none (the first
     /// failure, a missing folder or the quota, fails the lot); their results in order.
     func appendAll(_ batch: [AppendRequest]) async throws -> [AppendResult]
+    /// RFC 8508 REPLACE: appends `request` (to its folder) and expunges message `uid` of `folder`,
+    /// in one transaction where the store allows: both or neither. Fails with `noSuchMessage` when
+    /// `uid` is gone (nothing appended), `noSuchFolder` when the target is missing (nothing expunged).
+    func replace(in folder: String, uid: UID, with request: AppendRequest) async throws -> AppendResult
     func messages(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord]
     /// The same records without what is read from the message itself (`sentDate`, `subject`, `from`,
-    /// `messageID`, `threadID` are nil): what SELECT, FETCH and sync need, read from the index alone.
+    /// `messageID` are nil): what SELECT, FETCH and sync need, read from the index alone (which
+    /// holds `threadID`, `saveDate` and `emailID`).
     func messageStates(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord]
     func messageBytes(in folder: String, uid: UID) async throws -> [UInt8]?
     /// The states of `uids` and, in the same read, the whole bytes of the first of them that
@@ -171,6 +176,19 @@ extension MailboxSession {
 
     public func messageBytes(in folder: String, uids: UIDSet, prefetch: BytesPrefetch) async throws -> [UID: [UInt8]] {
         try await messageStates(in: folder, uids: uids, changedSince: nil, prefetch: prefetch).bytes
+    }
+
+    /// Not atomic (for stores that cannot do better): the message is checked, the new one
+    /// appended, then the old one flagged \Deleted and expunged (a crash in between leaves both).
+    public func replace(in folder: String, uid: UID, with request: AppendRequest) async throws -> AppendResult {
+        guard try await !messageStates(in: folder, uids: UIDSet([uid]), changedSince: nil).isEmpty else {
+            throw MailStoreError(.noSuchMessage, "no such message")
+        }
+        let result = try await append(to: request.folder, message: request.message, flags: request.flags, keywords: request.keywords,
+                                      internalDate: request.internalDate)
+        _ = try await storeFlags(in: folder, uids: UIDSet([uid]), operation: .add, flags: .deleted, keywords: [], unchangedSince: nil)
+        _ = try await expunge(in: folder, uids: UIDSet([uid]))
+        return result
     }
 
     /// Every tombstone kept.

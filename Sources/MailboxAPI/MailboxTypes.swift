@@ -73,6 +73,11 @@ public struct FolderInfo: Sendable, Hashable {
     /// Messages with this UID or higher are \Recent (RFC 3501) until a session claims them.
     public var recentUID: UID
 
+    /// RFC 8474 MAILBOXID: UIDVALIDITY is a mailbox-wide counter, never reused by another folder
+    /// (a folder deleted and created again gets a new one) and kept by RENAME, as a MAILBOXID
+    /// must be; RENAME of INBOX makes a new folder, with a new one. Not a secret.
+    public var objectID: String { "F\(uidValidity)" }
+
     public init(id: Int64, path: String, specialUse: SpecialUse?, subscribed: Bool, uidValidity: UInt32, uidNext: UID,
                 highestModSeq: Int64, recentUID: UID) {
         self.id = id; self.path = path; self.specialUse = specialUse; self.subscribed = subscribed
@@ -89,6 +94,8 @@ public struct FolderStatus: Sendable, Hashable {
     public var uidValidity: UInt32
     public var highestModSeq: Int64
     public var sizeBytes: Int64
+    /// RFC 8474 MAILBOXID (see `FolderInfo.objectID`).
+    public var objectID: String { "F\(uidValidity)" }
 
     public init(messages: Int, recent: Int, unseen: Int, deleted: Int, uidNext: UID, uidValidity: UInt32, highestModSeq: Int64,
                 sizeBytes: Int64) {
@@ -109,13 +116,22 @@ public struct MessageRecord: Sendable, Hashable {
     public var subject: String?
     public var from: String?
     public var messageID: String?
+    /// The message's thread (RFC 8474 THREADID): fixed when the message was stored, kept by its
+    /// copies; never reused for another thread. Read with the message states.
     public var threadID: Int64?
+    /// When the message was saved into this folder (RFC 8514 SAVEDATE: APPEND, COPY/MOVE target,
+    /// delivery); nil where the store does not know (messages stored before it kept save dates).
+    public var saveDate: Date?
+    /// The stored content's id (RFC 8474 EMAILID): the same for a message and its copies, never
+    /// reused for other content. Read with the message states.
+    public var emailID: Int64?
 
     public init(uid: UID, modSeq: Int64, flags: MessageFlags, keywords: [String], internalDate: Date, size: Int,
-                sentDate: Date? = nil, subject: String? = nil, from: String? = nil, messageID: String? = nil, threadID: Int64? = nil) {
+                sentDate: Date? = nil, subject: String? = nil, from: String? = nil, messageID: String? = nil, threadID: Int64? = nil,
+                saveDate: Date? = nil, emailID: Int64? = nil) {
         self.uid = uid; self.modSeq = modSeq; self.flags = flags; self.keywords = keywords; self.internalDate = internalDate
         self.size = size; self.sentDate = sentDate; self.subject = subject; self.from = from; self.messageID = messageID
-        self.threadID = threadID
+        self.threadID = threadID; self.saveDate = saveDate; self.emailID = emailID
     }
 }
 
@@ -192,6 +208,8 @@ public struct MailStoreError: Error, CustomStringConvertible, Sendable, Equatabl
     public enum Code: Sendable, Equatable {
         case authenticationFailed, noSuchFolder, folderExists, invalidFolderName, cannotDeleteInbox
         case overQuota, noMailbox, notStored, messageTooLarge, mailboxClosed, lastPassword, noSuchPassword
+        /// The message named (REPLACE) is not in the folder (any more).
+        case noSuchMessage
     }
     public var code: Code
     public var detail: String

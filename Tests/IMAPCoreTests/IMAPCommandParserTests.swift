@@ -318,6 +318,16 @@ struct IMAPCommandParserTests {
                                   internalDate: Date(timeIntervalSince1970: 836_707_465), literalSize: 5, synchronizing: true, binary: true)))
         #expect(header("A1 APPEND {12}\r\nEntw&APw-rfe () {1}", 1) ==
             .success(AppendHeader(tag: "A1", mailbox: "Entwürfe", flags: [], internalDate: nil, literalSize: 1, synchronizing: true)))
+        #expect(header("R1 REPLACE 4 Drafts (\\Draft) {5+}", 5) ==
+            .success(AppendHeader(tag: "R1", mailbox: "Drafts", flags: [.draft], internalDate: nil, literalSize: 5, synchronizing: false,
+                                  replacing: ReplaceTarget(set: set(SequenceRange(.number(4))), uid: false))))
+        #expect(try header("R2 uid replace 1000 INBOX {5}", 5).get().replacing?.uid == true)
+        #expect(try header("R2 UID REPLACE * INBOX {5}", 5).get().replacing != nil)
+        for bad in ["R1 REPLACE Drafts {5}", "R1 REPLACE 1:2 Drafts {5}", "R1 REPLACE 1,2 Drafts {5}", "R1 REPLACE $ Drafts {5}",
+                    "R1 UID REPLACE 0 Drafts {5}", "R1 UID  REPLACE 1 Drafts {5}", "R1 REPLACE 1 {5}", "R1 UID APPEND INBOX {5}"] {
+            guard case .failure(let e) = header(bad, 5) else { Issue.record("accepted \(bad)"); continue }
+            #expect(e.tag == "R1")
+        }
         for bad in ["A1 APPEND INBOX", "A1 APPEND {5}", "A1 APPEND INBOX (\\Recent) {5}", "A1 APPEND INBOX \"31-Feb-1996 02:44:25 -0700\" {5}",
                     "A1 APPEND INBOX \"17-Jul-1996 25:44:25 -0700\" {5}", "A1 APPEND INBOX {6}", "A1 NOOP {5}", "A1 APPEND INBOX {5} x"] {
             guard case .failure(let e) = header(bad, 5) else { Issue.record("accepted \(bad)"); continue }

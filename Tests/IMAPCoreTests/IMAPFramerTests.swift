@@ -52,6 +52,18 @@ private func framesAllWays(_ input: String, limits: IMAPLimits = IMAPLimits()) t
 
 @Suite("IMAPFramer")
 struct IMAPFramerTests {
+    @Test("REPLACE and UID REPLACE stream their message literal as APPEND does (RFC 8508)")
+    func replaceStreams() throws {
+        let frames = try framesAllWays("r1 REPLACE 3 Drafts (\\Draft) {5+}\r\nhello\r\nr2 uid replace 9 INBOX {2}\r\nhi\r\nr3 REPLACE 1:2 INBOX {2+}\r\nxy\r\n")
+        #expect(frames.first == "begin:r1 REPLACE 3 Drafts (\\Draft) {5+}:5")
+        #expect(frames.contains("begin:r2 uid replace 9 INBOX {2}:2"))
+        // A REPLACE whose header does not parse is framed as a command (and answered BAD).
+        #expect(frames.last == "cmd:r3 REPLACE 1:2 INBOX {2+}\r\nxy")
+        var limits = IMAPLimits()
+        limits.maxAppendSize = 4
+        #expect(try framesAllWays("r4 UID REPLACE 1 INBOX {5+}\r\nhello\r\n", limits: limits) == ["tooLarge:r4:5:true"])
+    }
+
     @Test("plain lines, CRLF and bare LF")
     func lines() throws {
         // An empty line is ignored (nothing to answer).

@@ -50,7 +50,7 @@ struct CondStoreTests {
         try await transcripts.run([
             ("TAG STATUS INBOX (HIGHESTMODSEQ)", "* STATUS INBOX (HIGHESTMODSEQ 4)\nTAG OK STATUS completed\n"),
             ("TAG EXAMINE INBOX", "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\n* OK [PERMANENTFLAGS ()] No permanent flags permitted\n"
-                + "* 3 EXISTS\n* 3 RECENT\n* OK [UNSEEN 1] First unseen\n* OK [UIDVALIDITY _] UIDs valid\n* OK [UIDNEXT 4] Predicted next UID\n"
+                + "* 3 EXISTS\n* 3 RECENT\n* OK [UNSEEN 1] First unseen\n* OK [UIDVALIDITY _] UIDs valid\n* OK [UIDNEXT 4] Predicted next UID\n* OK [MAILBOXID _] Mailbox ID\n"
                 + "* OK [HIGHESTMODSEQ 4] Highest\nTAG OK [READ-ONLY] EXAMINE completed\n"),
             ("TAG FETCH 1 (MODSEQ)", "* 1 FETCH (MODSEQ (2))\nTAG OK FETCH completed\n"),
         ], deliveries: deliveries, select: false)

@@ -10,9 +10,9 @@ struct ListExtendedTests {
         let fruit = "* LIST (\\HasChildren) \"/\" Fruit (\"CHILDINFO\" (\"SUBSCRIBED\"))\n"
         let veg = "* LIST (\\HasChildren \\Subscribed) \"/\" Veg (\"CHILDINFO\" (\"SUBSCRIBED\"))\n"
         try await TranscriptTests().run([
-            ("TAG CREATE Fruit/Apple", "TAG OK CREATE completed\n"),
-            ("TAG CREATE Fruit/Banana", "TAG OK CREATE completed\n"),
-            ("TAG CREATE Veg/Peas", "TAG OK CREATE completed\n"),
+            ("TAG CREATE Fruit/Apple", "TAG OK [MAILBOXID _] CREATE completed\n"),
+            ("TAG CREATE Fruit/Banana", "TAG OK [MAILBOXID _] CREATE completed\n"),
+            ("TAG CREATE Veg/Peas", "TAG OK [MAILBOXID _] CREATE completed\n"),
             ("TAG SUBSCRIBE Fruit/Banana", "TAG OK SUBSCRIBE completed\n"),
             ("TAG SUBSCRIBE Veg", "TAG OK SUBSCRIBE completed\n"),
             ("TAG SUBSCRIBE Veg/Peas", "TAG OK SUBSCRIBE completed\n"),
@@ -36,7 +36,7 @@ struct ListExtendedTests {
              fruit + veg + "* STATUS Veg (MESSAGES 0)\n" + ok),
             ("TAG LIST (SUBSCRIBED RECURSIVEMATCH) \"\" Fruit/%", "* LIST (\\HasNoChildren \\Subscribed) \"/\" Fruit/Banana\n" + ok),
             // A parent gone with its subscribed child.
-            ("TAG CREATE Old/Box", "TAG OK CREATE completed\n"),
+            ("TAG CREATE Old/Box", "TAG OK [MAILBOXID _] CREATE completed\n"),
             ("TAG SUBSCRIBE Old/Box", "TAG OK SUBSCRIBE completed\n"),
             ("TAG DELETE Old/Box", "TAG OK DELETE completed\n"),
             ("TAG DELETE Old", "TAG OK DELETE completed\n"),

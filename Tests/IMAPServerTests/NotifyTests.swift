@@ -12,7 +12,7 @@ struct NotifyTests {
         let h = try await SessionHarness()
         let a = h.connect(), b = h.connect()
         try await a.login(h); try await b.login(h)
-        #expect(try await b.command("b1", "CREATE Other") == "b1 OK CREATE completed\r\n")
+        #expect(try await b.command("b1", "CREATE Other").hasPrefix("b1 OK [MAILBOXID (F"))
         _ = try await a.command("a1", "SELECT INBOX")
         let set = try await a.command("a2", "NOTIFY SET (SELECTED (MessageNew MessageExpunge)) (PERSONAL (MessageNew MessageExpunge))")
         #expect(set == "a2 OK NOTIFY completed\r\n")

@@ -41,7 +41,7 @@ struct QResyncTests {
     func selected(exists: Int, recent: Int, unseen: Int?, uidNext: Int, modSeq: Int?, closed: Bool = false) -> String {
         (closed ? "* OK [CLOSED] Previous mailbox closed\n" : "") + Self.flags + "* \(exists) EXISTS\n* \(recent) RECENT\n"
             + (unseen.map { "* OK [UNSEEN \($0)] First unseen\n" } ?? "")
-            + "* OK [UIDVALIDITY _] UIDs valid\n* OK [UIDNEXT \(uidNext)] Predicted next UID\n"
+            + "* OK [UIDVALIDITY _] UIDs valid\n* OK [UIDNEXT \(uidNext)] Predicted next UID\n* OK [MAILBOXID _] Mailbox ID\n"
             + (modSeq.map { "* OK [HIGHESTMODSEQ \($0)] Highest\n" } ?? "")
     }
 
@@ -80,7 +80,7 @@ struct QResyncTests {
                 + "* VANISHED (EARLIER) 1,6\n" + ok),
             ("TAG EXAMINE INBOX (QRESYNC (UIDV 13 1:5))", "* OK [CLOSED] Previous mailbox closed\n* FLAGS (\(Self.system))\n"
                 + "* OK [PERMANENTFLAGS ()] No permanent flags permitted\n* 2 EXISTS\n* 0 RECENT\n* OK [UNSEEN 1] First unseen\n"
-                + "* OK [UIDVALIDITY _] UIDs valid\n* OK [UIDNEXT 7] Predicted next UID\n* OK [HIGHESTMODSEQ 13] Highest\n"
+                + "* OK [UIDVALIDITY _] UIDs valid\n* OK [UIDNEXT 7] Predicted next UID\n* OK [MAILBOXID _] Mailbox ID\n* OK [HIGHESTMODSEQ 13] Highest\n"
                 + "TAG OK [READ-ONLY] EXAMINE completed\n"),
             // Another UIDVALIDITY: the client must start over; nothing but the usual responses.
             ("TAG SELECT INBOX (QRESYNC (BADV 7))", selected(exists: 2, recent: 0, unseen: 1, uidNext: 7, modSeq: 13, closed: true) + ok),
@@ -139,11 +139,11 @@ struct QResyncTests {
         try await run([
             ("TAG CAPABILITY", "* CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE SPECIAL-USE "
                 + "CREATE-SPECIAL-USE UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES BINARY CONDSTORE QRESYNC "
-                + "STATUS=SIZE UNAUTHENTICATE MULTIAPPEND NOTIFY APPENDLIMIT=\(IMAPLimits().maxAppendSize) QUOTA QUOTA=RES-STORAGE SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT WITHIN\n"
+                + "STATUS=SIZE UNAUTHENTICATE MULTIAPPEND NOTIFY APPENDLIMIT=\(IMAPLimits().maxAppendSize) QUOTA QUOTA=RES-STORAGE SAVEDATE OBJECTID PREVIEW REPLACE SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT WITHIN\n"
                 + "TAG OK CAPABILITY completed\n"),
             ("TAG ENABLE IMAP4rev2", "* ENABLED IMAP4rev2\nTAG OK ENABLE completed\n"),
             ("TAG SELECT inbox", Self.flags + "* 2 EXISTS\n* LIST (\\HasNoChildren) \"/\" INBOX\n"
-                + "* OK [UIDVALIDITY _] UIDs valid\n* OK [UIDNEXT 3] Predicted next UID\nTAG OK [READ-WRITE] SELECT completed\n"),
+                + "* OK [UIDVALIDITY _] UIDs valid\n* OK [UIDNEXT 3] Predicted next UID\n* OK [MAILBOXID _] Mailbox ID\nTAG OK [READ-WRITE] SELECT completed\n"),
             ("TAG FETCH 1:2 FLAGS", "* 1 FETCH (FLAGS ())\n* 2 FETCH (FLAGS ())\nTAG OK FETCH completed\n"),
             ("TAG STORE 2 +FLAGS (\\Deleted)", "* 2 FETCH (FLAGS (\\Deleted))\nTAG OK STORE completed\n"),
             ("TAG SEARCH ALL", "* ESEARCH (TAG \"TAG\") ALL 1:2\nTAG OK SEARCH completed\n"),
@@ -155,7 +155,7 @@ struct QResyncTests {
             ("TAG NAMESPACE", "* NAMESPACE ((\"\" \"/\")) NIL NIL\nTAG OK NAMESPACE completed\n"),
             ("TAG EXAMINE Archive", "* OK [CLOSED] Previous mailbox closed\n* FLAGS (\(Self.system))\n"
                 + "* OK [PERMANENTFLAGS ()] No permanent flags permitted\n* 0 EXISTS\n* LIST (\\HasNoChildren \\Archive) \"/\" Archive\n"
-                + "* OK [UIDVALIDITY _] UIDs valid\n* OK [UIDNEXT 1] Predicted next UID\nTAG OK [READ-ONLY] EXAMINE completed\n"),
+                + "* OK [UIDVALIDITY _] UIDs valid\n* OK [UIDNEXT 1] Predicted next UID\n* OK [MAILBOXID _] Mailbox ID\nTAG OK [READ-ONLY] EXAMINE completed\n"),
             ("TAG UNSELECT", "TAG OK UNSELECT completed\n"),
         ], deliveries: 2)
     }

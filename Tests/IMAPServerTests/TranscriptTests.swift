@@ -8,7 +8,7 @@ import Testing
 struct TranscriptTests {
     static func mask(_ text: String) -> String {
         var t = text
-        for pattern in [#"UIDVALIDITY \d+"#, #"APPENDUID \d+"#, #"COPYUID \d+"#, #"INTERNALDATE "[^"]+""#, #"UIDVALIDITY": \d+"#] {
+        for pattern in [#"UIDVALIDITY \d+"#, #"APPENDUID \d+"#, #"COPYUID \d+"#, #"INTERNALDATE "[^"]+""#, #"UIDVALIDITY": \d+"#, #"MAILBOXID \([^)]+\)"#] {
             let regex = try! NSRegularExpression(pattern: pattern)
             t = regex.stringByReplacingMatches(in: t, range: NSRange(t.startIndex..., in: t),
                                                withTemplate: String(pattern.prefix(while: { $0 != "\\" && $0 != "\"" && $0 != "[" })) + "_")
@@ -117,7 +117,7 @@ struct TranscriptTests {
         try await run([
             ("TAG LSUB \"\" *", "* LSUB () \"/\" INBOX\n* LSUB () \"/\" Archive\n* LSUB () \"/\" Drafts\n* LSUB () \"/\" Junk\n"
                 + "* LSUB () \"/\" Sent\n* LSUB () \"/\" Trash\n" + lsubOK),
-            ("TAG CREATE Work/2026", "TAG OK CREATE completed\n"),
+            ("TAG CREATE Work/2026", "TAG OK [MAILBOXID _] CREATE completed\n"),
             ("TAG LSUB \"\" W*", lsubOK),
             ("TAG LIST (SUBSCRIBED) \"\" W*", listOK),
             ("TAG LIST \"\" W* RETURN (SUBSCRIBED)", "* LIST (\\HasChildren) \"/\" Work\n* LIST (\\HasNoChildren) \"/\" Work/2026\n" + listOK),
@@ -131,7 +131,7 @@ struct TranscriptTests {
             ("TAG LSUB \"\" W%", "* LSUB (\\Noselect) \"/\" Work\n" + lsubOK),
             ("TAG LIST (SUBSCRIBED) \"\" W*", "* LIST (\\Subscribed \\NonExistent) \"/\" Work/2026\n" + listOK),
             ("TAG LIST \"\" W*", "* LIST (\\HasNoChildren) \"/\" Work\n" + listOK),
-            ("TAG CREATE Work/2026", "TAG OK CREATE completed\n"),
+            ("TAG CREATE Work/2026", "TAG OK [MAILBOXID _] CREATE completed\n"),
             ("TAG LSUB \"\" W*", "* LSUB () \"/\" Work/2026\n" + lsubOK),
             ("TAG DELETE Work/2026", "TAG OK DELETE completed\n"),
             ("TAG UNSUBSCRIBE Work/2026", "TAG OK UNSUBSCRIBE completed\n"),
@@ -213,7 +213,7 @@ struct TranscriptTests {
             ("TAG STORE 1 FLAGZ (\\Seen)", "TAG BAD Expected FLAGS, +FLAGS or -FLAGS\n"),
             ("TAG UNSELECT", "TAG OK UNSELECT completed\n"),
             ("TAG FETCH 1 FLAGS", "TAG BAD No mailbox selected\n"),
-            ("TAG EXAMINE INBOX", "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Done)\n* OK [PERMANENTFLAGS ()] No permanent flags permitted\n* 1 EXISTS\n* 0 RECENT\n* OK [UNSEEN 1] First unseen\n* OK [UIDVALIDITY _] UIDs valid\n* OK [UIDNEXT 3] Predicted next UID\nTAG OK [READ-ONLY] EXAMINE completed\n"),
+            ("TAG EXAMINE INBOX", "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Done)\n* OK [PERMANENTFLAGS ()] No permanent flags permitted\n* 1 EXISTS\n* 0 RECENT\n* OK [UNSEEN 1] First unseen\n* OK [UIDVALIDITY _] UIDs valid\n* OK [UIDNEXT 3] Predicted next UID\n* OK [MAILBOXID _] Mailbox ID\nTAG OK [READ-ONLY] EXAMINE completed\n"),
             ("TAG STORE 1 +FLAGS (\\Deleted)", "TAG NO [READ-ONLY] Mailbox is read-only\n"),
             ("TAG CLOSE", "TAG OK CLOSE completed\n"),
         ], deliveries: [Self.m1, Self.m2])

@@ -173,6 +173,15 @@ final class InMemoryMailbox: Sendable {
         }
     }
 
+    /// REPLACE (`MailboxDatabase.replace`): the append and the expunge in one lock-held call.
+    func replace(in sourcePath: String, uid: UID, with request: AppendRequest, quotaBytes: Int64?, origin: UUID?) throws -> AppendResult {
+        let source = try Self.normalizePath(sourcePath), target = try Self.normalizePath(request.folder)
+        let prepared = PreparedMessage(request.message)
+        return try state.withLock { s -> AppendResult in
+            try s.replace(in: source, uid: uid, target: target, prepared, request: request, quotaBytes: quotaBytes, origin: origin)
+        }
+    }
+
     /// MULTIAPPEND: every folder and the quota are checked before the first message goes in, so
     /// it is all or none.
     func appendAll(_ batch: [AppendRequest], quotaBytes: Int64?, origin: UUID?) throws -> [AppendResult] {

@@ -43,6 +43,9 @@ public final class InMemoryMailboxSession: MailboxSession {
         try mailbox.append(to: folder, message: message, flags: flags, keywords: keywords, internalDate: internalDate ?? Date(),
                            quotaBytes: quotaBytes, origin: id)
     }
+    public func replace(in folder: String, uid: UID, with request: AppendRequest) async throws -> AppendResult {
+        try mailbox.replace(in: folder, uid: uid, with: request, quotaBytes: quotaBytes, origin: id)
+    }
     public func appendAll(_ batch: [AppendRequest]) async throws -> [AppendResult] {
         try mailbox.appendAll(batch, quotaBytes: quotaBytes, origin: id)
     }

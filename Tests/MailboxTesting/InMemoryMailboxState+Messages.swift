@@ -64,7 +64,7 @@ extension MailboxState {
         let uid = folders[fi].info.uidNext
         folders[fi].messages.append(StoredMessage(uid: uid, modSeq: modseq, flags: flags, keywords: keywords,
                                                   internalDate: storedDate(internalDate) ?? Date(timeIntervalSince1970: 0),
-                                                  size: size, contentID: contentID))
+                                                  size: size, contentID: contentID, saveDate: storedDate(Date())))
         folders[fi].info.uidNext = max(folders[fi].info.uidNext, uid + 1)
         folders[fi].info.highestModSeq = max(folders[fi].info.highestModSeq, modseq)
         usageBytes += Int64(size)
@@ -83,6 +83,28 @@ extension MailboxState {
         return AppendResult(uidValidity: folders[fi].info.uidValidity, uid: uid)
     }
 
+    /// `MailboxDatabase.replace`: both folders and the message checked first, the quota against
+    /// the usage after both; the append's MODSEQ, then the expunge's (the next one in the same folder).
+    mutating func replace(in source: String, uid: UID, target: String, _ p: PreparedMessage, request: AppendRequest, quotaBytes: Int64?,
+                          origin: UUID?) throws -> AppendResult {
+        let si = try existingFolder(source), ti = try existingFolder(target)
+        guard let old = folders[si].messages.first(where: { $0.uid == uid }) else { throw MailStoreError(.noSuchMessage, "no such message") }
+        try checkQuota(adding: Int64(p.bytes.count) - Int64(old.size), quota: quotaBytes)
+        let contentID = storeContent(p)
+        let appendModseq = folders[ti].info.highestModSeq + 1
+        let newUID = insertMessage(folder: ti, contentID: contentID, size: p.bytes.count, flags: request.flags, keywords: Set(request.keywords),
+                                   internalDate: request.internalDate ?? Date(), modseq: appendModseq)
+        let expungeModseq = (si == ti ? appendModseq : folders[si].info.highestModSeq) + 1
+        folders[si].messages.removeAll { $0.uid == uid }
+        folders[si].expunged[uid] = expungeModseq
+        folders[si].info.highestModSeq = expungeModseq
+        usageBytes -= Int64(old.size)
+        releaseContent(old.contentID)
+        publish([MailboxChange(folder: target, kind: .appended(uids: [newUID]), modSeq: appendModseq, origin: origin),
+                 MailboxChange(folder: source, kind: .expunged(uids: [uid]), modSeq: expungeModseq, origin: origin)])
+        return AppendResult(uidValidity: folders[ti].info.uidValidity, uid: newUID)
+    }
+
     /// `deliverSealed`: into INBOX, no flags, no quota check, no origin.
     mutating func deliver(_ p: PreparedMessage, internalDate: Date) throws -> AppendResult {
         guard let fi = folderIndex("INBOX") else { throw MailStoreError(.noSuchFolder, "no INBOX") }
@@ -98,7 +120,8 @@ extension MailboxState {
         let c = contents[m.contentID]
         return MessageRecord(uid: m.uid, modSeq: m.modSeq, flags: m.flags, keywords: m.keywords.sorted(by: binaryOrder),
                              internalDate: m.internalDate, size: m.size, sentDate: c?.prepared.sentDate, subject: c?.prepared.subject,
-                             from: c?.prepared.from, messageID: c?.prepared.messageID, threadID: c?.threadID)
+                             from: c?.prepared.from, messageID: c?.prepared.messageID, threadID: c?.threadID,
+                             saveDate: m.saveDate, emailID: m.contentID)
     }
 
     func messages(in path: String, uids: UIDSet?, changedSince: Int64?) throws -> [MessageRecord] {

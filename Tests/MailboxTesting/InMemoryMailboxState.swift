@@ -56,6 +56,8 @@ struct StoredMessage {
     var internalDate: Date
     var size: Int
     var contentID: Int64
+    /// `messages.save_date`: when the row was made (SAVEDATE).
+    var saveDate: Date?
 }
 
 /// One row of `contents`: the message once per mailbox (shared by COPY), with the parsed columns.
