@@ -6,22 +6,7 @@ extension IMAPCommandParser {
     // search-criteria = charset 1*(SP search-key)                                     ; RFC 5256 §5
     static func parseSort(_ r: inout CommandReader, uid: Bool) throws(ParseFailure) -> IMAPCommand.Kind {
         try r.argument("sort criteria")
-        var returnOptions: [String]?
-        if r.takeWord("RETURN ") {
-            try r.expect(UInt8(ascii: "("), "(")
-            var options: [String] = []
-            if !r.take(UInt8(ascii: ")")) {
-                repeat {
-                    try r.countItem()
-                    let option = try r.word()
-                    guard ["MIN", "MAX", "ALL", "COUNT", "SAVE"].contains(option) else { throw ParseFailure("Unknown RETURN option \(option)") }
-                    options.append(option)
-                } while r.take(32)
-                try r.expect(UInt8(ascii: ")"), ")")
-            }
-            returnOptions = options
-            try r.sp()
-        }
+        let returnOptions = try searchReturnOptions(&r, allowed: ["MIN", "MAX", "ALL", "COUNT", "SAVE"])
         try r.expect(UInt8(ascii: "("), "(")
         var criteria: [SortCriterion] = []
         repeat {
@@ -56,9 +41,6 @@ extension IMAPCommandParser {
         try r.argument("charset")
         let charset = try r.astringText()
         try r.argument("search criteria")
-        try r.countItem()
-        var keys: [SearchKey] = [try searchKey(&r)]
-        while r.take(32) { try r.countItem(); keys.append(try searchKey(&r)) }
-        return (charset, keys.count == 1 ? keys[0] : .and(keys))
+        return (charset, try searchKeys(&r))
     }
 }

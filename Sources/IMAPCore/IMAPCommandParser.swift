@@ -386,28 +386,43 @@ public enum IMAPCommandParser {
 
     // MARK: SEARCH
 
+    /// `"RETURN" SP "(" [option *(SP option)] ")" SP` when present (RFC 4731 for SEARCH, RFC 5267 for
+    /// SORT), nil when absent. With `allowed`, an option outside it is refused and each counts
+    /// against the item limit; without, SEARCH takes any (the session answers what it knows).
+    static func searchReturnOptions(_ r: inout CommandReader, allowed: Set<String>?) throws(ParseFailure) -> [String]? {
+        guard r.takeWord("RETURN ") else { return nil }
+        try r.expect(UInt8(ascii: "("), "(")
+        var options: [String] = []
+        if !r.take(UInt8(ascii: ")")) {
+            repeat {
+                if allowed != nil { try r.countItem() }
+                let option = try r.word()
+                if let allowed, !allowed.contains(option) { throw ParseFailure("Unknown RETURN option \(option)") }
+                options.append(option)
+            } while r.take(32)
+            try r.expect(UInt8(ascii: ")"), ")")
+        }
+        try r.sp()
+        return options
+    }
+
+    /// `search-key *(SP search-key)`, one key or their AND.
+    static func searchKeys(_ r: inout CommandReader) throws(ParseFailure) -> SearchKey {
+        try r.countItem()
+        var keys: [SearchKey] = [try searchKey(&r)]
+        while r.take(32) { try r.countItem(); keys.append(try searchKey(&r)) }
+        return keys.count == 1 ? keys[0] : .and(keys)
+    }
+
     static func parseSearch(_ r: inout CommandReader, uid: Bool) throws(ParseFailure) -> IMAPCommand.Kind {
         try r.argument("search criteria")
-        var returnOptions: [String]?
-        if r.takeWord("RETURN ") {
-            try r.expect(UInt8(ascii: "("), "(")
-            var options: [String] = []
-            if !r.take(UInt8(ascii: ")")) {
-                repeat { options.append(try r.word()) } while r.take(32)
-                try r.expect(UInt8(ascii: ")"), ")")
-            }
-            returnOptions = options
-            try r.sp()
-        }
+        let returnOptions = try searchReturnOptions(&r, allowed: nil)
         var charset: String?
         if r.takeWord("CHARSET ") {
             charset = try r.astringText()
             try r.sp()
         }
-        try r.countItem()
-        var keys: [SearchKey] = [try searchKey(&r)]
-        while r.take(32) { try r.countItem(); keys.append(try searchKey(&r)) }
-        return .search(charset: charset, key: keys.count == 1 ? keys[0] : .and(keys), uid: uid, returnOptions: returnOptions)
+        return .search(charset: charset, key: try searchKeys(&r), uid: uid, returnOptions: returnOptions)
     }
 
     static func searchString(_ r: inout CommandReader) throws(ParseFailure) -> String {
