@@ -6,7 +6,7 @@ stops Dovecot again.
 
 usage: dovecot-mime-diff.py REQUEST.json   (REQUEST: [{"file": path, "parts": ["1", "1.2", ...]}, ...])
 """
-import base64, json, os, shutil, signal, socket, subprocess, sys, tempfile, time
+import base64, contextlib, json, os, shutil, signal, socket, subprocess, sys, tempfile, time
 
 def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
@@ -140,14 +140,15 @@ def nstring_value(v):
         return bytes(out)
     return b""
 
-def main():
-    # a terminated run (the Swift test's deadline) still stops Dovecot in the finally below
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    req = json.load(open(sys.argv[1]))
-    d = tempfile.mkdtemp(prefix="sealbox-dovecot-")
+@contextlib.contextmanager
+def throwaway_dovecot(prefix="sealbox-dovecot-"):
+    """A Dovecot (user t, password p, Maildir as vmail) on a free loopback port in a temporary
+    directory; yields `connect()`, which returns a logged-in `Conn`. Always stopped afterwards, its
+    directory removed (kept when SEALBOX_DOVECOT_KEEP is set)."""
+    import pwd
+    d = tempfile.mkdtemp(prefix=prefix)
     os.chmod(d, 0o755)
     port = free_port()
-    import pwd, grp
     try:
         pw = pwd.getpwnam("vmail")
     except KeyError:
@@ -159,30 +160,44 @@ def main():
     open(os.path.join(d, "users"), "w").write("t:{PLAIN}p\n")
     conf = os.path.join(d, "dovecot.conf")
     open(conf, "w").write(CONF.format(d=d, port=port, uid=pw.pw_uid, gid=pw.pw_gid))
-    started = False
-    try:
-        started = True   # from here on, always try to stop it
-        with open(os.path.join(d, "master.out"), "wb") as log:
-            subprocess.run(["dovecot", "-c", conf], check=True, timeout=30, stdin=subprocess.DEVNULL,
-                           stdout=log, stderr=log)
+
+    def connect():
         deadline = time.time() + 10
         while True:
             try:
-                c = Conn(port); break
+                cc = Conn(port); break
             except OSError:
                 if time.time() > deadline: raise
                 time.sleep(0.05)
-        def connect():
-            deadline = time.time() + 10
-            while True:
-                try:
-                    cc = Conn(port); break
-                except OSError:
-                    if time.time() > deadline: raise
-                    time.sleep(0.05)
-            st, _ = cc.cmd(b"LOGIN t p"); assert st.startswith(b"OK"), st
-            return cc
-        st, _ = c.cmd(b"LOGIN t p"); assert st.startswith(b"OK"), st
+        st, _ = cc.cmd(b"LOGIN t p"); assert st.startswith(b"OK"), st
+        return cc
+
+    try:
+        with open(os.path.join(d, "master.out"), "wb") as log:
+            subprocess.run(["dovecot", "-c", conf], check=True, timeout=30, stdin=subprocess.DEVNULL,
+                           stdout=log, stderr=log)
+        yield connect
+    finally:
+        pidfile = os.path.join(d, "run", "master.pid")
+        try:
+            pid = int(open(pidfile).read().strip())
+            os.kill(pid, 15)
+            for _ in range(100):   # wait up to 5 s for the master to exit
+                os.kill(pid, 0); time.sleep(0.05)
+            os.kill(pid, 9)
+        except (OSError, ValueError):
+            pass
+        if os.environ.get("SEALBOX_DOVECOT_KEEP"):
+            print("kept " + d, file=sys.stderr)
+        else:
+            shutil.rmtree(d, ignore_errors=True)
+
+def main():
+    # a terminated run (the Swift test's deadline) still stops Dovecot in the context's finally
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    req = json.load(open(sys.argv[1]))
+    with throwaway_dovecot() as connect:
+        c = connect()
         for m in req:
             st, _ = c.cmd(b"APPEND INBOX", open(m["file"], "rb").read())
             assert st.startswith(b"OK"), st
@@ -232,21 +247,6 @@ def main():
             out.append(res)
         c.cmd(b"LOGOUT")
         json.dump(out, sys.stdout)
-    finally:
-        if started:
-            pidfile = os.path.join(d, "run", "master.pid")
-            try:
-                pid = int(open(pidfile).read().strip())
-                os.kill(pid, 15)
-                for _ in range(100):   # wait up to 5 s for the master to exit
-                    os.kill(pid, 0); time.sleep(0.05)
-                os.kill(pid, 9)
-            except (OSError, ValueError):
-                pass
-        if os.environ.get("SEALBOX_DOVECOT_KEEP"):
-            print("kept " + d, file=sys.stderr)
-        else:
-            shutil.rmtree(d, ignore_errors=True)
 
 if __name__ == "__main__":
     main()
