@@ -35,7 +35,7 @@ extension MailboxDatabase {
             purged += step
             await Task.yield()
         }
-        let pages = try await pool.read { db in try Self.pageCounts(db) }
+        let pages = try await pooledRead { db in try Self.pageCounts(db) }
         let given = Self.worthReclaiming(free: pages.free, total: pages.total) ? try await reclaimFreeSpace() : 0
         if purged > 0 || given > 0, !reclaimer.isClosing {
             try await pool.writeWithoutTransaction { db in try Self.checkpointAndTruncate(db) }

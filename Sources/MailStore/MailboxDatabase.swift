@@ -19,6 +19,8 @@ public final class MailboxDatabase: Sendable {
     let keyPair: InboundSeal.KeyPair
     let searchTexts = SearchTextCache()
     let reclaimer = SpaceReclaimer()
+    /// Readers in use or asked for (see `read(small:_:)`).
+    let readers: ReaderReservations
     private let watchers = Mutex<[UUID: AsyncStream<MailboxChange>.Continuation]>([:])
 
     /// The folders every mailbox has from its first unlock, with their RFC 6154 attributes.
@@ -28,6 +30,7 @@ public final class MailboxDatabase: Sendable {
 
     private init(mailboxID: String, path: String, pool: DatabasePool, keyPair: InboundSeal.KeyPair) {
         self.mailboxID = mailboxID; self.path = path; self.pool = pool; self.keyPair = keyPair
+        self.readers = ReaderReservations(limit: pool.configuration.maximumReaderCount)
     }
 
     // MARK: - Files
@@ -170,12 +173,12 @@ public final class MailboxDatabase: Sendable {
     }
 
     public func folders() async throws -> [FolderInfo] {
-        try await pool.read { db in try Row.fetchAll(db.cachedStatement(sql: Self.folderSelect + " ORDER BY path")).map(Self.folderInfo) }
+        try await pooledRead { db in try Row.fetchAll(db.cachedStatement(sql: Self.folderSelect + " ORDER BY path")).map(Self.folderInfo) }
     }
 
     public func folder(_ path: String) async throws -> FolderInfo? {
         let path = try Self.normalizePath(path)
-        return try await pool.read { db in try Self.fetchFolder(db, path) }
+        return try await pooledRead { db in try Self.fetchFolder(db, path) }
     }
 
     @discardableResult
@@ -261,7 +264,7 @@ public final class MailboxDatabase: Sendable {
 
     /// The subscribed names, folders or not, in path order.
     public func subscriptions() async throws -> [String] {
-        try await pool.read { db in try String.fetchAll(db, sql: "SELECT path FROM subscriptions ORDER BY path") }
+        try await pooledRead { db in try String.fetchAll(db, sql: "SELECT path FROM subscriptions ORDER BY path") }
     }
 
     // MARK: - Messages
@@ -404,8 +407,25 @@ public final class MailboxDatabase: Sendable {
     /// the hop to a reader's queue and back cost more than such a read (two thread switches were
     /// most of a one-message FETCH). A larger one runs on the reader's queue, so that it never
     /// holds a session task's thread for long.
+    ///
+    /// The calling thread never waits for a reader: it reads here only when one is free at once
+    /// (`readers.reserveIfFree()`), else it asks as an async read does. Waiting here could
+    /// deadlock: the readers' holders are tasks that must resume on the same few threads (the
+    /// cooperative pool's, or a connection's event loop) to finish their reads and give the
+    /// readers back.
     func read<T: Sendable>(small: Bool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        if small { return try Self.readHere(pool, body) }
+        if small, readers.reserveIfFree() {
+            defer { readers.release() }
+            return try Self.readHere(pool, body)
+        }
+        return try await pooledRead(body)
+    }
+
+    /// Every async read of the pool: counted in `readers`, so that a read on the calling thread
+    /// knows whether a reader is free.
+    func pooledRead<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        readers.reserve()
+        defer { readers.release() }
         return try await pool.read(body)
     }
 
@@ -414,7 +434,7 @@ public final class MailboxDatabase: Sendable {
     /// The whole bytes of the messages of `uids` that `prefetch` admits, in one read.
     public func messageBytes(in folderPath: String, uids: UIDSet, prefetch: BytesPrefetch) async throws -> [UID: [UInt8]] {
         let path = try Self.normalizePath(folderPath)
-        return try await pool.read { db in
+        return try await pooledRead { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             let (records, contentIDs) = try Self.states(db, condition: " WHERE m.folder_id = ?", arguments: [folder.id], uids: uids, keywords: [:])
             return try Self.prefetchedBytes(db, records: records, contentIDs: contentIDs, prefetch: prefetch)
@@ -426,7 +446,7 @@ public final class MailboxDatabase: Sendable {
     /// from a narrow table (never the content rows and their blobs).
     public func sentDays(in folderPath: String) async throws -> [UID: Int] {
         let path = try Self.normalizePath(folderPath)
-        return try await pool.read { db in
+        return try await pooledRead { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             var out: [UID: Int] = [:]
             let rows = try Row.fetchCursor(db.cachedStatement(sql: """
@@ -441,7 +461,7 @@ public final class MailboxDatabase: Sendable {
     /// stored, and (when asked) the raw header block. Cheaper than re-assembling whole messages.
     public func searchFields(in folderPath: String, uids: UIDSet? = nil, includeHeader: Bool) async throws -> [MessageSearchFields] {
         let path = try Self.normalizePath(folderPath)
-        return try await pool.read { db in
+        return try await pooledRead { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             let sql = """
                 SELECT m.uid, c.subject, c.from_addr, c.to_addr, c.cc_addr, c.bcc_addr\(includeHeader ? ", c.header" : "")
@@ -458,7 +478,7 @@ public final class MailboxDatabase: Sendable {
     /// The exact bytes of a message, re-assembled from its header, layout and de-duplicated parts.
     public func messageBytes(in folderPath: String, uid: UID) async throws -> [UInt8]? {
         let path = try Self.normalizePath(folderPath)
-        return try await pool.read { db in
+        return try await pooledRead { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             guard let contentID = try Int64.fetchOne(db.cachedStatement(sql: "SELECT content_id FROM messages WHERE folder_id = ? AND uid = ?"),
                                                      arguments: [folder.id, uid])
@@ -474,7 +494,7 @@ public final class MailboxDatabase: Sendable {
     public func messageReader(in folderPath: String, uid: UID) async throws -> MessageReader? {
         let path = try Self.normalizePath(folderPath)
         enum Piece: Sendable { case bytes([UInt8]), part(id: Int64, chunk: Int?) }
-        let found = try await pool.read { db -> (size: Int, pieces: [Piece])? in
+        let found = try await pooledRead { db -> (size: Int, pieces: [Piece])? in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             guard let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT c.id, c.header, c.body, c.size FROM messages m JOIN contents c ON c.id = m.content_id
@@ -497,14 +517,13 @@ public final class MailboxDatabase: Sendable {
         }
         guard let (size, pieces) = found else { return nil }
         let next = Mutex(0)
-        let pool = self.pool
         return MessageReader(size: size) {
             let index = next.withLock { i -> Int in defer { i += 1 }; return i }
             guard index < pieces.count else { return nil }
             switch pieces[index] {
             case .bytes(let bytes): return bytes
             case .part(let id, let chunk):
-                guard let bytes = try await pool.read({ db in try Self.partBytes(db, partID: id, chunk: chunk) }) else {
+                guard let bytes = try await self.pooledRead({ db in try Self.partBytes(db, partID: id, chunk: chunk) }) else {
                     throw MessageLayout.Corrupt()
                 }
                 return bytes
@@ -721,7 +740,7 @@ public final class MailboxDatabase: Sendable {
 
     public func status(of folderPath: String) async throws -> FolderStatus {
         let path = try Self.normalizePath(folderPath)
-        return try await pool.read { db in
+        return try await pooledRead { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT count(*) AS messages,
@@ -750,7 +769,7 @@ public final class MailboxDatabase: Sendable {
 
     /// Storage used: the sum of the sizes of all messages (IMAP QUOTA STORAGE, in bytes).
     public func usage() async throws -> Int64 {
-        try await pool.read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'usage_bytes'")) ?? 0 }
+        try await pooledRead { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'usage_bytes'")) ?? 0 }
     }
 
     /// Full-text search of a folder: case-insensitive substring search (IMAP SEARCH semantics),
@@ -776,7 +795,7 @@ public final class MailboxDatabase: Sendable {
         let terms = grams.joined(separator: " AND ")
         let query = field == .any ? terms : "{\(field.rawValue)} : (\(terms))"
         let path = try Self.normalizePath(folderPath)
-        return try await pool.read { db in
+        return try await pooledRead { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT m.uid, m.content_id, c.sha256 FROM messages m JOIN contents c ON c.id = m.content_id WHERE m.folder_id = ?
@@ -790,12 +809,12 @@ public final class MailboxDatabase: Sendable {
                 if confirmed[contentID] == nil {
                     let sha: Data = row["sha256"]
                     let columns: [String]
-                    if let cached = searchTexts.text(for: sha) {
+                    if let cached = self.searchTexts.text(for: sha) {
                         columns = cached
                     } else {
                         let t = MIMEMessage.parse(try Self.assembleContent(db, contentID)).searchText()
                         columns = [t.subject, t.addresses, t.body, t.attachmentNames.joined(separator: "\n")]
-                        searchTexts.insert(columns, for: sha)
+                        self.searchTexts.insert(columns, for: sha)
                     }
                     confirmed[contentID] = Self.searchableText(columns, field: field).range(of: text, options: .caseInsensitive) != nil
                 }
@@ -819,7 +838,7 @@ public final class MailboxDatabase: Sendable {
 
     /// The highest queue sequence number already moved into this mailbox.
     public func drainedQueueSeq() async throws -> Int64 {
-        try await pool.read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'queue_seq'")) ?? 0 }
+        try await pooledRead { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'queue_seq'")) ?? 0 }
     }
 
     /// Opens a sealed queue entry and appends it to INBOX, recording `seq` in the same transaction

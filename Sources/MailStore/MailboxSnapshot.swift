@@ -160,6 +160,8 @@ extension MailboxDatabase {
         }
         // A reader connection outside any transaction (VACUUM refuses to run inside one): the
         // writer and other readers go on meanwhile.
+        readers.reserve()
+        defer { readers.release() }
         try await pool.unsafeRead { db in
             try db.execute(sql: "VACUUM INTO ?", arguments: [path])
         }
