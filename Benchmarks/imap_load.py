@@ -167,6 +167,19 @@ def proc_sum(pids, name, field):
     return total
 
 
+def cpu_seconds(pids):
+    """CPU time (user + system) of `pids` and of the children they have reaped (a process gone counts 0)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+        except (OSError, IndexError, ValueError):
+            pass
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kb(pids):
     return proc_sum(pids, "status", "VmRSS:")
 
@@ -378,10 +391,12 @@ async def phases(server, args, messages, uids):
     """Each operation alone (N sessions doing only it), then the weighted mix."""
     out = {}
     for kind, _ in WEIGHTS:
+        cpu = cpu_seconds(server.pids())
         stats, elapsed = await load(server, args, messages, uids, only=kind)
-        out[kind] = (stats.get(kind, []), elapsed)
+        out[kind] = (stats.get(kind, []), elapsed, cpu_seconds(server.pids()) - cpu)
+    cpu = cpu_seconds(server.pids())
     stats, elapsed = await load(server, args, messages, uids)
-    out["mix (total)"] = ([x for v in stats.values() for x in v], elapsed)
+    out["mix (total)"] = ([x for v in stats.values() for x in v], elapsed, cpu_seconds(server.pids()) - cpu)
     return out
 
 
@@ -411,7 +426,7 @@ def main():
         finally:
             server.stop()
     print()
-    print(f"{'':18}" + "".join(f"{n:>28}" for n in results) + ("     ratio sealbox/dovecot" if len(results) == 2 else ""))
+    print(f"{'':18}" + "".join(f"{n:>40}" for n in results) + ("     ratio sealbox/dovecot (op/s, CPU)" if len(results) == 2 else ""))
 
     def row(label, values, ratio=True):
         line = f"{label:18}" + "".join(f"{v:>28}" for v in values)
@@ -419,25 +434,26 @@ def main():
 
     names = list(results)
     appends = [args.messages / results[n][0] for n in names]
-    line = f"{'seed APPEND':18}" + "".join(f"{v:>22.0f} msg/s" for v in appends)
+    line = f"{'seed APPEND':18}" + "".join(f"{v:>34.0f} msg/s" for v in appends)
     if len(names) == 2:
         line += f"{appends[1] / appends[0]:>18.2f}"
     print(line)
     for kind in [k for k, _ in WEIGHTS] + ["mix (total)"]:
         vals = []
         for n in names:
-            samples, elapsed = results[n][1][kind]
+            samples, elapsed, cpu = results[n][1][kind]
             if not samples:
                 vals.append(None)
                 continue
             q = sorted(samples)
-            vals.append((len(q) / elapsed, q[len(q) // 2] * 1000, q[min(len(q) - 1, int(len(q) * 0.99))] * 1000))
+            vals.append((len(q) / elapsed, q[len(q) // 2] * 1000, q[min(len(q) - 1, int(len(q) * 0.99))] * 1000,
+                         cpu / len(q) * 1e6))
         line = f"{kind:18}" + "".join(
-            f"{v[0]:>9.1f} op/s {v[1]:>5.1f}/{v[2]:>6.1f} ms" if v else f"{'-':>28}" for v in vals)
+            f"{v[0]:>9.1f} op/s {v[1]:>5.1f}/{v[2]:>6.1f} ms {v[3]:>6.0f} us" if v else f"{'-':>40}" for v in vals)
         if len(vals) == 2 and all(vals):
-            line += f"{vals[1][0] / vals[0][0]:>18.2f}"
+            line += f"{vals[1][0] / vals[0][0]:>10.2f}{vals[0][3] / vals[1][3]:>8.2f}"
         print(line)
-    print(f"{'':18}(latency: p50/p99)")
+    print(f"{'':18}(latency: p50/p99; server CPU per operation, user + system, with what its processes reaped)")
     if args.idle:
         for n in names:
             before, after = results[n][2]

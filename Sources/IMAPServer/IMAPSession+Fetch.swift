@@ -16,6 +16,10 @@ extension IMAPSession {
             // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ (and enables CONDSTORE: `enablesCondStore`).
             if !attrs.contains(.modSeq) { attrs.append(.modSeq) }
         }
+        if changedSince == nil, attrs.allSatisfy({ $0 == .uid || $0 == .flags }) {
+            try await fetchFlagsFromView(tag, seqs: seqs, attributes: attrs, byUID: byUID)
+            return
+        }
         let live = seqs.filter { !view.isExpunged(view.uids[$0 - 1]) }
         let missing = live.count < seqs.count
         let plan = FetchPlan(attrs)
@@ -161,6 +165,33 @@ extension IMAPSession {
 }
 
 extension IMAPSession {
+    /// FETCH of UID and FLAGS only (what clients resynchronise a folder with: `UID FETCH 1:*
+    /// (FLAGS)`): answered from the selected view, which holds every message's flags as the client
+    /// was last told them, after catching the view up with any change made meanwhile (by this
+    /// session or another: a change committed before this command came is seen). No message row is
+    /// read when nothing changed.
+    func fetchFlagsFromView(_ tag: String, seqs: [Int], attributes: [FetchAttribute], byUID: Bool) async throws {
+        if context.inbox.takeChange() { changesPending = true }
+        if changesPending { try await sendUpdates(expungeAllowed: false) }
+        guard let view = selected else { return }
+        var missing = false
+        for seq in seqs {
+            let uid = view.uids[seq - 1]
+            if view.isExpunged(uid) { missing = true; continue }
+            let items: [FetchResponseItem] = attributes.map { a in
+                a == .uid ? .uid(uid) : .flags(imapFlags(view.flags[seq - 1], view.keywords[seq - 1], recent: view.recent.contains(uid)))
+            }
+            untagged(.fetch(sequenceNumber: UInt32(seq), items: items))
+            try await flushIfLarge()
+        }
+        try await sendUpdates(expungeAllowed: byUID)
+        if !byUID, missing {
+            no(tag, "Some of the requested messages no longer exist", code: .expungeIssued)
+        } else {
+            ok(tag, "FETCH completed")
+        }
+    }
+
     /// The encoded ENVELOPE / BODY / BODYSTRUCTURE (`kinds`) of a batch: those the store keeps,
     /// and the others encoded from the stored structures and given to the store to keep, so the
     /// next FETCH of them only reads. A message missing from the result was expunged meanwhile.

@@ -364,15 +364,15 @@ extension IMAPSession {
         guard state == .selected, var view = selected, let mailbox else { return }
         if changesPending {
             changesPending = false
-            guard let info = try await mailbox.folder(view.path) else {
+            let catchUp = try await mailbox.changes(in: view.path, since: view.knownModSeq)
+            guard let info = catchUp.folder else {
                 // The folder was deleted or renamed by another session.
                 untagged(.condition(status: .bye, code: nil, text: "The selected mailbox was deleted or renamed"))
                 state = .logout
                 return
             }
-            let changed = try await mailbox.messageStates(in: view.path, uids: nil, changedSince: view.knownModSeq)
-            let gone = try await mailbox.expunged(in: view.path, since: view.knownModSeq)
-            view.markExpunged(gone, knownBefore: view.knownModSeq)
+            let changed = catchUp.changed
+            view.markExpunged(catchUp.expunged, knownBefore: view.knownModSeq)
             let newOnes = changed.filter { $0.uid > view.maxUID }
             if let all = view.learnKeywords(changed.lazy.flatMap(\.keywords)) { sendFlags(keywords: all, readOnly: view.readOnly) }
             if !newOnes.isEmpty {

@@ -83,6 +83,16 @@ public final class SessionInbox<Frame: Sendable>: Sendable {
         }
     }
 
+    /// Takes a pending mailbox change (not a revocation) now, ahead of the frames: a command that
+    /// answers from the session's own view of the mailbox first learns whether that view is behind.
+    public func takeChange() -> Bool {
+        state.withLock { s in
+            guard s.changed, !s.revoked else { return false }
+            s.changed = false
+            return true
+        }
+    }
+
     /// How many frames the session has taken (for the STARTTLS pipelining check).
     public var framesTaken: Int { state.withLock { $0.framesTaken } }
 

@@ -626,7 +626,7 @@ public final class MailboxDatabase: Sendable {
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             let rows = try Self.fetchRows(db, sql: "SELECT id, uid, flags, modseq FROM messages WHERE folder_id = ?", arguments: [folder.id],
                                           uids: uids, column: "uid", order: "uid")
-            let existing = try Self.keywords(db, folderID: folder.id)
+            let existing = try Self.keywords(db, folderID: folder.id, uids: uids)
             let modseq = folder.highestModSeq + 1
             let setFlags = try db.cachedStatement(sql: "UPDATE messages SET flags = ?, modseq = ? WHERE id = ?")
             let removeKeyword = try db.cachedStatement(sql: "DELETE FROM message_keywords WHERE message_id = ? AND keyword = ?")
@@ -681,7 +681,7 @@ public final class MailboxDatabase: Sendable {
             let rows = try Self.fetchRows(db, sql: "SELECT id, uid, flags, internal_date, size, content_id, thread_id FROM messages WHERE folder_id = ?",
                                           arguments: [from.id], uids: uids, column: "uid", order: "uid")
             if !move { try Self.checkQuota(db, adding: rows.reduce(0) { $0 + ($1["size"] as Int64) }, quota: quotaBytes) }
-            let keywords = try Self.keywords(db, folderID: from.id)
+            let keywords = try Self.keywords(db, folderID: from.id, uids: uids)
             var mapping: [(source: UID, destination: UID)] = []
             let targetModseq = to.highestModSeq + 1
             var targetFolder = to
@@ -729,10 +729,30 @@ public final class MailboxDatabase: Sendable {
         return removed
     }
 
+    /// A selected view's catch-up in one read: the folder, the states changed after `modSeq`
+    /// (index columns only, as `messages(…, facts: false)`), the UIDs expunged after it. Read on
+    /// the calling thread: what changed since a session's last command is usually a few rows.
+    public func changes(in folderPath: String, since modSeq: Int64) async throws -> FolderChanges {
+        let path = try Self.normalizePath(folderPath)
+        return try await read(small: true) { db in
+            guard let folder = try Self.fetchFolder(db, path) else { return FolderChanges(folder: nil, changed: [], expunged: []) }
+            let condition = " WHERE m.folder_id = ? AND m.modseq > ?", arguments: StatementArguments = [folder.id, modSeq]
+            var keywords: [Int64: [String]] = [:]
+            for row in try Self.fetchRows(db, sql: Self.keywordSelect + condition, arguments: arguments, uids: nil, column: "m.uid",
+                                          order: "k.message_id, k.keyword") {
+                keywords[row[0], default: []].append(row[1])
+            }
+            let changed = try Self.states(db, condition: condition, arguments: arguments, uids: nil, keywords: keywords).records
+            let expunged = try UID.fetchAll(db.cachedStatement(sql: "SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid"),
+                                            arguments: [folder.id, modSeq])
+            return FolderChanges(folder: folder, changed: changed, expunged: expunged)
+        }
+    }
+
     /// UIDs expunged after `modSeq` (QRESYNC VANISHED (EARLIER)).
     public func expunged(in folderPath: String, since modSeq: Int64) async throws -> [UID] {
         let path = try Self.normalizePath(folderPath)
-        return try await pool.read { db in
+        return try await pooledRead { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             return try UID.fetchAll(db.cachedStatement(sql: "SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid"), arguments: [folder.id, modSeq])
         }
@@ -1176,11 +1196,13 @@ extension MailboxDatabase {
 
     /// Keywords per message id in a folder; `condition` (SQL on `m`, built from integers only)
     /// narrows the messages.
-    static func keywords(_ db: Database, folderID: Int64) throws -> [Int64: [String]] {
+    /// Keywords by message row id, of the folder's messages in `uids` (all when nil).
+    static func keywords(_ db: Database, folderID: Int64, uids: UIDSet? = nil) throws -> [Int64: [String]] {
         var result: [Int64: [String]] = [:]
-        let rows = try Row.fetchAll(db.cachedStatement(sql: keywordSelect + " WHERE m.folder_id = ? ORDER BY k.message_id, k.keyword"),
-                                    arguments: [folderID])
-        for row in rows { result[row[0], default: []].append(row[1]) }
+        for row in try fetchRows(db, sql: keywordSelect + " WHERE m.folder_id = ?", arguments: [folderID], uids: uids, column: "m.uid",
+                                 order: "k.message_id, k.keyword") {
+            result[row[0], default: []].append(row[1])
+        }
         return result
     }
 

@@ -98,6 +98,10 @@ public protocol MailboxSession: Sendable {
     /// UIDs expunged from `folder` at a MODSEQ above `modSeq` (QRESYNC's VANISHED), complete
     /// for every `modSeq` at or above `expungeHistoryStart(in:)`.
     func expunged(in folder: String, since modSeq: Int64) async throws -> [UID]
+    /// What a selected view needs to catch up, read at one moment: the folder (nil when it is
+    /// gone), the states of its messages changed or added at a MODSEQ above `modSeq`, and the
+    /// UIDs expunged above it.
+    func changes(in folder: String, since modSeq: Int64) async throws -> FolderChanges
     /// The MODSEQ from which `expunged(in:since:)` is complete: a store that forgets old
     /// tombstones says how far back it still knows (IMAP then reports a superset). The default,
     /// 0, is for stores that keep every tombstone while the folder lives (`LocalMailboxService`).
@@ -193,6 +197,13 @@ extension MailboxSession {
 
     /// Every tombstone kept.
     public func expungeHistoryStart(in folder: String) async throws -> Int64 { 0 }
+
+    /// Three reads (for stores that cannot do better).
+    public func changes(in folder: String, since modSeq: Int64) async throws -> FolderChanges {
+        guard let info = try await self.folder(folder) else { return FolderChanges(folder: nil, changed: [], expunged: []) }
+        return FolderChanges(folder: info, changed: try await messageStates(in: folder, uids: nil, changedSince: modSeq),
+                             expunged: try await expunged(in: folder, since: modSeq))
+    }
 
     /// No cache: the protocol derives again each time.
     public func derived(_ kinds: [String], in folder: String, uids: UIDSet) async throws -> [String: [UID: [UInt8]]] { [:] }

@@ -184,6 +184,18 @@ public struct StoreResult: Sendable, Hashable {
 }
 
 /// What changed in a mailbox, told to every session watching it (IDLE, NOOP updates).
+/// `MailboxSession.changes(in:since:)`: a folder's changes after a MODSEQ.
+public struct FolderChanges: Sendable {
+    /// nil when the folder is gone (deleted or renamed).
+    public var folder: FolderInfo?
+    /// States (as `messageStates` reads them) of the messages changed or added, in UID order.
+    public var changed: [MessageRecord]
+    public var expunged: [UID]
+    public init(folder: FolderInfo?, changed: [MessageRecord], expunged: [UID]) {
+        self.folder = folder; self.changed = changed; self.expunged = expunged
+    }
+}
+
 public struct MailboxChange: Sendable, Hashable {
     public enum Kind: Sendable, Hashable {
         case appended(uids: [UID])
