@@ -187,13 +187,26 @@ extension IMAPSession {
         var messages: [(header: AppendHeader, bytes: [UInt8])] = []
         var current = header
         var message = [UInt8]()
-        message.reserveCapacity(min(literalSize, limits.maxAppendSize))
         var rest: ByteBuffer?
+        // The literals' bytes are taken from the server's APPEND budget as they come (twice: the
+        // literal and its canonical copy) and given back once stored, or on any way out.
+        let budget = configuration.appendMemory
+        var held = 0, overBudget = false
+        defer { budget.release(held) }
         reading: while true {
             switch await context.inbox.next() {
             case .frame(.appendChunk(let chunk)):
                 lastActivity = clock.now()
-                if case .success = current { message.append(contentsOf: chunk.readableBytesView) }
+                guard case .success = current, !overBudget else { continue }
+                if budget.reserve(2 * chunk.readableBytes) {
+                    held += 2 * chunk.readableBytes
+                    message.append(contentsOf: chunk.readableBytesView)
+                } else {
+                    // Read and drop the rest of the command; it is refused once read.
+                    overBudget = true
+                    message = []; messages = []
+                    budget.release(held); held = 0
+                }
             case .frame(.appendNext(let text, _)):
                 lastActivity = clock.now()
                 if case .success(let h) = current { messages.append((h, message)) }
@@ -234,6 +247,10 @@ extension IMAPSession {
         }
         let tag = first.tag
         guard let rest else { bad(tag, "Incomplete APPEND"); return }
+        if overBudget {
+            no(tag, "The server is receiving too many messages at once; try again later", code: .limit)
+            return
+        }
         if case .failure(let error) = current { bad(tag, error.message); return }
         guard rest.readableBytes == 0 else { bad(tag, "Unexpected text after the message literal"); return }
         guard state == .authenticated || state == .selected, mailbox != nil else { bad(tag, "Log in first"); return }
@@ -259,6 +276,7 @@ extension IMAPSession {
             return
         }
         pendingAppends.append((tag, requests[0]))
+        pendingAppendBytes += held; held = 0  // given back by commitAppends
         // More is pipelined behind it: take it into the same transaction (its OK waits for the commit).
         if context.inbox.hasPendingFrame, pendingAppends.count < Self.maxAppendBatch,
            pendingAppends.reduce(0, { $0 + $1.request.message.count }) < Self.maxAppendBatchBytes { return }
@@ -292,6 +310,7 @@ extension IMAPSession {
         guard !pendingAppends.isEmpty else { return }
         let batch = pendingAppends
         pendingAppends = []
+        defer { configuration.appendMemory.release(pendingAppendBytes); pendingAppendBytes = 0 }
         guard let mailbox else { for item in batch { bad(item.tag, "Log in first") }; return }
         do {
             let results = try await mailbox.append(batch.map(\.request))

@@ -40,12 +40,16 @@ final class IMAPSession {
     var savedSearch: [UID] = []
     /// APPENDs read but not yet committed (pipelined ones go in one transaction), with their tags.
     var pendingAppends: [(tag: String, request: AppendRequest)] = []
+    /// What `pendingAppends` hold of the server's APPEND budget (`configuration.appendMemory`).
+    var pendingAppendBytes = 0
 
     init(configuration: IMAPSessionConfiguration, context: SessionContext<IMAPFrame>) {
         self.configuration = configuration
         self.context = context
         self.lastActivity = configuration.clock.now()
     }
+
+    deinit { configuration.appendMemory.release(pendingAppendBytes) }  // a connection lost before they were stored
 
     // MARK: - Capabilities
 

@@ -10,6 +10,10 @@ public struct IMAPSessionConfiguration: LoginSessionConfiguration {
     public var idleCommandTimeout: Duration = .seconds(3600)
     /// How often `* OK Still here` is sent during IDLE (keeps NAT mappings alive).
     public var idleKeepalive: Duration = .seconds(120)
+    /// APPEND literals all sessions of the server may hold in memory at once (one instance shared
+    /// by every session the configuration is copied to). A message's bytes count twice while
+    /// read (the literal and its CRLF-canonical copy), until it is stored.
+    public var appendMemory = MemoryBudget(limit: 1 << 30)
     /// The wall clock SEARCH's WITHIN keys (YOUNGER / OLDER, RFC 5032) count back from.
     public var now: @Sendable () -> Date = { Date() }
     public init() {}

@@ -1,28 +1,4 @@
-import Synchronization
+import MailNet
 
-/// Message bytes held in memory by all SMTP sessions of a server at once. A message is kept in
-/// memory until it is sealed and committed (its plaintext never touches the disk), so without a
-/// bound many large messages at once could exhaust memory: past the budget, a message's bytes
-/// are dropped as they arrive and it is answered 452 4.3.1 (the sender tries again later).
-public final class SMTPMemoryBudget: Sendable {
-    public let limit: Int
-    private let used = Mutex(0)
-
-    public init(limit: Int) { self.limit = limit }
-
-    /// Takes `bytes` from the budget; false (nothing taken) when they do not fit.
-    public func reserve(_ bytes: Int) -> Bool {
-        used.withLock { used in
-            guard used + bytes <= limit else { return false }
-            used += bytes
-            return true
-        }
-    }
-
-    public func release(_ bytes: Int) {
-        guard bytes > 0 else { return }
-        used.withLock { $0 = max(0, $0 - bytes) }
-    }
-
-    public var inUse: Int { used.withLock { $0 } }
-}
+/// The MX's budget of message bytes in memory (see `MemoryBudget`).
+public typealias SMTPMemoryBudget = MemoryBudget

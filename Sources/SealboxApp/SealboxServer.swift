@@ -34,6 +34,8 @@ public enum SealboxServer {
                                             dataDirectory: node.dataDirectory, hostnames: hostnames)
         var imapSession = IMAPSessionConfiguration()
         imapSession.limits.maxAppendSize = configuration.imap.appendLimit
+        // One message of the largest size always fits (it counts twice while read).
+        imapSession.appendMemory = MemoryBudget(limit: max(configuration.imap.maxAppendInFlightBytes, 2 * configuration.imap.appendLimit))
         let imap = IMAPServer.Configuration(configuration.imap, node: configuration.node, session: imapSession)
         // One throttle and one per-mailbox session count for every protocol of the node.
         let authenticator = SessionAuthenticator(

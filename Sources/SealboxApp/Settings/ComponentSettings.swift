@@ -56,9 +56,11 @@ public struct IMAPSettings: ComponentSettings {
                                             "Seconds without a command before the connection is closed (IDLE itself: 3600, with `* OK Still here` every 2 min).")
         static let appendLimit = SettingKey("imap.appendLimit", .bytes(1024...(1 << 31)), default: "67108864",
                                             "The largest APPEND (announced as APPENDLIMIT).")
+        static let maxAppendInFlightBytes = SettingKey("imap.maxAppendInFlightBytes", .bytes((1 << 20)...(1 << 40)), default: "1073741824",
+                                                       "APPEND bytes all IMAP sessions may hold in memory at once (a message counts twice while read); past it an APPEND is answered NO [LIMIT] and the client tries again. At least twice `imap.appendLimit`.")
     }
     public static let keys = [Key.port, Key.implicitTLSPort, Key.allowInsecureAuth, Key.maxConnectionsPerIP,
-                              Key.maxSessionsPerMailbox, Key.idleTimeout, Key.appendLimit]
+                              Key.maxSessionsPerMailbox, Key.idleTimeout, Key.appendLimit, Key.maxAppendInFlightBytes]
 
     public var port: ListenerPort
     public var implicitTLSPort: ListenerPort
@@ -67,6 +69,7 @@ public struct IMAPSettings: ComponentSettings {
     public var maxSessionsPerMailbox: Int
     public var idleTimeout: Duration
     public var appendLimit: Int
+    public var maxAppendInFlightBytes: Int
 
     init(_ r: SettingsReader) throws {
         port = try r.listenerPort(Key.port, default: asRoot ? 143 : 1143)
@@ -76,6 +79,7 @@ public struct IMAPSettings: ComponentSettings {
         maxSessionsPerMailbox = try r.int(Key.maxSessionsPerMailbox, default: 100)
         idleTimeout = try r.seconds(Key.idleTimeout, default: 1800)
         appendLimit = try r.int(Key.appendLimit, default: 64 * 1024 * 1024)
+        maxAppendInFlightBytes = try r.int(Key.maxAppendInFlightBytes, default: 1 << 30)
     }
 }
 
