@@ -115,6 +115,21 @@ struct SearchContext {
     var sentDays: [UID: Int] = [:]
     /// Messages parsed for a scan (needles too short for the index).
     var parsed: [UID: MIMEMessage] = [:]
+    /// The command's strings, folded once for all the messages they are matched against.
+    var needles: [String: CaseFoldedNeedle] = [:]
+
+    mutating func folded(_ s: String) -> CaseFoldedNeedle {
+        if let n = needles[s] { return n }
+        let n = CaseFoldedNeedle(s)
+        needles[s] = n
+        return n
+    }
+
+    mutating func contains(_ haystack: String?, _ needle: String) -> Bool {
+        if needle.isEmpty { return true }
+        guard let haystack else { return false }
+        return folded(needle).found(in: haystack)
+    }
 
     init(view: SelectedMailbox, records: [MessageRecord], savedSearch: [UID], now: Date = Date()) {
         self.view = view; self.records = records; self.savedSearch = savedSearch; self.now = now
@@ -203,11 +218,11 @@ struct SearchContext {
         case .saveDateSupported: return true
         case .emailID(let id): return r.emailID.map(IMAPSession.emailObjectID) == id
         case .threadID(let id): return r.threadID.map(IMAPSession.threadObjectID) == id
-        case .subject(let s): return Self.contains(fields[r.uid]?.subject, s)
-        case .from(let s): return Self.contains(fields[r.uid]?.from, s)
-        case .to(let s): return Self.contains(fields[r.uid]?.to, s)
-        case .cc(let s): return Self.contains(fields[r.uid]?.cc, s)
-        case .bcc(let s): return Self.contains(fields[r.uid]?.bcc, s)
+        case .subject(let s): return contains(fields[r.uid]?.subject, s)
+        case .from(let s): return contains(fields[r.uid]?.from, s)
+        case .to(let s): return contains(fields[r.uid]?.to, s)
+        case .cc(let s): return contains(fields[r.uid]?.cc, s)
+        case .bcc(let s): return contains(fields[r.uid]?.bcc, s)
         case .header(let name, let value):
             guard let header = fields[r.uid]?.header else { return false }
             return Self.headerMatches(header, name: name, value: value)
@@ -219,9 +234,7 @@ struct SearchContext {
         case .text(let s):
             if s.isEmpty { return true }
             // Header text (raw, and decoded subject/addresses) or body text.
-            if let header = fields[r.uid]?.header, String(decoding: header, as: UTF8.self).lowercased().contains(s.lowercased()) {
-                return true
-            }
+            if let header = fields[r.uid]?.header, folded(s).found(in: String(decoding: header, as: UTF8.self)) { return true }
             if let hits = fullText[Self.keyFor(.any, s)] { return hits.contains(r.uid) }
             guard let m = try await message(r.uid, mailbox: mailbox) else { return false }
             let t = m.searchText()
@@ -243,12 +256,6 @@ struct SearchContext {
         // A scan keeps only what it needs: short-needle scans of big folders parse one at a time.
         if parsed.count < 256 { parsed[uid] = m }
         return m
-    }
-
-    static func contains(_ haystack: String?, _ needle: String) -> Bool {
-        if needle.isEmpty { return true }
-        guard let haystack else { return false }
-        return haystack.lowercased().contains(needle.lowercased())
     }
 
     static let utc: Calendar = {

@@ -467,11 +467,20 @@ public final class MailboxDatabase: Sendable {
                 SELECT m.uid, c.subject, c.from_addr, c.to_addr, c.cc_addr, c.bcc_addr\(includeHeader ? ", c.header" : "")
                 FROM messages m JOIN contents c ON c.id = m.content_id WHERE m.folder_id = ?
                 """
-            return try Self.fetchRows(db, sql: sql, arguments: [folder.id], uids: uids, column: "m.uid", order: "m.uid").map { row in
-                MessageSearchFields(uid: row["uid"], subject: row["subject"], from: row["from_addr"], to: row["to_addr"],
-                                    cc: row["cc_addr"], bcc: row["bcc_addr"],
-                                    header: includeHeader ? ((row["header"] as Data?).map { Array($0) } ?? []) : nil)
+            // Read by position straight from SQLite's columns (GRDB's decoding by name, with a copy of
+            // each row, was most of a SEARCH SUBJECT).
+            func text(_ s: SQLiteStatement, _ column: Int32) -> String? {
+                guard let p = sqlite3_column_text(s, column) else { return nil }
+                return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(s, column))), as: UTF8.self)
             }
+            var fields: [MessageSearchFields] = []
+            try Self.forEachRow(db, sql: sql, arguments: [folder.id], uids: uids, column: "m.uid", order: "m.uid") { _, s in
+                var header: [UInt8]?
+                if includeHeader { header = []; Self.appendBlob(s, column: 6, to: &header!) }
+                fields.append(MessageSearchFields(uid: UID(truncatingIfNeeded: sqlite3_column_int64(s, 0)), subject: text(s, 1), from: text(s, 2),
+                                                  to: text(s, 3), cc: text(s, 4), bcc: text(s, 5), header: header))
+            }
+            return fields
         }
     }
 
@@ -1194,8 +1203,6 @@ extension MailboxDatabase {
         out.append(contentsOf: UnsafeRawBufferPointer(start: blob, count: Int(sqlite3_column_bytes(s, column))))
     }
 
-    /// Keywords per message id in a folder; `condition` (SQL on `m`, built from integers only)
-    /// narrows the messages.
     /// Keywords by message row id, of the folder's messages in `uids` (all when nil).
     static func keywords(_ db: Database, folderID: Int64, uids: UIDSet? = nil) throws -> [Int64: [String]] {
         var result: [Int64: [String]] = [:]
