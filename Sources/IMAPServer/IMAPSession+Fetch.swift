@@ -171,7 +171,11 @@ extension IMAPSession {
     /// session or another: a change committed before this command came is seen). No message row is
     /// read when nothing changed.
     func fetchFlagsFromView(_ tag: String, seqs: [Int], attributes: [FetchAttribute], byUID: Bool) async throws {
-        if context.inbox.takeChange() { changesPending = true }
+        if let published = mailbox?.publishedModSeq(in: selected?.path ?? ""), let view = selected {
+            if published > view.knownModSeq { changesPending = true }
+        } else if context.inbox.takeChange() {
+            changesPending = true
+        }
         if changesPending { try await sendUpdates(expungeAllowed: false) }
         guard let view = selected else { return }
         var missing = false

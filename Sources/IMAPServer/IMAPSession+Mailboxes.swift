@@ -362,6 +362,9 @@ extension IMAPSession {
     /// during FETCH, STORE or SEARCH, RFC 3501 §7.4.1), EXISTS, RECENT and FETCH FLAGS.
     func sendUpdates(expungeAllowed: Bool) async throws {
         guard state == .selected, var view = selected, let mailbox else { return }
+        // Nothing committed to the folder beyond what the view knows (its own STORE, an event that
+        // came after the view caught up): no read.
+        if changesPending, let published = mailbox.publishedModSeq(in: view.path), published <= view.knownModSeq { changesPending = false }
         if changesPending {
             changesPending = false
             let catchUp = try await mailbox.changes(in: view.path, since: view.knownModSeq)

@@ -84,7 +84,12 @@ extension IMAPSession {
             updated[record.uid] = record
             if let seq = selected?.sequenceNumber(of: record.uid) { selected?.setFlags(seq: seq, record.flags, record.keywords) }
         }
-        if !data.silent { announceKeywords(of: result.updated) }
+        // The STORE's MODSEQ follows the view's: nothing else changed the folder in between, and the
+        // view, now holding the new flags, is at that MODSEQ (the catch-up below reads nothing).
+        if let modSeq = result.updated.map(\.modSeq).max(), let known = selected?.knownModSeq, modSeq == known + 1 {
+            selected?.knownModSeq = modSeq
+        }
+        announceKeywords(of: result.updated)  // also when silent: the defined keywords changed (RFC 3501 §7.2.6)
         let modified = Set(result.modified)
         for seq in targets {
             guard let current = selected else { break }

@@ -398,6 +398,7 @@ public final class LocalMailboxSession: MailboxSession {
     public func expunge(in folder: String, uids: UIDSet?) async throws -> [UID] { try await database.expunge(in: folder, uids: uids, origin: id) }
     public func expunged(in folder: String, since modSeq: Int64) async throws -> [UID] { try await database.expunged(in: folder, since: modSeq) }
     public func changes(in folder: String, since modSeq: Int64) async throws -> FolderChanges { try await database.changes(in: folder, since: modSeq) }
+    public func publishedModSeq(in folder: String) -> Int64? { database.publishedModSeq(in: folder) }
     public func status(of folder: String) async throws -> FolderStatus { try await database.status(of: folder) }
     public func claimRecent(in folder: String) async throws -> [UID] { try await database.claimRecent(in: folder) }
     public func fullTextSearch(in folder: String, text: String, field: FullTextField) async throws -> [UID]? {

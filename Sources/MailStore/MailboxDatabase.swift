@@ -21,6 +21,8 @@ public final class MailboxDatabase: Sendable {
     let reclaimer = SpaceReclaimer()
     /// Readers in use or asked for (see `read(small:_:)`).
     let readers: ReaderReservations
+    /// The highest MODSEQ published per folder since the file was opened (`publishedModSeq`).
+    private let published = Mutex<[String: Int64]>([:])
     private let watchers = Mutex<[UUID: AsyncStream<MailboxChange>.Continuation]>([:])
 
     /// The folders every mailbox has from its first unlock, with their RFC 6154 attributes.
@@ -155,8 +157,25 @@ public final class MailboxDatabase: Sendable {
 
     func publish(_ changes: [MailboxChange]) {
         guard !changes.isEmpty else { return }
+        published.withLock { latest in
+            for change in changes {
+                switch change.kind {
+                case .appended, .flagsChanged, .expunged: latest[change.folder] = max(latest[change.folder] ?? 0, change.modSeq)
+                default: break
+                }
+            }
+        }
         let targets = watchers.withLock { Array($0.values) }
         for c in targets { for change in changes { c.yield(change) } }
+    }
+
+    /// The highest MODSEQ of a change committed to `folderPath` and published since the file was
+    /// opened (0: none). Every write that raises a folder's MODSEQ publishes its change right after
+    /// its commit, before its writer answers anyone: a view that knows this MODSEQ is current,
+    /// without reading.
+    public func publishedModSeq(in folderPath: String) -> Int64 {
+        guard let path = try? Self.normalizePath(folderPath) else { return 0 }
+        return published.withLock { $0[path] ?? 0 }
     }
 
     // MARK: - Folders

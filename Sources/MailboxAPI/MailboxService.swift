@@ -102,6 +102,9 @@ public protocol MailboxSession: Sendable {
     /// gone), the states of its messages changed or added at a MODSEQ above `modSeq`, and the
     /// UIDs expunged above it.
     func changes(in folder: String, since modSeq: Int64) async throws -> FolderChanges
+    /// The highest MODSEQ of any change committed to `folder` that this process has seen (without
+    /// reading): a view whose MODSEQ is at least this is current. nil when the store cannot tell.
+    func publishedModSeq(in folder: String) -> Int64?
     /// The MODSEQ from which `expunged(in:since:)` is complete: a store that forgets old
     /// tombstones says how far back it still knows (IMAP then reports a superset). The default,
     /// 0, is for stores that keep every tombstone while the folder lives (`LocalMailboxService`).
@@ -197,6 +200,9 @@ extension MailboxSession {
 
     /// Every tombstone kept.
     public func expungeHistoryStart(in folder: String) async throws -> Int64 { 0 }
+
+    /// Unknown: views catch up by reading.
+    public func publishedModSeq(in folder: String) -> Int64? { nil }
 
     /// Three reads (for stores that cannot do better).
     public func changes(in folder: String, since modSeq: Int64) async throws -> FolderChanges {
