@@ -29,7 +29,7 @@ extension MailboxDatabase {
                                                 internalDate: request.internalDate ?? Date(), modseq: appendModseq)
             let expungeModseq = (source == target ? appendModseq : from.highestModSeq) + 1
             try Self.removeMessages(db, rows, folderID: from.id, modseq: expungeModseq)
-            try db.execute(sql: "UPDATE folders SET highest_modseq = ? WHERE id = ?", arguments: [expungeModseq, from.id])
+            try db.cachedStatement(sql: "UPDATE folders SET highest_modseq = ? WHERE id = ?").execute(arguments: [expungeModseq, from.id])
             return (AppendResult(uidValidity: to.uidValidity, uid: newUID), [
                 MailboxChange(folder: target, kind: .appended(uids: [newUID]), modSeq: appendModseq, origin: origin),
                 MailboxChange(folder: source, kind: .expunged(uids: [uid]), modSeq: expungeModseq, origin: origin),

@@ -224,12 +224,12 @@ public final class MailboxDatabase: Sendable {
                 let target = try Self.insertFolder(db, path: to, specialUse: nil, now: Date())
                 let uids = try UID.fetchAll(db.cachedStatement(sql: "SELECT uid FROM messages WHERE folder_id = ? ORDER BY uid"), arguments: [source.id])
                 let modseq = source.highestModSeq + 1
-                try db.execute(sql: "UPDATE messages SET folder_id = ?, modseq = ? WHERE folder_id = ?", arguments: [target.id, modseq, source.id])
-                try db.execute(sql: "UPDATE folders SET uid_next = ?, highest_modseq = ? WHERE id = ?", arguments: [source.uidNext, modseq, target.id])
+                try db.cachedStatement(sql: "UPDATE messages SET folder_id = ?, modseq = ? WHERE folder_id = ?").execute(arguments: [target.id, modseq, source.id])
+                try db.cachedStatement(sql: "UPDATE folders SET uid_next = ?, highest_modseq = ? WHERE id = ?").execute(arguments: [source.uidNext, modseq, target.id])
                 for uid in uids {
-                    try db.execute(sql: "INSERT OR REPLACE INTO expunged(folder_id, uid, modseq) VALUES (?, ?, ?)", arguments: [source.id, uid, modseq])
+                    try db.cachedStatement(sql: "INSERT OR REPLACE INTO expunged(folder_id, uid, modseq) VALUES (?, ?, ?)").execute(arguments: [source.id, uid, modseq])
                 }
-                try db.execute(sql: "UPDATE folders SET highest_modseq = ? WHERE id = ?", arguments: [modseq, source.id])
+                try db.cachedStatement(sql: "UPDATE folders SET highest_modseq = ? WHERE id = ?").execute(arguments: [modseq, source.id])
                 return [MailboxChange(folder: "INBOX", kind: .expunged(uids: uids), modSeq: modseq, origin: origin),
                         MailboxChange(folder: to, kind: .folderCreated, modSeq: modseq, origin: origin)]
             }
@@ -237,13 +237,13 @@ public final class MailboxDatabase: Sendable {
             for child in children where try Self.fetchFolder(db, to + child.dropFirst(from.count)) != nil {
                 throw MailStoreError(.folderExists, "a folder below the target already exists")
             }
-            try db.execute(sql: "UPDATE folders SET path = ? WHERE id = ?", arguments: [to, source.id])
+            try db.cachedStatement(sql: "UPDATE folders SET path = ? WHERE id = ?").execute(arguments: [to, source.id])
             for child in children {
-                try db.execute(sql: "UPDATE folders SET path = ? WHERE path = ?", arguments: [to + child.dropFirst(from.count), child])
+                try db.cachedStatement(sql: "UPDATE folders SET path = ? WHERE path = ?").execute(arguments: [to + child.dropFirst(from.count), child])
             }
             // Subscriptions follow the renamed folders (as in Dovecot).
             for old in [from] + children {
-                try db.execute(sql: "UPDATE OR REPLACE subscriptions SET path = ? WHERE path = ?", arguments: [to + old.dropFirst(from.count), old])
+                try db.cachedStatement(sql: "UPDATE OR REPLACE subscriptions SET path = ? WHERE path = ?").execute(arguments: [to + old.dropFirst(from.count), old])
             }
             return ([from] + children).map { old in
                 MailboxChange(folder: old, kind: .folderRenamed(to: to + old.dropFirst(from.count)), modSeq: source.highestModSeq, origin: origin)
@@ -259,9 +259,9 @@ public final class MailboxDatabase: Sendable {
         try await pool.write { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             let contents = try Int64.fetchAll(db, sql: "SELECT content_id FROM messages WHERE folder_id = ?", arguments: [folder.id])
-            try db.execute(sql: "DELETE FROM messages WHERE folder_id = ?", arguments: [folder.id])
+            try db.cachedStatement(sql: "DELETE FROM messages WHERE folder_id = ?").execute(arguments: [folder.id])
             try Self.queueUnreferenced(db, contents: contents)
-            try db.execute(sql: "DELETE FROM folders WHERE id = ?", arguments: [folder.id])
+            try db.cachedStatement(sql: "DELETE FROM folders WHERE id = ?").execute(arguments: [folder.id])
         }
         startMaintenance()
         publish([MailboxChange(folder: path, kind: .folderDeleted, modSeq: 0, origin: origin)])
@@ -274,9 +274,9 @@ public final class MailboxDatabase: Sendable {
         try await pool.write { db in
             if subscribed {
                 guard try Self.fetchFolder(db, path) != nil else { throw MailStoreError(.noSuchFolder, "no such folder") }
-                try db.execute(sql: "INSERT OR IGNORE INTO subscriptions(path) VALUES (?)", arguments: [path])
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO subscriptions(path) VALUES (?)").execute(arguments: [path])
             } else {
-                try db.execute(sql: "DELETE FROM subscriptions WHERE path = ?", arguments: [path])
+                try db.cachedStatement(sql: "DELETE FROM subscriptions WHERE path = ?").execute(arguments: [path])
             }
         }
     }
@@ -585,8 +585,7 @@ public final class MailboxDatabase: Sendable {
             // Kept for next time; a failure (a read-only file) only means parsing again then.
             try? await pool.write { db in
                 for (contentID, blob) in stale {
-                    try db.execute(sql: "INSERT OR REPLACE INTO content_structures(content_id, structure) VALUES (?, ?)",
-                                   arguments: [contentID, Data(blob)])
+                    try db.cachedStatement(sql: "INSERT OR REPLACE INTO content_structures(content_id, structure) VALUES (?, ?)").execute(arguments: [contentID, Data(blob)])
                 }
             }
         }
@@ -680,7 +679,7 @@ public final class MailboxDatabase: Sendable {
                 updated.append(id)
             }
             if !updated.isEmpty {
-                try db.execute(sql: "UPDATE folders SET highest_modseq = ? WHERE id = ?", arguments: [modseq, folder.id])
+                try db.cachedStatement(sql: "UPDATE folders SET highest_modseq = ? WHERE id = ?").execute(arguments: [modseq, folder.id])
             }
             return (StoreResult(updated: try Self.records(db, folderID: folder.id, messageIDs: updated), modified: modified), modseq)
         }
@@ -728,7 +727,7 @@ public final class MailboxDatabase: Sendable {
             if move, !rows.isEmpty {
                 let modseq = (source == target ? targetModseq : from.highestModSeq) + 1
                 try Self.removeMessages(db, rows, folderID: from.id, modseq: modseq)
-                try db.execute(sql: "UPDATE folders SET highest_modseq = ? WHERE id = ?", arguments: [modseq, from.id])
+                try db.cachedStatement(sql: "UPDATE folders SET highest_modseq = ? WHERE id = ?").execute(arguments: [modseq, from.id])
                 changes.append(MailboxChange(folder: source, kind: .expunged(uids: rows.map { $0["uid"] }), modSeq: modseq, origin: origin))
             }
             return (CopyResult(uidValidity: to.uidValidity, mapping: mapping), changes)
@@ -749,7 +748,7 @@ public final class MailboxDatabase: Sendable {
             guard !rows.isEmpty else { return ([], folder.highestModSeq) }
             let modseq = folder.highestModSeq + 1
             try Self.removeMessages(db, rows, folderID: folder.id, modseq: modseq)
-            try db.execute(sql: "UPDATE folders SET highest_modseq = ? WHERE id = ?", arguments: [modseq, folder.id])
+            try db.cachedStatement(sql: "UPDATE folders SET highest_modseq = ? WHERE id = ?").execute(arguments: [modseq, folder.id])
             return (rows.map { $0["uid"] }, modseq)
         }
         if !removed.isEmpty { startMaintenance() }
@@ -810,7 +809,7 @@ public final class MailboxDatabase: Sendable {
         return try await pool.write { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             let uids = try UID.fetchAll(db.cachedStatement(sql: "SELECT uid FROM messages WHERE folder_id = ? AND uid >= ? ORDER BY uid"), arguments: [folder.id, folder.recentUID])
-            try db.execute(sql: "UPDATE folders SET recent_uid = uid_next WHERE id = ?", arguments: [folder.id])
+            try db.cachedStatement(sql: "UPDATE folders SET recent_uid = uid_next WHERE id = ?").execute(arguments: [folder.id])
             return uids
         }
     }
@@ -972,7 +971,7 @@ extension MailboxDatabase {
             INSERT INTO folders(path, special_use, uid_validity, uid_next, highest_modseq, recent_uid, subscribed, created)
             VALUES (?, ?, ?, 1, 1, 1, ?, ?)
             """, arguments: [path, specialUse?.rawValue, max(validity, 1), subscribed, isoString(now)])
-        if subscribed { try db.execute(sql: "INSERT OR IGNORE INTO subscriptions(path) VALUES (?)", arguments: [path]) }
+        if subscribed { try db.cachedStatement(sql: "INSERT OR IGNORE INTO subscriptions(path) VALUES (?)").execute(arguments: [path]) }
         return try fetchFolder(db, path)!
     }
 
@@ -983,7 +982,7 @@ extension MailboxDatabase {
     }
 
     static func setMeta(_ db: Database, _ key: String, _ value: some DatabaseValueConvertible) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)").execute(arguments: [key, value])
     }
 
     static func checkQuota(_ db: Database, adding: Int64, quota: Int64?) throws {
@@ -1022,20 +1021,20 @@ extension MailboxDatabase {
         }
         let m = p.message
         let threadID = try threadFor(db, m)
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO contents(id, sha256, size, header, body, refcount, sent_date, subject, from_addr, to_addr, cc_addr, bcc_addr,
                                  message_id, in_reply_to, refs, has_attachments, thread_id)
             VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [
+            """).execute(arguments: [
                 try nextID(db, counter: "next_content_id", table: "contents"), Data(p.sha256), p.size, Data(p.split.header), Data(p.split.layout), m.date.map(isoString), m.subject,
                 m.addressText("from"), m.addressText("to"), m.addressText("cc"), m.addressText("bcc"), m.messageID,
                 m.inReplyTo.first, m.references.isEmpty ? nil : m.references.joined(separator: " "),
                 m.leafParts.contains(where: \.isAttachment), threadID,
             ])
         let contentID = db.lastInsertedRowID
-        try db.execute(sql: "INSERT INTO content_structures(content_id, structure) VALUES (?, ?)", arguments: [contentID, Data(p.structure)])
+        try db.cachedStatement(sql: "INSERT INTO content_structures(content_id, structure) VALUES (?, ?)").execute(arguments: [contentID, Data(p.structure)])
         if let day = m.sentDay {
-            try db.execute(sql: "INSERT INTO content_dates(content_id, sent_day) VALUES (?, ?)", arguments: [contentID, day])
+            try db.cachedStatement(sql: "INSERT INTO content_dates(content_id, sent_day) VALUES (?, ?)").execute(arguments: [contentID, day])
         }
         for (ordinal, part) in p.split.parts.enumerated() {
             let partID: Int64
@@ -1044,7 +1043,7 @@ extension MailboxDatabase {
             } else {
                 partID = try insertPart(db, sha256: part.sha256, bytes: part.bytes)
             }
-            try db.execute(sql: "INSERT INTO content_parts(content_id, ordinal, part_id) VALUES (?, ?, ?)", arguments: [contentID, ordinal, partID])
+            try db.cachedStatement(sql: "INSERT INTO content_parts(content_id, ordinal, part_id) VALUES (?, ?, ?)").execute(arguments: [contentID, ordinal, partID])
         }
         searchEntries.append((contentID, p.searchText))
         return (contentID, threadID)
@@ -1080,8 +1079,7 @@ extension MailboxDatabase {
                 return thread
             }
         }
-        try db.execute(sql: "INSERT INTO threads(id, root_message_id, base_subject) VALUES (?, ?, ?)",
-                       arguments: [try nextID(db, counter: "next_thread_id", table: "threads"),
+        try db.cachedStatement(sql: "INSERT INTO threads(id, root_message_id, base_subject) VALUES (?, ?, ?)").execute(arguments: [try nextID(db, counter: "next_thread_id", table: "threads"),
                                    m.references.first ?? m.inReplyTo.first ?? m.messageID, m.subject])
         return db.lastInsertedRowID
     }
@@ -1096,10 +1094,9 @@ extension MailboxDatabase {
             """).execute(arguments: [folder.id, uid, modseq, flags.rawValue, isoString(internalDate), size, contentID, isoString(Date()), threadID])
         let messageID = db.lastInsertedRowID
         for k in Set(keywords) {
-            try db.execute(sql: "INSERT INTO message_keywords(message_id, keyword) VALUES (?, ?)", arguments: [messageID, k])
+            try db.cachedStatement(sql: "INSERT INTO message_keywords(message_id, keyword) VALUES (?, ?)").execute(arguments: [messageID, k])
         }
-        try db.execute(sql: "UPDATE folders SET uid_next = max(uid_next, ?), highest_modseq = max(highest_modseq, ?) WHERE id = ?",
-                       arguments: [uid + 1, modseq, folder.id])
+        try db.cachedStatement(sql: "UPDATE folders SET uid_next = max(uid_next, ?), highest_modseq = max(highest_modseq, ?) WHERE id = ?").execute(arguments: [uid + 1, modseq, folder.id])
         return uid
     }
 
@@ -1153,8 +1150,7 @@ extension MailboxDatabase {
     /// A new part row: the bytes inline, or in chunks when larger than `MessageLayout.chunkSize`.
     static func insertPart(_ db: Database, sha256: [UInt8], bytes: ArraySlice<UInt8>) throws -> Int64 {
         let chunked = bytes.count > MessageLayout.chunkSize
-        try db.execute(sql: "INSERT INTO parts(sha256, size, data, refcount, chunks) VALUES (?, ?, ?, 1, ?)",
-                       arguments: [Data(sha256), bytes.count, chunked ? Data() : Data(bytes),
+        try db.cachedStatement(sql: "INSERT INTO parts(sha256, size, data, refcount, chunks) VALUES (?, ?, ?, 1, ?)").execute(arguments: [Data(sha256), bytes.count, chunked ? Data() : Data(bytes),
                                    chunked ? (bytes.count + MessageLayout.chunkSize - 1) / MessageLayout.chunkSize : 0])
         let partID = db.lastInsertedRowID
         if chunked {

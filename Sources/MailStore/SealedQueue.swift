@@ -91,13 +91,13 @@ public final class SealedQueue: Sendable {
     /// Drops a mailbox's entries up to and including `seq` (they are in the mailbox now).
     public func remove(mailboxID: String, through seq: Int64) async throws {
         try await pool.write { db in
-            try db.execute(sql: "DELETE FROM inbound WHERE mailbox_id = ? AND seq <= ?", arguments: [mailboxID, seq])
+            try db.cachedStatement(sql: "DELETE FROM inbound WHERE mailbox_id = ? AND seq <= ?").execute(arguments: [mailboxID, seq])
         }
     }
 
     /// Drops every entry of a mailbox (alias purge).
     public func removeAll(mailboxID: String) async throws {
-        try await pool.write { db in try db.execute(sql: "DELETE FROM inbound WHERE mailbox_id = ?", arguments: [mailboxID]) }
+        try await pool.write { db in try db.cachedStatement(sql: "DELETE FROM inbound WHERE mailbox_id = ?").execute(arguments: [mailboxID]) }
     }
 
     /// Moves a mailbox's queued messages into its INBOX, in order, exactly once: each entry is
@@ -122,8 +122,7 @@ public final class SealedQueue: Sendable {
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM inbound WHERE mailbox_id = ? AND blob = ?", arguments: [mailboxID, Data(blob)]) != nil {
                 return false
             }
-            try db.execute(sql: "INSERT INTO inbound(mailbox_id, received, size, blob) VALUES (?, ?, ?, ?)",
-                           arguments: [mailboxID, isoString(Date()), blob.count, Data(blob)])
+            try db.cachedStatement(sql: "INSERT INTO inbound(mailbox_id, received, size, blob) VALUES (?, ?, ?, ?)").execute(arguments: [mailboxID, isoString(Date()), blob.count, Data(blob)])
             return true
         }
     }
@@ -135,9 +134,9 @@ public final class SealedQueue: Sendable {
         try await pool.write { db in
             let current = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'inbound'")
             if let current {
-                if current < seq { try db.execute(sql: "UPDATE sqlite_sequence SET seq = ? WHERE name = 'inbound'", arguments: [seq]) }
+                if current < seq { try db.cachedStatement(sql: "UPDATE sqlite_sequence SET seq = ? WHERE name = 'inbound'").execute(arguments: [seq]) }
             } else {
-                try db.execute(sql: "INSERT INTO sqlite_sequence(name, seq) VALUES ('inbound', ?)", arguments: [seq])
+                try db.cachedStatement(sql: "INSERT INTO sqlite_sequence(name, seq) VALUES ('inbound', ?)").execute(arguments: [seq])
             }
         }
     }
