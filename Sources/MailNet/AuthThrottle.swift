@@ -53,8 +53,12 @@ public actor AuthThrottle {
         if case .refused(let retryAfter) = check(ip: ip, account: account) { return .refused(retryAfter: retryAfter) }
         let t = now()
         func recent(_ r: Record?) -> Int { r?.failures.filter { t - $0 < policy.window }.count ?? 0 }
-        let busyIP = recent(ips[ip]) + pendingIPs[ip, default: 0] >= policy.maxFailuresPerIP
-        let busyAccount = !trusted.contains(ip + "\u{0}" + account)
+        // An IP that logged in to this account before is not guessing its password: its parallel
+        // logins (a client opening many connections, an office behind one address reconnecting)
+        // are not held to the budget of failures in flight. Its failures still count.
+        let isTrusted = trusted.contains(ip + "\u{0}" + account)
+        let busyIP = !isTrusted && recent(ips[ip]) + pendingIPs[ip, default: 0] >= policy.maxFailuresPerIP
+        let busyAccount = !isTrusted
             && recent(accounts[account]) + pendingAccounts[account, default: 0] >= policy.maxFailuresPerAccount
         // Refused for as long as the attempts in flight take to be answered.
         if busyIP || busyAccount { return .refused(retryAfter: policy.failureDelay + policy.jitter) }

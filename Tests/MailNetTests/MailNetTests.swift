@@ -247,4 +247,22 @@ struct MailNetTests {
         for i in 0..<1000 { _ = await t.recordFailure(ip: "172.16.\(i / 256).\(i % 256)", account: "u\(i)") }
         #expect(await t.trackedCount <= 200)
     }
+
+    @Test("login throttle: logins in flight count as failures, but not those of an IP that logged in to the account before")
+    func throttleInFlight() async {
+        var policy = AuthThrottle.Policy()
+        policy.maxFailuresPerIP = 3
+        let t = AuthThrottle(policy: policy)
+        // A stranger's parallel attempts: the fourth in flight is refused before any is answered.
+        for _ in 0..<3 { #expect(await t.beginAttempt(ip: "5.5.5.5", account: "x") == .allowed) }
+        guard case .refused = await t.beginAttempt(ip: "5.5.5.5", account: "y") else { Issue.record("4th attempt in flight allowed"); return }
+        for _ in 0..<3 { await t.endAttempt(ip: "5.5.5.5", account: "x") }
+        // 50 connections of a client that logged in before, at once (a benchmark, a reconnecting office).
+        await t.recordSuccess(ip: "6.6.6.6", account: "user")
+        for _ in 0..<50 { #expect(await t.beginAttempt(ip: "6.6.6.6", account: "user") == .allowed) }
+        // Another account from that IP is still held to the budget while those are in flight.
+        guard case .refused = await t.beginAttempt(ip: "6.6.6.6", account: "other") else { Issue.record("stranger allowed"); return }
+        for _ in 0..<50 { await t.recordSuccess(ip: "6.6.6.6", account: "user") }
+        #expect(await t.beginAttempt(ip: "6.6.6.6", account: "other") == .allowed)
+    }
 }
