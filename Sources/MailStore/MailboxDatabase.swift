@@ -161,6 +161,9 @@ public final class MailboxDatabase: Sendable {
             for change in changes {
                 switch change.kind {
                 case .appended, .flagsChanged, .expunged: latest[change.folder] = max(latest[change.folder] ?? 0, change.modSeq)
+                // A view of a folder gone from this path must read (to find it gone), now and for
+                // any folder made later under the same path.
+                case .folderDeleted, .folderRenamed: latest[change.folder] = .max
                 default: break
                 }
             }

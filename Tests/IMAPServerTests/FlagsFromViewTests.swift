@@ -36,4 +36,18 @@ struct FlagsFromViewTests {
         await a.close(); await b.close()
         await h.cleanUp()
     }
+
+    @Test("two sessions on the encrypted store: a selected folder deleted or renamed by the other ends the selection with BYE", arguments: ["DELETE", "RENAME"])
+    func folderGone(command: String) async throws {
+        let h = try await SessionHarness(realStore: true)
+        let a = h.connect(), b = h.connect()
+        try await a.login(h); try await b.login(h)
+        _ = try await b.command("b1", "CREATE Work")
+        _ = try await a.command("a1", "SELECT Work")
+        _ = try await b.command("b2", command == "DELETE" ? "DELETE Work" : "RENAME Work Play")
+        let after = try await a.command("a2", "NOOP")
+        #expect(after.contains("* BYE The selected mailbox was deleted or renamed"), "\(after)")
+        await a.close(); await b.close()
+        await h.cleanUp()
+    }
 }
