@@ -177,7 +177,8 @@ extension IMAPSession {
             changesPending = true
         }
         if changesPending { try await sendUpdates(expungeAllowed: false) }
-        guard let view = selected else { return }
+        // The folder gone (deleted or renamed by another session): the catch-up said BYE.
+        guard state == .selected, let view = selected else { return }
         var missing = false
         for seq in seqs {
             let uid = view.uids[seq - 1]

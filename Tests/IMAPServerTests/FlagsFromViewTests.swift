@@ -43,11 +43,16 @@ struct FlagsFromViewTests {
         let a = h.connect(), b = h.connect()
         try await a.login(h); try await b.login(h)
         _ = try await b.command("b1", "CREATE Work")
+        try await b.send("b1b APPEND Work {5+}\r\nhello")
+        _ = try await b.read(until: "b1b ")
         _ = try await a.command("a1", "SELECT Work")
         _ = try await b.command("b2", command == "DELETE" ? "DELETE Work" : "RENAME Work Play")
-        let after = try await a.command("a2", "NOOP")
+        // Seen by the next command, whichever it is: FETCH FLAGS (answered from the view) included.
+        try await a.send("a2 FETCH 1:* (FLAGS)")
+        let after = try await a.read(until: "* BYE")
         #expect(after.contains("* BYE The selected mailbox was deleted or renamed"), "\(after)")
         await a.close(); await b.close()
+        #expect(!a.text.contains("a2 OK") && !a.text.contains("* 1 FETCH"), "\(a.text)")
         await h.cleanUp()
     }
 }
