@@ -402,11 +402,7 @@ public final class MailboxDatabase: Sendable {
             var condition = " WHERE m.folder_id = ?", arguments: StatementArguments = [folder.id]
             if let changedSince { condition += " AND m.modseq > ?"; arguments += [changedSince] }
             // Keywords of the selected messages only (a one-message FETCH stays cheap in a big folder).
-            var keywords: [Int64: [String]] = [:]
-            for row in try Self.fetchRows(db, sql: Self.keywordSelect + condition, arguments: arguments, uids: uids, column: "m.uid",
-                                          order: "k.message_id, k.keyword") {
-                keywords[row[0], default: []].append(row[1])
-            }
+            let keywords = try Self.keywords(db, condition: condition, arguments: arguments, uids: uids)
             let records: [MessageRecord], contentIDs: [Int64]
             if facts {
                 let rows = try Self.fetchRows(db, sql: Self.recordSelect + condition, arguments: arguments, uids: uids, column: "m.uid", order: "m.uid")
@@ -767,15 +763,9 @@ public final class MailboxDatabase: Sendable {
         return try await read(small: true) { db in
             guard let folder = try Self.fetchFolder(db, path) else { return FolderChanges(folder: nil, changed: [], expunged: []) }
             let condition = " WHERE m.folder_id = ? AND m.modseq > ?", arguments: StatementArguments = [folder.id, modSeq]
-            var keywords: [Int64: [String]] = [:]
-            for row in try Self.fetchRows(db, sql: Self.keywordSelect + condition, arguments: arguments, uids: nil, column: "m.uid",
-                                          order: "k.message_id, k.keyword") {
-                keywords[row[0], default: []].append(row[1])
-            }
+            let keywords = try Self.keywords(db, condition: condition, arguments: arguments, uids: nil)
             let changed = try Self.states(db, condition: condition, arguments: arguments, uids: nil, keywords: keywords).records
-            let expunged = try UID.fetchAll(db.cachedStatement(sql: "SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid"),
-                                            arguments: [folder.id, modSeq])
-            return FolderChanges(folder: folder, changed: changed, expunged: expunged)
+            return FolderChanges(folder: folder, changed: changed, expunged: try Self.expungedUIDs(db, folderID: folder.id, since: modSeq))
         }
     }
 
@@ -784,8 +774,12 @@ public final class MailboxDatabase: Sendable {
         let path = try Self.normalizePath(folderPath)
         return try await pooledRead { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            return try UID.fetchAll(db.cachedStatement(sql: "SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid"), arguments: [folder.id, modSeq])
+            return try Self.expungedUIDs(db, folderID: folder.id, since: modSeq)
         }
+    }
+
+    static func expungedUIDs(_ db: Database, folderID: Int64, since modSeq: Int64) throws -> [UID] {
+        try UID.fetchAll(db.cachedStatement(sql: "SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid"), arguments: [folderID, modSeq])
     }
 
     public func status(of folderPath: String) async throws -> FolderStatus {
@@ -1223,8 +1217,13 @@ extension MailboxDatabase {
 
     /// Keywords by message row id, of the folder's messages in `uids` (all when nil).
     static func keywords(_ db: Database, folderID: Int64, uids: UIDSet? = nil) throws -> [Int64: [String]] {
+        try keywords(db, condition: " WHERE m.folder_id = ?", arguments: [folderID], uids: uids)
+    }
+
+    /// Keywords by message row id of the messages `condition` (SQL on `m`) and `uids` select.
+    static func keywords(_ db: Database, condition: String, arguments: StatementArguments, uids: UIDSet?) throws -> [Int64: [String]] {
         var result: [Int64: [String]] = [:]
-        for row in try fetchRows(db, sql: keywordSelect + " WHERE m.folder_id = ?", arguments: [folderID], uids: uids, column: "m.uid",
+        for row in try fetchRows(db, sql: keywordSelect + condition, arguments: arguments, uids: uids, column: "m.uid",
                                  order: "k.message_id, k.keyword") {
             result[row[0], default: []].append(row[1])
         }
@@ -1238,12 +1237,7 @@ extension MailboxDatabase {
     static func records(_ db: Database, folderID: Int64, messageIDs: [Int64]) throws -> [MessageRecord] {
         guard !messageIDs.isEmpty else { return [] }
         let ids = "[" + messageIDs.map(String.init).joined(separator: ",") + "]"
-        var keywords: [Int64: [String]] = [:]
-        for row in try Row.fetchAll(db.cachedStatement(sql: keywordSelect + """
-             WHERE k.message_id IN (SELECT value FROM json_each(?)) ORDER BY k.message_id, k.keyword
-            """), arguments: [ids]) {
-            keywords[row[0], default: []].append(row[1])
-        }
+        let keywords = try keywords(db, condition: " WHERE k.message_id IN (SELECT value FROM json_each(?))", arguments: [ids], uids: nil)
         return try Row.fetchAll(db.cachedStatement(sql: stateSelect + " WHERE m.id IN (SELECT value FROM json_each(?)) ORDER BY m.uid"),
                                 arguments: [ids])
             .map { record($0, keywords: keywords) }
