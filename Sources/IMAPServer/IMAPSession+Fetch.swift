@@ -171,10 +171,10 @@ extension IMAPSession {
     /// session or another: a change committed before this command came is seen). No message row is
     /// read when nothing changed.
     func fetchFlagsFromView(_ tag: String, seqs: [Int], attributes: [FetchAttribute], byUID: Bool) async throws {
-        if let published = mailbox?.publishedModSeq(in: selected?.path ?? ""), let view = selected {
-            if published > view.knownModSeq { changesPending = true }
-        } else if context.inbox.takeChange() {
-            changesPending = true
+        switch selected.flatMap(isBehind) {
+        case true?: changesPending = true
+        case false?: break
+        case nil: if context.inbox.takeChange() { changesPending = true }  // the store cannot tell: the change event
         }
         if changesPending { try await sendUpdates(expungeAllowed: false) }
         // The folder gone (deleted or renamed by another session): the catch-up said BYE.

@@ -364,7 +364,7 @@ extension IMAPSession {
         guard state == .selected, var view = selected, let mailbox else { return }
         // Nothing committed to the folder beyond what the view knows (its own STORE, an event that
         // came after the view caught up): no read.
-        if changesPending, let published = mailbox.publishedModSeq(in: view.path), published <= view.knownModSeq { changesPending = false }
+        if changesPending, isBehind(view) == false { changesPending = false }
         if changesPending {
             changesPending = false
             let catchUp = try await mailbox.changes(in: view.path, since: view.knownModSeq)
@@ -412,6 +412,12 @@ extension IMAPSession {
             if !rev2 { untagged(.recent(view.recentCount)) }
         }
         selected = view
+    }
+
+    /// Whether something was committed to the view's folder beyond what the view knows (the
+    /// store's `publishedModSeq`); nil when the store cannot tell.
+    func isBehind(_ view: SelectedMailbox) -> Bool? {
+        mailbox?.publishedModSeq(in: view.path).map { $0 > view.knownModSeq }
     }
 
     func imapFlags(_ flags: MessageFlags, _ keywords: [String], recent: Bool) -> [IMAPFlag] {
