@@ -8,16 +8,11 @@ the server's resident memory (VmRSS) after each and its peak (VmHWM).
 import argparse, glob, imaplib, os, shutil, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from imap_load import Sealbox, rss_kb  # noqa: E402
+from imap_load import Sealbox, proc_sum, rss_kb  # noqa: E402
 import sync_bench  # noqa: E402
 
 KEYS = [("TEXT", "quokkaberry"), ("TEXT", "the"), ("BODY", "zq"), ("TEXT", "x"), ("HEADER", "X-Nothing", "y"),
         ("TEXT", "quokkaberry")]
-
-
-def peak_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return int(f.read().split("VmHWM:")[1].split()[0])
 
 
 def main():
@@ -47,7 +42,7 @@ def main():
             _, data = m.search(None, *key)
             elapsed = time.time() - t
             print(f"SEARCH {' '.join(key)}: {len(data[0].split())} hits in {elapsed * 1000:.0f} ms; "
-                  f"resident {rss_kb([pid]) / 1024:.0f} MB, peak {peak_kb(pid) / 1024:.0f} MB")
+                  f"resident {rss_kb([pid]) / 1024:.0f} MB, peak {proc_sum([pid], 'status', 'VmHWM:') / 1024:.0f} MB")
         m.logout()
     finally:
         if server:
