@@ -100,8 +100,10 @@ private func parseAll(_ frames: [IMAPFrame]) {
     for f in frames {
         switch f {
         case .command(let b):
-            let r = IMAPCommandParser.parse(b, limits: fuzzLimits)
-            if case .failure(let e) = r { precondition(!e.message.isEmpty && e.message.utf8.count < 200) }
+            for utf8Names in [false, true] {
+                let r = IMAPCommandParser.parse(b, limits: fuzzLimits, utf8Names: utf8Names)
+                if case .failure(let e) = r { precondition(!e.message.isEmpty && e.message.utf8.count < 200) }
+            }
             _ = IMAPCommandParser.tag(of: b)
         case .appendBegin(let b, let n):
             guard case .success(let h) = IMAPCommandParser.parseAppendHeader(b, literalSize: n, limits: fuzzLimits) else {
@@ -109,19 +111,29 @@ private func parseAll(_ frames: [IMAPFrame]) {
             }
             append = h
         case .appendNext(let b, let n):
-            guard let first = append, case .success(let h) = IMAPCommandParser.parseAppendNext(b, after: first, limits: fuzzLimits),
+            guard let previous = append, case .success(let h) = IMAPCommandParser.parseAppendNext(b, after: previous, limits: fuzzLimits),
                   h.literalSize == n else {
                 preconditionFailure("the framer streamed a next message that does not parse")
             }
+            append = h
         default: break
         }
     }
 }
 
-/// Encodes `s` where the grammar wants a mailbox (LIST) and parses it back with SELECT.
+/// Encodes `s` where the grammar wants a mailbox (LIST) and parses it back with SELECT, in modified
+/// UTF-7 and in UTF-8 (UTF8=ACCEPT: the name comes back in NFC).
 private func roundTripMailbox(_ s: String) {
-    guard !s.unicodeScalars.contains("\0"), s.uppercased() != "INBOX" else { return }
-    let wire = IMAPResponseEncoder.encode(.untagged(.list(attributes: [], delimiter: "/", mailbox: s, lsub: false)))
+    roundTripMailbox(s, utf8Names: false)
+    roundTripMailbox(s, utf8Names: true)
+}
+
+private func roundTripMailbox(_ s: String, utf8Names: Bool) {
+    // INBOX and its children come back with INBOX upper-cased.
+    guard !s.unicodeScalars.contains("\0"), s.uppercased() != "INBOX", !s.uppercased().hasPrefix("INBOX/") else { return }
+    var out = ByteBuffer()
+    IMAPResponseEncoder.encode(.untagged(.list(attributes: [], delimiter: "/", mailbox: s, lsub: false)), into: &out, utf8Names: utf8Names)
+    let wire = out
     let bytes = Array(wire.readableBytesView)
     let prefix = Array("* LIST () \"/\" ".utf8)
     precondition(bytes.starts(with: prefix) && bytes.suffix(2) == [13, 10])
@@ -130,9 +142,10 @@ private func roundTripMailbox(_ s: String) {
     select.writeBytes(name)
     var limits = IMAPLimits()
     limits.maxInlineLiteral = 1 << 20
-    guard case .success(let cmd) = IMAPCommandParser.parse(select, limits: limits),
+    guard case .success(let cmd) = IMAPCommandParser.parse(select, limits: limits, utf8Names: utf8Names),
           case .select(let mailbox, _, _) = cmd.kind else { preconditionFailure("encoded mailbox does not parse: \(s.debugDescription)") }
-    precondition(mailbox == s, "mailbox round trip: \(s.debugDescription) → \(mailbox.debugDescription)")
+    let expected = utf8Names ? s.precomposedStringWithCanonicalMapping : s
+    precondition(mailbox == expected, "mailbox round trip: \(s.debugDescription) → \(mailbox.debugDescription)")
 }
 
 /// Encodes `s` as an ID value (a string: quoted or literal) and parses it back with the ID command.

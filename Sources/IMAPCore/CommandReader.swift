@@ -15,8 +15,13 @@ struct CommandReader {
     let limits: IMAPLimits
     var depth = 0
     var items = 0
+    /// Mailbox names are UTF-8 on the wire, not modified UTF-7: the client enabled UTF8=ACCEPT
+    /// (RFC 9755) or IMAP4rev2 (RFC 9051 §5.1).
+    var utf8Names = false
 
-    init(_ bytes: [UInt8], limits: IMAPLimits) { self.bytes = bytes; self.limits = limits }
+    init(_ bytes: [UInt8], limits: IMAPLimits, utf8Names: Bool = false) {
+        self.bytes = bytes; self.limits = limits; self.utf8Names = utf8Names
+    }
 
     var atEnd: Bool { pos >= bytes.count }
     func peek(_ offset: Int = 0) -> UInt8? { pos + offset < bytes.count ? bytes[pos + offset] : nil }
@@ -167,30 +172,51 @@ struct CommandReader {
         return n
     }
 
-    /// mailbox: INBOX (any case) or an astring, modified UTF-7 decoded.
+    /// mailbox: INBOX (any case) or an astring, modified UTF-7 decoded (UTF-8 and NFC-normalised
+    /// when `utf8Names`).
     mutating func mailbox() throws(ParseFailure) -> String {
-        let raw = try astringText()
-        return Self.mailboxName(raw)
+        Self.mailboxName(try nameText())
     }
 
-    static func mailboxName(_ raw: String) -> String {
-        if raw.uppercased() == "INBOX" { return "INBOX" }
-        let decoded = ModifiedUTF7.decode(raw) ?? raw
+    static func mailboxName(_ decoded: String) -> String {
+        if decoded.uppercased() == "INBOX" { return "INBOX" }
         if decoded.uppercased().hasPrefix("INBOX/") { return "INBOX" + decoded.dropFirst(5) }
         return decoded
+    }
+
+    /// A name as the client meant it: modified UTF-7 decoded (a name that is not valid modified
+    /// UTF-7 is taken as written, as before), or, with `utf8Names`, valid UTF-8 in Unicode
+    /// Normalization Form C (RFC 9051 §5.1: a de-normalised name opens the same mailbox).
+    func decodedName(_ raw: [UInt8]) throws(ParseFailure) -> String {
+        guard utf8Names else {
+            let text = String(decoding: raw, as: UTF8.self)
+            return ModifiedUTF7.decode(text) ?? text
+        }
+        guard let text = String(validating: raw, as: UTF8.self) else { throw ParseFailure("Mailbox name is not valid UTF-8") }
+        return raw.allSatisfy({ $0 < 0x80 }) ? text : text.precomposedStringWithCanonicalMapping
+    }
+
+    /// A mailbox name's astring; with `utf8Names` an atom may hold UTF-8 too (clients such as
+    /// Python's imaplib send `CREATE Entwürfe` unquoted once UTF-8 is on).
+    mutating func nameText() throws(ParseFailure) -> String {
+        guard utf8Names, let c = peek(), c != UInt8(ascii: "\""), c != UInt8(ascii: "{") else {
+            return try decodedName(try astring())
+        }
+        let start = pos
+        while let c = peek(), IMAPGrammar.isAStringChar(c) || c >= 0x80 { pos += 1 }
+        guard pos > start else { throw ParseFailure("Expected an atom") }
+        return try decodedName(Array(bytes[start..<pos]))
     }
 
     /// list-mailbox: 1*list-char or a string.
     mutating func listMailbox() throws(ParseFailure) -> String {
         if peek() == UInt8(ascii: "\"") || peek() == UInt8(ascii: "{") {
-            let text = String(decoding: try string(), as: UTF8.self)
-            return ModifiedUTF7.decode(text) ?? text
+            return try decodedName(try string())
         }
         let start = pos
-        while let c = peek(), IMAPGrammar.isListChar(c) { pos += 1 }
+        while let c = peek(), IMAPGrammar.isListChar(c) || (utf8Names && c >= 0x80) { pos += 1 }
         guard pos > start else { throw ParseFailure("Expected a mailbox pattern") }
-        let raw = String(decoding: bytes[start..<pos], as: UTF8.self)
-        return ModifiedUTF7.decode(raw) ?? raw
+        return try decodedName(Array(bytes[start..<pos]))
     }
 
     // MARK: sequence sets

@@ -137,10 +137,13 @@ public struct AppendHeader: Sendable, Hashable {
     /// RFC 8508 `REPLACE seq mailbox …` / `UID REPLACE uid mailbox …`: the message of the selected
     /// mailbox the appended one replaces (nil: an APPEND).
     public var replacing: ReplaceTarget?
+    /// The literal came as RFC 9755's `UTF8 (~{n}`: its closing `)` follows the literal.
+    public var utf8: Bool
     public init(tag: String, mailbox: String, flags: [IMAPFlag], internalDate: Date?, literalSize: Int, synchronizing: Bool, binary: Bool = false,
-                replacing: ReplaceTarget? = nil) {
+                replacing: ReplaceTarget? = nil, utf8: Bool = false) {
         self.tag = tag; self.mailbox = mailbox; self.flags = flags; self.internalDate = internalDate
         self.literalSize = literalSize; self.synchronizing = synchronizing; self.binary = binary; self.replacing = replacing
+        self.utf8 = utf8
     }
 }
 

@@ -12,9 +12,10 @@ public struct IMAPParseError: Error, Sendable, Hashable, CustomStringConvertible
 
 /// Parses one framed command (RFC 3501 §9 grammar and the announced extensions). Pure.
 public enum IMAPCommandParser {
-    /// Parses a `.command` frame's bytes.
-    public static func parse(_ command: ByteBuffer, limits: IMAPLimits = IMAPLimits()) -> Result<IMAPCommand, IMAPParseError> {
-        var r = CommandReader(Array(command.readableBytesView), limits: limits)
+    /// Parses a `.command` frame's bytes. `utf8Names`: mailbox names are UTF-8 on the wire (the
+    /// session enabled UTF8=ACCEPT or IMAP4rev2), else modified UTF-7.
+    public static func parse(_ command: ByteBuffer, limits: IMAPLimits = IMAPLimits(), utf8Names: Bool = false) -> Result<IMAPCommand, IMAPParseError> {
+        var r = CommandReader(Array(command.readableBytesView), limits: limits, utf8Names: utf8Names)
         guard let tag = readTag(&r) else {
             return .failure(IMAPParseError(tag: nil, message: "Invalid tag"))
         }
@@ -30,8 +31,9 @@ public enum IMAPCommandParser {
 
     /// Parses an `.appendBegin` frame's bytes (`tag APPEND mailbox [flags] [date] {n}`), or those of
     /// a REPLACE (RFC 8508: `tag REPLACE seq-number mailbox …`, `tag UID REPLACE uniqueid mailbox …`).
-    public static func parseAppendHeader(_ prefix: ByteBuffer, literalSize: Int, limits: IMAPLimits = IMAPLimits()) -> Result<AppendHeader, IMAPParseError> {
-        var r = CommandReader(Array(prefix.readableBytesView), limits: limits)
+    public static func parseAppendHeader(_ prefix: ByteBuffer, literalSize: Int, limits: IMAPLimits = IMAPLimits(),
+                                         utf8Names: Bool = false) -> Result<AppendHeader, IMAPParseError> {
+        var r = CommandReader(Array(prefix.readableBytesView), limits: limits, utf8Names: utf8Names)
         guard let tag = readTag(&r) else { return .failure(IMAPParseError(tag: nil, message: "Invalid tag")) }
         do throws(ParseFailure) {
             try r.sp()
@@ -47,28 +49,32 @@ public enum IMAPCommandParser {
             let m = try parseAppendMessage(&r, what: "the message literal")
             guard m.size == UInt64(literalSize) else { throw ParseFailure("Literal size mismatch") }
             return .success(AppendHeader(tag: tag, mailbox: mailbox, flags: m.flags, internalDate: m.date, literalSize: literalSize,
-                                         synchronizing: m.synchronizing, binary: m.binary, replacing: replacing))
+                                         synchronizing: m.synchronizing, binary: m.binary, replacing: replacing, utf8: m.utf8))
         } catch {
             return .failure(IMAPParseError(tag: tag, message: error.message))
         }
     }
 
     /// One message's part of APPEND/MULTIAPPEND (RFC 3502 `append-message` up to its literal):
-    /// `SP [flag-list SP] [date-time SP] ["~"] "{" number ["+"] "}"`, to the end of the line.
+    /// `SP [flag-list SP] [date-time SP] ["~"] "{" number ["+"] "}"`, to the end of the line; or
+    /// with the RFC 9755 §4 (UTF8=ACCEPT) data item, `… "UTF8" SP "(" "~{" number ["+"] "}"`, whose
+    /// closing parenthesis follows the literal.
     static func parseAppendMessage(_ r: inout CommandReader, what: String) throws(ParseFailure)
-        -> (flags: [IMAPFlag], date: Date?, binary: Bool, size: UInt64, synchronizing: Bool) {
+        -> (flags: [IMAPFlag], date: Date?, binary: Bool, size: UInt64, synchronizing: Bool, utf8: Bool) {
         try r.sp()
         var flags: [IMAPFlag] = []
         if r.peek() == UInt8(ascii: "(") { flags = try r.storableFlagList(); try r.sp() }
         var date: Date?
         if r.peek() == UInt8(ascii: "\"") { date = try r.dateTime(); try r.sp() }
+        let utf8 = r.takeWord("UTF8 (")
         let binary = r.take(UInt8(ascii: "~"))
+        if utf8 && !binary { throw ParseFailure("UTF8 takes a literal8 (~{n})") }
         try r.expect(UInt8(ascii: "{"), what)
         let n = try r.number()
         let sync = !r.take(UInt8(ascii: "+"))
         try r.expect(UInt8(ascii: "}"), "}")
         try r.end()
-        return (flags, date, binary, n, sync)
+        return (flags, date, binary, n, sync, utf8)
     }
 
     /// One message of REPLACE: `seq-number` / `uniqueid`, a number or `*` (a set of one).
@@ -82,16 +88,18 @@ public enum IMAPCommandParser {
     }
 
     /// Parses an `.appendNext` frame's bytes: the next message of a MULTIAPPEND (RFC 3502),
-    /// `SP [flag-list SP] [date-time SP] literal-marker`, in the command whose header is `first`.
-    public static func parseAppendNext(_ rest: ByteBuffer, after first: AppendHeader, limits: IMAPLimits = IMAPLimits())
+    /// `SP [flag-list SP] [date-time SP] literal-marker`, in the command whose previous message's
+    /// header is `previous` (after a UTF8 data item, the line starts with its closing `)`).
+    public static func parseAppendNext(_ rest: ByteBuffer, after previous: AppendHeader, limits: IMAPLimits = IMAPLimits())
         -> Result<AppendHeader, IMAPParseError> {
         var r = CommandReader(Array(rest.readableBytesView), limits: limits)
         do throws(ParseFailure) {
+            if previous.utf8 { try r.expect(UInt8(ascii: ")"), "the ) closing UTF8 (") }
             let m = try parseAppendMessage(&r, what: "the next message literal")
-            return .success(AppendHeader(tag: first.tag, mailbox: first.mailbox, flags: m.flags, internalDate: m.date,
-                                         literalSize: Int(m.size), synchronizing: m.synchronizing, binary: m.binary))
+            return .success(AppendHeader(tag: previous.tag, mailbox: previous.mailbox, flags: m.flags, internalDate: m.date,
+                                         literalSize: Int(m.size), synchronizing: m.synchronizing, binary: m.binary, utf8: m.utf8))
         } catch {
-            return .failure(IMAPParseError(tag: first.tag, message: error.message))
+            return .failure(IMAPParseError(tag: previous.tag, message: error.message))
         }
     }
 

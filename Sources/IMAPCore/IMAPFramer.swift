@@ -105,7 +105,7 @@ public struct IMAPFramer: Sendable {
             }
             command = []
             mode = .line
-            let first = appendHeader
+            let first = appendHeader  // the previous message's header
             appendHeader = nil
             guard let marker = try Self.literalMarker(line) else {
                 emit(.appendEnd(ByteBuffer(bytes: line.count > limits.maxLineLength ? Array(line.prefix(limits.maxLineLength)) : line)))
@@ -113,7 +113,7 @@ public struct IMAPFramer: Sendable {
             }
             // MULTIAPPEND (RFC 3502): the line goes on with the next message and its literal.
             if let first, line.count <= limits.maxLineLength,
-               (try? IMAPCommandParser.parseAppendNext(ByteBuffer(bytes: line), after: first, limits: limits).get()) != nil {
+               let next = try? IMAPCommandParser.parseAppendNext(ByteBuffer(bytes: line), after: first, limits: limits).get() {
                 appendTotal += marker.size
                 appendCount += 1
                 if marker.size > limits.maxAppendSize || appendTotal > max(limits.maxMultiAppendSize, limits.maxAppendSize)
@@ -123,7 +123,7 @@ public struct IMAPFramer: Sendable {
                 }
                 emit(.appendNext(ByteBuffer(bytes: line), literalSize: marker.size))
                 if marker.synchronizing { emit(.continuationRequest) }
-                appendHeader = first
+                appendHeader = next  // the previous message's header for the one after (its UTF8 closing parenthesis)
                 mode = .appendLiteral(remaining: marker.size)
                 return true
             }

@@ -3,9 +3,10 @@ import MIMEParser
 import NIOCore
 
 /// Encodes responses to their exact wire bytes (RFC 3501 §7 and §9), CRLF included. Strings become
-/// atoms, quoted strings or literals as their content requires; mailbox names are modified UTF-7.
+/// atoms, quoted strings or literals as their content requires; mailbox names are modified UTF-7,
+/// or UTF-8 when `utf8Names` (a session with UTF8=ACCEPT or IMAP4rev2 enabled).
 public enum IMAPResponseEncoder {
-    public static func encode(_ response: IMAPResponse, into buffer: inout ByteBuffer) {
+    public static func encode(_ response: IMAPResponse, into buffer: inout ByteBuffer, utf8Names: Bool = false) {
         switch response {
         case .tagged(let tag, let status, let code, let text):
             buffer.writeString(tag)
@@ -16,7 +17,7 @@ public enum IMAPResponseEncoder {
             buffer.writeString(clean(text))
         case .untagged(let u):
             buffer.writeString("* ")
-            writeUntagged(u, into: &buffer)
+            writeUntagged(u, into: &buffer, utf8Names: utf8Names)
         }
         buffer.writeString("\r\n")
     }
@@ -116,7 +117,7 @@ public enum IMAPResponseEncoder {
         }
     }
 
-    static func writeUntagged(_ u: UntaggedResponse, into b: inout ByteBuffer) {
+    static func writeUntagged(_ u: UntaggedResponse, into b: inout ByteBuffer, utf8Names: Bool = false) {
         switch u {
         case .condition(let status, let code, let text):
             writeCondition(status, code, text, into: &b)
@@ -130,11 +131,11 @@ public enum IMAPResponseEncoder {
             b.writeString(") ")
             if let delimiter { b.writeString(quoted(String(delimiter))) } else { b.writeString("NIL") }
             b.writeString(" ")
-            writeMailbox(mailbox, into: &b)
+            writeMailbox(mailbox, utf8: utf8Names, into: &b)
             if childInfo { b.writeString(" (\"CHILDINFO\" (\"SUBSCRIBED\"))") }
         case .status(let mailbox, let items):
             b.writeString("STATUS ")
-            writeMailbox(mailbox, into: &b)
+            writeMailbox(mailbox, utf8: utf8Names, into: &b)
             b.writeString(" (" + items.map { "\($0.attribute.rawValue) \($0.text ?? String($0.value))" }.joined(separator: " ") + ")")
         case .search(let numbers, let modseq):
             b.writeString("SEARCH")
@@ -180,7 +181,7 @@ public enum IMAPResponseEncoder {
             b.writeString("QUOTA " + astring(root) + " (" + resources.map { "\($0.name) \($0.usage) \($0.limit)" }.joined(separator: " ") + ")")
         case .quotaRoot(let mailbox, let roots):
             b.writeString("QUOTAROOT ")
-            writeMailbox(mailbox, into: &b)
+            writeMailbox(mailbox, utf8: utf8Names, into: &b)
             for root in roots { b.writeString(" " + astring(root)) }
         }
     }
@@ -213,9 +214,15 @@ public enum IMAPResponseEncoder {
         }
     }
 
-    static func writeMailbox(_ name: String, into b: inout ByteBuffer) {
-        let wire = name.uppercased() == "INBOX" ? "INBOX" : ModifiedUTF7.encode(name)
-        writeAString(wire, into: &b)
+    static func writeMailbox(_ name: String, utf8: Bool = false, into b: inout ByteBuffer) {
+        if name.uppercased() == "INBOX" { b.writeString("INBOX"); return }
+        guard utf8 else { writeAString(ModifiedUTF7.encode(name), into: &b); return }
+        // UTF-8 as it is: an atom when it can be, else quoted (8-bit allowed in a quoted string
+        // once UTF-8 is on, RFC 9051 §4.3), a literal for what cannot be quoted.
+        if !name.isEmpty, name.uppercased() != "NIL", name.utf8.allSatisfy(IMAPGrammar.isAStringChar) { b.writeString(name); return }
+        var out: [UInt8] = []
+        IMAPString.string(Array(name.utf8), utf8: true, into: &out)
+        b.writeBytes(out)
     }
 
     /// astring on the wire: atom when possible, else quoted, else literal.

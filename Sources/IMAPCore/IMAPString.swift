@@ -13,7 +13,8 @@ public enum IMAPString {
 
     public static let nilBytes: [UInt8] = Array("NIL".utf8)
 
-    public static func string(_ v: [UInt8], into out: inout [UInt8]) {
+    /// `utf8`: 8-bit bytes may be quoted (the session enabled UTF-8, RFC 9051 §4.3 / RFC 9755).
+    public static func string(_ v: [UInt8], utf8: Bool = false, into out: inout [UInt8]) {
         var escapes = 0
         for c in v {
             switch c {
@@ -23,7 +24,7 @@ public enum IMAPString {
             case WireByte.cr, WireByte.lf, 0:
                 literal(v, into: &out); return
             default:
-                if c >= 0x80 { literal(v, into: &out); return }
+                if c >= 0x80 && !utf8 { literal(v, into: &out); return }
             }
         }
         out.append(34)

@@ -245,7 +245,9 @@ extension IMAPSession {
             }
             let hasChildren = existing.contains { $0.hasPrefix(name + "/") }
             var attributes: [String] = []
-            if folder == nil { attributes.append("\\Noselect") }
+            // A parent only implied by its children: RFC 9051 §7.3.1 calls it \NonExistent (which
+            // implies \Noselect) in IMAP4rev2.
+            if folder == nil { attributes.append(rev2 ? "\\NonExistent" : "\\Noselect") }
             attributes.append(hasChildren ? "\\HasChildren" : "\\HasNoChildren")
             if let use = folder?.specialUse { attributes.append(use.rawValue) }
             if isSubscribed { attributes.append("\\Subscribed") }

@@ -186,7 +186,7 @@ extension IMAPSession {
 
     func append(prefix: ByteBuffer, literalSize: Int) async throws {
         let limits = configuration.limits
-        let header = IMAPCommandParser.parseAppendHeader(prefix, literalSize: literalSize, limits: limits)
+        let header = IMAPCommandParser.parseAppendHeader(prefix, literalSize: literalSize, limits: limits, utf8Names: utf8Names)
         // Read every literal whatever happens: the client is sending them. A MULTIAPPEND (RFC 3502)
         // has one per message, each announced by `.appendNext`; all are kept until the command ends.
         var messages: [(header: AppendHeader, bytes: [UInt8])] = []
@@ -216,7 +216,7 @@ extension IMAPSession {
                 lastActivity = clock.now()
                 if case .success(let h) = current { messages.append((h, message)) }
                 message = []
-                current = header.flatMap { IMAPCommandParser.parseAppendNext(text, after: $0, limits: limits) }
+                current = current.flatMap { IMAPCommandParser.parseAppendNext(text, after: $0, limits: limits) }
             case .frame(.appendEnd(let text)):
                 if case .success(let h) = current { messages.append((h, message)) }
                 rest = text
@@ -257,7 +257,12 @@ extension IMAPSession {
             return
         }
         if case .failure(let error) = current { bad(tag, error.message); return }
-        guard rest.readableBytes == 0 else { bad(tag, "Unexpected text after the message literal"); return }
+        // After a UTF8 data item (RFC 9755 §4) only its closing parenthesis.
+        let closing: [UInt8] = messages.last?.header.utf8 == true ? [UInt8(ascii: ")")] : []
+        guard Array(rest.readableBytesView) == closing else {
+            bad(tag, closing.isEmpty ? "Unexpected text after the message literal" : "Expected the ) closing UTF8 (, and nothing after it")
+            return
+        }
         guard state == .authenticated || state == .selected, mailbox != nil else { bad(tag, "Log in first"); return }
         var requests: [AppendRequest] = []
         for (h, bytes) in messages {

@@ -8,6 +8,22 @@ extension IMAPSession {
     var qresyncEnabled: Bool { enabled.contains("QRESYNC") }
     /// IMAP4rev2 enabled (RFC 9051): no \Recent, SEARCH answered with ESEARCH, LIST at SELECT.
     var rev2: Bool { enabled.contains("IMAP4REV2") }
+    /// Mailbox names are UTF-8 on the wire both ways (RFC 9755 UTF8=ACCEPT, RFC 9051 §5.1 IMAP4rev2),
+    /// not modified UTF-7.
+    var utf8Names: Bool { rev2 || enabled.contains("UTF8=ACCEPT") }
+
+    /// A SEARCH, SORT or THREAD charset other than the ones strings are searched in: `NO
+    /// [BADCHARSET]`; once UTF8=ACCEPT is on, `BAD` (RFC 6855 §3 with erratum 4029: the label
+    /// conflicts with the UTF-8 the session speaks). True when the command was answered.
+    func charsetRefused(_ tag: String, _ charset: String?) -> Bool {
+        guard let charset, !Self.searchCharsets.contains(charset.uppercased()) else { return false }
+        if enabled.contains("UTF8=ACCEPT") {
+            bad(tag, "Charset \(charset) conflicts with UTF8=ACCEPT: send UTF-8 without a charset")
+        } else {
+            no(tag, "Unsupported charset", code: .badCharset(Self.searchCharsets))
+        }
+        return true
+    }
 
     /// Enables what it can of `names` and returns those newly enabled, as ENABLED lists them.
     /// QRESYNC implies CONDSTORE (RFC 7162 §3.2.3).
@@ -21,6 +37,8 @@ extension IMAPSession {
                 enableCondStore(); enabled.insert("QRESYNC"); now.append("QRESYNC")
             case "IMAP4REV2" where !rev2:
                 enabled.insert("IMAP4REV2"); now.append("IMAP4rev2")
+            case "UTF8=ACCEPT" where !enabled.contains("UTF8=ACCEPT"):
+                enabled.insert("UTF8=ACCEPT"); now.append("UTF8=ACCEPT")
             default:
                 break
             }

@@ -7,9 +7,7 @@ extension IMAPSession {
     func search(_ tag: String, charset: String?, key: SearchKey, byUID: Bool, returnOptions: [String]?,
                 mailbox: any MailboxSession) async throws {
         guard let view = selected else { return }
-        if let charset, !["UTF-8", "US-ASCII"].contains(charset.uppercased()) {
-            no(tag, "Unsupported charset", code: .badCharset(["UTF-8", "US-ASCII"])); return
-        }
+        if charsetRefused(tag, charset) { return }
         let matches = try await matchingRecords(key, view: view, mailbox: mailbox)
         let numbers: [UInt32] = matches.compactMap { r in byUID ? r.uid : view.sequenceNumber(of: r.uid).map(UInt32.init) }
         // RFC 7162 §3.1.5: with a MODSEQ criterion the answer carries the highest MODSEQ of the

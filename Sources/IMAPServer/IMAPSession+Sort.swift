@@ -15,9 +15,7 @@ extension IMAPSession {
 
     func sort(_ tag: String, _ command: SortCommand, mailbox: any MailboxSession) async throws {
         guard let view = selected else { return }
-        guard Self.searchCharsets.contains(command.charset.uppercased()) else {
-            no(tag, "Unsupported charset", code: .badCharset(Self.searchCharsets)); return
-        }
+        if charsetRefused(tag, command.charset) { return }
         let matches = try await matchingRecords(command.key, view: view, mailbox: mailbox)
         let facts = command.criteria.contains(where: \.key.readsHeader)
             ? try await sortFacts(of: matches, path: view.path, mailbox: mailbox) : [:]
@@ -46,9 +44,7 @@ extension IMAPSession {
 
     func thread(_ tag: String, _ command: ThreadCommand, mailbox: any MailboxSession) async throws {
         guard let view = selected else { return }
-        guard Self.searchCharsets.contains(command.charset.uppercased()) else {
-            no(tag, "Unsupported charset", code: .badCharset(Self.searchCharsets)); return
-        }
+        if charsetRefused(tag, command.charset) { return }
         let matches = try await matchingRecords(command.key, view: view, mailbox: mailbox)
         let facts = try await sortFacts(of: matches, path: view.path, mailbox: mailbox)
         let messages = matches.map { r in

@@ -64,7 +64,7 @@ final class IMAPSession {
             caps += ["NAMESPACE", "UIDPLUS", "MOVE", "SPECIAL-USE", "CREATE-SPECIAL-USE", "UNSELECT", "CHILDREN",
                      "LIST-EXTENDED", "LIST-STATUS", "ESEARCH", "SEARCHRES", "BINARY", "CONDSTORE", "QRESYNC", "STATUS=SIZE", "UNAUTHENTICATE",
                      "MULTIAPPEND", "NOTIFY", "APPENDLIMIT=\(configuration.limits.maxAppendSize)", "QUOTA", "QUOTA=RES-STORAGE",
-                     "SAVEDATE", "OBJECTID", "PREVIEW", "REPLACE"]
+                     "SAVEDATE", "OBJECTID", "PREVIEW", "REPLACE", "UTF8=ACCEPT"]
             if context.transport.canCompress && !compressing { caps.append("COMPRESS=DEFLATE") }
             caps += ["SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT", "WITHIN"]
         }
@@ -75,7 +75,7 @@ final class IMAPSession {
 
     func send(_ response: IMAPResponse) {
         if case .untagged(.fetch(_, let items)) = response, items.contains(where: \.isModSeq) { modSeqSent = true }
-        IMAPResponseEncoder.encode(response, into: &out)
+        IMAPResponseEncoder.encode(response, into: &out, utf8Names: utf8Names)
     }
     func untagged(_ r: UntaggedResponse) { send(.untagged(r)) }
     func ok(_ tag: String, _ text: String, code: ResponseCode? = nil) {
@@ -161,7 +161,7 @@ final class IMAPSession {
         case .continuationRequest:
             send(.continuation("Ready for literal data"))
         case .command(let bytes):
-            switch IMAPCommandParser.parse(bytes, limits: configuration.limits) {
+            switch IMAPCommandParser.parse(bytes, limits: configuration.limits, utf8Names: utf8Names) {
             case .success(let command):
                 try await execute(command)
             case .failure(let error):

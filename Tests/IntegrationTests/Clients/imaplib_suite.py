@@ -188,6 +188,7 @@ class Suite:
         self.step("LIST SPECIAL-USE (RETURN and selection option)", self.t_special_use)
         self.step("CREATE / DELETE / RENAME with hierarchy", self.t_create_rename)
         self.step("mailbox names in modified UTF-7", self.t_utf7_names)
+        self.step("UTF8=ACCEPT: UTF-8 mailbox names after ENABLE, the same mailboxes as in modified UTF-7", self.t_utf8_names)
         self.step("SUBSCRIBE / UNSUBSCRIBE / LSUB", self.t_subscribe)
         self.step("APPEND with flags and date (APPENDUID), STATUS", self.t_append_status)
         self.step("LITERAL+ APPEND and synchronizing literal (raw)", self.t_literals)
@@ -530,6 +531,32 @@ class Suite:
         self.select(m, name)
         ok(m.unselect(), "UNSELECT")
         ok(m.delete(name), "DELETE it")
+
+    def t_utf8_names(self):
+        probe = connect(self.opts, "U")
+        if "UTF8=ACCEPT" not in {c.upper() for c in probe.capabilities}:
+            probe.logout()
+            return "the server does not offer UTF8=ACCEPT"
+        ok(probe.enable("UTF8=ACCEPT"), "ENABLE UTF8=ACCEPT")  # imaplib then speaks UTF-8
+        check(probe.utf8_enabled, "imaplib switched to UTF-8")
+        m = self.m()  # a session still in modified UTF-7
+        rev1 = self.mbox("Entw&APw-rfe")
+        ok(m.create(rev1), "CREATE a modified-UTF-7 name in the rev1 session")
+        names = self.list_names(probe, '""', self.prefix + "*")
+        check(self.mbox("Entwürfe") in names, "the UTF-8 session lists it in UTF-8", names)
+        # imaplib sends an unquoted UTF-8 atom here
+        ok(probe.create(self.mbox("日本語")), "CREATE a UTF-8 name in the UTF-8 session")
+        names = self.list_names(m, '""', self.prefix + "*")
+        check(self.mbox("&ZeVnLIqe-") in names, "the rev1 session lists it in modified UTF-7", names)
+        self.select(probe, '"' + self.mbox("Entwürfe") + '"')
+        uid = self.append(m, rev1, msg(["From: a@example.org", "Subject: u"], "x\n"))
+        typ, data = probe.status('"' + self.mbox("日本語") + '"', "(MESSAGES)")
+        check(typ == "OK" and b"MESSAGES 0" in data[0], "STATUS of a UTF-8 name", data)
+        ok(probe.unselect(), "UNSELECT")
+        probe.logout()
+        ok(m.delete(rev1), "DELETE it in the rev1 session")
+        ok(m.delete(self.mbox("&ZeVnLIqe-")), "DELETE the other one")
+        return None if uid is None or uid > 0 else "no APPENDUID"
 
     def t_subscribe(self):
         m = self.m()
