@@ -307,6 +307,9 @@ public final class BackupService: Sendable {
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: target + suffix) }
         try FileManager.default.moveItem(atPath: download, toPath: target)
         try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: target)
+        // Clients may hold UIDs given out after this generation: new UIDVALIDITY values at the
+        // next unlock make them resynchronise rather than take new mail for mail they have.
+        try MailboxDatabase.markForUIDValidityRenewal(path: target)
         // New mail here must be numbered above anything the restored mailbox already drained, and
         // the mail that was waiting goes back in the queue (it reaches INBOX at the next unlock).
         try await mailboxes.queue.raiseSequence(atLeast: Int64(meta["queue-seq"] ?? "0") ?? 0)

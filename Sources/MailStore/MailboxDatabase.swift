@@ -101,14 +101,23 @@ public final class MailboxDatabase: Sendable {
         }
         let pool = try EncryptedDatabase.openPool(path: path, key: dataKey, label: "mailbox")
         try MailboxSchema.migrator.migrate(pool)
+        let renew = FileManager.default.fileExists(atPath: renewalMarkerPath(path))
+        let floorPath = path + validityFloorSuffix
+        let floor = renew ? (try? String(contentsOfFile: floorPath, encoding: .utf8)).flatMap { Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) } : nil
         let (storedID, keyBytes): (String?, Data?) = try pool.write { db in
+            let storedID = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'mailbox_id'")
+            if renew && storedID == mailboxID {
+                let highest = try renewUIDValidity(db, now: Date(), floor: floor ?? 0)
+                try Data("\(highest)\n".utf8).write(to: URL(fileURLWithPath: floorPath))
+                try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: floorPath)
+            }
             try ensureDefaultFolders(db, now: Date())
-            return (try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'mailbox_id'"),
-                    try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hpke_private_key'"))
+            return (storedID, try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hpke_private_key'"))
         }
         guard storedID == mailboxID, let keyBytes else {
             throw MailStoreError(.noMailbox, "the mailbox file does not belong to this mailbox")
         }
+        if renew { try FileManager.default.removeItem(atPath: renewalMarkerPath(path)) }
         let database = MailboxDatabase(mailboxID: mailboxID, path: path, pool: pool, keyPair: try InboundSeal.KeyPair(privateKeyBytes: Array(keyBytes)))
         database.startMaintenance()  // what a crash may have left for the pass
         return database
@@ -970,6 +979,44 @@ extension MailboxDatabase {
             """, arguments: [path, specialUse?.rawValue, max(validity, 1), subscribed, isoString(now)])
         if subscribed { try db.cachedStatement(sql: "INSERT OR IGNORE INTO subscriptions(path) VALUES (?)").execute(arguments: [path]) }
         return try fetchFolder(db, path)!
+    }
+
+    /// Beside a mailbox file put back from a backup: its folders need new UIDVALIDITY values at the
+    /// next open. The restored file numbers new mail from where it was at the backup, but clients
+    /// may have seen UIDs (and MODSEQs) given out after it; under the same UIDVALIDITY they would
+    /// take a new message for one they hold (RFC 3501 §2.3.1.1: UIDs must never be reused). New
+    /// values make them resynchronise instead. The marker says nothing about the mailbox.
+    public static func renewalMarkerPath(_ path: String) -> String { path + renewalMarkerSuffix }
+    public static let renewalMarkerSuffix = ".renew-uidvalidity"
+    /// Beside a mailbox file once renewed: the highest UIDVALIDITY a renewal gave out, which the
+    /// next renewal (after another restore, whose file cannot know it) goes above. A number only.
+    public static let validityFloorSuffix = ".uidvalidity-floor"
+    /// The files that belong to a mailbox file besides it (removed with it).
+    public static let companionSuffixes = ["-wal", "-shm", renewalMarkerSuffix, validityFloorSuffix]
+
+    /// Marks the mailbox file at `path` for `renewUIDValidity` at its next open (needs no key).
+    public static func markForUIDValidityRenewal(path: String) throws {
+        let marker = renewalMarkerPath(path)
+        try Data("restored from a backup\n".utf8).write(to: URL(fileURLWithPath: marker))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: marker)
+    }
+
+    /// Gives every folder a new UIDVALIDITY, above any value given out before: the file's own
+    /// counter and values are those of the backup, so the counter is raised to the current time
+    /// (as at creation) and above `floor`, the last renewal's highest value. UIDs, MODSEQs and
+    /// messages stay.
+    /// Returns the highest value given.
+    @discardableResult
+    static func renewUIDValidity(_ db: Database, now: Date, floor: Int64) throws -> Int64 {
+        let next = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'next_uid_validity'")) ?? 1
+        let highest = try Int64.fetchOne(db, sql: "SELECT MAX(uid_validity) FROM folders") ?? 0
+        var validity = max(next, highest + 1, floor + 1, Int64(now.timeIntervalSince1970))
+        for id in try Int64.fetchAll(db, sql: "SELECT id FROM folders ORDER BY id") {
+            try db.execute(sql: "UPDATE folders SET uid_validity = ? WHERE id = ?", arguments: [Int64(UInt32(truncatingIfNeeded: validity)), id])
+            validity += 1
+        }
+        try setMeta(db, "next_uid_validity", validity)
+        return validity - 1
     }
 
     static func ensureDefaultFolders(_ db: Database, now: Date) throws {

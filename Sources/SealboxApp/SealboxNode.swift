@@ -94,7 +94,7 @@ extension SealboxNode {
         let queued = try await queue.count(mailboxID: mailboxID)
         let file = MailboxDatabase.filePath(storageRoot: dataDirectory + "/mailboxes", mailboxID: mailboxID)
         var deleted: [String] = []
-        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: file + suffix) {
+        for suffix in [""] + MailboxDatabase.companionSuffixes where FileManager.default.fileExists(atPath: file + suffix) {
             try FileManager.default.removeItem(atPath: file + suffix)
             deleted.append((file + suffix).replacingOccurrences(of: dataDirectory + "/", with: ""))
         }

@@ -231,7 +231,7 @@ struct BackupServiceTests {
         await h.cleanUp()
     }
 
-    @Test("restore over the live alias replaces the mailbox file with the generation asked for")
+    @Test("restore over the live alias replaces the mailbox file with the generation asked for, and renews every UIDVALIDITY")
     func restoreInPlace() async throws {
         let h = try await BackupHarness()
         let address = try EmailAddress(h.address)
@@ -244,6 +244,9 @@ struct BackupServiceTests {
         var session = try await h.node.mailboxes.unlock(address: address, password: h.password)
         #expect(try await session.messages(in: "INBOX", uids: nil, changedSince: nil).count == 2)
         _ = try await backups.backUp(address: address)
+        let before = try await session.folders()
+        let inboxBefore = try await session.status(of: "INBOX")
+        #expect(inboxBefore.uidNext == 3)
         // Refused while the mailbox is open.
         await #expect(throws: BackupError.self) { try await backups.restore(address: address, generation: first, password: nil) }
         await session.close()
@@ -252,7 +255,32 @@ struct BackupServiceTests {
         #expect(!summary.aliasCreated)
         session = try await h.node.mailboxes.unlock(address: address, password: h.password)
         #expect(try await session.messages(in: "INBOX", uids: nil, changedSince: nil).count == 1)
+        // The restored file numbers from UID 2 again, which clients saw given to message 2: every
+        // folder has a new UIDVALIDITY, above the old ones, so they resynchronise (RFC 3501 §2.3.1.1).
+        let inbox = try await session.status(of: "INBOX")
+        #expect(inbox.uidNext == 2)
+        #expect(inbox.uidValidity > inboxBefore.uidValidity)
+        let after = try await session.folders()
+        #expect(after.map(\.path) == before.map(\.path))
+        for (old, new) in zip(before, after) { #expect(new.uidValidity > old.uidValidity, "\(new.path)") }
+        #expect(Set(after.map(\.uidValidity)).count == after.count)
         await session.close()
+        let file = MailboxDatabase.filePath(storageRoot: h.node.mailboxes.storageRoot, mailboxID: try #require(try await h.node.directory.alias(address: address)?.mailboxID))
+        #expect(!FileManager.default.fileExists(atPath: MailboxDatabase.renewalMarkerPath(file)))
+        // Without the password the mark waits for the next unlock, and is used once; the same
+        // generation again still gets values above the last renewal's.
+        await h.node.mailboxes.lockAll()
+        _ = try await backups.restore(address: address, generation: first, password: nil)
+        #expect(FileManager.default.fileExists(atPath: MailboxDatabase.renewalMarkerPath(file)))
+        session = try await h.node.mailboxes.unlock(address: address, password: h.password)
+        let renewed = try await session.status(of: "INBOX").uidValidity
+        #expect(renewed > inbox.uidValidity)
+        await session.close()
+        await h.node.mailboxes.lockAll()
+        session = try await h.node.mailboxes.unlock(address: address, password: h.password)
+        #expect(try await session.status(of: "INBOX").uidValidity == renewed)
+        await session.close()
+        #expect(!FileManager.default.fileExists(atPath: MailboxDatabase.renewalMarkerPath(file)))
         await h.cleanUp()
     }
 
