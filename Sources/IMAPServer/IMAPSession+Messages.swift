@@ -29,7 +29,7 @@ extension IMAPSession {
             try await transfer(tag, set: set, target: target, byUID: byUID, move: false, mailbox: mailbox)
         case .move(let set, let target, let byUID):
             try await transfer(tag, set: set, target: target, byUID: byUID, move: true, mailbox: mailbox)
-        case .search(let charset, let key, let byUID, let returnOptions):
+        case .search(let charset, let key, let byUID, let returnOptions, _):
             try await search(tag, charset: charset, key: key, byUID: byUID, returnOptions: returnOptions, mailbox: mailbox)
         case .sort(let command):
             try await sort(tag, command, mailbox: mailbox)

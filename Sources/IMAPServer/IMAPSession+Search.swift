@@ -65,7 +65,7 @@ extension IMAPCommand.Kind {
         switch self {
         case .status(_, let attributes): attributes.contains(.highestModSeq)
         case .fetch(_, let attributes, _, let changedSince, _): changedSince != nil || attributes.contains(.modSeq)
-        case .search(_, let key, _, _): key.mentionsModSeq
+        case .search(_, let key, _, _, _): key.mentionsModSeq
         case .store(_, let data, _): data.unchangedSince != nil
         default: false
         }
