@@ -19,7 +19,7 @@ struct SortThreadSessionTests {
         let c = h.connect()
         try await c.login(h)
         let caps = try await c.command("c", "CAPABILITY")
-        for cap in ["SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT", "WITHIN"] {
+        for cap in ["SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT", "CONTEXT=SEARCH", "CONTEXT=SORT", "WITHIN"] {
             #expect(caps.contains(" \(cap) ") || caps.contains(" \(cap)\r\n"), "\(cap)")
         }
         #expect(try await c.command("n", "SORT (DATE) UTF-8 ALL") == "n BAD No mailbox selected\r\n")
