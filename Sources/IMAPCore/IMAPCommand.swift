@@ -47,7 +47,10 @@ public struct IMAPCommand: Sendable, Hashable {
         // selected
         case check, close, unselect, expunge
         case uidExpunge(SequenceSet)
-        case search(charset: String?, key: SearchKey, uid: Bool, returnOptions: [String]?)
+        /// `partial`: the RFC 5267 `PARTIAL` range ("PARTIAL" is then among `returnOptions`).
+        case search(charset: String?, key: SearchKey, uid: Bool, returnOptions: [String]?, partial: PartialRange? = nil)
+        /// RFC 5267 §4.3.5 `CANCELUPDATE "tag" …`: ends the update contexts of those commands.
+        case cancelUpdate([String])
         /// RFC 5256 SORT (RFC 5957 DISPLAY keys, RFC 5267 ESORT RETURN) and THREAD.
         case sort(SortCommand)
         case thread(ThreadCommand)

@@ -231,6 +231,7 @@ public enum IMAPCommandParser {
             }
             return .setQuota(root: root, limits: limits)
         case "SEARCH": return try parseSearch(&r, uid: false)
+        case "CANCELUPDATE": return try parseCancelUpdate(&r)
         case "SORT": return try parseSort(&r, uid: false)
         case "THREAD": return try parseThread(&r, uid: false)
         case "FETCH": return try parseFetch(&r, uid: false)
@@ -397,21 +398,50 @@ public enum IMAPCommandParser {
     /// `"RETURN" SP "(" [option *(SP option)] ")" SP` when present (RFC 4731 for SEARCH, RFC 5267 for
     /// SORT), nil when absent. With `allowed`, an option outside it is refused and each counts
     /// against the item limit; without, SEARCH takes any (the session answers what it knows).
-    static func searchReturnOptions(_ r: inout CommandReader, allowed: Set<String>?) throws(ParseFailure) -> [String]? {
+    /// `PARTIAL` takes its range (kept apart, the option itself listed); RFC 5267 §4.4 allows one
+    /// PARTIAL or one ALL, not both; §4.3, one UPDATE.
+    // modifier-partial = "PARTIAL" SP partial-range                                ; RFC 5267 §5
+    // partial-range    = partial-range-first / partial-range-last                  ; RFC 9394 §4
+    // partial-range-first = nz-number ":" nz-number
+    // partial-range-last  = MINUS nz-number ":" MINUS nz-number
+    /// The RETURN options of SEARCH and SORT: RFC 4731 (ESEARCH), RFC 5182 (SAVE), RFC 5267
+    /// (CONTEXT, UPDATE, PARTIAL). Anything else is BAD, as Dovecot answers.
+    static let searchReturns: Set<String> = ["MIN", "MAX", "ALL", "COUNT", "SAVE", "CONTEXT", "UPDATE", "PARTIAL"]
+
+    static func searchReturnOptions(_ r: inout CommandReader) throws(ParseFailure)
+        -> (options: [String], partial: PartialRange?)? {
         guard r.takeWord("RETURN ") else { return nil }
         try r.expect(UInt8(ascii: "("), "(")
         var options: [String] = []
+        var partial: PartialRange?
         if !r.take(UInt8(ascii: ")")) {
             repeat {
-                if allowed != nil { try r.countItem() }
+                try r.countItem()
                 let option = try r.word()
-                if let allowed, !allowed.contains(option) { throw ParseFailure("Unknown RETURN option \(option)") }
+                guard searchReturns.contains(option) else { throw ParseFailure("Unknown RETURN option \(option)") }
+                if option == "PARTIAL" {
+                    guard partial == nil else { throw ParseFailure("PARTIAL can be used only once") }
+                    try r.argument("PARTIAL range")
+                    partial = try partialRange(&r)
+                } else if option == "UPDATE", options.contains("UPDATE") {
+                    throw ParseFailure("UPDATE can be used only once")
+                }
                 options.append(option)
             } while r.take(32)
             try r.expect(UInt8(ascii: ")"), ")")
         }
+        if partial != nil, options.contains("ALL") { throw ParseFailure("PARTIAL conflicts with ALL") }
         try r.sp()
-        return options
+        return (options, partial)
+    }
+
+    static func partialRange(_ r: inout CommandReader) throws(ParseFailure) -> PartialRange {
+        let minus = UInt8(ascii: "-")
+        let fromEnd = r.take(minus)
+        guard let a = try? r.nzNumber32(), r.take(UInt8(ascii: ":")), r.take(minus) == fromEnd, let b = try? r.nzNumber32() else {
+            throw ParseFailure("Invalid PARTIAL range")
+        }
+        return PartialRange(a, b, fromEnd: fromEnd)
     }
 
     /// `search-key *(SP search-key)`, one key or their AND.
@@ -424,13 +454,13 @@ public enum IMAPCommandParser {
 
     static func parseSearch(_ r: inout CommandReader, uid: Bool) throws(ParseFailure) -> IMAPCommand.Kind {
         try r.argument("search criteria")
-        let returnOptions = try searchReturnOptions(&r, allowed: nil)
+        let returns = try searchReturnOptions(&r)
         var charset: String?
         if r.takeWord("CHARSET ") {
             charset = try r.astringText()
             try r.sp()
         }
-        return .search(charset: charset, key: try searchKeys(&r), uid: uid, returnOptions: returnOptions)
+        return .search(charset: charset, key: try searchKeys(&r), uid: uid, returnOptions: returns?.options, partial: returns?.partial)
     }
 
     static func searchString(_ r: inout CommandReader) throws(ParseFailure) -> String {

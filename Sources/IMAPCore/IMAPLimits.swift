@@ -19,5 +19,8 @@ public struct IMAPLimits: Sendable, Hashable {
     public var maxListItems: Int = 10_000
     /// Bytes handed on per `appendChunk` frame.
     public var appendChunkSize: Int = 64 * 1024
+    /// Most RFC 5267 update contexts (SEARCH/SORT RETURN (UPDATE)) one session keeps at once;
+    /// past it a search is answered without updates (`* NO [NOUPDATE "tag"]`).
+    public var maxUpdateContexts: Int = 16
     public init() {}
 }

@@ -27,8 +27,12 @@ public struct SortCommand: Sendable, Hashable {
     public var uid: Bool
     /// RFC 5267 RETURN options (upper-cased), nil without RETURN: a `* SORT` answer.
     public var returnOptions: [String]?
-    public init(criteria: [SortCriterion], charset: String, key: SearchKey, uid: Bool, returnOptions: [String]? = nil) {
+    /// RFC 5267 §4.4 `PARTIAL` range (CONTEXT=SORT); "PARTIAL" is then among `returnOptions`.
+    public var partial: PartialRange?
+    public init(criteria: [SortCriterion], charset: String, key: SearchKey, uid: Bool, returnOptions: [String]? = nil,
+                partial: PartialRange? = nil) {
         self.criteria = criteria; self.charset = charset; self.key = key; self.uid = uid; self.returnOptions = returnOptions
+        self.partial = partial
     }
 }
 

@@ -378,6 +378,7 @@ extension IMAPSession {
             }
             let changed = catchUp.changed
             view.markExpunged(catchUp.expunged, knownBefore: view.knownModSeq)
+            view.noteContextChanges(changed)
             let newOnes = changed.filter { $0.uid > view.maxUID }
             if let all = view.learnKeywords(changed.lazy.flatMap(\.keywords)) { sendFlags(keywords: all, readOnly: view.readOnly) }
             if !newOnes.isEmpty {
@@ -399,6 +400,7 @@ extension IMAPSession {
             }
             view.knownModSeq = max(view.knownModSeq, info.highestModSeq)
         }
+        view.noteContextExpunges(view.pendingExpunges)  // this session's EXPUNGE and MOVE too
         if expungeAllowed {
             let gone = view.flushExpunges()
             if qresyncEnabled {
@@ -414,6 +416,7 @@ extension IMAPSession {
             if !rev2 { untagged(.recent(view.recentCount)) }
         }
         selected = view
+        try await sendContextUpdates()  // ADDTO after the EXISTS that announced the messages
     }
 
     /// Whether something was committed to the view's folder beyond what the view knows (the

@@ -29,8 +29,10 @@ extension IMAPSession {
             try await transfer(tag, set: set, target: target, byUID: byUID, move: false, mailbox: mailbox)
         case .move(let set, let target, let byUID):
             try await transfer(tag, set: set, target: target, byUID: byUID, move: true, mailbox: mailbox)
-        case .search(let charset, let key, let byUID, let returnOptions):
-            try await search(tag, charset: charset, key: key, byUID: byUID, returnOptions: returnOptions, mailbox: mailbox)
+        case .search(let charset, let key, let byUID, let returnOptions, let partial):
+            try await search(tag, charset: charset, key: key, byUID: byUID, returnOptions: returnOptions, partial: partial, mailbox: mailbox)
+        case .cancelUpdate(let tags):
+            cancelUpdate(tag, tags)
         case .sort(let command):
             try await sort(tag, command, mailbox: mailbox)
         case .thread(let command):
@@ -79,6 +81,7 @@ extension IMAPSession {
         let operation: FlagOperation = switch data.operation { case .add: .add; case .remove: .remove; case .replace: .replace }
         let result = try await mailbox.storeFlags(in: view.path, uids: view.uidSet(targets), operation: operation, flags: flags,
                                                   keywords: keywords, unchangedSince: data.unchangedSince.map { Int64(clamping: $0) })
+        selected?.noteContextChanges(result.updated)  // the catch-up below may read nothing (the view follows the STORE)
         var updated: [UID: MessageRecord] = [:]
         for record in result.updated {
             updated[record.uid] = record

@@ -4,10 +4,12 @@ import MIMEParser
 import MailboxAPI
 
 extension IMAPSession {
-    func search(_ tag: String, charset: String?, key: SearchKey, byUID: Bool, returnOptions: [String]?,
+    func search(_ tag: String, charset: String?, key: SearchKey, byUID: Bool, returnOptions: [String]?, partial: PartialRange? = nil,
                 mailbox: any MailboxSession) async throws {
         guard let view = selected else { return }
         if charsetRefused(tag, charset) { return }
+        let opts = Set((returnOptions ?? []).map { $0.uppercased() })
+        if opts.contains("UPDATE"), updateTagInUse(tag) { bad(tag, "Tag reuse: an update context has this tag"); return }
         let matches = try await matchingRecords(key, view: view, mailbox: mailbox)
         let numbers: [UInt32] = matches.compactMap { r in byUID ? r.uid : view.sequenceNumber(of: r.uid).map(UInt32.init) }
         // RFC 7162 §3.1.5: with a MODSEQ criterion the answer carries the highest MODSEQ of the
@@ -16,19 +18,31 @@ extension IMAPSession {
             key.mentionsModSeq ? returned.lazy.map { UInt64(max($0.modSeq, 1)) }.max() : nil
         }
         // RFC 9051 §6.4.4: IMAP4rev2 answers every SEARCH with ESEARCH.
-        if let options = returnOptions ?? (rev2 ? [] : nil) {
-            let opts = Set(options.map { $0.uppercased() })
-            if opts.contains("SAVE") { savedSearch = matches.map(\.uid) }
+        if returnOptions != nil || rev2 {
+            let all = Self.resultOptions(opts)
+            if opts.contains("SAVE") {
+                // RFC 5182 §2.4: with MIN and/or MAX alone, $ is the message(s) they return; with
+                // ALL, COUNT (or PARTIAL), every match.
+                let alone = partial == nil && !all.contains("ALL") && !all.contains("COUNT")
+                savedSearch = alone ? Array(Set([all.contains("MIN") ? matches.first : nil, all.contains("MAX") ? matches.last : nil]
+                    .compactMap { $0?.uid })).sorted() : matches.map(\.uid)
+            }
+            // RFC 5267 §4.3: UPDATE keeps the result for the client (after this command's OK).
+            if opts.contains("UPDATE") {
+                startUpdateContext(tag, key: key, criteria: nil, uid: byUID, members: matches.map(\.uid), rows: [])
+            }
             var items: [(String, String)] = []
-            let all = opts.isEmpty || opts == ["SAVE"] ? ["ALL"] : opts
             // RFC 7162 §3.1.10: with MIN and/or MAX alone, the MODSEQ is that of the message(s)
-            // they return; with ALL or COUNT, that of every match. (Matches are in UID order:
-            // the first has the lowest number either way.)
+            // they return; with ALL or COUNT, that of every match; with PARTIAL, of those in its
+            // range. (Matches are in UID order: the first has the lowest number either way.)
+            let window = partial.map { $0.indices(count: matches.count) } ?? 0..<0
             let returned = all.contains("ALL") || all.contains("COUNT") ? matches
-                : [all.contains("MIN") ? matches.first : nil, all.contains("MAX") ? matches.last : nil].compactMap { $0 }
+                : [all.contains("MIN") ? matches.first : nil, all.contains("MAX") ? matches.last : nil].compactMap { $0 } + matches[window]
             if all.contains("MIN"), let m = numbers.min() { items.append(("MIN", "\(m)")) }
             if all.contains("MAX"), let m = numbers.max() { items.append(("MAX", "\(m)")) }
             if all.contains("ALL"), !numbers.isEmpty { items.append(("ALL", wireSet(numbers.sorted()))) }
+            // RFC 5267 §4.4: the range as asked, and the results in it (mailbox order), or NIL.
+            if let partial { items.append(("PARTIAL", "(\(partial) \(window.isEmpty ? "NIL" : wireSet(Array(numbers[window]))))")) }
             if all.contains("COUNT") { items.append(("COUNT", "\(numbers.count)")) }
             if let highest = highest(returned) { items.append(("MODSEQ", "\(highest)")) }
             if !(opts == ["SAVE"]) { untagged(.esearch(tag: tag, uid: byUID, items: items)) }
@@ -37,6 +51,13 @@ extension IMAPSession {
         }
         try await sendUpdates(expungeAllowed: byUID)
         ok(tag, "SEARCH completed")
+        selected?.startUpdates(tag)
+    }
+
+    /// The return options that give result data (RFC 4731, RFC 5267 PARTIAL), ALL added when none
+    /// is asked for (`RETURN ()`, or only SAVE, CONTEXT or UPDATE).
+    static func resultOptions(_ opts: Set<String>) -> Set<String> {
+        opts.isSubset(of: ["SAVE", "CONTEXT", "UPDATE"]) ? opts.union(["ALL"]) : opts
     }
 
     /// The messages of the selected folder that `key` matches, in sequence order (SEARCH, SORT, THREAD).
@@ -63,7 +84,7 @@ extension IMAPCommand.Kind {
         switch self {
         case .status(_, let attributes): attributes.contains(.highestModSeq)
         case .fetch(_, let attributes, _, let changedSince, _): changedSince != nil || attributes.contains(.modSeq)
-        case .search(_, let key, _, _): key.mentionsModSeq
+        case .search(_, let key, _, _, _): key.mentionsModSeq
         case .store(_, let data, _): data.unchangedSince != nil
         default: false
         }
@@ -136,7 +157,9 @@ struct SearchContext {
     private static func keyFor(_ field: FullTextField, _ text: String) -> String { field.rawValue + "\u{0}" + text }
 
     /// Runs the index queries and loads the header fields the key needs, once.
-    mutating func prepare(_ key: SearchKey, mailbox: any MailboxSession) async throws {
+    /// `uids`: the messages the key will be matched against, when not the whole folder (an update
+    /// context's changed messages): the header fields are read for them only.
+    mutating func prepare(_ key: SearchKey, mailbox: any MailboxSession, uids: UIDSet? = nil) async throws {
         var needFields = false, needHeader = false
         var texts: [(FullTextField, String)] = []
         func walk(_ k: SearchKey) {
@@ -158,7 +181,7 @@ struct SearchContext {
             }
         }
         if needFields {
-            for f in try await mailbox.searchFields(in: view.path, uids: nil, includeHeader: needHeader) { fields[f.uid] = f }
+            for f in try await mailbox.searchFields(in: view.path, uids: uids, includeHeader: needHeader) { fields[f.uid] = f }
         }
     }
 

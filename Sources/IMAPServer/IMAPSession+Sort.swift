@@ -16,6 +16,8 @@ extension IMAPSession {
     func sort(_ tag: String, _ command: SortCommand, mailbox: any MailboxSession) async throws {
         guard let view = selected else { return }
         if charsetRefused(tag, command.charset) { return }
+        let opts = Set(command.returnOptions ?? [])
+        if opts.contains("UPDATE"), updateTagInUse(tag) { bad(tag, "Tag reuse: an update context has this tag"); return }
         let matches = try await matchingRecords(command.key, view: view, mailbox: mailbox)
         let facts = command.criteria.contains(where: \.key.readsHeader)
             ? try await sortFacts(of: matches, path: view.path, mailbox: mailbox) : [:]
@@ -23,15 +25,24 @@ extension IMAPSession {
         let sorted = rows.sorted { Self.precedes($0, $1, by: command.criteria) }
         let numbers = sorted.map { command.uid ? $0.record.uid : UInt32($0.seq) }
         let highest = command.key.mentionsModSeq ? matches.map { UInt64($0.modSeq) }.max() : nil
-        if let options = command.returnOptions {
+        if command.returnOptions != nil {
             // RFC 5267 §3.2: MIN and MAX are the first and last in sort order; ALL keeps the order.
-            let opts = Set(options)
             if opts.contains("SAVE") { savedSearch = matches.map(\.uid) }
-            let wanted: Set<String> = opts.subtracting(["SAVE"]).isEmpty ? ["ALL"] : opts
+            if opts.contains("UPDATE") {
+                // The context compares by UID where the sort compared by sequence number: the same order.
+                let kept = sorted.map { SortRow(record: $0.record, seq: Int($0.record.uid), facts: $0.facts) }
+                startUpdateContext(tag, key: command.key, criteria: command.criteria, uid: command.uid, members: matches.map(\.uid), rows: kept)
+            }
+            let wanted = Self.resultOptions(opts)
             var items: [(String, String)] = []
             if wanted.contains("MIN"), let m = numbers.first { items.append(("MIN", "\(m)")) }
             if wanted.contains("MAX"), let m = numbers.last { items.append(("MAX", "\(m)")) }
             if wanted.contains("ALL"), !numbers.isEmpty { items.append(("ALL", IMAPResponseEncoder.sortedSet(numbers))) }
+            // RFC 5267 §4.4: the range of the sorted result.
+            if let partial = command.partial {
+                let window = partial.indices(count: numbers.count)
+                items.append(("PARTIAL", "(\(partial) \(window.isEmpty ? "NIL" : IMAPResponseEncoder.sortedSet(Array(numbers[window]))))"))
+            }
             if wanted.contains("COUNT") { items.append(("COUNT", "\(numbers.count)")) }
             if let highest { items.append(("MODSEQ", "\(highest)")) }
             if opts != ["SAVE"] { untagged(.esearch(tag: tag, uid: command.uid, items: items)) }
@@ -40,6 +51,7 @@ extension IMAPSession {
         }
         try await sendUpdates(expungeAllowed: command.uid)
         ok(tag, "SORT completed")
+        selected?.startUpdates(tag)
     }
 
     func thread(_ tag: String, _ command: ThreadCommand, mailbox: any MailboxSession) async throws {

@@ -66,7 +66,7 @@ final class IMAPSession {
                      "MULTIAPPEND", "NOTIFY", "APPENDLIMIT=\(configuration.limits.maxAppendSize)", "QUOTA", "QUOTA=RES-STORAGE",
                      "SAVEDATE", "OBJECTID", "PREVIEW", "REPLACE", "UTF8=ACCEPT"]
             if context.transport.canCompress && !compressing { caps.append("COMPRESS=DEFLATE") }
-            caps += ["SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT", "WITHIN"]
+            caps += ["SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT", "CONTEXT=SEARCH", "CONTEXT=SORT", "WITHIN"]
         }
         return caps
     }

@@ -31,6 +31,8 @@ struct SelectedMailbox {
     var condStore: Bool
     /// Keywords the client was told about in FLAGS (at SELECT, then by `learnKeywords`).
     private(set) var knownKeywords: Set<String>
+    /// RFC 5267 update contexts (SEARCH/SORT RETURN (UPDATE)): they end with the selection.
+    var updateContexts: [SearchUpdateContext] = []
 
     init(path: String, readOnly: Bool, info: FolderInfo, records: [MessageRecord], recent: Set<UID>, condStore: Bool) {
         self.path = path

@@ -20,11 +20,15 @@ struct SortThreadCodecTests {
         #expect(sort.kind == .sort(SortCommand(
             criteria: [SortCriterion(.date, reverse: true), SortCriterion(.subject), SortCriterion(.displayFrom)], charset: "utf-8",
             key: .from("x"), uid: true, returnOptions: ["MIN", "COUNT"])))
+        let partial = try Self.parse("a UID SORT RETURN (PARTIAL 21:40 UPDATE context) (DATE) UTF-8 ALL").get()
+        #expect(partial.kind == .sort(SortCommand(criteria: [SortCriterion(.date)], charset: "UTF-8", key: .all, uid: true,
+                                                  returnOptions: ["PARTIAL", "UPDATE", "CONTEXT"], partial: PartialRange(21, 40))))
         let thread = try Self.parse("b THREAD references US-ASCII ALL").get()
         #expect(thread.kind == .thread(ThreadCommand(algorithm: .references, charset: "US-ASCII", key: .all, uid: false)))
         for bad in ["a SORT", "a SORT (DATE)", "a SORT (DATE) UTF-8", "a SORT (DATE UTF-8 ALL", "a SORT (REVERSE REVERSE DATE) UTF-8 ALL",
                     "a THREAD", "a THREAD REFERENCES", "a THREAD ORDEREDSUBJECT UTF-8 ALL extra(", "a UID THREAD X UTF-8 ALL",
-                    "a SORT RETURN (ALL (DATE) UTF-8 ALL", "a SORT (" + String(repeating: "DATE ", count: 20_000) + ") UTF-8 ALL"] {
+                    "a SORT RETURN (ALL (DATE) UTF-8 ALL", "a SORT RETURN (ALL PARTIAL 1:2) (DATE) UTF-8 ALL",
+                    "a SORT RETURN (PARTIAL 1:0) (DATE) UTF-8 ALL", "a SORT RETURN (SAVE FOO) (DATE) UTF-8 ALL", "a SORT (" + String(repeating: "DATE ", count: 20_000) + ") UTF-8 ALL"] {
             #expect(throws: IMAPParseError.self, "\(bad)") { try Self.parse(bad).get() }
         }
     }

@@ -19,7 +19,7 @@ struct SortThreadSessionTests {
         let c = h.connect()
         try await c.login(h)
         let caps = try await c.command("c", "CAPABILITY")
-        for cap in ["SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT", "WITHIN"] {
+        for cap in ["SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "ESORT", "CONTEXT=SEARCH", "CONTEXT=SORT", "WITHIN"] {
             #expect(caps.contains(" \(cap) ") || caps.contains(" \(cap)\r\n"), "\(cap)")
         }
         #expect(try await c.command("n", "SORT (DATE) UTF-8 ALL") == "n BAD No mailbox selected\r\n")
@@ -41,7 +41,8 @@ struct SortThreadSessionTests {
             ("SORT () UTF-8 ALL", "t BAD Expected a keyword\r\n"),
             ("SORT (REVERSE) UTF-8 ALL", "t BAD Expected a space\r\n"),
             ("SORT (NAME) UTF-8 ALL", "t BAD Unknown sort key NAME\r\n"),
-            ("SORT RETURN (PARTIAL 1:2) (DATE) UTF-8 ALL", "t BAD Unknown RETURN option PARTIAL\r\n"),
+            ("SORT RETURN (FOO) (DATE) UTF-8 ALL", "t BAD Unknown RETURN option FOO\r\n"),
+            ("SORT RETURN (PARTIAL 1:2 ALL) (DATE) UTF-8 ALL", "t BAD PARTIAL conflicts with ALL\r\n"),
             ("THREAD XREFS UTF-8 ALL", "t BAD Unsupported threading algorithm XREFS\r\n"),
             ("THREAD REFERENCES UTF-8", "t BAD Missing search criteria\r\n"),
             ("SORT (DATE) UTF-8 " + String(repeating: "(", count: 40) + "ALL" + String(repeating: ")", count: 40),

@@ -163,6 +163,26 @@ struct TranscriptTests {
         ], deliveries: [late, early, "From: x@example.org\r\nSubject: no date\r\n\r\nz\r\n"])
     }
 
+    /// RFC 5182 §2.4: SAVE with MIN and/or MAX alone saves what they return; with ALL or COUNT, every match.
+    @Test("SEARCHRES: SAVE with MIN/MAX saves only those messages; an unknown RETURN option is BAD")
+    func saveMinMax() async throws {
+        let m = "From: a@example.org\r\nSubject: s\r\n\r\nx\r\n"
+        try await run([
+            ("TAG SEARCH RETURN (SAVE MIN) ALL", "* ESEARCH (TAG \"TAG\") MIN 1\nTAG OK SEARCH completed\n"),
+            ("TAG FETCH $ (FLAGS)", "* 1 FETCH (FLAGS (\\Recent))\nTAG OK FETCH completed\n"),
+            ("TAG SEARCH RETURN (SAVE MAX) NOT 3", "* ESEARCH (TAG \"TAG\") MAX 2\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH $", "* SEARCH 2\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH RETURN (MIN SAVE MAX) ALL", "* ESEARCH (TAG \"TAG\") MIN 1 MAX 3\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH $", "* SEARCH 1 3\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH RETURN (SAVE MIN COUNT) ALL", "* ESEARCH (TAG \"TAG\") MIN 1 COUNT 3\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH $", "* SEARCH 1 2 3\nTAG OK SEARCH completed\n"),
+            ("TAG SEARCH RETURN (SAVE) 2:3", "TAG OK SEARCH completed\n"),
+            ("TAG SEARCH $", "* SEARCH 2 3\nTAG OK SEARCH completed\n"),
+            // An option the server does not know is BAD, as for SORT (and as Dovecot answers).
+            ("TAG SEARCH RETURN (BOGUS) ALL", "TAG BAD Unknown RETURN option BOGUS\n"),
+        ], deliveries: [m, m, m])
+    }
+
     @Test("any-state and authenticated-state commands")
     func general() async throws {
         try await run([
