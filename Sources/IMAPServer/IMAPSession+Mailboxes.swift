@@ -364,9 +364,11 @@ extension IMAPSession {
     /// during FETCH, STORE or SEARCH, RFC 3501 §7.4.1), EXISTS, RECENT and FETCH FLAGS.
     func sendUpdates(expungeAllowed: Bool) async throws {
         guard state == .selected, var view = selected, let mailbox else { return }
-        // Nothing committed to the folder beyond what the view knows (its own STORE, an event that
-        // came after the view caught up): no read.
-        if changesPending, isBehind(view) == false { changesPending = false }
+        // The store says whether anything was committed to the folder beyond what the view knows:
+        // no read when nothing was (its own STORE, an event that came after the view caught up),
+        // and a read when something was even if its event has not reached this session yet (a
+        // NOOP right after another session's tagged OK must see the change).
+        if let behind = isBehind(view) { changesPending = behind }
         if changesPending {
             changesPending = false
             let catchUp = try await mailbox.changes(in: view.path, since: view.knownModSeq)

@@ -37,6 +37,33 @@ struct FlagsFromViewTests {
         await h.cleanUp()
     }
 
+    /// RFC 3501 §6.1.2: NOOP reports what changed. A change another session committed before its
+    /// tagged OK is seen by the next NOOP here, whether or not its event has reached this session.
+    @Test("two sessions on the encrypted store: every NOOP right after the other's STORE, APPEND or EXPUNGE reports it")
+    func noopSeesCommitted() async throws {
+        let h = try await SessionHarness(realStore: true)
+        for _ in 1...2 { try await h.deliver(sampleMail) }
+        let a = h.connect(), b = h.connect()
+        try await a.login(h); try await b.login(h)
+        _ = try await a.command("a0", "SELECT INBOX")
+        _ = try await b.command("b0", "SELECT INBOX")
+        for i in 1...20 {
+            _ = try await b.command("b\(i)", "STORE 1 \(i % 2 == 1 ? "+" : "-")FLAGS (\\Flagged)")
+            let noop = try await a.command("n\(i)", "NOOP")
+            #expect(noop.contains("* 1 FETCH (") && noop.contains("\\Flagged") == (i % 2 == 1), "round \(i): \(noop)")
+        }
+        try await b.sendRaw(Array("ap APPEND INBOX {\(sampleMail.utf8.count)+}\r\n\(sampleMail)\r\n".utf8))
+        _ = try await b.read(until: "ap ")
+        let appended = try await a.command("n21", "NOOP")
+        #expect(appended.contains("* 3 EXISTS"), "\(appended)")
+        _ = try await b.command("b21", "STORE 2 +FLAGS.SILENT (\\Deleted)")
+        _ = try await b.command("b22", "EXPUNGE")
+        let expunged = try await a.command("n22", "NOOP")
+        #expect(expunged.contains("* 2 EXPUNGE"), "\(expunged)")
+        await a.close(); await b.close()
+        await h.cleanUp()
+    }
+
     @Test("two sessions on the encrypted store: a selected folder deleted or renamed by the other ends the selection with BYE", arguments: ["DELETE", "RENAME"])
     func folderGone(command: String) async throws {
         let h = try await SessionHarness(realStore: true)
