@@ -20,6 +20,13 @@ public final class LocalMailboxService: MailboxService {
     let registry: UnlockRegistry
     /// One background drain per unlocked mailbox at a time, however many deliveries ask for it.
     let drains = DrainCoordinator()
+    /// How long a login moves queued mail before it is answered (nil: all of it, as the CLI wants
+    /// before it lists or exports). The rest moves in the background; sessions see it arrive.
+    private let loginDrainBudgetValue = Mutex<Duration?>(nil)
+    public var loginDrainBudget: Duration? {
+        get { loginDrainBudgetValue.withLock { $0 } }
+        set { loginDrainBudgetValue.withLock { $0 = newValue } }
+    }
 
     public init(storageRoot: String, directory: any MailDirectory, queue: SealedQueue, gracePeriod: Duration = .seconds(30)) {
         self.storageRoot = storageRoot
@@ -60,13 +67,17 @@ public final class LocalMailboxService: MailboxService {
             passwordID = record.id
         }
         try? await directory.recordPasswordUse(aliasID: alias.id, passwordID: passwordID, at: Date())
+        let complete: Bool
         do {
-            try await queue.drain(into: database)
+            complete = try await queue.drain(into: database, until: loginDrainBudget.map { ContinuousClock.now + $0 }).complete
         } catch {
             await registry.detach(mailboxID: mailboxID)
             throw error
         }
-        return LocalMailboxSession(service: self, database: database, address: alias.address, passwordID: passwordID, quotaBytes: alias.quotaBytes)
+        let session = LocalMailboxSession(service: self, database: database, address: alias.address, passwordID: passwordID, quotaBytes: alias.quotaBytes)
+        // A long absence: the login is answered now; the rest of the mail arrives as it moves.
+        if !complete { requestDrain(mailboxID: mailboxID) }
+        return session
     }
 
     /// Tries every password entry of the alias (one scrypt each).

@@ -897,33 +897,44 @@ public final class MailboxDatabase: Sendable {
     /// Opens a sealed queue entry and appends it to INBOX, recording `seq` in the same transaction
     /// (so a crash can neither lose nor duplicate it). Returns nil when `seq` was already delivered.
     func deliverSealed(seq: Int64, blob: [UInt8]) async throws -> AppendResult? {
-        let (internalDate, bytes) = try InboundSeal.open(blob, keyPair: keyPair, mailboxID: mailboxID)
-        let prepared = PreparedMessage(bytes)
-        let outcome = try await pool.writeWithoutTransaction { db -> (AppendResult, Int64)? in
-            // A delivery that reaches this point has been acknowledged (SMTP 250): commit it with a
-            // full fsync so that the queue entry can be dropped safely afterwards.
+        try await deliverSealed([(seq, blob)]).first
+    }
+
+    /// Moves sealed queue entries (in `seq` order) into INBOX in one transaction, committed with a
+    /// full fsync (each has been acknowledged with SMTP 250: the queue drops them once this
+    /// returns). Entries the mailbox already has (`seq` not above its drained mark) are skipped.
+    /// The messages are opened and parsed before the write; the caller bounds the batch's bytes.
+    func deliverSealed(_ batch: [(seq: Int64, blob: [UInt8])]) async throws -> [AppendResult] {
+        let opened = try batch.map { entry in
+            let (internalDate, bytes) = try InboundSeal.open(entry.blob, keyPair: keyPair, mailboxID: mailboxID)
+            return (seq: entry.seq, internalDate: internalDate, prepared: PreparedMessage(bytes))
+        }
+        let outcome = try await pool.writeWithoutTransaction { db -> ([AppendResult], Int64) in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
-            var outcome: (AppendResult, Int64)?
+            var results: [AppendResult] = [], modseq: Int64 = 0
             try db.inTransaction(.immediate) {
-                let done = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'queue_seq'")) ?? 0
-                guard seq > done else { return .commit }
-                guard let inbox = try Self.fetchFolder(db, "INBOX") else { throw MailStoreError(.noSuchFolder, "no INBOX") }
-                var entries: [(Int64, SearchText)] = []
-                let (contentID, threadID) = try Self.storeContentAndThread(db, prepared, searchEntries: &entries)
-                try Self.indexSearchText(db, entries)
-                let modseq = inbox.highestModSeq + 1
-                let uid = try Self.insertMessage(db, folder: inbox, contentID: contentID, threadID: threadID, size: bytes.count, flags: [], keywords: [],
-                                                 internalDate: internalDate, modseq: modseq)
-                try Self.setMeta(db, "queue_seq", seq)
-                outcome = (AppendResult(uidValidity: inbox.uidValidity, uid: uid), modseq)
+                var done = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'queue_seq'")) ?? 0
+                for message in opened where message.seq > done {
+                    guard let inbox = try Self.fetchFolder(db, "INBOX") else { throw MailStoreError(.noSuchFolder, "no INBOX") }
+                    var entries: [(Int64, SearchText)] = []
+                    let (contentID, threadID) = try Self.storeContentAndThread(db, message.prepared, searchEntries: &entries)
+                    try Self.indexSearchText(db, entries)
+                    modseq = inbox.highestModSeq + 1
+                    let uid = try Self.insertMessage(db, folder: inbox, contentID: contentID, threadID: threadID, size: message.prepared.size,
+                                                     flags: [], keywords: [], internalDate: message.internalDate, modseq: modseq)
+                    results.append(AppendResult(uidValidity: inbox.uidValidity, uid: uid))
+                    done = message.seq
+                }
+                if !results.isEmpty { try Self.setMeta(db, "queue_seq", done) }
                 return .commit
             }
-            return outcome
+            return (results, modseq)
         }
-        guard let (result, modseq) = outcome else { return nil }
-        publish([MailboxChange(folder: "INBOX", kind: .appended(uids: [result.uid]), modSeq: modseq, origin: nil)])
-        return result
+        if !outcome.0.isEmpty {
+            publish([MailboxChange(folder: "INBOX", kind: .appended(uids: outcome.0.map(\.uid)), modSeq: outcome.1, origin: nil)])
+        }
+        return outcome.0
     }
 }
 

@@ -148,20 +148,39 @@ public final class SealedQueue: Sendable {
 
     @discardableResult
     public func drain(into mailbox: MailboxDatabase) async throws -> Int {
+        try await drain(into: mailbox, until: nil).moved
+    }
+
+    /// Entries a mailbox transaction takes at most, and their sealed bytes at most (one entry
+    /// always goes, whatever its size): one fsync moves many small messages, memory stays bounded.
+    static let drainBatchEntries = 64
+    static let drainBatchBytes = 16 << 20
+
+    /// Moves the mailbox's queued mail into its INBOX, oldest first, a bounded batch per mailbox
+    /// transaction. With `deadline`, stops after the batch that passes it: `complete` says whether
+    /// the queue was emptied (a login answers at once and leaves the rest to a background drain).
+    public func drain(into mailbox: MailboxDatabase, until deadline: ContinuousClock.Instant?) async throws -> (moved: Int, complete: Bool) {
         var done = try await mailbox.drainedQueueSeq()
         try await remove(mailboxID: mailbox.mailboxID, through: done)
         var moved = 0
         while true {
-            let batch = try await pending(mailboxID: mailbox.mailboxID, after: done, limit: 50)
-            guard !batch.isEmpty else { return moved }
-            for entry in batch {
-                if try await mailbox.deliverSealed(seq: entry.seq, blob: entry.blob) != nil { moved += 1 }
+            let pending = try await pending(mailboxID: mailbox.mailboxID, after: done, limit: Self.drainBatchEntries)
+            guard !pending.isEmpty else { return (moved, true) }
+            var start = 0
+            while start < pending.count {
+                var end = start + 1, bytes = pending[start].blob.count
+                while end < pending.count, bytes + pending[end].blob.count <= Self.drainBatchBytes {
+                    bytes += pending[end].blob.count; end += 1
+                }
+                moved += try await mailbox.deliverSealed(pending[start..<end].map { ($0.seq, $0.blob) }).count
                 FaultInjection.point("drain.afterMailboxCommit")
-                done = entry.seq
+                done = pending[end - 1].seq
+                start = end
             }
             // One queue commit (an fsync) per batch: entries the mailbox already has are skipped by
             // their sequence number, so a crash before this line moves nothing twice.
             try await remove(mailboxID: mailbox.mailboxID, through: done)
+            if let deadline, ContinuousClock.now >= deadline { return (moved, try await count(mailboxID: mailbox.mailboxID) == 0) }
         }
     }
 }

@@ -37,6 +37,9 @@ public enum SealboxServer {
         // One message of the largest size always fits (it counts twice while read).
         imapSession.appendMemory = MemoryBudget(limit: max(configuration.imap.maxAppendInFlightBytes, 2 * configuration.imap.appendLimit))
         let imap = IMAPServer.Configuration(configuration.imap, node: configuration.node, session: imapSession)
+        // A login after a long absence is answered within about this long; the rest of its queued
+        // mail moves in the background (IMAP sessions see it arrive as EXISTS).
+        node.mailboxes.loginDrainBudget = .seconds(2)
         // One throttle and one per-mailbox session count for every protocol of the node.
         let authenticator = SessionAuthenticator(
             mailboxes: node.mailboxes, gate: AuthThrottle(),

@@ -82,6 +82,41 @@ struct MailboxServiceTests {
         await session.close()
     }
 
+    /// Issue 15 item 4: a login after a long absence is answered within its budget; the rest of the
+    /// queue moves in the background, in order, once each, and the session hears of it.
+    @Test("a login past its drain budget is answered; the rest of the queue arrives in the background, in order")
+    func loginDrainBudget() async throws {
+        let password = try await setUp()
+        let count = 300
+        for n in 1...count {
+            _ = try await service.deliver(to: address, message: sampleMessage(subject: "queued \(n)"), internalDate: Date())
+        }
+        service.loginDrainBudget = .zero  // one batch, then the answer
+        let session = try await service.unlock(address: address, password: password)
+        let changes = session.changes(folder: "INBOX")
+        let atLogin = try await session.status(of: "INBOX").messages
+        #expect(atLogin >= 1 && atLogin < count, "\(atLogin) moved before the login was answered")
+        if atLogin < count {  // then the drain was still running after the subscription: it tells the session
+            var iterator = changes.makeAsyncIterator()
+            let change = await iterator.next()
+            if case .appended(let uids)? = change?.kind { #expect(uids.allSatisfy { $0 > UID(atLogin) }) } else { Issue.record("\(String(describing: change))") }
+        }
+        var moved = atLogin
+        for _ in 0..<1500 where moved < count {  // up to 30 s
+            try await Task.sleep(for: .milliseconds(20))
+            moved = try await session.status(of: "INBOX").messages
+        }
+        #expect(moved == count)
+        let records = try await session.messages(in: "INBOX", uids: nil, changedSince: nil)
+        #expect(records.map(\.uid) == (1...count).map { UID($0) })
+        for uid: UID in [1, 150, 300] {
+            let bytes = try #require(try await session.messageBytes(in: "INBOX", uid: uid))
+            #expect(String(decoding: bytes, as: UTF8.self).contains("Subject: queued \(uid)\r\n"))
+        }
+        #expect(try await service.queue.count(mailboxID: try #require(try await service.directory.alias(address: address)?.mailboxID)) == 0)
+        await session.close()
+    }
+
     @Test("mail delivered to an unlocked mailbox is in INBOX at once and its sessions are told")
     func deliverLive() async throws {
         let password = try await setUp()
