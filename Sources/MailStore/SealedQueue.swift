@@ -13,6 +13,7 @@ public final class SealedQueue: Sendable {
     let pool: DatabasePool
     /// Where `enqueue` and `commit` write: concurrent callers share a transaction (one fsync).
     let groupCommit: QueueGroupCommit
+    let path: String
 
     public struct Entry: Sendable {
         public var seq: Int64
@@ -20,8 +21,12 @@ public final class SealedQueue: Sendable {
     }
 
     public init(path: String, key: SecretBytes) throws {
-        var config = EncryptedDatabase.configuration(key: key, label: "queue")
+        // Freed pages go back to the file system (`reclaimSpace`): a queue that held a long
+        // absence's mail does not stay at its high-water size.
+        if !FileManager.default.fileExists(atPath: path) { try EncryptedDatabase.createIncrementallyVacuumed(path: path, key: key) }
+        let config = EncryptedDatabase.configuration(key: key, label: "queue")
         pool = try DatabasePool(path: path, configuration: config)
+        self.path = path
         // Every commit synced before it returns. Not in `prepareDatabase`: opening the pool in WAL
         // mode sets its writer to `synchronous = NORMAL` after that has run (a commit then
         // survived the process dying, not the machine losing power).
@@ -63,6 +68,56 @@ public final class SealedQueue: Sendable {
         try migrator.migrate(pool)
         groupCommit = QueueGroupCommit(pool: pool)
         try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        try? convertToIncrementalVacuum()
+    }
+
+    /// Live data under which a queue file made before incremental vacuum is converted at open (a
+    /// VACUUM copies the live pages through memory).
+    static let convertBelowBytes = 64 << 20
+
+    /// A queue file made without `auto_vacuum = INCREMENTAL` (before it was the default) is
+    /// converted when little is in it; a busy one is left for a later start.
+    func convertToIncrementalVacuum() throws {
+        try pool.writeWithoutTransaction { db in
+            guard try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") == 0 else { return }
+            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0, free = try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+            let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+            guard (pages - free) * pageSize < Self.convertBelowBytes else { return }
+            try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+            try db.execute(sql: "VACUUM")
+            _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+    }
+
+    /// Gives free pages back to the file system when many are free (as a mailbox's maintenance
+    /// pass does: 4 MiB, or an eighth of the file), in steps of 256 pages, each its own write so
+    /// that deliveries interleave; then empties the WAL. Returns the pages given back.
+    @discardableResult
+    public func reclaimSpace() async throws -> Int {
+        var given = 0
+        while true {
+            let started = given > 0
+            let step = try await pool.writeWithoutTransaction { db -> Int in
+                guard try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") == 2 else { return 0 }
+                let free = try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+                let total = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+                guard started ? free > 0 : MailboxDatabase.worthReclaiming(free: free, total: total) else { return 0 }
+                let n = min(free, MailboxDatabase.reclaimStepPages)
+                try db.execute(sql: "PRAGMA incremental_vacuum(\(n))")
+                return n
+            }
+            if step == 0 { break }
+            given += step
+            await Task.yield()
+        }
+        if given > 0 {
+            try await pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA busy_timeout = 20")
+                defer { try? db.execute(sql: "PRAGMA busy_timeout = 5000") }
+                _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            }
+        }
+        return given
     }
 
     /// Seals `message` to `publicKey` (in the caller's task) and commits it durably, in a
@@ -165,7 +220,10 @@ public final class SealedQueue: Sendable {
         var moved = 0
         while true {
             let pending = try await pending(mailboxID: mailbox.mailboxID, after: done, limit: Self.drainBatchEntries)
-            guard !pending.isEmpty else { return (moved, true) }
+            guard !pending.isEmpty else {
+                if moved > 0 { _ = try? await reclaimSpace() }  // best effort: the mail has moved
+                return (moved, true)
+            }
             var start = 0
             while start < pending.count {
                 var end = start + 1, bytes = pending[start].blob.count

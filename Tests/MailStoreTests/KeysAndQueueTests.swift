@@ -110,6 +110,38 @@ struct SealedQueueTests {
         #expect(try await queue.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } == 2)
     }
 
+    /// Issue 15 item 3: the queue file gives its space back once drained, not keeping its high-water size.
+    @Test("a drained queue file shrinks back (incremental vacuum); an old file without it is converted when small")
+    func queueShrinks() async throws {
+        let key = SecretBytes.random(count: 32)
+        let path = dir.path + "/queue.sqlite"
+        let queue = try SealedQueue(path: path, key: key)
+        let mailbox = try MailboxDatabase.create(storageRoot: dir.path + "/mb", mailboxID: DirectoryID.random(), dataKey: .random(count: 32))
+        func size() -> Int64 {
+            ["", "-wal"].reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: path + $1)[.size] as? Int64) ?? 0) }
+        }
+        for n in 0..<120 {
+            try await queue.enqueue(message: sampleMessage(subject: "big \(n)", attachmentBytes: 100_000), mailboxID: mailbox.mailboxID, publicKey: mailbox.publicKey)
+        }
+        let full = size()
+        #expect(full > 12_000_000, "\(full)")
+        #expect(try await queue.drain(into: mailbox) == 120)
+        let drained = size()
+        #expect(drained < 1_000_000, "\(full) → \(drained) bytes")
+        try await mailbox.close()
+
+        // A file made before: auto_vacuum NONE, converted at the next open when little is in it.
+        let old = dir.path + "/old-queue.sqlite"
+        do {
+            let pool = try EncryptedDatabase.openPool(path: old, key: key)
+            try await pool.write { db in try db.execute(sql: "CREATE TABLE t(x)") }
+            try pool.close()
+        }
+        _ = try SealedQueue(path: old, key: key)
+        let mode = try await EncryptedDatabase.openQueue(path: old, key: key).read { db in try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") }
+        #expect(mode == 2)
+    }
+
     @Test("an entry already in the mailbox but still queued (crash before removal) is not delivered twice")
     func crashWindow() async throws {
         let queue = try SealedQueue(path: dir.path + "/queue.sqlite", key: .random(count: 32))
