@@ -373,6 +373,7 @@ extension IMAPSession {
             case .invalidFolderName: no(tag, "Invalid mailbox name", code: .cannot)
             case .cannotDeleteInbox: no(tag, "INBOX cannot be deleted", code: .cannot)
             case .overQuota: no(tag, "Quota exceeded", code: .overQuota)
+            case .insufficientStorage: no(tag, "The server is low on disk space; try again later", code: .limit)
             case .messageTooLarge: no(tag, "Message too large", code: .tooBig)
             case .mailboxClosed: no(tag, "Mailbox is closed", code: .unavailable)
             default: no(tag, "Operation failed", code: .serverBug)

@@ -10,6 +10,7 @@ extension LocalMailboxService {
     /// it); the others wait for the next login. Returns the outbound jobs' ids.
     @discardableResult
     public func acceptInbound(message: [UInt8], internalDate: Date, mailboxes: [InboundMailbox], jobs: [OutboundJob]) async throws -> [Int64] {
+        try checkDiskSpace()
         var copies: [SealedCopy] = []
         for mailbox in Set(mailboxes).sorted(by: { $0.mailboxID < $1.mailboxID }) {
             let blob = try InboundSeal.seal(message: message, internalDate: internalDate, publicKey: mailbox.publicKey, mailboxID: mailbox.mailboxID)

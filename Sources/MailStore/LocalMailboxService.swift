@@ -27,6 +27,26 @@ public final class LocalMailboxService: MailboxService {
         get { loginDrainBudgetValue.withLock { $0 } }
         set { loginDrainBudgetValue.withLock { $0 = newValue } }
     }
+    /// The free-space floor (nil: none): below it nothing new is stored (`checkDiskSpace`).
+    private let spaceGuardValue = Mutex<DiskSpaceGuard?>(nil)
+    public var spaceGuard: DiskSpaceGuard? {
+        get { spaceGuardValue.withLock { $0 } }
+        set { spaceGuardValue.withLock { $0 = newValue } }
+    }
+
+    /// The quota of mailboxes whose alias has none (`quota.default`; nil: none).
+    private let defaultQuotaValue = Mutex<Int64?>(nil)
+    public var defaultQuotaBytes: Int64? {
+        get { defaultQuotaValue.withLock { $0 } }
+        set { defaultQuotaValue.withLock { $0 = newValue } }
+    }
+
+    public func storageIsLow() async -> Bool { spaceGuard?.isLow() ?? false }
+
+    /// Throws `.insufficientStorage` below the free-space floor (before any new mail is written).
+    func checkDiskSpace() throws {
+        if spaceGuard?.isLow() == true { throw MailStoreError(.insufficientStorage, "the server is low on disk space") }
+    }
 
     public init(storageRoot: String, directory: any MailDirectory, queue: SealedQueue, gracePeriod: Duration = .seconds(30)) {
         self.storageRoot = storageRoot
@@ -74,7 +94,7 @@ public final class LocalMailboxService: MailboxService {
             await registry.detach(mailboxID: mailboxID)
             throw error
         }
-        let session = LocalMailboxSession(service: self, database: database, address: alias.address, passwordID: passwordID, quotaBytes: alias.quotaBytes)
+        let session = LocalMailboxSession(service: self, database: database, address: alias.address, passwordID: passwordID, quotaBytes: alias.quotaBytes ?? defaultQuotaBytes)
         // A long absence: the login is answered now; the rest of the mail arrives as it moves.
         if !complete { requestDrain(mailboxID: mailboxID) }
         return session
@@ -356,17 +376,21 @@ public final class LocalMailboxSession: MailboxSession {
     public func subscriptions() async throws -> [String] { try await database.subscriptions() }
 
     public func append(to folder: String, message: [UInt8], flags: MessageFlags, keywords: [String], internalDate: Date?) async throws -> AppendResult {
-        try await database.append(to: folder, message: message, flags: flags, keywords: keywords,
+        try service.checkDiskSpace()
+        return try await database.append(to: folder, message: message, flags: flags, keywords: keywords,
                                   internalDate: internalDate ?? Date(), quotaBytes: quotaBytes, origin: id)
     }
     public func append(_ batch: [AppendRequest]) async throws -> [Result<AppendResult, MailStoreError>] {
-        try await database.append(batch, quotaBytes: quotaBytes, origin: id)
+        try service.checkDiskSpace()
+        return try await database.append(batch, quotaBytes: quotaBytes, origin: id)
     }
     public func replace(in folder: String, uid: UID, with request: AppendRequest) async throws -> AppendResult {
-        try await database.replace(in: folder, uid: uid, with: request, quotaBytes: quotaBytes, origin: id)
+        try service.checkDiskSpace()
+        return try await database.replace(in: folder, uid: uid, with: request, quotaBytes: quotaBytes, origin: id)
     }
     public func appendAll(_ batch: [AppendRequest]) async throws -> [AppendResult] {
-        try await database.append(batch, quotaBytes: quotaBytes, origin: id, atomic: true).map { try $0.get() }
+        try service.checkDiskSpace()
+        return try await database.append(batch, quotaBytes: quotaBytes, origin: id, atomic: true).map { try $0.get() }
     }
     public func messages(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord] {
         try await database.messages(in: folder, uids: uids, changedSince: changedSince)
@@ -401,7 +425,8 @@ public final class LocalMailboxSession: MailboxSession {
         try await database.storeFlags(in: folder, uids: uids, operation: operation, flags: flags, keywords: keywords, unchangedSince: unchangedSince, origin: id)
     }
     public func copy(from source: String, uids: UIDSet, to target: String) async throws -> CopyResult {
-        try await database.copy(from: source, uids: uids, to: target, quotaBytes: quotaBytes, origin: id)
+        try service.checkDiskSpace()
+        return try await database.copy(from: source, uids: uids, to: target, quotaBytes: quotaBytes, origin: id)
     }
     public func move(from source: String, uids: UIDSet, to target: String) async throws -> CopyResult {
         try await database.move(from: source, uids: uids, to: target, origin: id)

@@ -26,6 +26,13 @@ public protocol MailboxService: Sendable {
     /// Bytes a mailbox holds, without unlocking it (its stored and queued mail): the MX checks
     /// quotas with this at RCPT time.
     func storedBytes(mailboxID: String) async throws -> Int64
+
+    /// Whether the node's disk is below its free-space floor: the MX then answers 452 4.3.1.
+    func storageIsLow() async -> Bool
+}
+
+extension MailboxService {
+    public func storageIsLow() async -> Bool { false }
 }
 
 public enum DeliveryOutcome: Sendable, Hashable {

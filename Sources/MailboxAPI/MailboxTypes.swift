@@ -222,6 +222,8 @@ public struct MailStoreError: Error, CustomStringConvertible, Sendable, Equatabl
         case overQuota, noMailbox, notStored, messageTooLarge, mailboxClosed, lastPassword, noSuchPassword
         /// The message named (REPLACE) is not in the folder (any more).
         case noSuchMessage
+        /// The node's disk is below its free-space floor: nothing new is stored until space comes back.
+        case insufficientStorage
     }
     public var code: Code
     public var detail: String

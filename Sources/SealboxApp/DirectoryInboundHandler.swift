@@ -21,16 +21,20 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
     /// `SRS0=…@srsDomain` and is passed on to the original sender.
     let srsDomain: String?
     let reverseSRS: @Sendable (String) -> String?
+    /// The quota of an alias that has none (`quota.default`).
+    let defaultQuotaBytes: Int64?
 
     public init(directory: any MailDirectory, mailboxes: any MailboxService, postmaster: EmailAddress?,
                 rewriteSender: @escaping @Sendable (String) -> String, onJobsQueued: @escaping @Sendable () -> Void = {},
-                srsDomain: String? = nil, reverseSRS: @escaping @Sendable (String) -> String? = { _ in nil }) {
+                srsDomain: String? = nil, reverseSRS: @escaping @Sendable (String) -> String? = { _ in nil }, defaultQuotaBytes: Int64? = nil) {
         self.directory = directory; self.mailboxes = mailboxes; self.postmaster = postmaster
         self.rewriteSender = rewriteSender; self.onJobsQueued = onJobsQueued
-        self.srsDomain = srsDomain; self.reverseSRS = reverseSRS
+        self.srsDomain = srsDomain; self.reverseSRS = reverseSRS; self.defaultQuotaBytes = defaultQuotaBytes
     }
 
     public func route(_ recipient: SMTPMailbox, size: Int?) async -> Result<InboundRecipient, SMTPReply> {
+        // Below the node's free-space floor nothing is accepted (stored or forwarded: both queue).
+        if await mailboxes.storageIsLow() { return .failure(SMTPReply(452, "4.3.1", "Insufficient system storage, try again later")) }
         do {
             if recipient.domain.isEmpty {  // <postmaster> (RFC 5321 §4.1.1.3)
                 guard let postmaster, let alias = try await directory.resolveRecipient(postmaster) else {
@@ -75,7 +79,7 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
                 // Stores, but has no mailbox yet (no password was made): nowhere to seal to.
                 return .failure(SMTPReply(450, "4.2.1", "Mailbox not set up yet, try again later"))
             }
-            if let quota = alias.quotaBytes {
+            if let quota = alias.quotaBytes ?? defaultQuotaBytes {
                 let used = try await mailboxes.storedBytes(mailboxID: id)
                 if used + Int64(size ?? 0) > quota {
                     return .failure(SMTPReply(552, "5.2.2", "Mailbox full: the recipient is over quota"))

@@ -16,10 +16,12 @@ public struct SealboxConfiguration: Sendable {
     public var smtp: SMTPSettings
     public var outbound: OutboundSettings
     public var backup: BackupSettings
+    public var storage: StorageSettings
 
     /// Every component's settings, in the reference's order.
     public static let sections: [any ComponentSettings.Type] = [
         NodeSettings.self, IMAPSettings.self, POP3Settings.self, SMTPSettings.self, OutboundSettings.self, BackupSettings.self,
+        StorageSettings.self,
     ]
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
@@ -33,6 +35,7 @@ public struct SealboxConfiguration: Sendable {
         smtp = try SMTPSettings(SMTPSettings.reader(reader))
         outbound = try OutboundSettings(OutboundSettings.reader(reader))
         backup = try BackupSettings(BackupSettings.reader(reader))
+        storage = try StorageSettings(StorageSettings.reader(reader))
     }
 
     /// docs/configuration-reference.md: every key of every section (`sealbox config reference`

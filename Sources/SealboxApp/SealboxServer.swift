@@ -2,6 +2,7 @@ import IMAPServer
 import Logging
 import POP3Server
 import MailNet
+import MailStore
 import NIOCore
 import Outbound
 import ServiceLifecycle
@@ -40,6 +41,18 @@ public enum SealboxServer {
         // A login after a long absence is answered within about this long; the rest of its queued
         // mail moves in the background (IMAP sessions see it arrive as EXISTS).
         node.mailboxes.loginDrainBudget = .seconds(2)
+        node.mailboxes.defaultQuotaBytes = configuration.storage.defaultQuotaBytes
+        // Below the free-space floor nothing new is stored; each crossing is logged once.
+        if configuration.storage.minFreeBytes != 0 {
+            node.mailboxes.spaceGuard = DiskSpaceGuard(path: node.dataDirectory, floor: configuration.storage.minFreeBytes, onChange: { low, space, floor in
+                let metadata: Logger.Metadata = ["storage.freeBytes": "\(space.free)", "storage.floorBytes": "\(floor)", "storage.path": "\(node.dataDirectory)"]
+                if low {
+                    logger.warning("disk below its free-space floor: new mail is refused (452 4.3.1) and APPEND/COPY get NO until space is freed", metadata: metadata)
+                } else {
+                    logger.notice("disk above its free-space floor again: mail is accepted", metadata: metadata)
+                }
+            })
+        }
         // One throttle and one per-mailbox session count for every protocol of the node.
         let authenticator = SessionAuthenticator(
             mailboxes: node.mailboxes, gate: AuthThrottle(),
@@ -78,7 +91,8 @@ public enum SealboxServer {
             }
             let handler = DirectoryInboundHandler(directory: node.directory, mailboxes: node.mailboxes, postmaster: postmaster,
                                                   rewriteSender: outbound.rewriteSender, onJobsQueued: outbound.wake,
-                                                  srsDomain: outbound.srsDomain, reverseSRS: outbound.reverseSender)
+                                                  srsDomain: outbound.srsDomain, reverseSRS: outbound.reverseSender,
+                                                  defaultQuotaBytes: configuration.storage.defaultQuotaBytes)
             services += SMTPServer(configuration: smtp, tls: tls, handler: handler, logger: logger).services(onBound: onBound)
         }
         services.append(outbound)

@@ -38,6 +38,17 @@ struct DirectoryInboundHandlerTests {
         #expect(await code("postmaster", "") == "ok")
         #expect(await code("postmaster", "example.com") == "ok")
         #expect(await code("fwd", "example.com") == "ok")
+        // quota.default: an alias without a quota of its own gets it; below the free-space floor, 452 for everyone.
+        let defaulted = DirectoryInboundHandler(directory: node.directory, mailboxes: node.mailboxes, postmaster: nil,
+                                                rewriteSender: { $0 }, defaultQuotaBytes: 10)
+        switch await defaulted.route(SMTPMailbox(localPart: "user", domain: "example.com"), size: 100) {
+        case .failure(let r): #expect(r.code == 552 && r.enhanced == "5.2.2")
+        case .success: Issue.record("quota.default not applied")
+        }
+        node.mailboxes.spaceGuard = DiskSpaceGuard(path: dir, floor: 1 << 40, measure: { _ in .init(free: 1 << 20, total: 1 << 30) })
+        #expect(await code("user", "example.com") == "452 4.3.1")
+        #expect(await code("fwd", "example.com") == "452 4.3.1")
+        node.mailboxes.spaceGuard = nil
 
         guard case .success(let r1) = await handler.route(SMTPMailbox(localPart: "user+news", domain: "example.com"), size: nil),
               case .success(let r2) = await handler.route(SMTPMailbox(localPart: "fwd", domain: "example.com"), size: nil) else {
