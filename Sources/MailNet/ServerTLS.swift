@@ -12,14 +12,23 @@ public enum ServerTLS {
 
     /// Loads the PEM certificate chain + key when both paths are given; otherwise uses (creating on
     /// first start) a self-signed certificate kept in `<dataDirectory>/tls/` (key file 0600, dir 0700),
-    /// for `hostnames` (SAN). TLS 1.2 minimum; TLS 1.3 offers X25519MLKEM768 first.
+    /// for `hostnames` (SAN). TLS 1.2 minimum with AEAD suites only; TLS 1.3 offers X25519MLKEM768 first.
     public static func makeContext(certificatePath: String?, keyPath: String?, dataDirectory: String, hostnames: [String]) throws -> NIOSSLContext {
         let (chain, key) = try loadOrCreate(certificatePath: certificatePath, keyPath: keyPath, dataDirectory: dataDirectory, hostnames: hostnames)
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
+        configuration.cipherSuiteValues = tls12CipherSuites
         configuration.curves = [.x25519_MLKEM768, .x25519, .secp256r1, .secp384r1]
         return try NIOSSLContext(configuration: configuration)
     }
+
+    /// TLS 1.2's suites: forward secrecy and AEAD only (no CBC: Lucky13-class padding oracles,
+    /// no static RSA key exchange). TLS 1.3's suites are all AEAD and not configurable.
+    public static let tls12CipherSuites: [NIOTLSCipher] = [
+        .TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, .TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        .TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, .TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        .TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, .TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ]
 
     /// The paths of the self-signed certificate and key in a data directory.
     public static func selfSignedPaths(dataDirectory: String) -> (certificate: String, key: String) {

@@ -26,6 +26,10 @@ public protocol MailSession: AnyObject {
     var isFinished: Bool { get }
     /// How long the client may stay silent now (shorter before login).
     var idleLimit: Duration { get }
+    /// When the command line or transfer in progress must be complete, however steadily its bytes
+    /// come (nil: none in progress). The idle limit only measures gaps: a client sending one byte
+    /// every few seconds is never idle (slowloris). Checked after each frame and at each tick.
+    var inputDeadline: ContinuousClock.Instant? { get }
 
     func handle(_ frame: Frame) async throws
     /// After a frame: flush now, or wait while the client has pipelined more commands.
@@ -36,6 +40,8 @@ public protocol MailSession: AnyObject {
     func tick() async throws
     /// Says goodbye for an idle timeout / a server shutdown (the loop flushes and stops).
     func sayIdleTimeout()
+    /// Says goodbye when `inputDeadline` passed (the loop flushes and stops).
+    func sayInputTimeout()
     func sayShutdown()
     func flush() async throws
     /// The loop ended by an error (the connection broke): log it.
@@ -45,6 +51,19 @@ public protocol MailSession: AnyObject {
 }
 
 extension MailSession {
+    /// Sessions that frame whole commands before they see them (IMAP, POP3) have no deadline of
+    /// their own: the idle limit, measured from the last whole frame, bounds a trickled line.
+    public var inputDeadline: ContinuousClock.Instant? { nil }
+    public func sayInputTimeout() { sayIdleTimeout() }
+
+    /// Says goodbye when the input in progress passed its deadline; true when the session ends.
+    func inputTimedOut() async throws -> Bool {
+        guard !isFinished, let deadline = inputDeadline, clock.now() > deadline else { return false }
+        sayInputTimeout()
+        try await flush()
+        return true
+    }
+
     /// Runs the session until it finishes, the client leaves or stays silent past `idleLimit`,
     /// or the server shuts down; then `end()`. The greeting is expected in the output already.
     public func runLoop() async {
@@ -55,12 +74,14 @@ extension MailSession {
                 case .frame(let frame):
                     lastActivity = clock.now()
                     try await handle(frame)
+                    if try await inputTimedOut() { break loop }
                     try await flushAfterFrame()
                 case .changes(let revoked):
                     try await mailboxChanged(revoked: revoked)
                 case .tick:
                     try await tick()
                     if isFinished { break loop }
+                    if try await inputTimedOut() { break loop }
                     if clock.now() - lastActivity > idleLimit {
                         sayIdleTimeout()
                         try await flush()

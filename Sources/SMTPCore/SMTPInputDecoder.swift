@@ -49,6 +49,10 @@ public struct SMTPInputDecoder: Sendable {
     /// Bytes received and not yet handed out.
     public var bufferedByteCount: Int { buffer.count - head }
 
+    /// Whether a command line has begun and not ended (bytes buffered, or a line over the limit
+    /// being skipped up to its LF): the session times the whole line, not just the gaps.
+    public var hasPartialLine: Bool { mode == .command && (discardingLine || buffer.count > head) }
+
     public mutating func append(_ bytes: [UInt8]) {
         compact()
         buffer += bytes

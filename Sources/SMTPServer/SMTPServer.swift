@@ -26,6 +26,7 @@ public struct SMTPServer: Sendable {
     let tls: NIOSSLContext?
     let handler: any SMTPInboundHandler
     let rateLimiter: SMTPRateLimiter?
+    let probeLimiter: SMTPRateLimiter?
     let memory: SMTPMemoryBudget
     let logger: Logger
 
@@ -33,6 +34,8 @@ public struct SMTPServer: Sendable {
     public init(configuration: Configuration, tls: NIOSSLContext?, handler: any SMTPInboundHandler, logger: Logger) {
         self.configuration = configuration; self.tls = tls; self.handler = handler; self.logger = logger
         rateLimiter = configuration.maxMessagesPerMinutePerIP.map { SMTPRateLimiter(perMinute: $0) }
+        let probes = configuration.session.probes
+        probeLimiter = probes.perIPLimit.map { SMTPRateLimiter(limit: $0, window: probes.perIPWindow) }
         memory = SMTPMemoryBudget(limit: configuration.maxInFlightBytes)
     }
 
@@ -62,7 +65,7 @@ public struct SMTPServer: Sendable {
         logger[metadataKey: "smtp.session.id"] = "\(connection.id)"
         let session = SMTPSession(configuration: configuration.session, transport: transport, handler: handler,
                                   remoteIP: connection.remoteAddress?.ipAddress ?? "unknown", isTLS: false, inbox: inbox,
-                                  rateLimiter: rateLimiter, memory: memory, logger: logger)
+                                  rateLimiter: rateLimiter, probeLimiter: probeLimiter, memory: memory, logger: logger)
         await transport.run(inbox: inbox, writeTimeout: configuration.writeTimeout) { await session.run() }
     }
 }

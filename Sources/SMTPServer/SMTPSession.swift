@@ -11,6 +11,20 @@ public struct SMTPSessionConfiguration: Sendable {
     public var limits = SMTPLimits()
     /// RFC 5321 §4.5.3.2.7: at least 5 minutes waiting for a command or for more message data.
     public var idleTimeout: Duration = .seconds(300)
+    /// A command line must be complete this long after its first byte, however steadily the bytes
+    /// come (slowloris); RFC 5321 §4.5.3.2 asks for at least 5 minutes.
+    public var commandTimeout: Duration = .seconds(300)
+    /// DATA content (from the 354) or a BDAT chunk (from its command) must be complete within
+    /// max(`dataTimeout`, bytes received / `minDataRate`): a transfer may take as long as it keeps
+    /// an average of `minDataRate` bytes a second, and `dataTimeout` in any case. RFC 5321 §4.5.3.2
+    /// asks for at least 3 minutes per block and 10 for the end of data.
+    public var dataTimeout: Duration = .seconds(600)
+    /// Bytes a second (see `dataTimeout`).
+    public var minDataRate = 1024
+    /// Recipient enumeration: tarpit, then 421 (see `SMTPProbePolicy`).
+    public var probes = SMTPProbePolicy()
+    /// How the tarpit waits (tests record the delays instead).
+    public var sleep: @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }
     /// Refuse MAIL until STARTTLS (not for a public MX: most senders do TLS, but not all).
     public var requireTLS = false
     /// More Received headers than this is a mail loop (RFC 5321 §6.3).
@@ -49,6 +63,8 @@ final class SMTPSession {
     let remoteIP: String
     let inbox: SessionInbox<[UInt8]>
     let rateLimiter: SMTPRateLimiter?
+    /// Refused recipients per client address across sessions (`SMTPProbePolicy.perIPLimit`).
+    let probeLimiter: SMTPRateLimiter?
     let memory: SMTPMemoryBudget?
     var logger: Logger
 
@@ -62,12 +78,20 @@ final class SMTPSession {
     var idleCommands = 0
     var out: [UInt8] = []
     var lastActivity: ContinuousClock.Instant
+    /// When the command line in progress began (nil: none is).
+    var lineStarted: ContinuousClock.Instant?
+    /// When the DATA content or BDAT chunk in progress began, and its bytes so far.
+    var transferStarted: ContinuousClock.Instant?
+    var transferBytes = 0
+    /// Recipients refused in this session (recipient enumeration).
+    var refusedRecipients = 0
 
     init(configuration: SMTPSessionConfiguration, transport: any SessionTransport, handler: any SMTPInboundHandler,
          remoteIP: String, isTLS: Bool, inbox: SessionInbox<[UInt8]>, rateLimiter: SMTPRateLimiter?,
-         memory: SMTPMemoryBudget? = nil, logger: Logger) {
+         probeLimiter: SMTPRateLimiter? = nil, memory: SMTPMemoryBudget? = nil, logger: Logger) {
         self.configuration = configuration; self.transport = transport; self.handler = handler
-        self.remoteIP = remoteIP; self.isTLS = isTLS; self.inbox = inbox; self.rateLimiter = rateLimiter; self.memory = memory
+        self.remoteIP = remoteIP; self.isTLS = isTLS; self.inbox = inbox; self.rateLimiter = rateLimiter
+        self.probeLimiter = probeLimiter; self.memory = memory
         self.logger = logger
         self.lastActivity = configuration.clock.now()
         decoder = SMTPInputDecoder(limits: configuration.limits)
@@ -89,10 +113,19 @@ final class SMTPSession {
 
     func handle(_ bytes: [UInt8]) async throws {
         framesTaken += 1
+        let now = clock.now()
+        if lineStarted == nil { lineStarted = now }
         decoder.append(bytes)
         while phase != .closed, let input = decoder.next() {
+            if case .line = input { lineStarted = now }  // what follows began in this frame at the earliest
             try await handle(input)
         }
+        if !decoder.hasPartialLine { lineStarted = nil }
+    }
+
+    /// Times a DATA content or BDAT chunk from now.
+    func beginTransfer() {
+        transferStarted = clock.now(); transferBytes = 0
     }
 
     func end() async {
@@ -111,20 +144,24 @@ final class SMTPSession {
         case .lineTooLong:
             reply(500, "5.5.6", "Command line too long"); idle()
         case .data(let piece):
+            transferBytes += piece.count
             guard var t = transaction else { return }
             transaction = nil
             t.receivedBytes += piece.count
             if t.receivedBytes <= limits.maxMessageSize { keep(piece, in: &t) }
             transaction = t
         case .dataEnd:
+            transferStarted = nil
             try await finishMessage()
         case .chunk(let piece):
+            transferBytes += piece.count
             guard var t = transaction else { return }
             transaction = nil
             t.receivedBytes += piece.count
             if t.chunkRefusal == nil && t.receivedBytes <= limits.maxMessageSize { keep(piece, in: &t) }
             transaction = t
         case .chunkEnd:
+            transferStarted = nil
             try await chunkReceived()
         }
     }
@@ -203,17 +240,26 @@ final class SMTPSession {
             reply(354, nil, "End data with <CR><LF>.<CR><LF>")
             try await flush()  // the client waits for this before sending the message
             decoder.beginData()
+            beginTransfer()
         case .bdat(let size, let last):
+            // A chunk over the limit is refused before its bytes: reading and discarding what a
+            // client announces (BDAT 99999999999) would hold the connection for as long as it
+            // likes. The bytes are on their way, so the stream cannot be resynchronised: close.
+            if (transaction?.receivedBytes ?? 0) + size > limits.maxMessageSize || size > limits.maxChunkSize {
+                reply(552, "5.3.4", "Message too big for this server (limit \(limits.maxMessageSize) octets); "
+                      + "the chunk cannot be skipped, closing connection")
+                phase = .closed
+                return
+            }
             // RFC 3030: the chunk's bytes follow the command at once; they are read whatever
             // the answer, and the answer comes after them.
             decoder.beginChunk(size: size)
+            beginTransfer()
             if transaction == nil {
                 transaction = Transaction(mailFrom: "", utf8: false, declaredSize: nil)
                 transaction?.chunkRefusal = SMTPReply(503, "5.5.1", "Send MAIL first")
             } else if transaction!.recipients.isEmpty {
                 transaction?.chunkRefusal = SMTPReply(554, "5.5.1", "No valid recipients")
-            } else if transaction!.receivedBytes + size > limits.maxMessageSize || size > limits.maxChunkSize {
-                transaction?.chunkRefusal = SMTPReply(552, "5.3.4", "Message too big for this server (limit \(limits.maxMessageSize) octets)")
             }
             transaction?.chunking = true
             transaction?.lastChunk = last
@@ -292,7 +338,7 @@ final class SMTPSession {
             t.recipients.append(recipient)
             reply(250, "2.1.5", "Ok")
         case .failure(let refusal):
-            reply(refusal)
+            try await refuseRecipient(refusal)
         }
     }
 
@@ -427,6 +473,13 @@ extension SMTPSession: MailSession {
     var clock: SessionClock { configuration.clock }
     var isFinished: Bool { phase == .closed }
     var idleLimit: Duration { configuration.idleTimeout }
+    var inputDeadline: ContinuousClock.Instant? {
+        if let start = transferStarted {
+            let byRate = Duration.seconds(Double(transferBytes) / Double(max(1, configuration.minDataRate)))
+            return start + max(configuration.dataTimeout, byRate)
+        }
+        return lineStarted.map { $0 + configuration.commandTimeout }
+    }
     /// PIPELINING (RFC 2920): replies to commands sent together go out together.
     func flushAfterFrame() async throws {
         if !inbox.hasPendingFrame || out.count >= 64 * 1024 { try await flush() }
@@ -434,6 +487,10 @@ extension SMTPSession: MailSession {
     func mailboxChanged(revoked: Bool) async throws {}
     func tick() async throws {}
     func sayIdleTimeout() { reply(421, "4.4.2", "\(configuration.hostname) Timeout waiting for input, closing connection") }
+    func sayInputTimeout() {
+        let what = transferStarted == nil ? "command line" : "message data"
+        reply(421, "4.4.2", "\(configuration.hostname) Timeout: the \(what) came too slowly, closing connection")
+    }
     func sayShutdown() { reply(421, "4.3.2", "\(configuration.hostname) Server shutting down, try again later") }
     func sessionFailed(_ error: any Error) { logger.debug("smtp session ended", metadata: ["smtp.error": "\(type(of: error))"]) }
 }

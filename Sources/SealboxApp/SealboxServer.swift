@@ -79,6 +79,12 @@ public enum SealboxServer {
             smtp.maxMessagesPerMinutePerIP = configuration.smtp.maxMessagesPerMinutePerIP
             smtp.session.hostname = configuration.node.hostname
             smtp.session.idleTimeout = configuration.smtp.idleTimeout
+            smtp.session.commandTimeout = configuration.smtp.commandTimeout
+            smtp.session.dataTimeout = configuration.smtp.dataTimeout
+            smtp.session.minDataRate = configuration.smtp.minDataRate
+            smtp.session.probes.tarpitAfter = configuration.smtp.unknownRecipientsTarpit
+            smtp.session.probes.closeAfter = configuration.smtp.unknownRecipientsLimit
+            smtp.session.probes.perIPLimit = configuration.smtp.unknownRecipientsPerIP
             smtp.session.requireTLS = configuration.smtp.requireTLS
             smtp.session.limits.maxMessageSize = configuration.smtp.maxMessageSize
             smtp.session.limits.maxChunkSize = configuration.smtp.maxMessageSize

@@ -50,7 +50,8 @@ final class SMTPTestClient: Sendable {
     let inbox = SessionInbox<[UInt8]>()
     let task: Task<Void, Never>
 
-    init(handler: any SMTPInboundHandler, tls: Bool = false, rateLimiter: SMTPRateLimiter? = nil, memory: SMTPMemoryBudget? = nil,
+    init(handler: any SMTPInboundHandler, tls: Bool = false, rateLimiter: SMTPRateLimiter? = nil, probeLimiter: SMTPRateLimiter? = nil,
+         memory: SMTPMemoryBudget? = nil,
          configure: (inout SMTPSessionConfiguration) -> Void = { _ in }) {
         var configuration = SMTPSessionConfiguration()
         configuration.hostname = "mx.test"
@@ -61,7 +62,8 @@ final class SMTPTestClient: Sendable {
         let settings = configuration
         task = Task {
             let session = SMTPSession(configuration: settings, transport: transport, handler: handler, remoteIP: "127.0.0.1", isTLS: false,
-                                      inbox: inbox, rateLimiter: rateLimiter, memory: memory, logger: .init(label: "test"))
+                                      inbox: inbox, rateLimiter: rateLimiter, probeLimiter: probeLimiter, memory: memory,
+                                      logger: .init(label: "test"))
             await session.run()
         }
     }
@@ -218,18 +220,17 @@ struct SMTPSessionTests {
         #expect(handler.committed.withLock { $0.count } == 1 && budget.inUse == 0)
     }
 
-    @Test("BDAT: chunks without MAIL are read and refused; an oversize chunk is refused; LAST commits")
+    @Test("BDAT: chunks without MAIL are read and refused; LAST commits (oversize chunks: SMTPHardeningTests)")
     func bdat() async throws {
         let handler = RecordingHandler()
         let client = SMTPTestClient(handler: handler) { $0.limits.maxMessageSize = 10 }
-        await client.send("EHLO c\r\nBDAT 3\r\nabcMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.com>\r\nBDAT 20 LAST\r\n")
-        await client.send(String(repeating: "z", count: 20))
-        await client.send("MAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.com>\r\nBDAT 4\r\na\nbcBDAT 0 LAST\r\n")
-        let out = try await client.waitFor(replies: 10)
+        await client.send("EHLO c\r\nBDAT 3\r\nabcMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.com>\r\n")
+        await client.send("BDAT 4\r\na\nbcBDAT 0 LAST\r\n")
+        let out = try await client.waitFor(replies: 7)
         await client.finish()
         let replies = out.components(separatedBy: "\r\n").filter { $0.count > 4 && $0.dropFirst(3).first == " " }
-        #expect(replies.map { String($0.prefix(9)) } == ["220 mx.te", "250 CHUNK", "503 5.5.1", "250 2.1.0", "250 2.1.5", "552 5.3.4",
-                                                           "250 2.1.0", "250 2.1.5", "250 2.0.0", "250 2.0.0"], "\(replies)")
+        #expect(replies.map { String($0.prefix(9)) } == ["220 mx.te", "250 CHUNK", "503 5.5.1", "250 2.1.0", "250 2.1.5",
+                                                           "250 2.0.0", "250 2.0.0"], "\(replies)")
         let message = try #require(handler.committed.withLock { $0.first }).message
         #expect(String(decoding: message, as: UTF8.self).hasSuffix("\r\na\r\nbc"), "BDAT content with bare LF made CRLF")
     }

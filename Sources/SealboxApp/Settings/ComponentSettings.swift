@@ -136,11 +136,25 @@ public struct SMTPSettings: ComponentSettings {
                                            "Refuse MAIL before STARTTLS (a public MX must accept plaintext senders).")
         static let idleTimeout = SettingKey("smtp.idleTimeout", .seconds(300...86_400), default: "300",
                                             "Seconds without a command (at least 300, RFC 5321 §4.5.3.2).")
+        static let commandTimeout = SettingKey("smtp.commandTimeout", .seconds(300...86_400), default: "300",
+                                               "Seconds a command line may take from its first byte (slowloris; then 421 4.4.2).")
+        static let dataTimeout = SettingKey("smtp.dataTimeout", .seconds(600...86_400), default: "600",
+                                            "Seconds a DATA or BDAT transfer may take, or longer at `smtp.minDataRate` (then 421 4.4.2).")
+        static let minDataRate = SettingKey("smtp.minDataRate", .integer(1...(1 << 30)), default: "1024",
+                                            "Bytes a second a transfer longer than `smtp.dataTimeout` must average.")
+        static let unknownRecipientsTarpit = SettingKey("smtp.unknownRecipientsTarpit", .integer(1...10_000), default: "10",
+                                                        "Refused recipients in a session before each further refusal is answered late (1 s more each, up to 5 s).")
+        static let unknownRecipientsLimit = SettingKey("smtp.unknownRecipientsLimit", .integer(1...10_000), default: "20",
+                                                       "Refused recipients in a session before 421 4.7.0 and close.")
+        static let unknownRecipientsPerIP = SettingKey("smtp.unknownRecipientsPerIP", .integer(0...1_000_000), default: "100",
+                                                       "Refused recipients an address may have in an hour across sessions, then 421 4.7.0 (0: no limit).")
         static let postmaster = SettingKey("smtp.postmaster", .text, default: "none",
                                            "The alias that receives mail for postmaster@ a domain without one.")
     }
     public static let keys = [Key.enabled, Key.port, Key.maxMessageSize, Key.maxRecipients, Key.maxInFlightBytes,
-                              Key.maxConnectionsPerIP, Key.maxMessagesPerMinutePerIP, Key.requireTLS, Key.idleTimeout, Key.postmaster]
+                              Key.maxConnectionsPerIP, Key.maxMessagesPerMinutePerIP, Key.requireTLS, Key.idleTimeout,
+                              Key.commandTimeout, Key.dataTimeout, Key.minDataRate, Key.unknownRecipientsTarpit,
+                              Key.unknownRecipientsLimit, Key.unknownRecipientsPerIP, Key.postmaster]
 
     public var enabled: Bool
     public var port: ListenerPort
@@ -152,6 +166,13 @@ public struct SMTPSettings: ComponentSettings {
     public var maxMessagesPerMinutePerIP: Int?
     public var requireTLS: Bool
     public var idleTimeout: Duration
+    public var commandTimeout: Duration
+    public var dataTimeout: Duration
+    public var minDataRate: Int
+    public var unknownRecipientsTarpit: Int
+    public var unknownRecipientsLimit: Int
+    /// nil: no limit.
+    public var unknownRecipientsPerIP: Int?
     public var postmaster: String?
 
     init(_ r: SettingsReader) throws {
@@ -165,6 +186,13 @@ public struct SMTPSettings: ComponentSettings {
         maxMessagesPerMinutePerIP = perMinute == 0 ? nil : perMinute
         requireTLS = try r.bool(Key.requireTLS, default: false)
         idleTimeout = try r.seconds(Key.idleTimeout, default: 300)
+        commandTimeout = try r.seconds(Key.commandTimeout, default: 300)
+        dataTimeout = try r.seconds(Key.dataTimeout, default: 600)
+        minDataRate = try r.int(Key.minDataRate, default: 1024)
+        unknownRecipientsTarpit = try r.int(Key.unknownRecipientsTarpit, default: 10)
+        unknownRecipientsLimit = try r.int(Key.unknownRecipientsLimit, default: 20)
+        let perIP = try r.int(Key.unknownRecipientsPerIP, default: 100)
+        unknownRecipientsPerIP = perIP == 0 ? nil : perIP
         postmaster = r.string(Key.postmaster)
     }
 }

@@ -7,8 +7,8 @@
 Scenarios: a single message fetched back over IMAP byte for byte (Return-Path and Received added in
 front, nothing else changed); many recipients (plus-addressing deduplicated, unknown ones refused);
 PIPELINING; BDAT (CHUNKING); SMTPUTF8; STARTTLS (certificate verified, and a pipelined STARTTLS
-refused); oversize messages (SIZE and actual); unknown recipients and domains; quota; too many
-recipients; SMTP smuggling with bare LF / bare CR end-of-data forms; a mail loop; malformed
+refused; TLS 1.2 with AEAD suites only); oversize messages (SIZE and actual; absurd BDAT sizes);
+unknown recipients and domains; quota; too many recipients; SMTP smuggling with bare LF / bare CR end-of-data forms; a mail loop; malformed
 commands; and an IDLE session told of new mail. Exit status 0 only if every scenario passed.
 """
 import argparse
@@ -253,6 +253,49 @@ def s_starttls(opts):
     check(r.closed(), "and the connection closed")
 
 
+def s_tls12(opts):
+    """TLS 1.2 offers AEAD suites only (ECDHE with AES-GCM or ChaCha20-Poly1305): a client that
+    can do nothing else than CBC suites fails the handshake."""
+    def attempt(ciphers):
+        ctx = tls_context(opts.cafile)
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers(ciphers + ":@SECLEVEL=0")
+        s = smtplib.SMTP(opts.host, opts.smtp_port, timeout=30)
+        try:
+            s.ehlo("tls12.example")
+            s.starttls(context=ctx)
+            return s.sock.version(), s.sock.cipher()[0]
+        except (ssl.SSLError, ConnectionError) as e:
+            return None, repr(e)
+        finally:
+            s.close()
+    for ecdsa, rsa in (("ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256"),
+                       ("ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384"),
+                       ("ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305")):
+        got = attempt(f"{ecdsa}:{rsa}")
+        check(got[0] == "TLSv1.2" and got[1] in (ecdsa, rsa), f"TLS 1.2 with {ecdsa}", got)
+    cbc = ":".join(f"ECDHE-{k}-{c}" for k in ("ECDSA", "RSA")
+                   for c in ("AES128-SHA", "AES256-SHA", "AES128-SHA256", "AES256-SHA384")) + ":AES128-SHA:AES256-SHA"
+    got = attempt(cbc)
+    check(got[0] is None, "TLS 1.2 with CBC suites only: handshake refused", got)
+
+
+def s_bdat_absurd(opts):
+    """A BDAT chunk over the size limit is refused before its bytes, and the connection closed (the
+    client is sending them: the stream cannot be resynchronised)."""
+    r = Raw(opts)
+    r.cmd("EHLO chunky.example")
+    check(r.cmd("MAIL FROM:<c@example.org>")[0] == 250, "MAIL")
+    check(r.cmd(f"RCPT TO:<{opts.user}>")[0] == 250, "RCPT")
+    started = time.monotonic()
+    # A few of the chunk's bytes only: bytes left unread at the close would reset the connection
+    # (RST) and could take the reply with them.
+    r.send(b"BDAT 99999999999 LAST\r\n" + b"x" * 100)
+    code, text = r.reply()
+    check(code == 552 and "5.3.4" in text and "closing" in text, "BDAT 99999999999: 552 5.3.4 at once", text)
+    check(r.closed() and time.monotonic() - started < 10, "and the connection closed")
+
+
 def s_oversize(opts):
     r = Raw(opts)
     r.cmd("EHLO big.example")
@@ -397,7 +440,7 @@ def s_connlimit(opts):
 SCENARIOS = {
     "single": s_single, "many": s_many_recipients, "pipelining": s_pipelining, "bdat": s_bdat, "smtputf8": s_smtputf8,
     "starttls": s_starttls, "oversize": s_oversize, "refusals": s_refusals, "smuggling": s_smuggling, "loop": s_loop,
-    "errors": s_errors, "idle": s_idle, "connlimit": s_connlimit,
+    "errors": s_errors, "idle": s_idle, "connlimit": s_connlimit, "tls12": s_tls12, "bdat_absurd": s_bdat_absurd,
 }
 
 
