@@ -25,7 +25,8 @@ public enum IMAPFrame: Sendable, Hashable {
     case appendEnd(ByteBuffer)
     /// A literal over its limit (`maxAppendSize` for APPEND, `maxInlineLiteral` otherwise) or a command
     /// over `maxCommandSize`. For `{n}` no continuation was sent and the command is dropped; for `{n+}`
-    /// the framer has skipped the literal's bytes and the rest of the command line. The session
+    /// the framer has skipped the literal's bytes and the rest of the command line (a `{n+}` over
+    /// `maxSkippedLiteral` is not skipped: `next()` throws, `isTooBig`, and the connection closes). The session
     /// answers `tag NO [TOOBIG]` (APPEND) or `tag BAD`.
     case tooLarge(tag: String?, literalSize: Int, isAppend: Bool)
     /// A line over `maxLineLength`: the framer skipped to the next CRLF. Answer `tag BAD` (or untagged).
@@ -34,5 +35,13 @@ public enum IMAPFrame: Sendable, Hashable {
 
 public struct IMAPFramingError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String
+    /// A non-synchronizing literal too large to skip: the closing BYE says `[TOOBIG]`.
+    public var isTooBig = false
     public init(_ description: String) { self.description = description }
+
+    static func tooBig(_ size: Int) -> IMAPFramingError {
+        var error = IMAPFramingError("literal of \(size) bytes is too large")
+        error.isTooBig = true
+        return error
+    }
 }

@@ -62,14 +62,23 @@ public struct IMAPFramer: Sendable {
     private mutating func emit(_ frame: IMAPFrame) { pending.append(frame) }
 
     /// Refuses a literal: at once for a synchronizing one (no continuation, so the client does not
-    /// send it); after skipping its bytes for a non-synchronizing one, which is already on its way.
-    private mutating func refuse(_ frame: IMAPFrame, marker: LiteralMarker) {
+    /// send it); after skipping its bytes for a non-synchronizing one, which is already on its way
+    /// (one over `maxSkippedLiteral` is not waited for: the connection closes, see `skip`).
+    private mutating func refuse(_ frame: IMAPFrame, marker: LiteralMarker) throws(IMAPFramingError) {
         if marker.synchronizing {
             emit(frame)
         } else {
-            deferred = frame
-            mode = .skipLiteral(remaining: marker.size)
+            try skip(marker, then: frame)
         }
+    }
+
+    /// Skips a non-synchronizing literal the client is sending, then the rest of its line, then
+    /// emits `frame`. A literal over `maxSkippedLiteral` throws instead: reading and discarding
+    /// `{99999999999+}` would hold the connection for as long as the client likes.
+    private mutating func skip(_ marker: LiteralMarker, then frame: IMAPFrame?) throws(IMAPFramingError) {
+        guard marker.size <= limits.maxSkippedLiteral else { throw .tooBig(marker.size) }
+        deferred = frame
+        mode = .skipLiteral(remaining: marker.size)
     }
 
     /// Advances the state machine; false when it needs more input.
@@ -118,7 +127,7 @@ public struct IMAPFramer: Sendable {
                 appendCount += 1
                 if marker.size > limits.maxAppendSize || appendTotal > max(limits.maxMultiAppendSize, limits.maxAppendSize)
                     || appendCount > limits.maxMultiAppendMessages {
-                    refuse(.tooLarge(tag: first.tag, literalSize: marker.size, isAppend: true), marker: marker)
+                    try refuse(.tooLarge(tag: first.tag, literalSize: marker.size, isAppend: true), marker: marker)
                     return true
                 }
                 emit(.appendNext(ByteBuffer(bytes: line), literalSize: marker.size))
@@ -130,10 +139,7 @@ public struct IMAPFramer: Sendable {
             // Not a next message: the session answers BAD. A literal the client sends without
             // waiting is skipped, never read as commands.
             emit(.appendEnd(ByteBuffer(bytes: line.count > limits.maxLineLength ? Array(line.prefix(limits.maxLineLength)) : line)))
-            if !marker.synchronizing {
-                deferred = nil
-                mode = .skipLiteral(remaining: marker.size)
-            }
+            if !marker.synchronizing { try skip(marker, then: nil) }
             return true
         case .skipLiteral(let remaining):
             if remaining > 0 {
@@ -157,9 +163,8 @@ public struct IMAPFramer: Sendable {
                 skipTail = []
                 // A literal at the end of a discarded line is discarded too (when the client sends
                 // it without waiting: a non-synchronizing literal), so its bytes never pass for commands.
-                if let marker = try? Self.literalMarker(tail), !marker.synchronizing {
-                    deferred = after
-                    mode = .skipLiteral(remaining: marker.size)
+                if let marker = try Self.literalMarker(tail), !marker.synchronizing {
+                    try skip(marker, then: after)
                 } else {
                     mode = .line
                     if let after { emit(after) }
@@ -228,9 +233,8 @@ public struct IMAPFramer: Sendable {
             let tag = tagOf(command.isEmpty ? line : command)
             command = []
             // As when the line arrives in pieces (skipLine): a trailing non-synchronizing literal goes too.
-            if let marker = try? Self.literalMarker(line), !marker.synchronizing {
-                deferred = .lineTooLong(tag: tag)
-                mode = .skipLiteral(remaining: marker.size)
+            if let marker = try Self.literalMarker(line), !marker.synchronizing {
+                try skip(marker, then: .lineTooLong(tag: tag))
             } else {
                 emit(.lineTooLong(tag: tag))
             }
@@ -262,7 +266,7 @@ public struct IMAPFramer: Sendable {
         if marker.size > limit || (!isAppendMessage && total > limits.maxCommandSize) {
             let tag = tagOf(soFar)
             command = []
-            refuse(.tooLarge(tag: tag, literalSize: marker.size, isAppend: isAppendMessage), marker: marker)
+            try refuse(.tooLarge(tag: tag, literalSize: marker.size, isAppend: isAppendMessage), marker: marker)
             return true
         }
         if marker.synchronizing { emit(.continuationRequest) }

@@ -17,6 +17,10 @@ public struct IMAPLimits: Sendable, Hashable {
     public var maxNesting: Int = 32
     /// Most items in a sequence set / flag list / fetch attribute list / search key tree.
     public var maxListItems: Int = 10_000
+    /// Largest refused non-synchronizing literal (`{n+}` over its limit, or ending a refused line)
+    /// that is read and discarded so the connection can go on; past it the client, already sending,
+    /// gets `* BYE [TOOBIG]` and the connection closes.
+    public var maxSkippedLiteral: Int = 1024 * 1024
     /// Bytes handed on per `appendChunk` frame.
     public var appendChunkSize: Int = 64 * 1024
     /// Most RFC 5267 update contexts (SEARCH/SORT RETURN (UPDATE)) one session keeps at once;

@@ -27,7 +27,8 @@ public final class IMAPFrameHandler: FrameCountingHandler {
             // The stream cannot be resynchronised (e.g. an absurd literal size): say so and close.
             failed = true
             var bye = ByteBuffer()
-            IMAPResponseEncoder.encode(.untagged(.condition(status: .bye, code: nil, text: "Protocol error: \(error.description)")), into: &bye)
+            let code: ResponseCode? = error.isTooBig ? .tooBig : nil
+            IMAPResponseEncoder.encode(.untagged(.condition(status: .bye, code: code, text: "Protocol error: \(error.description)")), into: &bye)
             let channel = context.channel
             context.writeAndFlush(NIOAny(bye)).whenComplete { _ in channel.close(promise: nil) }
         }

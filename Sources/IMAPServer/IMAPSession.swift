@@ -175,7 +175,7 @@ final class IMAPSession {
             if isAppend {
                 no(tag ?? "*", "Message too large (\(size) bytes; the limit is \(configuration.limits.maxAppendSize))", code: .tooBig)
             } else {
-                bad(tag, "Literal or command too large")
+                bad(tag, "Literal or command too large", code: .tooBig)
             }
         case .lineTooLong(let tag):
             bad(tag, "Command line too long")
@@ -335,7 +335,8 @@ final class IMAPSession {
     }
 
     func authenticateUser(_ tag: String, user: String, password: String) async throws {
-        switch await context.authenticator.authenticate(user: user, password: password, remoteIP: context.remoteIP) {
+        switch await context.authenticator.authenticate(user: user, password: password, remoteIP: context.remoteIP,
+                                                           audit: AuthAudit(protocolName: "imap", logger: context.logger)) {
         case .authenticated(let login):
             self.login = login
             state = .authenticated

@@ -80,13 +80,23 @@ public actor AuthThrottle {
 
     /// Records a failure; returns how long after the attempt began the answer should go out.
     public func recordFailure(ip: String, account: String) -> Duration {
+        fail(ip: ip, account: account).answerAfter
+    }
+
+    /// Records a failure: when the answer should go out, and the lockouts it started.
+    public func fail(ip: String, account: String) -> AuthFailureVerdict {
         endAttempt(ip: ip, account: account)
         let t = now()
-        bump(&ips, ip, at: t, limit: policy.maxFailuresPerIP)
-        bump(&accounts, account, at: t, limit: policy.maxFailuresPerAccount)
+        var lockouts: [AuthLockout] = []
+        if bump(&ips, ip, at: t, limit: policy.maxFailuresPerIP) {
+            lockouts.append(AuthLockout(scope: .ip, duration: policy.refusalDuration))
+        }
+        if bump(&accounts, account, at: t, limit: policy.maxFailuresPerAccount) {
+            lockouts.append(AuthLockout(scope: .account, duration: policy.refusalDuration))
+        }
         prune()
         let jitterMs = Int64.random(in: 0...max(0, policy.jitter.components.seconds * 1000 + policy.jitter.components.attoseconds / 1_000_000_000_000_000))
-        return policy.failureDelay + .milliseconds(jitterMs)
+        return AuthFailureVerdict(answerAfter: policy.failureDelay + .milliseconds(jitterMs), lockouts: lockouts)
     }
 
     public func recordSuccess(ip: String, account: String) {
@@ -95,12 +105,15 @@ public actor AuthThrottle {
         if trusted.count < policy.maxTracked { trusted.insert(ip + "\u{0}" + account) }
     }
 
-    private func bump(_ table: inout [String: Record], _ key: String, at t: ContinuousClock.Instant, limit: Int) {
+    /// Counts a failure; true when it starts a refusal.
+    private func bump(_ table: inout [String: Record], _ key: String, at t: ContinuousClock.Instant, limit: Int) -> Bool {
         var r = table[key] ?? Record()
         r.failures = r.failures.filter { t - $0 < policy.window }
         r.failures.append(t)
-        if r.failures.count >= limit { r.refusedUntil = t + policy.refusalDuration; r.failures = [] }
+        var locked = false
+        if r.failures.count >= limit { r.refusedUntil = t + policy.refusalDuration; r.failures = []; locked = true }
         table[key] = r
+        return locked
     }
 
     private func prune() {

@@ -33,17 +33,24 @@ public struct SessionAuthenticator: Sendable {
         self.mailboxes = mailboxes; self.gate = gate; self.limiter = limiter; self.now = now; self.sleep = sleep
     }
 
-    public func authenticate(user: String, password: String, remoteIP: String) async -> Outcome {
+    /// Logs in; every failure and refusal, and every lockout it starts, goes to `audit` (never the password).
+    public func authenticate(user: String, password: String, remoteIP: String, audit: AuthAudit) async -> Outcome {
         let started = now()
         let account = user.lowercased()
-        if let gate, let wait = await gate.begin(ip: remoteIP, account: account) { return .throttled(retryAfter: wait) }
+        if let gate, let wait = await gate.begin(ip: remoteIP, account: account) {
+            audit.failure(ip: remoteIP, user: user, reason: .throttled)
+            return .throttled(retryAfter: wait)
+        }
         let session: any MailboxSession
         do {
             guard let address = try? EmailAddress(user) else { throw MailStoreError(.authenticationFailed, "bad address") }
             session = try await mailboxes.unlock(address: address, password: password)
         } catch let error as MailStoreError where error.code == .authenticationFailed || error.code == .noMailbox {
             // The same answer, after the same delay, whether the address exists or not.
-            let answerAt = await gate?.failed(ip: remoteIP, account: account) ?? .seconds(1)
+            let verdict = await gate?.failed(ip: remoteIP, account: account) ?? AuthFailureVerdict(answerAfter: .seconds(1))
+            audit.failure(ip: remoteIP, user: user, reason: .badCredentials)
+            for lockout in verdict.lockouts { audit.lockout(ip: remoteIP, user: user, lockout) }
+            let answerAt = verdict.answerAfter
             let elapsed = now() - started
             if answerAt > elapsed { await sleep(answerAt - elapsed) }
             return .failed

@@ -206,7 +206,8 @@ final class POP3Session {
 
     func authenticate(user: String, password: String) async throws {
         let session: any MailboxSession
-        switch await context.authenticator.authenticate(user: user, password: password, remoteIP: context.remoteIP) {
+        switch await context.authenticator.authenticate(user: user, password: password, remoteIP: context.remoteIP,
+                                                           audit: AuthAudit(protocolName: "pop3", logger: context.logger)) {
         case .authenticated(let login):
             self.login = login
             session = login.session

@@ -43,6 +43,9 @@ struct ServeCommand: AsyncParsableCommand {
             if let tlsKey { overrides["tls.key"] = tlsKey }
             let settings = try await SealboxConfiguration.load(overrides: overrides, configFile: config)
 
+            for warning in try SecretFilePermissions.check(dataDirectory: settings.node.dataDirectory, tlsKeyPath: settings.node.tlsKeyPath) {
+                printError(warning)
+            }
             let lock = try DataDirectoryLock(dataDirectory: settings.node.dataDirectory)
             let node = try SealboxNode.open(dataDirectory: settings.node.dataDirectory)
             var logger = Logger(label: "sealbox")

@@ -248,6 +248,46 @@ struct IMAPFramerTests {
         #expect(throws: IMAPFramingError.self) { _ = try frames(Array(input.utf8), step: 1) }
     }
 
+    @Test("an absurd synchronizing literal in any command is refused at once, without a continuation",
+          arguments: [("a LOGIN {99999999999}\r\n", false), ("a SEARCH TEXT {99999999999}\r\n", false),
+                      ("a APPEND INBOX {99999999999}\r\n", true)])
+    func absurdSyncLiteral(_ input: String, isAppend: Bool) throws {
+        #expect(try framesAllWays(input + "b NOOP\r\n") == ["tooLarge:a:99999999999:\(isAppend)", "cmd:b NOOP"])
+    }
+
+    @Test("an absurd non-synchronizing literal in any command throws [TOOBIG] as soon as its marker is read",
+          arguments: ["a LOGIN {99999999999+}\r\n", "a SEARCH TEXT {99999999999+}\r\n", "a APPEND INBOX {99999999999+}\r\n",
+                      "a LOGIN {3+}\r\nbob {99999999999+}\r\n", "a APPEND INBOX {1+}\r\nx {99999999999+}\r\n",
+                      "a APPEND INBOX {1+}\r\nx junk {99999999999+}\r\n"])
+    func absurdNonSyncLiteral(_ input: String) {
+        for step in [0, 1, 5] {
+            do {
+                _ = try frames(Array(input.utf8), step: step)
+                Issue.record("no error for \(input) at step \(step)")
+            } catch {
+                #expect((error as? IMAPFramingError)?.isTooBig == true, "\(error)")
+            }
+        }
+    }
+
+    @Test("a refused non-synchronizing literal is skipped up to maxSkippedLiteral, and not past it")
+    func skipBound() throws {
+        var limits = IMAPLimits()
+        limits.maxInlineLiteral = 10
+        limits.maxAppendSize = 10
+        limits.maxLineLength = 40
+        limits.maxSkippedLiteral = 20
+        let twenty = String(repeating: "z", count: 20)
+        #expect(try framesAllWays("a LOGIN {20+}\r\n\(twenty)\r\nb NOOP\r\n", limits: limits) == ["tooLarge:a:20:false", "cmd:b NOOP"])
+        #expect(try framesAllWays("a APPEND INBOX {20+}\r\n\(twenty)\r\nb NOOP\r\n", limits: limits) == ["tooLarge:a:20:true", "cmd:b NOOP"])
+        let long = "t1 X " + String(repeating: "A", count: 50)
+        for input in ["a LOGIN {21+}\r\n", "a APPEND INBOX {21+}\r\n", long + " {21+}\r\n", long + " {99999999999999+}\r\n"] {
+            for step in [0, 1, 3] {
+                #expect(throws: IMAPFramingError.self, "\(input) step \(step)") { _ = try frames(Array(input.utf8), step: step, limits: limits) }
+            }
+        }
+    }
+
     @Test("a closing brace that is not a literal marker is text")
     func braceText() throws {
         #expect(try framesAllWays("a LOGIN x} \"{1 }\"\r\n") == ["cmd:a LOGIN x} \"{1 }\""])

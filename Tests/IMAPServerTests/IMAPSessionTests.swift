@@ -329,7 +329,7 @@ struct IMAPSessionTests {
     func throttled() async throws {
         struct RefuseAll: IMAPAuthGate {
             func begin(ip: String, account: String) async -> Duration? { .seconds(600) }
-            func failed(ip: String, account: String) async -> Duration { .zero }
+            func failed(ip: String, account: String) async -> AuthFailureVerdict { AuthFailureVerdict(answerAfter: .zero) }
             func succeeded(ip: String, account: String) async {}
             func cancelled(ip: String, account: String) async {}
         }

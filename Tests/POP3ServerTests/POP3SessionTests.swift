@@ -274,7 +274,7 @@ struct POP3TranscriptTests {
     func throttled() async throws {
         struct RefuseAll: AuthGate {
             func begin(ip: String, account: String) async -> Duration? { .seconds(600) }
-            func failed(ip: String, account: String) async -> Duration { .zero }
+            func failed(ip: String, account: String) async -> AuthFailureVerdict { AuthFailureVerdict(answerAfter: .zero) }
             func succeeded(ip: String, account: String) async {}
             func cancelled(ip: String, account: String) async {}
         }
