@@ -201,9 +201,24 @@ extension IMAPSession {
         let budget = configuration.appendMemory
         var held = 0, overBudget = false
         defer { budget.release(held) }
+        // However steadily the bytes come, they must all be here by this time (slowloris).
+        let started = clock.now()
+        var announced = literalSize
+        func deadline() -> ContinuousClock.Instant {
+            started + max(configuration.appendTimeout, .seconds(announced / max(configuration.minAppendRate, 1)))
+        }
+        func timedOut() -> Bool {
+            let now = clock.now()
+            guard now > deadline() || now - lastActivity > idleLimit else { return false }
+            untagged(.condition(status: .bye, code: nil, text: now > deadline() ? "Timeout: the message data came too slowly"
+                                                                                : "Autologout; idle for too long"))
+            state = .logout
+            return true
+        }
         reading: while true {
             switch await context.inbox.next() {
             case .frame(.appendChunk(let chunk)):
+                if timedOut() { try await flush(); return }
                 lastActivity = clock.now()
                 guard case .success = current, !overBudget else { continue }
                 if budget.reserve(2 * chunk.readableBytes) {
@@ -215,8 +230,10 @@ extension IMAPSession {
                     message = []; messages = []
                     budget.release(held); held = 0
                 }
-            case .frame(.appendNext(let text, _)):
+            case .frame(.appendNext(let text, let size)):
+                if timedOut() { try await flush(); return }
                 lastActivity = clock.now()
+                announced += size
                 if case .success(let h) = current { messages.append((h, message)) }
                 message = []
                 current = current.flatMap { IMAPCommandParser.parseAppendNext(text, after: $0, limits: limits) }
@@ -240,7 +257,7 @@ extension IMAPSession {
                 if revoked { try await revokedBye(); return }
                 changesPending = true
             case .tick:
-                continue
+                if timedOut() { try await flush(); return }
             case .shutdown:
                 untagged(.condition(status: .bye, code: nil, text: "Server shutting down"))
                 try await flush(); state = .logout; return

@@ -14,6 +14,11 @@ public struct IMAPSessionConfiguration: LoginSessionConfiguration {
     /// by every session the configuration is copied to). A message's bytes count twice while
     /// read (the literal and its CRLF-canonical copy), until it is stored.
     public var appendMemory = MemoryBudget(limit: 1 << 30)
+    /// An APPEND's literals must all have come within the larger of `appendTimeout` and their
+    /// size at `minAppendRate` bytes a second, however steadily they trickle (slowloris); a
+    /// silent client is ended by the idle limit as between commands.
+    public var appendTimeout: Duration = .seconds(600)
+    public var minAppendRate = 1024
     /// The wall clock SEARCH's WITHIN keys (YOUNGER / OLDER, RFC 5032) count back from.
     public var now: @Sendable () -> Date = { Date() }
     public init() {}

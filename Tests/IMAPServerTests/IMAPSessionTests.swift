@@ -325,6 +325,58 @@ struct IMAPSessionTests {
         await h.cleanUp()
     }
 
+    /// Issue 15 (slowloris, as for SMTP): an APPEND literal trickled in a byte at a time, or left
+    /// unfinished, ends the session; one that comes at the minimum rate is stored.
+    @Test("APPEND: a trickled literal is cut at its deadline, a silent one at the idle limit; a steady slow one is stored")
+    func appendDeadline() async throws {
+        let h = try await SessionHarness()
+        let (clock, advance) = SessionClock.manual()
+        func connect() async throws -> TestClient {
+            let c = h.connect { $0.clock = clock; $0.idleTimeout = .seconds(1800); $0.appendTimeout = .seconds(600); $0.minAppendRate = 1024 }
+            try await c.login(h)
+            return c
+        }
+        // 4,000 bytes: a deadline of max(600 s, 4000 / 1024 s) = 600 s; a byte every 30 s is never idle.
+        let c = try await connect()
+        try await c.send("a1 APPEND INBOX {4000}")
+        _ = try await c.read(until: "+ ")  // the APPEND has begun: its clock runs from here
+        for _ in 0..<20 {
+            try await c.sendRaw([0x41])
+            advance(.seconds(30))
+        }
+        advance(.seconds(1))
+        try await c.sendRaw([0x41])
+        #expect(try await c.read(until: "* BYE").contains("Timeout: the message data came too slowly"))
+        await c.close()
+        #expect(c.transport.closed)
+
+        // Silent after the first bytes: the idle limit (4 MB: a deadline of 4,096 s, later).
+        let d = try await connect()
+        try await d.send("a2 APPEND INBOX {4000000}")
+        _ = try await d.read(until: "+ ")
+        try await d.sendRaw(Array(repeating: 0x41, count: 10))
+        advance(.seconds(1801))
+        d.inbox.pushTick()
+        #expect(try await d.read(until: "* BYE").contains("Autologout"))
+        await d.close()
+
+        // 1,200 KB at just over 1 KB a second: within max(600 s, 1200 s), stored.
+        let e = try await connect()
+        let body = Array(("From: a@example.org\r\nSubject: slow\r\n\r\n" + String(repeating: "x", count: 1_228_760) + "\r\n").utf8)
+        try await e.send("a3 APPEND INBOX {\(body.count)}")
+        _ = try await e.read(until: "+ ")
+        for start in stride(from: 0, to: body.count, by: 65_536) {
+            try await e.sendRaw(Array(body[start..<min(start + 65_536, body.count)]))
+            advance(.seconds(60))
+            e.inbox.pushTick()
+        }
+        try await e.sendRaw(Array("\r\n".utf8))
+        let stored = try await e.read(until: "a3 ")
+        #expect(stored.contains("a3 OK"), "\(stored)")
+        await e.close()
+        await h.cleanUp()
+    }
+
     @Test("login throttle: a refused IP gets NO [UNAVAILABLE] without trying the password")
     func throttled() async throws {
         struct RefuseAll: IMAPAuthGate {
