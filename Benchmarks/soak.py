@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""Soak test: one node under steady mixed load for a while; every error and every lost message counted.
+
+    swift build -c release --product sealbox && python3 Benchmarks/soak.py [--seconds 600] [--idle 1000]
+                                                        [--senders 20] [--pollers 5] [--sealbox PATH]
+
+Starts the release `sealbox serve` on loopback (a fresh data directory, one mailbox, the per-IP and
+per-mailbox limits raised as an admin would for a test), then at once:
+  - IDLE sessions (--idle): log in, SELECT INBOX, IDLE; each remembers the last `* n EXISTS` it heard;
+  - SMTP senders (--senders): one connection each, a 4 KB message after another to the mailbox
+    (RSET between), counting the 250s;
+  - POP3 pollers (--pollers): every 2 s a new session: STAT, RETR of the newest message, QUIT.
+After --seconds the senders stop; after a settling pause every IDLE session must have heard the
+final count, STATUS must equal the number of 250s (0 lost, 0 doubled), and no command may have
+failed. The server's resident memory is sampled every 5 s: the report gives it after the warm-up
+(the first fifth) and at the end. Exit status 1 when anything failed. Not part of the test suite
+(it takes minutes); Linux only (reads /proc).
+"""
+import argparse, asyncio, os, resource, sys, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from imap_load import ROOT, Sealbox, rss_kb  # noqa: E402
+
+MESSAGE = ("From: Soak <soak@example.net>\r\nTo: user@example.com\r\nSubject: soak {n}\r\n"
+           "Message-ID: <soak-{n}@example.net>\r\n\r\n" + ("the quick brown fox jumps over the lazy dog\r\n" * 90))
+
+
+class Counters:
+    def __init__(self):
+        self.accepted = 0
+        self.errors = []          # (what, detail)
+        self.idle_seen = {}       # session index -> last EXISTS
+        self.pop3_sessions = 0
+        self.rss = []             # (t, kB)
+
+    def error(self, what, detail):
+        if len(self.errors) < 50:
+            self.errors.append((what, str(detail)[:200]))
+        else:
+            self.errors.append((what, ""))
+
+
+async def read_line(reader, timeout=60):
+    line = await asyncio.wait_for(reader.readline(), timeout)
+    if not line:
+        raise ConnectionError("connection closed")
+    return line.decode("utf-8", "replace")
+
+
+async def imap_idle(i, port, user, password, stop, c):
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await read_line(reader)
+        async def command(tag, text):
+            writer.write(f"{tag} {text}\r\n".encode())
+            await writer.drain()
+            while True:
+                line = await read_line(reader)
+                if line.startswith("* ") and line.rstrip().endswith(" EXISTS"):
+                    c.idle_seen[i] = int(line.split()[1])
+                if line.startswith(tag + " "):
+                    if not line.startswith(tag + " OK"):
+                        raise RuntimeError(line.strip())
+                    return
+        await command("a", f'LOGIN "{user}" "{password}"')
+        await command("b", "SELECT INBOX")
+        writer.write(b"c IDLE\r\n")
+        await writer.drain()
+        while not stop.is_set():
+            try:
+                line = await asyncio.wait_for(reader.readline(), 1)
+            except asyncio.TimeoutError:
+                continue
+            if not line:
+                raise ConnectionError("closed during IDLE")
+            text = line.decode("utf-8", "replace")
+            if text.startswith("* ") and text.rstrip().endswith(" EXISTS"):
+                c.idle_seen[i] = int(text.split()[1])
+            elif text.startswith("* BYE") or text.startswith("c "):
+                raise RuntimeError(text.strip())
+        writer.write(b"DONE\r\n")
+        await writer.drain()
+        while True:
+            text = await read_line(reader)
+            if text.startswith("* ") and text.rstrip().endswith(" EXISTS"):
+                c.idle_seen[i] = int(text.split()[1])
+            if text.startswith("c "):
+                break
+        writer.write(b"z LOGOUT\r\n")
+        await writer.drain()
+        writer.close()
+    except Exception as e:  # noqa: BLE001 - every failure is counted
+        c.error("imap idle", e)
+
+
+async def smtp_sender(i, port, stop, c, next_n):
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        async def reply():
+            while True:
+                line = await read_line(reader)
+                if line[3:4] != "-":
+                    return line
+        async def command(text, expect):
+            writer.write(text.encode() + b"\r\n")
+            await writer.drain()
+            line = await reply()
+            if not line.startswith(expect):
+                raise RuntimeError(f"{text.split()[0]}: {line.strip()}")
+        await reply()
+        await command(f"EHLO soak{i}.example.net", "250")
+        while not stop.is_set():
+            n = next_n()
+            await command("MAIL FROM:<soak@example.net>", "250")
+            await command("RCPT TO:<user@example.com>", "250")
+            await command("DATA", "354")
+            writer.write(MESSAGE.format(n=n).encode() + b".\r\n")
+            await writer.drain()
+            line = await reply()
+            if not line.startswith("250"):
+                raise RuntimeError(f"end of DATA: {line.strip()}")
+            c.accepted += 1
+        await command("QUIT", "221")
+        writer.close()
+    except Exception as e:  # noqa: BLE001
+        c.error("smtp sender", e)
+
+
+async def pop3_poller(port, user, password, stop, c):
+    while not stop.is_set():
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            async def command(text, multi=False):
+                if text:
+                    writer.write(text.encode() + b"\r\n")
+                    await writer.drain()
+                line = await read_line(reader)
+                if not line.startswith("+OK"):
+                    raise RuntimeError(f"{text.split()[0] if text else 'greeting'}: {line.strip()}")
+                if multi:
+                    while (await read_line(reader)) != ".\r\n":
+                        pass
+                return line
+            await command("")
+            await command(f"USER {user}")
+            await command(f"PASS {password}")
+            count = int((await command("STAT")).split()[1])
+            if count:
+                await command(f"RETR {count}", multi=True)
+            await command("QUIT")
+            writer.close()
+            c.pop3_sessions += 1
+        except Exception as e:  # noqa: BLE001
+            c.error("pop3 poller", e)
+        try:
+            await asyncio.wait_for(stop.wait(), 2)
+        except asyncio.TimeoutError:
+            pass
+
+
+async def imap_status(port, user, password):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    await read_line(reader)
+    writer.write(f'a LOGIN "{user}" "{password}"\r\nb STATUS INBOX (MESSAGES)\r\nc LOGOUT\r\n'.encode())
+    await writer.drain()
+    messages = None
+    while True:
+        line = await read_line(reader)
+        if line.startswith("* STATUS"):
+            messages = int(line.split("MESSAGES ")[1].split(")")[0])
+        if line.startswith("c "):
+            break
+    writer.close()
+    return messages
+
+
+async def run(args, server):
+    c = Counters()
+    stop_traffic, stop_idle = asyncio.Event(), asyncio.Event()
+    counter = iter(range(1, 10 ** 9))
+    started = time.monotonic()
+
+    async def sample():
+        while not stop_idle.is_set():
+            c.rss.append((time.monotonic() - started, rss_kb(server.pids())))
+            try:
+                await asyncio.wait_for(stop_idle.wait(), 5)
+            except asyncio.TimeoutError:
+                pass
+
+    # One login first: the throttle trusts an (IP, account) pair once it has logged in, and lets
+    # its logins run in parallel (until then it allows only a few at a time from one address).
+    await imap_status(server.port, server.user, server.password)
+    # Then the IDLE sessions (logins in batches, as clients reconnecting after a restart would).
+    idle = []
+    for i in range(args.idle):
+        idle.append(asyncio.create_task(imap_idle(i, server.port, server.user, server.password, stop_idle, c)))
+        if i % 50 == 49:
+            await asyncio.sleep(0.2)
+    sampler = asyncio.create_task(sample())
+    traffic = [asyncio.create_task(smtp_sender(i, server.smtp_port, stop_traffic, c, lambda: next(counter)))
+               for i in range(args.senders)]
+    traffic += [asyncio.create_task(pop3_poller(server.pop3_port, server.user, server.password, stop_traffic, c))
+                for _ in range(args.pollers)]
+    await asyncio.sleep(args.seconds)
+    stop_traffic.set()
+    await asyncio.gather(*traffic)
+    # Settle: every IDLE session must hear the final count.
+    final = await imap_status(server.port, server.user, server.password)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and sum(1 for v in c.idle_seen.values() if v == final) < args.idle:
+        await asyncio.sleep(0.5)
+    heard = sum(1 for v in c.idle_seen.values() if v == final)
+    stop_idle.set()
+    await asyncio.gather(*idle, sampler)
+    return c, final, heard, time.monotonic() - started
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seconds", type=float, default=600)
+    p.add_argument("--idle", type=int, default=1000)
+    p.add_argument("--senders", type=int, default=20)
+    p.add_argument("--pollers", type=int, default=5)
+    p.add_argument("--sealbox", default=os.path.join(ROOT, ".build/release/sealbox"))
+    args = p.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")  # as scripts/serve runs the server
+    server = Sealbox(args.sealbox)
+    try:
+        c, final, heard, elapsed = asyncio.run(run(args, server))
+    finally:
+        server.stop()
+    warm = [kb for t, kb in c.rss if t >= elapsed * 0.2] or [kb for _, kb in c.rss]
+    print(f"soak: {args.seconds:.0f} s of traffic, {args.idle} IDLE sessions, {args.senders} SMTP senders, "
+          f"{args.pollers} POP3 pollers (MALLOC_ARENA_MAX={os.environ['MALLOC_ARENA_MAX']}); {elapsed:.0f} s in all")
+    print(f"SMTP: {c.accepted} messages answered 250 ({c.accepted / args.seconds:.1f}/s); INBOX holds {final} "
+          f"({final - c.accepted:+d}: {'none lost, none doubled' if final == c.accepted else 'MISMATCH'})")
+    print(f"IMAP IDLE: {heard} of {args.idle} sessions heard the final EXISTS {final}")
+    print(f"POP3: {c.pop3_sessions} sessions (STAT, RETR of the newest, QUIT)")
+    if c.rss:
+        print(f"server RSS: {c.rss[0][1] / 1024:.0f} MB at the start, {warm[0] / 1024:.0f} MB after the warm-up, "
+              f"{max(warm) / 1024:.0f} MB at most after it, {c.rss[-1][1] / 1024:.0f} MB at the end")
+    print(f"errors: {len(c.errors)}")
+    for what, detail in c.errors[:20]:
+        print(f"  {what}: {detail}")
+    ok = not c.errors and final == c.accepted and heard == args.idle
+    print("PASS" if ok else "FAIL")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
