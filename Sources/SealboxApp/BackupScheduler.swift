@@ -36,7 +36,14 @@ public struct BackupScheduler: Service {
         return Date(timeIntervalSince1970: slot)
     }
 
+    /// Until the node shuts down: a graceful shutdown ends the wait at once and cancels a backup
+    /// under way (an unfinished generation is never listed; the next start makes a new one), so
+    /// `serve` exits within seconds, not after the tick or the upload.
     public func run() async throws {
+        await cancelWhenGracefulShutdown { await schedule() }
+    }
+
+    func schedule() async {
         var due: [String: Date] = [:]          // mailbox id → next backup
         var failures: [String: Int] = [:]
         let intervalSeconds = Double(interval.components.seconds)
