@@ -116,9 +116,11 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
                                     recipients: hooks[url] ?? [], target: url, context: context, message: transaction.message,
                                     created: transaction.receivedAt))
         }
-        // Stored copies get Return-Path (RFC 5321 §4.4: added at final delivery).
-        let stored = Array("Return-Path: <\(transaction.mailFrom)>\r\n".utf8) + transaction.message
-        try await mailboxes.acceptInbound(message: stored, internalDate: transaction.receivedAt, mailboxes: stores, jobs: jobs)
+        // Stored copies get Return-Path (RFC 5321 §4.4: added at final delivery), put in front
+        // while sealing: the message itself is not copied.
+        let returnPath = Array("Return-Path: <\(transaction.mailFrom)>\r\n".utf8)
+        try await mailboxes.acceptInbound(message: transaction.message, prefix: returnPath, internalDate: transaction.receivedAt,
+                                          mailboxes: stores, jobs: jobs)
         if !jobs.isEmpty { onJobsQueued() }
     }
 }
