@@ -31,15 +31,26 @@ public enum InboundSeal {
         }
     }
 
-    public static func seal(message: [UInt8], internalDate: Date, publicKey: [UInt8], mailboxID: String) throws -> [UInt8] {
+    /// Seals `prefix ‖ message` (the prefix: header fields added at final delivery, such as
+    /// Return-Path, so that the caller does not copy the whole message to put them in front).
+    ///
+    /// Memory: at its peak this holds, besides `message`, the plaintext, the AEAD's ciphertext and
+    /// its combined box (three more copies of the message's size); the blob it returns is a
+    /// fourth, made once the plaintext is gone. `DirectoryInboundHandler.copiesHeld` counts them.
+    public static func seal(message: [UInt8], prefix: [UInt8] = [], internalDate: Date, publicKey: [UInt8],
+                            mailboxID: String) throws -> [UInt8] {
         let key = try XWingMLKEM768X25519.PublicKey(rawRepresentation: publicKey)
         var sender = try HPKE.Sender(recipientKey: key, ciphersuite: ciphersuite, info: info)
-        var plaintext = [UInt8]()
-        plaintext.reserveCapacity(message.count + 8)
-        let millis = Int64((internalDate.timeIntervalSince1970 * 1000).rounded())
-        withUnsafeBytes(of: millis.bigEndian) { plaintext.append(contentsOf: $0) }
-        plaintext.append(contentsOf: message)
-        let ciphertext = try sender.seal(plaintext, authenticating: Array(mailboxID.utf8))
+        let ciphertext: Data
+        do {
+            var plaintext = [UInt8]()
+            plaintext.reserveCapacity(8 + prefix.count + message.count)
+            let millis = Int64((internalDate.timeIntervalSince1970 * 1000).rounded())
+            withUnsafeBytes(of: millis.bigEndian) { plaintext.append(contentsOf: $0) }
+            plaintext.append(contentsOf: prefix)
+            plaintext.append(contentsOf: message)
+            ciphertext = try sender.seal(plaintext, authenticating: Array(mailboxID.utf8))
+        }  // the plaintext is freed here, before the blob is made
         var blob = [version]
         blob.reserveCapacity(1 + encapsulatedKeyBytes + ciphertext.count)
         blob.append(contentsOf: sender.encapsulatedKey)

@@ -7,13 +7,15 @@ extension LocalMailboxService {
     /// key), and commits the copies together with the outbound jobs (forwards, webhooks) in one
     /// durable transaction. Only after this returns may SMTP answer 250. Then the copies of
     /// mailboxes unlocked in this process move into INBOX at once (their IDLE sessions hear of
-    /// it); the others wait for the next login. Returns the outbound jobs' ids.
+    /// it); the others wait for the next login. Returns the outbound jobs' ids. Each stored copy is
+    /// `prefix ‖ message` (Return-Path), put together while sealing rather than copied first.
     @discardableResult
-    public func acceptInbound(message: [UInt8], internalDate: Date, mailboxes: [InboundMailbox], jobs: [OutboundJob]) async throws -> [Int64] {
+    public func acceptInbound(message: [UInt8], prefix: [UInt8], internalDate: Date, mailboxes: [InboundMailbox],
+                              jobs: [OutboundJob]) async throws -> [Int64] {
         try checkDiskSpace()
         var copies: [SealedCopy] = []
         for mailbox in Set(mailboxes).sorted(by: { $0.mailboxID < $1.mailboxID }) {
-            let blob = try InboundSeal.seal(message: message, internalDate: internalDate, publicKey: mailbox.publicKey, mailboxID: mailbox.mailboxID)
+            let blob = try InboundSeal.seal(message: message, prefix: prefix, internalDate: internalDate, publicKey: mailbox.publicKey, mailboxID: mailbox.mailboxID)
             copies.append(SealedCopy(mailboxID: mailbox.mailboxID, blob: blob))
         }
         let (_, ids) = try await queue.commit(copies: copies, jobs: jobs)

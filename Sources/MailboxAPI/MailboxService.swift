@@ -19,9 +19,12 @@ public protocol MailboxService: Sendable {
     /// The MX's commit: one copy of `message` sealed to each storing mailbox and the outbound
     /// jobs (forwards, webhooks), durable together (all or nothing) before this returns; only
     /// then may SMTP answer 250. Mailboxes open somewhere see the message at once. Returns the
-    /// jobs' ids.
+    /// jobs' ids. Each stored copy is `prefix ‖ message` (the Return-Path, added at final
+    /// delivery); the jobs carry `message` alone. The prefix is put in front while sealing, so
+    /// that no one copies a whole large message just to prepend a line.
     @discardableResult
-    func acceptInbound(message: [UInt8], internalDate: Date, mailboxes: [InboundMailbox], jobs: [OutboundJob]) async throws -> [Int64]
+    func acceptInbound(message: [UInt8], prefix: [UInt8], internalDate: Date, mailboxes: [InboundMailbox],
+                       jobs: [OutboundJob]) async throws -> [Int64]
 
     /// Bytes a mailbox holds, without unlocking it (its stored and queued mail): the MX checks
     /// quotas with this at RCPT time.
@@ -33,6 +36,12 @@ public protocol MailboxService: Sendable {
 
 extension MailboxService {
     public func storageIsLow() async -> Bool { false }
+
+    /// The MX's commit with nothing in front of the stored copies.
+    @discardableResult
+    public func acceptInbound(message: [UInt8], internalDate: Date, mailboxes: [InboundMailbox], jobs: [OutboundJob]) async throws -> [Int64] {
+        try await acceptInbound(message: message, prefix: [], internalDate: internalDate, mailboxes: mailboxes, jobs: jobs)
+    }
 }
 
 public enum DeliveryOutcome: Sendable, Hashable {

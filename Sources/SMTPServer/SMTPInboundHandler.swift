@@ -49,4 +49,13 @@ public protocol SMTPInboundHandler: Sendable {
     /// Commits the message for every recipient (stored copies, forwards, webhooks) durably, all
     /// or nothing. The session answers 250 only after this returns.
     func commit(_ transaction: InboundTransaction) async throws
+    /// How many copies of the message's size the session's buffer and `commit` hold at most at
+    /// once, for these recipients: the session charges the server's memory budget that many bytes
+    /// for each byte it keeps, so that the budget bounds what the messages really take in memory.
+    func copiesHeld(for recipients: [InboundRecipient]) -> Int
+}
+
+extension SMTPInboundHandler {
+    /// A handler that keeps the message as it is given (no copy of its own).
+    public func copiesHeld(for recipients: [InboundRecipient]) -> Int { 1 }
 }

@@ -51,8 +51,11 @@ final class SMTPSession {
         var chunking = false
         var chunkRefusal: SMTPReply?
         var lastChunk = false
-        /// Bytes of `content` taken from the server's memory budget.
+        /// Bytes taken from the server's memory budget: `copies` for each byte of `content`.
         var reserved = 0
+        /// Copies of the message the session and the commit hold at once (the handler's
+        /// `copiesHeld`), fixed when the content begins (the recipients are known by then).
+        var copies = 1
         /// The budget ran out: the message is answered 452 once its data has been read.
         var overBudget = false
     }
@@ -166,20 +169,40 @@ final class SMTPSession {
         }
     }
 
-    /// Adds a piece of the message, within the server's memory budget.
+    /// Adds a piece of the message, within the server's memory budget. Each byte is charged for
+    /// every copy the message will take up to its commit (`Transaction.copies`), so that what the
+    /// budget admits is what the messages take in memory at their peak; the copies themselves are
+    /// made later, by then already paid for. Past the budget, the content so far is dropped (and
+    /// its charge given back at once, for the other sessions) and the message is answered 452.
     func keep(_ piece: [UInt8], in t: inout Transaction) {
         guard !t.overBudget else { return }
         if let memory {
-            guard memory.reserve(piece.count) else {
+            guard charge(piece.count, to: &t, from: memory) else {
                 t.overBudget = true
                 memory.release(t.reserved); t.reserved = 0
                 t.content = []
                 return
             }
-            t.reserved += piece.count
         }
         t.content += piece
     }
+
+    /// Takes `bytes` times the message's copies from the budget for `t`.
+    func charge(_ bytes: Int, to t: inout Transaction, from memory: SMTPMemoryBudget) -> Bool {
+        let (cost, overflow) = bytes.multipliedReportingOverflow(by: t.copies)
+        guard !overflow, memory.reserve(cost) else { return false }
+        t.reserved += cost
+        return true
+    }
+
+    /// Fixes the copies the message will take, when its content begins.
+    func beginContent(_ t: inout Transaction) {
+        t.copies = max(1, handler.copiesHeld(for: t.recipients))
+    }
+
+    /// Room kept in front of a message's buffer for the Received header, so that it is put there
+    /// in place (Received is at most about 700 bytes: HELO and recipient are cut at 255).
+    static let headerRoom = 2048
 
     /// Ends the transaction (its bytes go back to the budget).
     func endTransaction() {
@@ -235,7 +258,10 @@ final class SMTPSession {
             guard var t = transaction else { reply(503, "5.5.1", "Send MAIL first"); idle(); return }
             guard !t.chunking else { reply(503, "5.5.1", "DATA is not allowed after BDAT"); return }
             guard !t.recipients.isEmpty else { reply(554, "5.5.1", "No valid recipients"); return }
-            t.content.reserveCapacity(min(t.declaredSize ?? 64 * 1024, limits.maxMessageSize) + 1024)
+            // Address space only until the bytes come (and are charged): pages are touched as
+            // they are written.
+            t.content.reserveCapacity(min(t.declaredSize ?? 64 * 1024, limits.maxMessageSize) + Self.headerRoom)
+            beginContent(&t)
             transaction = t
             reply(354, nil, "End data with <CR><LF>.<CR><LF>")
             try await flush()  // the client waits for this before sending the message
@@ -260,6 +286,8 @@ final class SMTPSession {
                 transaction?.chunkRefusal = SMTPReply(503, "5.5.1", "Send MAIL first")
             } else if transaction!.recipients.isEmpty {
                 transaction?.chunkRefusal = SMTPReply(554, "5.5.1", "No valid recipients")
+            } else if !transaction!.chunking {
+                beginContent(&transaction!)
             }
             transaction?.chunking = true
             transaction?.lastChunk = last
@@ -335,6 +363,16 @@ final class SMTPSession {
         defer { transaction = t }
         switch await handler.route(to, size: t.declaredSize) {
         case .success(let recipient):
+            // A message of the declared size to this many mailboxes would take more memory than
+            // the whole budget (`copiesHeld`): the client sends it to the others in another
+            // transaction (RFC 5321 §4.5.3.1.10), instead of a message that could never be taken.
+            if let memory, let size = t.declaredSize, !t.recipients.isEmpty {
+                let (cost, overflow) = size.multipliedReportingOverflow(by: handler.copiesHeld(for: t.recipients + [recipient]))
+                if overflow || cost > memory.limit {
+                    reply(452, "4.5.3", "Too many recipients for a message of this size, send the others in another transaction")
+                    return
+                }
+            }
             t.recipients.append(recipient)
             reply(250, "2.1.5", "Ok")
         case .failure(let refusal):
@@ -362,8 +400,7 @@ final class SMTPSession {
     func finishMessage() async throws {
         guard var t = transaction else { return }
         transaction = nil
-        let reserved = t.reserved
-        defer { memory?.release(reserved) }
+        defer { memory?.release(t.reserved) }  // all of it, BDAT's growth included, once the message is dropped
         idleCommands = 0
         if t.overBudget {
             reply(452, "4.3.1", "Insufficient system storage, try again later"); return
@@ -371,23 +408,34 @@ final class SMTPSession {
         if t.receivedBytes > limits.maxMessageSize {
             reply(552, "5.3.4", "Message too big for this server (limit \(limits.maxMessageSize) octets)"); return
         }
-        if t.chunking { t.content = Self.canonicalLineEndings(t.content) }
-        if Self.countReceivedHeaders(t.content, upTo: configuration.maxReceivedHeaders + 1) > configuration.maxReceivedHeaders {
+        // The session's buffer becomes the message as stored: taken out of `t` (so that it is the
+        // only reference and changes in place), the Received header put in front of it.
+        var message: [UInt8] = []
+        swap(&message, &t.content)
+        if t.chunking {
+            // Bare line endings become CRLF: the message can grow, and the growth is charged.
+            let length = Self.canonicalLength(message), grown = length - message.count
+            if grown > 0, let memory, !charge(grown, to: &t, from: memory) {
+                reply(452, "4.3.1", "Insufficient system storage, try again later"); return
+            }
+            if grown > 0 { message = Self.canonicalLineEndings(message, capacity: length + Self.headerRoom) }
+        }
+        if Self.countReceivedHeaders(message, upTo: configuration.maxReceivedHeaders + 1) > configuration.maxReceivedHeaders {
             reply(554, "5.4.6", "Too many Received headers: mail loop detected"); return
         }
         let queueID = Self.newQueueID()
         let now = Date()
-        let message = receivedHeader(for: t, queueID: queueID, at: now) + t.content
-        let transactionRecord = InboundTransaction(mailFrom: t.mailFrom, recipients: t.recipients, message: message, receivedAt: now,
-                                                   remoteIP: remoteIP, helo: helo ?? "", queueID: queueID)
+        message.insert(contentsOf: receivedHeader(for: t, queueID: queueID, at: now), at: 0)
+        let size = message.count
         do {
-            try await handler.commit(transactionRecord)
+            try await handler.commit(InboundTransaction(mailFrom: t.mailFrom, recipients: t.recipients, message: message, receivedAt: now,
+                                                        remoteIP: remoteIP, helo: helo ?? "", queueID: queueID))
         } catch {
             logger.error("inbound commit failed", metadata: ["smtp.queue.id": "\(queueID)", "smtp.error": "\(type(of: error))"])
             reply(451, "4.3.0", "Local error in processing, try again later")
             return
         }
-        logger.info("message accepted", metadata: ["smtp.queue.id": "\(queueID)", "smtp.size": "\(message.count)",
+        logger.info("message accepted", metadata: ["smtp.queue.id": "\(queueID)", "smtp.size": "\(size)",
                                                    "smtp.recipients": "\(t.recipients.count)"])
         reply(250, "2.0.0", "Ok: queued as \(queueID)")
     }
@@ -448,10 +496,25 @@ final class SMTPSession {
         return count
     }
 
+    /// The length of `bytes` once `canonicalLineEndings` made every line ending CRLF.
+    static func canonicalLength(_ bytes: [UInt8]) -> Int {
+        var length = bytes.count, i = 0
+        while i < bytes.count {
+            if bytes[i] == 0x0D {
+                if i + 1 < bytes.count && bytes[i + 1] == 0x0A { i += 2; continue }
+                length += 1
+            } else if bytes[i] == 0x0A {
+                length += 1
+            }
+            i += 1
+        }
+        return length
+    }
+
     /// BDAT content is sent as is: bare LFs and CRs become CRLF, as DATA's content does.
-    static func canonicalLineEndings(_ bytes: [UInt8]) -> [UInt8] {
+    static func canonicalLineEndings(_ bytes: [UInt8], capacity: Int? = nil) -> [UInt8] {
         var result: [UInt8] = []
-        result.reserveCapacity(bytes.count + bytes.count / 64)
+        result.reserveCapacity(capacity ?? bytes.count + bytes.count / 64)
         var i = 0
         while i < bytes.count {
             let b = bytes[i]

@@ -92,6 +92,20 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
                                          forwardTo: alias.forwardTo.map(\.asciiDomainForm), webhooks: alias.webhooks))
     }
 
+    /// Copies of the message's size that `commit` holds at its peak, the session's buffer
+    /// included (see `SMTPInboundHandler.copiesHeld`).
+    public func copiesHeld(for recipients: [InboundRecipient]) -> Int {
+        Self.copiesHeld(storingMailboxes: Set(recipients.compactMap(\.mailboxID)).count)
+    }
+
+    /// The session's buffer, plus, while the last of `storingMailboxes` copies is sealed, the
+    /// blobs sealed before it and the seal's own three (plaintext, ciphertext, combined box:
+    /// `InboundSeal.seal`); while the delivery is written, every blob plus the bound copy of the
+    /// one being inserted and SQLite's own copy of it. Both come to mailboxes + 3 (3 with none:
+    /// forwards and webhooks share the session's buffer). Return-Path and Received are not copies
+    /// (`InboundSeal.seal(prefix:)`, the session's buffer).
+    public static func copiesHeld(storingMailboxes: Int) -> Int { storingMailboxes + 3 }
+
     public func commit(_ transaction: InboundTransaction) async throws {
         var stores: [InboundMailbox] = []
         var forwardTargets: [String] = []
@@ -116,9 +130,11 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
                                     recipients: hooks[url] ?? [], target: url, context: context, message: transaction.message,
                                     created: transaction.receivedAt))
         }
-        // Stored copies get Return-Path (RFC 5321 §4.4: added at final delivery).
-        let stored = Array("Return-Path: <\(transaction.mailFrom)>\r\n".utf8) + transaction.message
-        try await mailboxes.acceptInbound(message: stored, internalDate: transaction.receivedAt, mailboxes: stores, jobs: jobs)
+        // Stored copies get Return-Path (RFC 5321 §4.4: added at final delivery), put in front
+        // while sealing: the message itself is not copied.
+        let returnPath = Array("Return-Path: <\(transaction.mailFrom)>\r\n".utf8)
+        try await mailboxes.acceptInbound(message: transaction.message, prefix: returnPath, internalDate: transaction.receivedAt,
+                                          mailboxes: stores, jobs: jobs)
         if !jobs.isEmpty { onJobsQueued() }
     }
 }

@@ -89,7 +89,10 @@ public enum SealboxServer {
             smtp.session.limits.maxMessageSize = configuration.smtp.maxMessageSize
             smtp.session.limits.maxChunkSize = configuration.smtp.maxMessageSize
             smtp.session.limits.maxRecipients = configuration.smtp.maxRecipients
-            smtp.maxInFlightBytes = max(configuration.smtp.maxInFlightBytes, configuration.smtp.maxMessageSize)
+            // The budget counts every copy a message takes (`DirectoryInboundHandler.copiesHeld`):
+            // it must hold at least one message of the largest size to one mailbox.
+            smtp.maxInFlightBytes = max(configuration.smtp.maxInFlightBytes,
+                                        DirectoryInboundHandler.copiesHeld(storingMailboxes: 1) * configuration.smtp.maxMessageSize)
             let postmaster = try configuration.smtp.postmaster.map { text in
                 do { return try EmailAddress(text) } catch {
                     throw SealboxConfiguration.Failure(description: "configuration smtp.postmaster = \"\(text)\" is not an address")

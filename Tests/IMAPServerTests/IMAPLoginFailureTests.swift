@@ -9,7 +9,7 @@ import Testing
 private struct BrokenStore: MailboxService {
     func unlock(address: EmailAddress, password: String) async throws -> any MailboxSession { throw CocoaError(.fileReadCorruptFile) }
     func deliver(to recipient: EmailAddress, message: [UInt8], internalDate: Date) async throws -> DeliveryOutcome { .notStored }
-    func acceptInbound(message: [UInt8], internalDate: Date, mailboxes: [InboundMailbox], jobs: [OutboundJob]) async throws -> [Int64] { [] }
+    func acceptInbound(message: [UInt8], prefix: [UInt8], internalDate: Date, mailboxes: [InboundMailbox], jobs: [OutboundJob]) async throws -> [Int64] { [] }
     func storedBytes(mailboxID: String) async throws -> Int64 { 0 }
 }
 

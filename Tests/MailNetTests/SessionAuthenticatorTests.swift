@@ -17,7 +17,7 @@ private struct ScriptedService: MailboxService {
         }
     }
     func deliver(to recipient: EmailAddress, message: [UInt8], internalDate: Date) async throws -> DeliveryOutcome { .notStored }
-    func acceptInbound(message: [UInt8], internalDate: Date, mailboxes: [InboundMailbox], jobs: [OutboundJob]) async throws -> [Int64] { [] }
+    func acceptInbound(message: [UInt8], prefix: [UInt8], internalDate: Date, mailboxes: [InboundMailbox], jobs: [OutboundJob]) async throws -> [Int64] { [] }
     func storedBytes(mailboxID: String) async throws -> Int64 { 0 }
 }
 
@@ -50,7 +50,7 @@ private final class CountingService: MailboxService, Sendable {
         throw MailStoreError(.authenticationFailed, "authentication failed")
     }
     func deliver(to recipient: EmailAddress, message: [UInt8], internalDate: Date) async throws -> DeliveryOutcome { .notStored }
-    func acceptInbound(message: [UInt8], internalDate: Date, mailboxes: [InboundMailbox], jobs: [OutboundJob]) async throws -> [Int64] { [] }
+    func acceptInbound(message: [UInt8], prefix: [UInt8], internalDate: Date, mailboxes: [InboundMailbox], jobs: [OutboundJob]) async throws -> [Int64] { [] }
     func storedBytes(mailboxID: String) async throws -> Int64 { 0 }
 }
 

@@ -75,6 +75,15 @@ struct SealedQueueTests {
         #expect(throws: InboundSeal.Failure.self) { try InboundSeal.open(tampered, keyPair: keys, mailboxID: "m1") }
     }
 
+    @Test("a prefix (Return-Path) is sealed in front of the message, without the caller copying it")
+    func sealingWithPrefix() throws {
+        let keys = try InboundSeal.KeyPair.generate()
+        let date = Date(timeIntervalSince1970: 1_790_000_000)
+        let blob = try InboundSeal.seal(message: Array("hello".utf8), prefix: Array("Return-Path: <>\r\n".utf8), internalDate: date,
+                                        publicKey: keys.publicKeyBytes, mailboxID: "m1")
+        #expect(try InboundSeal.open(blob, keyPair: keys, mailboxID: "m1").message == Array("Return-Path: <>\r\nhello".utf8))
+    }
+
     @Test("the private key round-trips through its integrity-checked form")
     func keyPairRoundTrip() throws {
         let keys = try InboundSeal.KeyPair.generate()

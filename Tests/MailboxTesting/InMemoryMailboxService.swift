@@ -227,7 +227,8 @@ public final class InMemoryMailboxService: MailboxService {
     /// CRLF canonicalisation, as in `LocalMailboxService`), in INBOX before this returns; the jobs
     /// are recorded in `acceptedJobs` with ids 1, 2, 3… (across calls), which are returned.
     @discardableResult
-    public func acceptInbound(message: [UInt8], internalDate: Date, mailboxes: [InboundMailbox], jobs: [OutboundJob]) async throws -> [Int64] {
+    public func acceptInbound(message: [UInt8], prefix: [UInt8], internalDate: Date, mailboxes: [InboundMailbox],
+                              jobs: [OutboundJob]) async throws -> [Int64] {
         let copies = Set(mailboxes).sorted { $0.mailboxID < $1.mailboxID }
         let (targets, jobIDs) = state.withLock { s -> ([InMemoryMailbox], [Int64]) in
             var open: [InMemoryMailbox] = []
@@ -245,7 +246,7 @@ public final class InMemoryMailboxService: MailboxService {
             }
             return (open, assigned)
         }
-        for target in targets { try target.deliver(message: message, internalDate: internalDate) }
+        for target in targets { try target.deliver(message: prefix + message, internalDate: internalDate) }
         return jobIDs
     }
 

@@ -127,7 +127,7 @@ public struct SMTPSettings: ComponentSettings {
                                                "The largest message (announced as SIZE).")
         static let maxRecipients = SettingKey("smtp.maxRecipients", .integer(1...10_000), default: "100", "Recipients of one message.")
         static let maxInFlightBytes = SettingKey("smtp.maxInFlightBytes", .bytes((1 << 20)...(1 << 40)), default: "1073741824",
-                                                 "Message bytes all SMTP sessions hold in memory at once; past it, 452 4.3.1.")
+                                                 "Memory all SMTP sessions' messages take at once, every copy counted up to the commit (a message to one mailbox: 4 × its size; at least 4 × smtp.maxMessageSize); past it, 452 4.3.1.")
         static let maxConnectionsPerIP = SettingKey("smtp.maxConnectionsPerIP", .integer(1...100_000), default: "20",
                                                     "Connections at once from one address.")
         static let maxMessagesPerMinutePerIP = SettingKey("smtp.maxMessagesPerMinutePerIP", .integer(0...1_000_000), default: "300",
