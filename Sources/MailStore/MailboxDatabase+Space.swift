@@ -67,13 +67,20 @@ extension MailboxDatabase {
     /// Runs incremental-vacuum steps until no free page is left or the mailbox closes; returns the
     /// pages given back (the caller checkpoints).
     func reclaimFreeSpace() async throws -> Int {
+        try await Self.reclaimFreePages(in: pool, stop: { self.reclaimer.isClosing })
+    }
+
+    /// Incremental-vacuum steps of `reclaimStepPages` on an `auto_vacuum = INCREMENTAL` file, each
+    /// its own write (other writers interleave), until no free page is left or `stop()`; returns
+    /// the pages given back (the caller checkpoints). Mailboxes and the sealed queue share it.
+    static func reclaimFreePages(in pool: DatabasePool, stop: () -> Bool = { false }) async throws -> Int {
         var given = 0
-        while !reclaimer.isClosing {
+        while !stop() {
             let step = try await pool.writeWithoutTransaction { db -> Int in
                 guard try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") == 2 else { return 0 }
                 let free = try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
                 guard free > 0 else { return 0 }
-                let n = min(free, Self.reclaimStepPages)
+                let n = min(free, reclaimStepPages)
                 try db.execute(sql: "PRAGMA incremental_vacuum(\(n))")
                 return n
             }

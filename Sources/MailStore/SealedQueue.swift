@@ -94,29 +94,10 @@ public final class SealedQueue: Sendable {
     /// that deliveries interleave; then empties the WAL. Returns the pages given back.
     @discardableResult
     public func reclaimSpace() async throws -> Int {
-        var given = 0
-        while true {
-            let started = given > 0
-            let step = try await pool.writeWithoutTransaction { db -> Int in
-                guard try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") == 2 else { return 0 }
-                let free = try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
-                let total = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
-                guard started ? free > 0 : MailboxDatabase.worthReclaiming(free: free, total: total) else { return 0 }
-                let n = min(free, MailboxDatabase.reclaimStepPages)
-                try db.execute(sql: "PRAGMA incremental_vacuum(\(n))")
-                return n
-            }
-            if step == 0 { break }
-            given += step
-            await Task.yield()
-        }
-        if given > 0 {
-            try await pool.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA busy_timeout = 20")
-                defer { try? db.execute(sql: "PRAGMA busy_timeout = 5000") }
-                _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
-            }
-        }
+        let pages = try await pool.read { db in try MailboxDatabase.pageCounts(db) }
+        guard MailboxDatabase.worthReclaiming(free: pages.free, total: pages.total) else { return 0 }
+        let given = try await MailboxDatabase.reclaimFreePages(in: pool)
+        if given > 0 { try await pool.writeWithoutTransaction { db in try MailboxDatabase.checkpointAndTruncate(db) } }
         return given
     }
 
