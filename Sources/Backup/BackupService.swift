@@ -24,11 +24,7 @@ public final class BackupService: Sendable {
         /// Where snapshots are written before upload (encrypted files; 0700).
         public var temporaryDirectory: String
         /// Free bytes on the file system of a path (statvfs); replaceable to test the guard.
-        public var freeSpace: @Sendable (String) -> Int64? = { path in
-            var stats = statvfs()
-            guard statvfs(path, &stats) == 0 else { return nil }
-            return Int64(stats.f_bavail) * Int64(stats.f_frsize)
-        }
+        public var freeSpace: @Sendable (String) -> Int64? = { DiskSpaceGuard.statfs($0)?.free }
         public init(temporaryDirectory: String, generations: Int = 7) {
             self.temporaryDirectory = temporaryDirectory; self.generations = generations
         }
