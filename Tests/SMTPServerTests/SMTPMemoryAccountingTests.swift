@@ -33,16 +33,22 @@ final class CopyingHandler: SMTPInboundHandler {
 struct SMTPMemoryAccountingTests {
     static let content = String(repeating: "x", count: 298) + "\r\n"  // 300 bytes, dot-unstuffed as sent
 
+    /// HELO, one recipient and DATA with `content`; everything the server answered, then the end.
+    static func sendMessage(_ client: SMTPTestClient) async throws -> String {
+        await client.send("HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<u@example.com>\r\nDATA\r\n")
+        _ = try await client.waitFor(replies: 5)
+        await client.send(content + ".\r\n")
+        let out = try await client.waitFor(replies: 6)
+        await client.finish()
+        return out
+    }
+
     @Test("each byte kept is charged once per copy the commit will hold, and all of it is given back after the 250")
     func chargedPerCopy() async throws {
         let budget = SMTPMemoryBudget(limit: 1 << 20)
         let handler = CopyingHandler(copies: 4, budget: budget)
         let client = SMTPTestClient(handler: handler, memory: budget)
-        await client.send("HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<u@example.com>\r\nDATA\r\n")
-        _ = try await client.waitFor(replies: 5)
-        await client.send(Self.content + ".\r\n")
-        let out = try await client.waitFor(replies: 6)
-        await client.finish()
+        let out = try await Self.sendMessage(client)
         #expect(out.contains("250 2.0.0 Ok: queued as"))
         let commits = handler.committed.withLock { $0 }
         #expect(commits.count == 1)
@@ -56,11 +62,7 @@ struct SMTPMemoryAccountingTests {
         let budget = SMTPMemoryBudget(limit: 1000)  // 300 bytes fit once, not four times
         let handler = CopyingHandler(copies: 4, budget: budget)
         let client = SMTPTestClient(handler: handler, memory: budget)
-        await client.send("HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<u@example.com>\r\nDATA\r\n")
-        _ = try await client.waitFor(replies: 5)
-        await client.send(Self.content + ".\r\n")
-        let out = try await client.waitFor(replies: 6)
-        await client.finish()
+        let out = try await Self.sendMessage(client)
         #expect(out.hasSuffix("452 4.3.1 Insufficient system storage, try again later\r\n"))
         #expect(handler.committed.withLock { $0.isEmpty } && budget.inUse == 0)
     }
@@ -83,11 +85,7 @@ struct SMTPMemoryAccountingTests {
         let budget = SMTPMemoryBudget(limit: 1 << 20)
         let failing = CopyingHandler(copies: 4, budget: budget, failCommits: true)
         let client = SMTPTestClient(handler: failing, memory: budget)
-        await client.send("HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<u@example.com>\r\nDATA\r\n")
-        _ = try await client.waitFor(replies: 5)
-        await client.send(Self.content + ".\r\n")
-        let out = try await client.waitFor(replies: 6)
-        await client.finish()
+        let out = try await Self.sendMessage(client)
         #expect(out.hasSuffix("451 4.3.0 Local error in processing, try again later\r\n"))
         #expect(failing.committed.withLock { $0.first?.budgetInUse } == 4 * 300 && budget.inUse == 0)
 
