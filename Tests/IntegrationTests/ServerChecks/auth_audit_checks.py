@@ -6,40 +6,17 @@ usage: auth_audit_checks.py HOST IMAP_PORT POP3_PORT USER WRONG_PASSWORD
 """
 import socket, sys
 
+from rawconn import Conn
+
 host, imap_port, pop3_port, user, wrong = sys.argv[1:6]
 
-
-class Conn:
-    def __init__(self, port):
-        self.sock = socket.create_connection((host, int(port)), timeout=10)
-        self.buf = b""
-
-    def send(self, text):
-        self.sock.sendall(text.encode())
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError("connection closed; got %r" % self.buf)
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode("utf-8", "replace")
-
-    def until(self, prefix):
-        while True:
-            l = self.line()
-            if l.startswith(prefix):
-                return l
-
-
-imap = Conn(imap_port)
+imap = Conn(socket.create_connection((host, int(imap_port))))
 imap.line()
 imap.send('a1 LOGIN "%s" "%s"\r\n' % (user, wrong))
-reply = imap.until("a1 ")
+reply = imap.until("a1 ")[-1]
 assert reply.startswith("a1 NO [AUTHENTICATIONFAILED]"), reply
 
-pop = Conn(pop3_port)
+pop = Conn(socket.create_connection((host, int(pop3_port))))
 pop.line()
 pop.send("USER %s\r\n" % user)
 assert pop.line().startswith("+OK")

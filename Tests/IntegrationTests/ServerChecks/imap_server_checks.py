@@ -6,36 +6,11 @@ usage: imap_server_checks.py CHECK HOST IMAP_PORT IMAPS_PORT CERT USER PASSWORD 
 """
 import os, socket, ssl, subprocess, sys, time
 
+from rawconn import Conn
+
 check, host, port, sport, cert, user, password = sys.argv[1:8]
 port, sport = int(port), int(sport)
 ctx = ssl.create_default_context(cafile=cert)
-
-
-class Conn:
-    def __init__(self, sock):
-        self.sock = sock
-        self.buf = b""
-        self.sock.settimeout(10)
-
-    def send(self, data):
-        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError("connection closed; got %r" % self.buf)
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode("utf-8", "replace")
-
-    def until(self, prefix):
-        lines = []
-        while True:
-            l = self.line()
-            lines.append(l)
-            if l.startswith(prefix):
-                return lines
 
 
 def expect(cond, what):
