@@ -28,6 +28,8 @@ public struct DirectoryError: Error, CustomStringConvertible, Sendable, Hashable
         case noSuchPassword
         /// A password record with an empty KDF, salt or wrapped key, or an unusable label.
         case invalidPassword
+        /// A send-as address that is neither an address nor `*@domain`, or not of a domain of this server.
+        case invalidSendAs
         /// The database was written by a newer Sealbox (unknown schema migrations).
         case schemaTooNew
         /// A stored row could not be read back (damaged or hand-edited database).

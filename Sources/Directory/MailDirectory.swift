@@ -61,4 +61,18 @@ public protocol MailDirectory: Sendable {
     func removePassword(aliasID: String, passwordID: String) async throws
     /// Sets `lastUsed`. `noSuchPassword` if absent.
     func recordPasswordUse(aliasID: String, passwordID: String, at: Date) async throws
+
+    /// The addresses (`EmailAddress.canonical`) and `*@domain` wildcards the alias may send as
+    /// besides its own (submission), sorted. `noSuchAlias`.
+    func sendAs(aliasID: String) async throws -> [String]
+    /// Replaces them (`SubmissionPolicy.normalizedSendAs`: only domains of this server).
+    /// `noSuchAlias`; `invalidSendAs`.
+    func setSendAs(aliasID: String, addresses: [String]) async throws
+    /// Messages the alias submitted in the hour before `now`, recipients in the day before.
+    func submissionUsage(aliasID: String, now: Date) async throws -> SubmissionUsage
+    /// Counts one submitted message to `recipients` recipients, unless that goes over `limits`
+    /// (checked and counted in one transaction): its id (for `cancelSubmission`), or nil when over.
+    func recordSubmission(aliasID: String, recipients: Int, at: Date, limits: SubmissionLimits) async throws -> Int64?
+    /// Takes back a counted message that was not queued after all.
+    func cancelSubmission(id: Int64) async throws
 }

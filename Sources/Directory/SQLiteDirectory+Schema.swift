@@ -40,6 +40,25 @@ extension SQLiteDirectory {
                 ) WITHOUT ROWID;
                 """)
         }
+        // Submission (RFC 6409): the addresses an alias may send as besides its own, and the
+        // messages it submitted lately (the per-alias limits count them across restarts).
+        migrator.registerMigration("v2-send-as") { db in
+            try db.execute(sql: """
+                CREATE TABLE alias_send_as (
+                    alias_id TEXT NOT NULL REFERENCES alias(id) ON DELETE CASCADE,
+                    address TEXT NOT NULL,                   -- EmailAddress.canonical, or `*@` + Domain.ascii
+                    PRIMARY KEY (alias_id, address)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE submission_log (
+                    id INTEGER PRIMARY KEY,
+                    alias_id TEXT NOT NULL REFERENCES alias(id) ON DELETE CASCADE,
+                    at TEXT NOT NULL,                        -- ISO 8601 UTC
+                    recipients INTEGER NOT NULL CHECK (recipients >= 0)
+                );
+                CREATE INDEX submission_log_alias_at ON submission_log(alias_id, at);
+                """)
+        }
         return migrator
     }()
 }

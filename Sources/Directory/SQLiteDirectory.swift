@@ -10,7 +10,7 @@ import SQLiteCipher
 /// `alias.domain`, `alias.mailbox_id` (UNIQUE), `password(alias_id, id)`.
 /// The file is created with mode 0600.
 public final class SQLiteDirectory: MailDirectory {
-    private let pool: DatabasePool
+    let pool: DatabasePool
 
     /// Opens (creating if missing) and migrates the directory at `path`.
     /// Throws `EncryptedDatabase.Failure` for a wrong key (or a damaged file),
@@ -231,11 +231,11 @@ public final class SQLiteDirectory: MailDirectory {
 
     // MARK: Rows
 
-    private static func domainExists(_ db: Database, _ domain: Domain) throws -> Bool {
+    static func domainExists(_ db: Database, _ domain: Domain) throws -> Bool {
         try Bool.fetchOne(db, sql: "SELECT 1 FROM domain WHERE name = ?", arguments: [domain.ascii]) != nil
     }
 
-    private static func aliasExists(_ db: Database, _ id: String) throws -> Bool {
+    static func aliasExists(_ db: Database, _ id: String) throws -> Bool {
         try Bool.fetchOne(db, sql: "SELECT 1 FROM alias WHERE id = ?", arguments: [id]) != nil
     }
 
