@@ -178,7 +178,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "POP3CoreTests", dependencies: ["POP3Core", "MailCore"]),
         .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"]),
-        .testTarget(name: "SMTPServerTests", dependencies: ["MailboxAPI", "SMTPServer", "SMTPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
+        .testTarget(name: "SMTPServerTests", dependencies: ["MailboxAPI", "MailboxTesting", "SMTPServer", "SMTPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "OutboundTests", dependencies: ["Outbound", "MIMEParser", "MailCore", "SMTPCore", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),

@@ -13,6 +13,8 @@ public struct InboundRecipient: Sendable, Hashable {
     public var publicKey: [UInt8]?
     public var forwardTo: [String]
     public var webhooks: [String]
+    /// Submission only: a recipient of another domain, sent on by the outbound queue (no alias).
+    public var isRemote = false
 
     public init(rcpt: String, aliasID: String, aliasAddress: String, mailboxID: String?, publicKey: [UInt8]?,
                 forwardTo: [String], webhooks: [String]) {
@@ -32,6 +34,9 @@ public struct InboundTransaction: Sendable {
     public var remoteIP: String
     public var helo: String
     public var queueID: String
+    /// Submission only: the addresses of the message's `From:` and `Sender:` fields (each must be
+    /// one the sender may use).
+    public var authors: [String] = []
 
     public init(mailFrom: String, recipients: [InboundRecipient], message: [UInt8], receivedAt: Date, remoteIP: String,
                 helo: String, queueID: String) {

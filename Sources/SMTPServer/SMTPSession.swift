@@ -69,6 +69,8 @@ final class SMTPSession {
     /// Refused recipients per client address across sessions (`SMTPProbePolicy.perIPLimit`).
     let probeLimiter: SMTPRateLimiter?
     let memory: SMTPMemoryBudget?
+    /// Set on the submission ports (RFC 6409): AUTH, and who may send what.
+    let submission: SMTPSubmissionContext?
     var logger: Logger
 
     var phase: Phase = .greeted
@@ -88,13 +90,17 @@ final class SMTPSession {
     var transferBytes = 0
     /// Recipients refused in this session (recipient enumeration).
     var refusedRecipients = 0
+    /// Submission: who authenticated (nil: nobody yet), and the SASL exchange in progress.
+    var submitter: SMTPSubmitter?
+    var sasl: SASLExchange?
 
     init(configuration: SMTPSessionConfiguration, transport: any SessionTransport, handler: any SMTPInboundHandler,
          remoteIP: String, isTLS: Bool, inbox: SessionInbox<[UInt8]>, rateLimiter: SMTPRateLimiter?,
-         probeLimiter: SMTPRateLimiter? = nil, memory: SMTPMemoryBudget? = nil, logger: Logger) {
+         probeLimiter: SMTPRateLimiter? = nil, memory: SMTPMemoryBudget? = nil, submission: SMTPSubmissionContext? = nil,
+         logger: Logger) {
         self.configuration = configuration; self.transport = transport; self.handler = handler
         self.remoteIP = remoteIP; self.isTLS = isTLS; self.inbox = inbox; self.rateLimiter = rateLimiter
-        self.probeLimiter = probeLimiter; self.memory = memory
+        self.probeLimiter = probeLimiter; self.memory = memory; self.submission = submission
         self.logger = logger
         self.lastActivity = configuration.clock.now()
         decoder = SMTPInputDecoder(limits: configuration.limits)
@@ -140,11 +146,13 @@ final class SMTPSession {
     func handle(_ input: SMTPInput) async throws {
         switch input {
         case .line(let line):
+            if sasl != nil { try await continueSASL(line); return }
             switch SMTPCommandParser.parse(line) {
             case .success(let command): try await execute(command)
             case .failure(let error): reply(error.reply); idle()
             }
         case .lineTooLong:
+            if sasl != nil { sasl = nil; reply(501, "5.5.2", "Authentication response too long"); idle(); return }
             reply(500, "5.5.6", "Command line too long"); idle()
         case .data(let piece):
             transferBytes += piece.count
@@ -197,7 +205,7 @@ final class SMTPSession {
 
     /// Fixes the copies the message will take, when its content begins.
     func beginContent(_ t: inout Transaction) {
-        t.copies = max(1, handler.copiesHeld(for: t.recipients))
+        t.copies = max(1, copiesHeld(for: t.recipients))
     }
 
     /// Room kept in front of a message's buffer for the Received header, so that it is put there
@@ -228,6 +236,7 @@ final class SMTPSession {
             var lines = ["\(configuration.hostname) greets \(name)", "PIPELINING", "SIZE \(limits.maxMessageSize)", "8BITMIME",
                          "SMTPUTF8", "ENHANCEDSTATUSCODES", "CHUNKING"]
             if !isTLS && transport.canStartTLS { lines.insert("STARTTLS", at: 5) }
+            if authOffered { lines.append("AUTH PLAIN LOGIN") }
             reply(SMTPReply(250, nil, lines))
             phase = .ready
         case .helo(let name):
@@ -248,8 +257,8 @@ final class SMTPSession {
                 return
             }
             isTLS = true
-            // RFC 3207 §4.2: the session starts over; the client must EHLO again.
-            helo = nil; esmtp = false; endTransaction(); phase = .greeted
+            // RFC 3207 §4.2: the session starts over (a login before it too); the client must EHLO again.
+            helo = nil; esmtp = false; endTransaction(); phase = .greeted; submitter = nil
         case .mail(let from, let parameters):
             try await mail(from: from, parameters: parameters)
         case .rcpt(let to, let parameters):
@@ -305,6 +314,8 @@ final class SMTPSession {
             reply(502, "5.5.1", "EXPN is not available"); idle()
         case .help:
             reply(214, "2.0.0", "Sealbox SMTP: see RFC 5321. Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY STARTTLS"); idle()
+        case .auth(let argument) where submission != nil:
+            try await auth(argument)
         case .auth:
             reply(503, "5.5.1", "Authentication is not available on this port (it receives mail for this server's domains)"); idle()
         }
@@ -314,6 +325,7 @@ final class SMTPSession {
         guard helo != nil else { reply(503, "5.5.1", "Send EHLO or HELO first"); idle(); return }
         guard transaction == nil else { reply(503, "5.5.1", "Nested MAIL command"); idle(); return }
         if configuration.requireTLS && !isTLS { reply(530, "5.7.0", "Must issue a STARTTLS command first"); return }
+        if submission != nil && submitter == nil { reply(530, "5.7.0", "Authentication required"); idle(); return }
         var size: Int?, utf8 = false
         for parameter in parameters {
             switch parameter.keyword {
@@ -329,6 +341,8 @@ final class SMTPSession {
             case "SMTPUTF8" where esmtp:
                 guard parameter.value == nil else { reply(501, "5.5.4", "SMTPUTF8 takes no value"); return }
                 utf8 = true
+            case "AUTH" where submission != nil:
+                break  // RFC 4954 §5: the identity the message was submitted by; ours is the login's
             default:
                 reply(555, "5.5.4", "Unsupported MAIL parameter \(parameter.keyword)"); return
             }
@@ -341,6 +355,10 @@ final class SMTPSession {
         }
         if let rateLimiter, !rateLimiter.allow(remoteIP) {
             reply(450, "4.7.1", "Too many messages from your address, try again later"); return
+        }
+        if let submission, let submitter, let refusal = await submission.handler.authorizeSender(from, submitter: submitter) {
+            if refusal.code == 530 { self.submitter = nil }  // the password was revoked: no more mail on this login
+            reply(refusal); return
         }
         transaction = Transaction(mailFrom: from?.description ?? "", utf8: utf8, declaredSize: size)
         idleCommands = 0
@@ -361,13 +379,20 @@ final class SMTPSession {
         }
         transaction = nil
         defer { transaction = t }
-        switch await handler.route(to, size: t.declaredSize) {
+        let route: Result<InboundRecipient, SMTPReply>
+        if let submission, let submitter {
+            route = await submission.handler.route(to, submitter: submitter, accepted: t.recipients.count, size: t.declaredSize)
+            if case .failure(let refusal) = route { reply(refusal); return }
+        } else {
+            route = await handler.route(to, size: t.declaredSize)
+        }
+        switch route {
         case .success(let recipient):
             // A message of the declared size to this many mailboxes would take more memory than
             // the whole budget (`copiesHeld`): the client sends it to the others in another
             // transaction (RFC 5321 §4.5.3.1.10), instead of a message that could never be taken.
             if let memory, let size = t.declaredSize, !t.recipients.isEmpty {
-                let (cost, overflow) = size.multipliedReportingOverflow(by: handler.copiesHeld(for: t.recipients + [recipient]))
+                let (cost, overflow) = size.multipliedReportingOverflow(by: copiesHeld(for: t.recipients + [recipient]))
                 if overflow || cost > memory.limit {
                     reply(452, "4.5.3", "Too many recipients for a message of this size, send the others in another transaction")
                     return
@@ -425,18 +450,36 @@ final class SMTPSession {
         }
         let queueID = Self.newQueueID()
         let now = Date()
-        message.insert(contentsOf: receivedHeader(for: t, queueID: queueID, at: now), at: 0)
+        var authors: [String] = []
+        if submission != nil {
+            let headers = SubmissionHeaders(message)
+            authors = headers.authors
+            message.insert(contentsOf: headers.missingFields(hostname: configuration.hostname, queueID: queueID, date: now), at: 0)
+            message.insert(contentsOf: submissionReceivedHeader(for: t, queueID: queueID, at: now), at: 0)
+        } else {
+            message.insert(contentsOf: receivedHeader(for: t, queueID: queueID, at: now), at: 0)
+        }
         let size = message.count
+        var inbound = InboundTransaction(mailFrom: t.mailFrom, recipients: t.recipients, message: message, receivedAt: now,
+                                         remoteIP: remoteIP, helo: helo ?? "", queueID: queueID)
+        inbound.authors = authors
         do {
-            try await handler.commit(InboundTransaction(mailFrom: t.mailFrom, recipients: t.recipients, message: message, receivedAt: now,
-                                                        remoteIP: remoteIP, helo: helo ?? "", queueID: queueID))
+            if let submission, let submitter {
+                if let refusal = try await submission.handler.commit(inbound, submitter: submitter) {
+                    if refusal.code == 530 { self.submitter = nil }
+                    reply(refusal); return
+                }
+            } else {
+                try await handler.commit(inbound)
+            }
         } catch {
             logger.error("inbound commit failed", metadata: ["smtp.queue.id": "\(queueID)", "smtp.error": "\(type(of: error))"])
             reply(451, "4.3.0", "Local error in processing, try again later")
             return
         }
-        logger.info("message accepted", metadata: ["smtp.queue.id": "\(queueID)", "smtp.size": "\(size)",
-                                                   "smtp.recipients": "\(t.recipients.count)"])
+        var metadata: Logger.Metadata = ["smtp.queue.id": "\(queueID)", "smtp.size": "\(size)", "smtp.recipients": "\(t.recipients.count)"]
+        if submission != nil { metadata["smtp.client.ip"] = "\(remoteIP)" }  // not in the message (see submissionReceivedHeader)
+        logger.info(submission == nil ? "message accepted" : "message submitted", metadata: metadata)
         reply(250, "2.0.0", "Ok: queued as \(queueID)")
     }
 
