@@ -17,6 +17,9 @@ import Synchronization
 public final class OutboundWorker: Service, Sendable {
     public struct Settings: Sendable {
         public var relay: SMTPRelayClient.Configuration?
+        /// Delivery to the recipients' MX hosts, when built (nil today: without a smarthost,
+        /// SMTP jobs wait).
+        public var directRoute: (any OutboundRoute)?
         public var hostname: String
         public var webhookSecret: [UInt8]
         public var webhookIncludeRaw: Bool
@@ -32,7 +35,17 @@ public final class OutboundWorker: Service, Sendable {
             self.relay = relay; self.hostname = hostname; self.webhookSecret = webhookSecret; self.webhookIncludeRaw = webhookIncludeRaw
             self.retryInterval = retryInterval; self.maxRetryInterval = maxRetryInterval; self.maxAge = maxAge
         }
+
+        /// The way out for SMTP jobs: the smarthost when one is set (everything goes through it),
+        /// else direct delivery once it exists; nil: no route yet.
+        public var route: (any OutboundRoute)? {
+            if let relay { return RelayRoute(configuration: relay) }
+            return directRoute
+        }
     }
+
+    /// Why an SMTP job waits when there is no route (`queue list` shows it as the job's last error).
+    public static let noRouteReason = "waiting: no route out (set smtp.relay.host; direct delivery to the recipient's MX is not available yet)"
 
     let queue: any OutboundJobStore
     let settings: Settings
@@ -93,8 +106,8 @@ public final class OutboundWorker: Service, Sendable {
     }
 
     public func run() async throws {
-        if settings.relay == nil, let jobs = try? await queue.outboundJobs(), jobs.contains(where: { $0.kind == .smtp }) {
-            logger.warning("forwarded mail is waiting: set smtp.relay.host to send it")
+        if settings.route == nil, let jobs = try? await queue.outboundJobs(), jobs.contains(where: { $0.kind == .smtp }) {
+            logger.warning("outbound mail is waiting: no route out; set smtp.relay.host to send it (direct delivery to the recipient's MX is not available yet)")
         }
         // The webhooks' own HTTP client, for the worker's lifetime (not shared with backups: its
         // timeouts, pool and shutdown are the worker's).
@@ -176,7 +189,15 @@ public final class OutboundWorker: Service, Sendable {
 
     func relay(_ job: OutboundJob) async throws {
         let id = job.context["queueID"] ?? "\(job.id)"
-        guard let relay = settings.relay else {
+        guard let route = settings.route else {
+            if job.isSubmission {
+                // A message a user submitted is never dropped nor bounced for want of a route: it
+                // waits (deferred, `queue list` says why) until a route is configured or built.
+                logger.notice("submitted mail deferred: no route out (set smtp.relay.host; direct delivery to the recipient's MX is not available yet)",
+                              metadata: ["outbound.id": "\(id)", "outbound.attempts": "\(job.attempts + 1)"])
+                try await queue.reschedule(jobID: job.id, nextAttempt: nextAttempt(job), error: Self.noRouteReason, remainingRecipients: nil)
+                return
+            }
             if expired(job) {
                 try await give(up: job, failures: job.recipients.map {
                     .init(recipient: $0, status: "4.4.1", diagnostic: "no smarthost is configured (smtp.relay.host)", action: "failed")
@@ -190,11 +211,12 @@ public final class OutboundWorker: Service, Sendable {
         var remaining: [String] = []
         var lastError = ""
         do {
-            let results = try await SMTPRelayClient(configuration: relay).send(from: job.sender, recipients: job.recipients, message: job.message)
+            let results = try await route.send(from: job.sender, recipients: job.recipients, message: job.message)
             for recipient in job.recipients {
                 switch results[recipient] ?? .rejected(code: 451, enhanced: "4.4.0", text: "no reply") {
                 case .accepted:
-                    logger.info("forwarded", metadata: ["outbound.id": "\(id)", "outbound.attempts": "\(job.attempts + 1)"])
+                    logger.info(job.isSubmission ? "sent" : "forwarded",
+                                metadata: ["outbound.id": "\(id)", "outbound.attempts": "\(job.attempts + 1)", "outbound.route": "\(route.name)"])
                 case .rejected(let code, let enhanced, let text):
                     let diagnostic = "\(code) \(enhanced.map { $0 + " " } ?? "")\(text)"
                     if code >= 500 {
@@ -221,7 +243,7 @@ public final class OutboundWorker: Service, Sendable {
             if failures.isEmpty { try await queue.finish(jobID: job.id, replacement: nil) } else { try await give(up: job, failures: failures) }
             return
         }
-        logger.notice("forward deferred", metadata: ["outbound.id": "\(id)", "outbound.attempts": "\(job.attempts + 1)", "outbound.error": "\(lastError)"])
+        logger.notice(job.isSubmission ? "submitted mail deferred" : "forward deferred", metadata: ["outbound.id": "\(id)", "outbound.attempts": "\(job.attempts + 1)", "outbound.error": "\(lastError)"])
         // The recipients refused for good are bounced now; the others wait. (One job keeps the
         // rest, so a bounce is never sent twice for the same recipient.)
         if !failures.isEmpty, let bounce = bounce(for: job, failures: failures) {

@@ -91,4 +91,42 @@ struct OutboundWorkerTests {
         #expect(try await old.outboundJobs().isEmpty)
         #expect(old.events.withLock { $0 } == ["finish 1"])
     }
+
+    @Test("a submitted message with no route waits, even past outbound.maxAge: never bounced, never dropped; a route plugged in sends it")
+    func submissionWithoutRoute() async throws {
+        let store = MemoryJobStore()
+        store.add(OutboundJob(kind: .smtp, sender: "me@mx.example", originalSender: "me@mx.example", recipients: ["far@away.example"],
+                              context: ["queueID": "Q1", "submittedBy": "me@mx.example"], message: Self.message,
+                              created: Date().addingTimeInterval(-7200)))
+        let http = OutboundWorker.makeHTTPClient()
+        defer { _ = http.shutdown() }
+        #expect(try await Self.worker(store).runDueJobs(http: http) == 1)
+        let waiting = try #require(try await store.outboundJobs().first)
+        #expect(waiting.attempts == 1 && waiting.lastError == OutboundWorker.noRouteReason && waiting.recipients == ["far@away.example"])
+        #expect(store.events.withLock { $0 }.allSatisfy { !$0.hasPrefix("finish") })
+
+        // The seam: a route given as `directRoute` is used when there is no smarthost.
+        final class RecordingRoute: OutboundRoute {
+            let sent = Mutex<[String]>([])
+            var name: String { "test" }
+            func send(from: String, recipients: [String], message: [UInt8]) async throws -> [String: SMTPRelayClient.RecipientResult] {
+                sent.withLock { $0 += recipients }
+                return Dictionary(uniqueKeysWithValues: recipients.map { ($0, .accepted) })
+            }
+        }
+        let route = RecordingRoute()
+        var settings = OutboundWorker.Settings(relay: nil, hostname: "mx.example", webhookSecret: Array("secret".utf8),
+                                               webhookIncludeRaw: false, retryInterval: .seconds(60), maxRetryInterval: .seconds(3600),
+                                               maxAge: .seconds(3600))
+        settings.directRoute = route
+        let due = MemoryJobStore()
+        var job = waiting
+        job.nextAttempt = Date()
+        due.add(job)
+        let worker = OutboundWorker(queue: due, settings: settings, srs: SRS(secret: Array("srs".utf8), domain: "mx.example"),
+                                    logger: Logger(label: "test"))
+        #expect(try await worker.runDueJobs(http: http) == 1)
+        let left = try await due.outboundJobs()
+        #expect(route.sent.withLock { $0 } == ["far@away.example"] && left.isEmpty)
+    }
 }
