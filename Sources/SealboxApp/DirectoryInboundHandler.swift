@@ -107,6 +107,12 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
     public static func copiesHeld(storingMailboxes: Int) -> Int { storingMailboxes + 3 }
 
     public func commit(_ transaction: InboundTransaction) async throws {
+        try await commit(transaction, alsoQueue: [])
+    }
+
+    /// Commits the message as `commit` does, with `extra` outbound jobs in the same transaction
+    /// (submission: the remote recipients' job, all or nothing with the local copies).
+    func commit(_ transaction: InboundTransaction, alsoQueue extra: [OutboundJob]) async throws {
         var stores: [InboundMailbox] = []
         var forwardTargets: [String] = []
         var hooks: [String: [String]] = [:]
@@ -119,7 +125,7 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
                 if hooks[url]?.contains(recipient.rcpt) == false { hooks[url]?.append(recipient.rcpt) }
             }
         }
-        var jobs: [OutboundJob] = []
+        var jobs: [OutboundJob] = extra
         let context = ["remoteAddress": transaction.remoteIP, "helo": transaction.helo, "queueID": transaction.queueID]
         if !forwardTargets.isEmpty {
             jobs.append(OutboundJob(kind: .smtp, sender: rewriteSender(transaction.mailFrom), originalSender: transaction.mailFrom,

@@ -14,13 +14,14 @@ public struct SealboxConfiguration: Sendable {
     public var imap: IMAPSettings
     public var pop3: POP3Settings
     public var smtp: SMTPSettings
+    public var submission: SubmissionSettings
     public var outbound: OutboundSettings
     public var backup: BackupSettings
     public var storage: StorageSettings
 
     /// Every component's settings, in the reference's order.
     public static let sections: [any ComponentSettings.Type] = [
-        NodeSettings.self, IMAPSettings.self, POP3Settings.self, SMTPSettings.self, OutboundSettings.self, BackupSettings.self,
+        NodeSettings.self, IMAPSettings.self, POP3Settings.self, SMTPSettings.self, SubmissionSettings.self, OutboundSettings.self, BackupSettings.self,
         StorageSettings.self,
     ]
 
@@ -33,6 +34,7 @@ public struct SealboxConfiguration: Sendable {
         imap = try IMAPSettings(IMAPSettings.reader(reader))
         pop3 = try POP3Settings(POP3Settings.reader(reader), imap: imap)
         smtp = try SMTPSettings(SMTPSettings.reader(reader))
+        submission = try SubmissionSettings(SubmissionSettings.reader(reader), imap: imap)
         outbound = try OutboundSettings(OutboundSettings.reader(reader))
         backup = try BackupSettings(BackupSettings.reader(reader))
         storage = try StorageSettings(StorageSettings.reader(reader))

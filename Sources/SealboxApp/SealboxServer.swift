@@ -1,3 +1,4 @@
+import Directory
 import IMAPServer
 import Logging
 import POP3Server
@@ -70,6 +71,16 @@ public enum SealboxServer {
             services += POP3Server(configuration: pop3, tls: tls, authenticator: authenticator, logger: logger)
                 .services(onBound: onBound)
         }
+        let postmaster = try configuration.smtp.postmaster.map { text in
+            do { return try EmailAddress(text) } catch {
+                throw SealboxConfiguration.Failure(description: "configuration smtp.postmaster = \"\(text)\" is not an address")
+            }
+        }
+        // Local delivery, for the MX and for submission alike.
+        let handler = DirectoryInboundHandler(directory: node.directory, mailboxes: node.mailboxes, postmaster: postmaster,
+                                              rewriteSender: outbound.rewriteSender, onJobsQueued: outbound.wake,
+                                              srsDomain: outbound.srsDomain, reverseSRS: outbound.reverseSender,
+                                              defaultQuotaBytes: configuration.storage.defaultQuotaBytes)
         if configuration.smtp.enabled, anyOn([("smtp", SMTPSettings.Key.port, configuration.smtp.port)]),
            let port = configuration.smtp.port.bindPort {
             var smtp = SMTPServer.Configuration()
@@ -93,16 +104,19 @@ public enum SealboxServer {
             // it must hold at least one message of the largest size to one mailbox.
             smtp.maxInFlightBytes = max(configuration.smtp.maxInFlightBytes,
                                         DirectoryInboundHandler.copiesHeld(storingMailboxes: 1) * configuration.smtp.maxMessageSize)
-            let postmaster = try configuration.smtp.postmaster.map { text in
-                do { return try EmailAddress(text) } catch {
-                    throw SealboxConfiguration.Failure(description: "configuration smtp.postmaster = \"\(text)\" is not an address")
-                }
-            }
-            let handler = DirectoryInboundHandler(directory: node.directory, mailboxes: node.mailboxes, postmaster: postmaster,
-                                                  rewriteSender: outbound.rewriteSender, onJobsQueued: outbound.wake,
-                                                  srsDomain: outbound.srsDomain, reverseSRS: outbound.reverseSender,
-                                                  defaultQuotaBytes: configuration.storage.defaultQuotaBytes)
             services += SMTPServer(configuration: smtp, tls: tls, handler: handler, logger: logger).services(onBound: onBound)
+        }
+        if anyOn([(SMTPSubmissionServer.listenerNames.plain, SubmissionSettings.Key.port, configuration.submission.port),
+                  (SMTPSubmissionServer.listenerNames.implicit, SubmissionSettings.Key.implicitTLSPort, configuration.submission.implicitTLSPort)]) {
+            services += SMTPSubmissionServer(configuration: .init(configuration.submission, node: configuration.node, smtp: configuration.smtp), tls: tls,
+                                             submission: SMTPSubmissionContext(
+                                                authenticator: authenticator,
+                                                handler: DirectorySubmissionHandler(
+                                                    directory: node.directory, inbound: handler,
+                                                    limits: SubmissionLimits(maxMessagesPerHour: configuration.submission.maxMessagesPerHour,
+                                                                             maxRecipientsPerDay: configuration.submission.maxRecipientsPerDay)),
+                                                allowInsecureAuth: configuration.submission.allowInsecureAuth),
+                                             logger: logger).services(onBound: onBound)
         }
         services.append(outbound)
         if let interval = configuration.backup.interval, configuration.backup.destination != nil {

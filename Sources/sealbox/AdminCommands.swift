@@ -51,8 +51,8 @@ struct DomainCommand: AsyncParsableCommand {
 
 struct AliasCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "alias", abstract: "Manage addresses: store mail, forward it, post it to webhooks.",
-        subcommands: [Add.self, List.self, Remove.self])
+        commandName: "alias", abstract: "Manage addresses: store mail, forward it, post it to webhooks, send as other addresses.",
+        subcommands: [Add.self, Update.self, List.self, Remove.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -63,6 +63,8 @@ struct AliasCommand: AsyncParsableCommand {
         @Option(name: .customLong("webhook"), help: "POST each message to this URL (repeatable).") var webhook: [String] = []
         @Flag(name: .customLong("no-store"), help: "Do not store mail (forward and/or webhook only).") var noStore = false
         @Option(help: "Storage quota, e.g. 500M, 10G.") var quota: String?
+        @Option(name: .customLong("send-as"), help: "Another address of this server, or *@domain, it may send as (submission; repeatable).")
+        var sendAs: [String] = []
 
         func run() async throws {
             try await runReportingErrors {
@@ -71,10 +73,43 @@ struct AliasCommand: AsyncParsableCommand {
                 let record = try await node.directory.addAlias(
                     try parseAddress(address), store: !noStore, forwardTo: try forward.map(parseAddress),
                     webhooks: webhook, quotaBytes: quotaBytes)
+                if !sendAs.isEmpty {
+                    do {
+                        try await node.directory.setSendAs(aliasID: record.id, addresses: sendAs)
+                    } catch {
+                        try? await node.directory.removeAlias(id: record.id)  // all or nothing
+                        throw error
+                    }
+                }
                 print("added alias \(record.address)")
                 if record.store {
                     print("next: `sealbox password generate \(record.address)` creates its mailbox and first password")
                 }
+            }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change who an alias may send as (submission): --send-as replaces the list, --no-send-as empties it.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The address, e.g. hello@example.com.") var address: String
+        @Option(name: .customLong("send-as"), help: "Another address of this server, or *@domain, it may send as (repeatable).")
+        var sendAs: [String] = []
+        @Flag(name: .customLong("no-send-as"), help: "It may send only as itself (and its plus-addresses).") var noSendAs = false
+
+        func validate() throws {
+            if sendAs.isEmpty == !noSendAs { throw ValidationError("give --send-as (repeatable) or --no-send-as") }
+        }
+
+        func run() async throws {
+            try await runReportingErrors {
+                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let addr = try parseAddress(address)
+                guard let alias = try await node.directory.alias(address: addr) else { throw ValidationError("no such alias: \(addr)") }
+                try await node.directory.setSendAs(aliasID: alias.id, addresses: sendAs)
+                let list = try await node.directory.sendAs(aliasID: alias.id)
+                print("alias \(alias.address) may send as itself" + (list.isEmpty ? "" : " and " + list.joined(separator: ", ")))
             }
         }
     }
@@ -87,12 +122,14 @@ struct AliasCommand: AsyncParsableCommand {
             try await runReportingErrors {
                 let node = try SealboxNode.open(dataDirectory: global.dataDir)
                 let aliases = try await node.directory.aliases(domain: try domain.map { try Domain($0) })
-                var rows = [["ADDRESS", "STORE", "QUOTA", "MAILBOX", "FORWARD", "WEBHOOKS"]]
+                var rows = [["ADDRESS", "STORE", "QUOTA", "MAILBOX", "FORWARD", "WEBHOOKS", "SEND AS"]]
                 for a in aliases {
+                    let sendAs = try await node.directory.sendAs(aliasID: a.id)
                     rows.append([a.address.description, a.store ? "yes" : "no", a.quotaBytes.map(ByteSize.format) ?? "-",
                                  a.mailboxID == nil ? (a.store ? "not yet" : "-") : "yes",
                                  a.forwardTo.isEmpty ? "-" : a.forwardTo.map(\.description).joined(separator: ","),
-                                 a.webhooks.isEmpty ? "-" : a.webhooks.joined(separator: ",")])
+                                 a.webhooks.isEmpty ? "-" : a.webhooks.joined(separator: ","),
+                                 sendAs.isEmpty ? "-" : sendAs.joined(separator: ",")])
                 }
                 print(table(rows))
             }

@@ -37,7 +37,11 @@ struct QueueCommand: AsyncParsableCommand {
                         let target: String
                         switch job.kind {
                         case .smtp:
-                            target = (job.sender.isEmpty ? "bounce to " : "forward to ") + job.recipients.joined(separator: ", ")
+                            if let sender = job.context["submittedBy"] {
+                                target = "sent by \(sender) to " + job.recipients.joined(separator: ", ")
+                            } else {
+                                target = (job.sender.isEmpty ? "bounce to " : "forward to ") + job.recipients.joined(separator: ", ")
+                            }
                         case .webhook:
                             target = "webhook to " + (job.target.flatMap { URL(string: $0)?.host } ?? "?")
                         }

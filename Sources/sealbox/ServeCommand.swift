@@ -9,7 +9,7 @@ import UnixSignals
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the Sealbox node (IMAP and POP3, each on a STARTTLS and an implicit-TLS port; SMTP for inbound mail) until SIGTERM or SIGINT.",
+        abstract: "Run the Sealbox node (IMAP, POP3 and submission, each on a STARTTLS and an implicit-TLS port; SMTP for inbound mail) until SIGTERM or SIGINT.",
         discussion: """
             Settings come from these flags, then SEALBOX_* environment variables, then a JSON file \
             (--config, or sealbox.json in the data directory), then defaults. With no certificate \
@@ -24,7 +24,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("POP3 port with STLS (pop3.port; 0 or off: none; auto: any free port).", valueName: "port")) var pop3Port: String?
     @Option(help: ArgumentHelp("POP3 port with implicit TLS (pop3s.port; 0 or off: none; auto: any free port).", valueName: "port")) var pop3sPort: String?
     @Option(help: ArgumentHelp("SMTP port receiving mail for the server's domains, with STARTTLS (smtp.port; 0 or off: none; auto: any free port).", valueName: "port")) var smtpPort: String?
-    @Flag(help: "Allow password logins without TLS, IMAP and POP3 (imap.allowInsecureAuth, pop3.allowInsecureAuth; local testing only).")
+    @Option(help: ArgumentHelp("Submission port with STARTTLS, AUTH required (submission.port; 0 or off: none; auto: any free port).", valueName: "port")) var submissionPort: String?
+    @Option(help: ArgumentHelp("Submission port with implicit TLS (submissions.port; 0 or off: none; auto: any free port).", valueName: "port")) var submissionsPort: String?
+    @Flag(help: "Allow password logins without TLS: IMAP, POP3 and submission (imap.allowInsecureAuth, pop3.allowInsecureAuth, submission.allowInsecureAuth; local testing only).")
     var allowInsecureAuth = false
     @Option(help: ArgumentHelp("TLS certificate chain, PEM (tls.certificate).", valueName: "file")) var tlsCertificate: String?
     @Option(help: ArgumentHelp("TLS private key, PEM (tls.key).", valueName: "file")) var tlsKey: String?
@@ -38,7 +40,12 @@ struct ServeCommand: AsyncParsableCommand {
             if let pop3Port { overrides["pop3.port"] = pop3Port }
             if let pop3sPort { overrides["pop3s.port"] = pop3sPort }
             if let smtpPort { overrides["smtp.port"] = smtpPort }
-            if allowInsecureAuth { overrides["imap.allowInsecureAuth"] = "true"; overrides["pop3.allowInsecureAuth"] = "true" }
+            if let submissionPort { overrides["submission.port"] = submissionPort }
+            if let submissionsPort { overrides["submissions.port"] = submissionsPort }
+            if allowInsecureAuth {
+                overrides["imap.allowInsecureAuth"] = "true"; overrides["pop3.allowInsecureAuth"] = "true"
+                overrides["submission.allowInsecureAuth"] = "true"
+            }
             if let tlsCertificate { overrides["tls.certificate"] = tlsCertificate }
             if let tlsKey { overrides["tls.key"] = tlsKey }
             let settings = try await SealboxConfiguration.load(overrides: overrides, configFile: config)
@@ -61,6 +68,13 @@ struct ServeCommand: AsyncParsableCommand {
             }
             if settings.pop3.enabled && settings.pop3.allowInsecureAuth && !settings.imap.allowInsecureAuth {
                 printError("warning: plaintext authentication without TLS is allowed (pop3.allowInsecureAuth)")
+            }
+            if settings.submission.allowInsecureAuth && !settings.imap.allowInsecureAuth {
+                printError("warning: plaintext authentication without TLS is allowed (submission.allowInsecureAuth)")
+            }
+            if settings.outbound.relayHost == nil && !(settings.submission.port.isOff && settings.submission.implicitTLSPort.isOff) {
+                printError("note: no smtp.relay.host: submitted mail to other domains waits in the queue "
+                           + "(direct delivery to the recipient's MX is not available yet)")
             }
             let services = try SealboxServer.buildServices(configuration: settings, node: node, logger: logger, onOff: { name, key in
                 printError("listener off: \(name) (\(key))")
