@@ -32,7 +32,7 @@ struct ListenerPortTests {
         defer { cli.cleanUp() }
         let password = try await cli.setUpMailbox()
         let (process, text) = try await start(cli, ports: ["--imap-port", "auto", "--imaps-port", "auto", "--pop3-port", "0",
-                                                           "--pop3s-port", "off", "--smtp-port", "auto"],
+                                                           "--pop3s-port", "off", "--smtp-port", "auto", "--submission-port", "auto", "--submissions-port", "auto"],
                                               expected: ["imap", "imaps", "smtp"])
         let imap = try #require(ServerHarness.port(in: text, service: "imap"), "\(text)")
         let smtp = try #require(ServerHarness.port(in: text, service: "smtp"), "\(text)")
@@ -58,7 +58,7 @@ struct ListenerPortTests {
         defer { cli.cleanUp() }
         _ = try await cli.setUpMailbox()
         let (process, text) = try await start(cli, ports: ["--imap-port", "off", "--imaps-port", "0", "--pop3-port", "auto",
-                                                           "--pop3s-port", "auto", "--smtp-port", "auto"],
+                                                           "--pop3s-port", "auto", "--smtp-port", "auto", "--submission-port", "auto", "--submissions-port", "auto"],
                                               expected: ["pop3", "pop3s", "smtp"])
         #expect(["pop3", "pop3s", "smtp"].allSatisfy { ServerHarness.port(in: text, service: $0) != nil }, "\(text)")
         #expect(ServerHarness.port(in: text, service: "imap") == nil && ServerHarness.port(in: text, service: "imaps") == nil, "\(text)")
@@ -75,7 +75,7 @@ struct ListenerPortTests {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
         let r = try await cli.run(["serve", "--imap-port", "auto", "--imaps-port", "auto", "--pop3-port", "auto", "--pop3s-port", "auto",
-                                   "--smtp-port", "auto", argument])
+                                   "--smtp-port", "auto", "--submission-port", "auto", "--submissions-port", "auto", argument])
         #expect(r.status == 1, "\(r.stderr)")
         let line = r.stderr.split(separator: "\n").first { $0.contains("configuration \(key) = ") }.map(String.init) ?? ""
         #expect(line.contains(value) && line.contains(problem)

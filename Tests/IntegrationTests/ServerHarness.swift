@@ -15,6 +15,9 @@ final class ServerHarness: @unchecked Sendable {
     let pop3Port: Int
     let pop3sPort: Int
     let smtpPort: Int
+    /// Submission: STARTTLS and implicit TLS.
+    let submissionPort: Int
+    let submissionsPort: Int
     let certificatePath: String?
     private let process: ChildHandle
     private let output: LineCollector
@@ -45,7 +48,7 @@ final class ServerHarness: @unchecked Sendable {
         var environment = extra
         environment["SEALBOX_DATA_DIR"] = cli.dataDir
         let (process, output) = try ServeProcess.launch(
-            ["serve", "--imap-port", "auto", "--imaps-port", "auto", "--pop3-port", "auto", "--pop3s-port", "auto", "--smtp-port", "auto",
+            ["serve", "--imap-port", "auto", "--imaps-port", "auto", "--pop3-port", "auto", "--pop3s-port", "auto", "--smtp-port", "auto", "--submission-port", "auto", "--submissions-port", "auto",
              "--listen", "127.0.0.1"] + (insecureAuth ? ["--allow-insecure-auth"] : []) + extraArguments,
             environment: environment)
         self.output = output
@@ -53,20 +56,24 @@ final class ServerHarness: @unchecked Sendable {
 
         let deadline = ContinuousClock.now + timeout
         var ports: (imap: Int?, imaps: Int?, pop3: Int?, pop3s: Int?, smtp: Int?) = (nil, nil, nil, nil, nil)
+        var submission: (plain: Int?, implicit: Int?) = (nil, nil)
         while ContinuousClock.now < deadline {
             let text = output.text
             ports = (Self.port(in: text, service: "imap"), Self.port(in: text, service: "imaps"),
                      Self.port(in: text, service: "pop3"), Self.port(in: text, service: "pop3s"), Self.port(in: text, service: "smtp"))
-            if ports.imap != nil, ports.imaps != nil, ports.pop3 != nil, ports.pop3s != nil, ports.smtp != nil { break }
+            submission = (Self.port(in: text, service: "submission"), Self.port(in: text, service: "submissions"))
+            if ports.imap != nil, ports.imaps != nil, ports.pop3 != nil, ports.pop3s != nil, ports.smtp != nil,
+               submission.plain != nil, submission.implicit != nil { break }
             if !process.isRunning || output.text.contains("not part of this build") { break }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        guard let imap = ports.imap, let imaps = ports.imaps, let pop3 = ports.pop3, let pop3s = ports.pop3s, let smtp = ports.smtp else {
+        guard let imap = ports.imap, let imaps = ports.imaps, let pop3 = ports.pop3, let pop3s = ports.pop3s, let smtp = ports.smtp,
+              let submissionPlain = submission.plain, let submissionImplicit = submission.implicit else {
             let text = output.text
             let running = process.isRunning
             _ = Self.stop(process)
             cli.cleanUp()
-            throw StartError(description: "sealbox serve did not print all five listening lines within \(timeout) "
+            throw StartError(description: "sealbox serve did not print all seven listening lines within \(timeout) "
                 + "(still running: \(running)); stderr:\n\(text)")
         }
         imapPort = imap
@@ -74,6 +81,8 @@ final class ServerHarness: @unchecked Sendable {
         pop3Port = pop3
         pop3sPort = pop3s
         smtpPort = smtp
+        submissionPort = submissionPlain
+        submissionsPort = submissionImplicit
         certificatePath = Self.certificate(in: cli.dataDir + "/tls")
     }
 
@@ -199,7 +208,7 @@ enum ServeProcess {
     static func start(dataDir: String, environment extra: [String: String] = [:]) throws
         -> (process: ChildHandle, smtp: Int, imap: Int, output: LineCollector) {
         let (process, output) = try launch(["serve", "--data-dir", dataDir, "--imap-port", "auto", "--imaps-port", "auto", "--pop3-port", "auto",
-                                            "--pop3s-port", "auto", "--smtp-port", "auto", "--listen", "127.0.0.1", "--allow-insecure-auth"],
+                                            "--pop3s-port", "auto", "--smtp-port", "auto", "--submission-port", "auto", "--submissions-port", "auto", "--listen", "127.0.0.1", "--allow-insecure-auth"],
                                            environment: extra)
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
