@@ -313,7 +313,8 @@ final class SMTPSession {
         case .expn:
             reply(502, "5.5.1", "EXPN is not available"); idle()
         case .help:
-            reply(214, "2.0.0", "Sealbox SMTP: see RFC 5321. Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY STARTTLS"); idle()
+            reply(214, "2.0.0", "Sealbox SMTP: see RFC 5321. Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY STARTTLS"
+                  + (submission == nil ? "" : " AUTH")); idle()
         case .auth(let argument) where submission != nil:
             try await auth(argument)
         case .auth:
@@ -382,7 +383,10 @@ final class SMTPSession {
         let route: Result<InboundRecipient, SMTPReply>
         if let submission, let submitter {
             route = await submission.handler.route(to, submitter: submitter, accepted: t.recipients.count, size: t.declaredSize)
-            if case .failure(let refusal) = route { reply(refusal); return }
+            if case .failure(let refusal) = route {
+                if refusal.code == 530 { self.submitter = nil }  // the password was revoked meanwhile
+                reply(refusal); return
+            }
         } else {
             route = await handler.route(to, size: t.declaredSize)
         }
