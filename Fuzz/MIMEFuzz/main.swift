@@ -38,6 +38,12 @@ public func mimeFuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = m.hasUnknownTransferEncoding(part: number)
     }
     _ = MIMEInspector.report(for: bytes)
+    // Submission reads only the header block: a prefix of the input plus CRLF (or the whole
+    // input), which reads the same on its own.
+    let block = SubmissionHeaderFacts.headerBlock(bytes)
+    precondition(block == bytes || (block.count >= 2 && bytes.starts(with: block.dropLast(2)) && Array(block.suffix(2)) == [0x0D, 0x0A]))
+    precondition(SubmissionHeaderFacts.headerBlock(block) == block)
+    precondition(SubmissionHeaderFacts(bytes, limits: limits) == SubmissionHeaderFacts(block, limits: limits))
     if let s = String(validatingUTF8: bytes.prefix(200).map { $0 == 0 ? 32 : CChar(bitPattern: $0) } + [0]) {
         _ = IMAPSection(imapSpec: s)
     }

@@ -158,8 +158,8 @@ struct SMTPSubmissionSessionTests {
     @Test("SubmissionHeaders: From and Sender addresses (groups, display names, several), Date and Message-ID presence, LF-only header ends")
     func headers() {
         let h = SubmissionHeaders(Array("From: \"A, B\" <a@x.test>, c@y.test\r\nSender: Group: s@z.test;\r\nSubject: s\r\n\r\nFrom: body@no.test\r\n".utf8))
-        #expect(h.authors == ["a@x.test", "c@y.test", "s@z.test"] && h.hasFrom && !h.hasDate && !h.hasMessageID)
+        #expect(h.authors == ["a@x.test", "c@y.test", "s@z.test"] && h.facts.hasFrom && !h.facts.hasDate && !h.facts.hasMessageID)
         let lf = SubmissionHeaders(Array("Date: x\nMessage-ID: <a@b>\n\nFrom: body@no.test\n".utf8))
-        #expect(lf.authors.isEmpty && !lf.hasFrom && lf.hasDate && lf.hasMessageID)
+        #expect(lf.authors.isEmpty && !lf.facts.hasFrom && lf.facts.hasDate && lf.facts.hasMessageID)
     }
 }
