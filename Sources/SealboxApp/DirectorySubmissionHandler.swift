@@ -75,6 +75,8 @@ public struct DirectorySubmissionHandler: SMTPSubmissionHandler {
             if try await directory.domains().contains(where: { $0.domain == address.domain }) {
                 return await inbound.route(recipient, size: size)  // delivered here, as the MX would
             }
+            // The outbound job is written to the node's disk too: below the free-space floor it waits.
+            if await inbound.mailboxes.storageIsLow() { return .failure(SMTPReply(452, "4.3.1", "Insufficient system storage, try again later")) }
             var remote = InboundRecipient(rcpt: address.asciiDomainForm, aliasID: "", aliasAddress: address.asciiDomainForm,
                                           mailboxID: nil, publicKey: nil, forwardTo: [], webhooks: [])
             remote.isRemote = true
