@@ -61,4 +61,10 @@ public protocol MailDirectory: Sendable {
     func removePassword(aliasID: String, passwordID: String) async throws
     /// Sets `lastUsed`. `noSuchPassword` if absent.
     func recordPasswordUse(aliasID: String, passwordID: String, at: Date) async throws
+
+    /// The domain's DKIM keys, active and retired, oldest first.
+    func dkimKeys(domain: Domain) async throws -> [DKIMKeyRecord]
+    /// Adds `records` (new active keys) and, in the same transaction, retires the domain's
+    /// active keys at `retiring` and removes its keys retired before `removingRetiredBefore`.
+    func rotateDKIMKeys(domain: Domain, adding records: [DKIMKeyRecord], retiring: Date, removingRetiredBefore: Date) async throws
 }
