@@ -42,13 +42,27 @@ public struct DirectDelivery: Sendable {
         /// MX hosts tried per attempt, and addresses per host (RFC 5321 §5.1 asks for a limit).
         public var maxHosts = 10
         public var maxAddressesPerHost = 4
+        /// PEM CA files trusted besides the system's when a certificate must be verified (MTA-STS);
+        /// for tests and private CAs.
+        public var trustRoots: [String] = []
         public init(heloName: String) { self.heloName = heloName }
+    }
+
+    /// How a session was protected: recorded with every delivery.
+    public enum Security: String, Sendable, Equatable {
+        /// In clear: the host offered no STARTTLS (or its handshake failed) and nothing required it.
+        case none
+        /// STARTTLS, certificate not checked (RFC 7435).
+        case opportunistic
+        /// STARTTLS required, certificate verified for the MX name (the domain's MTA-STS policy
+        /// in enforce mode, RFC 8461).
+        case mtaSTS = "mta-sts"
     }
 
     /// What became of one recipient in one attempt.
     public enum Outcome: Sendable, Equatable {
-        /// Accepted by `host`; `tls` tells whether the session was encrypted.
-        case delivered(host: String, tls: Bool)
+        /// Accepted by `host` in a session protected as `security` says.
+        case delivered(host: String, security: Security)
         /// Try again later.
         case deferred(diagnostic: String)
         /// Bounce: `status` is the enhanced status code (RFC 3463).
@@ -57,10 +71,12 @@ public struct DirectDelivery: Sendable {
 
     public let configuration: Configuration
     let resolver: any DeliveryResolver
+    let mtaSTS: MTASTSPolicyCache?
     let logger: Logger
 
-    public init(configuration: Configuration, resolver: any DeliveryResolver, logger: Logger = Logger(label: "sealbox.delivery")) {
-        self.configuration = configuration; self.resolver = resolver; self.logger = logger
+    public init(configuration: Configuration, resolver: any DeliveryResolver, mtaSTS: MTASTSPolicyCache? = nil,
+                logger: Logger = Logger(label: "sealbox.delivery")) {
+        self.configuration = configuration; self.resolver = resolver; self.mtaSTS = mtaSTS; self.logger = logger
     }
 
     /// The recipients grouped by domain (lower-cased ASCII form), in the order first seen.
@@ -102,6 +118,24 @@ public struct DirectDelivery: Sendable {
             return all(.deferred(diagnostic: "DNS for \(domain): \(error)"))
         }
 
+        // MTA-STS (RFC 8461 §5): in enforce mode only the policy's MX hosts, over verified TLS.
+        let policy = await mtaSTS?.policy(for: domain)
+        let enforce = policy?.mode == .enforce
+        if let policy, policy.mode != .none {
+            let allowed = hosts.filter { policy.allows($0.host) }
+            if allowed.count < hosts.count {
+                logger.notice("MX hosts outside the MTA-STS policy", metadata: [
+                    "delivery.domain": "\(domain)", "mtasts.mode": "\(policy.mode.rawValue)",
+                    "delivery.hosts": "\(hosts.filter { !policy.allows($0.host) }.map(\.host))"])
+            }
+            if enforce {
+                guard !allowed.isEmpty else {
+                    return all(.deferred(diagnostic: "no MX host of \(domain) matches its MTA-STS policy"))
+                }
+                hosts = allowed
+            }
+        }
+
         var lastError = "no mail exchanger of \(domain) could be reached"
         for exchanger in hosts.prefix(configuration.maxHosts) {
             let host = exchanger.host.hasSuffix(".") ? String(exchanger.host.dropLast()) : exchanger.host
@@ -114,13 +148,14 @@ public struct DirectDelivery: Sendable {
             }
             if addresses.isEmpty { lastError = "\(host) has no address"; continue }
             for address in addresses.prefix(configuration.maxAddressesPerHost) {
-                switch await attempt(host: host, address: address, sender: sender, recipients: recipients, message: message) {
-                case .answered(let results, let tls):
+                switch await attempt(host: host, address: address, sender: sender, recipients: recipients, message: message,
+                                     verified: enforce) {
+                case .answered(let results, let security):
                     // A host that answered decides; a 4xx for a recipient waits for the next attempt.
                     var outcomes: [String: Outcome] = [:]
                     for recipient in recipients {
                         switch results[recipient] ?? .rejected(code: 451, enhanced: "4.4.0", text: "no reply") {
-                        case .accepted: outcomes[recipient] = .delivered(host: host, tls: tls)
+                        case .accepted: outcomes[recipient] = .delivered(host: host, security: security)
                         case .rejected(let code, let enhanced, let text):
                             let diagnostic = "\(host) said \(code) \(enhanced.map { $0 + " " } ?? "")\(text)"
                             if code >= 500 {
@@ -142,17 +177,21 @@ public struct DirectDelivery: Sendable {
     }
 
     enum Attempt {
-        case answered([String: SMTPRelayClient.RecipientResult], tls: Bool)
+        case answered([String: SMTPRelayClient.RecipientResult], Security)
         /// A 5xx for the whole transaction (MAIL, DATA, the message's end).
         case refused(status: String, diagnostic: String)
         /// Try the next address or host.
         case unreachable(String)
     }
 
-    func attempt(host: String, address: String, sender: String, recipients: [String], message: [UInt8]) async -> Attempt {
+    /// One session with one address of `host`. `verified`: STARTTLS required and the certificate
+    /// checked for `host` (no clear-text fallback: a failure defers).
+    func attempt(host: String, address: String, sender: String, recipients: [String], message: [UInt8], verified: Bool) async -> Attempt {
         var client = SMTPRelayClient.Configuration(host: host, port: configuration.port)
         client.connectAddress = address
-        client.security = .opportunistic
+        client.security = verified ? .starttls : .opportunistic
+        client.verifyCertificate = verified
+        client.trustRoots = configuration.trustRoots
         client.heloName = configuration.heloName
         client.connectTimeout = configuration.connectTimeout
         client.commandTimeout = configuration.commandTimeout
@@ -160,7 +199,7 @@ public struct DirectDelivery: Sendable {
             do {
                 let report = try await SMTPRelayClient(configuration: client, logger: logger)
                     .sendReporting(from: sender, recipients: recipients, message: message)
-                return .answered(report.results, tls: report.tls)
+                return .answered(report.results, verified ? .mtaSTS : report.tls ? .opportunistic : .none)
             } catch let error as SMTPRelayClient.RelayError {
                 if error.tlsHandshakeFailed && round == 0 {
                     // RFC 7435 §4: a failed opportunistic handshake falls back to clear text.

@@ -37,11 +37,12 @@ struct DirectDeliveryTests {
     }
 
     /// Starts a test server on `host` (and `port`, 0 for any) in its own directory.
-    func server(_ host: String, port: Int = 0, _ arguments: [String] = [], certificate: Bool = false) async throws -> (SMTPTestServer, URL) {
+    func server(_ host: String, port: Int = 0, _ arguments: [String] = [], certificate: Bool = false,
+                certificateName: String? = nil) async throws -> (SMTPTestServer, URL) {
         let dir = try TestEnvironment.temporaryDirectory()
         var args = ["--host", host, "--port", String(port)] + arguments
-        if certificate {
-            let certs = try await TestEnvironment.makeCertificate(in: dir)
+        if certificate || certificateName != nil {
+            let certs = try await TestEnvironment.makeCertificate(in: dir, name: certificateName)
             args += ["--cert", certs.cert, "--key", certs.key]
         }
         return (try await SMTPTestServer.start(args, in: dir), dir)
@@ -57,7 +58,7 @@ struct DirectDeliveryTests {
         let outcomes = await delivery(resolver, port: up.port).deliver(from: "a@example.org", to: ["b@dest.test", "c@dest.test"],
                                                                        domain: "dest.test", message: message)
         await up.stop()
-        #expect(outcomes == ["b@dest.test": .delivered(host: "up.dest.test", tls: true), "c@dest.test": .delivered(host: "up.dest.test", tls: true)])
+        #expect(outcomes == ["b@dest.test": .delivered(host: "up.dest.test", security: .opportunistic), "c@dest.test": .delivered(host: "up.dest.test", security: .opportunistic)])
         let received = try up.received()
         #expect(received.count == 1)
         #expect(received.first?.rcptTo == ["b@dest.test", "c@dest.test"] && received.first?.tls == true)
@@ -73,7 +74,7 @@ struct DirectDeliveryTests {
                                      nonexistent: ["gone.test"], failing: ["flaky.test"])
         let d = delivery(resolver, port: plain.port)
         #expect(await d.deliver(from: "a@example.org", to: ["b@dest.test"], domain: "dest.test", message: message)
-                == ["b@dest.test": .delivered(host: "dest.test", tls: false)])
+                == ["b@dest.test": .delivered(host: "dest.test", security: .none)])
         await plain.stop()
         #expect(try plain.received().count == 1)
         let nullMX = await d.deliver(from: "a@example.org", to: ["x@nullmx.test"], domain: "nullmx.test", message: message)
@@ -100,7 +101,7 @@ struct DirectDeliveryTests {
         let outcomes = await delivery(resolver, port: refusing.port).deliver(
             from: "a@example.org", to: ["ok@dest.test", "nobody@dest.test", "full@dest.test"], domain: "dest.test", message: message)
         await picky.stop()
-        #expect(outcomes["ok@dest.test"] == .delivered(host: "b.dest.test", tls: false))
+        #expect(outcomes["ok@dest.test"] == .delivered(host: "b.dest.test", security: .none))
         guard case .failed("5.1.1", _) = outcomes["nobody@dest.test"] else { Issue.record("\(outcomes)"); return }
         guard case .deferred = outcomes["full@dest.test"] else { Issue.record("\(outcomes)"); return }
         #expect(try picky.received().first?.rcptTo == ["ok@dest.test"])
@@ -126,5 +127,120 @@ struct DirectDeliveryTests {
             firsts.insert(order[0].host)
         }
         #expect(firsts == ["a", "b"], "both equal hosts come first sometimes")
+    }
+
+    @Test("MTA-STS enforce: verified TLS to a policy host delivers; a wrong certificate, no STARTTLS or a host outside the policy defers and sends nothing")
+    func mtaSTSEnforce() async throws {
+        let (good, dir1) = try await server("127.0.0.2", certificateName: "mx.dest.test")
+        defer { try? FileManager.default.removeItem(at: dir1) }
+        let (wrongName, dir2) = try await server("127.0.0.3", port: good.port, certificateName: "other.example")
+        defer { try? FileManager.default.removeItem(at: dir2) }
+        let (plain, dir3) = try await server("127.0.0.4", port: good.port)
+        defer { try? FileManager.default.removeItem(at: dir3) }
+        let policyText = "version: STSv1\r\nmode: enforce\r\nmx: mx.dest.test\r\nmx: *.mail.dest.test\r\nmax_age: 86400\r\n"
+        let cache = MTASTSPolicyCache(txt: { name in name == "_mta-sts.dest.test" ? ["v=STSv1; id=1"] : [] },
+                                      fetch: { _ in policyText })
+        func deliver(_ mx: String, _ address: String, trust: [String]) async -> DirectDelivery.Outcome? {
+            var c = DirectDelivery.Configuration(heloName: "mx.example.org")
+            c.port = good.port
+            c.connectTimeout = .seconds(5)
+            c.commandTimeout = .seconds(20)
+            c.trustRoots = trust
+            let resolver = FixedResolver(mx: ["dest.test": [MailExchanger(preference: 10, host: mx)]], hosts: [mx: [address]])
+            return await DirectDelivery(configuration: c, resolver: resolver, mtaSTS: cache)
+                .deliver(from: "a@example.org", to: ["b@dest.test"], domain: "dest.test", message: message)["b@dest.test"]
+        }
+        let goodCA = dir1.appendingPathComponent("cert.pem").path, wrongCA = dir2.appendingPathComponent("cert.pem").path
+        #expect(await deliver("mx.dest.test", "127.0.0.2", trust: [goodCA]) == .delivered(host: "mx.dest.test", security: .mtaSTS))
+        // The same host with a certificate nobody vouches for: deferred, never sent in clear.
+        guard case .deferred = await deliver("mx.dest.test", "127.0.0.2", trust: []) else { Issue.record("untrusted certificate"); return }
+        // A trusted certificate for another name.
+        guard case .deferred = await deliver("mx.dest.test", "127.0.0.3", trust: [wrongCA]) else { Issue.record("wrong name"); return }
+        // No STARTTLS at all.
+        guard case .deferred = await deliver("mx.dest.test", "127.0.0.4", trust: [goodCA]) else { Issue.record("plain host"); return }
+        // An MX the policy does not list.
+        guard case .deferred(let why) = await deliver("evil.example", "127.0.0.2", trust: [goodCA]) else { Issue.record("outside policy"); return }
+        #expect(why.contains("MTA-STS"))
+        await good.stop(); await wrongName.stop(); await plain.stop()
+        #expect(try good.received().count == 1 && good.received()[0].tls)
+        #expect(try wrongName.received().isEmpty && plain.received().isEmpty)
+    }
+}
+
+@Suite("MTA-STS policies (RFC 8461)")
+struct MTASTSTests {
+    @Test("policy text: fields, line ends, limits; errors for what is missing or malformed")
+    func parse() throws {
+        let p = try MTASTSPolicy.parse("version: STSv1\nmode: enforce\nmx: mail.example.com\nmx: *.example.net\nmax_age: 604800\nfuture: ignored\n")
+        #expect(p == MTASTSPolicy(mode: .enforce, mx: ["mail.example.com", "*.example.net"], maxAge: 604_800))
+        #expect(try MTASTSPolicy.parse("version: STSv1\r\nmode: none\r\nmax_age: 999999999\r\n").maxAge == MTASTSPolicy.maxAgeLimit)
+        for bad in ["mode: enforce\nmx: a.example\nmax_age: 1\n", "version: STSv1\nmode: sometimes\nmx: a.example\nmax_age: 1\n",
+                    "version: STSv1\nmode: enforce\nmax_age: 1\n", "version: STSv1\nmode: enforce\nmx: a.example\n",
+                    "version: STSv1\nmode: enforce\nmx: a..example\nmax_age: 1\n", "version: STSv1\nmode: testing\nmx: a.example\nmax_age: -1\n",
+                    String(repeating: "x", count: 70_000)] {
+            #expect(throws: MTASTSPolicy.Failure.self) { try MTASTSPolicy.parse(bad) }
+        }
+    }
+
+    @Test("mx patterns: exact names, and *. for exactly one more label; case and a final dot ignored")
+    func patterns() {
+        let p = MTASTSPolicy(mode: .enforce, mx: ["mail.example.com", "*.example.net"], maxAge: 1)
+        #expect(p.allows("MAIL.example.com.") && p.allows("mx1.example.net"))
+        #expect(!p.allows("example.net") && !p.allows("a.b.example.net") && !p.allows("xmail.example.com") && !p.allows("evil-example.net"))
+    }
+
+    @Test("the TXT record: one v=STSv1 record with an id of 1–32 letters or digits")
+    func record() {
+        #expect(MTASTSRecord.find(in: ["v=spf1 -all", "v=STSv1; id=20160831085700Z;"]) == MTASTSRecord(id: "20160831085700Z"))
+        #expect(MTASTSRecord.find(in: ["v=STSv1; id=a", "v=STSv1; id=b"]) == nil)
+        #expect(MTASTSRecord.parse("v=STSv1; id=no-dashes") == nil && MTASTSRecord.parse("v=STSv1;") == nil)
+    }
+
+    @Test("the cache: fetched once per id; kept when the record goes or a fetch fails, until max_age; refetched for a new id")
+    func cache() async {
+        actor State { var txt = ["v=STSv1; id=one"]; var fetches = 0; var fail = false
+            func set(txt: [String]) { self.txt = txt }; func set(fail: Bool) { self.fail = fail }; func fetched() { fetches += 1 } }
+        let state = State()
+        let cache = MTASTSPolicyCache(txt: { _ in await state.txt }, fetch: { _ in
+            await state.fetched()
+            if await state.fail { throw MTASTSPolicy.Failure(description: "down") }
+            return "version: STSv1\nmode: enforce\nmx: mx.example.com\nmax_age: 3600\n"
+        })
+        let t0 = Date()
+        #expect(await cache.policy(for: "example.com", now: t0)?.mode == .enforce)
+        #expect(await cache.policy(for: "Example.COM", now: t0.addingTimeInterval(10))?.mode == .enforce)
+        #expect(await state.fetches == 1)
+        await state.set(txt: [])
+        #expect(await cache.policy(for: "example.com", now: t0.addingTimeInterval(20)) != nil, "the record gone: the cached policy stays")
+        await state.set(txt: ["v=STSv1; id=two"]); await state.set(fail: true)
+        #expect(await cache.policy(for: "example.com", now: t0.addingTimeInterval(30)) != nil, "a failed fetch keeps the cached policy")
+        #expect(await state.fetches == 2)
+        #expect(await cache.policy(for: "example.com", now: t0.addingTimeInterval(4000)) == nil, "past max_age with nothing new: none")
+        await state.set(fail: false)
+        #expect(await cache.policy(for: "example.com", now: t0.addingTimeInterval(4010)) != nil)
+        #expect(await cache.policy(for: "other.example", now: t0) != nil, "another domain, its own entry")
+    }
+}
+
+@Suite("MTA-STS policy fetch over HTTPS")
+struct MTASTSFetchTests {
+    @Test("a policy over verified HTTPS; refused: an untrusted certificate, a redirect, another media type, more than 64 KB")
+    func fetch() async throws {
+        let dir = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let certs = try await TestEnvironment.makeCertificate(in: dir)
+        let script = TestEnvironment.repositoryRoot.appendingPathComponent("Tests/OutboundTests/Servers/policy_https_server.py").path
+        let ready = dir.appendingPathComponent("ready").path
+        let child = try TestChild(TestEnvironment.venvPython, [script, "--cert", certs.cert, "--key", certs.key, "--ready", ready])
+        let port = Int(try await TestEnvironment.waitForFile(ready, while: { !child.hasExited }).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let base = "https://localhost:\(port)"
+        let trusted = MTASTSFetcher(trustRoots: [certs.cert], connectTimeout: .seconds(3)), untrusted = MTASTSFetcher(connectTimeout: .seconds(3))
+        let text = try await trusted.fetch(base + "/.well-known/mta-sts.txt")
+        #expect(try MTASTSPolicy.parse(text).mx == ["mx.dest.test"])
+        for (fetcher, path) in [(untrusted, "/.well-known/mta-sts.txt"), (trusted, "/redirect"), (trusted, "/html"), (trusted, "/big")] {
+            await #expect(throws: (any Error).self, "\(path)") { try await fetcher.fetch(base + path) }
+        }
+        await trusted.shutdown(); await untrusted.shutdown()
+        await child.stop()
     }
 }
