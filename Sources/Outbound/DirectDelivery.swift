@@ -9,11 +9,21 @@ public struct MailExchanger: Sendable, Equatable {
     public init(preference: Int, host: String) { self.preference = preference; self.host = host }
 }
 
+/// A domain's MX answer: the records (nil when it has none: NODATA, deliver to the domain's own
+/// addresses) and whether DNSSEC validated it (`secure`: DANE may apply).
+public struct MXAnswer: Sendable, Equatable {
+    public var exchangers: [MailExchanger]?
+    public var secure: Bool
+    public init(exchangers: [MailExchanger]?, secure: Bool = false) { self.exchangers = exchangers; self.secure = secure }
+}
+
 /// What direct delivery asks of DNS. The node's resolver implements it; the tests give fixed answers.
 public protocol DeliveryResolver: Sendable {
-    /// The domain's MX records; nil when it has none (NODATA: deliver to the domain's own
-    /// addresses). Throws `DeliveryDNSError`.
-    func mailExchangers(of domain: String) async throws -> [MailExchanger]?
+    /// The domain's MX records. Throws `DeliveryDNSError`.
+    func mailExchangers(of domain: String) async throws -> MXAnswer
+    /// The TLSA records of `_PORT._tcp.HOST` and whether they are DNSSEC-secure; none when the
+    /// name has none (secure NXDOMAIN/NODATA). Throws `DeliveryDNSError` when the lookup fails.
+    func tlsa(port: Int, host: String) async throws -> (records: [TLSAAssociation], secure: Bool)
     /// The host's IPv6 and IPv4 addresses, as literals, in the order to try. Throws `DeliveryDNSError`.
     func addresses(of host: String) async throws -> [String]
 }
@@ -57,6 +67,9 @@ public struct DirectDelivery: Sendable {
         /// STARTTLS required, certificate verified for the MX name (the domain's MTA-STS policy
         /// in enforce mode, RFC 8461).
         case mtaSTS = "mta-sts"
+        /// STARTTLS required, certificate matched against the host's DNSSEC-secured TLSA records
+        /// (RFC 7672).
+        case dane
     }
 
     /// What became of one recipient in one attempt.
@@ -101,8 +114,11 @@ public struct DirectDelivery: Sendable {
     public func deliver(from sender: String, to recipients: [String], domain: String, message: [UInt8]) async -> [String: Outcome] {
         func all(_ outcome: Outcome) -> [String: Outcome] { Dictionary(uniqueKeysWithValues: Set(recipients).map { ($0, outcome) }) }
         var hosts: [MailExchanger]
+        var secureMX = false
         do {
-            if let mx = try await resolver.mailExchangers(of: domain), !mx.isEmpty {
+            let answer = try await resolver.mailExchangers(of: domain)
+            secureMX = answer.secure
+            if let mx = answer.exchangers, !mx.isEmpty {
                 // RFC 7505: a single MX of "." says the domain takes no mail.
                 if mx.count == 1, mx[0].host == "." || mx[0].host.isEmpty {
                     return all(.failed(status: "5.1.10", diagnostic: "\(domain) accepts no mail (null MX, RFC 7505)"))
@@ -147,9 +163,22 @@ public struct DirectDelivery: Sendable {
                 continue
             }
             if addresses.isEmpty { lastError = "\(host) has no address"; continue }
+            // DANE (RFC 7672 §2.2): with a secure MX answer, the host's secure TLSA records make
+            // verified TLS mandatory for it (and take precedence over MTA-STS); a failed TLSA
+            // lookup makes the host unusable.
+            var dane: [TLSAAssociation] = []
+            if secureMX {
+                do {
+                    let tlsa = try await resolver.tlsa(port: configuration.port, host: host)
+                    if tlsa.secure { dane = tlsa.records.filter(\.isUsableForSMTP) }
+                } catch {
+                    lastError = "TLSA of \(host): \(error)"
+                    continue
+                }
+            }
             for address in addresses.prefix(configuration.maxAddressesPerHost) {
                 switch await attempt(host: host, address: address, sender: sender, recipients: recipients, message: message,
-                                     verified: enforce) {
+                                     verified: enforce, dane: dane) {
                 case .answered(let results, let security):
                     // A host that answered decides; a 4xx for a recipient waits for the next attempt.
                     var outcomes: [String: Outcome] = [:]
@@ -186,12 +215,14 @@ public struct DirectDelivery: Sendable {
 
     /// One session with one address of `host`. `verified`: STARTTLS required and the certificate
     /// checked for `host` (no clear-text fallback: a failure defers).
-    func attempt(host: String, address: String, sender: String, recipients: [String], message: [UInt8], verified: Bool) async -> Attempt {
+    func attempt(host: String, address: String, sender: String, recipients: [String], message: [UInt8], verified: Bool,
+                 dane: [TLSAAssociation] = []) async -> Attempt {
         var client = SMTPRelayClient.Configuration(host: host, port: configuration.port)
         client.connectAddress = address
-        client.security = verified ? .starttls : .opportunistic
+        client.security = verified || !dane.isEmpty ? .starttls : .opportunistic
         client.verifyCertificate = verified
         client.trustRoots = configuration.trustRoots
+        if !dane.isEmpty { client.certificateCheck = DANE.check(records: dane, host: host) }
         client.heloName = configuration.heloName
         client.connectTimeout = configuration.connectTimeout
         client.commandTimeout = configuration.commandTimeout
@@ -199,7 +230,7 @@ public struct DirectDelivery: Sendable {
             do {
                 let report = try await SMTPRelayClient(configuration: client, logger: logger)
                     .sendReporting(from: sender, recipients: recipients, message: message)
-                return .answered(report.results, verified ? .mtaSTS : report.tls ? .opportunistic : .none)
+                return .answered(report.results, !dane.isEmpty ? .dane : verified ? .mtaSTS : report.tls ? .opportunistic : .none)
             } catch let error as SMTPRelayClient.RelayError {
                 if error.tlsHandshakeFailed && round == 0 {
                     // RFC 7435 §4: a failed opportunistic handshake falls back to clear text.

@@ -9,11 +9,19 @@ struct FixedResolver: DeliveryResolver {
     var hosts: [String: [String]] = [:]
     var nonexistent: Set<String> = []
     var failing: Set<String> = []
+    /// DNSSEC: MX answers of these domains are secure; TLSA records by host (secure).
+    var secure: Set<String> = []
+    var tlsa: [String: [TLSAAssociation]] = [:]
 
-    func mailExchangers(of domain: String) async throws -> [MailExchanger]? {
+    func mailExchangers(of domain: String) async throws -> MXAnswer {
         if nonexistent.contains(domain) { throw DeliveryDNSError(permanent: true, description: "\(domain) does not exist (NXDOMAIN)") }
         if failing.contains(domain) { throw DeliveryDNSError(permanent: false, description: "SERVFAIL") }
-        return mx[domain]
+        return MXAnswer(exchangers: mx[domain], secure: secure.contains(domain))
+    }
+
+    func tlsa(port: Int, host: String) async throws -> (records: [TLSAAssociation], secure: Bool) {
+        if failing.contains(host) { throw DeliveryDNSError(permanent: false, description: "SERVFAIL") }
+        return (tlsa[host] ?? [], true)
     }
 
     func addresses(of host: String) async throws -> [String] {
@@ -164,6 +172,97 @@ struct DirectDeliveryTests {
         await good.stop(); await wrongName.stop(); await plain.stop()
         #expect(try good.received().count == 1 && good.received()[0].tls)
         #expect(try wrongName.received().isEmpty && plain.received().isEmpty)
+    }
+}
+
+/// DANE for SMTP (RFC 7672) with certificates made by openssl and TLSA data computed by openssl.
+@Suite("DANE (RFC 7672)", .serialized)
+struct DANETests {
+    let message = Array("From: a@example.org\r\nTo: b@dest.test\r\nSubject: dane\r\n\r\nHello.\r\n".utf8)
+
+    func sh(_ script: String) async throws -> String {
+        let r = try await TestEnvironment.run("/bin/sh", ["-c", script])
+        guard r.status == 0 else { throw TestChild.Failure(description: "sh failed: \(r.stderr)") }
+        return String(decoding: r.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func hex(_ text: String) -> [UInt8] {
+        var out: [UInt8] = [], chars = Array(text)
+        while chars.count >= 2 { out.append(UInt8(String(chars[0..<2]), radix: 16)!); chars.removeFirst(2) }
+        return out
+    }
+
+    /// A CA and a leaf for `name` signed by it, the leaf file carrying the chain (leaf, CA).
+    func chain(in dir: URL, name: String) async throws -> (chain: String, key: String, ca: String) {
+        let d = dir.path
+        _ = try await sh("""
+            cd '\(d)' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 2 \
+              -subj /CN=Test-CA -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null && \
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout leaf.key -out leaf.csr -subj /CN=\(name) 2>/dev/null && \
+            printf 'subjectAltName=DNS:\(name)\\nextendedKeyUsage=serverAuth\\n' > ext && \
+            openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 2 -extfile ext 2>/dev/null && \
+            cat leaf.pem ca.pem > chain.pem
+            """)
+        return (d + "/chain.pem", d + "/leaf.key", d + "/ca.pem")
+    }
+
+    func deliver(port: Int, resolver: FixedResolver) async -> DirectDelivery.Outcome? {
+        var c = DirectDelivery.Configuration(heloName: "mx.example.org")
+        c.port = port
+        c.connectTimeout = .seconds(5)
+        c.commandTimeout = .seconds(20)
+        return await DirectDelivery(configuration: c, resolver: resolver)
+            .deliver(from: "a@example.org", to: ["b@dest.test"], domain: "dest.test", message: message)["b@dest.test"]
+    }
+
+    @Test("DANE-EE 3 1 1 and DANE-TA 2 0 1 verify; a wrong digest, a leaf for another name under the TA, no STARTTLS or a failed TLSA lookup defer; insecure MX ignores TLSA")
+    func dane() async throws {
+        let dir = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let goodDir = dir.appendingPathComponent("good"), otherDir = dir.appendingPathComponent("other")
+        try FileManager.default.createDirectory(at: goodDir, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: otherDir, withIntermediateDirectories: true)
+        let good = try await chain(in: goodDir, name: "mx.dest.test")
+        // Signed by the same CA, for another name.
+        _ = try await sh("""
+            cd '\(otherDir.path)' && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout leaf.key -out leaf.csr -subj /CN=other.test 2>/dev/null && \
+            printf 'subjectAltName=DNS:other.test\\n' > ext && \
+            openssl x509 -req -in leaf.csr -CA '\(good.ca)' -CAkey '\(goodDir.path)/ca.key' -CAcreateserial -out leaf.pem -days 2 -extfile ext 2>/dev/null && \
+            cat leaf.pem '\(good.ca)' > chain.pem
+            """)
+        let leafSPKI = hex(try await sh("openssl x509 -in '\(goodDir.path)/leaf.pem' -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -c1-64"))
+        let caDigest = hex(try await sh("openssl x509 -in '\(good.ca)' -outform DER | sha256sum | cut -c1-64"))
+        #expect(leafSPKI.count == 32 && caDigest.count == 32)
+
+        let (server, sdir) = try await DirectDeliveryTests().server("127.0.0.2", ["--cert", good.chain, "--key", good.key])
+        defer { try? FileManager.default.removeItem(at: sdir) }
+        let (other, odir) = try await DirectDeliveryTests().server("127.0.0.3", port: server.port,
+                                                                    ["--cert", otherDir.path + "/chain.pem", "--key", otherDir.path + "/leaf.key"])
+        defer { try? FileManager.default.removeItem(at: odir) }
+        let (plain, pdir) = try await DirectDeliveryTests().server("127.0.0.4", port: server.port)
+        defer { try? FileManager.default.removeItem(at: pdir) }
+
+        func resolver(_ address: String, _ records: [TLSAAssociation], secure: Bool = true, failing: Set<String> = []) -> FixedResolver {
+            FixedResolver(mx: ["dest.test": [MailExchanger(preference: 10, host: "mx.dest.test")]], hosts: ["mx.dest.test": [address]],
+                          failing: failing, secure: secure ? ["dest.test"] : [], tlsa: ["mx.dest.test": records])
+        }
+        let ee = TLSAAssociation(usage: 3, selector: 1, matchingType: 1, data: leafSPKI)
+        let ta = TLSAAssociation(usage: 2, selector: 0, matchingType: 1, data: caDigest)
+        var wrong = ee
+        wrong.data[0] ^= 0xFF
+        // Names and the CA do not matter for DANE-EE: only the key.
+        #expect(await deliver(port: server.port, resolver: resolver("127.0.0.2", [ee])) == .delivered(host: "mx.dest.test", security: .dane))
+        #expect(await deliver(port: server.port, resolver: resolver("127.0.0.2", [ta])) == .delivered(host: "mx.dest.test", security: .dane))
+        #expect(await deliver(port: server.port, resolver: resolver("127.0.0.2", [wrong, TLSAAssociation(usage: 1, selector: 1, matchingType: 1, data: leafSPKI)]))
+                != .delivered(host: "mx.dest.test", security: .dane), "a wrong 3 1 1; PKIX-EE(1) is not usable for SMTP")
+        guard case .deferred = await deliver(port: server.port, resolver: resolver("127.0.0.3", [ta])) else { Issue.record("TA signs a leaf for another name"); return }
+        guard case .deferred = await deliver(port: server.port, resolver: resolver("127.0.0.4", [ee])) else { Issue.record("no STARTTLS"); return }
+        guard case .deferred = await deliver(port: server.port, resolver: resolver("127.0.0.2", [ee], failing: ["mx.dest.test"])) else { Issue.record("TLSA lookup failed"); return }
+        // MX answer not DNSSEC-validated: TLSA ignored, opportunistic TLS.
+        #expect(await deliver(port: server.port, resolver: resolver("127.0.0.2", [wrong], secure: false)) == .delivered(host: "mx.dest.test", security: .opportunistic))
+        await server.stop(); await other.stop(); await plain.stop()
+        #expect(try server.received().count == 3, "DANE-EE, DANE-TA, insecure")
+        #expect(try other.received().isEmpty && plain.received().isEmpty)
     }
 }
 
