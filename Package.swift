@@ -119,6 +119,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),  // RSA for DKIM
+            .product(name: "X509", package: "swift-certificates"),  // DANE-TA chains
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Backups: destinations (S3 over async-http-client with hand-written SigV4, or a directory)…

@@ -34,6 +34,8 @@ public struct DirectoryError: Error, CustomStringConvertible, Sendable, Hashable
         case schemaTooNew
         /// A stored row could not be read back (damaged or hand-edited database).
         case corruptRecord
+        /// A DKIM key record of the wrong shape (selector, algorithm, empty key) or a selector in use.
+        case invalidDKIMKey
     }
 
     public let code: Code

@@ -75,4 +75,9 @@ public protocol MailDirectory: Sendable {
     func recordSubmission(aliasID: String, recipients: Int, at: Date, limits: SubmissionLimits) async throws -> Int64?
     /// Takes back a counted message that was not queued after all.
     func cancelSubmission(id: Int64) async throws
+    /// The domain's DKIM keys, active and retired, oldest first.
+    func dkimKeys(domain: Domain) async throws -> [DKIMKeyRecord]
+    /// Adds `records` (new active keys) and, in the same transaction, retires the domain's
+    /// active keys at `retiring` and removes its keys retired before `removingRetiredBefore`.
+    func rotateDKIMKeys(domain: Domain, adding records: [DKIMKeyRecord], retiring: Date, removingRetiredBefore: Date) async throws
 }

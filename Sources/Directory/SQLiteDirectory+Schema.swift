@@ -59,6 +59,21 @@ extension SQLiteDirectory {
                 CREATE INDEX submission_log_alias_at ON submission_log(alias_id, at);
                 """)
         }
+        // DKIM signing keys of each domain (RFC 6376): the active pair signs, retired ones stay
+        // listed (for their DNS records) until removed.
+        migrator.registerMigration("v2-dkim") { db in
+            try db.execute(sql: """
+                CREATE TABLE dkim_key (
+                    domain TEXT NOT NULL REFERENCES domain(name) ON DELETE CASCADE,
+                    selector TEXT NOT NULL,
+                    algorithm TEXT NOT NULL CHECK (algorithm IN ('ed25519', 'rsa')),
+                    private_key BLOB NOT NULL,
+                    created TEXT NOT NULL,
+                    retired TEXT,
+                    PRIMARY KEY (domain, selector)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }()
 }

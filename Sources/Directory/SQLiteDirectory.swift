@@ -229,6 +229,41 @@ public final class SQLiteDirectory: MailDirectory {
         }
     }
 
+    // MARK: DKIM keys
+
+    public func dkimKeys(domain: Domain) async throws -> [DKIMKeyRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT domain, selector, algorithm, private_key, created, retired FROM dkim_key
+                WHERE domain = ? ORDER BY created, selector
+                """, arguments: [domain.ascii]).map(Self.dkimKeyRecord)
+        }
+    }
+
+    public func rotateDKIMKeys(domain: Domain, adding records: [DKIMKeyRecord], retiring: Date, removingRetiredBefore: Date) async throws {
+        for record in records {
+            guard record.domain == domain, DKIMKeyRecord.isValidSelector(record.selector),
+                  ["ed25519", "rsa"].contains(record.algorithm), !record.privateKey.isEmpty, record.retired == nil
+            else { throw DirectoryError(.invalidDKIMKey, "invalid DKIM key record for \(domain)") }
+        }
+        try await pool.write { db in
+            guard try Self.domainExists(db, domain) else { throw DirectoryError.noSuchDomain(domain) }
+            try db.execute(sql: "DELETE FROM dkim_key WHERE domain = ? AND retired IS NOT NULL AND retired < ?",
+                           arguments: [domain.ascii, DirectoryDate.string(removingRetiredBefore)])
+            try db.execute(sql: "UPDATE dkim_key SET retired = ? WHERE domain = ? AND retired IS NULL",
+                           arguments: [DirectoryDate.string(retiring), domain.ascii])
+            for record in records {
+                if try Bool.fetchOne(db, sql: "SELECT 1 FROM dkim_key WHERE domain = ? AND selector = ?",
+                                     arguments: [domain.ascii, record.selector]) == true {
+                    throw DirectoryError(.invalidDKIMKey, "DKIM selector \(record.selector) of \(domain) is already in use")
+                }
+                try db.execute(sql: """
+                    INSERT INTO dkim_key (domain, selector, algorithm, private_key, created, retired) VALUES (?, ?, ?, ?, ?, NULL)
+                    """, arguments: [domain.ascii, record.selector, record.algorithm, Data(record.privateKey), DirectoryDate.string(record.created)])
+            }
+        }
+    }
+
     // MARK: Rows
 
     static func domainExists(_ db: Database, _ domain: Domain) throws -> Bool {
@@ -282,6 +317,15 @@ public final class SQLiteDirectory: MailDirectory {
         } catch let error as AddressError {
             throw DirectoryError(.corruptRecord, "stored address is invalid: \(error)")
         }
+    }
+
+    private static func dkimKeyRecord(_ row: Row) throws -> DKIMKeyRecord {
+        let name: String = row["domain"]
+        guard let domain = try? Domain(name) else { throw DirectoryError(.corruptRecord, "unreadable domain in a DKIM key record") }
+        let key: Data = row["private_key"]
+        let retired: String? = row["retired"]
+        return DKIMKeyRecord(domain: domain, selector: row["selector"], algorithm: row["algorithm"], privateKey: Array(key),
+                             created: try date(row["created"], "dkim_key.created"), retired: try retired.map { try date($0, "dkim_key.retired") })
     }
 
     private static func passwordRecord(_ row: Row) throws -> PasswordRecord {

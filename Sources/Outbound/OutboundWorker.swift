@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import MIMEParser
 import MailboxAPI
 import NIOCore
 import NIOHTTP1
@@ -29,6 +30,9 @@ public final class OutboundWorker: Service, Sendable {
         /// Jobs worked on at once.
         public var concurrency = 8
         public var webhookTimeout: Duration = .seconds(30)
+        /// The active DKIM signing keys of a domain (empty: not ours, nothing to sign with).
+        /// nil: messages leave unsigned.
+        public var dkimKeys: (@Sendable (String) async throws -> [DKIMSigningKey])?
 
         public init(relay: SMTPRelayClient.Configuration?, hostname: String, webhookSecret: [UInt8], webhookIncludeRaw: Bool,
                     retryInterval: Duration, maxRetryInterval: Duration, maxAge: Duration) {
@@ -211,7 +215,8 @@ public final class OutboundWorker: Service, Sendable {
         var remaining: [String] = []
         var lastError = ""
         do {
-            let results = try await route.send(from: job.sender, recipients: job.recipients, message: job.message)
+            let message = await signed(job)
+            let results = try await route.send(from: job.sender, recipients: job.recipients, message: message)
             for recipient in job.recipients {
                 switch results[recipient] ?? .rejected(code: 451, enhanced: "4.4.0", text: "no reply") {
                 case .accepted:
@@ -258,6 +263,32 @@ public final class OutboundWorker: Service, Sendable {
         logger.warning("forward failed", metadata: ["outbound.id": "\(job.context["queueID"] ?? "\(job.id)")",
                                                     "outbound.recipients": "\(failures.count)"])
         try await queue.finish(jobID: job.id, replacement: bounce(for: job, failures: failures))
+    }
+
+    /// The message as it leaves: DKIM-signed (RFC 6376) by the domain the job names
+    /// (`signingDomain`: the alias's domain for a forward), else by its `From:` domain when that
+    /// is one of ours; unsigned when neither has keys. Signed at each attempt, so `t=` is the time
+    /// it left and a rotated key is never used.
+    func signed(_ job: OutboundJob) async -> [UInt8] {
+        guard let lookup = settings.dkimKeys else { return job.message }
+        var candidates: [String] = []
+        if let domain = job.context["signingDomain"] { candidates.append(domain) }
+        let (_, bodyStart) = DKIMCanonicalization.split(job.message)
+        if let host = MIMEMessage.parse(Array(job.message[..<bodyStart])).from.first?.host?.lowercased(), !candidates.contains(host) {
+            candidates.append(host)
+        }
+        for domain in candidates {
+            do {
+                let keys = try await lookup(domain)
+                guard !keys.isEmpty else { continue }
+                return try DKIMSigner.sign(job.message, keys: keys)
+            } catch {
+                logger.error("DKIM signing failed; the message leaves unsigned",
+                             metadata: ["outbound.id": "\(job.context["queueID"] ?? "\(job.id)")", "dkim.domain": "\(domain)", "error": "\(error)"])
+                return job.message
+            }
+        }
+        return job.message
     }
 
     func bounce(for job: OutboundJob, failures: [DeliveryStatusNotification.Failure]) -> OutboundJob? {

@@ -77,15 +77,24 @@ final class SMTPConnection {
     /// Puts TLS under the line decoder after the server's "220" to STARTTLS. Refused when the
     /// server sent anything after that reply: such bytes were sent in clear and would otherwise be
     /// taken as the first reply over TLS.
-    func startTLS(context: NIOSSLContext, serverHostname: String?) async throws {
+    func startTLS(context: NIOSSLContext, serverHostname: String?,
+                  certificateCheck: (@Sendable ([NIOSSLCertificate]) async -> Bool)? = nil) async throws {
         let consumed = linesRead
         let statistics = self.statistics
         let channel = self.channel
         let clean = try await channel.eventLoop.submit { () throws -> Bool in
             let seen = statistics.snapshot
             guard seen.emitted == consumed, seen.pending == 0 else { return false }
-            try channel.pipeline.syncOperations.addHandler(
-                NIOSSLClientHandler(context: context, serverHostname: serverHostname), position: .first)
+            let handler: NIOSSLClientHandler
+            if let certificateCheck {
+                // Replaces the CA check: DANE matches the certificates against TLSA records.
+                handler = try NIOSSLClientHandler(context: context, serverHostname: serverHostname) { certificates, promise in
+                    Task { promise.succeed(await certificateCheck(certificates) ? .certificateVerified : .failed) }
+                }
+            } else {
+                handler = try NIOSSLClientHandler(context: context, serverHostname: serverHostname)
+            }
+            try channel.pipeline.syncOperations.addHandler(handler, position: .first)
             return true
         }.get()
         guard clean else {

@@ -18,8 +18,16 @@ public struct SMTPRelayClient: Sendable {
         public var host: String
         public var port: Int
         /// `starttls` is required TLS: the send fails (temporarily) when the server does not offer it.
-        public enum Security: String, Sendable { case none, starttls, tls }
+        /// `opportunistic` (RFC 7435, for delivery to MX hosts): STARTTLS when offered, the
+        /// certificate not checked; in clear when it is not offered.
+        public enum Security: String, Sendable { case none, opportunistic, starttls, tls }
         public var security: Security = .none
+        /// The address to connect to (an IP literal) when it is not `host` itself: `host` stays
+        /// the name sent as SNI and checked in the certificate, and the name in errors.
+        public var connectAddress: String? = nil
+        /// Checks the server's certificates instead of the CA trust store and host name (DANE,
+        /// RFC 7672); with it STARTTLS is required.
+        public var certificateCheck: (@Sendable ([NIOSSLCertificate]) async -> Bool)? = nil
         /// AUTH PLAIN (LOGIN when PLAIN is not offered or not accepted as a mechanism) after TLS.
         public var username: String? = nil
         public var password: String? = nil
@@ -50,10 +58,18 @@ public struct SMTPRelayClient: Sendable {
         /// The SMTP reply code, when the failure was a reply.
         public var code: Int?
         public var description: String
+        /// The STARTTLS handshake itself failed (opportunistic TLS may try again in clear).
+        public var tlsHandshakeFailed: Bool
+        /// The reply came before MAIL FROM (greeting, EHLO/HELO, STARTTLS): about the server, not
+        /// the message, so another MX host may still take it.
+        public var beforeTransaction = false
+        /// The reply's enhanced status code (RFC 3463), when it had one.
+        public var enhanced: String? = nil
 
-        public init(permanent: Bool, code: Int?, description: String) {
+        public init(permanent: Bool, code: Int?, tlsHandshakeFailed: Bool = false, description: String) {
             self.permanent = permanent
             self.code = code
+            self.tlsHandshakeFailed = tlsHandshakeFailed
             self.description = description
         }
     }
@@ -88,9 +104,20 @@ public struct SMTPRelayClient: Sendable {
     /// DATA). A 4xx/5xx at connect/EHLO/MAIL/DATA throws RelayError (permanent = 5xx); network
     /// errors and timeouts throw with permanent = false.
     public func send(from: String, recipients: [String], message: [UInt8]) async throws -> [String: RecipientResult] {
+        try await sendReporting(from: from, recipients: recipients, message: message).results
+    }
+
+    /// What one session did besides its replies: whether the conversation ran over TLS.
+    public struct SessionReport: Sendable, Equatable {
+        public var results: [String: RecipientResult]
+        public var tls: Bool
+    }
+
+    /// `send`, also telling whether TLS was used (delivery records it per attempt).
+    public func sendReporting(from: String, recipients: [String], message: [UInt8]) async throws -> SessionReport {
         var unique: [String] = []
         for r in recipients where !unique.contains(r) { unique.append(r) }
-        guard !unique.isEmpty else { return [:] }
+        guard !unique.isEmpty else { return SessionReport(results: [:], tls: false) }
         for address in [from] + unique where !Self.isSafeEnvelopeAddress(address) {
             throw RelayError(permanent: true, code: nil,
                              description: "invalid envelope address \(Self.printable(address)) (control characters or angle brackets)")
@@ -106,6 +133,7 @@ public struct SMTPRelayClient: Sendable {
             throw RelayError(permanent: true, code: nil, description: "TLS configuration for \(endpoint): \(error)")
         }
         let serverHostname = Self.isIPAddress(configuration.host) ? nil : configuration.host
+        let connectHost = configuration.connectAddress ?? configuration.host
         let statistics = LineStatistics()
         let implicitTLS = configuration.security == .tls ? tlsContext : nil
 
@@ -114,7 +142,7 @@ public struct SMTPRelayClient: Sendable {
             channel = try await ClientBootstrap(group: eventLoopGroup)
                 .connectTimeout(Self.timeAmount(configuration.connectTimeout))
                 .channelOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
-                .connect(host: configuration.host, port: configuration.port) { channel in
+                .connect(host: connectHost, port: configuration.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let sync = channel.pipeline.syncOperations
                         if let implicitTLS {
@@ -154,19 +182,34 @@ public struct SMTPRelayClient: Sendable {
     // MARK: the transaction
 
     private func transaction(_ c: SMTPConnection, from: String, recipients: [String], message: [UInt8],
-                             tlsContext: NIOSSLContext?, serverHostname: String?) async throws -> [String: RecipientResult] {
+                             tlsContext: NIOSSLContext?, serverHostname: String?) async throws -> SessionReport {
         let greeting = try await c.readReply(during: "the greeting")
         guard greeting.code == 220 else { throw failure(greeting, during: "the greeting") }
         var capabilities = try await hello(c)
+        var tls = configuration.security == .tls
 
+        if configuration.security == .opportunistic, capabilities["STARTTLS"] != nil {
+            let reply = try await c.command("STARTTLS", during: "STARTTLS")
+            if reply.code == 220 {
+                do {
+                    try await c.startTLS(context: tlsContext!, serverHostname: serverHostname)
+                } catch {
+                    throw RelayError(permanent: false, code: nil, tlsHandshakeFailed: true,
+                                     description: "TLS with \(endpoint) failed: \(redacted(String(describing: error)))")
+                }
+                capabilities = try await hello(c)
+                tls = true
+            }
+        }
         if configuration.security == .starttls {
             guard capabilities["STARTTLS"] != nil else {
                 throw RelayError(permanent: false, code: nil, description: "\(endpoint) does not offer STARTTLS, which is required")
             }
             let reply = try await c.command("STARTTLS", during: "STARTTLS")
             guard reply.code == 220 else { throw failure(reply, during: "STARTTLS") }
-            try await c.startTLS(context: tlsContext!, serverHostname: serverHostname)
+            try await c.startTLS(context: tlsContext!, serverHostname: serverHostname, certificateCheck: configuration.certificateCheck)
             capabilities = try await hello(c)
+            tls = true
         }
 
         if let username = configuration.username, let password = configuration.password {
@@ -219,7 +262,7 @@ public struct SMTPRelayClient: Sendable {
         }
         guard results.values.contains(.accepted) else {
             await c.quitQuietly()
-            return results
+            return SessionReport(results: results, tls: tls)
         }
 
         let data = try await c.command("DATA", during: "DATA")
@@ -236,7 +279,7 @@ public struct SMTPRelayClient: Sendable {
         guard accepted.code / 100 == 2 else { throw failure(accepted, during: "the end of the message") }
         logger.debug("relayed", metadata: ["relay.host": "\(endpoint)", "relay.reply": "\(redacted(accepted.summary))"])
         await c.quitQuietly()
-        return results
+        return SessionReport(results: results, tls: tls)
     }
 
     /// EHLO, or HELO when EHLO is refused with 5xx; the capabilities by upper-cased keyword.
@@ -289,8 +332,11 @@ public struct SMTPRelayClient: Sendable {
     var endpoint: String { "\(configuration.host):\(configuration.port)" }
 
     private func failure(_ reply: SMTPReply, during step: String) -> RelayError {
-        RelayError(permanent: reply.isPermanent, code: reply.code,
-                   description: "\(endpoint) answered \(step) with \(redacted(reply.summary))")
+        var error = RelayError(permanent: reply.isPermanent, code: reply.code,
+                               description: "\(endpoint) answered \(step) with \(redacted(reply.summary))")
+        error.beforeTransaction = ["the greeting", "EHLO", "HELO", "STARTTLS"].contains(step)
+        error.enhanced = reply.enhanced
+        return error
     }
 
     /// Text with the password (and its base64 forms) replaced: servers may echo what they got.
@@ -309,7 +355,11 @@ public struct SMTPRelayClient: Sendable {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         tls.additionalTrustRoots = configuration.trustRoots.map { .file($0) }
-        if !configuration.verifyCertificate { tls.certificateVerification = .none }
+        if configuration.certificateCheck != nil {
+            tls.certificateVerification = .noHostnameVerification  // the custom check decides
+        } else if !configuration.verifyCertificate || configuration.security == .opportunistic {
+            tls.certificateVerification = .none
+        }
         return try NIOSSLContext(configuration: tls)
     }
 

@@ -128,8 +128,14 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
         var jobs: [OutboundJob] = extra
         let context = ["remoteAddress": transaction.remoteIP, "helo": transaction.helo, "queueID": transaction.queueID]
         if !forwardTargets.isEmpty {
+            // Signed (DKIM) by the domain of the first alias that forwards it.
+            var forwardContext = context
+            if let forwarder = transaction.recipients.first(where: { !$0.forwardTo.isEmpty }),
+               let at = forwarder.rcpt.lastIndex(of: "@") {
+                forwardContext["signingDomain"] = String(forwarder.rcpt[forwarder.rcpt.index(after: at)...]).lowercased()
+            }
             jobs.append(OutboundJob(kind: .smtp, sender: rewriteSender(transaction.mailFrom), originalSender: transaction.mailFrom,
-                                    recipients: forwardTargets, context: context, message: transaction.message, created: transaction.receivedAt))
+                                    recipients: forwardTargets, context: forwardContext, message: transaction.message, created: transaction.receivedAt))
         }
         for url in hookOrder {
             jobs.append(OutboundJob(kind: .webhook, sender: transaction.mailFrom, originalSender: transaction.mailFrom,

@@ -20,8 +20,10 @@ extension OutboundWorker {
             ?? SealboxNode.loadOrCreateNodeKey(path: node.dataDirectory + "/srs.key").withBytes { $0 }
         let webhookSecret = try c.outbound.webhookSecret.map { Array($0.utf8) }
             ?? SealboxNode.loadOrCreateNodeKey(path: node.dataDirectory + "/webhook.key").withBytes { $0 }
-        let settings = Settings(relay: relay, hostname: c.node.hostname, webhookSecret: webhookSecret, webhookIncludeRaw: c.outbound.webhookIncludeRaw,
+        var settings = Settings(relay: relay, hostname: c.node.hostname, webhookSecret: webhookSecret, webhookIncludeRaw: c.outbound.webhookIncludeRaw,
                                 retryInterval: c.outbound.retryInterval, maxRetryInterval: c.outbound.maxRetryInterval, maxAge: c.outbound.maxAge)
+        let directory = node.directory
+        settings.dkimKeys = { domain in try await DomainKeys.signingKeys(directory: directory, domain: domain) }
         return OutboundWorker(queue: node.queue, settings: settings, srs: SRS(secret: srsSecret, domain: c.outbound.srsDomain ?? c.node.hostname), logger: logger)
     }
 }

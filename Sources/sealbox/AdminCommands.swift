@@ -8,17 +8,19 @@ import SealboxApp
 struct DomainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "domain", abstract: "Manage the domains this server receives mail for.",
-        subcommands: [Add.self, List.self, Remove.self])
+        subcommands: [Add.self, List.self, Remove.self, DKIM.self, DNS.self])
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a domain (Unicode or ASCII form).")
+        static let configuration = CommandConfiguration(abstract: "Add a domain (Unicode or ASCII form) and make its DKIM keys.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The domain, e.g. example.com or bücher.example.") var domain: String
         func run() async throws {
             try await runReportingErrors {
                 let node = try SealboxNode.open(dataDirectory: global.dataDir)
                 let record = try await node.directory.addDomain(try Domain(domain))
+                let keys = try await DomainKeys.rotate(directory: node.directory, domain: record.domain)
                 print("added domain \(record.domain.unicode)\(record.domain.unicode != record.domain.ascii ? " (\(record.domain.ascii))" : "")")
+                print("made DKIM keys \(keys.map(\.selector).joined(separator: ", ")): publish the records `sealbox domain dns \(record.domain.ascii)` prints")
             }
         }
     }
@@ -44,6 +46,75 @@ struct DomainCommand: AsyncParsableCommand {
                 let d = try Domain(domain)
                 try await node.directory.removeDomain(d)
                 print("removed domain \(d.unicode)")
+            }
+        }
+    }
+}
+
+extension DomainCommand {
+    struct DKIM: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "dkim", abstract: "A domain's DKIM signing keys (Ed25519 and RSA 2048).",
+            subcommands: [List.self, Rotate.self])
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List a domain's DKIM keys, active and retired.")
+            @OptionGroup var global: GlobalOptions
+            @Argument var domain: String
+            func run() async throws {
+                try await runReportingErrors {
+                    let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                    let keys = try await node.directory.dkimKeys(domain: try Domain(domain))
+                    print(table([["SELECTOR", "ALGORITHM", "CREATED", "STATE"]] + keys.map { key in
+                        [key.selector, key.algorithm, formatDate(key.created), key.retired.map { "retired \(formatDate($0))" } ?? "signing"]
+                    }))
+                }
+            }
+        }
+
+        struct Rotate: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Make a new DKIM key pair for a domain; the old pair stops signing and stays listed for 7 days.",
+                discussion: """
+                    Publish the new records (`sealbox domain dns DOMAIN`) before mail signed with them leaves: \
+                    run this, publish, and wait for the DNS TTL. Keep the old selectors published for 7 days.
+                    """)
+            @OptionGroup var global: GlobalOptions
+            @Argument var domain: String
+            func run() async throws {
+                try await runReportingErrors {
+                    let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                    let d = try Domain(domain)
+                    let keys = try await DomainKeys.rotate(directory: node.directory, domain: d)
+                    print("made DKIM keys \(keys.map(\.selector).joined(separator: ", ")) for \(d.ascii); the previous keys are retired")
+                }
+            }
+        }
+    }
+
+    struct DNS: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "dns",
+            abstract: "Print the DNS records a domain should publish: MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, SRV.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "A configuration file (for server.hostname and the ports).") var config: String?
+        @Option(name: .customLong("mta-sts"), help: "The MTA-STS mode to publish: testing, enforce or none.")
+        var mtaSTS: String = "testing"
+        @Argument var domain: String
+        func run() async throws {
+            try await runReportingErrors {
+                guard let mode = DomainDNSRecords.MTASTSMode(rawValue: mtaSTS) else {
+                    throw CLIFailure("--mta-sts must be testing, enforce or none")
+                }
+                let settings = try await loadSettings(dataDir: global.dataDir, config: config)
+                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let d = try Domain(domain)
+                guard try await node.directory.domains().contains(where: { $0.domain == d }) else {
+                    throw CLIFailure("no such domain: \(d.ascii)")
+                }
+                let records = DomainDNSRecords(domain: d, hostname: settings.node.hostname, keys: try await node.directory.dkimKeys(domain: d),
+                                               ports: settings.publishedPorts, mtaSTSMode: mode)
+                print(records.text, terminator: "")
             }
         }
     }

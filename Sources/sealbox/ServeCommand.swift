@@ -63,6 +63,10 @@ struct ServeCommand: AsyncParsableCommand {
             let domains = try await node.directory.domains().count
             let aliases = try await node.directory.aliases(domain: nil).count
             printError("node ready: data directory \(node.dataDirectory), \(domains) domain(s), \(aliases) alias(es)")
+            // Domains added before DKIM signing existed get their keys now (and a line saying so).
+            for domain in try await DomainKeys.ensureEveryDomainHasKeys(directory: node.directory) {
+                printError("made DKIM keys for \(domain.ascii): publish the records `sealbox domain dns \(domain.ascii)` prints")
+            }
             if settings.imap.allowInsecureAuth {
                 printError("warning: plaintext authentication without TLS is allowed (imap.allowInsecureAuth)")
             }

@@ -532,3 +532,60 @@ extension TestDirectory {
         }
     }
 }
+
+@Suite("SQLiteDirectory: DKIM keys")
+struct DKIMKeyTests {
+    func pair(_ d: Domain, _ base: String, at date: Date) -> [DKIMKeyRecord] {
+        [DKIMKeyRecord(domain: d, selector: base + "e", algorithm: "ed25519", privateKey: Array(repeating: 1, count: 32), created: date),
+         DKIMKeyRecord(domain: d, selector: base + "r", algorithm: "rsa", privateKey: Array(repeating: 2, count: 64), created: date)]
+    }
+
+    @Test("a rotation retires the active pair, keeps recent retired keys, removes old ones; removing the domain removes its keys")
+    func rotate() async throws {
+        let t = try TestDirectory()
+        let d = domain("example.org")
+        _ = try await t.directory.addDomain(d)
+        let day0 = Date(timeIntervalSince1970: 1_800_000_000)
+        try await t.directory.rotateDKIMKeys(domain: d, adding: pair(d, "a", at: day0), retiring: day0, removingRetiredBefore: day0)
+        #expect(try await t.directory.dkimKeys(domain: d) == pair(d, "a", at: day0))
+
+        let day1 = day0.addingTimeInterval(86_400)
+        try await t.directory.rotateDKIMKeys(domain: d, adding: pair(d, "b", at: day1), retiring: day1, removingRetiredBefore: day0)
+        let keys = try await t.directory.dkimKeys(domain: d)
+        #expect(keys.filter(\.isActive).map(\.selector) == ["be", "br"])
+        #expect(keys.filter { !$0.isActive }.map(\.selector) == ["ae", "ar"])
+        #expect(keys.filter { !$0.isActive }.allSatisfy { $0.retired == day1 })
+
+        // Ten days later: the "a" keys (retired on day 1) are past the 7 days and go.
+        let day10 = day0.addingTimeInterval(10 * 86_400)
+        try await t.directory.rotateDKIMKeys(domain: d, adding: pair(d, "c", at: day10), retiring: day10,
+                                             removingRetiredBefore: day10.addingTimeInterval(-DKIMKeyRecord.publishedAfterRetirement))
+        #expect(try await t.directory.dkimKeys(domain: d).map(\.selector).sorted() == ["be", "br", "ce", "cr"])
+
+        // Still there after reopening (the key bytes included).
+        #expect(try await t.reopen().dkimKeys(domain: d).first { $0.selector == "ce" }?.privateKey == Array(repeating: 1, count: 32))
+        try await t.directory.removeDomain(d)
+        #expect(try await t.directory.dkimKeys(domain: d).isEmpty)
+    }
+
+    @Test("refused: a selector in use, a bad selector or algorithm, an unknown domain; nothing changes")
+    func refused() async throws {
+        let t = try TestDirectory()
+        let d = domain("example.org")
+        _ = try await t.directory.addDomain(d)
+        let now = Date()
+        try await t.directory.rotateDKIMKeys(domain: d, adding: pair(d, "a", at: now), retiring: now, removingRetiredBefore: now)
+        await expectError(.invalidDKIMKey) { try await t.directory.rotateDKIMKeys(domain: d, adding: pair(d, "a", at: now), retiring: now, removingRetiredBefore: now) }
+        #expect(try await t.directory.dkimKeys(domain: d).allSatisfy(\.isActive))  // the failed rotation retired nothing
+        var bad = pair(d, "b", at: now)
+        bad[0].selector = "Bad_Selector"
+        await expectError(.invalidDKIMKey) { try await t.directory.rotateDKIMKeys(domain: d, adding: bad, retiring: now, removingRetiredBefore: now) }
+        bad = pair(d, "b", at: now)
+        bad[1].algorithm = "dsa"
+        await expectError(.invalidDKIMKey) { try await t.directory.rotateDKIMKeys(domain: d, adding: bad, retiring: now, removingRetiredBefore: now) }
+        let other = domain("other.example")
+        await expectError(.noSuchDomain) { try await t.directory.rotateDKIMKeys(domain: other, adding: pair(other, "a", at: now), retiring: now, removingRetiredBefore: now) }
+        // The description of a record names no key bytes.
+        #expect(!"\(pair(d, "a", at: now)[0])".contains("1, 1"))
+    }
+}

@@ -10,7 +10,8 @@ struct CLITests {
     func endToEnd() async throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
-        #expect(try await cli.run(["domain", "add", "Example.COM"]).stdout == "added domain example.com\n")
+        let added = try await cli.run(["domain", "add", "Example.COM"]).stdout
+        #expect(added.hasPrefix("added domain example.com\nmade DKIM keys sb") && added.hasSuffix("`sealbox domain dns example.com` prints\n"), "\(added)")
         #expect(try await cli.run(["domain", "add", "bücher.example"]).stdout.contains("xn--bcher-kva.example"))
         #expect(try await cli.run(["domain", "list"]).stdout == "bücher.example\nexample.com\n")
         #expect(try await cli.run(["alias", "add", "hello@example.com", "--quota", "1G"]).ok)
@@ -186,5 +187,43 @@ struct CLITests {
         #expect(await serve.exited(within: .seconds(30)))
         #expect(serve.terminationStatus == 0 && serve.terminationReason == .exit, "\(serve.stderrText)")
         #expect(try await cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": password]).ok)
+    }
+
+    @Test("DKIM keys: made at domain add, listed, rotated (the old pair retired and still published); domain dns prints every record")
+    func dkimAndDNSRecords() async throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        #expect(try await cli.run(["domain", "add", "example.com"]).ok)
+        let list = try await cli.run(["domain", "dkim", "list", "example.com"])
+        let active = list.stdout.split(separator: "\n").dropFirst().filter { $0.contains("signing") }.map { String($0.split(separator: " ")[0]) }
+        #expect(active.count == 2 && active.contains { $0.hasSuffix("e") } && active.contains { $0.hasSuffix("r") }, "\(list.stdout)")
+        let rotated = try await cli.run(["domain", "dkim", "rotate", "example.com"])
+        #expect(rotated.ok && rotated.stdout.contains("-2e") && rotated.stdout.contains("-2r"), "a second pair the same day: \(rotated.stdout)")
+        let after = try await cli.run(["domain", "dkim", "list", "example.com"]).stdout
+        #expect(after.components(separatedBy: "retired").count == 3 && after.components(separatedBy: "signing").count == 3, "\(after)")
+
+        let dns = try await cli.run(["domain", "dns", "example.com"], env: ["SEALBOX_SERVER_HOSTNAME": "mx.example.net"])
+        #expect(dns.ok, "\(dns.stderr)")
+        let lines = dns.stdout.split(separator: "\n").map(String.init)
+        func has(_ prefix: String) -> Bool { lines.contains { $0.hasPrefix(prefix) } }
+        #expect(has("example.com. 3600 IN MX 10 mx.example.net."))
+        #expect(has("example.com. 3600 IN TXT \"v=spf1 mx ~all\""))
+        #expect(lines.filter { $0.contains("._domainkey.example.com. 3600 IN TXT \"v=DKIM1; k=") }.count == 4, "two signing and two retired keys")
+        #expect(lines.contains { $0.contains("k=rsa") && $0.contains("\" \"") }, "the RSA record split into strings of at most 255")
+        for line in lines where line.contains(" TXT ") {
+            for string in line.split(separator: "\"").enumerated().filter({ $0.offset % 2 == 1 }) { #expect(string.element.utf8.count <= 255) }
+        }
+        #expect(has("_dmarc.example.com. 3600 IN TXT \"v=DMARC1; p=quarantine"))
+        #expect(has("_mta-sts.example.com. 3600 IN TXT \"v=STSv1; id="))
+        #expect(has("_smtp._tls.example.com. 3600 IN TXT \"v=TLSRPTv1; rua=mailto:postmaster@example.com\""))
+        #expect(has("_submissions._tcp.example.com. 3600 IN SRV 0 1 465 mx.example.net."))
+        #expect(has("_imaps._tcp.example.com. 3600 IN SRV 0 1 "))
+        #expect(dns.stdout.contains("; mode: testing"))
+        // Another MTA-STS mode is another policy, so another id.
+        let enforce = try await cli.run(["domain", "dns", "example.com", "--mta-sts", "enforce"], env: ["SEALBOX_SERVER_HOSTNAME": "mx.example.net"])
+        let id = { (text: String) in text.split(separator: "\n").first { $0.hasPrefix("_mta-sts.") }.map(String.init) ?? "" }
+        #expect(enforce.stdout.contains("; mode: enforce") && id(enforce.stdout) != id(dns.stdout))
+        #expect(try await cli.run(["domain", "dns", "nope.example"]).stderr.contains("no such domain"))
+        #expect(try await cli.run(["domain", "dns", "example.com", "--mta-sts", "sometimes"]).ok == false)
     }
 }

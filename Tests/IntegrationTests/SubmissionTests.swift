@@ -107,7 +107,10 @@ struct SubmissionTests {
         #expect(!records.contains { $0.rcptTos.contains("other@example.com") }, "the local recipient is delivered locally")
         let first = try #require(records.first { $0.rcptTos == ["r1@remote.test"] })
         #expect(first.mailFrom == server.address)
-        #expect(first.text.hasPrefix("Received: from authenticated-user (submission)\r\n\tby \(hostname) (Sealbox) with ESMTPSA id "), "\(first.text.prefix(300))")
+        // DKIM-signed by the From domain (ours), both algorithms, above the submission hop's Received.
+        #expect(first.text.hasPrefix("DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.com;") && first.text.contains("a=rsa-sha256"),
+                "\(first.text.prefix(300))")
+        #expect(first.text.contains("\r\nReceived: from authenticated-user (submission)\r\n\tby \(hostname) (Sealbox) with ESMTPSA id "), "\(first.text.prefix(1200))")
         #expect(first.text.contains("Message-ID: <") && first.text.contains("@\(hostname)>\r\n") && first.text.contains("\r\nDate: "))
         #expect(!first.text.contains("127.0.0.1"), "the client's address is not in the message")
         let sendAs = records.filter { $0.rcptTos == ["r3@remote.test"] }.map(\.mailFrom)

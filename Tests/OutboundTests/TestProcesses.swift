@@ -99,13 +99,13 @@ enum TestEnvironment {
         throw TestChild.Failure(description: "\(path) did not appear within \(timeout)")
     }
 
-    /// A self-signed certificate for localhost and 127.0.0.1 (PEM files in `directory`).
-    static func makeCertificate(in directory: URL) async throws -> (cert: String, key: String) {
+    /// A self-signed certificate for localhost and 127.0.0.1, or for `name` (PEM files in `directory`).
+    static func makeCertificate(in directory: URL, name: String? = nil) async throws -> (cert: String, key: String) {
         let cert = directory.appendingPathComponent("cert.pem").path, key = directory.appendingPathComponent("key.pem").path
         let r = try await run("/usr/bin/openssl", [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
-            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=\(name ?? "localhost")",
+            "-addext", name.map { "subjectAltName=DNS:\($0)" } ?? "subjectAltName=DNS:localhost,IP:127.0.0.1",
         ])
         guard r.status == 0 else { throw TestChild.Failure(description: "openssl failed: \(r.stderr)") }
         return (cert, key)

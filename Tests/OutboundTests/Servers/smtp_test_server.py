@@ -25,6 +25,9 @@ p.add_argument("--tempfail", action="append", default=[], help="RCPT answered 45
 p.add_argument("--mail-reply", help="the reply to every MAIL FROM, e.g. '550 5.7.1 no'")
 p.add_argument("--pipelining", action="store_true")
 p.add_argument("--stall-data", action="store_true", help="never answer the end of DATA")
+p.add_argument("--host", default="127.0.0.1", help="the loopback address to listen on (MX tests use 127.0.0.x)")
+p.add_argument("--port", type=int, default=0)
+p.add_argument("--greeting-reply", help="refuse every session with this greeting, e.g. '554 5.3.2 not here'")
 args = p.parse_args()
 counter = 0
 
@@ -81,6 +84,14 @@ def authenticator(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
 
+class Refuser(asyncio.Protocol):
+    """Answers the greeting with --greeting-reply and closes."""
+
+    def connection_made(self, transport):
+        transport.write((args.greeting_reply + "\r\n").encode())
+        transport.close()
+
+
 async def main():
     context = None
     if args.cert:
@@ -91,6 +102,8 @@ async def main():
     def factory():
         kwargs = dict(decode_data=False, enable_SMTPUTF8=True, hostname="relay-test.local",
                       ident="aiosmtpd test")
+        if args.greeting_reply:
+            return Refuser()
         if context is not None and not args.implicit_tls:
             kwargs["tls_context"] = context
         if args.auth:
@@ -99,7 +112,7 @@ async def main():
         return SMTP(handler, **kwargs)
 
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(factory, host="127.0.0.1", port=0,
+    server = await loop.create_server(factory, host=args.host, port=args.port,
                                       ssl=context if args.implicit_tls else None)
     port = server.sockets[0].getsockname()[1]
     with open(args.ready + ".tmp", "w") as f:

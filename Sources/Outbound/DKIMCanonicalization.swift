@@ -1,0 +1,119 @@
+/// DKIM's "relaxed" canonicalizations (RFC 6376 §3.4.2 and §3.4.4) and the header split they work
+/// on. Pure functions over bytes: the signer uses them, and a verifier (inbound authentication)
+/// will use the same ones.
+///
+/// A message is taken as lines ending in CRLF; a bare LF counts as CRLF (the SMTP client sends
+/// every line with CRLF, so that is what the receiver verifies).
+public enum DKIMCanonicalization {
+    /// One header field as it appears in the message: its name as written and the whole field
+    /// (name, colon, value, folding), without the final line break.
+    public struct HeaderField: Sendable, Equatable {
+        public var name: String
+        public var raw: [UInt8]
+    }
+
+    /// The header fields in order, and the offset where the body starts (after the empty line;
+    /// the message's length when there is no body).
+    public static func split(_ message: [UInt8]) -> (fields: [HeaderField], bodyStart: Int) {
+        var fields: [HeaderField] = []
+        var current: [UInt8] = []
+        var index = 0
+        func finish() {
+            guard !current.isEmpty else { return }
+            let colon = current.firstIndex(of: UInt8(ascii: ":")) ?? current.count
+            var name = Array(current[..<colon])
+            while let last = name.last, last == 0x20 || last == 0x09 { name.removeLast() }
+            fields.append(HeaderField(name: String(decoding: name, as: UTF8.self), raw: current))
+            current = []
+        }
+        while index < message.count {
+            var end = index
+            while end < message.count, message[end] != 0x0A { end += 1 }
+            var line = message[index..<end]
+            if line.last == 0x0D { line = line.dropLast() }
+            let next = min(end + 1, message.count)
+            if line.isEmpty {
+                finish()
+                return (fields, next)
+            }
+            if line.first == 0x20 || line.first == 0x09, !current.isEmpty {
+                current.append(contentsOf: [0x0D, 0x0A])
+                current.append(contentsOf: line)
+            } else {
+                finish()
+                current = Array(line)
+            }
+            index = next
+        }
+        finish()
+        return (fields, message.count)
+    }
+
+    /// `relaxed` header canonicalization of one field: the name lower-cased, folding removed,
+    /// runs of white space as one space, white space around the colon and at the end removed;
+    /// followed by CRLF.
+    public static func relaxedHeader(_ raw: [UInt8]) -> [UInt8] {
+        let colon = raw.firstIndex(of: UInt8(ascii: ":")) ?? raw.count
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.count + 2)
+        for byte in raw[..<colon] where byte != 0x20 && byte != 0x09 && byte != 0x0D && byte != 0x0A {
+            out.append((0x41...0x5A).contains(byte) ? byte | 0x20 : byte)
+        }
+        out.append(UInt8(ascii: ":"))
+        var pendingSpace = false
+        var started = false
+        if colon < raw.count {
+            for byte in raw[(colon + 1)...] {
+                switch byte {
+                case 0x0D, 0x0A: continue
+                case 0x20, 0x09: pendingSpace = true
+                default:
+                    if pendingSpace && started { out.append(0x20) }
+                    pendingSpace = false
+                    started = true
+                    out.append(byte)
+                }
+            }
+        }
+        out.append(contentsOf: [0x0D, 0x0A])
+        return out
+    }
+
+    /// `relaxed` body canonicalization (RFC 6376 §3.4.4 with erratum 3986: an empty body is the
+    /// empty string): white space at line ends removed, other runs as one space, empty lines at
+    /// the end removed, every line ending in CRLF.
+    public static func relaxedBody(_ body: ArraySlice<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(body.count + 2)
+        var emptyLines = 0
+        var index = body.startIndex
+        while index < body.endIndex {
+            var end = index
+            while end < body.endIndex, body[end] != 0x0A { end += 1 }
+            var lineEnd = end
+            if lineEnd > index, body[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+            var line: [UInt8] = []
+            var pendingSpace = false
+            for byte in body[index..<lineEnd] {
+                if byte == 0x20 || byte == 0x09 {
+                    pendingSpace = true
+                } else {
+                    if pendingSpace { line.append(0x20) }
+                    pendingSpace = false
+                    line.append(byte)
+                }
+            }
+            if line.isEmpty {
+                emptyLines += 1
+            } else {
+                for _ in 0..<emptyLines { out.append(contentsOf: [0x0D, 0x0A]) }
+                emptyLines = 0
+                out.append(contentsOf: line)
+                out.append(contentsOf: [0x0D, 0x0A])
+            }
+            index = min(end + 1, body.endIndex)
+            if end == body.endIndex { break }
+        }
+        return out
+    }
+}
