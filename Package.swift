@@ -46,6 +46,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "CSQLite3MC", cSettings: sqliteSettings, linkerSettings: [.linkedLibrary("m")]),
+        // libunbound from the system (Debian libunbound-dev; scripts/setup-build-deps.sh installs it).
+        .systemLibrary(name: "CUnbound", pkgConfig: "libunbound", providers: [.apt(["libunbound-dev"])]),
         .target(name: "MailCore"),
         // The seam between the protocol servers and the store (DESIGN §4): the mailbox service and
         // session protocols, their value types and errors. No GRDB: IMAP, POP3 and the MX import only this.
