@@ -48,6 +48,9 @@ let package = Package(
         .target(name: "CSQLite3MC", cSettings: sqliteSettings, linkerSettings: [.linkedLibrary("m")]),
         // libunbound from the system (Debian libunbound-dev; scripts/setup-build-deps.sh installs it).
         .systemLibrary(name: "CUnbound", pkgConfig: "libunbound", providers: [.apt(["libunbound-dev"])]),
+        // DNS values and the pure parts: names, records and their RDATA parser (fuzzed), errors, the
+        // `DNSResolving` protocol every user of DNS depends on, an in-memory resolver for tests.
+        .target(name: "DNSCore"),
         .target(name: "MailCore"),
         // The seam between the protocol servers and the store (DESIGN §4): the mailbox service and
         // session protocols, their value types and errors. No GRDB: IMAP, POP3 and the MX import only this.
@@ -180,6 +183,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "POP3CoreTests", dependencies: ["POP3Core", "MailCore"]),
         .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"]),
+        .testTarget(name: "DNSCoreTests", dependencies: ["DNSCore"]),
         .testTarget(name: "SMTPServerTests", dependencies: ["MailboxAPI", "SMTPServer", "SMTPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "OutboundTests", dependencies: ["Outbound", "MIMEParser", "MailCore", "SMTPCore", "TestSupport",
