@@ -51,6 +51,11 @@ let package = Package(
         // DNS values and the pure parts: names, records and their RDATA parser (fuzzed), errors, the
         // `DNSResolving` protocol every user of DNS depends on, an in-memory resolver for tests.
         .target(name: "DNSCore"),
+        // The node's resolver: libunbound (validating, caching) driven from one thread of its own.
+        .target(name: "DNSResolver", dependencies: [
+            "CUnbound", "DNSCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "MailCore"),
         // The seam between the protocol servers and the store (DESIGN §4): the mailbox service and
         // session protocols, their value types and errors. No GRDB: IMAP, POP3 and the MX import only this.
@@ -184,6 +189,8 @@ let package = Package(
         .testTarget(name: "POP3CoreTests", dependencies: ["POP3Core", "MailCore"]),
         .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"]),
         .testTarget(name: "DNSCoreTests", dependencies: ["DNSCore"]),
+        // Live: nsd serving test zones (one DNSSEC-signed at test time by ldns-signzone) on loopback.
+        .testTarget(name: "DNSResolverTests", dependencies: ["DNSResolver", "DNSCore", "TestSupport"]),
         .testTarget(name: "SMTPServerTests", dependencies: ["MailboxAPI", "SMTPServer", "SMTPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "OutboundTests", dependencies: ["Outbound", "MIMEParser", "MailCore", "SMTPCore", "TestSupport",
