@@ -56,6 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
             let domains = try await node.directory.domains().count
             let aliases = try await node.directory.aliases(domain: nil).count
             printError("node ready: data directory \(node.dataDirectory), \(domains) domain(s), \(aliases) alias(es)")
+            printError("dns: \(settings.dns.summary)")
             if settings.imap.allowInsecureAuth {
                 printError("warning: plaintext authentication without TLS is allowed (imap.allowInsecureAuth)")
             }
