@@ -1,4 +1,5 @@
 import DNSCore
+import DNSResolver
 import IMAPServer
 import Logging
 import POP3Server
@@ -66,7 +67,8 @@ public enum SealboxServer {
             resolver = dns
         } else {
             let own = try SealboxDNS.makeResolver(configuration.dns, logger: logger)
-            services.append(DNSResolverService(resolver: own))
+            services.append(DNSResolverService(resolver: own, checkRootAnchor: configuration.dns.trustAnchorFile == TrustAnchorFile.debianRootKey,
+                                               logger: logger))
             resolver = own
         }
         _ = resolver  // nothing queries DNS yet: direct delivery, MTA-STS, DANE, SPF/DKIM/DMARC take it from here

@@ -1,4 +1,5 @@
 import DNSCore
+import DNSResolver
 import Foundation
 import SealboxApp
 import TestSupport
@@ -48,6 +49,29 @@ struct DNSSettingsTests {
     ])
     func invalid(overrides: [String: String], key: String) async {
         await #expect { try await load(overrides) } throws: { "\($0)".contains(key) }
+    }
+}
+
+@Suite("the start-up check of the trust anchor", .enabled(if: TestDNSServer.isAvailable, "nsd and ldnsutils are not installed"))
+struct TrustAnchorCheckTests {
+    @Test("quiet when the anchored zone's keys validate; a warning naming the fix when they are bogus or unreachable")
+    func check() async throws {
+        let server = try await TestDNSServer(zones: DNSTestZones.zones)
+        defer { server.stop() }
+        let anchored = try DNSTestZones.resolver(server, anchored: true)
+        defer { anchored.shutdown() }
+        #expect(await SealboxDNS.checkTrustAnchor(anchored, zone: name("signed.example")) == nil)
+
+        // The root's anchor through a server that has no root zone (as a resolver that strips
+        // DNSSEC records would leave it): the warning says what to do.
+        guard FileManager.default.fileExists(atPath: "/usr/share/dns/root.key") else { return }
+        var configuration = UnboundResolver.Configuration(servers: [server.server], trustAnchorFile: "/usr/share/dns/root.key",
+                                                          timeout: .seconds(20))
+        configuration.maxConcurrentQueries = 4
+        let rootAnchored = try UnboundResolver(configuration: configuration)
+        defer { rootAnchored.shutdown() }
+        let warning = await SealboxDNS.checkTrustAnchor(rootAnchored)
+        #expect(warning?.contains("dns.trustAnchor") == true || warning?.contains("failed") == true, "\(String(describing: warning))")
     }
 }
 
