@@ -24,8 +24,12 @@ final class UnboundEngine: Sendable {
     private let state = Mutex(State())
 
     private struct State {
+        /// Submitted, not yet handed to unbound (FIFO).
         var waiting: [UnboundQuery] = []
         var cancelled: [UnboundQuery] = []
+        /// Queries with unbound, as the engine's thread last counted them (it may be a little high,
+        /// never low: the overload check errs on refusing).
+        var activeCount = 0
         var stopping = false
     }
 
@@ -95,7 +99,9 @@ final class UnboundEngine: Sendable {
         let refusal: (any Error)? = state.withLock { s in
             if s.stopping { return DNSError(.shutDown) }
             if query.isCancelled { return CancellationError() }
-            if s.waiting.count >= maxWaiting { return DNSError(.overloaded, reason: "\(s.waiting.count) queries waiting") }
+            if s.waiting.count + s.activeCount >= maxConcurrent + maxWaiting {
+                return DNSError(.overloaded, reason: "\(s.activeCount) queries in flight, \(s.waiting.count) waiting")
+            }
             s.waiting.append(query)
             return nil
         }
@@ -139,6 +145,7 @@ final class UnboundEngine: Sendable {
                 let room = max(0, maxConcurrent - active.count)
                 let taken = Array(s.waiting.prefix(room))
                 s.waiting.removeFirst(taken.count)
+                s.activeCount = active.count + taken.count
                 defer { s.cancelled = [] }
                 return (taken, s.cancelled, s.stopping)
             }
@@ -146,15 +153,18 @@ final class UnboundEngine: Sendable {
                 for query in incoming { query.finish(.failure(DNSError(.shutDown))) }
                 break
             }
+            // Queries that end in this turn are resumed only after `activeCount` is lowered, so a caller
+            // who asks again at once finds the slot free.
+            var ended: [(UnboundQuery, Result<DNSResolution, any Error>)] = []
             for query in cancels {
                 guard let entry = active.removeValue(forKey: ObjectIdentifier(query)) else { continue }
                 ub_cancel(ctx, entry.id)  // its callback will not run
-                query.finish(.failure(CancellationError()))
+                ended.append((query, .failure(CancellationError())))
             }
             var now = ContinuousClock.now
             for query in incoming {
-                if query.isCancelled { query.finish(.failure(CancellationError())); continue }
-                if query.deadline <= now { query.finish(.failure(DNSError(.timedOut))); continue }
+                if query.isCancelled { ended.append((query, .failure(CancellationError()))); continue }
+                if query.deadline <= now { ended.append((query, .failure(DNSError(.timedOut)))); continue }
                 var id: Int32 = 0
                 // The query object stays alive in `active` until its callback has run or it is cancelled.
                 let rc = ub_resolve_async(ctx, query.name, Int32(query.type), 1, Unmanaged.passUnretained(query).toOpaque(),
@@ -162,7 +172,7 @@ final class UnboundEngine: Sendable {
                 if rc == 0 {
                     active[ObjectIdentifier(query)] = (query, id)
                 } else {
-                    query.finish(.failure(DNSError(.resolverFailure, reason: "libunbound: \(String(cString: ub_strerror(rc)))")))
+                    ended.append((query, .failure(DNSError(.resolverFailure, reason: "libunbound: \(String(cString: ub_strerror(rc)))"))))
                 }
             }
 
@@ -170,17 +180,21 @@ final class UnboundEngine: Sendable {
             for (key, entry) in active where entry.query.deadline <= now {
                 ub_cancel(ctx, entry.id)
                 active.removeValue(forKey: key)
-                entry.query.finish(.failure(DNSError(.timedOut)))
+                ended.append((entry.query, .failure(DNSError(.timedOut))))
             }
             let expired = state.withLock { s -> [UnboundQuery] in
                 let gone = s.waiting.filter { $0.deadline <= now }
                 if !gone.isEmpty { s.waiting.removeAll { $0.deadline <= now } }
                 return gone
             }
-            for query in expired { query.finish(.failure(DNSError(.timedOut))) }
+            ended += expired.map { ($0, .failure(DNSError(.timedOut))) }
 
             // Sleep until unbound has answers, a caller wakes us, or the next deadline.
-            let nextWaiting = state.withLock { s in s.waiting.isEmpty || active.count >= maxConcurrent ? s.waiting.first?.deadline : now }
+            let nextWaiting = state.withLock { s in
+                s.activeCount = active.count
+                return s.waiting.isEmpty || active.count >= maxConcurrent ? s.waiting.first?.deadline : now
+            }
+            for (query, result) in ended { query.finish(result) }
             let next = (active.values.map(\.query.deadline) + [nextWaiting].compactMap { $0 }).min()
             var waitMilliseconds: Int32 = -1
             if let next {
@@ -198,8 +212,19 @@ final class UnboundEngine: Sendable {
             }
             if fds[0].revents != 0 {
                 let rc = ub_process(ctx)
-                if rc != 0 { logger.error("dns: libunbound failed", metadata: ["dns.error": "\(String(cString: ub_strerror(rc)))"]) }
-                active = active.filter { !$0.value.query.isFinished }
+                if rc != 0 {
+                    logger.error("dns: libunbound failed", metadata: ["dns.error": "\(String(cString: ub_strerror(rc)))"])
+                    usleep(100_000)  // a broken pipe to unbound's thread stays readable: no hot loop
+                }
+                // The callbacks recorded answers; resume their callers once the slots are counted free.
+                var answered: [UnboundQuery] = []
+                for (key, entry) in active where entry.query.hasAnswer {
+                    active.removeValue(forKey: key)
+                    answered.append(entry.query)
+                }
+                let count = active.count
+                state.withLock { $0.activeCount = count }
+                for query in answered { query.deliverAnswer() }
             }
         }
         // Shutting down: every pending query fails, then the context goes (its callbacks never run after).
@@ -220,10 +245,10 @@ final class UnboundEngine: Sendable {
         guard let data else { return }
         let query = Unmanaged<UnboundQuery>.fromOpaque(data).takeUnretainedValue()
         guard err == 0, let result else {
-            query.finish(.failure(DNSError(.resolverFailure, reason: "libunbound: \(String(cString: ub_strerror(err)))")))
+            query.record(.failure(DNSError(.resolverFailure, reason: "libunbound: \(String(cString: ub_strerror(err)))")))
             return
         }
-        query.finish(.success(copy(result.pointee)))
+        query.record(.success(copy(result.pointee)))
     }
 
     /// The result out of C memory, at most one record past the limit (which then fails the answer).
@@ -252,6 +277,8 @@ final class UnboundQuery: Sendable {
 
     private struct State {
         var continuation: CheckedContinuation<DNSResolution, any Error>?
+        /// unbound's answer, recorded by the callback, delivered by the engine's thread after it.
+        var answer: Result<DNSResolution, any Error>?
         var cancelled = false
         var finished = false
     }
@@ -266,7 +293,14 @@ final class UnboundQuery: Sendable {
 
     func markCancelled() { state.withLock { $0.cancelled = true } }
     var isCancelled: Bool { state.withLock { $0.cancelled } }
-    var isFinished: Bool { state.withLock { $0.finished } }
+    var hasAnswer: Bool { state.withLock { $0.answer != nil } }
+
+    func record(_ answer: Result<DNSResolution, any Error>) { state.withLock { $0.answer = answer } }
+
+    /// Resumes the caller with the recorded answer.
+    func deliverAnswer() {
+        if let answer = state.withLock({ $0.answer }) { finish(answer) }
+    }
 
     /// Resumes the caller, the first time only.
     func finish(_ result: Result<DNSResolution, any Error>) {

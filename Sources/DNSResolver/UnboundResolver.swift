@@ -21,8 +21,8 @@ import Logging
 ///   loop ever blocks on DNS.
 /// - **Limits**: each query ends after `timeout` (`.timedOut`; unbound may keep resolving in the
 ///   background and caches what it gets); at most `maxConcurrentQueries` are with unbound at once,
-///   the rest wait in order (their wait counts against their timeout), and past
-///   `maxWaitingQueries` waiting a query fails at once with `.overloaded`.
+///   the rest wait in order (their wait counts against their timeout), and when
+///   `maxWaitingQueries` more are already waiting a query fails at once with `.overloaded`.
 ///
 /// `shutdown()` (or releasing the resolver) fails every pending query with `.shutDown` and frees
 /// the context; it does not wait.

@@ -181,6 +181,22 @@ struct UnboundResolverTests {
         #expect(codes.allSatisfy { $0 == .overloaded || $0 == .timedOut }, "\(codes)")
     }
 
+    @Test("a slot is free again as soon as its query has ended: one slot, no waiting, queries one after another")
+    func slotAccounting() async throws {
+        let server = try await TestDNSServer(zones: DNSTestZones.zones)
+        defer { server.stop() }
+        let dns = try DNSTestZones.resolver(server, concurrency: 1, waiting: 0)
+        defer { dns.shutdown() }
+        for host in ["mx1", "mx2", "mx1", "nope", "mx2"] {
+            let error = await dnsError { try await dns.a(name("\(host).plain.example")) }
+            #expect(error == nil || error?.code == .nameNotFound, "\(host): \(String(describing: error))")
+        }
+        let silent = try SilentDNSServer()
+        let slow = try silent.resolver(timeout: .seconds(1), concurrency: 1, waiting: 0)
+        defer { slow.shutdown() }
+        for _ in 0..<2 { #expect(await dnsError { try await slow.a(name("plain.example")) }?.code == .timedOut) }
+    }
+
     @Test("shutdown fails pending and later queries with shutDown")
     func shutdown() async throws {
         let silent = try SilentDNSServer()
