@@ -31,6 +31,8 @@ final class UnboundEngine: Sendable {
         /// never low: the overload check errs on refusing).
         var activeCount = 0
         var stopping = false
+        /// The wake-up pipe is closed: its descriptors may belong to someone else now.
+        var pipeClosed = false
     }
 
     /// The `ub_ctx*`. @unchecked: after `init` it is used only on the engine's thread (see above).
@@ -129,9 +131,13 @@ final class UnboundEngine: Sendable {
         if first { wake() }
     }
 
+    /// Under the lock, so that it never writes to the pipe after the thread has closed it.
     private func wake() {
-        var byte: UInt8 = 1
-        _ = write(wakeWrite, &byte, 1)  // EAGAIN: a wake-up is already pending
+        state.withLock { s in
+            guard !s.pipeClosed else { return }
+            var byte: UInt8 = 1
+            _ = write(wakeWrite, &byte, 1)  // EAGAIN: a wake-up is already pending
+        }
     }
 
     // MARK: - The engine's thread
@@ -235,8 +241,11 @@ final class UnboundEngine: Sendable {
         }
         for query in left { query.finish(.failure(DNSError(.shutDown))) }
         ub_ctx_delete(ctx)
-        close(wakeRead)
-        close(wakeWrite)
+        state.withLock { s in
+            s.pipeClosed = true
+            close(wakeRead)
+            close(wakeWrite)
+        }
     }
 
     /// libunbound's callback, run inside `ub_process` on the engine's thread.
