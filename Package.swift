@@ -46,6 +46,16 @@ let package = Package(
     ],
     targets: [
         .target(name: "CSQLite3MC", cSettings: sqliteSettings, linkerSettings: [.linkedLibrary("m")]),
+        // libunbound from the system (Debian libunbound-dev; scripts/setup-build-deps.sh installs it).
+        .systemLibrary(name: "CUnbound", pkgConfig: "libunbound", providers: [.apt(["libunbound-dev"])]),
+        // DNS values and the pure parts: names, records and their RDATA parser (fuzzed), errors, the
+        // `DNSResolving` protocol every user of DNS depends on, an in-memory resolver for tests.
+        .target(name: "DNSCore"),
+        // The node's resolver: libunbound (validating, caching) driven from one thread of its own.
+        .target(name: "DNSResolver", dependencies: [
+            "CUnbound", "DNSCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "MailCore"),
         // The seam between the protocol servers and the store (DESIGN §4): the mailbox service and
         // session protocols, their value types and errors. No GRDB: IMAP, POP3 and the MX import only this.
@@ -144,7 +154,7 @@ let package = Package(
         ]),
         .target(name: "SealboxApp", dependencies: [
             "MailboxAPI", "MailCore", "MIMEParser", "MailStore", "Directory", "MailNet", "IMAPServer", "POP3Server",
-            "SMTPCore", "SMTPServer", "Outbound", "Backup", "BackupStore", "MailArchive",
+            "SMTPCore", "SMTPServer", "Outbound", "Backup", "BackupStore", "MailArchive", "DNSCore", "DNSResolver",
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -154,7 +164,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "sealbox", dependencies: [
-            "SealboxApp", "IMAPCore", "MIMEParser", "MailboxAPI", "MailCore", "Backup", "MailStore", "Directory",
+            "SealboxApp", "IMAPCore", "MIMEParser", "MailboxAPI", "MailCore", "Backup", "MailStore", "Directory", "DNSCore", "DNSResolver",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -180,6 +190,10 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "POP3CoreTests", dependencies: ["POP3Core", "MailCore"]),
         .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"]),
+        .testTarget(name: "DNSCoreTests", dependencies: ["DNSCore"]),
+        // Live: nsd serving test zones (one DNSSEC-signed at test time by ldns-signzone) on loopback.
+        .testTarget(name: "DNSResolverTests", dependencies: ["DNSResolver", "DNSCore", "SealboxApp", "TestSupport",
+            .product(name: "Configuration", package: "swift-configuration")]),
         .testTarget(name: "SMTPServerTests", dependencies: ["MailboxAPI", "MailboxTesting", "SMTPServer", "SMTPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "OutboundTests", dependencies: ["Outbound", "MIMEParser", "MailCore", "SMTPCore", "TestSupport",

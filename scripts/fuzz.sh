@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# libFuzzer runs over the MIME parser and the IMAP, POP3 and SMTP codecs, each bounded in time.
-#   scripts/fuzz.sh --seconds N [--only mime|imap|pop3|smtp]     (default 30 s per target, every target)
+# libFuzzer runs over the MIME parser, the IMAP, POP3 and SMTP codecs and the DNS record parser, each bounded in time.
+#   scripts/fuzz.sh --seconds N [--only mime|imap|pop3|smtp|dns]     (default 30 s per target, every target)
 # MIME: builds Fuzz/MIMEFuzz with `swiftc -sanitize=fuzzer,address` over Sources/MIMEParser/*.swift and
 # IMAPCore's NIO-free wire encoders of its values (IMAPString, ENVELOPE/BODYSTRUCTURE, the inspector),
 # all as one module named MIMEParser (their `import MIMEParser` is then ignored, with a warning), seeds it
@@ -11,18 +11,21 @@
 # Fuzz/pop3-corpus.
 # SMTP: builds Fuzz/SMTPFuzz with swiftc over Sources/SMTPCore/*.swift (no dependencies), seeds it with
 # Fuzz/smtp-corpus.
+# DNS: builds Fuzz/DNSFuzz with swiftc over Sources/DNSCore/*.swift (no dependencies), seeds it with
+# Fuzz/dns-corpus.
 # Each runs for N seconds; the script exits non-zero on a crash, a leak, a timeout (hang) or an
 # out-of-memory, and leaves a crash reproducer in .build/fuzz/artifacts or .build/fuzz/imap-artifacts.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+scripts/setup-build-deps.sh
 SECONDS_TO_RUN=30
 ONLY=all
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_TO_RUN="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
-    *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns]" >&2; exit 2 ;;
   esac
 done
 OUT=.build/fuzz
@@ -99,10 +102,11 @@ fuzz_pure() {
 }
 
 case "$ONLY" in
-  all) fuzz_mime; fuzz_imap; fuzz_pure pop3 POP3; fuzz_pure smtp SMTP ;;
+  all) fuzz_mime; fuzz_imap; fuzz_pure pop3 POP3; fuzz_pure smtp SMTP; fuzz_pure dns DNS ;;
   smtp) fuzz_pure smtp SMTP ;;
+  dns) fuzz_pure dns DNS ;;
   mime) fuzz_mime ;;
   imap) fuzz_imap ;;
   pop3) fuzz_pure pop3 POP3 ;;
-  *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns]" >&2; exit 2 ;;
 esac

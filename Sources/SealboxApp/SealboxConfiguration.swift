@@ -18,11 +18,12 @@ public struct SealboxConfiguration: Sendable {
     public var outbound: OutboundSettings
     public var backup: BackupSettings
     public var storage: StorageSettings
+    public var dns: DNSSettings
 
     /// Every component's settings, in the reference's order.
     public static let sections: [any ComponentSettings.Type] = [
         NodeSettings.self, IMAPSettings.self, POP3Settings.self, SMTPSettings.self, SubmissionSettings.self, OutboundSettings.self, BackupSettings.self,
-        StorageSettings.self,
+        StorageSettings.self, DNSSettings.self,
     ]
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
@@ -38,6 +39,7 @@ public struct SealboxConfiguration: Sendable {
         outbound = try OutboundSettings(OutboundSettings.reader(reader))
         backup = try BackupSettings(BackupSettings.reader(reader))
         storage = try StorageSettings(StorageSettings.reader(reader))
+        dns = try DNSSettings(DNSSettings.reader(reader))
     }
 
     /// docs/configuration-reference.md: every key of every section (`sealbox config reference`

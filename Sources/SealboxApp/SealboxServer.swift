@@ -1,4 +1,6 @@
 import Directory
+import DNSCore
+import DNSResolver
 import IMAPServer
 import Logging
 import POP3Server
@@ -17,9 +19,10 @@ public enum SealboxServer {
     /// setting is off is not made, and a protocol with every listener off is not started;
     /// `onOff(name, key)` reports each such listener (of a protocol that is enabled) and the key
     /// that turned it off. `onBound(name, address)` reports each listener's address once bound (an
-    /// `auto` port becomes a real port).
+    /// `auto` port becomes a real port). `dns`: the resolver every part that needs DNS gets (nil:
+    /// the node's own, made from `configuration.dns` and shut when the services end).
     public static func buildServices(
-        configuration: SealboxConfiguration, node: SealboxNode, logger: Logger,
+        configuration: SealboxConfiguration, node: SealboxNode, logger: Logger, dns: (any DNSResolving)? = nil,
         onOff: @escaping @Sendable (_ name: String, _ key: String) -> Void = { _, _ in },
         onBound: @escaping @Sendable (String, SocketAddress) -> Void = { _, _ in }
     ) throws -> [any Service] {
@@ -59,6 +62,17 @@ public enum SealboxServer {
             mailboxes: node.mailboxes, gate: AuthThrottle(),
             limiter: SessionLimiter(maxPerMailbox: configuration.imap.maxSessionsPerMailbox))
         var services: [any Service] = []
+        // The node's one DNS resolver. Its service comes first so that it is stopped last.
+        let resolver: any DNSResolving
+        if let dns {
+            resolver = dns
+        } else {
+            let own = try SealboxDNS.makeResolver(configuration.dns, logger: logger)
+            services.append(DNSResolverService(resolver: own, checkRootAnchor: configuration.dns.trustAnchorFile == TrustAnchorFile.debianRootKey,
+                                               logger: logger))
+            resolver = own
+        }
+        _ = resolver  // nothing queries DNS yet: direct delivery, MTA-STS, DANE, SPF/DKIM/DMARC take it from here
         if anyOn([(IMAP.listenerNames.plain, IMAPSettings.Key.port, configuration.imap.port),
                   (IMAP.listenerNames.implicit, IMAPSettings.Key.implicitTLSPort, configuration.imap.implicitTLSPort)]) {
             services += IMAPServer(configuration: imap, tls: tls, authenticator: authenticator, logger: logger).services(onBound: onBound)

@@ -67,6 +67,7 @@ struct ServeCommand: AsyncParsableCommand {
             for domain in try await DomainKeys.ensureEveryDomainHasKeys(directory: node.directory) {
                 printError("made DKIM keys for \(domain.ascii): publish the records `sealbox domain dns \(domain.ascii)` prints")
             }
+            printError("dns: \(settings.dns.summary)")
             if settings.imap.allowInsecureAuth {
                 printError("warning: plaintext authentication without TLS is allowed (imap.allowInsecureAuth)")
             }

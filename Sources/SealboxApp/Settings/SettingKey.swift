@@ -143,6 +143,15 @@ public struct SettingsReader {
         return value
     }
 
+    /// A list: a JSON array, or text split at commas and white space (flags, the environment);
+    /// empty when unset.
+    public func list(_ key: SettingKey) -> [String] {
+        let configKey = checked(key)
+        let items = reader.stringArray(forKey: configKey)
+            ?? (string(key).map { $0.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init) } ?? [])
+        return items.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
     /// One of the key's choices, compared in lower case.
     public func choice(_ key: SettingKey, default defaultValue: String) throws -> String {
         guard case .choice(let values) = key.kind else { preconditionFailure("\(key.name) is not a choice") }
