@@ -127,8 +127,8 @@ public enum NodeKeyStore {
     public enum Destination: Sendable {
         /// A key file outside the data directory; its path is recorded in `node.key.location`.
         case file(String)
-        /// Sealed with this passphrase in `node.key.sealed`.
-        case passphrase(String)
+        /// Sealed with this passphrase in `node.key.sealed` (scrypt cost: `.standard` but in tests).
+        case passphrase(String, SealedNodeKey.Parameters = .standard)
         /// Back to `node.key`.
         case dataDirectory
     }
@@ -165,8 +165,8 @@ public enum NodeKeyStore {
             stale = [sealed, embedded]
             report.append("the node key is now in \(path) (0600); \(location) records where, so `serve` and every command find it")
             report.append("the data directory alone no longer opens its directory; keep \(path) off its backups")
-        case .passphrase(let passphrase):
-            try writeSealed(try SealedNodeKey.seal(current.key, passphrase: passphrase), to: sealed)
+        case .passphrase(let passphrase, let parameters):
+            try writeSealed(try SealedNodeKey.seal(current.key, passphrase: passphrase, parameters: parameters), to: sealed)
             let back = try open(try readSealed(sealed), passphrase: passphrase, path: sealed)
             try verify(back, dataDirectory: root, source: "the key sealed in \(sealed)")
             stale = [location, embedded]

@@ -65,6 +65,7 @@ func failureText(_ body: () throws -> Void) -> String? {
 @Suite("node key: in the data directory, in a file outside it, sealed with a passphrase")
 struct NodeKeyTests {
     enum Mode: String, CaseIterable, Sendable { case embedded, keyFile, passphrase }
+    static let cheap = SealedNodeKey.Parameters(logN: 12, blockSize: 8, parallelism: 1)
 
     /// The fixture moved into `mode`; the options that open it afterwards.
     static func prepare(_ f: NodeKeyFixture, _ mode: Mode) throws -> NodeKeyStore.Options {
@@ -75,7 +76,8 @@ struct NodeKeyTests {
             _ = try NodeKeyStore.move(dataDirectory: f.root, options: .init(), to: .file(f.outside + "/node.key"))
             return .init()
         case .passphrase:
-            _ = try NodeKeyStore.move(dataDirectory: f.root, options: .init(), to: .passphrase(f.passphrase))
+            // Cheaper scrypt than .standard (the file says which): moveRoundTrip checks the standard one.
+            _ = try NodeKeyStore.move(dataDirectory: f.root, options: .init(), to: .passphrase(f.passphrase, NodeKeyTests.cheap))
             return .init(passphrase: f.passphrase)
         }
     }
@@ -181,7 +183,7 @@ struct NodeKeyTests {
         try await check(.init(passphrase: f.passphrase), .passphrase)
 
         let newPassphrase = "a different passphrase, also long"
-        _ = try NodeKeyStore.move(dataDirectory: f.root, options: .init(passphrase: f.passphrase), to: .passphrase(newPassphrase))
+        _ = try NodeKeyStore.move(dataDirectory: f.root, options: .init(passphrase: f.passphrase), to: .passphrase(newPassphrase, Self.cheap))
         #expect(failureText { _ = try SealboxNode.open(dataDirectory: f.root, key: .init(passphrase: f.passphrase)) }?.hasPrefix("wrong passphrase") == true)
         try await check(.init(passphrase: newPassphrase), .passphrase)
 
