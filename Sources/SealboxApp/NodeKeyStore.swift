@@ -216,7 +216,7 @@ public enum NodeKeyStore {
         var s = stat()
         guard stat(path, &s) == 0 else { throw Failure("\(what) cannot be read: \(String(cString: strerror(errno)))") }
         if ownerOnly, s.st_mode & 0o077 != 0 {
-            throw Failure("refusing \(what): its group or others may read it (mode \(String(s.st_mode & 0o7777, radix: 8))); run `chmod 600 \(path)`")
+            throw Failure("refusing \(what): its group or others may read it (mode \(String(format: "%04o", s.st_mode & 0o7777))); run `chmod 600 \(path)`")
         }
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Failure("\(what) cannot be read: \(String(cString: strerror(errno)))") }

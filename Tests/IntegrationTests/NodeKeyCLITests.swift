@@ -111,6 +111,10 @@ struct NodeKeyCLITests {
         let wrongMove = try await cli.run(["node", "key", "move", "--to-data-directory"], env: ["SEALBOX_NODE_KEY_PASSPHRASE": "not the passphrase, sorry"])
         Self.expectOneLineRefusal(wrongMove, "wrong passphrase for the node key")
         #expect(Self.snapshot(cli.dataDir).filter { $0.key != "sealbox.lock" } == before.filter { $0.key != "sealbox.lock" })
+        // serve without the passphrase (no terminal here): one line, before it listens.
+        let noPassphrase = try await cli.run(["serve", "--imap-port", "auto", "--imaps-port", "off", "--pop3-port", "off", "--pop3s-port", "off",
+                                              "--smtp-port", "off"])
+        Self.expectOneLineRefusal(noPassphrase, "is sealed with a passphrase (node.key.sealed): set SEALBOX_NODE_KEY_PASSPHRASE")
         let withPassphrase = ["SEALBOX_NODE_KEY_PASSPHRASE": Self.passphrase]
         let listed = try await cli.run(["alias", "list"], env: withPassphrase)
         #expect(listed.ok && listed.stdout.contains(Self.forward), "\(listed.stdout)\(listed.stderr)")

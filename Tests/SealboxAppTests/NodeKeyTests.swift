@@ -140,7 +140,7 @@ struct NodeKeyTests {
         // Readable by others: refused before it is even read.
         #expect(chmod(other, 0o644) == 0)
         let open = failureText { _ = try SealboxNode.open(dataDirectory: f.root, key: .init(keyFile: other)) }
-        #expect(open?.hasPrefix("refusing the node key file \(other) (node.keyFile): its group or others may read it (mode 644)") == true, "\(open ?? "opened")")
+        #expect(open?.hasPrefix("refusing the node key file \(other) (node.keyFile): its group or others may read it (mode 0644)") == true, "\(open ?? "opened")")
         #expect(NodeKeyFixture.snapshot([f.base]).filter { $0.key != other } == before2.filter { $0.key != other })
         #expect(NodeKeyFixture.snapshot([f.base]).filter { $0.key != other } == before)
     }
