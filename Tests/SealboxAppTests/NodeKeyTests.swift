@@ -258,6 +258,24 @@ struct NodeKeyTests {
     }
 }
 
+@Suite("what serve says about the node key")
+struct NodeKeyNoticeTests {
+    @Test("two lines in the data directory, one elsewhere; a passphrase in the data directory's sealbox.json is a warning")
+    func notices() throws {
+        let root = NSTemporaryDirectory() + "sealbox-notice-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let embedded = NodeKeyNotice.lines(mode: .embedded, dataDirectory: root)
+        #expect(embedded.count == 2 && embedded[0].contains("every address, forward, webhook URL and password label") && embedded[1].contains("node key move"))
+        #expect(NodeKeyNotice.lines(mode: .passphrase, dataDirectory: root).count == 1)
+        #expect(NodeKeyNotice.passphraseInDataDirectory(dataDirectory: root, configFile: nil) == nil)
+        #expect(FileManager.default.createFile(atPath: root + "/sealbox.json", contents: Data(#"{"node":{"keyPassphrase":"x"}}"#.utf8)))
+        #expect(NodeKeyNotice.passphraseInDataDirectory(dataDirectory: root, configFile: nil)?.contains("inside the data directory it protects") == true)
+        // A file elsewhere (/etc, a secret mount) is the operator's business.
+        #expect(NodeKeyNotice.passphraseInDataDirectory(dataDirectory: root + "/sub", configFile: root + "/sealbox.json") == nil)
+    }
+}
+
 @Suite("the sealed node key file")
 struct SealedNodeKeyTests {
     static let fast = SealedNodeKey.Parameters(logN: 10, blockSize: 8, parallelism: 1)
