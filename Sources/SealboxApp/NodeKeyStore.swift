@@ -215,6 +215,7 @@ public enum NodeKeyStore {
     static func readKeyFile(_ path: String, what: String, ownerOnly: Bool) throws -> SecretBytes {
         var s = stat()
         guard stat(path, &s) == 0 else { throw Failure("\(what) cannot be read: \(String(cString: strerror(errno)))") }
+        guard s.st_mode & S_IFMT == S_IFREG else { throw Failure("\(what) is not a regular file") }
         if ownerOnly, s.st_mode & 0o077 != 0 {
             throw Failure("refusing \(what): its group or others may read it (mode \(String(format: "%04o", s.st_mode & 0o7777))); run `chmod 600 \(path)`")
         }

@@ -141,6 +141,8 @@ struct NodeKeyTests {
         #expect(chmod(other, 0o644) == 0)
         let open = failureText { _ = try SealboxNode.open(dataDirectory: f.root, key: .init(keyFile: other)) }
         #expect(open?.hasPrefix("refusing the node key file \(other) (node.keyFile): its group or others may read it (mode 0644)") == true, "\(open ?? "opened")")
+        #expect(failureText { _ = try SealboxNode.open(dataDirectory: f.root, key: .init(keyFile: f.outside)) }
+            == "the node key file \(f.outside) (node.keyFile) is not a regular file")
         #expect(NodeKeyFixture.snapshot([f.base]).filter { $0.key != other } == before2.filter { $0.key != other })
         #expect(NodeKeyFixture.snapshot([f.base]).filter { $0.key != other } == before)
     }
