@@ -223,6 +223,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio")],
                     exclude: ["SortThreadCorpus"]),  // read by path (SortThreadDifferentialTests)
+        .testTarget(name: "SealboxAppTests", dependencies: ["SealboxApp", "Backup", "BackupStore", "Directory", "MailCore", "SQLiteCipher"]),
         .testTarget(name: "IntegrationTests", dependencies: ["MailboxAPI", "SealboxApp", "MailStore", "Directory", "MailCore", "Outbound", "TestSupport",
             .product(name: "Configuration", package: "swift-configuration")],
                     exclude: ["Clients", "ServerChecks"]),  // scripts the tests run by path

@@ -10,7 +10,9 @@ import SQLiteCipher
 ///
 /// Layout of the data directory (mode 0700):
 /// ```
-/// node.key            32 random bytes (0600): encrypts directory.sqlite and queue.sqlite
+/// node.key            32 random bytes (0600): encrypts directory.sqlite and queue.sqlite; or,
+///                     moved out (NodeKeyStore): node.key.location (the path of the key file)
+///                     or node.key.sealed (the key wrapped with a passphrase)
 /// directory.sqlite    domains, aliases, wrapped keys, public keys (encrypted)
 /// queue.sqlite        the sealed inbound queue (encrypted; entries sealed to mailbox keys)
 /// mailboxes/<2 hex>/<random id>.sqlite   one encrypted file per mailbox
@@ -21,16 +23,22 @@ public final class SealboxNode: Sendable {
     public let directory: SQLiteDirectory
     public let queue: SealedQueue
     public let mailboxes: LocalMailboxService
+    /// Where the node key came from (never the key).
+    public let keyMode: NodeKeyStore.Mode
+    /// Lines for the operator about the key's place (an interrupted move…).
+    public let keyWarnings: [String]
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
         public let description: String
     }
 
-    public static func open(dataDirectory: String) throws -> SealboxNode {
-        try SealboxNode(dataDirectory: dataDirectory)
+    /// Opens the node; `key` says where its key may be (node.keyFile, the passphrase). A key
+    /// that does not open the directory is one clear line, and nothing is written.
+    public static func open(dataDirectory: String, key: NodeKeyStore.Options = .init()) throws -> SealboxNode {
+        try SealboxNode(dataDirectory: dataDirectory, key: key)
     }
 
-    private init(dataDirectory: String) throws {
+    private init(dataDirectory: String, key options: NodeKeyStore.Options) throws {
         let fm = FileManager.default
         let root = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
         self.dataDirectory = root
@@ -40,13 +48,18 @@ public final class SealboxNode: Sendable {
         } catch {
             throw Failure(description: "cannot create the data directory \(root): \(error.localizedDescription)")
         }
-        let nodeKey = try Self.loadOrCreateNodeKey(path: root + "/node.key")
-        directory = try SQLiteDirectory(path: root + "/directory.sqlite", key: nodeKey)
-        queue = try SealedQueue(path: root + "/queue.sqlite", key: nodeKey)
+        let loaded = try NodeKeyStore.load(dataDirectory: root, options: options)
+        keyMode = loaded.mode
+        keyWarnings = loaded.warnings
+        // Proved on the existing files before the directory and queue open (and migrate) them.
+        try NodeKeyStore.verify(loaded.key, dataDirectory: root, source: "the node key (\(NodeKeyStore.describe(loaded.mode, root: root)))")
+        directory = try SQLiteDirectory(path: root + "/directory.sqlite", key: loaded.key)
+        queue = try SealedQueue(path: root + "/queue.sqlite", key: loaded.key)
         mailboxes = LocalMailboxService(storageRoot: root + "/mailboxes", directory: directory, queue: queue)
     }
 
-    /// The node key: made on first start (0600, written atomically), read afterwards.
+    /// A 32-byte secret of the node in the data directory (`srs.key`, `webhook.key`): made on
+    /// first use (0600, written atomically), read afterwards.
     static func loadOrCreateNodeKey(path: String) throws -> SecretBytes {
         let fm = FileManager.default
         if !fm.fileExists(atPath: path) {

@@ -3,9 +3,12 @@ import Foundation
 /// What `serve` checks before it starts: the files that hold secrets must be the node's alone.
 ///
 /// - A data directory writable by others: refused (anyone could replace a key or a mailbox).
-/// - `node.key`, `srs.key`, the self-signed `tls/key.pem`: files the node made itself with mode
-///   0600; wider than that (a copy, a restore, a careless chmod), they are set back to 0600 with
-///   a warning.
+/// - `node.key` (or `node.key.sealed`, `node.key.location`), `srs.key`, `webhook.key`, the
+///   self-signed `tls/key.pem`: files the node made itself with mode 0600; wider than that (a
+///   copy, a restore, a careless chmod), they are set back to 0600 with a warning.
+/// - A node key file outside the data directory (`node.keyFile`, or moved there): refused by
+///   `NodeKeyStore` for every command, not only `serve`, when its group or others may read it
+///   (it may be a mounted secret that is not ours to chmod).
 /// - The operator's TLS key (`tls.key`): refused when others may read or write it, or when it is
 ///   ours and its group may (a key owned by root and readable by a service group, as Debian's
 ///   `ssl-cert`, is fine).
@@ -23,7 +26,8 @@ public enum SecretFilePermissions {
             throw Refusal(description: "refusing to start: the data directory \(dataDirectory) is writable by others (mode \(octal(mode))); "
                           + "run `chmod 700 \(dataDirectory)`")
         }
-        let own = [dataDirectory + "/node.key", dataDirectory + "/srs.key", dataDirectory + "/tls/key.pem"]
+        let own = [NodeKeyStore.embeddedName, NodeKeyStore.sealedName, NodeKeyStore.locationName, "srs.key", "webhook.key", "tls/key.pem"]
+            .map { dataDirectory + "/" + $0 }
         for path in own {
             guard let mode = mode(of: path), mode & 0o077 != 0 else { continue }
             guard chmod(path, 0o600) == 0 else {

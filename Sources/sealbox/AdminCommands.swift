@@ -16,7 +16,7 @@ struct DomainCommand: AsyncParsableCommand {
         @Argument(help: "The domain, e.g. example.com or bücher.example.") var domain: String
         func run() async throws {
             try await runReportingErrors {
-                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let node = try await openNode(global)
                 let record = try await node.directory.addDomain(try Domain(domain))
                 let keys = try await DomainKeys.rotate(directory: node.directory, domain: record.domain)
                 print("added domain \(record.domain.unicode)\(record.domain.unicode != record.domain.ascii ? " (\(record.domain.ascii))" : "")")
@@ -30,7 +30,7 @@ struct DomainCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         func run() async throws {
             try await runReportingErrors {
-                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let node = try await openNode(global)
                 for name in try await node.directory.domains().map(\.domain.unicode).sorted() { print(name) }
             }
         }
@@ -42,7 +42,7 @@ struct DomainCommand: AsyncParsableCommand {
         @Argument var domain: String
         func run() async throws {
             try await runReportingErrors {
-                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let node = try await openNode(global)
                 let d = try Domain(domain)
                 try await node.directory.removeDomain(d)
                 print("removed domain \(d.unicode)")
@@ -63,7 +63,7 @@ extension DomainCommand {
             @Argument var domain: String
             func run() async throws {
                 try await runReportingErrors {
-                    let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                    let node = try await openNode(global)
                     let keys = try await node.directory.dkimKeys(domain: try Domain(domain))
                     print(table([["SELECTOR", "ALGORITHM", "CREATED", "STATE"]] + keys.map { key in
                         [key.selector, key.algorithm, formatDate(key.created), key.retired.map { "retired \(formatDate($0))" } ?? "signing"]
@@ -83,7 +83,7 @@ extension DomainCommand {
             @Argument var domain: String
             func run() async throws {
                 try await runReportingErrors {
-                    let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                    let node = try await openNode(global)
                     let d = try Domain(domain)
                     let keys = try await DomainKeys.rotate(directory: node.directory, domain: d)
                     print("made DKIM keys \(keys.map(\.selector).joined(separator: ", ")) for \(d.ascii); the previous keys are retired")
@@ -107,7 +107,7 @@ extension DomainCommand {
                     throw CLIFailure("--mta-sts must be testing, enforce or none")
                 }
                 let settings = try await loadSettings(dataDir: global.dataDir, config: config)
-                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let node = try await openNode(global, config: config)
                 let d = try Domain(domain)
                 guard try await node.directory.domains().contains(where: { $0.domain == d }) else {
                     throw CLIFailure("no such domain: \(d.ascii)")
@@ -139,7 +139,7 @@ struct AliasCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let node = try await openNode(global)
                 let quotaBytes = try quota.map { try ByteSize.parse($0) }
                 let record = try await node.directory.addAlias(
                     try parseAddress(address), store: !noStore, forwardTo: try forward.map(parseAddress),
@@ -175,7 +175,7 @@ struct AliasCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let node = try await openNode(global)
                 let addr = try parseAddress(address)
                 guard let alias = try await node.directory.alias(address: addr) else { throw ValidationError("no such alias: \(addr)") }
                 try await node.directory.setSendAs(aliasID: alias.id, addresses: sendAs)
@@ -191,7 +191,7 @@ struct AliasCommand: AsyncParsableCommand {
         @Argument var domain: String?
         func run() async throws {
             try await runReportingErrors {
-                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let node = try await openNode(global)
                 let aliases = try await node.directory.aliases(domain: try domain.map { try Domain($0) })
                 var rows = [["ADDRESS", "STORE", "QUOTA", "MAILBOX", "FORWARD", "WEBHOOKS", "SEND AS"]]
                 for a in aliases {
@@ -218,7 +218,7 @@ struct AliasCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 let lock = try DataDirectoryLock(dataDirectory: global.dataDir)
-                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let node = try await openNode(global, config: config)
                 let addr = try parseAddress(address)
                 let settings = try await loadSettings(dataDir: global.dataDir, config: config)
                 // Backups first: if the destination is unreachable, nothing is deleted yet.
@@ -260,7 +260,7 @@ struct PasswordCommand: AsyncParsableCommand {
             try await runReportingErrors {
                 // No data-directory lock: a new mailbox file is not open anywhere, and adding a
                 // password only writes the directory, so this works while `serve` runs.
-                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let node = try await openNode(global)
                 let addr = try parseAddress(address)
                 guard let alias = try await node.directory.alias(address: addr) else {
                     throw ValidationError("no such alias: \(addr)")
@@ -283,7 +283,7 @@ struct PasswordCommand: AsyncParsableCommand {
         @Argument var address: String
         func run() async throws {
             try await runReportingErrors {
-                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let node = try await openNode(global)
                 let addr = try parseAddress(address)
                 guard let alias = try await node.directory.alias(address: addr) else { throw ValidationError("no such alias: \(addr)") }
                 var rows = [["ID", "LABEL", "CREATED", "LAST USED"]]
@@ -303,7 +303,7 @@ struct PasswordCommand: AsyncParsableCommand {
         @Flag(help: "Allow revoking the last password (the mailbox can then never be opened again).") var force = false
         func run() async throws {
             try await runReportingErrors {
-                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let node = try await openNode(global)
                 try await node.mailboxes.revokePassword(address: try parseAddress(address), passwordID: id, allowLast: force)
                 print("revoked password \(id)")
             }
@@ -318,7 +318,7 @@ struct PasswordCommand: AsyncParsableCommand {
         @Argument var id: String
         func run() async throws {
             try await runReportingErrors {
-                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let node = try await openNode(global)
                 let addr = try parseAddress(address)
                 let current = try readPassword(prompt: "Current password for \(addr): ")
                 print(try await node.mailboxes.changePassword(address: addr, passwordID: id, currentPassword: current))

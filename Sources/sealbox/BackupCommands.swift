@@ -95,7 +95,9 @@ struct BackupCommand: AsyncParsableCommand {
                 let target = toDataDir ?? global.dataDir
                 let lock = try DataDirectoryLock(dataDirectory: target)
                 let settings = try await loadSettings(dataDir: global.dataDir, config: config)
-                let node = try SealboxNode.open(dataDirectory: target)
+                // The target's key: where the settings say, else the target's own (a new target
+                // gets one the same way a new node does: node.keyFile, a passphrase, or node.key).
+                let node = try SealboxNode.open(dataDirectory: target, key: nodeKeyOptions(settings))
                 let backups = try SealboxBackups.service(configuration: settings, node: node)
                 let password = ProcessInfo.processInfo.environment["SEALBOX_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
                 let addr = try parseAddress(address)
@@ -124,7 +126,7 @@ func loadSettings(dataDir: String, config: String?) async throws -> SealboxConfi
 
 func openBackups(global: GlobalOptions, config: String?) async throws -> (SealboxNode, BackupService) {
     let settings = try await loadSettings(dataDir: global.dataDir, config: config)
-    let node = try SealboxNode.open(dataDirectory: global.dataDir)
+    let node = try SealboxNode.open(dataDirectory: global.dataDir, key: nodeKeyOptions(settings))
     return (node, try SealboxBackups.service(configuration: settings, node: node))
 }
 

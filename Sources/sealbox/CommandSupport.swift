@@ -34,9 +34,14 @@ func parseAddress(_ text: String) throws -> EmailAddress {
 
 /// The password of a mailbox: `SEALBOX_PASSWORD`, else a prompt on the terminal (no echo).
 func readPassword(prompt: String, environment variable: String = "SEALBOX_PASSWORD") throws -> String {
+    try readSecret(prompt: prompt, environment: variable, missing: "no password: set \(variable) or run from a terminal")
+}
+
+/// A secret from `variable`, else typed on the terminal without echo; `missing` when neither.
+func readSecret(prompt: String, environment variable: String, missing: String) throws -> String {
     if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty { return value }
     let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
-    guard tty >= 0 else { throw ValidationError("no password: set \(variable) or run from a terminal") }
+    guard tty >= 0 else { throw CLIFailure(missing) }
     defer { close(tty) }
     var saved = termios()
     tcgetattr(tty, &saved)
@@ -74,4 +79,25 @@ struct CLIFailure: Error, CustomStringConvertible {
     let description: String
     let exitCode: Int32?
     init(_ description: String, exitCode: Int32? = nil) { self.description = description; self.exitCode = exitCode }
+}
+
+/// Where this command may find the node key: `node.keyFile` and `node.keyPassphrase` from the
+/// settings (flags, SEALBOX_* environment, sealbox.json), else a prompt on the terminal.
+func nodeKeyOptions(_ settings: SealboxConfiguration) -> NodeKeyStore.Options {
+    NodeKeyStore.Options(keyFile: settings.node.keyFile, passphrase: settings.node.keyPassphrase, askPassphrase: {
+        // No terminal: nil, and the node key store says what to set.
+        let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
+        guard tty >= 0 else { return nil }
+        close(tty)
+        return try readSecret(prompt: "Node key passphrase: ", environment: "SEALBOX_NODE_KEY_PASSPHRASE",
+                              missing: "the node key is sealed with a passphrase: set SEALBOX_NODE_KEY_PASSPHRASE or run from a terminal")
+    })
+}
+
+/// Opens the node of `dataDirectory` (default: --data-dir) with the key where the settings say.
+/// The passphrase leaves the environment once read: nothing this process starts inherits it.
+func openNode(_ global: GlobalOptions, config: String? = nil, dataDirectory: String? = nil) async throws -> SealboxNode {
+    let settings = try await loadSettings(dataDir: global.dataDir, config: config)
+    defer { unsetenv("SEALBOX_NODE_KEY_PASSPHRASE") }
+    return try SealboxNode.open(dataDirectory: dataDirectory ?? global.dataDir, key: nodeKeyOptions(settings))
 }

@@ -28,7 +28,7 @@ struct DeliverCommand: AsyncParsableCommand {
             let limit = try ByteSize.parse(maxSize)
             let message = try readStandardInput(limit: Int(limit))
             guard !message.isEmpty else { throw ValidationError("empty message on standard input") }
-            let node = try SealboxNode.open(dataDirectory: global.dataDir)
+            let node = try await openNode(global)
             _ = try await node.mailboxes.deliver(to: recipient, message: message, internalDate: Date())
         }
     }
@@ -76,7 +76,7 @@ struct MailboxCommand: AsyncParsableCommand {
                 }
                 guard !FileManager.default.fileExists(atPath: output) else { throw ValidationError("\(output) already exists") }
                 let lock = try DataDirectoryLock(dataDirectory: global.dataDir)
-                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let node = try await openNode(global)
                 let addr = try parseAddress(address)
                 let password = try readPassword(prompt: "Password for \(addr): ")
                 if kind == .sqlite {
@@ -115,7 +115,7 @@ struct MailboxCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 let lock = try DataDirectoryLock(dataDirectory: global.dataDir)
-                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let node = try await openNode(global)
                 let addr = try parseAddress(address)
                 let password = try readPassword(prompt: "Password for \(addr): ")
                 let session = try await node.mailboxes.unlock(address: addr, password: password)
@@ -149,7 +149,7 @@ struct MailboxCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 let lock = try DataDirectoryLock(dataDirectory: global.dataDir)
-                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let node = try await openNode(global)
                 let addr = try parseAddress(address)
                 let password = try readPassword(prompt: "Password for \(addr): ")
                 let session = try await node.mailboxes.unlock(address: addr, password: password)

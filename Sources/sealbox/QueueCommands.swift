@@ -17,7 +17,7 @@ struct QueueCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let node = try await openNode(global)
                 let aliases = try await node.directory.aliases(domain: nil)
                 var owner: [String: String] = [:]
                 for alias in aliases { if let id = alias.mailboxID { owner[id] = alias.address.description } }
@@ -62,7 +62,7 @@ struct QueueCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let node = try SealboxNode.open(dataDirectory: global.dataDir)
+                let node = try await openNode(global)
                 let n = try await node.queue.retryAllJobs()
                 print("\(n) outbound job\(n == 1 ? "" : "s") due now")
             }

@@ -54,7 +54,10 @@ struct ServeCommand: AsyncParsableCommand {
                 printError(warning)
             }
             let lock = try DataDirectoryLock(dataDirectory: settings.node.dataDirectory)
-            let node = try SealboxNode.open(dataDirectory: settings.node.dataDirectory)
+            let node = try SealboxNode.open(dataDirectory: settings.node.dataDirectory, key: nodeKeyOptions(settings))
+            unsetenv("SEALBOX_NODE_KEY_PASSPHRASE")
+            for line in NodeKeyNotice.lines(mode: node.keyMode, dataDirectory: node.dataDirectory) + node.keyWarnings { printError(line) }
+            if let warning = NodeKeyNotice.passphraseInDataDirectory(dataDirectory: node.dataDirectory, configFile: config) { printError(warning) }
             var logger = Logger(label: "sealbox")
             logger.logLevel = ProcessInfo.processInfo.environment["SEALBOX_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .notice
             // Trap SIGTERM/SIGINT before saying "ready": a signal that arrives while the services are

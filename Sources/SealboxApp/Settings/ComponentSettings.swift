@@ -18,14 +18,22 @@ public struct NodeSettings: ComponentSettings {
                                             "The TLS certificate chain (PEM); with `tls.key`.", flag: "serve --tls-certificate")
         static let key = SettingKey("tls.key", .text, default: "with the self-signed certificate",
                                     "The TLS private key (PEM); with `tls.certificate`.", flag: "serve --tls-key")
+        static let nodeKeyFile = SettingKey("node.keyFile", .text, default: "`<data-dir>/node.key`, or where `sealbox node key move` put it",
+                                            "The node key (32 bytes, mode 0600) outside the data directory: a systemd credential, a mounted secret. Wins over the place `node key move --to` recorded; made on first start for a new node.")
+        static let nodeKeyPassphrase = SettingKey("node.keyPassphrase", .secret, default: "none: a prompt on a terminal",
+                                                  "Opens the node key sealed with a passphrase (`<data-dir>/node.key.sealed`, `node key move --passphrase`); give it through the environment, not a file in the data directory. For a new node: seal its key.")
     }
-    public static let keys = [Key.dataDirectory, Key.listenAddress, Key.hostname, Key.certificate, Key.key]
+    public static let keys = [Key.dataDirectory, Key.listenAddress, Key.hostname, Key.certificate, Key.key, Key.nodeKeyFile, Key.nodeKeyPassphrase]
 
     public var dataDirectory: String
     public var listenAddress: String
     public var hostname: String
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
+    /// nil: the key's place in the data directory says (NodeKeyStore).
+    public var keyFile: String?
+    /// Secret: never printed or logged.
+    public var keyPassphrase: String?
 
     init(_ r: SettingsReader) throws {
         dataDirectory = r.string(Key.dataDirectory) ?? "./sealbox-data"
@@ -33,6 +41,8 @@ public struct NodeSettings: ComponentSettings {
         hostname = r.string(Key.hostname) ?? ProcessInfo.processInfo.hostName
         tlsCertificatePath = r.string(Key.certificate)
         tlsKeyPath = r.string(Key.key)
+        keyFile = r.string(Key.nodeKeyFile)
+        keyPassphrase = r.string(Key.nodeKeyPassphrase)
         if (tlsCertificatePath == nil) != (tlsKeyPath == nil) {
             throw SealboxConfiguration.Failure(description: "configuration tls.certificate and tls.key must be given together")
         }
