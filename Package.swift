@@ -121,7 +121,7 @@ let package = Package(
         // Outbound mail, like mox's queue/: the worker over the queue's jobs, retries and bounces
         // (RFC 3464), SRS, webhook payloads, signatures and their HTTP client, the SMTP client.
         .target(name: "Outbound", dependencies: [
-            "MailboxAPI", "MailCore", "MIMEParser", "SMTPCore",
+            "MailboxAPI", "MailCore", "MIMEParser", "SMTPCore", "DNSCore",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOCore", package: "swift-nio"),

@@ -166,9 +166,10 @@ import NIOSSL
 
 /// Fetches MTA-STS policies over HTTPS (RFC 8461 §3.3): the certificate verified for
 /// `mta-sts.<domain>` (the system's CAs, plus `trustRoots`), no redirects, `text/plain`, at most
-/// 64 KB, a minute at most.
-public final class MTASTSFetcher: Sendable {
-    let client: HTTPClient
+/// 64 KB, a minute at most. A client per fetch (they are rare: once per domain per `max_age`), so
+/// nothing needs shutting down.
+public struct MTASTSFetcher: Sendable {
+    let configuration: HTTPClient.Configuration
 
     /// `connectTimeout` bounds the connection and its TLS handshake (a refused certificate is
     /// retried until then).
@@ -179,12 +180,22 @@ public final class MTASTSFetcher: Sendable {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow,
                                                      timeout: .init(connect: connectTimeout, read: .seconds(30)))
         configuration.httpVersion = .http1Only
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.configuration = configuration
     }
 
-    public func shutdown() async { try? await client.shutdown() }
-
     public func fetch(_ url: String) async throws -> String {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        do {
+            let text = try await fetch(url, with: client)
+            try? await client.shutdown()
+            return text
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    func fetch(_ url: String, with client: HTTPClient) async throws -> String {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "User-Agent", value: "Sealbox")
         let response = try await client.execute(request, timeout: .seconds(60))

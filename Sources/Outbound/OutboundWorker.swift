@@ -49,7 +49,7 @@ public final class OutboundWorker: Service, Sendable {
     }
 
     /// Why an SMTP job waits when there is no route (`queue list` shows it as the job's last error).
-    public static let noRouteReason = "waiting: no route out (set smtp.relay.host; direct delivery to the recipient's MX is not available yet)"
+    public static let noRouteReason = "waiting: no route out (no smtp.relay.host and no DNS resolver for direct delivery)"
 
     let queue: any OutboundJobStore
     let settings: Settings
@@ -111,7 +111,7 @@ public final class OutboundWorker: Service, Sendable {
 
     public func run() async throws {
         if settings.route == nil, let jobs = try? await queue.outboundJobs(), jobs.contains(where: { $0.kind == .smtp }) {
-            logger.warning("outbound mail is waiting: no route out; set smtp.relay.host to send it (direct delivery to the recipient's MX is not available yet)")
+            logger.warning("outbound mail is waiting: no route out (no smtp.relay.host and no DNS resolver for direct delivery)")
         }
         // The webhooks' own HTTP client, for the worker's lifetime (not shared with backups: its
         // timeouts, pool and shutdown are the worker's).
@@ -197,7 +197,7 @@ public final class OutboundWorker: Service, Sendable {
             if job.isSubmission {
                 // A message a user submitted is never dropped nor bounced for want of a route: it
                 // waits (deferred, `queue list` says why) until a route is configured or built.
-                logger.notice("submitted mail deferred: no route out (set smtp.relay.host; direct delivery to the recipient's MX is not available yet)",
+                logger.notice("submitted mail deferred: no route out (no smtp.relay.host and no DNS resolver for direct delivery)",
                               metadata: ["outbound.id": "\(id)", "outbound.attempts": "\(job.attempts + 1)"])
                 try await queue.reschedule(jobID: job.id, nextAttempt: nextAttempt(job), error: Self.noRouteReason, remainingRecipients: nil)
                 return

@@ -72,12 +72,12 @@ public enum SealboxServer {
                                                logger: logger))
             resolver = own
         }
-        _ = resolver  // nothing queries DNS yet: direct delivery, MTA-STS, DANE, SPF/DKIM/DMARC take it from here
         if anyOn([(IMAP.listenerNames.plain, IMAPSettings.Key.port, configuration.imap.port),
                   (IMAP.listenerNames.implicit, IMAPSettings.Key.implicitTLSPort, configuration.imap.implicitTLSPort)]) {
             services += IMAPServer(configuration: imap, tls: tls, authenticator: authenticator, logger: logger).services(onBound: onBound)
         }
-        let outbound = try OutboundWorker.make(configuration: configuration, node: node, logger: logger)
+        // Direct delivery (MX, MTA-STS, DANE) asks the node's resolver; SPF/DKIM/DMARC will too.
+        let outbound = try OutboundWorker.make(configuration: configuration, node: node, dns: resolver, logger: logger)
         if configuration.pop3.enabled,
            anyOn([(POP3.listenerNames.plain, POP3Settings.Key.port, configuration.pop3.port),
                   (POP3.listenerNames.implicit, POP3Settings.Key.implicitTLSPort, configuration.pop3.implicitTLSPort)]) {

@@ -80,10 +80,8 @@ struct ServeCommand: AsyncParsableCommand {
             if settings.submission.allowInsecureAuth && !settings.imap.allowInsecureAuth {
                 printError("warning: plaintext authentication without TLS is allowed (submission.allowInsecureAuth)")
             }
-            if settings.outbound.relayHost == nil && !(settings.submission.port.isOff && settings.submission.implicitTLSPort.isOff) {
-                printError("note: no smtp.relay.host: submitted mail to other domains waits in the queue "
-                           + "(direct delivery to the recipient's MX is not available yet)")
-            }
+            printError(settings.outbound.relayHost.map { "outbound: through the smarthost \($0):\(settings.outbound.relayPort)" }
+                       ?? "outbound: direct to each recipient domain's MX (port \(settings.outbound.mxPort); MTA-STS \(settings.outbound.mtaSTS ? "honoured" : "off"), DANE where DNSSEC validates)")
             let services = try SealboxServer.buildServices(configuration: settings, node: node, logger: logger, onOff: { name, key in
                 printError("listener off: \(name) (\(key))")
             }) { name, address in

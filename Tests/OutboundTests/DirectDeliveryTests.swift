@@ -339,7 +339,6 @@ struct MTASTSFetchTests {
         for (fetcher, path) in [(untrusted, "/.well-known/mta-sts.txt"), (trusted, "/redirect"), (trusted, "/html"), (trusted, "/big")] {
             await #expect(throws: (any Error).self, "\(path)") { try await fetcher.fetch(base + path) }
         }
-        await trusted.shutdown(); await untrusted.shutdown()
         await child.stop()
     }
 }

@@ -211,8 +211,8 @@ public struct SMTPSettings: ComponentSettings {
 public struct OutboundSettings: ComponentSettings {
     public static let title = "Outbound (forwards, bounces, webhooks)"
     enum Key {
-        static let relayHost = SettingKey("smtp.relay.host", .text, default: "none (forwards wait)",
-                                          "The smarthost that forwarded mail and bounces go through.")
+        static let relayHost = SettingKey("smtp.relay.host", .text, default: "none (direct delivery to each domain's MX)",
+                                          "A smarthost that all outgoing mail (submitted, forwarded, bounces) goes through instead of direct delivery.")
         static let relayPort = SettingKey("smtp.relay.port", .integer(1...65535), default: "587", "The smarthost's port.")
         static let relaySecurity = SettingKey("smtp.relay.security", .choice(["none", "starttls", "tls"]), default: "`starttls`",
                                               "How to reach the smarthost.")
@@ -234,10 +234,16 @@ public struct OutboundSettings: ComponentSettings {
                                                  "The longest wait between attempts.")
         static let maxAge = SettingKey("outbound.maxAge", .seconds(60...(30 * 86_400)), default: "432000 (5 days)",
                                        "Then a forward bounces and a webhook is dropped.")
+        static let mxPort = SettingKey("outbound.mxPort", .integer(1...65535), default: "25",
+                                       "The port of recipients' MX hosts in direct delivery (another only for tests on loopback).")
+        static let mtaSTS = SettingKey("outbound.mtaSTS", .boolean, default: "true",
+                                       "Honour recipient domains' MTA-STS policies (RFC 8461) in direct delivery.")
+        static let tlsCAFile = SettingKey("outbound.caFile", .text, default: "the system's trust roots",
+                                          "A PEM file of extra roots trusted for MX certificates under MTA-STS and for policy fetches.")
     }
     public static let keys = [Key.relayHost, Key.relayPort, Key.relaySecurity, Key.relayUsername, Key.relayPassword, Key.relayCAFile,
                               Key.srsDomain, Key.srsSecret, Key.webhookSecret, Key.webhookIncludeRaw,
-                              Key.retryInterval, Key.maxRetryInterval, Key.maxAge]
+                              Key.retryInterval, Key.maxRetryInterval, Key.maxAge, Key.mxPort, Key.mtaSTS, Key.tlsCAFile]
 
     public var relayHost: String?
     public var relayPort: Int
@@ -255,6 +261,9 @@ public struct OutboundSettings: ComponentSettings {
     public var retryInterval: Duration
     public var maxRetryInterval: Duration
     public var maxAge: Duration
+    public var mxPort: Int
+    public var mtaSTS: Bool
+    public var tlsCAFile: String?
 
     init(_ r: SettingsReader) throws {
         relayHost = r.string(Key.relayHost)
@@ -270,6 +279,9 @@ public struct OutboundSettings: ComponentSettings {
         retryInterval = try r.seconds(Key.retryInterval, default: 300)
         maxRetryInterval = try r.seconds(Key.maxRetryInterval, default: 3600)
         maxAge = try r.seconds(Key.maxAge, default: 5 * 86_400)
+        mxPort = try r.int(Key.mxPort, default: 25)
+        mtaSTS = try r.bool(Key.mtaSTS, default: true)
+        tlsCAFile = r.string(Key.tlsCAFile)
     }
 }
 

@@ -1,0 +1,131 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Sending end to end without a smarthost: a user submits to one `sealbox serve` (A), which finds
+/// the recipient domain's MX through DNS (nsd on loopback serving a DNSSEC-signed zone, with a
+/// TLSA record for the MX), delivers over STARTTLS checked by DANE to a second `sealbox serve` (B)
+/// listening on 127.0.0.2, where the message lands in the mailbox, DKIM-signed by A's domain
+/// (checked by dkimpy). A TLSA record that does not match B's key defers the message instead.
+@Suite("direct delivery between two servers over DNS, DANE and DKIM", .serialized)
+struct DirectDeliveryServeTests {
+    static let python = ScriptRunner.python
+
+    func waitFor(_ what: String, timeout: Duration = .seconds(90), _ condition: () -> Bool) throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if condition() { return }
+            usleep(50_000)
+        }
+        throw ServerHarness.StartError(description: "timed out waiting for \(what)")
+    }
+
+    func serve(_ dataDir: String, listen: String, environment: [String: String]) throws -> (ChildHandle, LineCollector) {
+        let (process, output) = try ServeProcess.launch(
+            ["serve", "--data-dir", dataDir, "--imap-port", "auto", "--imaps-port", "off", "--pop3-port", "off", "--pop3s-port", "off",
+             "--smtp-port", "auto", "--submission-port", "auto", "--submissions-port", "off", "--listen", listen, "--allow-insecure-auth"],
+            environment: environment)
+        try waitFor("serve on \(listen)", timeout: .seconds(60)) {
+            (ServerHarness.port(in: output.text, service: "smtp") != nil && ServerHarness.port(in: output.text, service: "submission") != nil)
+                || !process.isRunning
+        }
+        guard process.isRunning else { throw ServerHarness.StartError(description: "serve did not start: \(output.text)") }
+        return (process, output)
+    }
+
+    func stop(_ process: ChildHandle) {
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+    }
+
+    func submit(port: Int, password: String, subject: String) async throws {
+        let r = try await ScriptRunner.run(Self.python, ["-c", """
+            import smtplib, sys
+            s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=30)
+            s.ehlo('client.example'); s.login('hello@example.com', sys.argv[2])
+            s.sendmail('hello@example.com', ['user@dest.example'],
+                       ('From: Hello <hello@example.com>\\r\\nTo: user@dest.example\\r\\nSubject: %s\\r\\n\\r\\nAcross the wire.\\r\\n' % sys.argv[3]).encode())
+            s.quit()
+            """, String(port), password, subject], timeout: .seconds(60))
+        #expect(r.ok, "submission: \(r.output)")
+    }
+
+    @Test("submission on A → MX lookup → DANE-checked STARTTLS → B's MX → B's mailbox, DKIM-verified; a wrong TLSA defers",
+          .enabled(if: TestDNSServer.isAvailable, "nsd/ldnsutils are not installed (scripts/setup-test-deps.sh)"))
+    func twoServers() async throws {
+        let a = try CLIHarness(), b = try CLIHarness()
+        defer { a.cleanUp(); b.cleanUp() }
+        let passwordA = try await a.setUpMailbox("hello@example.com")
+        let passwordB = try await b.setUpMailbox("user@dest.example")
+
+        // B first: its self-signed certificate exists once it has started; its MX port is the one
+        // A delivers to.
+        let (serverB, outputB) = try serve(b.dataDir, listen: "127.0.0.2", environment: ["SEALBOX_SERVER_HOSTNAME": "mx.dest.example"])
+        let mxPort = try #require(ServerHarness.port(in: outputB.text, service: "smtp"))
+        let imapB = try #require(ServerHarness.port(in: outputB.text, service: "imap"))
+        let spki = try await ScriptRunner.run("/bin/sh", ["-c", "openssl x509 -in '\(b.dataDir)/tls/cert.pem' -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -c1-64"], timeout: .seconds(30))
+        let digest = spki.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(digest.count == 64, "\(spki.output)")
+
+        func zone(tlsa: String) -> TestDNSServer.Zone {
+            .init("dest.example", signed: true, records: """
+                @ IN MX 10 mx
+                mx IN A 127.0.0.2
+                _\(mxPort)._tcp.mx IN TLSA 3 1 1 \(tlsa)
+                """)
+        }
+        let dns = try await TestDNSServer(zones: [zone(tlsa: digest)])
+        defer { dns.stop() }
+        let environmentA = ["SEALBOX_SERVER_HOSTNAME": "mx.example.com", "SEALBOX_DNS_SERVERS": dns.server,
+                            "SEALBOX_DNS_TRUST_ANCHOR": try #require(dns.trustAnchorFile), "SEALBOX_OUTBOUND_MX_PORT": String(mxPort),
+                            "SEALBOX_OUTBOUND_RETRY_INTERVAL": "1", "SEALBOX_OUTBOUND_MAX_RETRY_INTERVAL": "2"]
+        let (serverA, outputA) = try serve(a.dataDir, listen: "127.0.0.1", environment: environmentA)
+        let submissionA = try #require(ServerHarness.port(in: outputA.text, service: "submission"))
+        try await submit(port: submissionA, password: passwordA, subject: "Direct over DANE")
+        try waitFor("A's delivery") { outputA.text.contains("delivered") && outputA.text.contains("delivery.security=dane") }
+
+        // On B: in INBOX, DKIM-signed by example.com; read over IMAP.
+        let fetched = try await ScriptRunner.run(Self.python, ["-c", """
+            import imaplib, sys, time
+            for _ in range(100):
+                m = imaplib.IMAP4('127.0.0.2', int(sys.argv[1])); m.login('user@dest.example', sys.argv[2]); m.select('INBOX')
+                typ, data = m.search(None, 'SUBJECT', '"Direct over DANE"')
+                if data[0]:
+                    typ, msg = m.fetch(data[0].split()[0], '(RFC822)')
+                    sys.stdout.buffer.write(msg[0][1]); m.logout(); break
+                m.logout(); time.sleep(0.2)
+            """, String(imapB), passwordB], timeout: .seconds(60))
+        #expect(fetched.output.contains("Across the wire.") && fetched.output.contains("d=example.com;"), "\(fetched.output.prefix(600))")
+        stop(serverA)
+        let records = try await a.run(["domain", "dns", "example.com"])
+        let keyRecords = records.stdout.split(separator: "\n").filter { $0.contains("._domainkey.") }.map { line -> String in
+            "\(line.split(separator: " ")[0])=" + line.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map(\.element).joined()
+        }
+        let messageFile = a.dataDir + "-received.eml"
+        defer { unlink(messageFile) }
+        // The IMAP literal as received (CRLF kept by imaplib).
+        try Data(fetched.output.utf8).write(to: URL(fileURLWithPath: messageFile))
+        let verified = try await ScriptRunner.run(Self.python, [ScriptRunner.clientsDirectory + "/../../OutboundTests/Servers/dkim_verify.py", messageFile] + keyRecords,
+                                                  timeout: .seconds(60))
+        #expect(verified.output.contains("\"a\": \"ed25519-sha256\", \"ok\": true") && verified.output.contains("\"a\": \"rsa-sha256\", \"ok\": true"),
+                "dkimpy: \(verified.output)")
+
+        // A TLSA record that does not match B's key: A defers, B gets nothing, the queue says why.
+        let wrong = String(repeating: "0", count: 64)
+        let wrongDNS = try await TestDNSServer(zones: [zone(tlsa: wrong)])
+        defer { wrongDNS.stop() }
+        var environmentWrong = environmentA
+        environmentWrong["SEALBOX_DNS_SERVERS"] = wrongDNS.server
+        environmentWrong["SEALBOX_DNS_TRUST_ANCHOR"] = try #require(wrongDNS.trustAnchorFile)
+        let (serverA2, outputA2) = try serve(a.dataDir, listen: "127.0.0.1", environment: environmentWrong)
+        let submissionA2 = try #require(ServerHarness.port(in: outputA2.text, service: "submission"))
+        try await submit(port: submissionA2, password: passwordA, subject: "Must not pass")
+        try waitFor("the deferral") { outputA2.text.contains("submitted mail deferred") }
+        stop(serverA2)
+        let queued = try await a.run(["queue", "list"])
+        #expect(queued.stdout.contains("sent by hello@example.com to user@dest.example"), "\(queued.stdout)")
+        stop(serverB)
+        let listing = try await b.run(["mailbox", "ls", "user@dest.example", "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": passwordB])
+        #expect(listing.stdout.contains("Direct over DANE") && !listing.stdout.contains("Must not pass"), "\(listing.stdout)")
+    }
+}
