@@ -199,6 +199,13 @@ enum ServeProcess {
     static func launch(_ arguments: [String], environment extra: [String: String]) throws -> (ChildHandle, LineCollector) {
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "SEALBOX_PASSWORD")
+        // Tests reach no network: unless a test names its DNS server, direct delivery asks one on
+        // loopback that is not there (a temporary failure: mail waits) and no root anchor is checked.
+        if extra["SEALBOX_DNS_SERVERS"] == nil {
+            environment["SEALBOX_DNS_SERVERS"] = "127.0.0.1@9"
+            environment["SEALBOX_DNS_TRUST_ANCHOR"] = "none"
+            environment["SEALBOX_DNS_TIMEOUT"] = "2"
+        }
         for (k, v) in extra { environment[k] = v }
         let process = try ChildHandle(CLIHarness.binary, arguments, environment: environment)
         return (process, LineCollector(handle: process))
