@@ -137,3 +137,81 @@ extension SealboxConfiguration {
                                       submission: fixed(submission.port), submissions: fixed(submission.implicitTLSPort))
     }
 }
+
+import DNSCore
+
+extension DomainDNSRecords {
+    /// One record compared with DNS.
+    public struct Check: Sendable, Equatable {
+        public enum State: String, Sendable { case ok, missing, wrong, unknown }
+        public var state: State
+        public var record: Record
+        /// What DNS has instead, or why it could not say.
+        public var detail: String?
+
+        public var line: String {
+            let what = "\(record.type) \(record.name)"
+            switch state {
+            case .ok: return "ok       \(what)"
+            case .missing: return "missing  \(what): publish \(record.zoneLine.components(separatedBy: " ; ").first ?? "")"
+            case .wrong: return "wrong    \(what): published \(detail ?? "?"); expected \(record.values.joined(separator: record.type == "TXT" ? "" : " "))"
+            case .unknown: return "unknown  \(what): \(detail ?? "DNS did not answer")"
+            }
+        }
+    }
+
+    /// Each expected record compared with what `dns` answers (`sealbox domain dns --check`).
+    /// Retired DKIM keys count as missing only while they should still be published.
+    public func check(with dns: any DNSResolving) async -> [Check] {
+        var out: [Check] = []
+        for record in records {
+            out.append(await check(record, dns))
+        }
+        return out
+    }
+
+    func check(_ record: Record, _ dns: any DNSResolving) async -> Check {
+        func result(_ ok: Bool, _ published: String) -> Check {
+            Check(state: ok ? .ok : .wrong, record: record, detail: ok ? nil : published)
+        }
+        do {
+            let name = try DNSName(record.name.hasSuffix(".") ? String(record.name.dropLast()) : record.name)
+            switch record.type {
+            case "MX":
+                let answer = try await dns.mx(name)
+                let hosts = answer.records.map { $0.exchange.absoluteText.lowercased() }
+                return result(hosts.contains(record.values[1].lowercased()), hosts.joined(separator: ", "))
+            case "TXT":
+                let texts = try await dns.txt(name).records.map(\.text)
+                let expected = record.text
+                // The record of the same kind (v=spf1, v=DKIM1, v=DMARC1, …) is compared.
+                let kind = String(expected.prefix { $0 != ";" && $0 != " " })
+                let sameKind = texts.filter { $0.hasPrefix(kind) }
+                if sameKind.isEmpty { return Check(state: .missing, record: record) }
+                if kind == "v=DKIM1" {
+                    // The key is what matters; tags may be written in another order.
+                    let key = { (t: String) in t.components(separatedBy: "p=").last?.replacingOccurrences(of: " ", with: "") ?? "" }
+                    return result(sameKind.contains { key($0) == key(expected) }, sameKind.joined(separator: " | "))
+                }
+                let normal = { (t: String) in t.replacingOccurrences(of: " ", with: "").lowercased().trimmingCharacters(in: CharacterSet(charactersIn: ";")) }
+                return result(sameKind.contains { normal($0) == normal(expected) }, sameKind.joined(separator: " | "))
+            case "CNAME":
+                // The host must resolve to where the target does; following the alias is enough.
+                let answer = try await dns.a(name)
+                return result(!answer.records.isEmpty, "no address")
+            case "SRV":
+                let answer = try await dns.srv(name)
+                let published = answer.records.map { "\($0.priority) \($0.weight) \($0.port) \($0.target.absoluteText)" }
+                let expected = record.values
+                return result(answer.records.contains { String($0.port) == expected[2] && $0.target.absoluteText.lowercased() == expected[3].lowercased() },
+                              published.joined(separator: ", "))
+            default:
+                return Check(state: .unknown, record: record, detail: "not checked")
+            }
+        } catch let error as DNSError where error.isNotFound {
+            return Check(state: .missing, record: record)
+        } catch {
+            return Check(state: .unknown, record: record, detail: "\(error)")
+        }
+    }
+}

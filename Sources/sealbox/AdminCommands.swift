@@ -2,6 +2,7 @@ import ArgumentParser
 import Directory
 import Foundation
 import MailCore
+import Logging
 import MailStore
 import SealboxApp
 
@@ -100,6 +101,8 @@ extension DomainCommand {
         @Option(help: "A configuration file (for server.hostname and the ports).") var config: String?
         @Option(name: .customLong("mta-sts"), help: "The MTA-STS mode to publish: testing, enforce or none.")
         var mtaSTS: String = "testing"
+        @Flag(help: "Ask DNS (dns.* settings) and say, one line per record, what is published, missing or wrong; exit 1 unless all are ok.")
+        var check = false
         @Argument var domain: String
         func run() async throws {
             try await runReportingErrors {
@@ -114,7 +117,18 @@ extension DomainCommand {
                 }
                 let records = DomainDNSRecords(domain: d, hostname: settings.node.hostname, keys: try await node.directory.dkimKeys(domain: d),
                                                ports: settings.publishedPorts, mtaSTSMode: mode)
-                print(records.text, terminator: "")
+                guard check else {
+                    print(records.text, terminator: "")
+                    return
+                }
+                var logger = Logger(label: "sealbox")
+                logger.logLevel = .warning
+                let resolver = try SealboxDNS.makeResolver(settings.dns, logger: logger)
+                defer { resolver.shutdown() }
+                let results = await records.check(with: resolver)
+                for result in results { print(result.line) }
+                let bad = results.filter { $0.state != .ok }.count
+                if bad > 0 { throw CLIFailure("\(bad) of \(results.count) records are not as expected", exitCode: 1) }
             }
         }
     }

@@ -226,4 +226,35 @@ struct CLITests {
         #expect(try await cli.run(["domain", "dns", "nope.example"]).stderr.contains("no such domain"))
         #expect(try await cli.run(["domain", "dns", "example.com", "--mta-sts", "sometimes"]).ok == false)
     }
+
+    @Test("domain dns --check: every record ok when the zone is what domain dns printed; a missing DKIM key and a changed DMARC policy are named, exit 1",
+          .enabled(if: TestDNSServer.isAvailable, "nsd is not installed (scripts/setup-test-deps.sh)"))
+    func dnsCheck() async throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        #expect(try await cli.run(["domain", "add", "example.com"]).ok)
+        let env = ["SEALBOX_SERVER_HOSTNAME": "mx.example.com"]
+        let printed = try await cli.run(["domain", "dns", "example.com"], env: env).stdout
+        let lines = printed.split(separator: "\n").map(String.init).filter { !$0.hasPrefix(";") && !$0.isEmpty }
+        func serve(_ lines: [String]) async throws -> TestDNSServer {
+            try await TestDNSServer(zones: [.init("example.com", records: (lines + ["mx.example.com. 3600 IN A 127.0.0.5"]).joined(separator: "\n"))])
+        }
+        let good = try await serve(lines)
+        let checked = try await cli.run(["domain", "dns", "example.com", "--check"],
+                                        env: env.merging(["SEALBOX_DNS_SERVERS": good.server, "SEALBOX_DNS_TRUST_ANCHOR": "none"]) { $1 })
+        good.stop()
+        #expect(checked.ok, "\(checked.stdout)\(checked.stderr)")
+        #expect(checked.stdout.split(separator: "\n").count == lines.count && checked.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("ok ") },
+                "\(checked.stdout)")
+
+        let broken = lines.filter { !($0.contains("._domainkey.") && $0.contains("k=rsa")) }
+            .map { $0.hasPrefix("_dmarc.") ? "_dmarc.example.com. 3600 IN TXT \"v=DMARC1; p=none\"" : $0 }
+        let bad = try await serve(broken)
+        let failed = try await cli.run(["domain", "dns", "example.com", "--check"],
+                                       env: env.merging(["SEALBOX_DNS_SERVERS": bad.server, "SEALBOX_DNS_TRUST_ANCHOR": "none"]) { $1 })
+        bad.stop()
+        #expect(failed.status == 1 && failed.stderr.contains("2 of \(lines.count) records are not as expected"), "\(failed.stdout)\(failed.stderr)")
+        #expect(failed.stdout.contains("missing  TXT sb") && failed.stdout.contains("publish sb"), "\(failed.stdout)")
+        #expect(failed.stdout.contains("wrong    TXT _dmarc.example.com.: published v=DMARC1; p=none"), "\(failed.stdout)")
+    }
 }
