@@ -26,3 +26,13 @@ extension OutboundJob {
     /// A message an authenticated user submitted (RFC 6409), as opposed to a forward or a bounce.
     public var isSubmission: Bool { context["submittedBy"] != nil }
 }
+
+/// Delivery to the node's own addresses, for outbound jobs that name some: a bounce to a local
+/// sender, a forward or a submitted message to a local alias. The node's inbound handler does it,
+/// as if the message had arrived over SMTP.
+public protocol LocalDelivery: Sendable {
+    /// Which of `recipients` belong to the node's own domains.
+    func localRecipients(_ recipients: [String]) async -> Set<String>
+    /// Delivers to those, each recipient's result (never throws: a failure is a result).
+    func deliver(from: String, recipients: [String], message: [UInt8], queueID: String) async -> [String: SMTPRelayClient.RecipientResult]
+}

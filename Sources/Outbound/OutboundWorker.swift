@@ -61,6 +61,13 @@ public final class OutboundWorker: Service, Sendable {
         self.queue = queue; self.settings = settings; self.srs = srs; self.logger = logger
     }
 
+    private let local = Mutex<(any LocalDelivery)?>(nil)
+
+    /// Recipients of the node's own domains (a bounce to a local sender, a forward to a local
+    /// alias) are delivered through `delivery`, never over the network. Set once the node's
+    /// inbound handler exists (it needs this worker's SRS).
+    public func deliverLocally(through delivery: any LocalDelivery) { local.withLock { $0 = delivery } }
+
     /// The envelope sender a forwarded message goes out with (SRS; the null sender stays null).
     public var rewriteSender: @Sendable (String) -> String {
         let srs = self.srs
@@ -193,10 +200,14 @@ public final class OutboundWorker: Service, Sendable {
 
     func relay(_ job: OutboundJob) async throws {
         let id = job.context["queueID"] ?? "\(job.id)"
-        guard let route = settings.route else {
+        let localDelivery = local.withLock { $0 }
+        let localRecipients = await localDelivery?.localRecipients(job.recipients) ?? []
+        let remoteRecipients = job.recipients.filter { !localRecipients.contains($0) }
+        let route = settings.route
+        if route == nil && !remoteRecipients.isEmpty && localRecipients.isEmpty {
             if job.isSubmission {
                 // A message a user submitted is never dropped nor bounced for want of a route: it
-                // waits (deferred, `queue list` says why) until a route is configured or built.
+                // waits (deferred, `queue list` says why) until a route is configured.
                 logger.notice("submitted mail deferred: no route out (no smtp.relay.host and no DNS resolver for direct delivery)",
                               metadata: ["outbound.id": "\(id)", "outbound.attempts": "\(job.attempts + 1)"])
                 try await queue.reschedule(jobID: job.id, nextAttempt: nextAttempt(job), error: Self.noRouteReason, remainingRecipients: nil)
@@ -214,31 +225,42 @@ public final class OutboundWorker: Service, Sendable {
         var failures: [DeliveryStatusNotification.Failure] = []
         var remaining: [String] = []
         var lastError = ""
-        do {
-            let message = await signed(job)
-            let results = try await route.send(from: job.sender, recipients: job.recipients, message: message)
-            for recipient in job.recipients {
-                switch results[recipient] ?? .rejected(code: 451, enhanced: "4.4.0", text: "no reply") {
-                case .accepted:
-                    logger.info(job.isSubmission ? "sent" : "forwarded",
-                                metadata: ["outbound.id": "\(id)", "outbound.attempts": "\(job.attempts + 1)", "outbound.route": "\(route.name)"])
-                case .rejected(let code, let enhanced, let text):
-                    let diagnostic = "\(code) \(enhanced.map { $0 + " " } ?? "")\(text)"
-                    if code >= 500 {
-                        failures.append(.init(recipient: recipient, status: enhanced ?? "5.0.0", diagnostic: diagnostic))
-                    } else {
-                        remaining.append(recipient); lastError = diagnostic
+        let message = await signed(job)
+        var results: [String: SMTPRelayClient.RecipientResult] = [:]
+        if let localDelivery, !localRecipients.isEmpty {
+            let local = job.recipients.filter { localRecipients.contains($0) }
+            results.merge(await localDelivery.deliver(from: job.sender, recipients: local, message: message, queueID: id)) { a, _ in a }
+        }
+        if !remoteRecipients.isEmpty {
+            if let route {
+                do {
+                    results.merge(try await route.send(from: job.sender, recipients: remoteRecipients, message: message)) { a, _ in a }
+                } catch let error as SMTPRelayClient.RelayError {
+                    for recipient in remoteRecipients {
+                        results[recipient] = error.permanent ? .rejected(code: 550, enhanced: error.enhanced ?? "5.0.0", text: error.description)
+                                                             : .rejected(code: 451, enhanced: "4.4.0", text: error.description)
                     }
+                } catch {
+                    for recipient in remoteRecipients { results[recipient] = .rejected(code: 451, enhanced: "4.4.0", text: "\(error)") }
+                }
+            } else {
+                for recipient in remoteRecipients { results[recipient] = .rejected(code: 451, enhanced: "4.4.1", text: Self.noRouteReason) }
+            }
+        }
+        for recipient in job.recipients {
+            switch results[recipient] ?? .rejected(code: 451, enhanced: "4.4.0", text: "no reply") {
+            case .accepted:
+                logger.info(job.isSubmission ? "sent" : "forwarded",
+                            metadata: ["outbound.id": "\(id)", "outbound.attempts": "\(job.attempts + 1)",
+                                       "outbound.route": "\(localRecipients.contains(recipient) ? "local" : route?.name ?? "none")"])
+            case .rejected(let code, let enhanced, let text):
+                let diagnostic = "\(code) \(enhanced.map { $0 + " " } ?? "")\(text)"
+                if code >= 500 {
+                    failures.append(.init(recipient: recipient, status: enhanced ?? "5.0.0", diagnostic: diagnostic))
+                } else {
+                    remaining.append(recipient); lastError = diagnostic
                 }
             }
-        } catch let error as SMTPRelayClient.RelayError {
-            if error.permanent {
-                failures = job.recipients.map { .init(recipient: $0, status: "5.0.0", diagnostic: error.description) }
-            } else {
-                remaining = job.recipients; lastError = error.description
-            }
-        } catch {
-            remaining = job.recipients; lastError = "\(error)"
         }
         if !remaining.isEmpty && expired(job) {
             failures += remaining.map { .init(recipient: $0, status: "4.4.7", diagnostic: "gave up after \(job.attempts + 1) attempts: \(lastError)") }

@@ -604,3 +604,12 @@ extension SMTPSession: MailSession {
     func sayShutdown() { reply(421, "4.3.2", "\(configuration.hostname) Server shutting down, try again later") }
     func sessionFailed(_ error: any Error) { logger.debug("smtp session ended", metadata: ["smtp.error": "\(type(of: error))"]) }
 }
+
+/// The trace-header rules of the session, for the node's own deliveries that bypass it (outbound
+/// jobs to local recipients).
+public enum SMTPTrace {
+    /// More Received headers than this is a mail loop (RFC 5321 §6.3), as the MX judges it.
+    public static var maxReceivedHeaders: Int { SMTPSessionConfiguration().maxReceivedHeaders }
+    public static func countReceivedHeaders(_ message: [UInt8], upTo limit: Int) -> Int { SMTPSession.countReceivedHeaders(message, upTo: limit) }
+    public static func rfc5322Date(_ date: Date) -> String { SMTPSession.rfc5322Date(date) }
+}

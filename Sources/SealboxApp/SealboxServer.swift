@@ -95,6 +95,8 @@ public enum SealboxServer {
                                               rewriteSender: outbound.rewriteSender, onJobsQueued: outbound.wake,
                                               srsDomain: outbound.srsDomain, reverseSRS: outbound.reverseSender,
                                               defaultQuotaBytes: configuration.storage.defaultQuotaBytes)
+        outbound.deliverLocally(through: DirectoryLocalDelivery(directory: node.directory, handler: handler, hostname: configuration.node.hostname,
+                                                                srsDomain: outbound.srsDomain))
         if configuration.smtp.enabled, anyOn([("smtp", SMTPSettings.Key.port, configuration.smtp.port)]),
            let port = configuration.smtp.port.bindPort {
             var smtp = SMTPServer.Configuration()

@@ -129,3 +129,40 @@ struct DirectDeliveryServeTests {
         #expect(listing.stdout.contains("Direct over DANE") && !listing.stdout.contains("Must not pass"), "\(listing.stdout)")
     }
 }
+
+/// Outbound jobs whose recipients are the node's own: delivered locally, never over the network.
+@Suite("outbound jobs to the node's own addresses", .serialized)
+struct LocalOutboundTests {
+    @Test("a forward to a local alias lands in its mailbox without DNS; a forwarding loop between two local aliases stops (554 5.4.6) and bounces once")
+    func localForwardAndLoop() async throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        let password = try await cli.setUpMailbox("hello@example.com")
+        #expect(try await cli.run(["alias", "add", "fwd@example.com", "--no-store", "--forward", "hello@example.com"]).ok)
+        #expect(try await cli.run(["alias", "add", "ping@example.com", "--no-store", "--forward", "pong@example.com"]).ok)
+        #expect(try await cli.run(["alias", "add", "pong@example.com", "--no-store", "--forward", "ping@example.com"]).ok)
+        // DNS points nowhere (ServeProcess's default): only local delivery can succeed.
+        let (server, smtpPort, _, output) = try ServeProcess.start(dataDir: cli.dataDir, environment: [
+            "SEALBOX_OUTBOUND_RETRY_INTERVAL": "1", "SEALBOX_OUTBOUND_MAX_RETRY_INTERVAL": "2"])
+        let sent = try await ScriptRunner.run(ScriptRunner.python, ["-c", """
+            import smtplib, sys
+            s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=30)
+            s.sendmail('sender@far.example', ['fwd@example.com'], b'From: sender@far.example\\r\\nSubject: via a local forward\\r\\n\\r\\nhi\\r\\n')
+            s.sendmail('sender@far.example', ['ping@example.com'], b'From: sender@far.example\\r\\nSubject: round and round\\r\\n\\r\\nhi\\r\\n')
+            s.quit()
+            """, String(smtpPort)], timeout: .seconds(60))
+        #expect(sent.ok, "\(sent.output)")
+        let deadline = ContinuousClock.now + .seconds(90)
+        while ContinuousClock.now < deadline, !output.text.contains("forward failed") { usleep(100_000) }
+        usleep(1_000_000)
+        kill(server.processIdentifier, SIGTERM)
+        server.waitUntilExit()
+        #expect(output.text.contains("forward failed"), "the loop ended in a bounce: \(output.text.suffix(2000))")
+        let listing = try await cli.run(["mailbox", "ls", "hello@example.com", "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": password])
+        #expect(listing.stdout.contains("via a local forward"), "\(listing.stdout)\(listing.stderr)")
+        // What waits: the bounce to the outside sender (no DNS here), nothing going round.
+        let queued = try await cli.run(["queue", "list"])
+        #expect(queued.stdout.contains("far.example") && !queued.stdout.contains("ping@example.com") && !queued.stdout.contains("pong@example.com")
+                && queued.stdout.split(separator: "\n").filter { $0.contains("#") }.count == 1, "\(queued.stdout)")
+    }
+}
