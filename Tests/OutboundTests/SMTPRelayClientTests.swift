@@ -254,7 +254,7 @@ struct SMTPRelayClientTests {
                 _ = try await Client(configuration: config).send(from: "a@example.org", recipients: ["b@example.net"], message: Self.tricky)
             }
             #expect(error?.permanent == false)
-            #expect(error?.description.contains("timed out") == true)
+            #expect(error?.description.contains("timed out") == true, "\(error?.description ?? "")")
             #expect(ContinuousClock.now - start < .seconds(15))
         }
     }
