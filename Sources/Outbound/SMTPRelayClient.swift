@@ -229,7 +229,14 @@ public struct SMTPRelayClient: Sendable {
                                  description: "\(endpoint) does not offer SMTPUTF8, which the non-ASCII envelope needs")
             }
         }
-        if capabilities["8BITMIME"] != nil { parameters += " BODY=8BITMIME" }
+        if capabilities["8BITMIME"] != nil {
+            parameters += " BODY=8BITMIME"
+        } else if !MessageFormatting.isASCII(message[headerEnd...]) {
+            // RFC 6152 §3: 8-bit data only to a server that announced 8BITMIME. (Converting to
+            // 7 bits would break the DKIM signatures; servers without 8BITMIME are rare now.)
+            throw RelayError(permanent: true, code: nil,
+                             description: "\(endpoint) does not offer 8BITMIME, which the message's 8-bit content needs")
+        }
         if let size = capabilities["SIZE"] {
             if let limit = size.first.flatMap({ Int($0) }), limit > 0, message.count > limit {
                 throw RelayError(permanent: true, code: nil,

@@ -244,6 +244,20 @@ struct SMTPRelayClientTests {
         #expect(error?.code == nil)
     }
 
+    @Test("8-bit content to a server without 8BITMIME is refused for good, before MAIL; 7-bit content goes")
+    func no8BitMIME() async throws {
+        try await withSMTPServer(["--no-8bitmime"]) { server, _ in
+            let error = await #expect(throws: Client.RelayError.self) {
+                _ = try await Client(configuration: configuration(server.port)).send(from: "a@example.org", recipients: ["b@example.net"], message: Self.tricky)
+            }
+            #expect(error?.permanent == true && error?.description.contains("8BITMIME") == true, "\(error?.description ?? "")")
+            let ascii = Array("From: a@example.org\r\nSubject: plain\r\n\r\nonly ASCII\r\n".utf8)
+            let results = try await Client(configuration: configuration(server.port)).send(from: "a@example.org", recipients: ["b@example.net"], message: ascii)
+            #expect(results == ["b@example.net": .accepted])
+            #expect(try server.received().count == 1 && !server.received()[0].mailOptions.contains("BODY=8BITMIME"))
+        }
+    }
+
     @Test("a server that never answers the end of DATA: a temporary timeout error")
     func timeout() async throws {
         try await withSMTPServer(["--stall-data"]) { server, _ in

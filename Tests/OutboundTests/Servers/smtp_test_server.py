@@ -27,6 +27,7 @@ p.add_argument("--pipelining", action="store_true")
 p.add_argument("--stall-data", action="store_true", help="never answer the end of DATA")
 p.add_argument("--host", default="127.0.0.1", help="the loopback address to listen on (MX tests use 127.0.0.x)")
 p.add_argument("--port", type=int, default=0)
+p.add_argument("--no-8bitmime", action="store_true", help="leave 8BITMIME out of the EHLO reply")
 p.add_argument("--greeting-reply", help="refuse every session with this greeting, e.g. '554 5.3.2 not here'")
 args = p.parse_args()
 counter = 0
@@ -37,6 +38,8 @@ class Handler:
         session.host_name = hostname
         if args.pipelining:
             responses.insert(-1, "250-PIPELINING")
+        if args.no_8bitmime:
+            responses = [r for r in responses if "8BITMIME" not in r]
         return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
