@@ -196,7 +196,7 @@ let package = Package(
             .product(name: "Configuration", package: "swift-configuration")]),
         .testTarget(name: "SMTPServerTests", dependencies: ["MailboxAPI", "MailboxTesting", "SMTPServer", "SMTPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "OutboundTests", dependencies: ["Outbound", "MIMEParser", "MailCore", "SMTPCore", "TestSupport",
+        .testTarget(name: "OutboundTests", dependencies: ["Outbound", "DNSCore", "MIMEParser", "MailCore", "SMTPCore", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto")],

@@ -1,18 +1,10 @@
 import Crypto
+import DNSCore
 import Foundation
 import NIOSSL
 import X509
 
-/// One TLSA record's certificate association (RFC 6698 §2.1).
-public struct TLSAAssociation: Sendable, Equatable {
-    public var usage: UInt8
-    public var selector: UInt8
-    public var matchingType: UInt8
-    public var data: [UInt8]
-    public init(usage: UInt8, selector: UInt8, matchingType: UInt8, data: [UInt8]) {
-        self.usage = usage; self.selector = selector; self.matchingType = matchingType; self.data = data
-    }
-
+extension TLSARecord {
     /// Usable for SMTP (RFC 7672 §3.1): DANE-TA(2) or DANE-EE(3), a known selector and matching type.
     public var isUsableForSMTP: Bool { (usage == 2 || usage == 3) && selector <= 1 && matchingType <= 2 }
 }
@@ -27,7 +19,7 @@ public enum DANE {
         selector == 0 ? certificateDER : spkiDER
     }
 
-    static func matches(_ association: TLSAAssociation, certificateDER: [UInt8], spkiDER: [UInt8]) -> Bool {
+    static func matches(_ association: TLSARecord, certificateDER: [UInt8], spkiDER: [UInt8]) -> Bool {
         let bytes = selected(association.selector, certificateDER: certificateDER, spkiDER: spkiDER)
         switch association.matchingType {
         case 0: return bytes == association.data
@@ -39,7 +31,7 @@ public enum DANE {
 
     /// Whether the chain the server presented (leaf first, as DER with each certificate's SPKI)
     /// satisfies one of `records` for `host`.
-    public static func verify(chain: [(certificate: [UInt8], spki: [UInt8])], records: [TLSAAssociation], host: String,
+    public static func verify(chain: [(certificate: [UInt8], spki: [UInt8])], records: [TLSARecord], host: String,
                               now: Date = Date()) async -> Bool {
         guard let leaf = chain.first else { return false }
         let usable = records.filter(\.isUsableForSMTP)
@@ -63,7 +55,7 @@ public enum DANE {
     }
 
     /// The certificate check for the SMTP client: NIOSSL's certificates as DER and SPKI.
-    public static func check(records: [TLSAAssociation], host: String) -> @Sendable ([NIOSSLCertificate]) async -> Bool {
+    public static func check(records: [TLSARecord], host: String) -> @Sendable ([NIOSSLCertificate]) async -> Bool {
         { certificates in
             let chain = certificates.compactMap { c -> (certificate: [UInt8], spki: [UInt8])? in
                 guard let der = try? c.toDERBytes(), let spki = try? c.extractPublicKey().toSPKIBytes() else { return nil }

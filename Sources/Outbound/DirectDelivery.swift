@@ -1,3 +1,4 @@
+import DNSCore
 import Foundation
 import Logging
 import MailCore
@@ -23,7 +24,7 @@ public protocol DeliveryResolver: Sendable {
     func mailExchangers(of domain: String) async throws -> MXAnswer
     /// The TLSA records of `_PORT._tcp.HOST` and whether they are DNSSEC-secure; none when the
     /// name has none (secure NXDOMAIN/NODATA). Throws `DeliveryDNSError` when the lookup fails.
-    func tlsa(port: Int, host: String) async throws -> (records: [TLSAAssociation], secure: Bool)
+    func tlsa(port: Int, host: String) async throws -> (records: [TLSARecord], secure: Bool)
     /// The host's IPv6 and IPv4 addresses, as literals, in the order to try. Throws `DeliveryDNSError`.
     func addresses(of host: String) async throws -> [String]
 }
@@ -166,7 +167,7 @@ public struct DirectDelivery: Sendable {
             // DANE (RFC 7672 §2.2): with a secure MX answer, the host's secure TLSA records make
             // verified TLS mandatory for it (and take precedence over MTA-STS); a failed TLSA
             // lookup makes the host unusable.
-            var dane: [TLSAAssociation] = []
+            var dane: [TLSARecord] = []
             if secureMX {
                 do {
                     let tlsa = try await resolver.tlsa(port: configuration.port, host: host)
@@ -216,7 +217,7 @@ public struct DirectDelivery: Sendable {
     /// One session with one address of `host`. `verified`: STARTTLS required and the certificate
     /// checked for `host` (no clear-text fallback: a failure defers).
     func attempt(host: String, address: String, sender: String, recipients: [String], message: [UInt8], verified: Bool,
-                 dane: [TLSAAssociation] = []) async -> Attempt {
+                 dane: [TLSARecord] = []) async -> Attempt {
         var client = SMTPRelayClient.Configuration(host: host, port: configuration.port)
         client.connectAddress = address
         client.security = verified || !dane.isEmpty ? .starttls : .opportunistic

@@ -93,11 +93,10 @@ public struct DNSDeliveryResolver: DeliveryResolver {
         return out
     }
 
-    public func tlsa(port: Int, host: String) async throws -> (records: [TLSAAssociation], secure: Bool) {
+    public func tlsa(port: Int, host: String) async throws -> (records: [TLSARecord], secure: Bool) {
         do {
             let answer = try await dns.tlsa(port: UInt16(clamping: port), host: try Self.name(host))
-            return (answer.records.map { TLSAAssociation(usage: $0.usage, selector: $0.selector, matchingType: $0.matchingType, data: $0.data) },
-                    answer.isSecure)
+            return (answer.records, answer.isSecure)
         } catch let error as DNSError where error.isNotFound {
             return ([], error.isSecure)  // no TLSA records: no DANE for this host
         } catch {

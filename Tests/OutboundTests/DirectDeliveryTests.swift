@@ -1,3 +1,4 @@
+import DNSCore
 import Foundation
 import Outbound
 import Testing
@@ -11,7 +12,7 @@ struct FixedResolver: DeliveryResolver {
     var failing: Set<String> = []
     /// DNSSEC: MX answers of these domains are secure; TLSA records by host (secure).
     var secure: Set<String> = []
-    var tlsa: [String: [TLSAAssociation]] = [:]
+    var tlsa: [String: [TLSARecord]] = [:]
 
     func mailExchangers(of domain: String) async throws -> MXAnswer {
         if nonexistent.contains(domain) { throw DeliveryDNSError(permanent: true, description: "\(domain) does not exist (NXDOMAIN)") }
@@ -19,7 +20,7 @@ struct FixedResolver: DeliveryResolver {
         return MXAnswer(exchangers: mx[domain], secure: secure.contains(domain))
     }
 
-    func tlsa(port: Int, host: String) async throws -> (records: [TLSAAssociation], secure: Bool) {
+    func tlsa(port: Int, host: String) async throws -> (records: [TLSARecord], secure: Bool) {
         if failing.contains(host) { throw DeliveryDNSError(permanent: false, description: "SERVFAIL") }
         return (tlsa[host] ?? [], true)
     }
@@ -242,18 +243,18 @@ struct DANETests {
         let (plain, pdir) = try await DirectDeliveryTests().server("127.0.0.4", port: server.port)
         defer { try? FileManager.default.removeItem(at: pdir) }
 
-        func resolver(_ address: String, _ records: [TLSAAssociation], secure: Bool = true, failing: Set<String> = []) -> FixedResolver {
+        func resolver(_ address: String, _ records: [TLSARecord], secure: Bool = true, failing: Set<String> = []) -> FixedResolver {
             FixedResolver(mx: ["dest.test": [MailExchanger(preference: 10, host: "mx.dest.test")]], hosts: ["mx.dest.test": [address]],
                           failing: failing, secure: secure ? ["dest.test"] : [], tlsa: ["mx.dest.test": records])
         }
-        let ee = TLSAAssociation(usage: 3, selector: 1, matchingType: 1, data: leafSPKI)
-        let ta = TLSAAssociation(usage: 2, selector: 0, matchingType: 1, data: caDigest)
+        let ee = TLSARecord(usage: 3, selector: 1, matchingType: 1, data: leafSPKI)
+        let ta = TLSARecord(usage: 2, selector: 0, matchingType: 1, data: caDigest)
         var wrong = ee
         wrong.data[0] ^= 0xFF
         // Names and the CA do not matter for DANE-EE: only the key.
         #expect(await deliver(port: server.port, resolver: resolver("127.0.0.2", [ee])) == .delivered(host: "mx.dest.test", security: .dane))
         #expect(await deliver(port: server.port, resolver: resolver("127.0.0.2", [ta])) == .delivered(host: "mx.dest.test", security: .dane))
-        #expect(await deliver(port: server.port, resolver: resolver("127.0.0.2", [wrong, TLSAAssociation(usage: 1, selector: 1, matchingType: 1, data: leafSPKI)]))
+        #expect(await deliver(port: server.port, resolver: resolver("127.0.0.2", [wrong, TLSARecord(usage: 1, selector: 1, matchingType: 1, data: leafSPKI)]))
                 != .delivered(host: "mx.dest.test", security: .dane), "a wrong 3 1 1; PKIX-EE(1) is not usable for SMTP")
         guard case .deferred = await deliver(port: server.port, resolver: resolver("127.0.0.3", [ta])) else { Issue.record("TA signs a leaf for another name"); return }
         guard case .deferred = await deliver(port: server.port, resolver: resolver("127.0.0.4", [ee])) else { Issue.record("no STARTTLS"); return }
