@@ -22,8 +22,10 @@ enum PageCopy {
     static let checkpointRetryDelay = Duration.milliseconds(50)
 
     /// Copies the first `length` bytes of `source` (all of it when nil) to `target` (created
-    /// exclusively, 0600), hashing what is read, in one pass with one buffer. Not fsynced: a
-    /// snapshot is read back through the page cache and deleted after the upload.
+    /// exclusively, 0600), hashing what is read, in one pass over two buffers: while another
+    /// thread hashes a chunk, this one writes it and reads the next (memory: 2 × `chunk`, whatever
+    /// the file's size). Not fsynced: a snapshot is read back through the page cache and deleted
+    /// after the upload.
     static func copyHashing(from source: String, to target: String, length: Int64? = nil) throws -> (Int64, String) {
         let input = Glibc.open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw MailStoreError(.noMailbox, "cannot read the mailbox file") }
@@ -32,21 +34,32 @@ enum PageCopy {
         let output = Glibc.open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard output >= 0 else { throw MailStoreError(.noMailbox, "cannot create the snapshot file") }
         defer { Glibc.close(output) }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
-        defer { buffer.deallocate() }
-        var hasher = SHA256()
+        let buffers = [UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096),
+                       UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)]
+        defer { buffers.forEach { $0.deallocate() } }
+        let hasher = ChunkHasher()
         var done: Int64 = 0
-        while length.map({ done < $0 }) ?? true {
-            let want = length.map { Int(min(Int64(chunk), $0 - done)) } ?? chunk
-            let got = pread(input, buffer.baseAddress, want, off_t(done))
-            if got < 0 && errno == EINTR { continue }
-            guard got >= 0 else { throw MailStoreError(.noMailbox, "cannot read the mailbox file (errno \(errno))") }
-            if got == 0 {
-                if length != nil { throw MailStoreError(.noMailbox, "the mailbox file is shorter than its page count") }
-                break
+
+        /// Reads the next chunk (at `done`) into `buffer`; 0 at the end.
+        func readChunk(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
+            let want = length.map { Int(min(Int64(chunk), $0 - offset)) } ?? chunk
+            guard want > 0 else { return 0 }
+            while true {
+                let got = pread(input, buffer.baseAddress, want, off_t(offset))
+                if got < 0 && errno == EINTR { continue }
+                guard got >= 0 else { throw MailStoreError(.noMailbox, "cannot read the mailbox file (errno \(errno))") }
+                if got == 0 && length != nil { throw MailStoreError(.noMailbox, "the mailbox file is shorter than its page count") }
+                return got
             }
-            let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<got])
-            hasher.update(bufferPointer: bytes)
+        }
+
+        var current = 0
+        var got = try readChunk(into: buffers[0], at: 0)
+        while got > 0 {
+            let bytes = UnsafeRawBufferPointer(rebasing: buffers[current][0..<got])
+            let hashed = DispatchGroup()
+            hasher.update(bytes, in: hashed)
+            defer { hashed.wait() }  // the buffer is not reused or freed while it is hashed
             var written = 0
             while written < got {
                 let n = write(output, bytes.baseAddress! + written, got - written)
@@ -55,8 +68,12 @@ enum PageCopy {
                 written += n
             }
             done += Int64(got)
+            let next = try readChunk(into: buffers[1 - current], at: done)
+            hashed.wait()
+            current = 1 - current
+            got = next
         }
-        return (done, hasher.finalize().map { String(format: "%02x", $0) }.joined())
+        return (done, hasher.hex())
     }
 
     /// An SQLite URI that opens `path` as a file nobody changes (no lock, no -wal, no -shm).
@@ -104,6 +121,27 @@ enum PageCopy {
         if let error = error as? DatabaseError { return "SQLite error \(error.resultCode.rawValue): \(error.message ?? "")" }
         return String(describing: type(of: error))
     }
+}
+
+/// SHA-256 fed one chunk at a time on a thread of its own (`PageCopy.copyHashing`).
+private final class ChunkHasher: @unchecked Sendable {
+    // @unchecked: `hasher` is used by one thread at a time: each update is waited for (its
+    // DispatchGroup) before the next starts and before `hex()`.
+    private var hasher = SHA256()
+    private let queue = DispatchQueue(label: "sealbox.snapshot.hash")
+
+    func update(_ bytes: UnsafeRawBufferPointer, in group: DispatchGroup) {
+        let chunk = UncheckedBytes(bytes: bytes)
+        queue.async(group: group) { self.hasher.update(bufferPointer: chunk.bytes) }
+    }
+
+    func hex() -> String { hasher.finalize().map { String(format: "%02x", $0) }.joined() }
+}
+
+/// A buffer handed to the hashing thread while this one only reads it too (writing it to the file).
+private struct UncheckedBytes: @unchecked Sendable {
+    // @unchecked: the memory outlives the hash (copyHashing waits for it) and nobody writes it meanwhile.
+    let bytes: UnsafeRawBufferPointer
 }
 
 /// A token that changes whenever a file is written, taken while nobody can write it: the file's
