@@ -96,6 +96,7 @@ func backupBenchmark(arguments: [String]) async throws {
     try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
     print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, load average \(loadAverage()) at the start")
     BenchMemory.resetPeak()
+    let residentAtStart = BenchMemory.kilobytes("VmRSS:")
 
     func line(_ label: String, _ seconds: Double, _ mb: Double, _ detail: String = "") {
         print(String(format: "  %-58@ %7.2f s  %7.1f MB/s  %@", label as NSString, seconds, mb / seconds, detail as NSString))
@@ -108,6 +109,15 @@ func backupBenchmark(arguments: [String]) async throws {
 
     // 2. References and the unlocked snapshot, `rounds` times.
     var samples: [String: [Double]] = [:]
+    /// Peak resident memory above what it was when the stage began, in kB, per stage.
+    var memory: [String: Int] = [:]
+    func measureMemory<T>(_ stage: String, _ body: () async throws -> T) async rethrows -> T {
+        BenchMemory.resetPeak()
+        let before = BenchMemory.kilobytes("VmRSS:")
+        let result = try await body()
+        memory[stage] = BenchMemory.kilobytes("VmHWM:") - before
+        return result
+    }
     var order: [String] = []
     func sample(_ name: String, _ seconds: Double) {
         if samples[name] == nil { order.append(name) }
@@ -125,9 +135,12 @@ func backupBenchmark(arguments: [String]) async throws {
         line("reference: sha256sum of the copy", sum, fileMB); sample("reference: sha256sum", sum)
         line("reference: cp + sha256sum", cp + sum, fileMB); sample("reference: cp + sha256sum", cp + sum)
         for (method, label) in [(MailboxSnapshot.Method.vacuumInto, "before (VACUUM INTO)"), (.pages, "after (pages)")] {
+            BenchMemory.resetPeak()
+            let before = BenchMemory.kilobytes("VmRSS:")
             let (snapshot, total) = try await measure {
                 try await node.mailboxes.snapshot(mailboxID: mailboxID, to: tmp + "/probe.sqlite", method: method)
             }
+            memory["snapshot \(label)", default: 0] = max(memory["snapshot \(label)"] ?? 0, BenchMemory.kilobytes("VmHWM:") - before)
             try FileManager.default.removeItem(atPath: snapshot.path)
             for stage in snapshot.stages {
                 line("snapshot \(label): \(stage.name)", stage.duration.seconds, fileMB)
@@ -165,7 +178,7 @@ func backupBenchmark(arguments: [String]) async throws {
             line(label, upload, fileMB)
         }
         try FileManager.default.removeItem(atPath: snapshot.path)
-        let (outcome, whole) = try await measure { try await backups.backUp(address: address) }
+        let (outcome, whole) = try await measureMemory("backup, unlocked, to \(name)") { try await measure { try await backups.backUp(address: address) } }
         line("backup, unlocked (snapshot + upload)", whole, fileMB, "\(outcome)")
         let (again, unchanged) = try await measure { try await backups.backUp(address: address) }
         line("backup again, nothing changed", unchanged, fileMB, "\(again)")
@@ -185,20 +198,23 @@ func backupBenchmark(arguments: [String]) async throws {
         print("locked, to \(name):")
         let (_, raw) = try await measure { try run("/bin/dd", ["if=\(file)", "of=/dev/null", "bs=8M", "status=none"]) }
         line("reference: raw read of the file (dd bs=8M)", raw, fileMB)
-        let (outcome, whole) = try await measure { try await backups.backUp(address: address) }
+        let (outcome, whole) = try await measureMemory("backup, locked, to \(name)") { try await measure { try await backups.backUp(address: address) } }
         line("backup, locked (copy + hash, upload)", whole, fileMB, "\(outcome)")
         let (again, unchanged) = try await measure { try await backups.backUp(address: address) }
         line("backup again, nothing changed", unchanged, fileMB, "\(again)")
         let other = try SealboxNode.open(dataDirectory: root + "/restored-\(UUID().uuidString)")
         let restorer = BackupService(mailboxes: other.mailboxes, directory: other.directory, destination: destination,
                                      configuration: .init(temporaryDirectory: root + "/tmp2"))
-        let (summary, restore) = try await measure { try await restorer.restore(address: address, generation: nil, password: password) }
+        let (summary, restore) = try await measureMemory("restore from \(name)") {
+            try await measure { try await restorer.restore(address: address, generation: nil, password: password) }
+        }
         line("restore into an empty data directory", restore, fileMB, "\(summary.folders?.first { $0.0 == "INBOX" }?.1 ?? -1) messages in INBOX")
         await other.shutdown()
         try? FileManager.default.removeItem(atPath: other.dataDirectory)
     }
-    print(String(format: "peak resident memory of the backup stages (after the fill): %.0f MB (VmHWM reset after the fill; file %.0f MB)",
-                 Double(BenchMemory.peakKB()) / 1024, fileMB))
+    print(String(format: "resident memory: %.0f MB after the fill; peak above the start of each stage (VmHWM reset at its start; file %.0f MB):",
+                 Double(residentAtStart) / 1024, fileMB))
+    for (stage, kb) in memory.sorted(by: { $0.key < $1.key }) { print(String(format: "  %-58@ +%.0f MB", stage as NSString, Double(kb) / 1024)) }
     await node.shutdown()
     if let s3 { try await s3.shutdown() }
 }
@@ -221,9 +237,10 @@ private func run(_ executable: String, _ arguments: [String]) throws {
 /// This process's peak resident memory (VmHWM), which Linux resets on `5` written to clear_refs.
 enum BenchMemory {
     static func resetPeak() { try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8) }
-    static func peakKB() -> Int {
+    /// A line of /proc/self/status in kB ("VmRSS:", "VmHWM:").
+    static func kilobytes(_ field: String) -> Int {
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix(field) } ?? ""
         return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     }
 }
