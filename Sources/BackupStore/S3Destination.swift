@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -114,17 +115,23 @@ public struct S3Destination: BackupDestination {
     /// Sends a request with retries on transport errors and 5xx (the body is small or in memory).
     func send(_ method: HTTPMethod, key: String?, query: [(String, String)] = [], headers: [(String, String)] = [],
               body: [UInt8] = [], what: String) async throws -> Response {
-        let hash = S3Signer.sha256Hex(body)
+        try await send(method, key: key, query: query, headers: headers, body: ByteBuffer(bytes: body), what: what)
+    }
+
+    /// The same with the body in a ByteBuffer (a part read from the file straight into it: no copy).
+    func send(_ method: HTTPMethod, key: String?, query: [(String, String)] = [], headers: [(String, String)] = [],
+              body: ByteBuffer, what: String) async throws -> Response {
+        let hash = body.withUnsafeReadableBytes { S3Signer.hex(SHA256.hash(data: $0)) }
         var attempt = 0
         while true {
             attempt += 1
             var request = signedRequest(method: method, key: key, query: query, headers: headers, payloadHash: hash)
-            if !body.isEmpty || method == .PUT || method == .POST {
-                request.body = .bytes(ByteBuffer(bytes: body))
-                request.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
+            if body.readableBytes > 0 || method == .PUT || method == .POST {
+                request.body = .bytes(body)
+                request.headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
             }
             do {
-                let response = try await client.execute(request, timeout: .seconds(body.count > 8 << 20 ? 900 : 120))
+                let response = try await client.execute(request, timeout: .seconds(body.readableBytes > 8 << 20 ? 900 : 120))
                 let data = try await response.body.collect(upTo: 64 << 20)
                 let result = Response(status: response.status, headers: response.headers, body: Array(data.readableBytesView))
                 if response.status.code >= 500 && attempt < 4 {
@@ -231,7 +238,7 @@ public struct S3Destination: BackupDestination {
                         guard response.status.code < 300, let etag = response.headers.first(name: "ETag") else {
                             throw failure(response, "upload part \(number)", key: key)
                         }
-                        return (index, etag, body.count)
+                        return (index, etag, body.readableBytes)
                     }
                 }
                 while next < min(count, configuration.concurrency) { start() }
@@ -262,17 +269,20 @@ public struct S3Destination: BackupDestination {
         }
     }
 
-    /// `count` bytes of the file at `offset` (pread: parts in flight read side by side).
-    static func readPart(fd: Int32, offset: Int64, count: Int) throws -> [UInt8] {
-        try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            initialized = 0
-            while initialized < count {
-                let n = pread(fd, buffer.baseAddress! + initialized, count - initialized, off_t(offset + Int64(initialized)))
-                if n < 0 && errno == EINTR { continue }
+    /// `count` bytes of the file at `offset`, read straight into the buffer the request sends
+    /// (pread: parts in flight read side by side).
+    static func readPart(fd: Int32, offset: Int64, count: Int) throws -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: count)
+        while buffer.readableBytes < count {
+            let done = buffer.readableBytes
+            _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - done) { target in
+                let n = pread(fd, target.baseAddress, count - done, off_t(offset + Int64(done)))
+                if n < 0 && errno == EINTR { return 0 }
                 guard n > 0 else { throw BackupStoreError(.transport, "cannot read the file to upload (errno \(errno))") }
-                initialized += n
+                return n
             }
         }
+        return buffer
     }
 
     public func get(key: String) async throws -> [UInt8] {
