@@ -5,7 +5,7 @@ import Foundation
 //   swift run -c release SealboxBench mime [--corpus DIR]
 //   swift run -c release SealboxBench imap [--sessions N] [--seconds S] [--messages M] [--users U]
 //                                          [--idle-sessions K] [--servers dovecot,sealbox]
-//   swift run -c release SealboxBench backup [--megabytes 1024] [--endpoint URL --bucket NAME]
+//   swift run -c release SealboxBench backup [--megabytes 1024] [--rounds 3] [--concurrency 4] [--no-s3] [--endpoint URL --bucket NAME]
 
 
 let args = Array(CommandLine.arguments.dropFirst())

@@ -12,7 +12,8 @@ import MailStore
 /// Layout at the destination (under its prefix):
 /// ```
 /// index/<sha256 of the address>.json                    {"mailbox": "<mailbox id>"}: finds a mailbox by address
-/// mailboxes/<mailbox id>/<generation>/mailbox.sqlite    the encrypted snapshot (metadata: sha256, content-sha256, keys-sha256, kind)
+/// mailboxes/<mailbox id>/<generation>/mailbox.sqlite    the encrypted snapshot (metadata: sha256, content-sha256, keys-sha256,
+///                                                       queue-sha256, source-stamp, kind)
 /// mailboxes/<mailbox id>/<generation>/keys.json         what the directory held to unlock it (see BackupKeys); written last
 /// ```
 /// A generation (`20261122T101500Z`) is complete once its keys.json exists. The address never
@@ -151,11 +152,22 @@ public final class BackupService: Sendable {
     // MARK: - Backup
 
     /// Backs one mailbox up: a snapshot, compared with the newest generation, uploaded if anything
-    /// changed, then generations beyond the configured number are deleted.
+    /// changed, then generations beyond the configured number are deleted. When the mailbox file's
+    /// stamp, its keys and its queued mail are those the newest generation recorded, nothing is
+    /// read: the file has not been written since (`LocalMailboxService.fileStamp`).
     public func backUp(address: EmailAddress, progress: TransferProgress? = nil) async throws -> Outcome {
         guard let alias = try await directory.alias(address: address) else { throw BackupError("no such alias: \(address)") }
         guard let mailboxID = alias.mailboxID else { throw BackupError("\(address) has no mailbox to back up") }
         let keys = try BackupKeys(alias: alias, passwords: try await directory.passwords(aliasID: alias.id))
+
+        let existing = try await generations(mailboxID: mailboxID)
+        var latest: (id: String, meta: [String: String])?
+        if let last = existing.last, let meta = try await destination.head(key: Self.fileKey(mailboxID, last.id)) { latest = (last.id, meta) }
+        if let latest, let recorded = latest.meta["source-stamp"], latest.meta["keys-sha256"] == keys.fingerprint,
+           try await mailboxes.fileStamp(mailboxID: mailboxID) == recorded,
+           try await queuedMail(mailboxID: mailboxID).1 == latest.meta["queue-sha256"] {
+            return .unchanged(generation: latest.id)
+        }
 
         let temp = configuration.temporaryDirectory
         try FileManager.default.createDirectory(atPath: temp, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -167,10 +179,8 @@ public final class BackupService: Sendable {
         let snapshot = try await mailboxes.snapshot(mailboxID: mailboxID, to: path)
         let (queued, queueHash) = try await queuedMail(mailboxID: mailboxID)
 
-        let existing = try await generations(mailboxID: mailboxID)
-        if let latest = existing.last, let meta = try await destination.head(key: Self.fileKey(mailboxID, latest.id)),
-           meta["content-sha256"] == snapshot.contentSHA256, meta["keys-sha256"] == keys.fingerprint,
-           meta["queue-sha256"] == queueHash {
+        if let latest, latest.meta["content-sha256"] == snapshot.contentSHA256, latest.meta["keys-sha256"] == keys.fingerprint,
+           latest.meta["queue-sha256"] == queueHash {
             return .unchanged(generation: latest.id)
         }
         // Generations are named by the second; two backups within one second must not share a name.
@@ -178,9 +188,10 @@ public final class BackupService: Sendable {
         if let last = existing.last?.id, generation <= last, let lastDate = Self.date(ofGeneration: last) {
             generation = Self.generationID(lastDate.addingTimeInterval(1))
         }
-        let metadata = ["sha256": snapshot.fileSHA256, "content-sha256": snapshot.contentSHA256,
+        var metadata = ["sha256": snapshot.fileSHA256, "content-sha256": snapshot.contentSHA256,
                         "keys-sha256": keys.fingerprint, "queue-sha256": queueHash, "queue-seq": String(queueSeq),
                         "kind": snapshot.kind.rawValue, "format": "1"]
+        if let stamp = snapshot.stamp { metadata["source-stamp"] = stamp }
         try await destination.put(key: Self.fileKey(mailboxID, generation), file: path, metadata: metadata, progress: progress)
         try await destination.put(key: Self.queueKey(mailboxID, generation), data: queued, metadata: ["sha256": queueHash])
         try await destination.put(key: Self.indexKey(address), data: Array(try JSONEncoder().encode(["mailbox": mailboxID])), metadata: [:])

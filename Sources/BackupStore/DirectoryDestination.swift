@@ -56,14 +56,42 @@ public struct DirectoryDestination: BackupDestination {
         defer { try? input.close() }
         let total = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0
         try atomically(target) { out in
-            var done: Int64 = 0
-            while let chunk = try input.read(upToCount: 4 << 20), !chunk.isEmpty {
-                try out.write(contentsOf: chunk)
-                done += Int64(chunk.count)
-                progress?(done, total)
-            }
+            try Self.copy(from: input.fileDescriptor, to: out.fileDescriptor, total: total, progress: progress)
         }
         try writeMeta(key, metadata)
+    }
+
+    /// Copies a whole file, in the kernel when it can (sendfile: the bytes do not pass through
+    /// this process), else through one buffer.
+    static func copy(from input: Int32, to output: Int32, total: Int64, progress: TransferProgress?) throws {
+        let step = 64 << 20
+        var done: Int64 = 0
+        while true {
+            let n = sendfile(output, input, nil, step)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && [EXDEV, ENOSYS, EINVAL, EOPNOTSUPP].contains(errno) && done == 0 { break }  // fall back below
+            guard n >= 0 else { throw BackupStoreError(.transport, "cannot copy into the backup directory (errno \(errno))") }
+            if n == 0 { return }
+            done += Int64(n)
+            progress?(done, total)
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 8 << 20, alignment: 4096)
+        defer { buffer.deallocate() }
+        while true {
+            let got = read(input, buffer.baseAddress, buffer.count)
+            if got < 0 && errno == EINTR { continue }
+            guard got >= 0 else { throw BackupStoreError(.transport, "cannot read the file to store (errno \(errno))") }
+            if got == 0 { return }
+            var written = 0
+            while written < got {
+                let w = write(output, buffer.baseAddress! + written, got - written)
+                if w < 0 && errno == EINTR { continue }
+                guard w > 0 else { throw BackupStoreError(.transport, "cannot write into the backup directory (errno \(errno))") }
+                written += w
+            }
+            done += Int64(got)
+            progress?(done, total)
+        }
     }
 
     public func put(key: String, data: [UInt8], metadata: [String: String]) async throws {
@@ -84,12 +112,7 @@ public struct DirectoryDestination: BackupDestination {
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
               let out = FileHandle(forWritingAtPath: path) else { throw BackupStoreError(.transport, "cannot write \(path)") }
         defer { try? out.close() }
-        var done: Int64 = 0
-        while let chunk = try input.read(upToCount: 4 << 20), !chunk.isEmpty {
-            try out.write(contentsOf: chunk)
-            done += Int64(chunk.count)
-            progress?(done, total)
-        }
+        try Self.copy(from: input.fileDescriptor, to: out.fileDescriptor, total: total, progress: progress)
         try out.synchronize()
     }
 

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -19,19 +20,22 @@ public struct S3Configuration: Sendable, CustomStringConvertible, CustomDebugStr
     public var partSize: Int
     /// Files above this go up in parts.
     public var multipartThreshold: Int
+    /// Parts of one multipart upload in flight at once (each held in memory: `concurrency` ×
+    /// `partSize` bytes at most).
+    public var concurrency: Int
 
     public init(bucket: String, prefix: String = "", endpoint: String? = nil, region: String = "us-east-1",
                 accessKeyID: String, secretAccessKey: String, pathStyle: Bool = false,
-                partSize: Int = 16 << 20, multipartThreshold: Int = 64 << 20) {
+                partSize: Int = 16 << 20, multipartThreshold: Int = 64 << 20, concurrency: Int = 4) {
         self.bucket = bucket; self.prefix = prefix; self.endpoint = endpoint; self.region = region
         self.accessKeyID = accessKeyID; self.secretAccessKey = secretAccessKey; self.pathStyle = pathStyle
-        self.partSize = partSize; self.multipartThreshold = multipartThreshold
+        self.partSize = partSize; self.multipartThreshold = multipartThreshold; self.concurrency = concurrency
     }
 
     /// Never shows the secret.
     public var description: String {
         "S3Configuration(bucket: \(bucket), prefix: \(prefix), endpoint: \(endpoint ?? "AWS"), region: \(region), "
-            + "accessKeyID: \(accessKeyID), secretAccessKey: <redacted>, pathStyle: \(pathStyle))"
+            + "accessKeyID: \(accessKeyID), secretAccessKey: <redacted>, pathStyle: \(pathStyle), concurrency: \(concurrency))"
     }
     public var debugDescription: String { description }
 }
@@ -46,6 +50,8 @@ public struct S3Destination: BackupDestination {
     let port: Int?
     /// Keys per ListObjectsV2 page (tests lower it to exercise pagination).
     public var listPageSize = 1000
+    /// Told the number of parts in flight each time a part starts (the tests watch the concurrency).
+    var partStarted: (@Sendable (_ inFlight: Int) -> Void)?
 
     public var displayName: String { "s3://\(configuration.bucket)/\(configuration.prefix)" }
 
@@ -55,6 +61,9 @@ public struct S3Destination: BackupDestination {
             throw BackupStoreError(.invalidConfiguration, "S3: access key id and secret access key are required")
         }
         guard configuration.partSize >= 5 << 20 else { throw BackupStoreError(.invalidConfiguration, "S3: the part size must be at least 5 MiB") }
+        guard (1...64).contains(configuration.concurrency) else {
+            throw BackupStoreError(.invalidConfiguration, "S3: the upload concurrency must be 1 to 64, got \(configuration.concurrency)")
+        }
         let endpoint = configuration.endpoint ?? "https://s3.\(configuration.region).amazonaws.com"
         guard let url = URLComponents(string: endpoint), let scheme = url.scheme, ["http", "https"].contains(scheme), let host = url.host, !host.isEmpty else {
             throw BackupStoreError(.invalidConfiguration, "S3: the endpoint must be an http(s) URL, got \(endpoint)")
@@ -106,17 +115,23 @@ public struct S3Destination: BackupDestination {
     /// Sends a request with retries on transport errors and 5xx (the body is small or in memory).
     func send(_ method: HTTPMethod, key: String?, query: [(String, String)] = [], headers: [(String, String)] = [],
               body: [UInt8] = [], what: String) async throws -> Response {
-        let hash = S3Signer.sha256Hex(body)
+        try await send(method, key: key, query: query, headers: headers, body: ByteBuffer(bytes: body), what: what)
+    }
+
+    /// The same with the body in a ByteBuffer (a part read from the file straight into it: no copy).
+    func send(_ method: HTTPMethod, key: String?, query: [(String, String)] = [], headers: [(String, String)] = [],
+              body: ByteBuffer, what: String) async throws -> Response {
+        let hash = body.withUnsafeReadableBytes { S3Signer.hex(SHA256.hash(data: $0)) }
         var attempt = 0
         while true {
             attempt += 1
             var request = signedRequest(method: method, key: key, query: query, headers: headers, payloadHash: hash)
-            if !body.isEmpty || method == .PUT || method == .POST {
-                request.body = .bytes(ByteBuffer(bytes: body))
-                request.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
+            if body.readableBytes > 0 || method == .PUT || method == .POST {
+                request.body = .bytes(body)
+                request.headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
             }
             do {
-                let response = try await client.execute(request, timeout: .seconds(body.count > 8 << 20 ? 900 : 120))
+                let response = try await client.execute(request, timeout: .seconds(body.readableBytes > 8 << 20 ? 900 : 120))
                 let data = try await response.body.collect(upTo: 64 << 20)
                 let result = Response(status: response.status, headers: response.headers, body: Array(data.readableBytesView))
                 if response.status.code >= 500 && attempt < 4 {
@@ -195,28 +210,52 @@ public struct S3Destination: BackupDestination {
             progress?(Int64(data.count), total)
             return
         }
-        // Multipart: one part in memory at a time; any failure aborts the upload (nothing left behind).
+        // Multipart: up to `concurrency` parts in flight, each read from the file when its turn
+        // comes (memory: concurrency × partSize); any failure aborts the upload (nothing left behind).
         let created = try await send(.POST, key: key, query: [("uploads", "")], headers: try Self.metadataHeaders(metadata), what: "start upload")
         guard created.status.code < 300, let uploadID = XMLText.first("UploadId", in: String(decoding: created.body, as: UTF8.self)) else {
             throw failure(created, "start upload", key: key)
         }
         do {
-            var parts: [(Int, String)] = []
+            let partSize = Int64(configuration.partSize)
+            let count = Int((total + partSize - 1) / partSize)
+            let fd = input.fileDescriptor
+            var etags = [String?](repeating: nil, count: count)
             var done: Int64 = 0
-            var number = 1
-            while let chunk = try input.read(upToCount: configuration.partSize), !chunk.isEmpty {
-                let response = try await send(.PUT, key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)],
-                                              body: Array(chunk), what: "upload part \(number)")
-                guard response.status.code < 300, let etag = response.headers.first(name: "ETag") else {
-                    throw failure(response, "upload part \(number)", key: key)
+            try await withThrowingTaskGroup(of: (Int, String, Int).self) { group in
+                var next = 0, inFlight = 0
+                func start() {
+                    let index = next
+                    next += 1
+                    inFlight += 1
+                    partStarted?(inFlight)
+                    group.addTask {
+                        let offset = Int64(index) * partSize
+                        let body = try Self.readPart(fd: fd, offset: offset, count: Int(min(partSize, total - offset)))
+                        let number = index + 1
+                        let response = try await send(.PUT, key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)],
+                                                      body: body, what: "upload part \(number)")
+                        guard response.status.code < 300, let etag = response.headers.first(name: "ETag") else {
+                            throw failure(response, "upload part \(number)", key: key)
+                        }
+                        return (index, etag, body.readableBytes)
+                    }
                 }
-                parts.append((number, etag))
-                done += Int64(chunk.count)
-                progress?(done, total)
-                number += 1
+                while next < min(count, configuration.concurrency) { start() }
+                while let finished = try await group.next() {
+                    let (index, etag, bytes) = finished
+                    inFlight -= 1
+                    etags[index] = etag
+                    done += Int64(bytes)
+                    progress?(done, total)
+                    if next < count { start() }
+                }
             }
-            let body = "<CompleteMultipartUpload>" + parts.map {
-                "<Part><PartNumber>\($0.0)</PartNumber><ETag>\(XMLText.escape($0.1))</ETag></Part>"
+            guard done == total else {
+                throw BackupStoreError(.corrupt, "upload \(key) at \(displayName): read \(done) of \(total) bytes (the file changed)")
+            }
+            let body = "<CompleteMultipartUpload>" + etags.enumerated().map {
+                "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\(XMLText.escape($0.element ?? ""))</ETag></Part>"
             }.joined() + "</CompleteMultipartUpload>"
             let completed = try await send(.POST, key: key, query: [("uploadId", uploadID)], body: Array(body.utf8), what: "complete upload")
             // S3 may answer 200 with an error document.
@@ -228,6 +267,22 @@ public struct S3Destination: BackupDestination {
             _ = try? await send(.DELETE, key: key, query: [("uploadId", uploadID)], what: "abort upload")
             throw error
         }
+    }
+
+    /// `count` bytes of the file at `offset`, read straight into the buffer the request sends
+    /// (pread: parts in flight read side by side).
+    static func readPart(fd: Int32, offset: Int64, count: Int) throws -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: count)
+        while buffer.readableBytes < count {
+            let done = buffer.readableBytes
+            _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - done) { target in
+                let n = pread(fd, target.baseAddress, count - done, off_t(offset + Int64(done)))
+                if n < 0 && errno == EINTR { return 0 }
+                guard n > 0 else { throw BackupStoreError(.transport, "cannot read the file to upload (errno \(errno))") }
+                return n
+            }
+        }
+        return buffer
     }
 
     public func get(key: String) async throws -> [UInt8] {

@@ -8,10 +8,20 @@ import SQLiteCipher
 /// A consistent copy of one mailbox file, for a backup (DESIGN.md §5).
 public struct MailboxSnapshot: Sendable {
     public enum Kind: String, Sendable {
-        /// `VACUUM INTO` from the open, unlocked mailbox, then re-opened with its key and read in full.
+        /// From the open, unlocked mailbox: its encrypted pages copied as they are under a read
+        /// transaction (or, when the WAL cannot be checkpointed, `VACUUM INTO`), then opened with
+        /// the key and read in full.
         case unlocked
         /// The file of a locked mailbox (no key here, no writer), copied while unlocking it waits.
         case locked
+    }
+    /// How an unlocked mailbox is copied: its pages as they are (falling back to `VACUUM INTO`
+    /// when the WAL cannot be merged), or `VACUUM INTO` always (the benchmark compares the two).
+    public enum Method: Sendable { case pages, vacuumInto }
+    /// How long one part of making the snapshot took (the benchmark prints them).
+    public struct Stage: Sendable {
+        public var name: String
+        public var duration: Duration
     }
     public let kind: Kind
     /// Where the copy is (encrypted with the mailbox's key, as the mailbox file is).
@@ -19,10 +29,14 @@ public struct MailboxSnapshot: Sendable {
     public let size: Int64
     /// SHA-256 of the copy's bytes, lower-case hex: what a restore checks the download against.
     public let fileSHA256: String
-    /// Changes when the mailbox's content changes, and only then. For an unlocked mailbox, a hash
-    /// of every row of every table of the copy (each page is encrypted with a fresh nonce, so the
-    /// bytes of two copies of the same content differ); for a locked one, the file hash.
+    /// Changes when the mailbox's content changes. For a copy of the file's pages (locked, or
+    /// unlocked and copied as pages) the file hash: pages are re-encrypted only when written. For
+    /// a `VACUUM INTO` copy, whose pages are all encrypted afresh, a hash of every row of every table.
     public let contentSHA256: String
+    /// The mailbox file's stamp when the copy was taken (`LocalMailboxService.fileStamp`); nil
+    /// when it could not be told.
+    public let stamp: String?
+    public let stages: [Stage]
 }
 
 extension LocalMailboxService {
@@ -34,21 +48,50 @@ extension LocalMailboxService {
         }
     }
 
-    /// Writes a consistent, encrypted copy of the mailbox to `path` (which must not exist).
-    /// Unlocked here: checkpoint (PASSIVE), `VACUUM INTO`, then the copy is opened with the key and
-    /// every row read (proving it is good) into the content hash. Locked: the quiescent file is
-    /// copied while any unlock of it waits; a locked mailbox with a non-empty WAL (after a crash)
-    /// cannot be copied consistently without its key and is refused until its next unlock.
-    public func snapshot(mailboxID: String, to path: String) async throws -> MailboxSnapshot {
+    /// A token that changes whenever the mailbox file is written, telling without reading the
+    /// file whether it changed since a snapshot that recorded the same stamp. Unlocked: taken with
+    /// the writer held and everything committed checkpointed into the file; locked: taken while
+    /// any unlock of it waits. nil when it cannot be told now (busy readers, an unmerged WAL).
+    public func fileStamp(mailboxID: String) async throws -> String? {
         if let held = await registry.retain(mailboxID: mailboxID) {
-            return try await unlockedSnapshot(mailboxID: mailboxID, held: held, to: path)
+            do {
+                let stamp = try await held.0.checkpointedStamp()
+                await registry.detach(mailboxID: mailboxID)
+                return stamp
+            } catch {
+                await registry.detach(mailboxID: mailboxID)
+                throw error
+            }
+        }
+        guard await registry.beginQuiescentCopy(mailboxID: mailboxID) else { return nil }
+        let source = MailboxDatabase.filePath(storageRoot: storageRoot, mailboxID: mailboxID)
+        let walSize = (try? FileManager.default.attributesOfItem(atPath: source + "-wal")[.size] as? Int64) ?? 0
+        let stamp = walSize == 0 ? FileStamp.settled(path: source, mailboxID: mailboxID) : nil
+        await registry.endQuiescentCopy(mailboxID: mailboxID)
+        return stamp
+    }
+
+    /// Writes a consistent, encrypted copy of the mailbox to `path` (which must not exist).
+    /// Unlocked here: the file's encrypted pages are copied as they are under a read transaction
+    /// (see `PageCopy`) and hashed in the same pass, then the copy is opened with the key and every
+    /// page of it decrypted; when the WAL cannot be checkpointed (readers of old snapshots), a
+    /// `VACUUM INTO` copy whose rows are all read into the content hash. Locked: the quiescent
+    /// file is copied while any unlock of it waits; a locked mailbox with a non-empty WAL (after a
+    /// crash) cannot be copied consistently without its key and is refused until its next unlock.
+    public func snapshot(mailboxID: String, to path: String) async throws -> MailboxSnapshot {
+        try await snapshot(mailboxID: mailboxID, to: path, method: .pages)
+    }
+
+    @_spi(Testing) public func snapshot(mailboxID: String, to path: String, method: MailboxSnapshot.Method) async throws -> MailboxSnapshot {
+        if let held = await registry.retain(mailboxID: mailboxID) {
+            return try await unlockedSnapshot(mailboxID: mailboxID, held: held, to: path, method: method)
         }
         guard await registry.beginQuiescentCopy(mailboxID: mailboxID) else {
             // Unlocked (or being copied) in the meantime: take the unlocked path.
             guard let held = await registry.retain(mailboxID: mailboxID) else {
                 throw MailStoreError(.mailboxClosed, "the mailbox is already being backed up")
             }
-            return try await unlockedSnapshot(mailboxID: mailboxID, held: held, to: path)
+            return try await unlockedSnapshot(mailboxID: mailboxID, held: held, to: path, method: method)
         }
         do {
             let source = MailboxDatabase.filePath(storageRoot: storageRoot, mailboxID: mailboxID)
@@ -57,19 +100,22 @@ extension LocalMailboxService {
             guard walSize == 0 else {
                 throw MailStoreError(.mailboxClosed, "the locked mailbox has an unmerged write-ahead log; it is backed up after its next unlock")
             }
-            let (size, hash) = try Self.copyHashing(from: source, to: path)
+            let start = ContinuousClock.now
+            let stamp = FileStamp.settled(path: source, mailboxID: mailboxID)
+            let (size, hash) = try PageCopy.copyHashing(from: source, to: path)
             await registry.endQuiescentCopy(mailboxID: mailboxID)
-            return MailboxSnapshot(kind: .locked, path: path, size: size, fileSHA256: hash, contentSHA256: hash)
+            return MailboxSnapshot(kind: .locked, path: path, size: size, fileSHA256: hash, contentSHA256: hash, stamp: stamp,
+                                   stages: [.init(name: "copy + SHA-256 (one pass)", duration: ContinuousClock.now - start)])
         } catch {
             await registry.endQuiescentCopy(mailboxID: mailboxID)
             throw error
         }
     }
 
-    private func unlockedSnapshot(mailboxID: String, held: (MailboxDatabase, SecretBytes), to path: String) async throws -> MailboxSnapshot {
+    private func unlockedSnapshot(mailboxID: String, held: (MailboxDatabase, SecretBytes), to path: String,
+                                  method: MailboxSnapshot.Method) async throws -> MailboxSnapshot {
         do {
-            try await held.0.vacuumInto(path)
-            let snapshot = try Self.verifiedSnapshot(path: path, key: held.1)
+            let snapshot = try await Self.unlockedSnapshot(held: held, to: path, method: method)
             await registry.detach(mailboxID: mailboxID)
             return snapshot
         } catch {
@@ -78,15 +124,35 @@ extension LocalMailboxService {
         }
     }
 
+    private static func unlockedSnapshot(held: (MailboxDatabase, SecretBytes), to path: String,
+                                         method: MailboxSnapshot.Method) async throws -> MailboxSnapshot {
+        let start = ContinuousClock.now
+        if method == .pages, let copy = try await held.0.copyPages(to: path, key: held.1) {
+            let copied = ContinuousClock.now
+            try PageCopy.verify(path: path, key: held.1, size: copy.size)
+            return MailboxSnapshot(kind: .unlocked, path: path, size: copy.size, fileSHA256: copy.sha256, contentSHA256: copy.sha256,
+                                   stamp: copy.stamp, stages: [.init(name: "copy pages + SHA-256 (one pass)", duration: copied - start),
+                                                               .init(name: "verify (decrypt every page)", duration: ContinuousClock.now - copied)])
+        }
+        try? FileManager.default.removeItem(atPath: path)
+        try await held.0.vacuumInto(path)
+        let copied = ContinuousClock.now
+        let content = try verifiedContentHash(path: path, key: held.1)
+        let verified = ContinuousClock.now
+        let (size, fileHash) = try hashFile(path)
+        return MailboxSnapshot(kind: .unlocked, path: path, size: size, fileSHA256: fileHash, contentSHA256: content, stamp: nil,
+                               stages: [.init(name: "VACUUM INTO", duration: copied - start),
+                                        .init(name: "verify (every row into the content hash)", duration: verified - copied),
+                                        .init(name: "SHA-256 of the file", duration: ContinuousClock.now - verified)])
+    }
+
     /// Opens an encrypted copy read-only with `key`, reads every row of every table into a hash.
-    static func verifiedSnapshot(path: String, key: SecretBytes) throws -> MailboxSnapshot {
+    static func verifiedContentHash(path: String, key: SecretBytes) throws -> String {
         var config = EncryptedDatabase.configuration(key: key, readonly: true, label: "snapshot")
         config.journalMode = .default
         let queue = try DatabaseQueue(path: path, configuration: config)
         defer { try? queue.close() }
-        let content = try queue.read { db in try contentHash(db) }
-        let (size, fileHash) = try hashFile(path)
-        return MailboxSnapshot(kind: .unlocked, path: path, size: size, fileSHA256: fileHash, contentSHA256: content)
+        return try queue.read { db in try contentHash(db) }
     }
 
     /// SHA-256 over every table's name and rows, in name and b-tree order, typed.
@@ -117,34 +183,23 @@ extension LocalMailboxService {
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
-    /// Copies `source` to `target` (created exclusively, 0600, fsynced) in 1 MiB pieces, hashing.
-    static func copyHashing(from source: String, to target: String) throws -> (Int64, String) {
-        guard let input = FileHandle(forReadingAtPath: source) else { throw MailStoreError(.noMailbox, "cannot read the mailbox file") }
-        defer { try? input.close() }
-        let fd = Glibc.open(target, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw MailStoreError(.noMailbox, "cannot create the snapshot file") }
-        let output = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-        var hasher = SHA256()
-        var size: Int64 = 0
-        while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
-            hasher.update(data: chunk)
-            try output.write(contentsOf: chunk)
-            size += Int64(chunk.count)
-        }
-        try output.synchronize()
-        try output.close()
-        return (size, hasher.finalize().map { String(format: "%02x", $0) }.joined())
-    }
-
-    /// Size and SHA-256 (hex) of a file, read in 1 MiB pieces.
+    /// Size and SHA-256 (hex) of a file, read in pieces into one buffer.
     public static func hashFile(_ path: String) throws -> (Int64, String) {
-        guard let input = FileHandle(forReadingAtPath: path) else { throw MailStoreError(.noMailbox, "cannot read \(path)") }
-        defer { try? input.close() }
+        let input = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw MailStoreError(.noMailbox, "cannot read \(path)") }
+        defer { Glibc.close(input) }
+        _ = posix_fadvise(input, 0, 0, POSIX_FADV_SEQUENTIAL)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: PageCopy.chunk, alignment: 4096)
+        defer { buffer.deallocate() }
         var hasher = SHA256()
         var size: Int64 = 0
-        while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
-            hasher.update(data: chunk)
-            size += Int64(chunk.count)
+        while true {
+            let got = read(input, buffer.baseAddress, buffer.count)
+            if got < 0 && errno == EINTR { continue }
+            guard got >= 0 else { throw MailStoreError(.noMailbox, "cannot read \(path) (errno \(errno))") }
+            if got == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
+            size += Int64(got)
         }
         return (size, hasher.finalize().map { String(format: "%02x", $0) }.joined())
     }

@@ -20,6 +20,7 @@ public enum SealboxBackups {
             config.endpoint = c.backup.s3Endpoint
             config.region = c.backup.s3Region
             config.pathStyle = c.backup.s3PathStyle
+            config.concurrency = c.backup.s3Concurrency
             s3 = config
         }
         return try BackupDestinations.make(url: url, s3: s3)

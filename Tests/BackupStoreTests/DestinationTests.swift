@@ -1,5 +1,6 @@
 @testable import BackupStore
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -91,6 +92,40 @@ struct DestinationTests {
         try await d.get(key: "big.sqlite", to: dir + "/back", progress: nil)
         #expect(S3Signer.sha256Hex(try Data(contentsOf: URL(fileURLWithPath: dir + "/back"))) == S3Signer.sha256Hex(blob))
         try await d.shutdown()
+    }
+
+    @Test("S3 (moto): a 26 MiB file in six 5 MiB parts, four in flight at once, bytes identical",
+          .enabled(if: MotoServer.executable != nil, "moto_server is not installed"))
+    func concurrentParts() async throws {
+        let moto = try MotoServer()
+        defer { moto.stop() }
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var d = try await moto.destination(bucket: "concurrent", partSize: 5 << 20, threshold: 6 << 20)
+        #expect(d.configuration.concurrency == 4)
+        let inFlight = Mutex<[Int]>([])
+        d.partStarted = { n in inFlight.withLock { $0.append(n) } }
+        var generator = SystemRandomNumberGenerator()
+        let blob = (0..<(26 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        try Data(blob).write(to: URL(fileURLWithPath: dir + "/big"))
+        let seen = ProgressLog()
+        try await d.put(key: "big.sqlite", file: dir + "/big", metadata: ["sha256": S3Signer.sha256Hex(blob)], progress: seen.record)
+        let started = inFlight.withLock { $0 }
+        #expect(started.count == 6 && started.max() == 4 && started.prefix(4) == [1, 2, 3, 4], "\(started)")
+        #expect(seen.values.count == 6 && seen.values == seen.values.sorted() && seen.values.last == Int64(blob.count))
+        #expect(try await d.list(prefix: "").map(\.size) == [Int64(blob.count)])
+        try await d.get(key: "big.sqlite", to: dir + "/back", progress: nil)
+        #expect(S3Signer.sha256Hex(try Data(contentsOf: URL(fileURLWithPath: dir + "/back"))) == S3Signer.sha256Hex(blob))
+        try await d.shutdown()
+    }
+
+    @Test("S3: the upload concurrency must be 1 to 64")
+    func concurrencyBounds() throws {
+        for bad in [0, 65] {
+            #expect(throws: BackupStoreError.self) {
+                try S3Destination(configuration: S3Configuration(bucket: "b", accessKeyID: "k", secretAccessKey: "s", concurrency: bad))
+            }
+        }
     }
 
     @Test("S3 errors are clear and hold no secret: a missing bucket, an unreachable endpoint",

@@ -6,6 +6,7 @@ import MailboxAPI
 import MailCore
 import MailStore
 import SealboxApp
+import Synchronization
 import Testing
 import TestSupport
 
@@ -89,11 +90,11 @@ struct BackupServiceTests {
         guard case .uploaded(let first, _) = try await backups.backUp(address: address) else { Issue.record("expected an upload"); return }
         #expect(try await backups.backUp(address: address) == .unchanged(generation: first))
 
-        // Unlocked: VACUUM INTO; the first unlocked snapshot differs from the locked copy's hash...
+        // Unlocked: the unlock moved the queued mail into the file, a change...
         let session = try await h.node.mailboxes.unlock(address: address, password: h.password)
         guard case .uploaded(let second, _) = try await backups.backUp(address: address) else { Issue.record("expected an upload"); return }
         #expect(second > first)
-        // ...but a second one with no change is recognised as unchanged although its bytes differ.
+        // ...and a second backup with no change is recognised as unchanged.
         #expect(try await backups.backUp(address: address) == .unchanged(generation: second))
         // A flag change is a change.
         let uid = try await session.messages(in: "INBOX", uids: nil, changedSince: nil)[0].uid
@@ -104,6 +105,54 @@ struct BackupServiceTests {
         _ = try await h.node.mailboxes.addPassword(address: address, currentPassword: h.password, label: "phone")
         guard case .uploaded = try await backups.backUp(address: address) else { Issue.record("expected an upload"); return }
         await session.close()
+        await h.cleanUp()
+    }
+
+    @Test("a backup with nothing changed reads no mail and uploads nothing, unlocked and locked; any change is seen")
+    func unchangedSkip() async throws {
+        let h = try await BackupHarness()
+        let address = try EmailAddress(h.address)
+        for n in 1...3 { try await h.deliver(n) }
+        // Every snapshot starts with the free-space check: counting its calls counts the snapshots.
+        let snapshots = Mutex(0)
+        var configuration = BackupService.Configuration(temporaryDirectory: h.node.dataDirectory + "/backup-tmp")
+        configuration.freeSpace = { _ in snapshots.withLock { $0 += 1 }; return Int64.max }
+        let destination = try h.destination()
+        let backups = BackupService(mailboxes: h.node.mailboxes, directory: h.node.directory, destination: destination, configuration: configuration)
+        func objects() async throws -> [StoredObject] { try await destination.list(prefix: "") }
+
+        let session = try await h.node.mailboxes.unlock(address: address, password: h.password)
+        guard case .uploaded(let first, _) = try await backups.backUp(address: address) else { Issue.record("expected an upload"); return }
+        #expect(snapshots.withLock { $0 } == 1)
+        let stored = try await objects()
+        #expect(try await backups.destination.head(key: "mailboxes/\(try #require(try await h.node.directory.alias(address: address)?.mailboxID))/\(first)/mailbox.sqlite")?["source-stamp"] != nil)
+        // Unlocked, nothing changed: no snapshot, no upload (the same objects, the same dates).
+        #expect(try await backups.backUp(address: address) == .unchanged(generation: first))
+        #expect(snapshots.withLock { $0 } == 1)
+        #expect(try await objects() == stored)
+        // A flag change made right after the backup is seen.
+        let uid = try await session.messages(in: "INBOX", uids: nil, changedSince: nil)[0].uid
+        _ = try await session.storeFlags(in: "INBOX", uids: UIDSet([uid]), operation: .add, flags: .seen, keywords: [], unchangedSince: nil)
+        guard case .uploaded(let second, _) = try await backups.backUp(address: address) else { Issue.record("expected an upload"); return }
+        #expect(snapshots.withLock { $0 } == 2)
+        #expect(try await backups.backUp(address: address) == .unchanged(generation: second))
+        #expect(snapshots.withLock { $0 } == 2)
+        // Locked now: the file was not written since, so still nothing to read.
+        await session.close()
+        await h.node.mailboxes.lockAll()
+        #expect(try await backups.backUp(address: address) == .unchanged(generation: second))
+        #expect(snapshots.withLock { $0 } == 2)
+        // Mail queued for the locked mailbox is a change (the queue is backed up beside the file)...
+        try await h.deliver(4)
+        guard case .uploaded(let third, _) = try await backups.backUp(address: address) else { Issue.record("expected an upload"); return }
+        #expect(snapshots.withLock { $0 } == 3)
+        #expect(try await backups.backUp(address: address) == .unchanged(generation: third))
+        #expect(snapshots.withLock { $0 } == 3)
+        // ...and so is the file written by an unlock (the queued mail moves into INBOX).
+        await (try await h.node.mailboxes.unlock(address: address, password: h.password)).close()
+        await h.node.mailboxes.lockAll()
+        guard case .uploaded = try await backups.backUp(address: address) else { Issue.record("expected an upload"); return }
+        #expect(snapshots.withLock { $0 } == 4)
         await h.cleanUp()
     }
 

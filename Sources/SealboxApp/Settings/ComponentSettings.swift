@@ -298,12 +298,14 @@ public struct BackupSettings: ComponentSettings {
         static let s3SecretAccessKey = SettingKey("backup.s3.secretAccessKey", .secret, default: "none", "The S3 secret access key.")
         static let s3PathStyle = SettingKey("backup.s3.pathStyle", .boolean, default: "false",
                                             "Path-style URLs (true for MinIO-like servers; false: `BUCKET.endpoint`).")
+        static let s3Concurrency = SettingKey("backup.s3.concurrency", .integer(1...64), default: "4",
+                                              "Parts of a multipart upload in flight at once (each holds a 16 MiB part in memory).")
         static let generations = SettingKey("backup.generations", .integer(1...1000), default: "7", "Generations kept per mailbox.")
         static let interval = SettingKey("backup.interval", .seconds(0...(365 * 86_400)), default: "86400",
                                          "Seconds between scheduled backups (0: no schedule; at least 60).")
     }
     public static let keys = [Key.destination, Key.s3Endpoint, Key.s3Region, Key.s3AccessKeyID, Key.s3SecretAccessKey,
-                              Key.s3PathStyle, Key.generations, Key.interval]
+                              Key.s3PathStyle, Key.s3Concurrency, Key.generations, Key.interval]
 
     public var destination: String?
     public var s3Endpoint: String?
@@ -312,6 +314,7 @@ public struct BackupSettings: ComponentSettings {
     /// Secret: never printed or logged.
     public var s3SecretAccessKey: String?
     public var s3PathStyle: Bool
+    public var s3Concurrency: Int
     public var generations: Int
     /// nil: no scheduled backups.
     public var interval: Duration?
@@ -326,6 +329,7 @@ public struct BackupSettings: ComponentSettings {
         s3AccessKeyID = r.string(Key.s3AccessKeyID)
         s3SecretAccessKey = r.string(Key.s3SecretAccessKey)
         s3PathStyle = try r.bool(Key.s3PathStyle, default: false)
+        s3Concurrency = try r.int(Key.s3Concurrency, default: 4)
         generations = try r.int(Key.generations, default: 7)
         let seconds = try r.int(Key.interval, default: 86_400)
         interval = seconds == 0 ? nil : .seconds(max(seconds, 60))
