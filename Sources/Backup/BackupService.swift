@@ -299,8 +299,7 @@ public final class BackupService: Sendable {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let download = folder + "/.restore-\(UUID().uuidString).tmp"
         defer { try? FileManager.default.removeItem(atPath: download) }
-        try await destination.get(key: Self.fileKey(mailboxID, generation.id), to: download, progress: progress)
-        let (size, actual) = try LocalMailboxService.hashFile(download)
+        let (size, actual) = try await destination.get(key: Self.fileKey(mailboxID, generation.id), to: download, progress: progress)
         guard actual == expected else {
             throw BackupError("generation \(generation.id) of \(address) is damaged: its SHA-256 is \(actual), the backup recorded \(expected); "
                 + "nothing was changed (try another generation: `sealbox backup list \(address)`)")

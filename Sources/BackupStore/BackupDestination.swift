@@ -28,8 +28,11 @@ public protocol BackupDestination: Sendable {
     /// once complete.
     func put(key: String, file path: String, metadata: [String: String], progress: TransferProgress?) async throws
     func put(key: String, data: [UInt8], metadata: [String: String]) async throws
-    /// Downloads `key` into the file at `path` (created or truncated), streamed. `.notFound` if absent.
-    func get(key: String, to path: String, progress: TransferProgress?) async throws
+    /// Downloads `key` into the file at `path` (created or truncated), streamed, hashed on the way
+    /// (so the download is never read again to check it): its size and SHA-256 (lower-case hex).
+    /// `.notFound` if absent.
+    @discardableResult
+    func get(key: String, to path: String, progress: TransferProgress?) async throws -> (size: Int64, sha256: String)
     func get(key: String) async throws -> [UInt8]
     /// The object's user metadata; nil when the object does not exist.
     func head(key: String) async throws -> [String: String]?

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// Backups in a local directory (another disk, a mounted NAS). Objects are files under the root
@@ -63,15 +64,19 @@ public struct DirectoryDestination: BackupDestination {
 
     /// Copies a whole file, in the kernel when it can (sendfile: the bytes do not pass through
     /// this process), else through one buffer.
-    static func copy(from input: Int32, to output: Int32, total: Int64, progress: TransferProgress?) throws {
+    /// Copies `input` to `output`: in the kernel (sendfile), or, with `observe` (which sees every
+    /// byte), through a buffer. The bytes copied.
+    @discardableResult
+    static func copy(from input: Int32, to output: Int32, total: Int64, progress: TransferProgress?,
+                     observe: ((UnsafeRawBufferPointer) -> Void)? = nil) throws -> Int64 {
         let step = 64 << 20
         var done: Int64 = 0
-        while true {
+        while observe == nil {
             let n = sendfile(output, input, nil, step)
             if n < 0 && errno == EINTR { continue }
             if n < 0 && [EXDEV, ENOSYS, EINVAL, EOPNOTSUPP].contains(errno) && done == 0 { break }  // fall back below
             guard n >= 0 else { throw BackupStoreError(.transport, "cannot copy into the backup directory (errno \(errno))") }
-            if n == 0 { return }
+            if n == 0 { return done }
             done += Int64(n)
             progress?(done, total)
         }
@@ -81,7 +86,8 @@ public struct DirectoryDestination: BackupDestination {
             let got = read(input, buffer.baseAddress, buffer.count)
             if got < 0 && errno == EINTR { continue }
             guard got >= 0 else { throw BackupStoreError(.transport, "cannot read the file to store (errno \(errno))") }
-            if got == 0 { return }
+            if got == 0 { return done }
+            observe?(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
             var written = 0
             while written < got {
                 let w = write(output, buffer.baseAddress! + written, got - written)
@@ -104,7 +110,8 @@ public struct DirectoryDestination: BackupDestination {
         try atomically(metaPath(key)) { try $0.write(contentsOf: data) }
     }
 
-    public func get(key: String, to path: String, progress: TransferProgress?) async throws {
+    @discardableResult
+    public func get(key: String, to path: String, progress: TransferProgress?) async throws -> (size: Int64, sha256: String) {
         let source = try objectPath(key)
         guard let input = FileHandle(forReadingAtPath: source) else { throw BackupStoreError(.notFound, "no object \(key) in \(displayName)") }
         defer { try? input.close() }
@@ -112,8 +119,12 @@ public struct DirectoryDestination: BackupDestination {
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
               let out = FileHandle(forWritingAtPath: path) else { throw BackupStoreError(.transport, "cannot write \(path)") }
         defer { try? out.close() }
-        try Self.copy(from: input.fileDescriptor, to: out.fileDescriptor, total: total, progress: progress)
+        // Read, hashed and written in one pass (not sendfile): the restore checks the hash, and
+        // reading the copy again to hash it would read the file twice.
+        var hash = SHA256()
+        let size = try Self.copy(from: input.fileDescriptor, to: out.fileDescriptor, total: total, progress: progress) { hash.update(bufferPointer: $0) }
         try out.synchronize()
+        return (size, hash.finalize().map { String(format: "%02x", $0) }.joined())
     }
 
     public func get(key: String) async throws -> [UInt8] {

@@ -291,7 +291,8 @@ public struct S3Destination: BackupDestination {
         return response.body
     }
 
-    public func get(key: String, to path: String, progress: TransferProgress?) async throws {
+    @discardableResult
+    public func get(key: String, to path: String, progress: TransferProgress?) async throws -> (size: Int64, sha256: String) {
         var attempt = 0
         while true {
             attempt += 1
@@ -309,8 +310,10 @@ public struct S3Destination: BackupDestination {
                       let out = FileHandle(forWritingAtPath: path) else { throw BackupStoreError(.transport, "cannot write \(path)") }
                 defer { try? out.close() }
                 var done: Int64 = 0
+                var hash = SHA256()
                 for try await chunk in response.body {
                     try out.write(contentsOf: Data(chunk.readableBytesView))
+                    chunk.withUnsafeReadableBytes { hash.update(bufferPointer: $0) }
                     done += Int64(chunk.readableBytes)
                     progress?(done, total)
                 }
@@ -318,7 +321,7 @@ public struct S3Destination: BackupDestination {
                 if total > 0 && done != total {
                     throw BackupStoreError(.corrupt, "download \(key) at \(displayName): got \(done) of \(total) bytes")
                 }
-                return
+                return (done, hash.finalize().map { String(format: "%02x", $0) }.joined())
             } catch let error as BackupStoreError {
                 throw error
             } catch {

@@ -27,8 +27,9 @@ func exercise(_ d: any BackupDestination, scratch: String) async throws {
     let blob = (0..<(3 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }
     try Data(blob).write(to: URL(fileURLWithPath: source))
     try await d.put(key: "a/b/two.sqlite", file: source, metadata: ["sha256": S3Signer.sha256Hex(blob)], progress: nil)
-    try await d.get(key: "a/b/two.sqlite", to: target, progress: nil)
+    let fetched = try await d.get(key: "a/b/two.sqlite", to: target, progress: nil)
     #expect(Array(try Data(contentsOf: URL(fileURLWithPath: target))) == blob)
+    #expect(fetched.size == Int64(blob.count) && fetched.sha256 == S3Signer.sha256Hex(blob), "hashed on the way down")
     #expect(try await d.head(key: "a/b/two.sqlite")?["sha256"] == S3Signer.sha256Hex(blob))
     try await d.put(key: "b/three", data: [1, 2, 3], metadata: [:])
     #expect(try await d.list(prefix: "a/").map(\.key) == ["a/b/two.sqlite", "a/one.json"])
