@@ -8,7 +8,7 @@ struct QueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "queue",
         abstract: "What waits: sealed mail for locked mailboxes, and forwards and webhooks to send.",
-        subcommands: [List.self, Retry.self])
+        subcommands: [List.self, Retry.self, Delete.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -65,6 +65,32 @@ struct QueueCommand: AsyncParsableCommand {
                 let node = try await openNode(global)
                 let n = try await node.queue.retryAllJobs()
                 print("\(n) outbound job\(n == 1 ? "" : "s") due now")
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete outbound jobs by number (#N in `queue list`): nothing more is sent for them, and no bounce.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Job numbers, as `queue list` shows them (with or without #).") var jobs: [String]
+
+        func run() async throws {
+            try await runReportingErrors {
+                let ids = try jobs.map { text -> Int64 in
+                    guard let id = Int64(text.hasPrefix("#") ? String(text.dropFirst()) : text), id > 0 else {
+                        throw CLIFailure("\(text) is not a job number (see sealbox queue list)")
+                    }
+                    return id
+                }
+                let node = try await openNode(global)
+                let existing = Set(try await node.queue.outboundJobs().map(\.id))
+                // All or nothing: an unknown number deletes none.
+                if let unknown = ids.first(where: { !existing.contains($0) }) { throw CLIFailure("no outbound job #\(unknown)") }
+                for id in ids {
+                    try await node.queue.finish(jobID: id, replacement: nil)
+                    print("deleted #\(id)")
+                }
             }
         }
     }

@@ -164,5 +164,12 @@ struct LocalOutboundTests {
         let queued = try await cli.run(["queue", "list"])
         #expect(queued.stdout.contains("far.example") && !queued.stdout.contains("ping@example.com") && !queued.stdout.contains("pong@example.com")
                 && queued.stdout.split(separator: "\n").filter { $0.contains("#") }.count == 1, "\(queued.stdout)")
+        // An admin gives up on it: `queue delete`, all or nothing.
+        let number = try #require(queued.stdout.split(separator: "\n").first { $0.contains("#") }?.split(separator: " ").first { $0.hasPrefix("#") })
+        let refused = try await cli.run(["queue", "delete", String(number), "999999"])
+        #expect(!refused.ok && refused.stderr.contains("no outbound job #999999"), "\(refused.stderr)")
+        let deleted = try await cli.run(["queue", "delete", String(number)])
+        #expect(deleted.ok && deleted.stdout == "deleted \(number)\n", "\(deleted.stdout)\(deleted.stderr)")
+        #expect(try await cli.run(["queue", "list"]).stdout == "nothing queued\n")
     }
 }
