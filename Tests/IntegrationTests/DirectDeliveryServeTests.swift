@@ -130,6 +130,42 @@ struct DirectDeliveryServeTests {
     }
 }
 
+extension DirectDeliveryServeTests {
+    @Test("the recipient's MX down: submitted mail waits; A killed with SIGKILL mid-retry, B comes up, A restarts: each message arrives once",
+          .enabled(if: TestDNSServer.isAvailable, "nsd is not installed (scripts/setup-test-deps.sh)"))
+    func downThenKilled() async throws {
+        let a = try CLIHarness(), b = try CLIHarness()
+        defer { a.cleanUp(); b.cleanUp() }
+        let passwordA = try await a.setUpMailbox("hello@example.com")
+        let passwordB = try await b.setUpMailbox("user@dest.example")
+        let mxPort = ServeProcess.freePort()
+        let dns = try await TestDNSServer(zones: [.init("dest.example", records: "@ IN MX 10 mx\nmx IN A 127.0.0.2")])
+        defer { dns.stop() }
+        let environmentA = ["SEALBOX_SERVER_HOSTNAME": "mx.example.com", "SEALBOX_DNS_SERVERS": dns.server, "SEALBOX_DNS_TRUST_ANCHOR": "none",
+                            "SEALBOX_OUTBOUND_MX_PORT": String(mxPort), "SEALBOX_OUTBOUND_RETRY_INTERVAL": "1", "SEALBOX_OUTBOUND_MAX_RETRY_INTERVAL": "2"]
+        let (serverA, outputA) = try serve(a.dataDir, listen: "127.0.0.1", environment: environmentA)
+        let submission = try #require(ServerHarness.port(in: outputA.text, service: "submission"))
+        for i in 1...3 { try await submit(port: submission, password: passwordA, subject: "Waiting \(i)") }
+        try waitFor("failed attempts") { outputA.text.components(separatedBy: "submitted mail deferred").count > 3 }
+        kill(serverA.processIdentifier, SIGKILL)
+        serverA.waitUntilExit()
+        #expect(try await a.run(["queue", "list"]).stdout.components(separatedBy: "sent by hello@example.com").count == 4)
+
+        let (processB, outputB) = try ServeProcess.launch(
+            ["serve", "--data-dir", b.dataDir, "--imap-port", "off", "--imaps-port", "off", "--pop3-port", "off", "--pop3s-port", "off",
+             "--smtp-port", String(mxPort), "--submission-port", "off", "--submissions-port", "off", "--listen", "127.0.0.2"], environment: [:])
+        try waitFor("B's MX") { ServerHarness.port(in: outputB.text, service: "smtp") != nil || !processB.isRunning }
+        let (serverA2, outputA2) = try serve(a.dataDir, listen: "127.0.0.1", environment: environmentA)
+        try waitFor("three deliveries") { outputA2.text.components(separatedBy: "delivered").count > 3 }
+        usleep(1_500_000)  // anything sent twice would arrive now
+        stop(serverA2)
+        stop(processB)
+        #expect(try await a.run(["queue", "list"]).stdout == "nothing queued\n")
+        let listing = try await b.run(["mailbox", "ls", "user@dest.example", "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": passwordB])
+        for i in 1...3 { #expect(listing.stdout.components(separatedBy: "Waiting \(i)").count == 2, "once each: \(listing.stdout)") }
+    }
+}
+
 /// Outbound jobs whose recipients are the node's own: delivered locally, never over the network.
 @Suite("outbound jobs to the node's own addresses", .serialized)
 struct LocalOutboundTests {
