@@ -104,20 +104,14 @@ class Sink:
         self.cond = threading.Condition()
         args = [tool("smtp-sink"), "-c"] + (["-D", dump] if dump else []) + (["-u", "nobody"] if os.geteuid() == 0 else []) \
             + [f"{SINK_HOST}:{self.port}", "1024"]
-        # Into a pipe its counter is block-buffered (seen only at exit); into a terminal, written at once.
-        self.pty, tty = os.openpty()
-        self.proc = subprocess.Popen(args, stdout=tty, stderr=subprocess.DEVNULL)
-        os.close(tty)
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         threading.Thread(target=self._read, daemon=True).start()
         wait_port(SINK_HOST, self.port, proc=self.proc)
 
     def _read(self):
         buf = b""
         while True:
-            try:
-                chunk = os.read(self.pty, 65536)
-            except OSError:  # EIO: the sink exited
-                return
+            chunk = self.proc.stdout.read1(65536)
             if not chunk:
                 return
             buf += chunk
