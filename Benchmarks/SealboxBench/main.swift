@@ -6,6 +6,7 @@ import Foundation
 //   swift run -c release SealboxBench imap [--sessions N] [--seconds S] [--messages M] [--users U]
 //                                          [--idle-sessions K] [--servers dovecot,sealbox]
 //   swift run -c release SealboxBench backup [--megabytes 1024] [--rounds 3] [--concurrency 4] [--no-s3] [--endpoint URL --bucket NAME]
+//   swift run -c release SealboxBench dkim [--iterations 2000] [--kilobytes 10]
 
 
 let args = Array(CommandLine.arguments.dropFirst())
@@ -14,7 +15,8 @@ case "mime": try await mimeBenchmark(arguments: Array(args.dropFirst()))
 case "store": try await storeBenchmark(arguments: Array(args.dropFirst()))
 case "imap": try await imapBenchmark(arguments: Array(args.dropFirst()))
 case "backup": try await backupBenchmark(arguments: Array(args.dropFirst()))
+case "dkim": try await dkimBenchmark(arguments: Array(args.dropFirst()))
 default:
-    FileHandle.standardError.write(Data("usage: SealboxBench store|mime|imap|backup [options]\n".utf8))
+    FileHandle.standardError.write(Data("usage: SealboxBench store|mime|imap|backup|dkim [options]\n".utf8))
     exit(2)
 }
