@@ -166,6 +166,48 @@ extension DirectDeliveryServeTests {
     }
 }
 
+extension DirectDeliveryServeTests {
+    static let hasPostfix = FileManager.default.isExecutableFile(atPath: "/usr/sbin/postfix")
+
+    @Test("to Postfix as the recipient's MX: delivered over STARTTLS into its Maildir, both DKIM signatures still verify (dkimpy)",
+          .enabled(if: TestDNSServer.isAvailable && hasPostfix, "nsd or postfix is not installed (scripts/setup-test-deps.sh)"))
+    func throughPostfix() async throws {
+        let a = try CLIHarness()
+        defer { a.cleanUp() }
+        let passwordA = try await a.setUpMailbox("hello@example.com")
+        let work = a.dataDir + "-postfix"
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let mxPort = ServeProcess.freePort()
+        let (postfix, _) = try ServeProcess.startScript(["postfix_mx.py", "--host", "127.0.0.1", "--port", String(mxPort), "--domain", "dest.example",
+                                                         "--out", work + "/mail", "--ready", work + "/ready"], readyFile: work + "/ready")
+        defer { kill(postfix.processIdentifier, SIGTERM); postfix.waitUntilExit() }
+        let dns = try await TestDNSServer(zones: [.init("dest.example", records: "@ IN MX 10 mx\nmx IN A 127.0.0.1")])
+        defer { dns.stop() }
+        let (serverA, outputA) = try serve(a.dataDir, listen: "127.0.0.1", environment: [
+            "SEALBOX_SERVER_HOSTNAME": "mx.example.com", "SEALBOX_DNS_SERVERS": dns.server, "SEALBOX_DNS_TRUST_ANCHOR": "none",
+            "SEALBOX_OUTBOUND_MX_PORT": String(mxPort)])
+        let submission = try #require(ServerHarness.port(in: outputA.text, service: "submission"))
+        try await submit(port: submission, password: passwordA, subject: "Through Postfix")
+        try waitFor("delivery to Postfix") { outputA.text.contains("delivered") }
+        #expect(outputA.text.contains("delivery.security=opportunistic"), "STARTTLS with Postfix")
+        stop(serverA)
+        let newDir = work + "/mail/maildir/new"
+        try waitFor("the Maildir file") { ((try? FileManager.default.contentsOfDirectory(atPath: newDir)) ?? []).count == 1 }
+        let file = newDir + "/" + (try FileManager.default.contentsOfDirectory(atPath: newDir))[0]
+        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: file)), as: UTF8.self)
+        #expect(text.contains("Subject: Through Postfix") && text.contains("by mx.dest.example (Postfix)"), "\(text.prefix(800))")
+        let records = try await a.run(["domain", "dns", "example.com"])
+        let keyRecords = records.stdout.split(separator: "\n").filter { $0.contains("._domainkey.") }.map { line -> String in
+            "\(line.split(separator: " ")[0])=" + line.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map(\.element).joined()
+        }
+        let verified = try await ScriptRunner.run(Self.python, [ScriptRunner.clientsDirectory + "/../../OutboundTests/Servers/dkim_verify.py", file] + keyRecords,
+                                                  timeout: .seconds(60))
+        #expect(verified.output.contains("\"a\": \"ed25519-sha256\", \"ok\": true") && verified.output.contains("\"a\": \"rsa-sha256\", \"ok\": true"),
+                "dkimpy after Postfix: \(verified.output)")
+    }
+}
+
 /// Outbound jobs whose recipients are the node's own: delivered locally, never over the network.
 @Suite("outbound jobs to the node's own addresses", .serialized)
 struct LocalOutboundTests {
