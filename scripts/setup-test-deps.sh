@@ -8,12 +8,12 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # POP3 and LMTP). isync (mbsync), offlineimap3, fetchmail, curl: real IMAP and POP3 clients driven by
 # Tests/IntegrationTests/Clients. openssl: the Dovecot test instance's self-signed certificate (and
 # the relay tests'). postsrsd: libsrs2's SRS, the reference the SRS tests compare with (run by the
-# tests on loopback ports; its own service is not used). msmtp: a real submission client (the
+# tests on loopback ports; its own service is not used). msmtp and mutt: real submission clients (the
 # submission tests; swaks and curl are the others). nsd: the authoritative DNS server the DNS tests
 # start on a loopback port (its own service is not used); ldnsutils: ldns-keygen and ldns-signzone
 # sign a test zone with fresh keys at test time.
 DEBS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd libpython3.11-testsuite golang-github-jhillyerd-enmime-dev
-      isync offlineimap3 fetchmail curl openssl swaks libnet-ssleay-perl libio-socket-ssl-perl postfix postsrsd msmtp
+      isync offlineimap3 fetchmail curl openssl swaks libnet-ssleay-perl libio-socket-ssl-perl postfix postsrsd msmtp mutt
       nsd ldnsutils)
 missing=()
 for p in "${DEBS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done

@@ -196,6 +196,36 @@ struct SubmissionTests {
         #expect(still.stdout.components(separatedBy: "sent by hello@example.com").count == 3, "both jobs still wait, never dropped: \(still.stdout)")
     }
 
+    @Test("mutt sends through submission (STARTTLS, AUTH, the server's certificate pinned): a local recipient has it in INBOX",
+          .enabled(if: ScriptRunner.has("mutt"), "mutt is not installed (scripts/setup-test-deps.sh)"))
+    func mutt() async throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        let password = try await cli.setUpMailbox("hello@example.com")
+        let (server, _, port) = try startServe(dataDir: cli.dataDir, environment: [:])
+        let rc = cli.dataDir + "-muttrc"
+        defer { unlink(rc) }
+        try """
+            set smtp_url = "smtp://hello%40example.com@localhost:\(port)/"
+            set smtp_pass = "\(password)"
+            set ssl_starttls = yes
+            set ssl_force_tls = yes
+            set certificate_file = \(cli.dataDir)/tls/cert.pem
+            set from = "hello@example.com"
+            set use_from = yes
+            set record = ""
+            set copy = no
+
+            """.write(toFile: rc, atomically: true, encoding: .utf8)
+        chmod(rc, 0o600)
+        let sent = try await ScriptRunner.run("/bin/sh", ["-c", "echo 'Hello from mutt' | mutt -n -F \"$1\" -s 'sent by mutt' hello@example.com", "sh", rc],
+                                              timeout: .seconds(60))
+        #expect(sent.ok, "mutt: \(sent.output)")
+        await stopServe(server)
+        let listing = try await cli.run(["mailbox", "ls", "hello@example.com", "--messages", "INBOX"], env: ["SEALBOX_PASSWORD": password])
+        #expect(listing.stdout.contains("sent by mutt"), "\(listing.stdout)\(listing.stderr)")
+    }
+
     @Test("wrong passwords over IMAP and submission share one budget per IP: then even the right password is refused (454 4.7.0)")
     func sharedThrottle() async throws {
         let server = try await ServerHarness()
