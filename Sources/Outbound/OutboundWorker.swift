@@ -292,25 +292,37 @@ public final class OutboundWorker: Service, Sendable {
     /// is one of ours; unsigned when neither has keys. Signed at each attempt, so `t=` is the time
     /// it left and a rotated key is never used.
     func signed(_ job: OutboundJob) async -> [UInt8] {
-        guard let lookup = settings.dkimKeys else { return job.message }
+        let message = Self.outgoingForm(job)
+        guard let lookup = settings.dkimKeys else { return message }
         var candidates: [String] = []
         if let domain = job.context["signingDomain"] { candidates.append(domain) }
-        let (_, bodyStart) = DKIMCanonicalization.split(job.message)
-        if let host = MIMEMessage.parse(Array(job.message[..<bodyStart])).from.first?.host?.lowercased(), !candidates.contains(host) {
+        let (_, bodyStart) = DKIMCanonicalization.split(message)
+        if let host = MIMEMessage.parse(Array(message[..<bodyStart])).from.first?.host?.lowercased(), !candidates.contains(host) {
             candidates.append(host)
         }
         for domain in candidates {
             do {
                 let keys = try await lookup(domain)
                 guard !keys.isEmpty else { continue }
-                return try DKIMSigner.sign(job.message, keys: keys)
+                return try DKIMSigner.sign(message, keys: keys)
             } catch {
                 logger.error("DKIM signing failed; the message leaves unsigned",
                              metadata: ["outbound.id": "\(job.context["queueID"] ?? "\(job.id)")", "dkim.domain": "\(domain)", "error": "\(error)"])
-                return job.message
+                return message
             }
         }
-        return job.message
+        return message
+    }
+
+    /// What leaves: a message a user submitted with 8-bit body content goes 7-bit (quoted-printable
+    /// or base64 parts, `SevenBitDowngrade`) before it is signed, so that it reaches servers
+    /// without 8BITMIME and no relay has to re-encode (and break) it. Forwards keep their bytes
+    /// (re-encoding would break their author's signatures): to a server without 8BITMIME they bounce.
+    static func outgoingForm(_ job: OutboundJob) -> [UInt8] {
+        guard job.isSubmission, SevenBitDowngrade.needsDowngrade(job.message), let seven = SevenBitDowngrade.convert(job.message) else {
+            return job.message
+        }
+        return seven
     }
 
     func bounce(for job: OutboundJob, failures: [DeliveryStatusNotification.Failure]) -> OutboundJob? {

@@ -224,9 +224,11 @@ public struct SMTPRelayClient: Sendable {
         if envelopeNeedsUTF8 || messageNeedsUTF8 {
             if capabilities["SMTPUTF8"] != nil {
                 parameters += " SMTPUTF8"
-            } else if envelopeNeedsUTF8 {
+            } else {
+                // RFC 6531 §3.4: without SMTPUTF8, neither an internationalised envelope nor
+                // UTF-8 header fields may be sent (Postfix bounces the same way).
                 throw RelayError(permanent: true, code: nil,
-                                 description: "\(endpoint) does not offer SMTPUTF8, which the non-ASCII envelope needs")
+                                 description: "\(endpoint) does not offer SMTPUTF8, which the message's \(envelopeNeedsUTF8 ? "non-ASCII envelope" : "UTF-8 header fields") need")
             }
         }
         if capabilities["8BITMIME"] != nil {

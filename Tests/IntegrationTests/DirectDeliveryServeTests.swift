@@ -208,6 +208,52 @@ extension DirectDeliveryServeTests {
     }
 }
 
+extension DirectDeliveryServeTests {
+    @Test("8-bit mail submitted to a recipient whose MX lacks 8BITMIME arrives 7-bit (quoted-printable), DKIM-signed in that form",
+          .enabled(if: TestDNSServer.isAvailable, "nsd is not installed (scripts/setup-test-deps.sh)"))
+    func eightBitToSevenBitServer() async throws {
+        let a = try CLIHarness()
+        defer { a.cleanUp() }
+        let passwordA = try await a.setUpMailbox("hello@example.com")
+        let work = a.dataDir + "-7bit"
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        try FileManager.default.createDirectory(atPath: work + "/out", withIntermediateDirectories: true)
+        let mxPort = ServeProcess.freePort()
+        let (sink, _) = try ServeProcess.startScript([ScriptRunner.clientsDirectory + "/../../OutboundTests/Servers/smtp_test_server.py",
+                                                      "--host", "127.0.0.2", "--port", String(mxPort), "--no-8bitmime",
+                                                      "--ready", work + "/ready", "--out", work + "/out"], readyFile: work + "/ready")
+        defer { ServeProcess.kill9(sink) }
+        let dns = try await TestDNSServer(zones: [.init("dest.example", records: "@ IN MX 10 mx\nmx IN A 127.0.0.2")])
+        defer { dns.stop() }
+        let (serverA, outputA) = try serve(a.dataDir, listen: "127.0.0.1", environment: [
+            "SEALBOX_SERVER_HOSTNAME": "mx.example.com", "SEALBOX_DNS_SERVERS": dns.server, "SEALBOX_DNS_TRUST_ANCHOR": "none",
+            "SEALBOX_OUTBOUND_MX_PORT": String(mxPort)])
+        let submission = try #require(ServerHarness.port(in: outputA.text, service: "submission"))
+        let r = try await ScriptRunner.run(Self.python, ["-c", """
+            import smtplib, sys
+            s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=30)
+            s.ehlo('client.example'); s.login('hello@example.com', sys.argv[2])
+            s.sendmail('hello@example.com', ['user@dest.example'],
+                       'From: hello@example.com\\r\\nTo: user@dest.example\\r\\nSubject: eight bits\\r\\nContent-Type: text/plain; charset=utf-8\\r\\n\\r\\nGrüße aus Köln\\r\\n'.encode())
+            s.quit()
+            """, String(submission), passwordA], timeout: .seconds(60))
+        #expect(r.ok, "\(r.output)")
+        try waitFor("delivery") { outputA.text.contains("delivered") }
+        stop(serverA)
+        let received = try Data(contentsOf: URL(fileURLWithPath: work + "/out/1.eml"))
+        let text = String(decoding: received, as: UTF8.self)
+        #expect(!received.contains { $0 >= 0x80 }, "7-bit on the wire")
+        #expect(text.contains("Content-Transfer-Encoding: quoted-printable") && text.contains("Gr=C3=BC=C3=9Fe aus K=C3=B6ln"), "\(text)")
+        let records = try await a.run(["domain", "dns", "example.com"])
+        let keyRecords = records.stdout.split(separator: "\n").filter { $0.contains("._domainkey.") }.map { line -> String in
+            "\(line.split(separator: " ")[0])=" + line.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map(\.element).joined()
+        }
+        let verified = try await ScriptRunner.run(Self.python, [ScriptRunner.clientsDirectory + "/../../OutboundTests/Servers/dkim_verify.py",
+                                                                work + "/out/1.eml"] + keyRecords, timeout: .seconds(60))
+        #expect(verified.output.contains("\"a\": \"ed25519-sha256\", \"ok\": true"), "dkimpy: \(verified.output)")
+    }
+}
+
 /// Outbound jobs whose recipients are the node's own: delivered locally, never over the network.
 @Suite("outbound jobs to the node's own addresses", .serialized)
 struct LocalOutboundTests {
