@@ -38,6 +38,11 @@ public func mimeFuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = m.hasUnknownTransferEncoding(part: number)
     }
     _ = MIMEInspector.report(for: bytes)
+    // The 7-bit form of outgoing mail is 7-bit and parses again.
+    if let seven = SevenBitDowngrade.convert(bytes) {
+        precondition(!seven.contains { $0 >= 0x80 })
+        _ = MIMEMessage.parse(seven, limits: limits).leafParts
+    }
     // Submission reads only the header block: a prefix of the input plus CRLF (or the whole
     // input), which reads the same on its own.
     let block = SubmissionHeaderFacts.headerBlock(bytes)

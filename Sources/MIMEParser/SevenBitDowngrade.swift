@@ -1,5 +1,4 @@
 import Foundation
-import MIMEParser
 
 /// Makes a message with 8-bit body content 7-bit (RFC 6152 §3, RFC 2045 §6): every leaf part
 /// whose body has 8-bit bytes is re-encoded, quoted-printable for text and base64 for the rest,
