@@ -26,6 +26,7 @@ extension OutboundWorker {
             ?? SealboxNode.loadOrCreateNodeKey(path: node.dataDirectory + "/webhook.key").withBytes { $0 }
         var settings = Settings(relay: relay, hostname: c.node.hostname, webhookSecret: webhookSecret, webhookIncludeRaw: c.outbound.webhookIncludeRaw,
                                 retryInterval: c.outbound.retryInterval, maxRetryInterval: c.outbound.maxRetryInterval, maxAge: c.outbound.maxAge)
+        settings.concurrency = c.outbound.concurrency
         if relay == nil, let dns {
             var direct = DirectDelivery.Configuration(heloName: c.node.hostname)
             direct.port = c.outbound.mxPort

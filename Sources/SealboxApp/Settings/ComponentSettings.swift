@@ -238,12 +238,14 @@ public struct OutboundSettings: ComponentSettings {
                                        "The port of recipients' MX hosts in direct delivery (another only for tests on loopback).")
         static let mtaSTS = SettingKey("outbound.mtaSTS", .boolean, default: "true",
                                        "Honour recipient domains' MTA-STS policies (RFC 8461) in direct delivery.")
+        static let concurrency = SettingKey("outbound.concurrency", .integer(1...256), default: "20",
+                                            "Outbound jobs (deliveries, forwards, webhooks) worked on at once.")
         static let tlsCAFile = SettingKey("outbound.caFile", .text, default: "the system's trust roots",
                                           "A PEM file of extra roots trusted for MX certificates under MTA-STS and for policy fetches.")
     }
     public static let keys = [Key.relayHost, Key.relayPort, Key.relaySecurity, Key.relayUsername, Key.relayPassword, Key.relayCAFile,
                               Key.srsDomain, Key.srsSecret, Key.webhookSecret, Key.webhookIncludeRaw,
-                              Key.retryInterval, Key.maxRetryInterval, Key.maxAge, Key.mxPort, Key.mtaSTS, Key.tlsCAFile]
+                              Key.retryInterval, Key.maxRetryInterval, Key.maxAge, Key.mxPort, Key.mtaSTS, Key.tlsCAFile, Key.concurrency]
 
     public var relayHost: String?
     public var relayPort: Int
@@ -264,6 +266,7 @@ public struct OutboundSettings: ComponentSettings {
     public var mxPort: Int
     public var mtaSTS: Bool
     public var tlsCAFile: String?
+    public var concurrency: Int
 
     init(_ r: SettingsReader) throws {
         relayHost = r.string(Key.relayHost)
@@ -282,6 +285,7 @@ public struct OutboundSettings: ComponentSettings {
         mxPort = try r.int(Key.mxPort, default: 25)
         mtaSTS = try r.bool(Key.mtaSTS, default: true)
         tlsCAFile = r.string(Key.tlsCAFile)
+        concurrency = try r.int(Key.concurrency, default: 20)
     }
 }
 
