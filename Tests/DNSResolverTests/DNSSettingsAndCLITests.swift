@@ -77,16 +77,7 @@ struct TrustAnchorCheckTests {
 
 @Suite("sealbox dns lookup", .enabled(if: TestDNSServer.isAvailable, "nsd and ldnsutils are not installed"))
 struct DNSLookupCLITests {
-    static let binary: String = {
-        if let explicit = ProcessInfo.processInfo.environment["SEALBOX_BIN"] { return explicit }
-        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [here, here.deletingLastPathComponent()] {
-            let path = candidate.appendingPathComponent("sealbox").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return root.appendingPathComponent(".build/debug/sealbox").path
-    }()
+    static let binary = SealboxBinary.path
 
     func lookup(_ args: [String]) async throws -> ChildProcess.Result {
         let dir = NSTemporaryDirectory() + "sealbox-dns-cli-" + UUID().uuidString

@@ -21,17 +21,7 @@ struct CLIHarness: Sendable {
 
     func cleanUp() { try? FileManager.default.removeItem(atPath: dataDir) }
 
-    static let binary: String = {
-        if let explicit = ProcessInfo.processInfo.environment["SEALBOX_BIN"] { return explicit }
-        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [here, here.deletingLastPathComponent()] {
-            let path = candidate.appendingPathComponent("sealbox").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        // `swift test` from the package root.
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return root.appendingPathComponent(".build/debug/sealbox").path
-    }()
+    static let binary = SealboxBinary.path
 
     /// Runs `sealbox ARGS` with `--data-dir` set by environment, waits for it (bounded, without
     /// blocking a thread: TestSupport's ChildProcess) and returns its output.
