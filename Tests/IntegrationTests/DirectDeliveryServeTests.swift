@@ -97,16 +97,12 @@ struct DirectDeliveryServeTests {
             """, String(imapB), passwordB], timeout: .seconds(60))
         #expect(fetched.output.contains("Across the wire.") && fetched.output.contains("d=example.com;"), "\(fetched.output.prefix(600))")
         stop(serverA)
-        let records = try await a.run(["domain", "dns", "example.com"])
-        let keyRecords = records.stdout.split(separator: "\n").filter { $0.contains("._domainkey.") }.map { line -> String in
-            "\(line.split(separator: " ")[0])=" + line.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map(\.element).joined()
-        }
+        let keyRecords = try await a.dkimKeyRecords("example.com").records
         let messageFile = a.dataDir + "-received.eml"
         defer { unlink(messageFile) }
         // The IMAP literal as received (CRLF kept by imaplib).
         try Data(fetched.output.utf8).write(to: URL(fileURLWithPath: messageFile))
-        let verified = try await ScriptRunner.run(Self.python, [ScriptRunner.clientsDirectory + "/../../OutboundTests/Servers/dkim_verify.py", messageFile] + keyRecords,
-                                                  timeout: .seconds(60))
+        let verified = try await CLIHarness.dkimpy(messageFile, keyRecords: keyRecords)
         #expect(verified.output.contains("\"a\": \"ed25519-sha256\", \"ok\": true") && verified.output.contains("\"a\": \"rsa-sha256\", \"ok\": true"),
                 "dkimpy: \(verified.output)")
 
@@ -197,12 +193,8 @@ extension DirectDeliveryServeTests {
         let file = newDir + "/" + (try FileManager.default.contentsOfDirectory(atPath: newDir))[0]
         let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: file)), as: UTF8.self)
         #expect(text.contains("Subject: Through Postfix") && text.contains("by mx.dest.example (Postfix)"), "\(text.prefix(800))")
-        let records = try await a.run(["domain", "dns", "example.com"])
-        let keyRecords = records.stdout.split(separator: "\n").filter { $0.contains("._domainkey.") }.map { line -> String in
-            "\(line.split(separator: " ")[0])=" + line.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map(\.element).joined()
-        }
-        let verified = try await ScriptRunner.run(Self.python, [ScriptRunner.clientsDirectory + "/../../OutboundTests/Servers/dkim_verify.py", file] + keyRecords,
-                                                  timeout: .seconds(60))
+        let keyRecords = try await a.dkimKeyRecords("example.com").records
+        let verified = try await CLIHarness.dkimpy(file, keyRecords: keyRecords)
         #expect(verified.output.contains("\"a\": \"ed25519-sha256\", \"ok\": true") && verified.output.contains("\"a\": \"rsa-sha256\", \"ok\": true"),
                 "dkimpy after Postfix: \(verified.output)")
     }
@@ -244,12 +236,8 @@ extension DirectDeliveryServeTests {
         let text = String(decoding: received, as: UTF8.self)
         #expect(!received.contains { $0 >= 0x80 }, "7-bit on the wire")
         #expect(text.contains("Content-Transfer-Encoding: quoted-printable") && text.contains("Gr=C3=BC=C3=9Fe aus K=C3=B6ln"), "\(text)")
-        let records = try await a.run(["domain", "dns", "example.com"])
-        let keyRecords = records.stdout.split(separator: "\n").filter { $0.contains("._domainkey.") }.map { line -> String in
-            "\(line.split(separator: " ")[0])=" + line.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map(\.element).joined()
-        }
-        let verified = try await ScriptRunner.run(Self.python, [ScriptRunner.clientsDirectory + "/../../OutboundTests/Servers/dkim_verify.py",
-                                                                work + "/out/1.eml"] + keyRecords, timeout: .seconds(60))
+        let keyRecords = try await a.dkimKeyRecords("example.com").records
+        let verified = try await CLIHarness.dkimpy(work + "/out/1.eml", keyRecords: keyRecords)
         #expect(verified.output.contains("\"a\": \"ed25519-sha256\", \"ok\": true"), "dkimpy: \(verified.output)")
     }
 }
