@@ -63,9 +63,7 @@ public struct DirectoryDestination: BackupDestination {
     }
 
     /// Copies a whole file, in the kernel when it can (sendfile: the bytes do not pass through
-    /// this process), else through one buffer.
-    /// Copies `input` to `output`: in the kernel (sendfile), or, with `observe` (which sees every
-    /// byte), through a buffer. The bytes copied.
+    /// this process), else, or when `observe` must see every byte, through one buffer. The bytes copied.
     @discardableResult
     static func copy(from input: Int32, to output: Int32, total: Int64, progress: TransferProgress?,
                      observe: ((UnsafeRawBufferPointer) -> Void)? = nil) throws -> Int64 {
