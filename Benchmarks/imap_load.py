@@ -253,6 +253,19 @@ def free_port():
     return port
 
 
+def stop_serve(proc, directory, keep=False):
+    """SIGTERM to a `sealbox serve` (SIGKILL after 30 s), then its data directory removed unless `keep`."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    if not keep:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 class Sealbox:
     name = "sealbox"
 
@@ -302,15 +315,7 @@ class Sealbox:
         return self.dir
 
     def stop(self, keep=False):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        if not keep:
-            shutil.rmtree(self.dir, ignore_errors=True)
+        stop_serve(self.proc, self.dir, keep)
 
 
 class Dovecot:

@@ -41,7 +41,7 @@ one run), not the absolute figures.
 import argparse, os, re, shutil, signal, smtplib, socket, ssl, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from imap_load import ROOT, free_port  # noqa: E402
+from imap_load import ROOT, free_port, stop_serve  # noqa: E402
 from smtp_load import tool  # noqa: E402
 
 SINK_HOST = "127.0.0.2"
@@ -221,15 +221,7 @@ class Sealbox:
         return cpu_seconds(self.proc.pid)
 
     def stop(self, keep=False):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        if not keep:
-            shutil.rmtree(self.dir, ignore_errors=True)
+        stop_serve(self.proc, self.dir, keep)
 
 
 class Postfix:
