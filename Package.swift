@@ -57,6 +57,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "MailCore"),
+        // Mail authentication (DESIGN: inbound checks and outbound signing): DKIM canonicalization,
+        // signing and verification, SPF, DMARC, ARC, Authentication-Results. Pure parsers (fuzzed)
+        // plus evaluators over `DNSResolving`.
+        .target(name: "MailAuth", dependencies: [
+            "DNSCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),  // RSA for DKIM
+        ]),
         // The seam between the protocol servers and the store (DESIGN §4): the mailbox service and
         // session protocols, their value types and errors. No GRDB: IMAP, POP3 and the MX import only this.
         .target(name: "MailboxAPI", dependencies: ["MailCore", "MIMEParser"]),
@@ -121,7 +129,7 @@ let package = Package(
         // Outbound mail, like mox's queue/: the worker over the queue's jobs, retries and bounces
         // (RFC 3464), SRS, webhook payloads, signatures and their HTTP client, the SMTP client.
         .target(name: "Outbound", dependencies: [
-            "MailboxAPI", "MailCore", "MIMEParser", "SMTPCore", "DNSCore",
+            "MailboxAPI", "MailCore", "MIMEParser", "SMTPCore", "DNSCore", "MailAuth",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -154,7 +162,7 @@ let package = Package(
         ]),
         .target(name: "SealboxApp", dependencies: [
             "MailboxAPI", "MailCore", "MIMEParser", "MailStore", "Directory", "MailNet", "IMAPServer", "POP3Server",
-            "SMTPCore", "SMTPServer", "Outbound", "Backup", "BackupStore", "MailArchive", "DNSCore", "DNSResolver",
+            "SMTPCore", "SMTPServer", "Outbound", "MailAuth", "Backup", "BackupStore", "MailArchive", "DNSCore", "DNSResolver",
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -173,7 +181,7 @@ let package = Package(
         ]),
         .executableTarget(name: "SealboxBench", dependencies: [
             "SealboxApp", "MailboxAPI", "MailStore", "IMAPCore", "MIMEParser", "MailCore", "SQLiteCipher", "Directory", "Backup", "BackupStore",
-            "Outbound", .product(name: "GRDB", package: "GRDB.swift"),
+            "Outbound", "MailAuth", .product(name: "GRDB", package: "GRDB.swift"),
         ], path: "Benchmarks/SealboxBench"),
         // libFuzzer target over the IMAP codec; scripts/fuzz.sh builds it with -sanitize=fuzzer,address
         // in its own scratch path (.build-fuzz). A plain build gives a replay tool (inputs as arguments).
@@ -191,12 +199,14 @@ let package = Package(
         .testTarget(name: "POP3CoreTests", dependencies: ["POP3Core", "MailCore"]),
         .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"]),
         .testTarget(name: "DNSCoreTests", dependencies: ["DNSCore"]),
+        .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "DNSCore", "TestSupport",
+            .product(name: "Crypto", package: "swift-crypto")]),
         // Live: nsd serving test zones (one DNSSEC-signed at test time by ldns-signzone) on loopback.
         .testTarget(name: "DNSResolverTests", dependencies: ["DNSResolver", "DNSCore", "SealboxApp", "TestSupport",
             .product(name: "Configuration", package: "swift-configuration")]),
         .testTarget(name: "SMTPServerTests", dependencies: ["MailboxAPI", "MailboxTesting", "SMTPServer", "SMTPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "OutboundTests", dependencies: ["Outbound", "DNSCore", "MIMEParser", "MailCore", "SMTPCore", "TestSupport",
+        .testTarget(name: "OutboundTests", dependencies: ["Outbound", "MailAuth", "DNSCore", "MIMEParser", "MailCore", "SMTPCore", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto")],

@@ -1,4 +1,5 @@
 import Foundation
+import MailAuth
 import Outbound
 
 /// `swift run -c release SealboxBench dkim [--iterations N] [--kilobytes K]`

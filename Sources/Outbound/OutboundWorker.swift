@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import MIMEParser
+import MailAuth
 import MailboxAPI
 import NIOCore
 import NIOHTTP1

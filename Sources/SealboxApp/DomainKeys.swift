@@ -1,6 +1,7 @@
 import Directory
 import Foundation
 import Logging
+import MailAuth
 import MailCore
 import Outbound
 

@@ -1,4 +1,5 @@
 import Foundation
+import MailAuth
 import Outbound
 import Testing
 
