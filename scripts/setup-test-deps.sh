@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives: Debian packages (reference servers and real clients) and a
-# Python venv with pinned PyPI packages. Idempotent: installs only what is missing.
+# Python venv with pinned PyPI packages, and the RFC 7208 (SPF) test suite from pyspf's sdist. Idempotent:
+# installs only what is missing.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # swaks, postfix (smtp-source/smtp-sink for the SMTP benchmark), the Perl TLS modules swaks needs.
@@ -35,4 +36,26 @@ if [ ! -f "$stamp" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQS"
   touch "$stamp"
+fi
+
+# The RFC 7208 (SPF) test suite, test/rfc7208-tests.yml of PyPI pyspf's source distribution (pinned by
+# version and SHA-256, never committed): Tests/MailAuthTests/RFC7208SuiteTests.swift reads it from
+# .deps/spf-tests, turning its YAML into JSON with the venv's PyYAML.
+PYSPF=2.0.14
+PYSPF_SHA256=57a7ef01bda090173aafb6af0106251686ed73f03db4e911fcd34c57fc347186
+SPF_SUITE="$ROOT/.deps/spf-tests/rfc7208-tests-$PYSPF.yml"
+if [ ! -f "$SPF_SUITE" ]; then
+  echo "setup: fetching the RFC 7208 test suite (pyspf==$PYSPF)" >&2
+  mkdir -p "$ROOT/.deps/download" "$ROOT/.deps/spf-tests"
+  sdist="$ROOT/.deps/download/pyspf-$PYSPF.tar.gz"
+  if [ ! -f "$sdist" ]; then
+    "$VENV/bin/pip" download --quiet --disable-pip-version-check --no-binary :all: --no-deps "pyspf==$PYSPF" \
+      -d "$ROOT/.deps/download"
+  fi
+  if ! echo "$PYSPF_SHA256  $sdist" | sha256sum -c --quiet -; then
+    echo "setup: checksum mismatch for $sdist (expected $PYSPF_SHA256); removing it" >&2
+    rm -f "$sdist"; exit 1
+  fi
+  tar -xzf "$sdist" -O "pyspf-$PYSPF/test/rfc7208-tests.yml" > "$SPF_SUITE.part"
+  mv "$SPF_SUITE.part" "$SPF_SUITE"
 fi
