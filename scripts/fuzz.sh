@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# libFuzzer runs over the MIME parser, the IMAP, POP3 and SMTP codecs and the DNS record parser, each bounded in time.
-#   scripts/fuzz.sh --seconds N [--only mime|imap|pop3|smtp|dns]     (default 30 s per target, every target)
+# libFuzzer runs over the MIME parser, the IMAP, POP3 and SMTP codecs, the DNS record parser and the SPF record
+# parser, each bounded in time.
+#   scripts/fuzz.sh --seconds N [--only mime|imap|pop3|smtp|dns|spf]     (default 30 s per target, every target)
 # MIME: builds Fuzz/MIMEFuzz with `swiftc -sanitize=fuzzer,address` over Sources/MIMEParser/*.swift and
 # IMAPCore's NIO-free wire encoders of its values (IMAPString, ENVELOPE/BODYSTRUCTURE, the inspector),
 # all as one module named MIMEParser (their `import MIMEParser` is then ignored, with a warning), seeds it
@@ -13,6 +14,9 @@
 # Fuzz/smtp-corpus.
 # DNS: builds Fuzz/DNSFuzz with swiftc over Sources/DNSCore/*.swift (no dependencies), seeds it with
 # Fuzz/dns-corpus.
+# SPF: builds Fuzz/SPFFuzz with swiftc over Sources/DNSCore/*.swift and MailAuth's dependency-free SPF parser
+# and macro expander (SPFRecord, SPFMacroString, SPFResult, SPFLimits; no Crypto), as one module named DNSCore
+# (the SPF files' `import DNSCore` is then ignored, with a warning), seeds it with Fuzz/spf-corpus.
 # Each runs for N seconds; the script exits non-zero on a crash, a leak, a timeout (hang) or an
 # out-of-memory, and leaves a crash reproducer in .build/fuzz/artifacts or .build/fuzz/imap-artifacts.
 set -euo pipefail
@@ -25,7 +29,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_TO_RUN="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
-    *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns|spf]" >&2; exit 2 ;;
   esac
 done
 OUT=.build/fuzz
@@ -81,10 +85,26 @@ fuzz_imap() {
 fuzz_pure() {
   local name=$1 module=$2 label
   label=$(echo "$name" | tr a-z A-Z)
-  mkdir -p "$OUT/$name-work-corpus" "$OUT/$name-artifacts"
   echo "fuzz: building the $label fuzz target" >&2
   swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name "${module}Fuzz" \
     Sources/"${module}Core"/*.swift Sources/MailCore/DotStuffer.swift Fuzz/"${module}Fuzz"/main.swift -o "$OUT/$name-fuzz"
+  run_target "$name"
+}
+
+# SPF: DNSCore and the SPF parser files as one module named DNSCore (see the top of this file).
+fuzz_spf() {
+  echo "fuzz: building the SPF fuzz target" >&2
+  swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name DNSCore \
+    Sources/DNSCore/*.swift Sources/MailAuth/SPFRecord.swift Sources/MailAuth/SPFMacroString.swift \
+    Sources/MailAuth/SPFResult.swift Sources/MailAuth/SPFLimits.swift Fuzz/SPFFuzz/main.swift -o "$OUT/spf-fuzz"
+  run_target spf
+}
+
+# Runs the built "$OUT/NAME-fuzz" over a copy of Fuzz/NAME-corpus for SECONDS_TO_RUN seconds.
+run_target() {
+  local name=$1 label
+  label=$(echo "$name" | tr a-z A-Z)
+  mkdir -p "$OUT/$name-work-corpus" "$OUT/$name-artifacts"
   cp -n Fuzz/"$name"-corpus/* "$OUT/$name-work-corpus/" 2>/dev/null || true
   echo "fuzz: running the $label target for ${SECONDS_TO_RUN}s" >&2
   set +e
@@ -102,11 +122,12 @@ fuzz_pure() {
 }
 
 case "$ONLY" in
-  all) fuzz_mime; fuzz_imap; fuzz_pure pop3 POP3; fuzz_pure smtp SMTP; fuzz_pure dns DNS ;;
+  all) fuzz_mime; fuzz_imap; fuzz_pure pop3 POP3; fuzz_pure smtp SMTP; fuzz_pure dns DNS; fuzz_spf ;;
   smtp) fuzz_pure smtp SMTP ;;
   dns) fuzz_pure dns DNS ;;
   mime) fuzz_mime ;;
   imap) fuzz_imap ;;
   pop3) fuzz_pure pop3 POP3 ;;
-  *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns]" >&2; exit 2 ;;
+  spf) fuzz_spf ;;
+  *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns|spf]" >&2; exit 2 ;;
 esac
