@@ -71,7 +71,8 @@ public struct SPFVerifier: Sendable {
     /// A name check_host() can start from (§4.3): a DNS name of two labels or more, not an
     /// address literal. An invalid one gives `none`.
     static func isDomainName(_ text: String) -> Bool {
-        guard !text.hasPrefix("["), IPAddress(text) == nil, let name = SPFMacroString.targetName(Array(text.utf8)) else { return false }
-        return name.labels.count >= 2 && Array(text.utf8).count <= 254
+        guard text.utf8.count <= 254, !text.hasPrefix("["), IPAddress(text) == nil,
+              let name = SPFMacroString.targetName(Array(text.utf8)) else { return false }
+        return name.labels.count >= 2
     }
 }
