@@ -24,7 +24,7 @@ struct DKIMSignatureFields: Sendable, Equatable {
     var algorithm = ""
     var keyType: KeyType?
     var signature: [UInt8] = []
-    /// The first 12 characters of `b=` (white space removed).
+    /// The first 12 characters of `b=` (only base64 characters kept).
     var headerB = ""
     var bodyHash: [UInt8] = []
     var headerCanonicalization = DKIMCanonicalization.Algorithm.simple
@@ -67,11 +67,11 @@ struct DKIMSignatureFields: Sendable, Equatable {
         let list = try DKIMTagList.parse(Array(raw[valueOffset...]))
         if let b = list.tag("b") { withoutSignature = DKIMHeaderHash.removingSignature(raw, tag: b, valueOffset: valueOffset) }
         // Informational tags first, so that an outcome names them whatever else is wrong.
-        domain = list.text("d") ?? ""
-        selector = list.text("s") ?? ""
-        algorithm = list.text("a") ?? ""
-        if kind == .dkim { identity = list.text("i") }
-        if let b = list["b"] { headerB = String(decoding: DKIMTagList.compact(b).prefix(12), as: UTF8.self) }
+        domain = list["d"].map(Self.reportable) ?? ""
+        selector = list["s"].map(Self.reportable) ?? ""
+        algorithm = list["a"].map(Self.reportable) ?? ""
+        if kind == .dkim { identity = list["i"].map(Self.reportable) }
+        if let b = list["b"] { headerB = String(decoding: b.filter(Self.isBase64Character).prefix(12), as: UTF8.self) }
 
         let required: [String]
         switch kind {
@@ -104,8 +104,9 @@ struct DKIMSignatureFields: Sendable, Equatable {
             self.bodyHash = bodyHash
         }
 
-        guard Self.isDomainName(domain) else { throw .permerror("invalid d=\(domain)") }
-        guard Self.isDomainName(selector) else { throw .permerror("invalid s=\(selector)") }
+        // Checked as written: white space inside a name makes it invalid, not shorter.
+        guard Self.isDomainName(list.text("d") ?? "") else { throw .permerror("invalid d=\(domain)") }
+        guard Self.isDomainName(list.text("s") ?? "") else { throw .permerror("invalid s=\(selector)") }
 
         if kind == .arcSeal {
             guard list["h"] == nil else { throw .permerror("ARC-Seal with an h= tag") }
@@ -156,6 +157,16 @@ struct DKIMSignatureFields: Sendable, Equatable {
             expiration = value
             if let timestamp, value < timestamp { throw .permerror("x= before t=") }
         }
+    }
+
+    /// A tag value as an outcome reports it (it may end up in an Authentication-Results field):
+    /// white space and folding removed.
+    static func reportable(_ value: [UInt8]) -> String {
+        String(decoding: DKIMTagList.compact(value), as: UTF8.self)
+    }
+
+    static func isBase64Character(_ byte: UInt8) -> Bool {
+        DKIMTagList.isAlpha(byte) || DKIMTagList.isDigit(byte) || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "/") || byte == UInt8(ascii: "=")
     }
 
     /// The problem with `t=` and `x=` at `now` (seconds since 1970), allowing `DKIMLimits.clockSkew`.
