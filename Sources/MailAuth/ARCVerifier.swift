@@ -2,9 +2,11 @@ import DNSCore
 import Foundation
 
 /// Validates the ARC chain of a received message (RFC 8617 §5.2): the structure of its ARC sets
-/// (`ARCHeaderSets`), the newest ARC-Message-Signature (verified like a DKIM signature), then each
-/// ARC-Seal from the newest down, each over the sets up to its own (relaxed canonicalization,
-/// §5.1.1). For a passing chain it also computes oldest-pass from the older ARC-Message-Signatures.
+/// (`ARCHeaderSets`), the newest ARC-Message-Signature (verified like a DKIM signature: its `c=`
+/// defaults to simple/simple as DKIM's does), then each ARC-Seal from the newest down, each over the
+/// sets up to its own (relaxed canonicalization, §5.1.1). For a passing chain it then computes
+/// oldest-pass from the older ARC-Message-Signatures (their keys fetched only then). At most 50
+/// sets, so at most 50 seal keys plus 50 signature keys (usually a handful, shared).
 /// Any failure, a key that cannot be fetched included, makes the chain `fail` (ARC has no error results).
 public struct ARCVerifier: Sendable {
     let resolver: any DNSResolving
@@ -38,28 +40,20 @@ public struct ARCVerifier: Sendable {
             return outcome
         }
         let now = Int64(self.now().timeIntervalSince1970.rounded(.down))
-        var ids = Set<DKIMKeyID>()
-        for set in sets {
-            if let id = DKIMKeyID(set.sealFields) { ids.insert(id) }
-            if let id = DKIMKeyID(set.messageSignatureFields) { ids.insert(id) }
-        }
-        let keys = await DKIMSignatureCheck.fetchKeys(ids, resolver: resolver)
+        // Keys in two rounds: the seals' and the newest ARC-Message-Signature's decide the result;
+        // the older signatures' only feed oldest-pass, fetched once the chain passes.
+        var keys = await DKIMSignatureCheck.fetchKeys(Set((sets.map(\.sealFields) + [sets[newest - 1].messageSignatureFields]).compactMap(DKIMKeyID.init)),
+                                                      resolver: resolver)
         func key(_ fields: DKIMSignatureFields) -> DKIMSignatureCheck.KeyResult? { DKIMKeyID(fields).flatMap { keys[$0] } }
-
-        // The newest ARC-Message-Signature must verify.
         func checkSignature(_ set: ARCHeaderSets.Set) -> DKIMProblem? {
             DKIMSignatureCheck.check(set.messageSignatureFields, key: key(set.messageSignatureFields), message: &prepared,
                                      minimumRSABits: minimumRSABits, now: now)
         }
+
+        // The newest ARC-Message-Signature must verify.
         if let problem = checkSignature(sets[newest - 1]) {
             outcome.reason = "ARC-Message-Signature i=\(newest): \(problem.reason)"
             return outcome
-        }
-        // Oldest-pass: the older ones from the newest down, until one does not verify.
-        var oldestPass = 0
-        for set in sets.dropLast().reversed() where checkSignature(set) != nil {
-            oldestPass = set.instance + 1
-            break
         }
         // Every ARC-Seal, newest first, over the sets up to its own.
         let fields = prepared.fields
@@ -73,6 +67,18 @@ public struct ARCVerifier: Sendable {
                 outcome.reason = "ARC-Seal i=\(set.instance): \(problem.reason)"
                 return outcome
             }
+        }
+        // Oldest-pass: the older ARC-Message-Signatures from the newest down, until one does not verify.
+        let older = sets.dropLast()
+        let missing = Set(older.compactMap { DKIMKeyID($0.messageSignatureFields) }).subtracting(keys.keys)
+        if !missing.isEmpty {
+            let more = await DKIMSignatureCheck.fetchKeys(missing, resolver: resolver)
+            keys.merge(more) { first, _ in first }
+        }
+        var oldestPass = 0
+        for set in older.reversed() where checkSignature(set) != nil {
+            oldestPass = set.instance + 1
+            break
         }
         outcome.result = .pass
         outcome.oldestPass = oldestPass
