@@ -181,7 +181,7 @@ let package = Package(
         ]),
         .executableTarget(name: "SealboxBench", dependencies: [
             "SealboxApp", "MailboxAPI", "MailStore", "IMAPCore", "MIMEParser", "MailCore", "SQLiteCipher", "Directory", "Backup", "BackupStore",
-            "Outbound", "MailAuth", .product(name: "GRDB", package: "GRDB.swift"),
+            "Outbound", "MailAuth", "DNSCore", .product(name: "GRDB", package: "GRDB.swift"),
         ], path: "Benchmarks/SealboxBench"),
         // libFuzzer target over the IMAP codec; scripts/fuzz.sh builds it with -sanitize=fuzzer,address
         // in its own scratch path (.build-fuzz). A plain build gives a replay tool (inputs as arguments).
@@ -200,7 +200,8 @@ let package = Package(
         .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"]),
         .testTarget(name: "DNSCoreTests", dependencies: ["DNSCore"]),
         .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "DNSCore", "TestSupport",
-            .product(name: "Crypto", package: "swift-crypto")]),
+            .product(name: "Crypto", package: "swift-crypto")],
+                    exclude: ["Scripts"]),  // the dkimpy reference corpus the tests run by path
         // Live: nsd serving test zones (one DNSSEC-signed at test time by ldns-signzone) on loopback.
         .testTarget(name: "DNSResolverTests", dependencies: ["DNSResolver", "DNSCore", "SealboxApp", "TestSupport",
             .product(name: "Configuration", package: "swift-configuration")]),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# libFuzzer runs over the MIME parser, the IMAP, POP3 and SMTP codecs, the DNS record parser and the SPF record
-# parser, each bounded in time.
-#   scripts/fuzz.sh --seconds N [--only mime|imap|pop3|smtp|dns|spf]     (default 30 s per target, every target)
+# libFuzzer runs over the MIME parser, the IMAP, POP3 and SMTP codecs, the DNS record parser, the SPF record
+# parser and the DKIM/ARC parsers, each bounded in time.
+#   scripts/fuzz.sh --seconds N [--only mime|imap|pop3|smtp|dns|spf|dkim]     (default 30 s per target, every target)
 # MIME: builds Fuzz/MIMEFuzz with `swiftc -sanitize=fuzzer,address` over Sources/MIMEParser/*.swift and
 # IMAPCore's NIO-free wire encoders of its values (IMAPString, ENVELOPE/BODYSTRUCTURE, the inspector),
 # all as one module named MIMEParser (their `import MIMEParser` is then ignored, with a warning), seeds it
@@ -17,6 +17,9 @@
 # SPF: builds Fuzz/SPFFuzz with swiftc over Sources/DNSCore/*.swift and MailAuth's dependency-free SPF parser
 # and macro expander (SPFRecord, SPFMacroString, SPFResult, SPFLimits; no Crypto), as one module named DNSCore
 # (the SPF files' `import DNSCore` is then ignored, with a warning), seeds it with Fuzz/spf-corpus.
+# DKIM: builds Fuzz/DKIMFuzz with swiftc over MailAuth's dependency-free parser files (DKIM_PURE_FILES below: tag
+# lists, signature fields, key records, canonicalization, header selection, ARC sets; no Crypto), seeds it with
+# Fuzz/dkim-corpus.
 # Each runs for N seconds; the script exits non-zero on a crash, a leak, a timeout (hang) or an
 # out-of-memory, and leaves a crash reproducer in .build/fuzz/artifacts or .build/fuzz/imap-artifacts.
 set -euo pipefail
@@ -29,7 +32,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_TO_RUN="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
-    *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns|spf]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns|spf|dkim]" >&2; exit 2 ;;
   esac
 done
 OUT=.build/fuzz
@@ -121,13 +124,37 @@ run_target() {
   echo "fuzz: $label: no crash in ${SECONDS_TO_RUN}s" >&2
 }
 
+# DKIM and ARC: MailAuth's pure parser files (they must stay free of Crypto and Foundation) with Fuzz/DKIMFuzz.
+DKIM_PURE_FILES=(DKIMResult ARCOutcome DKIMTagList DKIMCanonicalization DKIMHeaderHash DKIMSignatureFields DKIMKeyRecord ARCHeaderSets)
+fuzz_dkim() {
+  mkdir -p "$OUT/dkim-work-corpus" "$OUT/dkim-artifacts"
+  echo "fuzz: building the DKIM fuzz target" >&2
+  swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name DKIMFuzz \
+    $(printf 'Sources/MailAuth/%s.swift ' "${DKIM_PURE_FILES[@]}") Fuzz/DKIMFuzz/main.swift -o "$OUT/dkim-fuzz"
+  cp -n Fuzz/dkim-corpus/* "$OUT/dkim-work-corpus/" 2>/dev/null || true
+  echo "fuzz: running the DKIM target for ${SECONDS_TO_RUN}s" >&2
+  set +e
+  SWIFT_BACKTRACE=enable=no "$OUT/dkim-fuzz" -max_total_time="$SECONDS_TO_RUN" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=4096 -artifact_prefix="$OUT/dkim-artifacts/" -print_final_stats=1 \
+    "$OUT/dkim-work-corpus" 2> "$OUT/dkim-last-run.log"
+  rc=$?
+  set -e
+  tail -n 20 "$OUT/dkim-last-run.log" >&2
+  if [ $rc -ne 0 ]; then
+    echo "fuzz: DKIM FAILED (exit $rc); reproducer in $OUT/dkim-artifacts/" >&2
+    exit $rc
+  fi
+  echo "fuzz: DKIM: no crash in ${SECONDS_TO_RUN}s" >&2
+}
+
 case "$ONLY" in
-  all) fuzz_mime; fuzz_imap; fuzz_pure pop3 POP3; fuzz_pure smtp SMTP; fuzz_pure dns DNS; fuzz_spf ;;
+  all) fuzz_mime; fuzz_imap; fuzz_pure pop3 POP3; fuzz_pure smtp SMTP; fuzz_pure dns DNS; fuzz_spf; fuzz_dkim ;;
+  dkim) fuzz_dkim ;;
   smtp) fuzz_pure smtp SMTP ;;
   dns) fuzz_pure dns DNS ;;
   mime) fuzz_mime ;;
   imap) fuzz_imap ;;
   pop3) fuzz_pure pop3 POP3 ;;
   spf) fuzz_spf ;;
-  *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns|spf]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns|spf|dkim]" >&2; exit 2 ;;
 esac

@@ -1,10 +1,24 @@
-/// DKIM's "relaxed" canonicalizations (RFC 6376 §3.4.2 and §3.4.4) and the header split they work
-/// on. Pure functions over bytes: the signer uses them, and a verifier (inbound authentication)
-/// will use the same ones.
+/// DKIM's canonicalizations, "simple" and "relaxed" (RFC 6376 §3.4), and the header split they work
+/// on. Pure functions over bytes (fuzzed, Fuzz/DKIMFuzz): the signer, the verifier and ARC use them.
 ///
 /// A message is taken as lines ending in CRLF; a bare LF counts as CRLF (the SMTP client sends
 /// every line with CRLF, so that is what the receiver verifies).
 public enum DKIMCanonicalization {
+    /// One of the two algorithms, for the header or the body (`c=header/body`).
+    public enum Algorithm: String, Sendable {
+        case simple, relaxed
+
+        /// One header field (`raw`, as in `HeaderField`) canonicalized, with its CRLF.
+        public func header(_ raw: [UInt8]) -> [UInt8] {
+            self == .simple ? DKIMCanonicalization.simpleHeader(raw) : DKIMCanonicalization.relaxedHeader(raw)
+        }
+
+        /// The body canonicalized.
+        public func body(_ body: ArraySlice<UInt8>) -> [UInt8] {
+            self == .simple ? DKIMCanonicalization.simpleBody(body) : DKIMCanonicalization.relaxedBody(body)
+        }
+    }
+
     /// One header field as it appears in the message: its name as written and the whole field
     /// (name, colon, value, folding), without the final line break.
     public struct HeaderField: Sendable, Equatable {
@@ -47,6 +61,39 @@ public enum DKIMCanonicalization {
         }
         finish()
         return (fields, message.count)
+    }
+
+    /// `simple` header canonicalization of one field (RFC 6376 §3.4.1): the field unchanged, followed
+    /// by CRLF (folding as CRLF plus white space, as `split` keeps it).
+    public static func simpleHeader(_ raw: [UInt8]) -> [UInt8] {
+        raw + [0x0D, 0x0A]
+    }
+
+    /// `simple` body canonicalization (RFC 6376 §3.4.3): the body unchanged but for empty lines at
+    /// its end, which are removed; every line ends in CRLF (a bare LF counts as one, a last line
+    /// without a line break gets one); an empty body is one CRLF.
+    public static func simpleBody(_ body: ArraySlice<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(body.count + 2)
+        var emptyLines = 0
+        var index = body.startIndex
+        while index < body.endIndex {
+            var end = index
+            while end < body.endIndex, body[end] != 0x0A { end += 1 }
+            var lineEnd = end
+            if end < body.endIndex, lineEnd > index, body[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+            if lineEnd == index {
+                emptyLines += 1
+            } else {
+                for _ in 0..<emptyLines { out.append(contentsOf: [0x0D, 0x0A]) }
+                emptyLines = 0
+                out.append(contentsOf: body[index..<lineEnd])
+                out.append(contentsOf: [0x0D, 0x0A])
+            }
+            if end == body.endIndex { break }
+            index = end + 1
+        }
+        return out.isEmpty ? [0x0D, 0x0A] : out
     }
 
     /// `relaxed` header canonicalization of one field: the name lower-cased, folding removed,

@@ -104,27 +104,7 @@ public enum DKIMSigner {
         let (fields, bodyStart) = DKIMCanonicalization.split(message)
         let bodyHash = Data(SHA256.hash(data: DKIMCanonicalization.relaxedBody(message[bodyStart...]))).base64EncodedString()
 
-        // h=: every occurrence of each signed name, taken from the bottom up (RFC 6376 §5.4.2),
-        // plus one extra "from".
-        var names: [String] = []
-        var chosen: [[UInt8]] = []
-        var used: [String: Int] = [:]
-        let lowered = fields.map { $0.name.lowercased() }
-        for name in signedFields {
-            let count = lowered.filter { $0 == name }.count
-            for _ in 0..<count {
-                let taken = used[name, default: 0]
-                // The (taken+1)-th occurrence counting from the bottom.
-                var seen = 0
-                for index in fields.indices.reversed() where lowered[index] == name {
-                    if seen == taken { chosen.append(DKIMCanonicalization.relaxedHeader(fields[index].raw)); break }
-                    seen += 1
-                }
-                used[name] = taken + 1
-                names.append(name)
-            }
-        }
-        names.append("from")  // oversigned: a null string in the hash (RFC 6376 §5.4)
+        let (names, chosen) = signedHeaders(fields)
 
         var signatures: [[UInt8]] = []
         let timestamp = Int(time.timeIntervalSince1970)
@@ -149,10 +129,36 @@ public enum DKIMSigner {
         return out
     }
 
-    /// `DKIM-Signature: ` with the tags, folded so lines stay under 78 characters, ending in
-    /// `b=` on a line of its own (its value is added after signing).
-    static func header(tags: [String]) -> String {
-        var out = "DKIM-Signature:", line = out.count
+    /// The `h=` names for `fields` and the fields they select, relaxed-canonicalized: every
+    /// occurrence of each signed name, taken from the bottom up (RFC 6376 §5.4.2), plus one extra
+    /// "from" (oversigned: a null string in the hash, §5.4). The ARC sealer signs the same.
+    static func signedHeaders(_ fields: [DKIMCanonicalization.HeaderField]) -> (names: [String], chosen: [[UInt8]]) {
+        var names: [String] = []
+        var chosen: [[UInt8]] = []
+        var used: [String: Int] = [:]
+        let lowered = fields.map { $0.name.lowercased() }
+        for name in signedFields {
+            let count = lowered.filter { $0 == name }.count
+            for _ in 0..<count {
+                let taken = used[name, default: 0]
+                // The (taken+1)-th occurrence counting from the bottom.
+                var seen = 0
+                for index in fields.indices.reversed() where lowered[index] == name {
+                    if seen == taken { chosen.append(DKIMCanonicalization.relaxedHeader(fields[index].raw)); break }
+                    seen += 1
+                }
+                used[name] = taken + 1
+                names.append(name)
+            }
+        }
+        names.append("from")
+        return (names, chosen)
+    }
+
+    /// `DKIM-Signature: ` (or another field `name`) with the tags, folded so lines stay under 78
+    /// characters, ending in `b=` on a line of its own (its value is added after signing).
+    static func header(name: String = "DKIM-Signature", tags: [String]) -> String {
+        var out = name + ":", line = out.count
         for tag in tags {
             let firstLine = tag.prefix { $0 != "\r" }.count
             if line + 1 + firstLine + 1 > 77 {
