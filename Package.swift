@@ -61,7 +61,7 @@ let package = Package(
         // signing and verification, SPF, DMARC, ARC, Authentication-Results. Pure parsers (fuzzed)
         // plus evaluators over `DNSResolving`.
         .target(name: "MailAuth", dependencies: [
-            "DNSCore",
+            "DNSCore", "MIMEParser",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),  // RSA for DKIM
         ]),

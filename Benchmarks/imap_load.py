@@ -269,13 +269,14 @@ def stop_serve(proc, directory, keep=False):
 class Sealbox:
     name = "sealbox"
 
-    def __init__(self, binary):
+    def __init__(self, binary, extra_env=None):
         self.binary = os.path.abspath(binary)
         self.dir = tempfile.mkdtemp(prefix="sealbox-bench-")
         # The bench opens many sessions from one IP to one mailbox: raise those limits as an admin would.
         env = dict(os.environ, SEALBOX_DATA_DIR=self.dir, SEALBOX_IMAP_MAX_CONNECTIONS_PER_IP="5000",
                    SEALBOX_IMAP_MAX_SESSIONS_PER_MAILBOX="5000", SEALBOX_POP3_MAX_CONNECTIONS_PER_IP="5000",
                    SEALBOX_SMTP_MAX_CONNECTIONS_PER_IP="5000", SEALBOX_SMTP_MAX_MESSAGES_PER_MINUTE_PER_IP="0")
+        env.update(extra_env or {})
         run = lambda *a: subprocess.run([self.binary, *a], env=env, check=True, capture_output=True, text=True,
                                         timeout=120).stdout
         run("domain", "add", "example.com")

@@ -7,8 +7,9 @@
 #                    SwiftPM asks pkg-config for libunbound's flags, and Debian's libunbound.pc requires
 #                    libevent's and nettle's .pc files, which libunbound-dev does not pull in
 #   dns-root-data    the DNSSEC root trust anchor (/usr/share/dns/root.key), dns.trustAnchor's default
+#   publicsuffix     the Public Suffix List (/usr/share/publicsuffix), DMARC's organizational domains (auth.publicSuffixList)
 set -euo pipefail
-DEBS=(libunbound-dev libevent-dev nettle-dev pkg-config dns-root-data)
+DEBS=(libunbound-dev libevent-dev nettle-dev pkg-config dns-root-data publicsuffix)
 missing=()
 for p in "${DEBS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -15,7 +15,8 @@ extension LocalMailboxService {
         try checkDiskSpace()
         var copies: [SealedCopy] = []
         for mailbox in Set(mailboxes).sorted(by: { $0.mailboxID < $1.mailboxID }) {
-            let blob = try InboundSeal.seal(message: message, prefix: prefix, internalDate: internalDate, publicKey: mailbox.publicKey, mailboxID: mailbox.mailboxID)
+            let blob = try InboundSeal.seal(message: message, prefix: prefix, internalDate: internalDate, publicKey: mailbox.publicKey,
+                                            mailboxID: mailbox.mailboxID, delivery: mailbox.delivery)
             copies.append(SealedCopy(mailboxID: mailbox.mailboxID, blob: blob))
         }
         let (_, ids) = try await queue.commit(copies: copies, jobs: jobs)

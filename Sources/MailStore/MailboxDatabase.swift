@@ -906,35 +906,78 @@ public final class MailboxDatabase: Sendable {
     /// The messages are opened and parsed before the write; the caller bounds the batch's bytes.
     func deliverSealed(_ batch: [(seq: Int64, blob: [UInt8])]) async throws -> [AppendResult] {
         let opened = try batch.map { entry in
-            let (internalDate, bytes) = try InboundSeal.open(entry.blob, keyPair: keyPair, mailboxID: mailboxID)
-            return (seq: entry.seq, internalDate: internalDate, prepared: PreparedMessage(bytes))
+            let copy = try InboundSeal.open(entry.blob, keyPair: keyPair, mailboxID: mailboxID)
+            return (seq: entry.seq, internalDate: copy.internalDate, delivery: copy.delivery, prepared: PreparedMessage(copy.message))
         }
-        let outcome = try await pool.writeWithoutTransaction { db -> ([AppendResult], Int64) in
+        let changes = try await pool.writeWithoutTransaction { db -> ([AppendResult], [MailboxChange]) in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
-            var results: [AppendResult] = [], modseq: Int64 = 0
+            var results: [AppendResult] = []
+            var appended: [String: (uids: [UID], modseq: Int64)] = [:]
+            var order: [String] = []
             try db.inTransaction(.immediate) {
                 var done = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'queue_seq'")) ?? 0
                 for message in opened where message.seq > done {
-                    guard let inbox = try Self.fetchFolder(db, "INBOX") else { throw MailStoreError(.noSuchFolder, "no INBOX") }
+                    let folder = try Self.deliveryFolder(db, message.delivery)
                     var entries: [(Int64, SearchText)] = []
                     let (contentID, threadID) = try Self.storeContentAndThread(db, message.prepared, searchEntries: &entries)
                     try Self.indexSearchText(db, entries)
-                    modseq = inbox.highestModSeq + 1
-                    let uid = try Self.insertMessage(db, folder: inbox, contentID: contentID, threadID: threadID, size: message.prepared.size,
-                                                     flags: [], keywords: [], internalDate: message.internalDate, modseq: modseq)
-                    results.append(AppendResult(uidValidity: inbox.uidValidity, uid: uid))
+                    let modseq = folder.highestModSeq + 1
+                    let (flags, keywords) = Self.deliveryFlags(message.delivery.flags)
+                    let uid = try Self.insertMessage(db, folder: folder, contentID: contentID, threadID: threadID, size: message.prepared.size,
+                                                     flags: flags, keywords: keywords, internalDate: message.internalDate, modseq: modseq)
+                    results.append(AppendResult(uidValidity: folder.uidValidity, uid: uid))
+                    if appended[folder.path] == nil { order.append(folder.path) }
+                    appended[folder.path, default: ([], modseq)].uids.append(uid)
+                    appended[folder.path]?.modseq = modseq
                     done = message.seq
                 }
                 if !results.isEmpty { try Self.setMeta(db, "queue_seq", done) }
                 return .commit
             }
-            return (results, modseq)
+            return (results, order.map { path in
+                MailboxChange(folder: path, kind: .appended(uids: appended[path]!.uids), modSeq: appended[path]!.modseq, origin: nil)
+            })
         }
-        if !outcome.0.isEmpty {
-            publish([MailboxChange(folder: "INBOX", kind: .appended(uids: outcome.0.map(\.uid)), modSeq: outcome.1, origin: nil)])
+        if !changes.1.isEmpty { publish(changes.1) }
+        return changes.0
+    }
+
+    /// The folder a sealed copy is filed into: the one with its special use (the first, by age),
+    /// else the folder it names, else INBOX. A missing special-use folder is made under its usual
+    /// name (or that name's existing folder is used); a missing named folder is made.
+    static func deliveryFolder(_ db: Database, _ delivery: InboundDelivery) throws -> FolderInfo {
+        if let raw = delivery.specialUse, let use = SpecialUse(rawValue: raw) {
+            if let found = try Row.fetchOne(db.cachedStatement(sql: folderSelect + " WHERE special_use = ? ORDER BY id LIMIT 1"),
+                                            arguments: [use.rawValue]).map(folderInfo) {
+                return found
+            }
+            let name = defaultFolders.first { $0.use == use }?.path ?? String(use.rawValue.dropFirst())
+            if let existing = try fetchFolder(db, name) { return existing }
+            return try insertFolder(db, path: name, specialUse: use, subscribed: true, now: Date())
         }
-        return outcome.0
+        if let named = delivery.folder, let path = try? normalizePath(named), path != "INBOX" {
+            if let existing = try fetchFolder(db, path) { return existing }
+            return try insertFolder(db, path: path, specialUse: nil, now: Date())
+        }
+        guard let inbox = try fetchFolder(db, "INBOX") else { throw MailStoreError(.noSuchFolder, "no INBOX") }
+        return inbox
+    }
+
+    /// Delivery flags as system flags and keywords (`\Recent` and unknown system flags dropped;
+    /// keywords must be IMAP atoms).
+    static func deliveryFlags(_ names: [String]) -> (MessageFlags, [String]) {
+        var flags: MessageFlags = [], keywords: [String] = []
+        for name in names {
+            if name.hasPrefix("\\") {
+                if let known = MessageFlags.systemFlagNames.first(where: { $0.1.caseInsensitiveCompare(name) == .orderedSame }) { flags.insert(known.0) }
+            } else if !name.isEmpty, name.count <= 100,
+                      name.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F && !"(){%*\"\\]".unicodeScalars.contains($0) }),
+                      !keywords.contains(name) {
+                keywords.append(name)
+            }
+        }
+        return (flags, keywords)
     }
 }
 

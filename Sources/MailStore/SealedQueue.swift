@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MailboxAPI
 import SQLiteCipher
 import Synchronization
 
@@ -105,8 +106,9 @@ public final class SealedQueue: Sendable {
     /// transaction shared with other callers committing at the same time (`QueueGroupCommit`).
     /// Returns the entry's sequence number.
     @discardableResult
-    public func enqueue(message: [UInt8], internalDate: Date = Date(), mailboxID: String, publicKey: [UInt8]) async throws -> Int64 {
-        let blob = try InboundSeal.seal(message: message, internalDate: internalDate, publicKey: publicKey, mailboxID: mailboxID)
+    public func enqueue(message: [UInt8], internalDate: Date = Date(), mailboxID: String, publicKey: [UInt8],
+                        delivery: InboundDelivery = .inbox) async throws -> Int64 {
+        let blob = try InboundSeal.seal(message: message, internalDate: internalDate, publicKey: publicKey, mailboxID: mailboxID, delivery: delivery)
         let committed = try await groupCommit.commit(.init(copies: [SealedCopy(mailboxID: mailboxID, blob: blob)], jobs: []))
         return committed.seqs[0]
     }

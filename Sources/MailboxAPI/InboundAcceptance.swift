@@ -1,10 +1,36 @@
 import Foundation
 
-/// A storing recipient of an inbound message: the mailbox and the public key its copy is sealed to.
+/// A storing recipient of an inbound message: the mailbox and the public key its copy is sealed to,
+/// and where in the mailbox the copy goes (sealed with it: the queue on disk does not show it).
 public struct InboundMailbox: Sendable, Hashable {
     public var mailboxID: String
     public var publicKey: [UInt8]
-    public init(mailboxID: String, publicKey: [UInt8]) { self.mailboxID = mailboxID; self.publicKey = publicKey }
+    public var delivery: InboundDelivery
+    public init(mailboxID: String, publicKey: [UInt8], delivery: InboundDelivery = .inbox) {
+        self.mailboxID = mailboxID; self.publicKey = publicKey; self.delivery = delivery
+    }
+}
+
+/// Where a delivered message is filed and with which flags: INBOX by default; the folder with a
+/// special use (`\Junk` for mail that failed DMARC with `p=quarantine`), or a folder by name
+/// (created when missing). Decided at ingest, sealed with the message, carried out when the
+/// mailbox takes its queued mail in.
+public struct InboundDelivery: Sendable, Hashable, Codable {
+    /// The folder with this special use (RFC 6154), created under its usual name when missing.
+    public var specialUse: String?
+    /// A folder by path, when `specialUse` is nil; INBOX when both are nil.
+    public var folder: String?
+    /// System flags (`\Seen`, `\Flagged`…) and keywords set on the delivered message.
+    public var flags: [String]
+
+    public init(specialUse: SpecialUse? = nil, folder: String? = nil, flags: [String] = []) {
+        self.specialUse = specialUse?.rawValue; self.folder = folder; self.flags = flags
+    }
+
+    public static let inbox = InboundDelivery()
+    public static let junk = InboundDelivery(specialUse: .junk)
+
+    public var isInbox: Bool { specialUse == nil && (folder == nil || folder?.uppercased() == "INBOX") && flags.isEmpty }
 }
 
 /// A piece of outbound work committed with an inbound message: relay it to forward addresses,

@@ -34,6 +34,9 @@ public final class OutboundWorker: Service, Sendable {
         /// The active DKIM signing keys of a domain (empty: not ours, nothing to sign with).
         /// nil: messages leave unsigned.
         public var dkimKeys: (@Sendable (String) async throws -> [DKIMSigningKey])?
+        /// Forwards of received mail get an ARC set (RFC 8617) signed with the forwarding domain's
+        /// key, repeating the MX's authentication results (`auth.arcSeal`).
+        public var arcSeal = false
 
         public init(relay: SMTPRelayClient.Configuration?, hostname: String, webhookSecret: [UInt8], webhookIncludeRaw: Bool,
                     retryInterval: Duration, maxRetryInterval: Duration, maxAge: Duration) {
@@ -305,7 +308,7 @@ public final class OutboundWorker: Service, Sendable {
             do {
                 let keys = try await lookup(domain)
                 guard !keys.isEmpty else { continue }
-                return try DKIMSigner.sign(message, keys: keys)
+                return try DKIMSigner.sign(arcSealed(message, job: job, keys: keys), keys: keys)
             } catch {
                 logger.error("DKIM signing failed; the message leaves unsigned",
                              metadata: ["outbound.id": "\(job.context["queueID"] ?? "\(job.id)")", "dkim.domain": "\(domain)", "error": "\(error)"])
@@ -313,6 +316,23 @@ public final class OutboundWorker: Service, Sendable {
             }
         }
         return message
+    }
+
+    /// A forward of received mail with an ARC set on top, sealed with the domain's RSA key (the
+    /// algorithm RFC 8617 verifiers know; Ed25519 when it has none), its results the MX's own.
+    /// Not a forward (no results in the job), or sealing off: as it is.
+    func arcSealed(_ message: [UInt8], job: OutboundJob, keys: [DKIMSigningKey]) -> [UInt8] {
+        guard settings.arcSeal, let results = job.context["auth.results"],
+              let key = keys.first(where: { $0.algorithm == .rsa }) ?? keys.first else { return message }
+        let chain = ARCOutcome(result: ARCResult(rawValue: job.context["auth.arc"] ?? "none") ?? .none,
+                               instances: Int(job.context["auth.arcInstances"] ?? "0") ?? 0, reason: nil, oldestPass: nil, domains: [])
+        do {
+            return try ARCSealer.seal(message, key: key, authservID: settings.hostname, authenticationResults: results, chain: chain)
+        } catch {
+            logger.error("ARC sealing failed; the forward leaves without an ARC set",
+                         metadata: ["outbound.id": "\(job.context["queueID"] ?? "\(job.id)")", "error": "\(error)"])
+            return message
+        }
     }
 
     /// What leaves: a message a user submitted with 8-bit body content goes 7-bit (quoted-printable

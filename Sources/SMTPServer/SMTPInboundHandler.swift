@@ -37,6 +37,14 @@ public struct InboundTransaction: Sendable {
     /// Submission only: the addresses of the message's `From:` and `Sender:` fields (each must be
     /// one the sender may use).
     public var authors: [String] = []
+    /// MX: header fields put in front of the stored copies (Authentication-Results), set by
+    /// `SMTPInboundHandler.authenticate`.
+    public var headerPrefix: [UInt8] = []
+    /// MX: the stored copies go to the recipients' Junk folders (DMARC `p=quarantine`).
+    public var fileAsJunk = false
+    /// MX: what forwards of the message carry to the outbound worker besides the envelope (the
+    /// authentication results an ARC seal repeats).
+    public var forwardContext: [String: String] = [:]
 
     public init(mailFrom: String, recipients: [InboundRecipient], message: [UInt8], receivedAt: Date, remoteIP: String,
                 helo: String, queueID: String) {
@@ -58,9 +66,20 @@ public protocol SMTPInboundHandler: Sendable {
     /// once, for these recipients: the session charges the server's memory budget that many bytes
     /// for each byte it keeps, so that the budget bounds what the messages really take in memory.
     func copiesHeld(for recipients: [InboundRecipient]) -> Int
+    /// MX only, at the end of DATA before `commit`: checks the sender's authentication (SPF,
+    /// DKIM, DMARC, ARC) while the client waits, and refuses the message (`550 5.7.1`,
+    /// `451 4.4.3`) or amends the transaction (`headerPrefix`, `fileAsJunk`, `forwardContext`,
+    /// forged Authentication-Results taken out of `message`). Bounded in time by the handler.
+    func authenticate(_ transaction: inout InboundTransaction) async -> SMTPReply?
+    /// MX only, from the connection's start: the client's host name by forward-confirmed reverse
+    /// DNS (RFC 5321 §4.4, for Received), nil when it has none or the lookups fail.
+    func clientName(forAddress ip: String) async -> String?
 }
 
 extension SMTPInboundHandler {
     /// A handler that keeps the message as it is given (no copy of its own).
     public func copiesHeld(for recipients: [InboundRecipient]) -> Int { 1 }
+    /// No checks: the message is taken as received.
+    public func authenticate(_ transaction: inout InboundTransaction) async -> SMTPReply? { nil }
+    public func clientName(forAddress ip: String) async -> String? { nil }
 }

@@ -93,6 +93,9 @@ final class SMTPSession {
     /// Submission: who authenticated (nil: nobody yet), and the SASL exchange in progress.
     var submitter: SMTPSubmitter?
     var sasl: SASLExchange?
+    /// MX: the client's forward-confirmed reverse DNS name, looked up from the connection's start
+    /// (for Received; the greeting does not wait for it).
+    var clientNameLookup: Task<String?, Never>?
 
     init(configuration: SMTPSessionConfiguration, transport: any SessionTransport, handler: any SMTPInboundHandler,
          remoteIP: String, isTLS: Bool, inbox: SessionInbox<[UInt8]>, rateLimiter: SMTPRateLimiter?,
@@ -116,6 +119,11 @@ final class SMTPSession {
     // MARK: - Main loop
 
     func run() async {
+        if submission == nil {
+            let handler = handler, ip = remoteIP
+            clientNameLookup = Task { await handler.clientName(forAddress: ip) }
+        }
+        defer { clientNameLookup?.cancel() }
         reply(220, nil, "\(configuration.hostname) ESMTP Sealbox ready")
         await runLoop()
     }
@@ -461,12 +469,17 @@ final class SMTPSession {
             message.insert(contentsOf: headers.missingFields(hostname: configuration.hostname, queueID: queueID, date: now), at: 0)
             message.insert(contentsOf: submissionReceivedHeader(for: t, queueID: queueID, at: now), at: 0)
         } else {
-            message.insert(contentsOf: receivedHeader(for: t, queueID: queueID, at: now), at: 0)
+            let clientName = await clientNameLookup?.value
+            message.insert(contentsOf: receivedHeader(for: t, queueID: queueID, at: now, clientName: clientName), at: 0)
         }
         let size = message.count
         var inbound = InboundTransaction(mailFrom: t.mailFrom, recipients: t.recipients, message: message, receivedAt: now,
                                          remoteIP: remoteIP, helo: helo ?? "", queueID: queueID)
         inbound.authors = authors
+        if submission == nil, let refusal = await handler.authenticate(&inbound) {
+            logger.info("message refused", metadata: ["smtp.queue.id": "\(queueID)", "smtp.reply": "\(refusal.code)"])
+            reply(refusal); return
+        }
         do {
             if let submission, let submitter {
                 if let refusal = try await submission.handler.commit(inbound, submitter: submitter) {
@@ -489,10 +502,11 @@ final class SMTPSession {
 
     /// RFC 5321 §4.4 trace header; `with` per RFC 3848 / RFC 6531. The recipient is named only when
     /// there is one (naming all would disclose Bcc recipients to each other).
-    func receivedHeader(for t: Transaction, queueID: String, at date: Date) -> [UInt8] {
+    func receivedHeader(for t: Transaction, queueID: String, at date: Date, clientName: String? = nil) -> [UInt8] {
         var with = t.utf8 ? "UTF8SMTP" : (esmtp ? "ESMTP" : "SMTP")
         if isTLS { with += "S" }
-        var header = "Received: from \(Self.headerSafe(helo ?? "unknown")) ([\(remoteIP)])\r\n\tby \(configuration.hostname) (Sealbox) with \(with) id \(queueID)"
+        let client = clientName.map { Self.headerSafe($0) + " " } ?? ""
+        var header = "Received: from \(Self.headerSafe(helo ?? "unknown")) (\(client)[\(remoteIP)])\r\n\tby \(configuration.hostname) (Sealbox) with \(with) id \(queueID)"
         if t.recipients.count == 1 { header += "\r\n\tfor <\(Self.headerSafe(t.recipients[0].rcpt))>" }
         header += "; \(Self.rfc5322Date(date))\r\n"
         return Array(header.utf8)

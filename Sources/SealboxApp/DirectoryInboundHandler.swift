@@ -1,5 +1,6 @@
 import Directory
 import Foundation
+import MailAuth
 import MailboxAPI
 import MailCore
 import SMTPCore
@@ -23,13 +24,44 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
     let reverseSRS: @Sendable (String) -> String?
     /// The quota of an alias that has none (`quota.default`).
     let defaultQuotaBytes: Int64?
+    /// SPF, DKIM, DMARC and ARC at the MX (nil: `auth.enabled = false`).
+    let authenticator: InboundAuthenticator?
 
     public init(directory: any MailDirectory, mailboxes: any MailboxService, postmaster: EmailAddress?,
                 rewriteSender: @escaping @Sendable (String) -> String, onJobsQueued: @escaping @Sendable () -> Void = {},
-                srsDomain: String? = nil, reverseSRS: @escaping @Sendable (String) -> String? = { _ in nil }, defaultQuotaBytes: Int64? = nil) {
+                srsDomain: String? = nil, reverseSRS: @escaping @Sendable (String) -> String? = { _ in nil }, defaultQuotaBytes: Int64? = nil,
+                authenticator: InboundAuthenticator? = nil) {
         self.directory = directory; self.mailboxes = mailboxes; self.postmaster = postmaster
         self.rewriteSender = rewriteSender; self.onJobsQueued = onJobsQueued
         self.srsDomain = srsDomain; self.reverseSRS = reverseSRS; self.defaultQuotaBytes = defaultQuotaBytes
+        self.authenticator = authenticator
+    }
+
+    public func authenticate(_ transaction: inout InboundTransaction) async -> SMTPReply? {
+        guard let authenticator else { return nil }
+        // An Authentication-Results field claiming to be ours came from outside: out first (RFC 8601 §5).
+        if let cleaned = AuthenticationResults.removingForged(from: transaction.message, authservID: authenticator.authservID) {
+            transaction.message = cleaned
+        }
+        let report = await authenticator.check(message: transaction.message, clientIP: transaction.remoteIP,
+                                               helo: transaction.helo, mailFrom: transaction.mailFrom)
+        switch report.verdict {
+        case .refuse(let code, let enhanced, let text):
+            return SMTPReply(code, enhanced, text)
+        case .junk:
+            transaction.fileAsJunk = true
+        case .deliver:
+            break
+        }
+        transaction.headerPrefix = Array(report.results.field.utf8)
+        transaction.forwardContext["auth.results"] = report.results.resultsText
+        transaction.forwardContext["auth.arc"] = report.arc.result.rawValue
+        transaction.forwardContext["auth.arcInstances"] = String(report.arc.instances)
+        return nil
+    }
+
+    public func clientName(forAddress ip: String) async -> String? {
+        await authenticator?.clientName(for: ip)
     }
 
     public func route(_ recipient: SMTPMailbox, size: Int?) async -> Result<InboundRecipient, SMTPReply> {
@@ -95,7 +127,9 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
     /// Copies of the message's size that `commit` holds at its peak, the session's buffer
     /// included (see `SMTPInboundHandler.copiesHeld`).
     public func copiesHeld(for recipients: [InboundRecipient]) -> Int {
-        Self.copiesHeld(storingMailboxes: Set(recipients.compactMap(\.mailboxID)).count)
+        // The checks add up to two: a copy without forged Authentication-Results (rare), and
+        // DKIM's canonicalized body while it is hashed.
+        Self.copiesHeld(storingMailboxes: Set(recipients.compactMap(\.mailboxID)).count) + (authenticator == nil ? 0 : 2)
     }
 
     /// The session's buffer, plus, while the last of `storingMailboxes` copies is sealed, the
@@ -118,7 +152,9 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
         var hooks: [String: [String]] = [:]
         var hookOrder: [String] = []
         for recipient in transaction.recipients {
-            if let id = recipient.mailboxID, let key = recipient.publicKey { stores.append(InboundMailbox(mailboxID: id, publicKey: key)) }
+            if let id = recipient.mailboxID, let key = recipient.publicKey {
+                stores.append(InboundMailbox(mailboxID: id, publicKey: key, delivery: transaction.fileAsJunk ? .junk : .inbox))
+            }
             for target in recipient.forwardTo where !forwardTargets.contains(target) { forwardTargets.append(target) }
             for url in recipient.webhooks {
                 if hooks[url] == nil { hookOrder.append(url); hooks[url] = [] }
@@ -129,7 +165,7 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
         let context = ["remoteAddress": transaction.remoteIP, "helo": transaction.helo, "queueID": transaction.queueID]
         if !forwardTargets.isEmpty {
             // Signed (DKIM) by the domain of the first alias that forwards it.
-            var forwardContext = context
+            var forwardContext = context.merging(transaction.forwardContext) { own, _ in own }
             if let forwarder = transaction.recipients.first(where: { !$0.forwardTo.isEmpty }),
                let at = forwarder.rcpt.lastIndex(of: "@") {
                 forwardContext["signingDomain"] = String(forwarder.rcpt[forwarder.rcpt.index(after: at)...]).lowercased()
@@ -144,7 +180,7 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
         }
         // Stored copies get Return-Path (RFC 5321 §4.4: added at final delivery), put in front
         // while sealing: the message itself is not copied.
-        let returnPath = Array("Return-Path: <\(transaction.mailFrom)>\r\n".utf8)
+        let returnPath = Array("Return-Path: <\(transaction.mailFrom)>\r\n".utf8) + transaction.headerPrefix
         try await mailboxes.acceptInbound(message: transaction.message, prefix: returnPath, internalDate: transaction.receivedAt,
                                           mailboxes: stores, jobs: jobs)
         if !jobs.isEmpty { onJobsQueued() }

@@ -48,6 +48,7 @@ extension OutboundWorker {
         }
         let directory = node.directory
         settings.dkimKeys = { domain in try await DomainKeys.signingKeys(directory: directory, domain: domain) }
+        settings.arcSeal = c.auth.arcSeal
         return OutboundWorker(queue: node.queue, settings: settings, srs: SRS(secret: srsSecret, domain: c.outbound.srsDomain ?? c.node.hostname), logger: logger)
     }
 }

@@ -19,11 +19,12 @@ public struct SealboxConfiguration: Sendable {
     public var backup: BackupSettings
     public var storage: StorageSettings
     public var dns: DNSSettings
+    public var auth: AuthSettings
 
     /// Every component's settings, in the reference's order.
     public static let sections: [any ComponentSettings.Type] = [
         NodeSettings.self, IMAPSettings.self, POP3Settings.self, SMTPSettings.self, SubmissionSettings.self, OutboundSettings.self, BackupSettings.self,
-        StorageSettings.self, DNSSettings.self,
+        StorageSettings.self, DNSSettings.self, AuthSettings.self,
     ]
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
@@ -40,6 +41,7 @@ public struct SealboxConfiguration: Sendable {
         backup = try BackupSettings(BackupSettings.reader(reader))
         storage = try StorageSettings(StorageSettings.reader(reader))
         dns = try DNSSettings(DNSSettings.reader(reader))
+        auth = try AuthSettings(AuthSettings.reader(reader))
     }
 
     /// docs/configuration-reference.md: every key of every section (`sealbox config reference`

@@ -76,7 +76,7 @@ public enum SealboxServer {
                   (IMAP.listenerNames.implicit, IMAPSettings.Key.implicitTLSPort, configuration.imap.implicitTLSPort)]) {
             services += IMAPServer(configuration: imap, tls: tls, authenticator: authenticator, logger: logger).services(onBound: onBound)
         }
-        // Direct delivery (MX, MTA-STS, DANE) asks the node's resolver; SPF/DKIM/DMARC will too.
+        // Direct delivery (MX, MTA-STS, DANE) and the MX's SPF/DKIM/DMARC/ARC checks ask the node's resolver.
         let outbound = try OutboundWorker.make(configuration: configuration, node: node, dns: resolver, logger: logger)
         if configuration.pop3.enabled,
            anyOn([(POP3.listenerNames.plain, POP3Settings.Key.port, configuration.pop3.port),
@@ -94,7 +94,8 @@ public enum SealboxServer {
         let handler = DirectoryInboundHandler(directory: node.directory, mailboxes: node.mailboxes, postmaster: postmaster,
                                               rewriteSender: outbound.rewriteSender, onJobsQueued: outbound.wake,
                                               srsDomain: outbound.srsDomain, reverseSRS: outbound.reverseSender,
-                                              defaultQuotaBytes: configuration.storage.defaultQuotaBytes)
+                                              defaultQuotaBytes: configuration.storage.defaultQuotaBytes,
+                                              authenticator: try SealboxAuth.makeAuthenticator(configuration, resolver: resolver, logger: logger))
         outbound.deliverLocally(through: DirectoryLocalDelivery(directory: node.directory, handler: handler, hostname: configuration.node.hostname,
                                                                 srsDomain: outbound.srsDomain))
         if configuration.smtp.enabled, anyOn([("smtp", SMTPSettings.Key.port, configuration.smtp.port)]),

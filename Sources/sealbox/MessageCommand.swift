@@ -1,7 +1,11 @@
 import ArgumentParser
+import DNSCore
 import Foundation
 import IMAPCore
+import Logging
+import MailAuth
 import MIMEParser
+import SealboxApp
 
 /// `sealbox message …`: developer and support tools for single messages.
 struct MessageCommand: AsyncParsableCommand {
@@ -13,8 +17,19 @@ struct MessageCommand: AsyncParsableCommand {
 
     struct Inspect: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the ENVELOPE, BODYSTRUCTURE and part tree of an .eml file exactly as IMAP sends them."
+            abstract: "Print the ENVELOPE, BODYSTRUCTURE and part tree of an .eml file exactly as IMAP sends them; with --auth, the MX's SPF, DKIM, ARC and DMARC checks of it.",
+            discussion: """
+                --auth runs the checks the MX runs at the end of DATA, with the node's resolver and auth.* \
+                settings, as if the message came from --client-ip after HELO --helo with MAIL FROM \
+                --mail-from; it prints each result with its reason, the Authentication-Results field the MX \
+                would add and what it would do (deliver, Junk, refuse). The admin's answer to "why was this \
+                filed as Junk?". Exit status 0 whatever the verdict; 2 a bad file or setting.
+                """
         )
+
+        @OptionGroup var global: GlobalOptions
+        @Option(help: ArgumentHelp("A JSON configuration file (default: sealbox.json in the data directory).", valueName: "file"))
+        var config: String?
 
         @Argument(help: "The message file (RFC 5322, .eml).")
         var file: String
@@ -22,11 +37,26 @@ struct MessageCommand: AsyncParsableCommand {
         @Flag(help: "Print a JSON object {envelope, bodystructure, body, size, parts:[{part, mime, binarySize}]}.")
         var json = false
 
+        @Flag(help: "Run the MX's sender authentication checks (SPF, DKIM, ARC, DMARC) on the message.")
+        var auth = false
+        @Option(help: ArgumentHelp("With --auth: the address the message came from.", valueName: "ip"))
+        var clientIP: String?
+        @Option(help: ArgumentHelp("With --auth: the name the client gave in HELO/EHLO.", valueName: "name"))
+        var helo: String?
+        @Option(help: ArgumentHelp("With --auth: the envelope sender (MAIL FROM); empty for <>.", valueName: "address"))
+        var mailFrom: String?
+        @Option(name: .customLong("dns-server"), help: ArgumentHelp("With --auth: a resolver to ask, ADDRESS[@PORT] (dns.servers; repeatable).", valueName: "address"))
+        var dnsServers: [String] = []
+
         func run() async throws {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw ValidationError("cannot read \(file)")
             }
             let bytes = [UInt8](data)
+            if auth {
+                try await runReportingErrors(exitCode: { _ in 2 }) { try await inspectAuthentication(bytes) }
+                return
+            }
             if !json {
                 print(MIMEInspector.report(for: bytes), terminator: "")
                 return
@@ -56,3 +86,49 @@ struct MessageCommand: AsyncParsableCommand {
         }
     }
 }
+
+extension MessageCommand.Inspect {
+    func inspectAuthentication(_ message: [UInt8]) async throws {
+        guard let clientIP, IPAddress(clientIP) != nil else { throw CLIFailure("--auth needs --client-ip with an IPv4 or IPv6 address") }
+        var overrides = ["data.directory": global.dataDir]
+        if !dnsServers.isEmpty { overrides["dns.servers"] = dnsServers.joined(separator: ",") }
+        let settings = try await SealboxConfiguration.load(overrides: overrides, configFile: config)
+        var logger = Logger(label: "sealbox")
+        logger.logLevel = .warning
+        let resolver = try SealboxDNS.makeResolver(settings.dns, logger: logger)
+        defer { resolver.shutdown() }
+        var authSettings = settings
+        authSettings.auth.enabled = true
+        guard let authenticator = try SealboxAuth.makeAuthenticator(authSettings, resolver: resolver, logger: logger) else { return }
+        let helo = helo ?? ""
+        let sender = mailFrom ?? ""
+        let report = await authenticator.check(message: message, clientIP: clientIP, helo: helo, mailFrom: sender)
+        if let spf = report.spf {
+            print("spf:   \(spf.result.rawValue) (\(spf.identity.rawValue) \(spf.identity == .mailFrom ? spf.sender : spf.domain))" + (spf.reason.map { ": \($0)" } ?? ""))
+            if let explanation = spf.explanation { print("       explanation: \(explanation)") }
+        } else {
+            print("spf:   none (no client address)")
+        }
+        if report.dkim.isEmpty { print("dkim:  none (no DKIM-Signature)") }
+        for signature in report.dkim {
+            print("dkim:  \(signature.result.rawValue) d=\(signature.domain) s=\(signature.selector) a=\(signature.algorithm)" + (signature.reason.map { ": \($0)" } ?? ""))
+        }
+        print("arc:   \(report.arc.result.rawValue)" + (report.arc.instances > 0 ? " (i=\(report.arc.instances))" : "") + (report.arc.reason.map { ": \($0)" } ?? ""))
+        let dmarc = report.dmarc
+        var dmarcLine = "dmarc: \(dmarc.result.rawValue)"
+        if let from = dmarc.fromDomain { dmarcLine += " header.from=\(from)" }
+        if let policy = dmarc.requestedPolicy { dmarcLine += " p=\(policy.rawValue) (record at _dmarc.\(dmarc.policyDomain ?? "?")) disposition=\(dmarc.disposition.rawValue)" }
+        if let reason = dmarc.reason { dmarcLine += ": \(reason)" }
+        print(dmarcLine)
+        if report.timedOut { print("note:  the checks took longer than auth.timeout") }
+        print("")
+        print(report.results.field, terminator: "")
+        print("")
+        switch report.verdict {
+        case .deliver: print("verdict: deliver to INBOX")
+        case .junk: print("verdict: file in Junk")
+        case .refuse(let code, let enhanced, let text): print("verdict: refuse with \(code) \(enhanced) \(text)")
+        }
+    }
+}
+

@@ -16,7 +16,8 @@ struct IMAPServeTests {
             cli = try CLIHarness()
             password = try await cli.setUpMailbox()
             process = try ChildHandle(CLIHarness.binary, ["serve", "--data-dir", cli.dataDir, "--imap-port", "auto", "--imaps-port", "auto",
-                                                           "--pop3-port", "auto", "--pop3s-port", "auto", "--smtp-port", "auto", "--submission-port", "auto", "--submissions-port", "auto"] + extraArguments)
+                                                           "--pop3-port", "auto", "--pop3s-port", "auto", "--smtp-port", "auto", "--submission-port", "auto", "--submissions-port", "auto"] + extraArguments,
+                                      environment: ServeProcess.environmentWithoutAuth)
             var text = ""
             let deadline = Date().addingTimeInterval(60)
             while !(text.contains("listening: imap ") && text.contains("listening: imaps ")), Date() < deadline, process.isRunning {

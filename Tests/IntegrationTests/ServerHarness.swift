@@ -194,6 +194,12 @@ enum ScriptRunner {
 
 /// `sealbox serve` on an existing data directory, for tests that kill and restart it.
 enum ServeProcess {
+    /// This process's environment with inbound authentication off, for the tests that start
+    /// `serve` themselves and send mail without a DNS server for the senders' domains.
+    static var environmentWithoutAuth: [String: String] {
+        ProcessInfo.processInfo.environment.merging(["SEALBOX_AUTH_ENABLED": "false"]) { _, new in new }
+    }
+
     /// Runs the `sealbox` binary with `arguments` (SEALBOX_PASSWORD removed from the environment,
     /// `environment` added) and collects its stderr.
     static func launch(_ arguments: [String], environment extra: [String: String]) throws -> (ChildHandle, LineCollector) {
@@ -206,6 +212,9 @@ enum ServeProcess {
             environment["SEALBOX_DNS_TRUST_ANCHOR"] = "none"
             environment["SEALBOX_DNS_TIMEOUT"] = "2"
         }
+        // Inbound authentication needs the senders' DNS: the suites that test it turn it on with
+        // a DNS server serving their zones (InboundAuthServeTests); elsewhere it is off.
+        if extra["SEALBOX_AUTH_ENABLED"] == nil { environment["SEALBOX_AUTH_ENABLED"] = "false" }
         for (k, v) in extra { environment[k] = v }
         let process = try ChildHandle(CLIHarness.binary, arguments, environment: environment)
         return (process, LineCollector(handle: process))

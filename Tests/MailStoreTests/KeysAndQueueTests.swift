@@ -112,6 +112,43 @@ struct SealedQueueTests {
         }
     }
 
+    @Test("a copy sealed for Junk (with flags) is filed there at the drain; a missing Junk folder is made; the blob hides where it goes")
+    func drainFilesByDeliveryInstructions() async throws {
+        let queue = try SealedQueue(path: dir.path + "/queue.sqlite", key: .random(count: 32))
+        let mailbox = try MailboxDatabase.create(storageRoot: dir.path + "/mb", mailboxID: DirectoryID.random(), dataKey: .random(count: 32))
+        let keys = try InboundSeal.KeyPair.generate()
+        let plain = try InboundSeal.seal(message: Array("hello".utf8), internalDate: Date(), publicKey: keys.publicKeyBytes, mailboxID: "m1")
+        let junk = try InboundSeal.seal(message: Array("hello".utf8), internalDate: Date(), publicKey: keys.publicKeyBytes, mailboxID: "m1",
+                                        delivery: .junk)
+        #expect(plain[0] == 1 && junk[0] == 2)
+        let opened = try InboundSeal.open(junk, keyPair: keys, mailboxID: "m1")
+        #expect(opened.delivery == .junk && opened.message == Array("hello".utf8))
+
+        try await queue.enqueue(message: sampleMessage(subject: "to inbox"), mailboxID: mailbox.mailboxID, publicKey: mailbox.publicKey)
+        try await queue.enqueue(message: sampleMessage(subject: "spam"), mailboxID: mailbox.mailboxID, publicKey: mailbox.publicKey,
+                                delivery: InboundDelivery(specialUse: .junk, flags: ["\\Seen", "$Junk", "bad keyword("]))
+        try await queue.enqueue(message: sampleMessage(subject: "filed"), mailboxID: mailbox.mailboxID, publicKey: mailbox.publicKey,
+                                delivery: InboundDelivery(folder: "Lists/Swift"))
+        #expect(try await queue.drain(into: mailbox) == 3)
+        #expect(try await mailbox.messages(in: "INBOX").count == 1)
+        let spam = try await mailbox.messages(in: "Junk")
+        #expect(spam.count == 1 && spam.first?.flags == .seen && spam.first?.keywords == ["$Junk"])
+        #expect(try await mailbox.messages(in: "Lists/Swift").count == 1)
+
+        // Junk renamed away (its special use goes with it) and then deleted: the next copy for Junk makes it again.
+        try await mailbox.renameFolder("Junk", to: "Old spam")
+        #expect(try await mailbox.folders().first { $0.path == "Old spam" }?.specialUse == .junk)
+        try await queue.enqueue(message: sampleMessage(subject: "spam 2"), mailboxID: mailbox.mailboxID, publicKey: mailbox.publicKey, delivery: .junk)
+        #expect(try await queue.drain(into: mailbox) == 1)
+        #expect(try await mailbox.messages(in: "Old spam").count == 2)
+        try await mailbox.deleteFolder("Old spam")
+        try await queue.enqueue(message: sampleMessage(subject: "spam 3"), mailboxID: mailbox.mailboxID, publicKey: mailbox.publicKey, delivery: .junk)
+        #expect(try await queue.drain(into: mailbox) == 1)
+        let made = try #require(try await mailbox.folders().first { $0.specialUse == .junk })
+        #expect(made.path == "Junk" && made.subscribed)
+        #expect(try await mailbox.messages(in: "Junk").count == 1)
+    }
+
     @Test("the queue syncs every commit (synchronous = FULL on its writer: 250 only once the entry survives a power loss)")
     func queueCommitsAreSynced() async throws {
         let queue = try SealedQueue(path: dir.path + "/queue.sqlite", key: .random(count: 32))

@@ -1,0 +1,156 @@
+import Crypto
+import Foundation
+import TestSupport
+import Testing
+
+/// Inbound authentication end to end: `sealbox serve` with its resolver pointed at nsd on loopback
+/// serving the senders' zones (SPF, DKIM keys, DMARC policies, reverse DNS). A spoofed message from
+/// a `p=reject` domain gets `550 5.7.1`; a `p=quarantine` one lands in Junk; a good one, signed by
+/// dkimpy and sent from an address its SPF record names, lands in INBOX with `spf=pass`,
+/// `dkim=pass` and `dmarc=pass` in the Authentication-Results the server added (a forged one
+/// claiming the server's name is removed). A DNS server that never answers gives `451 4.4.3`.
+@Suite("inbound SPF, DKIM and DMARC at the MX", .serialized)
+struct InboundAuthServeTests {
+    static let script = ScriptRunner.clientsDirectory + "/inbound_auth.py"
+
+    struct Reply: Decodable { var code: Int; var text: String? }
+    struct Listing: Decodable {
+        struct Message: Decodable { var subject: String?; var ar: [String]; var received: String }
+        var messages: [Message]
+    }
+
+    func serve(_ dataDir: String, environment: [String: String]) throws -> (ChildHandle, Int, Int) {
+        let (process, output) = try ServeProcess.launch(
+            ["serve", "--data-dir", dataDir, "--imap-port", "auto", "--imaps-port", "off", "--pop3-port", "off", "--pop3s-port", "off",
+             "--smtp-port", "auto", "--submission-port", "off", "--submissions-port", "off", "--listen", "127.0.0.1", "--allow-insecure-auth"],
+            environment: environment.merging(["SEALBOX_SERVER_HOSTNAME": "mx.example.org", "SEALBOX_AUTH_ENABLED": "true"]) { own, _ in own })
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline, process.isRunning,
+              ServerHarness.port(in: output.text, service: "smtp") == nil || ServerHarness.port(in: output.text, service: "imap") == nil {
+            usleep(50_000)
+        }
+        guard let smtp = ServerHarness.port(in: output.text, service: "smtp"), let imap = ServerHarness.port(in: output.text, service: "imap") else {
+            throw ServerHarness.StartError(description: "serve did not start: \(output.text)")
+        }
+        return (process, smtp, imap)
+    }
+
+    func stop(_ process: ChildHandle) {
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+    }
+
+    func send(port: Int, from: String, subject: String, helo: String = "client.good.example", mailFrom: String? = nil,
+              sign: [String] = [], headers: [String] = []) async throws -> Reply {
+        var args = [Self.script, "send", "--port", String(port), "--helo", helo, "--mail-from", mailFrom ?? from,
+                    "--rcpt", "user@example.org", "--from", from, "--subject", subject]
+        for s in sign { args += ["--sign", s] }
+        for h in headers { args += ["--header", h] }
+        let r = try await ScriptRunner.run(ScriptRunner.python, args, timeout: .seconds(90))
+        #expect(r.ok, "send: \(r.output)")
+        let line = r.output.split(separator: "\n").first.map(String.init) ?? ""
+        return try JSONDecoder().decode(Reply.self, from: Data(line.utf8))
+    }
+
+    func folder(port: Int, password: String, _ name: String) async throws -> [Listing.Message] {
+        let r = try await ScriptRunner.run(ScriptRunner.python, [Self.script, "folder", "--port", String(port), "--user", "user@example.org",
+                                                                 "--password", password, "--folder", name], timeout: .seconds(60))
+        #expect(r.ok, "folder: \(r.output)")
+        let line = r.output.split(separator: "\n").first.map(String.init) ?? ""
+        return try JSONDecoder().decode(Listing.self, from: Data(line.utf8)).messages
+    }
+
+    /// Waits (bounded) until the folder holds `count` messages.
+    func waitForFolder(port: Int, password: String, _ name: String, count: Int) async throws -> [Listing.Message] {
+        let deadline = ContinuousClock.now + .seconds(30)
+        var messages: [Listing.Message] = []
+        while ContinuousClock.now < deadline {
+            messages = try await folder(port: port, password: password, name)
+            if messages.count >= count { return messages }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return messages
+    }
+
+    @Test("spoofed p=reject refused, p=quarantine to Junk, signed and SPF-listed mail to INBOX",
+          .enabled(if: TestDNSServer.isAvailable, "nsd is not installed (scripts/setup-test-deps.sh)"))
+    func policies() async throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        let password = try await cli.setUpMailbox("user@example.org")
+        let key = Curve25519.Signing.PrivateKey()
+        let dns = try await TestDNSServer(zones: [
+            .init("bank.example", records: """
+                @ IN TXT "v=spf1 ip4:192.0.2.1 -all"
+                _dmarc IN TXT "v=DMARC1; p=reject"
+                """),
+            .init("shop.example", records: """
+                @ IN TXT "v=spf1 ip4:192.0.2.1 ~all"
+                _dmarc IN TXT "v=DMARC1; p=quarantine"
+                """),
+            .init("good.example", records: """
+                @ IN TXT "v=spf1 a:client.good.example -all"
+                client IN A 127.0.0.1
+                _dmarc IN TXT "v=DMARC1; p=reject; adkim=s"
+                sel._domainkey IN TXT "v=DKIM1; k=ed25519; p=\(key.publicKey.rawRepresentation.base64EncodedString())"
+                """),
+        ])
+        defer { dns.stop() }
+        let (server, smtp, imap) = try serve(cli.dataDir, environment: ["SEALBOX_DNS_SERVERS": dns.server, "SEALBOX_DNS_TRUST_ANCHOR": "none"])
+        defer { stop(server) }
+
+        let spoofed = try await send(port: smtp, from: "ceo@bank.example", subject: "Spoofed bank")
+        #expect(spoofed.code == 550, "\(spoofed)")
+        #expect(spoofed.text?.contains("5.7.1") == true && spoofed.text?.contains("DMARC") == true, "\(spoofed)")
+
+        let quarantined = try await send(port: smtp, from: "offers@shop.example", subject: "Quarantined shop")
+        #expect(quarantined.code == 250, "\(quarantined)")
+
+        let signed = "good.example:sel:ed25519:" + key.rawRepresentation.base64EncodedString()
+        let good = try await send(port: smtp, from: "news@good.example", subject: "Good news", sign: [signed],
+                                  headers: ["Authentication-Results: mx.example.org; dmarc=pass header.from=bank.example"])
+        #expect(good.code == 250, "\(good)")
+
+        let junk = try await waitForFolder(port: imap, password: password, "Junk", count: 1)
+        #expect(junk.map(\.subject) == ["Quarantined shop"])
+        let junkResults = junk.first?.ar.joined(separator: " | ") ?? ""
+        #expect(junkResults.contains("dmarc=fail") && junkResults.contains("spf=softfail") && junkResults.contains("header.from=shop.example"), "\(junkResults)")
+
+        let inbox = try await waitForFolder(port: imap, password: password, "INBOX", count: 1)
+        #expect(inbox.map(\.subject) == ["Good news"])
+        let results = inbox.first?.ar ?? []
+        #expect(results.count == 1, "the forged Authentication-Results is removed: \(results)")
+        let text = results.joined()
+        #expect(text.hasPrefix("mx.example.org;"), "\(text)")
+        #expect(text.contains("spf=pass") && text.contains("smtp.mailfrom=news@good.example"), "\(text)")
+        #expect(text.contains("dkim=pass") && text.contains("header.d=good.example") && text.contains("header.a=ed25519-sha256"), "\(text)")
+        #expect(text.contains("dmarc=pass") && text.contains("header.from=good.example"), "\(text)")
+        // Received names the client by its forward-confirmed reverse DNS name (for 127.0.0.1, libunbound
+        // answers both ways itself: localhost).
+        #expect(inbox.first?.received.contains("from client.good.example (localhost [127.0.0.1])") == true, "received: \(inbox.first?.received ?? "")")
+    }
+
+    @Test("a DNS server that never answers: 451 4.4.3 within auth.timeout")
+    func silentDNS() async throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        _ = try await cli.setUpMailbox("user@example.org")
+        // A UDP socket that takes queries and never answers.
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let (server, smtp, _) = try serve(cli.dataDir, environment: ["SEALBOX_DNS_SERVERS": "127.0.0.1@\(port)", "SEALBOX_DNS_TRUST_ANCHOR": "none",
+                                                                      "SEALBOX_DNS_TIMEOUT": "30", "SEALBOX_AUTH_TIMEOUT": "2"])
+        defer { stop(server) }
+        let started = ContinuousClock.now
+        let reply = try await send(port: smtp, from: "someone@slow.example", subject: "Slow DNS")
+        #expect(reply.code == 451 && reply.text?.contains("4.4.3") == true, "\(reply)")
+        #expect(ContinuousClock.now - started < .seconds(30), "bounded by auth.timeout")
+    }
+}
