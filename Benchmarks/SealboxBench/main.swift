@@ -8,6 +8,7 @@ import Foundation
 //   swift run -c release SealboxBench backup [--megabytes 1024] [--rounds 3] [--concurrency 4] [--no-s3] [--endpoint URL --bucket NAME]
 //   swift run -c release SealboxBench dkim [--iterations 2000] [--kilobytes 10]
 //   swift run -c release SealboxBench verify [--iterations 500] [--kilobytes 20]
+//   swift run -c release SealboxBench auth [--iterations 500] [--kilobytes 20]
 
 
 let args = Array(CommandLine.arguments.dropFirst())
@@ -18,7 +19,8 @@ case "imap": try await imapBenchmark(arguments: Array(args.dropFirst()))
 case "backup": try await backupBenchmark(arguments: Array(args.dropFirst()))
 case "dkim": try await dkimBenchmark(arguments: Array(args.dropFirst()))
 case "verify": try await dkimVerifyBenchmark(arguments: Array(args.dropFirst()))
+case "auth": try await authBenchmark(arguments: Array(args.dropFirst()))
 default:
-    FileHandle.standardError.write(Data("usage: SealboxBench store|mime|imap|backup|dkim|verify [options]\n".utf8))
+    FileHandle.standardError.write(Data("usage: SealboxBench store|mime|imap|backup|dkim|verify|auth [options]\n".utf8))
     exit(2)
 }

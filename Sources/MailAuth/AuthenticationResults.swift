@@ -35,6 +35,9 @@ public struct AuthenticationResults: Sendable, Equatable {
     /// ARC-Authentication-Results set repeats, RFC 8617 §4.1.1), `none` when there is nothing.
     public var resultsText: String { methods.isEmpty ? "none" : methods.map(\.text).joined(separator: ";\r\n\t") }
 
+    /// `resultsText` on one line (what `ARCSealer` takes: it folds the field itself).
+    public var resultsLine: String { methods.isEmpty ? "none" : methods.map(\.text).joined(separator: "; ") }
+
     /// The whole field with its line end, each method on a folded line of its own.
     public var field: String {
         "Authentication-Results: \(authservID);" + (methods.isEmpty ? " none" : "\r\n\t" + resultsText) + "\r\n"

@@ -130,6 +130,57 @@ struct InboundAuthServeTests {
         #expect(inbox.first?.received.contains("from client.good.example (localhost [127.0.0.1])") == true, "received: \(inbox.first?.received ?? "")")
     }
 
+    @Test("a forward leaves ARC-sealed with our results over the author's intact DKIM signature: dkimpy's arc_verify passes",
+          .enabled(if: TestDNSServer.isAvailable, "nsd is not installed (scripts/setup-test-deps.sh)"))
+    func forwardIsARCSealed() async throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        _ = try await cli.setUpMailbox("user@example.org")
+        #expect(try await cli.run(["alias", "add", "fwd@example.org", "--no-store", "--forward", "target@elsewhere.example"]).ok)
+        let work = cli.dataDir + "-arc"
+        try FileManager.default.createDirectory(atPath: work + "/out", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let (sink, relayPort) = try ServeProcess.startScript([ScriptRunner.clientsDirectory + "/../../OutboundTests/Servers/smtp_test_server.py",
+                                                              "--ready", work + "/ready", "--out", work + "/out"], readyFile: work + "/ready")
+        defer { ServeProcess.kill9(sink) }
+        let key = Curve25519.Signing.PrivateKey()
+        let authorRecord = "v=DKIM1; k=ed25519; p=\(key.publicKey.rawRepresentation.base64EncodedString())"
+        let dns = try await TestDNSServer(zones: [.init("good.example", records: """
+            @ IN TXT "v=spf1 ip4:127.0.0.1 -all"
+            _dmarc IN TXT "v=DMARC1; p=reject"
+            sel._domainkey IN TXT "\(authorRecord)"
+            """)])
+        defer { dns.stop() }
+        let (server, smtp, _) = try serve(cli.dataDir, environment: [
+            "SEALBOX_DNS_SERVERS": dns.server, "SEALBOX_DNS_TRUST_ANCHOR": "none", "SEALBOX_SMTP_RELAY_HOST": "127.0.0.1",
+            "SEALBOX_SMTP_RELAY_PORT": String(relayPort), "SEALBOX_SMTP_RELAY_SECURITY": "none"])
+        defer { stop(server) }
+        let signed = "good.example:sel:ed25519:" + key.rawRepresentation.base64EncodedString()
+        var args = [Self.script, "send", "--port", String(smtp), "--helo", "client.good.example", "--mail-from", "news@good.example",
+                    "--rcpt", "fwd@example.org", "--from", "news@good.example", "--subject", "Forward me", "--sign", signed]
+        let sent = try await ScriptRunner.run(ScriptRunner.python, args, timeout: .seconds(90))
+        #expect(sent.ok && sent.output.contains("\"code\": 250"), "\(sent.output)")
+        args.removeAll()
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline, !FileManager.default.fileExists(atPath: work + "/out/1.eml") { usleep(100_000) }
+        let forwarded = String(decoding: try Data(contentsOf: URL(fileURLWithPath: work + "/out/1.eml")), as: UTF8.self)
+        #expect(forwarded.contains("ARC-Seal: i=1;") && forwarded.contains("cv=none"), "\(forwarded.prefix(2000))")
+        #expect(forwarded.contains("ARC-Authentication-Results: i=1; mx.example.org;"), "\(forwarded.prefix(2000))")
+        // Our key records (the forwarding domain example.org) and the author's, answered to dkimpy instead of DNS.
+        let records = try await cli.dkimKeyRecords("example.org").records + ["sel._domainkey.good.example=\(authorRecord)"]
+        let verified = try await CLIHarness.dkimpy(work + "/out/1.eml", keyRecords: records)
+        #expect(verified.ok, "\(verified.output)")
+        let line = verified.output.split(separator: "\n").first.map(String.init) ?? ""
+        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+        let arc = object["arc"] as? [String: Any]
+        #expect(arc?["cv"] as? String == "pass", "dkimpy arc_verify: \(line)")
+        let signatures = object["signatures"] as? [[String: Any]] ?? []
+        #expect(signatures.contains { $0["d"] as? String == "good.example" && $0["ok"] as? Bool == true }, "the author's signature survives: \(line)")
+        #expect(signatures.contains { $0["d"] as? String == "example.org" && $0["ok"] as? Bool == true }, "the forwarder's DKIM signature: \(line)")
+        // The ARC-Authentication-Results repeats what the MX found.
+        #expect(forwarded.contains("dkim=pass") && forwarded.contains("header.d=good.example") && forwarded.contains("dmarc=pass"), "\(forwarded.prefix(3000))")
+    }
+
     @Test("a DNS server that never answers: 451 4.4.3 within auth.timeout")
     func silentDNS() async throws {
         let cli = try CLIHarness()

@@ -4,7 +4,8 @@
     dkim_verify.py MESSAGE_FILE NAME=TXT [NAME=TXT ...]
 
 Each NAME=TXT is a key record (`sel._domainkey.example.org=v=DKIM1; k=ed25519; p=...`) answered
-instead of DNS. Prints one JSON object: {"signatures": [{"d": ..., "s": ..., "a": ..., "ok": bool}, ...]}.
+instead of DNS. Prints one JSON object: {"signatures": [{"d": ..., "s": ..., "a": ..., "ok": bool}, ...]},
+with "arc": {"cv": "pass"|"fail"|"none", "reason": ...} when the message has ARC sets (dkimpy's arc_verify).
 """
 import json
 import sys
@@ -33,4 +34,11 @@ for idx, value in enumerate(signatures):
     except Exception:  # a failure to verify is reported, not raised
         ok = False
     out.append({"d": tags.get(b"d", b"").decode(), "s": tags.get(b"s", b"").decode(), "a": tags.get(b"a", b"").decode(), "ok": bool(ok)})
-print(json.dumps({"signatures": out}))
+result = {"signatures": out}
+if any(name.lower() == b"arc-seal" for name, _ in headers):
+    try:
+        cv, _, reason = dkim.arc_verify(message, dnsfunc=dnsfunc)
+        result["arc"] = {"cv": cv.decode() if isinstance(cv, bytes) else str(cv), "reason": str(reason)}
+    except Exception as e:  # reported, not raised
+        result["arc"] = {"cv": "error", "reason": str(e)}
+print(json.dumps(result))
