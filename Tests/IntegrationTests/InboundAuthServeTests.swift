@@ -181,6 +181,31 @@ struct InboundAuthServeTests {
         #expect(forwarded.contains("dkim=pass") && forwarded.contains("header.d=good.example") && forwarded.contains("dmarc=pass"), "\(forwarded.prefix(3000))")
     }
 
+    @Test("message inspect --auth explains a verdict with the node's resolver: each result, the header, what the MX would do",
+          .enabled(if: TestDNSServer.isAvailable, "nsd is not installed (scripts/setup-test-deps.sh)"))
+    func inspectExplains() async throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        _ = try await cli.setUpMailbox("user@example.org")
+        let dns = try await TestDNSServer(zones: [.init("bank.example", records: """
+            @ IN TXT "v=spf1 ip4:192.0.2.1 -all"
+            _dmarc IN TXT "v=DMARC1; p=reject"
+            """)])
+        defer { dns.stop() }
+        let path = cli.dataDir + "-spoof.eml"
+        try Data("From: <ceo@bank.example>\r\nSubject: wire money\r\n\r\nnow\r\n".utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try await cli.run(["message", "inspect", path, "--auth", "--client-ip", "198.51.100.9", "--helo", "mail.evil.example",
+                                   "--mail-from", "ceo@bank.example", "--dns-server", dns.server],
+                                  env: ["SEALBOX_DNS_TRUST_ANCHOR": "none", "SEALBOX_SERVER_HOSTNAME": "mx.example.org"])
+        #expect(r.ok, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("spf:   fail") && r.stdout.contains("dkim:  none") && r.stdout.contains("dmarc: fail header.from=bank.example p=reject"),
+                "\(r.stdout)")
+        #expect(r.stdout.contains("Authentication-Results: mx.example.org;") && r.stdout.contains("verdict: refuse with 550 5.7.1"), "\(r.stdout)")
+        let bad = try await cli.run(["message", "inspect", path, "--auth", "--client-ip", "not-an-ip"])
+        #expect(bad.status == 2 && bad.stderr.contains("--client-ip"), "\(bad.stderr)")
+    }
+
     @Test("a DNS server that never answers: 451 4.4.3 within auth.timeout")
     func silentDNS() async throws {
         let cli = try CLIHarness()
