@@ -2,6 +2,7 @@ import DNSCore
 import DNSResolver
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The node's DNS resolver, made in one place. `SealboxServer.buildServices` makes one for `serve`
 /// and hands it to every part that needs DNS; commands (`sealbox dns lookup`) make their own the
@@ -39,22 +40,68 @@ public enum SealboxDNS {
     }
 }
 
+/// The resolver of a running node: libunbound as `dns.*` says, validating DNSSEC from the root
+/// trust anchor by default. When that default anchor is in use and the start-up check finds that
+/// the resolvers strip DNSSEC (the root's own keys come back bogus), every signed answer would be
+/// bogus for the whole run: mail to signed domains would wait and the MX would defer every sender
+/// of a signed domain (`451 4.4.3`). The node then goes on without validation — what Postfix and
+/// most MTAs do behind such resolvers: answers count as insecure, so DANE is off — and says so in
+/// the log. An anchor set explicitly (`dns.trustAnchor`) is kept whatever the check says.
+public final class NodeResolver: DNSResolving, Sendable {
+    let validating: UnboundResolver
+    let settings: DNSSettings
+    let logger: Logger
+    private let withoutValidation = Mutex<UnboundResolver?>(nil)
+
+    public init(_ settings: DNSSettings, logger: Logger) throws {
+        self.settings = settings; self.logger = logger
+        validating = try SealboxDNS.makeResolver(settings, logger: logger)
+    }
+
+    /// Whether the node has given up DNSSEC validation for this run.
+    public var validationDropped: Bool { withoutValidation.withLock { $0 != nil } }
+
+    public func query(_ name: DNSName, _ type: DNSRecordType) async throws -> DNSAnswer<DNSRecord> {
+        try await (withoutValidation.withLock { $0 } ?? validating).query(name, type)
+    }
+
+    /// The start-up check (with the root anchor only): nil when the root's keys validate.
+    public func checkAtStart() async {
+        guard settings.trustAnchorFile == TrustAnchorFile.debianRootKey else { return }
+        guard let warning = await SealboxDNS.checkTrustAnchor(validating) else { return }
+        let stripped = warning.contains("validation fails for . itself")
+        guard stripped, settings.trustAnchorIsDefault else {
+            logger.warning("\(warning)")
+            return
+        }
+        var plain = settings
+        plain.trustAnchorFile = nil
+        do {
+            let resolver = try SealboxDNS.makeResolver(plain, logger: logger)
+            withoutValidation.withLock { $0 = resolver }
+            logger.warning("dns: the resolvers in use do not pass DNSSEC records through (the root's keys do not validate): going on without DNSSEC validation for this run, so DANE is off and SPF, DKIM and DMARC answers are taken as insecure. Use resolvers that pass DNSSEC (dns.servers), or set dns.trustAnchor to none to say this is intended")
+        } catch {
+            logger.warning("\(warning)")
+        }
+    }
+
+    public func shutdown() {
+        validating.shutdown()
+        withoutValidation.withLock { $0 }?.shutdown()
+    }
+}
+
 /// Keeps the node's resolver for the life of `serve` and shuts it when the node stops. Listed first
 /// among the services, so the service group, which stops services in reverse order, stops it last:
 /// every part that queries DNS has ended by then. With the root trust anchor it checks once, in
-/// the background, that the root's keys validate (`SealboxDNS.checkTrustAnchor`).
+/// the background, that the root's keys validate (`NodeResolver.checkAtStart`).
 struct DNSResolverService: Service {
-    let resolver: UnboundResolver
-    let checkRootAnchor: Bool
+    let resolver: NodeResolver
     let logger: Logger
 
     func run() async throws {
         await withDiscardingTaskGroup { group in
-            if checkRootAnchor {
-                group.addTask {
-                    if let warning = await SealboxDNS.checkTrustAnchor(resolver) { logger.warning("\(warning)") }
-                }
-            }
+            group.addTask { await resolver.checkAtStart() }
             try? await gracefulShutdown()
             resolver.shutdown()  // a check still running ends with .shutDown, silently
         }

@@ -67,9 +67,8 @@ public enum SealboxServer {
         if let dns {
             resolver = dns
         } else {
-            let own = try SealboxDNS.makeResolver(configuration.dns, logger: logger)
-            services.append(DNSResolverService(resolver: own, checkRootAnchor: configuration.dns.trustAnchorFile == TrustAnchorFile.debianRootKey,
-                                               logger: logger))
+            let own = try NodeResolver(configuration.dns, logger: logger)
+            services.append(DNSResolverService(resolver: own, logger: logger))
             resolver = own
         }
         if anyOn([(IMAP.listenerNames.plain, IMAPSettings.Key.port, configuration.imap.port),

@@ -95,8 +95,10 @@ extension MessageCommand.Inspect {
         let settings = try await SealboxConfiguration.load(overrides: overrides, configFile: config)
         var logger = Logger(label: "sealbox")
         logger.logLevel = .warning
-        let resolver = try SealboxDNS.makeResolver(settings.dns, logger: logger)
+        // The node's resolver as `serve` has it (without validation behind resolvers that strip DNSSEC).
+        let resolver = try NodeResolver(settings.dns, logger: logger)
         defer { resolver.shutdown() }
+        await resolver.checkAtStart()
         var authSettings = settings
         authSettings.auth.enabled = true
         guard let authenticator = try SealboxAuth.makeAuthenticator(authSettings, resolver: resolver, logger: logger) else { return }

@@ -18,6 +18,8 @@ public struct DNSSettings: ComponentSettings {
     public var servers: [String]
     /// nil: no DNSSEC validation.
     public var trustAnchorFile: String?
+    /// No `dns.trustAnchor` was given: the Debian root key (or none) by default.
+    public var trustAnchorIsDefault = false
     public var timeout: Duration
     /// Where the resolver's settings came from, in one line for `serve`'s start-up report.
     public var summary: String
@@ -42,6 +44,7 @@ public struct DNSSettings: ComponentSettings {
             trustAnchorFile = path
             anchorNote = "DNSSEC validated from the trust anchor \(path)"
         case nil:
+            trustAnchorIsDefault = true
             if (try? TrustAnchorFile.check(path: TrustAnchorFile.debianRootKey)) != nil {
                 trustAnchorFile = TrustAnchorFile.debianRootKey
                 anchorNote = "DNSSEC validated from the root trust anchor \(TrustAnchorFile.debianRootKey) (dns-root-data)"
