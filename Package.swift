@@ -204,7 +204,8 @@ let package = Package(
                     exclude: ["Scripts"]),  // the dkimpy reference corpus the tests run by path
         // Live: nsd serving test zones (one DNSSEC-signed at test time by ldns-signzone) on loopback.
         .testTarget(name: "DNSResolverTests", dependencies: ["DNSResolver", "DNSCore", "SealboxApp", "TestSupport",
-            .product(name: "Configuration", package: "swift-configuration")]),
+            .product(name: "Configuration", package: "swift-configuration"),
+            .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SMTPServerTests", dependencies: ["MailboxAPI", "MailboxTesting", "SMTPServer", "SMTPCore", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "OutboundTests", dependencies: ["Outbound", "MailAuth", "DNSCore", "MIMEParser", "MailCore", "SMTPCore", "TestSupport",

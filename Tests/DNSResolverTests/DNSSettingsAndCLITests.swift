@@ -1,6 +1,7 @@
 import DNSCore
 import DNSResolver
 import Foundation
+import Logging
 import SealboxApp
 import TestSupport
 import Testing
@@ -72,6 +73,41 @@ struct TrustAnchorCheckTests {
         defer { rootAnchored.shutdown() }
         let warning = await SealboxDNS.checkTrustAnchor(rootAnchored)
         #expect(warning?.contains("dns.trustAnchor") == true || warning?.contains("failed") == true, "\(String(describing: warning))")
+    }
+}
+
+@Suite("the node's resolver behind resolvers that strip DNSSEC", .enabled(if: TestDNSServer.isAvailable, "nsd is not installed"))
+struct NodeResolverFallbackTests {
+    @Test("with the default root anchor and an unsigned root, it goes on without validation; an anchor given explicitly is kept",
+          .enabled(if: FileManager.default.fileExists(atPath: "/usr/share/dns/root.key"), "dns-root-data is not installed"))
+    func fallback() async throws {
+        let server = try await TestDNSServer(zones: [.init(".", records: "plain IN TXT \"hello\"")])
+        defer { server.stop() }
+        let settings = try await DNSSettingsTests().load(["dns.servers": server.server])
+        #expect(settings.trustAnchorIsDefault && settings.trustAnchorFile == "/usr/share/dns/root.key")
+        let node = try NodeResolver(settings, logger: Logger(label: "test"))
+        defer { node.shutdown() }
+        // nsd answers SERVFAIL until it has loaded the zone: wait (bounded) for an answer without validation.
+        var plain = settings
+        plain.trustAnchorFile = nil
+        let ready = try SealboxDNS.makeResolver(plain, logger: Logger(label: "test"))
+        defer { ready.shutdown() }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline, (try? await ready.txt(try DNSName("plain"))) == nil { try await Task.sleep(for: .milliseconds(100)) }
+        let probe = try SealboxDNS.makeResolver(settings, logger: Logger(label: "test"))
+        defer { probe.shutdown() }
+        let warning = await SealboxDNS.checkTrustAnchor(probe)
+        #expect(warning?.contains("validation fails for . itself") == true, "\(String(describing: warning))")
+        await node.checkAtStart()
+        #expect(node.validationDropped)
+        let answer = try await node.txt(try DNSName("plain"))
+        #expect(answer.records.first?.text == "hello" && !answer.isSecure)
+
+        let explicit = try await DNSSettingsTests().load(["dns.servers": server.server, "dns.trustAnchor": "/usr/share/dns/root.key"])
+        let kept = try NodeResolver(explicit, logger: Logger(label: "test"))
+        defer { kept.shutdown() }
+        await kept.checkAtStart()
+        #expect(!kept.validationDropped)
     }
 }
 

@@ -53,12 +53,15 @@ public final class TestDNSServer: @unchecked Sendable {
         var anchors: [String] = []
         var zoneConfig = ""
         for zone in zones {
-            let file = "\(zone.origin).zone"
+            // The root zone (".") too: a server whose root is unsigned, as a resolver that strips DNSSEC leaves it.
+            let absolute = zone.origin == "." ? "." : zone.origin + "."
+            let under = zone.origin == "." ? "." : "." + zone.origin + "."  // ns<under>, hostmaster<under>
+            let file = zone.origin == "." ? "root.zone" : "\(zone.origin).zone"
             let text = """
-                $ORIGIN \(zone.origin).
+                $ORIGIN \(absolute)
                 $TTL 300
-                @ IN SOA ns.\(zone.origin). hostmaster.\(zone.origin). 1 3600 600 86400 60
-                @ IN NS ns.\(zone.origin).
+                @ IN SOA ns\(under) hostmaster\(under) 1 3600 600 86400 60
+                @ IN NS ns\(under)
                 ns IN A 127.0.0.1
                 \(zone.records)
 
