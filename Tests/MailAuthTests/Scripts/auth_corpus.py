@@ -9,7 +9,9 @@ implementation: pyspf for SPF, dkimpy for DKIM and ARC, its own DMARC).
 A CASE is {"name", "message" (base64), "ip", "helo", "mailFrom" ("" for <>), "dns": TABLE, "field" (the
 Authentication-Results authheaders wrote), "authheaders": VERDICT, "dkimpy": [RESULT per DKIM-Signature]}.
 A TABLE is {NAME: {"TXT": [text], "A": [ip], "AAAA": [ip], "MX": [[preference, host]], "PTR": [host]}}
-(PTR at the in-addr.arpa name). A VERDICT is authheaders' field parsed with authres: {"spf": RESULT,
+(PTR at the in-addr.arpa name): every record of the corpus's fictitious world, with the case's own
+changes (a DMARC record replaced or removed, a second SPF record), so that both sides may look up
+whatever they look up. A VERDICT is authheaders' field parsed with authres: {"spf": RESULT,
 "dkim": [{"result", "d"}], "dmarc": {"result", "from", "policy"}, "arc": RESULT}. authheaders checks
 the first DKIM-Signature only; "dkimpy" is the same check (dkimpy's DKIM.verify, exceptions as fail,
 DNS errors as temperror) for every signature in header order.
