@@ -31,16 +31,17 @@ public struct AuthenticationResults: Sendable, Equatable {
 
     public init(authservID: String, methods: [Method]) { self.authservID = authservID; self.methods = methods }
 
-    /// What follows the authserv-id: `spf=pass …; dkim=pass …` (the payload an
-    /// ARC-Authentication-Results set repeats, RFC 8617 §4.1.1), `none` when there is nothing.
-    public var resultsText: String { methods.isEmpty ? "none" : methods.map(\.text).joined(separator: ";\r\n\t") }
+    /// What follows the authserv-id, on one line: `spf=pass …; dkim=pass …` (the payload an
+    /// ARC-Authentication-Results set repeats, RFC 8617 §4.1.1, which `ARCSealer.seal` takes and
+    /// folds itself: it refuses line breaks), `none` when there is nothing.
+    public var resultsText: String { methods.isEmpty ? "none" : methods.map(\.text).joined(separator: "; ") }
 
     /// `resultsText` on one line (what `ARCSealer` takes: it folds the field itself).
     public var resultsLine: String { methods.isEmpty ? "none" : methods.map(\.text).joined(separator: "; ") }
 
     /// The whole field with its line end, each method on a folded line of its own.
     public var field: String {
-        "Authentication-Results: \(authservID);" + (methods.isEmpty ? " none" : "\r\n\t" + resultsText) + "\r\n"
+        "Authentication-Results: \(authservID);" + (methods.isEmpty ? " none" : "\r\n\t" + methods.map(\.text).joined(separator: ";\r\n\t")) + "\r\n"
     }
 
     /// A property value as written: a token or `local-part@domain` as is, anything else quoted.

@@ -124,6 +124,22 @@ import Testing
             + "\tdmarc=pass (p=reject dis=none) header.from=sender.example;\r\n"
             + "\tspf=none smtp.mailfrom=\"odd local\\\"part@x.example\"\r\n")
         #expect(AuthenticationResults(authservID: "mx", methods: []).field == "Authentication-Results: mx; none\r\n")
+        #expect(ar.resultsText == "spf=pass smtp.mailfrom=a.b@sender.example; dkim=fail (body hash \\(did not\\) match) header.d=sender.example "
+            + "header.b=abc+/=12; dmarc=pass (p=reject dis=none) header.from=sender.example; spf=none smtp.mailfrom=\"odd local\\\"part@x.example\"")
+    }
+
+    /// What the MX hands to the forwarder (`auth.results`) is what ARCSealer takes: one line, folded by the sealer.
+    @Test func reportResultsSealAForward() async throws {
+        var dns = InMemoryDNSResolver()
+        dns.add(try DNSName("sender.example"), [.txt(TXTRecord(strings: [Array("v=spf1 ip4:192.0.2.1 -all".utf8)]))])
+        let auth = InboundAuthenticator(resolver: dns, publicSuffixList: PublicSuffixList(text: "example"), configuration: .init(authservID: "mx.test"))
+        let message = Array("From: <a@sender.example>\r\nSubject: x\r\n\r\nbody\r\n".utf8)
+        let report = await auth.check(message: message, clientIP: "192.0.2.1", helo: "mta.sender.example", mailFrom: "a@sender.example")
+        #expect(report.results.methods.count == 4 && !report.results.resultsText.contains("\r") && !report.results.resultsText.contains("\n"))
+        let key = try DKIMSigningKey.generate(domain: "fwd.example", selector: "arc", algorithm: .rsa)
+        let sealed = try ARCSealer.seal(message, key: key, authservID: "mx.test", authenticationResults: report.results.resultsText, chain: report.arc)
+        let text = String(decoding: sealed, as: UTF8.self)
+        #expect(text.contains("ARC-Authentication-Results: i=1; mx.test;\r\n\tspf=pass") && text.contains(";\r\n\tarc=none\r\n"), "\(text)")
     }
 
     @Test func removesOnlyFieldsClaimingOurID() throws {
