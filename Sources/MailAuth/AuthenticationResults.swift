@@ -36,9 +36,6 @@ public struct AuthenticationResults: Sendable, Equatable {
     /// folds itself: it refuses line breaks), `none` when there is nothing.
     public var resultsText: String { methods.isEmpty ? "none" : methods.map(\.text).joined(separator: "; ") }
 
-    /// `resultsText` on one line (what `ARCSealer` takes: it folds the field itself).
-    public var resultsLine: String { methods.isEmpty ? "none" : methods.map(\.text).joined(separator: "; ") }
-
     /// The whole field with its line end, each method on a folded line of its own.
     public var field: String {
         "Authentication-Results: \(authservID);" + (methods.isEmpty ? " none" : "\r\n\t" + methods.map(\.text).joined(separator: ";\r\n\t")) + "\r\n"

@@ -54,7 +54,7 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
             break
         }
         transaction.headerPrefix = Array(report.results.field.utf8)
-        transaction.forwardContext["auth.results"] = report.results.resultsLine
+        transaction.forwardContext["auth.results"] = report.results.resultsText
         transaction.forwardContext["auth.arc"] = report.arc.result.rawValue
         transaction.forwardContext["auth.arcInstances"] = String(report.arc.instances)
         return nil
