@@ -132,34 +132,43 @@ public enum DKIMCanonicalization {
     public static func relaxedBody(_ body: ArraySlice<UInt8>) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(body.count + 2)
-        var emptyLines = 0
-        var index = body.startIndex
-        while index < body.endIndex {
-            var end = index
-            while end < body.endIndex, body[end] != 0x0A { end += 1 }
-            var lineEnd = end
-            if lineEnd > index, body[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-            var line: [UInt8] = []
-            var pendingSpace = false
-            for byte in body[index..<lineEnd] {
-                if byte == 0x20 || byte == 0x09 {
-                    pendingSpace = true
-                } else {
-                    if pendingSpace { line.append(0x20) }
-                    pendingSpace = false
-                    line.append(byte)
+        // Written straight into `out` (no array per line: this runs over every byte of every
+        // message the MX receives); empty lines are held back until a line with content follows.
+        body.withUnsafeBufferPointer { bytes in
+            var emptyLines = 0
+            var index = 0
+            let count = bytes.count
+            while index < count {
+                var end = index
+                while end < count, bytes[end] != 0x0A { end += 1 }
+                var lineEnd = end
+                if lineEnd > index, bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+                var pendingSpace = false, wrote = false
+                var i = index
+                while i < lineEnd {
+                    let byte = bytes[i]
+                    if byte == 0x20 || byte == 0x09 {
+                        pendingSpace = true
+                    } else {
+                        if !wrote {
+                            for _ in 0..<emptyLines { out.append(0x0D); out.append(0x0A) }
+                            emptyLines = 0
+                            wrote = true
+                        }
+                        if pendingSpace { out.append(0x20) }
+                        pendingSpace = false
+                        out.append(byte)
+                    }
+                    i += 1
                 }
+                if wrote {
+                    out.append(0x0D); out.append(0x0A)
+                } else {
+                    emptyLines += 1
+                }
+                if end == count { break }
+                index = end + 1
             }
-            if line.isEmpty {
-                emptyLines += 1
-            } else {
-                for _ in 0..<emptyLines { out.append(contentsOf: [0x0D, 0x0A]) }
-                emptyLines = 0
-                out.append(contentsOf: line)
-                out.append(contentsOf: [0x0D, 0x0A])
-            }
-            index = min(end + 1, body.endIndex)
-            if end == body.endIndex { break }
         }
         return out
     }
