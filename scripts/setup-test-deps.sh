@@ -12,16 +12,19 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # tests on loopback ports; its own service is not used). msmtp and mutt: real submission clients (the
 # submission tests; swaks and curl are the others). nsd: the authoritative DNS server the DNS tests
 # start on a loopback port (its own service is not used); ldnsutils: ldns-keygen and ldns-signzone
-# sign a test zone with fresh keys at test time.
+# sign a test zone with fresh keys at test time. opendkim and opendkim-tools (opendkim-genkey): the
+# DKIM signer of the Postfix instance that sends to the MX in the end-to-end authentication test
+# (Tests/IntegrationTests/Clients/postfix_opendkim.py runs private instances of both on loopback
+# ports; the package's own opendkim service, started where the system starts services, is not used).
 DEBS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd libpython3.11-testsuite golang-github-jhillyerd-enmime-dev
       isync offlineimap3 fetchmail curl openssl swaks libnet-ssleay-perl libio-socket-ssl-perl postfix postsrsd msmtp mutt
-      nsd ldnsutils)
+      nsd ldnsutils opendkim opendkim-tools)
 missing=()
 for p in "${DEBS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  # postfix is installed for its smtp-source/smtp-sink tools only: no mail system is configured or started.
+  # postfix is installed for its tools and private test instances only: no mail system is configured or started.
   echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections 2>/dev/null || true
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
