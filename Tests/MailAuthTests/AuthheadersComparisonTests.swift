@@ -101,7 +101,7 @@ struct AuthheadersComparisonTests {
 
     static func authenticator(_ table: [String: Any]) throws -> InboundAuthenticator {
         InboundAuthenticator(resolver: try resolver(table), publicSuffixList: try publicSuffixList(),
-                             configuration: .init(authservID: "mx.test"), dmarcSample: { 0 })
+                             configuration: .unhurried("mx.test"), dmarcSample: { 0 })
     }
 
     /// One compared result: what we say, what authheaders says.
