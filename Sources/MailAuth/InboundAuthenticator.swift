@@ -159,12 +159,18 @@ public struct InboundAuthenticator: Sendable {
         if dkim.isEmpty {
             methods.append(.init("dkim", "none", comment: "no signature"))
         }
-        for signature in dkim {
+        // One entry per signature checked; signatures past the verifier's limit are one entry, so a
+        // message with thousands of DKIM-Signature fields does not get a header as long.
+        let listed = dkim.prefix(Self.maxListedSignatures)
+        for signature in listed {
             var properties = [("header.d", signature.domain), ("header.s", signature.selector)]
             if let identity = signature.identity { properties.append(("header.i", identity)) }
             properties.append(("header.a", signature.algorithm))
             if !signature.headerB.isEmpty { properties.append(("header.b", signature.headerB)) }
             methods.append(.init("dkim", signature.result.rawValue, comment: signature.result == .pass ? nil : signature.reason, properties: properties))
+        }
+        if dkim.count > listed.count {
+            methods.append(.init("dkim", "permerror", comment: "\(dkim.count - listed.count) more signatures not checked"))
         }
         var dmarcComment: [String] = []
         if let policy = dmarc.requestedPolicy { dmarcComment.append("p=\(policy.rawValue) dis=\(dmarc.disposition.rawValue)") }
@@ -178,6 +184,9 @@ public struct InboundAuthenticator: Sendable {
         methods.append(.init("arc", arc.result.rawValue, comment: arcComment))
         return AuthenticationResults(authservID: configuration.authservID, methods: methods)
     }
+
+    /// DKIM entries in Authentication-Results at most (the verifier checks 8 signatures).
+    static let maxListedSignatures = 10
 
     /// fail (by disposition) > temperror > permerror > none > pass: the outcome that decides when
     /// a message names several author domains.

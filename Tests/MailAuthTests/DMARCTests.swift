@@ -208,6 +208,14 @@ import Testing
         guard case .refuse(550, _, _) = await auth.check(message: two, clientIP: "192.0.2.99", helo: "x", mailFrom: "").verdict else {
             Issue.record("two From domains"); return
         }
+        // Thousands of signatures: the verifier checks 8, the header lists 10 and sums up the rest.
+        let many = Array((String(repeating: "DKIM-Signature: v=1; a=rsa-sha256; d=x.example; s=s; h=from; bh=AAAA; b=AAAA\r\n", count: 2000)
+            + "From: <a@open.example>\r\n\r\nx\r\n").utf8)
+        let flooded = await auth.check(message: many, clientIP: "192.0.2.99", helo: "x", mailFrom: "a@open.example")
+        #expect(flooded.dkim.count == 2000)
+        let dkimEntries = flooded.results.methods.filter { $0.name == "dkim" }
+        #expect(dkimEntries.count == 11 && dkimEntries.last?.comment == "1990 more signatures not checked", "\(dkimEntries.last.map(\.text) ?? "")")
+        #expect(flooded.results.field.utf8.count < 3_000)
         // The header: every method, our authserv-id.
         let field = spoofed.results.field
         #expect(field.hasPrefix("Authentication-Results: mx.test;") && field.contains("spf=fail") && field.contains("dkim=none")
