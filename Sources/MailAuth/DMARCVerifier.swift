@@ -65,7 +65,9 @@ public struct DMARCVerifier: Sendable {
         guard let (record, policyDomain) = found else {
             return DMARCOutcome(result: .none, fromDomain: fromDomain, reason: "no DMARC record")
         }
-        let requested = policyDomain == fromDomain ? record.policy : (record.subdomainPolicy ?? record.policy)
+        var requested = policyDomain == fromDomain ? record.policy : (record.subdomainPolicy ?? record.policy)
+        // RFC 9091: a subdomain that does not exist (NXDOMAIN for A, AAAA and MX) gets `np=` when given.
+        if policyDomain != fromDomain, let np = record.nonexistentPolicy, await doesNotExist(from) { requested = np }
         let spfAligned = spfPassDomain.map { aligned($0, fromDomain, record.spfAlignment) } ?? false
         let dkimAligned = dkimPassDomains.contains { aligned($0, fromDomain, record.dkimAlignment) }
         if spfAligned || dkimAligned {
@@ -89,6 +91,22 @@ public struct DMARCVerifier: Sendable {
         if a == b { return true }
         guard mode == .relaxed else { return false }
         return publicSuffixList.organizationalDomain(of: a) == publicSuffixList.organizationalDomain(of: b)
+    }
+
+    /// NXDOMAIN for the name's A, AAAA and MX records alike (RFC 9091 §2.1); any other answer or
+    /// failure: it may exist.
+    func doesNotExist(_ name: DNSName) async -> Bool {
+        for type in [DNSRecordType.a, .aaaa, .mx] {
+            do {
+                _ = try await resolver.query(name, type)
+                return false
+            } catch let error as DNSError where error.code == .nameNotFound {
+                continue
+            } catch {
+                return false
+            }
+        }
+        return true
     }
 
     enum Lookup { case found(DMARCRecord), none, temporary(String) }

@@ -91,6 +91,15 @@ import Testing
         // pct=0: sampled out, the next weaker policy.
         o = await v.evaluate(fromDomain: "news.example", spfPassDomain: nil, dkimPassDomains: [])
         #expect(o.result == .fail && o.requestedPolicy == .reject && o.disposition == .quarantine)
+        // RFC 9091: np= for a subdomain that does not exist; sp= for one that does.
+        var withNP = dns
+        try withNP.add(DNSName("_dmarc.corp.example"), [.txt(TXTRecord(strings: [Array("v=DMARC1; p=none; sp=quarantine; np=reject".utf8)]))])
+        try withNP.add(DNSName("real.corp.example"), [.a(#require(IPAddress("192.0.2.10")))])
+        let npVerifier = DMARCVerifier(resolver: withNP, publicSuffixList: Self.list, sample: { 50 })
+        o = await npVerifier.evaluate(fromDomain: "ghost.corp.example", spfPassDomain: nil, dkimPassDomains: [])
+        #expect(o.result == .fail && o.requestedPolicy == .reject && o.disposition == .reject)
+        o = await npVerifier.evaluate(fromDomain: "real.corp.example", spfPassDomain: nil, dkimPassDomains: [])
+        #expect(o.result == .fail && o.requestedPolicy == .quarantine)
         // No record anywhere.
         o = await v.evaluate(fromDomain: "plain.example", spfPassDomain: nil, dkimPassDomains: [])
         #expect(o.result == .none)
