@@ -127,24 +127,10 @@ run_target() {
 # DKIM and ARC: MailAuth's pure parser files (they must stay free of Crypto and Foundation) with Fuzz/DKIMFuzz.
 DKIM_PURE_FILES=(DKIMResult ARCOutcome DKIMTagList DKIMCanonicalization DKIMHeaderHash DKIMSignatureFields DKIMKeyRecord ARCHeaderSets)
 fuzz_dkim() {
-  mkdir -p "$OUT/dkim-work-corpus" "$OUT/dkim-artifacts"
   echo "fuzz: building the DKIM fuzz target" >&2
   swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name DKIMFuzz \
     $(printf 'Sources/MailAuth/%s.swift ' "${DKIM_PURE_FILES[@]}") Fuzz/DKIMFuzz/main.swift -o "$OUT/dkim-fuzz"
-  cp -n Fuzz/dkim-corpus/* "$OUT/dkim-work-corpus/" 2>/dev/null || true
-  echo "fuzz: running the DKIM target for ${SECONDS_TO_RUN}s" >&2
-  set +e
-  SWIFT_BACKTRACE=enable=no "$OUT/dkim-fuzz" -max_total_time="$SECONDS_TO_RUN" -timeout=10 -rss_limit_mb=2048 \
-    -max_len=4096 -artifact_prefix="$OUT/dkim-artifacts/" -print_final_stats=1 \
-    "$OUT/dkim-work-corpus" 2> "$OUT/dkim-last-run.log"
-  rc=$?
-  set -e
-  tail -n 20 "$OUT/dkim-last-run.log" >&2
-  if [ $rc -ne 0 ]; then
-    echo "fuzz: DKIM FAILED (exit $rc); reproducer in $OUT/dkim-artifacts/" >&2
-    exit $rc
-  fi
-  echo "fuzz: DKIM: no crash in ${SECONDS_TO_RUN}s" >&2
+  run_target dkim
 }
 
 case "$ONLY" in
