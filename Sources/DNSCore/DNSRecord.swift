@@ -124,6 +124,18 @@ public struct TXTRecord: Hashable, Sendable {
 
     public init(strings: [[UInt8]]) { self.strings = strings }
 
+    /// `text` as one record: its UTF-8 bytes in character-strings of at most 255 bytes (an empty
+    /// text is one empty string), as a zone file or a DNS server splits a long value.
+    public init(text: String) {
+        var strings: [[UInt8]] = []
+        var rest = Array(text.utf8)[...]
+        repeat {
+            strings.append(Array(rest.prefix(255)))
+            rest = rest.dropFirst(255)
+        } while !rest.isEmpty
+        self.strings = strings
+    }
+
     /// The character-strings joined, as bytes.
     public var bytes: [UInt8] { strings.flatMap { $0 } }
 

@@ -124,7 +124,7 @@ struct ARCTests {
     func ed25519Seal() async throws {
         let key = try DKIMSigningKey.generate(domain: "relay.example", selector: "e", algorithm: .ed25519)
         var resolver = InMemoryDNSResolver()
-        try resolver.add(DNSName("e._domainkey.relay.example"), [.txt(ReferenceCorpus.txtRecord(key.dnsRecord))])
+        try resolver.add(DNSName("e._domainkey.relay.example"), [.txt(TXTRecord(text: key.dnsRecord))])
         let verifier = ARCVerifier(resolver: resolver)
         var message = Self.message
         var chain = ARCOutcome(result: .none, instances: 0)
@@ -140,7 +140,7 @@ struct ARCTests {
     func structure() async throws {
         let key = try DKIMSigningKey.generate(domain: "relay.example", selector: "e", algorithm: .ed25519)
         var resolver = InMemoryDNSResolver()
-        try resolver.add(DNSName("e._domainkey.relay.example"), [.txt(ReferenceCorpus.txtRecord(key.dnsRecord))])
+        try resolver.add(DNSName("e._domainkey.relay.example"), [.txt(TXTRecord(text: key.dnsRecord))])
         let verifier = ARCVerifier(resolver: resolver)
         let hop1 = try ARCSealer.seal(Self.message, key: key, authservID: "a.example", authenticationResults: "", chain: ARCOutcome(result: .none, instances: 0))
         let text = String(decoding: hop1, as: UTF8.self)

@@ -78,7 +78,7 @@ struct AuthheadersComparisonTests {
         for (name, value) in table {
             let types = value as? [String: Any] ?? [:]
             var records: [DNSRecord] = []
-            for text in types["TXT"] as? [String] ?? [] { records.append(.txt(ReferenceCorpus.txtRecord(text))) }
+            for text in types["TXT"] as? [String] ?? [] { records.append(.txt(TXTRecord(text: text))) }
             for ip in types["A"] as? [String] ?? [] { records.append(.a(try #require(IPAddress(ip)))) }
             for ip in types["AAAA"] as? [String] ?? [] { records.append(.aaaa(try #require(IPAddress(ip)))) }
             for mx in types["MX"] as? [[Any]] ?? [] {

@@ -60,7 +60,7 @@ struct DKIMVerifierTests {
     func resolver(_ keys: [DKIMSigningKey]) throws -> InMemoryDNSResolver {
         var resolver = InMemoryDNSResolver()
         for key in keys {
-            try resolver.add(DNSName("\(key.selector)._domainkey.\(key.domain)"), [.txt(ReferenceCorpus.txtRecord(key.dnsRecord))])
+            try resolver.add(DNSName("\(key.selector)._domainkey.\(key.domain)"), [.txt(TXTRecord(text: key.dnsRecord))])
         }
         return resolver
     }

@@ -43,20 +43,9 @@ enum ReferenceCorpus {
         var resolver = InMemoryDNSResolver()
         for (name, value) in records {
             let texts = value as? [String] ?? []
-            try resolver.add(DNSName(name), texts.map { .txt(txtRecord($0)) })
+            try resolver.add(DNSName(name), texts.map { .txt(TXTRecord(text: $0)) })
         }
         return resolver
-    }
-
-    /// A TXT record holding `text` in character-strings of at most 255 bytes.
-    static func txtRecord(_ text: String) -> TXTRecord {
-        var strings: [[UInt8]] = []
-        var rest = Array(text.utf8)[...]
-        repeat {
-            strings.append(Array(rest.prefix(255)))
-            rest = rest.dropFirst(255)
-        } while !rest.isEmpty
-        return TXTRecord(strings: strings)
     }
 
     static func bytes(_ base64: Any?) -> [UInt8] {
