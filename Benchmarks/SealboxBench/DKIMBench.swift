@@ -10,38 +10,13 @@ import Outbound
 /// RSA). Keys made as `domain add` makes them (`DKIMSigningKey.generate`). Prints µs per message,
 /// the median of 5 rounds of N iterations each (one thread).
 func dkimBenchmark(arguments: [String]) async throws {
-    var iterations = 2000
-    var kilobytes = 10
-    var i = 0
-    while i < arguments.count {
-        switch arguments[i] {
-        case "--iterations" where i + 1 < arguments.count: iterations = max(1, Int(arguments[i + 1]) ?? 2000); i += 2
-        case "--kilobytes" where i + 1 < arguments.count: kilobytes = max(1, Int(arguments[i + 1]) ?? 10); i += 2
-        default: print("usage: SealboxBench dkim [--iterations N] [--kilobytes K]"); return
-        }
-    }
-    let ed25519 = try DKIMSigningKey.generate(domain: "example.com", selector: "bench-e", algorithm: .ed25519)
-    let rsa = try DKIMSigningKey.generate(domain: "example.com", selector: "bench-r", algorithm: .rsa)
+    guard let (iterations, kilobytes) = dkimBenchOptions(arguments, mode: "dkim", iterations: 2000, kilobytes: 10) else { return }
+    let (ed25519, rsa) = try dkimBenchKeys()
     let message = dkimBenchMessage(bytes: kilobytes * 1024)
     print("dkim benchmark: \(message.count)-byte message, \(iterations) iterations x 5 rounds, median round")
-
-    func measure(_ label: String, _ keys: [DKIMSigningKey]) throws {
-        var sink = 0
-        for _ in 0..<min(iterations, 100) { sink &+= try DKIMSigner.sign(message, keys: keys).count }  // warm-up
-        var rounds: [Double] = []
-        for _ in 0..<5 {
-            let start = ContinuousClock.now
-            for _ in 0..<iterations { sink &+= try DKIMSigner.sign(message, keys: keys).count }
-            let elapsed = ContinuousClock.now - start
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            rounds.append(seconds / Double(iterations) * 1e6)
-        }
-        rounds.sort()
-        print(String(format: "%@: %.1f µs per message (rounds %.1f–%.1f µs; sink %d)", label, rounds[2], rounds[0], rounds[4], sink & 1))
+    for (label, keys) in [("ed25519-sha256 alone    ", [ed25519]), ("rsa-sha256 (2048) alone ", [rsa]), ("both (as sent)          ", [ed25519, rsa])] {
+        try await printMedianRound(label, iterations: iterations, warmUp: 100) { try DKIMSigner.sign(message, keys: keys).count }
     }
-    try measure("ed25519-sha256 alone    ", [ed25519])
-    try measure("rsa-sha256 (2048) alone ", [rsa])
-    try measure("both (as sent)          ", [ed25519, rsa])
 }
 
 /// A plain-text message of about `bytes` bytes, with the headers a mail client sends.
@@ -54,6 +29,52 @@ func dkimBenchMessage(bytes: Int) -> [UInt8] {
     return Array(text.utf8)
 }
 
+/// `--iterations N` and `--kilobytes K` (at least 1 each, else the defaults given), or nil after
+/// printing the usage of `mode` for anything else.
+func dkimBenchOptions(_ arguments: [String], mode: String, iterations: Int, kilobytes: Int) -> (iterations: Int, kilobytes: Int)? {
+    var options = (iterations: iterations, kilobytes: kilobytes)
+    var i = 0
+    while i < arguments.count {
+        switch arguments[i] {
+        case "--iterations" where i + 1 < arguments.count: options.iterations = max(1, Int(arguments[i + 1]) ?? iterations); i += 2
+        case "--kilobytes" where i + 1 < arguments.count: options.kilobytes = max(1, Int(arguments[i + 1]) ?? kilobytes); i += 2
+        default: print("usage: SealboxBench \(mode) [--iterations N] [--kilobytes K]"); return nil
+        }
+    }
+    return options
+}
+
+/// An Ed25519 and an RSA-2048 key of example.com, made as `domain add` makes them.
+func dkimBenchKeys() throws -> (ed25519: DKIMSigningKey, rsa: DKIMSigningKey) {
+    (try DKIMSigningKey.generate(domain: "example.com", selector: "bench-e", algorithm: .ed25519),
+     try DKIMSigningKey.generate(domain: "example.com", selector: "bench-r", algorithm: .rsa))
+}
+
+/// A resolver answering the keys' records at `<selector>._domainkey.<domain>`.
+func dkimBenchResolver(_ keys: [DKIMSigningKey]) throws -> InMemoryDNSResolver {
+    var resolver = InMemoryDNSResolver()
+    for key in keys { resolver.add(try DNSName("\(key.selector)._domainkey.\(key.domain)"), [.txt(TXTRecord(text: key.dnsRecord))]) }
+    return resolver
+}
+
+/// Runs `body` `warmUp` times (at most `iterations`), then 5 rounds of `iterations`; prints the
+/// median round's µs per call with the fastest and slowest (the sum of what `body` returns keeps
+/// the work from being optimized away).
+func printMedianRound(_ label: String, iterations: Int, warmUp: Int, _ body: () async throws -> Int) async rethrows {
+    var sink = 0
+    for _ in 0..<min(iterations, warmUp) { sink &+= try await body() }
+    var rounds: [Double] = []
+    for _ in 0..<5 {
+        let start = ContinuousClock.now
+        for _ in 0..<iterations { sink &+= try await body() }
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        rounds.append(seconds / Double(iterations) * 1e6)
+    }
+    rounds.sort()
+    print(String(format: "%@: %.1f µs per message (rounds %.1f–%.1f µs; sink %d)", label, rounds[2], rounds[0], rounds[4], sink & 1))
+}
+
 /// `swift run -c release SealboxBench verify [--iterations N] [--kilobytes K]`
 /// What DKIM verification costs each message received: `DKIMVerifier.verify` on one K KB text
 /// message (default 20) signed by `DKIMSigner` with one Ed25519 and one RSA-2048 key (both checked,
@@ -61,51 +82,21 @@ func dkimBenchMessage(bytes: Int) -> [UInt8] {
 /// the figure is parsing, canonicalization, hashing and the public-key operations, without DNS
 /// latency. Prints µs per message, the median of 5 rounds of N iterations each (one task).
 func dkimVerifyBenchmark(arguments: [String]) async throws {
-    var iterations = 500
-    var kilobytes = 20
-    var i = 0
-    while i < arguments.count {
-        switch arguments[i] {
-        case "--iterations" where i + 1 < arguments.count: iterations = max(1, Int(arguments[i + 1]) ?? 500); i += 2
-        case "--kilobytes" where i + 1 < arguments.count: kilobytes = max(1, Int(arguments[i + 1]) ?? 20); i += 2
-        default: print("usage: SealboxBench verify [--iterations N] [--kilobytes K]"); return
-        }
-    }
-    let ed25519 = try DKIMSigningKey.generate(domain: "example.com", selector: "bench-e", algorithm: .ed25519)
-    let rsa = try DKIMSigningKey.generate(domain: "example.com", selector: "bench-r", algorithm: .rsa)
-    var resolver = InMemoryDNSResolver()
-    for key in [ed25519, rsa] {
-        let text = Array(key.dnsRecord.utf8)
-        let strings = stride(from: 0, to: text.count, by: 255).map { Array(text[$0..<min($0 + 255, text.count)]) }
-        resolver.add(try DNSName("\(key.selector)._domainkey.\(key.domain)"), [.txt(TXTRecord(strings: strings))])
-    }
-    let verifier = DKIMVerifier(resolver: resolver)
+    guard let (iterations, kilobytes) = dkimBenchOptions(arguments, mode: "verify", iterations: 500, kilobytes: 20) else { return }
+    let (ed25519, rsa) = try dkimBenchKeys()
+    let verifier = DKIMVerifier(resolver: try dkimBenchResolver([ed25519, rsa]))
     let message = dkimBenchMessage(bytes: kilobytes * 1024)
     print("dkim verify benchmark: \(message.count)-byte message, \(iterations) iterations x 5 rounds, median round")
-
-    func measure(_ label: String, _ keys: [DKIMSigningKey]) async throws {
+    for (label, keys) in [("ed25519 + rsa-2048 (as received)", [ed25519, rsa]), ("ed25519-sha256 alone            ", [ed25519]),
+                          ("rsa-sha256 (2048) alone         ", [rsa])] {
         let signed = try DKIMSigner.sign(message, keys: keys)
         let check = await verifier.verify(signed)
         guard check.count == keys.count, check.allSatisfy({ $0.result == .pass }) else {
             print("\(label): verification did not pass: \(check)")
-            return
+            continue
         }
-        var sink = 0
-        for _ in 0..<min(iterations, 50) { sink &+= await verifier.verify(signed).count }  // warm-up
-        var rounds: [Double] = []
-        for _ in 0..<5 {
-            let start = ContinuousClock.now
-            for _ in 0..<iterations { sink &+= await verifier.verify(signed).count }
-            let elapsed = ContinuousClock.now - start
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            rounds.append(seconds / Double(iterations) * 1e6)
-        }
-        rounds.sort()
-        print(String(format: "%@: %.1f µs per message (rounds %.1f–%.1f µs; sink %d)", label, rounds[2], rounds[0], rounds[4], sink & 1))
+        await printMedianRound(label, iterations: iterations, warmUp: 50) { await verifier.verify(signed).count }
     }
-    try await measure("ed25519 + rsa-2048 (as received)", [ed25519, rsa])
-    try await measure("ed25519-sha256 alone            ", [ed25519])
-    try await measure("rsa-sha256 (2048) alone         ", [rsa])
 }
 
 /// `SealboxBench auth`: what the MX's whole check costs per message (`InboundAuthenticator.check`:
@@ -113,48 +104,26 @@ func dkimVerifyBenchmark(arguments: [String]) async throws {
 /// the Authentication-Results field), DNS answered from memory (as from a warm cache). Prints µs
 /// per message, the median of 5 rounds.
 func authBenchmark(arguments: [String]) async throws {
-    var iterations = 500
-    var kilobytes = 20
-    var i = 0
-    while i < arguments.count {
-        switch arguments[i] {
-        case "--iterations" where i + 1 < arguments.count: iterations = max(1, Int(arguments[i + 1]) ?? 500); i += 2
-        case "--kilobytes" where i + 1 < arguments.count: kilobytes = max(1, Int(arguments[i + 1]) ?? 20); i += 2
-        default: print("usage: SealboxBench auth [--iterations N] [--kilobytes K]"); return
-        }
+    guard let (iterations, kilobytes) = dkimBenchOptions(arguments, mode: "auth", iterations: 500, kilobytes: 20) else { return }
+    let (ed25519, rsa) = try dkimBenchKeys()
+    var resolver = try dkimBenchResolver([ed25519, rsa])
+    for (name, text) in [("example.com", "v=spf1 ip4:192.0.2.0/24 include:_spf.example.com -all"),
+                         ("_spf.example.com", "v=spf1 ip4:198.51.100.0/24 ~all"),
+                         ("_dmarc.example.com", "v=DMARC1; p=reject; rua=mailto:dmarc@example.com")] {
+        resolver.add(try DNSName(name), [.txt(TXTRecord(text: text))])
     }
-    let ed25519 = try DKIMSigningKey.generate(domain: "example.com", selector: "bench-e", algorithm: .ed25519)
-    let rsa = try DKIMSigningKey.generate(domain: "example.com", selector: "bench-r", algorithm: .rsa)
-    var resolver = InMemoryDNSResolver()
-    func txt(_ name: String, _ text: String) throws {
-        let bytes = Array(text.utf8)
-        let strings = stride(from: 0, to: bytes.count, by: 255).map { Array(bytes[$0..<min($0 + 255, bytes.count)]) }
-        resolver.add(try DNSName(name), [.txt(TXTRecord(strings: strings))])
-    }
-    for key in [ed25519, rsa] { try txt("\(key.selector)._domainkey.\(key.domain)", key.dnsRecord) }
-    try txt("example.com", "v=spf1 ip4:192.0.2.0/24 include:_spf.example.com -all")
-    try txt("_spf.example.com", "v=spf1 ip4:198.51.100.0/24 ~all")
-    try txt("_dmarc.example.com", "v=DMARC1; p=reject; rua=mailto:dmarc@example.com")
     let list = (try? PublicSuffixList()) ?? PublicSuffixList(text: "com")
     let authenticator = InboundAuthenticator(resolver: resolver, publicSuffixList: list,
                                              configuration: .init(authservID: "mx.example.org"))
     let signed = try DKIMSigner.sign(dkimBenchMessage(bytes: kilobytes * 1024), keys: [ed25519, rsa])
-    let first = await authenticator.check(message: signed, clientIP: "198.51.100.7", helo: "mail.example.com", mailFrom: "news@example.com")
+    func check() async -> InboundAuthenticator.Report {
+        await authenticator.check(message: signed, clientIP: "198.51.100.7", helo: "mail.example.com", mailFrom: "news@example.com")
+    }
+    let first = await check()
     guard first.verdict == .deliver, first.dmarc.result == .pass, first.spf?.result == .pass else {
         print("auth benchmark: the check did not pass: \(first.results.field)")
         return
     }
     print("auth benchmark: \(signed.count)-byte message, SPF pass via include, Ed25519 + RSA-2048 DKIM, DMARC p=reject; \(iterations) iterations x 5 rounds")
-    var sink = 0
-    var rounds: [Double] = []
-    for _ in 0..<5 {
-        let start = ContinuousClock.now
-        for _ in 0..<iterations {
-            sink &+= await authenticator.check(message: signed, clientIP: "198.51.100.7", helo: "mail.example.com", mailFrom: "news@example.com").dkim.count
-        }
-        let elapsed = ContinuousClock.now - start
-        rounds.append((Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) / Double(iterations) * 1e6)
-    }
-    rounds.sort()
-    print(String(format: "SPF + DKIM + ARC + DMARC: %.1f µs per message (rounds %.1f–%.1f µs; sink %d)", rounds[2], rounds[0], rounds[4], sink & 1))
+    await printMedianRound("SPF + DKIM + ARC + DMARC", iterations: iterations, warmUp: 0) { await check().dkim.count }
 }
