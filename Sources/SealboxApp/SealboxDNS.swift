@@ -19,22 +19,49 @@ public enum SealboxDNS {
         }
     }
 
-    /// Whether `zone`'s keys validate through `resolver`: nil when they do, else a warning for the
-    /// log. Run once at start with the root trust anchor: a resolver that strips DNSSEC records (or
-    /// cannot reach the root's keys) makes every signed answer bogus, and mail to signed domains
-    /// would wait without anyone knowing why.
-    public static func checkTrustAnchor(_ resolver: some DNSResolving, zone: DNSName = .root) async -> String? {
+    /// What the start-up check of a trust anchor found (`trustAnchorStatus`).
+    public enum TrustAnchorStatus: Sendable {
+        case secure
+        /// The keys came back, without validation.
+        case unvalidated
+        /// Validation fails for the zone itself: the resolvers strip DNSSEC records.
+        case bogus(reason: String?)
+        case failed(String)
+        case shutDown
+    }
+
+    /// Whether `zone`'s keys validate through `resolver`. Run once at start with the root trust
+    /// anchor: a resolver that strips DNSSEC records (or cannot reach the root's keys) makes every
+    /// signed answer bogus, and mail to signed domains would wait without anyone knowing why.
+    public static func trustAnchorStatus(_ resolver: some DNSResolving, zone: DNSName = .root) async -> TrustAnchorStatus {
         do {
-            let answer = try await resolver.query(zone, .dnskey)
-            if answer.isSecure { return nil }
-            return "dns: the DNSKEY records of \(zone.absoluteText) came back without validation; is the trust anchor for that zone?"
+            return try await resolver.query(zone, .dnskey).isSecure ? .secure : .unvalidated
         } catch let error as DNSError where error.code == .shutDown {
-            return nil
+            return .shutDown
         } catch let error as DNSError where error.code == .bogus {
-            return "dns: DNSSEC validation fails for \(zone.absoluteText) itself (\(error.reason ?? "bogus")): the resolvers in use do not pass "
+            return .bogus(reason: error.reason)
+        } catch {
+            return .failed("\(error)")
+        }
+    }
+
+    /// `trustAnchorStatus` as a warning for the log; nil when the keys validate (or the resolver was shut).
+    public static func checkTrustAnchor(_ resolver: some DNSResolving, zone: DNSName = .root) async -> String? {
+        warning(for: await trustAnchorStatus(resolver, zone: zone), zone: zone)
+    }
+
+    /// The log's warning for a trust anchor's status; nil when there is nothing to say.
+    public static func warning(for status: TrustAnchorStatus, zone: DNSName = .root) -> String? {
+        switch status {
+        case .secure, .shutDown:
+            return nil
+        case .unvalidated:
+            return "dns: the DNSKEY records of \(zone.absoluteText) came back without validation; is the trust anchor for that zone?"
+        case .bogus(let reason):
+            return "dns: DNSSEC validation fails for \(zone.absoluteText) itself (\(reason ?? "bogus")): the resolvers in use do not pass "
                 + "DNSSEC records through, so every signed answer will be bogus and mail to signed domains will wait. Use resolvers that "
                 + "do (dns.servers), or set dns.trustAnchor to none"
-        } catch {
+        case .failed(let error):
             return "dns: a first query (\(zone.absoluteText) DNSKEY) failed: \(error); lookups may fail until the resolvers answer"
         }
     }
@@ -65,13 +92,13 @@ public final class NodeResolver: DNSResolving, Sendable {
         try await (withoutValidation.withLock { $0 } ?? validating).query(name, type)
     }
 
-    /// The start-up check (with the root anchor only): nil when the root's keys validate.
+    /// The start-up check (with the root anchor only): logs what it finds, and drops validation when
+    /// the root comes back bogus under the default anchor (see the type).
     public func checkAtStart() async {
         guard settings.trustAnchorFile == TrustAnchorFile.debianRootKey else { return }
-        guard let warning = await SealboxDNS.checkTrustAnchor(validating) else { return }
-        let stripped = warning.contains("validation fails for . itself")
-        guard stripped, settings.trustAnchorIsDefault else {
-            logger.warning("\(warning)")
+        let status = await SealboxDNS.trustAnchorStatus(validating)
+        guard case .bogus = status, settings.trustAnchorIsDefault else {
+            if let warning = SealboxDNS.warning(for: status) { logger.warning("\(warning)") }
             return
         }
         var plain = settings
@@ -81,7 +108,7 @@ public final class NodeResolver: DNSResolving, Sendable {
             withoutValidation.withLock { $0 = resolver }
             logger.warning("dns: the resolvers in use do not pass DNSSEC records through (the root's keys do not validate): going on without DNSSEC validation for this run, so DANE is off and SPF, DKIM and DMARC answers are taken as insecure. Use resolvers that pass DNSSEC (dns.servers), or set dns.trustAnchor to none to say this is intended")
         } catch {
-            logger.warning("\(warning)")
+            if let warning = SealboxDNS.warning(for: status) { logger.warning("\(warning)") }
         }
     }
 
