@@ -11,28 +11,10 @@ import Testing
 /// claiming the server's name is removed). A DNS server that never answers gives `451 4.4.3`.
 @Suite("inbound SPF, DKIM and DMARC at the MX", .serialized)
 struct InboundAuthServeTests {
-    static let script = ScriptRunner.clientsDirectory + "/inbound_auth.py"
-
-    struct Reply: Decodable { var code: Int; var text: String? }
-    struct Listing: Decodable {
-        struct Message: Decodable { var subject: String?; var ar: [String]; var received: String }
-        var messages: [Message]
-    }
+    typealias Listing = InboundAuthClient.Listing
 
     func serve(_ dataDir: String, environment: [String: String]) throws -> (ChildHandle, Int, Int) {
-        let (process, output) = try ServeProcess.launch(
-            ["serve", "--data-dir", dataDir, "--imap-port", "auto", "--imaps-port", "off", "--pop3-port", "off", "--pop3s-port", "off",
-             "--smtp-port", "auto", "--submission-port", "off", "--submissions-port", "off", "--listen", "127.0.0.1", "--allow-insecure-auth"],
-            environment: environment.merging(["SEALBOX_SERVER_HOSTNAME": "mx.example.org", "SEALBOX_AUTH_ENABLED": "true"]) { own, _ in own })
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline, process.isRunning,
-              ServerHarness.port(in: output.text, service: "smtp") == nil || ServerHarness.port(in: output.text, service: "imap") == nil {
-            usleep(50_000)
-        }
-        guard let smtp = ServerHarness.port(in: output.text, service: "smtp"), let imap = ServerHarness.port(in: output.text, service: "imap") else {
-            throw ServerHarness.StartError(description: "serve did not start: \(output.text)")
-        }
-        return (process, smtp, imap)
+        try InboundAuthClient.serve(dataDir, environment: environment)
     }
 
     func stop(_ process: ChildHandle) {
@@ -40,24 +22,8 @@ struct InboundAuthServeTests {
         process.waitUntilExit()
     }
 
-    func send(port: Int, from: String, subject: String, helo: String = "client.good.example", mailFrom: String? = nil,
-              sign: [String] = [], headers: [String] = []) async throws -> Reply {
-        var args = [Self.script, "send", "--port", String(port), "--helo", helo, "--mail-from", mailFrom ?? from,
-                    "--rcpt", "user@example.org", "--from", from, "--subject", subject]
-        for s in sign { args += ["--sign", s] }
-        for h in headers { args += ["--header", h] }
-        let r = try await ScriptRunner.run(ScriptRunner.python, args, timeout: .seconds(90))
-        #expect(r.ok, "send: \(r.output)")
-        let line = r.output.split(separator: "\n").first.map(String.init) ?? ""
-        return try JSONDecoder().decode(Reply.self, from: Data(line.utf8))
-    }
-
-    func folder(port: Int, password: String, _ name: String) async throws -> [Listing.Message] {
-        let r = try await ScriptRunner.run(ScriptRunner.python, [Self.script, "folder", "--port", String(port), "--user", "user@example.org",
-                                                                 "--password", password, "--folder", name], timeout: .seconds(60))
-        #expect(r.ok, "folder: \(r.output)")
-        let line = r.output.split(separator: "\n").first.map(String.init) ?? ""
-        return try JSONDecoder().decode(Listing.self, from: Data(line.utf8)).messages
+    func send(port: Int, from: String, subject: String, sign: [String] = [], headers: [String] = []) async throws -> InboundAuthClient.Reply {
+        try await InboundAuthClient.send(port: port, from: from, subject: subject, sign: sign, headers: headers)
     }
 
     /// Waits (bounded) until the folder holds `count` messages.
@@ -65,7 +31,7 @@ struct InboundAuthServeTests {
         let deadline = ContinuousClock.now + .seconds(30)
         var messages: [Listing.Message] = []
         while ContinuousClock.now < deadline {
-            messages = try await folder(port: port, password: password, name)
+            messages = try await InboundAuthClient.folder(port: port, password: password, name)
             if messages.count >= count { return messages }
             try await Task.sleep(for: .milliseconds(200))
         }
@@ -156,11 +122,8 @@ struct InboundAuthServeTests {
             "SEALBOX_SMTP_RELAY_PORT": String(relayPort), "SEALBOX_SMTP_RELAY_SECURITY": "none"])
         defer { stop(server) }
         let signed = "good.example:sel:ed25519:" + key.rawRepresentation.base64EncodedString()
-        var args = [Self.script, "send", "--port", String(smtp), "--helo", "client.good.example", "--mail-from", "news@good.example",
-                    "--rcpt", "fwd@example.org", "--from", "news@good.example", "--subject", "Forward me", "--sign", signed]
-        let sent = try await ScriptRunner.run(ScriptRunner.python, args, timeout: .seconds(90))
-        #expect(sent.ok && sent.output.contains("\"code\": 250"), "\(sent.output)")
-        args.removeAll()
+        let sent = try await InboundAuthClient.send(port: smtp, from: "news@good.example", subject: "Forward me", rcpt: "fwd@example.org", sign: [signed])
+        #expect(sent.code == 250, "\(sent)")
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline, !FileManager.default.fileExists(atPath: work + "/out/1.eml") { usleep(100_000) }
         let forwarded = String(decoding: try Data(contentsOf: URL(fileURLWithPath: work + "/out/1.eml")), as: UTF8.self)

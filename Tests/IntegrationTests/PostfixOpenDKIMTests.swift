@@ -14,37 +14,12 @@ import Testing
 /// `550 5.7.1`, which Postfix logs and bounces to its sender.
 @Suite("Postfix with OpenDKIM sending to the MX: DMARC pass, quarantine and reject end to end", .serialized)
 struct PostfixOpenDKIMTests {
-    static let script = ScriptRunner.clientsDirectory + "/inbound_auth.py"
 
     /// Postfix and OpenDKIM (with opendkim-genkey) installed, nsd for the zones, and root: Postfix's
     /// master(8) runs as root (scripts/setup-test-deps.sh installs the packages).
     static var isAvailable: Bool {
         TestDNSServer.isAvailable && getuid() == 0
             && ["/usr/sbin/postfix", "/usr/sbin/opendkim", "/usr/sbin/opendkim-genkey"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    struct Reply: Decodable { var code: Int; var text: String? }
-    struct Listing: Decodable {
-        struct Message: Decodable { var subject: String?; var ar: [String]; var received: String }
-        var messages: [Message]
-    }
-
-    func serve(_ dataDir: String, dns: TestDNSServer) throws -> (ChildHandle, Int, Int) {
-        let (process, output) = try ServeProcess.launch(
-            ["serve", "--data-dir", dataDir, "--imap-port", "auto", "--imaps-port", "off", "--pop3-port", "off", "--pop3s-port", "off",
-             "--smtp-port", "auto", "--submission-port", "off", "--submissions-port", "off", "--listen", "127.0.0.1", "--allow-insecure-auth"],
-            environment: ["SEALBOX_SERVER_HOSTNAME": "mx.example.org", "SEALBOX_AUTH_ENABLED": "true",
-                          "SEALBOX_DNS_SERVERS": dns.server, "SEALBOX_DNS_TRUST_ANCHOR": "none"])
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline, process.isRunning,
-              ServerHarness.port(in: output.text, service: "smtp") == nil || ServerHarness.port(in: output.text, service: "imap") == nil {
-            usleep(50_000)
-        }
-        guard let smtp = ServerHarness.port(in: output.text, service: "smtp"), let imap = ServerHarness.port(in: output.text, service: "imap") else {
-            ServeProcess.kill9(process)
-            throw ServerHarness.StartError(description: "serve did not start: \(output.text)")
-        }
-        return (process, smtp, imap)
     }
 
     /// SIGTERM, then (bounded) SIGKILL to the child's process group: the script's own stop takes
@@ -55,24 +30,6 @@ struct PostfixOpenDKIMTests {
         while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
         if process.isRunning { kill(-process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
-    }
-
-    /// Submits a message to Postfix's smtpd (inbound_auth.py: smtplib); Postfix's reply.
-    func submit(port: Int, from: String, subject: String) async throws -> Reply {
-        let r = try await ScriptRunner.run(ScriptRunner.python, [Self.script, "send", "--port", String(port), "--helo", "client.test",
-                                                                 "--mail-from", from, "--rcpt", "user@example.org", "--from", from,
-                                                                 "--subject", subject], timeout: .seconds(60))
-        #expect(r.ok, "send: \(r.output)")
-        let line = r.output.split(separator: "\n").first.map(String.init) ?? ""
-        return try JSONDecoder().decode(Reply.self, from: Data(line.utf8))
-    }
-
-    func folder(port: Int, password: String, _ name: String) async throws -> [Listing.Message] {
-        let r = try await ScriptRunner.run(ScriptRunner.python, [Self.script, "folder", "--port", String(port), "--user", "user@example.org",
-                                                                 "--password", password, "--folder", name], timeout: .seconds(60))
-        #expect(r.ok, "folder: \(r.output)")
-        let line = r.output.split(separator: "\n").first.map(String.init) ?? ""
-        return try JSONDecoder().decode(Listing.self, from: Data(line.utf8)).messages
     }
 
     /// Files in a Maildir's `new`, their text.
@@ -118,7 +75,7 @@ struct PostfixOpenDKIMTests {
                 """),
         ])
         defer { dns.stop() }
-        let (server, smtp, imap) = try serve(cli.dataDir, dns: dns)
+        let (server, smtp, imap) = try InboundAuthClient.serve(cli.dataDir, environment: ["SEALBOX_DNS_SERVERS": dns.server, "SEALBOX_DNS_TRUST_ANCHOR": "none"])
         defer { stop(server) }
 
         // The senders' Postfix keeps mail for their domains itself: the bounce comes back there.
@@ -142,18 +99,18 @@ struct PostfixOpenDKIMTests {
 
         for (from, subject) in [("news@good.example", "Good news via Postfix"), ("ceo@bank.example", "Spoofed bank via Postfix"),
                                 ("offers@shop.example", "Quarantined shop via Postfix")] {
-            let reply = try await submit(port: submission, from: from, subject: subject)
+            let reply = try await InboundAuthClient.send(port: submission, from: from, subject: subject, helo: "client.test", timeout: .seconds(60))
             #expect(reply.code == 250, "Postfix takes \(subject): \(reply)")
         }
 
         // Bounded waits, one deadline for all: the two deliveries, the bounce and Postfix's log lines
         // (written by its postlogd a moment after the MX's reply: after IMAP may see the message).
         let deadline = ContinuousClock.now + .seconds(40)
-        var inbox: [Listing.Message] = [], junk: [Listing.Message] = [], bounces: [String] = [], logLines: [String] = [], log = ""
+        var inbox: [InboundAuthClient.Listing.Message] = [], junk: [InboundAuthClient.Listing.Message] = [], bounces: [String] = [], logLines: [String] = [], log = ""
         var sent: [String] { logLines.filter { $0.contains("to=<user@example.org>") && $0.contains("status=sent (250") } }
         while ContinuousClock.now < deadline {
-            inbox = try await folder(port: imap, password: password, "INBOX")
-            junk = try await folder(port: imap, password: password, "Junk")
+            inbox = try await InboundAuthClient.folder(port: imap, password: password, "INBOX")
+            junk = try await InboundAuthClient.folder(port: imap, password: password, "Junk")
             bounces = maildir(out + "/mail/maildir")
             log = (try? String(contentsOfFile: out + "/postfix.log", encoding: .utf8)) ?? ""
             logLines = log.split(separator: "\n").map(String.init)
