@@ -69,6 +69,9 @@ let package = Package(
         // session protocols, their value types and errors. No GRDB: IMAP, POP3 and the MX import only this.
         .target(name: "MailboxAPI", dependencies: ["MailCore", "MIMEParser"]),
         .target(name: "MIMEParser"),
+        // Sieve (RFC 5228 and extensions): parser, validator and interpreter over a message. Pure:
+        // no I/O, the host passes what a run may see (`SieveRunContext`) and carries out the actions.
+        .target(name: "Sieve", dependencies: ["MIMEParser"]),
         .target(name: "SQLiteCipher", dependencies: [
             .product(name: "GRDB", package: "GRDB.swift"),
             "CSQLite3MC",  // linked, never imported (header clash with GRDB's sqlite3.h)
@@ -198,6 +201,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "POP3CoreTests", dependencies: ["POP3Core", "MailCore"]),
         .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"]),
+        .testTarget(name: "SieveTests", dependencies: ["Sieve", "MIMEParser", "TestSupport"]),
         .testTarget(name: "DNSCoreTests", dependencies: ["DNSCore"]),
         .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "DNSCore", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto")],

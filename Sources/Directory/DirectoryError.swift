@@ -36,6 +36,14 @@ public struct DirectoryError: Error, CustomStringConvertible, Sendable, Hashable
         case corruptRecord
         /// A DKIM key record of the wrong shape (selector, algorithm, empty key) or a selector in use.
         case invalidDKIMKey
+        /// A Sieve script name that RFC 5804 §1.6 does not allow, or a script over its size limit.
+        case invalidSieveScript
+        case noSuchSieveScript
+        case sieveScriptExists
+        /// The active script cannot be deleted (RFC 5804 §2.10).
+        case sieveScriptActive
+        /// Over `SieveScriptRecord.maxScripts` or `maxStorageBytes`.
+        case sieveQuota
     }
 
     public let code: Code
@@ -51,6 +59,7 @@ public struct DirectoryError: Error, CustomStringConvertible, Sendable, Hashable
     static func domainExists(_ domain: Domain) -> Self { .init(.domainExists, "domain \(domain) already exists") }
     static func noSuchDomain(_ domain: Domain) -> Self { .init(.noSuchDomain, "no such domain: \(domain)") }
     static func noSuchAlias(_ id: String) -> Self { .init(.noSuchAlias, "no such alias: \(id)") }
+    static func noSuchSieveScript(_ name: String) -> Self { .init(.noSuchSieveScript, "no Sieve script named \"\(name)\"") }
     static func noSuchPassword(_ aliasID: String, _ passwordID: String) -> Self {
         .init(.noSuchPassword, "no such password \(passwordID) for alias \(aliasID)")
     }

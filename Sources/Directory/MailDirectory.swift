@@ -80,4 +80,22 @@ public protocol MailDirectory: Sendable {
     /// Adds `records` (new active keys) and, in the same transaction, retires the domain's
     /// active keys at `retiring` and removes its keys retired before `removingRetiredBefore`.
     func rotateDKIMKeys(domain: Domain, adding records: [DKIMKeyRecord], retiring: Date, removingRetiredBefore: Date) async throws
+
+    /// The alias's Sieve scripts, sorted by name. `noSuchAlias`.
+    func sieveScripts(aliasID: String) async throws -> [SieveScriptRecord]
+    /// The script named `name` (exact, case-sensitive), or nil.
+    func sieveScript(aliasID: String, name: String) async throws -> SieveScriptRecord?
+    /// The active script, or nil when none is active.
+    func activeSieveScript(aliasID: String) async throws -> SieveScriptRecord?
+    /// Adds the script, or replaces the content of the one with that name (its active state kept).
+    /// `noSuchAlias`; `invalidSieveScript` (name, or over `SieveScriptRecord.maxScriptBytes`);
+    /// `sieveQuota` (over `maxScripts` or `maxStorageBytes`). The content is not checked here:
+    /// compile it first.
+    func putSieveScript(aliasID: String, name: String, content: String, at: Date) async throws
+    /// `noSuchSieveScript`; `sieveScriptExists` when `newName` is taken; `invalidSieveScript`. Keeps the active state.
+    func renameSieveScript(aliasID: String, from name: String, to newName: String) async throws
+    /// `noSuchSieveScript`; `sieveScriptActive` for the active script (deactivate it first).
+    func deleteSieveScript(aliasID: String, name: String) async throws
+    /// Makes `name` the only active script, or deactivates all when nil. `noSuchSieveScript`.
+    func activateSieveScript(aliasID: String, name: String?) async throws
 }

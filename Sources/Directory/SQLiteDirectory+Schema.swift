@@ -74,6 +74,21 @@ extension SQLiteDirectory {
                 ) WITHOUT ROWID;
                 """)
         }
+        // Sieve scripts (RFC 5228) of each alias, as ManageSieve (RFC 5804) stores them; at most
+        // one active (the partial unique index).
+        migrator.registerMigration("v3-sieve") { db in
+            try db.execute(sql: """
+                CREATE TABLE sieve_script (
+                    alias_id TEXT NOT NULL REFERENCES alias(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    content TEXT NOT NULL,
+                    active INTEGER NOT NULL DEFAULT 0 CHECK (active IN (0, 1)),
+                    updated TEXT NOT NULL,                   -- ISO 8601 UTC
+                    PRIMARY KEY (alias_id, name)
+                ) WITHOUT ROWID;
+                CREATE UNIQUE INDEX sieve_script_active ON sieve_script(alias_id) WHERE active = 1;
+                """)
+        }
         return migrator
     }()
 }

@@ -148,6 +148,7 @@ public final class SQLiteDirectory: MailDirectory {
         try await pool.write { db in
             // Passwords go with it (ON DELETE CASCADE; deleted explicitly too, to not depend on the pragma).
             try db.execute(sql: "DELETE FROM password WHERE alias_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM sieve_script WHERE alias_id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM alias WHERE id = ?", arguments: [id])
             if db.changesCount == 0 { throw DirectoryError.noSuchAlias(id) }
         }

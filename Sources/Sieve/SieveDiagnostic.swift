@@ -1,0 +1,27 @@
+/// A compile-time or run-time error or warning, with the line it was found at. Its description is
+/// Pigeonhole's wording shape (`line 3: error: unknown command 'foo'.`), which ManageSieve
+/// clients show as is.
+public struct SieveDiagnostic: Sendable, Hashable, CustomStringConvertible {
+    public enum Severity: String, Sendable, Hashable { case error, warning }
+
+    public var line: Int
+    public var severity: Severity
+    /// One sentence, no line break, never the message's content beyond a short quoted value.
+    public var message: String
+
+    public init(line: Int, severity: Severity, message: String) {
+        self.line = line; self.severity = severity; self.message = message
+    }
+
+    public var description: String { "line \(line): \(severity.rawValue): \(message)" }
+}
+
+/// Why a script does not compile: every error found (and the warnings before them), in order.
+public struct SieveCompileError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var diagnostics: [SieveDiagnostic]
+
+    public init(diagnostics: [SieveDiagnostic]) { self.diagnostics = diagnostics }
+
+    public var errors: [SieveDiagnostic] { diagnostics.filter { $0.severity == .error } }
+    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}
