@@ -30,6 +30,8 @@ struct SieveCommandSpec: Sendable {
     var positional: [Param] = []
     /// Leading positional arguments that may be left out (`setflag [varname] flags`).
     var optionalLeading = 0
+    /// Trailing positional arguments that may be left out (`deleteheader name [value-patterns]`).
+    var optionalTrailing = 0
     var subTests: SubTests = .none
     var block: Bool? = false   // true: required, false: forbidden, nil: either
 
@@ -124,10 +126,10 @@ extension SieveCommandSpec {
         "return": command("include"),
         "global": command("include", [.stringList]),
         "addheader": command("editheader", tags: ["last": Tag(ext: nil, param: .none, group: nil)], [.string, .string]),
-        "deleteheader": command("editheader", tags: merge([
+        "deleteheader": SieveCommandSpec(isTest: false, ext: "editheader", tags: merge([
             "index": Tag(ext: nil, param: .number, group: nil),
             "last": Tag(ext: nil, param: .none, group: nil),
-        ], matchTags), [.string, .stringList]),
+        ], matchTags), positional: [.string, .stringList], optionalTrailing: 1),
         "error": command("ihave", [.string]),
     ]
 

@@ -34,6 +34,7 @@ enum SieveEncodedCharacter {
             } else { return nil }
         }
         if !cur.isEmpty { groups.append(cur) }
+        if groups.isEmpty { return nil }
         switch kind {
         case "hex":
             var out = [UInt8]()

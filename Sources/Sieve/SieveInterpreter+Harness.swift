@@ -99,3 +99,22 @@ extension SieveInterpreter {
 
 /// Carries a run-time error out of a harness block.
 final class HarnessBlockBox { var error: SieveRuntimeError? }
+
+extension SieveInterpreter {
+    /// The actions a script performed so far, without the implicit keep.
+    package var explicitActions: [SieveAction] { actions }
+
+    /// Takes over the result of a sub-run (`test_script_run`): its actions, or appends them.
+    package func adopt(_ other: SieveInterpreter, append: Bool, failed: Bool) {
+        if !append { resetResult() }
+        if failed {
+            implicitKeepCancelled = implicitKeepCancelled || false
+            return
+        }
+        for a in other.actions where !actions.contains(a) { actions.append(a) }
+        implicitKeepCancelled = implicitKeepCancelled || other.implicitKeepCancelled
+        internalFlags = other.internalFlags
+        if other.message.edited { message = other.message; context.message = other.currentMessageBytes }
+        duplicateMarks += other.duplicateMarks
+    }
+}

@@ -18,7 +18,7 @@ extension SieveInterpreter {
         case "header":
             let names = try expandAll(n.arguments[0].strings)
             var values = [String]()
-            for name in names { values += indexed(message.values(name), n) }
+            for name in names where SieveValidator.isFieldName(name) { values += indexed(message.values(name), n) }
             return try match(values, n.arguments[1].strings, n)
         case "address":
             let names = try expandAll(n.arguments[0].strings)
@@ -42,7 +42,7 @@ extension SieveInterpreter {
             }
             return try match(values, n.arguments[1].strings, n)
         case "exists":
-            for name in try expandAll(n.arguments[0].strings) where !message.exists(name) { return false }
+            for name in try expandAll(n.arguments[0].strings) where !SieveValidator.isFieldName(name) || !message.exists(name) { return false }
             return true
         case "size":
             let size = message.size
@@ -60,6 +60,9 @@ extension SieveInterpreter {
             } else { flags = internalFlags }
             return try match(flags, n.arguments.last!.strings, n)
         case "body":
+            guard message.hasBody else { return false }
+            let saved = matchValues
+            defer { matchValues = saved }   // RFC 5173 §6: body does not set match variables
             return try match(bodyValues(n), n.arguments[0].strings, n)
         case "date", "currentdate":
             return try dateTest(n)
@@ -127,9 +130,17 @@ extension SieveInterpreter {
         }
         var out = [String]()
         for a in list {
-            guard let mbox = a.mailbox else { continue }
-            let full = a.host.map { mbox + "@" + $0 } ?? mbox
-            if let p = Self.addressPart(full, part, allowEmpty: false) { out.append(p) }
+            // RFC 5228 §5.1: an invalid address is not matched by :localpart/:domain (nor by subaddress parts)
+            guard let mbox = a.mailbox, !mbox.isEmpty, let host = a.host, !host.isEmpty,
+                  mbox.utf8.allSatisfy({ $0 < 0x80 }) else {
+                if part == .all {
+                    let text = String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+                    if !text.isEmpty && list.count == 1 { out.append(text) }
+                }
+                continue
+            }
+            let local = SieveAddressCheck.isDotAtom(mbox) ? mbox : "\"" + mbox + "\""
+            if let p = Self.addressPart(local + "@" + host, part, allowEmpty: false) { out.append(p) }
         }
         return out
     }

@@ -169,8 +169,8 @@ struct SieveLexer {
             }
             var from = content.lowerBound
             if content.count > 1, b[from] == UInt8(ascii: "."), b[from + 1] == UInt8(ascii: ".") { from += 1 }
-            out.append(contentsOf: b[from..<content.upperBound])
-            out.append(13); out.append(10)
+            out.append(contentsOf: b[from..<lineEnd])   // the line ending as written (CRLF or LF)
+            if hasLF { out.append(10) }
             i = hasLF ? lineEnd + 1 : lineEnd
             if hasLF { line += 1 }
         }

@@ -12,6 +12,8 @@ struct SieveMessage {
     let original: [UInt8]
     var fields: [Field]
     let bodyStart: Int
+    /// False when the header is not followed by an empty line (RFC 5173 §5: no body at all).
+    let hasBody: Bool
     private(set) var edited = false
     private var parsedCache: MIMEMessage?
 
@@ -20,6 +22,7 @@ struct SieveMessage {
         var fields = [Field]()
         var i = 0
         var bodyStart = bytes.count
+        var hasBody = false
         var current: (name: String, start: Int)? = nil
         var valueEnd = 0
         func flush(_ fields: inout [Field]) {
@@ -37,6 +40,7 @@ struct SieveMessage {
             if end == i {   // blank line: end of header
                 flush(&fields)
                 bodyStart = next
+                hasBody = true
                 break
             }
             if bytes[i] == 32 || bytes[i] == 9 {
@@ -53,6 +57,7 @@ struct SieveMessage {
                 } else {
                     // not a header line: the header ends here (the rest is body)
                     bodyStart = i
+                    hasBody = true
                     break
                 }
             }
@@ -61,6 +66,7 @@ struct SieveMessage {
         }
         self.fields = fields
         self.bodyStart = bodyStart
+        self.hasBody = hasBody
     }
 
     var size: Int { edited ? serialized().count : original.count }

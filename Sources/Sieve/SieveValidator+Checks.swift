@@ -172,12 +172,6 @@ extension SieveValidator {
     mutating func checkTest(_ v: inout SieveNode) -> Bool {
         switch v.name {
         case "header", "address", "exists":
-            for h in v.arguments[0].strings {
-                if let n = h.constant, !Self.isFieldName(n) {
-                    error(v.line, "\(v.name) test: specified header field name '\(n)' is invalid.")
-                    return false
-                }
-            }
             if v.has("last") && !v.has("index") {
                 error(v.line, "the :last tag for the \(v.name) test cannot be specified without the :index tag.")
                 return false

@@ -246,13 +246,13 @@ struct SieveValidator {
             }
         }
         guard ok else { return nil }
-        let minCount = spec.positional.count - spec.optionalLeading
+        let minCount = spec.positional.count - spec.optionalLeading - spec.optionalTrailing
         if positional.count < minCount || positional.count > spec.positional.count {
-            let wanted = spec.optionalLeading > 0 ? "\(minCount) or \(spec.positional.count)" : "\(spec.positional.count)"
+            let wanted = minCount < spec.positional.count ? "\(minCount) or \(spec.positional.count)" : "\(spec.positional.count)"
             error(line, "the \(name) \(spec.kindName) requires \(wanted) positional argument(s), but \(positional.count) is/are specified.")
             return nil
         }
-        let kinds = Array(spec.positional.suffix(positional.count))
+        let kinds = spec.optionalTrailing > 0 ? Array(spec.positional.prefix(positional.count)) : Array(spec.positional.suffix(positional.count))
         for (n, (a, kind)) in zip(positional, kinds).enumerated() {
             switch (kind, a.value) {
             case (.number, .number(let x)): node.arguments.append(.number(x))
@@ -272,7 +272,7 @@ struct SieveValidator {
 
     private mutating func matchSpec(_ node: inout SieveNode, line: Int) -> SieveMatchSpec? {
         var m = SieveMatchSpec()
-        if ["spamtest", "virustest"].contains(node.name) { m.comparator = .asciiNumeric }
+        if node.name == "string" { m.comparator = .octet }   // as Pigeonhole (tst-string.c)
         if let c = node.tag("comparator") {
             let name = c.strings.first?.source ?? ""
             switch name.lowercased() {

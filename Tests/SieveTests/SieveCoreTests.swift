@@ -35,7 +35,7 @@ struct SieveCoreTests {
     @Test("multi-line strings are dot-unstuffed")
     func multiline() throws {
         let r = try SieveFixture.run("require \"reject\";\nreject text:\nline one\n..dot\n.\n;\n")
-        #expect(r.actions == [.reject(reason: "line one\r\n.dot\r\n", extended: false)])
+        #expect(r.actions == [.reject(reason: "line one\n.dot\n", extended: false)])
     }
 
     @Test("size with K suffix, exists, allof/anyof/not")
