@@ -65,6 +65,8 @@ extension SieveInterpreter {
         if let auth { context.envelope.auth = auth }
     }
 
+    package func setInternalFlags(_ flags: [String]) { internalFlags = flags }
+
     package func setMailboxExists(_ f: @escaping @Sendable (String) -> Bool) { context.mailboxExists = f }
 
     package func resetResult() {

@@ -8,37 +8,78 @@ extension SieveInterpreter {
         var types: [String]? = nil
         if let c = n.tag("content") { types = try expandAll(c.strings).map { $0.lowercased() } }
         let parsed = message.parsed()
+        let bytes = parsed.bytes
         var out = [String]()
+
+        /// The part's type as written, nil when its Content-Type is not `type/subtype` (then only :content "" sees it).
+        func declaredType(_ p: MIMEPart) -> (String, String)? {
+            guard let f = p.headerFields.first(where: { String(decoding: bytes[$0.nameRange], as: UTF8.self).lowercased() == "content-type" }) else {
+                return (p.contentType, p.subtype)
+            }
+            let v = String(decoding: SieveMessage.unfold(Array(bytes[f.valueRange])), as: UTF8.self)
+            let main = v.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            let pieces = main.trimmingCharacters(in: .whitespaces).split(separator: "/", omittingEmptySubsequences: false)
+            guard pieces.count == 2, !pieces[0].isEmpty, !pieces[1].isEmpty,
+                  !pieces[1].contains(where: { $0 == " " || $0 == "\t" }) else { return nil }
+            return (pieces[0].lowercased(), pieces[1].trimmingCharacters(in: .whitespaces).lowercased())
+        }
         func wanted(_ p: MIMEPart) -> Bool {
-            guard let types else { return p.contentType == "text" }
+            guard let types else {
+                guard let (t, st) = declaredType(p) else { return false }
+                return t == "text" || (t == "application" && st == "xhtml+xml")
+            }
+            let declared = declaredType(p)
             for t in types {
                 if t.isEmpty { return true }
+                guard let (pt, pst) = declared else { continue }
                 if let slash = t.firstIndex(of: "/") {
-                    if p.contentType == t[..<slash] && p.subtype == t[t.index(after: slash)...] { return true }
-                } else if p.contentType == t { return true }
+                    if pt == t[..<slash] && pst == t[t.index(after: slash)...] { return true }
+                } else if pt == t { return true }
             }
             return false
         }
-        func decoded(_ p: MIMEPart) -> String {
-            let raw = parsed.bytes[p.bodyRange]
-            let bytes: [UInt8]
-            switch p.transferEncoding?.lowercased() {
-            case "base64": bytes = TransferDecoding.base64(raw)
-            case "quoted-printable": bytes = TransferDecoding.quotedPrintable(Array(raw))
-            default: bytes = Array(raw)
+        func decoded(_ p: MIMEPart) -> String? {
+            let raw = bytes[p.bodyRange]
+            let data: [UInt8]
+            switch (p.transferEncoding ?? "7bit").lowercased() {
+            case "base64": data = TransferDecoding.base64(raw)
+            case "quoted-printable": data = TransferDecoding.quotedPrintable(Array(raw))
+            case "7bit", "8bit", "binary", "": data = Array(raw)
+            default: return nil   // an unknown transfer encoding cannot be searched
             }
-            if p.contentType == "text" { return Charset.decode(bytes, charset: p.parameter("charset")) }
-            return String(decoding: bytes, as: UTF8.self)
+            if p.contentType == "text" { return Charset.decode(data, charset: p.parameter("charset")) }
+            return String(decoding: data, as: UTF8.self)
+        }
+        /// RFC 5173 §5.2: a multipart's prologue and epilogue, as separate strings.
+        func prologueEpilogue(_ p: MIMEPart) -> [String] {
+            guard let boundary = p.parameter("boundary") else { return [] }
+            let text = String(decoding: bytes[p.bodyRange], as: UTF8.self)
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            var prologue = [Substring](), epilogue = [Substring]()
+            var state = 0   // 0 prologue, 1 parts, 2 epilogue
+            for l in lines {
+                let t = l.hasSuffix("\r") ? l.dropLast() : l
+                if t.hasPrefix("--" + boundary) {
+                    state = t.hasPrefix("--" + boundary + "--") ? 2 : 1
+                    continue
+                }
+                if state == 0 { prologue.append(l) } else if state == 2 { epilogue.append(l) }
+            }
+            return [prologue.joined(separator: "\n"), epilogue.joined(separator: "\n")].filter { !$0.isEmpty }
         }
         func walk(_ p: MIMEPart) {
             if p.isMultipart {
+                if types != nil && wanted(p) { out += prologueEpilogue(p) }
                 for c in p.children { walk(c) }
             } else if p.isEncapsulatedMessage {
-                if types != nil && wanted(p) { out.append(decoded(p)) }
+                if types != nil && wanted(p), let inner = p.children.first {
+                    var h = Array(bytes[inner.headerRange])
+                    if h.last == 10 { h.removeLast(); if h.last == 13 { h.removeLast() } }
+                    out.append(String(decoding: h, as: UTF8.self))
+                }
                 for c in p.children { walk(c) }
-            } else if wanted(p) {
-                var text = decoded(p)
-                if types == nil && p.subtype == "html" { text = Self.stripTags(text) }
+            } else if wanted(p), var text = decoded(p) {
+                if types == nil, let (_, st) = declaredType(p), st == "html" || st == "xhtml+xml" { text = Self.stripTags(text) }
                 out.append(text)
             }
         }

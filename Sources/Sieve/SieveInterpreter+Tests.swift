@@ -58,7 +58,13 @@ extension SieveInterpreter {
             if n.arguments.count == 2 {
                 for v in try expandAll(n.arguments[0].strings) { flags += Self.splitFlags(variable(v.lowercased()) ?? "") }
             } else { flags = internalFlags }
-            return try match(flags, n.arguments.last!.strings, n)
+            // the keys are flag lists too: "b A" means the flags b and A (RFC 5232 §4)
+            var keys = [SieveString]()
+            for k in try expandAll(n.arguments.last!.strings) {
+                let split = Self.splitFlags(k)
+                keys += split.isEmpty ? [SieveString(constant: k)] : split.map { SieveString(constant: $0) }
+            }
+            return try match(flags, keys, n)
         case "body":
             guard message.hasBody else { return false }
             let saved = matchValues
@@ -126,7 +132,7 @@ extension SieveInterpreter {
         if list.isEmpty {
             // not an address list: the raw value as :all (Pigeonhole matches such values whole)
             let text = String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespaces)
-            return part == .all && !text.isEmpty ? [text] : []
+            return part == .all ? [text] : []
         }
         var out = [String]()
         for a in list {

@@ -105,7 +105,7 @@ package final class SieveInterpreter {
             if mailbox.unicodeScalars.contains(where: { $0.value < 0x20 }) {
                 throw fail(n.line, "fileinto action: invalid folder name specified.")
             }
-            if mailbox.lowercased() == "inbox" { mailbox = "INBOX" }
+            mailbox = Self.normalizeInbox(mailbox)
             var flags = internalFlags
             if let f = n.tag("flags") { flags = try flagList(f.strings) }
             var special: String?
@@ -155,18 +155,22 @@ package final class SieveInterpreter {
     func addAction(_ a: SieveAction, line: Int) throws(SieveRuntimeError) {
         // duplicates merge (RFC 5228 §2.10.3)
         switch a {
-        case .keep:
-            if actions.contains(where: { if case .keep = $0 { return true }; if case .fileinto(let f) = $0 { return f.mailbox == "INBOX" && !f.create }; return false }) { return }
+        case .keep(let flags):
+            // a repeated keep (or fileinto "INBOX") is one; the last flag list wins (RFC 5232 §5)
+            for (i, e) in actions.enumerated() {
+                if case .keep = e { actions[i] = .keep(flags: flags); return }
+                if case .fileinto(var g) = e, g.mailbox == "INBOX" { g.flags = flags; actions[i] = .fileinto(g); return }
+            }
         case .fileinto(let f):
             for (i, e) in actions.enumerated() {
                 if case .fileinto(var g) = e, g.mailbox == f.mailbox {
                     if !f.copy { g.copy = false }
                     if f.create { g.create = true }
-                    for fl in f.flags where !g.flags.contains(where: { $0.lowercased() == fl.lowercased() }) { g.flags.append(fl) }
+                    g.flags = f.flags
                     actions[i] = .fileinto(g)
                     return
                 }
-                if case .keep = e, f.mailbox == "INBOX" { return }
+                if case .keep = e, f.mailbox == "INBOX" { actions[i] = .keep(flags: f.flags); return }
             }
         case .redirect(let addr, let copy):
             for (i, e) in actions.enumerated() {
@@ -208,6 +212,14 @@ package final class SieveInterpreter {
         }
     }
 
+    /// `INBOX` is case-insensitive, also as the first level of a hierarchy (RFC 3501 §5.1).
+    static func normalizeInbox(_ m: String) -> String {
+        let lower = m.lowercased()
+        if lower == "inbox" { return "INBOX" }
+        if lower.hasPrefix("inbox"), let sep = m.dropFirst(5).first, sep == "." || sep == "/" { return "INBOX" + m.dropFirst(5) }
+        return m
+    }
+
     static func actionName(_ a: SieveAction) -> String {
         switch a {
         case .keep: return "keep"
@@ -236,10 +248,8 @@ package final class SieveInterpreter {
 
     func include(_ n: SieveNode) throws(SieveRuntimeError) -> Flow {
         guard let idx = n.include, idx >= 0 else { return .next }   // a missing :optional script
-        if n.has("once") {
-            if includedOnce.contains(idx) { return .next }
-            includedOnce.insert(idx)
-        }
+        if n.has("once") && includedOnce.contains(idx) { return .next }
+        includedOnce.insert(idx)
         let target = script.includes[idx]
         let savedProgram = program, savedVariables = variables, savedMatch = matchValues
         program = target

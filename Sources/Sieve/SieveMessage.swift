@@ -69,7 +69,14 @@ struct SieveMessage {
         self.hasBody = hasBody
     }
 
-    var size: Int { edited ? serialized().count : original.count }
+    /// The size as RFC 5228 §5.9 counts it: CRLF line ends (a bare LF counts two octets, as stored).
+    var size: Int {
+        let bytes = edited ? serialized() : original
+        var n = bytes.count
+        var prev: UInt8 = 0
+        for b in bytes { if b == 10 && prev != 13 { n += 1 }; prev = b }
+        return n
+    }
 
     static func unfold(_ raw: [UInt8]) -> [UInt8] { raw.filter { $0 != 13 && $0 != 10 } }
 

@@ -127,6 +127,8 @@ extension SieveValidator {
         let location: SieveIncludeLocation = v.has("global") ? .global : .personal
         let key = location.rawValue + ":" + name
         if includes.stack.contains(key) {
+            // :once breaks the cycle at run time (RFC 6609 §3.2); otherwise it is an error
+            if v.has("once"), let idx = includes.byKey[key] { v.include = idx; return true }
             error(v.line, "circular include for script '\(name)' (\(location.rawValue)).")
             return false
         }
@@ -150,6 +152,10 @@ extension SieveValidator {
         }
         includes.stack.append(key)
         defer { includes.stack.removeLast() }
+        // reserve the slot first, so that an `include :once` of this script from inside it resolves
+        let slot = includes.programs.count
+        includes.programs.append(SieveProgram(name: name, commands: [], usesVariables: false, globals: []))
+        includes.byKey[key] = slot
         let (nodes, parseDiagnostics) = SieveParser.parse(text, maxNesting: options.limits.maxNesting)
         if parseDiagnostics.contains(where: { $0.severity == .error }) {
             error(v.line, "failed to compile included \(location.rawValue) script '\(name)': \(parseDiagnostics.first { $0.severity == .error }!.description)")
@@ -158,14 +164,14 @@ extension SieveValidator {
         var sub = SieveValidator(options: options, includes: includes, depth: depth + 1)
         let commands = sub.validate(nodes, topLevel: true)
         if sub.errorCount > 0 {
+            includes.byKey[key] = nil
             let first = sub.diagnostics.first { $0.severity == .error }!
             error(v.line, "failed to compile included \(location.rawValue) script '\(name)': \(first.description)")
             return false
         }
         let program = SieveProgram(name: name, commands: commands, usesVariables: sub.usesVariables, globals: sub.globals)
-        includes.programs.append(program)
-        includes.byKey[key] = includes.programs.count - 1
-        v.include = includes.programs.count - 1
+        includes.programs[slot] = program
+        v.include = slot
         return true
     }
 

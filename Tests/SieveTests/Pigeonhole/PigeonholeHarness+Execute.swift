@@ -11,8 +11,8 @@ extension PigeonholeHarness {
         var ok = true
         for a in result.actions {
             switch a {
-            case .keep:
-                folders["INBOX", default: []].append(message)
+            case .keep(let flags):
+                folders["INBOX", default: []].append((message, flags))
             case .fileinto(let f):
                 if !mailboxes.contains(f.mailbox) && f.mailbox != "INBOX" {
                     if f.create {
@@ -24,7 +24,7 @@ extension PigeonholeHarness {
                         continue
                     }
                 }
-                folders[f.mailbox, default: []].append(message)
+                folders[f.mailbox, default: []].append((message, f.flags))
             case .redirect(let address, _):
                 smtp.append(OutgoingMail(from: ctx.envelope.from, to: address, message: message))
             case .reject(let reason, _):

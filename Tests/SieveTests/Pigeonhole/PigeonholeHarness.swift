@@ -17,7 +17,7 @@ final class PigeonholeHarness: SieveTestHarness {
     var compiledIsTestsuite = false
     var binaries: [String: SieveScript] = [:]
     var mailboxes: Set<String> = ["INBOX"]
-    var folders: [String: [[UInt8]]] = [:]
+    var folders: [String: [(message: [UInt8], flags: [String])]] = [:]
     var smtp: [OutgoingMail] = []
     var config: [String: String] = [:]
     var insideTest: String?
@@ -139,7 +139,8 @@ final class PigeonholeHarness: SieveTestHarness {
         if tags["folder"] != nil {
             let folder = arguments.first?.first ?? ""
             guard let list = folders[folder], index >= 0, index < list.count else { return false }
-            run.replaceMessage(list[index])
+            run.replaceMessage(list[index].message)
+            run.setInternalFlags(list[index].flags)
             return true
         }
         return false
