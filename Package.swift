@@ -122,6 +122,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SMTPCore"),
+        // ManageSieve (RFC 5804): the codec (pure: framer, command parser, responses; fuzzed) and
+        // the sessions, over a script store the app provides (the directory) and the Sieve compiler.
+        .target(name: "ManageSieveCore"),
+        .target(name: "ManageSieveServer", dependencies: [
+            "ManageSieveCore", "MailNet", "MailboxAPI", "MailCore", "Sieve",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "SMTPServer", dependencies: [
             "SMTPCore", "MailNet", "MailCore", "MIMEParser",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -165,7 +173,7 @@ let package = Package(
         ]),
         .target(name: "SealboxApp", dependencies: [
             "MailboxAPI", "MailCore", "MIMEParser", "MailStore", "Directory", "MailNet", "IMAPServer", "POP3Server",
-            "SMTPCore", "SMTPServer", "Outbound", "MailAuth", "Backup", "BackupStore", "MailArchive", "DNSCore", "DNSResolver",
+            "ManageSieveServer", "Sieve", "SMTPCore", "SMTPServer", "Outbound", "MailAuth", "Backup", "BackupStore", "MailArchive", "DNSCore", "DNSResolver",
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -176,6 +184,7 @@ let package = Package(
         ]),
         .executableTarget(name: "sealbox", dependencies: [
             "SealboxApp", "IMAPCore", "MIMEParser", "MailboxAPI", "MailCore", "Backup", "MailStore", "Directory", "DNSCore", "DNSResolver",
+            "ManageSieveServer", "Sieve",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -201,6 +210,10 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "POP3CoreTests", dependencies: ["POP3Core", "MailCore"]),
         .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"]),
+        .testTarget(name: "ManageSieveCoreTests", dependencies: ["ManageSieveCore"]),
+        .testTarget(name: "ManageSieveServerTests", dependencies: ["MailboxAPI", "MailboxTesting", "ManageSieveServer", "ManageSieveCore", "MailNet",
+            "MailStore", "Directory", "MailCore", "SealboxApp", "Sieve",
+            .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "SieveTests", dependencies: ["Sieve", "MIMEParser", "TestSupport"]),
         .testTarget(name: "DNSCoreTests", dependencies: ["DNSCore"]),
         .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "DNSCore", "TestSupport",
@@ -240,7 +253,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio")],
                     exclude: ["SortThreadCorpus"]),  // read by path (SortThreadDifferentialTests)
         .testTarget(name: "SealboxAppTests", dependencies: ["SealboxApp", "Backup", "BackupStore", "Directory", "MailCore", "SQLiteCipher"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["MailboxAPI", "SealboxApp", "MailStore", "Directory", "MailCore", "Outbound", "TestSupport",
+        .testTarget(name: "IntegrationTests", dependencies: ["MailboxAPI", "SealboxApp", "MailStore", "Directory", "MailCore", "Outbound", "TestSupport", "Sieve",
             .product(name: "Configuration", package: "swift-configuration")],
                     exclude: ["Clients", "ServerChecks"]),  // scripts the tests run by path
     ],

@@ -129,7 +129,7 @@ public struct MailListener<Inbound: Sendable>: Service {
         public let name: String, host: String, port: Int, errno: Int32
         public var description: String {
             let reason = String(cString: strerror(errno)).lowercased()
-            let hint = errno == EADDRINUSE ? "; another server is using it: change \(name).port" + (name.hasPrefix("pop3") ? " or set pop3.enabled to false" : "")
+            let hint = errno == EADDRINUSE ? "; another server is using it: change \(name).port" + (name.hasPrefix("pop3") ? " or set pop3.enabled to false" : name == "managesieve" ? " or set managesieve.enabled to false" : "")
                 : errno == EACCES ? "; ports below 1024 need root or CAP_NET_BIND_SERVICE: change \(name).port" : ""
             return "cannot listen for \(name) on \(host):\(port): \(reason)\(hint)"
         }

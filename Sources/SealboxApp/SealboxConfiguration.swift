@@ -13,6 +13,7 @@ public struct SealboxConfiguration: Sendable {
     public var node: NodeSettings
     public var imap: IMAPSettings
     public var pop3: POP3Settings
+    public var manageSieve: ManageSieveSettings
     public var smtp: SMTPSettings
     public var submission: SubmissionSettings
     public var outbound: OutboundSettings
@@ -23,7 +24,7 @@ public struct SealboxConfiguration: Sendable {
 
     /// Every component's settings, in the reference's order.
     public static let sections: [any ComponentSettings.Type] = [
-        NodeSettings.self, IMAPSettings.self, POP3Settings.self, SMTPSettings.self, SubmissionSettings.self, OutboundSettings.self, BackupSettings.self,
+        NodeSettings.self, IMAPSettings.self, POP3Settings.self, ManageSieveSettings.self, SMTPSettings.self, SubmissionSettings.self, OutboundSettings.self, BackupSettings.self,
         StorageSettings.self, DNSSettings.self, AuthSettings.self,
     ]
 
@@ -35,6 +36,7 @@ public struct SealboxConfiguration: Sendable {
         node = try NodeSettings(NodeSettings.reader(reader))
         imap = try IMAPSettings(IMAPSettings.reader(reader))
         pop3 = try POP3Settings(POP3Settings.reader(reader), imap: imap)
+        manageSieve = try ManageSieveSettings(ManageSieveSettings.reader(reader), imap: imap)
         smtp = try SMTPSettings(SMTPSettings.reader(reader))
         submission = try SubmissionSettings(SubmissionSettings.reader(reader), imap: imap)
         outbound = try OutboundSettings(OutboundSettings.reader(reader))

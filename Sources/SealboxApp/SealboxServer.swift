@@ -5,6 +5,7 @@ import IMAPServer
 import Logging
 import POP3Server
 import MailNet
+import ManageSieveServer
 import MailStore
 import NIOCore
 import Outbound
@@ -14,7 +15,7 @@ import MailCore
 
 /// `sealbox serve`: every long-running part of a node, wired in one place.
 public enum SealboxServer {
-    /// The services of a node: the IMAP, POP3 and SMTP listeners, the outbound worker, the backup
+    /// The services of a node: the IMAP, POP3, ManageSieve and SMTP listeners, the outbound worker, the backup
     /// schedule (when a destination is configured) and the queue watcher. A listener whose port
     /// setting is off is not made, and a protocol with every listener off is not started;
     /// `onOff(name, key)` reports each such listener (of a protocol that is enabled) and the key
@@ -83,6 +84,11 @@ public enum SealboxServer {
             let pop3 = POP3Server.Configuration(configuration.pop3, node: configuration.node, session: POP3SessionConfiguration())
             services += POP3Server(configuration: pop3, tls: tls, authenticator: authenticator, logger: logger)
                 .services(onBound: onBound)
+        }
+        if configuration.manageSieve.enabled,
+           anyOn([(ManageSieve.listenerNames.plain, ManageSieveSettings.Key.port, configuration.manageSieve.port)]) {
+            services += ManageSieveServer(configuration: .init(configuration.manageSieve, node: configuration.node, directory: node.directory),
+                                          tls: tls, authenticator: authenticator, logger: logger).services(onBound: onBound)
         }
         let postmaster = try configuration.smtp.postmaster.map { text in
             do { return try EmailAddress(text) } catch {

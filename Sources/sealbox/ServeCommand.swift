@@ -9,7 +9,7 @@ import UnixSignals
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the Sealbox node (IMAP, POP3 and submission, each on a STARTTLS and an implicit-TLS port; SMTP for inbound mail) until SIGTERM or SIGINT.",
+        abstract: "Run the Sealbox node (IMAP, POP3 and submission, each on a STARTTLS and an implicit-TLS port; ManageSieve; SMTP for inbound mail) until SIGTERM or SIGINT.",
         discussion: """
             Settings come from these flags, then SEALBOX_* environment variables, then a JSON file \
             (--config, or sealbox.json in the data directory), then defaults. With no certificate \
@@ -26,7 +26,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("SMTP port receiving mail for the server's domains, with STARTTLS (smtp.port; 0 or off: none; auto: any free port).", valueName: "port")) var smtpPort: String?
     @Option(help: ArgumentHelp("Submission port with STARTTLS, AUTH required (submission.port; 0 or off: none; auto: any free port).", valueName: "port")) var submissionPort: String?
     @Option(help: ArgumentHelp("Submission port with implicit TLS (submissions.port; 0 or off: none; auto: any free port).", valueName: "port")) var submissionsPort: String?
-    @Flag(help: "Allow password logins without TLS: IMAP, POP3 and submission (imap.allowInsecureAuth, pop3.allowInsecureAuth, submission.allowInsecureAuth; local testing only).")
+    @Option(help: ArgumentHelp("ManageSieve port with STARTTLS (managesieve.port; 0 or off: none; auto: any free port).", valueName: "port")) var managesievePort: String?
+    @Flag(help: "Allow password logins without TLS: IMAP, POP3, submission and ManageSieve (imap.allowInsecureAuth, pop3.allowInsecureAuth, submission.allowInsecureAuth, managesieve.allowInsecureAuth; local testing only).")
     var allowInsecureAuth = false
     @Option(help: ArgumentHelp("TLS certificate chain, PEM (tls.certificate).", valueName: "file")) var tlsCertificate: String?
     @Option(help: ArgumentHelp("TLS private key, PEM (tls.key).", valueName: "file")) var tlsKey: String?
@@ -42,9 +43,10 @@ struct ServeCommand: AsyncParsableCommand {
             if let smtpPort { overrides["smtp.port"] = smtpPort }
             if let submissionPort { overrides["submission.port"] = submissionPort }
             if let submissionsPort { overrides["submissions.port"] = submissionsPort }
+            if let managesievePort { overrides["managesieve.port"] = managesievePort }
             if allowInsecureAuth {
                 overrides["imap.allowInsecureAuth"] = "true"; overrides["pop3.allowInsecureAuth"] = "true"
-                overrides["submission.allowInsecureAuth"] = "true"
+                overrides["submission.allowInsecureAuth"] = "true"; overrides["managesieve.allowInsecureAuth"] = "true"
             }
             if let tlsCertificate { overrides["tls.certificate"] = tlsCertificate }
             if let tlsKey { overrides["tls.key"] = tlsKey }
@@ -76,6 +78,9 @@ struct ServeCommand: AsyncParsableCommand {
             }
             if settings.pop3.enabled && settings.pop3.allowInsecureAuth && !settings.imap.allowInsecureAuth {
                 printError("warning: plaintext authentication without TLS is allowed (pop3.allowInsecureAuth)")
+            }
+            if settings.manageSieve.enabled && settings.manageSieve.allowInsecureAuth && !settings.imap.allowInsecureAuth {
+                printError("warning: plaintext authentication without TLS is allowed (managesieve.allowInsecureAuth)")
             }
             if settings.submission.allowInsecureAuth && !settings.imap.allowInsecureAuth {
                 printError("warning: plaintext authentication without TLS is allowed (submission.allowInsecureAuth)")

@@ -30,6 +30,8 @@ struct CLIHarness: Sendable {
         var environment = ProcessInfo.processInfo.environment
         environment["SEALBOX_DATA_DIR"] = dataDir
         environment.removeValue(forKey: "SEALBOX_PASSWORD")
+        // `serve` run here: ManageSieve on any free port (its default, 4190 as root, is shared by every test).
+        environment["SEALBOX_MANAGESIEVE_PORT"] = "auto"
         for (k, v) in env { environment[k] = v }
         let r = try await ChildProcess.run(Self.binary, args, environment: environment, stdin: stdin, timeout: timeout)
         if r.timedOut { Issue.record("sealbox \(args) timed out") }

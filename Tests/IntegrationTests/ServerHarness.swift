@@ -18,6 +18,8 @@ final class ServerHarness: @unchecked Sendable {
     /// Submission: STARTTLS and implicit TLS.
     let submissionPort: Int
     let submissionsPort: Int
+    /// ManageSieve (STARTTLS).
+    let manageSievePort: Int
     let certificatePath: String?
     private let process: ChildHandle
     private let output: LineCollector
@@ -49,7 +51,7 @@ final class ServerHarness: @unchecked Sendable {
         environment["SEALBOX_DATA_DIR"] = cli.dataDir
         let (process, output) = try ServeProcess.launch(
             ["serve", "--imap-port", "auto", "--imaps-port", "auto", "--pop3-port", "auto", "--pop3s-port", "auto", "--smtp-port", "auto", "--submission-port", "auto", "--submissions-port", "auto",
-             "--listen", "127.0.0.1"] + (insecureAuth ? ["--allow-insecure-auth"] : []) + extraArguments,
+             "--managesieve-port", "auto", "--listen", "127.0.0.1"] + (insecureAuth ? ["--allow-insecure-auth"] : []) + extraArguments,
             environment: environment)
         self.output = output
         self.process = process
@@ -57,23 +59,25 @@ final class ServerHarness: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         var ports: (imap: Int?, imaps: Int?, pop3: Int?, pop3s: Int?, smtp: Int?) = (nil, nil, nil, nil, nil)
         var submission: (plain: Int?, implicit: Int?) = (nil, nil)
+        var manageSieve: Int?
         while ContinuousClock.now < deadline {
             let text = output.text
             ports = (Self.port(in: text, service: "imap"), Self.port(in: text, service: "imaps"),
                      Self.port(in: text, service: "pop3"), Self.port(in: text, service: "pop3s"), Self.port(in: text, service: "smtp"))
             submission = (Self.port(in: text, service: "submission"), Self.port(in: text, service: "submissions"))
+            manageSieve = Self.port(in: text, service: "managesieve")
             if ports.imap != nil, ports.imaps != nil, ports.pop3 != nil, ports.pop3s != nil, ports.smtp != nil,
-               submission.plain != nil, submission.implicit != nil { break }
+               submission.plain != nil, submission.implicit != nil, manageSieve != nil { break }
             if !process.isRunning || output.text.contains("not part of this build") { break }
             try? await Task.sleep(for: .milliseconds(20))
         }
         guard let imap = ports.imap, let imaps = ports.imaps, let pop3 = ports.pop3, let pop3s = ports.pop3s, let smtp = ports.smtp,
-              let submissionPlain = submission.plain, let submissionImplicit = submission.implicit else {
+              let submissionPlain = submission.plain, let submissionImplicit = submission.implicit, let manageSieve else {
             let text = output.text
             let running = process.isRunning
             _ = Self.stop(process)
             cli.cleanUp()
-            throw StartError(description: "sealbox serve did not print all seven listening lines within \(timeout) "
+            throw StartError(description: "sealbox serve did not print all eight listening lines within \(timeout) "
                 + "(still running: \(running)); stderr:\n\(text)")
         }
         imapPort = imap
@@ -83,6 +87,7 @@ final class ServerHarness: @unchecked Sendable {
         smtpPort = smtp
         submissionPort = submissionPlain
         submissionsPort = submissionImplicit
+        manageSievePort = manageSieve
         certificatePath = Self.certificate(in: cli.dataDir + "/tls")
     }
 
@@ -215,6 +220,9 @@ enum ServeProcess {
         // Inbound authentication needs the senders' DNS: the suites that test it turn it on with
         // a DNS server serving their zones (InboundAuthServeTests); elsewhere it is off.
         if extra["SEALBOX_AUTH_ENABLED"] == nil { environment["SEALBOX_AUTH_ENABLED"] = "false" }
+        // ManageSieve's default port (4190 as root) would be shared by every serve the tests run at
+        // once: any free port unless a test names one (flags win over the environment).
+        if extra["SEALBOX_MANAGESIEVE_PORT"] == nil { environment["SEALBOX_MANAGESIEVE_PORT"] = "auto" }
         for (k, v) in extra { environment[k] = v }
         let process = try ChildHandle(CLIHarness.binary, arguments, environment: environment)
         return (process, LineCollector(handle: process))
