@@ -16,9 +16,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # DKIM signer of the Postfix instance that sends to the MX in the end-to-end authentication test
 # (Tests/IntegrationTests/Clients/postfix_opendkim.py runs private instances of both on loopback
 # ports; the package's own opendkim service, started where the system starts services, is not used).
+# dovecot-managesieved: the reference ManageSieve server (scripts/dovecot-managesieve.sh); sieve-connect:
+# a real ManageSieve client (Tests/IntegrationTests/Clients/sieve_connect_suite.sh).
 DEBS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd libpython3.11-testsuite golang-github-jhillyerd-enmime-dev
       isync offlineimap3 fetchmail curl openssl swaks libnet-ssleay-perl libio-socket-ssl-perl postfix postsrsd msmtp mutt
-      nsd ldnsutils opendkim opendkim-tools)
+      nsd ldnsutils opendkim opendkim-tools dovecot-managesieved sieve-connect)
 missing=()
 for p in "${DEBS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -39,6 +41,18 @@ if [ ! -f "$stamp" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQS"
   touch "$stamp"
+fi
+
+# ManageSieve clients the tests drive (Tests/IntegrationTests/Clients/managesieve_clients.py), pinned;
+# added to an existing venv without rebuilding it.
+MANAGESIEVE_CLIENTS=(sievelib==1.6.0 managesieve==0.8.1 sievemgr==0.7.4.7)
+missing_py=()
+for spec in "${MANAGESIEVE_CLIENTS[@]}"; do
+  "$VENV/bin/pip" show --disable-pip-version-check "${spec%%==*}" 2>/dev/null | grep -qx "Version: ${spec##*==}" || missing_py+=("$spec")
+done
+if [ ${#missing_py[@]} -gt 0 ]; then
+  echo "setup: installing ${missing_py[*]}" >&2
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "${missing_py[@]}"
 fi
 
 # The RFC 7208 (SPF) test suite, test/rfc7208-tests.yml of PyPI pyspf's source distribution (pinned by
