@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # libFuzzer runs over the MIME parser, the IMAP, POP3 and SMTP codecs, the DNS record parser, the SPF record
-# parser and the DKIM/ARC parsers, each bounded in time.
-#   scripts/fuzz.sh --seconds N [--only mime|imap|pop3|smtp|dns|spf|dkim]     (default 30 s per target, every target)
+# parser, the DKIM/ARC parsers and the ManageSieve codec, each bounded in time.
+#   scripts/fuzz.sh --seconds N [--only mime|imap|pop3|smtp|dns|spf|dkim|managesieve]     (default 30 s per target, every target)
 # MIME: builds Fuzz/MIMEFuzz with `swiftc -sanitize=fuzzer,address` over Sources/MIMEParser/*.swift and
 # IMAPCore's NIO-free wire encoders of its values (IMAPString, ENVELOPE/BODYSTRUCTURE, the inspector),
 # all as one module named MIMEParser (their `import MIMEParser` is then ignored, with a warning), seeds it
@@ -12,6 +12,8 @@
 # Fuzz/pop3-corpus.
 # SMTP: builds Fuzz/SMTPFuzz with swiftc over Sources/SMTPCore/*.swift (no dependencies), seeds it with
 # Fuzz/smtp-corpus.
+# ManageSieve: builds Fuzz/ManageSieveFuzz with swiftc over Sources/ManageSieveCore/*.swift (no dependencies),
+# seeds it with Fuzz/managesieve-corpus.
 # DNS: builds Fuzz/DNSFuzz with swiftc over Sources/DNSCore/*.swift (no dependencies), seeds it with
 # Fuzz/dns-corpus.
 # SPF: builds Fuzz/SPFFuzz with swiftc over Sources/DNSCore/*.swift and MailAuth's dependency-free SPF parser
@@ -32,7 +34,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_TO_RUN="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
-    *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns|spf|dkim]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns|spf|dkim|managesieve]" >&2; exit 2 ;;
   esac
 done
 OUT=.build/fuzz
@@ -134,7 +136,8 @@ fuzz_dkim() {
 }
 
 case "$ONLY" in
-  all) fuzz_mime; fuzz_imap; fuzz_pure pop3 POP3; fuzz_pure smtp SMTP; fuzz_pure dns DNS; fuzz_spf; fuzz_dkim ;;
+  all) fuzz_mime; fuzz_imap; fuzz_pure pop3 POP3; fuzz_pure smtp SMTP; fuzz_pure dns DNS; fuzz_spf; fuzz_dkim; fuzz_pure managesieve ManageSieve ;;
+  managesieve) fuzz_pure managesieve ManageSieve ;;
   dkim) fuzz_dkim ;;
   smtp) fuzz_pure smtp SMTP ;;
   dns) fuzz_pure dns DNS ;;
@@ -142,5 +145,5 @@ case "$ONLY" in
   imap) fuzz_imap ;;
   pop3) fuzz_pure pop3 POP3 ;;
   spf) fuzz_spf ;;
-  *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns|spf|dkim]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns|spf|dkim|managesieve]" >&2; exit 2 ;;
 esac

@@ -69,7 +69,8 @@ public struct ManageSieveFramer: Sendable {
             switch mode {
             case .line:
                 guard let lf = firstLineFeed() else {
-                    guard input.count - head > limits.maxLineLength else { return nil }
+                    // (+ 1: the CR of a line of exactly the limit may be here before its LF)
+                    guard input.count - head > limits.maxLineLength + 1 else { return nil }
                     // A line too long, its end not in sight: skip it as it comes.
                     let verb = Self.verb(command.isEmpty ? Array(input[head..<min(head + 64, input.count)]) : command)
                     skipTail = Array(input[max(head, input.count - 24)...])
@@ -90,7 +91,8 @@ public struct ManageSieveFramer: Sendable {
                 if line.count > limits.maxLineLength {
                     command = []
                     literals = 0
-                    if let marker = try Self.literalMarker(line) {
+                    // Its last bytes only, as when the line is skipped while it arrives (`skipTail`).
+                    if let marker = try Self.literalMarker(Array(line.suffix(24))) {
                         try skip(marker.size, then: .tooLarge(verb: verb, literalSize: nil))
                         continue
                     }

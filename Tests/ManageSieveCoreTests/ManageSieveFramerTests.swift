@@ -41,6 +41,29 @@ struct ManageSieveFramerTests {
         ])
     }
 
+    /// Found by the fuzzer: the CR of a line of exactly the limit arrived before its LF and the
+    /// line was taken for too long only when it came in pieces.
+    @Test("a line of exactly the limit is a command however it arrives", arguments: [false, true])
+    func lineAtLimit(byteByByte: Bool) throws {
+        var limits = ManageSieveLimits()
+        limits.maxLineLength = 16
+        let line = "NOOP \"" + String(repeating: "x", count: 9) + "\""
+        #expect(line.utf8.count == 16)
+        #expect(try frames(bytes(line + "\r\n" + line + "x\r\nNOOP\r\n"), limits: limits, byteByByte: byteByByte)
+                == [.command(bytes(line)), .tooLarge(verb: "NOOP", literalSize: nil), .command(bytes("NOOP"))])
+    }
+
+    /// Found by the fuzzer: a long line's literal marker was read whole when the line came at once
+    /// and by its last bytes when it came in pieces; now by its last bytes either way.
+    @Test("a too-long line ending in a marker with absurdly many digits: the same however it arrives", arguments: [false, true])
+    func longLineLongMarker(byteByByte: Bool) throws {
+        var limits = ManageSieveLimits()
+        limits.maxLineLength = 16
+        let line = "NOOP " + String(repeating: "x", count: 20) + " {" + String(repeating: "9", count: 30) + "+}"
+        #expect(try frames(bytes(line + "\r\nNOOP\r\n"), limits: limits, byteByByte: byteByByte)
+                == [.tooLarge(verb: "NOOP", literalSize: nil), .command(bytes("NOOP"))])
+    }
+
     @Test("a literal over the limit is skipped whole (never read as commands), then answered", arguments: [false, true])
     func literalTooLarge(byteByByte: Bool) throws {
         var limits = ManageSieveLimits()
