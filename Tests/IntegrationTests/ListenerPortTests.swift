@@ -66,10 +66,33 @@ struct ListenerPortTests {
         #expect(await stop(process), "\(process.stderrText)")
     }
 
+    @Test("--managesieve-port off: no ManageSieve listener and the node says so; managesieve.enabled = false: none, silently")
+    func manageSieveOff() async throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        _ = try await cli.setUpMailbox()
+        let ports = ["--imap-port", "auto", "--imaps-port", "off", "--pop3-port", "off", "--pop3s-port", "off", "--smtp-port", "auto",
+                     "--submission-port", "off", "--submissions-port", "off"]
+        var (process, text) = try await start(cli, ports: ports + ["--managesieve-port", "off"], expected: ["imap", "smtp"])
+        #expect(text.contains("listener off: managesieve (managesieve.port)") && ServerHarness.port(in: text, service: "managesieve") == nil, "\(text)")
+        #expect(await stop(process), "\(process.stderrText)")
+        let (disabled, output) = try ServeProcess.launch(["serve", "--listen", "127.0.0.1"] + ports,
+                                                         environment: ["SEALBOX_DATA_DIR": cli.dataDir, "SEALBOX_MANAGESIEVE_ENABLED": "false"])
+        process = disabled
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline, process.isRunning, ServerHarness.port(in: output.text, service: "smtp") == nil {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        text = output.text
+        #expect(ServerHarness.port(in: text, service: "smtp") != nil && !text.contains("managesieve"), "\(text)")
+        #expect(await stop(process), "\(process.stderrText)")
+    }
+
     @Test("an invalid port stops serve with a message naming the setting", arguments: [
         ("--imaps-port=70000", "imaps.port", "70000", "is out of range"),
         ("--pop3-port=on", "pop3.port", "on", "is not a port"),
         ("--smtp-port=-5", "smtp.port", "-5", "is out of range"),
+        ("--managesieve-port=sieve", "managesieve.port", "sieve", "is not a port"),
     ])
     func invalid(argument: String, key: String, value: String, problem: String) async throws {
         let cli = try CLIHarness()

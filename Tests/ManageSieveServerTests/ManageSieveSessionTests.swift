@@ -212,6 +212,18 @@ struct ManageSieveTranscriptTests {
         await h.cleanUp()
     }
 
+    @Test("server shutdown: BYE (TRYLATER), connection closed")
+    func shutdown() async throws {
+        let h = try await ManageSieveHarness()
+        let c = h.connect()
+        try await c.login(h)
+        c.inbox.pushShutdown()
+        #expect(try await c.read() == "BYE (TRYLATER) \"Server shutting down.\"\r\n")
+        try await c.waitClosed()
+        await c.close()
+        await h.cleanUp()
+    }
+
     @Test("idle before login: BYE after the pre-login limit (a manual clock, no sleep)")
     func idleTimeout() async throws {
         let h = try await ManageSieveHarness()
