@@ -65,12 +65,18 @@ extension SieveInterpreter {
         if let auth { context.envelope.auth = auth }
     }
 
+    /// The message an action saw (editheader changes after it do not apply to it).
+    package func messageForAction(_ index: Int) -> [UInt8] {
+        if index < actions.count { return actionMessages[index] ?? context.message }
+        return currentMessageBytes
+    }
+
     package func setInternalFlags(_ flags: [String]) { internalFlags = flags }
 
     package func setMailboxExists(_ f: @escaping @Sendable (String) -> Bool) { context.mailboxExists = f }
 
     package func resetResult() {
-        actions = []; implicitKeepCancelled = false; redirects = 0; internalFlags = []
+        actions = []; actionMessages = [:]; implicitKeepCancelled = false; redirects = 0; internalFlags = []
         duplicateMarks = []; warnings = []
     }
 

@@ -37,8 +37,11 @@ extension SieveInterpreter {
                 case "auth": v = context.envelope.auth
                 default: v = nil
                 }
-                guard let v else { continue }
-                if let p = Self.addressPart(v, n.match?.addressPart ?? .all, allowEmpty: true) { values.append(p) }
+                guard let raw = v else { continue }
+                // `auth` is a user name, not necessarily an address (RFC 5228 §5.4 and RFC 4954)
+                guard let path = SieveEnvelopePath.parse(raw) ?? (part.lowercased() == "auth" ? raw : nil) else { continue }
+                if path.isEmpty { values.append(""); continue }   // RFC 5228 §5.4: the null path is "" for every part
+                if let p = Self.addressPart(path, n.match?.addressPart ?? .all, allowEmpty: true) { values.append(p) }
             }
             return try match(values, n.arguments[1].strings, n)
         case "exists":

@@ -22,6 +22,8 @@ package final class SieveInterpreter {
     /// The harness of `vnd.dovecot.testsuite` (tests only).
     package weak var harness: (any SieveTestHarness)?
     var regexSteps: Int
+    /// The message as edited when each action was added (by action index), when editheader changed it.
+    var actionMessages: [Int: [UInt8]] = [:]
 
     // the scope of the script being run
     var program: SieveProgram
@@ -207,6 +209,7 @@ package final class SieveInterpreter {
             throw fail(line, "fileinto action conflicts with other action: the reject action was already specified.")
         }
         actions.append(a)
+        if message.edited { actionMessages[actions.count - 1] = message.serialized() }
         if actions.count > context.limits.maxActions {
             throw fail(line, "total number of actions exceeds policy limit (\(context.limits.maxActions)).")
         }

@@ -131,7 +131,7 @@ struct SieveMessage {
 
     /// A header value as written by `addheader`: RFC 2047 encoded when not ASCII, folded.
     static func encodeValue(_ value: String, nameLength: Int) -> [UInt8] {
-        let v = value.replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ")
+        let v = value.replacingOccurrences(of: "\r\n", with: "").replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "\r", with: "")
         if v.utf8.allSatisfy({ $0 < 0x80 }) { return fold(Array(v.utf8), first: nameLength + 2) }
         // encoded-words of at most 75 characters, base64 of UTF-8 without splitting characters
         var words = [String]()

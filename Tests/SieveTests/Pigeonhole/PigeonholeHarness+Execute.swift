@@ -6,10 +6,10 @@ extension PigeonholeHarness {
     func execute(_ run: SieveInterpreter) -> Bool {
         errors = []
         let result = run.currentResult
-        let message = run.currentMessageBytes
         let ctx = run.runContext
         var ok = true
-        for a in result.actions {
+        for (index, a) in result.actions.enumerated() {
+            let message = run.messageForAction(index)
             switch a {
             case .keep(let flags):
                 folders["INBOX", default: []].append((message, flags))
@@ -78,7 +78,8 @@ extension PigeonholeHarness {
         }
         guard recipients.contains(where: { mine.contains($0) }) else { return nil }
         let subject = v.subject ?? "Auto: " + (orig.values("subject").first ?? "")
-        var lines = ["From: " + (v.from ?? "<\(ctx.envelope.to)>"), "To: <\(sender)>", "Subject: \(subject)",
+        let me = recipients.first { mine.contains($0) } ?? ctx.envelope.to
+        var lines = ["From: " + (v.from ?? "<\(me)>"), "To: <\(sender)>", "Subject: \(subject)",
                      "Auto-Submitted: auto-replied (vacation)", "Precedence: bulk"]
         if let id = orig.values("message-id").first {
             lines.append("In-Reply-To: \(id)")
