@@ -20,6 +20,9 @@ public struct SieveDiagnostic: Sendable, Hashable, CustomStringConvertible {
 public struct SieveCompileError: Error, Sendable, Hashable, CustomStringConvertible {
     public var diagnostics: [SieveDiagnostic]
 
+    /// True when the script did not parse (as opposed to failing validation).
+    package var parseFailed = false
+
     public init(diagnostics: [SieveDiagnostic]) { self.diagnostics = diagnostics }
 
     public var errors: [SieveDiagnostic] { diagnostics.filter { $0.severity == .error } }

@@ -37,7 +37,9 @@ public struct SieveScript: Sendable {
         }
         let (nodes, parseDiagnostics) = SieveParser.parse(text, maxNesting: options.limits.maxNesting)
         if parseDiagnostics.contains(where: { $0.severity == .error }) {
-            throw SieveCompileError(diagnostics: parseDiagnostics)
+            var e = SieveCompileError(diagnostics: parseDiagnostics)
+            e.parseFailed = true
+            throw e
         }
         let table = SieveValidator.IncludeTable()
         table.stack.append("personal:" + name)

@@ -36,6 +36,10 @@ extension SieveValidator {
         case "include":
             return include(&v)
         case "global":
+            guard usesVariables else {
+                error(v.line, "global command: the variables extension must be required to use global variables.")
+                return false
+            }
             for s in v.arguments[0].strings {
                 guard let n = s.constant, SieveString.isIdentifier(n) else {
                     error(v.line, "global command: invalid variable name '\(s.source)'.")
@@ -125,11 +129,11 @@ extension SieveValidator {
             return false
         }
         let location: SieveIncludeLocation = v.has("global") ? .global : .personal
-        let key = location.rawValue + ":" + name
+        let key = location.rawValue + ":" + (name.hasSuffix(".sieve") ? String(name.dropLast(6)) : name)
         if includes.stack.contains(key) {
             // :once breaks the cycle at run time (RFC 6609 §3.2); otherwise it is an error
             if v.has("once"), let idx = includes.byKey[key] { v.include = idx; return true }
-            error(v.line, "circular include for script '\(name)' (\(location.rawValue)).")
+            error(v.line, "circular include.")
             return false
         }
         if let idx = includes.byKey[key] { v.include = idx; return true }
@@ -158,15 +162,18 @@ extension SieveValidator {
         includes.byKey[key] = slot
         let (nodes, parseDiagnostics) = SieveParser.parse(text, maxNesting: options.limits.maxNesting)
         if parseDiagnostics.contains(where: { $0.severity == .error }) {
-            error(v.line, "failed to compile included \(location.rawValue) script '\(name)': \(parseDiagnostics.first { $0.severity == .error }!.description)")
+            includes.byKey[key] = nil
+            for d in parseDiagnostics where d.severity == .error { error(d.line, "\(name): \(d.message)") }
+            error(v.line, "failed to parse included script '\(name)'.")
             return false
         }
         var sub = SieveValidator(options: options, includes: includes, depth: depth + 1)
         let commands = sub.validate(nodes, topLevel: true)
         if sub.errorCount > 0 {
             includes.byKey[key] = nil
-            let first = sub.diagnostics.first { $0.severity == .error }!
-            error(v.line, "failed to compile included \(location.rawValue) script '\(name)': \(first.description)")
+            // the included script's own errors (Pigeonhole reports them as they are), then ours
+            for d in sub.diagnostics where d.severity == .error { diagnostics.append(d) }
+            error(v.line, "failed to include script '\(name)'.")
             return false
         }
         let program = SieveProgram(name: name, commands: commands, usesVariables: sub.usesVariables, globals: sub.globals)
@@ -180,6 +187,10 @@ extension SieveValidator {
         case "header", "address", "exists":
             if v.has("last") && !v.has("index") {
                 error(v.line, "the :last tag for the \(v.name) test cannot be specified without the :index tag.")
+                return false
+            }
+            if let idx = v.tag("index")?.number, idx < 1 {
+                error(v.line, "the :index tag for the \(v.name) test requires a number greater than zero.")
                 return false
             }
         case "envelope":
@@ -205,6 +216,10 @@ extension SieveValidator {
             }
             if v.has("last") && !v.has("index") {
                 error(v.line, "the :last tag for the \(v.name) test cannot be specified without the :index tag.")
+                return false
+            }
+            if let idx = v.tag("index")?.number, idx < 1 {
+                error(v.line, "the :index tag for the \(v.name) test requires a number greater than zero.")
                 return false
             }
         default:

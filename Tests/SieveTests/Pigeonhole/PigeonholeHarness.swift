@@ -22,6 +22,28 @@ final class PigeonholeHarness: SieveTestHarness {
     var config: [String: String] = [:]
     var insideTest: String?
 
+    /// `test_config_set` keys that map onto `SieveLimits` (others are recorded and ignored).
+    var limits: SieveLimits {
+        var l = SieveLimits()
+        func int(_ k: String) -> Int? { config[k].flatMap { Int($0) } }
+        if let v = int("sieve_include_max_includes") { l.maxIncludedScripts = v }
+        if let v = int("sieve_include_max_nesting_depth") { l.maxIncludeDepth = v }
+        if let v = int("sieve_variables_max_variable_size") { l.maxVariableBytes = v }
+        if let v = int("sieve_variables_max_scope_size") { l.maxVariables = v }
+        if let v = int("sieve_max_redirects") { l.maxRedirects = v }
+        if let v = int("sieve_max_actions") { l.maxActions = v }
+        if let v = config["sieve_editheader_max_header_size"].flatMap(Self.size) { l.maxHeaderEditBytes = v }
+        return l
+    }
+
+    static func size(_ s: String) -> Int? {
+        let t = s.trimmingCharacters(in: .whitespaces).lowercased()
+        if let n = Int(t) { return n }
+        let mult: [Character: Int] = ["k": 1024, "m": 1 << 20, "g": 1 << 30]
+        if let last = t.last, let m = mult[last], let n = Int(t.dropLast()) { return n * m }
+        return nil
+    }
+
     init(directory: URL) { self.directory = directory }
 
     /// RFC 5183 items as Pigeonhole's testsuite reports them (its tests check the product name).
@@ -43,6 +65,7 @@ final class PigeonholeHarness: SieveTestHarness {
             return nil
         })
         o.testsuite = true
+        o.limits = limits
         return o
     }
 
@@ -165,14 +188,17 @@ final class PigeonholeHarness: SieveTestHarness {
                 warnings = s.warnings.map(\.message)
                 return true
             } catch {
-                errors = error.errors.map(\.message)
+                // Pigeonhole ends a failed compile with one more error (sieve.c)
+                errors = error.errors.map(\.message) + [error.parseFailed ? "parse failed" : "validation failed"]
                 warnings = error.diagnostics.filter { $0.severity == .warning }.map(\.message)
                 return false
             }
         case "test_script_run":
             errors = []
             guard let compiled else { errors.append("testsuite: trying to run script, but no script compiled yet"); return false }
-            let sub = compiled.makeInterpreter(run.runContext, harness: self)
+            var ctx = run.runContext
+            ctx.limits = limits
+            let sub = compiled.makeInterpreter(ctx, harness: self)
             let result = sub.runScript()
             errors += result.errors.map(\.message)
             warnings += result.warnings.map(\.message)
