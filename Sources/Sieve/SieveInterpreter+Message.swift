@@ -163,6 +163,12 @@ extension SieveInterpreter {
                                             message: "addheader action: cannot add protected header `\(name)'."))
             return
         }
+        if value.utf8.contains(0) {
+            throw fail(n.line, "addheader action: specified value is invalid (it contains a NUL character).")
+        }
+        if value.utf8.count > context.limits.maxHeaderEditBytes {
+            throw fail(n.line, "addheader action: specified header value is too large (over \(context.limits.maxHeaderEditBytes) bytes).")
+        }
         let headerBytes = message.fields.reduce(0) { $0 + $1.name.utf8.count + $1.raw.count + 4 }
         if headerBytes + name.utf8.count + value.utf8.count > context.limits.maxHeaderEditBytes + (message.bodyStart) {
             throw fail(n.line, "addheader action: the edited header exceeds \(context.limits.maxHeaderEditBytes) bytes.")

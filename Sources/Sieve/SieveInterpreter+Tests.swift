@@ -102,7 +102,7 @@ extension SieveInterpreter {
         case "virustest":
             return try match([context.virusScore.map { String(max(0, min(5, $0))) } ?? "0"], n.arguments[0].strings, n)
         case "ihave":
-            for e in try expandAll(n.arguments[0].strings) where !script.available.contains(e) { return false }
+            for e in try expandAll(n.arguments[0].strings) where !script.available.contains(e) || SieveValidator.notForIhave.contains(e) { return false }
             return true
         default:
             return try harnessTest(n)

@@ -107,6 +107,9 @@ package final class SieveInterpreter {
             if mailbox.unicodeScalars.contains(where: { $0.value < 0x20 }) {
                 throw fail(n.line, "fileinto action: invalid folder name specified.")
             }
+            if mailbox.unicodeScalars.contains("\u{FFFD}") {
+                throw fail(n.line, "fileinto action: invalid folder name specified: the name is not valid UTF-8.")
+            }
             mailbox = Self.normalizeInbox(mailbox)
             var flags = internalFlags
             if let f = n.tag("flags") { flags = try flagList(f.strings) }
@@ -183,7 +186,7 @@ package final class SieveInterpreter {
             }
             redirects += 1
             if redirects > context.limits.maxRedirects {
-                throw fail(line, "error: total number of redirects exceeds the limit (\(context.limits.maxRedirects)).")
+                throw fail(line, "total number of redirect actions exceeds policy limit (\(context.limits.maxRedirects)).")
             }
         case .reject:
             if actions.contains(where: { if case .reject = $0 { return true }; return false }) {
@@ -204,6 +207,9 @@ package final class SieveInterpreter {
         }
         if case .keep = a, actions.contains(where: { if case .reject = $0 { return true }; return false }) {
             throw fail(line, "keep action conflicts with other action: the reject action was already specified.")
+        }
+        if case .redirect(_, false) = a, actions.contains(where: { if case .reject = $0 { return true }; return false }) {
+            throw fail(line, "redirect action conflicts with other action: the reject action was already specified.")
         }
         if case .fileinto = a, actions.contains(where: { if case .reject = $0 { return true }; return false }) {
             throw fail(line, "fileinto action conflicts with other action: the reject action was already specified.")
@@ -236,7 +242,7 @@ package final class SieveInterpreter {
 
     func vacation(_ n: SieveNode) throws(SieveRuntimeError) {
         let reason = try expand(n.arguments[0].strings[0])
-        let period = n.tag("period")?.number ?? 7 * 86_400
+        let period = n.tag("period")?.number ?? context.limits.vacationDefaultPeriod
         let subject = try optionalString(n, "subject")
         let from = try optionalString(n, "from")
         var addresses = [String]()

@@ -54,6 +54,16 @@ extension SieveValidator {
                     return false
                 }
             }
+            if let value = v.arguments[1].strings[0].constant {
+                if value.utf8.contains(0) {
+                    error(v.line, "addheader command: specified value is invalid (it contains a NUL character).")
+                    return false
+                }
+                if value.utf8.count > options.limits.maxHeaderEditBytes {
+                    error(v.line, "addheader command: specified header value is too large (over \(options.limits.maxHeaderEditBytes) bytes).")
+                    return false
+                }
+            }
         case "deleteheader":
             if let n = v.arguments[0].strings[0].constant {
                 guard Self.isFieldName(n) else {
@@ -92,7 +102,7 @@ extension SieveValidator {
     }
 
     private mutating func checkVacation(_ v: inout SieveNode) -> Bool {
-        let minPeriod = 86_400, maxPeriod = 90 * 86_400
+        let minPeriod = options.limits.vacationMinPeriod, maxPeriod = options.limits.vacationMaxPeriod
         for tag in ["days", "seconds"] {
             guard let n = v.tag(tag)?.number else { continue }
             let seconds = tag == "days" ? (n > Int.max / 86_400 ? Int.max : n * 86_400) : n
@@ -100,7 +110,7 @@ extension SieveValidator {
             if seconds < minPeriod {
                 clamped = minPeriod
                 warning(v.line, "specified :\(tag) value '\(n)' is under the minimum.")
-            } else if seconds > maxPeriod {
+            } else if maxPeriod > 0 && seconds > maxPeriod {
                 clamped = maxPeriod
                 warning(v.line, "specified :\(tag) value '\(n)' is over the maximum.")
             }

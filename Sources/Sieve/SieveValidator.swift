@@ -24,6 +24,9 @@ struct SieveValidator {
 
     var usesVariables: Bool { extensions.contains("variables") }
 
+    /// Capabilities `ihave` never reports: they change how the whole script is read (RFC 5463 §4).
+    static let notForIhave: Set<String> = ["variables", "encoded-character"]
+
     mutating func error(_ line: Int, _ message: String) {
         diagnostics.append(SieveDiagnostic(line: line, severity: .error, message: message))
     }
@@ -84,6 +87,7 @@ struct SieveValidator {
             if options.extensions.contains(ext) || (ext == "vnd.dovecot.testsuite" && options.testsuite) {
                 extensions.insert(ext)
                 if ext == "spamtestplus" { extensions.insert("spamtest") }
+                if ext == "vacation-seconds" { extensions.insert("vacation") }
                 if ext == "ereject" { extensions.insert("ereject") }
             } else if ext.hasPrefix("comparator-"), ["comparator-i;octet", "comparator-i;ascii-casemap"].contains(ext) {
                 extensions.insert(ext)
@@ -124,7 +128,7 @@ struct SieveValidator {
             if name == "if" || name == "elsif", let t = tests.first, t.name == "ihave" {
                 // RFC 5463 §4: the block may use what ihave tested for; unknown capabilities make it dead code.
                 let wanted = t.arguments.first?.strings.map(\.source) ?? []
-                if wanted.allSatisfy({ options.extensions.contains($0) }) {
+                if wanted.allSatisfy({ options.extensions.contains($0) && !SieveValidator.notForIhave.contains($0) }) {
                     let saved = extensions
                     extensions.formUnion(wanted)
                     v.block = validate(block, topLevel: false)

@@ -14,6 +14,12 @@ extension PigeonholeHarness {
             case .keep(let flags):
                 folders["INBOX", default: []].append((message, flags))
             case .fileinto(let f):
+                let segments = f.mailbox.split(separator: "/", omittingEmptySubsequences: false)
+                if segments.contains(where: \.isEmpty) {
+                    errors.append("failed to store into mailbox '\(f.mailbox)': Invalid mailbox name: empty hierarchy level")
+                    ok = false
+                    continue
+                }
                 if !mailboxes.contains(f.mailbox) && f.mailbox != "INBOX" {
                     if f.create {
                         mailboxes.insert(f.mailbox)

@@ -33,7 +33,18 @@ final class PigeonholeHarness: SieveTestHarness {
         if let v = int("sieve_max_redirects") { l.maxRedirects = v }
         if let v = int("sieve_max_actions") { l.maxActions = v }
         if let v = config["sieve_editheader_max_header_size"].flatMap(Self.size) { l.maxHeaderEditBytes = v }
+        if let v = config["sieve_vacation_min_period"].flatMap(Self.duration) { l.vacationMinPeriod = v }
+        if let v = config["sieve_vacation_max_period"].flatMap(Self.duration) { l.vacationMaxPeriod = v }
+        if let v = config["sieve_vacation_default_period"].flatMap(Self.duration) { l.vacationDefaultPeriod = v }
         return l
+    }
+
+    static func duration(_ s: String) -> Int? {
+        let t = s.trimmingCharacters(in: .whitespaces).lowercased()
+        if let n = Int(t) { return n }
+        let mult: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        if let last = t.last, let m = mult[last], let n = Int(t.dropLast()) { return n * m }
+        return nil
     }
 
     static func size(_ s: String) -> Int? {
