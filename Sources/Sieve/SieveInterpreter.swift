@@ -164,7 +164,7 @@ package final class SieveInterpreter {
             // a repeated keep (or fileinto "INBOX") is one; the last flag list wins (RFC 5232 §5)
             for (i, e) in actions.enumerated() {
                 if case .keep = e { actions[i] = .keep(flags: flags); return }
-                if case .fileinto(var g) = e, g.mailbox == "INBOX" { g.flags = flags; actions[i] = .fileinto(g); return }
+                if case .fileinto(let g) = e, g.mailbox == "INBOX", !g.create { actions[i] = .keep(flags: flags); return }
             }
         case .fileinto(let f):
             for (i, e) in actions.enumerated() {

@@ -216,7 +216,7 @@ final class PigeonholeHarness: SieveTestHarness {
             run.adopt(sub, append: tags["append_result"] != nil, failed: !result.errors.isEmpty)
             return result.errors.isEmpty || compiledIsTestsuite
         case "test_multiscript":
-            return false
+            return multiscript(arguments[0], run: run)
         case "test_error":
             let values: [String]
             if let i = numbers.first { values = i >= 1 && i <= errors.count ? [errors[i - 1]] : [] } else { values = errors }
