@@ -21,6 +21,7 @@ final class PigeonholeHarness: SieveTestHarness {
     var smtp: [OutgoingMail] = []
     var config: [String: String] = [:]
     var insideTest: String?
+    var originalRecipient: String?
 
     /// `test_config_set` keys that map onto `SieveLimits` (others are recorded and ignored).
     var limits: SieveLimits {
@@ -104,7 +105,8 @@ final class PigeonholeHarness: SieveTestHarness {
             switch object {
             case "message": setMessage(Array(value.utf8), run: run)
             case "envelope.from": run.setEnvelope(from: Self.path(value))
-            case "envelope.to", "envelope.orig_to": run.setEnvelope(to: Self.path(value))
+            case "envelope.to": run.setEnvelope(to: Self.path(value))
+            case "envelope.orig_to": originalRecipient = Self.path(value)
             case "envelope.auth": run.setEnvelope(auth: value)
             default: throw SieveHarnessAbort("unknown testsuite object '\(object)'")
             }
