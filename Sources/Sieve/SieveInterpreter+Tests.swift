@@ -208,7 +208,9 @@ extension SieveInterpreter {
                 do {
                     compiled.append(try SieveRegex(k, caseInsensitive: spec.comparator == .asciiCasemap, limits: context.limits))
                 } catch {
-                    throw fail(n.line, "\(n.name) test: invalid regular expression '\(k)': \(error.message).")
+                    // as Pigeonhole: reported, the key does not match, the run goes on
+                    warnings.append(SieveDiagnostic(line: n.line, severity: .error,
+                                                    message: "\(n.name) test: invalid regular expression '\(k)': \(error.message)."))
                 }
             }
             for v in values {

@@ -152,7 +152,6 @@ struct SieveRegexParser {
             default: return literal(e)
             }
         case "*", "+", "?":
-            if first { return literal(c) }
             throw Failure(message: "invalid preceding regular expression")
         case "{":
             return literal(c)

@@ -1,5 +1,8 @@
 /// Per-command and per-test checks beyond argument shapes.
 extension SieveValidator {
+    static let maxVariableNameLength = 64
+    static let maxMatchIndex = 32
+
     static let datePart: Set<String> = ["year", "month", "day", "date", "julian", "hour", "minute", "second", "time",
                                         "iso8601", "std11", "zone", "weekday"]
     static let protectedHeaders: Set<String> = ["received", "auto-submitted"]
@@ -13,12 +16,22 @@ extension SieveValidator {
         case "set":
             let name = v.arguments[0].strings[0]
             guard let n = name.constant, SieveString.isIdentifier(n) || isGlobalName(n) else {
-                error(v.line, "set command: invalid variable name '\(name.source)'.")
+                if let n = name.constant, n.contains(".") {
+                    error(v.line, "set command: unknown variable namespace in '\(n)'.")
+                } else {
+                    error(v.line, "set command: invalid variable name '\(name.source)'.")
+                }
+                return false
+            }
+            if n.utf8.count > Self.maxVariableNameLength {
+                error(v.line, "set command: variable name '\(n.prefix(20))…' is longer than \(Self.maxVariableNameLength) characters.")
                 return false
             }
             variableNames.insert(n.lowercased())
             if variableNames.count > options.limits.maxVariables {
-                error(v.line, "set command: the number of variables exceeds the maximum of \(options.limits.maxVariables).")
+                if variableNames.count == options.limits.maxVariables + 1 {   // reported once
+                    error(v.line, "set command: the number of variables exceeds the maximum of \(options.limits.maxVariables).")
+                }
                 return false
             }
         case "setflag", "addflag", "removeflag":
@@ -80,6 +93,10 @@ extension SieveValidator {
                 return false
             }
         case "fileinto":
+            if let f = v.tag("specialuse")?.strings.first?.constant, !Self.isSpecialUseFlag(f) {
+                error(v.line, "fileinto command: invalid special-use flag `\(f)' specified.")
+                return false
+            }
             if let m = v.arguments[0].strings[0].constant, m.unicodeScalars.contains("\u{FFFD}") {
                 error(v.line, "fileinto command: invalid folder name `\(m)' specified: invalid UTF-8.")
                 return false
@@ -192,8 +209,21 @@ extension SieveValidator {
         return true
     }
 
+    /// RFC 6154 special-use attributes: a backslash and an atom.
+    static func isSpecialUseFlag(_ f: String) -> Bool {
+        let u = Array(f.utf8)
+        return u.count >= 2 && u[0] == UInt8(ascii: "\\") && u.dropFirst().allSatisfy { SieveAddressCheck.isAtext($0) && $0 != UInt8(ascii: "%") && $0 != UInt8(ascii: "*") }
+    }
+
     mutating func checkTest(_ v: inout SieveNode) -> Bool {
         switch v.name {
+        case "specialuse_exists":
+            for f in v.arguments.last?.strings ?? [] {
+                if let c = f.constant, !Self.isSpecialUseFlag(c) {
+                    error(v.line, "specialuse_exists test: invalid special-use flag `\(c)' specified.")
+                    return false
+                }
+            }
         case "header", "address", "exists":
             if v.has("last") && !v.has("index") {
                 error(v.line, "the :last tag for the \(v.name) test cannot be specified without the :index tag.")

@@ -186,9 +186,21 @@ struct SieveValidator {
         error(line, "unknown \(kind) '\(name)' (only reported once at first occurrence).")
     }
 
-    private func prepare(_ s: String) -> SieveString {
+    private mutating func prepare(_ s: String, line: Int) -> SieveString {
         let decoded = extensions.contains("encoded-character") ? SieveEncodedCharacter.decode(s) : s
-        return SieveString.parse(decoded, variables: usesVariables)
+        let parsed = SieveString.parse(decoded, variables: usesVariables)
+        for p in parsed.parts {
+            switch p {
+            case .variable(let name) where name.contains("."):
+                let testsuiteName = name.hasPrefix("tst.") && extensions.contains("vnd.dovecot.testsuite")
+                if !isGlobalName(name) && !testsuiteName { error(line, "unknown variable namespace in '${\(name)}'.") }
+            case .matchValue(let i) where i > Self.maxMatchIndex:
+                error(line, "match value index \(i) exceeds the maximum of \(Self.maxMatchIndex).")
+            default:
+                break
+            }
+        }
+        return parsed
     }
 
     private func describe(_ v: SieveArgumentNode.Value) -> String {
@@ -244,7 +256,7 @@ struct SieveValidator {
                     error(a.line, "the :\(tag) tag for the \(name) \(spec.kindName) requires \(ts.param.noun) as parameter, but \(i < args.count ? describe(args[i].value) : "none") was found.")
                     return nil
                 }
-                let prepared = l.map(prepare)
+                let prepared = l.map { prepare($0, line: args[i].line) }
                 node.tags[tag] = ts.param == .string ? .string(prepared[0]) : .list(prepared)
                 i += 1
             }
@@ -260,8 +272,8 @@ struct SieveValidator {
         for (n, (a, kind)) in zip(positional, kinds).enumerated() {
             switch (kind, a.value) {
             case (.number, .number(let x)): node.arguments.append(.number(x))
-            case (.string, .strings(let l, false)): node.arguments.append(.string(prepare(l[0])))
-            case (.stringList, .strings(let l, _)): node.arguments.append(.list(l.map(prepare)))
+            case (.string, .strings(let l, false)): node.arguments.append(.string(prepare(l[0], line: a.line)))
+            case (.stringList, .strings(let l, _)): node.arguments.append(.list(l.map { prepare($0, line: a.line) }))
             default:
                 error(a.line, "the \(name) \(spec.kindName) expects \(kind.noun) as argument \(n + 1), but \(describe(a.value)) was found.")
                 return nil

@@ -213,8 +213,8 @@ final class PigeonholeHarness: SieveTestHarness {
             ctx.limits = limits
             let sub = compiled.makeInterpreter(ctx, harness: self)
             let result = sub.runScript()
-            errors += result.errors.map(\.message)
-            warnings += result.warnings.map(\.message)
+            errors += result.warnings.filter { $0.severity == .error }.map(\.message) + result.errors.map(\.message)
+            warnings += result.warnings.filter { $0.severity == .warning }.map(\.message)
             run.adopt(sub, append: tags["append_result"] != nil, failed: !result.errors.isEmpty)
             return result.errors.isEmpty || compiledIsTestsuite
         case "test_multiscript":
