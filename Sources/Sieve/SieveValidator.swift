@@ -102,27 +102,33 @@ struct SieveValidator {
             unknown(node.line, kind: "command", name: node.name)
             return nil
         }
-        guard var v = arguments(name: name, line: node.line, args: node.arguments, spec: spec) else { return nil }
-        // sub-tests
+        // every problem of the command is reported (arguments, sub-tests, block), as Pigeonhole does
+        let validated = arguments(name: name, line: node.line, args: node.arguments, spec: spec)
+        var failed = validated == nil
+        var v = validated ?? SieveNode(name: name, line: node.line, tags: [:], arguments: [], tests: [], block: nil)
         switch spec.subTests {
         case .none:
-            if !node.tests.isEmpty { error(node.line, "the \(name) command accepts no sub-tests, but tests are specified."); return nil }
+            if !node.tests.isEmpty { error(node.line, "the \(name) command accepts no sub-tests, but tests are specified."); failed = true }
         case .one:
-            if node.tests.isEmpty { error(node.line, "the \(name) command requires one sub-test, but none is specified."); return nil }
-            if node.hasTestList || node.tests.count != 1 { error(node.line, "the \(name) command requires one sub-test, but a list of tests is specified."); return nil }
+            if node.tests.isEmpty { error(node.line, "the \(name) command requires one sub-test, but none is specified."); failed = true }
+            else if node.hasTestList || node.tests.count != 1 { error(node.line, "the \(name) command requires one sub-test, but a list of tests is specified."); failed = true }
         case .list:
             break
         }
         var tests = [SieveNode]()
-        for t in node.tests { if let vt = test(t) { tests.append(vt) } }
-        guard tests.count == node.tests.count else { return nil }
+        if spec.subTests != .none { for t in node.tests { if let vt = test(t) { tests.append(vt) } } }
+        if tests.count != node.tests.count { failed = true }
         v.tests = tests
         // block
         if spec.block == true && node.block == nil {
-            error(node.line, "the \(name) command requires a command block, but it is missing."); return nil
+            error(node.line, "the \(name) command requires a command block, but it is missing."); failed = true
         }
         if spec.block == false && node.block != nil {
-            error(node.line, "the \(name) command does not accept a command block, but one is specified anyway."); return nil
+            error(node.line, "the \(name) command does not accept a command block, but one is specified anyway."); failed = true
+        }
+        if failed {
+            if let block = node.block, spec.block != false { _ = validate(block, topLevel: false) }
+            return nil
         }
         if let block = node.block {
             if name == "if" || name == "elsif", let t = tests.first, t.name == "ihave" {
@@ -150,7 +156,10 @@ struct SieveValidator {
             unknown(node.line, kind: "test", name: node.name)
             return nil
         }
-        guard var v = arguments(name: name, line: node.line, args: node.arguments, spec: spec) else { return nil }
+        guard var v = arguments(name: name, line: node.line, args: node.arguments, spec: spec) else {
+            for t in node.tests { _ = test(t) }   // their errors too
+            return nil
+        }
         switch spec.subTests {
         case .none:
             if !node.tests.isEmpty { error(node.line, "the \(name) test accepts no sub-tests, but tests are specified."); return nil }

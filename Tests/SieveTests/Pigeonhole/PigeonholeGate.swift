@@ -78,10 +78,6 @@ enum PigeonholeGate {
 
     /// Other files of the extension set that do not pass, with the reason.
     static let knownFailures: [String: String] = [
-        "tests/compile/recover.svtest":
-            "counts the errors of Pigeonhole's parser error recovery; our parser stops at the first syntax error",
-        "tests/extensions/relational/errors.svtest":
-            "'Syntax errors' counts errors after parser recovery (see compile/recover.svtest)",
         "tests/execute/smtp.svtest":
             "checks what the MTA side adds to a redirect (X-Sieve-Redirected-From, sieve_redirect_envelope_from); the host's job (delivery), not the language's",
         "tests/extensions/include/execute.svtest":
