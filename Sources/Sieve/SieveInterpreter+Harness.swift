@@ -71,6 +71,8 @@ extension SieveInterpreter {
         return currentMessageBytes
     }
 
+    package func setRecipientDelimiters(_ d: String) { context.recipientDelimiters = d }
+
     package func setInternalFlags(_ flags: [String]) { internalFlags = flags }
 
     package func setMailboxExists(_ f: @escaping @Sendable (String) -> Bool) { context.mailboxExists = f }

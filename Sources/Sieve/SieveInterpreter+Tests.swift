@@ -41,7 +41,7 @@ extension SieveInterpreter {
                 // `auth` is a user name, not necessarily an address (RFC 5228 §5.4 and RFC 4954)
                 guard let path = SieveEnvelopePath.parse(raw) ?? (part.lowercased() == "auth" ? raw : nil) else { continue }
                 if path.isEmpty { values.append(""); continue }   // RFC 5228 §5.4: the null path is "" for every part
-                if let p = Self.addressPart(path, n.match?.addressPart ?? .all, allowEmpty: true) { values.append(p) }
+                if let p = Self.addressPart(path, n.match?.addressPart ?? .all, allowEmpty: true, delimiters: context.recipientDelimiters) { values.append(p) }
             }
             return try match(values, n.arguments[1].strings, n)
         case "exists":
@@ -149,12 +149,12 @@ extension SieveInterpreter {
                 continue
             }
             let local = SieveAddressCheck.isDotAtom(mbox) ? mbox : "\"" + mbox + "\""
-            if let p = Self.addressPart(local + "@" + host, part, allowEmpty: false) { out.append(p) }
+            if let p = Self.addressPart(local + "@" + host, part, allowEmpty: false, delimiters: context.recipientDelimiters) { out.append(p) }
         }
         return out
     }
 
-    static func addressPart(_ address: String, _ part: SieveAddressPart, allowEmpty: Bool) -> String? {
+    static func addressPart(_ address: String, _ part: SieveAddressPart, allowEmpty: Bool, delimiters: String = "+") -> String? {
         var a = address
         if a.hasPrefix("<") && a.hasSuffix(">") && a.count >= 2 { a = String(a.dropFirst().dropLast()) }
         if a.isEmpty { return part == .all && allowEmpty ? "" : nil }
@@ -164,10 +164,10 @@ extension SieveInterpreter {
         case .localpart: return local
         case .domain: return domain
         case .user:
-            if let plus = local.firstIndex(of: "+") { return String(local[..<plus]) }
+            if let sep = local.firstIndex(where: { delimiters.contains($0) }) { return String(local[..<sep]) }
             return local
         case .detail:
-            if let plus = local.firstIndex(of: "+") { return String(local[local.index(after: plus)...]) }
+            if let sep = local.firstIndex(where: { delimiters.contains($0) }) { return String(local[local.index(after: sep)...]) }
             return nil
         }
     }

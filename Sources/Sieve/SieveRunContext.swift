@@ -38,6 +38,9 @@ public struct SieveRunContext: Sendable {
     public var spamPercent: Int?
     public var virusScore: Int?
     public var limits: SieveLimits
+    /// The subaddress separators (RFC 5233 `:user`/`:detail`): any of these characters splits the
+    /// local part at its first occurrence, like Postfix's `recipient_delimiter`.
+    public var recipientDelimiters: String = "+"
 
     public init(message: [UInt8], envelope: SieveEnvelope, now: Date = Date(), timeZone: TimeZone = .current,
                 environment: [String: String] = [:],

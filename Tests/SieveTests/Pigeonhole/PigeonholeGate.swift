@@ -82,8 +82,6 @@ enum PigeonholeGate {
             "checks what the MTA side adds to a redirect (X-Sieve-Redirected-From, sieve_redirect_envelope_from); the host's job (delivery), not the language's",
         "tests/extensions/include/execute.svtest":
             "loads included scripts from a dict: storage and from file locations by Pigeonhole configuration; the includeLoader callback is the host's",
-        "tests/extensions/subaddress/config.svtest":
-            "configurable recipient_delimiter; Sealbox's separator is '+' (RFC 5233)",
         "tests/extensions/vacation/message.svtest":
             "details of the vacation reply message (References folding, envelope sender options, subject folding); composing the reply is SieveVacationResponder's (delivery)",
         "tests/extensions/spamvirustest/spamtest.svtest":

@@ -132,7 +132,7 @@ final class PigeonholeHarness: SieveTestHarness {
         case "test_config_unset":
             config[arguments[0][0]] = nil
         case "test_config_reload":
-            break
+            run.setRecipientDelimiters(config["recipient_delimiter"].flatMap { $0.isEmpty ? nil : $0 } ?? "+")
         default:
             throw SieveHarnessAbort("testsuite command '\(name)' is not supported by this runner")
         }
