@@ -154,7 +154,7 @@ extension SieveInterpreter {
         }
         implicitKeepCancelled = implicitKeepCancelled || other.implicitKeepCancelled
         internalFlags = other.internalFlags
-        if other.message.edited { message = other.message; context.message = other.currentMessageBytes }
+        if other.message.edited { message = other.message }
         duplicateMarks += other.duplicateMarks
     }
 }

@@ -164,7 +164,7 @@ extension SieveInterpreter {
             return
         }
         if value.utf8.contains(0) {
-            throw fail(n.line, "addheader action: specified value is invalid (it contains a NUL character).")
+            throw fail(n.line, "addheader action: specified value `\(value.prefix(40))' is invalid (it contains a NUL character).")
         }
         if value.utf8.count > context.limits.maxHeaderEditBytes {
             throw fail(n.line, "addheader action: specified header value is too large (over \(context.limits.maxHeaderEditBytes) bytes).")

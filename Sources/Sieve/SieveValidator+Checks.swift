@@ -69,7 +69,7 @@ extension SieveValidator {
             }
             if let value = v.arguments[1].strings[0].constant {
                 if value.utf8.contains(0) {
-                    error(v.line, "addheader command: specified value is invalid (it contains a NUL character).")
+                    error(v.line, "addheader command: specified value `\(value.prefix(40))' is invalid (it contains a NUL character).")
                     return false
                 }
                 if value.utf8.count > options.limits.maxHeaderEditBytes {

@@ -92,7 +92,5 @@ enum PigeonholeGate {
             "as spamtest.svtest (SieveRunContext.virusScore)",
         "tests/extensions/editheader/protected.svtest":
             "configurable protected header lists (sieve_editheader_protected/forbid_add/forbid_delete); Sealbox protects Received and Auto-Submitted only",
-        "tests/extensions/editheader/errors.svtest":
-            "'Invalid field value' expects Pigeonhole's error wording; 'Implicit keep at runtime error' expects the edited message to be kept",
     ]
 }

@@ -44,6 +44,10 @@ extension PigeonholeHarness {
                 break
             }
         }
+        if !ok {
+            // a failed action: the original message is kept, without the edits (Pigeonhole's failsafe keep)
+            folders["INBOX", default: []].append((run.runContext.message, []))
+        }
         return ok
     }
 
