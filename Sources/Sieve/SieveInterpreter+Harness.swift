@@ -71,6 +71,11 @@ extension SieveInterpreter {
         return currentMessageBytes
     }
 
+    package func setEditheaderProtection(forbidAdd: Set<String>, forbidDelete: Set<String>) {
+        context.editheaderForbidAdd = forbidAdd
+        context.editheaderForbidDelete = forbidDelete
+    }
+
     package func setRecipientDelimiters(_ d: String) { context.recipientDelimiters = d }
 
     package func setInternalFlags(_ flags: [String]) { internalFlags = flags }

@@ -158,9 +158,10 @@ extension SieveInterpreter {
         guard SieveValidator.isFieldName(name) else {
             throw fail(n.line, "addheader action: specified field name `\(name)' is invalid.")
         }
-        if SieveValidator.protectedHeaders.contains(name.lowercased()) {
+        let lower = name.lowercased()
+        if lower != "subject" && context.editheaderForbidAdd.contains(lower) {
             warnings.append(SieveDiagnostic(line: n.line, severity: .warning,
-                                            message: "addheader action: cannot add protected header `\(name)'."))
+                                            message: "addheader action: adding protected header `\(name)' is not allowed."))
             return
         }
         if value.utf8.contains(0) {
@@ -181,9 +182,10 @@ extension SieveInterpreter {
         guard SieveValidator.isFieldName(name) else {
             throw fail(n.line, "deleteheader action: specified field name `\(name)' is invalid.")
         }
-        if SieveValidator.protectedHeaders.contains(name.lowercased()) {
+        let lower = name.lowercased()
+        if SieveValidator.protectedHeaders.contains(lower) || (lower != "subject" && context.editheaderForbidDelete.contains(lower)) {
             warnings.append(SieveDiagnostic(line: n.line, severity: .warning,
-                                            message: "deleteheader action: cannot delete protected header `\(name)'."))
+                                            message: "deleteheader action: deleting protected header `\(name)' is not allowed."))
             return
         }
         let lname = name.lowercased()

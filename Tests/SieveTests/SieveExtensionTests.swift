@@ -42,7 +42,13 @@ struct SieveExtensionTests {
         #expect(edited.contains("Received: "))
         #expect(!edited.contains("Subject:"))
         #expect(edited.hasSuffix("This is the body.\r\nIt has two lines.\r\n"))
-        #expect(r.warnings.contains { $0.message.contains("protected") })
+        #expect(r.warnings.contains { $0.message.contains("protected header `received'") })
+        var ctx = SieveFixture.context()
+        ctx.editheaderForbidAdd = ["x-spam"]
+        ctx.editheaderForbidDelete = ["x-spam-level"]
+        let p = try SieveFixture.run("require \"editheader\"; addheader \"X-Spam\" \"no\"; deleteheader \"X-Spam-Level\"; addheader \"Received\" \"by me\";", ctx)
+        let pm = String(decoding: try #require(p.editedMessage), as: UTF8.self)
+        #expect(!pm.contains("X-Spam: no") && pm.contains("X-Spam-Level: ***") && pm.hasPrefix("Received: by me"))
     }
 
     @Test("duplicate: first delivery is new and marked, a seen id is a duplicate")

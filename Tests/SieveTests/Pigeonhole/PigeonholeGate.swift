@@ -90,7 +90,5 @@ enum PigeonholeGate {
             "as spamtest.svtest (SieveRunContext.spamPercent)",
         "tests/extensions/spamvirustest/virustest.svtest":
             "as spamtest.svtest (SieveRunContext.virusScore)",
-        "tests/extensions/editheader/protected.svtest":
-            "configurable protected header lists (sieve_editheader_protected/forbid_add/forbid_delete); Sealbox protects Received and Auto-Submitted only",
     ]
 }

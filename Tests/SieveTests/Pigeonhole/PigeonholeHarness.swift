@@ -133,6 +133,12 @@ final class PigeonholeHarness: SieveTestHarness {
             config[arguments[0][0]] = nil
         case "test_config_reload":
             run.setRecipientDelimiters(config["recipient_delimiter"].flatMap { $0.isEmpty ? nil : $0 } ?? "+")
+            func names(_ key: String) -> Set<String> {
+                Set((config[key] ?? "").split(separator: " ").map { $0.lowercased() }.filter { SieveValidator.isFieldName($0) })
+            }
+            let protected = names("sieve_editheader_protected")
+            run.setEditheaderProtection(forbidAdd: protected.union(names("sieve_editheader_forbid_add")),
+                                        forbidDelete: protected.union(names("sieve_editheader_forbid_delete")))
         default:
             throw SieveHarnessAbort("testsuite command '\(name)' is not supported by this runner")
         }
