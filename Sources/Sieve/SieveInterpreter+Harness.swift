@@ -76,6 +76,10 @@ extension SieveInterpreter {
         context.editheaderForbidDelete = forbidDelete
     }
 
+    package func setScores(spam: Int?, spamPercent: Int?, virus: Int?) {
+        context.spamScore = spam; context.spamPercent = spamPercent; context.virusScore = virus
+    }
+
     package func setRecipientDelimiters(_ d: String) { context.recipientDelimiters = d }
 
     package func setInternalFlags(_ flags: [String]) { internalFlags = flags }

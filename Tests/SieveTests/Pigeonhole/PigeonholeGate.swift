@@ -84,11 +84,5 @@ enum PigeonholeGate {
             "loads included scripts from a dict: storage and from file locations by Pigeonhole configuration; the includeLoader callback is the host's",
         "tests/extensions/vacation/message.svtest":
             "details of the vacation reply message (References folding, envelope sender options, subject folding); composing the reply is SieveVacationResponder's (delivery)",
-        "tests/extensions/spamvirustest/spamtest.svtest":
-            "derives the score from header fields by Pigeonhole configuration (sieve_spamtest_status_header…); in Sealbox the host passes the score (SieveRunContext.spamScore)",
-        "tests/extensions/spamvirustest/spamtestplus.svtest":
-            "as spamtest.svtest (SieveRunContext.spamPercent)",
-        "tests/extensions/spamvirustest/virustest.svtest":
-            "as spamtest.svtest (SieveRunContext.virusScore)",
     ]
 }

@@ -103,7 +103,7 @@ final class PigeonholeHarness: SieveTestHarness {
         case "test_set":
             let object = arguments[0][0].lowercased(), value = arguments[1][0]
             switch object {
-            case "message": setMessage(Array(value.utf8), run: run)
+            case "message": setMessage(Array(value.utf8), run: run); updateScores(run)
             case "envelope.from": run.setEnvelope(from: Self.path(value))
             case "envelope.to": run.setEnvelope(to: Self.path(value))
             case "envelope.orig_to": originalRecipient = Self.path(value)
@@ -139,6 +139,7 @@ final class PigeonholeHarness: SieveTestHarness {
             let protected = names("sieve_editheader_protected")
             run.setEditheaderProtection(forbidAdd: protected.union(names("sieve_editheader_forbid_add")),
                                         forbidDelete: protected.union(names("sieve_editheader_forbid_delete")))
+            updateScores(run)
         default:
             throw SieveHarnessAbort("testsuite command '\(name)' is not supported by this runner")
         }
