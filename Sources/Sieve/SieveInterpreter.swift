@@ -179,7 +179,7 @@ package final class SieveInterpreter {
             }
         case .redirect(let addr, let copy):
             for (i, e) in actions.enumerated() {
-                if case .redirect(let other, let otherCopy) = e, other.lowercased() == addr.lowercased() {
+                if case .redirect(let other, let otherCopy) = e, Self.sameMailbox(other, addr) {
                     if !copy && otherCopy { actions[i] = .redirect(address: other, copy: false) }
                     return
                 }
@@ -219,6 +219,13 @@ package final class SieveInterpreter {
         if actions.count > context.limits.maxActions {
             throw fail(line, "total number of actions exceeds policy limit (\(context.limits.maxActions)).")
         }
+    }
+
+    /// Two addresses name the same mailbox: the local part as written (RFC 5321 §2.4), the domain
+    /// without regard to case.
+    static func sameMailbox(_ a: String, _ b: String) -> Bool {
+        let (la, da) = SieveAddressCheck.split(a), (lb, db) = SieveAddressCheck.split(b)
+        return la == lb && da?.lowercased() == db?.lowercased()
     }
 
     /// `INBOX` is case-insensitive, also as the first level of a hierarchy (RFC 3501 §5.1).
