@@ -42,7 +42,8 @@ public struct SieveScript: Sendable {
             throw e
         }
         let table = SieveValidator.IncludeTable()
-        table.stack.append("personal:" + name)
+        // the main script is not put on the include stack by name: where it came from is the host's
+        // business (a script that includes itself is caught one level down)
         var validator = SieveValidator(options: options, includes: table, depth: 0)
         let commands = validator.validate(nodes, topLevel: true)
         if validator.errorCount > 0 { throw SieveCompileError(diagnostics: validator.diagnostics) }

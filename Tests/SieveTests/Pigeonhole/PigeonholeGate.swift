@@ -80,8 +80,6 @@ enum PigeonholeGate {
     static let knownFailures: [String: String] = [
         "tests/execute/smtp.svtest":
             "checks what the MTA side adds to a redirect (X-Sieve-Redirected-From, sieve_redirect_envelope_from); the host's job (delivery), not the language's",
-        "tests/extensions/include/execute.svtest":
-            "loads included scripts from a dict: storage and from file locations by Pigeonhole configuration; the includeLoader callback is the host's",
         "tests/extensions/vacation/message.svtest":
             "details of the vacation reply message (References folding, envelope sender options, subject folding); composing the reply is SieveVacationResponder's (delivery)",
     ]
