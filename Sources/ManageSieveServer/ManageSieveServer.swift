@@ -39,9 +39,13 @@ public typealias ManageSieveServer = ProtocolServer<ManageSieve>
 extension ProtocolServer.Configuration where P == ManageSieve {
     /// Port 4190 with STARTTLS, no implicit-TLS listener, scripts in `store`.
     public init(store: any SieveScriptStore) {
-        var session = ManageSieveSessionConfiguration()
+        self.init()
         session.store = store
-        self.init(session: session)
+    }
+
+    /// Port 4190 with STARTTLS and no implicit-TLS listener (the pair's second port is never bound).
+    public init() {
+        self.init(session: ManageSieveSessionConfiguration())
         listeners.implicitTLSPort = nil
     }
 }

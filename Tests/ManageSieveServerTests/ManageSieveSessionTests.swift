@@ -276,3 +276,13 @@ struct ManageSieveTranscriptTests {
         await h.cleanUp()
     }
 }
+
+@Suite("ManageSieve listener configuration")
+struct ManageSieveConfigurationTests {
+    @Test("one listener: port 4190 with STARTTLS, never an implicit-TLS twin on the same port")
+    func oneListener() {
+        let configuration = ManageSieveServer.Configuration()
+        #expect(configuration.listeners.plainPort == 4190 && configuration.listeners.implicitTLSPort == nil)
+        #expect(ManageSieveServer.Configuration(store: MemorySieveScriptStore(mailboxes: .init())).listeners.implicitTLSPort == nil)
+    }
+}
