@@ -133,6 +133,28 @@ struct ManageSieveTranscriptTests {
         await h.cleanUp()
     }
 
+    /// CVE-2025-59028 class: invalid base64 in SASL data must fail that attempt only.
+    @Test("invalid base64 in AUTHENTICATE fails that attempt alone; the same and another connection log in after it")
+    func invalidBase64() async throws {
+        let h = try await ManageSieveHarness()
+        let c = h.connect(), other = h.connect()
+        _ = try await c.read()
+        _ = try await other.read()
+        #expect(try await c.command("AUTHENTICATE \"PLAIN\" \"!!!not base64###\"") == "NO \"Invalid base64 in the SASL response.\"\r\n")
+        #expect(try await c.command("AUTHENTICATE \"LOGIN\" \"%%%\"") == "NO \"Invalid base64 in the SASL response.\"\r\n")
+        await c.send("AUTHENTICATE \"PLAIN\"\r\n")
+        #expect(try await c.readLine() == "\"\"\r\n")
+        #expect(try await c.command("\"\u{7F}\u{7F}\"") == "NO \"Invalid base64 in the SASL response.\"\r\n")
+        await c.send("AUTHENTICATE \"PLAIN\"\r\n")
+        #expect(try await c.readLine() == "\"\"\r\n")
+        #expect(try await c.command("LISTSCRIPTS") == "NO \"Error in MANAGESIEVE command AUTHENTICATE: Invalid SASL response (expected a string).\"\r\n")
+        #expect(try await other.command(h.plainLogin) == "OK \"Logged in.\"\r\n")
+        #expect(try await c.command(h.plainLogin) == "OK \"Logged in.\"\r\n")
+        await c.close()
+        await other.close()
+        await h.cleanUp()
+    }
+
     @Test("before login a literal is small: a big one is skipped and refused, never buffered; one too big to skip ends the connection")
     func literalLimitsBeforeLogin() async throws {
         let h = try await ManageSieveHarness()
