@@ -93,6 +93,8 @@ final class ManageSieveSession {
             case .tooLarge(let verb, let literalSize): tooLarge(verb: verb, literalSize: literalSize)
             }
             commandStarted = clock.now()  // the next command, if any, starts now
+            // Pipelined GETSCRIPTs of big scripts: the answers go out as they are made, not all at once.
+            if out.count >= 256 * 1024 { try await flush() }
         }
         if !framer.isMidCommand { commandStarted = nil }
     }
