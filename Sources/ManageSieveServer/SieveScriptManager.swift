@@ -148,7 +148,7 @@ public struct SieveScriptManager: Sendable {
     public func setActive(owner: String, name: String) async throws -> SieveReply {
         let scripts = try await store.list(owner: owner)
         if name.isEmpty {
-            guard scripts.contains(where: \.active) else { return .ok("No scripts active.") }
+            guard scripts.contains(where: \.active) else { return .ok("No scripts currently active.") }
             try await store.activate(owner: owner, name: nil)
             return .ok("Active script is now deactivated.")
         }

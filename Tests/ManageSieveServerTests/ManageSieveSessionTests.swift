@@ -91,7 +91,7 @@ struct ManageSieveTranscriptTests {
         #expect(try await c.command("RENAMESCRIPT \"a\" \"b\"") == "OK \"Renamescript completed.\"\r\n")
         #expect(try await c.command("LISTSCRIPTS") == "\"b\" ACTIVE\r\n\"Ünïcode\"\r\nOK \"Listscripts completed.\"\r\n")
         #expect(try await c.command("SETACTIVE \"\"") == "OK \"Active script is now deactivated.\"\r\n")
-        #expect(try await c.command("SETACTIVE \"\"") == "OK \"No scripts active.\"\r\n")
+        #expect(try await c.command("SETACTIVE \"\"") == "OK \"No scripts currently active.\"\r\n")
         #expect(try await c.command("DELETESCRIPT \"b\"") == "OK \"Deletescript completed.\"\r\n")
         #expect(try await c.command("DELETESCRIPT \"Ünïcode\"") == "OK \"Deletescript completed.\"\r\n")
         #expect(try await c.command("DELETESCRIPT \"Ünïcode\"") == "NO (NONEXISTENT) \"Sieve script `Ünïcode' not found\"\r\n")

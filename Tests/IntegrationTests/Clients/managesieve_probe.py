@@ -104,6 +104,7 @@ probe("missing argument", b'PUTSCRIPT "y"\r\n')
 probe("extra argument", b'GETSCRIPT "a" "b"\r\n')
 probe("STARTTLS after login", b"STARTTLS\r\n")
 probe("SETACTIVE \"\" (deactivate)", b'SETACTIVE ""\r\n')
+probe("SETACTIVE \"\" with none active", b'SETACTIVE ""\r\n')
 probe("DELETESCRIPT a", b'DELETESCRIPT "a"\r\n')
 probe("DELETESCRIPT Ünïcode", 'DELETESCRIPT "Ünïcode"\r\n'.encode())
 for i in range(32):
