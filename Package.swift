@@ -241,7 +241,7 @@ let package = Package(
                     exclude: ["SortThreadCorpus"]),  // read by path (SortThreadDifferentialTests)
         .testTarget(name: "SealboxAppTests", dependencies: ["SealboxApp", "Backup", "BackupStore", "Directory", "MailCore", "SQLiteCipher",
             "Sieve", "SMTPServer", "SMTPCore", "MailboxAPI", "MailStore", "MIMEParser"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["MailboxAPI", "SealboxApp", "MailStore", "Directory", "MailCore", "Outbound", "TestSupport",
+        .testTarget(name: "IntegrationTests", dependencies: ["MailboxAPI", "SealboxApp", "MailStore", "Directory", "MailCore", "Outbound", "TestSupport", "Sieve",
             .product(name: "Configuration", package: "swift-configuration")],
                     exclude: ["Clients", "ServerChecks"]),  // scripts the tests run by path
     ],
