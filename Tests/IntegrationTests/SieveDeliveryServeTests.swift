@@ -230,3 +230,79 @@ struct SieveDeliveryServeTests {
         #expect(hello.count == 7 && other.count == 2, "\(hello) \(other)")
     }
 }
+
+/// Vacation against Pigeonhole: the same script and the same sequence of deliveries through
+/// `sealbox deliver --from` and through Debian's dovecot-lda with a fake sendmail
+/// (Clients/lda_vacation_oracle.sh); which deliveries get a reply, and to whom, must agree.
+@Suite("vacation: Sealbox against dovecot-lda")
+struct SieveVacationOracleTests {
+    static let ready: Bool = {
+        (try? SieveScript.compile("keep;")) != nil && FileManager.default.isExecutableFile(atPath: "/usr/lib/dovecot/dovecot-lda")
+            && FileManager.default.fileExists(atPath: "/usr/lib/dovecot/modules/lib90_sieve_plugin.so")
+    }()
+
+    /// (envelope sender, To:, extra header fields)
+    static let cases: [(from: String, to: String, headers: [String])] = [
+        ("alice@far.example", "hello@example.com", []),
+        ("alice@far.example", "hello@example.com", []),                        // answered already
+        ("", "hello@example.com", []),                                           // null sender
+        ("bob@far.example", "hello@example.com", ["Precedence: bulk"]),
+        ("carol@far.example", "team@far.example", []),                           // not addressed
+        ("MAILER-DAEMON@far.example", "hello@example.com", []),
+        ("dave@far.example", "hello@example.com", ["Auto-Submitted: auto-generated"]),
+        ("erin@far.example", "hello@example.com", ["List-Id: <dev.far.example>"]),
+        ("frank@far.example", "team@far.example", ["Cc: Hello <hello@example.com>"]),
+        ("owner-dev@far.example", "hello@example.com", []),
+        ("dev-request@far.example", "hello@example.com", []),
+        ("grace@far.example", "hello@example.com", ["X-Auto-Response-Suppress: OOF"]),
+        ("heidi@far.example", "team@far.example", ["Resent-To: hello@example.com"]),
+        ("hello@example.com", "hello@example.com", []),                          // own address
+        ("ivan@far.example", "hello@example.com", ["Precedence: junk"]),
+        ("judy@far.example", "hello@example.com", ["Auto-Submitted: no"]),
+        ("bob@far.example", "hello@example.com", []),                           // bulk before: not remembered
+    ]
+
+    @Test("the same deliveries get the same replies", .enabled(if: ready, "needs the Sieve compiler and dovecot-lda with the sieve plugin"))
+    func differential() async throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        _ = try await cli.setUpMailbox("hello@example.com")
+        let script = #"require "vacation"; vacation :days 1 :subject "Away" "I am away until Monday.";"#
+        let casesDir = cli.dataDir + "-cases"
+        try FileManager.default.createDirectory(atPath: casesDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: casesDir) }
+        try Data(script.utf8).write(to: URL(fileURLWithPath: casesDir + "/script.sieve"))
+        var messages: [[UInt8]] = []
+        for (i, c) in Self.cases.enumerated() {
+            let text = (["From: <\(c.from.isEmpty ? "mailer-daemon@far.example" : c.from)>", "To: \(c.to)", "Subject: case \(i + 1)",
+                         "Message-ID: <case\(i + 1)@far.example>", "Date: Sun, 6 Dec 2026 12:00:00 +0000"] + c.headers)
+                .joined(separator: "\r\n") + "\r\n\r\nHello.\r\n"
+            messages.append(Array(text.utf8))
+            try Data(text.utf8).write(to: URL(fileURLWithPath: casesDir + "/\(i + 1).eml"))
+            try Data(c.from.utf8).write(to: URL(fileURLWithPath: casesDir + "/\(i + 1).from"))
+        }
+        let oracle = try await ScriptRunner.run("/bin/sh", [ScriptRunner.clientsDirectory + "/lda_vacation_oracle.sh", casesDir + "/script.sieve",
+                                                            "hello@example.com", casesDir], timeout: .seconds(120))
+        #expect(oracle.ok, "\(oracle.output)")
+        let expected = oracle.output.split(separator: "\n").map(String.init)
+
+        do {
+            let node = try SealboxNode.open(dataDirectory: cli.dataDir)
+            let alias = try #require(try await node.directory.alias(address: try EmailAddress("hello@example.com")))
+            try await node.directory.putSieveScript(aliasID: alias.id, name: "vacation", content: script, at: Date())
+            try await node.directory.activateSieveScript(aliasID: alias.id, name: "vacation")
+        }
+        var got: [String] = []
+        let before = try SealboxNode.open(dataDirectory: cli.dataDir)
+        for (i, c) in Self.cases.enumerated() {
+            let jobsBefore = try runAsync { try await before.queue.outboundJobs().count }
+            let r = try await cli.run(["deliver", "--from", c.from, "hello@example.com"], stdin: messages[i])
+            #expect(r.ok, "case \(i + 1): \(r.stderr)")
+            let jobs = try runAsync { try await before.queue.outboundJobs() }
+            got.append(jobs.count > jobsBefore ? "send " + (jobs.last?.recipients.joined(separator: " ") ?? "") : "none")
+        }
+        #expect(got.count == Self.cases.count)
+        #expect(got == expected, "Sealbox \(got)\nPigeonhole \(expected)")
+        #expect(got.filter { $0.hasPrefix("send") }.count >= 3)
+    }
+}
