@@ -64,3 +64,7 @@ if [ ! -f "$SPF_SUITE" ]; then
   tar -xzf "$sdist" -O "pyspf-$PYSPF/test/rfc7208-tests.yml" > "$SPF_SUITE.part"
   mv "$SPF_SUITE.part" "$SPF_SUITE"
 fi
+
+# Pigeonhole's Sieve conformance files (.svtest, from Debian's dovecot source package, never committed):
+# Tests/SieveTests' conformance runner reads them from .deps/pigeonhole/tests.
+"$ROOT/scripts/fetch-pigeonhole-tests.sh"

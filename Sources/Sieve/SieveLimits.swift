@@ -19,6 +19,9 @@ public struct SieveLimits: Sendable, Hashable {
     /// A regular expression's source, and the bytes one regex match may scan.
     public var maxRegexPatternBytes = 1024
     public var maxMatchSubjectBytes = 1 << 20
+    /// Steps of the regex automaton one run may spend (all matches together); past it the run
+    /// stops with an error. About 10 ms of work per million steps.
+    public var maxRegexSteps = 20_000_000
     /// Variables (RFC 5229): how many, and bytes of one value (Pigeonhole: 255 and 4096).
     public var maxVariables = 255
     public var maxVariableBytes = 4096
