@@ -240,7 +240,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio")],
                     exclude: ["SortThreadCorpus"]),  // read by path (SortThreadDifferentialTests)
         .testTarget(name: "SealboxAppTests", dependencies: ["SealboxApp", "Backup", "BackupStore", "Directory", "MailCore", "SQLiteCipher",
-            "Sieve", "SMTPServer", "SMTPCore", "MailboxAPI", "MailStore", "MIMEParser"]),
+            "Sieve", "SMTPServer", "SMTPCore", "MailboxAPI", "MailStore", "MIMEParser", "Outbound"]),
         .testTarget(name: "IntegrationTests", dependencies: ["MailboxAPI", "SealboxApp", "MailStore", "Directory", "MailCore", "Outbound", "TestSupport", "Sieve",
             .product(name: "Configuration", package: "swift-configuration")],
                     exclude: ["Clients", "ServerChecks"]),  // scripts the tests run by path

@@ -4,6 +4,7 @@ import MailboxAPI
 import MailCore
 import MailStore
 import MIMEParser
+import Outbound
 import SealboxApp
 import Sieve
 import SMTPCore
@@ -292,5 +293,42 @@ struct SieveDeliveryTests {
         #expect(try await session.messages(in: "INBOX", uids: nil, changedSince: nil).count == 1)
         await session.close()
         await node.shutdown()
+    }
+
+    @Test("submission and the outbound queue's local delivery run the recipient's script: reject refuses a lone local recipient, fileinto files")
+    func submissionAndLocalDelivery() async throws {
+        let n = try await SieveNode(FixedFiltering { context in
+            MIMEMessage.parse(context.message).subject == "refuse"
+                ? SieveResult(actions: [.reject(reason: "not from you", extended: true)], implicitKeep: false)
+                : SieveResult(actions: [.fileinto(SieveFileInto(mailbox: "Team", create: true))], implicitKeep: false)
+        })
+        let other = try #require(try await n.node.directory.alias(address: try EmailAddress("other@example.com")))
+        let passwordID = try #require(try await n.node.directory.passwords(aliasID: other.id).first?.id)
+        let submitter = SMTPSubmitter(user: "other@example.com", mailboxID: try #require(other.mailboxID), passwordID: passwordID)
+        let submission = DirectorySubmissionHandler(directory: n.node.directory, inbound: n.handler,
+                                                    limits: SubmissionLimits(maxMessagesPerHour: nil, maxRecipientsPerDay: nil))
+        guard case .success(let user) = await submission.route(SMTPMailbox(localPart: "user", domain: "example.com"), submitter: submitter,
+                                                                 accepted: 0, size: nil) else { Issue.record("route"); return }
+        func submit(_ subject: String) async throws -> SMTPReply? {
+            var t = InboundTransaction(mailFrom: "other@example.com", recipients: [user],
+                                       message: Array("From: other@example.com\r\nSubject: \(subject)\r\n\r\nbody\r\n".utf8), receivedAt: Date(),
+                                       remoteIP: "192.0.2.1", helo: "c", queueID: "S1")
+            t.authors = ["other@example.com"]
+            return try await submission.commit(t, submitter: submitter)
+        }
+        #expect(try await submit("refuse") == SMTPReply(550, "5.7.1", "not from you"))
+        #expect(try await submit("team news") == nil)
+        // The same through the outbound queue's local delivery (a forward or a reply to a local address).
+        let local = DirectoryLocalDelivery(directory: n.node.directory, handler: n.handler, hostname: "mx.example.com", srsDomain: nil)
+        let refused = await local.deliver(from: "far@elsewhere.example", recipients: ["user@example.com"],
+                                          message: Array("Subject: refuse\r\n\r\nx\r\n".utf8), queueID: "L1")
+        if case .rejected(let code, let enhanced, let text) = refused["user@example.com"] {
+            #expect(code == 550 && enhanced == "5.7.1" && text == "not from you")
+        } else { Issue.record("local delivery: \(refused)") }
+        let filed = await local.deliver(from: "far@elsewhere.example", recipients: ["user@example.com"],
+                                        message: Array("Subject: team two\r\n\r\nx\r\n".utf8), queueID: "L2")
+        if case .accepted = filed["user@example.com"] {} else { Issue.record("local delivery: \(filed)") }
+        #expect(try await n.contents()["Team"]?.map(\.subject) == ["team news", "team two"])
+        await n.node.shutdown()
     }
 }
