@@ -181,6 +181,12 @@ extension DirectoryInboundHandler {
         }
     }
 
+    /// For a filtered transaction that will not be committed after all (a limit refused it): the
+    /// vacation claims are taken back and the run errors recorded.
+    public func abandon(_ transaction: InboundTransaction) async {
+        if let plan = transaction.filterPlan as? SievePlan { await finish(plan, committed: false) }
+    }
+
     /// After the commit: the memories that depend on it, and the run errors (or, when it failed,
     /// the vacation claims taken back).
     func finish(_ plan: SievePlan, committed: Bool) async {

@@ -100,6 +100,7 @@ public struct DirectorySubmissionHandler: SMTPSubmissionHandler {
         if let refusal = await inbound.filter(&transaction) { return refusal }
         guard let counted = try await directory.recordSubmission(aliasID: alias.id, recipients: transaction.recipients.count,
                                                                  at: now(), limits: limits) else {
+            await inbound.abandon(transaction)
             return SMTPReply(450, "4.7.1", "Sending limit reached (messages per hour or recipients per day), try again later")
         }
         let remote = transaction.recipients.filter(\.isRemote).map(\.rcpt)
