@@ -331,4 +331,24 @@ struct SieveDeliveryTests {
         #expect(try await n.contents()["Team"]?.map(\.subject) == ["team news", "team two"])
         await n.node.shutdown()
     }
+
+    @Test("spamtest follows the MX's verdict when the checks ran (1 clean, 9 for DMARC quarantine), nothing when they did not; remote-host from FCrDNS")
+    func spamScore() async throws {
+        let filtering = FixedFiltering(.implicitKeep())
+        let n = try await SieveNode(filtering)
+        guard case .success(let r) = await n.handler.route(SMTPMailbox(localPart: "user", domain: "example.com"), size: nil) else { Issue.record("route"); return }
+        for (checked, junk) in [(true, false), (true, true), (false, false)] {
+            var t = InboundTransaction(mailFrom: "a@example.org", recipients: [r], message: SieveNode.message(), receivedAt: Date(),
+                                       remoteIP: "192.0.2.1", helo: "c", queueID: "Q")
+            if checked { t.forwardContext["auth.results"] = "mx.example.com; spf=pass" }
+            t.fileAsJunk = junk
+            t.clientName = "mail.example.org"
+            _ = await n.handler.filter(&t)
+        }
+        let contexts = filtering.contexts.items.withLock { $0 }
+        #expect(contexts.map(\.spamScore) == [1, 9, nil])
+        #expect(contexts.map(\.spamPercent) == [0, 90, nil])
+        #expect(contexts.allSatisfy { $0.environment["remote-host"] == "mail.example.org" })
+        await n.node.shutdown()
+    }
 }
