@@ -34,7 +34,7 @@ struct SieveDeliveryServeTests {
         var dataText: String { data?.last?.text ?? "" }
     }
 
-    struct Listed: Decodable { var subject: String; var flags: [String] }
+    struct Listed: Decodable { var subject: String; var flags: [String]; var headers: [String: String] }
 
     /// A served node with hello@ and other@example.com, a smarthost, and the node open in this
     /// process too (to put scripts and read the error log: the directory is shared through WAL).
@@ -87,10 +87,11 @@ struct SieveDeliveryServeTests {
             try await node.directory.activateSieveScript(aliasID: id, name: "main")
         }
 
-        func send(from: String, to: [String], subject: String, headers: [String] = [], toField: String? = nil) async throws -> Sent {
+        func send(from: String, to: [String], subject: String, headers: [String] = [], toField: String? = nil,
+                  messageID: String = UUID().uuidString + "@far.example") async throws -> Sent {
             let file = work + "/msg-\(UUID().uuidString).eml"
             let text = (["From: <\(from.isEmpty ? "mailer-daemon@far.example" : from)>", "To: \(toField ?? to.map { "<\($0)>" }.joined(separator: ", "))",
-                         "Subject: \(subject)", "Message-ID: <\(UUID().uuidString)@far.example>", "Date: Sun, 6 Dec 2026 12:00:00 +0000"]
+                         "Subject: \(subject)", "Message-ID: <\(messageID)>", "Date: Sun, 6 Dec 2026 12:00:00 +0000"]
                         + headers).joined(separator: "\r\n") + "\r\n\r\nHello.\r\n"
             try Data(text.utf8).write(to: URL(fileURLWithPath: file))
             var args = [SieveDeliveryServeTests.script, "send", "--port", String(smtp), "--mail-from", from, "--message-file", file]
@@ -191,6 +192,30 @@ struct SieveDeliveryServeTests {
         let verified = try await CLIHarness.dkimpy(file, keyRecords: keyRecords)
         #expect(verified.ok && verified.output.contains("\"a\": \"ed25519-sha256\", \"ok\": true"), "dkimpy: \(verified.output)")
         #expect(try await s.folders("hello@example.com")["INBOX"]?.map(\.subject) == ["copy me"])
+    }
+
+    @Test("editheader's copy is the one stored; duplicate (RFC 7352) discards the second copy of a Message-ID",
+          .enabled(if: ready, "needs the Sieve compiler and aiosmtpd"))
+    func editheaderAndDuplicate() async throws {
+        let s = try await Setup()
+        defer { s.stop() }
+        try await s.put("hello@example.com", #"""
+            require ["editheader", "duplicate", "fileinto"];
+            if duplicate { discard; stop; }
+            addheader "X-Sieve-Filtered" "yes";
+            deleteheader "X-Tracking";
+            """#)
+        for _ in 0..<2 {
+            #expect(try await s.send(from: "sender@far.example", to: ["hello@example.com"], subject: "once", headers: ["X-Tracking: 42"],
+                                     messageID: "same@far.example").dataCode == 250)
+        }
+        #expect(try await s.send(from: "sender@far.example", to: ["hello@example.com"], subject: "other id").dataCode == 250)
+        let inbox = try await s.folders("hello@example.com")["INBOX"] ?? []
+        #expect(inbox.map(\.subject) == ["once", "other id"])
+        #expect(inbox.first?.headers["x-sieve-filtered"] == "yes" && inbox.first?.headers["x-tracking"] == nil, "\(inbox)")
+        // Each Message-ID remembered once, as a keyed hash.
+        let memories = try await s.node.directory.sieveMemories(aliasID: try await s.aliasID("hello@example.com"), kind: .duplicate, now: Date())
+        #expect(memories.count == 2)
     }
 
     @Test("vacation: one reply per period to the envelope sender (null return path); none for bulk, not addressed, <>; two users' vacations answer once each",

@@ -5,9 +5,11 @@
         One SMTP transaction with smtplib; prints {"rcpt": [[code, text], ...], "data": [code, text]}
         (data is null when no recipient was accepted).
     sieve_delivery.py folders --port P --user U --password W
-        Every folder's messages over IMAP (imaplib): {"FOLDER": [{"subject": S, "flags": [..]}, ...]}.
+        Every folder's messages over IMAP (imaplib):
+        {"FOLDER": [{"subject": S, "flags": [..], "headers": {lower-case name: value}}, ...]}.
 """
 import argparse
+import email
 import imaplib
 import json
 import re
@@ -61,14 +63,15 @@ def folders():
         typ, count = imap.select('"' + name + '"', readonly=True)
         if typ != "OK" or int(count[0] or 0) == 0:
             continue
-        typ, data = imap.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        typ, data = imap.fetch("1:*", "(FLAGS BODY.PEEK[HEADER])")
         messages = []
         for item in data:
             if not isinstance(item, tuple):
                 continue
             flags = re.search(rb"FLAGS \(([^)]*)\)", item[0])
-            subject = item[1].decode(errors="replace").partition(":")[2].strip()
-            messages.append({"subject": subject, "flags": flags.group(1).decode().split() if flags else []})
+            header = email.message_from_bytes(item[1])
+            messages.append({"subject": str(header.get("Subject", "")), "flags": flags.group(1).decode().split() if flags else [],
+                             "headers": {k.lower(): str(v) for k, v in header.items()}})
         if messages:
             out[name] = messages
     imap.logout()
