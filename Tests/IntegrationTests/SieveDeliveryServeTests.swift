@@ -320,10 +320,10 @@ struct SieveVacationOracleTests {
         var got: [String] = []
         let before = try SealboxNode.open(dataDirectory: cli.dataDir)
         for (i, c) in Self.cases.enumerated() {
-            let jobsBefore = try runAsync { try await before.queue.outboundJobs().count }
+            let jobsBefore = try await before.queue.outboundJobs().count
             let r = try await cli.run(["deliver", "--from", c.from, "hello@example.com"], stdin: messages[i])
             #expect(r.ok, "case \(i + 1): \(r.stderr)")
-            let jobs = try runAsync { try await before.queue.outboundJobs() }
+            let jobs = try await before.queue.outboundJobs()
             got.append(jobs.count > jobsBefore ? "send " + (jobs.last?.recipients.joined(separator: " ") ?? "") : "none")
         }
         #expect(got.count == Self.cases.count)
