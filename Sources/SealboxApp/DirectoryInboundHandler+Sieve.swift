@@ -121,6 +121,7 @@ extension DirectoryInboundHandler {
         let message = result.editedMessage ?? t.message
         var copies: [InboundDelivery] = []
         var redirects = 0
+        var marked: [UInt8]?  // the redirected message, made once and shared by every redirect (copy on write)
         let base = ["remoteAddress": t.remoteIP, "helo": t.helo, "queueID": t.queueID]
         for action in result.actions {
             switch action {
@@ -142,9 +143,9 @@ extension DirectoryInboundHandler {
                 redirects += 1
                 var context = base.merging(t.forwardContext) { own, _ in own }
                 context["signingDomain"] = domain
-                let marked = Array("Delivered-To: \(recipient.aliasAddress)\r\n".utf8) + message
+                if marked == nil { marked = Array("Delivered-To: \(recipient.aliasAddress)\r\n".utf8) + message }
                 plan.jobs.append(OutboundJob(kind: .smtp, sender: rewriteSender(t.mailFrom), originalSender: t.mailFrom, recipients: [address],
-                                             context: context, message: marked, created: t.receivedAt))
+                                             context: context, message: marked ?? message, created: t.receivedAt))
             case .reject(let reason, _):
                 // Several recipients: accepted, and the refusal goes back as a DSN (never to <>).
                 guard !t.mailFrom.isEmpty else { continue }
