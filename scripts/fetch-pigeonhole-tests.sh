@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Fetches Pigeonhole's own Sieve conformance files (the `.svtest` files of Debian's dovecot source
-# package, Pigeonhole 0.5.19) into .deps/pigeonhole/tests, for Tests/SieveTests' conformance runner.
-# Never committed. Idempotent: does nothing when .deps/pigeonhole/tests is there.
+# package, Pigeonhole 0.5.19) into .deps/pigeonhole/tests, with its Makefile.am (the list of runnable
+# test cases) and examples/, for Tests/SieveTests' conformance runner. Never committed. Idempotent: does nothing
+# when both are there.
 # Adds a deb-src entry mirroring the deb entry of /etc/apt/sources.list.d/debian.sources when none exists.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEST="$ROOT/.deps/pigeonhole"
-if [ -d "$DEST/tests" ]; then exit 0; fi
+if [ -d "$DEST/tests" ] && [ -d "$DEST/examples" ] && [ -f "$DEST/Makefile.am" ]; then exit 0; fi
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 SRC_LIST=/etc/apt/sources.list.d/debian-src.sources
 if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ /etc/apt/sources.list 2>/dev/null; then
@@ -32,5 +33,7 @@ tar -xzf "$TARBALL" -C unpack
 dir=$(find unpack -maxdepth 1 -mindepth 1 -type d | head -1)
 rm -rf "$DEST" && mkdir -p "$DEST"
 cp -r "$dir/tests" "$DEST/tests"
+cp "$dir/Makefile.am" "$DEST/Makefile.am"
+cp -r "$dir/examples" "$DEST/examples"   # execute/examples.svtest compiles these
 rm -rf unpack
 echo "setup: Pigeonhole tests in $DEST/tests ($(find "$DEST/tests" -name '*.svtest' | wc -l) files)" >&2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # libFuzzer runs over the MIME parser, the IMAP, POP3 and SMTP codecs, the DNS record parser, the SPF record
 # parser and the DKIM/ARC parsers, each bounded in time.
-#   scripts/fuzz.sh --seconds N [--only mime|imap|pop3|smtp|dns|spf|dkim]     (default 30 s per target, every target)
+#   scripts/fuzz.sh --seconds N [--only mime|imap|pop3|smtp|dns|spf|dkim|sieve]     (default 30 s per target, every target)
 # MIME: builds Fuzz/MIMEFuzz with `swiftc -sanitize=fuzzer,address` over Sources/MIMEParser/*.swift and
 # IMAPCore's NIO-free wire encoders of its values (IMAPString, ENVELOPE/BODYSTRUCTURE, the inspector),
 # all as one module named MIMEParser (their `import MIMEParser` is then ignored, with a warning), seeds it
@@ -20,6 +20,9 @@
 # DKIM: builds Fuzz/DKIMFuzz with swiftc over MailAuth's dependency-free parser files (DKIM_PURE_FILES below: tag
 # lists, signature fields, key records, canonicalization, header selection, ARC sets; no Crypto), seeds it with
 # Fuzz/dkim-corpus.
+# Sieve: builds Fuzz/SieveFuzz with swiftc over Sources/MIMEParser/*.swift and Sources/Sieve/*.swift as one module
+# named MIMEParser (the Sieve files' `import MIMEParser` is then ignored, with a warning), seeds it with
+# Fuzz/sieve-corpus.
 # Each runs for N seconds; the script exits non-zero on a crash, a leak, a timeout (hang) or an
 # out-of-memory, and leaves a crash reproducer in .build/fuzz/artifacts or .build/fuzz/imap-artifacts.
 set -euo pipefail
@@ -32,7 +35,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_TO_RUN="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
-    *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns|spf|dkim]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns|spf|dkim|sieve]" >&2; exit 2 ;;
   esac
 done
 OUT=.build/fuzz
@@ -133,8 +136,17 @@ fuzz_dkim() {
   run_target dkim
 }
 
+# Sieve: MIMEParser and the Sieve module as one module named MIMEParser (see the top of this file).
+fuzz_sieve() {
+  echo "fuzz: building the Sieve fuzz target" >&2
+  swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name MIMEParser -package-name sealbox \
+    Sources/MIMEParser/*.swift Sources/Sieve/*.swift Fuzz/SieveFuzz/main.swift -o "$OUT/sieve-fuzz"
+  run_target sieve
+}
+
 case "$ONLY" in
-  all) fuzz_mime; fuzz_imap; fuzz_pure pop3 POP3; fuzz_pure smtp SMTP; fuzz_pure dns DNS; fuzz_spf; fuzz_dkim ;;
+  all) fuzz_mime; fuzz_imap; fuzz_pure pop3 POP3; fuzz_pure smtp SMTP; fuzz_pure dns DNS; fuzz_spf; fuzz_dkim; fuzz_sieve ;;
+  sieve) fuzz_sieve ;;
   dkim) fuzz_dkim ;;
   smtp) fuzz_pure smtp SMTP ;;
   dns) fuzz_pure dns DNS ;;
@@ -142,5 +154,5 @@ case "$ONLY" in
   imap) fuzz_imap ;;
   pop3) fuzz_pure pop3 POP3 ;;
   spf) fuzz_spf ;;
-  *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns|spf|dkim]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns|spf|dkim|sieve]" >&2; exit 2 ;;
 esac

@@ -41,8 +41,10 @@ struct SieveDate: Sendable {
         var tokens = t.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "," }).map(String.init)
         if let f = tokens.first, f.count >= 3, Int(f) == nil, !f.contains(":") { tokens.removeFirst() }   // day name
         guard tokens.count >= 4, let day = Int(tokens[0]), day >= 1, day <= 31,
-              let month = months.firstIndex(of: String(tokens[1].lowercased().prefix(3))), var year = Int(tokens[2]) else { return nil }
+              let month = months.firstIndex(of: String(tokens[1].lowercased().prefix(3))), tokens[2].count <= 4,
+              var year = Int(tokens[2]) else { return nil }
         if tokens[2].count <= 2 { year += year < 50 ? 2000 : 1900 } else if tokens[2].count == 3 { year += 1900 }
+        guard year >= 0, year <= 9999 else { return nil }
         let hms = tokens[3].split(separator: ":")
         guard hms.count >= 2, hms.count <= 3, let h = Int(hms[0]), let m = Int(hms[1]), h < 24, m < 60 else { return nil }
         let s = hms.count == 3 ? (Int(hms[2]) ?? -1) : 0

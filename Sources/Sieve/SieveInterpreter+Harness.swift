@@ -65,12 +65,29 @@ extension SieveInterpreter {
         if let auth { context.envelope.auth = auth }
     }
 
+    /// The message an action saw (editheader changes after it do not apply to it).
+    package func messageForAction(_ index: Int) -> [UInt8] {
+        if index < actions.count { return actionMessages[index] ?? context.message }
+        return currentMessageBytes
+    }
+
+    package func setEditheaderProtection(forbidAdd: Set<String>, forbidDelete: Set<String>) {
+        context.editheaderForbidAdd = forbidAdd
+        context.editheaderForbidDelete = forbidDelete
+    }
+
+    package func setScores(spam: Int?, spamPercent: Int?, virus: Int?) {
+        context.spamScore = spam; context.spamPercent = spamPercent; context.virusScore = virus
+    }
+
+    package func setRecipientDelimiters(_ d: String) { context.recipientDelimiters = d }
+
     package func setInternalFlags(_ flags: [String]) { internalFlags = flags }
 
     package func setMailboxExists(_ f: @escaping @Sendable (String) -> Bool) { context.mailboxExists = f }
 
     package func resetResult() {
-        actions = []; implicitKeepCancelled = false; redirects = 0; internalFlags = []
+        actions = []; actionMessages = [:]; implicitKeepCancelled = false; redirects = 0; internalFlags = []
         duplicateMarks = []; warnings = []
     }
 
@@ -103,6 +120,17 @@ extension SieveInterpreter {
 final class HarnessBlockBox { var error: SieveRuntimeError? }
 
 extension SieveInterpreter {
+    /// Replaces the result (a sequence of scripts run by the harness, RFC 6609-like multiscript).
+    package func setResult(actions: [SieveAction], implicitKeepCancelled: Bool, flags: [String]) {
+        resetResult()
+        self.actions = actions
+        self.implicitKeepCancelled = implicitKeepCancelled
+        self.internalFlags = flags
+    }
+
+    package var internalFlagsValue: [String] { internalFlags }
+    package var implicitKeepWasCancelled: Bool { implicitKeepCancelled }
+
     /// The actions a script performed so far, without the implicit keep.
     package var explicitActions: [SieveAction] { actions }
 
@@ -113,10 +141,29 @@ extension SieveInterpreter {
             implicitKeepCancelled = implicitKeepCancelled || false
             return
         }
-        for a in other.actions where !actions.contains(a) { actions.append(a) }
+        // results of separate runs merge gracefully: a second reject is dropped, keep and
+        // fileinto "INBOX" are one, no conflict is an error
+        for (i, a) in other.actions.enumerated() {
+            if actions.contains(a) { continue }
+            switch a {
+            case .reject where actions.contains(where: { if case .reject = $0 { return true }; return false }):
+                continue
+            case .keep(let flags):
+                if let j = actions.firstIndex(where: { if case .keep = $0 { return true }; if case .fileinto(let g) = $0 { return g.mailbox == "INBOX" }; return false }) {
+                    actions[j] = .keep(flags: flags)
+                    continue
+                }
+            case .fileinto(let f) where f.mailbox == "INBOX":
+                if actions.contains(where: { if case .keep = $0 { return true }; return false }) { continue }
+            default:
+                break
+            }
+            actions.append(a)
+            if let m = other.actionMessages[i] { actionMessages[actions.count - 1] = m }
+        }
         implicitKeepCancelled = implicitKeepCancelled || other.implicitKeepCancelled
         internalFlags = other.internalFlags
-        if other.message.edited { message = other.message; context.message = other.currentMessageBytes }
+        if other.message.edited { message = other.message }
         duplicateMarks += other.duplicateMarks
     }
 }

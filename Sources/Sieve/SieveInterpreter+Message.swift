@@ -158,10 +158,17 @@ extension SieveInterpreter {
         guard SieveValidator.isFieldName(name) else {
             throw fail(n.line, "addheader action: specified field name `\(name)' is invalid.")
         }
-        if SieveValidator.protectedHeaders.contains(name.lowercased()) {
+        let lower = name.lowercased()
+        if lower != "subject" && context.editheaderForbidAdd.contains(lower) {
             warnings.append(SieveDiagnostic(line: n.line, severity: .warning,
-                                            message: "addheader action: cannot add protected header `\(name)'."))
+                                            message: "addheader action: adding protected header `\(name)' is not allowed."))
             return
+        }
+        if value.utf8.contains(0) {
+            throw fail(n.line, "addheader action: specified value `\(value.prefix(40))' is invalid (it contains a NUL character).")
+        }
+        if value.utf8.count > context.limits.maxHeaderEditBytes {
+            throw fail(n.line, "addheader action: specified header value is too large (over \(context.limits.maxHeaderEditBytes) bytes).")
         }
         let headerBytes = message.fields.reduce(0) { $0 + $1.name.utf8.count + $1.raw.count + 4 }
         if headerBytes + name.utf8.count + value.utf8.count > context.limits.maxHeaderEditBytes + (message.bodyStart) {
@@ -175,9 +182,10 @@ extension SieveInterpreter {
         guard SieveValidator.isFieldName(name) else {
             throw fail(n.line, "deleteheader action: specified field name `\(name)' is invalid.")
         }
-        if SieveValidator.protectedHeaders.contains(name.lowercased()) {
+        let lower = name.lowercased()
+        if SieveValidator.protectedHeaders.contains(lower) || (lower != "subject" && context.editheaderForbidDelete.contains(lower)) {
             warnings.append(SieveDiagnostic(line: n.line, severity: .warning,
-                                            message: "deleteheader action: cannot delete protected header `\(name)'."))
+                                            message: "deleteheader action: deleting protected header `\(name)' is not allowed."))
             return
         }
         let lname = name.lowercased()

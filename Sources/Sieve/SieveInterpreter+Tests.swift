@@ -37,8 +37,11 @@ extension SieveInterpreter {
                 case "auth": v = context.envelope.auth
                 default: v = nil
                 }
-                guard let v else { continue }
-                if let p = Self.addressPart(v, n.match?.addressPart ?? .all, allowEmpty: true) { values.append(p) }
+                guard let raw = v else { continue }
+                // `auth` is a user name, not necessarily an address (RFC 5228 §5.4 and RFC 4954)
+                guard let path = SieveEnvelopePath.parse(raw) ?? (part.lowercased() == "auth" ? raw : nil) else { continue }
+                if path.isEmpty { values.append(""); continue }   // RFC 5228 §5.4: the null path is "" for every part
+                if let p = Self.addressPart(path, n.match?.addressPart ?? .all, allowEmpty: true, delimiters: context.recipientDelimiters) { values.append(p) }
             }
             return try match(values, n.arguments[1].strings, n)
         case "exists":
@@ -99,7 +102,7 @@ extension SieveInterpreter {
         case "virustest":
             return try match([context.virusScore.map { String(max(0, min(5, $0))) } ?? "0"], n.arguments[0].strings, n)
         case "ihave":
-            for e in try expandAll(n.arguments[0].strings) where !script.available.contains(e) { return false }
+            for e in try expandAll(n.arguments[0].strings) where !script.available.contains(e) || SieveValidator.notForIhave.contains(e) { return false }
             return true
         default:
             return try harnessTest(n)
@@ -146,12 +149,12 @@ extension SieveInterpreter {
                 continue
             }
             let local = SieveAddressCheck.isDotAtom(mbox) ? mbox : "\"" + mbox + "\""
-            if let p = Self.addressPart(local + "@" + host, part, allowEmpty: false) { out.append(p) }
+            if let p = Self.addressPart(local + "@" + host, part, allowEmpty: false, delimiters: context.recipientDelimiters) { out.append(p) }
         }
         return out
     }
 
-    static func addressPart(_ address: String, _ part: SieveAddressPart, allowEmpty: Bool) -> String? {
+    static func addressPart(_ address: String, _ part: SieveAddressPart, allowEmpty: Bool, delimiters: String = "+") -> String? {
         var a = address
         if a.hasPrefix("<") && a.hasSuffix(">") && a.count >= 2 { a = String(a.dropFirst().dropLast()) }
         if a.isEmpty { return part == .all && allowEmpty ? "" : nil }
@@ -161,10 +164,10 @@ extension SieveInterpreter {
         case .localpart: return local
         case .domain: return domain
         case .user:
-            if let plus = local.firstIndex(of: "+") { return String(local[..<plus]) }
+            if let sep = local.firstIndex(where: { delimiters.contains($0) }) { return String(local[..<sep]) }
             return local
         case .detail:
-            if let plus = local.firstIndex(of: "+") { return String(local[local.index(after: plus)...]) }
+            if let sep = local.firstIndex(where: { delimiters.contains($0) }) { return String(local[local.index(after: sep)...]) }
             return nil
         }
     }
@@ -205,7 +208,9 @@ extension SieveInterpreter {
                 do {
                     compiled.append(try SieveRegex(k, caseInsensitive: spec.comparator == .asciiCasemap, limits: context.limits))
                 } catch {
-                    throw fail(n.line, "\(n.name) test: invalid regular expression '\(k)': \(error.message).")
+                    // as Pigeonhole: reported, the key does not match, the run goes on
+                    warnings.append(SieveDiagnostic(line: n.line, severity: .error,
+                                                    message: "\(n.name) test: invalid regular expression '\(k)': \(error.message)."))
                 }
             }
             for v in values {

@@ -22,6 +22,8 @@ package final class SieveInterpreter {
     /// The harness of `vnd.dovecot.testsuite` (tests only).
     package weak var harness: (any SieveTestHarness)?
     var regexSteps: Int
+    /// The message as edited when each action was added (by action index), when editheader changed it.
+    var actionMessages: [Int: [UInt8]] = [:]
 
     // the scope of the script being run
     var program: SieveProgram
@@ -105,6 +107,9 @@ package final class SieveInterpreter {
             if mailbox.unicodeScalars.contains(where: { $0.value < 0x20 }) {
                 throw fail(n.line, "fileinto action: invalid folder name specified.")
             }
+            if mailbox.unicodeScalars.contains("\u{FFFD}") {
+                throw fail(n.line, "fileinto action: invalid folder name specified: the name is not valid UTF-8.")
+            }
             mailbox = Self.normalizeInbox(mailbox)
             var flags = internalFlags
             if let f = n.tag("flags") { flags = try flagList(f.strings) }
@@ -159,7 +164,7 @@ package final class SieveInterpreter {
             // a repeated keep (or fileinto "INBOX") is one; the last flag list wins (RFC 5232 §5)
             for (i, e) in actions.enumerated() {
                 if case .keep = e { actions[i] = .keep(flags: flags); return }
-                if case .fileinto(var g) = e, g.mailbox == "INBOX" { g.flags = flags; actions[i] = .fileinto(g); return }
+                if case .fileinto(let g) = e, g.mailbox == "INBOX", !g.create { actions[i] = .keep(flags: flags); return }
             }
         case .fileinto(let f):
             for (i, e) in actions.enumerated() {
@@ -174,14 +179,14 @@ package final class SieveInterpreter {
             }
         case .redirect(let addr, let copy):
             for (i, e) in actions.enumerated() {
-                if case .redirect(let other, let otherCopy) = e, other.lowercased() == addr.lowercased() {
+                if case .redirect(let other, let otherCopy) = e, Self.sameMailbox(other, addr) {
                     if !copy && otherCopy { actions[i] = .redirect(address: other, copy: false) }
                     return
                 }
             }
             redirects += 1
             if redirects > context.limits.maxRedirects {
-                throw fail(line, "error: total number of redirects exceeds the limit (\(context.limits.maxRedirects)).")
+                throw fail(line, "total number of redirect actions exceeds policy limit (\(context.limits.maxRedirects)).")
             }
         case .reject:
             if actions.contains(where: { if case .reject = $0 { return true }; return false }) {
@@ -203,13 +208,24 @@ package final class SieveInterpreter {
         if case .keep = a, actions.contains(where: { if case .reject = $0 { return true }; return false }) {
             throw fail(line, "keep action conflicts with other action: the reject action was already specified.")
         }
+        if case .redirect(_, false) = a, actions.contains(where: { if case .reject = $0 { return true }; return false }) {
+            throw fail(line, "redirect action conflicts with other action: the reject action was already specified.")
+        }
         if case .fileinto = a, actions.contains(where: { if case .reject = $0 { return true }; return false }) {
             throw fail(line, "fileinto action conflicts with other action: the reject action was already specified.")
         }
         actions.append(a)
+        if message.edited { actionMessages[actions.count - 1] = message.serialized() }
         if actions.count > context.limits.maxActions {
             throw fail(line, "total number of actions exceeds policy limit (\(context.limits.maxActions)).")
         }
+    }
+
+    /// Two addresses name the same mailbox: the local part as written (RFC 5321 §2.4), the domain
+    /// without regard to case.
+    static func sameMailbox(_ a: String, _ b: String) -> Bool {
+        let (la, da) = SieveAddressCheck.split(a), (lb, db) = SieveAddressCheck.split(b)
+        return la == lb && da?.lowercased() == db?.lowercased()
     }
 
     /// `INBOX` is case-insensitive, also as the first level of a hierarchy (RFC 3501 §5.1).
@@ -233,7 +249,7 @@ package final class SieveInterpreter {
 
     func vacation(_ n: SieveNode) throws(SieveRuntimeError) {
         let reason = try expand(n.arguments[0].strings[0])
-        let period = n.tag("period")?.number ?? 7 * 86_400
+        let period = n.tag("period")?.number ?? context.limits.vacationDefaultPeriod
         let subject = try optionalString(n, "subject")
         let from = try optionalString(n, "from")
         var addresses = [String]()

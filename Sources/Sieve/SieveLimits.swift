@@ -28,6 +28,12 @@ public struct SieveLimits: Sendable, Hashable {
     /// Header fields one `addheader` may write (RFC 5293) and bytes of the edited header block.
     public var maxHeaderEditBytes = 64 << 10
 
+    /// `vacation` periods (RFC 5230 §4.1, RFC 6131): the minimum and maximum a script may ask for
+    /// (0: no maximum) and the default; Pigeonhole's defaults.
+    public var vacationMinPeriod = 86_400
+    public var vacationMaxPeriod = 0
+    public var vacationDefaultPeriod = 7 * 86_400
+
     public init() {}
 
     public static let `default` = SieveLimits()

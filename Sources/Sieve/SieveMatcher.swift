@@ -55,7 +55,8 @@ enum SieveMatcher {
 
     static func contains(_ a: String, _ key: String, _ c: SieveComparator) -> Bool {
         if key.isEmpty { return true }
-        if c == .octet { return a.contains(key) || Array(a.utf8).firstRange(of: Array(key.utf8)) != nil }
+        // bytes, never Swift's grapheme/canonical-equivalence comparison
+        if c == .octet { return Array(a.utf8).firstRange(of: Array(key.utf8)) != nil }
         let h = Array(a.utf8).map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
         let n = Array(key.utf8).map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
         return h.firstRange(of: n) != nil

@@ -131,7 +131,7 @@ struct SieveMessage {
 
     /// A header value as written by `addheader`: RFC 2047 encoded when not ASCII, folded.
     static func encodeValue(_ value: String, nameLength: Int) -> [UInt8] {
-        let v = value.replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ")
+        let v = value.replacingOccurrences(of: "\r\n", with: "").replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "\r", with: "")
         if v.utf8.allSatisfy({ $0 < 0x80 }) { return fold(Array(v.utf8), first: nameLength + 2) }
         // encoded-words of at most 75 characters, base64 of UTF-8 without splitting characters
         var words = [String]()
@@ -178,26 +178,5 @@ struct SieveMessage {
         out.append(13); out.append(10)
         out.append(contentsOf: original[bodyStart...])
         return out
-    }
-}
-
-enum SieveBase64 {
-    private static let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-    static func encode(_ b: [UInt8]) -> String {
-        var out = [UInt8]()
-        var i = 0
-        while i + 2 < b.count {
-            let n = (UInt32(b[i]) << 16) | (UInt32(b[i + 1]) << 8) | UInt32(b[i + 2])
-            out += [table[Int(n >> 18)], table[Int((n >> 12) & 63)], table[Int((n >> 6) & 63)], table[Int(n & 63)]]
-            i += 3
-        }
-        if b.count - i == 1 {
-            let n = UInt32(b[i]) << 16
-            out += [table[Int(n >> 18)], table[Int((n >> 12) & 63)], 61, 61]
-        } else if b.count - i == 2 {
-            let n = (UInt32(b[i]) << 16) | (UInt32(b[i + 1]) << 8)
-            out += [table[Int(n >> 18)], table[Int((n >> 12) & 63)], table[Int((n >> 6) & 63)], 61]
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

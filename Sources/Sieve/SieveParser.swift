@@ -13,6 +13,8 @@ struct SieveParser {
     private var p = 0
     private let maxNesting: Int
     private(set) var diagnostics: [SieveDiagnostic] = []
+    /// The script ended inside a block: reported once, then parsing stops.
+    private var atEnd = false
 
     struct Failure: Error {}
 
@@ -42,16 +44,48 @@ struct SieveParser {
         while true {
             switch current.kind {
             case .end:
-                if !topLevel { throw fail("unexpected end of file, expecting '}'") }
+                if !topLevel {
+                    if !atEnd { _ = fail("unexpected end of file, expecting '}'"); atEnd = true }
+                    throw Failure()
+                }
                 return out
             case .rightBrace:
                 if topLevel { throw fail("unexpected '}' found at top level") }
                 return out
             case .identifier:
-                out.append(try command(depth: depth))
+                do {
+                    out.append(try command(depth: depth))
+                } catch {
+                    if atEnd { throw error }
+                    try recover()
+                }
             default:
-                throw fail("unexpected \(current.display) found while expecting command identifier")
+                _ = fail("unexpected \(current.display) found while expecting command identifier")
+                p += 1
+                try recover()
             }
+        }
+    }
+
+    /// After a syntax error: skip to the end of the broken command (a `;`, a balanced `{…}` block,
+    /// or the `}` that closes the enclosing block, left for it) and go on, reporting further errors
+    /// as Pigeonhole's parser does. Gives up after 20 errors.
+    private mutating func recover() throws(Failure) {
+        if diagnostics.count >= 20 { throw Failure() }
+        var nesting = 0
+        while true {
+            switch current.kind {
+            case .end: return
+            case .semicolon where nesting == 0: p += 1; return
+            case .rightBrace where nesting == 0: return
+            case .leftBrace, .leftParen, .leftBracket: nesting += 1
+            case .rightBrace:
+                nesting -= 1
+                if nesting == 0 { p += 1; return }
+            case .rightParen, .rightBracket: nesting = max(0, nesting - 1)
+            default: break
+            }
+            p += 1
         }
     }
 

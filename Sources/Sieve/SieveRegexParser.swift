@@ -1,63 +1,3 @@
-/// A bracket expression of a regular expression: single scalars, ranges and POSIX classes.
-struct SieveRegexCharSet: Sendable {
-    var negated = false
-    var scalars: Set<UInt32> = []
-    var ranges: [ClosedRange<UInt32>] = []
-    var classes: [String] = []
-
-    func contains(_ c: Unicode.Scalar, caseInsensitive: Bool) -> Bool {
-        var hit = rawContains(c.value)
-        if !hit && caseInsensitive {
-            let v = c.value
-            if v >= 65 && v <= 90 { hit = rawContains(v + 32) } else if v >= 97 && v <= 122 { hit = rawContains(v - 32) }
-        }
-        return hit != negated
-    }
-
-    private func rawContains(_ v: UInt32) -> Bool {
-        if scalars.contains(v) { return true }
-        for r in ranges where r.contains(v) { return true }
-        for c in classes where Self.inClass(c, v) { return true }
-        return false
-    }
-
-    static func inClass(_ name: String, _ v: UInt32) -> Bool {
-        let isUpper = v >= 65 && v <= 90, isLower = v >= 97 && v <= 122, isDigit = v >= 48 && v <= 57
-        switch name {
-        case "alpha": return isUpper || isLower
-        case "digit": return isDigit
-        case "alnum": return isUpper || isLower || isDigit
-        case "upper": return isUpper
-        case "lower": return isLower
-        case "space": return v == 32 || (v >= 9 && v <= 13)
-        case "blank": return v == 32 || v == 9
-        case "punct": return (v >= 33 && v <= 47) || (v >= 58 && v <= 64) || (v >= 91 && v <= 96) || (v >= 123 && v <= 126)
-        case "print": return v >= 32 && v <= 126
-        case "graph": return v >= 33 && v <= 126
-        case "cntrl": return v < 32 || v == 127
-        case "xdigit": return isDigit || (v >= 65 && v <= 70) || (v >= 97 && v <= 102)
-        case "word": return isUpper || isLower || isDigit || v == 95
-        default: return false
-        }
-    }
-
-    static let knownClasses: Set<String> = ["alpha", "digit", "alnum", "upper", "lower", "space", "blank", "punct",
-                                           "print", "graph", "cntrl", "xdigit"]
-}
-
-/// A regular expression's syntax tree.
-indirect enum SieveRegexNode: Sendable {
-    case empty
-    case char(Unicode.Scalar)
-    case any
-    case set(SieveRegexCharSet)
-    case concat([SieveRegexNode])
-    case alternation([SieveRegexNode])
-    case repetition(SieveRegexNode, min: Int, max: Int?)
-    case group(SieveRegexNode, Int)
-    case lineStart, lineEnd
-}
-
 /// Parses POSIX ERE (regcomp REG_EXTENDED syntax as glibc reads it, without back-references).
 struct SieveRegexParser {
     private let s: [Unicode.Scalar]
@@ -152,7 +92,6 @@ struct SieveRegexParser {
             default: return literal(e)
             }
         case "*", "+", "?":
-            if first { return literal(c) }
             throw Failure(message: "invalid preceding regular expression")
         case "{":
             return literal(c)
@@ -203,60 +142,5 @@ struct SieveRegexParser {
             }
         }
         return set
-    }
-}
-
-/// Emits automaton instructions for a syntax tree, within `SieveRegex.maxInstructions`.
-struct SieveRegexCompiler {
-    var program: [SieveRegex.Inst] = []
-
-    mutating func emit(_ n: SieveRegexNode) throws(SieveRegex.CompileError) {
-        if program.count > SieveRegex.maxInstructions { throw SieveRegex.CompileError(message: "regular expression too big") }
-        switch n {
-        case .empty: break
-        case .char(let c): program.append(.char(c))
-        case .any: program.append(.any)
-        case .set(let s): program.append(.set(s))
-        case .lineStart: program.append(.lineStart)
-        case .lineEnd: program.append(.lineEnd)
-        case .concat(let items): for x in items { try emit(x) }
-        case .group(let inner, let k):
-            program.append(.save(2 * k))
-            try emit(inner)
-            program.append(.save(2 * k + 1))
-        case .alternation(let branches):
-            var jumps = [Int]()
-            for (idx, b) in branches.enumerated() {
-                if idx < branches.count - 1 {
-                    let split = program.count
-                    program.append(.split(split + 1, -1))
-                    try emit(b)
-                    jumps.append(program.count)
-                    program.append(.jump(-1))
-                    program[split] = .split(split + 1, program.count)
-                } else {
-                    try emit(b)
-                }
-            }
-            for j in jumps { program[j] = .jump(program.count) }
-        case .repetition(let inner, let lo, let hi):
-            for _ in 0..<lo { try emit(inner) }
-            if let hi {
-                var splits = [Int]()
-                for _ in lo..<hi {
-                    splits.append(program.count)
-                    program.append(.split(program.count + 1, -1))
-                    try emit(inner)
-                    if program.count > SieveRegex.maxInstructions { throw SieveRegex.CompileError(message: "regular expression too big") }
-                }
-                for sp in splits { program[sp] = .split(sp + 1, program.count) }
-            } else {
-                let start = program.count
-                program.append(.split(start + 1, -1))
-                try emit(inner)
-                program.append(.jump(start))
-                program[start] = .split(start + 1, program.count)
-            }
-        }
     }
 }

@@ -12,7 +12,9 @@ public struct SieveResult: Sendable, Hashable {
     public var duplicateMarks: [SieveDuplicateMark]
     /// Run-time errors (the script compiled but failed while running), for the user to see.
     public var errors: [SieveDiagnostic]
-    /// Warnings the run produced (none stop it).
+    /// Diagnostics that did not stop the run: warnings, and errors the run recovered from (an
+    /// invalid regular expression built from a variable is reported with severity `.error` and
+    /// does not match).
     public var warnings: [SieveDiagnostic]
 
     public init(actions: [SieveAction], implicitKeep: Bool, editedMessage: [UInt8]? = nil,

@@ -38,6 +38,13 @@ public struct SieveRunContext: Sendable {
     public var spamPercent: Int?
     public var virusScore: Int?
     public var limits: SieveLimits
+    /// The subaddress separators (RFC 5233 `:user`/`:detail`): any of these characters splits the
+    /// local part at its first occurrence, like Postfix's `recipient_delimiter`.
+    public var recipientDelimiters: String = "+"
+    /// editheader (RFC 5293 §6): header fields (lower-case names) scripts may not add, and may not
+    /// delete. `Received` and `Auto-Submitted` can never be deleted; `Subject` can always be edited.
+    public var editheaderForbidAdd: Set<String> = []
+    public var editheaderForbidDelete: Set<String> = []
 
     public init(message: [UInt8], envelope: SieveEnvelope, now: Date = Date(), timeZone: TimeZone = .current,
                 environment: [String: String] = [:],

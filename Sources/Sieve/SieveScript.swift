@@ -37,10 +37,13 @@ public struct SieveScript: Sendable {
         }
         let (nodes, parseDiagnostics) = SieveParser.parse(text, maxNesting: options.limits.maxNesting)
         if parseDiagnostics.contains(where: { $0.severity == .error }) {
-            throw SieveCompileError(diagnostics: parseDiagnostics)
+            var e = SieveCompileError(diagnostics: parseDiagnostics)
+            e.parseFailed = true
+            throw e
         }
         let table = SieveValidator.IncludeTable()
-        table.stack.append("personal:" + name)
+        // the main script is not put on the include stack by name: where it came from is the host's
+        // business (a script that includes itself is caught one level down)
         var validator = SieveValidator(options: options, includes: table, depth: 0)
         let commands = validator.validate(nodes, topLevel: true)
         if validator.errorCount > 0 { throw SieveCompileError(diagnostics: validator.diagnostics) }

@@ -1,5 +1,8 @@
 /// Per-command and per-test checks beyond argument shapes.
 extension SieveValidator {
+    static let maxVariableNameLength = 64
+    static let maxMatchIndex = 32
+
     static let datePart: Set<String> = ["year", "month", "day", "date", "julian", "hour", "minute", "second", "time",
                                         "iso8601", "std11", "zone", "weekday"]
     static let protectedHeaders: Set<String> = ["received", "auto-submitted"]
@@ -13,12 +16,22 @@ extension SieveValidator {
         case "set":
             let name = v.arguments[0].strings[0]
             guard let n = name.constant, SieveString.isIdentifier(n) || isGlobalName(n) else {
-                error(v.line, "set command: invalid variable name '\(name.source)'.")
+                if let n = name.constant, n.contains(".") {
+                    error(v.line, "set command: unknown variable namespace in '\(n)'.")
+                } else {
+                    error(v.line, "set command: invalid variable name '\(name.source)'.")
+                }
+                return false
+            }
+            if n.utf8.count > Self.maxVariableNameLength {
+                error(v.line, "set command: variable name '\(n.prefix(20))…' is longer than \(Self.maxVariableNameLength) characters.")
                 return false
             }
             variableNames.insert(n.lowercased())
             if variableNames.count > options.limits.maxVariables {
-                error(v.line, "set command: the number of variables exceeds the maximum of \(options.limits.maxVariables).")
+                if variableNames.count == options.limits.maxVariables + 1 {   // reported once
+                    error(v.line, "set command: the number of variables exceeds the maximum of \(options.limits.maxVariables).")
+                }
                 return false
             }
         case "setflag", "addflag", "removeflag":
@@ -36,6 +49,10 @@ extension SieveValidator {
         case "include":
             return include(&v)
         case "global":
+            guard usesVariables else {
+                error(v.line, "global command: the variables extension must be required to use global variables.")
+                return false
+            }
             for s in v.arguments[0].strings {
                 guard let n = s.constant, SieveString.isIdentifier(n) else {
                     error(v.line, "global command: invalid variable name '\(s.source)'.")
@@ -47,6 +64,16 @@ extension SieveValidator {
             if let n = v.arguments[0].strings[0].constant {
                 guard Self.isFieldName(n) else {
                     error(v.line, "addheader command: specified field name `\(n)' is invalid.")
+                    return false
+                }
+            }
+            if let value = v.arguments[1].strings[0].constant {
+                if value.utf8.contains(0) {
+                    error(v.line, "addheader command: specified value `\(value.prefix(40))' is invalid (it contains a NUL character).")
+                    return false
+                }
+                if value.utf8.count > options.limits.maxHeaderEditBytes {
+                    error(v.line, "addheader command: specified header value is too large (over \(options.limits.maxHeaderEditBytes) bytes).")
                     return false
                 }
             }
@@ -66,6 +93,10 @@ extension SieveValidator {
                 return false
             }
         case "fileinto":
+            if let f = v.tag("specialuse")?.strings.first?.constant, !Self.isSpecialUseFlag(f) {
+                error(v.line, "fileinto command: invalid special-use flag `\(f)' specified.")
+                return false
+            }
             if let m = v.arguments[0].strings[0].constant, m.unicodeScalars.contains("\u{FFFD}") {
                 error(v.line, "fileinto command: invalid folder name `\(m)' specified: invalid UTF-8.")
                 return false
@@ -88,7 +119,7 @@ extension SieveValidator {
     }
 
     private mutating func checkVacation(_ v: inout SieveNode) -> Bool {
-        let minPeriod = 86_400, maxPeriod = 90 * 86_400
+        let minPeriod = options.limits.vacationMinPeriod, maxPeriod = options.limits.vacationMaxPeriod
         for tag in ["days", "seconds"] {
             guard let n = v.tag(tag)?.number else { continue }
             let seconds = tag == "days" ? (n > Int.max / 86_400 ? Int.max : n * 86_400) : n
@@ -96,7 +127,7 @@ extension SieveValidator {
             if seconds < minPeriod {
                 clamped = minPeriod
                 warning(v.line, "specified :\(tag) value '\(n)' is under the minimum.")
-            } else if seconds > maxPeriod {
+            } else if maxPeriod > 0 && seconds > maxPeriod {
                 clamped = maxPeriod
                 warning(v.line, "specified :\(tag) value '\(n)' is over the maximum.")
             }
@@ -125,11 +156,11 @@ extension SieveValidator {
             return false
         }
         let location: SieveIncludeLocation = v.has("global") ? .global : .personal
-        let key = location.rawValue + ":" + name
+        let key = location.rawValue + ":" + (name.hasSuffix(".sieve") ? String(name.dropLast(6)) : name)
         if includes.stack.contains(key) {
             // :once breaks the cycle at run time (RFC 6609 §3.2); otherwise it is an error
             if v.has("once"), let idx = includes.byKey[key] { v.include = idx; return true }
-            error(v.line, "circular include for script '\(name)' (\(location.rawValue)).")
+            error(v.line, "circular include.")
             return false
         }
         if let idx = includes.byKey[key] { v.include = idx; return true }
@@ -158,15 +189,18 @@ extension SieveValidator {
         includes.byKey[key] = slot
         let (nodes, parseDiagnostics) = SieveParser.parse(text, maxNesting: options.limits.maxNesting)
         if parseDiagnostics.contains(where: { $0.severity == .error }) {
-            error(v.line, "failed to compile included \(location.rawValue) script '\(name)': \(parseDiagnostics.first { $0.severity == .error }!.description)")
+            includes.byKey[key] = nil
+            for d in parseDiagnostics where d.severity == .error { error(d.line, "\(name): \(d.message)") }
+            error(v.line, "failed to parse included script '\(name)'.")
             return false
         }
         var sub = SieveValidator(options: options, includes: includes, depth: depth + 1)
         let commands = sub.validate(nodes, topLevel: true)
         if sub.errorCount > 0 {
             includes.byKey[key] = nil
-            let first = sub.diagnostics.first { $0.severity == .error }!
-            error(v.line, "failed to compile included \(location.rawValue) script '\(name)': \(first.description)")
+            // the included script's own errors (Pigeonhole reports them as they are), then ours
+            for d in sub.diagnostics where d.severity == .error { diagnostics.append(d) }
+            error(v.line, "failed to include script '\(name)'.")
             return false
         }
         let program = SieveProgram(name: name, commands: commands, usesVariables: sub.usesVariables, globals: sub.globals)
@@ -175,11 +209,28 @@ extension SieveValidator {
         return true
     }
 
+    /// RFC 6154 special-use attributes: a backslash and an atom.
+    static func isSpecialUseFlag(_ f: String) -> Bool {
+        let u = Array(f.utf8)
+        return u.count >= 2 && u[0] == UInt8(ascii: "\\") && u.dropFirst().allSatisfy { SieveAddressCheck.isAtext($0) && $0 != UInt8(ascii: "%") && $0 != UInt8(ascii: "*") }
+    }
+
     mutating func checkTest(_ v: inout SieveNode) -> Bool {
         switch v.name {
+        case "specialuse_exists":
+            for f in v.arguments.last?.strings ?? [] {
+                if let c = f.constant, !Self.isSpecialUseFlag(c) {
+                    error(v.line, "specialuse_exists test: invalid special-use flag `\(c)' specified.")
+                    return false
+                }
+            }
         case "header", "address", "exists":
             if v.has("last") && !v.has("index") {
                 error(v.line, "the :last tag for the \(v.name) test cannot be specified without the :index tag.")
+                return false
+            }
+            if let idx = v.tag("index")?.number, idx < 1 {
+                error(v.line, "the :index tag for the \(v.name) test requires a number greater than zero.")
                 return false
             }
         case "envelope":
@@ -205,6 +256,10 @@ extension SieveValidator {
             }
             if v.has("last") && !v.has("index") {
                 error(v.line, "the :last tag for the \(v.name) test cannot be specified without the :index tag.")
+                return false
+            }
+            if let idx = v.tag("index")?.number, idx < 1 {
+                error(v.line, "the :index tag for the \(v.name) test requires a number greater than zero.")
                 return false
             }
         default:

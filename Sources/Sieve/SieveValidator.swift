@@ -24,6 +24,9 @@ struct SieveValidator {
 
     var usesVariables: Bool { extensions.contains("variables") }
 
+    /// Capabilities `ihave` never reports: they change how the whole script is read (RFC 5463 §4).
+    static let notForIhave: Set<String> = ["variables", "encoded-character"]
+
     mutating func error(_ line: Int, _ message: String) {
         diagnostics.append(SieveDiagnostic(line: line, severity: .error, message: message))
     }
@@ -84,6 +87,7 @@ struct SieveValidator {
             if options.extensions.contains(ext) || (ext == "vnd.dovecot.testsuite" && options.testsuite) {
                 extensions.insert(ext)
                 if ext == "spamtestplus" { extensions.insert("spamtest") }
+                if ext == "vacation-seconds" { extensions.insert("vacation") }
                 if ext == "ereject" { extensions.insert("ereject") }
             } else if ext.hasPrefix("comparator-"), ["comparator-i;octet", "comparator-i;ascii-casemap"].contains(ext) {
                 extensions.insert(ext)
@@ -98,33 +102,39 @@ struct SieveValidator {
             unknown(node.line, kind: "command", name: node.name)
             return nil
         }
-        guard var v = arguments(name: name, line: node.line, args: node.arguments, spec: spec) else { return nil }
-        // sub-tests
+        // every problem of the command is reported (arguments, sub-tests, block), as Pigeonhole does
+        let validated = arguments(name: name, line: node.line, args: node.arguments, spec: spec)
+        var failed = validated == nil
+        var v = validated ?? SieveNode(name: name, line: node.line, tags: [:], arguments: [], tests: [], block: nil)
         switch spec.subTests {
         case .none:
-            if !node.tests.isEmpty { error(node.line, "the \(name) command accepts no sub-tests, but tests are specified."); return nil }
+            if !node.tests.isEmpty { error(node.line, "the \(name) command accepts no sub-tests, but tests are specified."); failed = true }
         case .one:
-            if node.tests.isEmpty { error(node.line, "the \(name) command requires one sub-test, but none is specified."); return nil }
-            if node.hasTestList || node.tests.count != 1 { error(node.line, "the \(name) command requires one sub-test, but a list of tests is specified."); return nil }
+            if node.tests.isEmpty { error(node.line, "the \(name) command requires one sub-test, but none is specified."); failed = true }
+            else if node.hasTestList || node.tests.count != 1 { error(node.line, "the \(name) command requires one sub-test, but a list of tests is specified."); failed = true }
         case .list:
             break
         }
         var tests = [SieveNode]()
-        for t in node.tests { if let vt = test(t) { tests.append(vt) } }
-        guard tests.count == node.tests.count else { return nil }
+        if spec.subTests != .none { for t in node.tests { if let vt = test(t) { tests.append(vt) } } }
+        if tests.count != node.tests.count { failed = true }
         v.tests = tests
         // block
         if spec.block == true && node.block == nil {
-            error(node.line, "the \(name) command requires a command block, but it is missing."); return nil
+            error(node.line, "the \(name) command requires a command block, but it is missing."); failed = true
         }
         if spec.block == false && node.block != nil {
-            error(node.line, "the \(name) command does not accept a command block, but one is specified anyway."); return nil
+            error(node.line, "the \(name) command does not accept a command block, but one is specified anyway."); failed = true
+        }
+        if failed {
+            if let block = node.block, spec.block != false { _ = validate(block, topLevel: false) }
+            return nil
         }
         if let block = node.block {
             if name == "if" || name == "elsif", let t = tests.first, t.name == "ihave" {
                 // RFC 5463 §4: the block may use what ihave tested for; unknown capabilities make it dead code.
                 let wanted = t.arguments.first?.strings.map(\.source) ?? []
-                if wanted.allSatisfy({ options.extensions.contains($0) }) {
+                if wanted.allSatisfy({ options.extensions.contains($0) && !SieveValidator.notForIhave.contains($0) }) {
                     let saved = extensions
                     extensions.formUnion(wanted)
                     v.block = validate(block, topLevel: false)
@@ -146,7 +156,10 @@ struct SieveValidator {
             unknown(node.line, kind: "test", name: node.name)
             return nil
         }
-        guard var v = arguments(name: name, line: node.line, args: node.arguments, spec: spec) else { return nil }
+        guard var v = arguments(name: name, line: node.line, args: node.arguments, spec: spec) else {
+            for t in node.tests { _ = test(t) }   // their errors too
+            return nil
+        }
         switch spec.subTests {
         case .none:
             if !node.tests.isEmpty { error(node.line, "the \(name) test accepts no sub-tests, but tests are specified."); return nil }
@@ -182,9 +195,21 @@ struct SieveValidator {
         error(line, "unknown \(kind) '\(name)' (only reported once at first occurrence).")
     }
 
-    private func prepare(_ s: String) -> SieveString {
+    private mutating func prepare(_ s: String, line: Int) -> SieveString {
         let decoded = extensions.contains("encoded-character") ? SieveEncodedCharacter.decode(s) : s
-        return SieveString.parse(decoded, variables: usesVariables)
+        let parsed = SieveString.parse(decoded, variables: usesVariables)
+        for p in parsed.parts {
+            switch p {
+            case .variable(let name) where name.contains("."):
+                let testsuiteName = name.hasPrefix("tst.") && extensions.contains("vnd.dovecot.testsuite")
+                if !isGlobalName(name) && !testsuiteName { error(line, "unknown variable namespace in '${\(name)}'.") }
+            case .matchValue(let i) where i > Self.maxMatchIndex:
+                error(line, "match value index \(i) exceeds the maximum of \(Self.maxMatchIndex).")
+            default:
+                break
+            }
+        }
+        return parsed
     }
 
     private func describe(_ v: SieveArgumentNode.Value) -> String {
@@ -240,7 +265,7 @@ struct SieveValidator {
                     error(a.line, "the :\(tag) tag for the \(name) \(spec.kindName) requires \(ts.param.noun) as parameter, but \(i < args.count ? describe(args[i].value) : "none") was found.")
                     return nil
                 }
-                let prepared = l.map(prepare)
+                let prepared = l.map { prepare($0, line: args[i].line) }
                 node.tags[tag] = ts.param == .string ? .string(prepared[0]) : .list(prepared)
                 i += 1
             }
@@ -256,8 +281,8 @@ struct SieveValidator {
         for (n, (a, kind)) in zip(positional, kinds).enumerated() {
             switch (kind, a.value) {
             case (.number, .number(let x)): node.arguments.append(.number(x))
-            case (.string, .strings(let l, false)): node.arguments.append(.string(prepare(l[0])))
-            case (.stringList, .strings(let l, _)): node.arguments.append(.list(l.map(prepare)))
+            case (.string, .strings(let l, false)): node.arguments.append(.string(prepare(l[0], line: a.line)))
+            case (.stringList, .strings(let l, _)): node.arguments.append(.list(l.map { prepare($0, line: a.line) }))
             default:
                 error(a.line, "the \(name) \(spec.kindName) expects \(kind.noun) as argument \(n + 1), but \(describe(a.value)) was found.")
                 return nil

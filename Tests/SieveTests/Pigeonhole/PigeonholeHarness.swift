@@ -21,6 +21,40 @@ final class PigeonholeHarness: SieveTestHarness {
     var smtp: [OutgoingMail] = []
     var config: [String: String] = [:]
     var insideTest: String?
+    var originalRecipient: String?
+
+    /// `test_config_set` keys that map onto `SieveLimits` (others are recorded and ignored).
+    var limits: SieveLimits {
+        var l = SieveLimits()
+        func int(_ k: String) -> Int? { config[k].flatMap { Int($0) } }
+        if let v = int("sieve_include_max_includes") { l.maxIncludedScripts = v }
+        if let v = int("sieve_include_max_nesting_depth") { l.maxIncludeDepth = v }
+        if let v = int("sieve_variables_max_variable_size") { l.maxVariableBytes = v }
+        if let v = int("sieve_variables_max_scope_size") { l.maxVariables = v }
+        if let v = int("sieve_max_redirects") { l.maxRedirects = v }
+        if let v = int("sieve_max_actions") { l.maxActions = v }
+        if let v = config["sieve_editheader_max_header_size"].flatMap(Self.size) { l.maxHeaderEditBytes = v }
+        if let v = config["sieve_vacation_min_period"].flatMap(Self.duration) { l.vacationMinPeriod = v }
+        if let v = config["sieve_vacation_max_period"].flatMap(Self.duration) { l.vacationMaxPeriod = v }
+        if let v = config["sieve_vacation_default_period"].flatMap(Self.duration) { l.vacationDefaultPeriod = v }
+        return l
+    }
+
+    static func duration(_ s: String) -> Int? {
+        let t = s.trimmingCharacters(in: .whitespaces).lowercased()
+        if let n = Int(t) { return n }
+        let mult: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        if let last = t.last, let m = mult[last], let n = Int(t.dropLast()) { return n * m }
+        return nil
+    }
+
+    static func size(_ s: String) -> Int? {
+        let t = s.trimmingCharacters(in: .whitespaces).lowercased()
+        if let n = Int(t) { return n }
+        let mult: [Character: Int] = ["k": 1024, "m": 1 << 20, "g": 1 << 30]
+        if let last = t.last, let m = mult[last], let n = Int(t.dropLast()) { return n * m }
+        return nil
+    }
 
     init(directory: URL) { self.directory = directory }
 
@@ -43,6 +77,7 @@ final class PigeonholeHarness: SieveTestHarness {
             return nil
         })
         o.testsuite = true
+        o.limits = limits
         return o
     }
 
@@ -68,9 +103,10 @@ final class PigeonholeHarness: SieveTestHarness {
         case "test_set":
             let object = arguments[0][0].lowercased(), value = arguments[1][0]
             switch object {
-            case "message": setMessage(Array(value.utf8), run: run)
+            case "message": setMessage(Array(value.utf8), run: run); updateScores(run)
             case "envelope.from": run.setEnvelope(from: Self.path(value))
-            case "envelope.to", "envelope.orig_to": run.setEnvelope(to: Self.path(value))
+            case "envelope.to": run.setEnvelope(to: Self.path(value))
+            case "envelope.orig_to": originalRecipient = Self.path(value)
             case "envelope.auth": run.setEnvelope(auth: value)
             default: throw SieveHarnessAbort("unknown testsuite object '\(object)'")
             }
@@ -96,7 +132,14 @@ final class PigeonholeHarness: SieveTestHarness {
         case "test_config_unset":
             config[arguments[0][0]] = nil
         case "test_config_reload":
-            break
+            run.setRecipientDelimiters(config["recipient_delimiter"].flatMap { $0.isEmpty ? nil : $0 } ?? "+")
+            func names(_ key: String) -> Set<String> {
+                Set((config[key] ?? "").split(separator: " ").map { $0.lowercased() }.filter { SieveValidator.isFieldName($0) })
+            }
+            let protected = names("sieve_editheader_protected")
+            run.setEditheaderProtection(forbidAdd: protected.union(names("sieve_editheader_forbid_add")),
+                                        forbidDelete: protected.union(names("sieve_editheader_forbid_delete")))
+            updateScores(run)
         default:
             throw SieveHarnessAbort("testsuite command '\(name)' is not supported by this runner")
         }
@@ -165,21 +208,24 @@ final class PigeonholeHarness: SieveTestHarness {
                 warnings = s.warnings.map(\.message)
                 return true
             } catch {
-                errors = error.errors.map(\.message)
+                // Pigeonhole ends a failed compile with one more error (sieve.c)
+                errors = error.errors.map(\.message) + [error.parseFailed ? "parse failed" : "validation failed"]
                 warnings = error.diagnostics.filter { $0.severity == .warning }.map(\.message)
                 return false
             }
         case "test_script_run":
             errors = []
             guard let compiled else { errors.append("testsuite: trying to run script, but no script compiled yet"); return false }
-            let sub = compiled.makeInterpreter(run.runContext, harness: self)
+            var ctx = run.runContext
+            ctx.limits = limits
+            let sub = compiled.makeInterpreter(ctx, harness: self)
             let result = sub.runScript()
-            errors += result.errors.map(\.message)
-            warnings += result.warnings.map(\.message)
+            errors += result.warnings.filter { $0.severity == .error }.map(\.message) + result.errors.map(\.message)
+            warnings += result.warnings.filter { $0.severity == .warning }.map(\.message)
             run.adopt(sub, append: tags["append_result"] != nil, failed: !result.errors.isEmpty)
             return result.errors.isEmpty || compiledIsTestsuite
         case "test_multiscript":
-            return false
+            return multiscript(arguments[0], run: run)
         case "test_error":
             let values: [String]
             if let i = numbers.first { values = i >= 1 && i <= errors.count ? [errors[i - 1]] : [] } else { values = errors }

@@ -1,0 +1,1 @@
+require "nosuchext"; if true { keep }

@@ -1,0 +1,6 @@
+require "reject";
+reject text:
+line one
+..dotted
+.
+;
