@@ -173,7 +173,7 @@ let package = Package(
         ]),
         .target(name: "SealboxApp", dependencies: [
             "MailboxAPI", "MailCore", "MIMEParser", "MailStore", "Directory", "MailNet", "IMAPServer", "POP3Server",
-            "SMTPCore", "SMTPServer", "Outbound", "MailAuth", "Backup", "BackupStore", "MailArchive", "DNSCore", "DNSResolver",
+            "SMTPCore", "SMTPServer", "Outbound", "MailAuth", "Backup", "BackupStore", "MailArchive", "DNSCore", "DNSResolver", "Sieve",
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -194,7 +194,7 @@ let package = Package(
         ]),
         .executableTarget(name: "SealboxBench", dependencies: [
             "SealboxApp", "MailboxAPI", "MailStore", "IMAPCore", "MIMEParser", "MailCore", "SQLiteCipher", "Directory", "Backup", "BackupStore",
-            "Outbound", "MailAuth", "DNSCore", "Sieve", .product(name: "GRDB", package: "GRDB.swift"),
+            "Outbound", "MailAuth", "DNSCore", "Sieve", "SMTPServer", "SMTPCore", .product(name: "GRDB", package: "GRDB.swift"),
         ], path: "Benchmarks/SealboxBench"),
         // libFuzzer target over the IMAP codec; scripts/fuzz.sh builds it with -sanitize=fuzzer,address
         // in its own scratch path (.build-fuzz). A plain build gives a replay tool (inputs as arguments).
@@ -253,7 +253,8 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio")],
                     exclude: ["SortThreadCorpus"]),  // read by path (SortThreadDifferentialTests)
-        .testTarget(name: "SealboxAppTests", dependencies: ["SealboxApp", "Backup", "BackupStore", "Directory", "MailCore", "SQLiteCipher"]),
+        .testTarget(name: "SealboxAppTests", dependencies: ["SealboxApp", "Backup", "BackupStore", "Directory", "MailCore", "SQLiteCipher",
+            "Sieve", "SMTPServer", "SMTPCore", "MailboxAPI", "MailStore", "MIMEParser", "Outbound"]),
         .testTarget(name: "IntegrationTests", dependencies: ["MailboxAPI", "SealboxApp", "MailStore", "Directory", "MailCore", "Outbound", "TestSupport", "Sieve",
             .product(name: "Configuration", package: "swift-configuration")],
                     exclude: ["Clients", "ServerChecks"]),  // scripts the tests run by path

@@ -16,9 +16,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # DKIM signer of the Postfix instance that sends to the MX in the end-to-end authentication test
 # (Tests/IntegrationTests/Clients/postfix_opendkim.py runs private instances of both on loopback
 # ports; the package's own opendkim service, started where the system starts services, is not used).
+# dovecot-sieve: Pigeonhole's dovecot-lda plugin, the vacation oracle of SieveVacationOracleTests
+# (Tests/IntegrationTests/Clients/lda_vacation_oracle.sh runs dovecot-lda with a fake sendmail).
 DEBS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd libpython3.11-testsuite golang-github-jhillyerd-enmime-dev
       isync offlineimap3 fetchmail curl openssl swaks libnet-ssleay-perl libio-socket-ssl-perl postfix postsrsd msmtp mutt
-      nsd ldnsutils opendkim opendkim-tools)
+      nsd ldnsutils opendkim opendkim-tools dovecot-sieve)
 missing=()
 # dovecot-managesieved: the reference ManageSieve server (scripts/dovecot-managesieve.sh); sieve-connect:
 # a real ManageSieve client (Tests/IntegrationTests/Clients/sieve_connect_suite.sh).

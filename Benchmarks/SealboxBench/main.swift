@@ -10,6 +10,7 @@ import Foundation
 //   swift run -c release SealboxBench verify [--iterations 500] [--kilobytes 20]
 //   swift run -c release SealboxBench auth [--iterations 500] [--kilobytes 20]
 //   swift run -c release SealboxBench sieve [--iterations 20000]
+//   swift run -c release SealboxBench sieve-delivery [--messages 200] [--kilobytes 20]
 
 
 let args = Array(CommandLine.arguments.dropFirst())
@@ -22,7 +23,8 @@ case "dkim": try await dkimBenchmark(arguments: Array(args.dropFirst()))
 case "verify": try await dkimVerifyBenchmark(arguments: Array(args.dropFirst()))
 case "auth": try await authBenchmark(arguments: Array(args.dropFirst()))
 case "sieve": try await sieveBenchmark(arguments: Array(args.dropFirst()))
+case "sieve-delivery": try await sieveDeliveryBenchmark(arguments: Array(args.dropFirst()))
 default:
-    FileHandle.standardError.write(Data("usage: SealboxBench store|mime|imap|backup|dkim|verify|auth|sieve [options]\n".utf8))
+    FileHandle.standardError.write(Data("usage: SealboxBench store|mime|imap|backup|dkim|verify|auth|sieve|sieve-delivery [options]\n".utf8))
     exit(2)
 }

@@ -98,4 +98,21 @@ public protocol MailDirectory: Sendable {
     func deleteSieveScript(aliasID: String, name: String) async throws
     /// Makes `name` the only active script, or deactivates all when nil. `noSuchSieveScript`.
     func activateSieveScript(aliasID: String, name: String?) async throws
+
+    /// The unexpired Sieve memory digests of the alias (at most
+    /// `SQLiteDirectory.maxSieveMemoriesPerAlias`), read before a run: `duplicate` asks synchronously.
+    func sieveMemories(aliasID: String, kind: SieveMemoryKind, now: Date) async throws -> Set<[UInt8]>
+    /// Records `entry` unless a live one with its digest is there, in one transaction: true when
+    /// recorded (a vacation reply may go), false when already remembered. `noSuchAlias`.
+    func claimSieveMemory(aliasID: String, kind: SieveMemoryKind, entry: SieveMemoryEntry, now: Date) async throws -> Bool
+    /// Records entries (a digest already there keeps the later expiry). Every write also drops
+    /// expired rows and keeps the alias within its bound. `noSuchAlias`.
+    func rememberSieve(aliasID: String, kind: SieveMemoryKind, entries: [SieveMemoryEntry], now: Date) async throws
+    /// Takes back a claim whose reply was not queued after all.
+    func forgetSieveMemory(aliasID: String, kind: SieveMemoryKind, digest: [UInt8]) async throws
+    /// Records a run-time failure of the alias's script; only the newest
+    /// `SQLiteDirectory.maxSieveRunErrors` are kept. `noSuchAlias`.
+    func recordSieveRunError(aliasID: String, _ record: SieveRunErrorRecord) async throws
+    /// The alias's recorded run-time failures, newest first. `noSuchAlias`.
+    func sieveRunErrors(aliasID: String) async throws -> [SieveRunErrorRecord]
 }

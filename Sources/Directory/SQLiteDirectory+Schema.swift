@@ -89,6 +89,7 @@ extension SQLiteDirectory {
                 CREATE UNIQUE INDEX sieve_script_active ON sieve_script(alias_id) WHERE active = 1;
                 """)
         }
+        registerSieveMemoryMigration(&migrator)  // "v4-sieve-memory" (SQLiteDirectory+SieveMemory.swift)
         return migrator
     }()
 }

@@ -1,3 +1,4 @@
+import Directory
 import Foundation
 import MailboxAPI
 import Synchronization
@@ -15,13 +16,21 @@ extension LocalMailboxService {
         try checkDiskSpace()
         var copies: [SealedCopy] = []
         for mailbox in Set(mailboxes).sorted(by: { $0.mailboxID < $1.mailboxID }) {
-            let blob = try InboundSeal.seal(message: message, prefix: prefix, internalDate: internalDate, publicKey: mailbox.publicKey,
+            let blob = try InboundSeal.seal(message: mailbox.message ?? message, prefix: prefix, internalDate: internalDate, publicKey: mailbox.publicKey,
                                             mailboxID: mailbox.mailboxID, delivery: mailbox.delivery)
             copies.append(SealedCopy(mailboxID: mailbox.mailboxID, blob: blob))
         }
         let (_, ids) = try await queue.commit(copies: copies, jobs: jobs)
         for copy in copies { requestDrain(mailboxID: copy.mailboxID) }
         return ids
+    }
+
+    /// Records what the last drains into `database` noted (a Sieve `fileinto` folder that did not
+    /// exist, filed into INBOX) in the Sieve error log of the alias whose script asked for it.
+    func recordDeliveryNotes(_ database: MailboxDatabase) async {
+        for note in database.takeDeliveryNotes() {
+            try? await directory.recordSieveRunError(aliasID: note.aliasID, SieveRunErrorRecord(at: note.at, script: note.script, message: note.message))
+        }
     }
 
     /// Moves a mailbox's queued mail into its INBOX in the background, if it is unlocked here.
@@ -37,6 +46,7 @@ extension LocalMailboxService {
             repeat {
                 // Already durable in the queue: a failure only delays the move to the next drain.
                 _ = try? await queue.drain(into: database)
+                await recordDeliveryNotes(database)
             } while drains.again(mailboxID)
             await registry.detach(mailboxID: mailboxID)
         }

@@ -90,6 +90,7 @@ public final class LocalMailboxService: MailboxService {
         let complete: Bool
         do {
             complete = try await queue.drain(into: database, until: loginDrainBudget.map { ContinuousClock.now + $0 }).complete
+            await recordDeliveryNotes(database)
         } catch {
             await registry.detach(mailboxID: mailboxID)
             throw error
@@ -138,6 +139,7 @@ public final class LocalMailboxService: MailboxService {
         let seq = try await queue.enqueue(message: canonical, internalDate: internalDate, mailboxID: mailboxID, publicKey: publicKey)
         guard let database = await registry.database(mailboxID: mailboxID) else { return .queued(seq: seq, delivered: false) }
         try await queue.drain(into: database)
+        await recordDeliveryNotes(database)
         return .queued(seq: seq, delivered: true)
     }
 
@@ -149,6 +151,7 @@ public final class LocalMailboxService: MailboxService {
         for mailboxID in try await queue.mailboxesWithMail() {
             guard let database = await registry.database(mailboxID: mailboxID) else { continue }
             moved += try await queue.drain(into: database)
+            await recordDeliveryNotes(database)
         }
         return moved
     }

@@ -24,6 +24,21 @@ public final class MailboxDatabase: Sendable {
     /// The highest MODSEQ published per folder since the file was opened (`publishedModSeq`).
     private let published = Mutex<[String: Int64]>([:])
     private let watchers = Mutex<[UUID: AsyncStream<MailboxChange>.Continuation]>([:])
+    /// What deliveries noted for the owner's Sieve error log since the last `takeDeliveryNotes`.
+    private let deliveryNotes = Mutex<[DeliveryNote]>([])
+
+    /// A delivery that did not go where its instructions said (a `fileinto` folder that does not
+    /// exist, without `:create`: filed into INBOX), for the alias's Sieve error log.
+    public struct DeliveryNote: Sendable, Hashable {
+        public var aliasID: String
+        public var script: String
+        public var message: String
+        public var at: Date
+    }
+
+    public func takeDeliveryNotes() -> [DeliveryNote] {
+        deliveryNotes.withLock { notes in defer { notes = [] }; return notes }
+    }
 
     /// The folders every mailbox has from its first unlock, with their RFC 6154 attributes.
     public static let defaultFolders: [(path: String, use: SpecialUse?)] = [
@@ -915,10 +930,17 @@ public final class MailboxDatabase: Sendable {
             var results: [AppendResult] = []
             var appended: [String: (uids: [UID], modseq: Int64)] = [:]
             var order: [String] = []
+            var notes: [DeliveryNote] = []
             try db.inTransaction(.immediate) {
+                notes = []
                 var done = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'queue_seq'")) ?? 0
                 for message in opened where message.seq > done {
-                    let folder = try Self.deliveryFolder(db, message.delivery)
+                    let (folder, missing) = try Self.deliveryFolder(db, message.delivery)
+                    if let missing, let aliasID = message.delivery.aliasID {
+                        notes.append(DeliveryNote(aliasID: aliasID, script: message.delivery.script ?? "",
+                                                  message: "fileinto: folder \"\(missing)\" does not exist (no :create); filed into INBOX",
+                                                  at: Date()))
+                    }
                     var entries: [(Int64, SearchText)] = []
                     let (contentID, threadID) = try Self.storeContentAndThread(db, message.prepared, searchEntries: &entries)
                     try Self.indexSearchText(db, entries)
@@ -935,6 +957,7 @@ public final class MailboxDatabase: Sendable {
                 if !results.isEmpty { try Self.setMeta(db, "queue_seq", done) }
                 return .commit
             }
+            if !notes.isEmpty { deliveryNotes.withLock { $0 += notes } }
             return (results, order.map { path in
                 MailboxChange(folder: path, kind: .appended(uids: appended[path]!.uids), modSeq: appended[path]!.modseq, origin: nil)
             })
@@ -945,23 +968,28 @@ public final class MailboxDatabase: Sendable {
 
     /// The folder a sealed copy is filed into: the one with its special use (the first, by age),
     /// else the folder it names, else INBOX. A missing special-use folder is made under its usual
-    /// name (or that name's existing folder is used); a missing named folder is made.
-    static func deliveryFolder(_ db: Database, _ delivery: InboundDelivery) throws -> FolderInfo {
+    /// name (or that name's existing folder is used); a missing named folder is made only with
+    /// `create`, else the copy goes to INBOX and the missing name is returned.
+    static func deliveryFolder(_ db: Database, _ delivery: InboundDelivery) throws -> (FolderInfo, missing: String?) {
         if let raw = delivery.specialUse, let use = SpecialUse(rawValue: raw) {
             if let found = try Row.fetchOne(db.cachedStatement(sql: folderSelect + " WHERE special_use = ? ORDER BY id LIMIT 1"),
                                             arguments: [use.rawValue]).map(folderInfo) {
-                return found
+                return (found, nil)
             }
             let name = defaultFolders.first { $0.use == use }?.path ?? String(use.rawValue.dropFirst())
-            if let existing = try fetchFolder(db, name) { return existing }
-            return try insertFolder(db, path: name, specialUse: use, subscribed: true, now: Date())
+            if let existing = try fetchFolder(db, name) { return (existing, nil) }
+            return (try insertFolder(db, path: name, specialUse: use, subscribed: true, now: Date()), nil)
         }
+        var missing: String?
         if let named = delivery.folder, let path = try? normalizePath(named), path != "INBOX" {
-            if let existing = try fetchFolder(db, path) { return existing }
-            return try insertFolder(db, path: path, specialUse: nil, now: Date())
+            if let existing = try fetchFolder(db, path) { return (existing, nil) }
+            if delivery.create { return (try insertFolder(db, path: path, specialUse: nil, subscribed: true, now: Date()), nil) }
+            missing = path
+        } else if let named = delivery.folder, (try? normalizePath(named)) == nil {
+            missing = named
         }
         guard let inbox = try fetchFolder(db, "INBOX") else { throw MailStoreError(.noSuchFolder, "no INBOX") }
-        return inbox
+        return (inbox, missing)
     }
 
     /// Delivery flags as system flags and keywords (`\Recent` and unknown system flags dropped;

@@ -45,6 +45,11 @@ public struct InboundTransaction: Sendable {
     /// MX: what forwards of the message carry to the outbound worker besides the envelope (the
     /// authentication results an ARC seal repeats).
     public var forwardContext: [String: String] = [:]
+    /// What `SMTPInboundHandler.filter` decided (the recipients' Sieve scripts: where each copy
+    /// goes, the jobs they add), for the same handler's `commit`. Opaque to the session.
+    public var filterPlan: (any Sendable)?
+    /// MX: the client's host name by forward-confirmed reverse DNS (`clientName(forAddress:)`), when it has one.
+    public var clientName: String?
 
     public init(mailFrom: String, recipients: [InboundRecipient], message: [UInt8], receivedAt: Date, remoteIP: String,
                 helo: String, queueID: String) {
@@ -71,6 +76,11 @@ public protocol SMTPInboundHandler: Sendable {
     /// `451 4.4.3`) or amends the transaction (`headerPrefix`, `fileAsJunk`, `forwardContext`,
     /// forged Authentication-Results taken out of `message`). Bounded in time by the handler.
     func authenticate(_ transaction: inout InboundTransaction) async -> SMTPReply?
+    /// At the end of DATA, after `authenticate` and before `commit`: runs the recipients' mail
+    /// filters (Sieve scripts) while the client waits. A refusal (`550 5.7.1` for a script's
+    /// `reject` when the message has exactly one recipient) ends the transaction with nothing
+    /// committed; otherwise the handler records its decisions in `transaction.filterPlan`.
+    func filter(_ transaction: inout InboundTransaction) async -> SMTPReply?
     /// MX only, from the connection's start: the client's host name by forward-confirmed reverse
     /// DNS (RFC 5321 §4.4, for Received), nil when it has none or the lookups fail.
     func clientName(forAddress ip: String) async -> String?
@@ -81,5 +91,7 @@ extension SMTPInboundHandler {
     public func copiesHeld(for recipients: [InboundRecipient]) -> Int { 1 }
     /// No checks: the message is taken as received.
     public func authenticate(_ transaction: inout InboundTransaction) async -> SMTPReply? { nil }
+    /// No filters: every recipient gets the message.
+    public func filter(_ transaction: inout InboundTransaction) async -> SMTPReply? { nil }
     public func clientName(forAddress ip: String) async -> String? { nil }
 }

@@ -476,8 +476,13 @@ final class SMTPSession {
         var inbound = InboundTransaction(mailFrom: t.mailFrom, recipients: t.recipients, message: message, receivedAt: now,
                                          remoteIP: remoteIP, helo: helo ?? "", queueID: queueID)
         inbound.authors = authors
+        if submission == nil { inbound.clientName = await clientNameLookup?.value }
         if submission == nil, let refusal = await handler.authenticate(&inbound) {
             logger.info("message refused", metadata: ["smtp.queue.id": "\(queueID)", "smtp.reply": "\(refusal.code)"])
+            reply(refusal); return
+        }
+        if submission == nil, let refusal = await handler.filter(&inbound) {
+            logger.info("message refused by a filter", metadata: ["smtp.queue.id": "\(queueID)", "smtp.reply": "\(refusal.code)"])
             reply(refusal); return
         }
         do {

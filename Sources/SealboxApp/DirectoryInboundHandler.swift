@@ -26,15 +26,18 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
     let defaultQuotaBytes: Int64?
     /// SPF, DKIM, DMARC and ARC at the MX (nil: `auth.enabled = false`).
     let authenticator: InboundAuthenticator?
+    /// The recipients' Sieve scripts (nil: none run).
+    let sieve: SieveDelivery?
 
     public init(directory: any MailDirectory, mailboxes: any MailboxService, postmaster: EmailAddress?,
                 rewriteSender: @escaping @Sendable (String) -> String, onJobsQueued: @escaping @Sendable () -> Void = {},
                 srsDomain: String? = nil, reverseSRS: @escaping @Sendable (String) -> String? = { _ in nil }, defaultQuotaBytes: Int64? = nil,
-                authenticator: InboundAuthenticator? = nil) {
+                authenticator: InboundAuthenticator? = nil, sieve: SieveDelivery? = nil) {
         self.directory = directory; self.mailboxes = mailboxes; self.postmaster = postmaster
         self.rewriteSender = rewriteSender; self.onJobsQueued = onJobsQueued
         self.srsDomain = srsDomain; self.reverseSRS = reverseSRS; self.defaultQuotaBytes = defaultQuotaBytes
         self.authenticator = authenticator
+        self.sieve = sieve
     }
 
     public func authenticate(_ transaction: inout InboundTransaction) async -> SMTPReply? {
@@ -147,13 +150,25 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
     /// Commits the message as `commit` does, with `extra` outbound jobs in the same transaction
     /// (submission: the remote recipients' job, all or nothing with the local copies).
     func commit(_ transaction: InboundTransaction, alsoQueue extra: [OutboundJob]) async throws {
+        var transaction = transaction
+        if sieve != nil, transaction.filterPlan == nil, let refusal = await filter(&transaction) {
+            throw refusal  // `filter` was not asked first (the session asks it, and answers with this reply)
+        }
+        let plan = transaction.filterPlan as? SievePlan
         var stores: [InboundMailbox] = []
         var forwardTargets: [String] = []
         var hooks: [String: [String]] = [:]
         var hookOrder: [String] = []
-        for recipient in transaction.recipients {
+        for (index, recipient) in transaction.recipients.enumerated() {
             if let id = recipient.mailboxID, let key = recipient.publicKey {
-                stores.append(InboundMailbox(mailboxID: id, publicKey: key, delivery: transaction.fileAsJunk ? .junk : .inbox))
+                if let copies = plan?.copies[index] {
+                    // The script's choice: one copy per keep/fileinto, none for discard, reject or redirect alone.
+                    for delivery in copies {
+                        stores.append(InboundMailbox(mailboxID: id, publicKey: key, delivery: delivery, message: plan?.edited[index]))
+                    }
+                } else {
+                    stores.append(InboundMailbox(mailboxID: id, publicKey: key, delivery: transaction.fileAsJunk ? .junk : .inbox))
+                }
             }
             for target in recipient.forwardTo where !forwardTargets.contains(target) { forwardTargets.append(target) }
             for url in recipient.webhooks {
@@ -161,7 +176,7 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
                 if hooks[url]?.contains(recipient.rcpt) == false { hooks[url]?.append(recipient.rcpt) }
             }
         }
-        var jobs: [OutboundJob] = extra
+        var jobs: [OutboundJob] = extra + (plan?.jobs ?? [])
         let context = ["remoteAddress": transaction.remoteIP, "helo": transaction.helo, "queueID": transaction.queueID]
         if !forwardTargets.isEmpty {
             // Signed (DKIM) by the domain of the first alias that forwards it.
@@ -181,8 +196,14 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
         // Stored copies get Return-Path (RFC 5321 §4.4: added at final delivery), put in front
         // while sealing: the message itself is not copied.
         let returnPath = Array("Return-Path: <\(transaction.mailFrom)>\r\n".utf8) + transaction.headerPrefix
-        try await mailboxes.acceptInbound(message: transaction.message, prefix: returnPath, internalDate: transaction.receivedAt,
-                                          mailboxes: stores, jobs: jobs)
+        do {
+            try await mailboxes.acceptInbound(message: transaction.message, prefix: returnPath, internalDate: transaction.receivedAt,
+                                              mailboxes: stores, jobs: jobs)
+        } catch {
+            if let plan { await finish(plan, committed: false) }
+            throw error
+        }
+        if let plan { await finish(plan, committed: true) }
         if !jobs.isEmpty { onJobsQueued() }
     }
 }

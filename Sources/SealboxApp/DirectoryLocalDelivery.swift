@@ -54,9 +54,15 @@ public struct DirectoryLocalDelivery: LocalDelivery {
         }
         let now = Date()
         let trace = Array("Received: by \(hostname) (Sealbox) with local id \(queueID); \(SMTPTrace.rfc5322Date(now))\r\n".utf8)
+        var transaction = InboundTransaction(mailFrom: from, recipients: accepted, message: trace + message, receivedAt: now,
+                                             remoteIP: "127.0.0.1", helo: hostname, queueID: queueID)
+        // The recipients' Sieve scripts run as at the MX; a lone recipient's reject is its refusal.
+        if let refusal = await handler.filter(&transaction) {
+            for route in accepted { results[route.rcpt] = .rejected(code: refusal.code, enhanced: refusal.enhanced, text: refusal.text) }
+            return results
+        }
         do {
-            try await handler.commit(InboundTransaction(mailFrom: from, recipients: accepted, message: trace + message, receivedAt: now,
-                                                        remoteIP: "127.0.0.1", helo: hostname, queueID: queueID))
+            try await handler.commit(transaction)
             for route in accepted { results[route.rcpt] = .accepted }
         } catch {
             for route in accepted { results[route.rcpt] = .rejected(code: 451, enhanced: "4.3.0", text: "local delivery failed; will retry") }

@@ -87,6 +87,7 @@ public struct DirectorySubmissionHandler: SMTPSubmissionHandler {
     }
 
     public func commit(_ transaction: InboundTransaction, submitter: SMTPSubmitter) async throws -> SMTPReply? {
+        var transaction = transaction
         guard let alias = try await currentAlias(submitter) else { return Self.revoked }
         guard !transaction.authors.isEmpty else {
             return SMTPReply(550, "5.6.0", "The message has no From: field (RFC 5322 §3.6)")
@@ -95,8 +96,11 @@ public struct DirectorySubmissionHandler: SMTPSubmissionHandler {
             if try await mayUse(author, alias: alias) { continue }
             return SMTPReply(553, "5.7.1", "From:/Sender: address rejected: \(alias.address) may not send as \(author.isEmpty ? "an address without a domain" : author)")
         }
+        // Local recipients' Sieve scripts, as the MX runs them (a lone recipient's reject is the reply).
+        if let refusal = await inbound.filter(&transaction) { return refusal }
         guard let counted = try await directory.recordSubmission(aliasID: alias.id, recipients: transaction.recipients.count,
                                                                  at: now(), limits: limits) else {
+            await inbound.abandon(transaction)
             return SMTPReply(450, "4.7.1", "Sending limit reached (messages per hour or recipients per day), try again later")
         }
         let remote = transaction.recipients.filter(\.isRemote).map(\.rcpt)

@@ -1,3 +1,4 @@
+import Crypto
 import Directory
 import Foundation
 import MailboxAPI
@@ -27,6 +28,9 @@ public final class SealboxNode: Sendable {
     public let keyMode: NodeKeyStore.Mode
     /// Lines for the operator about the key's place (an interrupted move…).
     public let keyWarnings: [String]
+    /// Keys the Sieve memories (vacation, `duplicate`) in the directory: HKDF-SHA256 of the node
+    /// key, so the digests are exactly as protected as the directory file the key encrypts.
+    public let sieveMemoryHasher: SieveMemoryHasher
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
         public let description: String
@@ -53,6 +57,10 @@ public final class SealboxNode: Sendable {
         keyWarnings = loaded.warnings
         // Proved on the existing files before the directory and queue open (and migrate) them.
         try NodeKeyStore.verify(loaded.key, dataDirectory: root, source: "the node key (\(NodeKeyStore.describe(loaded.mode, root: root)))")
+        sieveMemoryHasher = SieveMemoryHasher(secret: loaded.key.withBytes { bytes in
+            HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: bytes), info: Array("sealbox sieve memory v1".utf8),
+                                   outputByteCount: 32).withUnsafeBytes { Array($0) }
+        })
         directory = try SQLiteDirectory(path: root + "/directory.sqlite", key: loaded.key)
         queue = try SealedQueue(path: root + "/queue.sqlite", key: loaded.key)
         mailboxes = LocalMailboxService(storageRoot: root + "/mailboxes", directory: directory, queue: queue)

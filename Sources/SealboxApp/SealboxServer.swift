@@ -100,7 +100,9 @@ public enum SealboxServer {
                                               rewriteSender: outbound.rewriteSender, onJobsQueued: outbound.wake,
                                               srsDomain: outbound.srsDomain, reverseSRS: outbound.reverseSender,
                                               defaultQuotaBytes: configuration.storage.defaultQuotaBytes,
-                                              authenticator: try SealboxAuth.makeAuthenticator(configuration, resolver: resolver, logger: logger))
+                                              authenticator: try SealboxAuth.makeAuthenticator(configuration, resolver: resolver, logger: logger),
+                                              sieve: SieveDelivery(filtering: DirectorySieveFilter(directory: node.directory),
+                                                                   hasher: node.sieveMemoryHasher, hostname: configuration.node.hostname))
         outbound.deliverLocally(through: DirectoryLocalDelivery(directory: node.directory, handler: handler, hostname: configuration.node.hostname,
                                                                 srsDomain: outbound.srsDomain))
         if configuration.smtp.enabled, anyOn([("smtp", SMTPSettings.Key.port, configuration.smtp.port)]),

@@ -3,6 +3,7 @@ import Foundation
 import MailboxAPI
 import MailCore
 import MailStore
+import MIMEParser
 import SealboxApp
 
 struct DeliverCommand: AsyncParsableCommand {
@@ -10,16 +11,28 @@ struct DeliverCommand: AsyncParsableCommand {
         commandName: "deliver",
         abstract: "Deliver a message from standard input to an address (a local delivery agent).",
         discussion: """
-            The message is sealed to the mailbox's public key and committed to the queue; it reaches INBOX \
-            at the mailbox's next unlock. Exit codes follow sysexits: 67 unknown recipient, 75 try again later.
+            The message goes where the MX would put it: the address's active Sieve script runs, its copies are sealed \
+            to the mailbox's public key and committed to the queue (they reach the mailbox at its next unlock), and \
+            its forwards, redirects and vacation replies wait in the queue for `serve`. Exit codes follow sysexits: \
+            67 unknown recipient, 77 rejected by the recipient's Sieve script, 75 try again later.
             """)
     @OptionGroup var global: GlobalOptions
     @Argument var address: String
     @Option(help: "Largest message accepted, e.g. 50M.") var maxSize: String = "64M"
+    @Option(name: [.customShort("f"), .customLong("from")],
+            help: "The envelope sender (default: the message's Return-Path, else none: no vacation reply goes out).")
+    var from: String?
 
     func run() async throws {
         try await runReportingErrors(exitCode: { error in
             if let e = error as? MailStoreError, e.code == .noMailbox { return 67 }  // EX_NOUSER
+            if let e = error as? SealboxNode.LocalDeliveryFailure {
+                switch e {
+                case .unknownRecipient: return 67                                     // EX_NOUSER
+                case .rejected: return 77                                             // EX_NOPERM
+                case .temporary: return 75
+                }
+            }
             if error is ValidationError { return 64 }                                 // EX_USAGE
             if let e = error as? CLIFailure, let code = e.exitCode { return code }
             return 75                                                                 // EX_TEMPFAIL
@@ -28,9 +41,19 @@ struct DeliverCommand: AsyncParsableCommand {
             let limit = try ByteSize.parse(maxSize)
             let message = try readStandardInput(limit: Int(limit))
             guard !message.isEmpty else { throw ValidationError("empty message on standard input") }
+            let settings = try await loadSettings(dataDir: global.dataDir, config: nil)
             let node = try await openNode(global)
-            _ = try await node.mailboxes.deliver(to: recipient, message: message, internalDate: Date())
+            let sender = from ?? Self.returnPath(message) ?? ""
+            try await node.deliver(to: recipient, from: sender.trimmingCharacters(in: CharacterSet(charactersIn: "<> ")), message: message,
+                                   configuration: settings)
         }
+    }
+
+    /// The address of the message's first Return-Path field, if it has one.
+    static func returnPath(_ message: [UInt8]) -> String? {
+        let parsed = MIMEMessage.parse(message)
+        guard let value = parsed.headerValues("return-path").first else { return nil }
+        return String(decoding: value, as: UTF8.self).trimmingCharacters(in: CharacterSet(charactersIn: "<> \t"))
     }
 
     func readStandardInput(limit: Int) throws -> [UInt8] {

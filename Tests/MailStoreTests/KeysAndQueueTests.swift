@@ -128,9 +128,16 @@ struct SealedQueueTests {
         try await queue.enqueue(message: sampleMessage(subject: "spam"), mailboxID: mailbox.mailboxID, publicKey: mailbox.publicKey,
                                 delivery: InboundDelivery(specialUse: .junk, flags: ["\\Seen", "$Junk", "bad keyword("]))
         try await queue.enqueue(message: sampleMessage(subject: "filed"), mailboxID: mailbox.mailboxID, publicKey: mailbox.publicKey,
-                                delivery: InboundDelivery(folder: "Lists/Swift"))
-        #expect(try await queue.drain(into: mailbox) == 3)
-        #expect(try await mailbox.messages(in: "INBOX").count == 1)
+                                delivery: InboundDelivery(folder: "Lists/Swift", create: true))
+        // Without :create, a missing folder is not made: the copy goes to INBOX and the alias's log hears why.
+        try await queue.enqueue(message: sampleMessage(subject: "nowhere"), mailboxID: mailbox.mailboxID, publicKey: mailbox.publicKey,
+                                delivery: InboundDelivery(folder: "Missing", aliasID: "a1", script: "main"))
+        #expect(try await queue.drain(into: mailbox) == 4)
+        #expect(try await mailbox.messages(in: "INBOX").count == 2)
+        #expect(try await !mailbox.folders().contains { $0.path == "Missing" })
+        #expect(mailbox.takeDeliveryNotes().map { "\($0.aliasID) \($0.script) \($0.message)" }
+                == ["a1 main fileinto: folder \"Missing\" does not exist (no :create); filed into INBOX"])
+        #expect(mailbox.takeDeliveryNotes().isEmpty)
         let spam = try await mailbox.messages(in: "Junk")
         #expect(spam.count == 1 && spam.first?.flags == .seen && spam.first?.keywords == ["$Junk"])
         #expect(try await mailbox.messages(in: "Lists/Swift").count == 1)
