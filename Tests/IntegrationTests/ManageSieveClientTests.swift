@@ -88,6 +88,32 @@ struct ManageSieveClientTests {
         #expect(server.log.contains("auth failure: protocol=managesieve ip=127.0.0.1 user=\"\(server.address)\" reason=bad-credentials"), "\(server.log)")
     }
 
+    @Test("end to end: a filter uploaded and activated over ManageSieve files the next delivery (IMAP sees it)",
+          .enabled(if: hasPython, "python3 is not installed"))
+    func filterAppliesToDelivery() async throws {
+        let server = try await ServerHarness()
+        defer { server.stop() }
+        _ = try await run("upload", ScriptRunner.python, ["-c", """
+            import managesieve, sys
+            m = managesieve.MANAGESIEVE("127.0.0.1", int(sys.argv[1]))
+            assert m.authenticate("PLAIN", sys.argv[2], sys.argv[3]) == "OK"
+            script = 'require ["fileinto", "mailbox"];\\nif header :contains "subject" "[list]" {\\n  fileinto :create "Lists";\\n}\\n'
+            assert m.putscript("lists", script) == "OK", m.response_text
+            assert m.setactive("lists") == "OK", m.response_text
+            m.logout()
+            """, String(server.manageSievePort), server.address, server.password])
+        let delivered = try await server.deliver(testMessage(subject: "[list] weekly digest"))
+        #expect(delivered.ok, "\(delivered.stderr)")
+        let output = try await run("imap check", ScriptRunner.python, ["-c", """
+            import imaplib, sys
+            m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1])); m.login(sys.argv[2], sys.argv[3])
+            typ, data = m.select("Lists"); assert typ == "OK" and data[0] == b"1", (typ, data)
+            typ, data = m.select("INBOX"); assert data[0] == b"0", data
+            print("filed")
+            """, String(server.imapPort), server.address, server.password])
+        #expect(output.contains("filed"))
+    }
+
     /// The reference: the same scenarios against Dovecot prove them (a client that fails there is
     /// the scenario's fault); then the probe's lines must be the same from both servers.
     @Test("the client matrix and the probe against Dovecot's managesieved and Sealbox",
