@@ -14,7 +14,7 @@ struct SieveCommand: AsyncParsableCommand {
             Scripts are compiled before they are stored or activated; at most one script per address \
             is active. Mail clients manage the same scripts over ManageSieve (docs/managesieve.md).
             """,
-        subcommands: [List.self, Put.self, Get.self, Activate.self, Deactivate.self, Check.self, Rename.self, Delete.self])
+        subcommands: [List.self, Put.self, Get.self, Activate.self, Deactivate.self, Check.self, Rename.self, Delete.self, Log.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List an address's scripts; the active one is marked.")
@@ -118,6 +118,32 @@ struct SieveCommand: AsyncParsableCommand {
         func run() async throws {
             try await withScripts(global, address) { manager, owner in
                 try report(try await manager.delete(owner: owner, name: name), done: "deleted \(name)")
+            }
+        }
+    }
+}
+
+extension SieveCommand {
+    struct Log: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Why the address's script did not do what it says: its last run-time errors, newest first.",
+            discussion: """
+                A script that fails while running (or files into a folder that does not exist without \
+                :create, or redirects a message that already went through the address) keeps the message \
+                in INBOX; the reason is kept here (the last 20; never the message's content).
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The address.") var address: String
+        func run() async throws {
+            try await runReportingErrors {
+                let parsed = try parseAddress(address)
+                let node = try await openNode(global)
+                guard let alias = try await node.directory.alias(address: parsed) else { throw CLIFailure("no such alias: \(parsed)") }
+                let entries = try await node.directory.sieveRunErrors(aliasID: alias.id)
+                if entries.isEmpty { print("no errors recorded") }
+                for entry in entries {
+                    print("\(entry.at.ISO8601Format())  \(entry.script): \(entry.message)")
+                }
             }
         }
     }

@@ -1,12 +1,10 @@
 import Foundation
-import Sieve
 import Testing
 
 /// `sealbox sieve`: the same operations and refusals as ManageSieve, from the command line.
 @Suite("sealbox sieve")
 struct SieveCLITests {
-    @Test("put (compiled first), list, get, activate, check, rename, deactivate, delete; each refusal on stderr with exit 1",
-          .enabled(if: (try? SieveScript.compile("keep;")) != nil, "the Sieve compiler refuses every script (placeholder)"))
+    @Test("put (compiled first), list, get, activate, check, rename, deactivate, delete; each refusal on stderr with exit 1")
     func lifecycle() async throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
@@ -62,5 +60,26 @@ struct SieveCLITests {
         #expect(r.status == 1 && r.stderr == "sealbox: Script is too large (max 1048576 bytes).\n", "\(r.stderr)")
         r = try await cli.run(["sieve", "put", a, "bad\u{1}name", "-"], stdin: Array("keep;".utf8))
         #expect(r.status == 1 && r.stderr.contains("Invalid Sieve script name"), "\(r.stderr)")
+    }
+
+    @Test("sieve log: a run that fails keeps the message in INBOX and says why, newest first")
+    func log() async throws {
+        let cli = try CLIHarness()
+        defer { cli.cleanUp() }
+        _ = try await cli.setUpMailbox()
+        let a = "hello@example.com"
+        var r = try await cli.run(["sieve", "log", a])
+        #expect(r.ok && r.stdout == "no errors recorded\n", "\(r.stderr)")
+        // Five redirects: one over the limit of four, found while running (the compiler cannot count them).
+        let script = (1...5).map { "redirect \"r\($0)@example.net\";" }.joined(separator: "\n") + "\n"
+        r = try await cli.run(["sieve", "put", a, "too-many", "-", "--activate"], stdin: Array(script.utf8))
+        #expect(r.ok, "\(r.stderr)")
+        r = try await cli.run(["deliver", "--from", "sender@example.net", a], stdin: testMessage(subject: "kept"))
+        #expect(r.ok, "\(r.stderr)")
+        r = try await cli.run(["sieve", "log", a])
+        #expect(r.ok && r.stdout.contains("too-many: ") && r.stdout.contains("redirect"), "\(r.stdout)\(r.stderr)")
+        #expect(!r.stdout.contains("kept"), "the log never shows the message's content")
+        r = try await cli.run(["sieve", "log", "nobody@example.com"])
+        #expect(r.status == 1 && r.stderr.contains("no such alias"), "\(r.stderr)")
     }
 }

@@ -2,17 +2,17 @@ import Foundation
 import Testing
 @testable import Sieve
 
-/// Where Pigeonhole's `sieve-test` wrapper is (the team's reference script; it runs as root).
+/// Where Pigeonhole's `sieve-test` wrapper is (scripts/sieve-oracle.sh).
 enum SieveOracle {
-    static let path = "/work/shared/reference/sieve/sieve-oracle.sh"
+    static let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts/sieve-oracle.sh").path
     static var available: Bool {
         FileManager.default.isExecutableFile(atPath: "/usr/bin/sieve-test") && FileManager.default.fileExists(atPath: path)
-            && getuid() == 0
     }
 }
 
 /// Stretch: a corpus of our own scripts × messages through Pigeonhole's `sieve-test` (Debian
-/// dovecot-sieve, via /work/shared/reference/sieve/sieve-oracle.sh) and through Sealbox, comparing
+/// dovecot-sieve, via scripts/sieve-oracle.sh) and through Sealbox, comparing
 /// the action lists (folder + flags, redirect address, reject, discard, implicit keep) and whether
 /// the script compiles. Vacation is left out: whether a reply goes out is the responder's decision.
 @Suite("Sieve: differential against sieve-test", .serialized,

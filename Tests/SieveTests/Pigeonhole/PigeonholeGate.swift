@@ -1,6 +1,6 @@
 /// The file lists of the Pigeonhole conformance gate (names only; the files are fetched at test time).
 enum PigeonholeGate {
-    /// /work/shared/reference/sieve/gate1-0.5.19.txt: core language, common extensions, core harness commands.
+    /// Gate 1: the 69 files that use only the core language, the common extensions and the core harness commands.
     static let gate1: [String] = [
         "tests/comparators/i-ascii-casemap.svtest",
         "tests/comparators/i-octet.svtest",
