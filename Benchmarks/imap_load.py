@@ -284,7 +284,7 @@ class Sealbox:
         self.user, self.password = "user@example.com", run("password", "generate", "user@example.com").strip()
         self.err = open(os.path.join(self.dir, "serve.log"), "w+")
         self.proc = subprocess.Popen([self.binary, "serve", "--imap-port", ANY_PORT, "--imaps-port", ANY_PORT,
-                                      "--pop3-port", ANY_PORT, "--pop3s-port", ANY_PORT, "--smtp-port", ANY_PORT,
+                                      "--pop3-port", ANY_PORT, "--pop3s-port", ANY_PORT, "--smtp-port", ANY_PORT, "--managesieve-port", ANY_PORT,
                                       "--allow-insecure-auth"],
                                      env=env, stderr=self.err, stdout=subprocess.DEVNULL)
         try:

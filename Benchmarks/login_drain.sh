@@ -17,7 +17,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 IMAP=$(free_port); SMTP=$(free_port)
 "$B" domain add example.org >/dev/null; "$B" alias add u@example.org >/dev/null
 PW=$("$B" password generate u@example.org 2>&1 | tr -d '\n')
-"$B" serve --imap-port "$IMAP" --imaps-port off --pop3-port off --pop3s-port off --smtp-port "$SMTP" --allow-insecure-auth > "$D/serve.log" 2>&1 & SPID=$!
+"$B" serve --imap-port "$IMAP" --imaps-port off --pop3-port off --pop3s-port off --smtp-port "$SMTP" --managesieve-port off --allow-insecure-auth > "$D/serve.log" 2>&1 & SPID=$!
 for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/"$SMTP") 2>/dev/null && break; sleep 0.1; done
 t0=$(date +%s.%N)
 smtp-source -s 10 -m "$N" -l 2000 -f sender@example.net -t u@example.org 127.0.0.1:"$SMTP"

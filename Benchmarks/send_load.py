@@ -196,7 +196,7 @@ class Sealbox:
         self.user, self.password = "sender@example.com", run("password", "generate", "sender@example.com").strip()
         self.err = open(os.path.join(self.dir, "serve.log"), "w+")
         self.proc = subprocess.Popen([self.binary, "serve", "--listen", "127.0.0.1", "--imap-port", "off", "--imaps-port", "off",
-                                      "--pop3-port", "off", "--pop3s-port", "off", "--smtp-port", "off",
+                                      "--pop3-port", "off", "--pop3s-port", "off", "--smtp-port", "off", "--managesieve-port", "off",
                                       "--submission-port", "auto", "--submissions-port", "off"],
                                      env=env, stderr=self.err, stdout=subprocess.DEVNULL)
         try:
