@@ -10,6 +10,10 @@ enum DateParser {
     /// The instant, and the calendar day as written in the value's own zone (days since
     /// 1970-01-01): `Mon, 1 Dec 2025 23:30:00 -0500` is 1 December, not 2 December as in UTC.
     static func parseZoned(_ value: [UInt8]) -> (date: Date, writtenDay: Int)? {
+        parseWritten(value).map { ($0.date, $0.writtenDay) }
+    }
+
+    static func parseWritten(_ value: [UInt8]) -> MessageDate? {
         // tokenize into words: digits, letters, and the signs; comments dropped
         var lx = Lexer(value)
         var tokens: [String] = []
@@ -46,7 +50,7 @@ enum DateParser {
         var offset = 0
         if i < tokens.count {
             let z = tokens[i]
-            if let f = z.first, (f == "+" || f == "-"), z.count == 5, let v = Int(z.dropFirst()) {
+            if let f = z.first, (f == "+" || f == "-"), z.count == 5, let v = Int(z.dropFirst()), v % 100 < 60 {
                 let mins = (v / 100) * 60 + v % 100
                 offset = f == "-" ? -mins : mins
             } else {
@@ -66,7 +70,7 @@ enum DateParser {
         }
         let days = CivilDate.daysSinceEpoch(year: year, month: month, day: day)
         let secs = days * 86400 + hh * 3600 + mm * 60 + ss - offset * 60
-        return (Date(timeIntervalSince1970: TimeInterval(secs)), days)
+        return MessageDate(date: Date(timeIntervalSince1970: TimeInterval(secs)), offsetSeconds: offset * 60, writtenDay: days)
     }
 
     static func monthIndex(_ s: String) -> Int? {
@@ -74,6 +78,18 @@ enum DateParser {
         let p = s.prefix(3).lowercased()
         return months.firstIndex(of: p).map { $0 + 1 }
     }
+}
+
+/// An RFC 5322 date-time as it was written: the instant, and the zone it was written in.
+public struct MessageDate: Sendable, Hashable {
+    public var date: Date
+    /// The written zone, east of UTC (`-0500` is -18 000; named zones as RFC 5322 §4.3 says).
+    public var offsetSeconds: Int
+    /// The calendar day as written, in that zone (days since 1970-01-01).
+    public var writtenDay: Int
+
+    /// Parses a Date:-style value, obsolete forms and comments included; nil when it is not one.
+    public static func parse(_ value: [UInt8]) -> MessageDate? { DateParser.parseWritten(value) }
 }
 
 /// Calendar arithmetic without Calendar (proleptic Gregorian, UTC), shared by the date parsers.

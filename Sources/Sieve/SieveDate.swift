@@ -29,47 +29,14 @@ struct SieveDate: Sendable {
         return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
     }
 
-    static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
     static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     static let dayNames = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
 
-    /// An RFC 2822 date-time (`[Fri, ]13 Feb 2009 23:31:30 +0100`, obsolete zones and comments allowed).
+    /// An RFC 2822 date-time (`[Fri, ]13 Feb 2009 23:31:30 +0100`, obsolete zones and comments
+    /// allowed), read by the message parser's own date reader.
     static func parse(_ text: String) -> SieveDate? {
-        var t = text
-        // drop comments
-        while let open = t.firstIndex(of: "("), let close = t[open...].firstIndex(of: ")") { t.removeSubrange(open...close) }
-        var tokens = t.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "," }).map(String.init)
-        if let f = tokens.first, f.count >= 3, Int(f) == nil, !f.contains(":") { tokens.removeFirst() }   // day name
-        guard tokens.count >= 4, let day = Int(tokens[0]), day >= 1, day <= 31,
-              let month = months.firstIndex(of: String(tokens[1].lowercased().prefix(3))), tokens[2].count <= 4,
-              var year = Int(tokens[2]) else { return nil }
-        if tokens[2].count <= 2 { year += year < 50 ? 2000 : 1900 } else if tokens[2].count == 3 { year += 1900 }
-        guard year >= 0, year <= 9999 else { return nil }
-        let hms = tokens[3].split(separator: ":")
-        guard hms.count >= 2, hms.count <= 3, let h = Int(hms[0]), let m = Int(hms[1]), h < 24, m < 60 else { return nil }
-        let s = hms.count == 3 ? (Int(hms[2]) ?? -1) : 0
-        guard s >= 0, s <= 60 else { return nil }
-        var offset = 0
-        if tokens.count >= 5 {
-            let z = tokens[4]
-            if let o = parseZone(z) { offset = o } else {
-                switch z.uppercased() {
-                case "UT", "GMT", "Z": offset = 0
-                case "EST": offset = -5 * 3600
-                case "EDT": offset = -4 * 3600
-                case "CST": offset = -6 * 3600
-                case "CDT": offset = -5 * 3600
-                case "MST": offset = -7 * 3600
-                case "MDT": offset = -6 * 3600
-                case "PST": offset = -8 * 3600
-                case "PDT": offset = -7 * 3600
-                default: offset = 0
-                }
-            }
-        }
-        let days = CivilDate.daysSinceEpoch(year: year, month: month + 1, day: day)
-        let local = days * 86_400 + h * 3600 + m * 60 + s
-        return SieveDate(epoch: local - offset, offset: offset)
+        guard let written = MessageDate.parse(Array(text.utf8)) else { return nil }
+        return SieveDate(epoch: Int(written.date.timeIntervalSince1970), offset: written.offsetSeconds)
     }
 
     /// The same instant seen in another zone.
