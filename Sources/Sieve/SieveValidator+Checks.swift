@@ -84,14 +84,7 @@ extension SieveValidator {
                     return false
                 }
             }
-            if v.has("last") && !v.has("index") {
-                error(v.line, "the :last tag for the deleteheader command cannot be specified without the :index tag.")
-                return false
-            }
-            if let idx = v.tag("index")?.number, idx < 1 {
-                error(v.line, "the :index tag for the deleteheader command requires a number greater than zero.")
-                return false
-            }
+            if !checkIndexTags(v, what: "deleteheader command") { return false }
         case "fileinto":
             if let f = v.tag("specialuse")?.strings.first?.constant, !Self.isSpecialUseFlag(f) {
                 error(v.line, "fileinto command: invalid special-use flag `\(f)' specified.")
@@ -108,6 +101,19 @@ extension SieveValidator {
             }
         default:
             break
+        }
+        return true
+    }
+
+    /// `:last` needs `:index`, and `:index` counts from 1 (RFC 5260 §6, RFC 5293 §6).
+    private mutating func checkIndexTags(_ v: SieveNode, what: String) -> Bool {
+        if v.has("last") && !v.has("index") {
+            error(v.line, "the :last tag for the \(what) cannot be specified without the :index tag.")
+            return false
+        }
+        if let idx = v.tag("index")?.number, idx < 1 {
+            error(v.line, "the :index tag for the \(what) requires a number greater than zero.")
+            return false
         }
         return true
     }
@@ -225,14 +231,7 @@ extension SieveValidator {
                 }
             }
         case "header", "address", "exists":
-            if v.has("last") && !v.has("index") {
-                error(v.line, "the :last tag for the \(v.name) test cannot be specified without the :index tag.")
-                return false
-            }
-            if let idx = v.tag("index")?.number, idx < 1 {
-                error(v.line, "the :index tag for the \(v.name) test requires a number greater than zero.")
-                return false
-            }
+            if !checkIndexTags(v, what: "\(v.name) test") { return false }
         case "envelope":
             for p in v.arguments[0].strings {
                 if let n = p.constant, !["from", "to", "auth"].contains(n.lowercased()) {
@@ -254,14 +253,7 @@ extension SieveValidator {
             if let z = v.tag("zone")?.strings.first?.constant, SieveDate.parseZone(z) == nil {
                 warning(v.line, "\(v.name) test: specified :zone argument '\(z)' is not a valid timezone.")
             }
-            if v.has("last") && !v.has("index") {
-                error(v.line, "the :last tag for the \(v.name) test cannot be specified without the :index tag.")
-                return false
-            }
-            if let idx = v.tag("index")?.number, idx < 1 {
-                error(v.line, "the :index tag for the \(v.name) test requires a number greater than zero.")
-                return false
-            }
+            if !checkIndexTags(v, what: "\(v.name) test") { return false }
         default:
             break
         }
