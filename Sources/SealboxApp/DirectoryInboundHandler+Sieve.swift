@@ -26,6 +26,8 @@ public struct SieveDelivery: Sendable {
 
     /// RFC 5183 `version`: Sealbox has no release numbers yet.
     public static let version = "1"
+    /// The header field a kept copy carries when the script failed for it (`withSieveErrorField`).
+    public static let errorField = "X-Sealbox-Sieve-Error"
     /// `spamtest` (RFC 5235 0…10) / `spamtestplus` (0…100) for a message the MX's checks passed
     /// or did not judge (`1`: tested, not spam) and for one DMARC sent to Junk (`p=quarantine`).
     public static let cleanScore = (score: 1, percent: 0)
@@ -63,6 +65,9 @@ extension DirectoryInboundHandler {
                 script = active
             } catch let failure as SieveFilterFailure {
                 plan.errors.append((recipient.aliasID, SieveRunErrorRecord(at: now, script: failure.script, message: failure.message)))
+                // Kept as without a script, with the reason where the owner sees it (their own sealed copy).
+                plan.copies[index] = [transaction.fileAsJunk ? .junk : .inbox]
+                plan.edited[index] = Self.withSieveErrorField(script: failure.script, problem: failure.message, message: transaction.message)
                 continue
             } catch {
                 continue  // the directory could not be read: the message is kept as if there were no script
@@ -116,7 +121,11 @@ extension DirectoryInboundHandler {
                now: Date, sieve: SieveDelivery, plan: inout SievePlan) async {
         let aliasID = recipient.aliasID
         let domain = recipient.aliasAddress.split(separator: "@").last.map { String($0).lowercased() } ?? ""
-        func note(_ text: String) { plan.errors.append((aliasID, SieveRunErrorRecord(at: now, script: script, message: text))) }
+        var problems: [String] = []
+        func note(_ text: String) {
+            problems.append(text)
+            plan.errors.append((aliasID, SieveRunErrorRecord(at: now, script: script, message: text)))
+        }
         for error in result.errors { note(error.description) }
         let message = result.editedMessage ?? t.message
         var copies: [InboundDelivery] = []
@@ -173,7 +182,11 @@ extension DirectoryInboundHandler {
             }
         }
         plan.copies[index] = copies
-        if result.editedMessage != nil, !copies.isEmpty { plan.edited[index] = message }
+        if let problem = problems.first, !copies.isEmpty {
+            plan.edited[index] = Self.withSieveErrorField(script: script, problem: problem, message: message)
+        } else if result.editedMessage != nil, !copies.isEmpty {
+            plan.edited[index] = message
+        }
         if !result.duplicateMarks.isEmpty {
             plan.duplicateMarks.append((aliasID, result.duplicateMarks.map { mark in
                 SieveMemoryEntry(digest: sieve.hasher.digest(aliasID: aliasID, kind: .duplicate, key: mark.key),
@@ -204,6 +217,15 @@ extension DirectoryInboundHandler {
 
     func record(_ errors: [(aliasID: String, record: SieveRunErrorRecord)]) async {
         for error in errors { try? await directory.recordSieveRunError(aliasID: error.aliasID, error.record) }
+    }
+
+    /// The message with `X-Sealbox-Sieve-Error` on top: why the owner's script did not do what it
+    /// says (a run-time error, a skipped redirect), in the copy only they can read, so that a mail
+    /// client shows it (the same text `sealbox sieve log` lists). One line, at most 300 characters.
+    static func withSieveErrorField(script: String, problem: String, message: [UInt8]) -> [UInt8] {
+        let text = "script \"\(script)\": \(problem)".unicodeScalars
+            .map { $0.value < 0x20 || $0.value == 0x7F ? " " : String($0) }.joined()
+        return Array("\(SieveDelivery.errorField): \(String(text.prefix(300)))\r\n".utf8) + message
     }
 
     /// Whether the message carries `Delivered-To: <address>` (ours, from an earlier redirect).

@@ -242,6 +242,9 @@ struct SieveDeliveryTests {
         try await failing.deliver()
         #expect(try await failing.contents()["INBOX"]?.count == 1)
         #expect(try await failing.node.directory.sieveRunErrors(aliasID: try await failing.aliasID("user")).map(\.message) == ["line 4: error: too many actions"])
+        // The owner sees why in the kept copy itself.
+        let kept = String(decoding: try #require(try await failing.bytes("user", folder: "INBOX")), as: UTF8.self)
+        #expect(kept.hasPrefix("Return-Path: <a@example.org>\r\nX-Sealbox-Sieve-Error: script \"main\": line 4: error: too many actions\r\n"), "\(kept.prefix(200))")
         await failing.node.shutdown()
 
         let edited = Array("X-Filtered: yes\r\n".utf8) + SieveNode.message()
@@ -290,7 +293,12 @@ struct SieveDeliveryTests {
         let log = try await node.directory.sieveRunErrors(aliasID: alias.id)
         #expect(log.count == 1 && log.first?.script == "broken" && log.first?.message.contains("error") == true)
         let session = try await node.mailboxes.unlock(address: alias.address, password: password)
-        #expect(try await session.messages(in: "INBOX", uids: nil, changedSince: nil).count == 1)
+        let kept = try await session.messages(in: "INBOX", uids: nil, changedSince: nil)
+        #expect(kept.count == 1)
+        if let uid = kept.first?.uid {
+            let text = String(decoding: try await session.messageBytes(in: "INBOX", uid: uid) ?? [], as: UTF8.self)
+            #expect(text.contains("\r\nX-Sealbox-Sieve-Error: script \"broken\": line 1: error: "), "\(text.prefix(300))")
+        }
         await session.close()
         await node.shutdown()
     }
