@@ -212,7 +212,7 @@ let package = Package(
         .testTarget(name: "POP3CoreTests", dependencies: ["POP3Core", "MailCore"]),
         .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"]),
         .testTarget(name: "ManageSieveCoreTests", dependencies: ["ManageSieveCore"]),
-        .testTarget(name: "ManageSieveServerTests", dependencies: ["MailboxAPI", "MailboxTesting", "ManageSieveServer", "ManageSieveCore", "MailNet",
+        .testTarget(name: "ManageSieveServerTests", dependencies: ["MailboxAPI", "MailboxTesting", "SessionTesting", "ManageSieveServer", "ManageSieveCore", "MailNet",
             "MailStore", "Directory", "MailCore", "SealboxApp", "Sieve",
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "SieveTests", dependencies: ["Sieve", "MIMEParser", "TestSupport"]),
@@ -235,11 +235,13 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // The mailbox seam held in memory: protocol-session tests without scrypt or sqlite3mc.
         .target(name: "MailboxTesting", dependencies: ["MailboxAPI", "MailCore", "MIMEParser"], path: "Tests/MailboxTesting"),
+        // The in-memory connection protocol-session tests drive (POP3, ManageSieve).
+        .target(name: "SessionTesting", dependencies: ["MailNet", .product(name: "NIOCore", package: "swift-nio")], path: "Tests/SessionTesting"),
         .testTarget(name: "BackupStoreTests", dependencies: ["BackupStore", "TestSupport"]),
         .testTarget(name: "MailArchiveTests", dependencies: ["MailboxAPI", "MailArchive", "TestSupport"]),
         .testTarget(name: "BackupTests", dependencies: ["MailboxAPI", "Backup", "BackupStore", "MailStore", "Directory", "MailCore", "SealboxApp",
             "MailArchive", "TestSupport"]),
-        .testTarget(name: "POP3ServerTests", dependencies: ["MailboxAPI", "MailboxTesting", "POP3Server", "POP3Core", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
+        .testTarget(name: "POP3ServerTests", dependencies: ["MailboxAPI", "MailboxTesting", "SessionTesting", "POP3Server", "POP3Core", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "MailNetTests", dependencies: ["MailNet", "MailboxAPI", "MailCore",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -8,6 +8,7 @@ import ManageSieveCore
 @testable import ManageSieveServer
 import NIOCore
 import SealboxApp
+import SessionTesting
 import Synchronization
 import Testing
 
@@ -132,35 +133,15 @@ final class ManageSieveHarness: Sendable {
     }
 }
 
-/// The in-memory connection: what the session wrote, whether it closed, and a STARTTLS that
-/// succeeds unless input was pipelined (no real TLS: the session's logic is what is tested).
-final class MemoryTransport: SessionTransport {
-    private let state = Mutex<(output: [UInt8], closed: Bool, tlsStarted: Bool)>(([], false, false))
-    let framesSent = Mutex(0)
-    let tlsAvailable: Bool
-    init(tlsAvailable: Bool) { self.tlsAvailable = tlsAvailable }
-    func write(_ buffer: ByteBuffer) async throws { state.withLock { $0.output.append(contentsOf: buffer.readableBytesView) } }
-    var canStartTLS: Bool { tlsAvailable }
-    func startTLS(reply: ByteBuffer, framesConsumed: Int) async throws -> Bool {
-        guard framesSent.withLock({ $0 }) == framesConsumed else { return false }
-        state.withLock { $0.output.append(contentsOf: reply.readableBytesView); $0.tlsStarted = true }
-        return true
-    }
-    func close() async { state.withLock { $0.closed = true } }
-    var output: [UInt8] { state.withLock { $0.output } }
-    var closed: Bool { state.withLock { $0.closed } }
-    var tlsStarted: Bool { state.withLock { $0.tlsStarted } }
-}
-
 /// One ManageSieve client talking to a session in memory.
 final class ManageSieveTestClient: Sendable {
-    let transport: MemoryTransport
+    let transport: MemorySessionTransport
     let inbox = SessionInbox<[UInt8]>()
     private let consumed = Mutex(0)
     private let task: Task<Void, Never>
 
     init(configuration: ManageSieveSessionConfiguration, mailboxes: any MailboxService, authGate: (any AuthGate)?, canStartTLS: Bool) {
-        let transport = MemoryTransport(tlsAvailable: canStartTLS)
+        let transport = MemorySessionTransport(tlsAvailable: canStartTLS)
         self.transport = transport
         let inbox = self.inbox
         task = Task {

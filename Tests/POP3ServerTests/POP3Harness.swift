@@ -8,6 +8,7 @@ import NIOCore
 import POP3Core
 @testable import POP3Server
 import SealboxApp
+import SessionTesting
 import Synchronization
 import Testing
 
@@ -63,32 +64,9 @@ final class POP3Harness: Sendable {
     }
 }
 
-/// The in-memory connection: what the session wrote, whether it closed, and a STARTTLS that
-/// succeeds unless input was pipelined (no real TLS: the session's logic is what is tested).
-final class POP3MemoryTransport: SessionTransport {
-    private let state = Mutex<(output: [UInt8], closed: Bool, tlsStarted: Bool)>(([], false, false))
-    /// Frames the client has framed so far (what the real frame handler counts).
-    let framesSent = Mutex(0)
-    let tlsAvailable: Bool
-    init(tlsAvailable: Bool) { self.tlsAvailable = tlsAvailable }
-    func write(_ buffer: ByteBuffer) async throws {
-        state.withLock { $0.output.append(contentsOf: buffer.readableBytesView) }
-    }
-    var canStartTLS: Bool { tlsAvailable }
-    func startTLS(reply: ByteBuffer, framesConsumed: Int) async throws -> Bool {
-        guard framesSent.withLock({ $0 }) == framesConsumed else { return false }
-        state.withLock { $0.output.append(contentsOf: reply.readableBytesView); $0.tlsStarted = true }
-        return true
-    }
-    func close() async { state.withLock { $0.closed = true } }
-    var output: [UInt8] { state.withLock { $0.output } }
-    var closed: Bool { state.withLock { $0.closed } }
-    var tlsStarted: Bool { state.withLock { $0.tlsStarted } }
-}
-
 /// One POP3 client talking to a session in memory.
 final class POP3TestClient: Sendable {
-    let transport: POP3MemoryTransport
+    let transport: MemorySessionTransport
     let inbox = SessionInbox<POP3Frame>()
     private let framer = Mutex(POP3LineFramer())
     private let consumed = Mutex(0)
@@ -96,7 +74,7 @@ final class POP3TestClient: Sendable {
 
     init(configuration: POP3SessionConfiguration, mailboxes: any MailboxService, authGate: (any AuthGate)?,
          canStartTLS: Bool, sessionLimiter: SessionLimiter?) {
-        let transport = POP3MemoryTransport(tlsAvailable: canStartTLS)
+        let transport = MemorySessionTransport(tlsAvailable: canStartTLS)
         self.transport = transport
         let inbox = self.inbox
         task = Task {
