@@ -43,6 +43,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
         .package(url: "https://github.com/adam-fowler/compress-nio", exact: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", exact: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     ],
     targets: [
         .target(name: "CSQLite3MC", cSettings: sqliteSettings, linkerSettings: [.linkedLibrary("m")]),
@@ -171,6 +175,18 @@ let package = Package(
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // HTTP (Hummingbird): the admin and owner JSON API, the web pages, autoconfiguration,
+        // health and metrics. Talks to the node only through `HTTPBackend` (SealboxApp implements it).
+        .target(name: "HTTPServer", dependencies: [
+            "MailboxAPI", "MailCore", "MailNet",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "SealboxApp", dependencies: [
             "MailboxAPI", "MailCore", "MIMEParser", "MailStore", "Directory", "MailNet", "IMAPServer", "POP3Server",
             "SMTPCore", "SMTPServer", "Outbound", "MailAuth", "Backup", "BackupStore", "MailArchive", "DNSCore", "DNSResolver", "Sieve",
@@ -181,7 +197,9 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
-            "ManageSieveServer",
+            "ManageSieveServer", "HTTPServer",
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "sealbox", dependencies: [
             "SealboxApp", "IMAPCore", "MIMEParser", "MailboxAPI", "MailCore", "Backup", "MailStore", "Directory", "DNSCore", "DNSResolver",
@@ -257,6 +275,9 @@ let package = Package(
                     exclude: ["SortThreadCorpus"]),  // read by path (SortThreadDifferentialTests)
         .testTarget(name: "SealboxAppTests", dependencies: ["SealboxApp", "Backup", "BackupStore", "Directory", "MailCore", "SQLiteCipher",
             "Sieve", "SMTPServer", "SMTPCore", "MailboxAPI", "MailStore", "MIMEParser", "Outbound"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "MailboxAPI", "MailCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "IntegrationTests", dependencies: ["MailboxAPI", "SealboxApp", "MailStore", "Directory", "MailCore", "Outbound", "TestSupport", "Sieve",
             .product(name: "Configuration", package: "swift-configuration")],
                     exclude: ["Clients", "ServerChecks"]),  // scripts the tests run by path

@@ -14,12 +14,17 @@ public enum ServerTLS {
     /// first start) a self-signed certificate kept in `<dataDirectory>/tls/` (key file 0600, dir 0700),
     /// for `hostnames` (SAN). TLS 1.2 minimum with AEAD suites only; TLS 1.3 offers X25519MLKEM768 first.
     public static func makeContext(certificatePath: String?, keyPath: String?, dataDirectory: String, hostnames: [String]) throws -> NIOSSLContext {
+        try NIOSSLContext(configuration: makeConfiguration(certificatePath: certificatePath, keyPath: keyPath, dataDirectory: dataDirectory, hostnames: hostnames))
+    }
+
+    /// The same policy as a configuration (for a listener that builds its own context: HTTP).
+    public static func makeConfiguration(certificatePath: String?, keyPath: String?, dataDirectory: String, hostnames: [String]) throws -> TLSConfiguration {
         let (chain, key) = try loadOrCreate(certificatePath: certificatePath, keyPath: keyPath, dataDirectory: dataDirectory, hostnames: hostnames)
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
         configuration.cipherSuiteValues = tls12CipherSuites
         configuration.curves = [.x25519_MLKEM768, .x25519, .secp256r1, .secp384r1]
-        return try NIOSSLContext(configuration: configuration)
+        return configuration
     }
 
     /// TLS 1.2's suites: forward secrecy and AEAD only (no CBC: Lucky13-class padding oracles,

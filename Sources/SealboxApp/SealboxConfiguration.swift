@@ -21,11 +21,12 @@ public struct SealboxConfiguration: Sendable {
     public var storage: StorageSettings
     public var dns: DNSSettings
     public var auth: AuthSettings
+    public var http: HTTPSettings
 
     /// Every component's settings, in the reference's order.
     public static let sections: [any ComponentSettings.Type] = [
         NodeSettings.self, IMAPSettings.self, POP3Settings.self, ManageSieveSettings.self, SMTPSettings.self, SubmissionSettings.self, OutboundSettings.self, BackupSettings.self,
-        StorageSettings.self, DNSSettings.self, AuthSettings.self,
+        StorageSettings.self, DNSSettings.self, AuthSettings.self, HTTPSettings.self,
     ]
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
@@ -44,6 +45,7 @@ public struct SealboxConfiguration: Sendable {
         storage = try StorageSettings(StorageSettings.reader(reader))
         dns = try DNSSettings(DNSSettings.reader(reader))
         auth = try AuthSettings(AuthSettings.reader(reader))
+        http = try HTTPSettings(HTTPSettings.reader(reader), imap: imap)
     }
 
     /// docs/configuration-reference.md: every key of every section (`sealbox config reference`

@@ -1,6 +1,7 @@
 import Directory
 import DNSCore
 import DNSResolver
+import HTTPServer
 import IMAPServer
 import Logging
 import POP3Server
@@ -8,6 +9,7 @@ import MailNet
 import ManageSieveServer
 import MailStore
 import NIOCore
+import NIOSSL
 import Outbound
 import ServiceLifecycle
 import SMTPServer
@@ -36,8 +38,9 @@ public enum SealboxServer {
         if !hostnames.contains(configuration.node.listenAddress), !["0.0.0.0", "::"].contains(configuration.node.listenAddress) {
             hostnames.append(configuration.node.listenAddress)
         }
-        let tls = try ServerTLS.makeContext(certificatePath: configuration.node.tlsCertificatePath, keyPath: configuration.node.tlsKeyPath,
-                                            dataDirectory: node.dataDirectory, hostnames: hostnames)
+        let tlsConfiguration = try ServerTLS.makeConfiguration(certificatePath: configuration.node.tlsCertificatePath, keyPath: configuration.node.tlsKeyPath,
+                                                               dataDirectory: node.dataDirectory, hostnames: hostnames)
+        let tls = try NIOSSLContext(configuration: tlsConfiguration)
         var imapSession = IMAPSessionConfiguration()
         imapSession.limits.maxAppendSize = configuration.imap.appendLimit
         // One message of the largest size always fits (it counts twice while read).
@@ -143,6 +146,11 @@ public enum SealboxServer {
                                              logger: logger).services(onBound: onBound)
         }
         services.append(outbound)
+        if configuration.http.enabled, anyOn([(configuration.http.tls ? "https" : "http", HTTPSettings.Key.port, configuration.http.port)]),
+           let port = configuration.http.port.bindPort {
+            services += try SealboxHTTP.server(configuration: configuration, port: port, tls: configuration.http.tls ? tlsConfiguration : nil,
+                                               node: node, authenticator: authenticator, logger: logger).services(onBound: onBound)
+        }
         if let interval = configuration.backup.interval, configuration.backup.destination != nil {
             services.append(BackupScheduler(service: try SealboxBackups.service(configuration: configuration, node: node, logger: logger),
                                             interval: interval, logger: logger))

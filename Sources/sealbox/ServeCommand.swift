@@ -27,6 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Submission port with STARTTLS, AUTH required (submission.port; 0 or off: none; auto: any free port).", valueName: "port")) var submissionPort: String?
     @Option(help: ArgumentHelp("Submission port with implicit TLS (submissions.port; 0 or off: none; auto: any free port).", valueName: "port")) var submissionsPort: String?
     @Option(help: ArgumentHelp("ManageSieve port with STARTTLS (managesieve.port; 0 or off: none; auto: any free port).", valueName: "port")) var managesievePort: String?
+    @Option(help: ArgumentHelp("HTTP port: API, web pages, autoconfiguration, metrics (http.port; 0 or off: none; auto: any free port).", valueName: "port")) var httpPort: String?
     @Flag(help: "Allow password logins without TLS: IMAP, POP3, submission and ManageSieve (imap.allowInsecureAuth, pop3.allowInsecureAuth, submission.allowInsecureAuth, managesieve.allowInsecureAuth; local testing only).")
     var allowInsecureAuth = false
     @Option(help: ArgumentHelp("TLS certificate chain, PEM (tls.certificate).", valueName: "file")) var tlsCertificate: String?
@@ -44,9 +45,11 @@ struct ServeCommand: AsyncParsableCommand {
             if let submissionPort { overrides["submission.port"] = submissionPort }
             if let submissionsPort { overrides["submissions.port"] = submissionsPort }
             if let managesievePort { overrides["managesieve.port"] = managesievePort }
+            if let httpPort { overrides["http.port"] = httpPort }
             if allowInsecureAuth {
                 overrides["imap.allowInsecureAuth"] = "true"; overrides["pop3.allowInsecureAuth"] = "true"
                 overrides["submission.allowInsecureAuth"] = "true"; overrides["managesieve.allowInsecureAuth"] = "true"
+                overrides["http.allowInsecureAuth"] = "true"
             }
             if let tlsCertificate { overrides["tls.certificate"] = tlsCertificate }
             if let tlsKey { overrides["tls.key"] = tlsKey }
@@ -90,7 +93,7 @@ struct ServeCommand: AsyncParsableCommand {
             let services = try SealboxServer.buildServices(configuration: settings, node: node, logger: logger, onOff: { name, key in
                 printError("listener off: \(name) (\(key))")
             }) { name, address in
-                let mode = name.hasSuffix("s") ? "TLS" : "STARTTLS"
+                let mode = name == "http" ? "plain" : name.hasSuffix("s") ? "TLS" : "STARTTLS"
                 printError("listening: \(name) \(address.ipAddress ?? "?"):\(address.port ?? 0) (\(mode))")
             }
             let group = ServiceGroup(configuration: .init(

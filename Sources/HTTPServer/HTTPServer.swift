@@ -1,0 +1,64 @@
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+
+/// The node's HTTP listener (Hummingbird): the admin and owner JSON API, the web pages,
+/// autoconfiguration and discovery, `/healthz`, `/readyz` and `/metrics`. Each group of routes is
+/// added by its own file (`HTTPServer+<Group>.swift`); everything it needs from the node comes in
+/// `Dependencies` (SealboxApp fills them: the one wiring place).
+public struct HTTPServer: Sendable {
+    public struct Configuration: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 8080
+        /// nil: plain HTTP.
+        public var tls: TLSConfiguration?
+        /// Whether passwords and tokens are accepted over plain HTTP from other than loopback.
+        public var allowInsecureAuth = false
+        /// The node's public name (links, autoconfiguration).
+        public var hostname = "localhost"
+        public init() {}
+    }
+
+    /// What the routes use from the node. Each group of routes adds its own fields.
+    public struct Dependencies: Sendable {
+        /// Whether the node can serve (listeners up, directory reachable), with the reasons it cannot.
+        public var readiness: @Sendable () async -> (ready: Bool, problems: [String]) = { (true, []) }
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    public let dependencies: Dependencies
+    public let logger: Logger
+
+    public init(configuration: Configuration, dependencies: Dependencies, logger: Logger) {
+        self.configuration = configuration
+        self.dependencies = dependencies
+        self.logger = logger
+    }
+
+    /// Every route of the node.
+    public func makeRouter() -> Router<SealboxRequestContext> {
+        let router = Router(context: SealboxRequestContext.self)
+        addHealthRoutes(to: router)
+        return router
+    }
+
+    /// The listener as a service; `onBound` gets its address once bound (an `auto` port becomes real).
+    public func services(onBound: @escaping @Sendable (String, SocketAddress) -> Void = { _, _ in }) throws -> [any Service] {
+        let server: HTTPServerBuilder = try configuration.tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1()
+        let name = configuration.tls == nil ? "http" : "https"
+        let app = Application(
+            router: makeRouter(),
+            server: server,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Sealbox"),
+            onServerRunning: { channel in
+                if let address = channel.localAddress { onBound(name, address) }
+            },
+            logger: logger)
+        return [app]
+    }
+}

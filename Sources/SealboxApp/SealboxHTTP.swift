@@ -1,0 +1,28 @@
+import HTTPServer
+import Logging
+import MailNet
+import NIOSSL
+
+/// The HTTP listener's dependencies, from the node: the one place the API, the web pages, metrics
+/// and health meet the directory and the mailboxes.
+enum SealboxHTTP {
+    static func server(configuration: SealboxConfiguration, port: Int, tls: TLSConfiguration?, node: SealboxNode,
+                       authenticator: SessionAuthenticator, logger: Logger) throws -> HTTPServer {
+        var http = HTTPServer.Configuration()
+        http.host = configuration.node.listenAddress
+        http.port = port
+        http.tls = tls
+        http.allowInsecureAuth = configuration.http.allowInsecureAuth
+        http.hostname = configuration.node.hostname
+        var dependencies = HTTPServer.Dependencies()
+        dependencies.readiness = {
+            do {
+                _ = try await node.directory.domains()
+                return (true, [])
+            } catch {
+                return (false, ["directory unreachable"])
+            }
+        }
+        return HTTPServer(configuration: http, dependencies: dependencies, logger: logger)
+    }
+}

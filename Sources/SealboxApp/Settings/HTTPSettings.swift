@@ -1,0 +1,30 @@
+import Foundation
+import HTTPServer
+
+/// HTTP: the admin and owner API, the web pages, autoconfiguration, `/metrics`, `/healthz`.
+public struct HTTPSettings: ComponentSettings {
+    public static let title = "HTTP"
+    enum Key {
+        static let enabled = SettingKey("http.enabled", .boolean, default: "true",
+                                        "Run the HTTP listener (API, web pages, autoconfiguration, metrics).")
+        static let port = SettingKey("http.port", .port, default: "443 as root, else 8080",
+                                     "The HTTP port.", flag: "serve --http-port")
+        static let tls = SettingKey("http.tls", .boolean, default: "true",
+                                    "Serve HTTPS with the node's certificate; false: plain HTTP (behind a TLS-terminating proxy).")
+        static let allowInsecureAuth = SettingKey("http.allowInsecureAuth", .boolean, default: "the value of `imap.allowInsecureAuth`",
+                                                  "Accept passwords and tokens over plain HTTP from addresses other than loopback.", flag: "serve --allow-insecure-auth")
+    }
+    public static let keys = [Key.enabled, Key.port, Key.tls, Key.allowInsecureAuth]
+
+    public var enabled: Bool
+    public var port: ListenerPort
+    public var tls: Bool
+    public var allowInsecureAuth: Bool
+
+    init(_ r: SettingsReader, imap: IMAPSettings) throws {
+        enabled = try r.bool(Key.enabled, default: true)
+        port = try r.listenerPort(Key.port, default: geteuid() == 0 ? 443 : 8080)
+        tls = try r.bool(Key.tls, default: true)
+        allowInsecureAuth = try r.bool(Key.allowInsecureAuth, default: imap.allowInsecureAuth)
+    }
+}
