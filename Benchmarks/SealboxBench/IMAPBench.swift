@@ -171,7 +171,7 @@ final class SealboxServer: BenchServer, @unchecked Sendable {
         credentials = creds
         process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--imap-port", "auto", "--imaps-port", "auto", "--pop3-port", "auto", "--pop3s-port", "auto", "--smtp-port", "auto", "--managesieve-port", "auto", "--allow-insecure-auth", "--listen", "127.0.0.1"]
+        process.arguments = ["serve", "--imap-port", "auto", "--imaps-port", "auto", "--pop3-port", "auto", "--pop3s-port", "auto", "--smtp-port", "auto", "--managesieve-port", "auto", "--http-port", "auto", "--allow-insecure-auth", "--listen", "127.0.0.1"]
         var environment = ProcessInfo.processInfo.environment
         environment["SEALBOX_DATA_DIR"] = dataDir
         environment["SEALBOX_IMAP_MAX_CONNECTIONS_PER_IP"] = String(maxConnections)

@@ -32,6 +32,7 @@ struct CLIHarness: Sendable {
         environment.removeValue(forKey: "SEALBOX_PASSWORD")
         // `serve` run here: ManageSieve on any free port (its default, 4190 as root, is shared by every test).
         environment["SEALBOX_MANAGESIEVE_PORT"] = "auto"
+        environment["SEALBOX_HTTP_PORT"] = "auto"
         for (k, v) in env { environment[k] = v }
         let r = try await ChildProcess.run(Self.binary, args, environment: environment, stdin: stdin, timeout: timeout)
         if r.timedOut { Issue.record("sealbox \(args) timed out") }

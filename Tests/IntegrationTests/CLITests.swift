@@ -170,7 +170,7 @@ struct CLITests {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
         let password = try await cli.setUpMailbox()
-        let serve = try ChildHandle(CLIHarness.binary, ["serve", "--data-dir", cli.dataDir, "--imap-port", "auto", "--managesieve-port", "auto", "--imaps-port", "auto",
+        let serve = try ChildHandle(CLIHarness.binary, ["serve", "--data-dir", cli.dataDir, "--imap-port", "auto", "--managesieve-port", "auto", "--http-port", "auto", "--imaps-port", "auto",
                                                         "--pop3-port", "auto", "--pop3s-port", "auto", "--smtp-port", "auto", "--submission-port", "auto", "--submissions-port", "auto"],
                                     environment: ServeProcess.environmentWithoutAuth)
         defer { serve.interrupt() }

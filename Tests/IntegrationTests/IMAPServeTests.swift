@@ -15,7 +15,7 @@ struct IMAPServeTests {
         init(extraArguments: [String] = []) async throws {
             cli = try CLIHarness()
             password = try await cli.setUpMailbox()
-            process = try ChildHandle(CLIHarness.binary, ["serve", "--data-dir", cli.dataDir, "--imap-port", "auto", "--managesieve-port", "auto", "--imaps-port", "auto",
+            process = try ChildHandle(CLIHarness.binary, ["serve", "--data-dir", cli.dataDir, "--imap-port", "auto", "--managesieve-port", "auto", "--http-port", "auto", "--imaps-port", "auto",
                                                            "--pop3-port", "auto", "--pop3s-port", "auto", "--smtp-port", "auto", "--submission-port", "auto", "--submissions-port", "auto"] + extraArguments,
                                       environment: ServeProcess.environmentWithoutAuth)
             var text = ""

@@ -15,7 +15,7 @@ struct NodeKeyCLITests {
     static func serve(_ cli: CLIHarness, env: [String: String] = [:]) async throws -> ChildHandle {
         var environment = ProcessInfo.processInfo.environment
         for (k, v) in env { environment[k] = v }
-        let process = try ChildHandle(CLIHarness.binary, ["serve", "--data-dir", cli.dataDir, "--imap-port", "auto", "--managesieve-port", "auto", "--imaps-port", "off",
+        let process = try ChildHandle(CLIHarness.binary, ["serve", "--data-dir", cli.dataDir, "--imap-port", "auto", "--managesieve-port", "auto", "--http-port", "auto", "--imaps-port", "off",
                                                           "--pop3-port", "off", "--pop3s-port", "off", "--smtp-port", "off"], environment: environment)
         let deadline = ContinuousClock.now + .seconds(60)
         while !process.stderrText.contains("listening: imap "), process.isRunning, ContinuousClock.now < deadline {

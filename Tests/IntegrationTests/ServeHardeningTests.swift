@@ -13,7 +13,7 @@ struct ServeHardeningTests {
 
     /// Starts `serve` (every port `auto`) and waits, bounded, until `until` is in its output.
     static func serve(_ cli: CLIHarness, _ extra: [String] = [], until: [String]) async throws -> ChildHandle {
-        let process = try ChildHandle(CLIHarness.binary, ["serve", "--data-dir", cli.dataDir, "--imap-port", "auto", "--managesieve-port", "auto", "--imaps-port", "auto",
+        let process = try ChildHandle(CLIHarness.binary, ["serve", "--data-dir", cli.dataDir, "--imap-port", "auto", "--managesieve-port", "auto", "--http-port", "auto", "--imaps-port", "auto",
                                                           "--pop3-port", "auto", "--pop3s-port", "auto", "--smtp-port", "auto", "--submission-port", "auto", "--submissions-port", "auto"] + extra,
                                       environment: ServeProcess.environmentWithoutAuth)
         let deadline = ContinuousClock.now + .seconds(60)

@@ -223,6 +223,8 @@ enum ServeProcess {
         // ManageSieve's default port (4190 as root) would be shared by every serve the tests run at
         // once: any free port unless a test names one (flags win over the environment).
         if extra["SEALBOX_MANAGESIEVE_PORT"] == nil { environment["SEALBOX_MANAGESIEVE_PORT"] = "auto" }
+        // The same for HTTP (443 as root).
+        if extra["SEALBOX_HTTP_PORT"] == nil { environment["SEALBOX_HTTP_PORT"] = "auto" }
         for (k, v) in extra { environment[k] = v }
         let process = try ChildHandle(CLIHarness.binary, arguments, environment: environment)
         return (process, LineCollector(handle: process))
