@@ -286,64 +286,69 @@ public final class BackupService: Sendable {
                 throw BackupError("\(address) exists here with another mailbox; remove it (`sealbox alias remove \(address) --purge`) "
                     + "or restore into another data directory (--to-data-dir)")
             }
-            guard await !mailboxes.isUnlocked(mailboxID: mailboxID) else {
-                throw BackupError("\(address) has open sessions; restore it when `sealbox serve` is stopped")
-            }
         } else if try await directory.alias(id: keys.aliasID) != nil {
             throw BackupError("another alias here has the id of \(address)'s backup; restore into another data directory")
         }
 
-        // Download next to the mailbox file, check, then move into place.
-        let target = MailboxDatabase.filePath(storageRoot: mailboxes.storageRoot, mailboxID: mailboxID)
-        let folder = (target as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let download = folder + "/.restore-\(UUID().uuidString).tmp"
-        defer { try? FileManager.default.removeItem(atPath: download) }
-        let (size, actual) = try await destination.get(key: Self.fileKey(mailboxID, generation.id), to: download, progress: progress)
-        guard actual == expected else {
-            throw BackupError("generation \(generation.id) of \(address) is damaged: its SHA-256 is \(actual), the backup recorded \(expected); "
-                + "nothing was changed (try another generation: `sealbox backup list \(address)`)")
-        }
-        // The mail that was waiting in the queue, checked before anything is replaced.
-        let queued = try await destination.get(key: Self.queueKey(mailboxID, generation.id))
-        guard SHA256.hash(data: queued).map({ String(format: "%02x", $0) }).joined() == meta["queue-sha256"] else {
-            throw BackupError("generation \(generation.id) of \(address) is damaged: its queued mail does not match its checksum; nothing was changed")
-        }
-        let blobs = try Self.splitQueue(queued)
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: target + suffix) }
-        try FileManager.default.moveItem(atPath: download, toPath: target)
-        try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: target)
-        // Clients may hold UIDs given out after this generation: new UIDVALIDITY values at the
-        // next unlock make them resynchronise rather than take new mail for mail they have.
-        try MailboxDatabase.markForUIDValidityRenewal(path: target)
-        // New mail here must be numbered above anything the restored mailbox already drained, and
-        // the mail that was waiting goes back in the queue (it reaches INBOX at the next unlock).
-        try await mailboxes.queue.raiseSequence(atLeast: Int64(meta["queue-seq"] ?? "0") ?? 0)
-        for blob in blobs { try await mailboxes.queue.restoreSealed(blob: blob, mailboxID: mailboxID) }
-
-        // With the password: read the sealed settings from the restored file.
-        var settings: BackupKeys.Settings?
-        let records = try keys.passwordRecords(labels: [:])
-        if let password {
-            guard let dataKey = records.lazy.compactMap({ KeyHierarchy.unwrap($0, password: password) }).first else {
-                throw BackupError("the password does not open the backup of \(address) (the mailbox file was restored; the directory was not changed)")
+        // The file is replaced with the mailbox locked (a login waits); not while a session has it open.
+        let replaced = try await mailboxes.whileLocked(mailboxID: mailboxID) { () async throws -> (Int64, Bool) in
+            // Download next to the mailbox file, check, then move into place.
+            let target = MailboxDatabase.filePath(storageRoot: mailboxes.storageRoot, mailboxID: mailboxID)
+            let folder = (target as NSString).deletingLastPathComponent
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let download = folder + "/.restore-\(UUID().uuidString).tmp"
+            defer { try? FileManager.default.removeItem(atPath: download) }
+            let (size, actual) = try await destination.get(key: Self.fileKey(mailboxID, generation.id), to: download, progress: progress)
+            guard actual == expected else {
+                throw BackupError("generation \(generation.id) of \(address) is damaged: its SHA-256 is \(actual), the backup recorded \(expected); "
+                    + "nothing was changed (try another generation: `sealbox backup list \(address)`)")
             }
-            let database = try MailboxDatabase.open(storageRoot: mailboxes.storageRoot, mailboxID: mailboxID, dataKey: dataKey)
-            settings = try? keys.settings(in: database)
-            try? database.close()
-        }
+            // The mail that was waiting in the queue, checked before anything is replaced.
+            let queued = try await destination.get(key: Self.queueKey(mailboxID, generation.id))
+            guard SHA256.hash(data: queued).map({ String(format: "%02x", $0) }).joined() == meta["queue-sha256"] else {
+                throw BackupError("generation \(generation.id) of \(address) is damaged: its queued mail does not match its checksum; nothing was changed")
+            }
+            let blobs = try Self.splitQueue(queued)
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: target + suffix) }
+            try FileManager.default.moveItem(atPath: download, toPath: target)
+            try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: target)
+            // Clients may hold UIDs given out after this generation: new UIDVALIDITY values at the
+            // next unlock make them resynchronise rather than take new mail for mail they have.
+            try MailboxDatabase.markForUIDValidityRenewal(path: target)
+            // New mail here must be numbered above anything the restored mailbox already drained, and
+            // the mail that was waiting goes back in the queue (it reaches INBOX at the next unlock).
+            try await mailboxes.queue.raiseSequence(atLeast: Int64(meta["queue-seq"] ?? "0") ?? 0)
+            for blob in blobs { try await mailboxes.queue.restoreSealed(blob: blob, mailboxID: mailboxID) }
 
-        var created = false
-        if existing == nil {
-            let domain = address.domain
-            if try await !directory.domains().contains(where: { $0.domain == domain }) { _ = try await directory.addDomain(domain) }
-            let forwards = try (settings?.forwardTo ?? []).map { try EmailAddress($0) }
-            let record = AliasRecord(id: keys.aliasID, address: address, store: settings?.store ?? true, forwardTo: forwards,
-                                     webhooks: settings?.webhooks ?? [], quotaBytes: settings?.quotaBytes, mailboxID: mailboxID,
-                                     publicKey: publicKey, created: keys.aliasCreated)
-            _ = try await directory.restoreAlias(record)
-            for password in try keys.passwordRecords(labels: settings?.labels ?? [:]) { try await directory.addPassword(password) }
-            created = true
+            // With the password: read the sealed settings from the restored file.
+            var settings: BackupKeys.Settings?
+            let records = try keys.passwordRecords(labels: [:])
+            if let password {
+                guard let dataKey = records.lazy.compactMap({ KeyHierarchy.unwrap($0, password: password) }).first else {
+                    throw BackupError("the password does not open the backup of \(address) (the mailbox file was restored; the directory was not changed)")
+                }
+                let database = try MailboxDatabase.open(storageRoot: mailboxes.storageRoot, mailboxID: mailboxID, dataKey: dataKey)
+                settings = try? keys.settings(in: database)
+                try? database.close()
+            }
+
+            var created = false
+            if existing == nil {
+                let domain = address.domain
+                if try await !directory.domains().contains(where: { $0.domain == domain }) { _ = try await directory.addDomain(domain) }
+                let forwards = try (settings?.forwardTo ?? []).map { try EmailAddress($0) }
+                let record = AliasRecord(id: keys.aliasID, address: address, store: settings?.store ?? true, forwardTo: forwards,
+                                         webhooks: settings?.webhooks ?? [], quotaBytes: settings?.quotaBytes, mailboxID: mailboxID,
+                                         publicKey: publicKey, created: keys.aliasCreated)
+                _ = try await directory.restoreAlias(record)
+                for password in try keys.passwordRecords(labels: settings?.labels ?? [:]) { try await directory.addPassword(password) }
+                created = true
+            }
+
+            return (size, created)
+        }
+        guard let (size, created) = replaced else {
+            throw BackupError("\(address) has open sessions; restore it when they have ended")
         }
 
         // With the password: unlock it as a client would (the queued mail moves in) and count.

@@ -120,6 +120,22 @@ public final class LocalMailboxService: MailboxService {
         await registry.database(mailboxID: mailboxID) != nil
     }
 
+    /// Runs `body` with the mailbox locked and kept locked (a login waits until it is done): for
+    /// replacing or deleting its file beside a running node. A mailbox unlocked only for its grace
+    /// period after its last session is locked now. nil, without running `body`, while a session
+    /// (or a backup copy) has it open.
+    public func whileLocked<T>(mailboxID: String, _ body: () async throws -> T) async throws -> T? {
+        guard await registry.lockForReplacement(mailboxID: mailboxID) else { return nil }
+        do {
+            let result = try await body()
+            await registry.endQuiescentCopy(mailboxID: mailboxID)
+            return result
+        } catch {
+            await registry.endQuiescentCopy(mailboxID: mailboxID)
+            throw error
+        }
+    }
+
     /// Locks every mailbox now (shutdown): closes files and drops keys.
     public func lockAll() async { await registry.closeAll() }
 
@@ -315,6 +331,18 @@ actor UnlockRegistry {
     }
 
     func endQuiescentCopy(mailboxID: String) { quiescent.remove(mailboxID) }
+
+    /// Closes the mailbox if no session holds it (its grace period ends now) and marks it as
+    /// quiescent; false when a session or a copy holds it.
+    func lockForReplacement(mailboxID: String) -> Bool {
+        if let entry = entries[mailboxID] {
+            guard entry.sessions <= 0 else { return false }
+            entry.closing?.cancel()
+            entries[mailboxID] = nil
+            try? entry.database.close()
+        }
+        return beginQuiescentCopy(mailboxID: mailboxID)
+    }
 
     func detach(mailboxID: String) {
         guard var entry = entries[mailboxID] else { return }

@@ -109,18 +109,22 @@ extension SealboxNode {
         guard purge else {
             throw Failure(description: "\(alias.address) has a mailbox: `alias remove --purge` deletes it with its mail (this cannot be undone)")
         }
-        guard await !mailboxes.isUnlocked(mailboxID: mailboxID) else {
+        // The file goes with the mailbox locked (a login waits); not while a session has it open.
+        let removed = try await mailboxes.whileLocked(mailboxID: mailboxID) { () async throws -> (Int, [String]) in
+            let queued = try await queue.count(mailboxID: mailboxID)
+            let file = MailboxDatabase.filePath(storageRoot: dataDirectory + "/mailboxes", mailboxID: mailboxID)
+            var deleted: [String] = []
+            for suffix in [""] + MailboxDatabase.companionSuffixes where FileManager.default.fileExists(atPath: file + suffix) {
+                try FileManager.default.removeItem(atPath: file + suffix)
+                deleted.append((file + suffix).replacingOccurrences(of: dataDirectory + "/", with: ""))
+            }
+            try await queue.removeAll(mailboxID: mailboxID)
+            try await directory.removeAlias(id: alias.id)
+            return (queued, deleted)
+        }
+        guard let (queued, deleted) = removed else {
             throw Failure(description: "\(alias.address) has open sessions; try again when they have ended")
         }
-        let queued = try await queue.count(mailboxID: mailboxID)
-        let file = MailboxDatabase.filePath(storageRoot: dataDirectory + "/mailboxes", mailboxID: mailboxID)
-        var deleted: [String] = []
-        for suffix in [""] + MailboxDatabase.companionSuffixes where FileManager.default.fileExists(atPath: file + suffix) {
-            try FileManager.default.removeItem(atPath: file + suffix)
-            deleted.append((file + suffix).replacingOccurrences(of: dataDirectory + "/", with: ""))
-        }
-        try await queue.removeAll(mailboxID: mailboxID)
-        try await directory.removeAlias(id: alias.id)
         return (["removed alias \(alias.address) and its passwords"] + deleted.map { "deleted \($0)" }
             + ["deleted \(queued) queued message\(queued == 1 ? "" : "s")"]).joined(separator: "\n")
     }

@@ -20,8 +20,8 @@ struct DomainCommand: AsyncParsableCommand {
                 let node = try await openNode(global)
                 let record = try await node.directory.addDomain(try Domain(domain))
                 let keys = try await DomainKeys.rotate(directory: node.directory, domain: record.domain)
-                print("added domain \(record.domain.unicode)\(record.domain.unicode != record.domain.ascii ? " (\(record.domain.ascii))" : "")")
-                print("made DKIM keys \(keys.map(\.selector).joined(separator: ", ")): publish the records `sealbox domain dns \(record.domain.ascii)` prints")
+                emit("added domain \(record.domain.unicode)\(record.domain.unicode != record.domain.ascii ? " (\(record.domain.ascii))" : "")")
+                emit("made DKIM keys \(keys.map(\.selector).joined(separator: ", ")): publish the records `sealbox domain dns \(record.domain.ascii)` prints")
             }
         }
     }
@@ -32,7 +32,7 @@ struct DomainCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 let node = try await openNode(global)
-                for name in try await node.directory.domains().map(\.domain.unicode).sorted() { print(name) }
+                for name in try await node.directory.domains().map(\.domain.unicode).sorted() { emit(name) }
             }
         }
     }
@@ -46,7 +46,7 @@ struct DomainCommand: AsyncParsableCommand {
                 let node = try await openNode(global)
                 let d = try Domain(domain)
                 try await node.directory.removeDomain(d)
-                print("removed domain \(d.unicode)")
+                emit("removed domain \(d.unicode)")
             }
         }
     }
@@ -66,7 +66,7 @@ extension DomainCommand {
                 try await runReportingErrors {
                     let node = try await openNode(global)
                     let keys = try await node.directory.dkimKeys(domain: try Domain(domain))
-                    print(table([["SELECTOR", "ALGORITHM", "CREATED", "STATE"]] + keys.map { key in
+                    emit(table([["SELECTOR", "ALGORITHM", "CREATED", "STATE"]] + keys.map { key in
                         [key.selector, key.algorithm, formatDate(key.created), key.retired.map { "retired \(formatDate($0))" } ?? "signing"]
                     }))
                 }
@@ -87,7 +87,7 @@ extension DomainCommand {
                     let node = try await openNode(global)
                     let d = try Domain(domain)
                     let keys = try await DomainKeys.rotate(directory: node.directory, domain: d)
-                    print("made DKIM keys \(keys.map(\.selector).joined(separator: ", ")) for \(d.ascii); the previous keys are retired")
+                    emit("made DKIM keys \(keys.map(\.selector).joined(separator: ", ")) for \(d.ascii); the previous keys are retired")
                 }
             }
         }
@@ -118,7 +118,7 @@ extension DomainCommand {
                 let records = DomainDNSRecords(domain: d, hostname: settings.node.hostname, keys: try await node.directory.dkimKeys(domain: d),
                                                ports: settings.publishedPorts, mtaSTSMode: mode)
                 guard check else {
-                    print(records.text, terminator: "")
+                    emit(records.text, terminator: "")
                     return
                 }
                 var logger = Logger(label: "sealbox")
@@ -126,7 +126,7 @@ extension DomainCommand {
                 let resolver = try SealboxDNS.makeResolver(settings.dns, logger: logger)
                 defer { resolver.shutdown() }
                 let results = await records.check(with: resolver)
-                for result in results { print(result.line) }
+                for result in results { emit(result.line) }
                 let bad = results.filter { $0.state != .ok }.count
                 if bad > 0 { throw CLIFailure("\(bad) of \(results.count) records are not as expected", exitCode: 1) }
             }
@@ -166,9 +166,9 @@ struct AliasCommand: AsyncParsableCommand {
                         throw error
                     }
                 }
-                print("added alias \(record.address)")
+                emit("added alias \(record.address)")
                 if record.store {
-                    print("next: `sealbox password generate \(record.address)` creates its mailbox and first password")
+                    emit("next: `sealbox password generate \(record.address)` creates its mailbox and first password")
                 }
             }
         }
@@ -194,7 +194,7 @@ struct AliasCommand: AsyncParsableCommand {
                 guard let alias = try await node.directory.alias(address: addr) else { throw ValidationError("no such alias: \(addr)") }
                 try await node.directory.setSendAs(aliasID: alias.id, addresses: sendAs)
                 let list = try await node.directory.sendAs(aliasID: alias.id)
-                print("alias \(alias.address) may send as itself" + (list.isEmpty ? "" : " and " + list.joined(separator: ", ")))
+                emit("alias \(alias.address) may send as itself" + (list.isEmpty ? "" : " and " + list.joined(separator: ", ")))
             }
         }
     }
@@ -216,7 +216,7 @@ struct AliasCommand: AsyncParsableCommand {
                                  a.webhooks.isEmpty ? "-" : a.webhooks.joined(separator: ","),
                                  sendAs.isEmpty ? "-" : sendAs.joined(separator: ",")])
                 }
-                print(table(rows))
+                emit(table(rows))
             }
         }
     }
@@ -231,7 +231,7 @@ struct AliasCommand: AsyncParsableCommand {
         var purge = false
         func run() async throws {
             try await runReportingErrors {
-                let lock = try DataDirectoryLock(dataDirectory: global.dataDir)
+                let lock = try lockDataDirectory(global.dataDir)
                 let node = try await openNode(global, config: config)
                 let addr = try parseAddress(address)
                 let settings = try await loadSettings(dataDir: global.dataDir, config: config)
@@ -245,8 +245,8 @@ struct AliasCommand: AsyncParsableCommand {
                     backupReport = "deleted \(deleted.count) backup object\(deleted.count == 1 ? "" : "s") at \(backups.destination.displayName)"
                 }
                 let report = try await node.removeAlias(addr, purge: purge)
-                print(report)
-                if let backupReport { print(backupReport) }
+                emit(report)
+                if let backupReport { emit(backupReport) }
                 withExtendedLifetime(lock) {}
             }
         }
@@ -283,10 +283,10 @@ struct PasswordCommand: AsyncParsableCommand {
                 if alias.mailboxID == nil {
                     password = try await node.mailboxes.createMailbox(for: alias, label: label).password
                 } else {
-                    let current = try readPassword(prompt: "Current password for \(addr): ")
+                    let current = try await readPassword(prompt: "Current password for \(addr): ")
                     password = try await node.mailboxes.addPassword(address: addr, currentPassword: current, label: label).password
                 }
-                print(password)
+                emit(password)
             }
         }
     }
@@ -304,7 +304,7 @@ struct PasswordCommand: AsyncParsableCommand {
                 for p in try await node.directory.passwords(aliasID: alias.id) {
                     rows.append([p.id, p.label ?? "-", formatDate(p.created), formatDate(p.lastUsed)])
                 }
-                print(table(rows))
+                emit(table(rows))
             }
         }
     }
@@ -319,7 +319,7 @@ struct PasswordCommand: AsyncParsableCommand {
             try await runReportingErrors {
                 let node = try await openNode(global)
                 try await node.mailboxes.revokePassword(address: try parseAddress(address), passwordID: id, allowLast: force)
-                print("revoked password \(id)")
+                emit("revoked password \(id)")
             }
         }
     }
@@ -334,8 +334,8 @@ struct PasswordCommand: AsyncParsableCommand {
             try await runReportingErrors {
                 let node = try await openNode(global)
                 let addr = try parseAddress(address)
-                let current = try readPassword(prompt: "Current password for \(addr): ")
-                print(try await node.mailboxes.changePassword(address: addr, passwordID: id, currentPassword: current))
+                let current = try await readPassword(prompt: "Current password for \(addr): ")
+                emit(try await node.mailboxes.changePassword(address: addr, passwordID: id, currentPassword: current))
             }
         }
     }

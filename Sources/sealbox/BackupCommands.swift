@@ -26,7 +26,7 @@ struct BackupCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let lock = try DataDirectoryLock(dataDirectory: global.dataDir)
+                let lock = try lockDataDirectory(global.dataDir)
                 let (node, backups) = try await openBackups(global: global, config: config)
                 var failed = 0
                 let targets: [EmailAddress]
@@ -40,7 +40,7 @@ struct BackupCommand: AsyncParsableCommand {
                     do {
                         let outcome = try await backups.backUp(address: target, progress: progress.report)
                         progress.finish()
-                        print("\(target): \(outcome)")
+                        emit("\(target): \(outcome)")
                     } catch {
                         progress.finish()
                         failed += 1
@@ -48,7 +48,7 @@ struct BackupCommand: AsyncParsableCommand {
                     }
                 }
                 try? await backups.destination.shutdown()
-                await node.shutdown()
+                await releaseNode(node)
                 withExtendedLifetime(lock) {}
                 if failed > 0 { throw ExitCode(1) }
             }
@@ -67,9 +67,9 @@ struct BackupCommand: AsyncParsableCommand {
                 let generations = try await backups.generations(address: try parseAddress(address))
                 var rows = [["GENERATION", "DATE", "SIZE"]]
                 for g in generations { rows.append([g.id, formatDate(g.date), ByteSize.format(g.size)]) }
-                print(generations.isEmpty ? "no backups" : table(rows))
+                emit(generations.isEmpty ? "no backups" : table(rows))
                 try? await backups.destination.shutdown()
-                await node.shutdown()
+                await releaseNode(node)
             }
         }
     }
@@ -92,27 +92,28 @@ struct BackupCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let target = toDataDir ?? global.dataDir
-                let lock = try DataDirectoryLock(dataDirectory: target)
+                let target = resolvePath(toDataDir ?? global.dataDir)
+                let lock = try lockDataDirectory(target)
                 let settings = try await loadSettings(dataDir: global.dataDir, config: config)
                 // The target's key: where the settings say, else the target's own (a new target
                 // gets one the same way a new node does: node.keyFile, a passphrase, or node.key).
-                let node = try SealboxNode.open(dataDirectory: target, key: nodeKeyOptions(settings))
+                // Inside `serve`, restoring into its own data directory uses the serving node.
+                let node = try await openNode(global, config: config, dataDirectory: target)
                 let backups = try SealboxBackups.service(configuration: settings, node: node)
-                let password = ProcessInfo.processInfo.environment["SEALBOX_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+                let password = try await optionalSecret(environment: "SEALBOX_PASSWORD")
                 let addr = try parseAddress(address)
                 let progress = ProgressLine(label: "\(addr)")
                 let summary = try await backups.restore(address: addr, generation: generation, password: password, progress: progress.report)
                 progress.finish()
-                print("restored \(addr) from generation \(summary.generation) (\(ByteSize.format(summary.bytes))) into \(node.dataDirectory)")
-                if summary.aliasCreated { print("created alias \(addr) with its passwords from the backup") }
+                emit("restored \(addr) from generation \(summary.generation) (\(ByteSize.format(summary.bytes))) into \(node.dataDirectory)")
+                if summary.aliasCreated { emit("created alias \(addr) with its passwords from the backup") }
                 if let folders = summary.folders {
-                    print(table([["FOLDER", "MESSAGES"]] + folders.map { [$0.0, "\($0.1)"] }))
+                    emit(table([["FOLDER", "MESSAGES"]] + folders.map { [$0.0, "\($0.1)"] }))
                 } else {
-                    print("set SEALBOX_PASSWORD to check the restored mailbox and restore the alias's forwards and webhooks")
+                    emit("set SEALBOX_PASSWORD to check the restored mailbox and restore the alias's forwards and webhooks")
                 }
                 try? await backups.destination.shutdown()
-                await node.shutdown()
+                await releaseNode(node)
                 withExtendedLifetime(lock) {}
             }
         }
@@ -120,13 +121,15 @@ struct BackupCommand: AsyncParsableCommand {
 }
 
 /// The settings for a command that needs the backup configuration (flags are the data directory only).
+/// Inside `serve` (a control client's command): from the client's environment, as in its own process.
 func loadSettings(dataDir: String, config: String?) async throws -> SealboxConfiguration {
-    try await SealboxConfiguration.load(overrides: ["data.directory": dataDir], configFile: config)
+    try await SealboxConfiguration.load(overrides: ["data.directory": resolvePath(dataDir)], configFile: config.map(resolvePath),
+                                        environment: CommandContext.inNode?.client.request.environment ?? ProcessInfo.processInfo.environment)
 }
 
 func openBackups(global: GlobalOptions, config: String?) async throws -> (SealboxNode, BackupService) {
     let settings = try await loadSettings(dataDir: global.dataDir, config: config)
-    let node = try SealboxNode.open(dataDirectory: global.dataDir, key: nodeKeyOptions(settings))
+    let node = try await openNode(global, config: config)
     return (node, try SealboxBackups.service(configuration: settings, node: node))
 }
 
@@ -136,7 +139,7 @@ final class ProgressLine: Sendable {
     /// Totals below this are not worth a progress line.
     let minimum: Int64
     private let state = Mutex<(last: ContinuousClock.Instant?, shown: Bool)>((nil, false))
-    let isTerminal = isatty(2) == 1
+    let isTerminal = standardErrorIsTerminal
 
     init(label: String, minimum: Int64 = 8 << 20) { self.label = label; self.minimum = minimum }
 
@@ -152,11 +155,11 @@ final class ProgressLine: Sendable {
             guard show else { return }
             let percent = total > 0 ? Int(done * 100 / total) : 0
             let amounts = minimum >= 1 << 20 ? "\(ByteSize.format(done)) of \(ByteSize.format(total))" : "\(done) of \(total)"
-            FileHandle.standardError.write(Data("\r\(label): \(amounts) (\(percent)%)\u{1B}[K".utf8))
+            writeStandardError(Data("\r\(label): \(amounts) (\(percent)%)\u{1B}[K".utf8))
         }
     }
 
     func finish() {
-        if state.withLock({ $0.shown }) { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if state.withLock({ $0.shown }) { writeStandardError(Data("\r\u{1B}[K".utf8)) }
     }
 }

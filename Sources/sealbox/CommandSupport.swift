@@ -25,21 +25,32 @@ func describe(_ error: any Error) -> String {
 }
 
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data("sealbox: \(message)\n".utf8))
+    writeStandardError(Data("sealbox: \(message)\n".utf8))
 }
 
 func parseAddress(_ text: String) throws -> EmailAddress {
     do { return try EmailAddress(text) } catch { throw ValidationError(error.description) }
 }
 
-/// The password of a mailbox: `SEALBOX_PASSWORD`, else a prompt on the terminal (no echo).
-func readPassword(prompt: String, environment variable: String = "SEALBOX_PASSWORD") throws -> String {
-    try readSecret(prompt: prompt, environment: variable, missing: "no password: set \(variable) or run from a terminal")
+/// The password of a mailbox: `SEALBOX_PASSWORD`, else a prompt on the terminal (no echo). Inside
+/// `serve` for a control-socket client: the client's variable or terminal.
+func readPassword(prompt: String, environment variable: String = "SEALBOX_PASSWORD") async throws -> String {
+    try await readSecret(prompt: prompt, environment: variable, missing: "no password: set \(variable) or run from a terminal")
 }
 
 /// A secret from `variable`, else typed on the terminal without echo; `missing` when neither.
-func readSecret(prompt: String, environment variable: String, missing: String) throws -> String {
-    if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty { return value }
+/// Inside `serve` for a control-socket client, the client answers the same way.
+func readSecret(prompt: String, environment variable: String, missing: String) async throws -> String {
+    if let client = CommandContext.inNode?.client {
+        guard let value = try await client.secret(prompt: prompt, environment: variable), !value.isEmpty else { throw CLIFailure(missing) }
+        return value
+    }
+    return try readSecretHere(prompt: prompt, environment: variable, missing: missing)
+}
+
+/// `readSecret` in this process: its environment, else its terminal.
+func readSecretHere(prompt: String, environment variable: String, missing: String) throws -> String {
+    if !variable.isEmpty, let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty { return value }
     let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
     guard tty >= 0 else { throw CLIFailure(missing) }
     defer { close(tty) }
@@ -89,7 +100,7 @@ func nodeKeyOptions(_ settings: SealboxConfiguration) -> NodeKeyStore.Options {
         let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
         guard tty >= 0 else { return nil }
         close(tty)
-        return try readSecret(prompt: "Node key passphrase: ", environment: "SEALBOX_NODE_KEY_PASSPHRASE",
+        return try readSecretHere(prompt: "Node key passphrase: ", environment: "SEALBOX_NODE_KEY_PASSPHRASE",
                               missing: "the node key is sealed with a passphrase: set SEALBOX_NODE_KEY_PASSPHRASE or run from a terminal")
     })
 }
@@ -97,6 +108,7 @@ func nodeKeyOptions(_ settings: SealboxConfiguration) -> NodeKeyStore.Options {
 /// Opens the node of `dataDirectory` (default: --data-dir) with the key where the settings say.
 /// The passphrase leaves the environment once read: nothing this process starts inherits it.
 func openNode(_ global: GlobalOptions, config: String? = nil, dataDirectory: String? = nil) async throws -> SealboxNode {
+    if let running = CommandContext.inNode, dataDirectory.map({ running.isNodeDirectory($0) }) ?? true { return running.node }
     let settings = try await loadSettings(dataDir: global.dataDir, config: config)
     defer { unsetenv("SEALBOX_NODE_KEY_PASSPHRASE") }
     return try SealboxNode.open(dataDirectory: dataDirectory ?? global.dataDir, key: nodeKeyOptions(settings))

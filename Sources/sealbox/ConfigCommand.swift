@@ -11,7 +11,7 @@ struct ConfigCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print every configuration key, its environment variable, flag, type and default (Markdown; docs/configuration-reference.md).")
         func run() {
-            print(SealboxConfiguration.referenceMarkdown, terminator: "")
+            emit(SealboxConfiguration.referenceMarkdown, terminator: "")
         }
     }
 
@@ -25,7 +25,7 @@ struct ConfigCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 let settings = try await loadSettings(dataDir: global.dataDir, config: config)
-                print("configuration OK: data directory \(settings.node.dataDirectory), listening on \(settings.node.listenAddress)")
+                emit("configuration OK: data directory \(settings.node.dataDirectory), listening on \(settings.node.listenAddress)")
             }
         }
     }

@@ -67,13 +67,13 @@ struct DNSCommand: AsyncParsableCommand {
                     }
                 }.map(\.element)
                 if answer.followedAlias {
-                    print("; \(answer.question.name.absoluteText) is an alias of \(answer.canonicalName.absoluteText)")
+                    emit("; \(answer.question.name.absoluteText) is an alias of \(answer.canonicalName.absoluteText)")
                 }
                 for record in answer.records {
-                    print("\(answer.canonicalName.absoluteText)\t\(answer.ttl)\tIN\t\(record.type)\t\(record)")
+                    emit("\(answer.canonicalName.absoluteText)\t\(answer.ttl)\tIN\t\(record.type)\t\(record)")
                 }
                 let count = "\(answer.records.count) record\(answer.records.count == 1 ? "" : "s")"
-                print("; \(count), \(answer.isSecure ? "secure (DNSSEC-validated)" : "insecure (not DNSSEC-validated)")")
+                emit("; \(count), \(answer.isSecure ? "secure (DNSSEC-validated)" : "insecure (not DNSSEC-validated)")")
             }
         }
     }

@@ -39,7 +39,8 @@ struct DeliverCommand: AsyncParsableCommand {
         }) {
             let recipient = try parseAddress(address)
             let limit = try ByteSize.parse(maxSize)
-            let message = try readStandardInput(limit: Int(limit))
+            let message = try await readStandardInput(limit: Int(limit),
+                                                      tooLarge: CLIFailure("message too large (over \(ByteSize.format(limit)))", exitCode: 73))
             guard !message.isEmpty else { throw ValidationError("empty message on standard input") }
             let settings = try await loadSettings(dataDir: global.dataDir, config: nil)
             let node = try await openNode(global)
@@ -54,18 +55,6 @@ struct DeliverCommand: AsyncParsableCommand {
         let parsed = MIMEMessage.parse(message)
         guard let value = parsed.headerValues("return-path").first else { return nil }
         return String(decoding: value, as: UTF8.self).trimmingCharacters(in: CharacterSet(charactersIn: "<> \t"))
-    }
-
-    func readStandardInput(limit: Int) throws -> [UInt8] {
-        var data = [UInt8]()
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = read(0, &buffer, buffer.count)
-            if n < 0 { if errno == EINTR { continue }; throw CLIFailure("cannot read standard input") }
-            if n == 0 { return data }
-            data.append(contentsOf: buffer[0..<n])
-            if data.count > limit { throw CLIFailure("message too large (over \(ByteSize.format(Int64(limit))))", exitCode: 73) }
-        }
     }
 }
 
@@ -97,25 +86,26 @@ struct MailboxCommand: AsyncParsableCommand {
                 guard let kind = MailboxTransfer.Format(rawValue: format) else {
                     throw ValidationError("--format must be one of: \(MailboxTransfer.Format.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
-                guard !FileManager.default.fileExists(atPath: output) else { throw ValidationError("\(output) already exists") }
-                let lock = try DataDirectoryLock(dataDirectory: global.dataDir)
+                let path = resolvePath(output)
+                guard !FileManager.default.fileExists(atPath: path) else { throw ValidationError("\(output) already exists") }
+                let lock = try lockDataDirectory(global.dataDir)
                 let node = try await openNode(global)
                 let addr = try parseAddress(address)
-                let password = try readPassword(prompt: "Password for \(addr): ")
+                let password = try await readPassword(prompt: "Password for \(addr): ")
                 if kind == .sqlite {
-                    try await node.mailboxes.exportSQLite(address: addr, password: password, to: output)
-                    print("exported \(addr) to \(output) (sqlite3mc: PRAGMA cipher = 'chacha20'; PRAGMA key = '<password>';)")
+                    try await node.mailboxes.exportSQLite(address: addr, password: password, to: path)
+                    emit("exported \(addr) to \(output) (sqlite3mc: PRAGMA cipher = 'chacha20'; PRAGMA key = '<password>';)")
                 } else {
                     let session = try await node.mailboxes.unlock(address: addr, password: password)
                     let progress = ProgressLine(label: "\(addr)", minimum: 200)
-                    let summary = try await MailboxTransfer.export(session: session, format: kind, to: output, folder: folder,
+                    let summary = try await MailboxTransfer.export(session: session, format: kind, to: path, folder: folder,
                                                                    progress: progress.report)
                     progress.finish()
                     await session.close()
-                    print("exported \(summary.messages) message\(summary.messages == 1 ? "" : "s") from \(summary.folders) folder\(summary.folders == 1 ? "" : "s") "
+                    emit("exported \(summary.messages) message\(summary.messages == 1 ? "" : "s") from \(summary.folders) folder\(summary.folders == 1 ? "" : "s") "
                         + "(\(ByteSize.format(summary.bytes))) to \(output)")
                 }
-                await node.shutdown()
+                await releaseNode(node)
                 withExtendedLifetime(lock) {}
             }
         }
@@ -137,25 +127,25 @@ struct MailboxCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let lock = try DataDirectoryLock(dataDirectory: global.dataDir)
+                let lock = try lockDataDirectory(global.dataDir)
                 let node = try await openNode(global)
                 let addr = try parseAddress(address)
-                let password = try readPassword(prompt: "Password for \(addr): ")
+                let password = try await readPassword(prompt: "Password for \(addr): ")
                 let session = try await node.mailboxes.unlock(address: addr, password: password)
                 let summary: MailboxTransfer.Summary
-                if let mbox {
+                if let mbox = mbox.map(resolvePath) {
                     let progress = ProgressLine(label: "\(mbox)", minimum: 8 << 20)
                     summary = try await MailboxTransfer.importMBox(session: session, path: mbox, folder: folder, progress: progress.report)
                     progress.finish()
                 } else {
                     let progress = ProgressLine(label: "\(maildir ?? "")", minimum: 200)
-                    summary = try await MailboxTransfer.importMaildir(session: session, root: maildir ?? "", progress: progress.report)
+                    summary = try await MailboxTransfer.importMaildir(session: session, root: resolvePath(maildir ?? ""), progress: progress.report)
                     progress.finish()
                 }
                 await session.close()
-                print("imported \(summary.messages) message\(summary.messages == 1 ? "" : "s") into \(summary.folders) folder\(summary.folders == 1 ? "" : "s") "
+                emit("imported \(summary.messages) message\(summary.messages == 1 ? "" : "s") into \(summary.folders) folder\(summary.folders == 1 ? "" : "s") "
                     + "(\(ByteSize.format(summary.bytes))); \(summary.duplicates) already there")
-                await node.shutdown()
+                await releaseNode(node)
                 withExtendedLifetime(lock) {}
             }
         }
@@ -171,10 +161,10 @@ struct MailboxCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let lock = try DataDirectoryLock(dataDirectory: global.dataDir)
+                let lock = try lockDataDirectory(global.dataDir)
                 let node = try await openNode(global)
                 let addr = try parseAddress(address)
-                let password = try readPassword(prompt: "Password for \(addr): ")
+                let password = try await readPassword(prompt: "Password for \(addr): ")
                 let session = try await node.mailboxes.unlock(address: addr, password: password)
                 if let folder {
                     guard try await session.folder(folder) != nil else { throw ValidationError("no such folder: \(folder)") }
@@ -182,17 +172,17 @@ struct MailboxCommand: AsyncParsableCommand {
                     for m in try await session.messages(in: folder, uids: nil, changedSince: nil) {
                         rows.append(["\(m.uid)", formatDate(m.sentDate ?? m.internalDate), m.from ?? "-", m.subject ?? ""])
                     }
-                    print(table(rows))
+                    emit(table(rows))
                 } else {
                     var rows = [["FOLDER", "MESSAGES", "UNSEEN", "SIZE", "SPECIAL-USE"]]
                     for f in try await session.folders() {
                         let s = try await session.status(of: f.path)
                         rows.append([f.path, "\(s.messages)", "\(s.unseen)", ByteSize.format(s.sizeBytes), f.specialUse?.rawValue ?? ""])
                     }
-                    print(table(rows))
+                    emit(table(rows))
                 }
                 await session.close()
-                await node.shutdown()
+                await releaseNode(node)
                 withExtendedLifetime(lock) {}
             }
         }

@@ -58,7 +58,7 @@ struct MessageCommand: AsyncParsableCommand {
                 return
             }
             if !json {
-                print(MIMEInspector.report(for: bytes), terminator: "")
+                emit(MIMEInspector.report(for: bytes), terminator: "")
                 return
             }
             let m = MIMEMessage.parse(bytes)
@@ -81,8 +81,8 @@ struct MessageCommand: AsyncParsableCommand {
                 "parts": parts,
             ]
             let out = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-            FileHandle.standardOutput.write(out)
-            FileHandle.standardOutput.write(Data("\n".utf8))
+            writeStandardOutput(out)
+            writeStandardOutput(Data("\n".utf8))
         }
     }
 }
@@ -106,30 +106,30 @@ extension MessageCommand.Inspect {
         let sender = mailFrom ?? ""
         let report = await authenticator.check(message: message, clientIP: clientIP, helo: helo, mailFrom: sender)
         if let spf = report.spf {
-            print("spf:   \(spf.result.rawValue) (\(spf.identity.rawValue) \(spf.identity == .mailFrom ? spf.sender : spf.domain))" + (spf.reason.map { ": \($0)" } ?? ""))
-            if let explanation = spf.explanation { print("       explanation: \(explanation)") }
+            emit("spf:   \(spf.result.rawValue) (\(spf.identity.rawValue) \(spf.identity == .mailFrom ? spf.sender : spf.domain))" + (spf.reason.map { ": \($0)" } ?? ""))
+            if let explanation = spf.explanation { emit("       explanation: \(explanation)") }
         } else {
-            print("spf:   none (no client address)")
+            emit("spf:   none (no client address)")
         }
-        if report.dkim.isEmpty { print("dkim:  none (no DKIM-Signature)") }
+        if report.dkim.isEmpty { emit("dkim:  none (no DKIM-Signature)") }
         for signature in report.dkim {
-            print("dkim:  \(signature.result.rawValue) d=\(signature.domain) s=\(signature.selector) a=\(signature.algorithm)" + (signature.reason.map { ": \($0)" } ?? ""))
+            emit("dkim:  \(signature.result.rawValue) d=\(signature.domain) s=\(signature.selector) a=\(signature.algorithm)" + (signature.reason.map { ": \($0)" } ?? ""))
         }
-        print("arc:   \(report.arc.result.rawValue)" + (report.arc.instances > 0 ? " (i=\(report.arc.instances))" : "") + (report.arc.reason.map { ": \($0)" } ?? ""))
+        emit("arc:   \(report.arc.result.rawValue)" + (report.arc.instances > 0 ? " (i=\(report.arc.instances))" : "") + (report.arc.reason.map { ": \($0)" } ?? ""))
         let dmarc = report.dmarc
         var dmarcLine = "dmarc: \(dmarc.result.rawValue)"
         if let from = dmarc.fromDomain { dmarcLine += " header.from=\(from)" }
         if let policy = dmarc.requestedPolicy { dmarcLine += " p=\(policy.rawValue) (record at _dmarc.\(dmarc.policyDomain ?? "?")) disposition=\(dmarc.disposition.rawValue)" }
         if let reason = dmarc.reason { dmarcLine += ": \(reason)" }
-        print(dmarcLine)
-        if report.timedOut { print("note:  the checks took longer than auth.timeout") }
-        print("")
-        print(report.results.field, terminator: "")
-        print("")
+        emit(dmarcLine)
+        if report.timedOut { emit("note:  the checks took longer than auth.timeout") }
+        emit("")
+        emit(report.results.field, terminator: "")
+        emit("")
         switch report.verdict {
-        case .deliver: print("verdict: deliver to INBOX")
-        case .junk: print("verdict: file in Junk")
-        case .refuse(let code, let enhanced, let text): print("verdict: refuse with \(code) \(enhanced) \(text)")
+        case .deliver: emit("verdict: deliver to INBOX")
+        case .junk: emit("verdict: file in Junk")
+        case .refuse(let code, let enhanced, let text): emit("verdict: refuse with \(code) \(enhanced) \(text)")
         }
     }
 }

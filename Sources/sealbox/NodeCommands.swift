@@ -27,9 +27,9 @@ struct NodeCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 let node = try await openNode(global, config: config)
-                print("node key: \(NodeKeyStore.describe(node.keyMode, root: node.dataDirectory))")
+                emit("node key: \(NodeKeyStore.describe(node.keyMode, root: node.dataDirectory))")
                 if node.keyMode == .embedded {
-                    print("a copy of the data directory alone opens its directory and queue; `sealbox node key move` keeps the key apart")
+                    emit("a copy of the data directory alone opens its directory and queue; `sealbox node key move` keeps the key apart")
                 }
                 for warning in node.keyWarnings { printError(warning) }
             }
@@ -77,7 +77,7 @@ struct NodeCommand: AsyncParsableCommand {
                     destination = .dataDirectory
                 }
                 let report = try NodeKeyStore.move(dataDirectory: root, options: nodeKeyOptions(settings), to: destination)
-                for line in report { print(line) }
+                for line in report { emit(line) }
                 withExtendedLifetime(lock) {}
             }
         }
@@ -89,8 +89,8 @@ struct NodeCommand: AsyncParsableCommand {
             if let value = env["SEALBOX_NODE_KEY_NEW_PASSPHRASE"], !value.isEmpty { return value }
             if !sealedNow, let value = env["SEALBOX_NODE_KEY_PASSPHRASE"], !value.isEmpty { return value }
             let missing = "no new passphrase: set SEALBOX_NODE_KEY_NEW_PASSPHRASE\(sealedNow ? "" : " (or SEALBOX_NODE_KEY_PASSPHRASE)") or run from a terminal"
-            let first = try readSecret(prompt: "New node key passphrase: ", environment: "", missing: missing)
-            let second = try readSecret(prompt: "The same passphrase again: ", environment: "", missing: missing)
+            let first = try readSecretHere(prompt: "New node key passphrase: ", environment: "", missing: missing)
+            let second = try readSecretHere(prompt: "The same passphrase again: ", environment: "", missing: missing)
             guard first == second else { throw CLIFailure("the two passphrases differ; nothing was changed") }
             return first
         }

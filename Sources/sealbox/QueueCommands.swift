@@ -23,16 +23,16 @@ struct QueueCommand: AsyncParsableCommand {
                 for alias in aliases { if let id = alias.mailboxID { owner[id] = alias.address.description } }
                 let inbound = try await node.queue.inboundSummary()
                 let jobs = try await node.queue.outboundJobs()
-                if inbound.isEmpty && jobs.isEmpty { print("nothing queued"); return }
+                if inbound.isEmpty && jobs.isEmpty { emit("nothing queued"); return }
                 if !inbound.isEmpty {
-                    print("sealed, waiting for the mailbox's next login:")
+                    emit("sealed, waiting for the mailbox's next login:")
                     for s in inbound.sorted(by: { $0.oldest < $1.oldest }) {
-                        print("  \(owner[s.mailboxID] ?? s.mailboxID)  \(s.count) message\(s.count == 1 ? "" : "s"), "
+                        emit("  \(owner[s.mailboxID] ?? s.mailboxID)  \(s.count) message\(s.count == 1 ? "" : "s"), "
                               + "\(ByteSize.format(s.bytes)), oldest \(s.oldest.formatted(.iso8601))")
                     }
                 }
                 if !jobs.isEmpty {
-                    print("outbound:")
+                    emit("outbound:")
                     for job in jobs {
                         let target: String
                         switch job.kind {
@@ -48,7 +48,7 @@ struct QueueCommand: AsyncParsableCommand {
                         var line = "  #\(job.id)  \(target)  queued \(job.created.formatted(.iso8601))  attempts \(job.attempts)"
                             + "  next \(job.nextAttempt.formatted(.iso8601))"
                         if let error = job.lastError { line += "  last error: \(error)" }
-                        print(line)
+                        emit(line)
                     }
                 }
             }
@@ -64,7 +64,7 @@ struct QueueCommand: AsyncParsableCommand {
             try await runReportingErrors {
                 let node = try await openNode(global)
                 let n = try await node.queue.retryAllJobs()
-                print("\(n) outbound job\(n == 1 ? "" : "s") due now")
+                emit("\(n) outbound job\(n == 1 ? "" : "s") due now")
             }
         }
     }
@@ -89,7 +89,7 @@ struct QueueCommand: AsyncParsableCommand {
                 if let unknown = ids.first(where: { !existing.contains($0) }) { throw CLIFailure("no outbound job #\(unknown)") }
                 for id in ids {
                     try await node.queue.finish(jobID: id, replacement: nil)
-                    print("deleted #\(id)")
+                    emit("deleted #\(id)")
                 }
             }
         }

@@ -10,6 +10,29 @@ struct Sealbox: AsyncParsableCommand {
             ServeCommand.self, DomainCommand.self, AliasCommand.self, PasswordCommand.self,
             DeliverCommand.self, MailboxCommand.self, MessageCommand.self, BackupCommand.self, QueueCommand.self, NodeCommand.self, ConfigCommand.self, DNSCommand.self, SieveCommand.self,
         ])
+
+    /// As ArgumentParser's own `main`, except that a command line meant for a data directory that
+    /// `serve` holds runs inside that node (ControlClient); it is parsed here first, so usage
+    /// errors and help are answered here.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot(arguments)
+        } catch {
+            exit(withError: error)
+        }
+        if let status = ControlClient.runInServingNode(arguments) { Glibc.exit(status) }
+        do {
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options every command takes.

@@ -96,8 +96,13 @@ struct ServeCommand: AsyncParsableCommand {
                 let mode = name == "http" ? "plain" : name.hasSuffix("s") ? "TLS" : "STARTTLS"
                 printError("listening: \(name) \(address.ipAddress ?? "?"):\(address.port ?? 0) (\(mode))")
             }
+            // The CLI beside the running node: its commands run here, on this node (ControlClient).
+            let control = ControlServer(socketPath: ControlServer.socketPath(dataDirectory: node.dataDirectory), logger: logger) { request, session in
+                await ControlClient.runHere(request, session: session, node: node)
+            }
+            printError("control socket: \(control.socketPath) (the CLI's commands run in this node while it serves)")
             let group = ServiceGroup(configuration: .init(
-                services: services.map { .init(service: $0) },
+                services: (services + [control]).map { .init(service: $0) },
                 logger: logger))
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask {

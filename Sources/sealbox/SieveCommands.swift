@@ -23,7 +23,7 @@ struct SieveCommand: AsyncParsableCommand {
         func run() async throws {
             try await withScripts(global, address) { manager, owner in
                 for entry in try await manager.list(owner: owner) {
-                    print(entry.active ? "\(entry.name)  (active)" : entry.name)
+                    emit(entry.active ? "\(entry.name)  (active)" : entry.name)
                 }
             }
         }
@@ -38,7 +38,7 @@ struct SieveCommand: AsyncParsableCommand {
         @Argument(help: "The script file, or - for standard input.") var file: String
         @Flag(help: "Make it the active script.") var activate = false
         func run() async throws {
-            let content = try readScript(file)
+            let content = try await readScript(file)
             try await withScripts(global, address) { manager, owner in
                 try report(try await manager.put(owner: owner, name: name, content: content), done: "stored \(name)")
                 if activate { try report(try await manager.setActive(owner: owner, name: name), done: "\(name) is active") }
@@ -54,7 +54,7 @@ struct SieveCommand: AsyncParsableCommand {
         func run() async throws {
             try await withScripts(global, address) { manager, owner in
                 switch try await manager.get(owner: owner, name: name) {
-                case .success(let text): FileHandle.standardOutput.write(Data(text.utf8))
+                case .success(let text): writeStandardOutput(Data(text.utf8))
                 case .failure(let refusal): throw CLIFailure(refusalText(refusal))
                 }
             }
@@ -90,7 +90,7 @@ struct SieveCommand: AsyncParsableCommand {
         @Argument(help: "The address.") var address: String
         @Argument(help: "The script file, or - for standard input.") var file: String
         func run() async throws {
-            let content = try readScript(file)
+            let content = try await readScript(file)
             try await withScripts(global, address) { manager, owner in
                 try report(try await manager.check(owner: owner, content: content), done: "the script compiles")
             }
@@ -140,9 +140,9 @@ extension SieveCommand {
                 let node = try await openNode(global)
                 guard let alias = try await node.directory.alias(address: parsed) else { throw CLIFailure("no such alias: \(parsed)") }
                 let entries = try await node.directory.sieveRunErrors(aliasID: alias.id)
-                if entries.isEmpty { print("no errors recorded") }
+                if entries.isEmpty { emit("no errors recorded") }
                 for entry in entries {
-                    print("\(entry.at.ISO8601Format())  \(entry.script): \(entry.message)")
+                    emit("\(entry.at.ISO8601Format())  \(entry.script): \(entry.message)")
                 }
             }
         }
@@ -174,12 +174,12 @@ private func report(_ reply: SieveReply, done: String) throws {
     if reply.code == .warnings {
         for line in reply.text.split(whereSeparator: \.isNewline) { printError(String(line)) }
     }
-    print(done)
+    emit(done)
 }
 
 /// A script file's bytes, or standard input's for `-`.
-private func readScript(_ file: String) throws -> [UInt8] {
-    if file == "-" { return Array(FileHandle.standardInput.readDataToEndOfFile()) }
-    guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+private func readScript(_ file: String) async throws -> [UInt8] {
+    if file == "-" { return try await readStandardInput(limit: 4 << 20, tooLarge: CLIFailure("the script on standard input is larger than 4 MB")) }
+    guard let data = FileManager.default.contents(atPath: resolvePath(file)) else { throw ValidationError("cannot read \(file)") }
     return Array(data)
 }

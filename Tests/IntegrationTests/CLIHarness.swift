@@ -26,7 +26,8 @@ struct CLIHarness: Sendable {
     /// Runs `sealbox ARGS` with `--data-dir` set by environment, waits for it (bounded, without
     /// blocking a thread: TestSupport's ChildProcess) and returns its output.
     @discardableResult
-    func run(_ args: [String], stdin: [UInt8] = [], env: [String: String] = [:], timeout: Duration = .seconds(60)) async throws -> Result {
+    func run(_ args: [String], stdin: [UInt8] = [], env: [String: String] = [:], directory: String? = nil,
+             timeout: Duration = .seconds(60)) async throws -> Result {
         var environment = ProcessInfo.processInfo.environment
         environment["SEALBOX_DATA_DIR"] = dataDir
         environment.removeValue(forKey: "SEALBOX_PASSWORD")
@@ -34,7 +35,7 @@ struct CLIHarness: Sendable {
         environment["SEALBOX_MANAGESIEVE_PORT"] = "auto"
         environment["SEALBOX_HTTP_PORT"] = "auto"
         for (k, v) in env { environment[k] = v }
-        let r = try await ChildProcess.run(Self.binary, args, environment: environment, stdin: stdin, timeout: timeout)
+        let r = try await ChildProcess.run(Self.binary, args, environment: environment, directory: directory, stdin: stdin, timeout: timeout)
         if r.timedOut { Issue.record("sealbox \(args) timed out") }
         return Result(status: r.status, killedBySignal: r.signal != nil, stdout: r.stdout, stderr: r.stderr)
     }

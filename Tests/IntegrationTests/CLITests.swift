@@ -165,7 +165,7 @@ struct CLITests {
         #expect(try await cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": third]).ok)
     }
 
-    @Test("a running server locks the data directory against mailbox commands; SIGTERM stops it cleanly")
+    @Test("beside a running server, mailbox commands run in it over the control socket; SIGTERM stops it cleanly and removes the socket")
     func lockedDataDirectory() async throws {
         let cli = try CLIHarness()
         defer { cli.cleanUp() }
@@ -177,16 +177,22 @@ struct CLITests {
         // Wait (bounded) until it says it is ready.
         var ready = ""
         let deadline = ContinuousClock.now + .seconds(60)
-        while !ready.contains("node ready"), serve.isRunning, ContinuousClock.now < deadline {
+        while !ready.contains("node ready") || !FileManager.default.fileExists(atPath: cli.dataDir + "/control.sock"),
+              serve.isRunning, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
             ready = serve.stderrText
         }
         #expect(ready.contains("node ready"))
+        #expect(FileManager.default.fileExists(atPath: cli.dataDir + "/control.sock"))
         let r = try await cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": password])
-        #expect(r.status == 1 && r.stderr.contains("locked by another sealbox process (pid \(serve.processIdentifier))"), "\(r.stderr)")
+        #expect(r.ok && r.stdout.contains("INBOX"), "\(r.stderr)")
+        // A second process would be a second writer: the lock still keeps it out.
+        let lockedOut = try await cli.run(["node", "key", "move", "--passphrase"], env: ["SEALBOX_NODE_KEY_NEW_PASSPHRASE": "correct horse battery"])
+        #expect(lockedOut.status == 1 && lockedOut.stderr.contains("locked by another sealbox process (pid \(serve.processIdentifier))"), "\(lockedOut.stderr)")
         serve.terminate()
         #expect(await serve.exited(within: .seconds(30)))
         #expect(serve.terminationStatus == 0 && serve.terminationReason == .exit, "\(serve.stderrText)")
+        #expect(!FileManager.default.fileExists(atPath: cli.dataDir + "/control.sock"))
         #expect(try await cli.run(["mailbox", "ls", "hello@example.com"], env: ["SEALBOX_PASSWORD": password]).ok)
     }
 

@@ -66,8 +66,10 @@ final class ServerHarness: @unchecked Sendable {
                      Self.port(in: text, service: "pop3"), Self.port(in: text, service: "pop3s"), Self.port(in: text, service: "smtp"))
             submission = (Self.port(in: text, service: "submission"), Self.port(in: text, service: "submissions"))
             manageSieve = Self.port(in: text, service: "managesieve")
+            // The control socket too: the CLI beside the node goes through it.
             if ports.imap != nil, ports.imaps != nil, ports.pop3 != nil, ports.pop3s != nil, ports.smtp != nil,
-               submission.plain != nil, submission.implicit != nil, manageSieve != nil { break }
+               submission.plain != nil, submission.implicit != nil, manageSieve != nil,
+               FileManager.default.fileExists(atPath: cli.dataDir + "/control.sock") { break }
             if !process.isRunning || output.text.contains("not part of this build") { break }
             try? await Task.sleep(for: .milliseconds(20))
         }
