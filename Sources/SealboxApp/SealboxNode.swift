@@ -18,6 +18,7 @@ import SQLiteCipher
 /// queue.sqlite        the sealed inbound queue (encrypted; entries sealed to mailbox keys)
 /// mailboxes/<2 hex>/<random id>.sqlite   one encrypted file per mailbox
 /// sealbox.lock        held by `serve` and by commands that open mailboxes
+/// control.sock        while `serve` runs (0600): the CLI's commands run in the node through it
 /// ```
 public final class SealboxNode: Sendable {
     public let dataDirectory: String
