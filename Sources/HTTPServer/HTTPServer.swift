@@ -27,6 +27,9 @@ public struct HTTPServer: Sendable {
     public struct Dependencies: Sendable {
         /// Whether the node can serve (listeners up, directory reachable), with the reasons it cannot.
         public var readiness: @Sendable () async -> (ready: Bool, problems: [String]) = { (true, []) }
+        /// The MTA-STS policy (RFC 8461 §3.2) for a request's host name (`mta-sts.<domain>` of a
+        /// domain of the node); nil for any other host.
+        public var mtaSTSPolicy: @Sendable (_ host: String) async -> String? = { _ in nil }
         public init() {}
     }
 
@@ -44,6 +47,7 @@ public struct HTTPServer: Sendable {
     public func makeRouter() -> Router<SealboxRequestContext> {
         let router = Router(context: SealboxRequestContext.self)
         addHealthRoutes(to: router)
+        addMTASTSRoute(to: router)
         return router
     }
 

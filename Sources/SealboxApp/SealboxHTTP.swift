@@ -1,5 +1,6 @@
 import HTTPServer
 import Logging
+import MailCore
 import MailNet
 import NIOSSL
 
@@ -22,6 +23,12 @@ enum SealboxHTTP {
             } catch {
                 return (false, ["directory unreachable"])
             }
+        }
+        let hostname = configuration.node.hostname, mode = configuration.http.mtaSTSMode
+        dependencies.mtaSTSPolicy = { host in
+            guard mode != .none, host.hasPrefix("mta-sts."), let domain = try? Domain(String(host.dropFirst("mta-sts.".count))),
+                  (try? await node.directory.domains().contains(where: { $0.domain == domain })) == true else { return nil }
+            return DomainDNSRecords(domain: domain, hostname: hostname, keys: [], mtaSTSMode: mode).mtaSTSPolicy
         }
         return HTTPServer(configuration: http, dependencies: dependencies, logger: logger)
     }

@@ -99,17 +99,17 @@ extension DomainCommand {
             abstract: "Print the DNS records a domain should publish: MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, SRV.")
         @OptionGroup var global: GlobalOptions
         @Option(help: "A configuration file (for server.hostname and the ports).") var config: String?
-        @Option(name: .customLong("mta-sts"), help: "The MTA-STS mode to publish: testing, enforce or none.")
-        var mtaSTS: String = "testing"
+        @Option(name: .customLong("mta-sts"), help: "The MTA-STS mode to publish: testing, enforce or none (default: http.mtaSTS, the mode the node serves).")
+        var mtaSTS: String?
         @Flag(help: "Ask DNS (dns.* settings) and say, one line per record, what is published, missing or wrong; exit 1 unless all are ok.")
         var check = false
         @Argument var domain: String
         func run() async throws {
             try await runReportingErrors {
-                guard let mode = DomainDNSRecords.MTASTSMode(rawValue: mtaSTS) else {
+                let settings = try await loadSettings(dataDir: global.dataDir, config: config)
+                guard let mode = mtaSTS.map({ DomainDNSRecords.MTASTSMode(rawValue: $0) }) ?? settings.http.mtaSTSMode else {
                     throw CLIFailure("--mta-sts must be testing, enforce or none")
                 }
-                let settings = try await loadSettings(dataDir: global.dataDir, config: config)
                 let node = try await openNode(global, config: config)
                 let d = try Domain(domain)
                 guard try await node.directory.domains().contains(where: { $0.domain == d }) else {

@@ -13,18 +13,22 @@ public struct HTTPSettings: ComponentSettings {
                                     "Serve HTTPS with the node's certificate; false: plain HTTP (behind a TLS-terminating proxy).")
         static let allowInsecureAuth = SettingKey("http.allowInsecureAuth", .boolean, default: "the value of `imap.allowInsecureAuth`",
                                                   "Accept passwords and tokens over plain HTTP from addresses other than loopback.", flag: "serve --allow-insecure-auth")
+        static let mtaSTSMode = SettingKey("http.mtaSTS", .choice(["testing", "enforce", "none"]), default: "testing",
+                                           "The MTA-STS mode (RFC 8461) of the policy served at `https://mta-sts.<domain>/.well-known/mta-sts.txt` for every domain of the node, and published by `sealbox domain dns`; `enforce` once the certificate is signed by a public CA and names `mta-sts.<domain>`.")
     }
-    public static let keys = [Key.enabled, Key.port, Key.tls, Key.allowInsecureAuth]
+    public static let keys = [Key.enabled, Key.port, Key.tls, Key.allowInsecureAuth, Key.mtaSTSMode]
 
     public var enabled: Bool
     public var port: ListenerPort
     public var tls: Bool
     public var allowInsecureAuth: Bool
+    public var mtaSTSMode: DomainDNSRecords.MTASTSMode
 
     init(_ r: SettingsReader, imap: IMAPSettings) throws {
         enabled = try r.bool(Key.enabled, default: true)
         port = try r.listenerPort(Key.port, default: geteuid() == 0 ? 443 : 8080)
         tls = try r.bool(Key.tls, default: true)
         allowInsecureAuth = try r.bool(Key.allowInsecureAuth, default: imap.allowInsecureAuth)
+        mtaSTSMode = DomainDNSRecords.MTASTSMode(rawValue: try r.choice(Key.mtaSTSMode, default: "testing")) ?? .testing
     }
 }
