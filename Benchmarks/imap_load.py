@@ -269,7 +269,7 @@ def stop_serve(proc, directory, keep=False):
 class Sealbox:
     name = "sealbox"
 
-    def __init__(self, binary, extra_env=None):
+    def __init__(self, binary, extra_env=None, before_serve=None):
         self.binary = os.path.abspath(binary)
         self.dir = tempfile.mkdtemp(prefix="sealbox-bench-")
         # The bench opens many sessions from one IP to one mailbox: raise those limits as an admin would.
@@ -282,10 +282,12 @@ class Sealbox:
         run("domain", "add", "example.com")
         run("alias", "add", "user@example.com")
         self.user, self.password = "user@example.com", run("password", "generate", "user@example.com").strip()
+        if before_serve:
+            before_serve(env, self)
         self.err = open(os.path.join(self.dir, "serve.log"), "w+")
         self.proc = subprocess.Popen([self.binary, "serve", "--imap-port", ANY_PORT, "--imaps-port", ANY_PORT,
                                       "--pop3-port", ANY_PORT, "--pop3s-port", ANY_PORT, "--smtp-port", ANY_PORT, "--managesieve-port", ANY_PORT,
-                                      "--allow-insecure-auth"],
+                                      "--http-port", ANY_PORT, "--allow-insecure-auth"],
                                      env=env, stderr=self.err, stdout=subprocess.DEVNULL)
         try:
             self._wait_listening()
@@ -301,8 +303,10 @@ class Sealbox:
             m = re.search(r"listening: imap 127\.0\.0\.1:(\d+)", text)
             m3 = re.search(r"listening: pop3 127\.0\.0\.1:(\d+)", text)
             m4 = re.search(r"listening: smtp 127\.0\.0\.1:(\d+)", text)
-            if m and m3 and m4:
+            m5 = re.search(r"listening: https? 127\.0\.0\.1:(\d+)", text)
+            if m and m3 and m4 and m5:
                 self.port, self.pop3_port, self.smtp_port = int(m.group(1)), int(m3.group(1)), int(m4.group(1))
+                self.http_port = int(m5.group(1))
                 return
             if self.proc.poll() is not None:
                 break
