@@ -20,6 +20,10 @@ public protocol MailDirectory: Sendable {
     func domains() async throws -> [DomainRecord]
     /// `noSuchDomain`; `domainHasAliases` while any alias of the domain exists.
     func removeDomain(_ domain: Domain) async throws
+    /// nil when the domain is not there.
+    func domain(_ domain: Domain) async throws -> DomainRecord?
+    /// Sets (nil: clears) the domain's default quota; `noSuchDomain`; a negative size is `invalidQuota`.
+    func setDefaultQuota(_ domain: Domain, bytes: Int64?) async throws
 
     /// Adds an alias with a new random id. The domain must exist (`noSuchDomain`); the address must
     /// be new (`aliasExists`); a non-storing alias needs a forward address or a webhook
@@ -115,4 +119,13 @@ public protocol MailDirectory: Sendable {
     func recordSieveRunError(aliasID: String, _ record: SieveRunErrorRecord) async throws
     /// The alias's recorded run-time failures, newest first. `noSuchAlias`.
     func sieveRunErrors(aliasID: String) async throws -> [SieveRunErrorRecord]
+}
+
+extension MailDirectory {
+    /// The quota that applies to an alias: its own, else its domain's default, else `nodeDefault`
+    /// (`quota.default`); nil: none.
+    public func quota(of alias: AliasRecord, nodeDefault: Int64?) async throws -> Int64? {
+        if let own = alias.quotaBytes { return own }
+        return try await domain(alias.address.domain)?.defaultQuotaBytes ?? nodeDefault
+    }
 }

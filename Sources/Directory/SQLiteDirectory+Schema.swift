@@ -90,6 +90,13 @@ extension SQLiteDirectory {
                 """)
         }
         registerSieveMemoryMigration(&migrator)  // "v4-sieve-memory" (SQLiteDirectory+SieveMemory.swift)
+        // A domain's default storage quota, for its aliases without one of their own.
+        migrator.registerMigration("v6-domain-quota") { db in
+            try db.execute(sql: """
+                ALTER TABLE domain ADD COLUMN default_quota_bytes INTEGER
+                    CHECK (default_quota_bytes IS NULL OR default_quota_bytes >= 0);
+                """)
+        }
         return migrator
     }()
 }

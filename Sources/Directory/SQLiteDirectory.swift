@@ -46,7 +46,22 @@ public final class SQLiteDirectory: MailDirectory {
 
     public func domains() async throws -> [DomainRecord] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT name, created FROM domain ORDER BY name").map(Self.domainRecord)
+            try Row.fetchAll(db, sql: "SELECT name, created, default_quota_bytes FROM domain ORDER BY name").map(Self.domainRecord)
+        }
+    }
+
+    public func domain(_ domain: Domain) async throws -> DomainRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT name, created, default_quota_bytes FROM domain WHERE name = ?", arguments: [domain.ascii])
+                .map(Self.domainRecord)
+        }
+    }
+
+    public func setDefaultQuota(_ domain: Domain, bytes: Int64?) async throws {
+        if let bytes, bytes < 0 { throw DirectoryError(.invalidQuota, "a quota cannot be negative") }
+        try await pool.write { db in
+            guard try Self.domainExists(db, domain) else { throw DirectoryError.noSuchDomain(domain) }
+            try db.execute(sql: "UPDATE domain SET default_quota_bytes = ? WHERE name = ?", arguments: [bytes, domain.ascii])
         }
     }
 
@@ -297,7 +312,8 @@ public final class SQLiteDirectory: MailDirectory {
     private static func domainRecord(_ row: Row) throws -> DomainRecord {
         let name: String = row["name"]
         do {
-            return DomainRecord(domain: try Domain(name), created: try date(row["created"], "domain.created"))
+            return DomainRecord(domain: try Domain(name), created: try date(row["created"], "domain.created"),
+                                defaultQuotaBytes: row["default_quota_bytes"])
         } catch let error as AddressError {
             throw DirectoryError(.corruptRecord, "stored domain is invalid: \(error)")
         }

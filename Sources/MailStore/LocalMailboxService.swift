@@ -95,7 +95,7 @@ public final class LocalMailboxService: MailboxService {
             await registry.detach(mailboxID: mailboxID)
             throw error
         }
-        let session = LocalMailboxSession(service: self, database: database, address: alias.address, passwordID: passwordID, quotaBytes: alias.quotaBytes ?? defaultQuotaBytes)
+        let session = LocalMailboxSession(service: self, database: database, address: alias.address, passwordID: passwordID, quotaBytes: (try? await directory.quota(of: alias, nodeDefault: defaultQuotaBytes)) ?? alias.quotaBytes ?? defaultQuotaBytes)
         // A long absence: the login is answered now; the rest of the mail arrives as it moves.
         if !complete { requestDrain(mailboxID: mailboxID) }
         return session

@@ -114,7 +114,7 @@ public struct DirectoryInboundHandler: SMTPInboundHandler {
                 // Stores, but has no mailbox yet (no password was made): nowhere to seal to.
                 return .failure(SMTPReply(450, "4.2.1", "Mailbox not set up yet, try again later"))
             }
-            if let quota = alias.quotaBytes ?? defaultQuotaBytes {
+            if let quota = try await directory.quota(of: alias, nodeDefault: defaultQuotaBytes) {
                 let used = try await mailboxes.storedBytes(mailboxID: id)
                 if used + Int64(size ?? 0) > quota {
                     return .failure(SMTPReply(552, "5.2.2", "Mailbox full: the recipient is over quota"))

@@ -9,16 +9,20 @@ import SealboxApp
 struct DomainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "domain", abstract: "Manage the domains this server receives mail for.",
-        subcommands: [Add.self, List.self, Remove.self, DKIM.self, DNS.self])
+        subcommands: [Add.self, List.self, Remove.self, Quota.self, DKIM.self, DNS.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a domain (Unicode or ASCII form) and make its DKIM keys.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The domain, e.g. example.com or bücher.example.") var domain: String
+        @Option(help: "The storage quota of its aliases that have none of their own, e.g. 5G (default: quota.default).")
+        var defaultQuota: String?
         func run() async throws {
             try await runReportingErrors {
+                let quota = try defaultQuota.map { try ByteSize.parse($0) }
                 let node = try await openNode(global)
                 let record = try await node.directory.addDomain(try Domain(domain))
+                if let quota { try await node.directory.setDefaultQuota(record.domain, bytes: quota) }
                 let keys = try await DomainKeys.rotate(directory: node.directory, domain: record.domain)
                 emit("added domain \(record.domain.unicode)\(record.domain.unicode != record.domain.ascii ? " (\(record.domain.ascii))" : "")")
                 emit("made DKIM keys \(keys.map(\.selector).joined(separator: ", ")): publish the records `sealbox domain dns \(record.domain.ascii)` prints")
@@ -32,7 +36,28 @@ struct DomainCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 let node = try await openNode(global)
-                for name in try await node.directory.domains().map(\.domain.unicode).sorted() { emit(name) }
+                for record in try await node.directory.domains().sorted(by: { $0.domain.unicode < $1.domain.unicode }) {
+                    emit(record.domain.unicode + (record.defaultQuotaBytes.map { "  (default quota \(ByteSize.format($0)))" } ?? ""))
+                }
+            }
+        }
+    }
+
+    struct Quota: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set the default storage quota of a domain's aliases (those without one of their own), or `none`.",
+            discussion: "The quota that applies to an alias: its own (`alias add --quota`), else its domain's, else quota.default.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var domain: String
+        @Argument(help: "A size, e.g. 5G, or none.") var size: String
+        func run() async throws {
+            try await runReportingErrors {
+                let bytes: Int64? = size.lowercased() == "none" ? nil : try ByteSize.parse(size)
+                let node = try await openNode(global)
+                let d = try Domain(domain)
+                try await node.directory.setDefaultQuota(d, bytes: bytes)
+                emit(bytes.map { "aliases of \(d.unicode) without a quota of their own may store \(ByteSize.format($0))" }
+                     ?? "aliases of \(d.unicode) without a quota of their own follow quota.default")
             }
         }
     }

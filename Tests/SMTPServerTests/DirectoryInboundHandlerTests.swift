@@ -45,6 +45,17 @@ struct DirectoryInboundHandlerTests {
         case .failure(let r): #expect(r.code == 552 && r.enhanced == "5.2.2")
         case .success: Issue.record("quota.default not applied")
         }
+        // A domain's default quota comes before quota.default (and after the alias's own).
+        try await node.directory.setDefaultQuota(try Domain("example.com"), bytes: 1 << 20)
+        switch await handler.route(SMTPMailbox(localPart: "user", domain: "example.com"), size: 2 << 20) {
+        case .failure(let r): #expect(r.code == 552 && r.enhanced == "5.2.2")
+        case .success: Issue.record("the domain's default quota not applied")
+        }
+        switch await defaulted.route(SMTPMailbox(localPart: "user", domain: "example.com"), size: 20) {
+        case .failure(let r): Issue.record("the domain's default (1 MiB) should win over quota.default (10 bytes): \(r)")
+        case .success: break
+        }
+        try await node.directory.setDefaultQuota(try Domain("example.com"), bytes: nil)
         node.mailboxes.spaceGuard = DiskSpaceGuard(path: dir, floor: 1 << 40, measure: { _ in .init(free: 1 << 20, total: 1 << 30) })
         #expect(await code("user", "example.com") == "452 4.3.1")
         #expect(await code("fwd", "example.com") == "452 4.3.1")

@@ -8,7 +8,7 @@ public struct StorageSettings: ComponentSettings {
         static let minFreeBytes = SettingKey("storage.minFreeBytes", .bytes(0...(1 << 50)), default: "5 % of the file system, at most 2147483648",
                                              "Free disk below which the MX answers 452 4.3.1 and APPEND/COPY get NO [LIMIT] (0: no floor).")
         static let defaultQuota = SettingKey("quota.default", .bytes(0...(1 << 50)), default: "none",
-                                             "The quota of a mailbox whose alias has none (`alias add --quota` sets one; 0: none).")
+                                             "The quota of a mailbox whose alias has none and whose domain has no default (`alias add --quota`, `domain quota` set those; 0: none).")
     }
     public static let keys = [Key.minFreeBytes, Key.defaultQuota]
 
