@@ -259,7 +259,7 @@ let package = Package(
         .testTarget(name: "BackupStoreTests", dependencies: ["BackupStore", "TestSupport"]),
         .testTarget(name: "MailArchiveTests", dependencies: ["MailboxAPI", "MailArchive", "TestSupport"]),
         .testTarget(name: "BackupTests", dependencies: ["MailboxAPI", "Backup", "BackupStore", "MailStore", "Directory", "MailCore", "SealboxApp",
-            "MailArchive", "TestSupport"]),
+            "MailArchive", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "POP3ServerTests", dependencies: ["MailboxAPI", "MailboxTesting", "SessionTesting", "POP3Server", "POP3Core", "MailNet", "MailStore", "Directory", "MailCore", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "MailNetTests", dependencies: ["MailNet", "MailboxAPI", "MailCore",

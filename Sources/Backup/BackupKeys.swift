@@ -16,6 +16,8 @@ struct BackupKeys: Codable, Sendable {
         var kdf: String
         var salt: String        // base64
         var wrappedKey: String  // base64
+        /// Its backup locator (`KeyHierarchy.backupLocator`), when the node had computed it.
+        var locator: String?
     }
 
     /// The sealed part (JSON inside an HPKE box to the mailbox's public key).
@@ -53,7 +55,7 @@ struct BackupKeys: Codable, Sendable {
         self.publicKey = Data(publicKey).base64EncodedString()
         self.passwords = records.map {
             Password(id: $0.id, created: $0.created, kdf: $0.kdf, salt: Data($0.salt).base64EncodedString(),
-                     wrappedKey: Data($0.wrappedKey).base64EncodedString())
+                     wrappedKey: Data($0.wrappedKey).base64EncodedString(), locator: $0.backupLocator)
         }.sorted { $0.id < $1.id }
         let settings = Settings(address: alias.address.description, store: alias.store,
                                 forwardTo: alias.forwardTo.map(\.description), webhooks: alias.webhooks,
@@ -96,6 +98,9 @@ struct BackupKeys: Codable, Sendable {
 
     var publicKeyBytes: [UInt8]? { Data(base64Encoded: publicKey).map(Array.init) }
 
+    /// The well-formed backup locators of its passwords.
+    var locators: Set<String> { Set(passwords.compactMap(\.locator).filter(DirectoryRules.isBackupLocator)) }
+
     /// The password entries as the directory stores them.
     func passwordRecords(labels: [String: String]) throws -> [PasswordRecord] {
         try passwords.map { p in
@@ -103,7 +108,8 @@ struct BackupKeys: Codable, Sendable {
                 throw BackupError("keys.json is damaged (password \(p.id))")
             }
             return PasswordRecord(id: p.id, aliasID: aliasID, label: labels[p.id], created: p.created, lastUsed: nil,
-                                  kdf: p.kdf, salt: Array(salt), wrappedKey: Array(wrapped))
+                                  kdf: p.kdf, salt: Array(salt), wrappedKey: Array(wrapped),
+                                  backupLocator: p.locator.flatMap { DirectoryRules.isBackupLocator($0) ? $0 : nil })
         }
     }
 

@@ -63,7 +63,14 @@ public final class BackupService: Sendable {
 
     // MARK: - Keys at the destination
 
-    static func indexKey(_ address: EmailAddress) -> String {
+    /// Where a password finds its mailbox: `index/<backup locator>.json` holds the mailbox id. The
+    /// name is keyed by the password (`KeyHierarchy.backupLocator`), so a guessed address alone
+    /// does not find it.
+    static func indexKey(locator: String) -> String { "index/\(locator).json" }
+
+    /// The index entry of earlier versions, named by an unkeyed hash of the address: read (a
+    /// bucket made by them) and deleted once the mailbox's passwords have locators.
+    static func legacyIndexKey(_ address: EmailAddress) -> String {
         let digest = SHA256.hash(data: Array("sealbox-backup-index\u{0}\(address.canonical)".utf8))
         return "index/" + digest.map { String(format: "%02x", $0) }.joined() + ".json"
     }
@@ -135,18 +142,29 @@ public final class BackupService: Sendable {
         }
     }
 
-    /// The mailbox id of an address: from the directory, else from the destination's index (a restore into an empty data directory).
-    public func mailboxID(of address: EmailAddress) async throws -> String {
+    /// The mailbox id of an address: from the directory, else from the destination's index (a
+    /// restore into an empty data directory), which takes one of the mailbox's passwords.
+    public func mailboxID(of address: EmailAddress, password: String? = nil) async throws -> String {
         if let alias = try await directory.alias(address: address), let id = alias.mailboxID { return id }
-        guard let data = try? await destination.get(key: Self.indexKey(address)),
-              let index = try? JSONDecoder().decode([String: String].self, from: Data(data)), let id = index["mailbox"] else {
-            throw BackupError("no backup of \(address) at \(destination.displayName)")
+        var names: [String] = []
+        if let password { names.append(Self.indexKey(locator: await KeyHierarchy.backupLocatorOffPool(address: address, password: password))) }
+        names.append(Self.legacyIndexKey(address))
+        for name in names {
+            if let data = try? await destination.get(key: name),
+               let index = try? JSONDecoder().decode([String: String].self, from: Data(data)), let id = index["mailbox"],
+               DirectoryID.isValid(id) {
+                return id
+            }
         }
-        return id
+        if password == nil {
+            throw BackupError("no backup of \(address) found at \(destination.displayName) without its password: "
+                + "backups are found with one of the mailbox's passwords (set SEALBOX_PASSWORD)")
+        }
+        throw BackupError("no backup of \(address) at \(destination.displayName) that this password finds")
     }
 
-    public func generations(address: EmailAddress) async throws -> [Generation] {
-        try await generations(mailboxID: try await mailboxID(of: address))
+    public func generations(address: EmailAddress, password: String? = nil) async throws -> [Generation] {
+        try await generations(mailboxID: try await mailboxID(of: address, password: password))
     }
 
     // MARK: - Backup
@@ -194,12 +212,30 @@ public final class BackupService: Sendable {
         if let stamp = snapshot.stamp { metadata["source-stamp"] = stamp }
         try await destination.put(key: Self.fileKey(mailboxID, generation), file: path, metadata: metadata, progress: progress)
         try await destination.put(key: Self.queueKey(mailboxID, generation), data: queued, metadata: ["sha256": queueHash])
-        try await destination.put(key: Self.indexKey(address), data: Array(try JSONEncoder().encode(["mailbox": mailboxID])), metadata: [:])
         try await destination.put(key: Self.keysKey(mailboxID, generation), data: Array(try BackupKeys.encoder.encode(keys)), metadata: [:])
+        try await updateIndex(address: address, mailboxID: mailboxID, keys: keys, previous: latest?.id)
         try await prune(mailboxID: mailboxID)
         logger.info("backup uploaded", metadata: ["backup.mailbox": "\(mailboxID)", "backup.generation": "\(generation)",
                                                    "backup.bytes": "\(snapshot.size)", "backup.kind": "\(snapshot.kind.rawValue)"])
         return .uploaded(generation: generation, bytes: snapshot.size)
+    }
+
+    /// One index entry per password locator; the entries of passwords gone since the previous
+    /// generation are deleted, and the unkeyed entry of earlier versions once a locator exists
+    /// (until then it stays, so that such a mailbox can still be found for a restore).
+    func updateIndex(address: EmailAddress, mailboxID: String, keys: BackupKeys, previous: String?) async throws {
+        let entry = Array(try JSONEncoder().encode(["mailbox": mailboxID]))
+        let current = keys.locators
+        for locator in current.sorted() { try await destination.put(key: Self.indexKey(locator: locator), data: entry, metadata: [:]) }
+        if let previous, let data = try? await destination.get(key: Self.keysKey(mailboxID, previous)),
+           let old = try? BackupKeys.decoder.decode(BackupKeys.self, from: Data(data)) {
+            for locator in old.locators.subtracting(current).sorted() { try await destination.delete(key: Self.indexKey(locator: locator)) }
+        }
+        if current.isEmpty {
+            try await destination.put(key: Self.legacyIndexKey(address), data: entry, metadata: [:])
+        } else if try await destination.head(key: Self.legacyIndexKey(address)) != nil {
+            try await destination.delete(key: Self.legacyIndexKey(address))
+        }
     }
 
     /// Refuses to start when free disk is below twice the mailbox's size.
@@ -233,13 +269,26 @@ public final class BackupService: Sendable {
     /// Deletes every backup of a mailbox (and its index entry). Returns the keys deleted.
     public func purge(mailboxID: String, address: EmailAddress) async throws -> [String] {
         var deleted: [String] = []
-        for object in try await destination.list(prefix: Self.generationPrefix(mailboxID)) {
+        // The index entries: of the passwords every generation recorded, and of the current ones.
+        var indexNames: Set<String> = [Self.legacyIndexKey(address)]
+        if let alias = try await directory.alias(address: address), alias.mailboxID == mailboxID {
+            for record in try await directory.passwords(aliasID: alias.id) {
+                if let locator = record.backupLocator { indexNames.insert(Self.indexKey(locator: locator)) }
+            }
+        }
+        let objects = try await destination.list(prefix: Self.generationPrefix(mailboxID))
+        for object in objects where object.key.hasSuffix("/keys.json") {
+            if let data = try? await destination.get(key: object.key), let keys = try? BackupKeys.decoder.decode(BackupKeys.self, from: Data(data)) {
+                for locator in keys.locators { indexNames.insert(Self.indexKey(locator: locator)) }
+            }
+        }
+        for object in objects {
             try await destination.delete(key: object.key)
             deleted.append(object.key)
         }
-        if try await destination.head(key: Self.indexKey(address)) != nil {
-            try await destination.delete(key: Self.indexKey(address))
-            deleted.append(Self.indexKey(address))
+        for name in indexNames.sorted() where try await destination.head(key: name) != nil {
+            try await destination.delete(key: name)
+            deleted.append(name)
         }
         return deleted
     }
@@ -261,7 +310,7 @@ public final class BackupService: Sendable {
     /// the alias's sealed settings (forwards, webhooks, quota, labels) are restored too.
     public func restore(address: EmailAddress, generation requested: String?, password: String?,
                         progress: TransferProgress? = nil) async throws -> RestoreSummary {
-        let mailboxID = try await mailboxID(of: address)
+        let mailboxID = try await mailboxID(of: address, password: password)
         let all = try await generations(mailboxID: mailboxID)
         guard !all.isEmpty else { throw BackupError("no complete backup of \(address) at \(destination.displayName)") }
         guard let generation = requested.map({ g in all.first { $0.id == g } }) ?? all.last else {

@@ -79,6 +79,9 @@ public enum DirectoryRules {
         guard !record.salt.isEmpty, record.salt.count <= maxSaltLength else {
             throw DirectoryError(.invalidPassword, "password \(record.id): salt must be 1 to \(maxSaltLength) bytes")
         }
+        if let locator = record.backupLocator, !isBackupLocator(locator) {
+            throw DirectoryError(.invalidPassword, "password \(record.id): a backup locator is 64 lower-case hex digits")
+        }
         guard !record.wrappedKey.isEmpty, record.wrappedKey.count <= maxWrappedKeyLength else {
             throw DirectoryError(.invalidPassword, "password \(record.id): wrapped key must be 1 to \(maxWrappedKeyLength) bytes")
         }
@@ -89,5 +92,10 @@ public enum DirectoryRules {
                 throw DirectoryError(.invalidPassword, "password \(record.id): label must be at most \(maxPasswordLabelLength) characters, without control characters")
             }
         }
+    }
+
+    /// A backup locator's form: 64 lower-case hex digits (an HMAC-SHA256).
+    public static func isBackupLocator(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 }

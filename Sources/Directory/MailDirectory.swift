@@ -65,6 +65,9 @@ public protocol MailDirectory: Sendable {
     func removePassword(aliasID: String, passwordID: String) async throws
     /// Sets `lastUsed`. `noSuchPassword` if absent.
     func recordPasswordUse(aliasID: String, passwordID: String, at: Date) async throws
+    /// Records a password entry's backup locator (computed after the fact for an older entry);
+    /// `noSuchPassword`.
+    func setBackupLocator(aliasID: String, passwordID: String, locator: String) async throws
 
     /// The addresses (`EmailAddress.canonical`) and `*@domain` wildcards the alias may send as
     /// besides its own (submission), sorted. `noSuchAlias`.

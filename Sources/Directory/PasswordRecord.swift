@@ -15,10 +15,14 @@ public struct PasswordRecord: Sendable, Hashable {
     public var kdf: String
     public var salt: [UInt8]
     public var wrappedKey: [UInt8]
+    /// Where this password finds the mailbox's backups (`KeyHierarchy.backupLocator`): a keyed
+    /// hash of the address under a key only the password gives; nil until computed (the node sees
+    /// the password when it is made, and at a login for older entries).
+    public var backupLocator: String?
 
     public init(
         id: String = DirectoryID.randomPasswordID(), aliasID: String, label: String? = nil, created: Date = Date(),
-        lastUsed: Date? = nil, kdf: String, salt: [UInt8], wrappedKey: [UInt8]
+        lastUsed: Date? = nil, kdf: String, salt: [UInt8], wrappedKey: [UInt8], backupLocator: String? = nil
     ) {
         self.id = id
         self.aliasID = aliasID
@@ -28,6 +32,7 @@ public struct PasswordRecord: Sendable, Hashable {
         self.kdf = kdf
         self.salt = salt
         self.wrappedKey = wrappedKey
+        self.backupLocator = backupLocator
     }
 }
 

@@ -97,6 +97,10 @@ extension SQLiteDirectory {
                     CHECK (default_quota_bytes IS NULL OR default_quota_bytes >= 0);
                 """)
         }
+        // Each password's backup locator (where it finds the mailbox's backups; KeyHierarchy.backupLocator).
+        migrator.registerMigration("v7-backup-locator") { db in
+            try db.execute(sql: "ALTER TABLE password ADD COLUMN backup_locator TEXT")
+        }
         return migrator
     }()
 }

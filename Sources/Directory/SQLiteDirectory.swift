@@ -203,11 +203,12 @@ public final class SQLiteDirectory: MailDirectory {
             }
             try db.execute(
                 sql: """
-                    INSERT INTO password (alias_id, id, label, created, last_used, kdf, salt, wrapped_key)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO password (alias_id, id, label, created, last_used, kdf, salt, wrapped_key, backup_locator)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [record.aliasID, record.id, record.label, DirectoryDate.string(record.created),
-                            record.lastUsed.map(DirectoryDate.string), record.kdf, Data(record.salt), Data(record.wrappedKey)])
+                            record.lastUsed.map(DirectoryDate.string), record.kdf, Data(record.salt), Data(record.wrappedKey),
+                            record.backupLocator])
         }
     }
 
@@ -223,8 +224,8 @@ public final class SQLiteDirectory: MailDirectory {
         try DirectoryRules.validatePassword(record)
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE password SET label = ?, kdf = ?, salt = ?, wrapped_key = ? WHERE alias_id = ? AND id = ?",
-                arguments: [record.label, record.kdf, Data(record.salt), Data(record.wrappedKey), record.aliasID, record.id])
+                sql: "UPDATE password SET label = ?, kdf = ?, salt = ?, wrapped_key = ?, backup_locator = ? WHERE alias_id = ? AND id = ?",
+                arguments: [record.label, record.kdf, Data(record.salt), Data(record.wrappedKey), record.backupLocator, record.aliasID, record.id])
             if db.changesCount == 0 { throw DirectoryError.noSuchPassword(record.aliasID, record.id) }
         }
     }
@@ -241,6 +242,14 @@ public final class SQLiteDirectory: MailDirectory {
         try await pool.write { db in
             try db.execute(sql: "UPDATE password SET last_used = ? WHERE alias_id = ? AND id = ?",
                            arguments: [stamp, aliasID, passwordID])
+            if db.changesCount == 0 { throw DirectoryError.noSuchPassword(aliasID, passwordID) }
+        }
+    }
+
+    public func setBackupLocator(aliasID: String, passwordID: String, locator: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE password SET backup_locator = ? WHERE alias_id = ? AND id = ?",
+                           arguments: [locator, aliasID, passwordID])
             if db.changesCount == 0 { throw DirectoryError.noSuchPassword(aliasID, passwordID) }
         }
     }
@@ -353,6 +362,6 @@ public final class SQLiteDirectory: MailDirectory {
             id: row["id"], aliasID: row["alias_id"], label: row["label"],
             created: try date(row["created"], "password.created"),
             lastUsed: try lastUsed.map { try date($0, "password.last_used") },
-            kdf: row["kdf"], salt: [UInt8](salt), wrappedKey: [UInt8](wrapped))
+            kdf: row["kdf"], salt: [UInt8](salt), wrappedKey: [UInt8](wrapped), backupLocator: row["backup_locator"])
     }
 }

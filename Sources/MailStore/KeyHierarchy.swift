@@ -3,6 +3,7 @@ import CryptoExtras
 import Directory
 import Dispatch
 import Foundation
+import MailCore
 import SQLiteCipher
 
 /// The mailbox key hierarchy (DESIGN.md §2).
@@ -79,6 +80,23 @@ public enum KeyHierarchy {
     /// on its own threads (at most one per core at a time) and never stalls other sessions' tasks.
     public static func unwrapOffPool(_ record: PasswordRecord, password: String) async -> SecretBytes? {
         await KDFExecutor.shared.run { unwrap(record, password: password) }
+    }
+
+    /// Where the holder of `password` finds `address`'s backups: `index/<locator>.json` at the
+    /// backup destination. HMAC-SHA256 of the address under scrypt(password, a salt made from the
+    /// address), so that whoever can list the bucket learns nothing from the names (a guessed
+    /// address is not enough: its password is needed too), while a restore with the address and a
+    /// password alone computes it. One scrypt (~70 ms); 64 lower-case hex digits.
+    public static func backupLocator(address: EmailAddress, password: String, parameters: Parameters = .standard) -> String {
+        let canonical = Array(address.canonical.utf8)
+        let salt = Array(SHA256.hash(data: Array("sealbox backup locator v1".utf8) + [0] + canonical))
+        guard let key = try? deriveKEK(password: password, salt: salt, parameters: parameters) else { return "" }
+        return HMAC<SHA256>.authenticationCode(for: canonical, using: key).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// `backupLocator` off the Swift concurrency pool (scrypt).
+    public static func backupLocatorOffPool(address: EmailAddress, password: String) async -> String {
+        await KDFExecutor.shared.run { backupLocator(address: address, password: password) }
     }
 
     /// Spends the same time as a real unwrap, so that a login for an unknown address costs the same.

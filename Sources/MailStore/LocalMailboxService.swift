@@ -87,6 +87,14 @@ public final class LocalMailboxService: MailboxService {
             passwordID = record.id
         }
         try? await directory.recordPasswordUse(aliasID: alias.id, passwordID: passwordID, at: Date())
+        // An entry made before backup locators existed gets its locator now that the password is here.
+        if let record = try? await directory.passwords(aliasID: alias.id).first(where: { $0.id == passwordID }), record.backupLocator == nil {
+            let directory = self.directory, address = alias.address, aliasID = alias.id
+            Task.detached {
+                let locator = await KeyHierarchy.backupLocatorOffPool(address: address, password: password)
+                try? await directory.setBackupLocator(aliasID: aliasID, passwordID: passwordID, locator: locator)
+            }
+        }
         let complete: Bool
         do {
             complete = try await queue.drain(into: database, until: loginDrainBudget.map { ContinuousClock.now + $0 }).complete
@@ -186,7 +194,8 @@ public final class LocalMailboxService: MailboxService {
         let publicKey = database.publicKey
         try database.close()
         let password = KeyHierarchy.generatePassword()
-        let record = try KeyHierarchy.wrap(dataKey: dataKey, password: password, aliasID: alias.id, passwordID: DirectoryID.randomPasswordID(), label: label)
+        var record = try KeyHierarchy.wrap(dataKey: dataKey, password: password, aliasID: alias.id, passwordID: DirectoryID.randomPasswordID(), label: label)
+        record.backupLocator = await KeyHierarchy.backupLocatorOffPool(address: alias.address, password: password)
         try await directory.addPassword(record)
         try await directory.setMailbox(aliasID: alias.id, mailboxID: mailboxID, publicKey: publicKey)
         return (password, record)
@@ -196,7 +205,8 @@ public final class LocalMailboxService: MailboxService {
     public func addPassword(address: EmailAddress, currentPassword: String, label: String?) async throws -> (password: String, record: PasswordRecord) {
         let (alias, dataKey, _) = try await authorize(address: address, password: currentPassword)
         let password = KeyHierarchy.generatePassword()
-        let record = try KeyHierarchy.wrap(dataKey: dataKey, password: password, aliasID: alias.id, passwordID: DirectoryID.randomPasswordID(), label: label)
+        var record = try KeyHierarchy.wrap(dataKey: dataKey, password: password, aliasID: alias.id, passwordID: DirectoryID.randomPasswordID(), label: label)
+        record.backupLocator = await KeyHierarchy.backupLocatorOffPool(address: alias.address, password: password)
         try await directory.addPassword(record)
         return (password, record)
     }
@@ -213,6 +223,7 @@ public final class LocalMailboxService: MailboxService {
         var record = try KeyHierarchy.wrap(dataKey: dataKey, password: password, aliasID: alias.id, passwordID: old.id, label: old.label)
         record.created = old.created
         record.lastUsed = old.lastUsed
+        record.backupLocator = await KeyHierarchy.backupLocatorOffPool(address: alias.address, password: password)
         try await directory.updatePassword(record)
         await revoked(alias: alias, passwordID: passwordID)
         return password

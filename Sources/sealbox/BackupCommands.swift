@@ -56,7 +56,7 @@ struct BackupCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the backup generations of a mailbox.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the backup generations of a mailbox (an address this data directory does not know: with its password, SEALBOX_PASSWORD).")
         @OptionGroup var global: GlobalOptions
         @Option(help: ArgumentHelp("A JSON configuration file.", valueName: "file")) var config: String?
         @Argument var address: String
@@ -64,7 +64,8 @@ struct BackupCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 let (node, backups) = try await openBackups(global: global, config: config)
-                let generations = try await backups.generations(address: try parseAddress(address))
+                let generations = try await backups.generations(address: try parseAddress(address),
+                                                                password: try await optionalSecret(environment: "SEALBOX_PASSWORD"))
                 var rows = [["GENERATION", "DATE", "SIZE"]]
                 for g in generations { rows.append([g.id, formatDate(g.date), ByteSize.format(g.size)]) }
                 emit(generations.isEmpty ? "no backups" : table(rows))
@@ -81,7 +82,8 @@ struct BackupCommand: AsyncParsableCommand {
             discussion: """
                 The download is checked against the SHA-256 recorded at backup time before anything is \
                 replaced. When the alias does not exist in the target data directory it is created with its \
-                original id and password entries, so the same passwords open it. With SEALBOX_PASSWORD set, the \
+                original id and password entries, so the same passwords open it; a data directory that does not \
+                know the address finds the backup with one of its passwords (SEALBOX_PASSWORD). With SEALBOX_PASSWORD set, the \
                 restored mailbox is opened to prove it, and the alias's forwards, webhooks and quota are restored too.
                 """)
         @OptionGroup var global: GlobalOptions

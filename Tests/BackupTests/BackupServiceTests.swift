@@ -271,7 +271,7 @@ struct BackupServiceTests {
         try Data(bytes).write(to: URL(fileURLWithPath: object))
 
         let other = try SealboxNode.open(dataDirectory: h.root + "/restored")
-        await #expect { try await h.service(node: other).restore(address: address, generation: nil, password: nil) } throws: { error in
+        await #expect { try await h.service(node: other).restore(address: address, generation: nil, password: h.password) } throws: { error in
             "\(error)".contains("damaged") && "\(error)".contains("SHA-256")
         }
         #expect(try await other.directory.alias(address: address) == nil)
@@ -403,7 +403,7 @@ struct BackupServiceTests {
         }
         await session.close()
         let other = try SealboxNode.open(dataDirectory: h.root + "/restored")
-        _ = try await h.service(node: other).restore(address: address, generation: nil, password: nil)
+        _ = try await h.service(node: other).restore(address: address, generation: nil, password: h.password)
         let restored = try await other.mailboxes.unlock(address: address, password: h.password)
         var back: [[UInt8]] = []
         for r in try await restored.messages(in: "INBOX", uids: nil, changedSince: nil) {
