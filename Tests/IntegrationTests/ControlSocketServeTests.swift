@@ -112,7 +112,7 @@ struct ControlSocketServeTests {
         #expect(!server.log.contains("locked by another"), "\(server.log)")
     }
 
-    @Test("a deliver wakes IDLE and a revoked password ends its IMAP session at once; another user is refused; a client that goes away leaves the node serving")
+    @Test("a deliver wakes IDLE and a revoked password ends its IMAP session at once; another user is refused; purge right after a session; a client that goes away leaves the node serving")
     func liveEffects() async throws {
         let server = try await ServerHarness()
         defer { _ = server.stop() }
@@ -121,6 +121,6 @@ struct ControlSocketServeTests {
             "--password", server.password, "--sealbox", CLIHarness.binary, "--data-dir", server.cli.dataDir,
         ], timeout: .seconds(120))
         #expect(r.ok, "\(r.output)\nserve said:\n\(server.log)")
-        #expect(r.output.contains("OK idle woken by deliver") && r.output.contains("OK bye on revoke") && r.output.contains("OK client gone"), "\(r.output)")
+        #expect(r.output.contains("OK idle woken by deliver") && r.output.contains("OK bye on revoke") && r.output.contains("OK client gone") && r.output.contains("OK purged while serving"), "\(r.output)")
     }
 }

@@ -32,11 +32,11 @@ def sealbox(*argv, stdin=b"", password=None):
 
 
 class IMAP:
-    def __init__(self, password):
+    def __init__(self, password, address=None):
         self.s = socket.create_connection(("127.0.0.1", args.port), timeout=10)
         self.f = self.s.makefile("rb")
         self.f.readline()
-        self.send(f'a LOGIN {args.address} "{password}"')
+        self.send(f'a LOGIN {address or args.address} "{password}"')
         self.until(b"a ")
         self.send("b SELECT INBOX")
         self.until(b"b ")
@@ -129,6 +129,25 @@ if os.geteuid() == 0:
     finally:
         os.chmod(args.data_dir, mode_dir)
         os.chmod(sock_path, mode_sock)
+
+# Purge beside the node, right after a session ended (the mailbox is still open for its grace period).
+domain = args.address.split("@")[1]
+third = f"purge-me@{domain}"
+sealbox("alias", "add", third)
+third_password = sealbox("password", "generate", third).strip()
+session = IMAP(third_password, third)
+session.send("z LOGOUT")
+session.until(b"z ")
+out = sealbox("alias", "remove", third, "--purge")
+if "deleted mailboxes/" not in out:
+    sys.exit(f"FAIL purge while serving: {out}")
+try:
+    IMAP(third_password, third)
+    sys.exit("FAIL the purged mailbox still logs in")
+except SystemExit as e:
+    if "FAIL the purged" in str(e):
+        raise
+print("OK purged while serving")
 
 # A client that goes away while the node waits for its standard input.
 p = subprocess.Popen([args.sealbox, "deliver", args.address], stdin=subprocess.PIPE, env=env)
