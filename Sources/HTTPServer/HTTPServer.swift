@@ -27,6 +27,12 @@ public struct HTTPServer: Sendable {
     public struct Dependencies: Sendable {
         /// Whether the node can serve (listeners up, directory reachable), with the reasons it cannot.
         public var readiness: @Sendable () async -> (ready: Bool, problems: [String]) = { (true, []) }
+        /// The node's directory and mailboxes as the API and the web pages use them (nil: those
+        /// routes answer 503).
+        public var backend: (any HTTPBackend)?
+        /// Signed-in owners (the API's `sealbox_session` cookie and the web pages share them).
+        /// SealboxApp replaces it with one whose `onEnd` closes the mailbox logins.
+        public var ownerSessions = OwnerSessions()
         public init() {}
     }
 
