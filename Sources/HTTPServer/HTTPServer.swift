@@ -33,6 +33,10 @@ public struct HTTPServer: Sendable {
         /// Signed-in owners (the API's `sealbox_session` cookie and the web pages share them).
         /// SealboxApp replaces it with one whose `onEnd` closes the mailbox logins.
         public var ownerSessions = OwnerSessions()
+        /// Autoconfiguration and discovery (`HTTPServer+Autoconfig.swift`).
+        public var autoconfig = AutoconfigDependencies()
+        /// The web pages (`HTTPServer+Web.swift`).
+        public var web = WebDependencies()
         public init() {}
     }
 
@@ -50,6 +54,8 @@ public struct HTTPServer: Sendable {
     public func makeRouter() -> Router<SealboxRequestContext> {
         let router = Router(context: SealboxRequestContext.self)
         addHealthRoutes(to: router)
+        addAutoconfigRoutes(to: router)
+        addWebRoutes(to: router)
         return router
     }
 

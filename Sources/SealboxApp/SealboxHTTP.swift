@@ -7,7 +7,7 @@ import NIOSSL
 /// and health meet the directory and the mailboxes.
 enum SealboxHTTP {
     static func server(configuration: SealboxConfiguration, port: Int, tls: TLSConfiguration?, node: SealboxNode,
-                       authenticator: SessionAuthenticator, logger: Logger) throws -> HTTPServer {
+                       authenticator: SessionAuthenticator, logger: Logger, bound: BoundListenerPorts = .init()) throws -> HTTPServer {
         var http = HTTPServer.Configuration()
         http.host = configuration.node.listenAddress
         http.port = port
@@ -23,6 +23,7 @@ enum SealboxHTTP {
                 return (false, ["directory unreachable"])
             }
         }
+        addWeb(to: &dependencies, configuration: configuration, node: node, bound: bound, logger: logger)
         return HTTPServer(configuration: http, dependencies: dependencies, logger: logger)
     }
 }
