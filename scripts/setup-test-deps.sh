@@ -63,6 +63,18 @@ if [ ${#missing_py[@]} -gt 0 ]; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "${missing_py[@]}"
 fi
 
+# The HTTP API's clients (Tests/IntegrationTests/Clients/http_api_suite.py and the schemathesis run
+# of HTTPAPIServeTests), pinned; added to an existing venv without rebuilding it.
+HTTP_API_CLIENTS=(requests==2.34.2 schemathesis==4.32.5)
+missing_http=()
+for spec in "${HTTP_API_CLIENTS[@]}"; do
+  "$VENV/bin/pip" show --disable-pip-version-check "${spec%%==*}" 2>/dev/null | grep -qx "Version: ${spec##*==}" || missing_http+=("$spec")
+done
+if [ ${#missing_http[@]} -gt 0 ]; then
+  echo "setup: installing ${missing_http[*]}" >&2
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "${missing_http[@]}"
+fi
+
 # The RFC 7208 (SPF) test suite, test/rfc7208-tests.yml of PyPI pyspf's source distribution (pinned by
 # version and SHA-256, never committed): Tests/MailAuthTests/RFC7208SuiteTests.swift reads it from
 # .deps/spf-tests, turning its YAML into JSON with the venv's PyYAML.

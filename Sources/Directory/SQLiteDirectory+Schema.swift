@@ -90,6 +90,7 @@ extension SQLiteDirectory {
                 """)
         }
         registerSieveMemoryMigration(&migrator)  // "v4-sieve-memory" (SQLiteDirectory+SieveMemory.swift)
+        registerAdminTokenMigration(&migrator)  // "v5-admin-tokens" (SQLiteDirectory+AdminTokens.swift)
         return migrator
     }()
 }

@@ -54,6 +54,9 @@ public struct HTTPServer: Sendable {
     public func makeRouter() -> Router<SealboxRequestContext> {
         let router = Router(context: SealboxRequestContext.self)
         addHealthRoutes(to: router)
+        addOpenAPIRoute(to: router)
+        addAdminRoutes(to: router)
+        addOwnerRoutes(to: router)
         addAutoconfigRoutes(to: router)
         addWebRoutes(to: router)
         return router
@@ -71,6 +74,22 @@ public struct HTTPServer: Sendable {
                 if let address = channel.localAddress { onBound(name, address) }
             },
             logger: logger)
-        return [app]
+        return [app, OwnerSessionSweeper(sessions: dependencies.ownerSessions)]
+    }
+}
+
+/// Ends expired owner sessions every minute, so an abandoned one does not keep its mailbox
+/// unlocked until someone else signs in.
+struct OwnerSessionSweeper: Service {
+    let sessions: OwnerSessions
+    func run() async throws {
+        let sessions = self.sessions
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(60))
+                await sessions.expire()
+            }
+        }
+        await sessions.endAll()
     }
 }

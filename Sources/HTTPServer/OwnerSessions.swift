@@ -96,6 +96,13 @@ public actor OwnerSessions {
         }
     }
 
+    /// Ends every session (shutdown).
+    public func endAll() async {
+        let all = entries.values
+        entries = [:]
+        for entry in all { await onEnd(entry.login) }
+    }
+
     public var count: Int { entries.count }
 
     /// The `Set-Cookie` value of a new session.

@@ -23,6 +23,10 @@ enum SealboxHTTP {
                 return (false, ["directory unreachable"])
             }
         }
+        let backend = NodeHTTPBackend(node: node, configuration: configuration, authenticator: authenticator, logger: logger)
+        dependencies.backend = backend
+        // A session that ends (expiry, sign-out, a newer one past the cap) closes its mailbox login.
+        dependencies.ownerSessions = OwnerSessions(onEnd: { login in await backend.signOut(login) })
         addWeb(to: &dependencies, configuration: configuration, node: node, bound: bound, logger: logger)
         return HTTPServer(configuration: http, dependencies: dependencies, logger: logger)
     }

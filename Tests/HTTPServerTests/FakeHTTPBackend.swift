@@ -144,10 +144,10 @@ final class FakeHTTPBackend: HTTPBackend {
         APIBackupStatus(configured: false, destination: nil, intervalSeconds: nil, mailboxes: [])
     }
     func runBackup(address: String?) async throws -> [APIBackupResult] {
-        throw HTTPBackendError(.unavailable, "no backup destination")
+        throw HTTPBackendError(.conflict, "no backup destination")
     }
     func backups(address: String) async throws -> [APIBackupGeneration] {
-        throw HTTPBackendError(.unavailable, "no backup destination")
+        throw HTTPBackendError(.conflict, "no backup destination")
     }
 
     func signIn(address: String, password: String, remoteIP: String) async -> OwnerSignInOutcome {
