@@ -256,6 +256,25 @@ import Testing
         }
     }
 
+    @Test func originCheck() {
+        func request(_ fields: [(String, String)]) -> Request {
+            var headers = HTTPFields()
+            for (name, value) in fields { headers[HTTPField.Name(name)!] = value }
+            return Request(head: HTTPRequest(method: .post, scheme: "https", authority: "mail.example.com:8443", path: "/signin", headerFields: headers),
+                           body: .init(buffer: ByteBuffer()))
+        }
+        #expect(WebHeaders.isSameOrigin(request([])))
+        #expect(WebHeaders.isSameOrigin(request([("Origin", "https://mail.example.com:8443")])))
+        #expect(!WebHeaders.isSameOrigin(request([("Origin", "https://evil.example")])))
+        #expect(!WebHeaders.isSameOrigin(request([("Origin", "https://mail.example.com:9999")])))
+        // Under Referrer-Policy: no-referrer a browser's form post says Origin: null; Sec-Fetch-Site decides.
+        #expect(WebHeaders.isSameOrigin(request([("Origin", "null"), ("Sec-Fetch-Site", "same-origin")])))
+        #expect(!WebHeaders.isSameOrigin(request([("Origin", "null"), ("Sec-Fetch-Site", "cross-site")])))
+        #expect(!WebHeaders.isSameOrigin(request([("Sec-Fetch-Site", "same-site")])))
+        #expect(WebHeaders.isSameOrigin(request([("Referer", "https://mail.example.com:8443/signin")])))
+        #expect(!WebHeaders.isSameOrigin(request([("Referer", "https://evil.example/")])))
+    }
+
     @Test func formLimits() throws {
         #expect(throws: HTTPAPIError.self) { try WebForm(Array(repeating: "a=b", count: WebForm.maxFields + 1).joined(separator: "&")) }
         let form = try WebForm("a=1+2&b=%3Cx%3E&a=second&empty=")

@@ -23,6 +23,7 @@ enum WebAssets {
         a { color: var(--accent); }
         .toc { color: var(--muted); }
         .card { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: .4em 1em; margin: 1em 0; max-width: 36em; }
+        .card h2 { margin-top: .5em; }
         label { display: block; font-weight: 500; margin-bottom: .2em; }
         label:has(input[type=checkbox]) { display: inline; font-weight: normal; }
         input[type=text], input[type=email], input[type=password], input[type=url] { width: 100%; max-width: 30em; padding: .45em .6em;

@@ -88,12 +88,14 @@ enum WebHeaders {
         "\(name)=\(value); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)" + (secure ? "; Secure" : "")
     }
 
-    /// Whether a POST comes from this site: when the browser says where it comes from (`Origin`,
-    /// else `Referer`, and `Sec-Fetch-Site`), that must be this host. A request that says nothing
-    /// (an old browser, a script) is left to the CSRF token alone.
+    /// Whether a POST comes from this site, as far as the browser says: `Sec-Fetch-Site` when sent
+    /// (browsers set it themselves) must be `same-origin` (or `none`: typed by the user); else an
+    /// `Origin`, else a `Referer`, must name this host. Under `Referrer-Policy: no-referrer`
+    /// browsers send `Origin: null` with a form post, so `null` says nothing either way. A request
+    /// that says nothing (an old browser, a script) is left to the CSRF token, which every POST needs.
     static func isSameOrigin(_ request: Request) -> Bool {
-        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site != "same-origin", site != "none" {
-            return false
+        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!] {
+            return site == "same-origin" || site == "none"
         }
         let host = request.head.authority?.lowercased()
         func authority(of url: String) -> String? {
@@ -101,21 +103,19 @@ enum WebHeaders {
             let hostPart = h.contains(":") ? "[\(h)]" : h
             return (components.port.map { "\(hostPart):\($0)" } ?? hostPart).lowercased()
         }
-        func sameHost(_ other: String) -> Bool {
+        func sameHost(_ other: String?) -> Bool {
+            guard let other, let host else { return false }
             // The Host header may leave out the default port.
             let strip = { (a: String) -> String in
                 a.hasSuffix(":443") ? String(a.dropLast(4)) : a.hasSuffix(":80") ? String(a.dropLast(3)) : a
             }
-            guard let host else { return false }
             return strip(other) == strip(host)
         }
-        if let origin = request.headers[.origin] {
-            guard origin != "null", let a = authority(of: origin) else { return false }
-            return sameHost(a)
+        if let origin = request.headers[.origin], origin != "null" {
+            return sameHost(authority(of: origin))
         }
         if let referer = request.headers[.referer] {
-            guard let a = authority(of: referer) else { return false }
-            return sameHost(a)
+            return sameHost(authority(of: referer))
         }
         return true
     }

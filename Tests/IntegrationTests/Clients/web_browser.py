@@ -20,6 +20,8 @@ from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 WAIT = 20  # seconds: every wait is bounded
 
@@ -56,6 +58,12 @@ class Pages:
     def get(self, path):
         self.d.get(self.base + path)
 
+    def go(self, element):
+        """Clicks a link or a submit button and waits (bounded) until the next page replaced this one."""
+        old = self.d.find_element(By.TAG_NAME, "html")
+        element.click()
+        WebDriverWait(self.d, WAIT).until(expected_conditions.staleness_of(old))
+
     def text(self):
         return self.d.find_element(By.TAG_NAME, "body").text
 
@@ -79,14 +87,15 @@ class Pages:
         self.get("/signin")
         self.d.find_element(By.ID, "address").send_keys(address)
         self.d.find_element(By.ID, "password").send_keys(password)
-        self.d.find_element(By.CSS_SELECTOR, "form[action='/signin'] button[type=submit]").click()
-        check(self.d.current_url.endswith("/account"), "signed in: on the owner's page")
+        self.go(self.d.find_element(By.CSS_SELECTOR, "form[action='/signin'] button[type=submit]"))
+        check(self.d.current_url.endswith("/account"), "signed in: on the owner's page"
+              + ("" if self.d.current_url.endswith("/account") else f" (at {self.d.current_url}: {self.text()[:300]!r})"))
 
     def generate(self, label):
         field = self.d.find_element(By.ID, "label")
         field.clear()
         field.send_keys(label)
-        self.d.find_element(By.CSS_SELECTOR, "form[action='/account/passwords'] button[type=submit]").click()
+        self.go(self.d.find_element(By.CSS_SELECTOR, "form[action='/account/passwords'] button[type=submit]"))
         value = self.d.find_element(By.ID, "new-password").get_attribute("value")
         check(value and len(value) >= 16, "a new password is shown")
         return value
@@ -95,7 +104,7 @@ class Pages:
         rows = self.d.find_elements(By.CSS_SELECTOR, "#passwords tbody tr")
         for row in rows:
             if row.find_elements(By.TAG_NAME, "td")[0].text.startswith(label):
-                row.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+                self.go(row.find_element(By.CSS_SELECTOR, "button[type=submit]"))
                 return
         check(False, f"a row for the password {label!r}")
 
@@ -141,12 +150,12 @@ def owner_flow(p, args):
     check(imap_login(args.imaps, args.address, args.password), "the other password still works")
 
     p.d.find_element(By.ID, "forward").send_keys("copy@example.org")
-    p.d.find_element(By.CSS_SELECTOR, "form[action='/account/forwards'] button[type=submit]").click()
+    p.go(p.d.find_element(By.CSS_SELECTOR, "form[action='/account/forwards'] button[type=submit]"))
     check("The forward is added." in p.text() and "copy@example.org" in p.text(), "a forward is added")
-    p.d.find_element(By.CSS_SELECTOR, "form[action='/account/forwards/remove'] button[type=submit]").click()
+    p.go(p.d.find_element(By.CSS_SELECTOR, "form[action='/account/forwards/remove'] button[type=submit]"))
     check("The forward is removed." in p.text(), "the forward is removed")
 
-    p.d.find_element(By.CSS_SELECTOR, "header form button[type=submit]").click()
+    p.go(p.d.find_element(By.CSS_SELECTOR, "header form button[type=submit]"))
     check(p.d.current_url.endswith("/signin?done=signedout") and "You are signed out." in p.text(), "signed out")
 
 
@@ -155,13 +164,13 @@ def admin_flow(p, args):
     check(p.d.current_url.endswith("/admin/signin"), "the admin's pages need a token")
     p.shot("admin-signin", ["Administrator sign-in", "Admin token"])
     p.d.find_element(By.ID, "token").send_keys(args.admin_token)
-    p.d.find_element(By.CSS_SELECTOR, "form[action='/admin/signin'] button[type=submit]").click()
+    p.go(p.d.find_element(By.CSS_SELECTOR, "form[action='/admin/signin'] button[type=submit]"))
     check(p.d.current_url.endswith("/admin"), "admin signed in")
     domain = args.address.split("@")[1]
     p.shot("admin", ["Administration", "Domains", domain, "Aliases", args.address])
-    p.d.find_element(By.LINK_TEXT, domain).click()
+    p.go(p.d.find_element(By.LINK_TEXT, domain))
     p.shot("admin-domain", [f"DNS records of {domain}", "MX", "_dmarc." + domain])
-    p.d.find_element(By.PARTIAL_LINK_TEXT, "Check what DNS publishes now").click()
+    p.go(p.d.find_element(By.PARTIAL_LINK_TEXT, "Check what DNS publishes now"))
     p.shot("admin-domain-check", ["records are not as expected"])
     if args.dns_served:
         ok = p.d.find_elements(By.CSS_SELECTOR, "td.state-ok")
@@ -169,7 +178,7 @@ def admin_flow(p, args):
         check(any(c.find_element(By.XPATH, "following-sibling::td[2]").text == "MX" for c in ok), "the live check finds the published MX")
         check(len(missing) >= 3, f"the live check reports the unpublished records missing ({len(missing)})")
     p.get("/admin")
-    p.d.find_element(By.CSS_SELECTOR, "header form button[type=submit]").click()
+    p.go(p.d.find_element(By.CSS_SELECTOR, "header form button[type=submit]"))
     check(p.d.current_url.endswith("/admin/signin?done=signedout"), "admin signed out")
 
 

@@ -136,6 +136,9 @@ def pages(c, args):
     check(status == 403, "sign-in with a wrong CSRF token: 403")
     status, _, _ = c.post_form("/signin", dict(creds, csrf=token), origin="https://evil.example")
     check(status == 403, "sign-in from another origin: 403")
+    status, _, _ = c.request("POST", "/signin", urllib.parse.urlencode(dict(creds, csrf=token)),
+                             {"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "cross-site", "Origin": "null"})
+    check(status == 403, "sign-in that the browser marks cross-site: 403")
     check("sealbox_session" not in c.cookies, "no session after the refused sign-ins")
     status, h, _ = c.post_form("/signin", dict(creds, csrf=token), origin=f"https://127.0.0.1:{args.port}")
     check(status == 303 and h["Location"] == "/account" and "sealbox_session" in c.cookies, "sign-in with the token (no JavaScript needed)")
