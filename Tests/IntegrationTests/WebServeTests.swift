@@ -35,6 +35,8 @@ struct WebServeTests {
         let server = try await ServerHarness(environment: ["SEALBOX_SERVER_HOSTNAME": Self.hostname])
         defer { server.stop() }
         let port = try await server.webPort()
+        let delivered = try await server.deliver(Array("From: a@example.org\r\nTo: \(server.address)\r\nSubject: web export\r\n\r\nhello\r\n".utf8))
+        #expect(delivered.ok, "deliver: \(delivered.stderr)")
         let output = try await run("web_checks", ["web_checks.py"] + ports(server, port) + [
             "--hostname", Self.hostname, "--imap", String(server.imapPort),
             "--submissions", String(server.submissionsPort), "--submission", String(server.submissionPort)])

@@ -164,6 +164,14 @@ def pages(c, args):
     check(status == 200 and h["Content-Type"] == "application/x-apple-aspen-config" and b"<plist" in data
           and args.hostname.encode() in data and args.password.encode() not in data, "the .mobileconfig profile, without the password")
 
+    status, h, data = c.request("GET", "/account/export?format=mbox")
+    check(status == 200 and h["Content-Disposition"].startswith("attachment; filename=") and b"Subject: web export" in data,
+          "the INBOX as mbox download")
+    status, h, data = c.request("GET", "/account/export?format=eml-zip")
+    check(status == 200 and data[:2] == b"PK", "the eml zip download")
+    status, h, _ = c.request("GET", "/account/export?format=sqlite")
+    check(status == 400, "the encrypted database is not a GET (it needs the password)")
+
     status, h, _ = c.post_form("/signout", {"csrf": token})
     check(status == 303 and "sealbox_session" not in c.cookies, "sign-out")
     status, h, _ = c.request("GET", "/account")
