@@ -44,7 +44,7 @@ extension HTTPServer {
         })
 
         admin.get("/aliases", use: route { request, _, backend in
-            let domain = request.uri.queryParameters.get("domain")
+            let domain = try Self.query(request)["domain"]
             if let domain, domain.isEmpty || domain.utf8.count > 253 {
                 throw HTTPAPIError(.badRequest, code: "invalid_request", "bad domain")
             }

@@ -107,9 +107,29 @@ extension HTTPServer {
         return value
     }
 
+    /// The query parameters as HTML forms send them (application/x-www-form-urlencoded: `+` is a
+    /// space, `%2B` a plus), the first value of each name; at most 8 KiB of query.
+    static func query(_ request: Request) throws -> [String: String] {
+        guard let raw = request.uri.query, !raw.isEmpty else { return [:] }
+        guard raw.utf8.count <= 8192 else { throw HTTPAPIError(.badRequest, code: "invalid_request", "the query string is too long") }
+        var out: [String: String] = [:]
+        for pair in raw.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) throws -> String {
+                guard let text = s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding else {
+                    throw HTTPAPIError(.badRequest, code: "invalid_request", "malformed percent-encoding in the query")
+                }
+                return text
+            }
+            let name = try decode(parts[0])
+            if out[name] == nil { out[name] = parts.count == 2 ? try decode(parts[1]) : "" }
+        }
+        return out
+    }
+
     /// A boolean query parameter (`true`/`false`/`1`/`0`), default false.
     static func flag(_ name: String, _ request: Request) throws -> Bool {
-        guard let value = request.uri.queryParameters.get(name) else { return false }
+        guard let value = try query(request)[name] else { return false }
         switch value.lowercased() {
         case "true", "1": return true
         case "false", "0": return false

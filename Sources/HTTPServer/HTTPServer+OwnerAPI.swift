@@ -90,7 +90,7 @@ extension HTTPServer {
             return try Self.json(try await backend.addWebhook(auth.login, url: body.url), status: .created)
         })
         me.delete("/webhooks", use: route { request, _, backend, auth in
-            guard let url = request.uri.queryParameters.get("url"), !url.isEmpty, url.utf8.count <= 2048 else {
+            guard let url = try Self.query(request)["url"], !url.isEmpty, url.utf8.count <= 2048 else {
                 throw HTTPAPIError(.badRequest, code: "invalid_request", "give the webhook as ?url=")
             }
             return try Self.json(try await backend.removeWebhook(auth.login, url: url))
@@ -104,9 +104,9 @@ extension HTTPServer {
 
         me.get("/export") { request, context in
             try await api {
-                let parameters = request.uri.queryParameters
-                let format = try Self.exportFormat(parameters.get("format"))
-                let folder = try Self.folderParameter(parameters.get("folder"))
+                let parameters = try Self.query(request)
+                let format = try Self.exportFormat(parameters["format"])
+                let folder = try Self.folderParameter(parameters["folder"])
                 return try await exportResponse(request, context: context, format: format, folder: folder, password: nil)
             }
         }
@@ -135,28 +135,28 @@ extension HTTPServer {
     }
 
     static func searchQuery(_ request: Request) throws -> APISearchQuery {
-        let p = request.uri.queryParameters
-        guard let q = p.get("q"), !q.isEmpty else { throw HTTPAPIError(.badRequest, code: "invalid_request", "give the query as ?q=") }
-        var query = APISearchQuery(query: q)
-        if let mode = p.get("mode") {
+        let p = try Self.query(request)
+        guard let q = p["q"], !q.isEmpty else { throw HTTPAPIError(.badRequest, code: "invalid_request", "give the query as ?q=") }
+        var search = APISearchQuery(query: q)
+        if let mode = p["mode"] {
             guard let m = APISearchMode(rawValue: mode) else {
                 throw HTTPAPIError(.badRequest, code: "invalid_request", "mode must be text or regex")
             }
-            query.mode = m
+            search.mode = m
         }
-        query.folder = try folderParameter(p.get("folder"))
-        if p.get("caseInsensitive") != nil { query.caseInsensitive = try flag("caseInsensitive", request) }
-        if let limit = p.get("limit") {
+        search.folder = try folderParameter(p["folder"])
+        if p["caseInsensitive"] != nil { search.caseInsensitive = try flag("caseInsensitive", request) }
+        if let limit = p["limit"] {
             guard let n = Int(limit), (1...APISearchQuery.maxLimit).contains(n) else {
                 throw HTTPAPIError(.badRequest, code: "invalid_request", "limit must be 1 to \(APISearchQuery.maxLimit)")
             }
-            query.limit = n
+            search.limit = n
         }
-        if let cursor = p.get("cursor") {
+        if let cursor = p["cursor"] {
             guard !cursor.isEmpty, cursor.utf8.count <= 64 else { throw HTTPAPIError(.badRequest, code: "invalid_request", "bad cursor") }
-            query.cursor = cursor
+            search.cursor = cursor
         }
-        return query
+        return search
     }
 
     /// The export, streamed: the owner's login (a Basic one) lasts until the last byte is written.

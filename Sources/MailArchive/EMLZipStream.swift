@@ -46,8 +46,8 @@ public struct EMLZipStream {
     public mutating func finish() -> [UInt8] {
         guard !finished else { return [] }
         finished = true
-        var out = closeFolder()
-        let start = offset + UInt64(out.count)
+        var out = closeFolder()  // (its entry already counted in `offset`)
+        let start = offset
         var cd: [UInt8] = []
         for e in central {
             let zip64 = e.offset >= 0xFFFF_FFFF
@@ -80,7 +80,6 @@ public struct EMLZipStream {
         out.le16(needs64 ? 0xFFFF : UInt16(count)); out.le16(needs64 ? 0xFFFF : UInt16(count))
         out.le32(needs64 ? 0xFFFF_FFFF : UInt32(size)); out.le32(needs64 ? 0xFFFF_FFFF : UInt32(start))
         out.le16(0)
-        offset += UInt64(out.count)
         central = []
         return out
     }

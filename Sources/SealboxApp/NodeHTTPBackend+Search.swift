@@ -75,6 +75,7 @@ extension NodeHTTPBackend {
         var bytesLeft = budget.bytes
         var stepsLeft = budget.regexSteps
         var hits: [(folder: String, uid: UID)] = []
+        var lastHitFolder = start.folder
         var examined = 0
         var next: SearchCursor?
         var exhausted = false
@@ -93,12 +94,13 @@ extension NodeHTTPBackend {
                 .sorted { $0.uid > $1.uid }
             for state in states {
                 if hits.count == query.limit {
-                    next = SearchCursor(folder: folderIndex, below: hits.last!.uid)
+                    next = SearchCursor(folder: lastHitFolder, below: hits.last!.uid)
                     break search
                 }
                 examined += 1
                 if indexed != nil {
                     hits.append((folder, state.uid))
+                    lastHitFolder = folderIndex
                     continue
                 }
                 if ContinuousClock.now > deadline || bytesLeft <= 0 {
@@ -111,13 +113,19 @@ extension NodeHTTPBackend {
                 let fields = Self.searchFields(bytes)
                 switch matcher {
                 case .text(let needle, let caseInsensitive):
-                    if fields.contains(where: { (caseInsensitive ? $0.lowercased() : $0).contains(needle) }) { hits.append((folder, state.uid)) }
+                    if fields.contains(where: { (caseInsensitive ? $0.lowercased() : $0).contains(needle) }) {
+                        hits.append((folder, state.uid))
+                        lastHitFolder = folderIndex
+                    }
                 case .regex(let regex):
                     let before = stepsLeft
                     do {
                         var matched = false
                         for field in fields where !matched { matched = try regex.matches(field, stepBudget: &stepsLeft) }
-                        if matched { hits.append((folder, state.uid)) }
+                        if matched {
+                            hits.append((folder, state.uid))
+                            lastHitFolder = folderIndex
+                        }
                     } catch {
                         // One message alone spent the whole budget: the pattern is too costly.
                         if before == budget.regexSteps {
@@ -152,8 +160,25 @@ extension NodeHTTPBackend {
     /// What a scan matches: the header block (RFC 2047 words decoded), the subject, the
     /// addresses and the decoded text of the body parts.
     static func searchFields(_ bytes: [UInt8]) -> [String] {
-        let header = RFC2047.decode(SubmissionHeaderFacts.headerBlock(bytes))
+        let header = decodedHeader(SubmissionHeaderFacts.headerBlock(bytes))
         let text = MIMEMessage.parse(bytes).searchText()
         return [header, text.subject, text.addresses, text.body] + text.attachmentNames
+    }
+
+    /// The header one field a line (folded lines joined), RFC 2047 words decoded: `^Subject: …`
+    /// matches at the start of the field.
+    static func decodedHeader(_ block: [UInt8]) -> String {
+        var fields: [ArraySlice<UInt8>] = []
+        var start = 0
+        var i = 0
+        while i < block.count {
+            if block[i] == 0x0A, i + 1 < block.count, block[i + 1] != 0x20, block[i + 1] != 0x09 {
+                fields.append(block[start...i])
+                start = i + 1
+            }
+            i += 1
+        }
+        if start < block.count { fields.append(block[start...]) }
+        return fields.map { RFC2047.decode($0).trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }.joined(separator: "\n")
     }
 }

@@ -38,7 +38,8 @@ struct HTTPAPIServeTests {
         ], timeout: .seconds(900))
         Attachment.record(result.output, named: "http_api_suite.txt")
         for line in result.output.split(separator: "\n") where line.hasPrefix("FIGURE:") { print(line) }
-        #expect(result.ok, "http_api_suite.py exited \(result.status)\(result.timedOut ? " (timed out)" : ""):\n\(RealClientTests.tail(result.output))")
+        let log = RealClientTests.tail(server.log)
+        #expect(result.ok, "http_api_suite.py exited \(result.status)\(result.timedOut ? " (timed out)" : ""):\n\(RealClientTests.tail(result.output))\nserver log:\n\(log)")
         #expect(!server.log.contains(server.password), "the password is never logged")
         #expect(!server.log.contains(token), "the admin token is never logged")
     }
@@ -53,16 +54,21 @@ struct HTTPAPIServeTests {
                       "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
                       "--max-examples", "15", "--tls-verify", server.certificatePath ?? "false", "--seed", "1",
                       "--no-color", "--max-failures", "5"]
-        // The admin API with the token, then the owner's with HTTP Basic.
+        // The owner's API with HTTP Basic first (the admin run may remove the mailbox), without
+        // revoking passwords (it would revoke the one it signs in with and see only 401s after).
+        let owner = try await ScriptRunner.run(ScriptRunner.python, common + ["--auth", "\(server.address):\(server.password)",
+                                                                              "--include-path-regex", "^/api/v1/me",
+                                                                              "--exclude-operation-id", "revokeMyPassword"],
+                                               timeout: .seconds(900))
+        Attachment.record(owner.output, named: "schemathesis-owner.txt")
+        print("schemathesis (owner):\n" + RealClientTests.tail(owner.output, lines: 25))
+        #expect(owner.ok, "schemathesis (owner) exited \(owner.status):\n\(RealClientTests.tail(owner.output))")
+        #expect(!owner.output.contains("Rate limited"), "the owner run was throttled (a failed login): its coverage is lost")
         let admin = try await ScriptRunner.run(ScriptRunner.python, common + ["-H", "Authorization: Bearer \(token)",
                                                                               "--include-path-regex", "^/api/v1/admin/|^/openapi"],
                                                timeout: .seconds(900))
         Attachment.record(admin.output, named: "schemathesis-admin.txt")
+        print("schemathesis (admin):\n" + RealClientTests.tail(admin.output, lines: 25))
         #expect(admin.ok, "schemathesis (admin) exited \(admin.status):\n\(RealClientTests.tail(admin.output))")
-        let owner = try await ScriptRunner.run(ScriptRunner.python, common + ["--auth", "\(server.address):\(server.password)",
-                                                                              "--include-path-regex", "^/api/v1/me"],
-                                               timeout: .seconds(900))
-        Attachment.record(owner.output, named: "schemathesis-owner.txt")
-        #expect(owner.ok, "schemathesis (owner) exited \(owner.status):\n\(RealClientTests.tail(owner.output))")
     }
 }

@@ -132,7 +132,10 @@ types = {rec["type"] for rec in dns["records"]}
 check({"MX", "TXT"} <= types, f"record types {types}")
 cp = cli("domain", "dns", "xn--bcher-kva.example")
 check(cp.returncode == 0, f"sealbox domain dns: {cp.stderr}")
-check(dns["text"] == cp.stdout, "the API's DNS text is what `sealbox domain dns` prints")
+# The same records as the CLI; SRV records name the listeners' fixed ports, which this `serve`
+# (ports `auto`) has none of while the CLI reads the defaults.
+strip = lambda text: [l for l in text.splitlines() if " SRV " not in l and "_submission" not in l and "_imap" not in l and "_pop3" not in l]
+check(strip(dns["text"]) == strip(cp.stdout), f"the API's DNS text is what `sealbox domain dns` prints:\n{dns['text']}\n---\n{cp.stdout}")
 expect_error(req("GET", "/api/v1/admin/domains/nowhere.example/dns", headers=ADMIN), 404, "not_found", "dns of unknown domain")
 
 # ---------------------------------------------------------------- aliases and their passwords
@@ -187,8 +190,15 @@ hit("GET", "/api/v1/admin/backups/{address}")
 # ---------------------------------------------------------------- owner: session cookie and Basic
 expect_error(req("POST", "/api/v1/session", json={"address": args.address, "password": "wrong password"}), 401, "unauthorized",
              "wrong password")
-s = requests.Session()
-s.verify = VERIFY
+class VerifyingSession(requests.Session):
+    # Passed on each request: requests does not always apply a Session's CA bundle path.
+    def request(self, method, url, **kw):
+        kw.setdefault("verify", VERIFY)
+        kw.setdefault("timeout", TIMEOUT)
+        return super().request(method, url, **kw)
+
+
+s = VerifyingSession()
 r = s.post(BASE + "/api/v1/session", json={"address": args.address, "password": args.password}, timeout=TIMEOUT)
 expect(r, 201, "sign in"); hit("POST", "/api/v1/session")
 cookie = r.headers["Set-Cookie"]
@@ -247,7 +257,7 @@ def append(folder, subject, body, sender="alice@example.org"):
 
 
 append("INBOX", "Quarterly report", "The zebra numbers are in.\nRegards")
-append("INBOX", "=?utf-8?q?Caf=C3=A9_menu?=", "Croissants und Kaffee")
+append("INBOX", "Café menu", "Croissants und Kaffee")
 append("Archive" if False else "INBOX", "Long line", "a" * 60000)
 typ, _ = imap.create("Projects")
 append("Projects", "Plans", "zebra crossing project")
@@ -277,7 +287,7 @@ expect_error(s.get(BASE + "/api/v1/me/search", params={"q": "(a)\\1", "mode": "r
              "back-reference refused")
 expect_error(s.get(BASE + "/api/v1/me/search", params={"q": "([a-", "mode": "regex"}, timeout=TIMEOUT), 400, "invalid_request", "bad pattern")
 expect_error(s.get(BASE + "/api/v1/me/search", params={"q": "x", "folder": "Nope"}, timeout=TIMEOUT), 404, "not_found", "no such folder")
-for pattern in ["(a|aa)*b", "(a*)*b", "((a+)+)+b", "(a|a?)+b", "(.*a){12}b"]:
+for pattern in ["^(a|aa)*c$", "(a*)*c", "((a+)+)+c", "(a|a?)+c", "(.*a){12}c", "(a|aa)*b"]:
     started = time.monotonic()
     r = s.get(BASE + "/api/v1/me/search", params={"q": pattern, "mode": "regex"}, timeout=TIMEOUT)
     took = time.monotonic() - started
@@ -310,6 +320,9 @@ check(leftovers == [], f"no temporary export left behind: {leftovers}")
 # A bigger mailbox (tens of MB): exports stream, the server's RSS stays bounded.
 chunk = ("The quick brown fox jumps over the lazy dog. " * 22 + "\n") * 100  # ~100 KB
 count = args.export_mb * 10
+imap.logout()
+imap = imaplib.IMAP4("127.0.0.1", args.imap_port, timeout=60)
+imap.login(args.address, args.password)
 for i in range(count):
     append("INBOX", f"Bulk {i}", chunk)
 imap.logout()
