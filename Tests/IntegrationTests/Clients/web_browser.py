@@ -18,7 +18,7 @@ import ssl
 import sys
 
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -64,6 +64,7 @@ class Pages:
         old = self.d.find_element(By.TAG_NAME, "html")
         element.click()
         WebDriverWait(self.d, WAIT).until(expected_conditions.staleness_of(old))
+        WebDriverWait(self.d, WAIT).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
     def text(self):
         return self.d.find_element(By.TAG_NAME, "body").text
@@ -140,6 +141,11 @@ def owner_flow(p, args):
     copy = p.d.find_element(By.CSS_SELECTOR, "button[data-copy='new-password']")
     check(copy.is_displayed(), "with JavaScript the copy button is shown")
     copy.click()
+    # The clipboard answers asynchronously: wait (bounded) for the button to say so.
+    try:
+        WebDriverWait(p.d, WAIT).until(lambda d: copy.text == "Copied")
+    except TimeoutException:
+        pass
     check(copy.text == "Copied", "the copy button copies")
     p.shot("account-new-password", ["New password “laptop”", "shown only this once"])
 
