@@ -8,7 +8,7 @@ import Testing
 /// The web pages against the in-memory backend: sign-in, the owner's page, CSRF and origin
 /// checks, the security headers, escaping, the admin's pages.
 @Suite struct WebPageTests {
-    static func server(backend: FakeHTTPBackend = FakeHTTPBackend()) -> HTTPServer {
+    static func server(backend: FakeHTTPBackend = FakeHTTPBackend(), allowInsecureAuth: Bool = true) -> HTTPServer {
         var dependencies = HTTPServer.Dependencies()
         dependencies.backend = backend
         dependencies.autoconfig.setup = { MailClientSetup(hostname: "mail.example.com", ports: .standard) }
@@ -20,7 +20,7 @@ import Testing
         var configuration = HTTPServer.Configuration()
         configuration.hostname = "mail.example.com"
         // The in-memory transport has no peer address (not loopback): plain HTTP is allowed here.
-        configuration.allowInsecureAuth = true
+        configuration.allowInsecureAuth = allowInsecureAuth
         return HTTPServer(configuration: configuration, dependencies: dependencies, logger: .init(label: "test"))
     }
 
@@ -253,6 +253,19 @@ import Testing
             // The admin's cookie does not open the owner's page.
             response = try await browser.send(client, "/account")
             #expect(response.status == .seeOther)
+        }
+    }
+
+    @Test func signInOverPlainHTTPFromAnotherMachineIsRefused() async throws {
+        let app = Application(router: Self.server(allowInsecureAuth: false).makeRouter())
+        try await app.test(.router) { client in
+            var browser = Browser()
+            try await browser.send(client, "/signin")
+            let response = try await browser.send(client, "/signin", form: [("csrf", browser.csrf ?? ""), ("address", "user@example.com"),
+                                                                             ("password", "secret-password")])
+            #expect(response.status == .forbidden)
+            #expect(String(buffer: response.body).contains("HTTPS only"))
+            #expect(browser.cookies[OwnerSessions.cookieName] == nil)
         }
     }
 
