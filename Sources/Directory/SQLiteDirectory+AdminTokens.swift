@@ -106,10 +106,13 @@ extension SQLiteDirectory {
         var found: AdminTokenRecord?
         for record in tokens where AdminToken.constantTimeEqual(record.hash, hash) { found = record }
         guard var record = found else { return nil }
-        record.lastUsed = now
-        let id = record.id, used = DirectoryDate.string(now)
-        try await pool.write { db in
-            try db.execute(sql: "UPDATE admin_token SET last_used = ? WHERE id = ?", arguments: [used, id])
+        // At most one write a minute per token: an API client's every request is not a write.
+        if record.lastUsed.map({ now.timeIntervalSince($0) >= 60 }) ?? true {
+            record.lastUsed = now
+            let id = record.id, used = DirectoryDate.string(now)
+            try await pool.write { db in
+                try db.execute(sql: "UPDATE admin_token SET last_used = ? WHERE id = ?", arguments: [used, id])
+            }
         }
         return record
     }
