@@ -25,6 +25,9 @@ missing=()
 # dovecot-managesieved: the reference ManageSieve server (scripts/dovecot-managesieve.sh); sieve-connect:
 # a real ManageSieve client (Tests/IntegrationTests/Clients/sieve_connect_suite.sh).
 DEBS+=(dovecot-managesieved sieve-connect)
+# chromium and chromium-driver: the real browser the web page tests drive headless through selenium
+# (Tests/IntegrationTests/Clients/web_browser.py).
+DEBS+=(chromium chromium-driver)
 for p in "${DEBS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}" >&2
@@ -49,13 +52,27 @@ fi
 # ManageSieve clients the tests drive (Tests/IntegrationTests/Clients/managesieve_clients.py), pinned;
 # added to an existing venv without rebuilding it.
 MANAGESIEVE_CLIENTS=(sievelib==1.6.0 managesieve==0.8.1 sievemgr==0.7.4.7)
+# selenium: drives chromium in the web page tests (4.52.0 needs a newer certifi than the index has).
+WEB_CLIENTS=(selenium==4.51.0)
 missing_py=()
-for spec in "${MANAGESIEVE_CLIENTS[@]}"; do
+for spec in "${MANAGESIEVE_CLIENTS[@]}" "${WEB_CLIENTS[@]}"; do
   "$VENV/bin/pip" show --disable-pip-version-check "${spec%%==*}" 2>/dev/null | grep -qx "Version: ${spec##*==}" || missing_py+=("$spec")
 done
 if [ ${#missing_py[@]} -gt 0 ]; then
   echo "setup: installing ${missing_py[*]}" >&2
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "${missing_py[@]}"
+fi
+
+# The HTTP API's clients (Tests/IntegrationTests/Clients/http_api_suite.py and the schemathesis run
+# of HTTPAPIServeTests), pinned; added to an existing venv without rebuilding it.
+HTTP_API_CLIENTS=(requests==2.34.2 schemathesis==4.32.5)
+missing_http=()
+for spec in "${HTTP_API_CLIENTS[@]}"; do
+  "$VENV/bin/pip" show --disable-pip-version-check "${spec%%==*}" 2>/dev/null | grep -qx "Version: ${spec##*==}" || missing_http+=("$spec")
+done
+if [ ${#missing_http[@]} -gt 0 ]; then
+  echo "setup: installing ${missing_http[*]}" >&2
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "${missing_http[@]}"
 fi
 
 # The RFC 7208 (SPF) test suite, test/rfc7208-tests.yml of PyPI pyspf's source distribution (pinned by

@@ -44,6 +44,11 @@ public struct DirectoryError: Error, CustomStringConvertible, Sendable, Hashable
         case sieveScriptActive
         /// Over `SieveScriptRecord.maxScripts` or `maxStorageBytes`.
         case sieveQuota
+        /// An admin token record of the wrong shape (hash, id, label).
+        case invalidAdminToken
+        case noSuchAdminToken
+        /// Over `AdminToken.maxTokens`.
+        case tooManyAdminTokens
     }
 
     public let code: Code

@@ -90,6 +90,7 @@ extension SQLiteDirectory {
                 """)
         }
         registerSieveMemoryMigration(&migrator)  // "v4-sieve-memory" (SQLiteDirectory+SieveMemory.swift)
+        registerAdminTokenMigration(&migrator)  // "v5-admin-tokens" (SQLiteDirectory+AdminTokens.swift)
         // A domain's default storage quota, for its aliases without one of their own.
         migrator.registerMigration("v6-domain-quota") { db in
             try db.execute(sql: """

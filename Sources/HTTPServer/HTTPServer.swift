@@ -30,6 +30,16 @@ public struct HTTPServer: Sendable {
         /// The MTA-STS policy (RFC 8461 §3.2) for a request's host name (`mta-sts.<domain>` of a
         /// domain of the node); nil for any other host.
         public var mtaSTSPolicy: @Sendable (_ host: String) async -> String? = { _ in nil }
+        /// The node's directory and mailboxes as the API and the web pages use them (nil: those
+        /// routes answer 503).
+        public var backend: (any HTTPBackend)?
+        /// Signed-in owners (the API's `sealbox_session` cookie and the web pages share them).
+        /// SealboxApp replaces it with one whose `onEnd` closes the mailbox logins.
+        public var ownerSessions = OwnerSessions()
+        /// Autoconfiguration and discovery (`HTTPServer+Autoconfig.swift`).
+        public var autoconfig = AutoconfigDependencies()
+        /// The web pages (`HTTPServer+Web.swift`).
+        public var web = WebDependencies()
         public init() {}
     }
 
@@ -48,6 +58,11 @@ public struct HTTPServer: Sendable {
         let router = Router(context: SealboxRequestContext.self)
         addHealthRoutes(to: router)
         addMTASTSRoute(to: router)
+        addOpenAPIRoute(to: router)
+        addAdminRoutes(to: router)
+        addOwnerRoutes(to: router)
+        addAutoconfigRoutes(to: router)
+        addWebRoutes(to: router)
         return router
     }
 
@@ -63,6 +78,22 @@ public struct HTTPServer: Sendable {
                 if let address = channel.localAddress { onBound(name, address) }
             },
             logger: logger)
-        return [app]
+        return [app, OwnerSessionSweeper(sessions: dependencies.ownerSessions)]
+    }
+}
+
+/// Ends expired owner sessions every minute, so an abandoned one does not keep its mailbox
+/// unlocked until someone else signs in.
+struct OwnerSessionSweeper: Service {
+    let sessions: OwnerSessions
+    func run() async throws {
+        let sessions = self.sessions
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(60))
+                await sessions.expire()
+            }
+        }
+        await sessions.endAll()
     }
 }

@@ -61,6 +61,13 @@ public struct MBoxWriter {
     public init(fileHandle: FileHandle) { handle = fileHandle }
 
     public mutating func write(_ message: ArchivedMessage) throws {
+        Self.encode(message, into: &buffer)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    /// Appends one message as mboxrd (separator, state headers, quoted `From ` lines, the empty
+    /// line after it) to `buffer`: the writer's encoding, for exports streamed without a file.
+    public static func encode(_ message: ArchivedMessage, into buffer: inout [UInt8]) {
         let (header, body) = Self.split(message.bytes)
         let sender = Self.returnPath(header) ?? "MAILER-DAEMON"
         buffer += Array("From \(sender) \(MBox.asctime(message.internalDate ?? Date()))\n".utf8)
@@ -71,14 +78,13 @@ public struct MBoxWriter {
         if message.flags.contains(.flagged) { xstatus += "F" }
         if message.flags.contains(.draft) { xstatus += "T" }
         if message.flags.contains(.deleted) { xstatus += "D" }
-        for line in header where !MBox.stateHeaders.contains(Self.fieldName(line)) { appendLine(line) }
+        for line in header where !MBox.stateHeaders.contains(Self.fieldName(line)) { appendLine(line, to: &buffer) }
         buffer += Array("Status: \(status)\n".utf8)
         if !xstatus.isEmpty { buffer += Array("X-Status: \(xstatus)\n".utf8) }
         if !message.keywords.isEmpty { buffer += Array("X-Keywords: \(message.keywords.joined(separator: " "))\n".utf8) }
         buffer.append(0x0A)
-        for line in body { appendLine(line) }
+        for line in body { appendLine(line, to: &buffer) }
         buffer.append(0x0A)  // the empty line before the next separator
-        if buffer.count >= 1 << 20 { try flush() }
     }
 
     public func finish() throws {
@@ -93,7 +99,7 @@ public struct MBoxWriter {
         buffer.removeAll(keepingCapacity: true)
     }
 
-    mutating func appendLine(_ line: ArraySlice<UInt8>) {
+    static func appendLine(_ line: ArraySlice<UInt8>, to buffer: inout [UInt8]) {
         if MBox.isQuotedFrom(line) { buffer.append(0x3E) }
         buffer += line
         buffer.append(0x0A)

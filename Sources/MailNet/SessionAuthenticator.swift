@@ -21,7 +21,8 @@ public struct SessionAuthenticator: Sendable {
     }
 
     public let mailboxes: any MailboxService
-    let gate: (any AuthGate)?
+    /// The failed-login throttle (the HTTP API counts its admin token failures here too).
+    public let gate: (any AuthGate)?
     let limiter: SessionLimiter?
     let now: @Sendable () -> ContinuousClock.Instant
     let sleep: @Sendable (Duration) async -> Void

@@ -8,7 +8,7 @@ import NIOSSL
 /// and health meet the directory and the mailboxes.
 enum SealboxHTTP {
     static func server(configuration: SealboxConfiguration, port: Int, tls: TLSConfiguration?, node: SealboxNode,
-                       authenticator: SessionAuthenticator, logger: Logger) throws -> HTTPServer {
+                       authenticator: SessionAuthenticator, logger: Logger, bound: BoundListenerPorts = .init()) throws -> HTTPServer {
         var http = HTTPServer.Configuration()
         http.host = configuration.node.listenAddress
         http.port = port
@@ -30,6 +30,11 @@ enum SealboxHTTP {
                   (try? await node.directory.domains().contains(where: { $0.domain == domain })) == true else { return nil }
             return DomainDNSRecords(domain: domain, hostname: hostname, keys: [], mtaSTSMode: mode).mtaSTSPolicy
         }
+        let backend = NodeHTTPBackend(node: node, configuration: configuration, authenticator: authenticator, logger: logger)
+        dependencies.backend = backend
+        // A session that ends (expiry, sign-out, a newer one past the cap) closes its mailbox login.
+        dependencies.ownerSessions = OwnerSessions(onEnd: { login in await backend.signOut(login) })
+        addWeb(to: &dependencies, configuration: configuration, node: node, bound: bound, logger: logger)
         return HTTPServer(configuration: http, dependencies: dependencies, logger: logger)
     }
 }

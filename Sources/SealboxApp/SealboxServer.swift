@@ -29,6 +29,12 @@ public enum SealboxServer {
         onOff: @escaping @Sendable (_ name: String, _ key: String) -> Void = { _, _ in },
         onBound: @escaping @Sendable (String, SocketAddress) -> Void = { _, _ in }
     ) throws -> [any Service] {
+        // Every listener's bound port, for autoconfiguration and the web pages.
+        let bound = BoundListenerPorts()
+        let onBound: @Sendable (String, SocketAddress) -> Void = { [onBound] name, address in
+            bound.record(name, address)
+            onBound(name, address)
+        }
         /// Reports the listeners that are off; whether any of them is on.
         func anyOn(_ listeners: [(name: String, key: SettingKey, port: ListenerPort)]) -> Bool {
             for l in listeners where l.port.isOff { onOff(l.name, l.key.name) }
@@ -149,7 +155,7 @@ public enum SealboxServer {
         if configuration.http.enabled, anyOn([(configuration.http.tls ? "https" : "http", HTTPSettings.Key.port, configuration.http.port)]),
            let port = configuration.http.port.bindPort {
             services += try SealboxHTTP.server(configuration: configuration, port: port, tls: configuration.http.tls ? tlsConfiguration : nil,
-                                               node: node, authenticator: authenticator, logger: logger).services(onBound: onBound)
+                                               node: node, authenticator: authenticator, logger: logger, bound: bound).services(onBound: onBound)
         }
         if let interval = configuration.backup.interval, configuration.backup.destination != nil {
             services.append(BackupScheduler(service: try SealboxBackups.service(configuration: configuration, node: node, logger: logger),

@@ -25,6 +25,10 @@ final class ServerHarness: @unchecked Sendable {
     private let output: LineCollector
 
     var host: String { "127.0.0.1" }
+    /// The HTTP listener's port (`listening: https|http 127.0.0.1:PORT`), once it has printed it.
+    var httpPort: Int? { Self.port(in: log, service: "https") ?? Self.port(in: log, service: "http") }
+    /// The server's process id (its RSS in /proc).
+    var pid: Int32 { process.processIdentifier }
     /// Everything `serve` printed on stderr so far.
     var log: String { output.text }
 
