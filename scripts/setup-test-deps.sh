@@ -49,8 +49,10 @@ fi
 # ManageSieve clients the tests drive (Tests/IntegrationTests/Clients/managesieve_clients.py), pinned;
 # added to an existing venv without rebuilding it.
 MANAGESIEVE_CLIENTS=(sievelib==1.6.0 managesieve==0.8.1 sievemgr==0.7.4.7)
+# PyPI prometheus_client: its text parser reads /metrics (Tests/IntegrationTests/Clients/metrics_check.py).
+METRICS_CLIENTS=(prometheus_client==0.26.0)
 missing_py=()
-for spec in "${MANAGESIEVE_CLIENTS[@]}"; do
+for spec in "${MANAGESIEVE_CLIENTS[@]}" "${METRICS_CLIENTS[@]}"; do
   "$VENV/bin/pip" show --disable-pip-version-check "${spec%%==*}" 2>/dev/null | grep -qx "Version: ${spec##*==}" || missing_py+=("$spec")
 done
 if [ ${#missing_py[@]} -gt 0 ]; then

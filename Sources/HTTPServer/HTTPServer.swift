@@ -20,6 +20,9 @@ public struct HTTPServer: Sendable {
         public var allowInsecureAuth = false
         /// The node's public name (links, autoconfiguration).
         public var hostname = "localhost"
+        /// Lets other than loopback clients read `/metrics` with `Authorization: Bearer <token>`
+        /// (nil: loopback only). Never logged.
+        public var metricsToken: String?
         public init() {}
     }
 
@@ -27,6 +30,8 @@ public struct HTTPServer: Sendable {
     public struct Dependencies: Sendable {
         /// Whether the node can serve (listeners up, directory reachable), with the reasons it cannot.
         public var readiness: @Sendable () async -> (ready: Bool, problems: [String]) = { (true, []) }
+        /// The Prometheus text exposition of the node's metrics (nil: `/metrics` answers 404).
+        public var metrics: (@Sendable () async -> [UInt8])?
         public init() {}
     }
 
@@ -43,7 +48,9 @@ public struct HTTPServer: Sendable {
     /// Every route of the node.
     public func makeRouter() -> Router<SealboxRequestContext> {
         let router = Router(context: SealboxRequestContext.self)
+        router.add(middleware: HTTPRequestMetricsMiddleware())
         addHealthRoutes(to: router)
+        addMetricsRoute(to: router)
         return router
     }
 

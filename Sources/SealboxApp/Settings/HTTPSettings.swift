@@ -13,18 +13,23 @@ public struct HTTPSettings: ComponentSettings {
                                     "Serve HTTPS with the node's certificate; false: plain HTTP (behind a TLS-terminating proxy).")
         static let allowInsecureAuth = SettingKey("http.allowInsecureAuth", .boolean, default: "the value of `imap.allowInsecureAuth`",
                                                   "Accept passwords and tokens over plain HTTP from addresses other than loopback.", flag: "serve --allow-insecure-auth")
+        static let metricsToken = SettingKey("http.metricsToken", .secret, default: "none",
+                                             "`/metrics` answers loopback clients only; with a token, also any client sending `Authorization: Bearer <token>` (over HTTPS, or plain HTTP with `http.allowInsecureAuth`).")
     }
-    public static let keys = [Key.enabled, Key.port, Key.tls, Key.allowInsecureAuth]
+    public static let keys = [Key.enabled, Key.port, Key.tls, Key.allowInsecureAuth, Key.metricsToken]
 
     public var enabled: Bool
     public var port: ListenerPort
     public var tls: Bool
     public var allowInsecureAuth: Bool
+    /// A bearer token that lets other than loopback clients read `/metrics` (nil: loopback only).
+    public var metricsToken: String?
 
     init(_ r: SettingsReader, imap: IMAPSettings) throws {
         enabled = try r.bool(Key.enabled, default: true)
         port = try r.listenerPort(Key.port, default: geteuid() == 0 ? 443 : 8080)
         tls = try r.bool(Key.tls, default: true)
         allowInsecureAuth = try r.bool(Key.allowInsecureAuth, default: imap.allowInsecureAuth)
+        metricsToken = r.string(Key.metricsToken)
     }
 }
