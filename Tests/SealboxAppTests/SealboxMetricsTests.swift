@@ -69,6 +69,17 @@ import Testing
         }
     }
 
+    @Test("/readyz's listener check: every listener expected must have bound, each named once")
+    func readiness() {
+        let readiness = ListenerReadiness()
+        #expect(readiness.problems.isEmpty)
+        for name in ["imap", "imaps", "smtp", "imap"] { readiness.expect(name) }
+        readiness.bound("imaps")
+        #expect(readiness.problems == ["listener not bound: imap", "listener not bound: smtp"])
+        readiness.bound("imap"); readiness.bound("smtp")
+        #expect(readiness.problems.isEmpty)
+    }
+
     @Test("the session summary: protocol, listener, ip, user escaped, duration, commands, bytes, how it ended")
     func sessionSummary() {
         let started = ContinuousClock.now
