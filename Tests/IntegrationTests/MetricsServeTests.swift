@@ -48,16 +48,17 @@ struct MetricsServeTests {
 
         let result = try await ScriptRunner.run(ScriptRunner.python, [
             "metrics_check.py", server.host, "\(server.imapPort)", "\(server.smtpPort)", "\(port)", server.address, server.password,
+            "\(server.pop3Port)", "\(server.submissionPort)", "\(server.manageSievePort)",
         ], timeout: .seconds(120))
         #expect(result.ok, "metrics_check.py:\n\(result.output)\nserve:\n\(server.log)")
 
-        // The summary lines come when the sessions end: wait (bounded) for the IMAP ones and the SMTP one.
+        // The summary lines come when the sessions end: wait (bounded) for one of each protocol (two IMAP).
         func summaries() -> [[String: Any]] {
             Self.jsonEntries(server.log).entries.filter { $0["message"] as? String == "session end" }
         }
+        func ended(_ protocolName: String) -> [[String: Any]] { summaries().filter { $0["session.protocol"] as? String == protocolName } }
         let logDeadline = ContinuousClock.now + .seconds(20)
-        while summaries().filter({ $0["session.protocol"] as? String == "imap" }).count < 2
-                || !summaries().contains(where: { $0["session.protocol"] as? String == "smtp" }),
+        while ended("imap").count < 2 || ["smtp", "pop3", "submission", "managesieve"].contains(where: { ended($0).isEmpty }),
               ContinuousClock.now < logDeadline {
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -77,8 +78,14 @@ struct MetricsServeTests {
         #expect(Int(loggedIn?["session.bytes.in"] as? String ?? "") ?? 0 > 0)
         #expect(Int(loggedIn?["session.bytes.out"] as? String ?? "") ?? 0 > 0)
         #expect((loggedIn?["session.duration"] as? String)?.hasSuffix("s") == true)
-        let smtp = summaries().first { $0["session.protocol"] as? String == "smtp" }
+        let smtp = ended("smtp").first
         #expect(smtp?["session.end"] as? String == "quit", "\(String(describing: smtp))")
+        #expect(smtp?["session.user"] == nil)
+        for name in ["pop3", "submission", "managesieve"] {
+            let summary = ended(name).first
+            #expect(summary?["session.user"] as? String == server.address, "\(name): \(String(describing: summary))")
+            #expect(summary?["session.end"] as? String == "quit", "\(name): \(String(describing: summary))")
+        }
 
         // The audit line keeps its text inside the JSON message.
         let audit = entries.first { ($0["message"] as? String)?.hasPrefix("auth failure: protocol=imap ip=127.0.0.1 ") == true }

@@ -3,11 +3,16 @@
 login, a failed IMAP login and an SMTP delivery, and checks that the counters moved; /readyz must
 answer 200 and /healthz "ok". Every network step is bounded by a timeout.
 
-usage: metrics_check.py HOST IMAP_PORT SMTP_PORT HTTPS_PORT ADDRESS PASSWORD
+usage: metrics_check.py HOST IMAP_PORT SMTP_PORT HTTPS_PORT ADDRESS PASSWORD POP3_PORT SUBMISSION_PORT MANAGESIEVE_PORT
+(plaintext logins allowed: serve --allow-insecure-auth). A POP3 login, a submission and a
+ManageSieve login are checked too.
 Prints one line per check; exits non-zero at the first failure.
 """
+import base64
 import imaplib
+import poplib
 import smtplib
+import socket
 import ssl
 import sys
 import urllib.request
@@ -54,8 +59,32 @@ def value(samples, name, **labels):
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+def managesieve_login(host, port, address, password):
+    """AUTHENTICATE "PLAIN" then LOGOUT over a plain socket (RFC 5804), reading to each status line."""
+    with socket.create_connection((host, int(port)), timeout=TIMEOUT) as sock:
+        reader = sock.makefile("rb")
+
+        def status():
+            for _ in range(100):
+                line = reader.readline(4096)
+                if not line:
+                    fail("ManageSieve closed the connection")
+                if line.startswith((b"OK", b"NO", b"BYE")):
+                    return line
+            fail("ManageSieve sent no status line")
+
+        status()
+        token = base64.b64encode(b"\0" + address.encode() + b"\0" + password.encode()).decode()
+        sock.sendall(b'AUTHENTICATE "PLAIN" "' + token.encode() + b'"\r\n')
+        line = status()
+        if not line.startswith(b"OK"):
+            fail("ManageSieve login: %r" % line)
+        sock.sendall(b"LOGOUT\r\n")
+        status()
+
+
 def main():
-    host, imap_port, smtp_port, https_port, address, password = sys.argv[1:7]
+    host, imap_port, smtp_port, https_port, address, password, pop3_port, submission_port, sieve_port = sys.argv[1:10]
     base = "https://%s:%s" % (host, https_port)
 
     status, _, text = get(base + "/healthz")
@@ -92,6 +121,25 @@ def main():
             fail("SMTP refused %r" % refused)
     print("ok: SMTP delivery")
 
+    pop = poplib.POP3(host, int(pop3_port), timeout=TIMEOUT)
+    pop.user(address)
+    pop.pass_(password)
+    pop.stat()
+    pop.quit()
+    print("ok: POP3 login")
+
+    with smtplib.SMTP(host, int(submission_port), timeout=TIMEOUT) as smtp:
+        smtp.ehlo("client.example.org")
+        smtp.login(address, password)
+        refused = smtp.sendmail(address, [address],
+                                "From: %s\r\nTo: %s\r\nSubject: submitted\r\n\r\nHello.\r\n" % (address, address))
+        if refused:
+            fail("submission refused %r" % refused)
+    print("ok: submission")
+
+    managesieve_login(host, sieve_port, address, password)
+    print("ok: ManageSieve login")
+
     after, families = scrape(base)
     checks = [
         ("sealbox_logins_total", {"protocol": "imap", "result": "ok"}, 1),
@@ -100,6 +148,13 @@ def main():
         ("sealbox_sessions_total", {"protocol": "smtp"}, 1),
         ("sealbox_sessions_total", {"protocol": "http"}, 1),
         ("sealbox_smtp_messages_received_total", {}, 1),
+        ("sealbox_logins_total", {"protocol": "pop3", "result": "ok"}, 1),
+        ("sealbox_logins_total", {"protocol": "smtp", "result": "ok"}, 1),
+        ("sealbox_logins_total", {"protocol": "managesieve", "result": "ok"}, 1),
+        ("sealbox_sessions_total", {"protocol": "pop3"}, 1),
+        ("sealbox_sessions_total", {"protocol": "submission"}, 1),
+        ("sealbox_sessions_total", {"protocol": "managesieve"}, 1),
+        ("sealbox_smtp_messages_submitted_total", {}, 1),
     ]
     for name, labels, least in checks:
         moved = value(after, name, **labels) - value(before, name, **labels)
