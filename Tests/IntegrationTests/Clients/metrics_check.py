@@ -169,6 +169,10 @@ def main():
         "sealbox_queue_outbound_jobs": "gauge",
         "sealbox_mailboxes_unlocked": "gauge",
         "sealbox_mailbox_unlock_seconds": "histogram",
+        "sealbox_dns_query_seconds": "histogram",
+        "sealbox_smtp_messages_refused": "counter",
+        "sealbox_outbound_recipients": "counter",
+        "sealbox_http_responses": "counter",
     }
     for name, kind in expected_types.items():
         if families.get(name) != kind:
