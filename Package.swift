@@ -59,6 +59,7 @@ let package = Package(
         .target(name: "DNSResolver", dependencies: [
             "CUnbound", "DNSCore",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .target(name: "MailCore"),
         // Mail authentication (DESIGN: inbound checks and outbound signing): DKIM canonicalization,
@@ -86,6 +87,7 @@ let package = Package(
             .product(name: "GRDBSQLite", package: "GRDB.swift"),  // sqlite3_column_* where GRDB's generic rows cost too much
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .target(name: "Directory", dependencies: [
             "MailCore", "SQLiteCipher",
@@ -108,6 +110,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .target(name: "IMAPServer", dependencies: [
             "IMAPCore", "MailNet", "MailboxAPI", "MailCore", "MIMEParser",
@@ -140,6 +143,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ]),
         // Outbound mail, like mox's queue/: the worker over the queue's jobs, retries and bounces
         // (RFC 3464), SRS, webhook payloads, signatures and their HTTP client, the SMTP client.
@@ -155,6 +159,7 @@ let package = Package(
             .product(name: "CryptoExtras", package: "swift-crypto"),  // RSA for DKIM
             .product(name: "X509", package: "swift-certificates"),  // DANE-TA chains
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ]),
         // Backups: destinations (S3 over async-http-client with hand-written SigV4, or a directory)…
         .target(name: "BackupStore", dependencies: [
@@ -187,6 +192,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .target(name: "SealboxApp", dependencies: [
             "MailboxAPI", "MailCore", "MIMEParser", "MailStore", "Directory", "MailNet", "IMAPServer", "POP3Server",
@@ -276,7 +282,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio")],
                     exclude: ["SortThreadCorpus"]),  // read by path (SortThreadDifferentialTests)
         .testTarget(name: "SealboxAppTests", dependencies: ["SealboxApp", "Backup", "BackupStore", "Directory", "MailCore", "SQLiteCipher",
-            "Sieve", "SMTPServer", "SMTPCore", "MailboxAPI", "MailStore", "MIMEParser", "Outbound"]),
+            "Sieve", "SMTPServer", "SMTPCore", "MailboxAPI", "MailStore", "MIMEParser", "Outbound", "MailNet",
+            .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "MailboxAPI", "MailCore",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird")]),

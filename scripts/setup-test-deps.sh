@@ -54,8 +54,10 @@ fi
 MANAGESIEVE_CLIENTS=(sievelib==1.6.0 managesieve==0.8.1 sievemgr==0.7.4.7)
 # selenium: drives chromium in the web page tests (4.52.0 needs a newer certifi than the index has).
 WEB_CLIENTS=(selenium==4.51.0)
+# PyPI prometheus_client: its text parser reads /metrics (Tests/IntegrationTests/Clients/metrics_check.py).
+METRICS_CLIENTS=(prometheus_client==0.26.0)
 missing_py=()
-for spec in "${MANAGESIEVE_CLIENTS[@]}" "${WEB_CLIENTS[@]}"; do
+for spec in "${MANAGESIEVE_CLIENTS[@]}" "${WEB_CLIENTS[@]}" "${METRICS_CLIENTS[@]}"; do
   "$VENV/bin/pip" show --disable-pip-version-check "${spec%%==*}" 2>/dev/null | grep -qx "Version: ${spec##*==}" || missing_py+=("$spec")
 done
 if [ ${#missing_py[@]} -gt 0 ]; then

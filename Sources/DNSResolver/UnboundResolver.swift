@@ -1,5 +1,6 @@
 import DNSCore
 import Logging
+import Metrics
 
 /// The node's DNS resolver: libunbound (NLnet Labs, Debian's libunbound8), a validating, caching
 /// stub/recursive resolver, behind `DNSResolving`.
@@ -50,6 +51,7 @@ public final class UnboundResolver: DNSResolving {
     }
 
     private let engine: UnboundEngine
+    private let metrics = DNSMetrics()
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "sealbox.dns")) throws {
         for server in configuration.servers { try Self.checkServer(server) }
@@ -64,9 +66,14 @@ public final class UnboundResolver: DNSResolving {
 
     public func query(_ name: DNSName, _ type: DNSRecordType) async throws -> DNSAnswer<DNSRecord> {
         let question = DNSQuestion(name, type)
+        let started = ContinuousClock.now
         do {
-            return try await engine.resolve(question).answer(to: question)
+            let answer = try await engine.resolve(question).answer(to: question)
+            metrics.latency.record(duration: ContinuousClock.now - started)
+            return answer
         } catch var error as DNSError {
+            metrics.latency.record(duration: ContinuousClock.now - started)
+            if error.isTemporary { metrics.failed(error.code) }
             if error.question == nil { error.question = question }
             throw error
         }
@@ -88,4 +95,22 @@ public final class UnboundResolver: DNSResolving {
             throw ConfigurationError(description: "DNS server \"\(server)\" is not an IP address (ADDRESS or ADDRESS@PORT)")
         }
     }
+}
+
+/// `sealbox_dns_query_seconds` (every query, answered or not) and
+/// `sealbox_dns_failures_total{reason}` (queries that got no usable answer: timed out, server
+/// failure, bogus, …; NXDOMAIN and NODATA are answers). Made with the resolver.
+struct DNSMetrics: Sendable {
+    let latency = CoreMetrics.Timer(label: "sealbox_dns_query_seconds")
+    let failures: [DNSError.Code: Counter]
+
+    init() {
+        var failures: [DNSError.Code: Counter] = [:]
+        for code in [DNSError.Code.serverFailure, .timedOut, .bogus, .malformedAnswer, .overloaded, .resolverFailure, .shutDown] {
+            failures[code] = Counter(label: "sealbox_dns_failures_total", dimensions: [("reason", code.description)])
+        }
+        self.failures = failures
+    }
+
+    func failed(_ code: DNSError.Code) { failures[code]?.increment() }
 }

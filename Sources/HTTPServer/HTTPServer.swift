@@ -20,6 +20,9 @@ public struct HTTPServer: Sendable {
         public var allowInsecureAuth = false
         /// The node's public name (links, autoconfiguration).
         public var hostname = "localhost"
+        /// Lets other than loopback clients read `/metrics` with `Authorization: Bearer <token>`
+        /// (nil: loopback only). Never logged.
+        public var metricsToken: String?
         public init() {}
     }
 
@@ -40,6 +43,8 @@ public struct HTTPServer: Sendable {
         public var autoconfig = AutoconfigDependencies()
         /// The web pages (`HTTPServer+Web.swift`).
         public var web = WebDependencies()
+        /// The Prometheus text exposition of the node's metrics (nil: `/metrics` answers 404).
+        public var metrics: (@Sendable () async -> [UInt8])?
         public init() {}
     }
 
@@ -56,6 +61,7 @@ public struct HTTPServer: Sendable {
     /// Every route of the node.
     public func makeRouter() -> Router<SealboxRequestContext> {
         let router = Router(context: SealboxRequestContext.self)
+        router.add(middleware: HTTPRequestMetricsMiddleware())
         addHealthRoutes(to: router)
         addMTASTSRoute(to: router)
         addOpenAPIRoute(to: router)
@@ -63,6 +69,7 @@ public struct HTTPServer: Sendable {
         addOwnerRoutes(to: router)
         addAutoconfigRoutes(to: router)
         addWebRoutes(to: router)
+        addMetricsRoute(to: router)
         return router
     }
 

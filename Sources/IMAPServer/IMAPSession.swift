@@ -161,6 +161,7 @@ final class IMAPSession {
         case .continuationRequest:
             send(.continuation("Ready for literal data"))
         case .command(let bytes):
+            context.meter.countCommand()
             switch IMAPCommandParser.parse(bytes, limits: configuration.limits, utf8Names: utf8Names) {
             case .success(let command):
                 try await execute(command)
@@ -168,6 +169,7 @@ final class IMAPSession {
                 bad(error.tag, error.message)
             }
         case .appendBegin(let prefix, let size):
+            context.meter.countCommand()
             try await append(prefix: prefix, literalSize: size)
         case .appendChunk, .appendNext, .appendEnd:
             break  // the rest of an APPEND that was already answered

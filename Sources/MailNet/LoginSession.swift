@@ -44,11 +44,13 @@ public struct SessionContext<Frame: Sendable>: Sendable {
     public var isTLS: Bool
     public var inbox: SessionInbox<Frame>
     public var logger: Logger
+    /// What the session did, for the summary line its listener logs at its end.
+    public var meter: SessionMeter
 
     public init(transport: any SessionTransport, authenticator: SessionAuthenticator, remoteIP: String, isTLS: Bool,
-                inbox: SessionInbox<Frame>, logger: Logger) {
+                inbox: SessionInbox<Frame>, logger: Logger, meter: SessionMeter = SessionMeter()) {
         self.transport = transport; self.authenticator = authenticator; self.remoteIP = remoteIP
-        self.isTLS = isTLS; self.inbox = inbox; self.logger = logger
+        self.isTLS = isTLS; self.inbox = inbox; self.logger = logger; self.meter = meter
     }
 }
 
@@ -63,8 +65,10 @@ public protocol LoginSession: MailSession {
 
 extension LoginSession {
     public var inbox: SessionInbox<Frame> { context.inbox }
+    public var meter: SessionMeter? { context.meter }
 
     public func end() async {
+        if let login { context.meter.account = login.session.address.description }
         await login?.end()
         login = nil
         forgetMailbox()

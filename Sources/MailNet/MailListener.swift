@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -15,6 +16,14 @@ public struct MailConnection<Inbound: Sendable>: Sendable {
     public let isTLS: Bool
     /// Per-process connection number, for logs.
     public let id: UInt64
+    /// What the session did, for the line logged when it ends.
+    public let meter: SessionMeter
+
+    public init(channel: Channel, inbound: NIOAsyncChannelInboundStream<Inbound>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+                remoteAddress: SocketAddress?, isTLS: Bool, id: UInt64, meter: SessionMeter = SessionMeter()) {
+        self.channel = channel; self.inbound = inbound; self.outbound = outbound; self.remoteAddress = remoteAddress
+        self.isTLS = isTLS; self.id = id; self.meter = meter
+    }
 }
 
 /// A TCP listener Service (swift-service-lifecycle): accepts connections, applies connection
@@ -25,6 +34,9 @@ public struct MailListener<Inbound: Sendable>: Service {
     public struct Configuration: Sendable {
         /// "imap", "imaps", … for logs.
         public var name: String
+        /// The protocol of the listener ("imap" for imap and imaps): the metrics' `protocol` label
+        /// and the session summary's `session.protocol`.
+        public var protocolName: String
         public var host: String
         /// 0 = any free port.
         public var port: Int
@@ -39,7 +51,7 @@ public struct MailListener<Inbound: Sendable>: Service {
 
         public init(name: String, host: String, port: Int, implicitTLS: NIOSSLContext? = nil, maxConnections: Int = 10_000,
                     maxConnectionsPerIP: Int = 50, refusal: ByteBuffer? = nil, shutdownGracePeriod: Duration = .seconds(10)) {
-            self.name = name; self.host = host; self.port = port; self.implicitTLS = implicitTLS
+            self.name = name; self.protocolName = name; self.host = host; self.port = port; self.implicitTLS = implicitTLS
             self.maxConnections = maxConnections; self.maxConnectionsPerIP = maxConnectionsPerIP
             self.refusal = refusal; self.shutdownGracePeriod = shutdownGracePeriod
         }
@@ -50,6 +62,7 @@ public struct MailListener<Inbound: Sendable>: Service {
     let onBound: @Sendable (SocketAddress) -> Void
     let childChannelInitializer: @Sendable (Channel) throws -> Void
     let handler: @Sendable (MailConnection<Inbound>) async throws -> Void
+    let metrics: ListenerMetrics
 
     public init(configuration: Configuration, logger: Logger,
                 onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in },
@@ -57,12 +70,19 @@ public struct MailListener<Inbound: Sendable>: Service {
                 handler: @escaping @Sendable (MailConnection<Inbound>) async throws -> Void) {
         self.configuration = configuration; self.logger = logger; self.onBound = onBound
         self.childChannelInitializer = childChannelInitializer; self.handler = handler
+        metrics = ListenerMetrics(protocolName: configuration.protocolName)
+    }
+
+    /// A connection as accepted: its channel and the meter counting its bytes.
+    struct Accepted: Sendable {
+        let channel: NIOAsyncChannel<Inbound, ByteBuffer>
+        let meter: SessionMeter
     }
 
     public func run() async throws {
         let tls = configuration.implicitTLS
         let initializer = childChannelInitializer
-        let server: NIOAsyncChannel<NIOAsyncChannel<Inbound, ByteBuffer>, Never>
+        let server: NIOAsyncChannel<Accepted, Never>
         do {
             server = try await bind(tls: tls, initializer: initializer)
         } catch let error as IOError {
@@ -76,17 +96,19 @@ public struct MailListener<Inbound: Sendable>: Service {
         try await withThrowingDiscardingTaskGroup { group in
             try await withGracefulShutdownHandler {
                 try await server.executeThenClose { inbound in
-                    for try await child in inbound {
+                    for try await accepted in inbound {
+                        let child = accepted.channel
                         let remote = child.channel.remoteAddress
                         let ip = remote?.ipAddress ?? "unknown"
                         guard let id = registry.admit(child.channel, ip: ip, max: configuration.maxConnections,
                                                       maxPerIP: configuration.maxConnectionsPerIP) else {
+                            metrics.refused.increment()
                             group.addTask { await refuse(child) }
                             continue
                         }
                         group.addTask {
                             defer { registry.remove(id, ip: ip) }
-                            await serve(child, id: id, remote: remote)
+                            await serve(child, id: id, remote: remote, meter: accepted.meter)
                         }
                     }
                 }
@@ -105,7 +127,7 @@ public struct MailListener<Inbound: Sendable>: Service {
     }
 
     private func bind(tls: NIOSSLContext?, initializer: @escaping @Sendable (Channel) throws -> Void) async throws
-        -> NIOAsyncChannel<NIOAsyncChannel<Inbound, ByteBuffer>, Never> {
+        -> NIOAsyncChannel<Accepted, Never> {
         try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
@@ -116,10 +138,12 @@ public struct MailListener<Inbound: Sendable>: Service {
                     if let tls {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                     }
+                    let meter = SessionMeter()
+                    try channel.pipeline.syncOperations.addHandler(ByteCountingHandler(meter: meter))
                     try initializer(channel)
-                    return try NIOAsyncChannel<Inbound, ByteBuffer>(
+                    return Accepted(channel: try NIOAsyncChannel<Inbound, ByteBuffer>(
                         wrappingChannelSynchronously: channel,
-                        configuration: .init(inboundType: Inbound.self, outboundType: ByteBuffer.self))
+                        configuration: .init(inboundType: Inbound.self, outboundType: ByteBuffer.self)), meter: meter)
                 }
             }
     }
@@ -135,18 +159,25 @@ public struct MailListener<Inbound: Sendable>: Service {
         }
     }
 
-    private func serve(_ child: NIOAsyncChannel<Inbound, ByteBuffer>, id: UInt64, remote: SocketAddress?) async {
+    private func serve(_ child: NIOAsyncChannel<Inbound, ByteBuffer>, id: UInt64, remote: SocketAddress?, meter: SessionMeter) async {
         var logger = self.logger
         logger[metadataKey: "net.connection.id"] = "\(id)"
+        metrics.total.increment()
+        metrics.active.increment()
+        defer { metrics.active.decrement() }
         do {
             try await child.executeThenClose { inbound, outbound in
                 let connection = MailConnection(channel: child.channel, inbound: inbound, outbound: outbound,
-                                                remoteAddress: remote, isTLS: configuration.implicitTLS != nil, id: id)
+                                                remoteAddress: remote, isTLS: configuration.implicitTLS != nil, id: id, meter: meter)
                 try await handler(connection)
             }
         } catch {
+            meter.ended(.error)
             logger.debug("connection ended with an error", metadata: ["net.error": "\(type(of: error))"])
         }
+        // One line per session (docs/observability.md): who, how long, how much, how it ended.
+        logger.notice("session end", metadata: meter.summary(protocolName: configuration.protocolName, listener: configuration.name,
+                                                             ip: remote?.ipAddress ?? "unknown"))
     }
 
     private func refuse(_ child: NIOAsyncChannel<Inbound, ByteBuffer>) async {
@@ -233,8 +264,12 @@ extension MailListener {
         [(plain.name, plain.port, false), (implicit.name, implicit.port, true)].compactMap { name, port, isImplicit in
             guard let port else { return nil }
             return MailListener(
-                configuration: Configuration(name: name, host: host, port: port, implicitTLS: isImplicit ? tls : nil,
-                                             maxConnections: maxConnections, maxConnectionsPerIP: maxConnectionsPerIP, refusal: refusal),
+                configuration: {
+                    var configuration = Configuration(name: name, host: host, port: port, implicitTLS: isImplicit ? tls : nil,
+                                                      maxConnections: maxConnections, maxConnectionsPerIP: maxConnectionsPerIP, refusal: refusal)
+                    configuration.protocolName = plain.name
+                    return configuration
+                }(),
                 logger: logger, onBound: { address in onBound(name, address) },
                 childChannelInitializer: childChannelInitializer,
                 handler: { connection in await serve(connection, isImplicit) })

@@ -65,7 +65,7 @@ public struct ProtocolServer<P: ServedProtocol>: Sendable {
         await transport.run(inbox: inbox, writeTimeout: configuration.listeners.writeTimeout) {
             let context = SessionContext(transport: transport, authenticator: authenticator,
                                          remoteIP: connection.remoteAddress?.ipAddress ?? "unknown", isTLS: implicitTLS,
-                                         inbox: inbox, logger: logger)
+                                         inbox: inbox, logger: logger, meter: connection.meter)
             await P.runSession(configuration: configuration.session, context: context)
         }
     }

@@ -1,5 +1,6 @@
 import MailCore
 import MailboxAPI
+import Metrics
 import Synchronization
 
 /// The one login of every protocol session (IMAP, POP3, submission): the failed-login throttle
@@ -26,6 +27,7 @@ public struct SessionAuthenticator: Sendable {
     let limiter: SessionLimiter?
     let now: @Sendable () -> ContinuousClock.Instant
     let sleep: @Sendable (Duration) async -> Void
+    let metrics = LoginMetrics()
 
     /// `now` and `sleep` are the clock: tests pass their own and check the failure delay without waiting it.
     public init(mailboxes: any MailboxService, gate: (any AuthGate)?, limiter: SessionLimiter?,
@@ -36,6 +38,12 @@ public struct SessionAuthenticator: Sendable {
 
     /// Logs in; every failure and refusal, and every lockout it starts, goes to `audit` (never the password).
     public func authenticate(user: String, password: String, remoteIP: String, audit: AuthAudit) async -> Outcome {
+        let outcome = await check(user: user, password: password, remoteIP: remoteIP, audit: audit)
+        metrics.count(outcome, protocolName: audit.protocolName)
+        return outcome
+    }
+
+    private func check(user: String, password: String, remoteIP: String, audit: AuthAudit) async -> Outcome {
         let started = now()
         let account = user.lowercased()
         if let gate, let wait = await gate.begin(ip: remoteIP, account: account) {
@@ -50,7 +58,10 @@ public struct SessionAuthenticator: Sendable {
             // The same answer, after the same delay, whether the address exists or not.
             let verdict = await gate?.failed(ip: remoteIP, account: account) ?? AuthFailureVerdict(answerAfter: .seconds(1))
             audit.failure(ip: remoteIP, user: user, reason: .badCredentials)
-            for lockout in verdict.lockouts { audit.lockout(ip: remoteIP, user: user, lockout) }
+            for lockout in verdict.lockouts {
+                audit.lockout(ip: remoteIP, user: user, lockout)
+                metrics.lockout(lockout.scope)
+            }
             let answerAt = verdict.answerAfter
             let elapsed = now() - started
             if answerAt > elapsed { await sleep(answerAt - elapsed) }
@@ -105,4 +116,40 @@ public final class MailboxLogin: Sendable {
         limiter?.release(session.mailboxID)
         await session.close()
     }
+}
+
+/// `sealbox_logins_total{protocol, result}` and `sealbox_auth_lockouts_total{scope}`: the series of
+/// the protocols the node serves are made once, with the authenticator; another name gets its own
+/// when first seen.
+struct LoginMetrics: Sendable {
+    static let protocols = ["imap", "pop3", "smtp", "managesieve", "http"]
+    static let results = ["ok", "failed", "throttled", "too_many_sessions", "unavailable"]
+    let known: [String: [Counter]]
+    let lockouts: [AuthLockout.Scope: Counter]
+
+    init() {
+        var known: [String: [Counter]] = [:]
+        for name in Self.protocols { known[name] = Self.results.map { Self.counter(name, $0) } }
+        self.known = known
+        lockouts = [.ip: Counter(label: "sealbox_auth_lockouts_total", dimensions: [("scope", "ip")]),
+                    .account: Counter(label: "sealbox_auth_lockouts_total", dimensions: [("scope", "account")])]
+    }
+
+    static func counter(_ protocolName: String, _ result: String) -> Counter {
+        Counter(label: "sealbox_logins_total", dimensions: [("protocol", protocolName), ("result", result)])
+    }
+
+    func count(_ outcome: SessionAuthenticator.Outcome, protocolName: String) {
+        let index: Int
+        switch outcome {
+        case .authenticated: index = 0
+        case .failed: index = 1
+        case .throttled: index = 2
+        case .tooManySessions: index = 3
+        case .unavailable: index = 4
+        }
+        if let counters = known[protocolName] { counters[index].increment() } else { Self.counter(protocolName, Self.results[index]).increment() }
+    }
+
+    func lockout(_ scope: AuthLockout.Scope) { lockouts[scope]?.increment() }
 }

@@ -48,9 +48,13 @@ public protocol MailSession: AnyObject {
     func sessionFailed(_ error: any Error)
     /// Gives everything back and closes the connection (the inbox is closed already).
     func end() async
+    /// What the session did, for its summary line (nil: not counted).
+    var meter: SessionMeter? { get }
 }
 
 extension MailSession {
+    public var meter: SessionMeter? { nil }
+
     /// Sessions that frame whole commands before they see them (IMAP, POP3) have no deadline of
     /// their own: the idle limit, measured from the last whole frame, bounds a trickled line.
     public var inputDeadline: ContinuousClock.Instant? { nil }
@@ -67,6 +71,7 @@ extension MailSession {
     /// Runs the session until it finishes, the client leaves or stays silent past `idleLimit`,
     /// or the server shuts down; then `end()`. The greeting is expected in the output already.
     public func runLoop() async {
+        let meter = self.meter
         do {
             try await flush()
             loop: while !isFinished {
@@ -74,29 +79,35 @@ extension MailSession {
                 case .frame(let frame):
                     lastActivity = clock.now()
                     try await handle(frame)
-                    if try await inputTimedOut() { break loop }
+                    if isFinished { meter?.ended(.quit) }
+                    if try await inputTimedOut() { meter?.ended(.inputTimeout); break loop }
                     try await flushAfterFrame()
                 case .changes(let revoked):
                     try await mailboxChanged(revoked: revoked)
+                    if isFinished { meter?.ended(.closed) }
                 case .tick:
                     try await tick()
-                    if isFinished { break loop }
-                    if try await inputTimedOut() { break loop }
+                    if isFinished { meter?.ended(.closed); break loop }
+                    if try await inputTimedOut() { meter?.ended(.inputTimeout); break loop }
                     if clock.now() - lastActivity > idleLimit {
+                        meter?.ended(.idleTimeout)
                         sayIdleTimeout()
                         try await flush()
                         break loop
                     }
                 case .shutdown:
+                    meter?.ended(.shutdown)
                     sayShutdown()
                     try await flush()
                     break loop
                 case .closed:
+                    meter?.ended(.disconnected)
                     break loop
                 }
             }
             try await flush()
         } catch {
+            meter?.ended(.error)
             sessionFailed(error)
         }
         inbox.pushClosed()

@@ -121,6 +121,23 @@ extension SealedQueue {
         }
     }
 
+    /// Per kind of outbound job (`smtp`, `webhook`): how many wait and when the oldest was made.
+    public struct OutboundSummary: Sendable {
+        public var kind: OutboundJob.Kind
+        public var count: Int
+        public var oldest: Date
+    }
+
+    /// What `/metrics` shows of the outbound queue: one aggregate query, no message read.
+    public func outboundSummary() async throws -> [OutboundSummary] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT kind, count(*) AS n, min(created) AS oldest FROM outbound GROUP BY kind").compactMap { row in
+                guard let kind = OutboundJob.Kind(rawValue: row["kind"]) else { return nil }
+                return OutboundSummary(kind: kind, count: row["n"], oldest: parseISO(row["oldest"]) ?? Date())
+            }
+        }
+    }
+
     /// Makes every outbound job due now (after fixing a smarthost). Returns how many there are.
     @discardableResult
     public func retryAllJobs(now: Date = Date()) async throws -> Int {

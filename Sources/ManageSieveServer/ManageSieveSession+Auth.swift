@@ -90,6 +90,7 @@ extension ManageSieveSession {
                                    passwordID: login.session.passwordID)
             await login.end()
             account = who
+            context.meter.account = who.address  // for the session's summary line
             state = .authenticated
             framer.authenticated = true
             context.logger[metadataKey: "managesieve.mailbox"] = "\(who.mailboxID)"

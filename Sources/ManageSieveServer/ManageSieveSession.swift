@@ -89,7 +89,7 @@ final class ManageSieveSession {
             }
             guard let frame else { break }
             switch frame {
-            case .command(let command): try await handleCommand(command)
+            case .command(let command): context.meter.countCommand(); try await handleCommand(command)
             case .tooLarge(let verb, let literalSize): tooLarge(verb: verb, literalSize: literalSize)
             }
             commandStarted = clock.now()  // the next command, if any, starts now

@@ -59,6 +59,7 @@ public final class OutboundWorker: Service, Sendable {
     let settings: Settings
     let srs: SRS
     let logger: Logger
+    let metrics = OutboundMetrics()
     private let wakeup = Mutex<(pending: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
     public init(queue: any OutboundJobStore, settings: Settings, srs: SRS, logger: Logger) {
@@ -214,14 +215,17 @@ public final class OutboundWorker: Service, Sendable {
                 // waits (deferred, `queue list` says why) until a route is configured.
                 logger.notice("submitted mail deferred: no route out (no smtp.relay.host and no DNS resolver for direct delivery)",
                               metadata: ["outbound.id": "\(id)", "outbound.attempts": "\(job.attempts + 1)"])
+                metrics.deferred.increment(by: job.recipients.count)
                 try await queue.reschedule(jobID: job.id, nextAttempt: nextAttempt(job), error: Self.noRouteReason, remainingRecipients: nil)
                 return
             }
             if expired(job) {
+                metrics.bounced.increment(by: job.recipients.count)
                 try await give(up: job, failures: job.recipients.map {
                     .init(recipient: $0, status: "4.4.1", diagnostic: "no smarthost is configured (smtp.relay.host)", action: "failed")
                 })
             } else {
+                metrics.deferred.increment(by: job.recipients.count)
                 try await queue.reschedule(jobID: job.id, nextAttempt: nextAttempt(job), error: "no smtp.relay.host configured", remainingRecipients: nil)
             }
             return
@@ -254,6 +258,7 @@ public final class OutboundWorker: Service, Sendable {
         for recipient in job.recipients {
             switch results[recipient] ?? .rejected(code: 451, enhanced: "4.4.0", text: "no reply") {
             case .accepted:
+                metrics.sent.increment()
                 logger.info(job.isSubmission ? "sent" : "forwarded",
                             metadata: ["outbound.id": "\(id)", "outbound.attempts": "\(job.attempts + 1)",
                                        "outbound.route": "\(localRecipients.contains(recipient) ? "local" : route?.name ?? "none")"])
@@ -270,6 +275,8 @@ public final class OutboundWorker: Service, Sendable {
             failures += remaining.map { .init(recipient: $0, status: "4.4.7", diagnostic: "gave up after \(job.attempts + 1) attempts: \(lastError)") }
             remaining = []
         }
+        metrics.bounced.increment(by: failures.count)
+        metrics.deferred.increment(by: remaining.count)
         if remaining.isEmpty {
             if failures.isEmpty { try await queue.finish(jobID: job.id, replacement: nil) } else { try await give(up: job, failures: failures) }
             return
@@ -380,6 +387,7 @@ public final class OutboundWorker: Service, Sendable {
             _ = try? await response.body.collect(upTo: 64 * 1024)
             let code = Int(response.status.code)
             if (200..<300).contains(code) {
+                metrics.webhookOK.increment()
                 try await queue.finish(jobID: job.id, replacement: nil)
                 logger.info("webhook delivered", metadata: ["outbound.id": "\(job.context["queueID"] ?? "")", "outbound.attempts": "\(job.attempts + 1)"])
                 return
@@ -389,8 +397,10 @@ public final class OutboundWorker: Service, Sendable {
         } catch {
             problem = "\(type(of: error)): \(error)"
         }
+        metrics.webhookFailed.increment()
         let host = URL(string: url)?.host ?? "?"
         if permanent || expired(job) {
+            metrics.webhookDropped.increment()
             logger.error("webhook dropped", metadata: ["outbound.id": "\(job.context["queueID"] ?? "")", "webhook.host": "\(host)",
                                                        "outbound.error": "\(problem)", "outbound.attempts": "\(job.attempts + 1)"])
             try await queue.finish(jobID: job.id, replacement: nil)

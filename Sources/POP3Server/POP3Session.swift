@@ -67,6 +67,7 @@ final class POP3Session {
         case .lineTooLong:
             err("Line too long")
         case .line(let line):
+            context.meter.countCommand()
             if revoked {
                 err("The password of this session was revoked", code: .auth)
                 state = .closed

@@ -29,6 +29,7 @@ public struct SMTPServer: Sendable {
     let probeLimiter: SMTPRateLimiter?
     let memory: SMTPMemoryBudget
     let logger: Logger
+    let metrics = SMTPMetrics()
 
     /// `tls` is offered as STARTTLS (nil: plaintext only).
     public init(configuration: Configuration, tls: NIOSSLContext?, handler: any SMTPInboundHandler, logger: Logger) {
@@ -65,7 +66,8 @@ public struct SMTPServer: Sendable {
         logger[metadataKey: "smtp.session.id"] = "\(connection.id)"
         let session = SMTPSession(configuration: configuration.session, transport: transport, handler: handler,
                                   remoteIP: connection.remoteAddress?.ipAddress ?? "unknown", isTLS: false, inbox: inbox,
-                                  rateLimiter: rateLimiter, probeLimiter: probeLimiter, memory: memory, logger: logger)
+                                  rateLimiter: rateLimiter, probeLimiter: probeLimiter, memory: memory, logger: logger,
+                                  metrics: metrics, meter: connection.meter)
         await transport.run(inbox: inbox, writeTimeout: configuration.writeTimeout) { await session.run() }
     }
 }

@@ -35,6 +35,7 @@ extension SMTPSession {
     func refuseRecipient(_ refusal: SMTPReply) async throws {
         guard Self.isProbeAnswer(refusal) else { reply(refusal); return }
         refusedRecipients += 1
+        if submission == nil { metrics?.unknownRecipients.increment() }
         let policy = configuration.probes
         let ipOver = probeLimiter.map { !$0.allow(remoteIP, now: clock.now()) } ?? false
         if refusedRecipients > policy.closeAfter || ipOver {
@@ -42,6 +43,8 @@ extension SMTPSession {
                 "smtp.client.ip": "\(remoteIP)", "smtp.refused.recipients": "\(refusedRecipients)",
                 "smtp.limit": ipOver ? "per address (\(policy.perIPLimit ?? 0) per \(policy.perIPWindow))" : "per session (\(policy.closeAfter))",
             ])
+            metrics?.probeCloses.increment()
+            meter?.ended(.probing)
             reply(421, "4.7.0", "\(configuration.hostname) Too many unknown recipients, closing connection")
             phase = .closed
             return
@@ -49,6 +52,7 @@ extension SMTPSession {
         let delay = policy.delay(forRefusal: refusedRecipients)
         if delay > .zero {
             if refusedRecipients == policy.tarpitAfter + 1 {
+                metrics?.tarpits.increment()
                 logger.notice("smtp recipient probing: answers slowed down", metadata: [
                     "smtp.client.ip": "\(remoteIP)", "smtp.refused.recipients": "\(refusedRecipients)",
                 ])

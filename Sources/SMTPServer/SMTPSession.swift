@@ -72,6 +72,10 @@ final class SMTPSession {
     /// Set on the submission ports (RFC 6409): AUTH, and who may send what.
     let submission: SMTPSubmissionContext?
     var logger: Logger
+    /// The server's counters (nil: not counted, as in unit tests).
+    let metrics: SMTPMetrics?
+    /// What the session did, for the summary line its listener logs (nil: not counted).
+    let meter: SessionMeter?
 
     var phase: Phase = .greeted
     var isTLS: Bool
@@ -100,11 +104,11 @@ final class SMTPSession {
     init(configuration: SMTPSessionConfiguration, transport: any SessionTransport, handler: any SMTPInboundHandler,
          remoteIP: String, isTLS: Bool, inbox: SessionInbox<[UInt8]>, rateLimiter: SMTPRateLimiter?,
          probeLimiter: SMTPRateLimiter? = nil, memory: SMTPMemoryBudget? = nil, submission: SMTPSubmissionContext? = nil,
-         logger: Logger) {
+         logger: Logger, metrics: SMTPMetrics? = nil, meter: SessionMeter? = nil) {
         self.configuration = configuration; self.transport = transport; self.handler = handler
         self.remoteIP = remoteIP; self.isTLS = isTLS; self.inbox = inbox; self.rateLimiter = rateLimiter
         self.probeLimiter = probeLimiter; self.memory = memory; self.submission = submission
-        self.logger = logger
+        self.logger = logger; self.metrics = metrics; self.meter = meter
         self.lastActivity = configuration.clock.now()
         decoder = SMTPInputDecoder(limits: configuration.limits)
     }
@@ -146,6 +150,7 @@ final class SMTPSession {
     }
 
     func end() async {
+        if let submitter { meter?.account = submitter.user }
         phase = .closed
         endTransaction()
         await transport.close()
@@ -238,6 +243,7 @@ final class SMTPSession {
     // MARK: - Commands
 
     func execute(_ command: SMTPCommand) async throws {
+        meter?.countCommand()
         switch command {
         case .ehlo(let name):
             helo = name; esmtp = true; endTransaction()
@@ -439,10 +445,13 @@ final class SMTPSession {
         transaction = nil
         defer { memory?.release(t.reserved) }  // all of it, BDAT's growth included, once the message is dropped
         idleCommands = 0
+        let isSubmission = submission != nil
         if t.overBudget {
+            metrics?.refuse(.storage, submission: isSubmission)
             reply(452, "4.3.1", "Insufficient system storage, try again later"); return
         }
         if t.receivedBytes > limits.maxMessageSize {
+            metrics?.refuse(.size, submission: isSubmission)
             reply(552, "5.3.4", "Message too big for this server (limit \(limits.maxMessageSize) octets)"); return
         }
         // The session's buffer becomes the message as stored: taken out of `t` (so that it is the
@@ -453,11 +462,13 @@ final class SMTPSession {
             // Bare line endings become CRLF: the message can grow, and the growth is charged.
             let length = Self.canonicalLength(message), grown = length - message.count
             if grown > 0, let memory, !charge(grown, to: &t, from: memory) {
+                metrics?.refuse(.storage, submission: isSubmission)
                 reply(452, "4.3.1", "Insufficient system storage, try again later"); return
             }
             if grown > 0 { message = Self.canonicalLineEndings(message, capacity: length + Self.headerRoom) }
         }
         if Self.countReceivedHeaders(message, upTo: configuration.maxReceivedHeaders + 1) > configuration.maxReceivedHeaders {
+            metrics?.refuse(.loop, submission: isSubmission)
             reply(554, "5.4.6", "Too many Received headers: mail loop detected"); return
         }
         let queueID = Self.newQueueID()
@@ -479,16 +490,19 @@ final class SMTPSession {
         if submission == nil { inbound.clientName = await clientNameLookup?.value }
         if submission == nil, let refusal = await handler.authenticate(&inbound) {
             logger.info("message refused", metadata: ["smtp.queue.id": "\(queueID)", "smtp.reply": "\(refusal.code)"])
+            metrics?.refuse(.authentication, submission: false)
             reply(refusal); return
         }
         if submission == nil, let refusal = await handler.filter(&inbound) {
             logger.info("message refused by a filter", metadata: ["smtp.queue.id": "\(queueID)", "smtp.reply": "\(refusal.code)"])
+            metrics?.refuse(.filter, submission: false)
             reply(refusal); return
         }
         do {
             if let submission, let submitter {
                 if let refusal = try await submission.handler.commit(inbound, submitter: submitter) {
                     if refusal.code == 530 { self.submitter = nil }
+                    metrics?.refuse(.filter, submission: true)
                     reply(refusal); return
                 }
             } else {
@@ -496,12 +510,14 @@ final class SMTPSession {
             }
         } catch {
             logger.error("inbound commit failed", metadata: ["smtp.queue.id": "\(queueID)", "smtp.error": "\(type(of: error))"])
+            metrics?.refuse(.error, submission: isSubmission)
             reply(451, "4.3.0", "Local error in processing, try again later")
             return
         }
         var metadata: Logger.Metadata = ["smtp.queue.id": "\(queueID)", "smtp.size": "\(size)", "smtp.recipients": "\(t.recipients.count)"]
         if submission != nil { metadata["smtp.client.ip"] = "\(remoteIP)" }  // not in the message (see submissionReceivedHeader)
         logger.info(submission == nil ? "message accepted" : "message submitted", metadata: metadata)
+        metrics?.accept(submission: isSubmission)
         reply(250, "2.0.0", "Ok: queued as \(queueID)")
     }
 

@@ -24,6 +24,7 @@ public struct SMTPSubmissionServer: Sendable {
     let submission: SMTPSubmissionContext
     let memory: SMTPMemoryBudget
     let logger: Logger
+    let metrics = SMTPMetrics()
 
     public init(configuration: Configuration, tls: NIOSSLContext, submission: SMTPSubmissionContext, logger: Logger) {
         self.configuration = configuration; self.tls = tls; self.submission = submission; self.logger = logger
@@ -49,7 +50,8 @@ public struct SMTPSubmissionServer: Sendable {
         logger[metadataKey: "smtp.listener"] = "\(implicitTLS ? Self.listenerNames.implicit : Self.listenerNames.plain)"
         let session = SMTPSession(configuration: configuration.session, transport: transport, handler: SubmissionOnlyInboundHandler(),
                                   remoteIP: connection.remoteAddress?.ipAddress ?? "unknown", isTLS: implicitTLS, inbox: inbox,
-                                  rateLimiter: nil, probeLimiter: nil, memory: memory, submission: submission, logger: logger)
+                                  rateLimiter: nil, probeLimiter: nil, memory: memory, submission: submission, logger: logger,
+                                  metrics: metrics, meter: connection.meter)
         await transport.run(inbox: inbox, writeTimeout: configuration.listeners.writeTimeout) { await session.run() }
     }
 }

@@ -17,10 +17,12 @@ public struct BackupScheduler: Service {
     let logger: Logger
     /// How often the schedule is looked at.
     let tick: Duration
+    /// `sealbox_backups_total`, the last success (nil: not counted).
+    let metrics: BackupMetrics?
 
     /// `tick` defaults to a quarter of the interval, at most 30 s.
-    public init(service: BackupService, interval: Duration, logger: Logger, tick: Duration? = nil) {
-        self.service = service; self.interval = interval; self.logger = logger
+    public init(service: BackupService, interval: Duration, logger: Logger, tick: Duration? = nil, metrics: BackupMetrics? = nil) {
+        self.service = service; self.interval = interval; self.logger = logger; self.metrics = metrics
         self.tick = tick ?? min(.seconds(30), interval / 4)
     }
 
@@ -58,11 +60,13 @@ public struct BackupScheduler: Service {
                 do {
                     let outcome = try await service.backUp(address: alias.address)
                     failures[mailboxID] = nil
+                    metrics?.succeeded()
                     due[mailboxID] = Self.nextSlot(mailboxID: mailboxID, interval: interval, after: Date().addingTimeInterval(1))
                     logger.notice("backup", metadata: ["backup.mailbox": "\(mailboxID)", "backup.outcome": "\(outcome)"])
                 } catch {
                     let n = (failures[mailboxID] ?? 0) + 1
                     failures[mailboxID] = n
+                    metrics?.failedOnce()
                     let retry = min(intervalSeconds, 900 * pow(2, Double(n - 1)))
                     due[mailboxID] = Date().addingTimeInterval(retry)
                     logger.error("backup failed; retrying later", metadata: [

@@ -30,7 +30,7 @@ public enum SealboxBackups {
                                logger: Logger = Logger(label: "sealbox.backup")) throws -> BackupService {
         guard let destination = try destination(configuration: configuration) else { throw NotConfigured() }
         var logger = logger
-        if ProcessInfo.processInfo.environment["SEALBOX_LOG_LEVEL"] == nil { logger.logLevel = .notice }
+        logger.logLevel = configuration.log.level  // log.level (SEALBOX_LOG_LEVEL), notice by default
         return BackupService(logger: logger,
             mailboxes: node.mailboxes, directory: node.directory, destination: destination,
             configuration: .init(temporaryDirectory: node.dataDirectory + "/backup-tmp", generations: configuration.backup.generations))

@@ -22,11 +22,12 @@ public struct SealboxConfiguration: Sendable {
     public var dns: DNSSettings
     public var auth: AuthSettings
     public var http: HTTPSettings
+    public var log: LogSettings
 
     /// Every component's settings, in the reference's order.
     public static let sections: [any ComponentSettings.Type] = [
         NodeSettings.self, IMAPSettings.self, POP3Settings.self, ManageSieveSettings.self, SMTPSettings.self, SubmissionSettings.self, OutboundSettings.self, BackupSettings.self,
-        StorageSettings.self, DNSSettings.self, AuthSettings.self, HTTPSettings.self,
+        StorageSettings.self, DNSSettings.self, AuthSettings.self, HTTPSettings.self, LogSettings.self,
     ]
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
@@ -46,6 +47,7 @@ public struct SealboxConfiguration: Sendable {
         dns = try DNSSettings(DNSSettings.reader(reader))
         auth = try AuthSettings(AuthSettings.reader(reader))
         http = try HTTPSettings(HTTPSettings.reader(reader), imap: imap)
+        log = try LogSettings(LogSettings.reader(reader))
     }
 
     /// docs/configuration-reference.md: every key of every section (`sealbox config reference`

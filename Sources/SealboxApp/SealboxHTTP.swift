@@ -8,21 +8,24 @@ import NIOSSL
 /// and health meet the directory and the mailboxes.
 enum SealboxHTTP {
     static func server(configuration: SealboxConfiguration, port: Int, tls: TLSConfiguration?, node: SealboxNode,
-                       authenticator: SessionAuthenticator, logger: Logger, bound: BoundListenerPorts = .init()) throws -> HTTPServer {
+                       authenticator: SessionAuthenticator, logger: Logger, bound: BoundListenerPorts = .init(),
+                       listeners: ListenerReadiness? = nil, metrics: (@Sendable () async -> [UInt8])? = nil) throws -> HTTPServer {
         var http = HTTPServer.Configuration()
         http.host = configuration.node.listenAddress
         http.port = port
         http.tls = tls
         http.allowInsecureAuth = configuration.http.allowInsecureAuth
         http.hostname = configuration.node.hostname
+        http.metricsToken = configuration.http.metricsToken
         var dependencies = HTTPServer.Dependencies()
         dependencies.readiness = {
+            var problems = listeners?.problems ?? []
             do {
                 _ = try await node.directory.domains()
-                return (true, [])
             } catch {
-                return (false, ["directory unreachable"])
+                problems.append("directory unreachable")
             }
+            return (problems.isEmpty, problems)
         }
         let hostname = configuration.node.hostname, mode = configuration.http.mtaSTSMode
         dependencies.mtaSTSPolicy = { host in
@@ -35,6 +38,7 @@ enum SealboxHTTP {
         // A session that ends (expiry, sign-out, a newer one past the cap) closes its mailbox login.
         dependencies.ownerSessions = OwnerSessions(onEnd: { login in await backend.signOut(login) })
         addWeb(to: &dependencies, configuration: configuration, node: node, bound: bound, logger: logger)
+        dependencies.metrics = metrics
         return HTTPServer(configuration: http, dependencies: dependencies, logger: logger)
     }
 }

@@ -29,15 +29,21 @@ public enum SealboxServer {
         onOff: @escaping @Sendable (_ name: String, _ key: String) -> Void = { _, _ in },
         onBound: @escaping @Sendable (String, SocketAddress) -> Void = { _, _ in }
     ) throws -> [any Service] {
-        // Every listener's bound port, for autoconfiguration and the web pages.
+        // Before any metric object is made: they bind to the factory of their time.
+        let metrics = SealboxMetrics.shared
+        // Every listener's bound port (autoconfiguration, the web pages); `/readyz`: every listener
+        // made here must have bound.
         let bound = BoundListenerPorts()
-        let onBound: @Sendable (String, SocketAddress) -> Void = { [onBound] name, address in
+        let readiness = ListenerReadiness()
+        let onListenerBound: @Sendable (String, SocketAddress) -> Void = { name, address in
             bound.record(name, address)
+            readiness.bound(name)
             onBound(name, address)
         }
-        /// Reports the listeners that are off; whether any of them is on.
+        /// Reports the listeners that are off; whether any of them is on (those are expected to bind).
         func anyOn(_ listeners: [(name: String, key: SettingKey, port: ListenerPort)]) -> Bool {
             for l in listeners where l.port.isOff { onOff(l.name, l.key.name) }
+            for l in listeners where !l.port.isOff { readiness.expect(l.name) }
             return listeners.contains { !$0.port.isOff }
         }
         var hostnames = [configuration.node.hostname, "localhost", "127.0.0.1", "::1"]
@@ -83,7 +89,7 @@ public enum SealboxServer {
         }
         if anyOn([(IMAP.listenerNames.plain, IMAPSettings.Key.port, configuration.imap.port),
                   (IMAP.listenerNames.implicit, IMAPSettings.Key.implicitTLSPort, configuration.imap.implicitTLSPort)]) {
-            services += IMAPServer(configuration: imap, tls: tls, authenticator: authenticator, logger: logger).services(onBound: onBound)
+            services += IMAPServer(configuration: imap, tls: tls, authenticator: authenticator, logger: logger).services(onBound: onListenerBound)
         }
         // Direct delivery (MX, MTA-STS, DANE) and the MX's SPF/DKIM/DMARC/ARC checks ask the node's resolver.
         let outbound = try OutboundWorker.make(configuration: configuration, node: node, dns: resolver, logger: logger)
@@ -92,12 +98,12 @@ public enum SealboxServer {
                   (POP3.listenerNames.implicit, POP3Settings.Key.implicitTLSPort, configuration.pop3.implicitTLSPort)]) {
             let pop3 = POP3Server.Configuration(configuration.pop3, node: configuration.node, session: POP3SessionConfiguration())
             services += POP3Server(configuration: pop3, tls: tls, authenticator: authenticator, logger: logger)
-                .services(onBound: onBound)
+                .services(onBound: onListenerBound)
         }
         if configuration.manageSieve.enabled,
            anyOn([(ManageSieve.listenerNames.plain, ManageSieveSettings.Key.port, configuration.manageSieve.port)]) {
             services += ManageSieveServer(configuration: .init(configuration.manageSieve, node: configuration.node, directory: node.directory),
-                                          tls: tls, authenticator: authenticator, logger: logger).services(onBound: onBound)
+                                          tls: tls, authenticator: authenticator, logger: logger).services(onBound: onListenerBound)
         }
         let postmaster = try configuration.smtp.postmaster.map { text in
             do { return try EmailAddress(text) } catch {
@@ -137,7 +143,7 @@ public enum SealboxServer {
             // it must hold at least one message of the largest size to one mailbox.
             smtp.maxInFlightBytes = max(configuration.smtp.maxInFlightBytes,
                                         DirectoryInboundHandler.copiesHeld(storingMailboxes: 1) * configuration.smtp.maxMessageSize)
-            services += SMTPServer(configuration: smtp, tls: tls, handler: handler, logger: logger).services(onBound: onBound)
+            services += SMTPServer(configuration: smtp, tls: tls, handler: handler, logger: logger).services(onBound: onListenerBound)
         }
         if anyOn([(SMTPSubmissionServer.listenerNames.plain, SubmissionSettings.Key.port, configuration.submission.port),
                   (SMTPSubmissionServer.listenerNames.implicit, SubmissionSettings.Key.implicitTLSPort, configuration.submission.implicitTLSPort)]) {
@@ -149,17 +155,21 @@ public enum SealboxServer {
                                                     limits: SubmissionLimits(maxMessagesPerHour: configuration.submission.maxMessagesPerHour,
                                                                              maxRecipientsPerDay: configuration.submission.maxRecipientsPerDay)),
                                                 allowInsecureAuth: configuration.submission.allowInsecureAuth),
-                                             logger: logger).services(onBound: onBound)
+                                             logger: logger).services(onBound: onListenerBound)
         }
         services.append(outbound)
+        let backupMetrics = configuration.backup.interval != nil && configuration.backup.destination != nil ? BackupMetrics() : nil
+        let gauges = NodeGauges(node: node, backup: backupMetrics)
         if configuration.http.enabled, anyOn([(configuration.http.tls ? "https" : "http", HTTPSettings.Key.port, configuration.http.port)]),
            let port = configuration.http.port.bindPort {
             services += try SealboxHTTP.server(configuration: configuration, port: port, tls: configuration.http.tls ? tlsConfiguration : nil,
-                                               node: node, authenticator: authenticator, logger: logger, bound: bound).services(onBound: onBound)
+                                               node: node, authenticator: authenticator, logger: logger, bound: bound,
+                                               listeners: readiness, metrics: { await gauges.refresh(); return metrics.exposition() })
+                .services(onBound: onListenerBound)
         }
         if let interval = configuration.backup.interval, configuration.backup.destination != nil {
             services.append(BackupScheduler(service: try SealboxBackups.service(configuration: configuration, node: node, logger: logger),
-                                            interval: interval, logger: logger))
+                                            interval: interval, logger: logger, metrics: backupMetrics))
         }
         return services + [QueueWatcher(queue: node.queue, mailboxes: node.mailboxes, logger: logger)]
     }

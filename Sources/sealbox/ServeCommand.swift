@@ -63,8 +63,10 @@ struct ServeCommand: AsyncParsableCommand {
             unsetenv("SEALBOX_NODE_KEY_PASSPHRASE")
             for line in NodeKeyNotice.lines(mode: node.keyMode, dataDirectory: node.dataDirectory) + node.keyWarnings { printError(line) }
             if let warning = NodeKeyNotice.passphraseInDataDirectory(dataDirectory: node.dataDirectory, configFile: config) { printError(warning) }
+            // log.format / log.level (SEALBOX_LOG_LEVEL): every logger of the process writes through it.
+            SealboxLogHandler.bootstrap(format: settings.log.format, level: settings.log.level)
             var logger = Logger(label: "sealbox")
-            logger.logLevel = ProcessInfo.processInfo.environment["SEALBOX_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .notice
+            logger.logLevel = settings.log.level
             // Trap SIGTERM/SIGINT before saying "ready": a signal that arrives while the services are
             // still being built is remembered by the group and ends it gracefully, not by default action.
             let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)

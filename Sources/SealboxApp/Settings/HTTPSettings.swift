@@ -15,14 +15,18 @@ public struct HTTPSettings: ComponentSettings {
                                                   "Accept passwords and tokens over plain HTTP from addresses other than loopback.", flag: "serve --allow-insecure-auth")
         static let mtaSTSMode = SettingKey("http.mtaSTS", .choice(["testing", "enforce", "none"]), default: "testing",
                                            "The MTA-STS mode (RFC 8461) of the policy served at `https://mta-sts.<domain>/.well-known/mta-sts.txt` for every domain of the node, and published by `sealbox domain dns`; `enforce` once the certificate is signed by a public CA and names `mta-sts.<domain>`.")
+        static let metricsToken = SettingKey("http.metricsToken", .secret, default: "none",
+                                             "`/metrics` answers loopback clients only; with a token, also any client sending `Authorization: Bearer <token>` (over HTTPS, or plain HTTP with `http.allowInsecureAuth`).")
     }
-    public static let keys = [Key.enabled, Key.port, Key.tls, Key.allowInsecureAuth, Key.mtaSTSMode]
+    public static let keys = [Key.enabled, Key.port, Key.tls, Key.allowInsecureAuth, Key.mtaSTSMode, Key.metricsToken]
 
     public var enabled: Bool
     public var port: ListenerPort
     public var tls: Bool
     public var allowInsecureAuth: Bool
     public var mtaSTSMode: DomainDNSRecords.MTASTSMode
+    /// A bearer token that lets other than loopback clients read `/metrics` (nil: loopback only).
+    public var metricsToken: String?
 
     init(_ r: SettingsReader, imap: IMAPSettings) throws {
         enabled = try r.bool(Key.enabled, default: true)
@@ -30,5 +34,6 @@ public struct HTTPSettings: ComponentSettings {
         tls = try r.bool(Key.tls, default: true)
         allowInsecureAuth = try r.bool(Key.allowInsecureAuth, default: imap.allowInsecureAuth)
         mtaSTSMode = DomainDNSRecords.MTASTSMode(rawValue: try r.choice(Key.mtaSTSMode, default: "testing")) ?? .testing
+        metricsToken = r.string(Key.metricsToken)
     }
 }
