@@ -144,7 +144,8 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string",
               "minLength": 1,
-              "maxLength": 253
+              "maxLength": 253,
+              "pattern": "^[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
             }
           }
         ]
@@ -193,7 +194,8 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string",
               "minLength": 1,
-              "maxLength": 253
+              "maxLength": 253,
+              "pattern": "^[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
             }
           }
         ]
@@ -335,7 +337,8 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string",
               "minLength": 1,
-              "maxLength": 320
+              "maxLength": 320,
+              "pattern": "^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
             }
           }
         ]
@@ -382,7 +385,8 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string",
               "minLength": 1,
-              "maxLength": 320
+              "maxLength": 320,
+              "pattern": "^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
             }
           },
           {
@@ -440,7 +444,8 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string",
               "minLength": 1,
-              "maxLength": 320
+              "maxLength": 320,
+              "pattern": "^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
             }
           }
         ]
@@ -497,7 +502,8 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string",
               "minLength": 1,
-              "maxLength": 320
+              "maxLength": 320,
+              "pattern": "^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
             }
           }
         ]
@@ -539,7 +545,8 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string",
               "minLength": 1,
-              "maxLength": 320
+              "maxLength": 320,
+              "pattern": "^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
             }
           },
           {
@@ -760,7 +767,8 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string",
               "minLength": 1,
-              "maxLength": 320
+              "maxLength": 320,
+              "pattern": "^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
             }
           }
         ]
@@ -1157,7 +1165,8 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string",
               "minLength": 1,
-              "maxLength": 320
+              "maxLength": 320,
+              "pattern": "^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
             }
           }
         ]
@@ -1614,7 +1623,8 @@ enum OpenAPIDocument {
         "properties": {
           "name": {
             "type": "string",
-            "maxLength": 253
+            "maxLength": 253,
+            "pattern": "^[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
           }
         },
         "required": [
@@ -1739,7 +1749,8 @@ enum OpenAPIDocument {
         "properties": {
           "address": {
             "type": "string",
-            "maxLength": 320
+            "maxLength": 320,
+            "pattern": "^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
           },
           "store": {
             "type": "boolean"
@@ -1747,7 +1758,9 @@ enum OpenAPIDocument {
           "forwardTo": {
             "type": "array",
             "items": {
-              "type": "string"
+              "type": "string",
+              "maxLength": 320,
+              "pattern": "^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
             }
           },
           "webhooks": {
@@ -1757,7 +1770,8 @@ enum OpenAPIDocument {
             }
           },
           "quotaBytes": {
-            "type": "integer"
+            "type": "integer",
+            "minimum": 0
           },
           "sendAs": {
             "type": "array",
@@ -2147,7 +2161,9 @@ enum OpenAPIDocument {
         "type": "object",
         "properties": {
           "address": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 320,
+            "pattern": "^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
           }
         },
         "required": [
