@@ -238,6 +238,15 @@ paths = {
                                                                      "application/vnd.sqlite3": {"schema": {"type": "string"}}}}},
                    body="ExportRequest", op_id="exportWithPassword"),
     },
+    "/healthz": {
+        "get": {"summary": "The process answers", "tags": ["meta"], "operationId": "healthz", "security": [],
+                "responses": {"200": {"description": "ok", "content": {"text/plain": {"schema": {"type": "string"}}}}}},
+    },
+    "/readyz": {
+        "get": {"summary": "The node can serve (503 with the reasons otherwise)", "tags": ["meta"], "operationId": "readyz", "security": [],
+                "responses": {"200": {"description": "ready", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                              "503": {"description": "not ready: one reason a line", "content": {"text/plain": {"schema": {"type": "string"}}}}}},
+    },
     "/openapi.json": {
         "get": {"summary": "This document", "tags": ["meta"], "operationId": "openapi", "security": [],
                 "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}},

@@ -1550,6 +1550,60 @@ enum OpenAPIDocument {
         }
       }
     },
+    "/healthz": {
+      "get": {
+        "summary": "The process answers",
+        "tags": [
+          "meta"
+        ],
+        "operationId": "healthz",
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "ok",
+            "content": {
+              "text/plain": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/readyz": {
+      "get": {
+        "summary": "The node can serve (503 with the reasons otherwise)",
+        "tags": [
+          "meta"
+        ],
+        "operationId": "readyz",
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "ready",
+            "content": {
+              "text/plain": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "not ready: one reason a line",
+            "content": {
+              "text/plain": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
     "/openapi.json": {
       "get": {
         "summary": "This document",

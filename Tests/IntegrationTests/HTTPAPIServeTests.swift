@@ -65,7 +65,7 @@ struct HTTPAPIServeTests {
         #expect(owner.ok, "schemathesis (owner) exited \(owner.status):\n\(RealClientTests.tail(owner.output))")
         #expect(!owner.output.contains("Rate limited"), "the owner run was throttled (a failed login): its coverage is lost")
         let admin = try await ScriptRunner.run(ScriptRunner.python, common + ["-H", "Authorization: Bearer \(token)",
-                                                                              "--include-path-regex", "^/api/v1/admin/|^/openapi"],
+                                                                              "--include-path-regex", "^/api/v1/admin/|^/openapi|^/healthz|^/readyz"],
                                                timeout: .seconds(900))
         Attachment.record(admin.output, named: "schemathesis-admin.txt")
         print("schemathesis (admin):\n" + RealClientTests.tail(admin.output, lines: 25))
