@@ -23,6 +23,10 @@ def obj(required, optional=None, extra=True):
 
 
 S = {"type": "string"}
+# What the server accepts, roughly (it checks more): guides generated test data toward real values.
+DOMAIN_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
+ADDRESS_PATTERN = r"^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
+ADDR = {"type": "string", "maxLength": 320, "pattern": ADDRESS_PATTERN}
 I = {"type": "integer"}
 B = {"type": "boolean"}
 DT = {"type": "string", "format": "date-time"}
@@ -31,14 +35,15 @@ LIST = lambda item: {"type": "array", "items": item}
 schemas = {
     "Error": obj({"error": obj({"code": S, "message": S})}),
     "Domain": obj({"name": S, "unicode": S, "created": DT}),
-    "DomainCreate": obj({"name": {"type": "string", "maxLength": 253}}),
+    "DomainCreate": obj({"name": {"type": "string", "maxLength": 253, "pattern": DOMAIN_PATTERN}}),
     "DomainList": obj({"domains": LIST(ref("Domain"))}),
     "DNSRecord": obj({"name": S, "type": S, "values": LIST(S), "zoneLine": S}, {"comment": S}),
     "DNSRecords": obj({"domain": S, "records": LIST(ref("DNSRecord")), "text": S}),
     "Alias": obj({"address": S, "store": B, "hasMailbox": B, "forwardTo": LIST(S), "webhooks": LIST(S), "sendAs": LIST(S),
                   "created": DT}, {"quotaBytes": I}),
-    "AliasCreate": obj({"address": {"type": "string", "maxLength": 320}},
-                       {"store": B, "forwardTo": LIST(S), "webhooks": LIST(S), "quotaBytes": I, "sendAs": LIST(S)}),
+    "AliasCreate": obj({"address": ADDR},
+                       {"store": B, "forwardTo": LIST(ADDR), "webhooks": LIST(S), "quotaBytes": {"type": "integer", "minimum": 0},
+                        "sendAs": LIST(S)}),
     "AliasList": obj({"aliases": LIST(ref("Alias"))}),
     "Deleted": obj({"deleted": LIST(S)}),
     "Password": obj({"id": S, "created": DT}, {"label": S, "lastUsed": DT}),
@@ -61,7 +66,7 @@ schemas = {
     "SessionInfo": obj({"address": S, "passwordId": S, "idleTimeoutSeconds": I, "absoluteTimeoutSeconds": I}),
     "Me": obj({"address": S, "passwordId": S, "authentication": {"type": "string", "enum": ["basic", "session"]}}),
     "Targets": obj({"forwardTo": LIST(S), "webhooks": LIST(S)}),
-    "ForwardRequest": obj({"address": S}),
+    "ForwardRequest": obj({"address": ADDR}),
     "WebhookRequest": obj({"url": S}),
     "Usage": obj({"address": S, "usedBytes": I, "folders": LIST(obj({"path": S, "messages": I, "unseen": I, "bytes": I}))},
                  {"quotaBytes": I}),
@@ -109,7 +114,9 @@ def query_param(name, schema, description, required=False):
 
 
 DOMAIN = path_param("domain", "A domain of this node (ASCII or Unicode form).", 253)
+DOMAIN["schema"]["pattern"] = DOMAIN_PATTERN
 ADDRESS = path_param("address", "An address (percent-encode `@` as `%40` or leave it).")
+ADDRESS["schema"]["pattern"] = ADDRESS_PATTERN
 PWID = path_param("id", "A password id (as listed).", 64)
 FLAG = {"type": "boolean"}
 
@@ -230,6 +237,15 @@ paths = {
                                                                      "application/zip": {"schema": {"type": "string"}},
                                                                      "application/vnd.sqlite3": {"schema": {"type": "string"}}}}},
                    body="ExportRequest", op_id="exportWithPassword"),
+    },
+    "/healthz": {
+        "get": {"summary": "The process answers", "tags": ["meta"], "operationId": "healthz", "security": [],
+                "responses": {"200": {"description": "ok", "content": {"text/plain": {"schema": {"type": "string"}}}}}},
+    },
+    "/readyz": {
+        "get": {"summary": "The node can serve (503 with the reasons otherwise)", "tags": ["meta"], "operationId": "readyz", "security": [],
+                "responses": {"200": {"description": "ready", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                              "503": {"description": "not ready: one reason a line", "content": {"text/plain": {"schema": {"type": "string"}}}}}},
     },
     "/openapi.json": {
         "get": {"summary": "This document", "tags": ["meta"], "operationId": "openapi", "security": [],

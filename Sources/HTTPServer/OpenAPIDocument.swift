@@ -144,7 +144,8 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string",
               "minLength": 1,
-              "maxLength": 253
+              "maxLength": 253,
+              "pattern": "^[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
             }
           }
         ]
@@ -193,7 +194,8 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string",
               "minLength": 1,
-              "maxLength": 253
+              "maxLength": 253,
+              "pattern": "^[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
             }
           }
         ]
@@ -335,7 +337,8 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string",
               "minLength": 1,
-              "maxLength": 320
+              "maxLength": 320,
+              "pattern": "^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
             }
           }
         ]
@@ -382,7 +385,8 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string",
               "minLength": 1,
-              "maxLength": 320
+              "maxLength": 320,
+              "pattern": "^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
             }
           },
           {
@@ -440,7 +444,8 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string",
               "minLength": 1,
-              "maxLength": 320
+              "maxLength": 320,
+              "pattern": "^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
             }
           }
         ]
@@ -497,7 +502,8 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string",
               "minLength": 1,
-              "maxLength": 320
+              "maxLength": 320,
+              "pattern": "^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
             }
           }
         ]
@@ -539,7 +545,8 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string",
               "minLength": 1,
-              "maxLength": 320
+              "maxLength": 320,
+              "pattern": "^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
             }
           },
           {
@@ -760,7 +767,8 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string",
               "minLength": 1,
-              "maxLength": 320
+              "maxLength": 320,
+              "pattern": "^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
             }
           }
         ]
@@ -1157,7 +1165,8 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string",
               "minLength": 1,
-              "maxLength": 320
+              "maxLength": 320,
+              "pattern": "^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
             }
           }
         ]
@@ -1541,6 +1550,60 @@ enum OpenAPIDocument {
         }
       }
     },
+    "/healthz": {
+      "get": {
+        "summary": "The process answers",
+        "tags": [
+          "meta"
+        ],
+        "operationId": "healthz",
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "ok",
+            "content": {
+              "text/plain": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/readyz": {
+      "get": {
+        "summary": "The node can serve (503 with the reasons otherwise)",
+        "tags": [
+          "meta"
+        ],
+        "operationId": "readyz",
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "ready",
+            "content": {
+              "text/plain": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "not ready: one reason a line",
+            "content": {
+              "text/plain": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
     "/openapi.json": {
       "get": {
         "summary": "This document",
@@ -1614,7 +1677,8 @@ enum OpenAPIDocument {
         "properties": {
           "name": {
             "type": "string",
-            "maxLength": 253
+            "maxLength": 253,
+            "pattern": "^[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
           }
         },
         "required": [
@@ -1739,7 +1803,8 @@ enum OpenAPIDocument {
         "properties": {
           "address": {
             "type": "string",
-            "maxLength": 320
+            "maxLength": 320,
+            "pattern": "^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
           },
           "store": {
             "type": "boolean"
@@ -1747,7 +1812,9 @@ enum OpenAPIDocument {
           "forwardTo": {
             "type": "array",
             "items": {
-              "type": "string"
+              "type": "string",
+              "maxLength": 320,
+              "pattern": "^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
             }
           },
           "webhooks": {
@@ -1757,7 +1824,8 @@ enum OpenAPIDocument {
             }
           },
           "quotaBytes": {
-            "type": "integer"
+            "type": "integer",
+            "minimum": 0
           },
           "sendAs": {
             "type": "array",
@@ -2147,7 +2215,9 @@ enum OpenAPIDocument {
         "type": "object",
         "properties": {
           "address": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 320,
+            "pattern": "^[A-Za-z0-9._+-]{1,30}@[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)+$"
           }
         },
         "required": [

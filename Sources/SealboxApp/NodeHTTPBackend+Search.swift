@@ -158,11 +158,12 @@ extension NodeHTTPBackend {
     }
 
     /// What a scan matches: the header block (RFC 2047 words decoded), the subject, the
-    /// addresses and the decoded text of the body parts.
+    /// addresses, the decoded text of the body parts and the attachments' names.
     static func searchFields(_ bytes: [UInt8]) -> [String] {
         let header = decodedHeader(SubmissionHeaderFacts.headerBlock(bytes))
         let text = MIMEMessage.parse(bytes).searchText()
-        return [header, text.subject, text.addresses, text.body] + text.attachmentNames
+        // Lines end in LF alone, so that `$` matches at a line's end.
+        return [header, text.subject, text.addresses, text.body.replacingOccurrences(of: "\r\n", with: "\n")] + text.attachmentNames
     }
 
     /// The header one field a line (folded lines joined), RFC 2047 words decoded: `^Subject: …`

@@ -18,7 +18,7 @@ public struct BoundedRegex: Sendable {
         limits.maxRegexPatternBytes = maxPatternBytes
         do {
             regex = try SieveRegex(pattern, caseInsensitive: caseInsensitive, limits: limits)
-        } catch let error as SieveRegex.CompileError {
+        } catch {  // typed: SieveRegex.CompileError
             throw CompileError(description: error.message)
         }
     }
@@ -28,7 +28,7 @@ public struct BoundedRegex: Sendable {
     public func matches(_ text: String, stepBudget: inout Int) throws -> Bool {
         do {
             return try regex.firstMatch(in: text, stepBudget: &stepBudget) != nil
-        } catch is SieveRegex.BudgetExceeded {
+        } catch {  // typed: SieveRegex.BudgetExceeded
             throw BudgetExceeded()
         }
     }

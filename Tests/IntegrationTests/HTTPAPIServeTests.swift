@@ -53,7 +53,7 @@ struct HTTPAPIServeTests {
         let common = ["-m", "schemathesis.cli", "run", base + "/openapi.json", "--url", base,
                       "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
                       "--max-examples", "15", "--tls-verify", server.certificatePath ?? "false", "--seed", "1",
-                      "--no-color", "--max-failures", "5"]
+                      "--no-color", "--max-failures", "5", "--generation-database", "none"]
         // The owner's API with HTTP Basic first (the admin run may remove the mailbox), without
         // revoking passwords (it would revoke the one it signs in with and see only 401s after).
         let owner = try await ScriptRunner.run(ScriptRunner.python, common + ["--auth", "\(server.address):\(server.password)",
@@ -65,7 +65,7 @@ struct HTTPAPIServeTests {
         #expect(owner.ok, "schemathesis (owner) exited \(owner.status):\n\(RealClientTests.tail(owner.output))")
         #expect(!owner.output.contains("Rate limited"), "the owner run was throttled (a failed login): its coverage is lost")
         let admin = try await ScriptRunner.run(ScriptRunner.python, common + ["-H", "Authorization: Bearer \(token)",
-                                                                              "--include-path-regex", "^/api/v1/admin/|^/openapi"],
+                                                                              "--include-path-regex", "^/api/v1/admin/|^/openapi|^/healthz|^/readyz"],
                                                timeout: .seconds(900))
         Attachment.record(admin.output, named: "schemathesis-admin.txt")
         print("schemathesis (admin):\n" + RealClientTests.tail(admin.output, lines: 25))

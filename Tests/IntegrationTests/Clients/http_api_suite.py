@@ -377,6 +377,8 @@ cp = cli("admin", "token", "revoke", token_id)
 check(cp.returncode == 0, f"token revoke: {cp.stderr}")
 expect_error(req("GET", "/api/v1/admin/domains", headers={"Authorization": f"Bearer {second}"}), 401, "unauthorized", "revoked token")
 
+expect(req("GET", "/healthz"), 200, "healthz"); hit("GET", "/healthz")
+expect(req("GET", "/readyz"), 200, "readyz"); hit("GET", "/readyz")
 missing = documented - exercised - {("GET", "/openapi.json")}
 check(not missing, f"endpoints not exercised: {sorted(missing)}")
 
