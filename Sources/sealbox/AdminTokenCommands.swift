@@ -26,8 +26,8 @@ struct AdminCommand: AsyncParsableCommand {
                     let node = try await openNode(global)
                     let (token, record) = AdminToken.generate(label: label)
                     try await node.directory.addAdminToken(record)
-                    FileHandle.standardError.write(Data("made admin token \(record.id); it is shown only now:\n".utf8))
-                    print(token)
+                    writeStandardError(Data("made admin token \(record.id); it is shown only now:\n".utf8))
+                    emit(token)
                 }
             }
         }
@@ -40,8 +40,8 @@ struct AdminCommand: AsyncParsableCommand {
                 try await runReportingErrors {
                     let node = try await openNode(global)
                     let tokens = try await node.directory.adminTokens()
-                    guard !tokens.isEmpty else { print("no admin tokens"); return }
-                    print(table([["ID", "LABEL", "CREATED", "LAST USED"]]
+                    guard !tokens.isEmpty else { emit("no admin tokens"); return }
+                    emit(table([["ID", "LABEL", "CREATED", "LAST USED"]]
                         + tokens.map { [$0.id, $0.label ?? "-", formatDate($0.created), formatDate($0.lastUsed)] }))
                 }
             }
@@ -56,7 +56,7 @@ struct AdminCommand: AsyncParsableCommand {
                 try await runReportingErrors {
                     let node = try await openNode(global)
                     try await node.directory.removeAdminToken(id: id)
-                    print("revoked admin token \(id)")
+                    emit("revoked admin token \(id)")
                 }
             }
         }

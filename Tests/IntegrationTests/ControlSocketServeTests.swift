@@ -123,4 +123,22 @@ struct ControlSocketServeTests {
         #expect(r.ok, "\(r.output)\nserve said:\n\(server.log)")
         #expect(r.output.contains("OK idle woken by deliver") && r.output.contains("OK bye on revoke") && r.output.contains("OK client gone") && r.output.contains("OK purged while serving"), "\(r.output)")
     }
+
+    @Test("commands write through emit/writeStandardOutput/writeStandardError and read through CommandIO (a bare print would go to the node's own stdout)")
+    func commandsUseCommandIO() throws {
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources/sealbox").standardized.path
+        let exempt: Set<String> = ["CommandIO.swift", "ControlClient.swift", "ServeCommand.swift"]
+        let files = try FileManager.default.contentsOfDirectory(atPath: sources).filter { $0.hasSuffix(".swift") && !exempt.contains($0) }
+        #expect(!files.isEmpty)
+        let forbidden = try NSRegularExpression(pattern: #"(?<![A-Za-z_])print\(|FileHandle\.standard(Output|Error|Input)|readLine\("#)
+        for file in files {
+            let text = try String(contentsOfFile: sources + "/" + file, encoding: .utf8)
+            for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let s = String(line)
+                if forbidden.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil {
+                    Issue.record("\(file):\(n + 1): \(s.trimmingCharacters(in: .whitespaces))")
+                }
+            }
+        }
+    }
 }
