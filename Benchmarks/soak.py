@@ -9,7 +9,10 @@ per-mailbox limits raised as an admin would for a test), then at once:
   - IDLE sessions (--idle): log in, SELECT INBOX, IDLE; each remembers the last `* n EXISTS` it heard;
   - SMTP senders (--senders): one connection each, a 4 KB message after another to the mailbox
     (RSET between), counting the 250s;
-  - POP3 pollers (--pollers): every 2 s a new session: STAT, RETR of the newest message, QUIT.
+  - POP3 pollers (--pollers): every 2 s a new session: STAT, RETR of the newest message, QUIT;
+  - with --keep N, one IMAP session that every 2 s expunges the oldest messages beyond N, so that
+    the mailbox reaches a steady size and the memory measured is the server's own, not the
+    sessions' views of a growing folder (1,000 views of 30,000 messages are ~1.7 GB by themselves).
 After --seconds the senders stop; after a settling pause every IDLE session must have heard the
 final count, STATUS must equal the number of 250s (0 lost, 0 doubled), and no command may have
 failed. The server's resident memory is sampled every 5 s: the report gives it after the warm-up
@@ -31,6 +34,7 @@ class Counters:
         self.errors = []          # (what, detail)
         self.idle_seen = {}       # session index -> last EXISTS
         self.pop3_sessions = 0
+        self.expunged = 0
         self.rss = []             # (t, kB)
 
     def error(self, what, detail):
@@ -76,6 +80,8 @@ async def imap_idle(i, port, user, password, stop, c):
             text = line.decode("utf-8", "replace")
             if text.startswith("* ") and text.rstrip().endswith(" EXISTS"):
                 c.idle_seen[i] = int(text.split()[1])
+            elif text.startswith("* ") and text.rstrip().endswith(" EXPUNGE"):
+                c.idle_seen[i] = c.idle_seen.get(i, 0) - 1
             elif text.startswith("* BYE") or text.startswith("c "):
                 raise RuntimeError(text.strip())
         writer.write(b"DONE\r\n")
@@ -158,6 +164,46 @@ async def pop3_poller(port, user, password, stop, c):
             pass
 
 
+async def imap_expunger(port, user, password, keep, stop, c):
+    """Keeps INBOX at about `keep` messages: the oldest beyond it are flagged \\Deleted and expunged."""
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await read_line(reader)
+        exists = 0
+        async def command(tag, text):
+            nonlocal exists
+            writer.write(f"{tag} {text}\r\n".encode())
+            await writer.drain()
+            while True:
+                line = await read_line(reader)
+                if line.startswith("* ") and line.rstrip().endswith(" EXISTS"):
+                    exists = int(line.split()[1])
+                elif line.startswith("* ") and line.rstrip().endswith(" EXPUNGE"):
+                    exists -= 1
+                    c.expunged += 1
+                if line.startswith(tag + " "):
+                    if not line.startswith(tag + " OK"):
+                        raise RuntimeError(line.strip())
+                    return
+        await command("a", f'LOGIN "{user}" "{password}"')
+        await command("b", "SELECT INBOX")
+        n = 0
+        while not stop.is_set():
+            n += 1
+            await command(f"n{n}", "NOOP")
+            if exists > keep:
+                await command(f"s{n}", f"STORE 1:{exists - keep} +FLAGS.SILENT (\\Deleted)")
+                await command(f"e{n}", "EXPUNGE")
+            try:
+                await asyncio.wait_for(stop.wait(), 2)
+            except asyncio.TimeoutError:
+                pass
+        await command("z", "LOGOUT")
+        writer.close()
+    except Exception as e:  # noqa: BLE001
+        c.error("imap expunger", e)
+
+
 async def imap_status(port, user, password):
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     await read_line(reader)
@@ -202,6 +248,8 @@ async def run(args, server):
                for i in range(args.senders)]
     traffic += [asyncio.create_task(pop3_poller(server.pop3_port, server.user, server.password, stop_traffic, c))
                 for _ in range(args.pollers)]
+    if args.keep:
+        traffic.append(asyncio.create_task(imap_expunger(server.port, server.user, server.password, args.keep, stop_traffic, c)))
     await asyncio.sleep(args.seconds)
     stop_traffic.set()
     await asyncio.gather(*traffic)
@@ -222,6 +270,7 @@ def main():
     p.add_argument("--idle", type=int, default=1000)
     p.add_argument("--senders", type=int, default=20)
     p.add_argument("--pollers", type=int, default=5)
+    p.add_argument("--keep", type=int, default=0, help="expunge the oldest messages beyond this many (0: keep all)")
     p.add_argument("--sealbox", default=os.path.join(ROOT, ".build/release/sealbox"))
     args = p.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -235,8 +284,10 @@ def main():
     warm = [kb for t, kb in c.rss if t >= elapsed * 0.2] or [kb for _, kb in c.rss]
     print(f"soak: {args.seconds:.0f} s of traffic, {args.idle} IDLE sessions, {args.senders} SMTP senders, "
           f"{args.pollers} POP3 pollers (MALLOC_ARENA_MAX={os.environ['MALLOC_ARENA_MAX']}); {elapsed:.0f} s in all")
-    print(f"SMTP: {c.accepted} messages answered 250 ({c.accepted / args.seconds:.1f}/s); INBOX holds {final} "
-          f"({final - c.accepted:+d}: {'none lost, none doubled' if final == c.accepted else 'MISMATCH'})")
+    held = final + c.expunged
+    print(f"SMTP: {c.accepted} messages answered 250 ({c.accepted / args.seconds:.1f}/s); INBOX holds {final}"
+          + (f" and {c.expunged} were expunged (--keep {args.keep})" if args.keep else "")
+          + f" ({held - c.accepted:+d}: {'none lost, none doubled' if held == c.accepted else 'MISMATCH'})")
     print(f"IMAP IDLE: {heard} of {args.idle} sessions heard the final EXISTS {final}")
     print(f"POP3: {c.pop3_sessions} sessions (STAT, RETR of the newest, QUIT)")
     if c.rss:
@@ -245,7 +296,7 @@ def main():
     print(f"errors: {len(c.errors)}")
     for what, detail in c.errors[:20]:
         print(f"  {what}: {detail}")
-    ok = not c.errors and final == c.accepted and heard == args.idle
+    ok = not c.errors and final + c.expunged == c.accepted and heard == args.idle
     print("PASS" if ok else "FAIL")
     sys.exit(0 if ok else 1)
 
