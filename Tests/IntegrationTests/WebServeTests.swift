@@ -7,7 +7,7 @@ import Testing
 /// and checked against the listeners, security headers, CSRF refusals, sign-in as a browser
 /// without JavaScript does), and in a real browser (Clients/web_browser.py: Debian's chromium and
 /// chromedriver through selenium, headless; a generated password used over IMAP and revoked;
-/// the admin's pages; screenshots saved to docs/screenshots and checked).
+/// the admin's pages; screenshots checked, and saved to docs/screenshots with SEALBOX_UPDATE_SCREENSHOTS=1).
 @Suite("Web pages and autoconfiguration against sealbox serve", .serialized)
 struct WebServeTests {
     static let hasPython = ScriptRunner.has(ScriptRunner.python)
@@ -15,8 +15,12 @@ struct WebServeTests {
         && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver")
         && ScriptRunner.runBlockingOK([ScriptRunner.python, "-c", "import selenium"])
     static let hostname = "mail.example.com"
-    static let screenshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("docs/screenshots").path
+    /// docs/screenshots (the README shows them) when SEALBOX_UPDATE_SCREENSHOTS=1; else a temporary
+    /// directory, so that a test run leaves the working tree as it was.
+    static let screenshots: String = ProcessInfo.processInfo.environment["SEALBOX_UPDATE_SCREENSHOTS"] == "1"
+        ? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/screenshots").path
+        : NSTemporaryDirectory() + "sealbox-screenshots-\(getpid())"
 
     func run(_ what: String, _ args: [String], timeout: Duration = .seconds(300)) async throws -> String {
         let result = try await ScriptRunner.run(ScriptRunner.python, args, timeout: timeout)
