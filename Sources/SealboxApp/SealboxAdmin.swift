@@ -16,13 +16,14 @@ public enum SealboxAdmin {
     }
 
     /// `sealbox domain dns`: the records of a domain of this node.
+    /// `mtaSTSMode` nil: `http.mtaSTS`, the mode of the policy the node serves.
     public static func dnsRecords(node: SealboxNode, configuration: SealboxConfiguration, domain: Domain,
-                                  mtaSTSMode: DomainDNSRecords.MTASTSMode = .testing) async throws -> DomainDNSRecords {
+                                  mtaSTSMode: DomainDNSRecords.MTASTSMode? = nil) async throws -> DomainDNSRecords {
         guard try await node.directory.domains().contains(where: { $0.domain == domain }) else {
             throw DirectoryError(.noSuchDomain, "no such domain: \(domain.ascii)")
         }
         return DomainDNSRecords(domain: domain, hostname: configuration.node.hostname, keys: try await node.directory.dkimKeys(domain: domain),
-                                ports: configuration.publishedPorts, mtaSTSMode: mtaSTSMode)
+                                ports: configuration.publishedPorts, mtaSTSMode: mtaSTSMode ?? configuration.http.mtaSTSMode)
     }
 
     /// `sealbox alias add`: the alias and who it may send as, all or nothing.

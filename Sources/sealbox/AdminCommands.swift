@@ -21,9 +21,9 @@ struct DomainCommand: AsyncParsableCommand {
             try await runReportingErrors {
                 let quota = try defaultQuota.map { try ByteSize.parse($0) }
                 let node = try await openNode(global)
-                let record = try await node.directory.addDomain(try Domain(domain))
+                let record = try await SealboxAdmin.addDomain(node: node, try Domain(domain))
                 if let quota { try await node.directory.setDefaultQuota(record.domain, bytes: quota) }
-                let keys = try await DomainKeys.rotate(directory: node.directory, domain: record.domain)
+                let keys = try await node.directory.dkimKeys(domain: record.domain).filter(\.isActive)
                 emit("added domain \(record.domain.unicode)\(record.domain.unicode != record.domain.ascii ? " (\(record.domain.ascii))" : "")")
                 emit("made DKIM keys \(keys.map(\.selector).joined(separator: ", ")): publish the records `sealbox domain dns \(record.domain.ascii)` prints")
             }
@@ -136,12 +136,7 @@ extension DomainCommand {
                     throw CLIFailure("--mta-sts must be testing, enforce or none")
                 }
                 let node = try await openNode(global, config: config)
-                let d = try Domain(domain)
-                guard try await node.directory.domains().contains(where: { $0.domain == d }) else {
-                    throw CLIFailure("no such domain: \(d.ascii)")
-                }
-                let records = DomainDNSRecords(domain: d, hostname: settings.node.hostname, keys: try await node.directory.dkimKeys(domain: d),
-                                               ports: settings.publishedPorts, mtaSTSMode: mode)
+                let records = try await SealboxAdmin.dnsRecords(node: node, configuration: settings, domain: try Domain(domain), mtaSTSMode: mode)
                 guard check else {
                     emit(records.text, terminator: "")
                     return
@@ -180,17 +175,9 @@ struct AliasCommand: AsyncParsableCommand {
             try await runReportingErrors {
                 let node = try await openNode(global)
                 let quotaBytes = try quota.map { try ByteSize.parse($0) }
-                let record = try await node.directory.addAlias(
-                    try parseAddress(address), store: !noStore, forwardTo: try forward.map(parseAddress),
-                    webhooks: webhook, quotaBytes: quotaBytes)
-                if !sendAs.isEmpty {
-                    do {
-                        try await node.directory.setSendAs(aliasID: record.id, addresses: sendAs)
-                    } catch {
-                        try? await node.directory.removeAlias(id: record.id)  // all or nothing
-                        throw error
-                    }
-                }
+                let record = try await SealboxAdmin.addAlias(node: node, try parseAddress(address), store: !noStore,
+                                                             forwardTo: try forward.map(parseAddress), webhooks: webhook,
+                                                             quotaBytes: quotaBytes, sendAs: sendAs)
                 emit("added alias \(record.address)")
                 if record.store {
                     emit("next: `sealbox password generate \(record.address)` creates its mailbox and first password")
@@ -260,18 +247,7 @@ struct AliasCommand: AsyncParsableCommand {
                 let node = try await openNode(global, config: config)
                 let addr = try parseAddress(address)
                 let settings = try await loadSettings(dataDir: global.dataDir, config: config)
-                // Backups first: if the destination is unreachable, nothing is deleted yet.
-                var backupReport: String?
-                if purge, let mailboxID = try await node.directory.alias(address: addr)?.mailboxID,
-                   settings.backup.destination != nil {
-                    let backups = try SealboxBackups.service(configuration: settings, node: node)
-                    let deleted = try await backups.purge(mailboxID: mailboxID, address: addr)
-                    try? await backups.destination.shutdown()
-                    backupReport = "deleted \(deleted.count) backup object\(deleted.count == 1 ? "" : "s") at \(backups.destination.displayName)"
-                }
-                let report = try await node.removeAlias(addr, purge: purge)
-                emit(report)
-                if let backupReport { emit(backupReport) }
+                for line in try await SealboxAdmin.removeAlias(node: node, configuration: settings, addr, purge: purge) { emit(line) }
                 withExtendedLifetime(lock) {}
             }
         }

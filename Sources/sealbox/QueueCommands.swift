@@ -18,34 +18,19 @@ struct QueueCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 let node = try await openNode(global)
-                let aliases = try await node.directory.aliases(domain: nil)
-                var owner: [String: String] = [:]
-                for alias in aliases { if let id = alias.mailboxID { owner[id] = alias.address.description } }
-                let inbound = try await node.queue.inboundSummary()
-                let jobs = try await node.queue.outboundJobs()
-                if inbound.isEmpty && jobs.isEmpty { emit("nothing queued"); return }
-                if !inbound.isEmpty {
+                let listing = try await SealboxAdmin.queueListing(node: node)
+                if listing.sealed.isEmpty && listing.jobs.isEmpty { emit("nothing queued"); return }
+                if !listing.sealed.isEmpty {
                     emit("sealed, waiting for the mailbox's next login:")
-                    for s in inbound.sorted(by: { $0.oldest < $1.oldest }) {
-                        emit("  \(owner[s.mailboxID] ?? s.mailboxID)  \(s.count) message\(s.count == 1 ? "" : "s"), "
+                    for s in listing.sealed {
+                        emit("  \(s.mailbox)  \(s.count) message\(s.count == 1 ? "" : "s"), "
                               + "\(ByteSize.format(s.bytes)), oldest \(s.oldest.formatted(.iso8601))")
                     }
                 }
-                if !jobs.isEmpty {
+                if !listing.jobs.isEmpty {
                     emit("outbound:")
-                    for job in jobs {
-                        let target: String
-                        switch job.kind {
-                        case .smtp:
-                            if let sender = job.context["submittedBy"] {
-                                target = "sent by \(sender) to " + job.recipients.joined(separator: ", ")
-                            } else {
-                                target = (job.sender.isEmpty ? "bounce to " : "forward to ") + job.recipients.joined(separator: ", ")
-                            }
-                        case .webhook:
-                            target = "webhook to " + (job.target.flatMap { URL(string: $0)?.host } ?? "?")
-                        }
-                        var line = "  #\(job.id)  \(target)  queued \(job.created.formatted(.iso8601))  attempts \(job.attempts)"
+                    for job in listing.jobs {
+                        var line = "  #\(job.id)  \(job.target)  queued \(job.created.formatted(.iso8601))  attempts \(job.attempts)"
                             + "  next \(job.nextAttempt.formatted(.iso8601))"
                         if let error = job.lastError { line += "  last error: \(error)" }
                         emit(line)
