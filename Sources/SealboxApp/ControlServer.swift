@@ -17,26 +17,26 @@ public struct ControlServer: Service {
     public let socketPath: String
     let handler: Handler
     let logger: Logger
+    let onReady: @Sendable (String) -> Void
     /// At most this many commands run at once; more wait in the kernel's backlog.
     static let maxConnections = 16
 
-    public init(socketPath: String, logger: Logger, handler: @escaping Handler) {
+    /// `onReady(path)` once the socket listens.
+    public init(socketPath: String, logger: Logger, onReady: @escaping @Sendable (String) -> Void = { _ in }, handler: @escaping Handler) {
         self.socketPath = socketPath
         self.logger = logger
+        self.onReady = onReady
         self.handler = handler
     }
 
     public static func socketPath(dataDirectory: String) -> String { dataDirectory + "/control.sock" }
 
-    public struct BindFailure: Error, CustomStringConvertible, Sendable {
-        public let description: String
-    }
-
     public func run() async throws {
         // The node holds the data directory's lock: a socket file left here is stale.
         unlink(socketPath)
+        // No umask games (the mask is the whole process's): the data directory is 0700, so only
+        // its owner reaches the socket until it is 0600 a moment later, and the peer is checked anyway.
         let server: NIOAsyncChannel<NIOAsyncChannel<ControlFrame, ByteBuffer>, Never>
-        let previous = umask(0o177)
         do {
             server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.backlog, value: 64)
@@ -48,13 +48,17 @@ public struct ControlServer: Service {
                             configuration: .init(inboundType: ControlFrame.self, outboundType: ByteBuffer.self))
                     }
                 }
-            umask(previous)
         } catch {
-            umask(previous)
-            throw BindFailure(description: "cannot open the control socket \(socketPath): \(error)")
+            // The node serves without it (a path too long for a Unix socket, a read-only
+            // directory): the CLI then finds the data directory locked, as before there was one.
+            logger.error("cannot open the control socket: the CLI's commands cannot run beside this node",
+                         metadata: ["control.path": "\(socketPath)", "control.error": "\(error)"])
+            try? await gracefulShutdown()
+            return
         }
         chmod(socketPath, 0o600)
         defer { unlink(socketPath) }
+        onReady(socketPath)
         let serverChannel = server.channel
         let running = ConnectionCount()
         try await withThrowingDiscardingTaskGroup { group in

@@ -99,10 +99,11 @@ struct ServeCommand: AsyncParsableCommand {
                 printError("listening: \(name) \(address.ipAddress ?? "?"):\(address.port ?? 0) (\(mode))")
             }
             // The CLI beside the running node: its commands run here, on this node (ControlClient).
-            let control = ControlServer(socketPath: ControlServer.socketPath(dataDirectory: node.dataDirectory), logger: logger) { request, session in
+            let control = ControlServer(socketPath: ControlServer.socketPath(dataDirectory: node.dataDirectory), logger: logger, onReady: { path in
+                printError("control socket: \(path) (the CLI's commands run in this node while it serves)")
+            }) { request, session in
                 await ControlClient.runHere(request, session: session, node: node)
             }
-            printError("control socket: \(control.socketPath) (the CLI's commands run in this node while it serves)")
             let group = ServiceGroup(configuration: .init(
                 services: (services + [control]).map { .init(service: $0) },
                 logger: logger))
