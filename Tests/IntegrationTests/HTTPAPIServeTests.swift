@@ -35,6 +35,7 @@ struct HTTPAPIServeTests {
             "http_api_suite.py", "--base", "https://127.0.0.1:\(port)", "--cafile", server.certificatePath ?? "",
             "--token", token, "--address", server.address, "--password", server.password, "--imap-port", String(server.imapPort),
             "--pid", String(server.pid), "--sealbox", CLIHarness.binary, "--data-dir", server.cli.dataDir,
+            "--export-mb", "200",  // the 200 MB mailbox: streamed, the server's memory bounded
         ], timeout: .seconds(900))
         Attachment.record(result.output, named: "http_api_suite.txt")
         for line in result.output.split(separator: "\n") where line.hasPrefix("FIGURE:") { print(line) }
