@@ -39,7 +39,8 @@ extension SealboxNode {
         }
         let outbound = try OutboundWorker.make(configuration: configuration, node: self, dns: nil, logger: Logger(label: "sealbox.deliver"))
         let handler = DirectoryInboundHandler(directory: directory, mailboxes: mailboxes, postmaster: nil,
-                                              rewriteSender: outbound.rewriteSender, srsDomain: outbound.srsDomain,
+                                              rewriteSender: outbound.rewriteSender, onJobsQueued: { [self] in wakeOutbound() },
+                                              srsDomain: outbound.srsDomain,
                                               reverseSRS: outbound.reverseSender, defaultQuotaBytes: configuration.storage.defaultQuotaBytes,
                                               sieve: SieveDelivery(filtering: DirectorySieveFilter(directory: directory),
                                                                    hasher: sieveMemoryHasher, hostname: configuration.node.hostname))

@@ -5,6 +5,7 @@ import MailboxAPI
 import MailCore
 import MailStore
 import SQLiteCipher
+import Synchronization
 
 /// One Sealbox node's data directory, opened: the node key, the directory, the sealed queue and
 /// the mailbox service. The one place where these are wired together.
@@ -36,6 +37,12 @@ public final class SealboxNode: Sendable {
     public struct Failure: Error, CustomStringConvertible, Sendable {
         public let description: String
     }
+
+    /// Wakes `serve`'s outbound worker (set by `SealboxServer.buildServices`): jobs queued or made
+    /// due by a command running in the node (control socket) go at once, not at the next poll.
+    private let outboundWaker = Mutex<(@Sendable () -> Void)?>(nil)
+    public func setOutboundWaker(_ wake: @escaping @Sendable () -> Void) { outboundWaker.withLock { $0 = wake } }
+    public func wakeOutbound() { outboundWaker.withLock { $0 }?() }
 
     /// Opens the node; `key` says where its key may be (node.keyFile, the passphrase). A key
     /// that does not open the directory is one clear line, and nothing is written.

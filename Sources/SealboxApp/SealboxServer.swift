@@ -93,6 +93,7 @@ public enum SealboxServer {
         }
         // Direct delivery (MX, MTA-STS, DANE) and the MX's SPF/DKIM/DMARC/ARC checks ask the node's resolver.
         let outbound = try OutboundWorker.make(configuration: configuration, node: node, dns: resolver, logger: logger)
+        node.setOutboundWaker(outbound.wake)
         if configuration.pop3.enabled,
            anyOn([(POP3.listenerNames.plain, POP3Settings.Key.port, configuration.pop3.port),
                   (POP3.listenerNames.implicit, POP3Settings.Key.implicitTLSPort, configuration.pop3.implicitTLSPort)]) {

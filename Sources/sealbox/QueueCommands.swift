@@ -42,13 +42,14 @@ struct QueueCommand: AsyncParsableCommand {
 
     struct Retry: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make every forward and webhook due now (a running server picks them up within 30 s).")
+            abstract: "Make every forward and webhook due now (beside a running server, it sends them at once).")
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
             try await runReportingErrors {
                 let node = try await openNode(global)
                 let n = try await node.queue.retryAllJobs()
+                node.wakeOutbound()
                 emit("\(n) outbound job\(n == 1 ? "" : "s") due now")
             }
         }
