@@ -73,7 +73,7 @@ public struct ManageSieveFramer: Sendable {
                     guard input.count - head > limits.maxLineLength + 1 else { return nil }
                     // A line too long, its end not in sight: skip it as it comes.
                     let verb = Self.verb(command.isEmpty ? Array(input[head..<min(head + 64, input.count)]) : command)
-                    skipTail = Array(input[max(head, input.count - 24)...])
+                    skipTail = Array(input[max(head, input.count - 25)...])  // 25: the CR may be among them
                     head = input.count
                     scanned = 0
                     command = []
@@ -131,13 +131,16 @@ public struct ManageSieveFramer: Sendable {
                 mode = .skipLiteral(remaining: remaining - n)
             case .skipLine:
                 guard let lf = firstLineFeed() else {
-                    skipTail = Array((skipTail + input[head...]).suffix(24))
+                    skipTail = Array((skipTail + input[head...]).suffix(25))
                     head = input.count
                     scanned = 0
                     return nil
                 }
-                var tail = Array((skipTail + input[max(head, lf - 24)..<lf]).suffix(24))
+                // The line's last 24 bytes without its CR, as `literalMarker(line.suffix(24))` sees a
+                // line that came whole (the CR is dropped before counting, not after).
+                var tail = skipTail + input[max(head, lf - 25)..<lf]
                 if tail.last == 13 { tail.removeLast() }
+                tail = Array(tail.suffix(24))
                 head = lf + 1
                 scanned = 0
                 skipTail = []

@@ -19,6 +19,25 @@ private func frames(_ input: [UInt8], limits: ManageSieveLimits = ManageSieveLim
 
 @Suite("ManageSieve framer")
 struct ManageSieveFramerTests {
+    /// Found by the fuzzer: a line too long for the limit ending in a literal size of 21 digits was
+    /// refused (the stream cannot resync) when it came whole, but read as a too-long line when it
+    /// came in pieces (its CR was counted among the last 24 bytes, pushing the `{` out).
+    @Test("a too-long line ending in an oversized literal: the same error whole or in pieces", arguments: [1, 2, 3, 7, 64])
+    func tooLongLineWithOversizedLiteral(chunk: Int) {
+        var limits = ManageSieveLimits()
+        limits.maxLineLength = 64
+        let input = bytes("N1111111111111111111111111111OOP {994P {9994P {999999999999999999999+}\r\n")
+        var framer = ManageSieveFramer(limits: limits)
+        var error: ManageSieveFramingError?
+        var i = 0
+        while i < input.count, error == nil {
+            framer.append(input[i..<min(i + chunk, input.count)])
+            do { while try framer.next() != nil {} } catch let e { error = e }
+            i += chunk
+        }
+        #expect(error?.description == "literal size too large", "chunk \(chunk): \(String(describing: error))")
+    }
+
     @Test("lines and literals, whole or byte by byte", arguments: [false, true])
     func commands(byteByByte: Bool) throws {
         let input = bytes("CAPABILITY\r\nPUTSCRIPT \"a\" {7+}\r\nkeep;\r\n\r\nlistscripts\nPUTSCRIPT {1}\r\nb {0+}\r\n\r\n\r\nLOGOUT\r\n")
