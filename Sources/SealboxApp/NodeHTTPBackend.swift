@@ -210,17 +210,12 @@ public final class NodeHTTPBackend: HTTPBackend {
 
     public func queue() async throws -> APIQueue {
         try await run {
-            let listing = try await SealboxAdmin.queueListing(node: node)
-            return APIQueue(sealed: listing.sealed.map { .init(mailbox: $0.mailbox, count: $0.count, bytes: $0.bytes, oldest: $0.oldest) },
-                            outbound: listing.jobs.map {
-                                .init(id: $0.id, kind: $0.kind, target: $0.target, created: $0.created, attempts: $0.attempts,
-                                      nextAttempt: $0.nextAttempt, lastError: $0.lastError)
-                            })
+            return try await SealboxAdmin.queueListing(node: node)
         }
     }
 
     public func retryQueue() async throws -> Int {
-        try await run { try await node.queue.retryAllJobs() }
+        try await run { try await SealboxAdmin.retryQueue(node: node) }
     }
 
     public func backupStatus() async throws -> APIBackupStatus {

@@ -1,5 +1,6 @@
 import Directory
 import Foundation
+import HTTPServer
 import Logging
 import MailboxAPI
 import MailCore
@@ -57,27 +58,19 @@ public enum SealboxAdmin {
         return report.split(separator: "\n").map(String.init) + (backupReport.map { [$0] } ?? [])
     }
 
-    /// `sealbox queue list`: what waits, without message content (webhooks by host only).
-    public struct QueueListing: Sendable {
-        public struct Sealed: Sendable { public var mailbox: String; public var count: Int; public var bytes: Int64; public var oldest: Date }
-        public struct Job: Sendable {
-            public var id: Int64
-            public var kind: String
-            public var target: String
-            public var created: Date
-            public var attempts: Int
-            public var nextAttempt: Date
-            public var lastError: String?
-        }
-        public var sealed: [Sealed]
-        public var jobs: [Job]
+    /// `sealbox queue retry` and the API's: every outbound job due now, and the worker of a serving node woken.
+    public static func retryQueue(node: SealboxNode) async throws -> Int {
+        let n = try await node.queue.retryAllJobs()
+        node.wakeOutbound()
+        return n
     }
 
-    public static func queueListing(node: SealboxNode) async throws -> QueueListing {
+    /// `sealbox queue list` and the API's queue: what waits, without message content (webhooks by host only).
+    public static func queueListing(node: SealboxNode) async throws -> APIQueue {
         var owner: [String: String] = [:]
         for alias in try await node.directory.aliases(domain: nil) { if let id = alias.mailboxID { owner[id] = alias.address.description } }
         let sealed = try await node.queue.inboundSummary().sorted { $0.oldest < $1.oldest }.map {
-            QueueListing.Sealed(mailbox: owner[$0.mailboxID] ?? $0.mailboxID, count: $0.count, bytes: $0.bytes, oldest: $0.oldest)
+            APIQueue.Sealed(mailbox: owner[$0.mailboxID] ?? $0.mailboxID, count: $0.count, bytes: $0.bytes, oldest: $0.oldest)
         }
         let jobs = try await node.queue.outboundJobs().map { job in
             let target: String
@@ -91,9 +84,9 @@ public enum SealboxAdmin {
             case .webhook:
                 target = "webhook to " + (job.target.flatMap { URL(string: $0)?.host } ?? "?")
             }
-            return QueueListing.Job(id: job.id, kind: job.kind == .smtp ? "smtp" : "webhook", target: target, created: job.created,
+            return APIQueue.Job(id: job.id, kind: job.kind == .smtp ? "smtp" : "webhook", target: target, created: job.created,
                                     attempts: job.attempts, nextAttempt: job.nextAttempt, lastError: job.lastError)
         }
-        return QueueListing(sealed: sealed, jobs: jobs)
+        return APIQueue(sealed: sealed, outbound: jobs)
     }
 }

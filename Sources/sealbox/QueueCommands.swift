@@ -19,7 +19,7 @@ struct QueueCommand: AsyncParsableCommand {
             try await runReportingErrors {
                 let node = try await openNode(global)
                 let listing = try await SealboxAdmin.queueListing(node: node)
-                if listing.sealed.isEmpty && listing.jobs.isEmpty { emit("nothing queued"); return }
+                if listing.sealed.isEmpty && listing.outbound.isEmpty { emit("nothing queued"); return }
                 if !listing.sealed.isEmpty {
                     emit("sealed, waiting for the mailbox's next login:")
                     for s in listing.sealed {
@@ -27,9 +27,9 @@ struct QueueCommand: AsyncParsableCommand {
                               + "\(ByteSize.format(s.bytes)), oldest \(s.oldest.formatted(.iso8601))")
                     }
                 }
-                if !listing.jobs.isEmpty {
+                if !listing.outbound.isEmpty {
                     emit("outbound:")
-                    for job in listing.jobs {
+                    for job in listing.outbound {
                         var line = "  #\(job.id)  \(job.target)  queued \(job.created.formatted(.iso8601))  attempts \(job.attempts)"
                             + "  next \(job.nextAttempt.formatted(.iso8601))"
                         if let error = job.lastError { line += "  last error: \(error)" }
@@ -48,8 +48,7 @@ struct QueueCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 let node = try await openNode(global)
-                let n = try await node.queue.retryAllJobs()
-                node.wakeOutbound()
+                let n = try await SealboxAdmin.retryQueue(node: node)
                 emit("\(n) outbound job\(n == 1 ? "" : "s") due now")
             }
         }
