@@ -2,39 +2,45 @@
 """Soak test: one node under steady mixed load for a while; every error and every lost message counted.
 
     swift build -c release --product sealbox && python3 Benchmarks/soak.py [--seconds 600] [--idle 1000]
-                                                        [--senders 20] [--pollers 5] [--sealbox PATH]
+                                                        [--senders 20] [--pollers 5] [--mailboxes 50]
+                                                        [--keep N] [--sealbox PATH]
 
-Starts the release `sealbox serve` on loopback (a fresh data directory, one mailbox, the per-IP and
-per-mailbox limits raised as an admin would for a test), then at once:
-  - IDLE sessions (--idle): log in, SELECT INBOX, IDLE; each remembers the last `* n EXISTS` it heard;
-  - SMTP senders (--senders): one connection each, a 4 KB message after another to the mailbox
-    (RSET between), counting the 250s;
-  - POP3 pollers (--pollers): every 2 s a new session: STAT, RETR of the newest message, QUIT;
-  - with --keep N, one IMAP session that every 2 s expunges the oldest messages beyond N, so that
-    the mailbox reaches a steady size and the memory measured is the server's own, not the
-    sessions' views of a growing folder (1,000 views of 30,000 messages are ~1.7 GB by themselves).
-After --seconds the senders stop; after a settling pause every IDLE session must have heard the
-final count, STATUS must equal the number of 250s (0 lost, 0 doubled), and no command may have
-failed. The server's resident memory is sampled every 5 s: the report gives it after the warm-up
+Starts the release `sealbox serve` on loopback (a fresh data directory, --mailboxes mailboxes, the
+per-IP and per-mailbox limits raised as an admin would for a test), then at once:
+  - IDLE sessions (--idle), spread evenly over the mailboxes: log in, SELECT INBOX, IDLE; each
+    remembers the last `* n EXISTS` it heard;
+  - SMTP senders (--senders): one connection each, a 4 KB message after another, each to the next
+    mailbox in turn (RSET between), counting the 250s per mailbox;
+  - POP3 pollers (--pollers): every 2 s a new session on the next mailbox: STAT, RETR of the
+    newest message, QUIT;
+  - with --keep N, one IMAP session per mailbox that every 2 s expunges the oldest messages beyond
+    N, so that the mailboxes reach a steady size and the memory measured is the server's own, not
+    the sessions' views of growing folders (1,000 views of one 30,000-message folder are ~1.7 GB
+    by themselves).
+With --mailboxes 1 every session is on one mailbox: a stress of one folder's fan-out (each
+expunge is one line to each of the 1,000 sessions), not the shape of a real node's load.
+After --seconds the senders stop; after a settling pause every IDLE session must have heard its
+mailbox's final count, each mailbox's STATUS must equal its number of 250s (0 lost, 0 doubled),
+and no command may have failed. The server's resident memory is sampled every 5 s: the report gives it after the warm-up
 (the first fifth) and at the end. Exit status 1 when anything failed. Not part of the test suite
 (it takes minutes); Linux only (reads /proc).
 """
-import argparse, asyncio, os, resource, sys, time
+import argparse, asyncio, os, resource, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from imap_load import ROOT, Sealbox, rss_kb  # noqa: E402
 
-MESSAGE = ("From: Soak <soak@example.net>\r\nTo: user@example.com\r\nSubject: soak {n}\r\n"
+MESSAGE = ("From: Soak <soak@example.net>\r\nTo: {to}\r\nSubject: soak {n}\r\n"
            "Message-ID: <soak-{n}@example.net>\r\n\r\n" + ("the quick brown fox jumps over the lazy dog\r\n" * 90))
 
 
 class Counters:
-    def __init__(self):
-        self.accepted = 0
+    def __init__(self, mailboxes):
+        self.accepted = [0] * mailboxes  # per mailbox
         self.errors = []          # (what, detail)
         self.idle_seen = {}       # session index -> last EXISTS
         self.pop3_sessions = 0
-        self.expunged = 0
+        self.expunged = [0] * mailboxes
         self.rss = []             # (t, kB)
 
     def error(self, what, detail):
@@ -99,7 +105,7 @@ async def imap_idle(i, port, user, password, stop, c):
         c.error("imap idle", e)
 
 
-async def smtp_sender(i, port, stop, c, next_n):
+async def smtp_sender(i, port, users, stop, c, next_n):
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         async def reply():
@@ -117,23 +123,26 @@ async def smtp_sender(i, port, stop, c, next_n):
         await command(f"EHLO soak{i}.example.net", "250")
         while not stop.is_set():
             n = next_n()
+            m = n % len(users)
             await command("MAIL FROM:<soak@example.net>", "250")
-            await command("RCPT TO:<user@example.com>", "250")
+            await command(f"RCPT TO:<{users[m][0]}>", "250")
             await command("DATA", "354")
-            writer.write(MESSAGE.format(n=n).encode() + b".\r\n")
+            writer.write(MESSAGE.format(n=n, to=users[m][0]).encode() + b".\r\n")
             await writer.drain()
             line = await reply()
             if not line.startswith("250"):
                 raise RuntimeError(f"end of DATA: {line.strip()}")
-            c.accepted += 1
+            c.accepted[m] += 1
         await command("QUIT", "221")
         writer.close()
     except Exception as e:  # noqa: BLE001
         c.error("smtp sender", e)
 
 
-async def pop3_poller(port, user, password, stop, c):
+async def pop3_poller(k, port, users, stop, c):
     while not stop.is_set():
+        user, password = users[k % len(users)]
+        k += 1
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             async def command(text, multi=False):
@@ -164,7 +173,7 @@ async def pop3_poller(port, user, password, stop, c):
             pass
 
 
-async def imap_expunger(port, user, password, keep, stop, c):
+async def imap_expunger(m, port, user, password, keep, stop, c):
     """Keeps INBOX at about `keep` messages: the oldest beyond it are flagged \\Deleted and expunged."""
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -180,7 +189,7 @@ async def imap_expunger(port, user, password, keep, stop, c):
                     exists = int(line.split()[1])
                 elif line.startswith("* ") and line.rstrip().endswith(" EXPUNGE"):
                     exists -= 1
-                    c.expunged += 1
+                    c.expunged[m] += 1
                 if line.startswith(tag + " "):
                     if not line.startswith(tag + " OK"):
                         raise RuntimeError(line.strip())
@@ -221,7 +230,8 @@ async def imap_status(port, user, password):
 
 
 async def run(args, server):
-    c = Counters()
+    users = server.users
+    c = Counters(len(users))
     stop_traffic, stop_idle = asyncio.Event(), asyncio.Event()
     counter = iter(range(1, 10 ** 9))
     started = time.monotonic()
@@ -236,32 +246,48 @@ async def run(args, server):
 
     # One login first: the throttle trusts an (IP, account) pair once it has logged in, and lets
     # its logins run in parallel (until then it allows only a few at a time from one address).
-    await imap_status(server.port, server.user, server.password)
+    for user, password in users:
+        await imap_status(server.port, user, password)
     # Then the IDLE sessions (logins in batches, as clients reconnecting after a restart would).
     idle = []
     for i in range(args.idle):
-        idle.append(asyncio.create_task(imap_idle(i, server.port, server.user, server.password, stop_idle, c)))
+        user, password = users[i % len(users)]
+        idle.append(asyncio.create_task(imap_idle(i, server.port, user, password, stop_idle, c)))
         if i % 50 == 49:
             await asyncio.sleep(0.2)
     sampler = asyncio.create_task(sample())
-    traffic = [asyncio.create_task(smtp_sender(i, server.smtp_port, stop_traffic, c, lambda: next(counter)))
+    traffic = [asyncio.create_task(smtp_sender(i, server.smtp_port, users, stop_traffic, c, lambda: next(counter)))
                for i in range(args.senders)]
-    traffic += [asyncio.create_task(pop3_poller(server.pop3_port, server.user, server.password, stop_traffic, c))
-                for _ in range(args.pollers)]
+    traffic += [asyncio.create_task(pop3_poller(k, server.pop3_port, users, stop_traffic, c))
+                for k in range(args.pollers)]
     if args.keep:
-        traffic.append(asyncio.create_task(imap_expunger(server.port, server.user, server.password, args.keep, stop_traffic, c)))
+        traffic += [asyncio.create_task(imap_expunger(m, server.port, user, password, args.keep, stop_traffic, c))
+                    for m, (user, password) in enumerate(users)]
     await asyncio.sleep(args.seconds)
     stop_traffic.set()
     await asyncio.gather(*traffic)
     # Settle: every IDLE session must hear the final count.
-    final = await imap_status(server.port, server.user, server.password)
+    final = [await imap_status(server.port, user, password) for user, password in users]
+    def heard_count():
+        return sum(1 for i, v in c.idle_seen.items() if v == final[i % len(users)])
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and sum(1 for v in c.idle_seen.values() if v == final) < args.idle:
+    while time.monotonic() < deadline and heard_count() < args.idle:
         await asyncio.sleep(0.5)
-    heard = sum(1 for v in c.idle_seen.values() if v == final)
+    heard = heard_count()
     stop_idle.set()
     await asyncio.gather(*idle, sampler)
     return c, final, heard, time.monotonic() - started
+
+
+def add_mailboxes(env, server, count):
+    """user@example.com (made by Sealbox) and user2 … userN; server.users lists (address, password)."""
+    run = lambda *a: subprocess.run([server.binary, *a], env=env, check=True, capture_output=True, text=True,
+                                    timeout=120).stdout
+    server.users = [(server.user, server.password)]
+    for n in range(2, count + 1):
+        address = f"user{n}@example.com"
+        run("alias", "add", address)
+        server.users.append((address, run("password", "generate", address).strip()))
 
 
 def main():
@@ -271,12 +297,13 @@ def main():
     p.add_argument("--senders", type=int, default=20)
     p.add_argument("--pollers", type=int, default=5)
     p.add_argument("--keep", type=int, default=0, help="expunge the oldest messages beyond this many (0: keep all)")
+    p.add_argument("--mailboxes", type=int, default=50, help="mailboxes the sessions and messages are spread over")
     p.add_argument("--sealbox", default=os.path.join(ROOT, ".build/release/sealbox"))
     args = p.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")  # as scripts/serve runs the server
-    server = Sealbox(args.sealbox)
+    server = Sealbox(args.sealbox, before_serve=lambda env, s: add_mailboxes(env, s, args.mailboxes))
     try:
         c, final, heard, elapsed = asyncio.run(run(args, server))
     finally:
@@ -284,11 +311,13 @@ def main():
     warm = [kb for t, kb in c.rss if t >= elapsed * 0.2] or [kb for _, kb in c.rss]
     print(f"soak: {args.seconds:.0f} s of traffic, {args.idle} IDLE sessions, {args.senders} SMTP senders, "
           f"{args.pollers} POP3 pollers (MALLOC_ARENA_MAX={os.environ['MALLOC_ARENA_MAX']}); {elapsed:.0f} s in all")
-    held = final + c.expunged
-    print(f"SMTP: {c.accepted} messages answered 250 ({c.accepted / args.seconds:.1f}/s); INBOX holds {final}"
-          + (f" and {c.expunged} were expunged (--keep {args.keep})" if args.keep else "")
-          + f" ({held - c.accepted:+d}: {'none lost, none doubled' if held == c.accepted else 'MISMATCH'})")
-    print(f"IMAP IDLE: {heard} of {args.idle} sessions heard the final EXISTS {final}")
+    accepted, expunged, held = sum(c.accepted), sum(c.expunged), sum(final)
+    mismatched = [m for m in range(len(final)) if final[m] + c.expunged[m] != c.accepted[m]]
+    print(f"SMTP: {accepted} messages answered 250 ({accepted / args.seconds:.1f}/s) to {len(final)} mailboxes; "
+          f"their INBOXes hold {held}" + (f" and {expunged} were expunged (--keep {args.keep})" if args.keep else "")
+          + f" ({held + expunged - accepted:+d}, {len(mismatched)} mailboxes off: "
+          + f"{'none lost, none doubled' if not mismatched else 'MISMATCH'})")
+    print(f"IMAP IDLE: {heard} of {args.idle} sessions heard their mailbox's final EXISTS")
     print(f"POP3: {c.pop3_sessions} sessions (STAT, RETR of the newest, QUIT)")
     if c.rss:
         print(f"server RSS: {c.rss[0][1] / 1024:.0f} MB at the start, {warm[0] / 1024:.0f} MB after the warm-up, "
@@ -296,7 +325,7 @@ def main():
     print(f"errors: {len(c.errors)}")
     for what, detail in c.errors[:20]:
         print(f"  {what}: {detail}")
-    ok = not c.errors and final + c.expunged == c.accepted and heard == args.idle
+    ok = not c.errors and not mismatched and heard == args.idle
     print("PASS" if ok else "FAIL")
     sys.exit(0 if ok else 1)
 
