@@ -77,9 +77,13 @@ let package = Package(
         // Sieve (RFC 5228 and extensions): parser, validator and interpreter over a message. Pure:
         // no I/O, the host passes what a run may see (`SieveRunContext`) and carries out the actions.
         .target(name: "Sieve", dependencies: ["MIMEParser"]),
+        // Sealbox's FTS5 tokenizer (`sealbox_trigram`: each distinct trigram of a column once),
+        // registered on every connection; C against sqlite3mc's own header.
+        .target(name: "CSealboxFTS", dependencies: ["CSQLite3MC"]),
         .target(name: "SQLiteCipher", dependencies: [
             .product(name: "GRDB", package: "GRDB.swift"),
             "CSQLite3MC",  // linked, never imported (header clash with GRDB's sqlite3.h)
+            "CSealboxFTS",
         ]),
         .target(name: "MailStore", dependencies: [
             "MailboxAPI", "MailCore", "MIMEParser", "SQLiteCipher", "Directory",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # libFuzzer runs over the MIME parser, the IMAP, POP3 and SMTP codecs, the DNS record parser, the SPF record
 # parser, the DKIM/ARC parsers, the Sieve language and the ManageSieve codec, each bounded in time.
-#   scripts/fuzz.sh --seconds N [--only mime|imap|pop3|smtp|dns|spf|dkim|sieve|managesieve]     (default 30 s per target, every target)
+#   scripts/fuzz.sh --seconds N [--only mime|imap|pop3|smtp|dns|spf|dkim|sieve|managesieve|fts]     (default 30 s per target, every target)
 # MIME: builds Fuzz/MIMEFuzz with `swiftc -sanitize=fuzzer,address` over Sources/MIMEParser/*.swift and
 # IMAPCore's NIO-free wire encoders of its values (IMAPString, ENVELOPE/BODYSTRUCTURE, the inspector),
 # all as one module named MIMEParser (their `import MIMEParser` is then ignored, with a warning), seeds it
@@ -25,6 +25,7 @@
 # Sieve: builds Fuzz/SieveFuzz with swiftc over Sources/MIMEParser/*.swift and Sources/Sieve/*.swift as one module
 # named MIMEParser (the Sieve files' `import MIMEParser` is then ignored, with a warning), seeds it with
 # Fuzz/sieve-corpus.
+# FTS: Fuzz/FTSFuzz (C) over the sealbox_trigram tokenizer, compared with SQLite's trigram; seeds in Fuzz/fts-corpus.
 # Each runs for N seconds; the script exits non-zero on a crash, a leak, a timeout (hang) or an
 # out-of-memory, and leaves a crash reproducer in .build/fuzz/artifacts or .build/fuzz/imap-artifacts.
 set -euo pipefail
@@ -37,7 +38,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_TO_RUN="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
-    *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns|spf|dkim|sieve|managesieve]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns|spf|dkim|sieve|managesieve|fts]" >&2; exit 2 ;;
   esac
 done
 OUT=.build/fuzz
@@ -146,8 +147,24 @@ fuzz_sieve() {
   run_target sieve
 }
 
+# FTS: the sealbox_trigram tokenizer (Sources/CSealboxFTS, C) against SQLite's trigram on the same text, with
+# clang from the Swift toolchain; the sqlite3mc amalgamation compiled once, without instrumentation.
+fuzz_fts() {
+  echo "fuzz: building the FTS fuzz target" >&2
+  local cc
+  cc="$(dirname "$(command -v swiftc)")/clang"
+  if [ ! -f "$OUT/sqlite3mc-fts.o" ] || [ Sources/CSQLite3MC/sqlite3mc.c -nt "$OUT/sqlite3mc-fts.o" ]; then
+    "$cc" -O1 -w -DSQLITE_ENABLE_FTS5 -DSQLITE_THREADSAFE=1 -ISources/CSQLite3MC/include \
+      -c Sources/CSQLite3MC/sqlite3mc.c -o "$OUT/sqlite3mc-fts.o"
+  fi
+  "$cc" -O1 -g -fsanitize=fuzzer,address -ISources/CSQLite3MC/include -ISources/CSealboxFTS/include \
+    Sources/CSealboxFTS/sealbox_fts.c Fuzz/FTSFuzz/fuzz.c "$OUT/sqlite3mc-fts.o" -lm -lpthread -ldl -o "$OUT/fts-fuzz"
+  run_target fts
+}
+
 case "$ONLY" in
-  all) fuzz_mime; fuzz_imap; fuzz_pure pop3 POP3; fuzz_pure smtp SMTP; fuzz_pure dns DNS; fuzz_spf; fuzz_dkim; fuzz_sieve; fuzz_pure managesieve ManageSieve ;;
+  all) fuzz_mime; fuzz_imap; fuzz_pure pop3 POP3; fuzz_pure smtp SMTP; fuzz_pure dns DNS; fuzz_spf; fuzz_dkim; fuzz_sieve; fuzz_pure managesieve ManageSieve; fuzz_fts ;;
+  fts) fuzz_fts ;;
   sieve) fuzz_sieve ;;
   managesieve) fuzz_pure managesieve ManageSieve ;;
   dkim) fuzz_dkim ;;
@@ -157,5 +174,5 @@ case "$ONLY" in
   imap) fuzz_imap ;;
   pop3) fuzz_pure pop3 POP3 ;;
   spf) fuzz_spf ;;
-  *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns|spf|dkim|sieve|managesieve]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns|spf|dkim|sieve|managesieve|fts]" >&2; exit 2 ;;
 esac

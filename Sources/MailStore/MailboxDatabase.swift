@@ -80,6 +80,7 @@ public final class MailboxDatabase: Sendable {
             config.busyMode = .timeout(5)
             config.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON; PRAGMA temp_store = MEMORY")
+                try EncryptedDatabase.registerTokenizer(db)
             }
             return try DatabasePool(path: path, configuration: config)
         }

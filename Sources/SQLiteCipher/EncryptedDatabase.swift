@@ -1,3 +1,4 @@
+import CSealboxFTS
 import Foundation
 import GRDB
 
@@ -47,8 +48,18 @@ public enum EncryptedDatabase {
                 PRAGMA secure_delete = ON;
                 PRAGMA temp_store = MEMORY;
                 """)
+            try registerTokenizer(db)
         }
         return config
+    }
+
+    /// Registers the `sealbox_trigram` FTS5 tokenizer (CSealboxFTS) on a connection: a table that
+    /// names it cannot be read or written without it.
+    public static func registerTokenizer(_ db: Database) throws {
+        let rc = sealbox_fts_register(UnsafeMutableRawPointer(db.sqliteConnection))
+        guard rc == 0 else {
+            throw Failure(code: .cipherUnavailable, detail: "the sealbox_trigram tokenizer could not be registered (SQLite error \(rc))")
+        }
     }
 
     /// Keys one connection; throws unless sqlite3mc's chacha20 cipher is present and the key opens the file.
