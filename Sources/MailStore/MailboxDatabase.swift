@@ -18,6 +18,8 @@ public final class MailboxDatabase: Sendable {
     let pool: DatabasePool
     let keyPair: InboundSeal.KeyPair
     let searchTexts = SearchTextCache()
+    /// Whole bytes of recently read messages (process-wide, bounded; see `MessageBytesCache`).
+    let bytesCache = MessageBytesCache.shared
     let reclaimer = SpaceReclaimer()
     /// Readers in use or asked for (see `read(small:_:)`).
     let readers: ReaderReservations
@@ -155,6 +157,7 @@ public final class MailboxDatabase: Sendable {
         _ = try? pool.write { db in try Self.purgeQueued(db, limit: nil) }
         try? pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         searchTexts.removeAll()
+        bytesCache.removeAll(mailboxID: mailboxID)
         // Finished outside the lock: finish() runs each stream's onTermination, which takes it.
         let open = watchers.withLock { w in defer { w.removeAll() }; return Array(w.values) }
         for c in open { c.finish() }
@@ -437,7 +440,7 @@ public final class MailboxDatabase: Sendable {
                 (records, contentIDs) = try Self.states(db, condition: condition, arguments: arguments, uids: uids, keywords: keywords)
             }
             guard let prefetch else { return (records, [:]) }
-            return (records, try Self.prefetchedBytes(db, records: records, contentIDs: contentIDs, prefetch: prefetch))
+            return (records, try self.prefetchedBytes(db, records: records, contentIDs: contentIDs, prefetch: prefetch))
         }
     }
 
@@ -480,7 +483,7 @@ public final class MailboxDatabase: Sendable {
         return try await pooledRead { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             let (records, contentIDs) = try Self.states(db, condition: " WHERE m.folder_id = ?", arguments: [folder.id], uids: uids, keywords: [:])
-            return try Self.prefetchedBytes(db, records: records, contentIDs: contentIDs, prefetch: prefetch)
+            return try self.prefetchedBytes(db, records: records, contentIDs: contentIDs, prefetch: prefetch)
         }
     }
 
@@ -535,8 +538,16 @@ public final class MailboxDatabase: Sendable {
             guard let contentID = try Int64.fetchOne(db.cachedStatement(sql: "SELECT content_id FROM messages WHERE folder_id = ? AND uid = ?"),
                                                      arguments: [folder.id, uid])
             else { return nil }
-            return try Self.assembleContent(db, contentID)
+            return try self.cachedContent(db, contentID)
         }
+    }
+
+    /// A message's whole bytes: from `bytesCache`, else assembled (and kept there when small).
+    func cachedContent(_ db: Database, _ contentID: Int64) throws -> [UInt8] {
+        if let bytes = bytesCache.bytes(mailboxID: mailboxID, contentID: contentID) { return bytes }
+        let bytes = try Self.assembleContent(db, contentID)
+        bytesCache.insert(bytes, mailboxID: mailboxID, contentID: contentID)
+        return bytes
     }
 
     /// The bytes of a message read piece by piece (the header, the inline runs of its layout, each
@@ -1429,11 +1440,11 @@ extension MailboxDatabase {
 
     /// The re-assembled bytes of the messages (`records`, with their `contentIDs` alongside) that
     /// `prefetch` admits.
-    static func prefetchedBytes(_ db: Database, records: [MessageRecord], contentIDs: [Int64], prefetch: BytesPrefetch) throws -> [UID: [UInt8]] {
+    func prefetchedBytes(_ db: Database, records: [MessageRecord], contentIDs: [Int64], prefetch: BytesPrefetch) throws -> [UID: [UInt8]] {
         let contentOf = Dictionary(zip(records.lazy.map(\.uid), contentIDs), uniquingKeysWith: { a, _ in a })
         var bytes: [UID: [UInt8]] = [:]
         for uid in prefetch.select(records.lazy.map { (uid: $0.uid, size: $0.size) }) {
-            if let id = contentOf[uid] { bytes[uid] = try assembleContent(db, id) }
+            if let id = contentOf[uid] { bytes[uid] = try cachedContent(db, id) }
         }
         return bytes
     }

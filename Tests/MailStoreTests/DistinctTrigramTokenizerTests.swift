@@ -124,3 +124,4 @@ struct DistinctTrigramTokenizerTests {
         #expect(try await mailbox.fullTextSearch(in: "INBOX", text: "sings", field: .subject) == [])
     }
 }
+
