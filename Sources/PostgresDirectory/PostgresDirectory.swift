@@ -40,7 +40,12 @@ public final class PostgresDirectory: MailDirectory {
     public static func connect(_ configuration: Configuration, logger: Logger = Logger(label: "sealbox.directory.postgres")) async throws -> PostgresDirectory {
         let directory = try PostgresDirectory(configuration: configuration, logger: logger)
         do {
-            try await directory.bounded(configuration.startTimeout, "connecting to \(configuration.url)") {
+            // One direct connection first: an unreachable server or a refused login is one clear
+            // line after connect_timeout, not the pool's retries until the operation timeout.
+            try await directory.bounded(.seconds(configuration.url.connectTimeout + 5), "connecting to \(configuration.url)") {
+                try await directory.probe()
+            }
+            try await directory.bounded(configuration.startTimeout, "migrating \(configuration.url)") {
                 try await directory.migrate()
             }
         } catch {
@@ -55,23 +60,51 @@ public final class PostgresDirectory: MailDirectory {
         try await connect(Configuration(url: try PostgresURL(url)), logger: logger)
     }
 
+    /// The TLS configuration `sslmode` asks for (nil: `disable`).
+    static func tlsConfiguration(_ url: PostgresURL) -> TLSConfiguration? {
+        var config = TLSConfiguration.makeClientConfiguration()
+        switch url.sslMode {
+        case .disable: return nil
+        case .prefer, .require: config.certificateVerification = .none
+        case .verifyCA: config.certificateVerification = .noHostnameVerification
+        case .verifyFull: config.certificateVerification = .fullVerification
+        }
+        if let roots = url.sslRootCertificate { config.trustRoots = .file(roots) }
+        return config
+    }
+
+    /// Opens and closes one connection (the pool's own errors are retried, not reported).
+    func probe() async throws {
+        let url = configuration.url
+        let tls: PostgresConnection.Configuration.TLS
+        if let config = Self.tlsConfiguration(url) {
+            let context: NIOSSLContext
+            do { context = try NIOSSLContext(configuration: config) } catch {
+                throw PostgresDirectoryError("cannot set up TLS for PostgreSQL (sslrootcert?): \(error)")
+            }
+            tls = url.sslMode == .prefer ? .prefer(context) : .require(context)
+        } else {
+            tls = .disable
+        }
+        var config = PostgresConnection.Configuration(host: url.host, port: url.port, username: url.user, password: url.password,
+                                                      database: url.database, tls: tls)
+        config.options.connectTimeout = .seconds(Int64(url.connectTimeout))
+        let connection = try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
+        try? await connection.close()
+    }
+
     private init(configuration: Configuration, logger: Logger) throws {
         self.configuration = configuration
+        // The pool logs each failed connection attempt at info: warnings and worse only.
+        var logger = logger
+        logger.logLevel = max(logger.logLevel, .warning)
         self.logger = logger
         let url = configuration.url
         let tls: PostgresClient.Configuration.TLS
-        switch url.sslMode {
-        case .disable:
-            tls = .disable
-        case .prefer, .require:
-            var config = TLSConfiguration.makeClientConfiguration()
-            config.certificateVerification = .none
+        if let config = Self.tlsConfiguration(url) {
             tls = url.sslMode == .prefer ? .prefer(config) : .require(config)
-        case .verifyCA, .verifyFull:
-            var config = TLSConfiguration.makeClientConfiguration()
-            config.certificateVerification = url.sslMode == .verifyFull ? .fullVerification : .noHostnameVerification
-            if let roots = url.sslRootCertificate { config.trustRoots = .file(roots) }
-            tls = .require(config)
+        } else {
+            tls = .disable
         }
         var clientConfig = PostgresClient.Configuration(host: url.host, port: url.port, username: url.user, password: url.password,
                                                         database: url.database, tls: tls)
@@ -164,13 +197,24 @@ public final class PostgresDirectory: MailDirectory {
             return PostgresDirectoryError("PostgreSQL (\(url.host):\(url.port)/\(url.database)): \(message) [SQLSTATE \(state)]", sqlState: state)
         }
         switch error.code {
-        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown:
+        case .connectionError:
+            let reason = error.underlying.map { Self.shortReason($0) } ?? "\(error.code)"
+            return PostgresDirectoryError("cannot reach PostgreSQL at \(url.host):\(url.port): \(reason)")
+        case .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown:
             return PostgresDirectoryError("cannot reach PostgreSQL at \(url.host):\(url.port) (\(error.code))")
         case .sslUnsupported:
             return PostgresDirectoryError("PostgreSQL at \(url.host):\(url.port) does not offer TLS (sslmode=\(url.sslMode.rawValue))")
         default:
             return PostgresDirectoryError("PostgreSQL at \(url.host):\(url.port): \(error.code)")
         }
+    }
+
+    /// The end of a NIO connect error ("Connection refused (errno: 111)"), one line, bounded.
+    static func shortReason(_ error: any Error) -> String {
+        var text = "\(error)".replacingOccurrences(of: "\n", with: " ")
+        if let range = text.range(of: "error: ", options: .backwards) { text = String(text[range.upperBound...]) }
+        text = text.trimmingCharacters(in: CharacterSet(charactersIn: ") "))
+        return String(text.prefix(200))
     }
 
     static func isUniqueViolation(_ error: any Error) -> Bool {
