@@ -74,7 +74,8 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
                 connectTimeout = seconds
             case "application_name": break
             default:
-                throw Failure(description: "unknown PostgreSQL URL parameter \(item.name) (known: sslmode, sslrootcert, connect_timeout)")
+                let name = String(item.name.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(40).map(Character.init))
+                throw Failure(description: "unknown PostgreSQL URL parameter \(name) (known: sslmode, sslrootcert, connect_timeout)")
             }
         }
     }
