@@ -65,4 +65,36 @@ struct SubmissionPolicyTests {
         let unlimited = SubmissionLimits(maxMessagesPerHour: nil, maxRecipientsPerDay: nil)
         #expect(try await reopened.recordSubmission(aliasID: alias.id, recipients: 1000, at: later, limits: unlimited) != nil)
     }
+
+    @Test("two frontends counting one alias at once never exceed the limit; two claims of one vacation memory: one wins", arguments: Backend.allCases)
+    func concurrentCounting(_ backend: Backend) async throws {
+        let (t, alias) = try await directory(backend)
+        // A second view of the same directory (PostgreSQL: another pool, as another frontend would have).
+        let other = try await t.reopened()
+        let limits = SubmissionLimits(maxMessagesPerHour: 5, maxRecipientsPerDay: nil)
+        let now = Date(timeIntervalSince1970: 1_900_000_000)
+        let views: [any MailDirectory] = [t.directory, other]
+        let accepted = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<16 {
+                let view = views[i % 2]
+                group.addTask { try await view.recordSubmission(aliasID: alias.id, recipients: 1, at: now, limits: limits) != nil }
+            }
+            var count = 0
+            for try await ok in group where ok { count += 1 }
+            return count
+        }
+        #expect(accepted == 5)
+        #expect(try await t.directory.submissionUsage(aliasID: alias.id, now: now) == SubmissionUsage(messagesLastHour: 5, recipientsLastDay: 5))
+        let entry = SieveMemoryEntry(digest: Array(repeating: 1, count: 32), expires: now.addingTimeInterval(3600))
+        let claims = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<8 {
+                let view = views[i % 2]
+                group.addTask { try await view.claimSieveMemory(aliasID: alias.id, kind: .vacation, entry: entry, now: now) }
+            }
+            var won = 0
+            for try await ok in group where ok { won += 1 }
+            return won
+        }
+        #expect(claims == 1)
+    }
 }
