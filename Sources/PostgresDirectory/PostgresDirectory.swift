@@ -168,7 +168,12 @@ public final class PostgresDirectory: MailDirectory {
                     try await connection.query("COMMIT", logger: logger)
                     return value
                 } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    do {
+                        try await connection.query("ROLLBACK", logger: logger)
+                    } catch {
+                        // Never hand a connection still inside a transaction back to the pool.
+                        try? await connection.close()
+                    }
                     throw error
                 }
             }
