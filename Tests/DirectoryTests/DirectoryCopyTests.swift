@@ -59,7 +59,7 @@ struct DirectoryCopyTests {
         try await expectSame(source.directory, pg)
         // The copy works as a directory: the old password entry resolves, quotas apply.
         let alias = try #require(try await pg.resolveRecipient(address("jürgen+tag@bücher.example")))
-        #expect(try await pg.passwords(aliasID: alias.id).first?.backupLocator == String(repeating: "ab", count: 32))
+        #expect(try await pg.passwords(aliasID: alias.id).contains { $0.backupLocator == String(repeating: "ab", count: 32) })
         #expect(try await pg.quota(of: try #require(try await pg.alias(address: address("fwd@example.com"))), nodeDefault: nil) == 5 << 30)
         // Again: nothing to do.
         #expect(try await pg.copy(from: source.directory, force: false).alreadyCopied)
@@ -120,6 +120,49 @@ struct DirectoryCopyTests {
         } throws: { error in
             let text = "\(error)"
             return text.contains("127.0.0.1") && !text.contains("secretpw")
+        }
+    }
+
+    @Test("TLS: sslmode=require and verify-full (with sslrootcert) connect; verify-full without the root and require against a plain server are clear errors")
+    func tls() async throws {
+        let server = try PostgresServer(tls: true)
+        defer { server.stop() }
+        let database = try await server.createDatabase()
+        let root = try #require(server.certificatePath)
+        let base = "postgres://\(server.user):\(server.password)@127.0.0.1:\(server.port)/\(database)"
+        for query in ["sslmode=require", "sslmode=verify-full&sslrootcert=\(root)", "sslmode=verify-ca&sslrootcert=\(root)", "sslmode=prefer"] {
+            let d = try await PostgresDirectory.connect(url: base + "?" + query)
+            #expect(try await d.domains().isEmpty, "\(query)")
+            // The pool's connection (idle now) is encrypted, as the server sees it.
+            let encrypted = try await server.psql("""
+                SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+                WHERE a.application_name = 'sealbox' AND a.datname = '\(database)' AND s.ssl
+                """)
+            #expect((Int(encrypted.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) >= 1, "\(query)")
+            await d.shutdown()
+        }
+        // The system roots do not know the self-signed certificate.
+        await #expect {
+            let d = try await PostgresDirectory.connect(url: base + "?sslmode=verify-full&connect_timeout=5")
+            await d.shutdown()
+        } throws: { error in
+            !"\(error)".contains(server.password) && !"\(error)".contains("\n")
+        }
+        // A server without TLS: require is refused, at once and clearly.
+        let plain = try await PostgresServer.shared()
+        let plainDatabase = try await plain.createDatabase()
+        await #expect {
+            let d = try await PostgresDirectory.connect(url: "postgres://\(plain.user):\(plain.password)@127.0.0.1:\(plain.port)/\(plainDatabase)?sslmode=require")
+            await d.shutdown()
+        } throws: { error in
+            "\(error)".contains("TLS") && !"\(error)".contains(plain.password)
+        }
+        // A wrong password: the server's message, not the password.
+        await #expect {
+            let d = try await PostgresDirectory.connect(url: "postgres://\(plain.user):wrong-\(plain.password)@127.0.0.1:\(plain.port)/\(plainDatabase)?sslmode=disable")
+            await d.shutdown()
+        } throws: { error in
+            "\(error)".contains("password authentication failed") && !"\(error)".contains(plain.password)
         }
     }
 

@@ -51,8 +51,12 @@ public final class PostgresServer: Sendable {
         return try result.get()
     }
 
-    /// `initdb`, start, wait until it accepts connections (bounded).
-    public init() throws {
+    /// With `tls`, the server's self-signed certificate (CN localhost, SAN IP 127.0.0.1): the trust root for `verify-full`.
+    public let certificatePath: String?
+
+    /// `initdb`, start, wait until it accepts connections (bounded). `tls`: a self-signed
+    /// certificate made with openssl, and `ssl=on` (clients may still connect without TLS).
+    public init(tls: Bool = false) throws {
         guard let bin = Self.binDirectory else { throw Failure(description: "PostgreSQL 15 is not installed (scripts/setup-test-deps.sh)") }
         let base = URL(fileURLWithPath: "/tmp").appendingPathComponent("sealbox-pg-" + UUID().uuidString.prefix(8).lowercased()).path
         root = base
@@ -77,12 +81,32 @@ public final class PostgresServer: Sendable {
             try? fm.removeItem(atPath: base)
             throw Failure(description: "initdb failed: \(done.stderr.suffix(2000))")
         }
+        var tlsFlags: [String] = []
+        if tls {
+            let made = try ChildProcess.spawn("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                                          "-keyout", base + "/server.key", "-out", base + "/server.crt", "-days", "2",
+                                                          "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                                              environment: ["PATH": "/usr/bin:/bin"]).waitBlocking(timeout: .seconds(60))
+            guard made.ok else {
+                try? fm.removeItem(atPath: base)
+                throw Failure(description: "openssl could not make the test certificate: \(made.stderr.suffix(1000))")
+            }
+            if asRoot, let nobody = getpwnam("nobody") {
+                _ = chown(base + "/server.key", nobody.pointee.pw_uid, nobody.pointee.pw_gid)
+                _ = chown(base + "/server.crt", nobody.pointee.pw_uid, nobody.pointee.pw_gid)
+            }
+            _ = chmod(base + "/server.key", 0o600)
+            tlsFlags = ["-c", "ssl=on", "-c", "ssl_cert_file=" + base + "/server.crt", "-c", "ssl_key_file=" + base + "/server.key"]
+            certificatePath = base + "/server.crt"
+        } else {
+            certificatePath = nil
+        }
         port = MotoServer.freePort()
         // The watchdog: postgres in the background; when this test process is gone (or postgres
         // ended), stop postgres and remove the directory. Bounded: postgres' fast shutdown, then KILL.
         let postgres = (prefix + [bin + "/postgres", "-D", base + "/data", "-h", "127.0.0.1", "-p", String(port), "-k", base,
                                   "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                                  "-c", "max_connections=300", "-c", "shared_buffers=32MB", "-c", "log_min_messages=warning"])
+                                  "-c", "max_connections=300", "-c", "shared_buffers=32MB", "-c", "log_min_messages=warning"] + tlsFlags)
             .map { "'" + $0 + "'" }.joined(separator: " ")
         let script = """
             \(postgres) >"\(base)/postgres.log" 2>&1 &
