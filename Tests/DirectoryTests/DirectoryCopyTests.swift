@@ -166,6 +166,23 @@ struct DirectoryCopyTests {
         }
     }
 
+    @Test("connections the server ends (a PostgreSQL restart, an admin's pg_terminate_backend) are replaced: the next calls work")
+    func connectionsReplaced() async throws {
+        let t = try await TestDirectory(.postgres)
+        _ = try await t.directory.addDomain(domain("example.com"))
+        let killed = try await t.server!.psql("""
+            SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'sealbox' AND datname = '\(t.database!)'
+            """)
+        #expect((Int(killed.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) >= 1)
+        // At most the first call may see its connection gone; then the pool has new ones.
+        var failures = 0
+        for _ in 0..<5 {
+            do { _ = try await t.directory.domains() } catch { failures += 1; #expect(!"\(error)".contains(t.server!.password)) }
+        }
+        #expect(failures <= 1)
+        #expect(try await t.directory.domains().map(\.domain.ascii) == ["example.com"])
+    }
+
     @Test("URL parser: 5000 mutated and random inputs parse or fail with one line that never holds the password")
     func urlParserNeverCrashesOrLeaks() {
         var rng = SplitMix64(seed: 19)
