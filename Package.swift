@@ -47,6 +47,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", exact: "2.1.1"),
         .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         .target(name: "CSQLite3MC", cSettings: sqliteSettings, linkerSettings: [.linkedLibrary("m")]),
@@ -97,6 +98,19 @@ let package = Package(
             "MailCore", "SQLiteCipher",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The node registry and mailbox leases with fencing tokens (issue 19): the protocol storage
+        // nodes and frontends use, and an in-memory implementation for tests and single processes.
+        .target(name: "ClusterRegistry"),
+        // The directory and the cluster registry on PostgreSQL (postgres-nio): versioned migrations,
+        // the same behaviour as `SQLiteDirectory` (DirectoryRules, DirectoryError codes).
+        .target(name: "PostgresDirectory", dependencies: [
+            "Directory", "MailCore", "ClusterRegistry",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "IMAPCore", dependencies: [
             "MIMEParser",
@@ -201,6 +215,7 @@ let package = Package(
         .target(name: "SealboxApp", dependencies: [
             "MailboxAPI", "MailCore", "MIMEParser", "MailStore", "Directory", "MailNet", "IMAPServer", "POP3Server",
             "SMTPCore", "SMTPServer", "Outbound", "MailAuth", "Backup", "BackupStore", "MailArchive", "DNSCore", "DNSResolver", "Sieve",
+            "PostgresDirectory", "ClusterRegistry",
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -215,7 +230,7 @@ let package = Package(
         ]),
         .executableTarget(name: "sealbox", dependencies: [
             "SealboxApp", "IMAPCore", "MIMEParser", "MailboxAPI", "MailCore", "Backup", "MailStore", "Directory", "DNSCore", "DNSResolver",
-            "ManageSieveServer", "Sieve",
+            "ManageSieveServer", "Sieve", "PostgresDirectory",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -235,7 +250,7 @@ let package = Package(
         .testTarget(name: "MIMEParserTests", dependencies: ["MIMEParser", "IMAPCore", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MailStoreTests", dependencies: ["MailboxAPI", "MailStore", "SQLiteCipher", "MIMEParser", "MailCore", "Directory",
             .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "DirectoryTests", dependencies: ["Directory", "MailCore", "SQLiteCipher",
+        .testTarget(name: "DirectoryTests", dependencies: ["Directory", "MailCore", "SQLiteCipher", "PostgresDirectory", "ClusterRegistry", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "IMAPCoreTests", dependencies: ["IMAPCore", "MIMEParser",
             .product(name: "NIOCore", package: "swift-nio")]),

@@ -28,6 +28,10 @@ DEBS+=(dovecot-managesieved sieve-connect)
 # chromium and chromium-driver: the real browser the web page tests drive headless through selenium
 # (Tests/IntegrationTests/Clients/web_browser.py).
 DEBS+=(chromium chromium-driver)
+# postgresql-15: the PostgreSQL directory and cluster registry tests (Tests/TestSupport/PostgresServer.swift
+# runs initdb and postgres from /usr/lib/postgresql/15/bin in a temporary directory, as nobody when
+# root, on a loopback port; the package's own cluster and service are not used).
+DEBS+=(postgresql-15)
 for p in "${DEBS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}" >&2

@@ -98,4 +98,13 @@ public enum DirectoryRules {
     public static func isBackupLocator(_ text: String) -> Bool {
         text.utf8.count == 64 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
+
+    /// `invalidAdminToken` for a malformed record or a label over `AdminToken.maxLabelLength`.
+    public static func validateAdminToken(_ record: AdminTokenRecord) throws(DirectoryError) {
+        guard record.hash.count == 32, !record.id.isEmpty, record.id.count <= 32,
+              (record.label?.count ?? 0) <= AdminToken.maxLabelLength,
+              !(record.label ?? "").unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw DirectoryError(.invalidAdminToken, "an admin token needs a 32-byte hash and a label of at most \(AdminToken.maxLabelLength) printable characters")
+        }
+    }
 }

@@ -122,9 +122,28 @@ public protocol MailDirectory: Sendable {
     func recordSieveRunError(aliasID: String, _ record: SieveRunErrorRecord) async throws
     /// The alias's recorded run-time failures, newest first. `noSuchAlias`.
     func sieveRunErrors(aliasID: String) async throws -> [SieveRunErrorRecord]
+
+    /// Replaces an alias's forward addresses and webhooks (the owner's API and web page), under
+    /// the same rules as `addAlias` (`DirectoryRules.validateAlias`). `noSuchAlias`.
+    func setTargets(aliasID: String, forwardTo: [EmailAddress], webhooks: [String]) async throws -> AliasRecord
+
+    /// Admin API tokens. `invalidAdminToken` for a malformed record (`DirectoryRules.validateAdminToken`);
+    /// `tooManyAdminTokens` past `AdminToken.maxTokens`.
+    func addAdminToken(_ record: AdminTokenRecord) async throws
+    /// Oldest first.
+    func adminTokens() async throws -> [AdminTokenRecord]
+    /// The token whose hash is `SHA-256(token)`, compared in constant time over every stored
+    /// hash; nil when none. Records the use (`AdminToken.shouldRecordUse`).
+    func adminToken(matching token: String, now: Date) async throws -> AdminTokenRecord?
+    /// `noSuchAdminToken` if absent.
+    func removeAdminToken(id: String) async throws
 }
 
 extension MailDirectory {
+    public func adminToken(matching token: String) async throws -> AdminTokenRecord? {
+        try await adminToken(matching: token, now: Date())
+    }
+
     /// The quota that applies to an alias: its own, else its domain's default, else `nodeDefault`
     /// (`quota.default`); nil: none.
     public func quota(of alias: AliasRecord, nodeDefault: Int64?) async throws -> Int64? {

@@ -52,7 +52,7 @@ extension SQLiteDirectory {
     /// Run errors kept per alias (the newest).
     public static let maxSieveRunErrors = 20
     /// Bytes of one recorded diagnostic.
-    static let maxSieveRunErrorBytes = 1_000
+    public static let maxSieveRunErrorBytes = 1_000
 
     static func registerSieveMemoryMigration(_ migrator: inout DatabaseMigrator) {
         // Sieve's memories (vacation "already answered", `duplicate` ids) as keyed hashes with an

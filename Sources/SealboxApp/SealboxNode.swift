@@ -4,6 +4,7 @@ import Foundation
 import MailboxAPI
 import MailCore
 import MailStore
+import PostgresDirectory
 import SQLiteCipher
 import Synchronization
 
@@ -15,7 +16,8 @@ import Synchronization
 /// node.key            32 random bytes (0600): encrypts directory.sqlite and queue.sqlite; or,
 ///                     moved out (NodeKeyStore): node.key.location (the path of the key file)
 ///                     or node.key.sealed (the key wrapped with a passphrase)
-/// directory.sqlite    domains, aliases, wrapped keys, public keys (encrypted)
+/// directory.sqlite    domains, aliases, wrapped keys, public keys (encrypted); unused when
+///                     `directory.url` names a PostgreSQL directory (docs/cluster-directory.md)
 /// queue.sqlite        the sealed inbound queue (encrypted; entries sealed to mailbox keys)
 /// mailboxes/<2 hex>/<random id>.sqlite   one encrypted file per mailbox
 /// sealbox.lock        held by `serve` and by commands that open mailboxes
@@ -23,7 +25,10 @@ import Synchronization
 /// ```
 public final class SealboxNode: Sendable {
     public let dataDirectory: String
-    public let directory: SQLiteDirectory
+    /// The embedded `SQLiteDirectory`, or a `PostgresDirectory` (`directory.url`).
+    public let directory: any MailDirectory
+    /// The PostgreSQL directory when the node uses one (closed by `shutdown`).
+    public let postgresDirectory: PostgresDirectory?
     public let queue: SealedQueue
     public let mailboxes: LocalMailboxService
     /// Where the node key came from (never the key).
@@ -47,10 +52,26 @@ public final class SealboxNode: Sendable {
     /// Opens the node; `key` says where its key may be (node.keyFile, the passphrase). A key
     /// that does not open the directory is one clear line, and nothing is written.
     public static func open(dataDirectory: String, key: NodeKeyStore.Options = .init()) throws -> SealboxNode {
-        try SealboxNode(dataDirectory: dataDirectory, key: key)
+        try SealboxNode(dataDirectory: dataDirectory, key: key, postgres: nil)
     }
 
-    private init(dataDirectory: String, key options: NodeKeyStore.Options) throws {
+    /// `open`, with the directory on PostgreSQL when `directoryURL` is set (`directory.url`;
+    /// connected and migrated here, bounded), else the embedded SQLite one. A URL that does not
+    /// parse or a database that cannot be reached is one line without the password.
+    public static func open(dataDirectory: String, key: NodeKeyStore.Options = .init(), directoryURL: String?) async throws -> SealboxNode {
+        guard let directoryURL else { return try SealboxNode(dataDirectory: dataDirectory, key: key, postgres: nil) }
+        let url: PostgresURL
+        do { url = try PostgresURL(directoryURL) } catch { throw Failure(description: "directory.url: \(error)") }
+        let postgres = try await PostgresDirectory.connect(PostgresDirectory.Configuration(url: url))
+        do {
+            return try SealboxNode(dataDirectory: dataDirectory, key: key, postgres: postgres)
+        } catch {
+            await postgres.shutdown()
+            throw error
+        }
+    }
+
+    private init(dataDirectory: String, key options: NodeKeyStore.Options, postgres: PostgresDirectory?) throws {
         let fm = FileManager.default
         let root = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
         self.dataDirectory = root
@@ -69,7 +90,12 @@ public final class SealboxNode: Sendable {
             HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: bytes), info: Array("sealbox sieve memory v1".utf8),
                                    outputByteCount: 32).withUnsafeBytes { Array($0) }
         })
-        directory = try SQLiteDirectory(path: root + "/directory.sqlite", key: loaded.key)
+        postgresDirectory = postgres
+        if let postgres {
+            directory = postgres
+        } else {
+            directory = try SQLiteDirectory(path: root + "/directory.sqlite", key: loaded.key)
+        }
         queue = try SealedQueue(path: root + "/queue.sqlite", key: loaded.key)
         mailboxes = LocalMailboxService(storageRoot: root + "/mailboxes", directory: directory, queue: queue)
     }
@@ -100,6 +126,7 @@ public final class SealboxNode: Sendable {
     /// Locks every open mailbox (drops keys) before the process ends.
     public func shutdown() async {
         await mailboxes.lockAll()
+        await postgresDirectory?.shutdown()
     }
 }
 

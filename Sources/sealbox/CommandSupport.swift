@@ -111,5 +111,5 @@ func openNode(_ global: GlobalOptions, config: String? = nil, dataDirectory: Str
     if let running = CommandContext.inNode, dataDirectory.map({ running.isNodeDirectory($0) }) ?? true { return running.node }
     let settings = try await loadSettings(dataDir: global.dataDir, config: config)
     defer { unsetenv("SEALBOX_NODE_KEY_PASSPHRASE") }
-    return try SealboxNode.open(dataDirectory: dataDirectory ?? global.dataDir, key: nodeKeyOptions(settings))
+    return try await SealboxNode.open(dataDirectory: dataDirectory ?? global.dataDir, key: nodeKeyOptions(settings), directoryURL: settings.directory.url)
 }

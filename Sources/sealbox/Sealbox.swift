@@ -7,7 +7,7 @@ struct Sealbox: AsyncParsableCommand {
         commandName: "sealbox",
         abstract: "A mail server whose every mailbox is its own encrypted SQLite database.",
         subcommands: [
-            ServeCommand.self, DomainCommand.self, AliasCommand.self, PasswordCommand.self,
+            ServeCommand.self, DomainCommand.self, DirectoryCommand.self, AliasCommand.self, PasswordCommand.self,
             DeliverCommand.self, MailboxCommand.self, MessageCommand.self, BackupCommand.self, QueueCommand.self, NodeCommand.self, ConfigCommand.self, DNSCommand.self, SieveCommand.self, AdminCommand.self,
         ])
 

@@ -59,7 +59,8 @@ struct ServeCommand: AsyncParsableCommand {
                 printError(warning)
             }
             let lock = try DataDirectoryLock(dataDirectory: settings.node.dataDirectory)
-            let node = try SealboxNode.open(dataDirectory: settings.node.dataDirectory, key: nodeKeyOptions(settings))
+            let node = try await SealboxNode.open(dataDirectory: settings.node.dataDirectory, key: nodeKeyOptions(settings),
+                                                  directoryURL: settings.directory.url)
             unsetenv("SEALBOX_NODE_KEY_PASSPHRASE")
             for line in NodeKeyNotice.lines(mode: node.keyMode, dataDirectory: node.dataDirectory) + node.keyWarnings { printError(line) }
             if let warning = NodeKeyNotice.passphraseInDataDirectory(dataDirectory: node.dataDirectory, configFile: config) { printError(warning) }
@@ -73,6 +74,9 @@ struct ServeCommand: AsyncParsableCommand {
             let domains = try await node.directory.domains().count
             let aliases = try await node.directory.aliases(domain: nil).count
             printError("node ready: data directory \(node.dataDirectory), \(domains) domain(s), \(aliases) alias(es)")
+            if let postgres = node.postgresDirectory {
+                printError("directory: PostgreSQL \(postgres.configuration.url)")
+            }
             // Domains added before DKIM signing existed get their keys now (and a line saying so).
             for domain in try await DomainKeys.ensureEveryDomainHasKeys(directory: node.directory) {
                 printError("made DKIM keys for \(domain.ascii): publish the records `sealbox domain dns \(domain.ascii)` prints")

@@ -2,12 +2,14 @@ import Foundation
 import MailCore
 import Testing
 @testable import Directory
+import PostgresDirectory
+import TestSupport
 
 @Suite("A domain's default quota")
 struct DomainQuotaTests {
-    @Test("set, read back, cleared; an alias's own quota wins, then its domain's, then the node's; refusals")
-    func defaultQuota() async throws {
-        let t = try TestDirectory()
+    @Test("set, read back, cleared; an alias's own quota wins, then its domain's, then the node's; refusals", arguments: Backend.allCases)
+    func defaultQuota(_ backend: Backend) async throws {
+        let t = try await TestDirectory(backend)
         let d = t.directory
         _ = try await d.addDomain(domain("example.com"))
         _ = try await d.addDomain(domain("example.org"))
@@ -27,7 +29,7 @@ struct DomainQuotaTests {
         #expect(try await d.quota(of: other, nodeDefault: 7) == 7)
         #expect(try await d.quota(of: other, nodeDefault: nil) == nil)
         // Survives a reopen (the migration's column).
-        let reopened = try t.reopen()
+        let reopened = try await t.reopened()
         #expect(try await reopened.domain(domain("example.com"))?.defaultQuotaBytes == 5 << 30)
         try await reopened.setDefaultQuota(domain("example.com"), bytes: nil)
         #expect(try await reopened.quota(of: plain, nodeDefault: 7) == 7)

@@ -4,12 +4,14 @@ import MailCore
 import SQLiteCipher
 import Testing
 @testable import Directory
+import PostgresDirectory
+import TestSupport
 
-@Suite("SQLiteDirectory: domains")
+@Suite("Directory: domains")
 struct DomainOperationTests {
-    @Test("add, list sorted, remove")
-    func addListRemove() async throws {
-        let t = try TestDirectory()
+    @Test("add, list sorted, remove", arguments: Backend.allCases)
+    func addListRemove(_ backend: Backend) async throws {
+        let t = try await TestDirectory(backend)
         let before = Date(timeIntervalSinceNow: -0.001)
         let b = try await t.directory.addDomain(domain("b.example"))
         let after = Date(timeIntervalSinceNow: 0.001)
@@ -21,33 +23,33 @@ struct DomainOperationTests {
         #expect(try await t.directory.domains() == [b])
     }
 
-    @Test("a domain is added once, in any case or IDNA form", arguments: ["example.com", "EXAMPLE.com.", "Example.Com"])
-    func duplicate(again: String) async throws {
-        let t = try TestDirectory()
+    @Test("a domain is added once, in any case or IDNA form", arguments: Backend.allCases, ["example.com", "EXAMPLE.com.", "Example.Com"])
+    func duplicate(_ backend: Backend, again: String) async throws {
+        let t = try await TestDirectory(backend)
         _ = try await t.directory.addDomain(domain("example.com"))
         await #expect(throws: DirectoryError(.domainExists, "domain example.com already exists")) {
             try await t.directory.addDomain(domain(again))
         }
     }
 
-    @Test("IDN duplicate across forms")
-    func idnDuplicate() async throws {
-        let t = try TestDirectory()
+    @Test("IDN duplicate across forms", arguments: Backend.allCases)
+    func idnDuplicate(_ backend: Backend) async throws {
+        let t = try await TestDirectory(backend)
         _ = try await t.directory.addDomain(domain("münchen.de"))
         await expectError(.domainExists) { try await t.directory.addDomain(domain("xn--mnchen-3ya.de")) }
     }
 
-    @Test("removing an unknown domain")
-    func removeUnknown() async throws {
-        let t = try TestDirectory()
+    @Test("removing an unknown domain", arguments: Backend.allCases)
+    func removeUnknown(_ backend: Backend) async throws {
+        let t = try await TestDirectory(backend)
         await #expect(throws: DirectoryError(.noSuchDomain, "no such domain: nope.example")) {
             try await t.directory.removeDomain(domain("nope.example"))
         }
     }
 
-    @Test("a domain with aliases is not removed")
-    func removeWithAliases() async throws {
-        let t = try TestDirectory()
+    @Test("a domain with aliases is not removed", arguments: Backend.allCases)
+    func removeWithAliases(_ backend: Backend) async throws {
+        let t = try await TestDirectory(backend)
         _ = try await t.directory.addDomain(domain("example.com"))
         let alias = try await t.directory.addAlias(address("hello@example.com"), store: true, forwardTo: [], webhooks: [], quotaBytes: nil)
         await #expect(throws: DirectoryError(.domainHasAliases, "domain example.com still has 1 alias; remove them first")) {
@@ -59,18 +61,18 @@ struct DomainOperationTests {
     }
 }
 
-@Suite("SQLiteDirectory: aliases")
+@Suite("Directory: aliases")
 struct AliasOperationTests {
-    func directory() async throws -> TestDirectory {
-        let t = try TestDirectory()
+    func directory(_ backend: Backend) async throws -> TestDirectory {
+        let t = try await TestDirectory(backend)
         _ = try await t.directory.addDomain(domain("example.com"))
         _ = try await t.directory.addDomain(domain("bücher.example"))
         return t
     }
 
-    @Test("add and read back by id and by address")
-    func addAndRead() async throws {
-        let t = try await directory()
+    @Test("add and read back by id and by address", arguments: Backend.allCases)
+    func addAndRead(_ backend: Backend) async throws {
+        let t = try await directory(backend)
         let alias = try await t.directory.addAlias(
             address("Hello@Example.com"), store: true, forwardTo: [address("me@elsewhere.org")],
             webhooks: ["https://hooks.example.net/in?token=abc"], quotaBytes: 500 << 20)
@@ -85,9 +87,9 @@ struct AliasOperationTests {
         #expect(try await t.directory.alias(id: "not an id") == nil)
     }
 
-    @Test("ids are random, not derived from the address")
-    func randomIDs() async throws {
-        let t = try await directory()
+    @Test("ids are random, not derived from the address", arguments: Backend.allCases)
+    func randomIDs(_ backend: Backend) async throws {
+        let t = try await directory(backend)
         let first = try await t.directory.addAlias(address("a@example.com"), store: true, forwardTo: [], webhooks: [], quotaBytes: nil)
         try await t.directory.removeAlias(id: first.id)
         let again = try await t.directory.addAlias(address("a@example.com"), store: true, forwardTo: [], webhooks: [], quotaBytes: nil)
@@ -95,18 +97,18 @@ struct AliasOperationTests {
         #expect(DirectoryID.isValid(again.id))
     }
 
-    @Test("UTF-8 local parts and IDN domains")
-    func international() async throws {
-        let t = try await directory()
+    @Test("UTF-8 local parts and IDN domains", arguments: Backend.allCases)
+    func international(_ backend: Backend) async throws {
+        let t = try await directory(backend)
         let alias = try await t.directory.addAlias(address("Jürgen@bücher.example"), store: true, forwardTo: [], webhooks: [], quotaBytes: nil)
         #expect(try await t.directory.alias(address: address("jürgen@xn--bcher-kva.example")) == alias)
         #expect(try await t.directory.alias(address: address("JU\u{0308}RGEN@XN--BCHER-KVA.EXAMPLE"))?.id == alias.id)
         #expect(try await t.directory.alias(id: alias.id)?.address.description == "Jürgen@bücher.example")
     }
 
-    @Test("targets are de-duplicated, order kept")
-    func dedupe() async throws {
-        let t = try await directory()
+    @Test("targets are de-duplicated, order kept", arguments: Backend.allCases)
+    func dedupe(_ backend: Backend) async throws {
+        let t = try await directory(backend)
         let alias = try await t.directory.addAlias(
             address("team@example.com"), store: false,
             forwardTo: [address("b@x.org"), address("a@x.org"), address("B@X.org")],
@@ -143,9 +145,9 @@ struct AliasOperationTests {
               forwardTo: (0...DirectoryRules.maxForwardTargets).map { "f\($0)@x.org" }, webhooks: [], quota: nil, code: .tooManyTargets),
     ]
 
-    @Test("refuses", arguments: refusals)
-    func refuses(_ r: Refusal) async throws {
-        let t = try await directory()
+    @Test("refuses", arguments: Backend.allCases, refusals)
+    func refuses(_ backend: Backend, _ r: Refusal) async throws {
+        let t = try await directory(backend)
         _ = try await t.directory.addAlias(address("taken@example.com"), store: true, forwardTo: [], webhooks: [], quotaBytes: nil)
         await expectError(r.code) {
             try await t.directory.addAlias(address(r.address), store: r.store, forwardTo: r.forwardTo.map(address),
@@ -154,9 +156,9 @@ struct AliasOperationTests {
         #expect(try await t.directory.aliases(domain: nil).count == 1)
     }
 
-    @Test("a webhook error does not repeat the URL (it may hold a token)")
-    func webhookErrorHidesURL() async throws {
-        let t = try await directory()
+    @Test("a webhook error does not repeat the URL (it may hold a token)", arguments: Backend.allCases)
+    func webhookErrorHidesURL(_ backend: Backend) async throws {
+        let t = try await directory(backend)
         await #expect {
             try await t.directory.addAlias(address("a@example.com"), store: false, forwardTo: [],
                                            webhooks: ["https://ok.example/", "gopher://secret-token-123@x/"], quotaBytes: nil)
@@ -166,15 +168,15 @@ struct AliasOperationTests {
         }
     }
 
-    @Test("forward-only and webhook-only aliases are fine, quota 0 too")
-    func nonStoring() async throws {
-        let t = try await directory()
+    @Test("forward-only and webhook-only aliases are fine, quota 0 too", arguments: Backend.allCases)
+    func nonStoring(_ backend: Backend) async throws {
+        let t = try await directory(backend)
         let forward = try await t.directory.addAlias(address("f@example.com"), store: false, forwardTo: [address("x@y.org")], webhooks: [], quotaBytes: nil)
         let hook = try await t.directory.addAlias(address("h@example.com"), store: false, forwardTo: [], webhooks: ["HTTP://h.example:8080/x"], quotaBytes: 0)
         #expect(!forward.store && !hook.store && hook.quotaBytes == 0)
     }
 
-    @Test("resolveRecipient", arguments: [
+    @Test("resolveRecipient", arguments: Backend.allCases, [
         ("hello@example.com", "hello@example.com"),
         ("HELLO@Example.Com", "hello@example.com"),
         ("hello+news@example.com", "hello@example.com"),
@@ -186,17 +188,18 @@ struct AliasOperationTests {
         ("hello@other.example", nil),
         ("jürgen+tag@bücher.example", "jürgen@xn--bcher-kva.example"),
     ] as [(String, String?)])
-    func resolve(recipient: String, expected: String?) async throws {
-        let t = try await directory()
+    func resolve(_ backend: Backend, _ c: (String, String?)) async throws {
+        let (recipient, expected) = c
+        let t = try await directory(backend)
         for a in ["hello@example.com", "sales+x@example.com", "Jürgen@bücher.example"] {
             _ = try await t.directory.addAlias(address(a), store: true, forwardTo: [], webhooks: [], quotaBytes: nil)
         }
         #expect(try await t.directory.resolveRecipient(address(recipient))?.address.canonical == expected)
     }
 
-    @Test("list by domain and all, sorted")
-    func list() async throws {
-        let t = try await directory()
+    @Test("list by domain and all, sorted", arguments: Backend.allCases)
+    func list(_ backend: Backend) async throws {
+        let t = try await directory(backend)
         for a in ["zed@example.com", "Amy@example.com", "x@bücher.example"] {
             _ = try await t.directory.addAlias(address(a), store: true, forwardTo: [], webhooks: [], quotaBytes: nil)
         }
@@ -206,9 +209,9 @@ struct AliasOperationTests {
         await expectError(.noSuchDomain) { try await t.directory.aliases(domain: domain("nope.example")) }
     }
 
-    @Test("remove an alias: gone with its passwords; unknown id refused")
-    func remove() async throws {
-        let t = try await directory()
+    @Test("remove an alias: gone with its passwords; unknown id refused", arguments: Backend.allCases)
+    func remove(_ backend: Backend) async throws {
+        let t = try await directory(backend)
         let alias = try await t.directory.addAlias(address("a@example.com"), store: true, forwardTo: [], webhooks: [], quotaBytes: nil)
         let other = try await t.directory.addAlias(address("b@example.com"), store: true, forwardTo: [], webhooks: [], quotaBytes: nil)
         try await t.directory.addPassword(samplePassword(aliasID: alias.id))
@@ -225,13 +228,13 @@ struct AliasOperationTests {
     }
 }
 
-@Suite("SQLiteDirectory: mailboxes")
+@Suite("Directory: mailboxes")
 struct MailboxOperationTests {
     let key = [UInt8](repeating: 0xAB, count: 1216)
 
-    @Test("setMailbox records the mailbox id and public key")
-    func set() async throws {
-        let t = try TestDirectory()
+    @Test("setMailbox records the mailbox id and public key", arguments: Backend.allCases)
+    func set(_ backend: Backend) async throws {
+        let t = try await TestDirectory(backend)
         _ = try await t.directory.addDomain(domain("example.com"))
         let alias = try await t.directory.addAlias(address("a@example.com"), store: true, forwardTo: [], webhooks: [], quotaBytes: nil)
         let mailbox = DirectoryID.random()
@@ -246,9 +249,9 @@ struct MailboxOperationTests {
 
     enum Case: String, CaseIterable, Sendable { case unknownAlias, notStoring, badID, upperCaseID, emptyKey, hugeKey, otherMailbox, mailboxOfAnother }
 
-    @Test("setMailbox refuses", arguments: Case.allCases)
-    func refuses(_ c: Case) async throws {
-        let t = try TestDirectory()
+    @Test("setMailbox refuses", arguments: Backend.allCases, Case.allCases)
+    func refuses(_ backend: Backend, _ c: Case) async throws {
+        let t = try await TestDirectory(backend)
         _ = try await t.directory.addDomain(domain("example.com"))
         let alias = try await t.directory.addAlias(address("a@example.com"), store: true, forwardTo: [], webhooks: [], quotaBytes: nil)
         let forward = try await t.directory.addAlias(address("f@example.com"), store: false, forwardTo: [address("x@y.org")], webhooks: [], quotaBytes: nil)
@@ -273,18 +276,18 @@ struct MailboxOperationTests {
     }
 }
 
-@Suite("SQLiteDirectory: passwords")
+@Suite("Directory: passwords")
 struct PasswordOperationTests {
-    func directoryWithAlias() async throws -> (TestDirectory, AliasRecord) {
-        let t = try TestDirectory()
+    func directoryWithAlias(_ backend: Backend) async throws -> (TestDirectory, AliasRecord) {
+        let t = try await TestDirectory(backend)
         _ = try await t.directory.addDomain(domain("example.com"))
         let alias = try await t.directory.addAlias(address("a@example.com"), store: true, forwardTo: [], webhooks: [], quotaBytes: nil)
         return (t, alias)
     }
 
-    @Test("add, list oldest first, update, record use, remove")
-    func lifecycle() async throws {
-        let (t, alias) = try await directoryWithAlias()
+    @Test("add, list oldest first, update, record use, remove", arguments: Backend.allCases)
+    func lifecycle(_ backend: Backend) async throws {
+        let (t, alias) = try await directoryWithAlias(backend)
         #expect(try await t.directory.passwords(aliasID: alias.id).isEmpty)
         let first = PasswordRecord(aliasID: alias.id, label: "phone", created: Date(timeIntervalSince1970: 1_700_000_000.1234),
                                    kdf: "scrypt:N=32768,r=8,p=1", salt: [1, 2, 3], wrappedKey: [4, 5, 6])
@@ -319,9 +322,9 @@ struct PasswordOperationTests {
         case listUnknownAlias, updateUnknown, removeUnknown, removeOtherAliasPassword, useUnknown
     }
 
-    @Test("refuses", arguments: Case.allCases)
-    func refuses(_ c: Case) async throws {
-        let (t, alias) = try await directoryWithAlias()
+    @Test("refuses", arguments: Backend.allCases, Case.allCases)
+    func refuses(_ backend: Backend, _ c: Case) async throws {
+        let (t, alias) = try await directoryWithAlias(backend)
         let other = try await t.directory.addAlias(address("b@example.com"), store: true, forwardTo: [], webhooks: [], quotaBytes: nil)
         let existing = samplePassword(aliasID: alias.id, id: "0a0b0c0d")
         try await t.directory.addPassword(existing)
@@ -363,9 +366,9 @@ struct PasswordOperationTests {
         #expect(try await t.directory.passwords(aliasID: alias.id) == [existing])
     }
 
-    @Test("errors and descriptions never show salt or wrapped key")
-    func noSecretsInText() async throws {
-        let (t, alias) = try await directoryWithAlias()
+    @Test("errors and descriptions never show salt or wrapped key", arguments: Backend.allCases)
+    func noSecretsInText(_ backend: Backend) async throws {
+        let (t, alias) = try await directoryWithAlias(backend)
         var record = samplePassword(aliasID: alias.id)
         record.salt = Array("SALTSALT".utf8)
         record.wrappedKey = Array("WRAPPEDKEY".utf8)
@@ -379,9 +382,9 @@ struct PasswordOperationTests {
         }
     }
 
-    @Test("the same password id may exist under two aliases")
-    func perAliasIDs() async throws {
-        let (t, alias) = try await directoryWithAlias()
+    @Test("the same password id may exist under two aliases", arguments: Backend.allCases)
+    func perAliasIDs(_ backend: Backend) async throws {
+        let (t, alias) = try await directoryWithAlias(backend)
         let other = try await t.directory.addAlias(address("b@example.com"), store: true, forwardTo: [], webhooks: [], quotaBytes: nil)
         try await t.directory.addPassword(samplePassword(aliasID: alias.id, id: "12345678"))
         try await t.directory.addPassword(samplePassword(aliasID: other.id, id: "12345678"))
@@ -390,11 +393,11 @@ struct PasswordOperationTests {
     }
 }
 
-@Suite("SQLiteDirectory: storage")
+@Suite("Directory: storage")
 struct StorageTests {
-    @Test("everything persists across close and reopen")
-    func persistence() async throws {
-        let t = try TestDirectory()
+    @Test("everything persists across close and reopen", arguments: Backend.allCases)
+    func persistence(_ backend: Backend) async throws {
+        let t = try await TestDirectory(backend)
         let d = try await t.directory.addDomain(domain("bücher.example"))
         let alias = try await t.directory.addAlias(
             address("Jürgen@bücher.example"), store: true, forwardTo: [address("x@y.org")],
@@ -407,9 +410,7 @@ struct StorageTests {
         let used = Date()
         try await t.directory.recordPasswordUse(aliasID: alias.id, passwordID: password.id, at: used)
         password.lastUsed = used
-        try t.directory.close()
-
-        let reopened = try t.reopen()
+        let reopened = try await t.reopened()
         var expected = alias
         expected.mailboxID = mailbox
         expected.publicKey = key
@@ -417,14 +418,13 @@ struct StorageTests {
         #expect(try await reopened.aliases(domain: nil) == [expected])
         #expect(try await reopened.alias(address: address("jürgen@xn--bcher-kva.example")) == expected)
         #expect(try await reopened.passwords(aliasID: alias.id) == [password])
-        try reopened.close()
     }
 
     @Test("a wrong key refuses to open")
     func wrongKey() async throws {
         let t = try TestDirectory()
         _ = try await t.directory.addDomain(domain("example.com"))
-        try t.directory.close()
+        try t.sqlite.close()
         #expect {
             _ = try t.reopen(key: .random(count: 32))
         } throws: { error in
@@ -455,7 +455,7 @@ struct StorageTests {
             #expect(bytes.range(of: Data("SQLite format 3".utf8)) == nil, "\(name) has a plaintext SQLite header")
         }
         // After a checkpoint the main file holds the data: still no plaintext.
-        try t.directory.close()
+        try t.sqlite.close()
         let checkpointed = try Data(contentsOf: URL(fileURLWithPath: t.path))
         let files = try FileManager.default.contentsOfDirectory(atPath: t.folder.path).map { name in
             "\(name)=\((try? FileManager.default.attributesOfItem(atPath: t.folder.appendingPathComponent(name).path)[.size]) ?? 0)"
@@ -470,7 +470,7 @@ struct StorageTests {
     @Test("a directory written by a newer version is refused")
     func schemaTooNew() async throws {
         let t = try TestDirectory()
-        try t.directory.close()
+        try t.sqlite.close()
         let queue = try EncryptedDatabase.openQueue(path: t.path, key: t.key)
         try await queue.write { db in
             try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v999-future')")
@@ -484,7 +484,7 @@ struct StorageTests {
     @Test("the v1 schema indexes every lookup column")
     func indexes() async throws {
         let t = try TestDirectory()
-        try t.directory.close()
+        try t.sqlite.close()
         let queue = try EncryptedDatabase.openQueue(path: t.path, key: t.key, readonly: true)
         let plans = try await queue.read { db in
             try [
@@ -504,9 +504,9 @@ struct StorageTests {
         }
     }
 
-    @Test("concurrent writers and readers")
-    func concurrency() async throws {
-        let t = try TestDirectory()
+    @Test("concurrent writers and readers", arguments: Backend.allCases)
+    func concurrency(_ backend: Backend) async throws {
+        let t = try await TestDirectory(backend)
         _ = try await t.directory.addDomain(domain("example.com"))
         let d = t.directory
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -525,24 +525,20 @@ struct StorageTests {
 extension TestDirectory {
     /// Rows left in the password table for an alias id, read with a second connection (proves the cascade).
     func passwordCount(aliasID: String) async throws -> Int {
-        let queue = try EncryptedDatabase.openQueue(path: path, key: key)
-        defer { try? queue.close() }
-        return try await queue.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM password WHERE alias_id = ?", arguments: [aliasID]) ?? 0
-        }
+        try await rowCount("password", aliasID: aliasID)
     }
 }
 
-@Suite("SQLiteDirectory: DKIM keys")
+@Suite("Directory: DKIM keys")
 struct DKIMKeyTests {
     func pair(_ d: Domain, _ base: String, at date: Date) -> [DKIMKeyRecord] {
         [DKIMKeyRecord(domain: d, selector: base + "e", algorithm: "ed25519", privateKey: Array(repeating: 1, count: 32), created: date),
          DKIMKeyRecord(domain: d, selector: base + "r", algorithm: "rsa", privateKey: Array(repeating: 2, count: 64), created: date)]
     }
 
-    @Test("a rotation retires the active pair, keeps recent retired keys, removes old ones; removing the domain removes its keys")
-    func rotate() async throws {
-        let t = try TestDirectory()
+    @Test("a rotation retires the active pair, keeps recent retired keys, removes old ones; removing the domain removes its keys", arguments: Backend.allCases)
+    func rotate(_ backend: Backend) async throws {
+        let t = try await TestDirectory(backend)
         let d = domain("example.org")
         _ = try await t.directory.addDomain(d)
         let day0 = Date(timeIntervalSince1970: 1_800_000_000)
@@ -563,14 +559,14 @@ struct DKIMKeyTests {
         #expect(try await t.directory.dkimKeys(domain: d).map(\.selector).sorted() == ["be", "br", "ce", "cr"])
 
         // Still there after reopening (the key bytes included).
-        #expect(try await t.reopen().dkimKeys(domain: d).first { $0.selector == "ce" }?.privateKey == Array(repeating: 1, count: 32))
+        #expect(try await t.reopened().dkimKeys(domain: d).first { $0.selector == "ce" }?.privateKey == Array(repeating: 1, count: 32))
         try await t.directory.removeDomain(d)
         #expect(try await t.directory.dkimKeys(domain: d).isEmpty)
     }
 
-    @Test("refused: a selector in use, a bad selector or algorithm, an unknown domain; nothing changes")
-    func refused() async throws {
-        let t = try TestDirectory()
+    @Test("refused: a selector in use, a bad selector or algorithm, an unknown domain; nothing changes", arguments: Backend.allCases)
+    func refused(_ backend: Backend) async throws {
+        let t = try await TestDirectory(backend)
         let d = domain("example.org")
         _ = try await t.directory.addDomain(d)
         let now = Date()

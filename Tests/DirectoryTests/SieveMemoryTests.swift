@@ -4,8 +4,10 @@ import MailCore
 import SQLiteCipher
 import Testing
 @testable import Directory
+import PostgresDirectory
+import TestSupport
 
-@Suite("SQLiteDirectory: Sieve memories and run errors")
+@Suite("Directory: Sieve memories and run errors")
 struct SieveMemoryTests {
     private func alias(_ t: TestDirectory, _ text: String = "u@example.org") async throws -> String {
         if try await t.directory.domains().isEmpty { _ = try await t.directory.addDomain(domain("example.org")) }
@@ -25,9 +27,9 @@ struct SieveMemoryTests {
         #expect(d != SieveMemoryHasher(secret: Array(repeating: 8, count: 32)).digest(aliasID: "a", kind: .vacation, key: "alice@example.org"))
     }
 
-    @Test("claim once per period; expired entries answer again and are removed as new ones are written")
-    func claims() async throws {
-        let t = try TestDirectory()
+    @Test("claim once per period; expired entries answer again and are removed as new ones are written", arguments: Backend.allCases)
+    func claims(_ backend: Backend) async throws {
+        let t = try await TestDirectory(backend)
         let id = try await alias(t)
         let d1 = Self.hasher.digest(aliasID: id, kind: .vacation, key: "alice")
         let entry = SieveMemoryEntry(digest: d1, expires: Self.now.addingTimeInterval(3600))
@@ -48,7 +50,7 @@ struct SieveMemoryTests {
                                             entries: [SieveMemoryEntry(digest: Self.hasher.digest(aliasID: id, kind: .duplicate, key: "<n@x>"),
                                                                        expires: later.addingTimeInterval(100))],
                                             now: later.addingTimeInterval(50))
-        let rows = try await t.directory.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sieve_memory") }
+        let rows = try await t.rowCount("sieve_memory")
         #expect(rows == 1)
         // Forget takes a claim back.
         try await t.directory.forgetSieveMemory(aliasID: id, kind: .duplicate, digest: d2)
@@ -57,9 +59,9 @@ struct SieveMemoryTests {
         }
     }
 
-    @Test("rows per alias are bounded: the entries closest to expiry go first")
-    func bounded() async throws {
-        let t = try TestDirectory()
+    @Test("rows per alias are bounded: the entries closest to expiry go first", arguments: Backend.allCases)
+    func bounded(_ backend: Backend) async throws {
+        let t = try await TestDirectory(backend)
         let id = try await alias(t)
         let max = SQLiteDirectory.maxSieveMemoriesPerAlias
         let entries = (0..<(max + 10)).map { i in
@@ -79,14 +81,14 @@ struct SieveMemoryTests {
         try await t.directory.rememberSieve(aliasID: id, kind: .vacation,
                                             entries: [SieveMemoryEntry(digest: Self.hasher.digest(aliasID: id, kind: .vacation, key: sender),
                                                                        expires: Self.now.addingTimeInterval(60))], now: Self.now)
-        let stored = try await t.directory.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM sieve_memory") }
+        let stored = try await t.sqlite.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM sieve_memory") }
         #expect(stored.count == 1)
         #expect(!"\(stored)".contains("secret.sender"))
     }
 
-    @Test("run errors: newest first, the last 20 kept, removed with the alias")
-    func runErrors() async throws {
-        let t = try TestDirectory()
+    @Test("run errors: newest first, the last 20 kept, removed with the alias", arguments: Backend.allCases)
+    func runErrors(_ backend: Backend) async throws {
+        let t = try await TestDirectory(backend)
         let id = try await alias(t)
         for i in 0..<25 {
             try await t.directory.recordSieveRunError(aliasID: id, SieveRunErrorRecord(at: Self.now.addingTimeInterval(Double(i)), script: "main",
@@ -98,7 +100,7 @@ struct SieveMemoryTests {
         #expect(errors.last?.message == "line 5: error: boom")
         try await t.directory.removeAlias(id: id)
         await expectError(.noSuchAlias) { try await t.directory.sieveRunErrors(aliasID: id) }
-        let left = try await t.directory.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sieve_run_error") }
+        let left = try await t.rowCount("sieve_run_error")
         #expect(left == 0)
     }
 }

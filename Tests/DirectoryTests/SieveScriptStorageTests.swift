@@ -2,17 +2,19 @@ import Foundation
 import MailCore
 import Testing
 @testable import Directory
+import PostgresDirectory
+import TestSupport
 
-@Suite("SQLiteDirectory: Sieve scripts")
+@Suite("Directory: Sieve scripts")
 struct SieveScriptStorageTests {
     private func alias(_ t: TestDirectory) async throws -> String {
         _ = try await t.directory.addDomain(domain("example.org"))
         return try await t.directory.addAlias(address("u@example.org"), store: true, forwardTo: [], webhooks: [], quotaBytes: nil).id
     }
 
-    @Test("put, list sorted, replace keeps active, activate one at a time, deactivate")
-    func lifecycle() async throws {
-        let t = try TestDirectory()
+    @Test("put, list sorted, replace keeps active, activate one at a time, deactivate", arguments: Backend.allCases)
+    func lifecycle(_ backend: Backend) async throws {
+        let t = try await TestDirectory(backend)
         let id = try await alias(t)
         let at = Date(timeIntervalSince1970: 1_700_000_000)
         try await t.directory.putSieveScript(aliasID: id, name: "work", content: "keep;", at: at)
@@ -29,13 +31,13 @@ struct SieveScriptStorageTests {
         try await t.directory.activateSieveScript(aliasID: id, name: nil)
         #expect(try await t.directory.activeSieveScript(aliasID: id) == nil)
         // Survives a reopen.
-        let reopened = try t.reopen()
+        let reopened = try await t.reopened()
         #expect(try await reopened.sieveScript(aliasID: id, name: "Ünïcode")?.content == "discard;")
     }
 
-    @Test("rename, delete, and the errors ManageSieve maps to response codes")
-    func errors() async throws {
-        let t = try TestDirectory()
+    @Test("rename, delete, and the errors ManageSieve maps to response codes", arguments: Backend.allCases)
+    func errors(_ backend: Backend) async throws {
+        let t = try await TestDirectory(backend)
         let id = try await alias(t)
         let now = Date()
         try await t.directory.putSieveScript(aliasID: id, name: "a", content: "keep;", at: now)
@@ -55,9 +57,9 @@ struct SieveScriptStorageTests {
         #expect(try await t.directory.sieveScripts(aliasID: id).map(\.name) == ["c"])
     }
 
-    @Test("quota: script count and total size; removing the alias removes its scripts")
-    func quota() async throws {
-        let t = try TestDirectory()
+    @Test("quota: script count and total size; removing the alias removes its scripts", arguments: Backend.allCases)
+    func quota(_ backend: Backend) async throws {
+        let t = try await TestDirectory(backend)
         let id = try await alias(t)
         for i in 0..<SieveScriptRecord.maxScripts {
             try await t.directory.putSieveScript(aliasID: id, name: "s\(i)", content: "keep;", at: Date())
