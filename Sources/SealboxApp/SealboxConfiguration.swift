@@ -23,11 +23,12 @@ public struct SealboxConfiguration: Sendable {
     public var auth: AuthSettings
     public var http: HTTPSettings
     public var log: LogSettings
+    public var cluster: ClusterSettings
 
     /// Every component's settings, in the reference's order.
     public static let sections: [any ComponentSettings.Type] = [
         NodeSettings.self, IMAPSettings.self, POP3Settings.self, ManageSieveSettings.self, SMTPSettings.self, SubmissionSettings.self, OutboundSettings.self, BackupSettings.self,
-        StorageSettings.self, DNSSettings.self, AuthSettings.self, HTTPSettings.self, LogSettings.self,
+        StorageSettings.self, DNSSettings.self, AuthSettings.self, HTTPSettings.self, LogSettings.self, ClusterSettings.self,
     ]
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
@@ -48,6 +49,7 @@ public struct SealboxConfiguration: Sendable {
         auth = try AuthSettings(AuthSettings.reader(reader))
         http = try HTTPSettings(HTTPSettings.reader(reader), imap: imap)
         log = try LogSettings(LogSettings.reader(reader))
+        cluster = try ClusterSettings(ClusterSettings.reader(reader))
     }
 
     /// docs/configuration-reference.md: every key of every section (`sealbox config reference`
