@@ -254,7 +254,7 @@ let package = Package(
         .executableTarget(name: "ClusterRPCFuzz", dependencies: ["ClusterRPCCore", "MailboxAPI"], path: "Fuzz/ClusterRPCFuzz"),
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
         .testTarget(name: "ClusterRPCTests", dependencies: ["ClusterRPC", "ClusterRPCCore", "MailboxAPI", "MailboxTesting", "MailStore", "Directory",
-            "MailCore", "MIMEParser", "IMAPServer", "IMAPCore", "POP3Server", "MailNet", "SealboxApp",
+            "MailCore", "MIMEParser", "IMAPServer", "IMAPCore", "POP3Server", "POP3Core", "SessionTesting", "MailNet", "SealboxApp",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
