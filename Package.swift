@@ -244,6 +244,7 @@ let package = Package(
         .executableTarget(name: "SealboxBench", dependencies: [
             "SealboxApp", "MailboxAPI", "MailStore", "IMAPCore", "MIMEParser", "MailCore", "SQLiteCipher", "Directory", "Backup", "BackupStore",
             "Outbound", "MailAuth", "DNSCore", "Sieve", "SMTPServer", "SMTPCore", .product(name: "GRDB", package: "GRDB.swift"),
+            "ClusterRPC", .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Benchmarks/SealboxBench"),
         // libFuzzer target over the IMAP codec; scripts/fuzz.sh builds it with -sanitize=fuzzer,address
         // in its own scratch path (.build-fuzz). A plain build gives a replay tool (inputs as arguments).
