@@ -195,3 +195,59 @@ final class ManagedAtomicFlag: Sendable {
     func set() { value.withLock { $0 = true } }
     var isSet: Bool { value.withLock { $0 } }
 }
+
+/// The MX's side: the inbound commit through the RPC, on one node and split across two.
+@Suite("Inbound mail through the cluster RPC", .serialized)
+struct RemoteInboundTests {
+    /// Routes each mailbox id to its own endpoint (both served by the harness's one node).
+    struct SplitRouter: StorageRouter {
+        let first: StorageEndpoint, second: StorageEndpoint, secondMailbox: String
+        func endpoint(forAddress address: EmailAddress) async throws -> StorageEndpoint { first }
+        func endpoint(forMailboxID mailboxID: String) async throws -> StorageEndpoint { mailboxID == secondMailbox ? second : first }
+        func anyEndpoint() async throws -> StorageEndpoint { first }
+    }
+
+    @Test("acceptInbound commits on the storage node (prefix in front), quota and disk checks answer; split across nodes, a partial failure is unavailable")
+    func acceptInbound() async throws {
+        let h = try await ClusterHarness()
+        let other = try EmailAddress("other@example.com")
+        let otherAlias = try await h.node.directory.addAlias(other, store: true, forwardTo: [], webhooks: [], quotaBytes: nil)
+        let otherPassword = try await h.node.mailboxes.createMailbox(for: otherAlias, label: "test").password
+        let user = try #require(try await h.node.directory.alias(address: try EmailAddress(h.address)))
+        let second = try #require(try await h.node.directory.alias(address: other))
+        let userBox = InboundMailbox(mailboxID: try #require(user.mailboxID), publicKey: try #require(user.publicKey))
+        let otherBox = InboundMailbox(mailboxID: try #require(second.mailboxID), publicKey: try #require(second.publicKey),
+                                      delivery: InboundDelivery(flags: ["\\Flagged"]))
+        let message = Array("From: a@example.org\r\nSubject: inbound\r\n\r\nhello\r\n".utf8)
+        let prefix = Array("Return-Path: <a@example.org>\r\n".utf8)
+        try await h.remote.acceptInbound(message: message, prefix: prefix, internalDate: Date(), mailboxes: [userBox], jobs: [])
+        #expect(try await h.remote.storedBytes(mailboxID: userBox.mailboxID) > 0)
+        #expect(await h.remote.storageIsLow() == false)
+        let session = try await h.remote.unlock(address: try EmailAddress(h.address), password: h.password)
+        let bytes = try #require(try await session.messageBytes(in: "INBOX", uid: 1))
+        #expect(bytes == prefix + message)
+        await session.close()
+
+        // A second RPC listener on the same node stands for a second storage node.
+        let (group2, task2, port2) = try await ClusterHarness.startServer(node: h.node, tls: h.storageTLS, port: 0)
+        let node2 = StorageEndpoint(name: "storage-1", host: "127.0.0.1", port: port2)
+        let split = RemoteMailboxService(router: SplitRouter(first: h.endpoint, second: node2, secondMailbox: otherBox.mailboxID), pool: h.pool)
+        let job = OutboundJob(kind: .smtp, sender: "a@example.org", originalSender: "a@example.org", recipients: ["fwd@example.net"], message: message)
+        let ids = try await split.acceptInbound(message: message, prefix: [], internalDate: Date(), mailboxes: [userBox, otherBox], jobs: [job])
+        #expect(ids.count == 1)
+        let otherSession = try await split.unlock(address: other, password: otherPassword)
+        let records = try await otherSession.messages(in: "INBOX", uids: nil, changedSince: nil)
+        #expect(records.count == 1 && records.first?.flags.contains(.flagged) == true)
+        await otherSession.close()
+        // The second node goes away: the commit fails as unavailable (the MX answers 451 4.3.0).
+        await group2.triggerGracefulShutdown()
+        _ = try? await task2.value
+        do {
+            try await split.acceptInbound(message: message, prefix: [], internalDate: Date(), mailboxes: [userBox, otherBox], jobs: [])
+            Issue.record("a commit with an unreachable node succeeded")
+        } catch let e as MailStoreError {
+            #expect(e.code == .unavailable)
+        }
+        await h.cleanUp()
+    }
+}
