@@ -54,16 +54,20 @@ public actor RPCClient {
         case connecting([CheckedContinuation<Connection, any Error>])
         case connected(Connection)
     }
+    /// A connection up: its generation and the queue its writer task empties into the socket (in
+    /// order, as the socket takes them: NIO's writability is the back-pressure, the client's
+    /// outstanding-bytes bound keeps the queue bounded).
     final class Connection: Sendable {
         let generation: Int
-        let outbound: WebSocketOutboundWriter
-        init(generation: Int, outbound: WebSocketOutboundWriter) { self.generation = generation; self.outbound = outbound }
+        let queue: AsyncStream<[RPCFrame]>.Continuation
+        init(generation: Int, queue: AsyncStream<[RPCFrame]>.Continuation) { self.generation = generation; self.queue = queue }
+        func send(_ frames: [RPCFrame]) { queue.yield(frames) }
     }
     struct Pending {
         var continuation: CheckedContinuation<RPCMessage, any Error>
         var bytes: Int
         var generation: Int
-        var timer: Task<Void, Never>?
+        var deadline: ContinuousClock.Instant
     }
 
     var state = State.idle
@@ -120,14 +124,9 @@ public actor RPCClient {
         let started = ContinuousClock.now
         let message: RPCMessage = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RPCMessage, any Error>) in
-                let name = endpoint.name
-                let timer = Task { [weak self] in
-                    guard (try? await Task.sleep(for: timeout)) != nil else { return }
-                    await self?.fail(id, MailStoreError(.unavailable, "storage node \(name) did not answer in time"), cancel: true)
-                }
-                pending[id] = Pending(continuation: continuation, bytes: payload.count, generation: connection.generation, timer: timer)
-                let frames = RPCFrame.frames(kind: .request, id: id, method: method.rawValue, payload: payload, chunkSize: configuration.limits.chunkSize)
-                Task { await self.send(frames, id: id, on: connection) }
+                pending[id] = Pending(continuation: continuation, bytes: payload.count, generation: connection.generation, deadline: .now + timeout)
+                startSweeper()
+                connection.send(RPCFrame.frames(kind: .request, id: id, method: method.rawValue, payload: payload, chunkSize: configuration.limits.chunkSize))
             }
         } onCancel: {
             Task { await self.fail(id, CancellationError(), cancel: true) }
@@ -153,13 +152,9 @@ public actor RPCClient {
         subscriptions[id] = (connection.generation, continuation)
         continuation.onTermination = { [weak self] _ in Task { await self?.endSubscription(id) } }
         let reply: RPCMessage = try await withCheckedThrowingContinuation { (c: CheckedContinuation<RPCMessage, any Error>) in
-            let timeout = configuration.requestTimeout
-            let timer = Task { [weak self] in
-                guard (try? await Task.sleep(for: timeout)) != nil else { return }
-                await self?.fail(id, MailStoreError(.unavailable, "no answer to a subscription"), cancel: true)
-            }
-            pending[id] = Pending(continuation: c, bytes: 0, generation: connection.generation, timer: timer)
-            Task { await self.send([RPCFrame(kind: .request, id: id, method: method.rawValue, payload: payload)], id: id, on: connection) }
+            pending[id] = Pending(continuation: c, bytes: 0, generation: connection.generation, deadline: .now + configuration.requestTimeout)
+            startSweeper()
+            connection.send([RPCFrame(kind: .request, id: id, method: method.rawValue, payload: payload)])
         }
         if reply.kind == .error {
             subscriptions[id] = nil
@@ -173,7 +168,7 @@ public actor RPCClient {
     func endSubscription(_ id: UInt32) async {
         guard let sub = subscriptions.removeValue(forKey: id) else { return }
         if case .connected(let c) = state, c.generation == sub.generation {
-            try? await c.outbound.write(.binary(ByteBuffer(bytes: RPCFrame(kind: .cancel, id: id).encoded())))
+            c.send([RPCFrame(kind: .cancel, id: id)])
         }
     }
 
@@ -192,9 +187,7 @@ public actor RPCClient {
         closed = true
         connectTask?.cancel()
         connectTask = nil
-        if case .connected(let c) = state {
-            try? await c.outbound.close(.normalClosure, reason: nil)
-        }
+        if case .connected(let c) = state { c.queue.finish() }
         dropped(MailStoreError(.unavailable, "connection to storage node \(endpoint.name) closed"))
         closed = false
     }
@@ -223,23 +216,33 @@ public actor RPCClient {
         }
     }
 
-    func send(_ frames: [RPCFrame], id: UInt32, on connection: Connection) async {
-        do {
-            for frame in frames {
-                guard pending[id] != nil else { return }  // timed out or cancelled meanwhile
-                try await connection.outbound.write(.binary(ByteBuffer(bytes: frame.encoded())))
+    var sweeper: Task<Void, Never>?
+
+    /// One task per client fails the calls past their deadline (not one timer per call).
+    func startSweeper() {
+        guard sweeper == nil else { return }
+        sweeper = Task { [weak self] in
+            while let self, await self.sweep() {
+                try? await Task.sleep(for: .milliseconds(250))
             }
-        } catch {
-            fail(id, MailStoreError(.unavailable, "cannot send to storage node \(endpoint.name)"), cancel: false)
         }
+    }
+
+    /// Fails expired calls; false (the sweeper stops) when nothing is pending.
+    func sweep() -> Bool {
+        let now = ContinuousClock.now
+        for (id, p) in pending where p.deadline <= now {
+            fail(id, MailStoreError(.unavailable, "storage node \(endpoint.name) did not answer in time"), cancel: true)
+        }
+        if pending.isEmpty { sweeper = nil; return false }
+        return true
     }
 
     func fail(_ id: UInt32, _ error: any Error, cancel: Bool) {
         guard let p = pending.removeValue(forKey: id) else { return }
-        p.timer?.cancel()
         p.continuation.resume(throwing: error)
         if cancel, case .connected(let c) = state, c.generation == p.generation {
-            Task { try? await c.outbound.write(.binary(ByteBuffer(bytes: RPCFrame(kind: .cancel, id: id).encoded()))) }
+            c.send([RPCFrame(kind: .cancel, id: id)])
         }
         if let sub = subscriptions.removeValue(forKey: id) { sub.continuation.finish(throwing: error) }
         release(0)
@@ -278,25 +281,37 @@ public actor RPCClient {
         connectTask = Task {
             let timer = Task {
                 try await Task.sleep(for: connectTimeout)
-                await self.connectFailed(generation, MailStoreError(.unavailable, "connecting to storage node timed out"))
+                self.connectFailed(generation, MailStoreError(.unavailable, "connecting to storage node timed out"))
             }
+            let limits = configuration.limits
             do {
                 try await WebSocketClient.connect(url: url, configuration: wsConfiguration, tlsConfiguration: tls, logger: logger) { inbound, outbound, _ in
                     timer.cancel()
-                    guard await self.attach(Connection(generation: generation, outbound: outbound)) else { return }
-                    var assembler = RPCAssembler(limits: self.configuration.limits)
-                    for try await message in inbound.messages(maxSize: maxSize) {
-                        guard case .binary(let buffer) = message else { throw RPCProtocolError("text message") }
-                        let frame = try RPCFrame.decode(buffer.readableBytesView, limits: self.configuration.limits)
-                        if let whole = try assembler.add(frame) { await self.received(whole) }
+                    let (queue, queueContinuation) = AsyncStream<[RPCFrame]>.makeStream()
+                    guard await self.attach(Connection(generation: generation, queue: queueContinuation)) else { return }
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            for await frames in queue {
+                                for frame in frames { try await outbound.write(.binary(ByteBuffer(bytes: frame.encoded()))) }
+                            }
+                            throw CancellationError()  // closed from this side: end the connection
+                        }
+                        var assembler = RPCAssembler(limits: limits)
+                        for try await message in inbound.messages(maxSize: maxSize) {
+                            guard case .binary(let buffer) = message else { throw RPCProtocolError("text message") }
+                            let frame = try RPCFrame.decode(buffer.readableBytesView, limits: limits)
+                            if let whole = try assembler.add(frame) { await self.received(whole) }
+                        }
+                        queueContinuation.finish()
+                        group.cancelAll()
                     }
                 }
                 timer.cancel()
-                await self.connectFailed(generation, MailStoreError(.unavailable, "storage node closed the connection"))
+                self.connectFailed(generation, MailStoreError(.unavailable, "storage node closed the connection"))
             } catch {
                 timer.cancel()
                 logger.debug("cluster RPC connection ended", metadata: ["rpc.node": "\(self.endpoint.name)", "rpc.error": "\(type(of: error))"])
-                await self.connectFailed(generation, MailStoreError(.unavailable, "storage node \(self.endpoint.name) is unreachable"))
+                self.connectFailed(generation, MailStoreError(.unavailable, "storage node \(self.endpoint.name) is unreachable"))
             }
         }
     }
@@ -334,7 +349,7 @@ public actor RPCClient {
         connectTask = nil
         let calls = pending
         pending = [:]
-        for (_, p) in calls { p.timer?.cancel(); p.continuation.resume(throwing: error) }
+        for (_, p) in calls { p.continuation.resume(throwing: error) }
         let subs = subscriptions
         subscriptions = [:]
         for (_, s) in subs { s.continuation.finish() }
@@ -345,7 +360,6 @@ public actor RPCClient {
         switch message.kind {
         case .response, .error:
             guard let p = pending.removeValue(forKey: message.id) else { return }  // late: timed out or cancelled
-            p.timer?.cancel()
             p.continuation.resume(returning: message)
             release(0)
         case .push:
