@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # libFuzzer runs over the MIME parser, the IMAP, POP3 and SMTP codecs, the DNS record parser, the SPF record
 # parser, the DKIM/ARC parsers, the Sieve language and the ManageSieve codec, each bounded in time.
-#   scripts/fuzz.sh --seconds N [--only mime|imap|pop3|smtp|dns|spf|dkim|sieve|managesieve|fts]     (default 30 s per target, every target)
+#   scripts/fuzz.sh --seconds N [--only mime|imap|rpc|pop3|smtp|dns|spf|dkim|sieve|managesieve|fts]     (default 30 s per target, every target)
 # MIME: builds Fuzz/MIMEFuzz with `swiftc -sanitize=fuzzer,address` over Sources/MIMEParser/*.swift and
 # IMAPCore's NIO-free wire encoders of its values (IMAPString, ENVELOPE/BODYSTRUCTURE, the inspector),
 # all as one module named MIMEParser (their `import MIMEParser` is then ignored, with a warning), seeds it
 # with Fuzz/corpus plus the committed test fixtures.
+# RPC: builds the ClusterRPCFuzz product (Fuzz/ClusterRPCFuzz: the cluster RPC's frames, assembly and payload
+# readers) the same way, seeds it with Fuzz/rpc-corpus.
 # IMAP: builds the IMAPFuzz product (Fuzz/IMAPFuzz, it needs NIOCore) with SwiftPM in its own scratch path
 # .build-fuzz (release, -sanitize=fuzzer,address, linked with lld), seeds it with Fuzz/imap-corpus.
 # POP3: builds Fuzz/POP3Fuzz with swiftc over Sources/POP3Core/*.swift and MailCore's dot-stuffer (no dependencies), seeds it with
@@ -38,7 +40,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_TO_RUN="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
-    *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns|spf|dkim|sieve|managesieve|fts]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--seconds N] [--only mime|imap|rpc|pop3|smtp|dns|spf|dkim|sieve|managesieve|fts]" >&2; exit 2 ;;
   esac
 done
 OUT=.build/fuzz
@@ -147,6 +149,28 @@ fuzz_sieve() {
   run_target sieve
 }
 
+# Cluster RPC: the ClusterRPCFuzz product (ClusterRPCCore and MailboxAPI) with SwiftPM, like IMAP.
+fuzz_rpc() {
+  mkdir -p "$OUT/rpc-work-corpus" "$OUT/rpc-artifacts"
+  echo "fuzz: building the cluster RPC fuzz target" >&2
+  swift build --scratch-path .build-fuzz -c release --product ClusterRPCFuzz \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -DRPC_FUZZ -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld >&2
+  cp -n Fuzz/rpc-corpus/* "$OUT/rpc-work-corpus/" 2>/dev/null || true
+  echo "fuzz: running the cluster RPC target for ${SECONDS_TO_RUN}s" >&2
+  set +e
+  SWIFT_BACKTRACE=enable=no .build-fuzz/release/ClusterRPCFuzz -max_total_time="$SECONDS_TO_RUN" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=4096 -artifact_prefix="$OUT/rpc-artifacts/" -print_final_stats=1 \
+    "$OUT/rpc-work-corpus" 2> "$OUT/rpc-last-run.log"
+  rc=$?
+  set -e
+  tail -n 20 "$OUT/rpc-last-run.log" >&2
+  if [ $rc -ne 0 ]; then
+    echo "fuzz: cluster RPC FAILED (exit $rc); reproducer in $OUT/rpc-artifacts/" >&2
+    exit $rc
+  fi
+  echo "fuzz: cluster RPC: no crash in ${SECONDS_TO_RUN}s" >&2
+}
+
 # FTS: the sealbox_trigram tokenizer (Sources/CSealboxFTS, C) against SQLite's trigram on the same text, with
 # clang from the Swift toolchain; the sqlite3mc amalgamation compiled once, without instrumentation.
 fuzz_fts() {
@@ -163,7 +187,7 @@ fuzz_fts() {
 }
 
 case "$ONLY" in
-  all) fuzz_mime; fuzz_imap; fuzz_pure pop3 POP3; fuzz_pure smtp SMTP; fuzz_pure dns DNS; fuzz_spf; fuzz_dkim; fuzz_sieve; fuzz_pure managesieve ManageSieve; fuzz_fts ;;
+  all) fuzz_mime; fuzz_imap; fuzz_rpc; fuzz_pure pop3 POP3; fuzz_pure smtp SMTP; fuzz_pure dns DNS; fuzz_spf; fuzz_dkim; fuzz_sieve; fuzz_pure managesieve ManageSieve; fuzz_fts ;;
   fts) fuzz_fts ;;
   sieve) fuzz_sieve ;;
   managesieve) fuzz_pure managesieve ManageSieve ;;
@@ -172,7 +196,8 @@ case "$ONLY" in
   dns) fuzz_pure dns DNS ;;
   mime) fuzz_mime ;;
   imap) fuzz_imap ;;
+  rpc) fuzz_rpc ;;
   pop3) fuzz_pure pop3 POP3 ;;
   spf) fuzz_spf ;;
-  *) echo "usage: $0 [--seconds N] [--only mime|imap|pop3|smtp|dns|spf|dkim|sieve|managesieve|fts]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--seconds N] [--only mime|imap|rpc|pop3|smtp|dns|spf|dkim|sieve|managesieve|fts]" >&2; exit 2 ;;
 esac

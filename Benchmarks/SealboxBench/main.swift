@@ -11,6 +11,7 @@ import Foundation
 //   swift run -c release SealboxBench auth [--iterations 500] [--kilobytes 20]
 //   swift run -c release SealboxBench sieve [--iterations 20000]
 //   swift run -c release SealboxBench sieve-delivery [--messages 200] [--kilobytes 20]
+//   swift run -c release SealboxBench rpc [--sessions 8] [--seconds 10] [--messages 500]
 
 
 let args = Array(CommandLine.arguments.dropFirst())
@@ -24,7 +25,8 @@ case "verify": try await dkimVerifyBenchmark(arguments: Array(args.dropFirst()))
 case "auth": try await authBenchmark(arguments: Array(args.dropFirst()))
 case "sieve": try await sieveBenchmark(arguments: Array(args.dropFirst()))
 case "sieve-delivery": try await sieveDeliveryBenchmark(arguments: Array(args.dropFirst()))
+case "rpc": try await rpcBenchmark(arguments: Array(args.dropFirst()))
 default:
-    FileHandle.standardError.write(Data("usage: SealboxBench store|mime|imap|backup|dkim|verify|auth|sieve|sieve-delivery [options]\n".utf8))
+    FileHandle.standardError.write(Data("usage: SealboxBench store|mime|imap|backup|dkim|verify|auth|sieve|sieve-delivery|rpc [options]\n".utf8))
     exit(2)
 }

@@ -379,6 +379,7 @@ extension IMAPSession {
             case .insufficientStorage: no(tag, "The server is low on disk space; try again later", code: .limit)
             case .messageTooLarge: no(tag, "Message too large", code: .tooBig)
             case .mailboxClosed: no(tag, "Mailbox is closed", code: .unavailable)
+            case .unavailable: no(tag, "Mailbox unavailable; try again later", code: .unavailable)
             default: no(tag, "Operation failed", code: .serverBug)
             }
         } else {

@@ -224,6 +224,10 @@ public struct MailStoreError: Error, CustomStringConvertible, Sendable, Equatabl
         case noSuchMessage
         /// The node's disk is below its free-space floor: nothing new is stored until space comes back.
         case insufficientStorage
+        /// The storage node that holds the mailbox cannot be reached (a cluster's remote service):
+        /// nothing was done, or it is not known whether it was; try again later. IMAP answers
+        /// `NO [UNAVAILABLE]`, POP3 `-ERR [SYS/TEMP]`, the MX `451 4.3.0`.
+        case unavailable
     }
     public var code: Code
     public var detail: String

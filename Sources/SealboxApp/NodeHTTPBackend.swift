@@ -69,7 +69,7 @@ public final class NodeHTTPBackend: HTTPBackend {
         case .noSuchFolder, .noSuchMessage, .noSuchPassword, .noMailbox: .notFound
         case .lastPassword, .notStored, .folderExists, .cannotDeleteInbox: .conflict
         case .overQuota, .messageTooLarge: .limitExceeded
-        case .mailboxClosed, .insufficientStorage: .unavailable
+        case .mailboxClosed, .insufficientStorage, .unavailable: .unavailable
         default: .invalid
         }
     }

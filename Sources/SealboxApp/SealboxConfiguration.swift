@@ -24,11 +24,12 @@ public struct SealboxConfiguration: Sendable {
     public var http: HTTPSettings
     public var log: LogSettings
     public var directory: DirectorySettings
+    public var cluster: ClusterSettings
 
     /// Every component's settings, in the reference's order.
     public static let sections: [any ComponentSettings.Type] = [
         NodeSettings.self, IMAPSettings.self, POP3Settings.self, ManageSieveSettings.self, SMTPSettings.self, SubmissionSettings.self, OutboundSettings.self, BackupSettings.self,
-        StorageSettings.self, DNSSettings.self, AuthSettings.self, HTTPSettings.self, LogSettings.self, DirectorySettings.self,
+        StorageSettings.self, DNSSettings.self, AuthSettings.self, HTTPSettings.self, LogSettings.self, DirectorySettings.self, ClusterSettings.self,
     ]
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
@@ -50,6 +51,7 @@ public struct SealboxConfiguration: Sendable {
         http = try HTTPSettings(HTTPSettings.reader(reader), imap: imap)
         log = try LogSettings(LogSettings.reader(reader))
         directory = try DirectorySettings(DirectorySettings.reader(reader))
+        cluster = try ClusterSettings(ClusterSettings.reader(reader))
     }
 
     /// docs/configuration-reference.md: every key of every section (`sealbox config reference`

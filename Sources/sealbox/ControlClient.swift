@@ -8,8 +8,8 @@ import SealboxApp
 /// command's status. Without a serving node, the command runs here as always.
 enum ControlClient {
     /// Commands that never go to the node: they do not open the data directory (`config`,
-    /// `message`, `dns`), are the node (`serve`), or must not run while it serves (`node key move`).
-    static let runHere: Set<String> = ["serve", "config", "message", "dns", "node", "help"]
+    /// `message`, `dns`, `cluster`), are the node (`serve`), or must not run while it serves (`node key move`).
+    static let runHere: Set<String> = ["serve", "config", "message", "dns", "node", "cluster", "help"]
 
     /// Runs `arguments` in the node serving their data directory; nil when none serves it.
     static func runInServingNode(_ arguments: [String]) -> Int32? {

@@ -8,7 +8,7 @@ struct Sealbox: AsyncParsableCommand {
         abstract: "A mail server whose every mailbox is its own encrypted SQLite database.",
         subcommands: [
             ServeCommand.self, DomainCommand.self, DirectoryCommand.self, AliasCommand.self, PasswordCommand.self,
-            DeliverCommand.self, MailboxCommand.self, MessageCommand.self, BackupCommand.self, QueueCommand.self, NodeCommand.self, ConfigCommand.self, DNSCommand.self, SieveCommand.self, AdminCommand.self,
+            DeliverCommand.self, MailboxCommand.self, MessageCommand.self, BackupCommand.self, QueueCommand.self, NodeCommand.self, ConfigCommand.self, DNSCommand.self, SieveCommand.self, AdminCommand.self, ClusterCommand.self,
         ])
 
     /// As ArgumentParser's own `main`, except that a command line meant for a data directory that

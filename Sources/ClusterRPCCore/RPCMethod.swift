@@ -1,0 +1,28 @@
+/// The methods of the cluster RPC: the mailbox service and session calls (MailboxAPI), the
+/// readers of large messages, the change subscriptions. The numbers are the wire's: a method
+/// keeps its number for good; a new one gets a new number (an old peer answers `unknownMethod`).
+public enum RPCMethod: UInt16, Sendable, CaseIterable {
+    // Service (no session).
+    case ping = 1
+    case unlock = 2
+    case deliver = 3
+    case acceptInbound = 4
+    case storedBytes = 5
+    case storageIsLow = 6
+
+    // Session calls: the payload starts with the session handle (u64) `unlock` returned.
+    case folders = 20, folder, createFolder, renameFolder, deleteFolder, setSubscribed, subscriptions
+    case append = 30, appendBatch, appendAll, replace
+    case messages = 40, messageStates, messageBytes, messageStatesPrefetch, messageBytesPrefetch
+    case structures = 50, messageHeaders, derived, keepDerived
+    case storeFlags = 60, copy, move, expunge, expunged, changesSince, expungeHistoryStart
+    case status = 70, claimRecent, fullTextSearch, searchFields, sentDays, isStillAuthorized, quota
+    /// `changes(folder:)`: the response (empty) opens the subscription; its changes follow as push
+    /// frames with the request's id until the client cancels that id or the session closes.
+    case subscribe = 80
+    case close = 81
+
+    /// A large message read piece by piece: open (handle and size), next piece (empty at the
+    /// end), close. The frontend pulls, so a slow IMAP client holds no more than one piece.
+    case readerOpen = 90, readerNext, readerClose
+}

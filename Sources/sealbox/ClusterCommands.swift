@@ -1,0 +1,70 @@
+import ArgumentParser
+import ClusterRPC
+import Foundation
+
+/// `sealbox cluster`: the cluster's certificate authority and node certificates (docs/cluster-rpc.md).
+/// Runs locally (never inside a serving node): it touches only the files it names.
+struct ClusterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster", abstract: "The cluster's certificates: its CA and the node certificates the RPC between nodes uses.",
+        subcommands: [Init.self, AddNode.self])
+
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make the cluster CA: <dir>/ca.pem (give it to every node) and <dir>/ca.key (0600; keep it off the nodes).",
+            discussion: """
+                Refuses when ca.pem or ca.key exists in the directory. The CA is a P-256 key valid ten years; \
+                it signs the node certificates (`sealbox cluster add-node`), and the RPC between frontends and \
+                storage nodes accepts only peers with such a certificate.
+                """)
+        @Option(help: ArgumentHelp("Where to write ca.pem and ca.key (made 0700 when missing).", valueName: "dir")) var dir = "./sealbox-cluster"
+
+        func run() async throws {
+            try await runReportingErrors {
+                let directory = resolvePath(dir)
+                let fingerprint = try ClusterCertificates.createCA(directory: directory)
+                let (cert, key) = ClusterCertificates.caPaths(directory: directory)
+                emit("cluster CA: \(cert)")
+                emit("CA key:     \(key) (0600: keep it safe, off the nodes; add-node needs it)")
+                emit("SHA-256:    \(fingerprint)")
+            }
+        }
+    }
+
+    struct AddNode: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add-node",
+            abstract: "Issue a node certificate signed by the cluster CA: <out>/NAME.pem and <out>/NAME.key (0600).",
+            discussion: """
+                The certificate names NAME (the name other nodes dial it by, checked by them) and each \
+                --address (IP addresses or host names) and serves both as the node's server and client \
+                certificate. Refuses to replace existing files. Copy NAME.pem, NAME.key and ca.pem to the \
+                node and set cluster.certificate, cluster.key and cluster.ca.
+                """)
+        @Argument(help: ArgumentHelp("The node's name (letters, digits, '-', '.').", valueName: "name")) var name: String
+        @Option(name: .customLong("address"), help: ArgumentHelp("An address the node is reached at (repeat for several).", valueName: "address"))
+        var addresses: [String] = []
+        @Option(help: ArgumentHelp("The directory holding ca.pem and ca.key.", valueName: "dir")) var dir = "./sealbox-cluster"
+        @Option(help: ArgumentHelp("Where to write the certificate and key (default: the CA directory).", valueName: "dir")) var out: String?
+        @Option(help: ArgumentHelp("Validity in days.", valueName: "days")) var days = 825
+
+        func validate() throws {
+            guard ClusterCertificates.isValidNodeName(name) else {
+                throw ValidationError("not a node name: \(name) (letters, digits, '-' and '.', 1 to 63 of them, not an address)")
+            }
+            guard (1 ... 3650).contains(days) else { throw ValidationError("--days must be 1 to 3650") }
+        }
+
+        func run() async throws {
+            try await runReportingErrors {
+                let caDirectory = resolvePath(dir)
+                let (cert, key) = try ClusterCertificates.issueNodeCertificate(
+                    caDirectory: caDirectory, name: name, addresses: addresses, outDirectory: resolvePath(out ?? dir), validityDays: days)
+                emit("node certificate: \(cert)")
+                emit("node key:         \(key) (0600)")
+                emit("names:            \(([name] + addresses.filter { $0 != name }).joined(separator: ", "))")
+                emit("on the node: cluster.certificate=\(cert) cluster.key=\(key) cluster.ca=\(ClusterCertificates.caPaths(directory: caDirectory).certificate)")
+            }
+        }
+    }
+}

@@ -1,0 +1,253 @@
+import ClusterRPC
+import ClusterRPCCore
+import Foundation
+import Logging
+import MailboxAPI
+import MailCore
+import NIOCore
+import NIOSSL
+import Synchronization
+import Testing
+import WSClient
+
+/// The IMAP server on a frontend: its sessions run on `RemoteMailboxService`, which talks over a
+/// real loopback mutual-TLS WebSocket to the storage node's RPC server on a real `LocalMailboxService`.
+@Suite("IMAP through the cluster RPC", .serialized)
+struct RemoteIMAPTests {
+    @Test("LOGIN, CREATE, APPEND, SELECT, FETCH, STORE, SEARCH, COPY, EXPUNGE, STATUS, LIST through the remote service")
+    func basicSession() async throws {
+        let h = try await ClusterHarness()
+        let c = h.imap()
+        #expect(try await c.login(h).contains("L0 OK"))
+        #expect(try await c.command("a1", "CREATE Work").contains("a1 OK"))
+        let message = "From: a@example.org\r\nTo: user@example.com\r\nSubject: remote hello\r\n\r\nbody over the wire\r\n"
+        try await c.send("a2 APPEND INBOX (\\Flagged) {\(message.utf8.count)}")
+        _ = try await c.read(until: "+")
+        try await c.sendRaw(Array((message + "\r\n").utf8))
+        let append = try await c.read(until: "a2 ")
+        #expect(append.contains("a2 OK [APPENDUID"), "\(append)")
+        let select = try await c.command("a3", "SELECT INBOX")
+        #expect(select.contains("* 1 EXISTS") && select.contains("a3 OK [READ-WRITE]"), "\(select)")
+        let fetch = try await c.command("a4", "FETCH 1 (FLAGS ENVELOPE BODY.PEEK[])")
+        #expect(fetch.contains("\\Flagged") && fetch.contains("\"remote hello\"") && fetch.contains("body over the wire"), "\(fetch)")
+        #expect(try await c.command("a5", "STORE 1 +FLAGS (\\Seen)").contains("\\Seen"))
+        #expect(try await c.command("a6", "SEARCH SUBJECT remote").contains("* SEARCH 1"))
+        #expect(try await c.command("a7", "COPY 1 Work").contains("a7 OK [COPYUID"))
+        #expect(try await c.command("a8", "STATUS Work (MESSAGES UIDNEXT)").contains("MESSAGES 1"))
+        #expect(try await c.command("a9", "STORE 1 +FLAGS (\\Deleted)").contains("a9 OK"))
+        #expect(try await c.command("b1", "EXPUNGE").contains("* 1 EXPUNGE"))
+        let list = try await c.command("b2", "LIST \"\" *")
+        #expect(list.contains("Work") && list.contains("INBOX"))
+        #expect(try await c.command("b3", "SELECT NoSuchFolder").contains("b3 NO [NONEXISTENT]"))  // the store's error, as locally
+        #expect(try await c.command("b4", "LOGOUT").contains("b4 OK"))
+        await c.close()
+        await h.cleanUp()
+    }
+
+    @Test("a wrong password is refused as locally")
+    func wrongPassword() async throws {
+        let h = try await ClusterHarness()
+        let c = h.imap()
+        _ = try await c.read(until: "* OK")
+        #expect(try await c.command("L1", "LOGIN \(h.address) wrong-password").contains("L1 NO [AUTHENTICATIONFAILED]"))
+        await c.close()
+        await h.cleanUp()
+    }
+
+    @Test("IDLE on the frontend sees a delivery made directly on the storage node")
+    func idleSeesStorageDelivery() async throws {
+        let h = try await ClusterHarness()
+        let c = h.imap()
+        #expect(try await c.login(h).contains("L0 OK"))
+        #expect(try await c.command("s", "SELECT INBOX").contains("* 0 EXISTS"))
+        try await c.send("i IDLE")
+        _ = try await c.read(until: "+ idling")
+        try await h.deliverOnStorage("From: b@example.org\r\nSubject: pushed\r\n\r\nnew mail\r\n")
+        let pushed = try await c.read(until: "* 1 EXISTS")
+        #expect(pushed.contains("* 1 EXISTS"))
+        try await c.send("DONE")
+        #expect(try await c.read(until: "i ").contains("i OK"))
+        let fetch = try await c.command("f", "FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        #expect(fetch.contains("Subject: pushed"))
+        await c.close()
+        await h.cleanUp()
+    }
+
+    @Test("a 20 MB APPEND and its FETCH cross as chunks, byte-exact")
+    func largeAppendAndFetch() async throws {
+        let h = try await ClusterHarness()
+        let c = h.imap()
+        #expect(try await c.login(h).contains("L0 OK"))
+        var body = ""
+        let line = String(repeating: "0123456789abcdef", count: 4) + "\r\n"
+        body.reserveCapacity(21_000_000)
+        while body.utf8.count < 20_000_000 { body += line }
+        let message = "From: a@example.org\r\nSubject: big\r\nContent-Type: text/plain\r\n\r\n" + body
+        try await c.send("a APPEND INBOX {\(message.utf8.count)}")
+        _ = try await c.read(until: "+")
+        try await c.sendRaw(Array((message + "\r\n").utf8))
+        #expect(try await c.read(until: "a ").contains("a OK [APPENDUID"))
+        _ = try await c.command("s", "SELECT INBOX")
+        let reply = try await c.command("f", "FETCH 1 (BODY.PEEK[])")
+        let expectedHead = "* 1 FETCH (BODY[] {\(message.utf8.count)}\r\n"
+        #expect(reply.hasPrefix(expectedHead), "\(reply.prefix(200))")
+        #expect(reply.utf8.dropFirst(expectedHead.utf8.count).starts(with: message.utf8), "the body arrives byte-exact")
+        #expect(reply.hasSuffix("f OK FETCH completed\r\n"), "\(reply.suffix(200))")
+        await c.close()
+        await h.cleanUp()
+    }
+
+    @Test("the storage node going away: the open session gets NO [UNAVAILABLE], a new LOGIN too")
+    func storageGoesAway() async throws {
+        var configuration = RPCClient.Configuration()
+        configuration.connectTimeout = .seconds(5)
+        let h = try await ClusterHarness(clientConfiguration: configuration)
+        let c = h.imap()
+        #expect(try await c.login(h).contains("L0 OK"))
+        #expect(try await c.command("s", "SELECT INBOX").contains("s OK"))
+        await h.stopStorage()
+        let status = try await c.command("t", "STATUS INBOX (MESSAGES)")
+        #expect(status.contains("t NO [UNAVAILABLE]"), "\(status)")
+        let d = h.imap()
+        _ = try await d.read(until: "* OK")
+        let login = try await d.command("L1", "LOGIN \(h.address) \(h.password)")
+        #expect(login.contains("L1 NO [UNAVAILABLE]"), "\(login)")
+        // The service itself says unavailable (the MX maps it to 451 4.3.0, POP3 to -ERR [SYS/TEMP]).
+        await #expect(throws: MailStoreError.self) { try await h.remote.storedBytes(mailboxID: "x") }
+        do { _ = try await h.remote.deliver(to: try EmailAddress(h.address), message: Array("x".utf8), internalDate: Date()) } catch let e as MailStoreError {
+            #expect(e.code == .unavailable)
+        }
+        await c.close()
+        await d.close()
+        await h.cleanUp()
+    }
+}
+
+@Suite("Cluster RPC transport", .serialized)
+struct RPCTransportTests {
+    @Test("a client without a certificate, or with one from another CA, gets nothing")
+    func refusedWithoutCertificate() async throws {
+        let h = try await ClusterHarness()
+        // No client certificate at all.
+        var noCert = TLSConfiguration.makeClientConfiguration()
+        noCert.trustRoots = .certificates(h.frontendTLS.ca)
+        noCert.minimumTLSVersion = .tlsv13
+        var wsConfiguration = WebSocketClientConfiguration()
+        wsConfiguration.sniHostname = "storage-1"
+        let reached = ManagedAtomicFlag()
+        await #expect(throws: (any Error).self) {
+            try await WebSocketClient.connect(url: "wss://127.0.0.1:\(h.endpoint.port)\(ClusterRPCServer.path)", configuration: wsConfiguration,
+                                              tlsConfiguration: noCert, logger: Logger(label: "test")) { inbound, outbound, _ in
+                reached.set()
+                try await outbound.write(.binary(ByteBuffer(bytes: RPCFrame(kind: .request, id: 1, method: RPCMethod.ping.rawValue).encoded())))
+                for try await _ in inbound { reached.set() }
+                throw CancellationError()
+            }
+        }
+        // A certificate from another cluster's CA.
+        let other = h.root + "/other"
+        try ClusterCertificates.createCA(directory: other)
+        try ClusterCertificates.issueNodeCertificate(caDirectory: other, name: "intruder", addresses: [], outDirectory: other)
+        let intruderTLS = ClusterTLS(certificateChain: try NIOSSLCertificate.fromPEMFile(other + "/intruder.pem"),
+                                     privateKey: try NIOSSLPrivateKey(file: other + "/intruder.key", format: .pem), ca: h.frontendTLS.ca)
+        let intruder = RPCClient(endpoint: h.endpoint, tls: intruderTLS, logger: Logger(label: "test"))
+        do {
+            _ = try await intruder.call(.ping, [])
+            Issue.record("a foreign certificate was accepted")
+        } catch let e as MailStoreError {
+            #expect(e.code == .unavailable)
+        }
+        #expect(!reached.isSet, "no frame reached a client without a certificate")
+        // The frontend's own certificate works.
+        #expect(try await h.pool.client(h.endpoint).call(.ping, []) == [])
+        await intruder.close()
+        await h.cleanUp()
+    }
+
+    @Test("many requests in flight on one connection, a cancelled one, and an unknown method")
+    func concurrency() async throws {
+        let h = try await ClusterHarness()
+        let session = try await h.remote.unlock(address: try EmailAddress(h.address), password: h.password)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0 ..< 50 {
+                group.addTask {
+                    _ = try await session.append(to: "INBOX", message: Array("Subject: \(i)\r\n\r\nx\r\n".utf8), flags: [], keywords: [], internalDate: nil)
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await session.status(of: "INBOX").messages == 50)
+        let client = h.pool.client(h.endpoint)
+        await #expect(throws: MailStoreError.self) { try await client.call(.subscribe, [0, 0, 0, 0, 0, 0, 0, 9, 0]) }
+        let task = Task { try await session.messages(in: "INBOX", uids: nil, changedSince: nil) }
+        task.cancel()
+        _ = try? await task.value
+        // The connection goes on.
+        #expect(try await session.messages(in: "INBOX", uids: nil, changedSince: nil).count == 50)
+        await session.close()
+        await h.cleanUp()
+    }
+}
+
+/// A flag set from a handler.
+final class ManagedAtomicFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
+}
+
+/// The MX's side: the inbound commit through the RPC, on one node and split across two.
+@Suite("Inbound mail through the cluster RPC", .serialized)
+struct RemoteInboundTests {
+    /// Routes each mailbox id to its own endpoint (both served by the harness's one node).
+    struct SplitRouter: StorageRouter {
+        let first: StorageEndpoint, second: StorageEndpoint, secondMailbox: String
+        func endpoint(forAddress address: EmailAddress) async throws -> StorageEndpoint { first }
+        func endpoint(forMailboxID mailboxID: String) async throws -> StorageEndpoint { mailboxID == secondMailbox ? second : first }
+        func anyEndpoint() async throws -> StorageEndpoint { first }
+    }
+
+    @Test("acceptInbound commits on the storage node (prefix in front), quota and disk checks answer; split across nodes, a partial failure is unavailable")
+    func acceptInbound() async throws {
+        let h = try await ClusterHarness()
+        let other = try EmailAddress("other@example.com")
+        let otherAlias = try await h.node.directory.addAlias(other, store: true, forwardTo: [], webhooks: [], quotaBytes: nil)
+        let otherPassword = try await h.node.mailboxes.createMailbox(for: otherAlias, label: "test").password
+        let user = try #require(try await h.node.directory.alias(address: try EmailAddress(h.address)))
+        let second = try #require(try await h.node.directory.alias(address: other))
+        let userBox = InboundMailbox(mailboxID: try #require(user.mailboxID), publicKey: try #require(user.publicKey))
+        let otherBox = InboundMailbox(mailboxID: try #require(second.mailboxID), publicKey: try #require(second.publicKey),
+                                      delivery: InboundDelivery(flags: ["\\Flagged"]))
+        let message = Array("From: a@example.org\r\nSubject: inbound\r\n\r\nhello\r\n".utf8)
+        let prefix = Array("Return-Path: <a@example.org>\r\n".utf8)
+        try await h.remote.acceptInbound(message: message, prefix: prefix, internalDate: Date(), mailboxes: [userBox], jobs: [])
+        #expect(try await h.remote.storedBytes(mailboxID: userBox.mailboxID) > 0)
+        #expect(await h.remote.storageIsLow() == false)
+        let session = try await h.remote.unlock(address: try EmailAddress(h.address), password: h.password)
+        let bytes = try #require(try await session.messageBytes(in: "INBOX", uid: 1))
+        #expect(bytes == prefix + message)
+        await session.close()
+
+        // A second RPC listener on the same node stands for a second storage node.
+        let (group2, task2, port2) = try await ClusterHarness.startServer(node: h.node, tls: h.storageTLS, port: 0)
+        let node2 = StorageEndpoint(name: "storage-1", host: "127.0.0.1", port: port2)
+        let split = RemoteMailboxService(router: SplitRouter(first: h.endpoint, second: node2, secondMailbox: otherBox.mailboxID), pool: h.pool)
+        let job = OutboundJob(kind: .smtp, sender: "a@example.org", originalSender: "a@example.org", recipients: ["fwd@example.net"], message: message)
+        let ids = try await split.acceptInbound(message: message, prefix: [], internalDate: Date(), mailboxes: [userBox, otherBox], jobs: [job])
+        #expect(ids.count == 1)
+        let otherSession = try await split.unlock(address: other, password: otherPassword)
+        let records = try await otherSession.messages(in: "INBOX", uids: nil, changedSince: nil)
+        #expect(records.count == 1 && records.first?.flags.contains(.flagged) == true)
+        await otherSession.close()
+        // The second node goes away: the commit fails as unavailable (the MX answers 451 4.3.0).
+        await group2.triggerGracefulShutdown()
+        _ = try? await task2.value
+        do {
+            try await split.acceptInbound(message: message, prefix: [], internalDate: Date(), mailboxes: [userBox, otherBox], jobs: [])
+            Issue.record("a commit with an unreachable node succeeded")
+        } catch let e as MailStoreError {
+            #expect(e.code == .unavailable)
+        }
+        await h.cleanUp()
+    }
+}
