@@ -4,6 +4,7 @@ import Logging
 import MailCore
 import NIOSSL
 import PostgresNIO
+import Synchronization
 
 /// The directory on PostgreSQL (a cluster's shared directory, `directory.url = postgres://…`),
 /// with the behaviour of `SQLiteDirectory`: the same `DirectoryRules`, `DirectoryError` codes,
@@ -130,21 +131,31 @@ public final class PostgresDirectory: MailDirectory {
 
     // MARK: Plumbing
 
-    /// Runs `body` within `limit`; past it, cancels it and throws a timeout.
+    /// Runs `body` within `limit`; past it, cancels it and throws a timeout at once, without
+    /// waiting for `body` to notice (a task group would wait for it: a call on a connection the
+    /// server had ended was seen to ignore its cancellation for minutes). The caller's own
+    /// cancellation cancels `body` too.
     func bounded<T: Sendable>(_ limit: Duration, _ what: @autoclosure () -> String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let description = what()
-        do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await body() }
-                group.addTask { try await Task.sleep(for: limit); return nil }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let value = first else {
-                    throw PostgresDirectoryError("timed out after \(limit) \(description)")
-                }
-                return value
-            }
-        } catch let error as PSQLError {
-            throw Self.translate(error, url: configuration.url)
+        let url = configuration.url
+        let race = BoundedRace<T>()
+        let work = Task {
+            do { race.finish(with: .success(try await body())) } catch { race.finish(with: .failure(error)) }
+        }
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            if race.finish(with: .failure(PostgresDirectoryError("timed out after \(limit) \(description)"))) { work.cancel() }
+        }
+        defer { timer.cancel() }
+        let result = await withTaskCancellationHandler {
+            await race.value()
+        } onCancel: {
+            if race.finish(with: .failure(CancellationError())) { work.cancel() }
+        }
+        switch result {
+        case .success(let value): return value
+        case .failure(let error as PSQLError): throw Self.translate(error, url: url)
+        case .failure(let error): throw error
         }
     }
 
@@ -525,4 +536,38 @@ public struct PostgresDirectoryError: Error, CustomStringConvertible, Sendable {
     /// The server's SQLSTATE, when it answered with an error.
     public let sqlState: String?
     public init(_ description: String, sqlState: String? = nil) { self.description = description; self.sqlState = sqlState }
+}
+
+/// The first of a bounded call's outcomes (its result, the timeout, the caller's cancellation):
+/// kept once, handed to the one waiter.
+final class BoundedRace<T: Sendable>: Sendable {
+    private struct State {
+        var result: Result<T, any Error>?
+        var waiter: CheckedContinuation<Result<T, any Error>, Never>?
+    }
+    private let state = Mutex(State())
+
+    /// Records `result` unless an outcome is already there; true when it was the first.
+    @discardableResult
+    func finish(with result: Result<T, any Error>) -> Bool {
+        let (first, waiter) = state.withLock { s -> (Bool, CheckedContinuation<Result<T, any Error>, Never>?) in
+            guard s.result == nil else { return (false, nil) }
+            s.result = result
+            defer { s.waiter = nil }
+            return (true, s.waiter)
+        }
+        waiter?.resume(returning: result)
+        return first
+    }
+
+    func value() async -> Result<T, any Error> {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { s -> Result<T, any Error>? in
+                if let result = s.result { return result }
+                s.waiter = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
 }
