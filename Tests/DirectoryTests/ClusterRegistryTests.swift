@@ -20,7 +20,7 @@ enum RegistryBackend: String, CaseIterable, Sendable, CustomTestStringConvertibl
         case .postgres:
             let server = try await PostgresServer.shared()
             let database = try await server.createDatabase()
-            var configuration = PostgresDirectory.Configuration(url: try PostgresURL(server.url(database: database)))
+            var configuration = PostgresDirectory.Configuration(testURL: try PostgresURL(server.url(database: database)))
             configuration.maxConnections = 4
             let a = try await PostgresDirectory.connect(configuration)
             let b = try await PostgresDirectory.connect(configuration)

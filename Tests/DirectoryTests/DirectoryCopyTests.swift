@@ -76,7 +76,7 @@ struct DirectoryCopyTests {
         let server = try await PostgresServer.shared()
         let database = try await server.createDatabase()
         let url = try PostgresURL(server.url(database: database))
-        var configuration = PostgresDirectory.Configuration(url: url)
+        var configuration = PostgresDirectory.Configuration(testURL: url)
         configuration.maxConnections = 2
         let fixed = configuration
         let opened = try await withThrowingTaskGroup(of: PostgresDirectory.self) { group in
@@ -131,7 +131,7 @@ struct DirectoryCopyTests {
         let root = try #require(server.certificatePath)
         let base = "postgres://\(server.user):\(server.password)@127.0.0.1:\(server.port)/\(database)"
         for query in ["sslmode=require", "sslmode=verify-full&sslrootcert=\(root)", "sslmode=verify-ca&sslrootcert=\(root)", "sslmode=prefer"] {
-            let d = try await PostgresDirectory.connect(url: base + "?" + query)
+            let d = try await PostgresDirectory.connect(testURL: base + "?" + query)
             #expect(try await d.domains().isEmpty, "\(query)")
             // The pool's connection (idle now) is encrypted, as the server sees it.
             let encrypted = try await server.psql("""
@@ -143,7 +143,7 @@ struct DirectoryCopyTests {
         }
         // The system roots do not know the self-signed certificate.
         await #expect {
-            let d = try await PostgresDirectory.connect(url: base + "?sslmode=verify-full&connect_timeout=5")
+            let d = try await PostgresDirectory.connect(testURL: base + "?sslmode=verify-full&connect_timeout=5")
             await d.shutdown()
         } throws: { error in
             !"\(error)".contains(server.password) && !"\(error)".contains("\n")
@@ -152,14 +152,14 @@ struct DirectoryCopyTests {
         let plain = try await PostgresServer.shared()
         let plainDatabase = try await plain.createDatabase()
         await #expect {
-            let d = try await PostgresDirectory.connect(url: "postgres://\(plain.user):\(plain.password)@127.0.0.1:\(plain.port)/\(plainDatabase)?sslmode=require")
+            let d = try await PostgresDirectory.connect(testURL: "postgres://\(plain.user):\(plain.password)@127.0.0.1:\(plain.port)/\(plainDatabase)?sslmode=require")
             await d.shutdown()
         } throws: { error in
             "\(error)".contains("TLS") && !"\(error)".contains(plain.password)
         }
         // A wrong password: the server's message, not the password.
         await #expect {
-            let d = try await PostgresDirectory.connect(url: "postgres://\(plain.user):wrong-\(plain.password)@127.0.0.1:\(plain.port)/\(plainDatabase)?sslmode=disable")
+            let d = try await PostgresDirectory.connect(testURL: "postgres://\(plain.user):wrong-\(plain.password)@127.0.0.1:\(plain.port)/\(plainDatabase)?sslmode=disable")
             await d.shutdown()
         } throws: { error in
             "\(error)".contains("password authentication failed") && !"\(error)".contains(plain.password)

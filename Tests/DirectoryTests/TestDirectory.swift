@@ -43,7 +43,7 @@ final class TestDirectory: Sendable {
         case .postgres:
             let server = try await PostgresServer.shared()
             let database = try await server.createDatabase()
-            var configuration = PostgresDirectory.Configuration(url: try PostgresURL(server.url(database: database)))
+            var configuration = PostgresDirectory.Configuration(testURL: try PostgresURL(server.url(database: database)))
             configuration.maxConnections = 4
             let directory = try await PostgresDirectory.connect(configuration)
             let folder = Self.makeFolder()
@@ -75,7 +75,7 @@ final class TestDirectory: Sendable {
         case .sqlite:
             return try reopen()
         case .postgres:
-            var configuration = PostgresDirectory.Configuration(url: try PostgresURL(server!.url(database: database!)))
+            var configuration = PostgresDirectory.Configuration(testURL: try PostgresURL(server!.url(database: database!)))
             configuration.maxConnections = 2
             let reopened = try await PostgresDirectory.connect(configuration)
             opened.withLock { $0.append(reopened) }

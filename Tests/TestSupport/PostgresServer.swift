@@ -158,8 +158,9 @@ public final class PostgresServer: Sendable {
         return result.stdout
     }
 
-    /// `postgres://user:password@127.0.0.1:port/database?sslmode=disable`.
+    /// `postgres://user:password@127.0.0.1:port/database?sslmode=disable&connect_timeout=60` (a
+    /// generous connect bound: the whole suite shares two cores).
     public func url(database: String) -> String {
-        "postgres://\(user):\(password)@127.0.0.1:\(port)/\(database)?sslmode=disable"
+        "postgres://\(user):\(password)@127.0.0.1:\(port)/\(database)?sslmode=disable&connect_timeout=60"
     }
 }
