@@ -13,6 +13,29 @@ public enum DirectoryRules {
     public static let maxWrappedKeyLength = 4096
 
     /// The alias as it will be stored (targets de-duplicated, order kept), or the reason it is refused.
+    /// `proposed` checked (`validateAlias`) and with its targets normalized: what a backend
+    /// inserts for `addAlias` and `restoreAlias` (same id and creation date, no mailbox yet).
+    public static func validatedAlias(_ proposed: AliasRecord) throws(DirectoryError) -> AliasRecord {
+        let (forwards, hooks) = try validateAlias(proposed.address, store: proposed.store, forwardTo: proposed.forwardTo,
+                                                  webhooks: proposed.webhooks, quotaBytes: proposed.quotaBytes)
+        return AliasRecord(id: proposed.id, address: proposed.address, store: proposed.store, forwardTo: forwards, webhooks: hooks,
+                           quotaBytes: proposed.quotaBytes, created: proposed.created)
+    }
+
+    /// `restoreAlias` for every backend: the id checked, the alias inserted by `insert` (which
+    /// applies `validatedAlias`), then its mailbox and public key recorded when the backup had them.
+    public static func restoreAlias(_ restored: AliasRecord, in directory: some MailDirectory,
+                                    insert: (AliasRecord) async throws -> AliasRecord) async throws -> AliasRecord {
+        guard DirectoryID.isValid(restored.id) else { throw DirectoryError(.invalidID, "alias id must be 32 lower-case hex digits") }
+        var record = try await insert(restored)
+        if let mailboxID = restored.mailboxID, let publicKey = restored.publicKey {
+            try await directory.setMailbox(aliasID: record.id, mailboxID: mailboxID, publicKey: publicKey)
+            record.mailboxID = mailboxID
+            record.publicKey = publicKey
+        }
+        return record
+    }
+
     public static func validateAlias(
         _ address: EmailAddress, store: Bool, forwardTo: [EmailAddress], webhooks: [String], quotaBytes: Int64?
     ) throws(DirectoryError) -> (forwardTo: [EmailAddress], webhooks: [String]) {

@@ -85,23 +85,14 @@ public final class SQLiteDirectory: MailDirectory {
     }
 
     public func restoreAlias(_ restored: AliasRecord) async throws -> AliasRecord {
-        guard DirectoryID.isValid(restored.id) else { throw DirectoryError(.invalidID, "alias id must be 32 lower-case hex digits") }
-        var record = try await insertAlias(restored)
-        if let mailboxID = restored.mailboxID, let publicKey = restored.publicKey {
-            try await setMailbox(aliasID: record.id, mailboxID: mailboxID, publicKey: publicKey)
-            record.mailboxID = mailboxID
-            record.publicKey = publicKey
-        }
-        return record
+        try await DirectoryRules.restoreAlias(restored, in: self, insert: insertAlias)
     }
 
     /// Validates and inserts an alias with the record's id and creation date (no mailbox yet).
     private func insertAlias(_ proposed: AliasRecord) async throws -> AliasRecord {
-        let address = proposed.address, store = proposed.store, quotaBytes = proposed.quotaBytes
-        let (forwards, hooks) = try DirectoryRules.validateAlias(
-            address, store: store, forwardTo: proposed.forwardTo, webhooks: proposed.webhooks, quotaBytes: quotaBytes)
-        let record = AliasRecord(id: proposed.id, address: address, store: store, forwardTo: forwards, webhooks: hooks,
-                                 quotaBytes: quotaBytes, created: proposed.created)
+        let record = try DirectoryRules.validatedAlias(proposed)
+        let address = record.address, store = record.store, quotaBytes = record.quotaBytes
+        let forwards = record.forwardTo, hooks = record.webhooks
         if try await alias(id: record.id) != nil { throw DirectoryError(.aliasExists, "an alias with this id already exists") }
         let forwardJSON = try Self.json(forwards.map(\.asciiDomainForm))
         let hooksJSON = try Self.json(hooks)
