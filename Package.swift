@@ -336,7 +336,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio")],
                     exclude: ["SortThreadCorpus"]),  // read by path (SortThreadDifferentialTests)
-        .testTarget(name: "SealboxAppTests", dependencies: ["SealboxApp", "Backup", "BackupStore", "Directory", "MailCore", "SQLiteCipher", "HTTPServer",
+        .testTarget(name: "SealboxAppTests", dependencies: ["SealboxApp", "ClusterRegistry", "Backup", "BackupStore", "Directory", "MailCore", "SQLiteCipher", "HTTPServer",
             "Sieve", "SMTPServer", "SMTPCore", "MailboxAPI", "MailStore", "MIMEParser", "Outbound", "MailNet",
             .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "MailboxAPI", "MailCore",

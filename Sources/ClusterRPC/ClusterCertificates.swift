@@ -135,6 +135,32 @@ public enum ClusterCertificates {
         return (certPath, keyPath)
     }
 
+    /// The node name a certificate of `add-node` was issued for: its first DNS name.
+    public static func nodeName(certificatePath: String) throws -> String {
+        guard let pem = try? String(contentsOfFile: certificatePath, encoding: .utf8) else {
+            throw Failure("cannot read the node certificate \(certificatePath) (cluster.certificate)")
+        }
+        let certificate: Certificate
+        do { certificate = try Certificate(pemEncoded: pem) } catch {
+            throw Failure("cannot parse the node certificate \(certificatePath) (cluster.certificate)")
+        }
+        let names: SubjectAlternativeNames? = (try? certificate.extensions.subjectAlternativeNames) ?? nil
+        for name in names.map(Array.init) ?? [] {
+            if case .dnsName(let dns) = name, isValidNodeName(dns) { return dns }
+        }
+        throw Failure("the node certificate \(certificatePath) names no node (set cluster.name)")
+    }
+
+    /// The cluster's shared secret file (`cluster.secret`, 32 random bytes, 0600) in `directory`,
+    /// made by `init` beside the CA; refuses to replace one.
+    @discardableResult
+    public static func createSecret(directory: String) throws -> String {
+        let path = directory + "/cluster.secret"
+        let bytes = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
+        try writeFile(path, bytes, mode: 0o600, exclusive: true)
+        return path
+    }
+
     /// The CA certificate and key of `directory`.
     static func loadCA(directory: String) throws -> (Certificate, Certificate.PrivateKey) {
         let (certPath, keyPath) = caPaths(directory: directory)
@@ -176,11 +202,14 @@ public enum ClusterCertificates {
     /// Writes atomically with `mode` (a key never exists with wider permissions); with `exclusive`,
     /// fails when `path` exists (the check and the link are one step: link(2) does not replace).
     static func writeFile(_ path: String, _ text: String, mode: mode_t, exclusive: Bool) throws {
+        try writeFile(path, Array(text.utf8), mode: mode, exclusive: exclusive)
+    }
+
+    static func writeFile(_ path: String, _ bytes: [UInt8], mode: mode_t, exclusive: Bool) throws {
         let tmp = path + ".tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode)
         guard fd >= 0 else { throw Failure("cannot write \(path)") }
         fchmod(fd, mode)
-        let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         fsync(fd)
         close(fd)

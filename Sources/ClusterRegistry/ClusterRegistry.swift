@@ -148,6 +148,11 @@ public protocol ClusterRegistry: Sendable {
     /// Extends the lease (same token) to `now + ttl`. `leaseLost` unless the lease is still this
     /// holder's with this token and unexpired at `now`.
     func renewLease(_ lease: MailboxLease, ttl: TimeInterval, now: Date) async throws -> MailboxLease
+    /// Extends every lease `nodeID` holds that is unexpired at `now` to `now + ttl` (same tokens), in
+    /// one step: a storage node's renewal tick. Returns the leases renewed (those missing were lost).
+    func renewLeases(nodeID: String, ttl: TimeInterval, now: Date) async throws -> [MailboxLease]
+    /// Every placed mailbox with its lease, sorted by mailbox id (`sealbox cluster status`).
+    func placements() async throws -> [MailboxPlacement]
     /// Gives the lease up (the owner stays recorded; the next acquisition gets token + 1).
     /// Nothing happens when the lease is no longer this holder's.
     func releaseLease(_ lease: MailboxLease) async throws

@@ -107,6 +107,31 @@ public final class InMemoryClusterRegistry: ClusterRegistry {
         }
     }
 
+    public func renewLeases(nodeID: String, ttl: TimeInterval, now: Date) async throws -> [MailboxLease] {
+        try ClusterRegistryRules.validateTTL(ttl)
+        let now = ClusterRegistryRules.normalized(now), expires = ClusterRegistryRules.normalized(now.addingTimeInterval(ttl))
+        return state.withLock { s in
+            var renewed: [MailboxLease] = []
+            for (id, var p) in s.placements where p.holder == nodeID {
+                guard let until = p.expires, until > now else { continue }
+                p.expires = expires
+                s.placements[id] = p
+                renewed.append(MailboxLease(mailboxID: id, nodeID: nodeID, token: p.token, expires: expires))
+            }
+            return renewed.sorted { $0.mailboxID < $1.mailboxID }
+        }
+    }
+
+    public func placements() async throws -> [MailboxPlacement] {
+        state.withLock { s in
+            s.placements.map { id, p in
+                MailboxPlacement(mailboxID: id, nodeID: p.nodeID, lease: p.holder.flatMap { h in
+                    p.expires.map { MailboxLease(mailboxID: id, nodeID: h, token: p.token, expires: $0) }
+                })
+            }.sorted { $0.mailboxID < $1.mailboxID }
+        }
+    }
+
     public func releaseLease(_ lease: MailboxLease) async throws {
         state.withLock { s in
             guard var p = s.placements[lease.mailboxID], p.holder == lease.nodeID, p.token == lease.token else { return }

@@ -15,6 +15,7 @@ extension LocalMailboxService {
                               jobs: [OutboundJob]) async throws -> [Int64] {
         try checkDiskSpace()
         var copies: [SealedCopy] = []
+        for mailboxID in Set(mailboxes.map(\.mailboxID)).sorted() { try await claim(mailboxID) }
         for mailbox in Set(mailboxes).sorted(by: { $0.mailboxID < $1.mailboxID }) {
             let blob = try InboundSeal.seal(message: mailbox.message ?? message, prefix: prefix, internalDate: internalDate, publicKey: mailbox.publicKey,
                                             mailboxID: mailbox.mailboxID, delivery: mailbox.delivery)
@@ -22,6 +23,7 @@ extension LocalMailboxService {
         }
         let (_, ids) = try await queue.commit(copies: copies, jobs: jobs)
         for copy in copies { requestDrain(mailboxID: copy.mailboxID) }
+        if !jobs.isEmpty { onJobsQueued?() }
         return ids
     }
 

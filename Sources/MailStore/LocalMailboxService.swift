@@ -42,6 +42,41 @@ public final class LocalMailboxService: MailboxService {
         set { defaultQuotaValue.withLock { $0 = newValue } }
     }
 
+    /// The cluster's say over which mailboxes this process writes (nil: every one; see
+    /// `MailboxOwnership`). Set before the service is used.
+    private let ownershipValue = Mutex<(any MailboxOwnership)?>(nil)
+    public var ownership: (any MailboxOwnership)? {
+        get { ownershipValue.withLock { $0 } }
+        set { ownershipValue.withLock { $0 = newValue } }
+    }
+
+    /// Called after `acceptInbound` committed outbound jobs (a storage node wakes its outbound
+    /// worker: the jobs came over the cluster RPC from a frontend's MX).
+    private let jobsQueuedValue = Mutex<(@Sendable () -> Void)?>(nil)
+    public var onJobsQueued: (@Sendable () -> Void)? {
+        get { jobsQueuedValue.withLock { $0 } }
+        set { jobsQueuedValue.withLock { $0 = newValue } }
+    }
+
+    /// Before a mailbox is opened or mail is queued for it: this node's lease (no-op without ownership).
+    func claim(_ mailboxID: String) async throws {
+        try await ownership?.claim(mailboxID: mailboxID)
+    }
+
+    /// Opens the file with the ownership's commit fence in place.
+    func openFenced(mailboxID: String, dataKey: SecretBytes) throws -> MailboxDatabase {
+        let database = try MailboxDatabase.open(storageRoot: storageRoot, mailboxID: mailboxID, dataKey: dataKey)
+        if let ownership {
+            do {
+                try database.installCommitFence { ownership.mayCommit(mailboxID: mailboxID) }
+            } catch {
+                try? database.close()
+                throw error
+            }
+        }
+        return database
+    }
+
     public func storageIsLow() async -> Bool { spaceGuard?.isLow() ?? false }
 
     /// Throws `.insufficientStorage` below the free-space floor (before any new mail is written).
@@ -85,8 +120,9 @@ public final class LocalMailboxService: MailboxService {
             guard let (dataKey, record) = try await unwrapDataKey(alias: alias, password: password) else {
                 throw MailStoreError(.authenticationFailed, "authentication failed")
             }
+            try await claim(mailboxID)
             database = try await registry.open(mailboxID: mailboxID, dataKey: dataKey, verifier: verifier, passwordID: record.id) {
-                try MailboxDatabase.open(storageRoot: self.storageRoot, mailboxID: mailboxID, dataKey: dataKey)
+                try self.openFenced(mailboxID: mailboxID, dataKey: dataKey)
             }
             passwordID = record.id
         }
@@ -167,6 +203,7 @@ public final class LocalMailboxService: MailboxService {
         // Mail is stored with CRLF line endings (IMAP sizes and sections count CRLF): a file handed
         // to the local delivery agent with bare LFs is canonicalised here.
         let canonical = MIMEMessage.canonicalCRLF(message)
+        try await claim(mailboxID)
         let seq = try await queue.enqueue(message: canonical, internalDate: internalDate, mailboxID: mailboxID, publicKey: publicKey)
         guard let database = await registry.database(mailboxID: mailboxID) else { return .queued(seq: seq, delivered: false) }
         try await queue.drain(into: database)
@@ -197,6 +234,7 @@ public final class LocalMailboxService: MailboxService {
         guard alias.mailboxID == nil else { throw MailStoreError(.noMailbox, "\(alias.address) already has a mailbox") }
         let dataKey = KeyHierarchy.newDataKey()
         let mailboxID = DirectoryID.random()
+        try await claim(mailboxID)
         let database = try MailboxDatabase.create(storageRoot: storageRoot, mailboxID: mailboxID, dataKey: dataKey)
         let publicKey = database.publicKey
         try database.close()

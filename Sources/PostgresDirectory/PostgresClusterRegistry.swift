@@ -138,6 +138,31 @@ public final class PostgresClusterRegistry: ClusterRegistry {
         return renewed
     }
 
+    public func renewLeases(nodeID: String, ttl: TimeInterval, now: Date) async throws -> [MailboxLease] {
+        try ClusterRegistryRules.validateTTL(ttl)
+        let now = ClusterRegistryRules.normalized(now), expires = ClusterRegistryRules.normalized(now.addingTimeInterval(ttl))
+        return try await directory.query("""
+            UPDATE mailbox_placement SET lease_expires = \(expires)
+            WHERE node_id = \(nodeID) AND lease_holder = \(nodeID) AND lease_expires > \(now)
+            RETURNING mailbox_id, lease_token
+            """).map { row in
+                let (id, token) = try row.decode((String, Int64).self)
+                return MailboxLease(mailboxID: id, nodeID: nodeID, token: token, expires: expires)
+            }.sorted { $0.mailboxID < $1.mailboxID }
+    }
+
+    public func placements() async throws -> [MailboxPlacement] {
+        try await directory.query("""
+            SELECT mailbox_id, node_id, lease_token, lease_holder, lease_expires FROM mailbox_placement ORDER BY mailbox_id
+            """).map { row in
+                let (id, nodeID, token, holder, expires) = try row.decode((String, String, Int64, String?, Date?).self)
+                let lease = holder.flatMap { h in
+                    expires.map { MailboxLease(mailboxID: id, nodeID: h, token: token, expires: ClusterRegistryRules.normalized($0)) }
+                }
+                return MailboxPlacement(mailboxID: id, nodeID: nodeID, lease: lease)
+            }
+    }
+
     public func releaseLease(_ lease: MailboxLease) async throws {
         try await directory.query("""
             UPDATE mailbox_placement SET lease_holder = NULL, lease_expires = NULL

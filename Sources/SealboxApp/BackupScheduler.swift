@@ -19,10 +19,14 @@ public struct BackupScheduler: Service {
     let tick: Duration
     /// `sealbox_backups_total`, the last success (nil: not counted).
     let metrics: BackupMetrics?
+    /// On a storage node of a cluster: whether this node owns the mailbox (it backs up only its
+    /// own; nil: every mailbox, one machine).
+    let owns: (@Sendable (String) async -> Bool)?
 
     /// `tick` defaults to a quarter of the interval, at most 30 s.
-    public init(service: BackupService, interval: Duration, logger: Logger, tick: Duration? = nil, metrics: BackupMetrics? = nil) {
-        self.service = service; self.interval = interval; self.logger = logger; self.metrics = metrics
+    public init(service: BackupService, interval: Duration, logger: Logger, tick: Duration? = nil, metrics: BackupMetrics? = nil,
+                owns: (@Sendable (String) async -> Bool)? = nil) {
+        self.service = service; self.interval = interval; self.logger = logger; self.metrics = metrics; self.owns = owns
         self.tick = tick ?? min(.seconds(30), interval / 4)
     }
 
@@ -57,6 +61,10 @@ public struct BackupScheduler: Service {
                 let next = due[mailboxID] ?? Self.nextSlot(mailboxID: mailboxID, interval: interval, after: now)
                 due[mailboxID] = next
                 guard next <= now, !Task.isShuttingDownGracefully else { continue }
+                if let owns, await !owns(mailboxID) {
+                    due[mailboxID] = Self.nextSlot(mailboxID: mailboxID, interval: interval, after: Date().addingTimeInterval(1))
+                    continue
+                }
                 do {
                     let outcome = try await service.backUp(address: alias.address)
                     failures[mailboxID] = nil

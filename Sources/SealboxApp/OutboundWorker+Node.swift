@@ -9,7 +9,7 @@ extension OutboundWorker {
     /// Without a smarthost (`smtp.relay.host`), mail goes straight to each recipient domain's MX
     /// hosts, found with `dns` (no `dns`: it waits in the queue).
     public static func make(configuration c: SealboxConfiguration, node: SealboxNode, dns: (any DNSResolving)? = nil,
-                            logger: Logger) throws -> OutboundWorker {
+                            cluster: ClusterSecrets? = nil, logger: Logger) throws -> OutboundWorker {
         var relay: SMTPRelayClient.Configuration?
         if let host = c.outbound.relayHost {
             var r = SMTPRelayClient.Configuration(host: host, port: c.outbound.relayPort)
@@ -20,9 +20,8 @@ extension OutboundWorker {
             r.heloName = c.node.hostname
             relay = r
         }
-        let srsSecret = try c.outbound.srsSecret.map { Array($0.utf8) }
-            ?? SealboxNode.loadOrCreateNodeKey(path: node.dataDirectory + "/srs.key").withBytes { $0 }
-        let webhookSecret = try c.outbound.webhookSecret.map { Array($0.utf8) }
+        let srsSecret = try srsSecret(c, dataDirectory: node.dataDirectory, cluster: cluster)
+        let webhookSecret = try c.outbound.webhookSecret.map { Array($0.utf8) } ?? cluster?.webhook
             ?? SealboxNode.loadOrCreateNodeKey(path: node.dataDirectory + "/webhook.key").withBytes { $0 }
         var settings = Settings(relay: relay, hostname: c.node.hostname, webhookSecret: webhookSecret, webhookIncludeRaw: c.outbound.webhookIncludeRaw,
                                 retryInterval: c.outbound.retryInterval, maxRetryInterval: c.outbound.maxRetryInterval, maxAge: c.outbound.maxAge)
@@ -50,5 +49,11 @@ extension OutboundWorker {
         settings.dkimKeys = { domain in try await DomainKeys.signingKeys(directory: directory, domain: domain) }
         settings.arcSeal = c.auth.arcSeal
         return OutboundWorker(queue: node.queue, settings: settings, srs: SRS(secret: srsSecret, domain: c.outbound.srsDomain ?? c.node.hostname), logger: logger)
+    }
+
+    /// The SRS key: `outbound.srsSecret`, else the cluster's, else the node's own (`srs.key`).
+    static func srsSecret(_ c: SealboxConfiguration, dataDirectory: String, cluster: ClusterSecrets?) throws -> [UInt8] {
+        try c.outbound.srsSecret.map { Array($0.utf8) } ?? cluster?.srs
+            ?? SealboxNode.loadOrCreateNodeKey(path: dataDirectory + "/srs.key").withBytes { $0 }
     }
 }

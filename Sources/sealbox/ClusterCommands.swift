@@ -11,7 +11,7 @@ struct ClusterCommand: AsyncParsableCommand {
 
     struct Init: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make the cluster CA: <dir>/ca.pem (give it to every node) and <dir>/ca.key (0600; keep it off the nodes).",
+            abstract: "Make the cluster CA: <dir>/ca.pem (give it to every node), <dir>/ca.key (0600; keep it off the nodes) and <dir>/cluster.secret (0600; every node's cluster.secretFile).",
             discussion: """
                 Refuses when ca.pem or ca.key exists in the directory. The CA is a P-256 key valid ten years; \
                 it signs the node certificates (`sealbox cluster add-node`), and the RPC between frontends and \
@@ -24,9 +24,11 @@ struct ClusterCommand: AsyncParsableCommand {
                 let directory = resolvePath(dir)
                 let fingerprint = try ClusterCertificates.createCA(directory: directory)
                 let (cert, key) = ClusterCertificates.caPaths(directory: directory)
+                let secret = try ClusterCertificates.createSecret(directory: directory)
                 emit("cluster CA: \(cert)")
                 emit("CA key:     \(key) (0600: keep it safe, off the nodes; add-node needs it)")
                 emit("SHA-256:    \(fingerprint)")
+                emit("secret:     \(secret) (0600: copy it to every node, cluster.secretFile)")
             }
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Directory
 import Foundation
 import Logging
 import NIOCore
@@ -32,6 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
     var allowInsecureAuth = false
     @Option(help: ArgumentHelp("TLS certificate chain, PEM (tls.certificate).", valueName: "file")) var tlsCertificate: String?
     @Option(help: ArgumentHelp("TLS private key, PEM (tls.key).", valueName: "file")) var tlsKey: String?
+    @Option(help: ArgumentHelp("all (one machine, the default), storage or frontend: the node's part in a cluster (node.role; docs/cluster.md).", valueName: "role")) var role: String?
 
     func run() async throws {
         try await runReportingErrors {
@@ -53,32 +55,49 @@ struct ServeCommand: AsyncParsableCommand {
             }
             if let tlsCertificate { overrides["tls.certificate"] = tlsCertificate }
             if let tlsKey { overrides["tls.key"] = tlsKey }
+            if let role { overrides["node.role"] = role }
             let settings = try await SealboxConfiguration.load(overrides: overrides, configFile: config)
 
             for warning in try SecretFilePermissions.check(dataDirectory: settings.node.dataDirectory, tlsKeyPath: settings.node.tlsKeyPath) {
                 printError(warning)
             }
             let lock = try DataDirectoryLock(dataDirectory: settings.node.dataDirectory)
-            let node = try await SealboxNode.open(dataDirectory: settings.node.dataDirectory, key: nodeKeyOptions(settings),
-                                                  directoryURL: settings.directory.url)
-            unsetenv("SEALBOX_NODE_KEY_PASSPHRASE")
-            for line in NodeKeyNotice.lines(mode: node.keyMode, dataDirectory: node.dataDirectory) + node.keyWarnings { printError(line) }
-            if let warning = NodeKeyNotice.passphraseInDataDirectory(dataDirectory: node.dataDirectory, configFile: config) { printError(warning) }
             // log.format / log.level (SEALBOX_LOG_LEVEL): every logger of the process writes through it.
             SealboxLogHandler.bootstrap(format: settings.log.format, level: settings.log.level)
             var logger = Logger(label: "sealbox")
             logger.logLevel = settings.log.level
+            // A frontend keeps no durable state: no node key, directory file, queue or mailboxes.
+            var node: SealboxNode?
+            if settings.cluster.role != .frontend {
+                let opened = try await SealboxNode.open(dataDirectory: settings.node.dataDirectory, key: nodeKeyOptions(settings),
+                                                        directoryURL: settings.directory.url)
+                for line in NodeKeyNotice.lines(mode: opened.keyMode, dataDirectory: opened.dataDirectory) + opened.keyWarnings { printError(line) }
+                if let warning = NodeKeyNotice.passphraseInDataDirectory(dataDirectory: opened.dataDirectory, configFile: config) { printError(warning) }
+                node = opened
+            }
+            unsetenv("SEALBOX_NODE_KEY_PASSPHRASE")
+            let cluster: ClusterRuntime?
+            do {
+                cluster = settings.cluster.role == .all ? nil : try await ClusterRuntime.join(configuration: settings, node: node, logger: logger)
+            } catch {
+                await node?.shutdown()
+                throw error
+            }
             // Trap SIGTERM/SIGINT before saying "ready": a signal that arrives while the services are
             // still being built is remembered by the group and ends it gracefully, not by default action.
             let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
-            let domains = try await node.directory.domains().count
-            let aliases = try await node.directory.aliases(domain: nil).count
-            printError("node ready: data directory \(node.dataDirectory), \(domains) domain(s), \(aliases) alias(es)")
-            if let postgres = node.postgresDirectory {
+            guard let directory: any MailDirectory = node?.directory ?? cluster?.directory else { return }
+            let domains = try await directory.domains().count
+            let aliases = try await directory.aliases(domain: nil).count
+            printError("node ready: data directory \(settings.node.dataDirectory), \(domains) domain(s), \(aliases) alias(es)")
+            if let postgres = node?.postgresDirectory ?? cluster?.directory {
                 printError("directory: PostgreSQL \(postgres.configuration.url)")
             }
+            if let cluster {
+                printError("cluster: node \(cluster.name), role \(cluster.role.rawValue)" + (cluster.leases.map { " (\($0.leased.count) mailbox lease(s))" } ?? ""))
+            }
             // Domains added before DKIM signing existed get their keys now (and a line saying so).
-            for domain in try await DomainKeys.ensureEveryDomainHasKeys(directory: node.directory) {
+            for domain in try await DomainKeys.ensureEveryDomainHasKeys(directory: directory) {
                 printError("made DKIM keys for \(domain.ascii): publish the records `sealbox domain dns \(domain.ascii)` prints")
             }
             printError("dns: \(settings.dns.summary)")
@@ -96,21 +115,22 @@ struct ServeCommand: AsyncParsableCommand {
             }
             printError(settings.outbound.relayHost.map { "outbound: through the smarthost \($0):\(settings.outbound.relayPort)" }
                        ?? "outbound: direct to each recipient domain's MX (port \(settings.outbound.mxPort); MTA-STS \(settings.outbound.mtaSTS ? "honoured" : "off"), DANE where DNSSEC validates)")
-            let services = try SealboxServer.buildServices(configuration: settings, node: node, logger: logger, onOff: { name, key in
+            let services = try SealboxServer.buildServices(configuration: settings, node: node, cluster: cluster, logger: logger, onOff: { name, key in
                 printError("listener off: \(name) (\(key))")
             }) { name, address in
-                let mode = name == "http" ? "plain" : name.hasSuffix("s") ? "TLS" : "STARTTLS"
+                let mode = name == "http" ? "plain" : name == "cluster-rpc" ? "mutual TLS" : name.hasSuffix("s") ? "TLS" : "STARTTLS"
                 printError("listening: \(name) \(address.ipAddress ?? "?"):\(address.port ?? 0) (\(mode))")
             }
             // The CLI beside the running node: its commands run here, on this node (ControlClient).
-            let control = ControlServer(socketPath: ControlServer.socketPath(dataDirectory: node.dataDirectory), logger: logger, onReady: { path in
-                printError("control socket: \(path) (the CLI's commands run in this node while it serves)")
-            }) { request, session in
-                await ControlClient.runHere(request, session: session, node: node)
+            var all = services
+            if let node {
+                all.append(ControlServer(socketPath: ControlServer.socketPath(dataDirectory: node.dataDirectory), logger: logger, onReady: { path in
+                    printError("control socket: \(path) (the CLI's commands run in this node while it serves)")
+                }) { request, session in
+                    await ControlClient.runHere(request, session: session, node: node)
+                })
             }
-            let group = ServiceGroup(configuration: .init(
-                services: (services + [control]).map { .init(service: $0) },
-                logger: logger))
+            let group = ServiceGroup(configuration: .init(services: all.map { .init(service: $0) }, logger: logger))
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask {
                     for await _ in signals {
@@ -121,7 +141,8 @@ struct ServeCommand: AsyncParsableCommand {
                 tasks.cancelAll()
             }
             printError("shutting down")
-            await node.shutdown()
+            await cluster?.shutdown()
+            await node?.shutdown()
             withExtendedLifetime(lock) {}
         }
     }

@@ -19,6 +19,12 @@ struct CLIHarness: Sendable {
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
     }
 
+    /// On a given data directory (made when missing).
+    init(dataDir: String) {
+        self.dataDir = dataDir
+        try? FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+    }
+
     func cleanUp() { try? FileManager.default.removeItem(atPath: dataDir) }
 
     static let binary = SealboxBinary.path

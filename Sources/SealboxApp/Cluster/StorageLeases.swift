@@ -1,0 +1,134 @@
+import ClusterRegistry
+import Foundation
+import Logging
+import MailboxAPI
+import MailStore
+import ServiceLifecycle
+import Synchronization
+
+/// A storage node's leases on the mailboxes it writes (issue 19): `LocalMailboxService` asks
+/// `claim` before it opens a mailbox or queues mail for it, and each write transaction asks
+/// `mayCommit` (no I/O) before it commits.
+///
+/// - A mailbox placed on this node, or on none yet, is leased here on first use.
+/// - A mailbox placed on another node is refused (`MailStoreError(.unavailable)`: the frontend asks
+///   the registry again), except with shared storage (`cluster.sharedStorage`) once the owner's lease
+///   has expired: then this node takes it over (the fencing token grows; the old owner's commits fail).
+/// - Leases are renewed together every third of their time (`run`); a commit needs at least
+///   `margin` of its lease left, so a node that cannot renew (PostgreSQL away) stops writing
+///   before the lease ends and another node could take the mailbox.
+public final class StorageLeases: MailboxOwnership {
+    public let registry: any ClusterRegistry
+    public let nodeID: String
+    public let ttl: TimeInterval
+    public let sharedStorage: Bool
+    let margin: TimeInterval
+    let logger: Logger
+    let held = Mutex<[String: MailboxLease]>([:])
+
+    public init(registry: any ClusterRegistry, nodeID: String, ttl: TimeInterval, sharedStorage: Bool, logger: Logger) {
+        self.registry = registry; self.nodeID = nodeID; self.ttl = ttl; self.sharedStorage = sharedStorage; self.logger = logger
+        margin = max(1, ttl / 6)
+    }
+
+    public func mayCommit(mailboxID: String) -> Bool {
+        held.withLock { $0[mailboxID] }.map { $0.expires.timeIntervalSinceNow > margin } ?? false
+    }
+
+    public func claim(mailboxID: String) async throws {
+        if let lease = held.withLock({ $0[mailboxID] }), lease.expires.timeIntervalSinceNow > ttl / 2 { return }
+        let now = Date()
+        do {
+            if let placement = try await registry.placement(mailboxID: mailboxID), placement.nodeID != nodeID {
+                let expired = placement.lease.map { $0.expires <= now } ?? true
+                guard sharedStorage && expired else {
+                    throw MailStoreError(.unavailable, "the mailbox is on another storage node")
+                }
+                logger.notice("taking over a mailbox whose owner's lease expired", metadata: ["mailbox": "\(mailboxID)", "from": "\(placement.nodeID)"])
+            }
+            let lease = try await registry.acquireLease(mailboxID: mailboxID, nodeID: nodeID, ttl: ttl, now: now)
+            held.withLock { $0[mailboxID] = lease }
+        } catch let error as MailStoreError {
+            throw error
+        } catch let error as ClusterRegistryError {
+            throw MailStoreError(.unavailable, error.code == .leaseHeld ? "the mailbox is leased to another storage node" : "the node registry refused the lease")
+        } catch {
+            throw MailStoreError(.unavailable, "the node registry cannot be reached")
+        }
+    }
+
+    /// The mailboxes leased here now.
+    public var leased: [String] { held.withLock { Array($0.keys) }.sorted() }
+
+    /// Renews every lease in one registry call; a lease the registry no longer has for this node is
+    /// taken again when the mailbox is still placed here (the registry was away too long), else dropped.
+    public func renew() async {
+        let mine = held.withLock { $0 }
+        guard !mine.isEmpty else { return }
+        let renewed: [MailboxLease]
+        do {
+            renewed = try await registry.renewLeases(nodeID: nodeID, ttl: ttl, now: Date())
+        } catch {
+            logger.warning("cannot renew the mailbox leases (the registry cannot be reached): writes stop before they expire",
+                           metadata: ["error": "\(type(of: error))"])
+            return
+        }
+        let byID = Dictionary(renewed.map { ($0.mailboxID, $0) }, uniquingKeysWith: { a, _ in a })
+        held.withLock { h in
+            for (id, lease) in byID where h[id]?.token == lease.token { h[id] = lease }
+        }
+        for (id, lease) in mine where byID[id]?.token != lease.token {
+            held.withLock { h in if h[id]?.token == lease.token { h[id] = nil } }
+            do {
+                try await claim(mailboxID: id)
+                logger.notice("mailbox lease taken again after it lapsed", metadata: ["mailbox": "\(id)"])
+            } catch {
+                logger.warning("mailbox lease lost: this node no longer writes it", metadata: ["mailbox": "\(id)"])
+            }
+        }
+    }
+
+    /// Releases every lease (a clean stop: another node with shared storage may take the mailboxes at once).
+    public func releaseAll() async {
+        let mine = held.withLock { h in defer { h = [:] }; return Array(h.values) }
+        for lease in mine { try? await registry.releaseLease(lease) }
+    }
+}
+
+/// A node's membership of the cluster while it serves: a heartbeat (free space of its mailbox
+/// volume) and, on a storage node, the lease renewal, every third of the lease time; on a clean
+/// stop, its leases are released and it is marked `stopped`.
+public struct ClusterMembership: Service {
+    public let registry: any ClusterRegistry
+    public let nodeID: String
+    /// The volume whose space is reported (the data directory).
+    public let volume: String
+    public let leases: StorageLeases?
+    public let period: Duration
+    public let logger: Logger
+
+    public init(registry: any ClusterRegistry, nodeID: String, volume: String, leases: StorageLeases?, period: Duration, logger: Logger) {
+        self.registry = registry; self.nodeID = nodeID; self.volume = volume; self.leases = leases; self.period = period; self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await beat(state: nil)
+                await leases?.renew()
+                do { try await Task.sleep(for: period) } catch { break }
+            }
+        }
+        await leases?.releaseAll()
+        await beat(state: .stopped)
+    }
+
+    func beat(state: NodeState?) async {
+        let space = DiskSpaceGuard.statfs(volume)
+        do {
+            try await registry.heartbeat(nodeID: nodeID, freeBytes: space?.free ?? 0, capacityBytes: space?.total ?? 0, state: state, now: Date())
+        } catch {
+            logger.warning("cluster heartbeat failed", metadata: ["error": "\(type(of: error))"])
+        }
+    }
+}

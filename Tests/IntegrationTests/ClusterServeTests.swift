@@ -1,0 +1,154 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// A cluster as separate `sealbox serve` processes on loopback (issue 19): PostgreSQL for the
+/// directory and the node registry, two storage nodes (`--role storage`, one mailbox each) and two
+/// frontends (`--role frontend`) that reach them over the mutual-TLS RPC. Real clients (imaplib,
+/// smtplib, poplib) through both frontends, then faults: a frontend killed mid-APPEND, a storage
+/// node killed during SMTP deliveries.
+@Suite("A cluster: two storage nodes and two frontends", .serialized)
+struct ClusterServeTests {
+    static let python = ProcessInfo.processInfo.environment["SEALBOX_TEST_PYTHON"] ?? "/usr/bin/python3"
+
+    /// One `sealbox serve` of the cluster.
+    final class Node: @unchecked Sendable {
+        // @unchecked: mutated only by the test's one task.
+        let name: String, dataDir: String, arguments: [String], environment: [String: String]
+        var process: ChildHandle
+        var output: LineCollector
+        init(name: String, dataDir: String, arguments: [String], environment: [String: String], ready: (String) -> Bool) throws {
+            self.name = name; self.dataDir = dataDir; self.arguments = arguments; self.environment = environment
+            (process, output) = try ServeProcess.launch(arguments, environment: environment)
+            try Self.wait(process, output, name: name, ready: ready)
+        }
+        static func wait(_ process: ChildHandle, _ output: LineCollector, name: String, ready: (String) -> Bool) throws {
+            let deadline = ContinuousClock.now + .seconds(90)
+            while ContinuousClock.now < deadline {
+                if ready(output.text) { return }
+                if !process.isRunning { break }
+                usleep(20_000)
+            }
+            ServeProcess.kill9(process)
+            throw ServerHarness.StartError(description: "\(name) did not start: \(output.text)")
+        }
+        func restart(ready: (String) -> Bool) throws {
+            (process, output) = try ServeProcess.launch(arguments, environment: environment)
+            try Self.wait(process, output, name: name, ready: ready)
+        }
+        func port(_ service: String) -> Int { ServerHarness.port(in: output.text, service: service) ?? 0 }
+        func stop() {
+            process.terminate()
+            let deadline = ContinuousClock.now + .seconds(20)
+            while process.isRunning && ContinuousClock.now < deadline { usleep(20_000) }
+            ServeProcess.kill9(process)
+        }
+    }
+
+    @Test("imaplib, smtplib and poplib through two frontends; IDLE on one sees mail from the other; kills lose nothing")
+    func twoStorageTwoFrontends() async throws {
+        let pg = try await PostgresServer.shared()
+        let database = try await pg.createDatabase()
+        let root = NSTemporaryDirectory() + "sealbox-cluster-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let clusterDir = root + "/ca"
+        let setup = try CLIHarness()
+        defer { setup.cleanUp() }
+        #expect(try await setup.run(["cluster", "init", "--dir", clusterDir]).ok)
+        for name in ["s1", "s2", "f1", "f2"] {
+            let issued = try await setup.run(["cluster", "add-node", name, "--address", "127.0.0.1", "--dir", clusterDir])
+            #expect(issued.ok, "\(issued.stderr)")
+        }
+        func common(_ name: String) -> [String: String] {
+            ServeProcess.environmentWithoutAuth.merging([
+                "SEALBOX_DIRECTORY_URL": pg.url(database: database),
+                "SEALBOX_CLUSTER_CERTIFICATE": clusterDir + "/\(name).pem",
+                "SEALBOX_CLUSTER_KEY": clusterDir + "/\(name).key",
+                "SEALBOX_CLUSTER_CA": clusterDir + "/ca.pem",
+                "SEALBOX_CLUSTER_SECRET_FILE": clusterDir + "/cluster.secret",
+                "SEALBOX_CLUSTER_LEASE_SECONDS": "15",
+            ]) { $1 }
+        }
+        // Each storage node's mailbox, made with the CLI on its data directory before it serves:
+        // the node leases the files it finds when it joins.
+        let s1CLI = CLIHarness(dataDir: root + "/s1"), s2CLI = CLIHarness(dataDir: root + "/s2")
+        #expect(try await s1CLI.run(["domain", "add", "example.com"], env: common("s1")).ok)
+        #expect(try await s1CLI.run(["alias", "add", "one@example.com"], env: common("s1")).ok)
+        let onePassword = try await s1CLI.run(["password", "generate", "one@example.com"], env: common("s1")).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try await s2CLI.run(["alias", "add", "two@example.com"], env: common("s2")).ok)
+        let twoPassword = try await s2CLI.run(["password", "generate", "two@example.com"], env: common("s2")).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!onePassword.isEmpty && !twoPassword.isEmpty)
+
+        func storage(_ name: String) throws -> Node {
+            let rpc = ServeProcess.freePort()
+            return try Node(name: name, dataDir: root + "/\(name)",
+                            arguments: ["serve", "--data-dir", root + "/\(name)", "--role", "storage", "--listen", "127.0.0.1"],
+                            environment: common(name).merging(["SEALBOX_CLUSTER_LISTEN": "127.0.0.1:\(rpc)"]) { $1 },
+                            ready: { $0.contains("listening: cluster-rpc") })
+        }
+        func frontend(_ name: String) throws -> Node {
+            try Node(name: name, dataDir: root + "/\(name)",
+                     arguments: ["serve", "--data-dir", root + "/\(name)", "--role", "frontend", "--listen", "127.0.0.1", "--allow-insecure-auth",
+                                 "--imap-port", "auto", "--imaps-port", "off", "--pop3-port", "auto", "--pop3s-port", "off",
+                                 "--smtp-port", "auto", "--submission-port", "off", "--submissions-port", "off"],
+                     environment: common(name), ready: { ServerHarness.port(in: $0, service: "smtp") != nil && ServerHarness.port(in: $0, service: "pop3") != nil })
+        }
+        let s1 = try storage("s1")
+        defer { s1.stop() }
+        let s2 = try storage("s2")
+        defer { s2.stop() }
+        let f1 = try frontend("f1")
+        defer { f1.stop() }
+        let f2 = try frontend("f2")
+        defer { f2.stop() }
+        #expect(s1.output.text.contains("cluster: node s1, role storage (1 mailbox lease(s))"), "\(s1.output.text)")
+        #expect(f1.output.text.contains("cluster: node f1, role frontend"), "\(f1.output.text)")
+        // A frontend keeps nothing: no node key, no directory, queue or mailbox files.
+        let kept = (try? FileManager.default.contentsOfDirectory(atPath: f1.dataDir)) ?? []
+        #expect(!kept.contains("node.key") && !kept.contains("queue.sqlite") && !kept.contains("mailboxes"), "\(kept)")
+        let placement = try await pg.psql("SELECT node_id || '=' || count(*) FROM mailbox_placement GROUP BY node_id ORDER BY node_id", database: database)
+        #expect(placement.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) } == ["s1=1", "s2=1"], "\(placement)")
+
+        let passwords = ["ONE_PW": onePassword, "TWO_PW": twoPassword]
+        let flow = try await ScriptRunner.run(Self.python, ["cluster_client.py", "flow", "\(f1.port("imap"))", "\(f1.port("pop3"))",
+                                                             "\(f2.port("imap"))", "\(f2.port("smtp"))"], env: passwords, timeout: .seconds(120))
+        #expect(flow.ok, "\(flow.output)")
+        #expect(flow.output.contains("ONE EXISTS 1"), "\(flow.output)")
+        #expect(flow.output.contains("TWO EXISTS VIA B 1"), "\(flow.output)")
+        #expect(flow.output.contains("IDLE ON A SAW EXISTS 2"), "\(flow.output)")
+        #expect(flow.output.contains("POP3 STAT 2"), "\(flow.output)")
+
+        // Frontend B killed in the middle of an APPEND literal: the client's retry on A stores it once.
+        let partial = try ChildHandle(Self.python, ["cluster_client.py", "partial-append", "\(f2.port("imap"))", "killed@test"],
+                                      environment: ProcessInfo.processInfo.environment.merging(passwords.merging(["PYTHONUNBUFFERED": "1"]) { $1 }) { $1 },
+                                      directory: ScriptRunner.clientsDirectory)
+        let sentBy = ContinuousClock.now + .seconds(60)
+        while !partial.stdoutText.contains("SENT") && partial.isRunning && ContinuousClock.now < sentBy { usleep(20_000) }
+        #expect(partial.stdoutText.contains("SENT"), "\(partial.stdoutText) \(partial.stderrText)")
+        ServeProcess.kill9(f2.process)
+        #expect(await partial.exited(within: .seconds(60)))
+        let once = try await ScriptRunner.run(Self.python, ["cluster_client.py", "append-once", "\(f1.port("imap"))", "killed@test"],
+                                              env: passwords, timeout: .seconds(60))
+        #expect(once.output.contains("BEFORE 0 AFTER 1"), "\(once.output)")
+
+        // Storage node s2 killed during SMTP deliveries to its mailbox and started again: every
+        // message answered 250 at its first try is there exactly once; the retried ones at least once.
+        let burst = try ChildHandle(Self.python, ["cluster_client.py", "smtp-burst", "\(f1.port("smtp"))", "\(f1.port("imap"))", "20"],
+                                    environment: ProcessInfo.processInfo.environment.merging(passwords.merging(["PYTHONUNBUFFERED": "1"]) { $1 }) { $1 },
+                                    directory: ScriptRunner.clientsDirectory)
+        let halfBy = ContinuousClock.now + .seconds(90)
+        while !burst.stdoutText.contains("HALF") && burst.isRunning && ContinuousClock.now < halfBy { usleep(20_000) }
+        #expect(burst.stdoutText.contains("HALF"), "\(burst.stdoutText) \(burst.stderrText)")
+        ServeProcess.kill9(s2.process)
+        try await Task.sleep(for: .seconds(2))
+        try s2.restart(ready: { $0.contains("listening: cluster-rpc") })
+        #expect(await burst.exited(within: .seconds(150)))
+        let burstOutput = burst.stdoutText + burst.stderrText
+        #expect(burst.terminationStatus == 0, "\(burstOutput)")
+        #expect(burstOutput.contains("FIRST-TRY NOT EXACTLY ONCE []"), "\(burstOutput)")
+        #expect(burstOutput.contains("RETRIED MISSING []"), "\(burstOutput)")
+        #expect(!(s1.output.text + s2.output.text + f1.output.text).contains(onePassword))
+    }
+}

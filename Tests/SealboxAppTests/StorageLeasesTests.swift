@@ -1,0 +1,110 @@
+import ClusterRegistry
+import Directory
+import Foundation
+import Logging
+import MailboxAPI
+import MailCore
+import MailStore
+import SealboxApp
+import Synchronization
+import Testing
+
+/// A storage node's leases (issue 19) over the in-memory registry, and the commit fence they put on
+/// `LocalMailboxService`: a node writes a mailbox only while its lease holds.
+@Suite("Storage node leases and the commit fence")
+struct StorageLeasesTests {
+    static let a = NodeRegistration(id: "s1", name: "s1", rpcAddress: "127.0.0.1:1", role: .storage)
+    static let b = NodeRegistration(id: "s2", name: "s2", rpcAddress: "127.0.0.1:2", role: .storage)
+    static let mailbox = String(repeating: "ab", count: 16)
+
+    func registry() async throws -> InMemoryClusterRegistry {
+        let r = InMemoryClusterRegistry()
+        _ = try await r.register(Self.a, now: Date())
+        _ = try await r.register(Self.b, now: Date())
+        return r
+    }
+
+    func unavailable(_ body: () async throws -> Void) async -> Bool {
+        do { try await body(); return false } catch let e as MailStoreError { return e.code == .unavailable } catch { return false }
+    }
+
+    @Test("an unplaced mailbox is leased here; one leased elsewhere is refused; with shared storage an expired one is taken over")
+    func claims() async throws {
+        let r = try await registry()
+        let s1 = StorageLeases(registry: r, nodeID: "s1", ttl: 30, sharedStorage: false, logger: Logger(label: "t"))
+        let s2 = StorageLeases(registry: r, nodeID: "s2", ttl: 30, sharedStorage: true, logger: Logger(label: "t"))
+        #expect(!s1.mayCommit(mailboxID: Self.mailbox))
+        try await s1.claim(mailboxID: Self.mailbox)
+        #expect(s1.mayCommit(mailboxID: Self.mailbox))
+        #expect(try await r.placement(mailboxID: Self.mailbox)?.nodeID == "s1")
+        // s2 may not while s1's lease holds, even with shared storage.
+        #expect(await unavailable { try await s2.claim(mailboxID: Self.mailbox) })
+        #expect(!s2.mayCommit(mailboxID: Self.mailbox))
+        // s1 stops renewing; once the lease has expired, s2 (shared storage) takes it over with a new token.
+        let token = try #require(try await r.placement(mailboxID: Self.mailbox)?.lease?.token)
+        let taken = try await r.acquireLease(mailboxID: Self.mailbox, nodeID: "s2", ttl: 30, now: Date().addingTimeInterval(31))
+        #expect(taken.token == token + 1)
+        // s1's renewal finds its lease gone and the mailbox placed on s2: it stops writing it.
+        await s1.renew()
+        #expect(!s1.mayCommit(mailboxID: Self.mailbox))
+        #expect(await unavailable { try await s1.claim(mailboxID: Self.mailbox) })
+        // Without shared storage, a mailbox of another node is never taken, expired or not.
+        let other = String(repeating: "cd", count: 16)
+        _ = try await r.acquireLease(mailboxID: other, nodeID: "s2", ttl: 1, now: Date().addingTimeInterval(-10))
+        #expect(await unavailable { try await s1.claim(mailboxID: other) })
+    }
+
+    @Test("renew keeps every lease in one call; release lets the next claim raise the token")
+    func renewAndRelease() async throws {
+        let r = try await registry()
+        let s1 = StorageLeases(registry: r, nodeID: "s1", ttl: 30, sharedStorage: false, logger: Logger(label: "t"))
+        let ids = (0..<5).map { String(format: "%032x", $0 + 1) }
+        for id in ids { try await s1.claim(mailboxID: id) }
+        await s1.renew()
+        #expect(s1.leased == ids.sorted())
+        #expect(ids.allSatisfy { s1.mayCommit(mailboxID: $0) })
+        let before = try #require(try await r.placement(mailboxID: ids[0])?.lease?.token)
+        await s1.releaseAll()
+        #expect(s1.leased.isEmpty && !s1.mayCommit(mailboxID: ids[0]))
+        try await s1.claim(mailboxID: ids[0])
+        #expect(try await r.placement(mailboxID: ids[0])?.lease?.token == before + 1)
+    }
+
+    /// An ownership the test switches.
+    final class Switch: MailboxOwnership {
+        let allowed = Mutex(true)
+        func claim(mailboxID: String) async throws {
+            guard allowed.withLock({ $0 }) else { throw MailStoreError(.unavailable, "not ours") }
+        }
+        func mayCommit(mailboxID: String) -> Bool { allowed.withLock { $0 } }
+    }
+
+    @Test("a lost lease rolls back the commit (NO [UNAVAILABLE] material) and refuses inbound mail; nothing of it is stored")
+    func commitFence() async throws {
+        let dir = NSTemporaryDirectory() + "sealbox-fence-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let node = try SealboxNode.open(dataDirectory: dir)
+        let ownership = Switch()
+        node.mailboxes.ownership = ownership
+        _ = try await node.directory.addDomain(try Domain("example.com"))
+        let alias = try await node.directory.addAlias(try EmailAddress("fence@example.com"), store: true, forwardTo: [], webhooks: [], quotaBytes: nil)
+        let password = try await node.mailboxes.createMailbox(for: alias, label: nil).password
+        let session = try await node.mailboxes.unlock(address: try EmailAddress("fence@example.com"), password: password)
+        let message = Array("From: a@example.org\r\nSubject: one\r\n\r\nbody\r\n".utf8)
+        _ = try await session.append(to: "INBOX", message: message, flags: [], keywords: [], internalDate: nil)
+        ownership.allowed.withLock { $0 = false }
+        #expect(await unavailable { _ = try await session.append(to: "INBOX", message: message, flags: [], keywords: [], internalDate: nil) })
+        #expect(await unavailable { _ = try await session.storeFlags(in: "INBOX", uids: UIDSet(1...1), operation: .add, flags: [.seen], keywords: [], unchangedSince: nil) })
+        let refreshed = try #require(try await node.directory.alias(address: try EmailAddress("fence@example.com")))
+        #expect(await unavailable {
+            _ = try await node.mailboxes.acceptInbound(message: message, internalDate: Date(),
+                                                       mailboxes: [InboundMailbox(mailboxID: refreshed.mailboxID!, publicKey: refreshed.publicKey!)], jobs: [])
+        })
+        #expect(try await node.queue.count(mailboxID: refreshed.mailboxID!) == 0)
+        ownership.allowed.withLock { $0 = true }
+        #expect(try await session.status(of: "INBOX").messages == 1)
+        #expect(try await session.messages(in: "INBOX", uids: nil, changedSince: nil).allSatisfy { $0.flags.isEmpty })
+        await session.close()
+        await node.shutdown()
+    }
+}
