@@ -253,7 +253,7 @@ let package = Package(
         ]),
         .executableTarget(name: "sealbox", dependencies: [
             "SealboxApp", "IMAPCore", "MIMEParser", "MailboxAPI", "MailCore", "Backup", "MailStore", "Directory", "DNSCore", "DNSResolver",
-            "ManageSieveServer", "Sieve", "PostgresDirectory", "ClusterRPC",
+            "ManageSieveServer", "Sieve", "PostgresDirectory", "ClusterRPC", "ClusterRegistry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),

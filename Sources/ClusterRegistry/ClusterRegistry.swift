@@ -50,11 +50,14 @@ public struct NodeRecord: Sendable, Hashable {
     public var capacityBytes: Int64
     public var registered: Date
     public var lastHeartbeat: Date
+    /// What the node counted at its last heartbeat (`NodeStats`: sessions, unlocked mailboxes, queue depths).
+    public var stats: [String: Int64]
 
     public init(id: String, name: String, rpcAddress: String, role: NodeRole, state: NodeState, freeBytes: Int64, capacityBytes: Int64,
-                registered: Date, lastHeartbeat: Date) {
+                registered: Date, lastHeartbeat: Date, stats: [String: Int64] = [:]) {
         self.id = id; self.name = name; self.rpcAddress = rpcAddress; self.role = role; self.state = state
         self.freeBytes = freeBytes; self.capacityBytes = capacityBytes; self.registered = registered; self.lastHeartbeat = lastHeartbeat
+        self.stats = stats
     }
 
     /// Heard from within `window` of `now`.
@@ -122,9 +125,9 @@ public protocol ClusterRegistry: Sendable {
     /// Adds the node, or updates its name, address and role (same id): state `active`.
     /// `nameInUse` when another id has this name; `invalid` for malformed values.
     func register(_ node: NodeRegistration, now: Date) async throws -> NodeRecord
-    /// Records that the node is alive with this much space; `state` replaces its state when given.
-    /// `noSuchNode`.
-    func heartbeat(nodeID: String, freeBytes: Int64, capacityBytes: Int64, state: NodeState?, now: Date) async throws
+    /// Records that the node is alive with this much space and these counts (`NodeStats`, replacing
+    /// the last ones); `state` replaces its state when given. `noSuchNode`; `invalid` for bad stats.
+    func heartbeat(nodeID: String, freeBytes: Int64, capacityBytes: Int64, stats: [String: Int64], state: NodeState?, now: Date) async throws
     /// Every node, sorted by name.
     func nodes() async throws -> [NodeRecord]
     func node(id: String) async throws -> NodeRecord?
@@ -223,7 +226,44 @@ public enum ClusterRegistryRules {
     }
 }
 
+/// The counts a node reports with its heartbeat (`sealbox cluster status`), as text in the registry:
+/// `key=value` pairs joined by `,`; keys are lower-case letters and dots, values integers.
+public enum NodeStats {
+    public static let sessions = "sessions"
+    public static let unlocked = "mailboxes.unlocked"
+    public static let leased = "mailboxes.leased"
+    public static let queueInbound = "queue.inbound"
+    public static let queueOutbound = "queue.outbound"
+    public static let maxKeys = 16
+
+    public static func encode(_ stats: [String: Int64]) throws(ClusterRegistryError) -> String {
+        guard stats.count <= maxKeys, stats.keys.allSatisfy(isKey) else {
+            throw ClusterRegistryError(.invalid, "node stats: at most \(maxKeys) keys of lower-case letters and dots")
+        }
+        return stats.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+    }
+
+    /// What `encode` wrote; anything else is left out.
+    public static func decode(_ text: String) -> [String: Int64] {
+        var out: [String: Int64] = [:]
+        for pair in text.split(separator: ",").prefix(maxKeys) {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.count == 2, isKey(String(parts[0])), let value = Int64(parts[1]) { out[String(parts[0])] = value }
+        }
+        return out
+    }
+
+    static func isKey(_ key: String) -> Bool {
+        (1...40).contains(key.utf8.count) && key.utf8.allSatisfy { (0x61...0x7A).contains($0) || $0 == 0x2E }
+    }
+}
+
 extension ClusterRegistry {
+    /// A heartbeat without counts.
+    public func heartbeat(nodeID: String, freeBytes: Int64, capacityBytes: Int64, state: NodeState?, now: Date) async throws {
+        try await heartbeat(nodeID: nodeID, freeBytes: freeBytes, capacityBytes: capacityBytes, stats: [:], state: state, now: now)
+    }
+
     public func isLeaseValid(_ lease: MailboxLease, now: Date = Date()) async throws -> Bool {
         try await isLeaseValid(mailboxID: lease.mailboxID, nodeID: lease.nodeID, token: lease.token, now: now)
     }

@@ -26,11 +26,12 @@ public final class InMemoryClusterRegistry: ClusterRegistry {
         }
     }
 
-    public func heartbeat(nodeID: String, freeBytes: Int64, capacityBytes: Int64, state newState: NodeState?, now: Date) async throws {
+    public func heartbeat(nodeID: String, freeBytes: Int64, capacityBytes: Int64, stats: [String: Int64], state newState: NodeState?, now: Date) async throws {
         try ClusterRegistryRules.validateSpace(free: freeBytes, capacity: capacityBytes)
+        _ = try NodeStats.encode(stats)
         try state.withLock { (s: inout State) throws(ClusterRegistryError) in
             guard var record = s.nodes[nodeID] else { throw ClusterRegistryError(.noSuchNode, "no node \(nodeID)") }
-            record.freeBytes = freeBytes; record.capacityBytes = capacityBytes
+            record.freeBytes = freeBytes; record.capacityBytes = capacityBytes; record.stats = stats
             record.lastHeartbeat = ClusterRegistryRules.normalized(now)
             if let newState { record.state = newState }
             s.nodes[nodeID] = record

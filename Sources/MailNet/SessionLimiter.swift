@@ -26,4 +26,6 @@ public final class SessionLimiter: Sendable {
     }
 
     public func count(_ mailboxID: String) -> Int { counts.withLock { $0[mailboxID, default: 0] } }
+    /// Every mailbox's sessions together (a cluster node's heartbeat).
+    public var total: Int { counts.withLock { $0.values.reduce(0, +) } }
 }

@@ -14,7 +14,7 @@ public final class PostgresClusterRegistry: ClusterRegistry {
     /// Uses `directory`'s pool; the directory's migrations created the tables.
     public init(directory: PostgresDirectory) { self.directory = directory }
 
-    static let nodeColumns = "id, name, rpc_address, role, state, free_bytes, capacity_bytes, registered, last_heartbeat"
+    static let nodeColumns = "id, name, rpc_address, role, state, free_bytes, capacity_bytes, registered, last_heartbeat, stats"
 
     public func register(_ node: NodeRegistration, now: Date) async throws -> NodeRecord {
         try ClusterRegistryRules.validate(node)
@@ -39,10 +39,11 @@ public final class PostgresClusterRegistry: ClusterRegistry {
         }
     }
 
-    public func heartbeat(nodeID: String, freeBytes: Int64, capacityBytes: Int64, state: NodeState?, now: Date) async throws {
+    public func heartbeat(nodeID: String, freeBytes: Int64, capacityBytes: Int64, stats: [String: Int64], state: NodeState?, now: Date) async throws {
         try ClusterRegistryRules.validateSpace(free: freeBytes, capacity: capacityBytes)
+        let statsText = try NodeStats.encode(stats)
         let rows = try await directory.query("""
-            UPDATE cluster_node SET free_bytes = \(freeBytes), capacity_bytes = \(capacityBytes),
+            UPDATE cluster_node SET free_bytes = \(freeBytes), capacity_bytes = \(capacityBytes), stats = \(statsText),
                 last_heartbeat = \(ClusterRegistryRules.normalized(now)), state = coalesce(\(state?.rawValue), state)
             WHERE id = \(nodeID) RETURNING 1
             """)
@@ -178,12 +179,13 @@ public final class PostgresClusterRegistry: ClusterRegistry {
     }
 
     static func nodeRecord(_ row: PostgresRow) throws -> NodeRecord {
-        let (id, name, address, role, state, free, capacity, registered, heartbeat) =
-            try row.decode((String, String, String, String, String, Int64, Int64, Date, Date).self)
+        let (id, name, address, role, state, free, capacity, registered, heartbeat, stats) =
+            try row.decode((String, String, String, String, String, Int64, Int64, Date, Date, String).self)
         guard let role = NodeRole(rawValue: role), let state = NodeState(rawValue: state) else {
             throw ClusterRegistryError(.invalid, "unreadable node record \(id)")
         }
         return NodeRecord(id: id, name: name, rpcAddress: address, role: role, state: state, freeBytes: free, capacityBytes: capacity,
-                          registered: ClusterRegistryRules.normalized(registered), lastHeartbeat: ClusterRegistryRules.normalized(heartbeat))
+                          registered: ClusterRegistryRules.normalized(registered), lastHeartbeat: ClusterRegistryRules.normalized(heartbeat),
+                          stats: NodeStats.decode(stats))
     }
 }

@@ -151,6 +151,10 @@ extension PostgresDirectory {
             """,
             "CREATE INDEX mailbox_placement_node ON mailbox_placement(node_id, mailbox_id)",
         ]),
+        // What each node counts at its heartbeat (NodeStats): `sealbox cluster status`.
+        Migration(name: "v3-node-stats", statements: [
+            "ALTER TABLE cluster_node ADD COLUMN stats TEXT NOT NULL DEFAULT ''",
+        ]),
     ]
 
     /// Applies the missing migrations in one transaction under a transaction-scoped advisory

@@ -91,9 +91,8 @@ public enum SealboxServer {
             })
         }
         // One throttle and one per-mailbox session count for every protocol of the node.
-        let authenticator = SessionAuthenticator(
-            mailboxes: mailboxes, gate: AuthThrottle(),
-            limiter: SessionLimiter(maxPerMailbox: configuration.imap.maxSessionsPerMailbox))
+        let limiter = SessionLimiter(maxPerMailbox: configuration.imap.maxSessionsPerMailbox)
+        let authenticator = SessionAuthenticator(mailboxes: mailboxes, gate: AuthThrottle(), limiter: limiter)
         var services: [any Service] = []
         // The node's one DNS resolver. Its service comes first so that it is stopped last.
         let resolver: any DNSResolving
@@ -187,7 +186,7 @@ public enum SealboxServer {
                                                 allowInsecureAuth: configuration.submission.allowInsecureAuth),
                                              logger: logger).services(onBound: onListenerBound)
         }
-        if let cluster { services += try cluster.services(node: node, logger: logger, onBound: onListenerBound) }
+        if let cluster { services += try cluster.services(node: node, sessions: { limiter.total }, logger: logger, onBound: onListenerBound) }
         guard let node, let outbound else {
             // A frontend: no outbound worker, queue or backups (storage nodes run them), and no HTTP yet.
             if configuration.http.enabled, !configuration.http.port.isOff { onOff(configuration.http.tls ? "https" : "http", "node.role") }

@@ -1,5 +1,8 @@
 import ArgumentParser
+import ClusterRegistry
 import ClusterRPC
+import PostgresDirectory
+import SealboxApp
 import Foundation
 
 /// `sealbox cluster`: the cluster's certificate authority and node certificates (docs/cluster-rpc.md).
@@ -7,7 +10,7 @@ import Foundation
 struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster", abstract: "The cluster's certificates: its CA and the node certificates the RPC between nodes uses.",
-        subcommands: [Init.self, AddNode.self])
+        subcommands: [Init.self, AddNode.self, Status.self])
 
     struct Init: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -66,6 +69,41 @@ struct ClusterCommand: AsyncParsableCommand {
                 emit("node key:         \(key) (0600)")
                 emit("names:            \(([name] + addresses.filter { $0 != name }).joined(separator: ", "))")
                 emit("on the node: cluster.certificate=\(cert) cluster.key=\(key) cluster.ca=\(ClusterCertificates.caPaths(directory: caDirectory).certificate)")
+            }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the cluster's nodes (role, state, last heartbeat, free space, sessions, queue depths) and the mailbox leases.",
+            discussion: """
+                Reads the node registry in the PostgreSQL directory (directory.url from the settings, SEALBOX_DIRECTORY_URL \
+                or --config). A node whose last heartbeat is older than one lease time is shown as `silent`. The counts are \
+                what each node reported with its last heartbeat (every third of cluster.leaseSeconds).
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Option(name: .customLong("config"), help: ArgumentHelp("A JSON settings file.", valueName: "file")) var config: String?
+
+        func run() async throws {
+            try await runReportingErrors {
+                let settings = try await SealboxConfiguration.load(overrides: ["data.directory": global.dataDir], configFile: config)
+                guard let text = settings.directory.url else { throw CLIFailure("no cluster here: directory.url (SEALBOX_DIRECTORY_URL) is not set") }
+                let url: PostgresURL
+                do { url = try PostgresURL(text) } catch { throw CLIFailure("directory.url: \(error)") }
+                let directory = try await PostgresDirectory.connect(PostgresDirectory.Configuration(url: url))
+                let registry = PostgresClusterRegistry(directory: directory)
+                let nodes: [NodeRecord], placements: [MailboxPlacement]
+                do {
+                    nodes = try await registry.nodes()
+                    placements = try await registry.placements()
+                } catch {
+                    await directory.shutdown()
+                    throw error
+                }
+                await directory.shutdown()
+                for line in ClusterStatusReport.lines(nodes: nodes, placements: placements, now: Date(), leaseSeconds: Double(settings.cluster.leaseSeconds)) {
+                    emit(line)
+                }
             }
         }
     }

@@ -111,6 +111,17 @@ struct ClusterServeTests {
         let placement = try await pg.psql("SELECT node_id || '=' || count(*) FROM mailbox_placement GROUP BY node_id ORDER BY node_id", database: database)
         #expect(placement.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) } == ["s1=1", "s2=1"], "\(placement)")
 
+        // Every node heard from, with its counts; both mailboxes leased.
+        let status = try await setup.run(["cluster", "status"], env: ["SEALBOX_DIRECTORY_URL": pg.url(database: database)])
+        #expect(status.ok, "\(status.stderr)")
+        let statusLines = status.stdout.split(separator: "\n").map(String.init)
+        for (name, role) in [("s1", "storage"), ("s2", "storage"), ("f1", "frontend"), ("f2", "frontend")] {
+            #expect(statusLines.contains { $0.hasPrefix(name + " ") && $0.contains(role) && $0.contains("active") }, "\(status.stdout)")
+        }
+        #expect(statusLines.contains { $0.hasPrefix("s1 ") && $0.contains("127.0.0.1:") }, "\(status.stdout)")
+        #expect(status.stdout.contains("mailboxes: 2 placed; leases: 2 held, 0 expired, 0 released"), "\(status.stdout)")
+        #expect(!status.stdout.contains(pg.password) && !status.stderr.contains(pg.password))
+
         let passwords = ["ONE_PW": onePassword, "TWO_PW": twoPassword]
         let flow = try await ScriptRunner.run(Self.python, ["cluster_client.py", "flow", "\(f1.port("imap"))", "\(f1.port("pop3"))",
                                                              "\(f2.port("imap"))", "\(f2.port("smtp"))"], env: passwords, timeout: .seconds(120))

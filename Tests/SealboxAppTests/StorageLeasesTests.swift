@@ -108,3 +108,39 @@ struct StorageLeasesTests {
         await node.shutdown()
     }
 }
+
+@Suite("cluster status report and node stats")
+struct ClusterStatusReportTests {
+    @Test("node stats survive the registry's text; bad keys are refused")
+    func statsText() throws {
+        let stats: [String: Int64] = [NodeStats.sessions: 12, NodeStats.queueInbound: 3, NodeStats.unlocked: 0]
+        #expect(NodeStats.decode(try NodeStats.encode(stats)) == stats)
+        #expect(NodeStats.decode("sessions=1,Bad=2,x=,=3,queue.inbound=-4") == ["sessions": 1, "queue.inbound": -4])
+        #expect(throws: ClusterRegistryError.self) { try NodeStats.encode(["Sessions": 1]) }
+        #expect(throws: ClusterRegistryError.self) { try NodeStats.encode(Dictionary(uniqueKeysWithValues: (0..<17).map { (String(repeating: "a", count: $0 + 1), Int64($0)) })) }
+    }
+
+    @Test("one row per node: silent when its heartbeat is older than a lease; leases counted held, expired, released")
+    func report() {
+        let now = Date()
+        let nodes = [
+            NodeRecord(id: "f1", name: "f1", rpcAddress: "", role: .frontend, state: .active, freeBytes: 0, capacityBytes: 0,
+                       registered: now, lastHeartbeat: now.addingTimeInterval(-3), stats: [NodeStats.sessions: 7]),
+            NodeRecord(id: "s1", name: "s1", rpcAddress: "10.0.0.1:7443", role: .storage, state: .active, freeBytes: 5_500_000_000,
+                       capacityBytes: 10_000_000_000, registered: now, lastHeartbeat: now.addingTimeInterval(-100),
+                       stats: [NodeStats.queueInbound: 2, NodeStats.queueOutbound: 1, NodeStats.unlocked: 4]),
+        ]
+        let id = { (n: Int) in String(format: "%032x", n) }
+        let placements = [
+            MailboxPlacement(mailboxID: id(1), nodeID: "s1", lease: MailboxLease(mailboxID: id(1), nodeID: "s1", token: 1, expires: now.addingTimeInterval(10))),
+            MailboxPlacement(mailboxID: id(2), nodeID: "s1", lease: MailboxLease(mailboxID: id(2), nodeID: "s1", token: 1, expires: now.addingTimeInterval(-1))),
+            MailboxPlacement(mailboxID: id(3), nodeID: "gone", lease: nil),
+        ]
+        let lines = ClusterStatusReport.lines(nodes: nodes, placements: placements, now: now, leaseSeconds: 30)
+        #expect(lines.count == 4)
+        #expect(lines[0].hasPrefix("NODE"))
+        #expect(lines[1].hasPrefix("f1") && lines[1].contains("frontend") && lines[1].contains("active") && lines[1].contains("7"))
+        #expect(lines[2].hasPrefix("s1") && lines[2].contains("silent") && lines[2].contains("5.5 GB") && lines[2].contains("10.0.0.1:7443"))
+        #expect(lines[3] == "mailboxes: 3 placed; leases: 1 held, 1 expired, 1 released; on unregistered nodes: gone")
+    }
+}

@@ -129,9 +129,23 @@ public final class ClusterRuntime: Sendable {
 
     /// The cluster's services: the heartbeat (and lease renewal), and on a storage node the RPC
     /// listener serving `node`'s mailboxes. `onBound` hears the RPC listener's address.
-    public func services(node: SealboxNode?, logger: Logger, onBound: @escaping @Sendable (String, SocketAddress) -> Void) throws -> [any Service] {
+    /// `sessions`: the client sessions open on this node now.
+    public func services(node: SealboxNode?, sessions: @escaping @Sendable () -> Int, logger: Logger,
+                         onBound: @escaping @Sendable (String, SocketAddress) -> Void) throws -> [any Service] {
         let period = Duration.milliseconds(Int64(settings.leaseSeconds) * 1000 / 3)
-        var services: [any Service] = [ClusterMembership(registry: registry, nodeID: name, volume: dataDirectory, leases: leases, period: period, logger: logger)]
+        let leases = self.leases
+        let stats: @Sendable () async -> [String: Int64] = {
+            var stats: [String: Int64] = [NodeStats.sessions: Int64(sessions())]
+            if let node {
+                stats[NodeStats.unlocked] = Int64(await node.mailboxes.unlockedCount())
+                if let inbound = try? await node.queue.inboundSummary() { stats[NodeStats.queueInbound] = Int64(inbound.reduce(0) { $0 + $1.count }) }
+                if let outbound = try? await node.queue.outboundSummary() { stats[NodeStats.queueOutbound] = Int64(outbound.reduce(0) { $0 + $1.count }) }
+            }
+            if let leases { stats[NodeStats.leased] = Int64(leases.leased.count) }
+            return stats
+        }
+        var services: [any Service] = [ClusterMembership(registry: registry, nodeID: name, volume: dataDirectory, leases: leases, period: period,
+                                                         stats: stats, logger: logger)]
         if role == .storage, let node, let listen = settings.listen {
             let server = ClusterRPCServer(configuration: .init(host: listen.host, port: listen.port, tls: tls), service: node.mailboxes, logger: logger)
             services.append(try server.makeService { address in onBound("cluster-rpc", address) })

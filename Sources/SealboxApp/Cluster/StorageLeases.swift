@@ -105,10 +105,14 @@ public struct ClusterMembership: Service {
     public let volume: String
     public let leases: StorageLeases?
     public let period: Duration
+    /// The counts sent with each heartbeat (`NodeStats`).
+    public let stats: @Sendable () async -> [String: Int64]
     public let logger: Logger
 
-    public init(registry: any ClusterRegistry, nodeID: String, volume: String, leases: StorageLeases?, period: Duration, logger: Logger) {
-        self.registry = registry; self.nodeID = nodeID; self.volume = volume; self.leases = leases; self.period = period; self.logger = logger
+    public init(registry: any ClusterRegistry, nodeID: String, volume: String, leases: StorageLeases?, period: Duration,
+                stats: @escaping @Sendable () async -> [String: Int64] = { [:] }, logger: Logger) {
+        self.registry = registry; self.nodeID = nodeID; self.volume = volume; self.leases = leases; self.period = period
+        self.stats = stats; self.logger = logger
     }
 
     public func run() async throws {
@@ -126,7 +130,8 @@ public struct ClusterMembership: Service {
     func beat(state: NodeState?) async {
         let space = DiskSpaceGuard.statfs(volume)
         do {
-            try await registry.heartbeat(nodeID: nodeID, freeBytes: space?.free ?? 0, capacityBytes: space?.total ?? 0, state: state, now: Date())
+            try await registry.heartbeat(nodeID: nodeID, freeBytes: space?.free ?? 0, capacityBytes: space?.total ?? 0, stats: await stats(),
+                                         state: state, now: Date())
         } catch {
             logger.warning("cluster heartbeat failed", metadata: ["error": "\(type(of: error))"])
         }
