@@ -57,6 +57,9 @@ struct RPCDispatcher {
             let handle = try r.u64()
             try r.finish()
             await connection.closeReader(handle)
+        case .createMailbox, .moveOut, .receiveBegin, .receiveChunk, .receiveQueued, .receiveCommit, .receiveAbort, .receiveLate:
+            guard let admin = connection.admin else { throw RPCProtocolError("no administration on this node", code: .unknownMethod) }
+            try await StorageNodeAdminCodec.dispatch(method, admin, &r, &w)
         default:
             let handle = try r.u64()
             if method == .close {

@@ -28,25 +28,28 @@ public struct ClusterRPCServer: Sendable {
 
     public let configuration: Configuration
     public let service: any MailboxService
+    /// The node's administration calls (mailbox creation, moves); nil: answered `unknownMethod`.
+    public let admin: (any StorageNodeAdmin)?
     public let logger: Logger
 
-    public init(configuration: Configuration, service: any MailboxService, logger: Logger) {
+    public init(configuration: Configuration, service: any MailboxService, admin: (any StorageNodeAdmin)? = nil, logger: Logger) {
         self.configuration = configuration
         self.service = service
+        self.admin = admin
         self.logger = logger
     }
 
     /// The listener as a service (run it in the node's ServiceGroup); `onBound` gets the bound
     /// address (a port 0 becomes real).
     public func makeService(onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }) throws -> some Service {
-        let limits = configuration.limits, service = self.service, logger = self.logger
+        let limits = configuration.limits, service = self.service, admin = self.admin, logger = self.logger
         let ws = WebSocketServerConfiguration(maxFrameSize: limits.maxFramePayload + RPCFrame.headerSize + 64,
                                               autoPing: .enabled(timePeriod: .seconds(30)), closeTimeout: .seconds(5))
         let server: HTTPServerBuilder = try .tls(
             .http1WebSocketUpgrade(configuration: .init(ws: ws)) { request, _, _ in
                 guard request.path == Self.path else { return .dontUpgrade }
                 return .upgrade([:]) { inbound, outbound, _ in
-                    let connection = RPCServerConnection(service: service, outbound: outbound, limits: limits, logger: logger)
+                    let connection = RPCServerConnection(service: service, admin: admin, outbound: outbound, limits: limits, logger: logger)
                     await connection.run(inbound: inbound)
                 }
             },
@@ -75,8 +78,10 @@ actor RPCServerConnection {
     static let maxSessions = 10_000
     static let maxReaders = 256
 
-    init(service: any MailboxService, outbound: WebSocketOutboundWriter, limits: RPCLimits, logger: Logger) {
-        self.service = service; self.outbound = outbound; self.limits = limits; self.logger = logger
+    let admin: (any StorageNodeAdmin)?
+
+    init(service: any MailboxService, admin: (any StorageNodeAdmin)?, outbound: WebSocketOutboundWriter, limits: RPCLimits, logger: Logger) {
+        self.service = service; self.admin = admin; self.outbound = outbound; self.limits = limits; self.logger = logger
     }
 
     func run(inbound: WebSocketInboundStream) async {

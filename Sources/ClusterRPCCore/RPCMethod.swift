@@ -25,4 +25,11 @@ public enum RPCMethod: UInt16, Sendable, CaseIterable {
     /// A large message read piece by piece: open (handle and size), next piece (empty at the
     /// end), close. The frontend pulls, so a slow IMAP client holds no more than one piece.
     case readerOpen = 90, readerNext, readerClose
+
+    /// Storage-node administration (`StorageNodeAdmin`): a new mailbox made on the node the
+    /// placement chose, and a mailbox moved between nodes (`moveOut` asks its owner to move it; the
+    /// owner sends the files and queued mail with `receive*`).
+    case createMailbox = 100
+    case moveOut = 101
+    case receiveBegin = 110, receiveChunk, receiveQueued, receiveCommit, receiveAbort, receiveLate
 }

@@ -58,6 +58,15 @@ public final class LocalMailboxService: MailboxService {
         set { jobsQueuedValue.withLock { $0 = newValue } }
     }
 
+    /// In a cluster: makes a new mailbox on the storage node the placement chooses (`node`: the one
+    /// named) and returns its password and entry, or nil when that node is this one.
+    public typealias MailboxPlacer = @Sendable (_ alias: AliasRecord, _ label: String?, _ node: String?) async throws -> (password: String, record: PasswordRecord)?
+    private let placerValue = Mutex<MailboxPlacer?>(nil)
+    public var placeNewMailbox: MailboxPlacer? {
+        get { placerValue.withLock { $0 } }
+        set { placerValue.withLock { $0 = newValue } }
+    }
+
     /// Before a mailbox is opened or mail is queued for it: this node's lease (no-op without ownership).
     func claim(_ mailboxID: String) async throws {
         try await ownership?.claim(mailboxID: mailboxID)
@@ -65,6 +74,10 @@ public final class LocalMailboxService: MailboxService {
 
     /// Opens the file with the ownership's commit fence in place.
     func openFenced(mailboxID: String, dataKey: SecretBytes) throws -> MailboxDatabase {
+        // The lease may have gone while the open waited (a move away finished meanwhile).
+        if let ownership, !ownership.mayCommit(mailboxID: mailboxID) {
+            throw MailStoreError(.unavailable, "the mailbox is not on this storage node (any more)")
+        }
         let database = try MailboxDatabase.open(storageRoot: storageRoot, mailboxID: mailboxID, dataKey: dataKey)
         if let ownership {
             do {
@@ -229,7 +242,14 @@ public final class LocalMailboxService: MailboxService {
     /// Creates the mailbox of a storing alias that has none yet: a data key, a mailbox file with its
     /// HPKE key pair, the public key in the directory, and a first generated password wrapping the
     /// key. Returns the password (shown once) and its entry.
-    public func createMailbox(for alias: AliasRecord, label: String?) async throws -> (password: String, record: PasswordRecord) {
+    public func createMailbox(for alias: AliasRecord, label: String?, node: String? = nil) async throws -> (password: String, record: PasswordRecord) {
+        if let place = placeNewMailbox, let made = try await place(alias, label, node) { return made }
+        guard node == nil else { throw MailStoreError(.unavailable, "mailbox placement on a named node needs a cluster storage node") }
+        return try await createMailboxHere(for: alias, label: label)
+    }
+
+    /// `createMailbox` on this node, whatever the placement says (the placement's own call).
+    public func createMailboxHere(for alias: AliasRecord, label: String?) async throws -> (password: String, record: PasswordRecord) {
         guard alias.store else { throw MailStoreError(.notStored, "\(alias.address) does not store mail") }
         guard alias.mailboxID == nil else { throw MailStoreError(.noMailbox, "\(alias.address) already has a mailbox") }
         let dataKey = KeyHierarchy.newDataKey()
@@ -325,7 +345,7 @@ actor UnlockRegistry {
         var closing: Task<Void, Never>?
     }
 
-    private var entries: [String: Entry] = [:]
+    var entries: [String: Entry] = [:]
     /// Locked mailboxes whose file is being copied (a backup): unlocking them waits.
     private var quiescent: Set<String> = []
     private let gracePeriod: Duration

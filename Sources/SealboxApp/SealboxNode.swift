@@ -46,6 +46,12 @@ public final class SealboxNode: Sendable {
     /// Wakes `serve`'s outbound worker (set by `SealboxServer.buildServices`): jobs queued or made
     /// due by a command running in the node (control socket) go at once, not at the next poll.
     private let outboundWaker = Mutex<(@Sendable () -> Void)?>(nil)
+    /// The node's part in a cluster while `serve` runs as a storage node (set by `ClusterRuntime.join`).
+    private let clusterValue = Mutex<ClusterRuntime?>(nil)
+    public var cluster: ClusterRuntime? {
+        get { clusterValue.withLock { $0 } }
+        set { clusterValue.withLock { $0 = newValue } }
+    }
     public func setOutboundWaker(_ wake: @escaping @Sendable () -> Void) { outboundWaker.withLock { $0 = wake } }
     public func wakeOutbound() { outboundWaker.withLock { $0 }?() }
 

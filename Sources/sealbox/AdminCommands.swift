@@ -270,6 +270,8 @@ struct PasswordCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument var address: String
         @Option(help: "A label, e.g. the device (\"iPhone\", \"Thunderbird\").") var label: String?
+        @Option(help: ArgumentHelp("In a cluster: the storage node a new mailbox goes to (default: the live one with the most free space).", valueName: "node"))
+        var node: String?
 
         func run() async throws {
             try await runReportingErrors {
@@ -282,7 +284,7 @@ struct PasswordCommand: AsyncParsableCommand {
                 }
                 let password: String
                 if alias.mailboxID == nil {
-                    password = try await node.mailboxes.createMailbox(for: alias, label: label).password
+                    password = try await node.mailboxes.createMailbox(for: alias, label: label, node: self.node).password
                 } else {
                     let current = try await readPassword(prompt: "Current password for \(addr): ")
                     password = try await node.mailboxes.addPassword(address: addr, currentPassword: current, label: label).password

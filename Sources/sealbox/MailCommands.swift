@@ -60,8 +60,33 @@ struct DeliverCommand: AsyncParsableCommand {
 
 struct MailboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "mailbox", abstract: "Look into, export and import a mailbox (needs its password).",
-        subcommands: [List.self, Export.self, Import.self])
+        commandName: "mailbox", abstract: "Look into, export and import a mailbox (needs its password); move it to another storage node.",
+        subcommands: [List.self, Export.self, Import.self, Move.self])
+
+    struct Move: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "move",
+            abstract: "Move a mailbox, with its queued mail, to another storage node of the cluster (no password needed).",
+            discussion: """
+                Runs in a storage node while `serve` runs (the CLI reaches it through its control socket), which \
+                asks the mailbox's owner to move it. The owner ends the mailbox's sessions (clients log in again and \
+                reach it on its new node), copies its files and queued mail to the target, which checks every file's \
+                SHA-256 before the lease moves; mail arriving meanwhile waits (451) or follows. docs/cluster.md.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The mailbox's address.") var address: String
+        @Option(help: ArgumentHelp("The storage node to move it to (its cluster name).", valueName: "node")) var to: String
+
+        func run() async throws {
+            try await runReportingErrors {
+                let node = try await openNode(global)
+                guard let cluster = node.cluster else {
+                    throw CLIFailure("mailbox move runs in a storage node of a cluster: start `sealbox serve --role storage` on this data directory first")
+                }
+                emit(try await cluster.move(address: try parseAddress(address), to: to))
+            }
+        }
+    }
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

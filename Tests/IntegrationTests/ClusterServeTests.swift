@@ -161,5 +161,37 @@ struct ClusterServeTests {
         #expect(burstOutput.contains("FIRST-TRY NOT EXACTLY ONCE []"), "\(burstOutput)")
         #expect(burstOutput.contains("RETRIED MISSING []"), "\(burstOutput)")
         #expect(!(s1.output.text + s2.output.text + f1.output.text).contains(onePassword))
+
+        // A new mailbox placed on a named node: made through s1's CLI, its file is on s2.
+        #expect(try await s1CLI.run(["alias", "add", "three@example.com"], env: common("s1")).ok)
+        let three = try await s1CLI.run(["password", "generate", "three@example.com", "--node", "s2"], env: common("s1"))
+        #expect(three.ok, "\(three.stderr)")
+        let placedThree = try await pg.psql(
+            "SELECT node_id FROM mailbox_placement JOIN alias ON alias.mailbox_id = mailbox_placement.mailbox_id WHERE alias.canonical = 'three@example.com'",
+            database: database)
+        #expect(placedThree.trimmingCharacters(in: .whitespacesAndNewlines) == "s2", "\(placedThree)")
+
+        // one@ moved from s1 to s2 while mail arrives through f1 (APPEND) and f2's MX (restarted
+        // after its kill above): everything acknowledged is there, once.
+        f2.process.terminate()
+        try f2.restart(ready: { ServerHarness.port(in: $0, service: "smtp") != nil && ServerHarness.port(in: $0, service: "imap") != nil })
+        let load = try ChildHandle(Self.python, ["cluster_client.py", "move-load", "\(f1.port("imap"))", "\(f2.port("smtp"))", "6"],
+                                   environment: ProcessInfo.processInfo.environment.merging(passwords.merging(["PYTHONUNBUFFERED": "1"]) { $1 }) { $1 },
+                                   directory: ScriptRunner.clientsDirectory)
+        let startedBy = ContinuousClock.now + .seconds(60)
+        while !load.stdoutText.contains("STARTED") && load.isRunning && ContinuousClock.now < startedBy { usleep(20_000) }
+        try await Task.sleep(for: .seconds(2))
+        let moved = try await s1CLI.run(["mailbox", "move", "one@example.com", "--to", "s2"], env: common("s1"), timeout: .seconds(120))
+        #expect(moved.ok && moved.stdout.contains("to s2"), "\(moved.stdout) \(moved.stderr)")
+        #expect(await load.exited(within: .seconds(150)))
+        let loadOutput = load.stdoutText + load.stderrText
+        #expect(load.terminationStatus == 0, "\(loadOutput)")
+        #expect(loadOutput.contains("WRONG []"), "\(loadOutput)")
+        let onePlacement = try await pg.psql(
+            "SELECT node_id FROM mailbox_placement JOIN alias ON alias.mailbox_id = mailbox_placement.mailbox_id WHERE alias.canonical = 'one@example.com'",
+            database: database)
+        #expect(onePlacement.trimmingCharacters(in: .whitespacesAndNewlines) == "s2", "\(onePlacement)")
+        let leftOnS1 = FileManager.default.enumerator(atPath: root + "/s1/mailboxes")?.compactMap { $0 as? String }.filter { $0.hasSuffix(".sqlite") } ?? []
+        #expect(leftOnS1.isEmpty, "\(leftOnS1)")
     }
 }

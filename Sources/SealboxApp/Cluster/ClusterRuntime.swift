@@ -4,6 +4,7 @@ import Directory
 import Foundation
 import Logging
 import MailboxAPI
+import MailCore
 import MailStore
 import NIOCore
 import PostgresDirectory
@@ -27,6 +28,8 @@ public final class ClusterRuntime: Sendable {
     public let secrets: ClusterSecrets
     /// A storage node's leases (nil on a frontend).
     public let leases: StorageLeases?
+    /// A storage node's administration: placement of new mailboxes, moves (nil on a frontend).
+    public let admin: ClusterAdmin?
     let tls: ClusterTLS
     let settings: ClusterSettings
     /// Whether `directory` is this runtime's to close (a frontend's; a storage node's belongs to its `SealboxNode`).
@@ -80,23 +83,28 @@ public final class ClusterRuntime: Sendable {
         let pool = RPCClientPool(tls: tls, configuration: rpc, logger: logger)
         let liveWithin = Double(settings.leaseSeconds)
         let remote = RemoteMailboxService(router: RegistryRouter(directory: directory, registry: registry, liveWithin: liveWithin), pool: pool)
-        var leases: StorageLeases?
+        var leases: StorageLeases?, admin: ClusterAdmin?
         if settings.role == .storage, let node {
             let keeper = StorageLeases(registry: registry, nodeID: name, ttl: Double(settings.leaseSeconds), sharedStorage: settings.sharedStorage, logger: logger)
             node.mailboxes.ownership = keeper
             leases = keeper
+            let administration = ClusterAdmin(node: node, leases: keeper, registry: registry, pool: pool, name: name, liveWithin: liveWithin, logger: logger)
+            node.mailboxes.placeNewMailbox = { alias, label, named in try await administration.place(alias: alias, label: label, node: named) }
+            admin = administration
         }
         let runtime = ClusterRuntime(role: settings.role, name: name, dataDirectory: node?.dataDirectory ?? c.node.dataDirectory, directory: directory,
-                                     registry: registry, pool: pool, remote: remote, secrets: ClusterSecrets(secret), leases: leases, tls: tls,
+                                     registry: registry, pool: pool, remote: remote, secrets: ClusterSecrets(secret), leases: leases, admin: admin, tls: tls,
                                      settings: settings, ownsDirectory: owns)
+        node?.cluster = runtime
         if let leases, let node { await runtime.adopt(node: node, leases: leases, logger: logger) }
         return runtime
     }
 
     init(role: NodeRole, name: String, dataDirectory: String, directory: PostgresDirectory, registry: PostgresClusterRegistry, pool: RPCClientPool,
-         remote: RemoteMailboxService, secrets: ClusterSecrets, leases: StorageLeases?, tls: ClusterTLS, settings: ClusterSettings, ownsDirectory: Bool) {
+         remote: RemoteMailboxService, secrets: ClusterSecrets, leases: StorageLeases?, admin: ClusterAdmin?, tls: ClusterTLS, settings: ClusterSettings,
+         ownsDirectory: Bool) {
         self.role = role; self.name = name; self.dataDirectory = dataDirectory; self.directory = directory; self.registry = registry
-        self.pool = pool; self.remote = remote; self.secrets = secrets; self.leases = leases; self.tls = tls; self.settings = settings
+        self.pool = pool; self.remote = remote; self.secrets = secrets; self.leases = leases; self.admin = admin; self.tls = tls; self.settings = settings
         self.ownsDirectory = ownsDirectory
     }
 
@@ -147,10 +155,26 @@ public final class ClusterRuntime: Sendable {
         var services: [any Service] = [ClusterMembership(registry: registry, nodeID: name, volume: dataDirectory, leases: leases, period: period,
                                                          stats: stats, logger: logger)]
         if role == .storage, let node, let listen = settings.listen {
-            let server = ClusterRPCServer(configuration: .init(host: listen.host, port: listen.port, tls: tls), service: node.mailboxes, logger: logger)
+            let server = ClusterRPCServer(configuration: .init(host: listen.host, port: listen.port, tls: tls), service: node.mailboxes, admin: admin, logger: logger)
             services.append(try server.makeService { address in onBound("cluster-rpc", address) })
         }
         return services
+    }
+
+    /// Moves the mailbox of `address` to the storage node named `target` (asking its owner, this
+    /// node or another, to do it). Returns the owner's summary.
+    public func move(address: EmailAddress, to target: String) async throws -> String {
+        guard let alias = try await directory.alias(address: address), let mailboxID = alias.mailboxID else {
+            throw MailStoreError(.noMailbox, "\(address) has no mailbox")
+        }
+        guard let placement = try await registry.placement(mailboxID: mailboxID) else {
+            throw MailStoreError(.unavailable, "\(address)'s mailbox is on no storage node yet (start the node that holds its file)")
+        }
+        if placement.nodeID == name, let admin { return try await admin.moveOut(mailboxID: mailboxID, target: target) }
+        guard let owner = try await registry.node(id: placement.nodeID), let endpoint = RegistryRouter.endpoint(owner) else {
+            throw MailStoreError(.unavailable, "\(address)'s mailbox is on node \(placement.nodeID), which is not registered")
+        }
+        return try await RemoteStorageNodeAdmin(client: pool.client(endpoint)).moveOut(mailboxID: mailboxID, target: target)
     }
 
     /// Whether this storage node owns the mailbox now (its backups cover only its own).

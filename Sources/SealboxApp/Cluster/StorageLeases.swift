@@ -25,6 +25,8 @@ public final class StorageLeases: MailboxOwnership {
     let margin: TimeInterval
     let logger: Logger
     let held = Mutex<[String: MailboxLease]>([:])
+    /// Mailboxes moving away: no new claim (deliveries and logins go elsewhere or wait).
+    let moving = Mutex<Set<String>>([])
 
     public init(registry: any ClusterRegistry, nodeID: String, ttl: TimeInterval, sharedStorage: Bool, logger: Logger) {
         self.registry = registry; self.nodeID = nodeID; self.ttl = ttl; self.sharedStorage = sharedStorage; self.logger = logger
@@ -36,6 +38,7 @@ public final class StorageLeases: MailboxOwnership {
     }
 
     public func claim(mailboxID: String) async throws {
+        if moving.withLock({ $0.contains(mailboxID) }) { throw MailStoreError(.unavailable, "the mailbox is moving to another storage node") }
         if let lease = held.withLock({ $0[mailboxID] }), lease.expires.timeIntervalSinceNow > ttl / 2 { return }
         let now = Date()
         do {
@@ -55,6 +58,31 @@ public final class StorageLeases: MailboxOwnership {
         } catch {
             throw MailStoreError(.unavailable, "the node registry cannot be reached")
         }
+    }
+
+    /// Marks the mailbox as moving away (claims fail) or no longer (`false`).
+    func setMoving(_ mailboxID: String, _ on: Bool) {
+        moving.withLock { m in if on { m.insert(mailboxID) } else { m.remove(mailboxID) } }
+    }
+
+    /// Gives the mailbox to node `target`: this node's lease is released and the target's taken
+    /// (the placement moves, the token grows). This node writes it no more.
+    func handOver(mailboxID: String, to target: String) async throws {
+        guard let lease = held.withLock({ $0[mailboxID] }) else { throw MailStoreError(.unavailable, "this node does not hold the mailbox's lease") }
+        held.withLock { $0[mailboxID] = nil }
+        do {
+            try await registry.releaseLease(lease)
+            _ = try await registry.acquireLease(mailboxID: mailboxID, nodeID: target, ttl: ttl, now: Date())
+        } catch {
+            // Not moved: take it back if it is still free (the caller undoes the copy).
+            _ = try? await claimAfterFailedHandOver(mailboxID)
+            throw MailStoreError(.unavailable, "the lease did not move: \(error)")
+        }
+    }
+
+    private func claimAfterFailedHandOver(_ mailboxID: String) async throws {
+        let lease = try await registry.acquireLease(mailboxID: mailboxID, nodeID: nodeID, ttl: ttl, now: Date())
+        held.withLock { $0[mailboxID] = lease }
     }
 
     /// The mailboxes leased here now.

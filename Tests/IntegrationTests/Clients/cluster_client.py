@@ -5,6 +5,7 @@ Python's imaplib, smtplib and poplib and prints what it saw; every wait is bound
     cluster_client.py partial-append F2_IMAP MESSAGE_ID             (prints SENT, then waits)
     cluster_client.py append-once F1_IMAP MESSAGE_ID
     cluster_client.py smtp-burst F1_SMTP F1_IMAP COUNT               (prints HALF after COUNT/2)
+    cluster_client.py move-load F1_IMAP F2_SMTP SECONDS              (prints STARTED; one@ under load)
 """
 import imaplib, os, poplib, smtplib, socket, sys, time
 
@@ -147,6 +148,98 @@ def smtp_burst(f1_smtp, f1_imap, count):
     m.logout()
 
 
+def move_load(f1_imap, f2_smtp, seconds):
+    """SMTP deliveries through B and APPENDs through A to one@ for SECONDS while the test moves the
+    mailbox: every acknowledged message must be there once (at least once if it was retried)."""
+    import threading
+    one_pw = os.environ['ONE_PW']
+    acked, lock = {}, threading.Lock()   # message id -> attempts
+    disruptions = {'smtp': 0, 'imap': 0}
+    stop = time.time() + seconds
+
+    def smtp_loop():
+        i = 0
+        while time.time() < stop:
+            mid, attempts = f'move-smtp-{i}@test', 0
+            while True:
+                attempts += 1
+                try:
+                    with smtplib.SMTP(HOST, f2_smtp, timeout=30) as s:
+                        s.sendmail('sender@example.org', [ONE], message(f'move smtp {i}', mid))
+                    break
+                except (smtplib.SMTPException, OSError):
+                    disruptions['smtp'] += 1
+                    if time.time() > stop + 60:
+                        return
+                    time.sleep(0.2)
+            with lock:
+                acked[mid] = attempts
+            i += 1
+
+    def imap_loop():
+        i, m = 0, None
+        while time.time() < stop:
+            mid, attempts = f'move-imap-{i}@test', 0
+            while True:
+                attempts += 1
+                try:
+                    if m is None:
+                        m = login(f1_imap, ONE, one_pw)
+                    typ, _ = m.append('INBOX', None, None, message(f'move imap {i}', mid))
+                    if typ == 'OK':
+                        break
+                    disruptions['imap'] += 1
+                except (imaplib.IMAP4.error, imaplib.IMAP4.abort, OSError):
+                    disruptions['imap'] += 1
+                    try:
+                        m and m.shutdown()
+                    except Exception:
+                        pass
+                    m = None
+                if time.time() > stop + 60:
+                    return
+                time.sleep(0.2)
+            with lock:
+                acked[mid] = attempts
+            i += 1
+        if m is not None:
+            try:
+                m.logout()
+            except Exception:
+                pass
+
+    threads = [threading.Thread(target=smtp_loop), threading.Thread(target=imap_loop)]
+    for t in threads:
+        t.start()
+    print('STARTED', flush=True)
+    for t in threads:
+        t.join()
+    m = None
+    deadline = time.time() + 60
+    while m is None and time.time() < deadline:
+        try:
+            m = login(f1_imap, ONE, one_pw)
+        except (imaplib.IMAP4.error, OSError):
+            time.sleep(0.5)
+    m.select('INBOX')
+    typ, data = m.uid('SEARCH', None, 'ALL')
+    counts = {}
+    uids = data[0].split()
+    if uids:
+        typ, data = m.uid('FETCH', b','.join(uids).decode(), '(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])')
+        for item in data:
+            if isinstance(item, tuple):
+                header = item[1].decode(errors='replace')
+                if '<' in header:
+                    mid = header[header.index('<') + 1:header.index('>')]
+                    counts[mid] = counts.get(mid, 0) + 1
+    bad = [mid for mid, attempts in acked.items() if (counts.get(mid, 0) != 1 if attempts == 1 else counts.get(mid, 0) < 1)]
+    print('ACKED', len(acked), 'SMTP', sum(1 for k in acked if 'smtp' in k), 'IMAP', sum(1 for k in acked if 'imap' in k))
+    print('DISRUPTIONS', disruptions['smtp'], disruptions['imap'])
+    print('WRONG', bad)
+    m.logout()
+
+
 if __name__ == '__main__':
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == 'flow':
@@ -155,5 +248,7 @@ if __name__ == '__main__':
         partial_append(int(args[0]), args[1])
     elif cmd == 'append-once':
         append_once(int(args[0]), args[1])
+    elif cmd == 'move-load':
+        move_load(int(args[0]), int(args[1]), float(args[2]))
     elif cmd == 'smtp-burst':
         smtp_burst(int(args[0]), int(args[1]), int(args[2]))
