@@ -45,21 +45,32 @@ struct ClusterServeTests {
         }
     }
 
-    @Test("imaplib, smtplib and poplib through two frontends; IDLE on one sees mail from the other; kills lose nothing")
-    func twoStorageTwoFrontends() async throws {
-        let pg = try await PostgresServer.shared()
-        let database = try await pg.createDatabase()
-        let root = NSTemporaryDirectory() + "sealbox-cluster-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let clusterDir = root + "/ca"
-        let setup = try CLIHarness()
-        defer { setup.cleanUp() }
-        #expect(try await setup.run(["cluster", "init", "--dir", clusterDir]).ok)
-        for name in ["s1", "s2", "f1", "f2"] {
-            let issued = try await setup.run(["cluster", "add-node", name, "--address", "127.0.0.1", "--dir", clusterDir])
-            #expect(issued.ok, "\(issued.stderr)")
+    /// PostgreSQL database, cluster CA, certificates and the secret of one test's cluster.
+    struct Fixture {
+        let pg: PostgresServer
+        let database: String
+        let root: String
+        var clusterDir: String { root + "/ca" }
+        let setup: CLIHarness
+
+        static func make(nodes: [String]) async throws -> Fixture {
+            let pg = try await PostgresServer.shared()
+            let fixture = Fixture(pg: pg, database: try await pg.createDatabase(), root: NSTemporaryDirectory() + "sealbox-cluster-" + UUID().uuidString,
+                                  setup: try CLIHarness())
+            #expect(try await fixture.setup.run(["cluster", "init", "--dir", fixture.clusterDir]).ok)
+            for name in nodes {
+                let issued = try await fixture.setup.run(["cluster", "add-node", name, "--address", "127.0.0.1", "--dir", fixture.clusterDir])
+                #expect(issued.ok, "\(issued.stderr)")
+            }
+            return fixture
         }
-        func common(_ name: String) -> [String: String] {
+
+        func cleanUp() {
+            try? FileManager.default.removeItem(atPath: root)
+            setup.cleanUp()
+        }
+
+        func environment(_ name: String, _ extra: [String: String] = [:]) -> [String: String] {
             ServeProcess.environmentWithoutAuth.merging([
                 "SEALBOX_DIRECTORY_URL": pg.url(database: database),
                 "SEALBOX_CLUSTER_CERTIFICATE": clusterDir + "/\(name).pem",
@@ -67,11 +78,47 @@ struct ClusterServeTests {
                 "SEALBOX_CLUSTER_CA": clusterDir + "/ca.pem",
                 "SEALBOX_CLUSTER_SECRET_FILE": clusterDir + "/cluster.secret",
                 "SEALBOX_CLUSTER_LEASE_SECONDS": "15",
-            ]) { $1 }
+            ].merging(extra) { $1 }) { $1 }
         }
+
+        func cli(_ name: String) -> CLIHarness { CLIHarness(dataDir: root + "/\(name)") }
+
+        func storage(_ name: String, extra: [String: String] = [:]) throws -> Node {
+            let rpc = ServeProcess.freePort()
+            return try Node(name: name, dataDir: root + "/\(name)",
+                            arguments: ["serve", "--data-dir", root + "/\(name)", "--role", "storage", "--listen", "127.0.0.1"],
+                            environment: environment(name, ["SEALBOX_CLUSTER_LISTEN": "127.0.0.1:\(rpc)"].merging(extra) { $1 }),
+                            ready: { $0.contains("listening: cluster-rpc") })
+        }
+
+        static let frontendReady: @Sendable (String) -> Bool = {
+            ServerHarness.port(in: $0, service: "smtp") != nil && ServerHarness.port(in: $0, service: "pop3") != nil
+        }
+
+        func frontend(_ name: String, extra: [String: String] = [:]) throws -> Node {
+            try Node(name: name, dataDir: root + "/\(name)",
+                     arguments: ["serve", "--data-dir", root + "/\(name)", "--role", "frontend", "--listen", "127.0.0.1", "--allow-insecure-auth",
+                                 "--imap-port", "auto", "--imaps-port", "off", "--pop3-port", "auto", "--pop3s-port", "off",
+                                 "--smtp-port", "auto", "--submission-port", "off", "--submissions-port", "off"],
+                     environment: environment(name, extra), ready: Self.frontendReady)
+        }
+
+        /// The storage node the registry places the address's mailbox on.
+        func placement(of address: String) async throws -> String {
+            try await pg.psql("SELECT node_id FROM mailbox_placement JOIN alias ON alias.mailbox_id = mailbox_placement.mailbox_id WHERE alias.canonical = '\(address)'",
+                              database: database).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    @Test("imaplib, smtplib and poplib through two frontends; IDLE on one sees mail from the other; kills lose nothing")
+    func twoStorageTwoFrontends() async throws {
+        let cluster = try await Fixture.make(nodes: ["s1", "s2", "f1", "f2"])
+        defer { cluster.cleanUp() }
+        let pg = cluster.pg, database = cluster.database, root = cluster.root, setup = cluster.setup
+        func common(_ name: String) -> [String: String] { cluster.environment(name) }
         // Each storage node's mailbox, made with the CLI on its data directory before it serves:
         // the node leases the files it finds when it joins.
-        let s1CLI = CLIHarness(dataDir: root + "/s1"), s2CLI = CLIHarness(dataDir: root + "/s2")
+        let s1CLI = cluster.cli("s1"), s2CLI = cluster.cli("s2")
         #expect(try await s1CLI.run(["domain", "add", "example.com"], env: common("s1")).ok)
         #expect(try await s1CLI.run(["alias", "add", "one@example.com"], env: common("s1")).ok)
         let onePassword = try await s1CLI.run(["password", "generate", "one@example.com"], env: common("s1")).stdout
@@ -81,20 +128,8 @@ struct ClusterServeTests {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(!onePassword.isEmpty && !twoPassword.isEmpty)
 
-        func storage(_ name: String) throws -> Node {
-            let rpc = ServeProcess.freePort()
-            return try Node(name: name, dataDir: root + "/\(name)",
-                            arguments: ["serve", "--data-dir", root + "/\(name)", "--role", "storage", "--listen", "127.0.0.1"],
-                            environment: common(name).merging(["SEALBOX_CLUSTER_LISTEN": "127.0.0.1:\(rpc)"]) { $1 },
-                            ready: { $0.contains("listening: cluster-rpc") })
-        }
-        func frontend(_ name: String) throws -> Node {
-            try Node(name: name, dataDir: root + "/\(name)",
-                     arguments: ["serve", "--data-dir", root + "/\(name)", "--role", "frontend", "--listen", "127.0.0.1", "--allow-insecure-auth",
-                                 "--imap-port", "auto", "--imaps-port", "off", "--pop3-port", "auto", "--pop3s-port", "off",
-                                 "--smtp-port", "auto", "--submission-port", "off", "--submissions-port", "off"],
-                     environment: common(name), ready: { ServerHarness.port(in: $0, service: "smtp") != nil && ServerHarness.port(in: $0, service: "pop3") != nil })
-        }
+        func storage(_ name: String) throws -> Node { try cluster.storage(name) }
+        func frontend(_ name: String) throws -> Node { try cluster.frontend(name) }
         let s1 = try storage("s1")
         defer { s1.stop() }
         let s2 = try storage("s2")
@@ -166,15 +201,12 @@ struct ClusterServeTests {
         #expect(try await s1CLI.run(["alias", "add", "three@example.com"], env: common("s1")).ok)
         let three = try await s1CLI.run(["password", "generate", "three@example.com", "--node", "s2"], env: common("s1"))
         #expect(three.ok, "\(three.stderr)")
-        let placedThree = try await pg.psql(
-            "SELECT node_id FROM mailbox_placement JOIN alias ON alias.mailbox_id = mailbox_placement.mailbox_id WHERE alias.canonical = 'three@example.com'",
-            database: database)
-        #expect(placedThree.trimmingCharacters(in: .whitespacesAndNewlines) == "s2", "\(placedThree)")
+        #expect(try await cluster.placement(of: "three@example.com") == "s2")
 
         // one@ moved from s1 to s2 while mail arrives through f1 (APPEND) and f2's MX (restarted
         // after its kill above): everything acknowledged is there, once.
         f2.process.terminate()
-        try f2.restart(ready: { ServerHarness.port(in: $0, service: "smtp") != nil && ServerHarness.port(in: $0, service: "imap") != nil })
+        try f2.restart(ready: Fixture.frontendReady)
         let load = try ChildHandle(Self.python, ["cluster_client.py", "move-load", "\(f1.port("imap"))", "\(f2.port("smtp"))", "6"],
                                    environment: ProcessInfo.processInfo.environment.merging(passwords.merging(["PYTHONUNBUFFERED": "1"]) { $1 }) { $1 },
                                    directory: ScriptRunner.clientsDirectory)
@@ -187,11 +219,59 @@ struct ClusterServeTests {
         let loadOutput = load.stdoutText + load.stderrText
         #expect(load.terminationStatus == 0, "\(loadOutput)")
         #expect(loadOutput.contains("WRONG []"), "\(loadOutput)")
-        let onePlacement = try await pg.psql(
-            "SELECT node_id FROM mailbox_placement JOIN alias ON alias.mailbox_id = mailbox_placement.mailbox_id WHERE alias.canonical = 'one@example.com'",
-            database: database)
-        #expect(onePlacement.trimmingCharacters(in: .whitespacesAndNewlines) == "s2", "\(onePlacement)")
+        #expect(try await cluster.placement(of: "one@example.com") == "s2")
         let leftOnS1 = FileManager.default.enumerator(atPath: root + "/s1/mailboxes")?.compactMap { $0 as? String }.filter { $0.hasSuffix(".sqlite") } ?? []
         #expect(leftOnS1.isEmpty, "\(leftOnS1)")
+    }
+
+    @Test("shared storage: a storage node killed, its mailbox taken over by another once its lease expired; it stays there when the node returns")
+    func takeover() async throws {
+        let cluster = try await Fixture.make(nodes: ["s1", "s2", "f1"])
+        defer { cluster.cleanUp() }
+        // One mailbox volume for both storage nodes (a network filesystem in production).
+        let shared = cluster.root + "/shared-mailboxes"
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+        for name in ["s1", "s2"] {
+            try FileManager.default.createDirectory(atPath: cluster.root + "/\(name)", withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: cluster.root + "/\(name)/mailboxes", withDestinationPath: shared)
+        }
+        let shortLeases = ["SEALBOX_CLUSTER_LEASE_SECONDS": "6", "SEALBOX_CLUSTER_SHARED_STORAGE": "true"]
+        let env = cluster.environment("s1", shortLeases)
+        #expect(try await cluster.cli("s1").run(["domain", "add", "example.com"], env: env).ok)
+        #expect(try await cluster.cli("s1").run(["alias", "add", "one@example.com"], env: env).ok)
+        let password = try await cluster.cli("s1").run(["password", "generate", "one@example.com"], env: env).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let s1 = try cluster.storage("s1", extra: shortLeases)
+        defer { s1.stop() }
+        let s2 = try cluster.storage("s2", extra: shortLeases)
+        defer { s2.stop() }
+        let f1 = try cluster.frontend("f1", extra: shortLeases)
+        defer { f1.stop() }
+        #expect(try await cluster.placement(of: "one@example.com") == "s1")
+        #expect(s2.output.text.contains("mailboxes.elsewhere=1"), "\(s2.output.text)")
+        let passwords = ["ONE_PW": password, "TWO_PW": password]
+        let first = try await ScriptRunner.run(Self.python, ["cluster_client.py", "append-once", "\(f1.port("imap"))", "before@test"],
+                                               env: passwords, timeout: .seconds(60))
+        #expect(first.output.contains("BEFORE 0 AFTER 1"), "\(first.output)")
+        // s1 dies holding the lease; s2 takes the mailbox once the lease (6 s) has expired.
+        ServeProcess.kill9(s1.process)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try await cluster.placement(of: "one@example.com") != "s2", ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(500)) }
+        #expect(try await cluster.placement(of: "one@example.com") == "s2", "\(s2.output.text)")
+        #expect(s2.output.text.contains("took over mailboxes of silent storage nodes"), "\(s2.output.text)")
+        // The mail stored through s1 is there, and new mail goes in through s2.
+        var retried = try await ScriptRunner.run(Self.python, ["cluster_client.py", "append-once", "\(f1.port("imap"))", "before@test"],
+                                                 env: passwords, timeout: .seconds(60))
+        let retryBy = ContinuousClock.now + .seconds(30)
+        while !retried.output.contains("AFTER"), ContinuousClock.now < retryBy {
+            try await Task.sleep(for: .seconds(1))
+            retried = try await ScriptRunner.run(Self.python, ["cluster_client.py", "append-once", "\(f1.port("imap"))", "before@test"],
+                                                 env: passwords, timeout: .seconds(60))
+        }
+        #expect(retried.output.contains("BEFORE 1 AFTER 2"), "\(retried.output)")
+        // s1 returns: the mailbox stays with s2 (s1 does not claim it back).
+        try s1.restart(ready: { $0.contains("listening: cluster-rpc") })
+        #expect(s1.output.text.contains("mailboxes.elsewhere=1"), "\(s1.output.text)")
+        #expect(try await cluster.placement(of: "one@example.com") == "s2")
     }
 }

@@ -120,6 +120,28 @@ public final class ClusterRuntime: Sendable {
             }
         }
         logger.notice("cluster: storage node joined", metadata: ["node": "\(name)", "mailboxes.leased": "\(adopted)", "mailboxes.elsewhere": "\(elsewhere)"])
+        await forwardStranded(node: node, logger: logger)
+    }
+
+    /// Mail in this node's queue for mailboxes another node owns now (taken over while this node
+    /// was away, or moved): handed to the owner, then dropped here.
+    func forwardStranded(node: SealboxNode, logger: Logger) async {
+        guard let leases, let withMail = try? await node.queue.mailboxesWithMail() else { return }
+        var forwarded = 0
+        for mailboxID in withMail where !leases.mayCommit(mailboxID: mailboxID) {
+            guard let placement = try? await registry.placement(mailboxID: mailboxID), placement.nodeID != name,
+                  let owner = try? await registry.node(id: placement.nodeID), let endpoint = RegistryRouter.endpoint(owner) else { continue }
+            do {
+                let blobs = try await node.mailboxes.queuedBlobs(mailboxID: mailboxID)
+                guard let last = blobs.last else { continue }
+                try await RemoteStorageNodeAdmin(client: pool.client(endpoint)).receiveLate(mailboxID: mailboxID, blobs: blobs.map(\.blob))
+                try await node.queue.remove(mailboxID: mailboxID, through: last.seq)
+                forwarded += blobs.count
+            } catch {
+                logger.warning("cannot hand queued mail to its mailbox's storage node yet", metadata: ["mailbox": "\(mailboxID)", "node": "\(owner.name)"])
+            }
+        }
+        if forwarded > 0 { logger.notice("queued mail handed to the mailboxes' storage nodes", metadata: ["messages": "\(forwarded)"]) }
     }
 
     /// The ids of the mailbox files under `storageRoot` (`<2 hex>/<32 hex>.sqlite`).
@@ -152,8 +174,14 @@ public final class ClusterRuntime: Sendable {
             if let leases { stats[NodeStats.leased] = Int64(leases.leased.count) }
             return stats
         }
+        let storageRoot = node?.mailboxes.storageRoot, ttl = Double(settings.leaseSeconds)
+        let afterBeat: @Sendable () async -> Void = { [self] in
+            guard let leases, let storageRoot, let node else { return }
+            await leases.takeOverExpired(silentAfter: ttl) { FileManager.default.fileExists(atPath: MailboxDatabase.filePath(storageRoot: storageRoot, mailboxID: $0)) }
+            await forwardStranded(node: node, logger: logger)
+        }
         var services: [any Service] = [ClusterMembership(registry: registry, nodeID: name, volume: dataDirectory, leases: leases, period: period,
-                                                         stats: stats, logger: logger)]
+                                                         stats: stats, afterBeat: afterBeat, logger: logger)]
         if role == .storage, let node, let listen = settings.listen {
             let server = ClusterRPCServer(configuration: .init(host: listen.host, port: listen.port, tls: tls), service: node.mailboxes, admin: admin, logger: logger)
             services.append(try server.makeService { address in onBound("cluster-rpc", address) })

@@ -116,6 +116,29 @@ public final class StorageLeases: MailboxOwnership {
         }
     }
 
+    /// With shared storage: takes over the mailboxes whose owner has gone silent (no heartbeat within
+    /// `silentAfter`) and whose lease has expired, when their file is on the shared volume
+    /// (`fileExists`). Other live nodes race for them; the registry gives each to one. Returns how
+    /// many were taken here.
+    @discardableResult
+    public func takeOverExpired(silentAfter: TimeInterval, fileExists: (String) -> Bool) async -> Int {
+        guard sharedStorage else { return 0 }
+        let now = Date()
+        guard let nodes = try? await registry.nodes(), let placements = try? await registry.placements() else { return 0 }
+        let silent = Set(nodes.filter { $0.id != nodeID && (!$0.isLive(now: now, window: silentAfter) || $0.state == .stopped) }.map(\.id))
+        var taken = 0
+        for p in placements where silent.contains(p.nodeID) && (p.lease.map { $0.expires <= now } ?? true) && fileExists(p.mailboxID) {
+            do {
+                try await claim(mailboxID: p.mailboxID)
+                taken += 1
+            } catch {
+                continue
+            }
+        }
+        if taken > 0 { logger.notice("took over mailboxes of silent storage nodes", metadata: ["mailboxes": "\(taken)"]) }
+        return taken
+    }
+
     /// Releases every lease (a clean stop: another node with shared storage may take the mailboxes at once).
     public func releaseAll() async {
         let mine = held.withLock { h in defer { h = [:] }; return Array(h.values) }
@@ -135,12 +158,15 @@ public struct ClusterMembership: Service {
     public let period: Duration
     /// The counts sent with each heartbeat (`NodeStats`).
     public let stats: @Sendable () async -> [String: Int64]
+    /// Run after each heartbeat (a storage node's takeovers).
+    public let afterBeat: @Sendable () async -> Void
     public let logger: Logger
 
     public init(registry: any ClusterRegistry, nodeID: String, volume: String, leases: StorageLeases?, period: Duration,
-                stats: @escaping @Sendable () async -> [String: Int64] = { [:] }, logger: Logger) {
+                stats: @escaping @Sendable () async -> [String: Int64] = { [:] }, afterBeat: @escaping @Sendable () async -> Void = {},
+                logger: Logger) {
         self.registry = registry; self.nodeID = nodeID; self.volume = volume; self.leases = leases; self.period = period
-        self.stats = stats; self.logger = logger
+        self.stats = stats; self.afterBeat = afterBeat; self.logger = logger
     }
 
     public func run() async throws {
@@ -148,6 +174,7 @@ public struct ClusterMembership: Service {
             while !Task.isCancelled {
                 await beat(state: nil)
                 await leases?.renew()
+                await afterBeat()
                 do { try await Task.sleep(for: period) } catch { break }
             }
         }
