@@ -91,6 +91,8 @@ struct BackupCommand: AsyncParsableCommand {
         @Argument var address: String
         @Option(help: "The generation to restore (see `backup list`).") var generation: String?
         @Option(help: ArgumentHelp("Restore into this data directory instead.", valueName: "dir")) var toDataDir: String?
+        @Option(help: ArgumentHelp("In a cluster: restore onto this storage node (run it there, while it serves) and make it the mailbox's owner; for a mailbox whose node is lost (its lease must have expired).", valueName: "node"))
+        var toNode: String?
 
         func run() async throws {
             try await runReportingErrors {
@@ -104,6 +106,18 @@ struct BackupCommand: AsyncParsableCommand {
                 let backups = try SealboxBackups.service(configuration: settings, node: node)
                 let password = try await optionalSecret(environment: "SEALBOX_PASSWORD")
                 let addr = try parseAddress(address)
+                if let toNode {
+                    guard let cluster = node.cluster, let leases = cluster.leases else {
+                        throw CLIFailure("--to-node: run this on the storage node \(toNode) while `sealbox serve --role storage` runs there")
+                    }
+                    guard cluster.name == toNode else {
+                        throw CLIFailure("--to-node \(toNode): this is node \(cluster.name); run it on \(toNode) (its data directory, while it serves)")
+                    }
+                    guard let mailboxID = try await node.directory.alias(address: addr)?.mailboxID else {
+                        throw CLIFailure("--to-node: \(addr) has no mailbox in the cluster's directory")
+                    }
+                    try await leases.adoptForRestore(mailboxID: mailboxID)
+                }
                 let progress = ProgressLine(label: "\(addr)")
                 let summary = try await backups.restore(address: addr, generation: generation, password: password, progress: progress.report)
                 progress.finish()

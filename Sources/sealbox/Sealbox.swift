@@ -38,5 +38,7 @@ struct Sealbox: AsyncParsableCommand {
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The data directory (env SEALBOX_DATA_DIR).", valueName: "dir"))
-    var dataDir: String = ProcessInfo.processInfo.environment["SEALBOX_DATA_DIR"] ?? "./sealbox-data"
+    // In a serving node (a command through its control socket) the client found this node by its
+    // data directory: that is the default, not the serving process's own environment.
+    var dataDir: String = CommandContext.inNode?.node.dataDirectory ?? ProcessInfo.processInfo.environment["SEALBOX_DATA_DIR"] ?? "./sealbox-data"
 }

@@ -274,4 +274,49 @@ struct ClusterServeTests {
         #expect(s1.output.text.contains("mailboxes.elsewhere=1"), "\(s1.output.text)")
         #expect(try await cluster.placement(of: "one@example.com") == "s2")
     }
+
+    @Test("local disks: a storage node lost for good, its mailbox restored from its backup onto another node (backup restore --to-node)")
+    func restoreToNode() async throws {
+        let cluster = try await Fixture.make(nodes: ["s1", "s2", "f1"])
+        defer { cluster.cleanUp() }
+        let backups = ["SEALBOX_BACKUP_DESTINATION": "file://" + cluster.root + "/backups", "SEALBOX_CLUSTER_LEASE_SECONDS": "6"]
+        let env = cluster.environment("s1", backups)
+        #expect(try await cluster.cli("s1").run(["domain", "add", "example.com"], env: env).ok)
+        #expect(try await cluster.cli("s1").run(["alias", "add", "one@example.com"], env: env).ok)
+        let password = try await cluster.cli("s1").run(["password", "generate", "one@example.com"], env: env).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let s1 = try cluster.storage("s1", extra: backups)
+        defer { s1.stop() }
+        let s2 = try cluster.storage("s2", extra: backups)
+        defer { s2.stop() }
+        let f1 = try cluster.frontend("f1", extra: backups)
+        defer { f1.stop() }
+        let passwords = ["ONE_PW": password, "TWO_PW": password]
+        let first = try await ScriptRunner.run(Self.python, ["cluster_client.py", "append-once", "\(f1.port("imap"))", "backed-up@test"],
+                                               env: passwords, timeout: .seconds(60))
+        #expect(first.output.contains("BEFORE 0 AFTER 1"), "\(first.output)")
+        let backedUp = try await cluster.cli("s1").run(["backup", "run", "one@example.com"], env: env, timeout: .seconds(120))
+        #expect(backedUp.ok, "\(backedUp.stdout) \(backedUp.stderr)")
+        // s1 is lost; once its lease has expired, s2 restores the mailbox and becomes its owner.
+        ServeProcess.kill9(s1.process)
+        let early = try await cluster.cli("s2").run(["backup", "restore", "one@example.com", "--to-node", "s2"], env: cluster.environment("s2", backups))
+        #expect(!early.ok && early.stderr.contains("lease"), "\(early.stdout) \(early.stderr)")
+        try await Task.sleep(for: .seconds(7))
+        let wrongNode = try await cluster.cli("s2").run(["backup", "restore", "one@example.com", "--to-node", "s1"], env: cluster.environment("s2", backups))
+        #expect(!wrongNode.ok && wrongNode.stderr.contains("this is node s2"), "\(wrongNode.stderr)")
+        let restored = try await cluster.cli("s2").run(["backup", "restore", "one@example.com", "--to-node", "s2"],
+                                                       env: cluster.environment("s2", backups.merging(["SEALBOX_PASSWORD": password]) { $1 }),
+                                                       timeout: .seconds(120))
+        #expect(restored.ok, "\(restored.stdout) \(restored.stderr)")
+        #expect(try await cluster.placement(of: "one@example.com") == "s2")
+        var again = try await ScriptRunner.run(Self.python, ["cluster_client.py", "append-once", "\(f1.port("imap"))", "backed-up@test"],
+                                               env: passwords, timeout: .seconds(60))
+        let retryBy = ContinuousClock.now + .seconds(30)
+        while !again.output.contains("AFTER"), ContinuousClock.now < retryBy {
+            try await Task.sleep(for: .seconds(1))
+            again = try await ScriptRunner.run(Self.python, ["cluster_client.py", "append-once", "\(f1.port("imap"))", "backed-up@test"],
+                                               env: passwords, timeout: .seconds(60))
+        }
+        #expect(again.output.contains("BEFORE 1 AFTER 2"), "\(again.output)")
+    }
 }

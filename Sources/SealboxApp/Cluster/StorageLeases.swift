@@ -38,14 +38,26 @@ public final class StorageLeases: MailboxOwnership {
     }
 
     public func claim(mailboxID: String) async throws {
+        try await claim(mailboxID: mailboxID, restoring: false)
+    }
+
+    /// `claim`, for a mailbox being restored here from a backup (`backup restore --to-node`): a
+    /// mailbox of another node is taken once that node's lease has expired, even without shared
+    /// storage (its copy there is lost or out of reach; the restored one replaces it).
+    public func adoptForRestore(mailboxID: String) async throws {
+        try await claim(mailboxID: mailboxID, restoring: true)
+    }
+
+    func claim(mailboxID: String, restoring: Bool) async throws {
         if moving.withLock({ $0.contains(mailboxID) }) { throw MailStoreError(.unavailable, "the mailbox is moving to another storage node") }
         if let lease = held.withLock({ $0[mailboxID] }), lease.expires.timeIntervalSinceNow > ttl / 2 { return }
         let now = Date()
         do {
             if let placement = try await registry.placement(mailboxID: mailboxID), placement.nodeID != nodeID {
                 let expired = placement.lease.map { $0.expires <= now } ?? true
-                guard sharedStorage && expired else {
-                    throw MailStoreError(.unavailable, "the mailbox is on another storage node")
+                guard (sharedStorage || restoring) && expired else {
+                    throw MailStoreError(.unavailable, restoring ? "node \(placement.nodeID) still holds the mailbox's lease: it is alive (use `mailbox move`) or its lease has not expired yet"
+                                                                 : "the mailbox is on another storage node")
                 }
                 logger.notice("taking over a mailbox whose owner's lease expired", metadata: ["mailbox": "\(mailboxID)", "from": "\(placement.nodeID)"])
             }
