@@ -52,11 +52,13 @@ struct ClusterServeTests {
         let root: String
         var clusterDir: String { root + "/ca" }
         let setup: CLIHarness
+        var ownsServer = false
 
-        static func make(nodes: [String]) async throws -> Fixture {
-            let pg = try await PostgresServer.shared()
+        /// `ownDatabaseServer`: a PostgreSQL of its own (a test that restarts it), else the shared one.
+        static func make(nodes: [String], ownDatabaseServer: Bool = false) async throws -> Fixture {
+            let pg = ownDatabaseServer ? try PostgresServer() : try await PostgresServer.shared()
             let fixture = Fixture(pg: pg, database: try await pg.createDatabase(), root: NSTemporaryDirectory() + "sealbox-cluster-" + UUID().uuidString,
-                                  setup: try CLIHarness())
+                                  setup: try CLIHarness(), ownsServer: ownDatabaseServer)
             #expect(try await fixture.setup.run(["cluster", "init", "--dir", fixture.clusterDir]).ok)
             for name in nodes {
                 let issued = try await fixture.setup.run(["cluster", "add-node", name, "--address", "127.0.0.1", "--dir", fixture.clusterDir])
@@ -66,6 +68,7 @@ struct ClusterServeTests {
         }
 
         func cleanUp() {
+            if ownsServer { pg.stop() }
             try? FileManager.default.removeItem(atPath: root)
             setup.cleanUp()
         }
@@ -318,5 +321,40 @@ struct ClusterServeTests {
                                                env: passwords, timeout: .seconds(60))
         }
         #expect(again.output.contains("BEFORE 1 AFTER 2"), "\(again.output)")
+    }
+
+    @Test("PostgreSQL restarted during SMTP deliveries through a frontend: every message answered 250 at its first try is there once")
+    func databaseRestart() async throws {
+        let cluster = try await Fixture.make(nodes: ["s1", "f1"], ownDatabaseServer: true)
+        defer { cluster.cleanUp() }
+        let env = cluster.environment("s1")
+        #expect(try await cluster.cli("s1").run(["domain", "add", "example.com"], env: env).ok)
+        #expect(try await cluster.cli("s1").run(["alias", "add", "two@example.com"], env: env).ok)
+        let password = try await cluster.cli("s1").run(["password", "generate", "two@example.com"], env: env).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let s1 = try cluster.storage("s1")
+        defer { s1.stop() }
+        let f1 = try cluster.frontend("f1")
+        defer { f1.stop() }
+        let burst = try ChildHandle(Self.python, ["cluster_client.py", "smtp-burst", "\(f1.port("smtp"))", "\(f1.port("imap"))", "30"],
+                                    environment: ProcessInfo.processInfo.environment.merging(["ONE_PW": password, "TWO_PW": password, "PYTHONUNBUFFERED": "1"]) { $1 },
+                                    directory: ScriptRunner.clientsDirectory)
+        let halfBy = ContinuousClock.now + .seconds(90)
+        while !burst.stdoutText.contains("HALF") && burst.isRunning && ContinuousClock.now < halfBy { usleep(20_000) }
+        #expect(burst.stdoutText.contains("HALF"), "\(burst.stdoutText) \(burst.stderrText)")
+        await cluster.pg.pause()
+        // Down for real (a deliveries' directory lookup waits for it, bounded, or fails 451).
+        let probe = try? await cluster.pg.psql("SELECT 1")
+        #expect(probe == nil)
+        try await Task.sleep(for: .seconds(4))
+        await cluster.pg.resume()
+        #expect(await burst.exited(within: .seconds(150)))
+        let output = burst.stdoutText + burst.stderrText
+        #expect(burst.terminationStatus == 0, "\(output)\n\(f1.output.text)")
+        #expect(output.contains("FIRST-TRY NOT EXACTLY ONCE []"), "\(output)")
+        #expect(output.contains("RETRIED MISSING []"), "\(output)")
+        // Both nodes are still registered and beating.
+        let status = try await cluster.setup.run(["cluster", "status"], env: ["SEALBOX_DIRECTORY_URL": cluster.pg.url(database: cluster.database)])
+        #expect(status.stdout.contains("leases: 1 held"), "\(status.stdout) \(status.stderr)")
     }
 }

@@ -108,13 +108,21 @@ public final class PostgresServer: Sendable {
                                   "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
                                   "-c", "max_connections=300", "-c", "shared_buffers=32MB", "-c", "log_min_messages=warning"] + tlsFlags)
             .map { "'" + $0 + "'" }.joined(separator: " ")
+        // `pause` (a file): postgres is stopped (fast shutdown) and started again once the file is
+        // gone (`pause()`/`resume()`: a database restart under load).
         let script = """
-            \(postgres) >"\(base)/postgres.log" 2>&1 &
-            pg=$!
-            while kill -0 \(getpid()) 2>/dev/null && kill -0 $pg 2>/dev/null && [ ! -e "\(base)/stop" ]; do sleep 0.5; done
-            kill -INT $pg 2>/dev/null
-            i=0; while kill -0 $pg 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
-            kill -KILL $pg 2>/dev/null; wait $pg 2>/dev/null
+            while :; do
+              \(postgres) >>"\(base)/postgres.log" 2>&1 &
+              pg=$!
+              while kill -0 \(getpid()) 2>/dev/null && kill -0 $pg 2>/dev/null && [ ! -e "\(base)/stop" ] && [ ! -e "\(base)/pause" ]; do sleep 0.2; done
+              kill -INT $pg 2>/dev/null
+              i=0; while kill -0 $pg 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+              kill -KILL $pg 2>/dev/null; wait $pg 2>/dev/null
+              [ -e "\(base)/pause" ] || break
+              while [ -e "\(base)/pause" ] && [ ! -e "\(base)/stop" ] && kill -0 \(getpid()) 2>/dev/null; do sleep 0.2; done
+              [ -e "\(base)/stop" ] && break
+              kill -0 \(getpid()) 2>/dev/null || break
+            done
             rm -rf "\(base)"
             """
         process = try ChildHandle("/bin/sh", ["-c", script], environment: ["PATH": "/usr/bin:/bin", "LANG": "C"])
@@ -129,6 +137,28 @@ public final class PostgresServer: Sendable {
         let log = (try? String(contentsOfFile: base + "/postgres.log", encoding: .utf8)) ?? ""
         stop()
         throw Failure(description: "postgres did not start on port \(port): \(log.suffix(2000))")
+    }
+
+    /// Stops postgres (fast shutdown, bounded) until `resume()`; only for a server of the test's own
+    /// (`init`), never the shared one.
+    public func pause() async {
+        _ = FileManager.default.createFile(atPath: root + "/pause", contents: nil)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline, ready() { try? await Task.sleep(for: .milliseconds(100)) }
+    }
+
+    /// Starts postgres again after `pause()` and waits until it accepts connections (bounded).
+    public func resume() async {
+        try? FileManager.default.removeItem(atPath: root + "/pause")
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline, !ready() { try? await Task.sleep(for: .milliseconds(100)) }
+    }
+
+    func ready() -> Bool {
+        guard let bin = Self.binDirectory,
+              let check = try? ChildProcess.spawn(bin + "/pg_isready", ["-h", "127.0.0.1", "-p", String(port), "-U", user, "-t", "2"],
+                                                  environment: ["PATH": "/usr/bin:/bin"]) else { return false }
+        return check.waitBlocking(timeout: .seconds(10)).ok
     }
 
     /// Stops the server and removes its directory (bounded).
