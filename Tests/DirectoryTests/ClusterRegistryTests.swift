@@ -116,6 +116,38 @@ struct ClusterRegistryTests {
         }
     }
 
+    @Test("renewLeases renews every unexpired lease of a node in one call; placements lists all; heartbeat stats are kept", arguments: RegistryBackend.allCases)
+    func bulkRenewalAndStats(_ backend: RegistryBackend) async throws {
+        let (a, b, cleanup) = try await backend.make()
+        defer { Task { await cleanup() } }
+        try await registerTwo(a)
+        let ids = (1...3).map { String(format: "%032x", $0) }
+        for id in ids { _ = try await a.acquireLease(mailboxID: id, nodeID: "node-a", ttl: 30, now: Self.t0) }
+        _ = try await a.acquireLease(mailboxID: String(format: "%032x", 9), nodeID: "node-b", ttl: 30, now: Self.t0)
+        #expect(try await a.renewLeases(nodeID: "node-a", ttl: 30, now: Self.t0.addingTimeInterval(20)).map(\.mailboxID) == ids)
+        // Two leases are renewed on their own; the third lapses and is taken by b: a's next bulk
+        // renewal returns only what is still a's.
+        for id in ids.prefix(2) {
+            _ = try await a.renewLease(MailboxLease(mailboxID: id, nodeID: "node-a", token: 1, expires: Self.t0.addingTimeInterval(50)),
+                                       ttl: 30, now: Self.t0.addingTimeInterval(40))
+        }
+        let later = Self.t0.addingTimeInterval(51)
+        _ = try await b.acquireLease(mailboxID: ids[2], nodeID: "node-b", ttl: 30, now: later)
+        let renewed = try await a.renewLeases(nodeID: "node-a", ttl: 30, now: later)
+        #expect(renewed.map(\.mailboxID) == Array(ids.prefix(2)))
+        #expect(renewed.allSatisfy { $0.token == 1 && $0.expires == later.addingTimeInterval(30) })
+        let all = try await b.placements()
+        #expect(all.map(\.mailboxID) == ids + [String(format: "%032x", 9)])
+        #expect(all.map(\.nodeID) == ["node-a", "node-a", "node-b", "node-b"])
+        #expect(all[2].lease?.token == 2)
+        try await a.heartbeat(nodeID: "node-a", freeBytes: 5, capacityBytes: 10, stats: [NodeStats.sessions: 3, NodeStats.queueInbound: 1],
+                              state: nil, now: later)
+        #expect(try await b.node(id: "node-a")?.stats == [NodeStats.sessions: 3, NodeStats.queueInbound: 1])
+        await #expect(throws: ClusterRegistryError.self) {
+            try await a.heartbeat(nodeID: "node-a", freeBytes: 5, capacityBytes: 10, stats: ["Bad Key": 1], state: nil, now: later)
+        }
+    }
+
     @Test("two registries racing for one lease: exactly one wins, every round", arguments: RegistryBackend.allCases)
     func race(_ backend: RegistryBackend) async throws {
         let (a, b, cleanup) = try await backend.make()

@@ -20,8 +20,8 @@ public struct ClusterSettings: ComponentSettings {
                                              "How long a storage node's lease on a mailbox lasts without renewal (renewed every third of it). A node that stops renewing stops writing before it ends; with `cluster.sharedStorage` another node takes the mailbox over after it.")
         static let sharedStorage = SettingKey("cluster.sharedStorage", .boolean, default: "false",
                                               "The storage nodes share one mailbox volume (a network filesystem): a mailbox whose owner stopped renewing its lease is taken over by the node that next needs it. Off (local disks): a dead node's mailboxes wait for it to return or for `backup restore`.")
-        static let listen = SettingKey("cluster.listen", .text, default: "none: no RPC listener",
-                                       "`HOST:PORT` where a storage node serves the cluster RPC (WebSocket over mutual TLS; `[::1]:7443` for IPv6; port 0: any free port). Needs `cluster.certificate`, `cluster.key` and `cluster.ca`.")
+        static let listen = SettingKey("cluster.listen", .text, default: "none: no RPC listener (needed by a storage node)",
+                                       "`HOST:PORT` where a storage node (`node.role = storage`) serves the cluster RPC (WebSocket over mutual TLS; `[::1]:7443` for IPv6). Needs `cluster.certificate`, `cluster.key` and `cluster.ca`; frontends dial `cluster.advertise` (default: this address).")
         static let certificate = SettingKey("cluster.certificate", .text, default: "none",
                                             "This node's certificate (PEM) from `sealbox cluster add-node`: presented to peers, as server and as client.")
         static let key = SettingKey("cluster.key", .text, default: "none",
