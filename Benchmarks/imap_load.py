@@ -504,6 +504,7 @@ async def expunge_phase(server, args, messages):
     for c, mine in zip(clients, pending):  # what a deadline left: untimed, so that the folder is back to its size
         if mine:
             await c.cmd("UID EXPUNGE " + ",".join(map(str, mine)))
+    await clients[0].cmd("NOOP")  # Dovecot answers STATUS of the selected mailbox from the session's view
     status = await clients[0].cmd("STATUS INBOX (MESSAGES)")
     if not any(b"(MESSAGES %d)" % len(messages) in line for line in status):
         print(f"warning: INBOX after the expunge row: {status[0]!r}, expected {len(messages)} messages", file=sys.stderr)
