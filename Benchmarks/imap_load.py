@@ -52,8 +52,8 @@ CPU per operation does not depend on how much of the cores the client takes; the
 load generator is single-threaded asyncio on the same cores as the servers, a handicap both
 servers share, which is why only ratios within one run mean much.
 
---perf DIR records `perf record -F 2000 -g` of the Sealbox serve process during each of its phases
-into DIR/<row>-r<round>.data (perf's sampling costs CPU: do not take the figures of such a run).
+--perf DIR records `perf record -F 2000 -g` of the Sealbox serve process during the seed and each of its
+phases into DIR/<row>-r<round>.data (perf's sampling costs CPU: do not take the figures of such a run).
 """
 import argparse, asyncio, os, random, resource, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
@@ -555,9 +555,13 @@ def one_round(make, args, messages, rows, round_no, last):
     server = make()
     try:
         print(f"round {round_no} {server.name}: pid {server.pids()[0]}, port {server.port}", file=sys.stderr, flush=True)
-        cpu = cpu_seconds(server.pids())
-        seconds, uids = asyncio.run(seed(server, messages))
-        seed_cpu = cpu_seconds(server.pids()) - cpu
+        perf = start_perf(server, args.perf, f"seed-r{round_no}") if args.perf and server.name == "sealbox" else None
+        try:
+            cpu = cpu_seconds(server.pids())
+            seconds, uids = asyncio.run(seed(server, messages))
+            seed_cpu = cpu_seconds(server.pids()) - cpu
+        finally:
+            stop_perf(perf)
         runs = asyncio.run(phases(server, args, messages, sorted(uids), rows, round_no))
         memory = (asyncio.run(idle_memory(server.port, server.user, server.password, args.idle, server.pids))
                   if args.idle and last else None)
