@@ -15,8 +15,8 @@ Sealbox's release binary on a fresh data directory, plaintext on loopback for bo
      latency and the server's CPU per operation. The operations (row names for --rows):
        fetch-flags     FETCH 1:* (FLAGS)                     (a client's flag resync of the folder)
        fetch-envelope  UID FETCH a:b (ENVELOPE), 20 consecutive UIDs from a random start (a client
-                       listing a page of messages: Apple Mail, K-9, Evolution fetch ENVELOPE for a
-                       range of new or scrolled-to messages; one command = one operation)
+                       listing a page of new or scrolled-to messages by their envelopes; Thunderbird
+                       asks for header fields instead; one command = one operation)
        fetch-body      UID FETCH <random> (BODY.PEEK[])
        store           UID STORE <random> +FLAGS or -FLAGS (\Seen)
        append          APPEND Archive <random message>
