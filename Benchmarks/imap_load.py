@@ -402,6 +402,11 @@ class Dovecot:
                 break
             except OSError:
                 time.sleep(0.1)
+        # The port came from free_port(): another process can take it before Dovecot binds it; then
+        # the master exits (and removes master.pid) while something else answers on the port.
+        if not self.pids():
+            self.stop(keep=True)
+            raise RuntimeError(f"dovecot is not running after its start (port {self.port} taken?); see {self.dir}/log")
 
     def master_pid(self):
         with open(os.path.join(self.dir, "run", "master.pid")) as f:
@@ -552,9 +557,16 @@ async def phases(server, args, messages, uids, rows, round_no):
 
 def one_round(make, args, messages, rows, round_no, last):
     """A fresh server: seed, every row, memory (last round only). Returns the round's figures."""
-    server = make()
+    for attempt in range(3):
+        try:
+            server = make()
+            break
+        except RuntimeError as e:
+            if attempt == 2:
+                raise
+            print(f"round {round_no}: {e}; starting again", file=sys.stderr, flush=True)
     try:
-        print(f"round {round_no} {server.name}: pid {server.pids()[0]}, port {server.port}", file=sys.stderr, flush=True)
+        print(f"round {round_no} {server.name}: pids {server.pids()[:1]}, port {server.port}", file=sys.stderr, flush=True)
         perf = start_perf(server, args.perf, f"seed-r{round_no}") if args.perf and server.name == "sealbox" else None
         try:
             cpu = cpu_seconds(server.pids())
