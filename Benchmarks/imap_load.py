@@ -1,22 +1,59 @@
 #!/usr/bin/env python3
-"""IMAP load generator: the same workload against Sealbox and Dovecot in one run, with ratios.
+r"""IMAP load generator: the same workload against Sealbox and Dovecot in one run, with ratios.
 
     python3 Benchmarks/imap_load.py [--sessions 10] [--seconds 20] [--messages 500] [--idle 1000]
-                                    [--sealbox .build/release/sealbox]
+                                    [--rounds 1] [--rows fetch-flags,select,...] [--only sealbox|dovecot]
+                                    [--sealbox .build/release/sealbox] [--markdown] [--json FILE]
+                                    [--perf DIR]
 
-What it does, for each server in turn (Dovecot 2.3 from Debian on Maildir, via scripts/dovecot-test.sh;
+What it does, for each server (Dovecot 2.3 from Debian on Maildir, via scripts/dovecot-test.sh;
 Sealbox's release binary on a fresh data directory, plaintext on loopback for both):
   1. seeds the same M messages (2-100 KB, a third with a base64 attachment) into one user's INBOX
-     by APPEND over one connection (reported as APPEND throughput);
-  2. for each operation alone, then for a weighted mix of them, runs N concurrent sessions for S
-     seconds, each logged in with SELECT INBOX: FETCH 1:* (FLAGS), UID FETCH <random> (BODY.PEEK[]),
-     UID STORE +/-FLAGS, APPEND, UID SEARCH SUBJECT / BODY, IDLE+DONE, and a LOGOUT + LOGIN + SELECT
-     cycle; prints operations per second, p50/p99 latency, and the ratio Sealbox / Dovecot;
-  3. opens K sessions that LOGIN, SELECT INBOX and IDLE, and reports resident memory per session:
-     Sealbox = VmRSS growth of the serve process; Dovecot = growth of the summed RSS of all its
-     processes (one imap process per session is Dovecot's design).
-The load generator itself is single-threaded asyncio, on the same 2 cores as the servers: both
-servers share that handicap, which is why only the ratio is meaningful.
+     by APPEND over one connection (reported as the seed APPEND row);
+  2. for each operation alone, then for a weighted mix of some of them, runs N concurrent sessions
+     for S seconds, each logged in with SELECT INBOX, and prints operations per second, p50/p99
+     latency and the server's CPU per operation. The operations (row names for --rows):
+       fetch-flags     FETCH 1:* (FLAGS)                     (a client's flag resync of the folder)
+       fetch-envelope  UID FETCH a:b (ENVELOPE), 20 consecutive UIDs from a random start (a client
+                       listing a page of new or scrolled-to messages by their envelopes; Thunderbird
+                       asks for header fields instead; one command = one operation)
+       fetch-body      UID FETCH <random> (BODY.PEEK[])
+       store           UID STORE <random> +FLAGS or -FLAGS (\Seen)
+       append          APPEND Archive <random message>
+       search-subject  UID SEARCH SUBJECT <word>
+       search-body     UID SEARCH BODY <word>
+       select          SELECT INBOX again in the live session (what a client does on folder switch)
+       expunge         UID EXPUNGE <one uid>: untimed, each session APPENDs its own batch of messages
+                       with \Deleted (pipelined; 250 in all, at least 5 a session: the folder grows by
+                       at most that) and NOOPs so that every session knows them; then,
+                       timed, each session expunges its messages one UID EXPUNGE at a time (the other
+                       sessions hear the * n EXPUNGE lines). Batches repeat until S seconds of
+                       expunging are measured; only the expunge bursts count, in time and CPU (CPU
+                       until 0.2 s after each burst, so deferred work is charged to it). The folder
+                       returns to its M messages.
+       idle            IDLE, then DONE at the continuation
+       login-select    LOGOUT, connect, LOGIN, SELECT INBOX
+       mix             the weighted mix (WEIGHTS: the rows of the first version, unchanged)
+  3. opens K sessions that LOGIN, SELECT INBOX and IDLE (in the last round only), and reports
+     resident memory per session: Sealbox = VmRSS growth of the serve process; Dovecot = growth of
+     the summed RSS of all its processes (one imap process per session is Dovecot's design).
+
+Rounds (--rounds R): the whole sequence above runs R times, alternating the servers (Sealbox,
+Dovecot, Sealbox, Dovecot, ...). Every round starts a **fresh** server and seeds it again (seeding
+takes seconds), so the rounds are repetitions of the same experiment, not a server warming up or
+its folders growing (the append row adds to Archive); alternating spreads slow phases of a shared
+machine over both servers. The table shows, per row and server, the median op/s over the rounds
+and its min-max spread, the ratio of the medians (Sealbox / Dovecot, above 1: Sealbox faster), the
+median server CPU per operation (user + system time over the phase divided by the operations:
+Sealbox = the serve process from /proc/PID/stat; Dovecot = summed over its master and all its
+processes, with what they reaped), and the median of each round's p50/p99 latency.
+
+CPU per operation does not depend on how much of the cores the client takes; the rates do: the
+load generator is single-threaded asyncio on the same cores as the servers, a handicap both
+servers share, which is why only ratios within one run mean much.
+
+--perf DIR records `perf record -F 2000 -g` of the Sealbox serve process during the seed and each of its
+phases into DIR/<row>-r<round>.data (perf's sampling costs CPU: do not take the figures of such a run).
 """
 import argparse, asyncio, os, random, resource, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
@@ -121,6 +158,15 @@ class Client:
 WEIGHTS = [("fetch-flags", 2), ("fetch-body", 5), ("store", 3), ("append", 1), ("search-subject", 1),
            ("search-body", 1), ("idle", 1), ("login-select", 1)]
 
+# Every row of the table, in order, with its label (the mix is "mix"; the seed row is printed first).
+ROWS = [("fetch-flags", "FETCH 1:* (FLAGS)"), ("fetch-envelope", "UID FETCH 20 (ENVELOPE)"),
+        ("fetch-body", "UID FETCH 1 BODY.PEEK[]"), ("store", "UID STORE 1 +-FLAGS"), ("append", "APPEND"),
+        ("search-subject", "UID SEARCH SUBJECT"), ("search-body", "UID SEARCH BODY"), ("select", "SELECT INBOX again"),
+        ("expunge", "UID EXPUNGE 1"), ("idle", "IDLE + DONE"), ("login-select", "LOGOUT+LOGIN+SELECT"),
+        ("mix", "weighted mix")]
+ENVELOPE_RANGE = 20
+EXPUNGE_BATCH = 250  # messages all sessions together append (untimed) before a timed burst of expunges
+
 
 async def session(port, user, password, deadline, uids, messages, stats, rng, only=None):
     c = await Client.connect(port)
@@ -132,6 +178,11 @@ async def session(port, user, password, deadline, uids, messages, stats, rng, on
         t = time.perf_counter()
         if kind == "fetch-flags":
             await c.cmd("FETCH 1:* (FLAGS)")
+        elif kind == "fetch-envelope":
+            i = rng.randrange(max(1, len(uids) - ENVELOPE_RANGE + 1))
+            await c.cmd(f"UID FETCH {uids[i]}:{uids[min(len(uids), i + ENVELOPE_RANGE) - 1]} (ENVELOPE)")
+        elif kind == "select":
+            await c.cmd("SELECT INBOX")
         elif kind == "fetch-body":
             await c.cmd(f"UID FETCH {rng.choice(uids)} (BODY.PEEK[])")
         elif kind == "store":
@@ -351,6 +402,11 @@ class Dovecot:
                 break
             except OSError:
                 time.sleep(0.1)
+        # The port came from free_port(): another process can take it before Dovecot binds it; then
+        # the master exits (and removes master.pid) while something else answers on the port.
+        if not self.pids():
+            self.stop(keep=True)
+            raise RuntimeError(f"dovecot is not running after its start (port {self.port} taken?); see {self.dir}/log")
 
     def master_pid(self):
         with open(os.path.join(self.dir, "run", "master.pid")) as f:
@@ -397,17 +453,198 @@ async def load(server, args, messages, uids, only=None):
     return stats, time.monotonic() - started
 
 
-async def phases(server, args, messages, uids):
-    """Each operation alone (N sessions doing only it), then the weighted mix."""
-    out = {}
-    for kind, _ in WEIGHTS:
-        cpu = cpu_seconds(server.pids())
-        stats, elapsed = await load(server, args, messages, uids, only=kind)
-        out[kind] = (stats.get(kind, []), elapsed, cpu_seconds(server.pids()) - cpu)
-    cpu = cpu_seconds(server.pids())
-    stats, elapsed = await load(server, args, messages, uids)
-    out["mix (total)"] = ([x for v in stats.values() for x in v], elapsed, cpu_seconds(server.pids()) - cpu)
+async def append_deleted(c, literals):
+    """APPENDs `literals` to INBOX with \\Deleted, pipelined (LITERAL+); returns their UIDs (APPENDUID)."""
+    tags = []
+    for lit in literals:
+        c.n += 1
+        tag = b"b%d" % c.n
+        c.w.write(tag + b" APPEND INBOX (\\Deleted) {%d+}\r\n" % len(lit) + lit + b"\r\n")
+        tags.append(tag)
+    await c.w.drain()
+    out = []
+    for tag in tags:
+        lines = await c.response(tag)
+        m = re.search(rb"\[APPENDUID \d+ (\d+)\]", lines[-1])
+        if not m:
+            raise RuntimeError(f"no APPENDUID in {lines[-1]!r}")
+        out.append(int(m.group(1)))
     return out
+
+
+async def expunge_phase(server, args, messages):
+    """The expunge row: untimed batches of own \\Deleted messages, then timed bursts of UID EXPUNGE <uid>,
+    until args.seconds of bursts are measured. Returns (latencies, measured seconds, CPU seconds)."""
+    rngs = [random.Random(1000 + i) for i in range(args.sessions)]
+    clients = []
+    for _ in range(args.sessions):
+        c = await Client.connect(server.port)
+        await c.login(server.user, server.password)
+        await c.cmd("SELECT INBOX")
+        clients.append(c)
+    samples, measured, cpu = [], 0.0, 0.0
+    pending = [[] for _ in clients]
+    per_session = max(5, EXPUNGE_BATCH // args.sessions)
+
+    async def burst(c, mine, deadline):
+        while mine and time.monotonic() < deadline:
+            uid = mine[0]
+            t = time.perf_counter()
+            await c.cmd(f"UID EXPUNGE {uid}")
+            samples.append(time.perf_counter() - t)
+            mine.pop(0)
+
+    while measured < args.seconds:
+        batches = await asyncio.gather(*(append_deleted(c, [rng.choice(messages) for _ in range(per_session)])
+                                         for c, rng in zip(clients, rngs)))
+        for mine, b in zip(pending, batches):
+            mine.extend(b)
+        await asyncio.gather(*(c.cmd("NOOP") for c in clients))  # every session has seen every new message
+        before = cpu_seconds(server.pids())
+        started = time.monotonic()
+        await asyncio.gather(*(burst(c, mine, started + args.seconds - measured) for c, mine in zip(clients, pending)))
+        measured += time.monotonic() - started
+        await asyncio.sleep(0.2)
+        cpu += cpu_seconds(server.pids()) - before
+    for c, mine in zip(clients, pending):  # what a deadline left: untimed, so that the folder is back to its size
+        if mine:
+            await c.cmd("UID EXPUNGE " + ",".join(map(str, mine)))
+    await clients[0].cmd("NOOP")  # Dovecot answers STATUS of the selected mailbox from the session's view
+    status = await clients[0].cmd("STATUS INBOX (MESSAGES)")
+    if not any(b"(MESSAGES %d)" % len(messages) in line for line in status):
+        print(f"warning: INBOX after the expunge row: {status[0]!r}, expected {len(messages)} messages", file=sys.stderr)
+    for c in clients:
+        await c.close()
+    return samples, measured, cpu
+
+
+def start_perf(server, directory, label):
+    os.makedirs(directory, exist_ok=True)
+    proc = subprocess.Popen(["perf", "record", "-F", "2000", "-g", "-p", str(server.proc.pid), "-o",
+                             os.path.join(directory, f"{label}.data")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    return proc
+
+
+def stop_perf(proc):
+    if proc is None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+async def phases(server, args, messages, uids, rows, round_no):
+    """Each operation alone (N sessions doing only it), then the weighted mix: {row: (latencies, seconds, CPU seconds)}."""
+    out = {}
+    for kind in rows:
+        perf = start_perf(server, args.perf, f"{kind}-r{round_no}") if args.perf and server.name == "sealbox" else None
+        try:
+            cpu = cpu_seconds(server.pids())
+            if kind == "expunge":
+                out[kind] = await expunge_phase(server, args, messages)
+                continue
+            stats, elapsed = await load(server, args, messages, uids, only=None if kind == "mix" else kind)
+            samples = [x for v in stats.values() for x in v] if kind == "mix" else stats.get(kind, [])
+            out[kind] = (samples, elapsed, cpu_seconds(server.pids()) - cpu)
+        finally:
+            stop_perf(perf)
+    return out
+
+
+def one_round(make, args, messages, rows, round_no, last):
+    """A fresh server: seed, every row, memory (last round only). Returns the round's figures."""
+    for attempt in range(3):
+        try:
+            server = make()
+            break
+        except RuntimeError as e:
+            if attempt == 2:
+                raise
+            print(f"round {round_no}: {e}; starting again", file=sys.stderr, flush=True)
+    try:
+        print(f"round {round_no} {server.name}: pids {server.pids()[:1]}, port {server.port}", file=sys.stderr, flush=True)
+        perf = start_perf(server, args.perf, f"seed-r{round_no}") if args.perf and server.name == "sealbox" else None
+        try:
+            cpu = cpu_seconds(server.pids())
+            seconds, uids = asyncio.run(seed(server, messages))
+            seed_cpu = cpu_seconds(server.pids()) - cpu
+        finally:
+            stop_perf(perf)
+        runs = asyncio.run(phases(server, args, messages, sorted(uids), rows, round_no))
+        memory = (asyncio.run(idle_memory(server.port, server.user, server.password, args.idle, server.pids))
+                  if args.idle and last else None)
+    finally:
+        server.stop()
+    figures = {"seed": (len(messages) / seconds, seed_cpu / len(messages) * 1e6, None, None)}
+    for kind, (samples, elapsed, cpu) in runs.items():
+        if not samples:
+            figures[kind] = None
+            continue
+        q = sorted(samples)
+        figures[kind] = (len(q) / elapsed, cpu / len(q) * 1e6, q[len(q) // 2] * 1000,
+                         q[min(len(q) - 1, int(len(q) * 0.99))] * 1000)
+    return server.name, figures, memory
+
+
+def summarize(rounds):
+    """[{row: (op/s, CPU µs, p50, p99) or None}] over rounds -> {row: dict of medians and spread}."""
+    out = {}
+    for kind in rounds[0]:
+        vals = [r[kind] for r in rounds if r.get(kind)]
+        if not vals:
+            out[kind] = None
+            continue
+        med = lambda i: statistics.median(v[i] for v in vals) if vals[0][i] is not None else None
+        out[kind] = {"ops": med(0), "min": min(v[0] for v in vals), "max": max(v[0] for v in vals), "cpu": med(1),
+                     "p50": med(2), "p99": med(3), "n": len(vals)}
+    return out
+
+
+def fmt(x, digits=0):
+    if x is None:
+        return "-"
+    if x >= 100 or digits == 0:
+        return f"{x:,.0f}"
+    return f"{x:,.{digits}f}"
+
+
+def table(names, summaries, rows, markdown):
+    labels = dict(ROWS, seed="seed APPEND (1 conn)")
+    head = ["row"]
+    for n in names:
+        head += [f"{n} op/s", "min-max"]
+    if len(names) == 2:
+        head += ["ratio"]
+    head += [f"{n} CPU us/op" for n in names]
+    if len(names) == 2:
+        head += ["CPU D/S"]
+    head += [f"{n} p50/p99 ms" for n in names]
+    lines = []
+    for kind in ["seed"] + rows:
+        cells = [labels.get(kind, kind)]
+        ss = [summaries[n].get(kind) for n in names]
+        for v in ss:
+            cells += [fmt(v["ops"], 1), f"{fmt(v['min'], 1)}-{fmt(v['max'], 1)}"] if v else ["-", "-"]
+        if len(names) == 2:
+            cells.append(f"{ss[0]['ops'] / ss[1]['ops']:.2f}" if all(ss) else "-")
+        cells += [fmt(v["cpu"]) if v else "-" for v in ss]
+        if len(names) == 2:
+            cells.append(f"{ss[1]['cpu'] / ss[0]['cpu']:.2f}" if all(ss) and ss[0]["cpu"] else "-")
+        cells += [f"{v['p50']:.1f}/{v['p99']:.1f}" if v and v["p50"] is not None else "-" for v in ss]
+        lines.append(cells)
+    if markdown:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for cells in lines:
+            print("| " + " | ".join(cells) + " |")
+        return
+    widths = [max(len(str(r[i])) for r in [head] + lines) for i in range(len(head))]
+    for cells in [head] + lines:
+        print("  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(cells)))
 
 
 def main():
@@ -416,59 +653,64 @@ def main():
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--messages", type=int, default=500)
     p.add_argument("--idle", type=int, default=1000, help="sessions for the memory measurement (0: skip)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="run the whole sequence R times alternating Sealbox and Dovecot, each round on a freshly "
+                        "started and seeded server; the table shows medians over the rounds and the min-max spread")
+    p.add_argument("--rows", help="comma-separated rows to run (default all): " + ",".join(k for k, _ in ROWS))
     p.add_argument("--sealbox", default=os.path.join(ROOT, ".build/release/sealbox"))
     p.add_argument("--only", choices=["sealbox", "dovecot"])
+    p.add_argument("--markdown", action="store_true", help="print the table as markdown too")
+    p.add_argument("--json", help="write every round's figures to this file")
+    p.add_argument("--perf", metavar="DIR", help="perf record the Sealbox serve process during each phase into DIR")
     args = p.parse_args()
+    rows = [k for k, _ in ROWS]
+    if args.rows:
+        wanted = args.rows.split(",")
+        unknown = [k for k in wanted if k not in rows]
+        if unknown:
+            p.error(f"unknown rows {unknown}; known: {rows}")
+        rows = [k for k in rows if k in wanted]
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
     messages = make_messages(args.messages)
     mb = sum(map(len, messages)) / 1e6
-    print(f"workload: {args.messages} messages ({mb:.1f} MB), {args.sessions} sessions x {args.seconds:.0f} s, "
-          f"{args.idle} IDLE sessions for memory")
-    results = {}
-    for make in ([lambda: Dovecot()] if args.only != "sealbox" else []) + ([lambda: Sealbox(args.sealbox)] if args.only != "dovecot" else []):
-        server = make()
-        try:
-            seconds, uids = asyncio.run(seed(server, messages))
-            runs = asyncio.run(phases(server, args, messages, uids))
-            memory = asyncio.run(idle_memory(server.port, server.user, server.password, args.idle, server.pids)) if args.idle else None
-            results[server.name] = (seconds, runs, memory)
-        finally:
-            server.stop()
-    print()
-    print(f"{'':18}" + "".join(f"{n:>40}" for n in results) + ("     ratio sealbox/dovecot (op/s, CPU)" if len(results) == 2 else ""))
-
-    def row(label, values, ratio=True):
-        line = f"{label:18}" + "".join(f"{v:>28}" for v in values)
-        print(line)
-
-    names = list(results)
-    appends = [args.messages / results[n][0] for n in names]
-    line = f"{'seed APPEND':18}" + "".join(f"{v:>34.0f} msg/s" for v in appends)
-    if len(names) == 2:
-        line += f"{appends[1] / appends[0]:>18.2f}"
-    print(line)
-    for kind in [k for k, _ in WEIGHTS] + ["mix (total)"]:
-        vals = []
-        for n in names:
-            samples, elapsed, cpu = results[n][1][kind]
-            if not samples:
-                vals.append(None)
-                continue
-            q = sorted(samples)
-            vals.append((len(q) / elapsed, q[len(q) // 2] * 1000, q[min(len(q) - 1, int(len(q) * 0.99))] * 1000,
-                         cpu / len(q) * 1e6))
-        line = f"{kind:18}" + "".join(
-            f"{v[0]:>9.1f} op/s {v[1]:>5.1f}/{v[2]:>6.1f} ms {v[3]:>6.0f} us" if v else f"{'-':>40}" for v in vals)
-        if len(vals) == 2 and all(vals):
-            line += f"{vals[1][0] / vals[0][0]:>10.2f}{vals[0][3] / vals[1][3]:>8.2f}"
-        print(line)
-    print(f"{'':18}(latency: p50/p99; server CPU per operation, user + system, with what its processes reaped)")
-    if args.idle:
-        for n in names:
-            before, after = results[n][2]
+    print(f"workload: {args.messages} messages ({mb:.1f} MB), {args.sessions} sessions x {args.seconds:.0f} s per row, "
+          f"{args.rounds} round(s) alternating the servers, {args.idle} IDLE sessions for memory", flush=True)
+    makers = []
+    if args.only != "dovecot":
+        makers.append(("sealbox", lambda: Sealbox(args.sealbox)))
+    if args.only != "sealbox":
+        makers.append(("dovecot", lambda: Dovecot()))
+    per = {n: [] for n, _ in makers}
+    memory = {}
+    started = time.monotonic()
+    for r in range(1, args.rounds + 1):
+        for n, make in makers:
+            t = time.monotonic()
+            name, figures, mem = one_round(make, args, messages, rows, r, r == args.rounds)
+            per[name].append(figures)
+            if mem:
+                memory[name] = mem
+            print(f"round {r} {name}: {time.monotonic() - t:.0f} s; op/s " +
+                  " ".join(f"{k}={v[0]:.0f}" for k, v in figures.items() if v), file=sys.stderr, flush=True)
+    names = list(per)
+    summaries = {n: summarize(per[n]) for n in names}
+    print(f"\n{args.rounds} round(s) in {time.monotonic() - started:.0f} s; medians over the rounds; ratio = Sealbox / "
+          f"Dovecot op/s (above 1: Sealbox faster); CPU D/S = Dovecot's CPU per op / Sealbox's (above 1: Sealbox cheaper); "
+          f"CPU = server user + system time per operation; p50/p99 = medians of each round's latency percentiles")
+    table(names, summaries, rows, markdown=False)
+    if args.markdown:
+        print()
+        table(names, summaries, rows, markdown=True)
+    for n in names:
+        if n in memory:
+            before, after = memory[n]
             print(f"{n}: RSS {before / 1024:.1f} MB -> {after / 1024:.1f} MB with {args.idle} IDLE sessions: "
                   f"{(after - before) / args.idle:.0f} KB per session")
+    if args.json:
+        import json
+        with open(args.json, "w") as f:
+            json.dump({"args": vars(args), "rounds": per, "memory": memory}, f, indent=1)
 
 
 if __name__ == "__main__":
