@@ -91,6 +91,7 @@ extension IMAPSession {
                 mailbox: any MailboxSession) async throws {
         // RFC 7162 §3.2.5: QRESYNC before ENABLE QRESYNC is BAD (and closes nothing).
         if qresync != nil && !qresyncEnabled { bad(tag, "QRESYNC is not enabled"); return }
+        let previous = selected
         if selected != nil {
             selected = nil
             state = .authenticated
@@ -103,10 +104,25 @@ extension IMAPSession {
         // claims nothing and counts the messages not yet claimed (RFC 3501 §6.3.2). Either way
         // RECENT counts messages of the EXISTS that goes with it.
         let claimed = readOnly ? [] : try await mailbox.claimRecent(in: info.path)
-        let records = try await mailbox.messageStates(in: info.path, uids: nil, changedSince: nil)
-        let recent = readOnly ? records.filter { $0.uid >= info.recentUID }.map(\.uid) : claimed
-        let view = SelectedMailbox(path: info.path, readOnly: readOnly, info: info, records: records, recent: Set(recent),
+        // The same folder again (a client switching back): the session's view brought up to date
+        // with what changed since it, when the store still knows every expunge since then.
+        var reselected: SelectedMailbox?
+        if let previous, qresync == nil, previous.path == info.path, previous.uidValidity == info.uidValidity,
+           try await mailbox.expungeHistoryStart(in: info.path) <= previous.knownModSeq {
+            let changes = try await mailbox.changes(in: info.path, since: previous.knownModSeq)
+            reselected = SelectedMailbox(reselecting: previous, changes: changes, info: changes.folder ?? info, readOnly: readOnly, recent: [],
+                                         condStore: enabled.contains("CONDSTORE"))
+        }
+        let records = reselected == nil ? try await mailbox.messageStates(in: info.path, uids: nil, changedSince: nil) : []
+        var view: SelectedMailbox
+        if var reselected {
+            reselected.recent = Set(readOnly ? (reselected.uidsFrom(info.recentUID)) : claimed)
+            view = reselected
+        } else {
+            let recent = readOnly ? records.filter { $0.uid >= info.recentUID }.map(\.uid) : claimed
+            view = SelectedMailbox(path: info.path, readOnly: readOnly, info: info, records: records, recent: Set(recent),
                                    condStore: enabled.contains("CONDSTORE"))
+        }
         sendFlags(keywords: view.knownKeywords.sorted(), readOnly: readOnly)
         untagged(.exists(view.count))
         if rev2 {
@@ -114,11 +130,11 @@ extension IMAPSession {
             untagged(.list(attributes: try await listAttributes(of: info, mailbox: mailbox), delimiter: "/", mailbox: info.path, lsub: false))
         } else {
             untagged(.recent(view.recentCount))
-            if let firstUnseen = records.firstIndex(where: { !$0.flags.contains(.seen) }) {
-                untagged(.condition(status: .ok, code: .unseen(UInt32(firstUnseen + 1)), text: "First unseen"))
+            if let firstUnseen = view.firstUnseen {
+                untagged(.condition(status: .ok, code: .unseen(UInt32(firstUnseen)), text: "First unseen"))
             }
         }
-        let uidNext = max(info.uidNext, (records.last?.uid ?? 0) + 1)
+        let uidNext = max(info.uidNext, view.maxUID + 1)
         untagged(.condition(status: .ok, code: .uidValidity(info.uidValidity), text: "UIDs valid"))
         untagged(.condition(status: .ok, code: .uidNext(uidNext), text: "Predicted next UID"))
         untagged(.condition(status: .ok, code: .mailboxID(info.objectID), text: "Mailbox ID"))

@@ -48,6 +48,37 @@ struct SelectedMailbox {
         self.knownKeywords = Set(records.flatMap(\.keywords))
     }
 
+    /// The same folder selected again in this session: `previous` brought up to date with what
+    /// changed after the MODSEQ it reflects (`changes`), instead of reading every message again.
+    /// nil when that is not sound (another folder or UIDVALIDITY): read it all.
+    init?(reselecting previous: SelectedMailbox, changes: FolderChanges, info: FolderInfo, readOnly: Bool, recent: Set<UID>, condStore: Bool) {
+        guard previous.path == info.path, previous.uidValidity == info.uidValidity, let folder = changes.folder,
+              folder.uidValidity == info.uidValidity else { return nil }
+        let gone = previous.pendingExpunges.union(changes.expunged)
+        var states: [UID: (MessageFlags, [String])] = [:]
+        states.reserveCapacity(previous.uids.count + changes.changed.count)
+        for (i, uid) in previous.uids.enumerated() where !gone.contains(uid) { states[uid] = (previous.flags[i], previous.keywords[i]) }
+        for record in changes.changed where !gone.contains(record.uid) { states[record.uid] = (record.flags, record.keywords) }
+        let uids = states.keys.sorted()
+        self.path = info.path
+        self.readOnly = readOnly
+        self.uidValidity = info.uidValidity
+        self.uids = uids
+        self.flags = uids.map { states[$0]!.0 }
+        self.keywords = uids.map { states[$0]!.1 }
+        self.recent = recent
+        self.knownModSeq = max(info.highestModSeq, folder.highestModSeq, previous.knownModSeq, changes.changed.map(\.modSeq).max() ?? 0)
+        self.announcedCount = uids.count
+        self.condStore = condStore
+        self.knownKeywords = Set(self.keywords.joined())
+    }
+
+    /// The UIDs at or above `uid` (EXAMINE's \\Recent: those not claimed yet).
+    func uidsFrom(_ uid: UID) -> [UID] { uids.filter { $0 >= uid } }
+
+    /// Sequence number of the first message without \Seen (SELECT's `[UNSEEN n]`).
+    var firstUnseen: Int? { flags.firstIndex { !$0.contains(.seen) }.map { $0 + 1 } }
+
     var count: Int { uids.count }
     /// RECENT: the \Recent messages the view holds, so never more than EXISTS (`count`).
     var recentCount: Int { recent.reduce(0) { $0 + (sequenceNumber(of: $1) == nil ? 0 : 1) } }

@@ -839,6 +839,11 @@ public final class MailboxDatabase: Sendable {
     /// message as recent): returns their UIDs and marks them no longer recent for everyone else.
     public func claimRecent(in folderPath: String) async throws -> [UID] {
         let path = try Self.normalizePath(folderPath)
+        // Nothing arrived since the last claim (a client switching folders): no write transaction.
+        // A message arriving after this read stays \Recent in the store for the next claim.
+        let current = try await pooledRead { db in try Self.fetchFolder(db, path) }
+        guard let current else { throw MailStoreError(.noSuchFolder, "no such folder") }
+        if current.recentUID >= current.uidNext { return [] }
         return try await pool.write { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
             let uids = try UID.fetchAll(db.cachedStatement(sql: "SELECT uid FROM messages WHERE folder_id = ? AND uid >= ? ORDER BY uid"), arguments: [folder.id, folder.recentUID])
