@@ -141,7 +141,7 @@ struct ServeCommand: AsyncParsableCommand {
                 tasks.cancelAll()
             }
             printError("shutting down")
-            await cluster?.shutdown()
+            await cluster?.shutdown(node: node)
             await node?.shutdown()
             withExtendedLifetime(lock) {}
         }

@@ -210,8 +210,15 @@ public final class ClusterRuntime: Sendable {
         (try? await registry.placement(mailboxID: mailboxID))?.nodeID == name
     }
 
-    /// Closes the RPC connections (and a frontend's directory connection).
-    public func shutdown() async {
+    /// A clean stop, after the services ended: `node`'s mailboxes are locked first (closing one
+    /// still writes: the purge of its expunged messages, under the lease), then the leases are
+    /// released, the node is marked `stopped`, and the RPC connections (and a frontend's directory
+    /// connection) close.
+    public func shutdown(node: SealboxNode?) async {
+        await node?.mailboxes.lockAll()
+        await leases?.releaseAll()
+        await ClusterMembership(registry: registry, nodeID: name, volume: dataDirectory, leases: nil, period: .seconds(1),
+                                logger: Logger(label: "sealbox")).beat(state: .stopped)
         await pool.closeAll()
         if ownsDirectory { await directory.shutdown() }
     }

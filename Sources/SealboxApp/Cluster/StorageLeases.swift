@@ -159,8 +159,8 @@ public final class StorageLeases: MailboxOwnership {
 }
 
 /// A node's membership of the cluster while it serves: a heartbeat (free space of its mailbox
-/// volume) and, on a storage node, the lease renewal, every third of the lease time; on a clean
-/// stop, its leases are released and it is marked `stopped`.
+/// volume) and, on a storage node, the lease renewal, every third of the lease time (a clean stop
+/// releases the leases and marks the node `stopped`: `ClusterRuntime.shutdown`).
 public struct ClusterMembership: Service {
     public let registry: any ClusterRegistry
     public let nodeID: String
@@ -190,11 +190,12 @@ public struct ClusterMembership: Service {
                 do { try await Task.sleep(for: period) } catch { break }
             }
         }
-        await leases?.releaseAll()
-        await beat(state: .stopped)
+        // The leases are released by `ClusterRuntime.shutdown`, after the node has locked its
+        // mailboxes: closing a mailbox still writes (the purge of expunged messages), which the
+        // commit fence allows only while the lease is held.
     }
 
-    func beat(state: NodeState?) async {
+    public func beat(state: NodeState?) async {
         let space = DiskSpaceGuard.statfs(volume)
         do {
             try await registry.heartbeat(nodeID: nodeID, freeBytes: space?.free ?? 0, capacityBytes: space?.total ?? 0, stats: await stats(),
