@@ -30,6 +30,14 @@ extension LocalMailboxService {
         }
     }
 
+    /// A mailbox this node may no longer write (its lease was lost for good: taken over by another
+    /// node): its sessions are told to end and its file is closed under them at once.
+    public func closeLost(mailboxID: String) async {
+        await registry.announceEviction(mailboxID: mailboxID)
+        await registry.forceLock(mailboxID: mailboxID)
+        await registry.endQuiescentCopy(mailboxID: mailboxID)
+    }
+
     /// The files of a locked mailbox (the file, then the companions that exist), each with its
     /// size and SHA-256: what a move sends.
     public func lockedFiles(mailboxID: String) throws -> [(suffix: String, path: String, size: Int64, sha256: String)] {

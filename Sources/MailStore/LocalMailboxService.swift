@@ -119,6 +119,9 @@ public final class LocalMailboxService: MailboxService {
         }
         let verifier = registry.verifier(aliasID: alias.id, password: password)
         let database: MailboxDatabase, passwordID: String
+        // An open mailbox whose lease ran short (the registry away for a while): taken again
+        // before a new session joins it, or refused.
+        if let ownership, !ownership.mayCommit(mailboxID: mailboxID) { try await claim(mailboxID) }
         if let fast = await registry.attach(mailboxID: mailboxID, verifier: verifier) {
             // The password may have been revoked by another process (the CLI while `serve` runs).
             guard try await directory.passwords(aliasID: alias.id).contains(where: { $0.id == fast.1 }) else {

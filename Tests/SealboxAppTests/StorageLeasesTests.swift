@@ -44,9 +44,13 @@ struct StorageLeasesTests {
         let token = try #require(try await r.placement(mailboxID: Self.mailbox)?.lease?.token)
         let taken = try await r.acquireLease(mailboxID: Self.mailbox, nodeID: "s2", ttl: 30, now: Date().addingTimeInterval(31))
         #expect(taken.token == token + 1)
-        // s1's renewal finds its lease gone and the mailbox placed on s2: it stops writing it.
+        // s1's renewal finds its lease gone and the mailbox placed on s2: it stops writing it and
+        // is told to close it.
+        let lost = Mutex<[String]>([])
+        s1.onLost = { id in lost.withLock { $0.append(id) } }
         await s1.renew()
         #expect(!s1.mayCommit(mailboxID: Self.mailbox))
+        #expect(lost.withLock { $0 } == [Self.mailbox])
         #expect(await unavailable { try await s1.claim(mailboxID: Self.mailbox) })
         // Without shared storage, a mailbox of another node is never taken, expired or not.
         let other = String(repeating: "cd", count: 16)

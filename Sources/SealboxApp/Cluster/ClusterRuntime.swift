@@ -87,6 +87,8 @@ public final class ClusterRuntime: Sendable {
         if settings.role == .storage, let node {
             let keeper = StorageLeases(registry: registry, nodeID: name, ttl: Double(settings.leaseSeconds), sharedStorage: settings.sharedStorage, logger: logger)
             node.mailboxes.ownership = keeper
+            let mailboxes = node.mailboxes
+            keeper.onLost = { mailboxID in await mailboxes.closeLost(mailboxID: mailboxID) }
             leases = keeper
             let administration = ClusterAdmin(node: node, leases: keeper, registry: registry, pool: pool, name: name, liveWithin: liveWithin, logger: logger)
             node.mailboxes.placeNewMailbox = { alias, label, named in try await administration.place(alias: alias, label: label, node: named) }

@@ -25,6 +25,12 @@ public final class StorageLeases: MailboxOwnership {
     let margin: TimeInterval
     let logger: Logger
     let held = Mutex<[String: MailboxLease]>([:])
+    /// Told of each mailbox whose lease is lost for good (the node closes it: another node owns it).
+    let lostValue = Mutex<(@Sendable (String) async -> Void)?>(nil)
+    public var onLost: (@Sendable (String) async -> Void)? {
+        get { lostValue.withLock { $0 } }
+        set { lostValue.withLock { $0 = newValue } }
+    }
     /// Mailboxes moving away: no new claim (deliveries and logins go elsewhere or wait).
     let moving = Mutex<Set<String>>([])
 
@@ -124,6 +130,7 @@ public final class StorageLeases: MailboxOwnership {
                 logger.notice("mailbox lease taken again after it lapsed", metadata: ["mailbox": "\(id)"])
             } catch {
                 logger.warning("mailbox lease lost: this node no longer writes it", metadata: ["mailbox": "\(id)"])
+                await onLost?(id)
             }
         }
     }
