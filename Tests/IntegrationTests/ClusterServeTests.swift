@@ -348,9 +348,10 @@ struct ClusterServeTests {
         #expect(probe == nil)
         try await Task.sleep(for: .seconds(4))
         await cluster.pg.resume()
-        #expect(await burst.exited(within: .seconds(150)))
+        #expect(await burst.exited(within: .seconds(420)))
         let output = burst.stdoutText + burst.stderrText
-        #expect(burst.terminationStatus == 0, "\(output)\n\(f1.output.text)")
+        print("cluster: PostgreSQL restart under SMTP load: \(output.split(separator: "\n").filter { $0.hasPrefix("SLOWEST") || $0.hasPrefix("RETRIED ") })")
+        #expect(burst.terminationStatus == 0, "\(output)\n\(f1.output.text.suffix(4000))\n\(s1.output.text.suffix(4000))")
         #expect(output.contains("FIRST-TRY NOT EXACTLY ONCE []"), "\(output)")
         #expect(output.contains("RETRIED MISSING []"), "\(output)")
         // Both nodes are still registered and beating.
