@@ -95,7 +95,9 @@ struct ClusterServeTests {
         }
 
         static let frontendReady: @Sendable (String) -> Bool = {
+            // Every listener the tests use (they bind in parallel).
             ServerHarness.port(in: $0, service: "smtp") != nil && ServerHarness.port(in: $0, service: "pop3") != nil
+                && ServerHarness.port(in: $0, service: "imap") != nil
         }
 
         func frontend(_ name: String, extra: [String: String] = [:]) throws -> Node {

@@ -26,8 +26,9 @@ struct DirectDeliveryServeTests {
              "--smtp-port", "auto", "--submission-port", "auto", "--submissions-port", "off", "--listen", listen, "--allow-insecure-auth"],
             environment: environment)
         try waitFor("serve on \(listen)", timeout: .seconds(60)) {
-            (ServerHarness.port(in: output.text, service: "smtp") != nil && ServerHarness.port(in: output.text, service: "submission") != nil)
-                || !process.isRunning
+            // Every listener the test reads a port of (they bind in parallel: IMAP may come last).
+            (ServerHarness.port(in: output.text, service: "smtp") != nil && ServerHarness.port(in: output.text, service: "submission") != nil
+                && ServerHarness.port(in: output.text, service: "imap") != nil) || !process.isRunning
         }
         guard process.isRunning else { throw ServerHarness.StartError(description: "serve did not start: \(output.text)") }
         return (process, output)
