@@ -20,14 +20,7 @@ extension LocalMailboxService {
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        do {
-            let result = try await body()
-            await registry.endQuiescentCopy(mailboxID: mailboxID)
-            return result
-        } catch {
-            await registry.endQuiescentCopy(mailboxID: mailboxID)
-            throw error
-        }
+        return try await keptLocked(mailboxID: mailboxID, body)
     }
 
     /// A mailbox this node may no longer write (its lease was lost for good: taken over by another

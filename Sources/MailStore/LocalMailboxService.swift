@@ -191,6 +191,12 @@ public final class LocalMailboxService: MailboxService {
     /// (or a backup copy) has it open.
     public func whileLocked<T>(mailboxID: String, _ body: () async throws -> T) async throws -> T? {
         guard await registry.lockForReplacement(mailboxID: mailboxID) else { return nil }
+        return try await keptLocked(mailboxID: mailboxID, body)
+    }
+
+    /// Runs `body` on a mailbox locked for replacement (quiescent), then lets logins in again,
+    /// whether `body` succeeded or threw.
+    func keptLocked<T>(mailboxID: String, _ body: () async throws -> T) async throws -> T {
         do {
             let result = try await body()
             await registry.endQuiescentCopy(mailboxID: mailboxID)

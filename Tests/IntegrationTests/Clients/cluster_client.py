@@ -24,6 +24,17 @@ def login(port, user, password):
     return m
 
 
+def raw_login(port, user, password):
+    """A plain socket logged in (for what imaplib cannot do: IDLE, half a literal); (socket, file)."""
+    s = socket.create_connection((HOST, port), timeout=30)
+    f = s.makefile('rwb')
+    f.readline()
+    f.write(f'a LOGIN {user} "{password}"\r\n'.encode()); f.flush()
+    while not f.readline().startswith(b'a '):
+        pass
+    return s, f
+
+
 def count_mid(m, mid):
     m.select('INBOX')
     typ, data = m.uid('SEARCH', None, 'HEADER', 'Message-ID', f'<{mid}>')
@@ -45,12 +56,7 @@ def flow(f1_imap, f1_pop3, f2_imap, f2_smtp):
     print('TWO EXISTS VIA B', data[0].decode())
     b2.logout()
     # IDLE on A for one@, mail to both through B's MX.
-    idle = socket.create_connection((HOST, f1_imap), timeout=30)
-    f = idle.makefile('rwb')
-    f.readline()
-    f.write(f'a LOGIN {ONE} "{one_pw}"\r\n'.encode()); f.flush()
-    while not f.readline().startswith(b'a '):
-        pass
+    idle, f = raw_login(f1_imap, ONE, one_pw)
     f.write(b'b SELECT INBOX\r\n'); f.flush()
     while not f.readline().startswith(b'b '):
         pass
@@ -82,12 +88,7 @@ def flow(f1_imap, f1_pop3, f2_imap, f2_smtp):
 
 def partial_append(f2_imap, mid):
     one_pw = os.environ['ONE_PW']
-    s = socket.create_connection((HOST, f2_imap), timeout=30)
-    f = s.makefile('rwb')
-    f.readline()
-    f.write(f'a LOGIN {ONE} "{one_pw}"\r\n'.encode()); f.flush()
-    while not f.readline().startswith(b'a '):
-        pass
+    s, f = raw_login(f2_imap, ONE, one_pw)
     body = message('killed mid-APPEND', mid)
     f.write(f'b APPEND INBOX {{{len(body)}}}\r\n'.encode()); f.flush()
     assert f.readline().startswith(b'+')
