@@ -20,9 +20,7 @@ extension MailboxDatabase {
                                           uids: UIDSet([uid]), column: "uid", order: "uid")
             guard let old = rows.first else { throw MailStoreError(.noSuchMessage, "no such message") }
             try Self.checkQuota(db, adding: Int64(prepared.size) - (old["size"] as Int64), quota: quotaBytes)
-            var entries: [(Int64, SearchText)] = []
-            let (contentID, threadID) = try Self.storeContentAndThread(db, prepared, searchEntries: &entries)
-            try Self.indexSearchText(db, entries)
+            let (contentID, threadID) = try Self.storeContentAndThread(db, prepared)
             let appendModseq = to.highestModSeq + 1
             let newUID = try Self.insertMessage(db, folder: to, contentID: contentID, threadID: threadID, size: prepared.size,
                                                 flags: request.flags, keywords: request.keywords,
@@ -36,7 +34,7 @@ extension MailboxDatabase {
             ])
         }
         publish(changes)
-        startMaintenance()
+        noteStored([prepared])  // starts the pass (the expunged content goes in it too)
         return result
     }
 }

@@ -3,7 +3,8 @@ import Synchronization
 
 /// The maintenance pass that follows an EXPUNGE, a MOVE or a folder delete, half a second after the
 /// command has answered: it deletes the contents (and parts, search entries, threads) left without a message,
-/// in short write transactions, then gives free pages back to the file system.
+/// in short write transactions, indexes the messages stored since it last did (once appends paused:
+/// MailboxDatabase+SearchIndex), then gives free pages back to the file system.
 ///
 /// Deleting a message's rows frees its pages, and SQLite reads each overflow page to free it
 /// (`secure_delete` zeroes it too): that is what made EXPUNGE cost more than the mail client waits
@@ -35,6 +36,7 @@ extension MailboxDatabase {
             purged += step
             await Task.yield()
         }
+        if indexDue() { try await indexPending() }
         let pages = try await pooledRead { db in try Self.pageCounts(db) }
         let given = Self.worthReclaiming(free: pages.free, total: pages.total) ? try await reclaimFreeSpace() : 0
         if purged > 0 || given > 0, !reclaimer.isClosing {
@@ -96,7 +98,7 @@ extension MailboxDatabase {
         (try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0, try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0)
     }
 
-    /// Starts the pass in the background (one at a time; one more if asked while it runs).
+    /// Starts the pass in the background (one at a time; one more, `delay` later, if asked while it runs).
     func startMaintenance() {
         reclaimer.start { [weak self] in _ = try? await self?.maintain() }
     }
@@ -132,6 +134,9 @@ final class SpaceReclaimer: Sendable {
                     return false
                 }
                 if !more { return }
+                // Asked again while it ran (appends going on): not straight away, so that a pass
+                // waiting for appends to pause does not spin.
+                try? await Task.sleep(for: delay)
             }
         }
     }

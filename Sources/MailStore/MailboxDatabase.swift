@@ -21,6 +21,8 @@ public final class MailboxDatabase: Sendable {
     /// Whole bytes of recently read messages (process-wide, bounded; see `MessageBytesCache`).
     let bytesCache = MessageBytesCache.shared
     let reclaimer = SpaceReclaimer()
+    /// Text stored and not indexed yet (see MailboxDatabase+SearchIndex).
+    let indexWaiting = Mutex(IndexWaiting())
     /// Readers in use or asked for (see `read(small:_:)`).
     let readers: ReaderReservations
     /// The highest MODSEQ published per folder since the file was opened (`publishedModSeq`).
@@ -153,6 +155,8 @@ public final class MailboxDatabase: Sendable {
     /// so a locked mailbox is one quiescent file that a backup can copy without its key.
     public func close() throws {
         reclaimer.close()
+        // What waits for the index is indexed now, while its text is still in memory.
+        _ = try? pool.write { db in try self.indexPending(db) }
         // What the pass has not deleted yet goes now: a locked file keeps no expunged message.
         _ = try? pool.write { db in try Self.purgeQueued(db, limit: nil) }
         try? pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
@@ -341,7 +345,6 @@ public final class MailboxDatabase: Sendable {
             var folders: [String: FolderInfo] = [:]
             var appended: [String: (uids: [UID], modseq: Int64)] = [:]
             var results: [Result<AppendResult, MailStoreError>] = []
-            var searchEntries: [(Int64, SearchText)] = []
             for (i, request) in batch.enumerated() {
                 do {
                     let path = try Self.normalizePath(request.folder)
@@ -350,10 +353,7 @@ public final class MailboxDatabase: Sendable {
                             throw MailStoreError(.noSuchFolder, "no such folder")
                         }
                         try Self.checkQuota(db, adding: Int64(prepared[i].size), quota: quotaBytes)
-                        // A message rolled back by its savepoint leaves no search entry: entries are
-                        // taken only from a savepoint that commits.
-                        var entries: [(Int64, SearchText)] = []
-                        let (contentID, threadID) = try Self.storeContentAndThread(db, prepared[i], searchEntries: &entries)
+                        let (contentID, threadID) = try Self.storeContentAndThread(db, prepared[i])
                         let modseq = appended[path]?.modseq ?? folder.highestModSeq + 1
                         let uid = try Self.insertMessage(db, folder: folder, contentID: contentID, threadID: threadID, size: prepared[i].size,
                                                          flags: request.flags, keywords: request.keywords,
@@ -363,7 +363,6 @@ public final class MailboxDatabase: Sendable {
                         folders[path] = next
                         appended[path, default: ([], modseq)].uids.append(uid)
                         results.append(.success(AppendResult(uidValidity: folder.uidValidity, uid: uid)))
-                        searchEntries += entries
                         return .commit
                     }
                 } catch let error as MailStoreError {
@@ -371,13 +370,13 @@ public final class MailboxDatabase: Sendable {
                     results.append(.failure(error))
                 }
             }
-            try Self.indexSearchText(db, searchEntries)
             let changes = appended.map { path, a in
                 MailboxChange(folder: path, kind: .appended(uids: a.uids), modSeq: a.modseq, origin: origin)
             }
             return (results, changes)
         }
         publish(changes)
+        noteStored(zip(prepared, results).compactMap { p, r in (try? r.get()) == nil ? nil : p })
         return results
     }
 
@@ -393,20 +392,19 @@ public final class MailboxDatabase: Sendable {
             try Self.checkQuota(db, adding: Int64(prepared.reduce(0) { $0 + $1.size }), quota: quotaBytes)
             let modseq = folder.highestModSeq + 1
             var results: [AppendResult] = []
-            var searchEntries: [(Int64, SearchText)] = []
             for message in prepared {
-                let (contentID, threadID) = try Self.storeContentAndThread(db, message, searchEntries: &searchEntries)
+                let (contentID, threadID) = try Self.storeContentAndThread(db, message)
                 let uid = try Self.insertMessage(db, folder: folder, contentID: contentID, threadID: threadID, size: message.size, flags: [],
                                                  keywords: [], internalDate: internalDate, modseq: modseq)
                 folder.uidNext = uid + 1
                 results.append(AppendResult(uidValidity: folder.uidValidity, uid: uid))
             }
-            try Self.indexSearchText(db, searchEntries)
             return (results, modseq)
         }
         if !results.isEmpty {
             publish([MailboxChange(folder: path, kind: .appended(uids: results.map(\.uid)), modSeq: modseq, origin: origin)])
         }
+        noteStored(prepared)
         return results
     }
 
@@ -882,14 +880,19 @@ public final class MailboxDatabase: Sendable {
         let path = try Self.normalizePath(folderPath)
         return try await pooledRead { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+            let indexed = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT m.uid, m.content_id, c.sha256 FROM messages m JOIN contents c ON c.id = m.content_id WHERE m.folder_id = ?
                 AND m.content_id IN (SELECT rowid FROM content_fts WHERE content_fts MATCH ?) ORDER BY m.uid
                 """), arguments: [folder.id, query])
+            // Contents the index has not reached yet (MailboxDatabase+SearchIndex): all candidates.
+            let pending = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT m.uid, m.content_id, c.sha256 FROM messages m JOIN contents c ON c.id = m.content_id
+                WHERE m.content_id > ? AND m.folder_id = ?
+                """), arguments: [try Self.indexedThrough(db), folder.id])
             // One ASCII trigram: the index answers exactly (no spread-out trigrams to rule out).
-            if scalars.count == 3, text.allSatisfy(\.isASCII) { return rows.map { $0["uid"] } }
+            let exact = scalars.count == 3 && text.allSatisfy(\.isASCII)
             var confirmed: [Int64: Bool] = [:]
-            return try rows.compactMap { row -> UID? in
+            func confirm(_ row: Row) throws -> UID? {
                 let contentID: Int64 = row["content_id"]
                 if confirmed[contentID] == nil {
                     let sha: Data = row["sha256"]
@@ -897,14 +900,16 @@ public final class MailboxDatabase: Sendable {
                     if let cached = self.searchTexts.text(for: sha) {
                         columns = cached
                     } else {
-                        let t = MIMEMessage.parse(try Self.assembleContent(db, contentID)).searchText()
-                        columns = [t.subject, t.addresses, t.body, t.attachmentNames.joined(separator: "\n")]
+                        columns = Self.searchColumns(MIMEMessage.parse(try Self.assembleContent(db, contentID)).searchText())
                         self.searchTexts.insert(columns, for: sha)
                     }
                     confirmed[contentID] = Self.searchableText(columns, field: field).range(of: text, options: .caseInsensitive) != nil
                 }
                 return confirmed[contentID]! ? row["uid"] : nil
             }
+            var uids = try exact ? indexed.map { $0["uid"] as UID } : indexed.compactMap(confirm)
+            uids += try pending.compactMap(confirm)
+            return pending.isEmpty ? uids : uids.sorted()
         }
     }
 
@@ -958,9 +963,7 @@ public final class MailboxDatabase: Sendable {
                                                   message: "fileinto: folder \"\(missing)\" does not exist (no :create); filed into INBOX",
                                                   at: Date()))
                     }
-                    var entries: [(Int64, SearchText)] = []
-                    let (contentID, threadID) = try Self.storeContentAndThread(db, message.prepared, searchEntries: &entries)
-                    try Self.indexSearchText(db, entries)
+                    let (contentID, threadID) = try Self.storeContentAndThread(db, message.prepared)
                     let modseq = folder.highestModSeq + 1
                     let (flags, keywords) = Self.deliveryFlags(message.delivery.flags)
                     let uid = try Self.insertMessage(db, folder: folder, contentID: contentID, threadID: threadID, size: message.prepared.size,
@@ -980,6 +983,7 @@ public final class MailboxDatabase: Sendable {
             })
         }
         if !changes.1.isEmpty { publish(changes.1) }
+        if !changes.0.isEmpty { noteStored(opened.map(\.prepared)) }
         return changes.0
     }
 
@@ -1134,28 +1138,12 @@ extension MailboxDatabase {
         if used + adding > quota { throw MailStoreError(.overQuota, "mailbox is over its storage quota") }
     }
 
-    /// Stores a message's content once (by SHA-256) and returns its id (the caller's message row
-    /// is its reference; `refcount` is written as 1 and no longer kept: see `dropUnreferenced`).
-    ///
-    /// A new content's full-text entry is inserted at once, or appended to `searchEntries` when
-    /// given: the caller inserts those after its savepoints (`indexSearchText`), because FTS5
-    /// flushes its pending entries as a new segment at every savepoint — one segment, and the
-    /// merges that follow, per message of a pipelined batch, most of the bytes an upload wrote.
-    static func storeContent(_ db: Database, _ p: PreparedMessage) throws -> Int64 {
-        var entries: [(Int64, SearchText)] = []
-        let id = try storeContent(db, p, searchEntries: &entries)
-        try indexSearchText(db, entries)
-        return id
-    }
-
-    static func storeContent(_ db: Database, _ p: PreparedMessage, searchEntries: inout [(Int64, SearchText)]) throws -> Int64 {
-        try storeContentAndThread(db, p, searchEntries: &searchEntries).contentID
-    }
-
-    /// The same, with the content's thread (for `messages.thread_id`). A content stored before
-    /// has its thread read from a message row of it (no blob pages), else from the content row.
-    static func storeContentAndThread(_ db: Database, _ p: PreparedMessage,
-                                      searchEntries: inout [(Int64, SearchText)]) throws -> (contentID: Int64, threadID: Int64?) {
+    /// Stores a message's content once (by SHA-256) and returns its id and thread (for
+    /// `messages.thread_id`); the caller's message row is its reference (`refcount` is written as 1
+    /// and no longer kept: see `dropUnreferenced`). A content stored before has its thread read from
+    /// a message row of it (no blob pages), else from the content row. Its full-text entry comes
+    /// later (the caller's `noteStored`, after the commit: see MailboxDatabase+SearchIndex).
+    static func storeContentAndThread(_ db: Database, _ p: PreparedMessage) throws -> (contentID: Int64, threadID: Int64?) {
         if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM contents WHERE sha256 = ?"), arguments: [Data(p.sha256)]) {
             let thread = try Int64.fetchOne(db.cachedStatement(sql: "SELECT thread_id FROM messages WHERE content_id = ? AND thread_id IS NOT NULL LIMIT 1"),
                                             arguments: [id])
@@ -1188,7 +1176,6 @@ extension MailboxDatabase {
             }
             try db.cachedStatement(sql: "INSERT INTO content_parts(content_id, ordinal, part_id) VALUES (?, ?, ?)").execute(arguments: [contentID, ordinal, partID])
         }
-        searchEntries.append((contentID, p.searchText))
         return (contentID, threadID)
     }
 
@@ -1201,14 +1188,6 @@ extension MailboxDatabase {
         let id = max(kept, above)
         try setMeta(db, counter, id + 1)
         return id
-    }
-
-    /// Inserts full-text entries (see `storeContent`).
-    static func indexSearchText(_ db: Database, _ entries: [(Int64, SearchText)]) throws {
-        let insert = try db.cachedStatement(sql: "INSERT INTO content_fts(rowid, subject, addresses, body, attachments) VALUES (?, ?, ?, ?, ?)")
-        for (contentID, text) in entries {
-            try insert.execute(arguments: [contentID, text.subject, text.addresses, text.body, text.attachmentNames.joined(separator: "\n")])
-        }
     }
 
     /// The thread of a message: that of the first message it refers to (In-Reply-To, References),
@@ -1271,11 +1250,12 @@ extension MailboxDatabase {
         let referenced = try db.cachedStatement(sql: "SELECT 1 FROM messages WHERE content_id = ? LIMIT 1")
         let partsOf = try db.cachedStatement(sql: "SELECT part_id FROM content_parts WHERE content_id = ?")
         let deleteSearch = try db.cachedStatement(sql: "DELETE FROM content_fts WHERE rowid = ?")
+        let indexed = try indexedThrough(db)  // contents above it have no entry to delete
         let deleteContent = try db.cachedStatement(sql: "DELETE FROM contents WHERE id = ? RETURNING thread_id")
         var parts = Set<Int64>(), threads = Set<Int64>()
         for id in Set(candidates) where try Int64.fetchOne(referenced, arguments: [id]) == nil {
             parts.formUnion(try Int64.fetchAll(partsOf, arguments: [id]))
-            try deleteSearch.execute(arguments: [id])
+            if id <= indexed { try deleteSearch.execute(arguments: [id]) }
             // its content_parts rows go with it (ON DELETE CASCADE)
             if let thread = try Int64?.fetchOne(deleteContent, arguments: [id]) ?? nil { threads.insert(thread) }
         }

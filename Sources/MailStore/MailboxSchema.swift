@@ -23,6 +23,8 @@ import MailboxAPI
 ///   trigrams occur in which column), narrowing substring searches (see `fullTextSearch`). Since
 ///   v12, mailboxes made empty use `sealbox_trigram` (CSealboxFTS), which gives FTS5 each distinct
 ///   trigram of a column once: the same index, built with less work.
+///   Filled after the write that stores a message, in batches; contents above
+///   `meta.fts_indexed_to` are not indexed yet (since v13, MailboxDatabase+SearchIndex).
 /// - `content_structures`: each content's parsed structure (MIMEParser's MessageStructure,
 ///   versioned encoding), what FETCH ENVELOPE/BODY/BODYSTRUCTURE answer from.
 /// - `content_derived`: bytes a protocol derived from a content and keeps with it, by kind (IMAP's
@@ -279,6 +281,11 @@ enum MailboxSchema {
                 );
                 INSERT INTO content_fts(content_fts, rank) VALUES ('automerge', 16);
                 """)
+        }
+        // The full-text index is filled after the write that stores a message (MailboxDatabase+SearchIndex):
+        // contents above this mark are not indexed yet. Everything already stored is.
+        migrator.registerMigration("v13-fts-indexed-mark") { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) SELECT 'fts_indexed_to', coalesce(max(id), 0) FROM contents")
         }
         return migrator
     }
