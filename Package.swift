@@ -55,6 +55,8 @@ let package = Package(
         .target(name: "CSQLite3MC", cSettings: sqliteSettings, linkerSettings: [.linkedLibrary("m")]),
         // libunbound from the system (Debian libunbound-dev; scripts/setup-build-deps.sh installs it).
         .systemLibrary(name: "CUnbound", pkgConfig: "libunbound", providers: [.apt(["libunbound-dev"])]),
+        // libzstd from the system (Debian libzstd-dev): stored message bodies are compressed.
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // DNS values and the pure parts: names, records and their RDATA parser (fuzzed), errors, the
         // `DNSResolving` protocol every user of DNS depends on, an in-memory resolver for tests.
         .target(name: "DNSCore"),
@@ -89,7 +91,7 @@ let package = Package(
             "CSealboxFTS",
         ]),
         .target(name: "MailStore", dependencies: [
-            "MailboxAPI", "MailCore", "MIMEParser", "SQLiteCipher", "Directory",
+            "MailboxAPI", "MailCore", "MIMEParser", "SQLiteCipher", "Directory", "CZstd",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),  // sqlite3_column_* where GRDB's generic rows cost too much
             .product(name: "Crypto", package: "swift-crypto"),

@@ -6,10 +6,11 @@
 #   libevent-dev, nettle-dev, pkg-config
 #                    SwiftPM asks pkg-config for libunbound's flags, and Debian's libunbound.pc requires
 #                    libevent's and nettle's .pc files, which libunbound-dev does not pull in
+#   libzstd-dev      Zstandard's header and library (the CZstd system library target: stored message bodies are compressed)
 #   dns-root-data    the DNSSEC root trust anchor (/usr/share/dns/root.key), dns.trustAnchor's default
 #   publicsuffix     the Public Suffix List (/usr/share/publicsuffix), DMARC's organizational domains (auth.publicSuffixList)
 set -euo pipefail
-DEBS=(libunbound-dev libevent-dev nettle-dev pkg-config dns-root-data publicsuffix)
+DEBS=(libunbound-dev libevent-dev nettle-dev pkg-config libzstd-dev dns-root-data publicsuffix)
 missing=()
 for p in "${DEBS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

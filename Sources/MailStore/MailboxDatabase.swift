@@ -561,7 +561,7 @@ public final class MailboxDatabase: Sendable {
                 SELECT c.id, c.header, c.body, c.size FROM messages m JOIN contents c ON c.id = m.content_id
                 WHERE m.folder_id = ? AND m.uid = ?
                 """), arguments: [folder.id, uid]) else { return nil }
-            let layout = Array(row["body"] as Data)
+            let layout = try MessageLayout.plain(Array(row["body"] as Data))
             let parts = try Self.contentParts(db, row["id"])
             var pieces: [Piece] = [.bytes(Array(row["header"] as Data))]
             for record in try MessageLayout.records(layout) {
@@ -1038,6 +1038,10 @@ extension MailboxDatabase {
         let size: Int
         let sha256: [UInt8]
         let split: MessageLayout.Split
+        /// The layout and each part as stored (compressed or not, in chunks): computed before the
+        /// write transaction too.
+        let storedLayout: [UInt8]
+        let storedParts: [[(codec: Int, bytes: [UInt8])]]
         let message: MIMEMessage
         let structure: [UInt8]
         /// The text the full-text index gets (HTML made text): computed before the write
@@ -1051,6 +1055,12 @@ extension MailboxDatabase {
             size = bytes.count
             sha256 = Array(SHA256.hash(data: bytes))
             split = MessageLayout.split(message)
+            storedLayout = MessageLayout.stored(split.layout)
+            storedParts = split.parts.map { part in
+                stride(from: part.bytes.startIndex, to: part.bytes.endIndex, by: MessageLayout.chunkSize).map { start in
+                    BlobCodec.encode(part.bytes[start..<min(start + MessageLayout.chunkSize, part.bytes.endIndex)])
+                }
+            }
         }
     }
 
@@ -1157,7 +1167,7 @@ extension MailboxDatabase {
                                  message_id, in_reply_to, refs, has_attachments, thread_id)
             VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
-                try nextID(db, counter: "next_content_id", table: "contents"), Data(p.sha256), p.size, Data(p.split.header), Data(p.split.layout), m.date.map(isoString), m.subject,
+                try nextID(db, counter: "next_content_id", table: "contents"), Data(p.sha256), p.size, Data(p.split.header), Data(p.storedLayout), m.date.map(isoString), m.subject,
                 m.addressText("from"), m.addressText("to"), m.addressText("cc"), m.addressText("bcc"), m.messageID,
                 m.inReplyTo.first, m.references.isEmpty ? nil : m.references.joined(separator: " "),
                 m.leafParts.contains(where: \.isAttachment), threadID,
@@ -1172,7 +1182,7 @@ extension MailboxDatabase {
             if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM parts WHERE sha256 = ?"), arguments: [Data(part.sha256)]) {
                 partID = id
             } else {
-                partID = try insertPart(db, sha256: part.sha256, bytes: part.bytes)
+                partID = try insertPart(db, sha256: part.sha256, size: part.bytes.count, stored: p.storedParts[ordinal])
             }
             try db.cachedStatement(sql: "INSERT INTO content_parts(content_id, ordinal, part_id) VALUES (?, ?, ?)").execute(arguments: [contentID, ordinal, partID])
         }
@@ -1270,17 +1280,19 @@ extension MailboxDatabase {
         for id in threads { try deleteThread.execute(arguments: [id]) }
     }
 
-    /// A new part row: the bytes inline, or in chunks when larger than `MessageLayout.chunkSize`.
-    static func insertPart(_ db: Database, sha256: [UInt8], bytes: ArraySlice<UInt8>) throws -> Int64 {
-        let chunked = bytes.count > MessageLayout.chunkSize
-        try db.cachedStatement(sql: "INSERT INTO parts(sha256, size, data, refcount, chunks) VALUES (?, ?, ?, 1, ?)").execute(arguments: [Data(sha256), bytes.count, chunked ? Data() : Data(bytes),
-                                   chunked ? (bytes.count + MessageLayout.chunkSize - 1) / MessageLayout.chunkSize : 0])
+    /// A new part row of `size` bytes, stored as `stored` (BlobCodec): inline when it is one piece
+    /// (at most `MessageLayout.chunkSize` bytes), else in chunks of that many bytes, each stored
+    /// its own way.
+    static func insertPart(_ db: Database, sha256: [UInt8], size: Int, stored: [(codec: Int, bytes: [UInt8])]) throws -> Int64 {
+        let chunked = size > MessageLayout.chunkSize
+        try db.cachedStatement(sql: "INSERT INTO parts(sha256, size, data, refcount, chunks, codec) VALUES (?, ?, ?, 1, ?, ?)").execute(arguments: [
+            Data(sha256), size, chunked ? Data() : Data(stored.first?.bytes ?? []), chunked ? stored.count : 0,
+            chunked ? BlobCodec.plain : stored.first?.codec ?? BlobCodec.plain,
+        ])
         let partID = db.lastInsertedRowID
         if chunked {
-            let insert = try db.cachedStatement(sql: "INSERT INTO part_chunks(part_id, seq, data) VALUES (?, ?, ?)")
-            for (seq, start) in stride(from: bytes.startIndex, to: bytes.endIndex, by: MessageLayout.chunkSize).enumerated() {
-                try insert.execute(arguments: [partID, seq, Data(bytes[start..<min(start + MessageLayout.chunkSize, bytes.endIndex)])])
-            }
+            let insert = try db.cachedStatement(sql: "INSERT INTO part_chunks(part_id, seq, data, codec) VALUES (?, ?, ?, ?)")
+            for (seq, chunk) in stored.enumerated() { try insert.execute(arguments: [partID, seq, Data(chunk.bytes), chunk.codec]) }
         }
         return partID
     }
@@ -1294,12 +1306,12 @@ extension MailboxDatabase {
 
     /// One stored part's bytes (`chunk` nil: an inline part), nil when the part is gone.
     static func partBytes(_ db: Database, partID: Int64, chunk: Int?) throws -> [UInt8]? {
-        let statement = try chunk == nil ? db.cachedStatement(sql: "SELECT data FROM parts WHERE id = ?")
-            : db.cachedStatement(sql: "SELECT data FROM part_chunks WHERE part_id = ? AND seq = ?")
+        let statement = try chunk == nil ? db.cachedStatement(sql: "SELECT data, codec FROM parts WHERE id = ?")
+            : db.cachedStatement(sql: "SELECT data, codec FROM part_chunks WHERE part_id = ? AND seq = ?")
         let rows = try Row.fetchCursor(statement, arguments: chunk.map { [partID, $0] } ?? [partID])
         guard try rows.next() != nil else { return nil }
         var bytes: [UInt8] = []
-        appendBlob(statement.sqliteStatement, column: 0, to: &bytes)
+        try appendStoredBlob(statement.sqliteStatement, to: &bytes)
         return bytes
     }
 
@@ -1313,11 +1325,12 @@ extension MailboxDatabase {
         var out: [UInt8] = []
         out.reserveCapacity(Int(sqlite3_column_int64(s, 0)))
         appendBlob(s, column: 1, to: &out)
-        var layout: [UInt8] = []
-        appendBlob(s, column: 2, to: &layout)
+        var stored: [UInt8] = []
+        appendBlob(s, column: 2, to: &stored)
+        let layout = try MessageLayout.plain(stored)
         let parts = try contentParts(db, contentID)
-        let inline = try db.cachedStatement(sql: "SELECT data FROM parts WHERE id = ?")
-        let chunk = try db.cachedStatement(sql: "SELECT data FROM part_chunks WHERE part_id = ? AND seq = ?")
+        let inline = try db.cachedStatement(sql: "SELECT data, codec FROM parts WHERE id = ?")
+        let chunk = try db.cachedStatement(sql: "SELECT data, codec FROM part_chunks WHERE part_id = ? AND seq = ?")
         try MessageLayout.assembleBody(layout: layout, into: &out) { ordinal, out in
             guard ordinal < parts.count else { throw MessageLayout.Corrupt() }
             let part = parts[ordinal]
@@ -1328,10 +1341,18 @@ extension MailboxDatabase {
                     if part.chunks == 0 { return }  // an inline part gone: as before, nothing
                     throw MessageLayout.Corrupt()
                 }
-                appendBlob(statement.sqliteStatement, column: 0, to: &out)
+                try appendStoredBlob(statement.sqliteStatement, to: &out)
             }
         }
         return out
+    }
+
+    /// Appends the plain bytes of a stored blob to `out`: columns 0 and 1 of the statement's current
+    /// row, its bytes and its codec (BlobCodec).
+    static func appendStoredBlob(_ s: SQLiteStatement, to out: inout [UInt8]) throws {
+        let codec = Int(sqlite3_column_int64(s, 1))
+        guard let blob = sqlite3_column_blob(s, 0) else { return }
+        try BlobCodec.decode(UnsafeRawBufferPointer(start: blob, count: Int(sqlite3_column_bytes(s, 0))), codec: codec, into: &out)
     }
 
     /// Appends the blob in `column` of the statement's current row to `out`.

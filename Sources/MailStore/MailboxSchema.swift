@@ -287,6 +287,15 @@ enum MailboxSchema {
         migrator.registerMigration("v13-fts-indexed-mark") { db in
             try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) SELECT 'fts_indexed_to', coalesce(max(id), 0) FROM contents")
         }
+        // Bodies compressed when that saves (BlobCodec): each part and part chunk says how it is
+        // stored (0: as is, what every row before this is; 1: Zstandard). Layouts say it in their
+        // version byte (MessageLayout.stored).
+        migrator.registerMigration("v14-blob-codec") { db in
+            try db.execute(sql: """
+                ALTER TABLE parts ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE part_chunks ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return migrator
     }
 }

@@ -7,7 +7,8 @@ import MIMEParser
 /// The header block is stored as is. The body becomes a layout: a sequence of inline byte runs and
 /// references (by ordinal) to `parts` rows holding a leaf part's *encoded* body bytes, keyed by their
 /// SHA-256. Encoding: version byte `0x01`, then records `0x00 ‖ u32 length ‖ bytes` (inline) or
-/// `0x01 ‖ u32 ordinal` (part reference), integers big-endian.
+/// `0x01 ‖ u32 ordinal` (part reference), integers big-endian. Stored compressed when that saves
+/// (`stored`, version 2), as parts and their chunks are (`parts.codec`, `part_chunks.codec`: BlobCodec).
 enum MessageLayout {
     /// Leaf bodies of at least this many encoded bytes are stored once per mailbox.
     static let dedupThreshold = 8 * 1024
@@ -39,6 +40,23 @@ enum MessageLayout {
         }
         appendInline(bytes[cursor...], to: &layout)
         return Split(header: Array(bytes[..<headerEnd]), layout: layout, parts: parts)
+    }
+
+    /// A layout as stored: version 1 as is, or, when that saves (BlobCodec), version 2:
+    /// `0x02 ‖ Zstandard frame of the version 1 layout`.
+    static func stored(_ layout: [UInt8]) -> [UInt8] {
+        let encoded = BlobCodec.encode(layout)
+        return encoded.codec == BlobCodec.plain ? layout : [2] + encoded.bytes
+    }
+
+    /// A stored layout as version 1.
+    static func plain(_ stored: [UInt8]) throws -> [UInt8] {
+        guard stored.first == 2 else { return stored }
+        return try stored.withUnsafeBytes { raw in
+            var out: [UInt8] = []
+            try BlobCodec.decode(UnsafeRawBufferPointer(rebasing: raw.dropFirst()), codec: BlobCodec.zstd, into: &out)
+            return out
+        }
     }
 
     struct Corrupt: Error, CustomStringConvertible {

@@ -374,6 +374,21 @@ struct MailboxDatabaseTests {
         try await db.checkpoint()
         #expect(try pagesHolding(canary, in: db.path) > 0)
         #expect(try pagesHolding("DERIVED-\(canary)", in: db.path) > 0)
+        // Its bodies are stored compressed (BlobCodec): a piece of each stored blob, as stored, is
+        // looked for too (the canary's text is not in them as such).
+        let reader = try EncryptedDatabase.openQueue(path: db.path, key: key, readonly: true)
+        let stored = try await reader.read { db in
+            try Data.fetchAll(db, sql: """
+                SELECT p.data FROM parts p JOIN content_parts cp ON cp.part_id = p.id JOIN messages m ON m.content_id = cp.content_id
+                WHERE m.uid = ? UNION ALL SELECT c.body FROM contents c JOIN messages m ON m.content_id = c.id WHERE m.uid = ?
+                """, arguments: [target.uid, target.uid])
+        }.map { (blob: Data) -> [UInt8] in
+            let start = blob.startIndex + blob.count / 3
+            return Array(blob[start..<(start + min(48, blob.count / 3))])
+        }
+        try reader.close()
+        #expect(stored.count == 3)  // the text, the attachment, the layout
+        for piece in stored { #expect(try pagesHolding(bytes: piece, in: db.path) > 0) }
 
         _ = try await db.storeFlags(in: "INBOX", uids: UIDSet([target.uid...target.uid]), operation: .add, flags: [.deleted])
         #expect(try await db.expunge(in: "INBOX") == [target.uid])
@@ -383,6 +398,7 @@ struct MailboxDatabaseTests {
         #expect(wal == 0)
         try await db.checkpoint()
         #expect(try pagesHolding(canary, in: db.path) == 0)
+        for piece in stored { #expect(try pagesHolding(bytes: piece, in: db.path) == 0) }
         #expect(try await db.messages(in: "INBOX").count == 20)
         #expect(try await db.derived(["test.envelope"], in: "INBOX", uids: .all).isEmpty)
     }
@@ -481,7 +497,10 @@ struct MailboxDatabaseTests {
     }
 
     func pagesHolding(_ text: String, in path: String) throws -> Int {
-        let needle = Array(text.utf8)
+        try pagesHolding(bytes: Array(text.utf8), in: path)
+    }
+
+    func pagesHolding(bytes needle: [UInt8], in path: String) throws -> Int {
         let queue = try EncryptedDatabase.openQueue(path: path, key: key, readonly: true)
         return try queue.read { db in
             var count = 0
