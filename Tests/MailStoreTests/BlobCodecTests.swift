@@ -48,6 +48,7 @@ struct BlobCodecTests {
         let stored = try await db.pool.read { db in
             (try Int.fetchOne(db, sql: "SELECT sum(length(data)) FROM parts") ?? 0) + (try Int.fetchOne(db, sql: "SELECT sum(length(data)) FROM part_chunks") ?? 0)
         }
-        #expect(stored < (text.count + attachment.count + binary.count) * 3 / 4)
+        // the text shrinks; the base64 attachment (random bytes) and the 8-bit noise stay as they are
+        #expect(stored < text.count / 4 + attachment.count + binary.count)
     }
 }
