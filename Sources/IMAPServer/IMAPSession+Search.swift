@@ -170,7 +170,7 @@ struct SearchContext {
             case .from, .to, .cc, .bcc, .subject: needFields = true
             case .header: needFields = true; needHeader = true
             case .body(let s): texts.append((.body, s))
-            case .text(let s): texts.append((.any, s)); needFields = true; needHeader = true
+            case .text(let s): texts.append((.text, s))
             default: break
             }
         }
@@ -178,6 +178,8 @@ struct SearchContext {
         for (field, text) in texts where !text.isEmpty {
             if let uids = try await mailbox.fullTextSearch(in: view.path, text: text, field: field) {
                 fullText[Self.keyFor(field, text)] = Set(uids)
+            } else if field == .text {
+                needFields = true; needHeader = true  // too short for the index: the headers are scanned
             }
         }
         if needFields {
@@ -254,9 +256,9 @@ struct SearchContext {
             return m.searchText().body.range(of: s, options: .caseInsensitive) != nil
         case .text(let s):
             if s.isEmpty { return true }
-            // Header text (raw, and decoded subject/addresses) or body text.
+            // Header text (raw, and decoded subject/addresses) or body text: the index has all of it.
+            if let hits = fullText[Self.keyFor(.text, s)] { return hits.contains(r.uid) }
             if let header = fields[r.uid]?.header, folded(s).found(in: String(decoding: header, as: UTF8.self)) { return true }
-            if let hits = fullText[Self.keyFor(.any, s)] { return hits.contains(r.uid) }
             guard let m = try await message(r.uid, mailbox: mailbox) else { return false }
             let t = m.searchText()
             return [t.subject, t.addresses, t.body, t.attachmentNames.joined(separator: "\n")].joined(separator: "\n")

@@ -28,9 +28,15 @@ extension MailboxDatabase {
         try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'fts_indexed_to'")) ?? 0
     }
 
-    /// The index's columns of a message's text, in table order: subject, addresses, body, attachments.
-    static func searchColumns(_ t: SearchText) -> [String] {
-        [t.subject, t.addresses, t.body, t.attachmentNames.joined(separator: "\n")]
+    /// The index's columns of a message, in table order: subject, addresses, body text, attachment
+    /// names (decoded), and the header block as it is (IMAP SEARCH TEXT looks there too).
+    static func searchColumns(_ t: SearchText, header: some Collection<UInt8>) -> [String] {
+        [t.subject, t.addresses, t.body, t.attachmentNames.joined(separator: "\n"), String(decoding: header, as: UTF8.self)]
+    }
+
+    static func searchColumns(_ message: [UInt8]) -> [String] {
+        let m = MIMEMessage.parse(message)
+        return searchColumns(m.searchText(), header: message.prefix(min(max(m.headerLength, 0), message.count)))
     }
 
     /// After a commit that stored new contents: keeps their text for the pass and starts it.
@@ -38,7 +44,7 @@ extension MailboxDatabase {
         guard !stored.isEmpty else { return }
         var bytes = 0
         for p in stored {
-            let columns = Self.searchColumns(p.searchText)
+            let columns = Self.searchColumns(p.searchText, header: p.split.header)
             bytes += columns.reduce(0) { $0 + $1.utf8.count }
             searchTexts.insert(columns, for: Data(p.sha256))
         }
@@ -93,7 +99,7 @@ extension MailboxDatabase {
                 toRead.compactMap { p -> (id: Int64, columns: [String])? in
                     // a content deleted since: nothing to index
                     guard let bytes = try? Self.assembleContent(db, p.id) else { return nil }
-                    return (p.id, Self.searchColumns(MIMEMessage.parse(bytes).searchText()))
+                    return (p.id, Self.searchColumns(bytes))
                 }
             }
             let shas = Dictionary(uniqueKeysWithValues: missing.map { ($0.id, $0.sha) })
@@ -113,10 +119,10 @@ extension MailboxDatabase {
         let mark = try indexedThrough(db)
         guard through > mark else { return }
         let exists = try db.cachedStatement(sql: "SELECT 1 FROM contents WHERE id = ?")
-        let insert = try db.cachedStatement(sql: "INSERT INTO content_fts(rowid, subject, addresses, body, attachments) VALUES (?, ?, ?, ?, ?)")
+        let insert = try db.cachedStatement(sql: "INSERT INTO content_fts(rowid, subject, addresses, body, attachments, header) VALUES (?, ?, ?, ?, ?, ?)")
         for t in texts where t.id > mark && t.id <= through {
             guard try Int.fetchOne(exists, arguments: [t.id]) != nil else { continue }
-            try insert.execute(arguments: [t.id, t.columns[0], t.columns[1], t.columns[2], t.columns[3]])
+            try insert.execute(arguments: [t.id, t.columns[0], t.columns[1], t.columns[2], t.columns[3], t.columns[4]])
         }
         try setMeta(db, "fts_indexed_to", through)
     }

@@ -876,7 +876,11 @@ public final class MailboxDatabase: Sendable {
         // A few dozen trigrams narrow as well as all of them; spread the choice over the needle.
         if grams.count > 32 { grams = (0..<32).map { grams[$0 * grams.count / 32] } }
         let terms = grams.joined(separator: " AND ")
-        let query = field == .any ? terms : "{\(field.rawValue)} : (\(terms))"
+        let query = switch field {
+        case .text: terms
+        case .any: "{subject addresses body attachments} : (\(terms))"
+        default: "{\(field.rawValue)} : (\(terms))"
+        }
         let path = try Self.normalizePath(folderPath)
         return try await pooledRead { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
@@ -900,7 +904,7 @@ public final class MailboxDatabase: Sendable {
                     if let cached = self.searchTexts.text(for: sha) {
                         columns = cached
                     } else {
-                        columns = Self.searchColumns(MIMEMessage.parse(try Self.assembleContent(db, contentID)).searchText())
+                        columns = Self.searchColumns(try Self.assembleContent(db, contentID))
                         self.searchTexts.insert(columns, for: sha)
                     }
                     confirmed[contentID] = Self.searchableText(columns, field: field).range(of: text, options: .caseInsensitive) != nil
@@ -913,14 +917,16 @@ public final class MailboxDatabase: Sendable {
         }
     }
 
-    /// The text of one index column, as it was indexed (columns: subject, addresses, body, attachments).
+    /// The text of one index column, as it was indexed (columns: subject, addresses, body,
+    /// attachments, header), or of several.
     static func searchableText(_ columns: [String], field: FullTextField) -> String {
         switch field {
         case .subject: return columns[0]
         case .addresses: return columns[1]
         case .body: return columns[2]
         case .attachments: return columns[3]
-        case .any: return columns.joined(separator: "\n")
+        case .any: return columns.prefix(4).joined(separator: "\n")
+        case .text: return columns.joined(separator: "\n")
         }
     }
 

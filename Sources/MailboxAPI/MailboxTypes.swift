@@ -136,7 +136,9 @@ public struct MessageRecord: Sendable, Hashable {
 }
 
 /// What a full-text search looks in (SEARCH SUBJECT/FROM/TO/BODY/TEXT backed by the index).
-public enum FullTextField: String, Sendable { case subject, addresses, body, attachments, any }
+/// Where a full-text search looks: one decoded column, `any` of the four (subject, addresses, body
+/// text, attachment names), or `text`: those and the raw header block (IMAP SEARCH TEXT).
+public enum FullTextField: String, Sendable { case subject, addresses, body, attachments, any, text }
 
 /// The fields SEARCH's header keys match against (see `MailboxSession.searchFields`).
 public struct MessageSearchFields: Sendable, Hashable {

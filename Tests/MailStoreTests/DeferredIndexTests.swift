@@ -88,4 +88,21 @@ struct DeferredIndexTests {
         #expect(try await entries(db) == (1, 2))
         #expect(try await db.fullTextSearch(in: "INBOX", text: "marmoset", field: .any) == [2])
     }
+
+    @Test("TEXT looks in the whole header, through the index; the decoded columns (any) do not")
+    func headerColumn() async throws {
+        let db = try MailboxDatabase.create(storageRoot: dir.path, mailboxID: DirectoryID.random(), dataKey: SecretBytes.random(count: 32))
+        defer { try? db.close() }
+        var m = sampleMessage(subject: "plain", body: "nothing here")
+        m.insert(contentsOf: Array("X-Tracking: zanzibarquill-42\r\n".utf8), at: 0)
+        _ = try await db.append(to: "INBOX", message: m)
+        _ = try await db.append(to: "INBOX", message: sampleMessage(subject: "zanzibarquill in the subject"))
+        for indexed in [false, true] {
+            if indexed { try await db.indexPending() }
+            #expect(try await db.fullTextSearch(in: "INBOX", text: "ZANZIBARQUILL", field: .text) == [1, 2])
+            #expect(try await db.fullTextSearch(in: "INBOX", text: "zanzibarquill", field: .any) == [2])
+            #expect(try await db.fullTextSearch(in: "INBOX", text: "x-tracking", field: .text) == [1])
+            #expect(try await db.fullTextSearch(in: "INBOX", text: "x-tracking", field: .body) == [])
+        }
+    }
 }

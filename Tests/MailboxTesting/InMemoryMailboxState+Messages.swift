@@ -294,7 +294,7 @@ extension MailboxState {
         var out: [UID] = []
         for m in folder.messages {
             if confirmed[m.contentID] == nil {
-                let columns = contents[m.contentID]?.prepared.searchColumns ?? ["", "", "", ""]
+                let columns = contents[m.contentID]?.prepared.searchColumns ?? ["", "", "", "", ""]
                 confirmed[m.contentID] = Self.searchableText(columns, field: field).range(of: text, options: .caseInsensitive) != nil
             }
             if confirmed[m.contentID] == true { out.append(m.uid) }
@@ -308,7 +308,8 @@ extension MailboxState {
         case .addresses: return columns[1]
         case .body: return columns[2]
         case .attachments: return columns[3]
-        case .any: return columns.joined(separator: "\n")
+        case .any: return columns.prefix(4).joined(separator: "\n")
+        case .text: return columns.joined(separator: "\n")
         }
     }
 }

@@ -101,7 +101,7 @@ struct PreparedMessage: Sendable {
         inReplyTo = m.inReplyTo
         references = m.references
         let text = m.searchText()
-        searchColumns = [text.subject, text.addresses, text.body, text.attachmentNames.joined(separator: "\n")]
+        searchColumns = [text.subject, text.addresses, text.body, text.attachmentNames.joined(separator: "\n"), String(decoding: header, as: UTF8.self)]
     }
 }
 
