@@ -3,15 +3,14 @@ import NIOCore
 import Synchronization
 import WSCore
 
-/// The frames of one connection waiting for the socket, both sides. One writer task empties it:
+/// The frontend's frames of one connection waiting for the socket. One writer task empties it:
 /// every frame queued while the previous write was under way goes out in the next one, packed into
 /// as few WebSocket messages as fit (`RPCFrame.encodeBatch`), so a burst of answers and pushes
-/// costs one TLS record and one write(2) instead of one per frame. Order is kept.
+/// costs one TLS record and one write(2) instead of one per frame. Order is kept. Sending never
+/// waits (the client's outstanding-bytes and in-flight bounds keep the queue bounded).
 final class RPCOutbox: Sendable {
     struct State {
         var frames: [RPCFrame] = []
-        /// Senders waiting until their frames are written (`write`).
-        var written: [CheckedContinuation<Void, Never>] = []
         var writer: CheckedContinuation<Bool, Never>?
         var finished = false
     }
@@ -33,23 +32,6 @@ final class RPCOutbox: Sendable {
         writer?.resume(returning: true)
     }
 
-    /// Queues `frames` and returns once they are written (or the outbox finished): the sender's
-    /// back-pressure.
-    func write(_ frames: [RPCFrame]) async {
-        guard !frames.isEmpty else { return }
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let (writer, queued): (CheckedContinuation<Bool, Never>?, Bool) = state.withLock { s in
-                guard !s.finished else { return (nil, false) }
-                s.frames.append(contentsOf: frames)
-                s.written.append(done)
-                defer { s.writer = nil }
-                return (s.writer, true)
-            }
-            if !queued { done.resume() }
-            writer?.resume(returning: true)
-        }
-    }
-
     /// Ends the outbox: the writer stops once what is queued is written; later frames are dropped.
     func finish() {
         let writer: CheckedContinuation<Bool, Never>? = state.withLock { s in
@@ -61,12 +43,12 @@ final class RPCOutbox: Sendable {
     }
 
     /// Takes what is queued, waiting for something; nil once finished and empty.
-    func next() async -> (frames: [RPCFrame], written: [CheckedContinuation<Void, Never>])? {
+    func next() async -> [RPCFrame]? {
         while true {
-            let taken: (frames: [RPCFrame], written: [CheckedContinuation<Void, Never>])?? = state.withLock { s in
+            let taken: [RPCFrame]?? = state.withLock { s in
                 if !s.frames.isEmpty {
-                    defer { s.frames = []; s.written = [] }
-                    return (s.frames, s.written)
+                    defer { s.frames = [] }
+                    return s.frames
                 }
                 if s.finished { return .some(nil) }
                 return nil
@@ -86,31 +68,17 @@ final class RPCOutbox: Sendable {
     }
 
     /// Writes everything queued to `outbound` until finished or a write fails (then the outbox is
-    /// finished: the senders waiting are let go, later frames are dropped). Throws the write error.
+    /// finished and later frames are dropped). Throws the write error.
     func run(writingTo outbound: WebSocketOutboundWriter) async throws {
-        defer { drain() }
-        while let batch = await next() {
-            do {
-                for message in RPCFrame.encodeBatch(batch.frames, maxMessage: maxMessage) {
-                    try await outbound.write(.binary(ByteBuffer(bytes: message)))
-                }
-            } catch {
-                for c in batch.written { c.resume() }
-                throw error
+        defer {
+            state.withLock { $0.frames = [] }
+            finish()
+        }
+        while let frames = await next() {
+            for message in RPCFrame.encodeBatch(frames, maxMessage: maxMessage) {
+                try await outbound.write(.binary(ByteBuffer(bytes: message)))
             }
-            for c in batch.written { c.resume() }
         }
-    }
-
-    /// Finishes and lets every waiting sender go.
-    func drain() {
-        let waiting: [CheckedContinuation<Void, Never>] = state.withLock { s in
-            s.finished = true
-            defer { s.frames = []; s.written = [] }
-            return s.written
-        }
-        for c in waiting { c.resume() }
-        finish()
     }
 }
 
