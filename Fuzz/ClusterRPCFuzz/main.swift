@@ -1,4 +1,5 @@
-// libFuzzer target over the cluster RPC codec (ClusterRPCCore): frame decoding, message assembly
+// libFuzzer target over the cluster RPC codec (ClusterRPCCore): frame decoding (one frame, and a
+// message of frames back to back), message assembly
 // and every payload reader of the mailbox seam's values. Besides crashes and hangs it checks
 // invariants, trapping when one breaks: a decoded frame encodes back to the same bytes; assembly
 // never holds more than its limits; a record or change read back from its own encoding reads the same.
@@ -28,6 +29,11 @@ func rpcFuzzOne(_ bytes: [UInt8]) {
     if let frame = try? RPCFrame.decode(bytes, limits: limits) {
         precondition(frame.payload.count <= limits.maxFramePayload)
         precondition(frame.encoded() == bytes, "a decoded frame encodes back to its bytes")
+    }
+    // 1b. The input as one message of frames back to back.
+    if let frames = try? RPCFrame.decodeBatch(bytes, limits: limits) {
+        precondition(frames.flatMap { $0.encoded() } == bytes, "decoded frames encode back to the message")
+        precondition(RPCFrame.encodeBatch(frames, maxMessage: bytes.count) == [bytes], "frames pack back into one message")
     }
     // 2. The input as a run of frames (2-byte length prefixes) through one assembler.
     var assembler = RPCAssembler(limits: limits)

@@ -54,14 +54,30 @@ public actor RPCClient {
         case connecting([CheckedContinuation<Connection, any Error>])
         case connected(Connection)
     }
-    /// A connection up: its generation and the queue its writer task empties into the socket (in
-    /// order, as the socket takes them: NIO's writability is the back-pressure, the client's
-    /// outstanding-bytes bound keeps the queue bounded).
+    /// A connection up: its generation and the outbox its writer task empties into the socket (in
+    /// order, frames queued meanwhile packed into one message; NIO's writability is the
+    /// back-pressure, the client's outstanding-bytes bound keeps the queue bounded).
     final class Connection: Sendable {
         let generation: Int
-        let queue: AsyncStream<[RPCFrame]>.Continuation
-        init(generation: Int, queue: AsyncStream<[RPCFrame]>.Continuation) { self.generation = generation; self.queue = queue }
-        func send(_ frames: [RPCFrame]) { queue.yield(frames) }
+        let outbox: RPCOutbox
+        init(generation: Int, outbox: RPCOutbox) { self.generation = generation; self.outbox = outbox }
+        func send(_ frames: [RPCFrame]) { outbox.send(frames) }
+    }
+    /// One change subscription on the storage node shared by every session of this connection
+    /// watching the same mailbox and folder: the first watcher subscribes (with its session), the
+    /// others attach, the last one leaving cancels it. Each push is read once and given to every
+    /// watcher, in order.
+    struct HubKey: Hashable {
+        var generation: Int
+        var mailboxID: String
+        var folder: String?
+    }
+    struct ChangeHub {
+        /// The id of the `subscribe` request (its pushes carry it).
+        var id: UInt32
+        /// The session it was subscribed with.
+        var handle: UInt64
+        var watchers: [UInt64: (handle: UInt64, continuation: AsyncStream<MailboxChange>.Continuation)]
     }
     struct Pending {
         var continuation: CheckedContinuation<RPCMessage, any Error>
@@ -75,6 +91,8 @@ public actor RPCClient {
     var generationCounter = 0
     var pending: [UInt32: Pending] = [:]
     var subscriptions: [UInt32: (generation: Int, continuation: AsyncThrowingStream<[UInt8], any Error>.Continuation)] = [:]
+    var hubs: [HubKey: ChangeHub] = [:]
+    var hubByID: [UInt32: HubKey] = [:]
     var nextID: UInt32 = 1
     var outstandingBytes = 0
     var roomWaiters: [CheckedContinuation<Void, Never>] = []
@@ -187,7 +205,7 @@ public actor RPCClient {
         closed = true
         connectTask?.cancel()
         connectTask = nil
-        if case .connected(let c) = state { c.queue.finish() }
+        if case .connected(let c) = state { c.outbox.finish() }
         dropped(MailStoreError(.unavailable, "connection to storage node \(endpoint.name) closed"))
         closed = false
     }
@@ -212,7 +230,7 @@ public actor RPCClient {
         while true {
             let id = nextID
             nextID = nextID == .max ? 1 : nextID + 1
-            if pending[id] == nil && subscriptions[id] == nil { return id }
+            if pending[id] == nil && subscriptions[id] == nil && hubByID[id] == nil { return id }
         }
     }
 
@@ -287,22 +305,23 @@ public actor RPCClient {
             do {
                 try await WebSocketClient.connect(url: url, configuration: wsConfiguration, tlsConfiguration: tls, logger: logger) { inbound, outbound, _ in
                     timer.cancel()
-                    let (queue, queueContinuation) = AsyncStream<[RPCFrame]>.makeStream()
-                    guard await self.attach(Connection(generation: generation, queue: queueContinuation)) else { return }
+                    let outbox = RPCOutbox(limits: limits)
+                    guard await self.attach(Connection(generation: generation, outbox: outbox)) else { return }
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask {
-                            for await frames in queue {
-                                for frame in frames { try await outbound.write(.binary(ByteBuffer(bytes: frame.encoded()))) }
-                            }
+                            try await outbox.run(writingTo: outbound)
                             throw CancellationError()  // closed from this side: end the connection
                         }
                         var assembler = RPCAssembler(limits: limits)
                         for try await message in inbound.messages(maxSize: maxSize) {
                             guard case .binary(let buffer) = message else { throw RPCProtocolError("text message") }
-                            let frame = try RPCFrame.decode(buffer.readableBytesView, limits: limits)
-                            if let whole = try assembler.add(frame) { await self.received(whole) }
+                            var whole: [RPCMessage] = []
+                            for frame in try RPCFrame.decodeBatch(buffer.readableBytesView, limits: limits) {
+                                if let m = try assembler.add(frame) { whole.append(m) }
+                            }
+                            if !whole.isEmpty { await self.received(whole) }
                         }
-                        queueContinuation.finish()
+                        outbox.finish()
                         group.cancelAll()
                     }
                 }
@@ -353,10 +372,22 @@ public actor RPCClient {
         let subs = subscriptions
         subscriptions = [:]
         for (_, s) in subs { s.continuation.finish() }
+        let shared = hubs
+        hubs = [:]
+        hubByID = [:]
+        for (_, hub) in shared { for (_, w) in hub.watchers { w.continuation.finish() } }
         release(0)
     }
 
+    func received(_ messages: [RPCMessage]) {
+        for message in messages { received(message) }
+    }
+
     func received(_ message: RPCMessage) {
+        if let key = hubByID[message.id] {
+            hubReceived(message, key)
+            return
+        }
         switch message.kind {
         case .response, .error:
             guard let p = pending.removeValue(forKey: message.id) else { return }  // late: timed out or cancelled
@@ -369,6 +400,120 @@ public actor RPCClient {
             subscriptions.removeValue(forKey: message.id)?.continuation.finish()
         case .request, .streamChunk, .streamEnd:
             break
+        }
+    }
+}
+
+// MARK: - Shared change subscriptions
+
+extension RPCClient {
+    /// Adds a watcher of `folder`'s changes (nil: every folder) in mailbox `mailboxID` for session
+    /// `handle`, opened on connection `generation`: it attaches to this connection's subscription
+    /// of that mailbox and folder, or opens it. The stream ends when the connection drops, the
+    /// storage node ends the subscription (the mailbox closed), or the subscribe call fails.
+    /// `token` names the watcher for `unwatch`; a watcher whose task is already cancelled (its
+    /// stream ended before it got here) is not added.
+    func watch(handle: UInt64, generation: Int, mailboxID: String, folder: String?, token: UInt64,
+               continuation: AsyncStream<MailboxChange>.Continuation) {
+        guard case .connected(let c) = state, c.generation == generation, !Task.isCancelled else {
+            continuation.finish()
+            return
+        }
+        let key = HubKey(generation: generation, mailboxID: mailboxID, folder: folder)
+        if hubs[key] != nil {
+            hubs[key]?.watchers[token] = (handle, continuation)
+            return
+        }
+        let id = allocateID()
+        hubs[key] = ChangeHub(id: id, handle: handle, watchers: [token: (handle, continuation)])
+        hubByID[id] = key
+        c.send([subscribeFrame(id: id, handle: handle, folder: folder)])
+    }
+
+    /// How many watchers share this connection's subscriptions of mailbox `mailboxID` (nil: of
+    /// every mailbox; tests).
+    func watcherCount(mailboxID: String? = nil) -> Int {
+        hubs.filter { mailboxID == nil || $0.key.mailboxID == mailboxID }.reduce(0) { $0 + $1.value.watchers.count }
+    }
+
+    /// How many subscriptions this connection has open for mailbox `mailboxID` (nil: in all; tests).
+    func hubCount(mailboxID: String? = nil) -> Int { hubs.keys.filter { mailboxID == nil || $0.mailboxID == mailboxID }.count }
+
+    func subscribeFrame(id: UInt32, handle: UInt64, folder: String?) -> RPCFrame {
+        var w = RPCWriter()
+        w.u64(handle); w.optionalString(folder)
+        return RPCFrame(kind: .request, id: id, method: RPCMethod.subscribe.rawValue, payload: w.bytes)
+    }
+
+    /// Removes a watcher; the last one of a subscription cancels it on the storage node.
+    func unwatch(generation: Int, mailboxID: String, folder: String?, token: UInt64) {
+        let key = HubKey(generation: generation, mailboxID: mailboxID, folder: folder)
+        guard var hub = hubs[key], hub.watchers.removeValue(forKey: token) != nil else { return }
+        if hub.watchers.isEmpty {
+            endHub(key, cancel: true)
+        } else {
+            hubs[key] = hub
+        }
+    }
+
+    /// Ends the watchers of session `handle` (it closed).
+    func unwatchSession(_ handle: UInt64, generation: Int) {
+        for (key, hub) in hubs where key.generation == generation {
+            let mine = hub.watchers.filter { $0.value.handle == handle }
+            guard !mine.isEmpty else { continue }
+            for (token, w) in mine {
+                hubs[key]?.watchers[token] = nil
+                w.continuation.finish()
+            }
+            if hubs[key]?.watchers.isEmpty == true { endHub(key, cancel: true) }
+        }
+    }
+
+    func endHub(_ key: HubKey, cancel: Bool) {
+        guard let hub = hubs.removeValue(forKey: key) else { return }
+        hubByID[hub.id] = nil
+        if cancel, case .connected(let c) = state, c.generation == key.generation {
+            c.send([RPCFrame(kind: .cancel, id: hub.id)])
+        }
+        for (_, w) in hub.watchers { w.continuation.finish() }
+    }
+
+    func hubReceived(_ message: RPCMessage, _ key: HubKey) {
+        guard var hub = hubs[key] else { return }
+        switch message.kind {
+        case .response, .request, .streamChunk, .streamEnd:
+            break
+        case .push:
+            var r = RPCReader(message.payload, limits: configuration.limits)
+            guard let change = try? r.change(), (try? r.finish()) != nil else { return }
+            var gone: [UInt64] = []
+            for (token, w) in hub.watchers {
+                if case .terminated = w.continuation.yield(change) { gone.append(token) }
+            }
+            guard !gone.isEmpty else { return }
+            for token in gone { hub.watchers[token] = nil }
+            if hub.watchers.isEmpty { endHub(key, cancel: true) } else { hubs[key] = hub }
+        case .cancel:
+            // The storage node ended it (the mailbox closed): every watcher's stream ends.
+            endHub(key, cancel: false)
+        case .error:
+            // The subscribe call failed (as it would have for that session alone): that session's
+            // watchers end; the others subscribe again with one of theirs.
+            hubByID[hub.id] = nil
+            for (token, w) in hub.watchers where w.handle == hub.handle {
+                hub.watchers[token] = nil
+                w.continuation.finish()
+            }
+            guard let next = hub.watchers.first?.value.handle, case .connected(let c) = state, c.generation == key.generation else {
+                hubs[key] = nil
+                for (_, w) in hub.watchers { w.continuation.finish() }
+                return
+            }
+            hub.id = allocateID()
+            hub.handle = next
+            hubs[key] = hub
+            hubByID[hub.id] = key
+            c.send([subscribeFrame(id: hub.id, handle: next, folder: key.folder)])
         }
     }
 }

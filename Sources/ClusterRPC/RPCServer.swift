@@ -9,6 +9,7 @@ import MailboxAPI
 import NIOCore
 import NIOSSL
 import ServiceLifecycle
+import Synchronization
 import WSCore
 
 /// The storage node's RPC listener: WebSocket (`/cluster-rpc/v1`) over mutual TLS. A peer
@@ -31,25 +32,40 @@ public struct ClusterRPCServer: Sendable {
     /// The node's administration calls (mailbox creation, moves); nil: answered `unknownMethod`.
     public let admin: (any StorageNodeAdmin)?
     public let logger: Logger
+    /// What the listener's connections have done (tests and measurements read it).
+    public let counters: Counters
 
-    public init(configuration: Configuration, service: any MailboxService, admin: (any StorageNodeAdmin)? = nil, logger: Logger) {
+    public init(configuration: Configuration, service: any MailboxService, admin: (any StorageNodeAdmin)? = nil,
+                counters: Counters = .init(), logger: Logger) {
         self.configuration = configuration
         self.service = service
         self.admin = admin
+        self.counters = counters
         self.logger = logger
+    }
+
+    /// Counts over every connection of the listener, since it was made.
+    public final class Counters: Sendable {
+        let subscriptions = Atomic(0)
+        let pushes = Atomic(0)
+        /// Change subscriptions opened (`subscribe` calls answered).
+        public var subscriptionsOpened: Int { subscriptions.load(ordering: .relaxed) }
+        /// Push frames sent (one per change per subscription).
+        public var pushFramesSent: Int { pushes.load(ordering: .relaxed) }
+        public init() {}
     }
 
     /// The listener as a service (run it in the node's ServiceGroup); `onBound` gets the bound
     /// address (a port 0 becomes real).
     public func makeService(onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }) throws -> some Service {
-        let limits = configuration.limits, service = self.service, admin = self.admin, logger = self.logger
+        let limits = configuration.limits, service = self.service, admin = self.admin, logger = self.logger, counters = self.counters
         let ws = WebSocketServerConfiguration(maxFrameSize: limits.maxFramePayload + RPCFrame.headerSize + 64,
                                               autoPing: .enabled(timePeriod: .seconds(30)), closeTimeout: .seconds(5))
         let server: HTTPServerBuilder = try .tls(
             .http1WebSocketUpgrade(configuration: .init(ws: ws)) { request, _, _ in
                 guard request.path == Self.path else { return .dontUpgrade }
                 return .upgrade([:]) { inbound, outbound, _ in
-                    let connection = RPCServerConnection(service: service, admin: admin, outbound: outbound, limits: limits, logger: logger)
+                    let connection = RPCServerConnection(service: service, admin: admin, outbound: outbound, limits: limits, counters: counters, logger: logger)
                     await connection.run(inbound: inbound)
                 }
             },
@@ -68,20 +84,27 @@ public struct ClusterRPCServer: Sendable {
 /// `maxInFlight`), its open sessions, readers and subscriptions, all closed when it ends.
 actor RPCServerConnection {
     let service: any MailboxService
-    let outbound: WebSocketOutboundWriter
+    /// Answers and pushes: the frames of calls finishing together go out in one message.
+    let writer: RPCCombiningWriter
     let limits: RPCLimits
+    let counters: ClusterRPCServer.Counters
     let logger: Logger
     var tasks: [UInt32: Task<Void, Never>] = [:]
     var sessions: [UInt64: any MailboxSession] = [:]
     var readers: [UInt64: (session: UInt64, reader: MessageReader)] = [:]
-    var subscriptionsBySession: [UInt64: Set<UInt32>] = [:]
+    /// Each change subscription's session: the one it was opened with, or, once that closed,
+    /// another open session of the same mailbox (a subscription is the mailbox's, not the
+    /// session's: the frontend shares one among its sessions of that mailbox).
+    var subscriptionOwners: [UInt32: UInt64] = [:]
     static let maxSessions = 10_000
     static let maxReaders = 256
 
     let admin: (any StorageNodeAdmin)?
 
-    init(service: any MailboxService, admin: (any StorageNodeAdmin)?, outbound: WebSocketOutboundWriter, limits: RPCLimits, logger: Logger) {
-        self.service = service; self.admin = admin; self.outbound = outbound; self.limits = limits; self.logger = logger
+    init(service: any MailboxService, admin: (any StorageNodeAdmin)?, outbound: WebSocketOutboundWriter, limits: RPCLimits,
+         counters: ClusterRPCServer.Counters, logger: Logger) {
+        self.service = service; self.admin = admin; self.limits = limits; self.counters = counters; self.logger = logger
+        self.writer = RPCCombiningWriter(outbound: outbound, limits: limits)
     }
 
     func run(inbound: WebSocketInboundStream) async {
@@ -89,19 +112,21 @@ actor RPCServerConnection {
         do {
             for try await message in inbound.messages(maxSize: limits.maxFramePayload + RPCFrame.headerSize) {
                 guard case .binary(let buffer) = message else { throw RPCProtocolError("text message") }
-                let frame = try RPCFrame.decode(buffer.readableBytesView, limits: limits)
-                do {
-                    if let whole = try assembler.add(frame) { handle(whole) }
-                } catch let error as RPCProtocolError {
-                    // A message that broke a limit: say so for its id; the connection goes on.
-                    await write([RPCFrame(kind: .error, id: frame.id, method: frame.method,
-                                          payload: RPCErrorPayload(code: error.code, detail: error.detail).encoded())])
+                for frame in try RPCFrame.decodeBatch(buffer.readableBytesView, limits: limits) {
+                    do {
+                        if let whole = try assembler.add(frame) { handle(whole) }
+                    } catch let error as RPCProtocolError {
+                        // A message that broke a limit: say so for its id; the connection goes on.
+                        await write([RPCFrame(kind: .error, id: frame.id, method: frame.method,
+                                              payload: RPCErrorPayload(code: error.code, detail: error.detail).encoded())])
+                    }
                 }
             }
         } catch {
             logger.debug("cluster RPC connection ended", metadata: ["rpc.error": "\(type(of: error))"])
         }
         await shutDown()
+        writer.close()
     }
 
     func handle(_ message: RPCMessage) {
@@ -110,11 +135,13 @@ actor RPCServerConnection {
             tasks.removeValue(forKey: message.id)?.cancel()
         case .request:
             guard tasks[message.id] == nil else {
-                Task { await write([errorFrame(message, .badRequest, "request id already in flight")]) }
+                let frame = errorFrame(message, .badRequest, "request id already in flight")
+                Task { await write([frame]) }
                 return
             }
             guard tasks.count < limits.maxInFlight else {
-                Task { await write([errorFrame(message, .busy, "too many requests in flight")]) }
+                let frame = errorFrame(message, .busy, "too many requests in flight")
+                Task { await write([frame]) }
                 return
             }
             tasks[message.id] = Task { await self.serve(message) }
@@ -160,26 +187,27 @@ actor RPCServerConnection {
         try r.finish()
         let session = try self.session(handle)
         let stream = session.changes(folder: folder)
-        subscriptionsBySession[handle, default: []].insert(message.id)
+        subscriptionOwners[message.id] = handle
+        counters.subscriptions.add(1, ordering: .relaxed)
         await write([RPCFrame(kind: .response, id: message.id, method: message.method)])
         for await change in stream {
             if Task.isCancelled { break }
             var w = RPCWriter()
             w.change(change)
+            counters.pushes.add(1, ordering: .relaxed)
             await write([RPCFrame(kind: .push, id: message.id, method: message.method, payload: w.bytes)])
         }
-        subscriptionsBySession[handle]?.remove(message.id)
+        subscriptionOwners[message.id] = nil
         if tasks.removeValue(forKey: message.id) != nil, !Task.isCancelled {
             // The stream ended on its own (the session closed): tell the client.
             await write([RPCFrame(kind: .cancel, id: message.id, method: message.method)])
         }
     }
 
-    func write(_ frames: [RPCFrame]) async {
-        do {
-            for frame in frames { try await outbound.write(.binary(ByteBuffer(bytes: frame.encoded()))) }
-        } catch {
-            logger.debug("cluster RPC write failed", metadata: ["rpc.error": "\(type(of: error))"])
+    /// Writes `frames` (with those of other calls finishing meanwhile) and returns once written.
+    nonisolated func write(_ frames: [RPCFrame]) async {
+        if !(await writer.write(frames)) {
+            logger.debug("cluster RPC write failed or connection closed")
         }
     }
 
@@ -209,7 +237,17 @@ actor RPCServerConnection {
 
     func closeSession(_ handle: UInt64) async {
         guard let s = sessions.removeValue(forKey: handle) else { return }
-        for id in subscriptionsBySession.removeValue(forKey: handle) ?? [] { tasks.removeValue(forKey: id)?.cancel() }
+        // Its subscriptions go on under another open session of the same mailbox, if any (the
+        // changes are the mailbox's); else they end.
+        let heir = sessions.first { $0.value.mailboxID == s.mailboxID }?.key
+        for (id, owner) in subscriptionOwners where owner == handle {
+            if let heir {
+                subscriptionOwners[id] = heir
+            } else {
+                subscriptionOwners[id] = nil
+                tasks.removeValue(forKey: id)?.cancel()
+            }
+        }
         readers = readers.filter { $0.value.session != handle }
         await s.close()
     }

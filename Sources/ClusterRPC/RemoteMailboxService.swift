@@ -341,33 +341,31 @@ public final class RemoteMailboxSession: MailboxSession {
     }
 
     /// The storage node's changes, pushed (a delivery made on any frontend or on the node itself
-    /// shows here at once). The stream ends when the connection drops.
+    /// shows here at once). The stream ends when the connection drops. Every session of this
+    /// frontend watching the same mailbox and folder shares one subscription on the storage node
+    /// (`RPCClient.watch`): one push per change reaches this frontend, however many watch.
     public func changes(folder: String?) -> AsyncStream<MailboxChange> {
         let (stream, continuation) = AsyncStream<MailboxChange>.makeStream(bufferingPolicy: .bufferingNewest(4096))
-        let client = self.client, handle = self.handle, generation = self.generation, limits = self.limits
-        let task = Task {
-            var w = RPCWriter()
-            w.u64(handle); w.optionalString(folder)
-            guard await client.generation == generation,
-                  let (pushes, subscribed) = try? await client.subscribe(.subscribe, w.bytes), subscribed == generation else {
-                continuation.finish()
-                return
-            }
-            do {
-                for try await payload in pushes {
-                    var r = RPCReader(payload, limits: limits)
-                    guard let change = try? r.change() else { continue }
-                    continuation.yield(change)
-                }
-            } catch {}
+        guard !closed.withLock({ $0 }) else {
             continuation.finish()
+            return stream
         }
-        continuation.onTermination = { _ in task.cancel() }
+        let client = self.client, handle = self.handle, generation = self.generation, mailboxID = self.mailboxID
+        let token = UInt64.random(in: 1 ... .max)
+        let task = Task {
+            await client.watch(handle: handle, generation: generation, mailboxID: mailboxID, folder: folder, token: token, continuation: continuation)
+        }
+        continuation.onTermination = { _ in
+            // Cancelled first: a watch that has not run yet then adds nothing.
+            task.cancel()
+            Task { await client.unwatch(generation: generation, mailboxID: mailboxID, folder: folder, token: token) }
+        }
         return stream
     }
 
     public func close() async {
         guard !closed.withLock({ let was = $0; $0 = true; return was }) else { return }
+        await client.unwatchSession(handle, generation: generation)
         guard await client.generation == generation else { return }
         var w = RPCWriter()
         w.u64(handle)

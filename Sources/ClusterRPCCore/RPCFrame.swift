@@ -1,7 +1,9 @@
-/// The cluster RPC's frames (docs/cluster-rpc.md): one frame per WebSocket binary message.
+/// The cluster RPC's frames (docs/cluster-rpc.md): one or more whole frames per WebSocket binary
+/// message (a sender packs the frames it has ready into one message, `encodeBatch`; a receiver
+/// splits them, `decodeBatch`).
 ///
 ///     offset  size  field
-///     0       1     version (1)
+///     0       1     version (2)
 ///     1       1     kind (request, response, error, stream chunk, stream end, push, cancel)
 ///     2       1     flags (bit 0: `more`, the message goes on in stream chunk frames; others 0)
 ///     3       1     reserved (0)
@@ -15,7 +17,9 @@
 /// its first frame with `more` set, then `streamChunk` frames, the last piece in a `streamEnd`
 /// frame, all with the same id; `RPCAssembler` puts it back together, within its own limit.
 public struct RPCFrame: Sendable, Hashable {
-    public static let version: UInt8 = 1
+    /// 2: several frames per WebSocket message; a change subscription lives while any session of
+    /// its mailbox is open on the connection (docs/cluster-rpc.md). 1 had one frame per message.
+    public static let version: UInt8 = 2
     public static let headerSize = 14
 
     public enum Kind: UInt8, Sendable, CaseIterable {
@@ -35,6 +39,12 @@ public struct RPCFrame: Sendable, Hashable {
     public func encoded() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(Self.headerSize + payload.count)
+        encode(into: &out)
+        return out
+    }
+
+    /// Appends the frame's bytes to `out`.
+    public func encode(into out: inout [UInt8]) {
         out.append(Self.version)
         out.append(kind.rawValue)
         out.append(more ? 1 : 0)
@@ -46,7 +56,46 @@ public struct RPCFrame: Sendable, Hashable {
         out.append(contentsOf: [UInt8(truncatingIfNeeded: n >> 24), UInt8(truncatingIfNeeded: n >> 16),
                                 UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)])
         out.append(contentsOf: payload)
-        return out
+    }
+
+    /// Packs `frames` into as few messages as fit, in order, each at most `maxMessage` bytes
+    /// (`headerSize + maxFramePayload` at least: a frame larger than that goes alone).
+    public static func encodeBatch(_ frames: [RPCFrame], maxMessage: Int) -> [[UInt8]] {
+        var messages: [[UInt8]] = []
+        var current: [UInt8] = []
+        for frame in frames {
+            let size = headerSize + frame.payload.count
+            if !current.isEmpty && current.count + size > maxMessage {
+                messages.append(current)
+                current = []
+            }
+            if current.isEmpty { current.reserveCapacity(max(size, min(maxMessage, 4096))) }
+            frame.encode(into: &current)
+        }
+        if !current.isEmpty { messages.append(current) }
+        return messages
+    }
+
+    /// Decodes a message of one or more whole frames, back to back (each as `decode` reads one).
+    /// An empty message, or a frame cut short, is an error.
+    public static func decodeBatch<C: Collection>(_ bytes: C, limits: RPCLimits) throws -> [RPCFrame] where C.Element == UInt8 {
+        guard !bytes.isEmpty else { throw RPCProtocolError("empty message") }
+        var frames: [RPCFrame] = []
+        var start = bytes.startIndex
+        var left = bytes.count
+        while left > 0 {
+            guard left >= headerSize else { throw RPCProtocolError("frame shorter than its header") }
+            var length = 0
+            var i = bytes.index(start, offsetBy: 10)
+            for _ in 0 ..< 4 { length = length << 8 | Int(bytes[i]); i = bytes.index(after: i) }
+            guard length <= limits.maxFramePayload else { throw RPCProtocolError("frame payload over the limit", code: .tooLarge) }
+            guard left - headerSize >= length else { throw RPCProtocolError("frame length does not match its payload") }
+            let end = bytes.index(i, offsetBy: length)
+            frames.append(try decode(bytes[start ..< end], limits: limits))
+            left -= headerSize + length
+            start = end
+        }
+        return frames
     }
 
     /// Decodes one whole frame (a WebSocket message): the header, then exactly `length` bytes.

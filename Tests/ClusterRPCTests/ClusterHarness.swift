@@ -29,6 +29,8 @@ final class ClusterHarness: Sendable {
     let pool: RPCClientPool
     let remote: RemoteMailboxService
     let server: Mutex<(group: ServiceGroup, task: Task<Void, any Error>)?>
+    /// The storage node's RPC counters (subscriptions opened, pushes sent).
+    let counters: ClusterRPCServer.Counters
 
     init(clientConfiguration: RPCClient.Configuration = .init()) async throws {
         root = NSTemporaryDirectory() + "sealbox-cluster-" + UUID().uuidString
@@ -44,17 +46,20 @@ final class ClusterHarness: Sendable {
         let alias = try await node.directory.addAlias(try EmailAddress(address), store: true, forwardTo: [], webhooks: [], quotaBytes: nil)
         password = try await node.mailboxes.createMailbox(for: alias, label: "test").password
 
-        let (group, task, port) = try await Self.startServer(node: node, tls: storageTLS, port: 0)
+        let counters = ClusterRPCServer.Counters()
+        let (group, task, port) = try await Self.startServer(node: node, tls: storageTLS, port: 0, counters: counters)
+        self.counters = counters
         server = Mutex((group, task))
         endpoint = StorageEndpoint(name: "storage-1", host: "127.0.0.1", port: port)
         pool = RPCClientPool(tls: frontendTLS, configuration: clientConfiguration, logger: Logger(label: "test.frontend"))
         remote = RemoteMailboxService(router: SingleNodeRouter(endpoint), pool: pool)
     }
 
-    static func startServer(node: SealboxNode, tls: ClusterTLS, port: Int) async throws -> (ServiceGroup, Task<Void, any Error>, Int) {
+    static func startServer(node: SealboxNode, tls: ClusterTLS, port: Int,
+                            counters: ClusterRPCServer.Counters = .init()) async throws -> (ServiceGroup, Task<Void, any Error>, Int) {
         let (bound, boundContinuation) = AsyncStream<Int>.makeStream()
         let rpc = ClusterRPCServer(configuration: .init(host: "127.0.0.1", port: port, tls: tls), service: node.mailboxes,
-                                   logger: Logger(label: "test.storage"))
+                                   counters: counters, logger: Logger(label: "test.storage"))
         let service = try rpc.makeService { address in boundContinuation.yield(address.port ?? 0); boundContinuation.finish() }
         let group = ServiceGroup(configuration: .init(services: [service], logger: Logger(label: "test.storage")))
         let task = Task { try await group.run() }

@@ -27,8 +27,8 @@ struct RPCCodecTests {
             do { _ = try RPCFrame.decode(bytes, limits: limits); return nil } catch let e as RPCProtocolError { return e } catch { return nil }
         }
         #expect(error(Array(good.prefix(10)))?.detail == "frame shorter than its header")
-        var v2 = good; v2[0] = 2
-        #expect(error(v2)?.code == .unsupportedVersion)
+        var v1 = good; v1[0] = 1  // the version before frames were packed together
+        #expect(error(v1)?.code == .unsupportedVersion)
         var kind = good; kind[1] = 99
         #expect(error(kind) != nil)
         var flags = good; flags[2] = 2
@@ -38,6 +38,29 @@ struct RPCCodecTests {
         #expect(error(good, RPCLimits(maxFramePayload: 1))?.code == .tooLarge)
         var endMore = RPCFrame(kind: .streamEnd, id: 1, method: 20, payload: []).encoded(); endMore[2] = 1
         #expect(error(endMore) != nil)
+    }
+
+    @Test("frames packed into messages: in order, within the message size, each frame whole; a cut or empty message is refused")
+    func batches() throws {
+        let frames = (0 ..< 40).map { RPCFrame(kind: .push, id: UInt32($0), method: 3, payload: Array(repeating: UInt8($0), count: $0 * 10)) }
+        let maxMessage = 600
+        let messages = RPCFrame.encodeBatch(frames, maxMessage: maxMessage)
+        #expect(messages.count > 1)
+        #expect(messages.allSatisfy { $0.count <= maxMessage })
+        let back = try messages.flatMap { try RPCFrame.decodeBatch($0, limits: limits) }
+        #expect(back == frames)
+        // A frame larger than the message size goes alone.
+        let big = RPCFrame(kind: .response, id: 99, method: 1, payload: Array(repeating: 7, count: 1000))
+        let alone = RPCFrame.encodeBatch([frames[1], big, frames[2]], maxMessage: maxMessage)
+        #expect(alone.count == 3 && alone[1] == big.encoded())
+        // One message of two frames.
+        let two = frames[3].encoded() + frames[4].encoded()
+        #expect(try RPCFrame.decodeBatch(two, limits: limits) == [frames[3], frames[4]])
+        #expect(throws: RPCProtocolError.self) { try RPCFrame.decodeBatch([UInt8](), limits: limits) }
+        #expect(throws: RPCProtocolError.self) { try RPCFrame.decodeBatch(Array(two.dropLast()), limits: limits) }
+        #expect(throws: RPCProtocolError.self) { try RPCFrame.decodeBatch(two + [2, 6], limits: limits) }
+        var old = two; old[frames[3].encoded().count] = 1  // the second frame in version 1
+        #expect((try? RPCFrame.decodeBatch(old, limits: limits)) == nil)
     }
 
     @Test("a large body travels as chunks, never one frame, and is put back together")

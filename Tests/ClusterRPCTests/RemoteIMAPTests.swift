@@ -1,4 +1,4 @@
-import ClusterRPC
+@testable import ClusterRPC
 import ClusterRPCCore
 import Foundation
 import Logging
@@ -70,6 +70,75 @@ struct RemoteIMAPTests {
         let fetch = try await c.command("f", "FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
         #expect(fetch.contains("Subject: pushed"))
         await c.close()
+        await h.cleanUp()
+    }
+
+    @Test("two sessions on one frontend watching one mailbox share one subscription: both see each change, in order, from one push; it outlives the session that opened it")
+    func sharedSubscription() async throws {
+        let h = try await ClusterHarness()
+        let address = try EmailAddress(h.address)
+        let a = try await h.remote.unlock(address: address, password: h.password)
+        let b = try await h.remote.unlock(address: address, password: h.password)
+        let client = h.pool.client(h.endpoint), mailboxID = a.mailboxID
+        let seenA = ChangeCollector(a.changes(folder: "INBOX")), seenB = ChangeCollector(b.changes(folder: "INBOX"))
+        try await eventually { await client.watcherCount(mailboxID: mailboxID) == 2 && h.counters.subscriptionsOpened == 1 }
+        #expect(await client.hubCount(mailboxID: mailboxID) == 1)
+
+        try await h.deliverOnStorage("From: b@example.org\r\nSubject: one\r\n\r\nfirst\r\n")
+        try await eventually { !seenA.changes.isEmpty && seenA.changes.count == h.counters.pushFramesSent && seenB.changes.count == seenA.changes.count }
+        #expect(seenA.changes == seenB.changes)
+        #expect(seenA.changes.allSatisfy { if case .appended = $0.kind { true } else { false } })
+        #expect(h.counters.subscriptionsOpened == 1, "one subscription on the storage node for both sessions")
+
+        // A third session attaches to it; the first one closing does not end it for the others.
+        let c = try await h.remote.unlock(address: address, password: h.password)
+        let seenC = ChangeCollector(c.changes(folder: "INBOX"))
+        try await eventually { await client.watcherCount(mailboxID: mailboxID) == 3 }
+        await a.close()
+        #expect(await client.watcherCount(mailboxID: mailboxID) == 2)
+        try await eventually { seenA.finished }
+        let before = h.counters.pushFramesSent, seenBefore = seenB.changes.count
+        _ = try await b.storeFlags(in: "INBOX", uids: UIDSet([1]), operation: .add, flags: [.seen], keywords: [], unchangedSince: nil)
+        try await eventually { seenB.changes.count > seenBefore && seenC.changes.count == seenB.changes.count - seenBefore
+            && h.counters.pushFramesSent - before == seenC.changes.count }
+        #expect(Array(seenB.changes.dropFirst(seenBefore)) == seenC.changes)
+        #expect(seenC.changes.contains { if case .flagsChanged = $0.kind { true } else { false } })
+        #expect(h.counters.subscriptionsOpened == 1)
+
+        // The last watcher leaving cancels it on the storage node.
+        await b.close()
+        await c.close()
+        #expect(await client.hubCount(mailboxID: mailboxID) == 0)
+        try await eventually { seenB.finished && seenC.finished }
+        await h.cleanUp()
+    }
+
+    @Test("two IMAP sessions IDLE on one frontend, one mailbox: both see a delivery on the storage node")
+    func twoIdleSessions() async throws {
+        let h = try await ClusterHarness()
+        let c1 = h.imap(), c2 = h.imap()
+        for c in [c1, c2] {
+            #expect(try await c.login(h).contains("L0 OK"))
+            #expect(try await c.command("s", "SELECT INBOX").contains("* 0 EXISTS"))
+            try await c.send("i IDLE")
+            _ = try await c.read(until: "+ idling")
+        }
+        // Every subscription the sessions hold is shared by both.
+        let client = h.pool.client(h.endpoint)
+        try await eventually {
+            let hubs = await client.hubCount(), watchers = await client.watcherCount()
+            return hubs > 0 && watchers == 2 * hubs
+        }
+        let opened = h.counters.subscriptionsOpened
+        try await h.deliverOnStorage("From: b@example.org\r\nSubject: pushed\r\n\r\nnew mail\r\n")
+        for c in [c1, c2] {
+            #expect(try await c.read(until: "* 1 EXISTS").contains("* 1 EXISTS"))
+            try await c.send("DONE")
+            #expect(try await c.read(until: "i ").contains("i OK"))
+        }
+        #expect(h.counters.subscriptionsOpened == opened)
+        await c1.close()
+        await c2.close()
         await h.cleanUp()
     }
 
@@ -249,5 +318,34 @@ struct RemoteInboundTests {
             #expect(e.code == .unavailable)
         }
         await h.cleanUp()
+    }
+}
+
+/// Gathers a change stream's changes in the background.
+final class ChangeCollector: Sendable {
+    final class State: Sendable { let value = Mutex<(changes: [MailboxChange], finished: Bool)>(([], false)) }
+    private let state = State()
+    private let task: Task<Void, Never>
+    init(_ stream: AsyncStream<MailboxChange>) {
+        let state = self.state
+        task = Task {
+            for await change in stream { state.value.withLock { $0.changes.append(change) } }
+            state.value.withLock { $0.finished = true }
+        }
+    }
+    var changes: [MailboxChange] { state.value.withLock { $0.changes } }
+    var finished: Bool { state.value.withLock { $0.finished } }
+    deinit { task.cancel() }
+}
+
+/// Waits (bounded: 2 minutes) until `condition` holds; records an issue and throws otherwise.
+func eventually(_ condition: () async -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    let deadline = ContinuousClock.now + .seconds(120)
+    while !(await condition()) {
+        if ContinuousClock.now > deadline {
+            Issue.record("condition never held", sourceLocation: sourceLocation)
+            throw CancellationError()
+        }
+        try await Task.sleep(for: .milliseconds(5))
     }
 }

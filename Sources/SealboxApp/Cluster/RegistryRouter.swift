@@ -10,6 +10,12 @@ import Synchronization
 /// looked up through the directory for an address. Answers are kept for `cacheFor` (a mailbox
 /// that moved is found again within that time; the calls in between fail as unavailable and the
 /// clients retry). The registry or directory away: `MailStoreError(.unavailable)`.
+///
+/// The address → mailbox step is cached too (only addresses that have a stored mailbox, at most
+/// `maxCachedAddresses`): a login within `cacheFor` of the last one for the address costs no
+/// directory round trip, only the unlock. It only routes: the storage node checks the address and
+/// the password itself, so an alias deleted or moved meanwhile is refused there as it would be
+/// here (an unknown address is never cached: one created a moment ago is found at once).
 public final class RegistryRouter: StorageRouter {
     public let directory: any MailDirectory
     public let registry: any ClusterRegistry
@@ -20,6 +26,8 @@ public final class RegistryRouter: StorageRouter {
     let placements = Mutex<[String: Cached<StorageEndpoint>]>([:])
     let nodes = Mutex<Cached<[String: NodeRecord]>?>(nil)
     let any = Mutex<Cached<StorageEndpoint>?>(nil)
+    let mailboxOfAddress = Mutex<[String: Cached<String>]>([:])
+    static let maxCachedAddresses = 100_000
 
     public init(directory: any MailDirectory, registry: any ClusterRegistry, liveWithin: TimeInterval, cacheFor: TimeInterval = 2) {
         self.directory = directory; self.registry = registry; self.liveWithin = liveWithin; self.cacheFor = cacheFor
@@ -28,11 +36,18 @@ public final class RegistryRouter: StorageRouter {
     /// The node holding the address's mailbox; an address without one goes to any storage node,
     /// which answers as for a wrong password (and spends the same time on it).
     public func endpoint(forAddress address: EmailAddress) async throws -> StorageEndpoint {
+        let now = Date(), key = address.canonical
+        if let hit = mailboxOfAddress.withLock({ $0[key] }), hit.until > now { return try await endpoint(forMailboxID: hit.value) }
         let alias: AliasRecord?
         do { alias = try await directory.alias(address: address) } catch {
             throw MailStoreError(.unavailable, "the directory cannot be reached")
         }
         guard let mailboxID = alias?.mailboxID, alias?.store == true else { return try await anyEndpoint() }
+        mailboxOfAddress.withLock { cache in
+            if cache.count >= Self.maxCachedAddresses { cache = cache.filter { $0.value.until > now } }
+            if cache.count >= Self.maxCachedAddresses { cache.removeAll() }
+            cache[key] = Cached(value: mailboxID, until: now.addingTimeInterval(cacheFor))
+        }
         return try await endpoint(forMailboxID: mailboxID)
     }
 
