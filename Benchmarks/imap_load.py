@@ -338,6 +338,7 @@ class Sealbox:
         self.err = open(os.path.join(self.dir, "serve.log"), "w+")
         self.proc = subprocess.Popen([self.binary, "serve", "--imap-port", ANY_PORT, "--imaps-port", ANY_PORT,
                                       "--pop3-port", ANY_PORT, "--pop3s-port", ANY_PORT, "--smtp-port", ANY_PORT, "--managesieve-port", ANY_PORT,
+                                      "--submission-port", ANY_PORT, "--submissions-port", ANY_PORT,  # two benchmarks at once: no fixed port
                                       "--http-port", ANY_PORT, "--allow-insecure-auth"],
                                      env=env, stderr=self.err, stdout=subprocess.DEVNULL)
         try:
