@@ -103,13 +103,16 @@ extension IMAPSession {
         // read (one arriving in between stays \Recent in the store for the next claim); EXAMINE
         // claims nothing and counts the messages not yet claimed (RFC 3501 §6.3.2). Either way
         // RECENT counts messages of the EXISTS that goes with it.
-        let claimed = readOnly ? [] : try await mailbox.claimRecent(in: info.path)
+        // (Nothing arrived since the last claim, as the folder just read says: no claim to make.)
+        let claimed = readOnly || info.recentUID >= info.uidNext ? [] : try await mailbox.claimRecent(in: info.path)
         // The same folder again (a client switching back): the session's view brought up to date
         // with what changed since it, when the store still knows every expunge since then.
         var reselected: SelectedMailbox?
         if let previous, qresync == nil, previous.path == info.path, previous.uidValidity == info.uidValidity,
            try await mailbox.expungeHistoryStart(in: info.path) <= previous.knownModSeq {
-            let changes = try await mailbox.changes(in: info.path, since: previous.knownModSeq)
+            // Every change and expunge raises the folder's MODSEQ: none since the view, nothing to read.
+            let changes = info.highestModSeq <= previous.knownModSeq ? FolderChanges(folder: info, changed: [], expunged: [])
+                : try await mailbox.changes(in: info.path, since: previous.knownModSeq)
             reselected = SelectedMailbox(reselecting: previous, changes: changes, info: changes.folder ?? info, readOnly: readOnly, recent: [],
                                          condStore: enabled.contains("CONDSTORE"))
         }

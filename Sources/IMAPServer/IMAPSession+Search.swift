@@ -62,6 +62,13 @@ extension IMAPSession {
 
     /// The messages of the selected folder that `key` matches, in sequence order (SEARCH, SORT, THREAD).
     func matchingRecords(_ key: SearchKey, view: SelectedMailbox, mailbox: any MailboxSession) async throws -> [MessageRecord] {
+        // SEARCH TEXT/BODY of one word (what a mail client's search box sends): the index's answer
+        // is the answer; only its messages' states are read, not the whole folder's.
+        if let (field, text) = key.fullTextOnly, let uids = try await mailbox.fullTextSearch(in: view.path, text: text, field: field) {
+            guard !uids.isEmpty else { return [] }
+            return try await mailbox.messageStates(in: view.path, uids: UIDSet(uids), changedSince: nil)
+                .filter { view.sequenceNumber(of: $0.uid) != nil && !view.isExpunged($0.uid) }
+        }
         let records = try await mailbox.messageStates(in: view.path, uids: nil, changedSince: nil)
             .filter { view.sequenceNumber(of: $0.uid) != nil && !view.isExpunged($0.uid) }
         var context = SearchContext(view: view, records: records, savedSearch: savedSearch, now: configuration.now())
@@ -100,6 +107,19 @@ extension SearchKey {
         case .or(let a, let b): return a.contains(where: test) || b.contains(where: test)
         case .not(let k): return k.contains(where: test)
         default: return false
+        }
+    }
+
+    /// The key is one TEXT or BODY word and nothing else (ALL beside it changes nothing): the
+    /// full-text field and needle to ask the index for.
+    var fullTextOnly: (FullTextField, String)? {
+        switch self {
+        case .text(let s) where !s.isEmpty: (.text, s)
+        case .body(let s) where !s.isEmpty: (.body, s)
+        case .and(let keys):
+            keys.count(where: { if case .all = $0 { false } else { true } }) == 1
+                ? keys.first(where: { if case .all = $0 { false } else { true } })?.fullTextOnly : nil
+        default: nil
         }
     }
 

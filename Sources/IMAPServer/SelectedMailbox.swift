@@ -55,22 +55,37 @@ struct SelectedMailbox {
         guard previous.path == info.path, previous.uidValidity == info.uidValidity, let folder = changes.folder,
               folder.uidValidity == info.uidValidity else { return nil }
         let gone = previous.pendingExpunges.union(changes.expunged)
-        var states: [UID: (MessageFlags, [String])] = [:]
-        states.reserveCapacity(previous.uids.count + changes.changed.count)
-        for (i, uid) in previous.uids.enumerated() where !gone.contains(uid) { states[uid] = (previous.flags[i], previous.keywords[i]) }
-        for record in changes.changed where !gone.contains(record.uid) { states[record.uid] = (record.flags, record.keywords) }
-        let uids = states.keys.sorted()
+        // The previous arrays as they are when nothing changed (a client switching back and
+        // forth); else walked once, the changed states put in place and the new UIDs (all above
+        // the previous ones: UIDs only grow) added at the end.
+        var uids = previous.uids, flags = previous.flags, keywords = previous.keywords
+        if !gone.isEmpty || !changes.changed.isEmpty {
+            var changed: [UID: MessageRecord] = [:]
+            for record in changes.changed where !gone.contains(record.uid) { changed[record.uid] = record }
+            let added = changed.keys.filter { previous.sequenceNumber(of: $0) == nil }.sorted()
+            if let first = added.first, first <= previous.maxUID { return nil }  // not a view this can bring up to date
+            uids = []; flags = []; keywords = []
+            uids.reserveCapacity(previous.uids.count + added.count)
+            flags.reserveCapacity(previous.uids.count + added.count)
+            keywords.reserveCapacity(previous.uids.count + added.count)
+            for (i, uid) in previous.uids.enumerated() where !gone.contains(uid) {
+                uids.append(uid)
+                if let r = changed[uid] { flags.append(r.flags); keywords.append(r.keywords) }
+                else { flags.append(previous.flags[i]); keywords.append(previous.keywords[i]) }
+            }
+            for uid in added { uids.append(uid); flags.append(changed[uid]!.flags); keywords.append(changed[uid]!.keywords) }
+        }
         self.path = info.path
         self.readOnly = readOnly
         self.uidValidity = info.uidValidity
         self.uids = uids
-        self.flags = uids.map { states[$0]!.0 }
-        self.keywords = uids.map { states[$0]!.1 }
+        self.flags = flags
+        self.keywords = keywords
         self.recent = recent
-        self.knownModSeq = max(info.highestModSeq, folder.highestModSeq, previous.knownModSeq, changes.changed.map(\.modSeq).max() ?? 0)
+        self.knownModSeq = max(info.highestModSeq, folder.highestModSeq, previous.knownModSeq, changes.changed.reduce(0) { max($0, $1.modSeq) })
         self.announcedCount = uids.count
         self.condStore = condStore
-        self.knownKeywords = Set(self.keywords.joined())
+        self.knownKeywords = keywords.allSatisfy({ $0.isEmpty }) ? [] : Set(keywords.joined())
     }
 
     /// The UIDs at or above `uid` (EXAMINE's \\Recent: those not claimed yet).

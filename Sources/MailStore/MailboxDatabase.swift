@@ -227,12 +227,12 @@ public final class MailboxDatabase: Sendable {
     }
 
     public func folders() async throws -> [FolderInfo] {
-        try await pooledRead { db in try Row.fetchAll(db.cachedStatement(sql: Self.folderSelect + " ORDER BY path")).map(Self.folderInfo) }
+        try await read(small: true) { db in try Row.fetchAll(db.cachedStatement(sql: Self.folderSelect + " ORDER BY path")).map(Self.folderInfo) }
     }
 
     public func folder(_ path: String) async throws -> FolderInfo? {
         let path = try Self.normalizePath(path)
-        return try await pooledRead { db in try Self.fetchFolder(db, path) }
+        return try await read(small: true) { db in try Self.fetchFolder(db, path) }
     }
 
     @discardableResult
@@ -839,7 +839,7 @@ public final class MailboxDatabase: Sendable {
         let path = try Self.normalizePath(folderPath)
         // Nothing arrived since the last claim (a client switching folders): no write transaction.
         // A message arriving after this read stays \Recent in the store for the next claim.
-        let current = try await pooledRead { db in try Self.fetchFolder(db, path) }
+        let current = try await read(small: true) { db in try Self.fetchFolder(db, path) }
         guard let current else { throw MailStoreError(.noSuchFolder, "no such folder") }
         if current.recentUID >= current.uidNext { return [] }
         return try await pool.write { db in
@@ -884,10 +884,12 @@ public final class MailboxDatabase: Sendable {
         let path = try Self.normalizePath(folderPath)
         return try await pooledRead { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            // From the index's rows to their messages (CROSS JOIN keeps that order): a rare word
+            // reads a few rows, not the folder's every message.
             let indexed = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT m.uid, m.content_id, c.sha256 FROM messages m JOIN contents c ON c.id = m.content_id WHERE m.folder_id = ?
-                AND m.content_id IN (SELECT rowid FROM content_fts WHERE content_fts MATCH ?) ORDER BY m.uid
-                """), arguments: [folder.id, query])
+                SELECT m.uid, m.content_id, c.sha256 FROM content_fts f CROSS JOIN messages m ON m.content_id = f.rowid
+                JOIN contents c ON c.id = m.content_id WHERE f.content_fts MATCH ? AND m.folder_id = ? ORDER BY m.uid
+                """), arguments: [query, folder.id])
             // Contents the index has not reached yet (MailboxDatabase+SearchIndex): all candidates.
             let pending = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT m.uid, m.content_id, c.sha256 FROM messages m JOIN contents c ON c.id = m.content_id
