@@ -884,12 +884,27 @@ public final class MailboxDatabase: Sendable {
         let path = try Self.normalizePath(folderPath)
         return try await pooledRead { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            // From the index's rows to their messages (CROSS JOIN keeps that order): a rare word
-            // reads a few rows, not the folder's every message.
-            let indexed = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT m.uid, m.content_id, c.sha256 FROM content_fts f CROSS JOIN messages m ON m.content_id = f.rowid
-                JOIN contents c ON c.id = m.content_id WHERE f.content_fts MATCH ? AND m.folder_id = ? ORDER BY m.uid
-                """), arguments: [query, folder.id])
+            // The index's rows first. Few (a rare word in a big mailbox): their messages are looked
+            // up one by one, the folder's others never read. Many (a common word, or an index
+            // mostly of other folders): the folder's messages are read once and matched against them.
+            let hits = try Int64.fetchAll(db.cachedStatement(sql: "SELECT rowid FROM content_fts WHERE content_fts MATCH ?"), arguments: [query])
+            var indexed: [Row] = []
+            if hits.count <= Self.fullTextLookups {
+                let lookup = try db.cachedStatement(sql: """
+                    SELECT m.uid, m.content_id, c.sha256 FROM messages m JOIN contents c ON c.id = m.content_id
+                    WHERE m.content_id = ? AND m.folder_id = ?
+                    """)
+                for id in hits { indexed += try Row.fetchAll(lookup, arguments: [id, folder.id]) }
+                indexed.sort { ($0[0] as UID) < ($1[0] as UID) }
+            } else {
+                let wanted = Set(hits)
+                let content = try db.cachedStatement(sql: "SELECT sha256 FROM contents WHERE id = ?")
+                for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT uid, content_id FROM messages WHERE folder_id = ? ORDER BY uid"),
+                                            arguments: [folder.id]) where wanted.contains(row[1]) {
+                    guard let sha = try Data.fetchOne(content, arguments: [row[1] as Int64]) else { continue }
+                    indexed.append(["uid": row[0] as UID, "content_id": row[1] as Int64, "sha256": sha])
+                }
+            }
             // Contents the index has not reached yet (MailboxDatabase+SearchIndex): all candidates.
             let pending = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT m.uid, m.content_id, c.sha256 FROM messages m JOIN contents c ON c.id = m.content_id
@@ -918,6 +933,9 @@ public final class MailboxDatabase: Sendable {
             return pending.isEmpty ? uids : uids.sorted()
         }
     }
+
+    /// Index rows up to which `fullTextSearch` looks their messages up one by one.
+    static let fullTextLookups = 2_000
 
     /// The text of one index column, as it was indexed (columns: subject, addresses, body,
     /// attachments, header), or of several.
