@@ -160,6 +160,7 @@ final class IMAPSession {
         switch frame {
         case .continuationRequest:
             send(.continuation("Ready for literal data"))
+            try await flush()  // the client waits for it (whatever else it has sent)
         case .command(let bytes):
             context.meter.countCommand()
             switch IMAPCommandParser.parse(bytes, limits: configuration.limits, utf8Names: utf8Names) {
@@ -396,8 +397,14 @@ extension IMAPSession: LoginSession {
     var idleLimit: Duration { state == .notAuthenticated ? configuration.preAuthTimeout : configuration.idleTimeout }
     func flushAfterFrame() async throws {
         if !pendingAppends.isEmpty, !context.inbox.hasPendingFrame { try await commitAppends() }
+        // More commands already read (a client pipelining, as mbsync does when it downloads): their
+        // answers go out together, one write instead of one per command, until 64 KiB wait.
+        // (A command that waits for the client, IDLE or a literal's continuation, flushes itself.)
+        if state != .logout, out.readableBytes < Self.corkedBytes, context.inbox.hasPendingFrame { return }
         try await flush()
     }
+    /// Output held back while pipelined commands wait (see `flushAfterFrame`).
+    static let corkedBytes = 64 * 1024
     func mailboxChanged(revoked: Bool) async throws {
         if revoked { try await revokedBye() } else { changesPending = true; try await notifyBetweenCommands() }
     }
