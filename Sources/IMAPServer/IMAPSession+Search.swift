@@ -64,16 +64,17 @@ extension IMAPSession {
     func matchingRecords(_ key: SearchKey, view: SelectedMailbox, mailbox: any MailboxSession) async throws -> [MessageRecord] {
         // SEARCH TEXT/BODY of one word (what a mail client's search box sends): the index's answer
         // is the answer; only its messages' states are read, not the whole folder's.
+        // The messages of the view (not those whose expunge it holds back).
+        let shown = { (r: MessageRecord) in view.sequenceNumber(of: r.uid) != nil && !view.isExpunged(r.uid) }
         if let (field, text) = key.fullTextOnly, let uids = try await mailbox.fullTextSearch(in: view.path, text: text, field: field) {
             guard !uids.isEmpty else { return [] }
             // Many hits (a common word): the folder's states in one read beat a read of a scattered set.
             let records = uids.count * 8 < view.count
                 ? try await mailbox.messageStates(in: view.path, uids: UIDSet(uids), changedSince: nil)
                 : try await mailbox.messageStates(in: view.path, uids: nil, changedSince: nil).filter { [hits = Set(uids)] in hits.contains($0.uid) }
-            return records.filter { view.sequenceNumber(of: $0.uid) != nil && !view.isExpunged($0.uid) }
+            return records.filter(shown)
         }
-        let records = try await mailbox.messageStates(in: view.path, uids: nil, changedSince: nil)
-            .filter { view.sequenceNumber(of: $0.uid) != nil && !view.isExpunged($0.uid) }
+        let records = try await mailbox.messageStates(in: view.path, uids: nil, changedSince: nil).filter(shown)
         var context = SearchContext(view: view, records: records, savedSearch: savedSearch, now: configuration.now())
         // SENTBEFORE/ON/SINCE: the Date: header's own calendar day, kept apart from the message rows.
         if key.mentionsSentDate { context.sentDays = try await mailbox.sentDays(in: view.path) }
@@ -117,12 +118,12 @@ extension SearchKey {
     /// full-text field and needle to ask the index for.
     var fullTextOnly: (FullTextField, String)? {
         switch self {
-        case .text(let s) where !s.isEmpty: (.text, s)
-        case .body(let s) where !s.isEmpty: (.body, s)
+        case .text(let s) where !s.isEmpty: return (.text, s)
+        case .body(let s) where !s.isEmpty: return (.body, s)
         case .and(let keys):
-            keys.count(where: { if case .all = $0 { false } else { true } }) == 1
-                ? keys.first(where: { if case .all = $0 { false } else { true } })?.fullTextOnly : nil
-        default: nil
+            let rest = keys.filter { if case .all = $0 { false } else { true } }
+            return rest.count == 1 ? rest[0].fullTextOnly : nil
+        default: return nil
         }
     }
 
