@@ -291,10 +291,10 @@ public actor RPCClient {
         generationCounter += 1
         let generation = generationCounter
         let url = "wss://\(endpoint.host.contains(":") ? "[\(endpoint.host)]" : endpoint.host):\(endpoint.port)/cluster-rpc/v1"
-        var wsConfiguration = WebSocketClientConfiguration(maxFrameSize: configuration.limits.maxFramePayload + RPCFrame.headerSize + 64,
+        var wsConfiguration = WebSocketClientConfiguration(maxFrameSize: configuration.limits.maxWebSocketMessage + 64,
                                                            autoPing: .enabled(timePeriod: .seconds(15)), sniHostname: endpoint.name)
         wsConfiguration.closeTimeout = .seconds(5)
-        let tls = tlsConfiguration, logger = self.logger, maxSize = configuration.limits.maxFramePayload + RPCFrame.headerSize
+        let tls = tlsConfiguration, logger = self.logger, maxSize = configuration.limits.maxWebSocketMessage
         let connectTimeout = configuration.connectTimeout
         connectTask = Task {
             let timer = Task {

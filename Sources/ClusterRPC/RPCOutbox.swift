@@ -18,7 +18,7 @@ final class RPCOutbox: Sendable {
     /// The largest WebSocket message the peer reads.
     let maxMessage: Int
 
-    init(limits: RPCLimits) { maxMessage = RPCFrame.headerSize + limits.maxFramePayload }
+    init(limits: RPCLimits) { maxMessage = limits.maxWebSocketMessage }
 
     /// Queues `frames` (dropped once the outbox is finished).
     func send(_ frames: [RPCFrame]) {
@@ -74,11 +74,7 @@ final class RPCOutbox: Sendable {
             state.withLock { $0.frames = [] }
             finish()
         }
-        while let frames = await next() {
-            for message in RPCFrame.encodeBatch(frames, maxMessage: maxMessage) {
-                try await outbound.write(.binary(ByteBuffer(bytes: message)))
-            }
-        }
+        while let frames = await next() { try await outbound.write(frames, maxMessage: maxMessage) }
     }
 }
 
@@ -105,7 +101,7 @@ final class RPCCombiningWriter: Sendable {
 
     init(outbound: WebSocketOutboundWriter, limits: RPCLimits) {
         self.outbound = outbound
-        maxMessage = RPCFrame.headerSize + limits.maxFramePayload
+        maxMessage = limits.maxWebSocketMessage
     }
 
     /// Writes `frames` (with whatever else is queued) and returns once they are written, or
@@ -141,9 +137,7 @@ final class RPCCombiningWriter: Sendable {
                 return (s.queue, s.waiting)
             }
             do {
-                for message in RPCFrame.encodeBatch(batch, maxMessage: maxMessage) {
-                    try await outbound.write(.binary(ByteBuffer(bytes: message)))
-                }
+                try await outbound.write(batch, maxMessage: maxMessage)
             } catch {
                 let stranded: [CheckedContinuation<Bool, Never>] = state.withLock { s in
                     s.closed = true
@@ -178,5 +172,12 @@ final class RPCCombiningWriter: Sendable {
             return s.waiting
         }
         for c in stranded { c.resume(returning: false) }
+    }
+}
+
+extension WebSocketOutboundWriter {
+    /// Writes `frames` in order, packed into as few binary messages of at most `maxMessage` bytes as fit.
+    func write(_ frames: [RPCFrame], maxMessage: Int) async throws {
+        for message in RPCFrame.encodeBatch(frames, maxMessage: maxMessage) { try await write(.binary(ByteBuffer(bytes: message))) }
     }
 }

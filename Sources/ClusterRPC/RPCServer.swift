@@ -59,7 +59,7 @@ public struct ClusterRPCServer: Sendable {
     /// address (a port 0 becomes real).
     public func makeService(onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }) throws -> some Service {
         let limits = configuration.limits, service = self.service, admin = self.admin, logger = self.logger, counters = self.counters
-        let ws = WebSocketServerConfiguration(maxFrameSize: limits.maxFramePayload + RPCFrame.headerSize + 64,
+        let ws = WebSocketServerConfiguration(maxFrameSize: limits.maxWebSocketMessage + 64,
                                               autoPing: .enabled(timePeriod: .seconds(30)), closeTimeout: .seconds(5))
         let server: HTTPServerBuilder = try .tls(
             .http1WebSocketUpgrade(configuration: .init(ws: ws)) { request, _, _ in
@@ -110,7 +110,7 @@ actor RPCServerConnection {
     func run(inbound: WebSocketInboundStream) async {
         var assembler = RPCAssembler(limits: limits)
         do {
-            for try await message in inbound.messages(maxSize: limits.maxFramePayload + RPCFrame.headerSize) {
+            for try await message in inbound.messages(maxSize: limits.maxWebSocketMessage) {
                 guard case .binary(let buffer) = message else { throw RPCProtocolError("text message") }
                 for frame in try RPCFrame.decodeBatch(buffer.readableBytesView, limits: limits) {
                     do {

@@ -146,8 +146,10 @@ public struct RPCFrame: Sendable, Hashable {
 /// Every bound of the protocol. Both sides use the same defaults; a peer that goes over one gets
 /// an error frame (or the connection closed, when the frame itself is unreadable).
 public struct RPCLimits: Sendable, Hashable {
-    /// Payload bytes in one frame (and so one WebSocket message).
+    /// Payload bytes in one frame.
     public var maxFramePayload: Int
+    /// Bytes of one WebSocket message: a frame of the largest payload, or several smaller frames.
+    public var maxWebSocketMessage: Int { RPCFrame.headerSize + maxFramePayload }
     /// The size of the pieces a sender cuts a larger message into (≤ `maxFramePayload`).
     public var chunkSize: Int
     /// Bytes of one whole message once its pieces are put together (a 50 MB APPEND fits).
