@@ -39,6 +39,20 @@ extension MailboxDatabase {
         return searchColumns(m.searchText(), header: message.prefix(min(max(m.headerLength, 0), message.count)))
     }
 
+    /// A stored content's index columns: from memory (`searchTexts`), else read, parsed and kept there.
+    func searchColumns(_ db: Database, contentID: Int64, sha256: Data) throws -> [String] {
+        if let cached = searchTexts.text(for: sha256) { return cached }
+        let columns = Self.searchColumns(try Self.assembleContent(db, contentID))
+        searchTexts.insert(columns, for: sha256)
+        return columns
+    }
+
+    /// The contents not indexed yet (above the mark), in id order; at most `limit` of them.
+    static func pendingContents(_ db: Database, limit: Int? = nil) throws -> [(id: Int64, sha: Data)] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT id, sha256 FROM contents WHERE id > ? ORDER BY id LIMIT ?"),
+                         arguments: [try indexedThrough(db), limit ?? -1]).map { ($0[0], $0[1]) }
+    }
+
     /// After a commit that stored new contents: keeps their text for the pass and starts it.
     func noteStored(_ stored: [PreparedMessage]) {
         guard !stored.isEmpty else { return }
@@ -74,10 +88,7 @@ extension MailboxDatabase {
     /// One step: the next pending contents (texts from memory, else read and parsed outside the
     /// writer), inserted in one transaction that moves the mark past them.
     func indexPendingStep() async throws -> Int {
-        let pending = try await pooledRead { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT id, sha256 FROM contents WHERE id > ? ORDER BY id LIMIT ?"),
-                             arguments: [try Self.indexedThrough(db), Self.indexStepContents]).map { (id: $0[0] as Int64, sha: $0[1] as Data) }
-        }
+        let pending = try await pooledRead { db in try Self.pendingContents(db, limit: Self.indexStepContents) }
         guard let last = pending.last?.id else { return 0 }
         var texts: [(id: Int64, columns: [String])] = []
         var missing: [(id: Int64, sha: Data)] = []
@@ -95,16 +106,10 @@ extension MailboxDatabase {
         }
         if !missing.isEmpty {
             let toRead = missing
-            let read = try await pooledRead { db in
-                toRead.compactMap { p -> (id: Int64, columns: [String])? in
-                    // a content deleted since: nothing to index
-                    guard let bytes = try? Self.assembleContent(db, p.id) else { return nil }
-                    return (p.id, Self.searchColumns(bytes))
-                }
+            texts += try await pooledRead { db in
+                // (a content deleted since: nothing to index)
+                toRead.compactMap { p in (try? self.searchColumns(db, contentID: p.id, sha256: p.sha)).map { (p.id, $0) } }
             }
-            let shas = Dictionary(uniqueKeysWithValues: missing.map { ($0.id, $0.sha) })
-            for r in read { if let sha = shas[r.id] { searchTexts.insert(r.columns, for: sha) } }
-            texts += read
         }
         let entries = texts, mark = through
         try await pool.write { db in try Self.insertIndexEntries(db, entries, through: mark) }
@@ -130,12 +135,10 @@ extension MailboxDatabase {
     /// In a write (the mailbox is closing): indexes the pending contents whose text is still in
     /// memory, in order, up to the first that is not (the pass of the next open reads the rest).
     func indexPending(_ db: Database) throws {
-        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT id, sha256 FROM contents WHERE id > ? ORDER BY id"),
-                                    arguments: [try Self.indexedThrough(db)])
         var texts: [(id: Int64, columns: [String])] = []
-        for row in rows {
-            guard let columns = searchTexts.text(for: row[1]) else { break }
-            texts.append((row[0], columns))
+        for p in try Self.pendingContents(db) {
+            guard let columns = searchTexts.text(for: p.sha) else { break }
+            texts.append((p.id, columns))
         }
         if let last = texts.last { try Self.insertIndexEntries(db, texts, through: last.id) }
     }

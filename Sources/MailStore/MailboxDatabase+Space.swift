@@ -45,6 +45,13 @@ extension MailboxDatabase {
         return purged
     }
 
+    /// Before a copy of the file (a backup snapshot): the full-text index complete, so that no
+    /// index write follows the copy, and the contents of expunged messages gone, so that none is copied.
+    func settleForCopy() async throws {
+        try await indexPending()
+        _ = try await maintain()
+    }
+
     /// Copies the WAL back into the file (which an incremental vacuum may have shortened) and, if
     /// no reader still needs it within a few milliseconds, empties it: the WAL still holds the
     /// earlier versions of the pages the pass just zeroed, until they are written over. When

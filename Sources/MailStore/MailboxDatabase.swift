@@ -919,14 +919,7 @@ public final class MailboxDatabase: Sendable {
             func confirm(_ row: Row) throws -> UID? {
                 let contentID: Int64 = row["content_id"]
                 if confirmed[contentID] == nil {
-                    let sha: Data = row["sha256"]
-                    let columns: [String]
-                    if let cached = self.searchTexts.text(for: sha) {
-                        columns = cached
-                    } else {
-                        columns = Self.searchColumns(try Self.assembleContent(db, contentID))
-                        self.searchTexts.insert(columns, for: sha)
-                    }
+                    let columns = try self.searchColumns(db, contentID: contentID, sha256: row["sha256"])
                     confirmed[contentID] = Self.searchableText(columns, field: field).range(of: text, options: .caseInsensitive) != nil
                 }
                 return confirmed[contentID]! ? row["uid"] : nil

@@ -214,8 +214,7 @@ extension MailboxDatabase {
     /// hashing in the same pass. nil when the WAL could not be checkpointed completely (busy
     /// readers): the caller takes another way. Writers and readers go on during the copy.
     func copyPages(to target: String, key: SecretBytes) async throws -> PageCopyResult? {
-        try await indexPending()  // the copy holds the whole index, and no write of it follows the copy
-        _ = try await maintain()  // expunged messages' contents are not copied
+        try await settleForCopy()
         var config = EncryptedDatabase.configuration(key: key, readonly: true, label: "snapshot-source")
         config.journalMode = .default
         config.allowsUnsafeTransactions = true  // the read transaction spans the copy

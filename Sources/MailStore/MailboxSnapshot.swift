@@ -209,8 +209,7 @@ extension MailboxDatabase {
     /// PASSIVE checkpoint, then `VACUUM INTO path`: a consistent copy, encrypted with the same key
     /// (sqlite3mc keeps the cipher and key), that readers and the writer do not wait for.
     public func vacuumInto(_ path: String) async throws {
-        try await indexPending()  // the copy holds the whole index, and no write of it follows the copy
-        try await maintain()  // expunged messages' contents are not copied
+        try await settleForCopy()
         try await pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)")
         }
