@@ -1,4 +1,5 @@
 import CZstd
+import Foundation
 import Synchronization
 
 /// How a stored message's bodies are kept in the file: compressed with Zstandard (libzstd) when
@@ -30,19 +31,24 @@ enum BlobCodec {
     /// and HTML (a half to nine tenths) are; a base64 attachment of random bytes (a quarter, all of
     /// it Huffman-coded literals, the slowest thing to decode) is not: on a download, decoding it
     /// cost more CPU than the pages it spared from decryption (measured: a fifth more per message).
-    static func encode(_ bytes: some Collection<UInt8>) -> (codec: Int, bytes: [UInt8]) {
-        let plainBytes = Array(bytes)
-        guard plainBytes.count >= minimumSize else { return (plain, plainBytes) }
-        let bound = ZSTD_compressBound(plainBytes.count)
-        var out = [UInt8](repeating: 0, count: bound)
+    /// The bytes come back as the `Data` SQLite is given: a blob stored as it is is copied once.
+    static func encode(_ bytes: some Collection<UInt8>) -> (codec: Int, bytes: Data) {
+        guard bytes.count >= minimumSize else { return (plain, Data(bytes)) }
+        let packed = bytes.withContiguousStorageIfAvailable { compress(UnsafeRawBufferPointer($0)) } ?? Array(bytes).withUnsafeBytes(compress)
+        guard let packed, packed.count <= bytes.count - bytes.count / 3 else { return (plain, Data(bytes)) }
+        return (zstd, packed)
+    }
+
+    /// A Zstandard frame of `source`; nil if libzstd fails.
+    private static func compress(_ source: UnsafeRawBufferPointer) -> Data? {
+        let bound = ZSTD_compressBound(source.count)
+        var out = Data(count: bound)
         let context = compressors.take() ?? ZSTD_createCCtx()
         defer { compressors.give(context) { ZSTD_freeCCtx($0) } }
-        let written = out.withUnsafeMutableBytes { dst in
-            plainBytes.withUnsafeBytes { src in ZSTD_compressCCtx(context, dst.baseAddress, bound, src.baseAddress, src.count, level) }
-        }
-        guard ZSTD_isError(written) == 0, written <= plainBytes.count - plainBytes.count / 3 else { return (plain, plainBytes) }
-        out.removeSubrange(written...)
-        return (zstd, out)
+        let written = out.withUnsafeMutableBytes { dst in ZSTD_compressCCtx(context, dst.baseAddress, bound, source.baseAddress, source.count, level) }
+        guard ZSTD_isError(written) == 0 else { return nil }
+        out.count = written
+        return out
     }
 
     /// Appends the plain bytes of a stored blob to `out`.
@@ -70,7 +76,7 @@ enum BlobCodec {
         }
     }
 
-    static func decode(_ stored: [UInt8], codec: Int) throws -> [UInt8] {
+    static func decode(_ stored: some ContiguousBytes, codec: Int) throws -> [UInt8] {
         var out: [UInt8] = []
         try stored.withUnsafeBytes { try decode($0, codec: codec, into: &out) }
         return out

@@ -1062,8 +1062,8 @@ extension MailboxDatabase {
         let split: MessageLayout.Split
         /// The layout and each part as stored (compressed or not, in chunks): computed before the
         /// write transaction too.
-        let storedLayout: [UInt8]
-        let storedParts: [[(codec: Int, bytes: [UInt8])]]
+        let storedLayout: Data
+        let storedParts: [[(codec: Int, bytes: Data)]]
         let message: MIMEMessage
         let structure: [UInt8]
         /// The text the full-text index gets (HTML made text): computed before the write
@@ -1189,7 +1189,7 @@ extension MailboxDatabase {
                                  message_id, in_reply_to, refs, has_attachments, thread_id)
             VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
-                try nextID(db, counter: "next_content_id", table: "contents"), Data(p.sha256), p.size, Data(p.split.header), Data(p.storedLayout), m.date.map(isoString), m.subject,
+                try nextID(db, counter: "next_content_id", table: "contents"), Data(p.sha256), p.size, Data(p.split.header), p.storedLayout, m.date.map(isoString), m.subject,
                 m.addressText("from"), m.addressText("to"), m.addressText("cc"), m.addressText("bcc"), m.messageID,
                 m.inReplyTo.first, m.references.isEmpty ? nil : m.references.joined(separator: " "),
                 m.leafParts.contains(where: \.isAttachment), threadID,
@@ -1305,16 +1305,16 @@ extension MailboxDatabase {
     /// A new part row of `size` bytes, stored as `stored` (BlobCodec): inline when it is one piece
     /// (at most `MessageLayout.chunkSize` bytes), else in chunks of that many bytes, each stored
     /// its own way.
-    static func insertPart(_ db: Database, sha256: [UInt8], size: Int, stored: [(codec: Int, bytes: [UInt8])]) throws -> Int64 {
+    static func insertPart(_ db: Database, sha256: [UInt8], size: Int, stored: [(codec: Int, bytes: Data)]) throws -> Int64 {
         let chunked = size > MessageLayout.chunkSize
         try db.cachedStatement(sql: "INSERT INTO parts(sha256, size, data, refcount, chunks, codec) VALUES (?, ?, ?, 1, ?, ?)").execute(arguments: [
-            Data(sha256), size, chunked ? Data() : Data(stored.first?.bytes ?? []), chunked ? stored.count : 0,
+            Data(sha256), size, chunked ? Data() : stored.first?.bytes ?? Data(), chunked ? stored.count : 0,
             chunked ? BlobCodec.plain : stored.first?.codec ?? BlobCodec.plain,
         ])
         let partID = db.lastInsertedRowID
         if chunked {
             let insert = try db.cachedStatement(sql: "INSERT INTO part_chunks(part_id, seq, data, codec) VALUES (?, ?, ?, ?)")
-            for (seq, chunk) in stored.enumerated() { try insert.execute(arguments: [partID, seq, Data(chunk.bytes), chunk.codec]) }
+            for (seq, chunk) in stored.enumerated() { try insert.execute(arguments: [partID, seq, chunk.bytes, chunk.codec]) }
         }
         return partID
     }

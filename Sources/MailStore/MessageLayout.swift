@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 import MIMEParser
 
 /// How a message's bytes are stored so that the exact original comes back (FETCH BODY[] is
@@ -44,9 +45,9 @@ enum MessageLayout {
 
     /// A layout as stored: version 1 as is, or, when that saves (BlobCodec), version 2:
     /// `0x02 ‖ Zstandard frame of the version 1 layout`.
-    static func stored(_ layout: [UInt8]) -> [UInt8] {
+    static func stored(_ layout: [UInt8]) -> Data {
         let encoded = BlobCodec.encode(layout)
-        return encoded.codec == BlobCodec.plain ? layout : [2] + encoded.bytes
+        return encoded.codec == BlobCodec.plain ? encoded.bytes : Data([2]) + encoded.bytes
     }
 
     /// A stored layout as version 1.
