@@ -79,14 +79,7 @@ public final class LocalMailboxService: MailboxService {
             throw MailStoreError(.unavailable, "the mailbox is not on this storage node (any more)")
         }
         let database = try MailboxDatabase.open(storageRoot: storageRoot, mailboxID: mailboxID, dataKey: dataKey)
-        if let ownership {
-            do {
-                try database.installCommitFence { ownership.mayCommit(mailboxID: mailboxID) }
-            } catch {
-                try? database.close()
-                throw error
-            }
-        }
+        if let ownership { database.installCommitFence { ownership.mayCommit(mailboxID: mailboxID) } }
         return database
     }
 

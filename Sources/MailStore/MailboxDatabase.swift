@@ -25,6 +25,8 @@ public final class MailboxDatabase: Sendable {
     let indexWaiting = Mutex(IndexWaiting())
     /// Readers in use or asked for (see `read(small:_:)`).
     let readers: ReaderReservations
+    /// Folder rows as last read, until the writer's next commit (see `FolderCache`).
+    let folderCache = FolderCache()
     /// The highest MODSEQ published per folder since the file was opened (`publishedModSeq`).
     private let published = Mutex<[String: Int64]>([:])
     private let watchers = Mutex<[UUID: AsyncStream<MailboxChange>.Continuation]>([:])
@@ -52,6 +54,8 @@ public final class MailboxDatabase: Sendable {
     private init(mailboxID: String, path: String, pool: DatabasePool, keyPair: InboundSeal.KeyPair) {
         self.mailboxID = mailboxID; self.path = path; self.pool = pool; self.keyPair = keyPair
         self.readers = ReaderReservations(limit: pool.configuration.maximumReaderCount)
+        let cache = folderCache
+        pool.writeWithoutTransaction { db in db.add(transactionObserver: cache, extent: .databaseLifetime) }
     }
 
     // MARK: - Files
@@ -227,12 +231,20 @@ public final class MailboxDatabase: Sendable {
     }
 
     public func folders() async throws -> [FolderInfo] {
-        try await read(small: true) { db in try Row.fetchAll(db.cachedStatement(sql: Self.folderSelect + " ORDER BY path")).map(Self.folderInfo) }
+        let generation = folderCache.generation
+        if let kept = folderCache.folders() { return kept }
+        let folders = try await read(small: true) { db in try Row.fetchAll(db.cachedStatement(sql: Self.folderSelect + " ORDER BY path")).map(Self.folderInfo) }
+        folderCache.keep(folders, readIn: generation)
+        return folders
     }
 
     public func folder(_ path: String) async throws -> FolderInfo? {
         let path = try Self.normalizePath(path)
-        return try await read(small: true) { db in try Self.fetchFolder(db, path) }
+        let generation = folderCache.generation
+        if let kept = folderCache.folder(path) { return kept }
+        guard let info = try await read(small: true, { db in try Self.fetchFolder(db, path) }) else { return nil }
+        folderCache.keep(info, readIn: generation)
+        return info
     }
 
     @discardableResult

@@ -32,7 +32,7 @@ final class CommitFence: TransactionObserver {
 
 extension MailboxDatabase {
     /// Every later write transaction commits only while `mayCommit()` is true.
-    func installCommitFence(_ mayCommit: @escaping @Sendable () -> Bool) throws {
-        try pool.writeWithoutTransaction { db in db.add(transactionObserver: CommitFence(mayCommit), extent: .databaseLifetime) }
+    func installCommitFence(_ mayCommit: @escaping @Sendable () -> Bool) {
+        pool.writeWithoutTransaction { db in db.add(transactionObserver: CommitFence(mayCommit), extent: .databaseLifetime) }
     }
 }
