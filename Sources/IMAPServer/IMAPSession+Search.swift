@@ -10,7 +10,7 @@ extension IMAPSession {
         if charsetRefused(tag, charset) { return }
         let opts = Set((returnOptions ?? []).map { $0.uppercased() })
         if opts.contains("UPDATE"), updateTagInUse(tag) { bad(tag, "Tag reuse: an update context has this tag"); return }
-        let matches = try await matchingRecords(key, view: view, mailbox: mailbox)
+        let matches = try await matchingRecords(key, view: view, mailbox: mailbox, statesNeeded: key.mentionsModSeq)
         let numbers: [UInt32] = matches.compactMap { r in byUID ? r.uid : view.sequenceNumber(of: r.uid).map(UInt32.init) }
         // RFC 7162 §3.1.5: with a MODSEQ criterion the answer carries the highest MODSEQ of the
         // messages it returns.
@@ -61,7 +61,13 @@ extension IMAPSession {
     }
 
     /// The messages of the selected folder that `key` matches, in sequence order (SEARCH, SORT, THREAD).
-    func matchingRecords(_ key: SearchKey, view: SelectedMailbox, mailbox: any MailboxSession) async throws -> [MessageRecord] {
+    /// `statesNeeded` false: the caller uses only the records' UIDs (SEARCH without MODSEQ), and a
+    /// key that looks at UIDs and header fields alone (`SUBJECT`, `FROM`, … beside `UID`, `NOT`,
+    /// `OR`) is answered without reading the folder's message states: the messages it is matched
+    /// against are those the view shows whose fields the store still has (the same set the states
+    /// would give), as records that carry their UID and the view's flags and nothing else.
+    func matchingRecords(_ key: SearchKey, view: SelectedMailbox, mailbox: any MailboxSession,
+                         statesNeeded: Bool = true) async throws -> [MessageRecord] {
         // SEARCH TEXT/BODY of one word (what a mail client's search box sends): the index's answer
         // is the answer; only its messages' states are read, not the whole folder's.
         // The messages of the view (not those whose expunge it holds back).
@@ -73,6 +79,16 @@ extension IMAPSession {
                 ? try await mailbox.messageStates(in: view.path, uids: UIDSet(uids), changedSince: nil)
                 : try await mailbox.messageStates(in: view.path, uids: nil, changedSince: nil).filter { [hits = Set(uids)] in hits.contains($0.uid) }
             return records.filter(shown)
+        }
+        if !statesNeeded, key.readsFields, key.matchesOnUIDAndFields {
+            var context = SearchContext(view: view, records: [], savedSearch: savedSearch, now: configuration.now())
+            try await context.prepare(key, mailbox: mailbox)
+            var matches: [MessageRecord] = []
+            for (i, uid) in view.uids.enumerated() where context.fields[uid] != nil && !view.isExpunged(uid) {
+                let record = MessageRecord(uid: uid, modSeq: 0, flags: view.flags[i], keywords: view.keywords[i], internalDate: .distantPast, size: 0)
+                if try await context.matches(key, record, mailbox: mailbox) { matches.append(record) }
+            }
+            return matches
         }
         let records = try await mailbox.messageStates(in: view.path, uids: nil, changedSince: nil).filter(shown)
         var context = SearchContext(view: view, records: records, savedSearch: savedSearch, now: configuration.now())
@@ -124,6 +140,28 @@ extension SearchKey {
             let rest = keys.filter { if case .all = $0 { false } else { true } }
             return rest.count == 1 ? rest[0].fullTextOnly : nil
         default: return nil
+        }
+    }
+
+    /// The key needs the stored header fields (SUBJECT, FROM, TO, CC, BCC, HEADER somewhere).
+    var readsFields: Bool {
+        contains {
+            switch $0 {
+            case .subject, .from, .to, .cc, .bcc, .header: true
+            default: false
+            }
+        }
+    }
+
+    /// Every part of the key looks only at a message's UID, its sequence number, the session's
+    /// \Recent set, its header fields or its text: none at its stored flags, dates, size or MODSEQ.
+    var matchesOnUIDAndFields: Bool {
+        !contains {
+            switch $0 {
+            case .all, .and, .or, .not, .sequenceNumbers, .uid, .recent, .old,
+                 .subject, .from, .to, .cc, .bcc, .header, .body, .text: false
+            default: true
+            }
         }
     }
 
