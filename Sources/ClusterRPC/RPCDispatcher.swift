@@ -136,6 +136,11 @@ struct RPCDispatcher {
             try r.finish()
             let (records, bytes) = try await s.messageStates(in: folder, uids: uids, changedSince: since, prefetch: prefetch)
             w.records(records); w.uidBytes(bytes)
+        case .messageStatesDerived:
+            let folder = try r.string(), uids = try r.uidSet(), since = try r.optionalI64(), kinds = try r.strings()
+            try r.finish()
+            let (records, derived) = try await s.messageStates(in: folder, uids: uids, changedSince: since, derived: kinds)
+            w.records(records); w.derived(derived)
         case .messageBytesPrefetch:
             let folder = try r.string(), uids = try r.uidSet(), prefetch = try r.prefetch()
             try r.finish()
@@ -159,7 +164,7 @@ struct RPCDispatcher {
         case .derived:
             let kinds = try r.strings(), folder = try r.string(), uids = try r.uidSet()
             try r.finish()
-            w.array(try await s.derived(kinds, in: folder, uids: uids).sorted { $0.key < $1.key }) { $0.string($1.key); $0.uidBytes($1.value) }
+            w.derived(try await s.derived(kinds, in: folder, uids: uids))
         case .keepDerived:
             let kind = try r.string(), folder = try r.string(), values = try r.uidBytes()
             try r.finish()

@@ -238,6 +238,12 @@ public final class RemoteMailboxSession: MailboxSession {
             (records: try $0.records(), bytes: try $0.uidBytes())
         }
     }
+    public func messageStates(in folder: String, uids: UIDSet, changedSince: Int64?, derived kinds: [String]) async throws
+        -> (records: [MessageRecord], derived: [String: [UID: [UInt8]]]) {
+        try await call(.messageStatesDerived, { $0.string(folder); $0.uidSet(uids); $0.optionalI64(changedSince); $0.strings(kinds) }) {
+            (records: try $0.records(), derived: try $0.derived())
+        }
+    }
     public func messageBytes(in folder: String, uids: UIDSet, prefetch: BytesPrefetch) async throws -> [UID: [UInt8]] {
         try await call(.messageBytesPrefetch, { $0.string(folder); $0.uidSet(uids); $0.prefetch(prefetch) }) { try $0.uidBytes() }
     }
@@ -273,10 +279,7 @@ public final class RemoteMailboxSession: MailboxSession {
         try await call(.messageHeaders, { $0.string(folder); $0.uidSet(uids) }) { try $0.uidBytes() }
     }
     public func derived(_ kinds: [String], in folder: String, uids: UIDSet) async throws -> [String: [UID: [UInt8]]] {
-        try await call(.derived, { $0.strings(kinds); $0.string(folder); $0.uidSet(uids) }) { r in
-            let pairs: [(String, [UID: [UInt8]])] = try r.array(minSize: 8) { (try $0.string(), try $0.uidBytes()) }
-            return Dictionary(pairs, uniquingKeysWith: { a, _ in a })
-        }
+        try await call(.derived, { $0.strings(kinds); $0.string(folder); $0.uidSet(uids) }) { try $0.derived() }
     }
     public func keepDerived(_ kind: String, in folder: String, values: [UID: [UInt8]]) async throws {
         try await call(.keepDerived) { $0.string(kind); $0.string(folder); $0.uidBytes(values) }

@@ -14,6 +14,8 @@ public enum RPCMethod: UInt16, Sendable, CaseIterable {
     case folders = 20, folder, createFolder, renameFolder, deleteFolder, setSubscribed, subscriptions
     case append = 30, appendBatch, appendAll, replace
     case messages = 40, messageStates, messageBytes, messageStatesPrefetch, messageBytesPrefetch
+    /// The states and the derived bytes of a set of messages in one read (FETCH ENVELOPE).
+    case messageStatesDerived = 45
     case structures = 50, messageHeaders, derived, keepDerived
     case storeFlags = 60, copy, move, expunge, expunged, changesSince, expungeHistoryStart
     case status = 70, claimRecent, fullTextSearch, searchFields, sentDays, isStillAuthorized, quota

@@ -44,6 +44,8 @@ public extension RPCWriter {
         optionalBytes(f.header)
     }
     mutating func uidBytes(_ m: [UID: [UInt8]]) { array(m.sorted { $0.key < $1.key }) { $0.u32($1.key); $0.bytes($1.value) } }
+    /// Derived bytes by kind, then UID (`MailboxSession.derived`).
+    mutating func derived(_ m: [String: [UID: [UInt8]]]) { array(m.sorted { $0.key < $1.key }) { $0.string($1.key); $0.uidBytes($1.value) } }
     mutating func mailStoreError(_ e: MailStoreError) { u8(RPCErrorCode(e.code).rawValue); string(String(e.detail.prefix(512))) }
 
     mutating func change(_ c: MailboxChange) {
@@ -152,6 +154,10 @@ public extension RPCReader {
     }
     mutating func uidBytes() throws -> [UID: [UInt8]] {
         let pairs: [(UID, [UInt8])] = try array(minSize: 8) { r in (try r.u32(), try r.bytes()) }
+        return Dictionary(pairs, uniquingKeysWith: { a, _ in a })
+    }
+    mutating func derived() throws -> [String: [UID: [UInt8]]] {
+        let pairs: [(String, [UID: [UInt8]])] = try array(minSize: 8) { (try $0.string(), try $0.uidBytes()) }
         return Dictionary(pairs, uniquingKeysWith: { a, _ in a })
     }
     mutating func mailStoreError() throws -> MailStoreError {

@@ -25,11 +25,16 @@ extension IMAPSession {
         let plan = FetchPlan(attrs)
         // The bytes of the first batch come in the states' read: a one-message FETCH BODY[] (how
         // mbsync and most clients download) is one read.
+        // Likewise the kept ENVELOPE/BODYSTRUCTURE of a batch-sized FETCH (a client's page of
+        // envelopes) come in the states' read.
         var records: [MessageRecord] = [], contents: [UID: [UInt8]] = [:]
+        var firstEncoded: [String: [UID: [UInt8]]]?
         if !live.isEmpty {
             let uids = view.uidSet(live), since = changedSince.map { Int64(clamping: $0) }
             if let prefetch = plan.prefetch {
                 (records, contents) = try await mailbox.messageStates(in: view.path, uids: uids, changedSince: since, prefetch: prefetch)
+            } else if !plan.structureKinds.isEmpty, live.count <= FetchPlan.batchSize {
+                (records, firstEncoded) = try await mailbox.messageStates(in: view.path, uids: uids, changedSince: since, derived: plan.structureKinds)
             } else {
                 records = try await mailbox.messageStates(in: view.path, uids: uids, changedSince: since)
             }
@@ -57,7 +62,8 @@ extension IMAPSession {
         // memory stays bounded however many messages the FETCH names.
         for batch in stride(from: 0, to: records.count, by: FetchPlan.batchSize).map({ records[$0..<min($0 + FetchPlan.batchSize, records.count)] }) {
             let batchUIDs = UIDSet(batch.map { $0.uid ... $0.uid })
-            let encoded = try await encodedStructures(plan.structureKinds, of: batch, mailbox: mailbox, path: view.path)
+            let encoded = try await encodedStructures(plan.structureKinds, of: batch, mailbox: mailbox, path: view.path, kept: firstEncoded)
+            firstEncoded = nil
             let headers = plan.needsHeader ? try await mailbox.messageHeaders(in: view.path, uids: batchUIDs) : [:]
             var previews: [UID: String] = [:]
             if let lazy = plan.preview { previews = try await previewTexts(batch, lazy: lazy, mailbox: mailbox, path: view.path) }
@@ -197,13 +203,15 @@ extension IMAPSession {
         }
     }
 
-    /// The encoded ENVELOPE / BODY / BODYSTRUCTURE (`kinds`) of a batch: those the store keeps,
-    /// and the others encoded from the stored structures and given to the store to keep, so the
-    /// next FETCH of them only reads. A message missing from the result was expunged meanwhile.
+    /// The encoded ENVELOPE / BODY / BODYSTRUCTURE (`kinds`) of a batch: those the store keeps
+    /// (`kept`, when they were read with the states), and the others encoded from the stored
+    /// structures and given to the store to keep, so the next FETCH of them only reads. A message
+    /// missing from the result was expunged meanwhile.
     func encodedStructures(_ kinds: [String], of batch: ArraySlice<MessageRecord>, mailbox: any MailboxSession,
-                           path: String) async throws -> [String: [UID: [UInt8]]] {
+                           path: String, kept: [String: [UID: [UInt8]]]? = nil) async throws -> [String: [UID: [UInt8]]] {
         guard !kinds.isEmpty, !batch.isEmpty else { return [:] }
-        var encoded = try await mailbox.derived(kinds, in: path, uids: UIDSet(batch.map { $0.uid ... $0.uid }))
+        var encoded: [String: [UID: [UInt8]]]
+        if let kept { encoded = kept } else { encoded = try await mailbox.derived(kinds, in: path, uids: UIDSet(batch.map { $0.uid ... $0.uid })) }
         let missing = batch.map(\.uid).filter { uid in kinds.contains { encoded[$0]?[uid] == nil } }
         guard !missing.isEmpty else { return encoded }
         var fresh: [String: [UID: [UInt8]]] = [:]

@@ -517,6 +517,10 @@ public final class LocalMailboxSession: MailboxSession {
     public func messageBytes(in folder: String, uids: UIDSet, prefetch: BytesPrefetch) async throws -> [UID: [UInt8]] {
         try await database.messageBytes(in: folder, uids: uids, prefetch: prefetch)
     }
+    public func messageStates(in folder: String, uids: UIDSet, changedSince: Int64?, derived kinds: [String]) async throws
+        -> (records: [MessageRecord], derived: [String: [UID: [UInt8]]]) {
+        try await database.messages(in: folder, uids: uids, changedSince: changedSince, derived: kinds)
+    }
     public func messageReader(in folder: String, uid: UID) async throws -> MessageReader? {
         try await database.messageReader(in: folder, uid: uid)
     }

@@ -661,20 +661,41 @@ public final class MailboxDatabase: Sendable {
         guard !kinds.isEmpty, kinds.count <= 8 else { return [:] }
         return try await read(small: uids.uidCount <= Self.smallReadMessages) { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            let marks = Array(repeating: "?", count: kinds.count).joined(separator: ", ")
-            let sql = """
-                SELECT m.uid, d.kind, d.data FROM messages m JOIN content_derived d ON d.content_id = m.content_id
-                WHERE m.folder_id = ? AND d.kind IN (\(marks))
-                """
-            var found: [String: [UID: [UInt8]]] = [:]
-            try Self.forEachRow(db, sql: sql, arguments: [folder.id] + StatementArguments(kinds), uids: uids, column: "m.uid", order: "m.uid") { _, s in
-                guard let kind = sqlite3_column_text(s, 1).map({ String(cString: $0) }) else { return }
-                var data: [UInt8] = []
-                Self.appendBlob(s, column: 2, to: &data)
-                found[kind, default: [:]][UID(truncatingIfNeeded: sqlite3_column_int64(s, 0))] = data
-            }
-            return found
+            return try Self.derived(db, kinds, folderID: folder.id, uids: uids)
         }
+    }
+
+    /// The states of `uids` (as `messages(…, facts: false)`) and the derived bytes of `kinds` kept
+    /// for them, in one read.
+    public func messages(in folderPath: String, uids: UIDSet, changedSince: Int64?, derived kinds: [String]) async throws
+        -> (records: [MessageRecord], derived: [String: [UID: [UInt8]]]) {
+        let path = try Self.normalizePath(folderPath)
+        guard !kinds.isEmpty, kinds.count <= 8 else { return (try await messages(in: path, uids: uids, changedSince: changedSince, facts: false), [:]) }
+        return try await read(small: uids.uidCount <= Self.smallReadMessages) { db in
+            guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
+            var condition = " WHERE m.folder_id = ?", arguments: StatementArguments = [folder.id]
+            if let changedSince { condition += " AND m.modseq > ?"; arguments += [changedSince] }
+            let keywords = try Self.keywords(db, condition: condition, arguments: arguments, uids: uids)
+            let records = try Self.states(db, condition: condition, arguments: arguments, uids: uids, keywords: keywords).records
+            return (records, try Self.derived(db, kinds, folderID: folder.id, uids: uids))
+        }
+    }
+
+    /// The derived bytes of `kinds` (at most 8) kept for the messages of `uids` in a folder.
+    static func derived(_ db: Database, _ kinds: [String], folderID: Int64, uids: UIDSet) throws -> [String: [UID: [UInt8]]] {
+        let marks = Array(repeating: "?", count: kinds.count).joined(separator: ", ")
+        let sql = """
+            SELECT m.uid, d.kind, d.data FROM messages m JOIN content_derived d ON d.content_id = m.content_id
+            WHERE m.folder_id = ? AND d.kind IN (\(marks))
+            """
+        var found: [String: [UID: [UInt8]]] = [:]
+        try forEachRow(db, sql: sql, arguments: [folderID] + StatementArguments(kinds), uids: uids, column: "m.uid", order: "m.uid") { _, s in
+            guard let kind = sqlite3_column_text(s, 1).map({ String(cString: $0) }) else { return }
+            var data: [UInt8] = []
+            appendBlob(s, column: 2, to: &data)
+            found[kind, default: [:]][UID(truncatingIfNeeded: sqlite3_column_int64(s, 0))] = data
+        }
+        return found
     }
 
     /// Keeps derived bytes with the contents of the given messages (a message gone meanwhile is skipped).

@@ -104,6 +104,10 @@ public protocol MailboxSession: Sendable {
     /// and UID, for the messages of `uids` that have them: a cache (IMAP keeps its encoded
     /// ENVELOPE and BODYSTRUCTURE, so a FETCH of them reads, not decodes and encodes).
     func derived(_ kinds: [String], in folder: String, uids: UIDSet) async throws -> [String: [UID: [UInt8]]]
+    /// The states of `uids` and, in the same read, the derived bytes of `kinds` kept for them
+    /// (FETCH ENVELOPE or BODYSTRUCTURE of a client's page of messages: one read, not two).
+    func messageStates(in folder: String, uids: UIDSet, changedSince: Int64?, derived kinds: [String]) async throws
+        -> (records: [MessageRecord], derived: [String: [UID: [UInt8]]])
     /// Keeps derived bytes with each message's content (shared with its copies), replacing any of
     /// the same kind. A kind names its format and version: a new format is a new kind.
     func keepDerived(_ kind: String, in folder: String, values: [UID: [UInt8]]) async throws
@@ -195,6 +199,13 @@ extension MailboxSession {
             bytes[uid] = try await messageBytes(in: folder, uid: uid)
         }
         return (records, bytes)
+    }
+
+    /// Two reads (for stores that cannot do better).
+    public func messageStates(in folder: String, uids: UIDSet, changedSince: Int64?, derived kinds: [String]) async throws
+        -> (records: [MessageRecord], derived: [String: [UID: [UInt8]]]) {
+        let records = try await messageStates(in: folder, uids: uids, changedSince: changedSince)
+        return (records, try await derived(kinds, in: folder, uids: uids))
     }
 
     public func messageBytes(in folder: String, uids: UIDSet, prefetch: BytesPrefetch) async throws -> [UID: [UInt8]] {

@@ -30,6 +30,11 @@ struct RemoteIMAPTests {
         #expect(select.contains("* 1 EXISTS") && select.contains("a3 OK [READ-WRITE]"), "\(select)")
         let fetch = try await c.command("a4", "FETCH 1 (FLAGS ENVELOPE BODY.PEEK[])")
         #expect(fetch.contains("\\Flagged") && fetch.contains("\"remote hello\"") && fetch.contains("body over the wire"), "\(fetch)")
+        // ENVELOPE and BODYSTRUCTURE alone: the states and the kept encodings in one call.
+        for tag in ["a4e", "a4f"] {
+            let structure = try await c.command(tag, "UID FETCH 1 (ENVELOPE BODYSTRUCTURE)")
+            #expect(structure.contains("\"remote hello\"") && structure.lowercased().contains("bodystructure (\"text\" \"plain\""), "\(structure)")
+        }
         #expect(try await c.command("a5", "STORE 1 +FLAGS (\\Seen)").contains("\\Seen"))
         #expect(try await c.command("a6", "SEARCH SUBJECT remote").contains("* SEARCH 1"))
         #expect(try await c.command("a7", "COPY 1 Work").contains("a7 OK [COPYUID"))
@@ -41,6 +46,24 @@ struct RemoteIMAPTests {
         #expect(try await c.command("b3", "SELECT NoSuchFolder").contains("b3 NO [NONEXISTENT]"))  // the store's error, as locally
         #expect(try await c.command("b4", "LOGOUT").contains("b4 OK"))
         await c.close()
+        await h.cleanUp()
+    }
+
+    @Test("the states and the derived bytes of a set of messages in one call, as the two calls give them")
+    func statesWithDerived() async throws {
+        let h = try await ClusterHarness()
+        let session = try await h.remote.unlock(address: try EmailAddress(h.address), password: h.password)
+        for i in 1...3 {
+            _ = try await session.append(to: "INBOX", message: Array("Subject: \(i)\r\n\r\nbody \(i)\r\n".utf8), flags: i == 2 ? [.flagged] : [],
+                                         keywords: [], internalDate: nil)
+        }
+        try await session.keepDerived("test-kind", in: "INBOX", values: [1: [1, 2, 3], 3: [9]])
+        let uids = UIDSet(1...3)
+        let both = try await session.messageStates(in: "INBOX", uids: uids, changedSince: nil, derived: ["test-kind", "absent-kind"])
+        #expect(both.records == (try await session.messageStates(in: "INBOX", uids: uids, changedSince: nil)))
+        #expect(both.derived == (try await session.derived(["test-kind", "absent-kind"], in: "INBOX", uids: uids)))
+        #expect(both.derived == ["test-kind": [1: [1, 2, 3], 3: [9]]])
+        await session.close()
         await h.cleanUp()
     }
 
