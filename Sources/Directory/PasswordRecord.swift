@@ -20,6 +20,12 @@ public struct PasswordRecord: Sendable, Hashable {
     /// the password when it is made, and at a login for older entries).
     public var backupLocator: String?
 
+    /// At most one write a minute per password (as for admin tokens): a client that logs in for
+    /// every check of new mail, or many sessions at once, is not a directory write each.
+    public static func shouldRecordUse(_ record: PasswordRecord, now: Date) -> Bool {
+        record.lastUsed.map { now.timeIntervalSince($0) >= 60 } ?? true
+    }
+
     public init(
         id: String = DirectoryID.randomPasswordID(), aliasID: String, label: String? = nil, created: Date = Date(),
         lastUsed: Date? = nil, kdf: String, salt: [UInt8], wrappedKey: [UInt8], backupLocator: String? = nil

@@ -111,33 +111,38 @@ public final class LocalMailboxService: MailboxService {
             throw MailStoreError(.authenticationFailed, "authentication failed")
         }
         let verifier = registry.verifier(aliasID: alias.id, password: password)
-        let database: MailboxDatabase, passwordID: String
+        let database: MailboxDatabase, record: PasswordRecord
         // An open mailbox whose lease ran short (the registry away for a while): taken again
         // before a new session joins it, or refused.
         if let ownership, !ownership.mayCommit(mailboxID: mailboxID) { try await claim(mailboxID) }
         if let fast = await registry.attach(mailboxID: mailboxID, verifier: verifier) {
             // The password may have been revoked by another process (the CLI while `serve` runs).
-            guard try await directory.passwords(aliasID: alias.id).contains(where: { $0.id == fast.1 }) else {
+            guard let entry = try await directory.passwords(aliasID: alias.id).first(where: { $0.id == fast.1 }) else {
                 await registry.forget(mailboxID: mailboxID, passwordID: fast.1)
                 await registry.detach(mailboxID: mailboxID)
                 await KDFExecutor.shared.run { KeyHierarchy.burnEquivalentWork(password: password) }
                 throw MailStoreError(.authenticationFailed, "authentication failed")
             }
-            (database, passwordID) = fast
+            (database, record) = (fast.0, entry)
             cached = true
         } else {
-            guard let (dataKey, record) = try await unwrapDataKey(alias: alias, password: password) else {
+            guard let (dataKey, entry) = try await unwrapDataKey(alias: alias, password: password) else {
                 throw MailStoreError(.authenticationFailed, "authentication failed")
             }
             try await claim(mailboxID)
-            database = try await registry.open(mailboxID: mailboxID, dataKey: dataKey, verifier: verifier, passwordID: record.id) {
+            database = try await registry.open(mailboxID: mailboxID, dataKey: dataKey, verifier: verifier, passwordID: entry.id) {
                 try self.openFenced(mailboxID: mailboxID, dataKey: dataKey)
             }
-            passwordID = record.id
+            record = entry
         }
-        try? await directory.recordPasswordUse(aliasID: alias.id, passwordID: passwordID, at: Date())
+        let passwordID = record.id
+        // The entry as read above: no second read of the list, and at most one write a minute.
+        let now = Date()
+        if PasswordRecord.shouldRecordUse(record, now: now) {
+            try? await directory.recordPasswordUse(aliasID: alias.id, passwordID: passwordID, at: now)
+        }
         // An entry made before backup locators existed gets its locator now that the password is here.
-        if let record = try? await directory.passwords(aliasID: alias.id).first(where: { $0.id == passwordID }), record.backupLocator == nil {
+        if record.backupLocator == nil {
             let directory = self.directory, address = alias.address, aliasID = alias.id
             Task.detached {
                 let locator = await KeyHierarchy.backupLocatorOffPool(address: address, password: password)

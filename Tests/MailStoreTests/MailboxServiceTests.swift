@@ -39,6 +39,25 @@ struct MailboxServiceTests {
         await session.close()
     }
 
+    @Test("a login records its password's use, at most once a minute")
+    func passwordUse() async throws {
+        let password = try await setUp()
+        let aliasID = try #require(await service.directory.alias(address: address)).id
+        func lastUsed() async throws -> Date? { try await service.directory.passwords(aliasID: aliasID).first?.lastUsed }
+        #expect(try await lastUsed() == nil)
+        let first = try await service.unlock(address: address, password: password)  // the key unwrapped
+        let used = try #require(try await lastUsed())
+        #expect(abs(used.timeIntervalSinceNow) < 60)
+        let second = try await service.unlock(address: address, password: password)  // the open mailbox joined
+        #expect(try await lastUsed() == used, "no second write within the minute")
+        // An older use is written again.
+        let old = Date(timeIntervalSinceNow: -120)
+        try await service.directory.recordPasswordUse(aliasID: aliasID, passwordID: try #require(await service.directory.passwords(aliasID: aliasID).first).id, at: old)
+        let third = try await service.unlock(address: address, password: password)
+        #expect(try #require(try await lastUsed()) > old.addingTimeInterval(60))
+        for s in [first, second, third] { await s.close() }
+    }
+
     @Test("several passwords; revoke one, the others keep working; the last needs force")
     func multiplePasswords() async throws {
         let first = try await setUp()
