@@ -21,6 +21,14 @@ struct BlobCodecTests {
         let noise = (0..<50_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
         #expect(BlobCodec.encode(noise) == (BlobCodec.plain, Data(noise)))
         #expect(BlobCodec.encode(Array("short".utf8)).codec == BlobCodec.plain)
+        // Large blobs are probed on their start: base64 of random bytes stays plain, text is compressed.
+        let random = (0..<300_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let base64 = Array(Data(random).base64EncodedData(options: .lineLength76Characters))
+        #expect(BlobCodec.encode(base64) == (BlobCodec.plain, Data(base64)))
+        let longText = Array(String(repeating: "Dear team, the quarterly figures are attached; see page four.\r\n", count: 6_000).utf8)
+        let packedText = BlobCodec.encode(longText)
+        #expect(packedText.codec == BlobCodec.zstd && packedText.bytes.count < longText.count / 4)
+        #expect(try BlobCodec.decode(packedText.bytes, codec: packedText.codec) == longText)
         // (a changed byte inside a frame is the cipher's to catch: every page is authenticated)
         #expect(throws: (any Error).self) { _ = try BlobCodec.decode(Array(packed.bytes.prefix(10)), codec: BlobCodec.zstd) }
         #expect(throws: (any Error).self) { _ = try BlobCodec.decode(text, codec: 7) }
