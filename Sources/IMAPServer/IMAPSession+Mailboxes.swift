@@ -108,13 +108,19 @@ extension IMAPSession {
         // The same folder again (a client switching back): the session's view brought up to date
         // with what changed since it, when the store still knows every expunge since then.
         var reselected: SelectedMailbox?
-        if let previous, qresync == nil, previous.path == info.path, previous.uidValidity == info.uidValidity,
-           try await mailbox.expungeHistoryStart(in: info.path) <= previous.knownModSeq {
-            // Every change and expunge raises the folder's MODSEQ: none since the view, nothing to read.
-            let changes = info.highestModSeq <= previous.knownModSeq ? FolderChanges(folder: info, changed: [], expunged: [])
-                : try await mailbox.changes(in: info.path, since: previous.knownModSeq)
-            reselected = SelectedMailbox(reselecting: previous, changes: changes, info: changes.folder ?? info, readOnly: readOnly, recent: [],
-                                         condStore: enabled.contains("CONDSTORE"))
+        if let previous, qresync == nil, previous.path == info.path, previous.uidValidity == info.uidValidity {
+            // Every change and expunge raises the folder's MODSEQ: none since the view, nothing to
+            // read (nor to ask about the expunge history: a call less through a cluster frontend).
+            var changes: FolderChanges?
+            if info.highestModSeq <= previous.knownModSeq {
+                changes = FolderChanges(folder: info, changed: [], expunged: [])
+            } else if try await mailbox.expungeHistoryStart(in: info.path) <= previous.knownModSeq {
+                changes = try await mailbox.changes(in: info.path, since: previous.knownModSeq)
+            }
+            if let changes {
+                reselected = SelectedMailbox(reselecting: previous, changes: changes, info: changes.folder ?? info, readOnly: readOnly, recent: [],
+                                             condStore: enabled.contains("CONDSTORE"))
+            }
         }
         let records = reselected == nil ? try await mailbox.messageStates(in: info.path, uids: nil, changedSince: nil) : []
         var view: SelectedMailbox
