@@ -4,7 +4,7 @@ import Synchronization
 
 /// The folder rows as last read, good until the file's writer commits again.
 ///
-/// A client that switches folders (SELECT, STATUS, LIST) asks for the same rows over and over
+/// A client that switches folders (SELECT) or lists them (LIST) asks for the same rows over and over
 /// while nothing changes; each ask was a read transaction of its own (a reader taken from the pool,
 /// BEGIN, the schema check, the statement, COMMIT): a third of a repeated SELECT's CPU. Every write
 /// to a mailbox file goes through its one `DatabasePool` writer in this process (snapshots and
