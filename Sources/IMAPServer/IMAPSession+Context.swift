@@ -110,7 +110,7 @@ extension IMAPSession {
             .sorted { $0.uid < $1.uid }
         var matching = Set<UID>()
         if !changed.isEmpty {
-            var search = SearchContext(view: view, records: changed, savedSearch: c.savedSearch, now: configuration.now())
+            var search = SearchContext(view: view, savedSearch: c.savedSearch, now: configuration.now())
             if c.key.mentionsSentDate { search.sentDays = try await mailbox.sentDays(in: view.path) }
             try await search.prepare(c.key, mailbox: mailbox, uids: UIDSet(changed.map(\.uid)))
             for r in changed { if try await search.matches(c.key, r, mailbox: mailbox) { matching.insert(r.uid) } }

@@ -80,21 +80,19 @@ extension IMAPSession {
                 : try await mailbox.messageStates(in: view.path, uids: nil, changedSince: nil).filter { [hits = Set(uids)] in hits.contains($0.uid) }
             return records.filter(shown)
         }
-        if !statesNeeded, key.readsFields, key.matchesOnUIDAndFields {
-            var context = SearchContext(view: view, records: [], savedSearch: savedSearch, now: configuration.now())
-            try await context.prepare(key, mailbox: mailbox)
-            var matches: [MessageRecord] = []
-            for (i, uid) in view.uids.enumerated() where context.fields[uid] != nil && !view.isExpunged(uid) {
-                let record = MessageRecord(uid: uid, modSeq: 0, flags: view.flags[i], keywords: view.keywords[i], internalDate: .distantPast, size: 0)
-                if try await context.matches(key, record, mailbox: mailbox) { matches.append(record) }
-            }
-            return matches
-        }
-        let records = try await mailbox.messageStates(in: view.path, uids: nil, changedSince: nil).filter(shown)
-        var context = SearchContext(view: view, records: records, savedSearch: savedSearch, now: configuration.now())
+        let fromView = !statesNeeded && key.readsFields && key.matchesOnUIDAndFields
+        var records = fromView ? [] : try await mailbox.messageStates(in: view.path, uids: nil, changedSince: nil).filter(shown)
+        var context = SearchContext(view: view, savedSearch: savedSearch, now: configuration.now())
         // SENTBEFORE/ON/SINCE: the Date: header's own calendar day, kept apart from the message rows.
         if key.mentionsSentDate { context.sentDays = try await mailbox.sentDays(in: view.path) }
         try await context.prepare(key, mailbox: mailbox)
+        if fromView {
+            records = view.uids.indices.compactMap { i in
+                let uid = view.uids[i]
+                guard context.fields[uid] != nil, !view.isExpunged(uid) else { return nil }
+                return MessageRecord(uid: uid, modSeq: 0, flags: view.flags[i], keywords: view.keywords[i], internalDate: .distantPast, size: 0)
+            }
+        }
         var matches: [MessageRecord] = []
         for record in records {
             if try await context.matches(key, record, mailbox: mailbox) { matches.append(record) }
@@ -185,7 +183,6 @@ extension SearchKey {
 /// header keys use the decoded fields stored per message; the rest is scanned.
 struct SearchContext {
     let view: SelectedMailbox
-    let records: [MessageRecord]
     let savedSearch: [UID]
     /// The time WITHIN's YOUNGER and OLDER count back from (one instant for the whole command).
     let now: Date
@@ -212,8 +209,8 @@ struct SearchContext {
         return folded(needle).found(in: haystack)
     }
 
-    init(view: SelectedMailbox, records: [MessageRecord], savedSearch: [UID], now: Date = Date()) {
-        self.view = view; self.records = records; self.savedSearch = savedSearch; self.now = now
+    init(view: SelectedMailbox, savedSearch: [UID], now: Date = Date()) {
+        self.view = view; self.savedSearch = savedSearch; self.now = now
     }
 
     private static func keyFor(_ field: FullTextField, _ text: String) -> String { field.rawValue + "\u{0}" + text }
