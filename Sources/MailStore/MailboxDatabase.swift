@@ -438,21 +438,23 @@ public final class MailboxDatabase: Sendable {
                                                             total: min($0.total, Self.smallReadBytes)) } : prefetch
         return try await read(small: small) { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            var condition = " WHERE m.folder_id = ?", arguments: StatementArguments = [folder.id]
-            if let changedSince { condition += " AND m.modseq > ?"; arguments += [changedSince] }
-            // Keywords of the selected messages only (a one-message FETCH stays cheap in a big folder).
-            let keywords = try Self.keywords(db, condition: condition, arguments: arguments, uids: uids)
-            let records: [MessageRecord], contentIDs: [Int64]
-            if facts {
-                let rows = try Self.fetchRows(db, sql: Self.recordSelect + condition, arguments: arguments, uids: uids, column: "m.uid", order: "m.uid")
-                records = rows.map { Self.record($0, keywords: keywords) }
-                contentIDs = rows.map { $0[6] }
-            } else {
-                (records, contentIDs) = try Self.states(db, condition: condition, arguments: arguments, uids: uids, keywords: keywords)
-            }
+            let (records, contentIDs) = try Self.records(db, folderID: folder.id, uids: uids, changedSince: changedSince, facts: facts)
             guard let prefetch else { return (records, [:]) }
             return (records, try self.prefetchedBytes(db, records: records, contentIDs: contentIDs, prefetch: prefetch))
         }
+    }
+
+    /// The records of a folder's messages (all, or those of `uids`; only those changed after
+    /// `changedSince`), with their content ids; `facts` as in `messages(in:…)`.
+    static func records(_ db: Database, folderID: Int64, uids: UIDSet?, changedSince: Int64?, facts: Bool) throws
+        -> (records: [MessageRecord], contentIDs: [Int64]) {
+        var condition = " WHERE m.folder_id = ?", arguments: StatementArguments = [folderID]
+        if let changedSince { condition += " AND m.modseq > ?"; arguments += [changedSince] }
+        // Keywords of the selected messages only (a one-message FETCH stays cheap in a big folder).
+        let keywords = try Self.keywords(db, condition: condition, arguments: arguments, uids: uids)
+        guard facts else { return try Self.states(db, condition: condition, arguments: arguments, uids: uids, keywords: keywords) }
+        let rows = try Self.fetchRows(db, sql: Self.recordSelect + condition, arguments: arguments, uids: uids, column: "m.uid", order: "m.uid")
+        return (rows.map { Self.record($0, keywords: keywords) }, rows.map { $0[6] })
     }
 
     /// Reads of at most this many messages, and at most this many bytes of messages, run on the
@@ -673,10 +675,7 @@ public final class MailboxDatabase: Sendable {
         guard !kinds.isEmpty, kinds.count <= 8 else { return (try await messages(in: path, uids: uids, changedSince: changedSince, facts: false), [:]) }
         return try await read(small: uids.uidCount <= Self.smallReadMessages) { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            var condition = " WHERE m.folder_id = ?", arguments: StatementArguments = [folder.id]
-            if let changedSince { condition += " AND m.modseq > ?"; arguments += [changedSince] }
-            let keywords = try Self.keywords(db, condition: condition, arguments: arguments, uids: uids)
-            let records = try Self.states(db, condition: condition, arguments: arguments, uids: uids, keywords: keywords).records
+            let records = try Self.records(db, folderID: folder.id, uids: uids, changedSince: changedSince, facts: false).records
             return (records, try Self.derived(db, kinds, folderID: folder.id, uids: uids))
         }
     }
