@@ -5,6 +5,7 @@ directory and node registry on a PostgreSQL started here), in one run, with rati
 
     python3 Benchmarks/cluster_load.py [--sessions 10] [--seconds 5] [--messages 500]
                                        [--smtp-messages 2000] [--sealbox .build/release/sealbox]
+                                       [--rows fetch-body,store,...] [--only all|cluster] [--no-smtp] [--perf DIR]
 
 What it does, for each setup in turn (all-in-one first, then the cluster):
   1. seeds the same M messages into one user's INBOX by APPEND over one connection (through the
@@ -14,7 +15,8 @@ What it does, for each setup in turn (all-in-one first, then the cluster):
   3. sends --smtp-messages 10 KB messages with Postfix's smtp-source, 10 sessions, to the MX (the
      frontend's in the cluster): messages per second answered 250.
 Then prints, per row, cluster / all-in-one for op/s (goal: at least 0.8) and the latency the RPC hop
-adds (cluster p50 and p99 minus all-in-one's).
+adds (cluster p50 and p99 minus all-in-one's). --only runs one setup (its op/s and CPU per operation,
+no ratios); --perf records `perf record -g` of every Sealbox process of a setup during each row.
 
 PostgreSQL (Debian's postgresql-15) runs from a temporary directory (initdb, a free port; as the
 user nobody when run as root) with fsync off, like the tests: the registry is not on the hot path
@@ -171,9 +173,19 @@ def main():
     p.add_argument("--messages", type=int, default=500)
     p.add_argument("--smtp-messages", type=int, default=2000)
     p.add_argument("--sealbox", default=os.path.join(ROOT, ".build/release/sealbox"))
+    p.add_argument("--rows", help="comma-separated rows to run (default all): " + ",".join(k for k, _ in imap_load.ROWS))
+    p.add_argument("--only", choices=["all", "cluster"], help="run one setup only (no ratios)")
+    p.add_argument("--no-smtp", action="store_true", help="skip the SMTP row")
+    p.add_argument("--perf", metavar="DIR", help="perf record every Sealbox process of the setup during each row into "
+                                                 "DIR/<setup>-<row>-r1.data (perf's sampling costs CPU: do not take the figures of such a run)")
     args = p.parse_args()
-    args.perf = None
     rows = [k for k, _ in imap_load.ROWS]
+    if args.rows:
+        wanted = args.rows.split(",")
+        unknown = set(wanted) - set(rows)
+        if unknown:
+            p.error(f"unknown rows: {', '.join(sorted(unknown))}")
+        rows = [k for k in rows if k in wanted]
     labels = dict(imap_load.ROWS)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
@@ -182,16 +194,24 @@ def main():
           f"operation; SMTP: {args.smtp_messages} x 10 KB, 10 sessions")
     results = {}
     quiet = {"SEALBOX_AUTH_ENABLED": "false", "SEALBOX_DNS_SERVERS": "127.0.0.1@9", "SEALBOX_DNS_TRUST_ANCHOR": "none"}
-    for make in (lambda: imap_load.Sealbox(args.sealbox, extra_env=quiet), lambda: SealboxCluster(args.sealbox)):
+    setups = [("all", lambda: imap_load.Sealbox(args.sealbox, extra_env=quiet)), ("cluster", lambda: SealboxCluster(args.sealbox))]
+    for setup, make in setups:
+        if args.only and setup != args.only:
+            continue
         server = make()
-        name = getattr(server, "name", "sealbox")
         try:
             seconds, uids = asyncio.run(imap_load.seed(server, messages))
             runs = asyncio.run(imap_load.phases(server, args, messages, uids, rows, 1))
-            smtp = smtp_rate(server, args.smtp_messages)
-            results["all" if name == "sealbox" else "cluster"] = (seconds, runs, smtp)
+            smtp = (0, 0) if args.no_smtp else smtp_rate(server, args.smtp_messages)
+            results[setup] = (seconds, runs, smtp)
         finally:
             server.stop()
+    if args.only:
+        r = results[args.only]
+        for kind in rows:
+            samples, elapsed, cpu = r[1][kind]
+            print(f"{labels[kind][:24]:24}{len(samples) / elapsed:>9.1f} op/s {cpu / max(1, len(samples)) * 1e6:>6.0f} us CPU/op")
+        return
     a, c = results["all"], results["cluster"]
     print()
     print(f"{'':24}{'all-in-one (role all)':>38}{'frontend + storage node':>38}{'ratio':>8}{'added p50/p99 ms':>20}")
@@ -211,7 +231,8 @@ def main():
         ratios.append(ratio)
         print(f"{labels[kind][:24]:24}" + "".join(f"{v[0]:>9.1f} op/s {v[1]:>5.1f}/{v[2]:>6.1f} ms {v[3]:>6.0f} us" for v in vals)
               + f"{ratio:>8.2f}{vals[1][1] - vals[0][1]:>10.2f}/{vals[1][2] - vals[0][2]:>8.2f}")
-    print(f"{'SMTP 10 KB':24}{a[2][0]:>26.0f} msg/s {a[2][1]:>6.0f} us{c[2][0]:>26.0f} msg/s {c[2][1]:>6.0f} us{c[2][0] / a[2][0]:>8.2f}")
+    if not args.no_smtp:
+        print(f"{'SMTP 10 KB':24}{a[2][0]:>26.0f} msg/s {a[2][1]:>6.0f} us{c[2][0]:>26.0f} msg/s {c[2][1]:>6.0f} us{c[2][0] / a[2][0]:>8.2f}")
     print(f"{'':24}(latency p50/p99; server CPU per operation, the cluster's summed over both processes)")
     print(f"lowest IMAP ratio {min(ratios):.2f} (goal: 0.8)")
 

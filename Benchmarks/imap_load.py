@@ -521,7 +521,7 @@ async def expunge_phase(server, args, messages):
 
 def start_perf(server, directory, label):
     os.makedirs(directory, exist_ok=True)
-    proc = subprocess.Popen(["perf", "record", "-F", "2000", "-g", "-p", str(server.proc.pid), "-o",
+    proc = subprocess.Popen(["perf", "record", "-F", "2000", "-g", "-p", ",".join(map(str, server.pids())), "-o",
                              os.path.join(directory, f"{label}.data")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)
     return proc
@@ -542,7 +542,7 @@ async def phases(server, args, messages, uids, rows, round_no):
     """Each operation alone (N sessions doing only it), then the weighted mix: {row: (latencies, seconds, CPU seconds)}."""
     out = {}
     for kind in rows:
-        perf = start_perf(server, args.perf, f"{kind}-r{round_no}") if args.perf and server.name == "sealbox" else None
+        perf = start_perf(server, args.perf, f"{server.name}-{kind}-r{round_no}") if args.perf and server.name != "dovecot" else None
         try:
             cpu = cpu_seconds(server.pids())
             if kind == "expunge":

@@ -2,7 +2,7 @@
 """Mailbox sync at scale with mbsync and imaplib: Sealbox against Dovecot in one run, with ratios.
 
     python3 Benchmarks/sync_bench.py [--messages 5000] [--reps 5] [--sealbox .build/release/sealbox]
-                                     [--only dovecot|sealbox] [--seed 42] [--keep]
+                                     [--only dovecot|sealbox] [--seed 42] [--keep] [--perf DIR]
 
 A deterministic corpus (seeded): N messages, plain text, multipart/alternative (text + HTML), and
 9 % with one base64 attachment of 100 KB - 1 MB (log-uniform), dates over one year, distinct
@@ -20,21 +20,26 @@ plaintext on loopback; fresh server state each time; the corpus and the client's
   2. download: mbsync (Sync Pull) into an empty Maildir, checked byte for byte against the corpus
      (but for mbsync's X-TUID header); then the same again with nothing changed;
   3. imaplib, one session: UID FETCH 1:* (FLAGS), (ENVELOPE), (BODYSTRUCTURE), UID SEARCH SINCE,
-     SEARCH TEXT <a word in 1 % of the messages>: the first call, then 3 more (median);
+     SEARCH TEXT <a word in 1 % of the messages>: the first call, then 3 more (median); then 10
+     more of each, over which the server's CPU per call is measured (a wall time there includes
+     imaplib parsing the answer, the same work for both servers, which narrows the ratio);
   4. a round: UID STORE +FLAGS (\\Flagged) on a random 10 %, UID STORE +FLAGS.SILENT (\\Deleted) on a
      random 5 % and EXPUNGE (timed alone), then an incremental mbsync (timed), then the Maildir is
      checked against the server (message and \\Flagged counts). Six more rounds follow: whether
      every one succeeded (the regression check for failures after many scattered expunges) and
      the last one's sync time are reported.
-Ratio = Dovecot / Sealbox (time: above 1 means Sealbox is faster; bytes: above 1 means Sealbox
-writes less). The clients and both servers share the machine's cores: only ratios from one run
+The server's CPU (user + system from /proc; Dovecot's master and every process under it) is also
+measured for the upload, the download and each query, and printed as a second table.
+Ratio = Dovecot / Sealbox (time and CPU: above 1 means Sealbox is faster; bytes: above 1 means Sealbox
+writes less). --perf DIR records `perf record -g` of Sealbox's serve process during the download and
+the queries (do not take that run's figures). The clients and both servers share the machine's cores: only ratios from one run
 mean much.
 """
 import argparse, base64, collections, datetime, email.header, email.utils, hashlib, imaplib, os, platform, random, re
 import shlex, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from imap_load import Dovecot, Sealbox, proc_sum  # noqa: E402
+from imap_load import Dovecot, Sealbox, cpu_seconds, proc_sum, start_perf, stop_perf  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -405,6 +410,9 @@ def check_sync(server, maildir):
                       f"the server {exists} ({flagged} \\Flagged)")
 
 
+CPU_REPS = 10
+
+
 def queries(server, corpus):
     """One imaplib session: each query's first call, then QUERY_REPS timed calls."""
     word = RARE_WORD
@@ -429,6 +437,13 @@ def queries(server, corpus):
                 if k == 0 and count(data) != expected:
                     problems.append(f"{label}: {count(data)} results, expected {expected}")
             out[key] = samples
+        # The server's CPU per call, over CPU_REPS more calls (the clock ticks are 10 ms: one call is too short to
+        # time alone). The wall times above include imaplib parsing every answer, the same for both servers.
+        for key, label, run, count, expected in qs:
+            cpu = cpu_seconds(server.pids())
+            for _ in range(CPU_REPS):
+                ok(run(m), label)
+            out["cpu:" + key] = (cpu_seconds(server.pids()) - cpu) / CPU_REPS
     finally:
         m.logout()
     return out, problems
@@ -482,8 +497,10 @@ def run_server(server, corpus, work, args, results, notes):
     corpus.copy_to(up)
     rc = mbsync_rc(os.path.join(work, "push.rc"), server, up, os.path.join(work, "push-state"), "Push", False)
     before = write_bytes(server.pids())
+    cpu = cpu_seconds(server.pids())
     log(f"{name}: upload of {corpus.n} messages")
     add("upload", mbsync(rc, up, mtimeout, logfile, slept))
+    add("cpu:upload", cpu_seconds(server.pids()) - cpu)
     written = settled_write_bytes(server) - before
     add("written", written / corpus.bytes)
     add("written_mb", written / 1e6)
@@ -497,7 +514,13 @@ def run_server(server, corpus, work, args, results, notes):
     down = os.path.join(work, "download", "INBOX")
     rc = mbsync_rc(os.path.join(work, "pull.rc"), server, down, os.path.join(work, "pull-state"), "Pull", True)
     log(f"{name}: download")
-    add("download", mbsync(rc, down, mtimeout, logfile, slept))
+    perf = start_perf(server, args.perf, f"download-{len(results.get('download', []))}") if args.perf and name == "sealbox" else None
+    try:
+        cpu = cpu_seconds(server.pids())
+        add("download", mbsync(rc, down, mtimeout, logfile, slept))
+        add("cpu:download", cpu_seconds(server.pids()) - cpu)
+    finally:
+        stop_perf(perf)
     check_sync(server, down)
     try:
         check_content(corpus, down)
@@ -508,8 +531,15 @@ def run_server(server, corpus, work, args, results, notes):
 
     # 3. queries
     log(f"{name}: queries")
-    q, problems = queries(server, corpus)
+    perf = start_perf(server, args.perf, f"queries-{len(results.get('download', []))}") if args.perf and name == "sealbox" else None
+    try:
+        q, problems = queries(server, corpus)
+    finally:
+        stop_perf(perf)
     for key, samples in q.items():
+        if key.startswith("cpu:"):
+            add(key, samples)
+            continue
         add("first:" + key, samples[0])
         results.setdefault("q:" + key, []).extend(samples[1:])
     notes.extend(problems)
@@ -608,6 +638,20 @@ def report(results, notes, corpus, args, names):
             ratio = f"{vals[0] / vals[1]:.2f}" if kind != "rounds" and all(vals) else ""
         print(f"| {text} | " + " | ".join(cells) + (f" | {ratio} |" if len(names) == 2 else " |"))
     print()
+    print("Server CPU (user + system; Dovecot: its master and every process under it, reaped ones included):")
+    print()
+    print("| server CPU | " + " | ".join(label[x] for x in names) + (" | ratio |" if len(names) == 2 else " |"))
+    print("|---|" + "---|" * len(names) + ("---|" if len(names) == 2 else ""))
+    cpu_rows = [("upload, per message", "cpu:upload", 1e6 / n, "µs"), ("full download, per message", "cpu:download", 1e6 / n, "µs")]
+    cpu_rows += [(f"`{q}`, per call ({CPU_REPS} calls)", "cpu:" + k, 1e3, "ms") for k, q in
+                 (("flags", "UID FETCH 1:* (FLAGS)"), ("envelope", "UID FETCH 1:* (ENVELOPE)"),
+                  ("bodystructure", "UID FETCH 1:* (BODYSTRUCTURE)"), ("since", "UID SEARCH SINCE"), ("text", "SEARCH TEXT"))]
+    for text, key, scale, unit in cpu_rows:
+        vals = [med(x, key) for x in names]
+        cells = ["-" if v is None else f"{v * scale:,.1f} {unit}" for v in vals]
+        ratio = f"{vals[0] / vals[1]:.2f}" if len(names) == 2 and all(vals) else ""
+        print(f"| {text} | " + " | ".join(cells) + (f" | {ratio} |" if len(names) == 2 else " |"))
+    print()
     print("Times: median over the repetitions (queries: over 3 timed calls after the first, in each repetition;"
           " first call: median of the repetitions' first calls). Ratio: Dovecot / Sealbox.")
     print("Per repetition (s): " + "; ".join(
@@ -629,6 +673,9 @@ def main():
                    help="the sealbox binary (default: .build/release/sealbox of this checkout)")
     p.add_argument("--only", choices=["dovecot", "sealbox"])
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--perf", metavar="DIR",
+                   help="perf record the Sealbox serve process during the download and the queries into DIR "
+                        "(perf's sampling costs CPU: do not take the figures of such a run)")
     p.add_argument("--keep", action="store_true", help="keep the corpus, Maildirs, server directories and logs")
     p.add_argument("--compress", action="store_true",
                    help="let mbsync use COMPRESS=DEFLATE (off by default: on loopback it times zlib)")
