@@ -52,6 +52,10 @@ public struct ClusterRPCServer: Sendable {
         public var subscriptionsOpened: Int { subscriptions.load(ordering: .relaxed) }
         /// Push frames sent (one per change per subscription).
         public var pushFramesSent: Int { pushes.load(ordering: .relaxed) }
+        let calls = Mutex<[UInt16: Int]>([:])
+        /// Requests received for `method` (answered or not).
+        public func requests(_ method: RPCMethod) -> Int { calls.withLock { $0[method.rawValue] ?? 0 } }
+        func count(_ method: UInt16) { calls.withLock { $0[method, default: 0] += 1 } }
         public init() {}
     }
 
@@ -155,6 +159,7 @@ actor RPCServerConnection {
     }
 
     func serve(_ message: RPCMessage) async {
+        counters.count(message.method)
         let frames: [RPCFrame]
         do {
             guard let method = RPCMethod(rawValue: message.method) else { throw RPCProtocolError("unknown method \(message.method)", code: .unknownMethod) }

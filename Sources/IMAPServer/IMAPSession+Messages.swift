@@ -88,9 +88,12 @@ extension IMAPSession {
             if let seq = selected?.sequenceNumber(of: record.uid) { selected?.setFlags(seq: seq, record.flags, record.keywords) }
         }
         // The STORE's MODSEQ follows the view's: nothing else changed the folder in between, and the
-        // view, now holding the new flags, is at that MODSEQ (the catch-up below reads nothing).
+        // view, now holding the new flags, is at that MODSEQ: no catch-up read is needed (one that a
+        // store which cannot tell whether the view is behind, a frontend's, would otherwise make).
+        var viewCurrent = false
         if let modSeq = result.updated.map(\.modSeq).max(), let known = selected?.knownModSeq, modSeq == known + 1 {
             selected?.knownModSeq = modSeq
+            viewCurrent = true
         }
         announceKeywords(of: result.updated)  // also when silent: the defined keywords changed (RFC 3501 §7.2.6)
         let modified = Set(result.modified)
@@ -111,7 +114,7 @@ extension IMAPSession {
             }
             untagged(.fetch(sequenceNumber: UInt32(seq), items: items))
         }
-        changesPending = true
+        if !viewCurrent { changesPending = true }  // else as it was: a change event since the last read still reads
         try await sendUpdates(expungeAllowed: byUID)
         if !result.modified.isEmpty {
             let set = byUID ? UIDSet(result.modified).description

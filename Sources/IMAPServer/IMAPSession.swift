@@ -337,6 +337,13 @@ final class IMAPSession {
         ok(tag, "UNAUTHENTICATE completed")
     }
 
+    static func isMessageChange(_ kind: MailboxChange.Kind) -> Bool {
+        switch kind {
+        case .appended, .flagsChanged, .expunged: true
+        case .folderCreated, .folderDeleted, .folderRenamed, .passwordRevoked: false
+        }
+    }
+
     func authenticateUser(_ tag: String, user: String, password: String) async throws {
         switch await context.authenticator.authenticate(user: user, password: password, remoteIP: context.remoteIP,
                                                            audit: AuthAudit(protocolName: "imap", logger: context.logger)) {
@@ -344,9 +351,13 @@ final class IMAPSession {
             self.login = login
             state = .authenticated
             context.logger[metadataKey: "imap.mailbox"] = "\(login.session.mailboxID)"
-            let inbox = context.inbox, log = notifyLog
+            let inbox = context.inbox, log = notifyLog, sessionID = login.session.id
             login.watch(folder: nil) { change, revoked in
                 log.record(change)
+                // Messages this session appended, flagged, copied, moved or expunged itself: each of
+                // those commands already brought the view up to date (or read after itself), so its
+                // own change event would only cost a catch-up read (an RPC through a frontend).
+                if !revoked, change.origin == sessionID, Self.isMessageChange(change.kind) { return }
                 inbox.pushChange(revoked: revoked)
             }
             ok(tag, "Logged in", code: .capability(capabilities))

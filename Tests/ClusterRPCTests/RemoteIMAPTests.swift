@@ -136,6 +136,44 @@ struct RemoteIMAPTests {
         await h.cleanUp()
     }
 
+    @Test("a STORE through a frontend is one call when nothing else changed the folder; another session's change is still reported")
+    func storeIsOneCall() async throws {
+        let h = try await ClusterHarness()
+        let c1 = h.imap(), c2 = h.imap()
+        #expect(try await c1.login(h).contains("L0 OK"))
+        for i in 1...3 {
+            let message = "From: a@example.org\r\nSubject: m\(i)\r\n\r\nbody\r\n"
+            try await c1.send("a\(i) APPEND INBOX {\(message.utf8.count)}")
+            _ = try await c1.read(until: "+")
+            try await c1.sendRaw(Array((message + "\r\n").utf8))
+            #expect(try await c1.read(until: "a\(i) ").contains("a\(i) OK"))
+        }
+        #expect(try await c1.command("s", "SELECT INBOX").contains("* 3 EXISTS"))
+        // Its own STOREs, one after another, each changing a message: each is the storeFlags call alone (the view follows it),
+        // and its own change events do not make the next command read the folder again.
+        let stores = h.counters.requests(.storeFlags), catchUps = h.counters.requests(.changesSince)
+        for i in 0..<10 {
+            let answer = try await c1.command("t\(i)", "UID STORE \(1 + i % 3) \(i / 3 % 2 == 0 ? "+" : "-")FLAGS (\\Flagged)")
+            #expect(answer.contains("FETCH (UID \(1 + i % 3) FLAGS (") && answer.contains("t\(i) OK"), "\(answer)")
+            try await Task.sleep(for: .milliseconds(20))  // the change's push arrives between the commands
+        }
+        #expect(h.counters.requests(.storeFlags) - stores == 10)
+        #expect(h.counters.requests(.changesSince) - catchUps == 0, "no catch-up read after the session's own STOREs")
+        // Another session's change: the first session's next command reports it (NOOP reads).
+        #expect(try await c2.login(h).contains("L0 OK"))
+        #expect(try await c2.command("s", "SELECT INBOX").contains("* 3 EXISTS"))
+        #expect(try await c2.command("u", "UID STORE 3 +FLAGS (\\Seen)").contains("u OK"))
+        let noop = try await c1.command("n", "NOOP")
+        #expect(noop.contains("* 3 FETCH (UID 3 FLAGS (") && noop.contains("\\Seen"), "\(noop)")
+        // And a STORE right after another session's change reads it too (the MODSEQ has a gap).
+        #expect(try await c2.command("v", "UID STORE 2 +FLAGS (\\Answered)").contains("v OK"))
+        let store = try await c1.command("w", "UID STORE 1 +FLAGS (\\Draft)")
+        #expect(store.contains("* 2 FETCH (UID 2 FLAGS (\\Answered") && store.contains("w OK"), "\(store)")
+        await c1.close()
+        await c2.close()
+        await h.cleanUp()
+    }
+
     @Test("two IMAP sessions IDLE on one frontend, one mailbox: both see a delivery on the storage node")
     func twoIdleSessions() async throws {
         let h = try await ClusterHarness()
