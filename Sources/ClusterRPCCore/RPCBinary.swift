@@ -8,16 +8,18 @@ public struct RPCWriter: Sendable {
 
     public mutating func u8(_ v: UInt8) { bytes.append(v) }
     public mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
-    public mutating func u32(_ v: UInt32) {
-        bytes.append(contentsOf: [UInt8(truncatingIfNeeded: v >> 24), UInt8(truncatingIfNeeded: v >> 16),
-                                  UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)])
-    }
-    public mutating func u64(_ v: UInt64) { u32(UInt32(truncatingIfNeeded: v >> 32)); u32(UInt32(truncatingIfNeeded: v)) }
+    // Big-endian, appended from the value's own bytes (an array literal here was a heap allocation
+    // per integer: a few thousand for one answer of message states).
+    public mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) } }
+    public mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) } }
     public mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
     public mutating func int(_ v: Int) { i64(Int64(v)) }
     public mutating func count(_ n: Int) { u32(UInt32(clamping: n)) }
     public mutating func bytes(_ b: [UInt8]) { count(b.count); bytes.append(contentsOf: b) }
-    public mutating func string(_ s: String) { bytes(Array(s.utf8)) }
+    public mutating func string(_ s: String) {
+        var s = s
+        s.withUTF8 { utf8 in count(utf8.count); bytes.append(contentsOf: utf8) }
+    }
     public mutating func date(_ d: Date) { u64(d.timeIntervalSince1970.bitPattern) }
     public mutating func uuid(_ u: UUID) { withUnsafeBytes(of: u.uuid) { bytes.append(contentsOf: $0) } }
 
@@ -62,12 +64,14 @@ public struct RPCReader: Sendable {
     }
     public mutating func u32() throws -> UInt32 {
         guard remaining >= 4 else { throw RPCProtocolError("payload ends early") }
-        var v: UInt32 = 0
-        for k in 0 ..< 4 { v = v << 8 | UInt32(data[index + k]) }
-        index += 4
-        return v
+        defer { index += 4 }
+        return data.withUnsafeBytes { UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: index, as: UInt32.self)) }
     }
-    public mutating func u64() throws -> UInt64 { UInt64(try u32()) << 32 | UInt64(try u32()) }
+    public mutating func u64() throws -> UInt64 {
+        guard remaining >= 8 else { throw RPCProtocolError("payload ends early") }
+        defer { index += 8 }
+        return data.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: index, as: UInt64.self)) }
+    }
     public mutating func i64() throws -> Int64 { Int64(bitPattern: try u64()) }
     public mutating func int() throws -> Int {
         let v = try i64()

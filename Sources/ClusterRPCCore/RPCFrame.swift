@@ -49,12 +49,9 @@ public struct RPCFrame: Sendable, Hashable {
         out.append(kind.rawValue)
         out.append(more ? 1 : 0)
         out.append(0)
-        out.append(contentsOf: [UInt8(truncatingIfNeeded: id >> 24), UInt8(truncatingIfNeeded: id >> 16),
-                                UInt8(truncatingIfNeeded: id >> 8), UInt8(truncatingIfNeeded: id)])
-        out.append(contentsOf: [UInt8(truncatingIfNeeded: method >> 8), UInt8(truncatingIfNeeded: method)])
-        let n = UInt32(payload.count)
-        out.append(contentsOf: [UInt8(truncatingIfNeeded: n >> 24), UInt8(truncatingIfNeeded: n >> 16),
-                                UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)])
+        withUnsafeBytes(of: id.bigEndian) { out.append(contentsOf: $0) }
+        withUnsafeBytes(of: method.bigEndian) { out.append(contentsOf: $0) }
+        withUnsafeBytes(of: UInt32(payload.count).bigEndian) { out.append(contentsOf: $0) }
         out.append(contentsOf: payload)
     }
 
