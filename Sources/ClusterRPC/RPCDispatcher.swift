@@ -211,6 +211,12 @@ struct RPCDispatcher {
             let folder = try r.string(), uids = try r.optionalUIDSet(), header = try r.bool()
             try r.finish()
             w.array(try await s.searchFields(in: folder, uids: uids, includeHeader: header)) { $0.searchFields($1) }
+        case .searchFieldsExcluding:
+            let folder = try r.string(), known = try r.uidSet()
+            try r.finish()
+            let (existing, fields) = try await s.searchFields(in: folder, excluding: known)
+            w.uidSet(UIDSet(existing))
+            w.array(fields) { $0.searchFields($1) }
         case .sentDays:
             let folder = try r.string()
             try r.finish()

@@ -322,6 +322,13 @@ public final class RemoteMailboxSession: MailboxSession {
             try $0.array(minSize: 10) { try $0.searchFields() }
         }
     }
+    public func searchFields(in folder: String, excluding known: UIDSet) async throws -> (existing: [UID], fields: [MessageSearchFields]) {
+        try await call(.searchFieldsExcluding, { $0.string(folder); $0.uidSet(known) }) { r in
+            let existing = try r.uidSet()
+            guard existing.uidCount <= r.limits.maxElements else { throw RPCProtocolError("UID set over the limit", code: .tooLarge) }
+            return (existing.ranges.flatMap { Array($0) }, try r.array(minSize: 10) { try $0.searchFields() })
+        }
+    }
     public func sentDays(in folder: String) async throws -> [UID: Int] {
         try await call(.sentDays, { $0.string(folder) }) { r in
             let pairs: [(UID, Int)] = try r.array(minSize: 12) { (try $0.u32(), try $0.int()) }

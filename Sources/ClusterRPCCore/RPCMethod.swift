@@ -19,6 +19,8 @@ public enum RPCMethod: UInt16, Sendable, CaseIterable {
     case structures = 50, messageHeaders, derived, keepDerived
     case storeFlags = 60, copy, move, expunge, expunged, changesSince, expungeHistoryStart
     case status = 70, claimRecent, fullTextSearch, searchFields, sentDays, isStillAuthorized, quota
+    /// `searchFields(in:excluding:)`: the UIDs that have fields, and the fields the frontend lacks.
+    case searchFieldsExcluding = 77
     /// `changes(folder:)`: the response (empty) opens the subscription; its changes follow as push
     /// frames with the request's id until the client cancels that id or the session closes.
     case subscribe = 80

@@ -85,7 +85,9 @@ extension IMAPSession {
         var context = SearchContext(view: view, savedSearch: savedSearch, now: configuration.now())
         // SENTBEFORE/ON/SINCE: the Date: header's own calendar day, kept apart from the message rows.
         if key.mentionsSentDate { context.sentDays = try await mailbox.sentDays(in: view.path) }
-        try await context.prepare(key, mailbox: mailbox)
+        var cache: SearchFieldCache? = searchFieldCache
+        try await context.prepare(key, mailbox: mailbox, cache: &cache)
+        searchFieldCache = cache ?? SearchFieldCache()
         if fromView {
             records = view.uids.indices.compactMap { i in
                 let uid = view.uids[i]
@@ -181,6 +183,17 @@ extension SearchKey {
 /// Evaluates a SEARCH key over a folder's messages. Text keys go to the full-text index when its
 /// answer is exact (needles of 3+ characters: the index narrows, each candidate is confirmed);
 /// header keys use the decoded fields stored per message; the rest is scanned.
+/// The search fields (decoded subject and addresses) of one folder's messages, as a session last
+/// read them: a message's fields never change, so a later SEARCH asks the store only for the new
+/// messages' fields (through a frontend, an answer of a few UIDs, not every message's fields).
+/// Kept for folders of at most `maxMessages` messages.
+struct SearchFieldCache {
+    var path = ""
+    var uidValidity: UInt32 = 0
+    var fields: [UID: MessageSearchFields] = [:]
+    static let maxMessages = 20_000
+}
+
 struct SearchContext {
     let view: SelectedMailbox
     let savedSearch: [UID]
@@ -219,6 +232,14 @@ struct SearchContext {
     /// `uids`: the messages the key will be matched against, when not the whole folder (an update
     /// context's changed messages): the header fields are read for them only.
     mutating func prepare(_ key: SearchKey, mailbox: any MailboxSession, uids: UIDSet? = nil) async throws {
+        var none: SearchFieldCache?
+        try await prepare(key, mailbox: mailbox, uids: uids, cache: &none)
+    }
+
+    /// The same, with the fields kept from earlier commands (`cache`, for the whole folder and without
+    /// the raw header): only new messages' fields are read, and with them which messages still have
+    /// fields (an expunge another session made, not yet announced, leaves them out as before).
+    mutating func prepare(_ key: SearchKey, mailbox: any MailboxSession, uids: UIDSet? = nil, cache: inout SearchFieldCache?) async throws {
         var needFields = false, needHeader = false
         var texts: [(FullTextField, String)] = []
         func walk(_ k: SearchKey) {
@@ -241,7 +262,16 @@ struct SearchContext {
                 needFields = true; needHeader = true  // too short for the index: the headers are scanned
             }
         }
-        if needFields {
+        guard needFields else { return }
+        if !needHeader, uids == nil, var kept = cache {
+            if kept.path != view.path || kept.uidValidity != view.uidValidity { kept = SearchFieldCache(path: view.path, uidValidity: view.uidValidity) }
+            let (existing, new) = try await mailbox.searchFields(in: view.path, excluding: UIDSet(kept.fields.keys.sorted()))
+            for f in new { kept.fields[f.uid] = f }
+            fields.reserveCapacity(existing.count)
+            for uid in existing { if let f = kept.fields[uid] { fields[uid] = f } }
+            kept.fields = fields  // the expunged ones leave
+            cache = fields.count <= SearchFieldCache.maxMessages ? kept : nil
+        } else {
             for f in try await mailbox.searchFields(in: view.path, uids: uids, includeHeader: needHeader) { fields[f.uid] = f }
         }
     }

@@ -38,6 +38,8 @@ final class IMAPSession {
     var lastActivity: ContinuousClock.Instant
     /// Result of the last SEARCH with RETURN (SAVE) (RFC 5182), as UIDs.
     var savedSearch: [UID] = []
+    /// The search fields of the selected folder's messages, kept between SEARCH commands.
+    var searchFieldCache = SearchFieldCache()
     /// APPENDs read but not yet committed (pipelined ones go in one transaction), with their tags.
     var pendingAppends: [(tag: String, request: AppendRequest)] = []
     /// What `pendingAppends` hold of the server's APPEND budget (`configuration.appendMemory`).

@@ -564,6 +564,9 @@ public final class LocalMailboxSession: MailboxSession {
     public func searchFields(in folder: String, uids: UIDSet?, includeHeader: Bool) async throws -> [MessageSearchFields] {
         try await database.searchFields(in: folder, uids: uids, includeHeader: includeHeader)
     }
+    public func searchFields(in folder: String, excluding known: UIDSet) async throws -> (existing: [UID], fields: [MessageSearchFields]) {
+        try await database.searchFields(in: folder, excluding: known)
+    }
     public func isStillAuthorized() async -> Bool {
         // A failed lookup (the directory busy) keeps the session; a removed alias ends it.
         let found: AliasRecord?

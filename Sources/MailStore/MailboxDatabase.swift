@@ -521,6 +521,16 @@ public final class MailboxDatabase: Sendable {
     /// What SEARCH's header keys look at, per message: the decoded subject and address lists as
     /// stored, and (when asked) the raw header block. Cheaper than re-assembling whole messages.
     public func searchFields(in folderPath: String, uids: UIDSet? = nil, includeHeader: Bool) async throws -> [MessageSearchFields] {
+        try await searchFields(in: folderPath, uids: uids, includeHeader: includeHeader, excluding: nil).fields
+    }
+
+    /// Every message's UID, and the fields of those not in `known` (their strings are not even read).
+    public func searchFields(in folderPath: String, excluding known: UIDSet) async throws -> (existing: [UID], fields: [MessageSearchFields]) {
+        try await searchFields(in: folderPath, uids: nil, includeHeader: false, excluding: known)
+    }
+
+    func searchFields(in folderPath: String, uids: UIDSet?, includeHeader: Bool, excluding known: UIDSet?) async throws
+        -> (existing: [UID], fields: [MessageSearchFields]) {
         let path = try Self.normalizePath(folderPath)
         return try await pooledRead { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
@@ -534,14 +544,17 @@ public final class MailboxDatabase: Sendable {
                 guard let p = sqlite3_column_text(s, column) else { return nil }
                 return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(s, column))), as: UTF8.self)
             }
-            var fields: [MessageSearchFields] = []
+            var fields: [MessageSearchFields] = [], existing: [UID] = []
             try Self.forEachRow(db, sql: sql, arguments: [folder.id], uids: uids, column: "m.uid", order: "m.uid") { _, s in
+                let uid = UID(truncatingIfNeeded: sqlite3_column_int64(s, 0))
+                existing.append(uid)
+                if let known, known.contains(uid) { return }
                 var header: [UInt8]?
                 if includeHeader { header = []; Self.appendBlob(s, column: 6, to: &header!) }
-                fields.append(MessageSearchFields(uid: UID(truncatingIfNeeded: sqlite3_column_int64(s, 0)), subject: text(s, 1), from: text(s, 2),
+                fields.append(MessageSearchFields(uid: uid, subject: text(s, 1), from: text(s, 2),
                                                   to: text(s, 3), cc: text(s, 4), bcc: text(s, 5), header: header))
             }
-            return fields
+            return (existing, fields)
         }
     }
 

@@ -133,6 +133,10 @@ public protocol MailboxSession: Sendable {
     func claimRecent(in folder: String) async throws -> [UID]
     func fullTextSearch(in folder: String, text: String, field: FullTextField) async throws -> [UID]?
     func searchFields(in folder: String, uids: UIDSet?, includeHeader: Bool) async throws -> [MessageSearchFields]
+    /// The UIDs of the messages of `folder` whose search fields the store has (those of
+    /// `searchFields(in:uids:nil, includeHeader: false)`), and the fields of those not in `known`:
+    /// a message's fields never change, so a caller that kept them asks only for the new ones.
+    func searchFields(in folder: String, excluding known: UIDSet) async throws -> (existing: [UID], fields: [MessageSearchFields])
     /// The Date: header's calendar day as written in its own zone (days since 1970-01-01), by UID,
     /// for the messages of `folder` that have a valid one (SENTBEFORE/SENTON/SENTSINCE).
     func sentDays(in folder: String) async throws -> [UID: Int]
@@ -230,6 +234,12 @@ extension MailboxSession {
 
     /// Unknown: views catch up by reading.
     public func publishedModSeq(in folder: String) -> Int64? { nil }
+
+    /// Every field read, those known dropped (for stores where reading is cheap).
+    public func searchFields(in folder: String, excluding known: UIDSet) async throws -> (existing: [UID], fields: [MessageSearchFields]) {
+        let all = try await searchFields(in: folder, uids: nil, includeHeader: false)
+        return (all.map(\.uid), all.filter { !known.contains($0.uid) })
+    }
 
     /// Three reads (for stores that cannot do better).
     public func changes(in folder: String, since modSeq: Int64) async throws -> FolderChanges {

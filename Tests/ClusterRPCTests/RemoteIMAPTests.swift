@@ -174,6 +174,54 @@ struct RemoteIMAPTests {
         await h.cleanUp()
     }
 
+    @Test("SEARCH by subject through a frontend: fields read once, then only new messages'; expunges and new mail are seen")
+    func searchFieldsKept() async throws {
+        let h = try await ClusterHarness()
+        let c1 = h.imap(), c2 = h.imap()
+        #expect(try await c1.login(h).contains("L0 OK"))
+        func append(_ c: RemoteIMAPClient, _ tag: String, _ subject: String) async throws {
+            let message = "From: a@example.org\r\nSubject: \(subject)\r\n\r\nbody\r\n"
+            try await c.send("\(tag) APPEND INBOX {\(message.utf8.count)}")
+            _ = try await c.read(until: "+")
+            try await c.sendRaw(Array((message + "\r\n").utf8))
+            #expect(try await c.read(until: "\(tag) ").contains("\(tag) OK"))
+        }
+        for i in 1...4 { try await append(c1, "a\(i)", i % 2 == 0 ? "apple \(i)" : "pear \(i)") }
+        #expect(try await c1.command("s", "SELECT INBOX").contains("* 4 EXISTS"))
+        let calls = h.counters.requests(.searchFieldsExcluding)
+        #expect(try await c1.command("f1", "UID SEARCH SUBJECT apple").contains("* SEARCH 2 4"))
+        #expect(try await c1.command("f2", "UID SEARCH SUBJECT apple").contains("* SEARCH 2 4"))
+        #expect(h.counters.requests(.searchFieldsExcluding) - calls == 2)
+        // Another session expunges one and appends one: the next search sees both, before the
+        // first session is told of either (its view holds the expunge back).
+        #expect(try await c2.login(h).contains("L0 OK"))
+        #expect(try await c2.command("s", "SELECT INBOX").contains("* 4 EXISTS"))
+        #expect(try await c2.command("x", "UID STORE 2 +FLAGS.SILENT (\\Deleted)").contains("x OK"))
+        #expect(try await c2.command("y", "EXPUNGE").contains("y OK"))
+        try await append(c2, "a5", "apple 5")
+        let during = try await c1.command("f3", "UID SEARCH SUBJECT apple")
+        #expect(during.contains("* SEARCH 4\r\n") || during.contains("* SEARCH 4 5"), "\(during)")
+        #expect(!during.contains("SEARCH 2"), "\(during)")
+        _ = try await c1.command("n", "NOOP")
+        #expect(try await c1.command("f4", "UID SEARCH SUBJECT apple").contains("* SEARCH 4 5"))
+        #expect(try await c1.command("f5", "UID SEARCH SUBJECT pear").contains("* SEARCH 1 3"))
+        // Another folder (a fresh UID space) is not answered from the INBOX's fields.
+        #expect(try await c1.command("c", "CREATE Other").contains("c OK"))
+        #expect(try await c1.command("m", "UID COPY 1 Other").contains("m OK"))
+        #expect(try await c1.command("t", "SELECT Other").contains("* 1 EXISTS"))
+        #expect(try await c1.command("f6", "UID SEARCH SUBJECT pear").contains("* SEARCH 1\r\n"))
+        #expect(try await c1.command("f7", "UID SEARCH SUBJECT apple").contains("* SEARCH\r\n"))
+        // The call itself: every message that has fields, and the fields of those not known.
+        let session = try await h.remote.unlock(address: try EmailAddress(h.address), password: h.password)
+        let answer = try await session.searchFields(in: "INBOX", excluding: UIDSet([1, 3]))
+        #expect(answer.existing.sorted() == [1, 3, 4, 5])
+        #expect(answer.fields.map(\.uid).sorted() == [4, 5] && answer.fields.first?.subject == "apple 4")
+        await session.close()
+        await c1.close()
+        await c2.close()
+        await h.cleanUp()
+    }
+
     @Test("two IMAP sessions IDLE on one frontend, one mailbox: both see a delivery on the storage node")
     func twoIdleSessions() async throws {
         let h = try await ClusterHarness()
