@@ -76,20 +76,24 @@ public struct RPCFrame: Sendable, Hashable {
     /// Decodes a message of one or more whole frames, back to back (each as `decode` reads one).
     /// An empty message, or a frame cut short, is an error.
     public static func decodeBatch<C: Collection>(_ bytes: C, limits: RPCLimits) throws -> [RPCFrame] where C.Element == UInt8 {
+        if let frames = try bytes.withContiguousStorageIfAvailable({ try decodeBatch(UnsafeRawBufferPointer($0), limits: limits) }) { return frames }
+        return try Array(bytes).withUnsafeBytes { try decodeBatch($0, limits: limits) }
+    }
+
+    /// The same on the message's bytes in place (what the connections call: a generic over another
+    /// module's collection is not specialized, and every byte went through a witness table).
+    public static func decodeBatch(_ bytes: UnsafeRawBufferPointer, limits: RPCLimits) throws -> [RPCFrame] {
         guard !bytes.isEmpty else { throw RPCProtocolError("empty message") }
         var frames: [RPCFrame] = []
-        var start = bytes.startIndex
-        var left = bytes.count
-        while left > 0 {
+        var start = 0
+        while start < bytes.count {
+            let left = bytes.count - start
             guard left >= headerSize else { throw RPCProtocolError("frame shorter than its header") }
-            var length = 0
-            var i = bytes.index(start, offsetBy: 10)
-            for _ in 0 ..< 4 { length = length << 8 | Int(bytes[i]); i = bytes.index(after: i) }
+            let length = Int(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: start + 10, as: UInt32.self)))
             guard length <= limits.maxFramePayload else { throw RPCProtocolError("frame payload over the limit", code: .tooLarge) }
             guard left - headerSize >= length else { throw RPCProtocolError("frame length does not match its payload") }
-            let end = bytes.index(i, offsetBy: length)
-            frames.append(try decode(bytes[start ..< end], limits: limits))
-            left -= headerSize + length
+            let end = start + headerSize + length
+            frames.append(try decode(UnsafeRawBufferPointer(rebasing: bytes[start ..< end]), limits: limits))
             start = end
         }
         return frames
@@ -97,26 +101,27 @@ public struct RPCFrame: Sendable, Hashable {
 
     /// Decodes one whole frame (a WebSocket message): the header, then exactly `length` bytes.
     public static func decode<C: Collection>(_ bytes: C, limits: RPCLimits) throws -> RPCFrame where C.Element == UInt8 {
+        if let frame = try bytes.withContiguousStorageIfAvailable({ try decode(UnsafeRawBufferPointer($0), limits: limits) }) { return frame }
+        return try Array(bytes).withUnsafeBytes { try decode($0, limits: limits) }
+    }
+
+    public static func decode(_ bytes: UnsafeRawBufferPointer, limits: RPCLimits) throws -> RPCFrame {
         guard bytes.count >= headerSize else { throw RPCProtocolError("frame shorter than its header") }
-        var i = bytes.startIndex
-        func next() -> UInt8 { defer { i = bytes.index(after: i) }; return bytes[i] }
-        let version = next()
+        let version = bytes[0]
         guard version == Self.version else { throw RPCProtocolError("unsupported protocol version \(version)", code: .unsupportedVersion) }
-        guard let kind = Kind(rawValue: next()) else { throw RPCProtocolError("unknown frame kind") }
-        let flags = next()
-        guard flags & ~1 == 0, next() == 0 else { throw RPCProtocolError("unknown frame flags") }
-        var id: UInt32 = 0
-        for _ in 0 ..< 4 { id = id << 8 | UInt32(next()) }
-        let method = UInt16(next()) << 8 | UInt16(next())
-        var length: UInt32 = 0
-        for _ in 0 ..< 4 { length = length << 8 | UInt32(next()) }
+        guard let kind = Kind(rawValue: bytes[1]) else { throw RPCProtocolError("unknown frame kind") }
+        let flags = bytes[2]
+        guard flags & ~1 == 0, bytes[3] == 0 else { throw RPCProtocolError("unknown frame flags") }
+        let id = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        let method = UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
+        let length = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 10, as: UInt32.self))
         guard length <= UInt32(limits.maxFramePayload) else { throw RPCProtocolError("frame payload over the limit", code: .tooLarge) }
         guard bytes.count - headerSize == Int(length) else { throw RPCProtocolError("frame length does not match its payload") }
         let more = flags & 1 == 1
         if more && (kind == .streamEnd || kind == .cancel || kind == .streamChunk) {
             throw RPCProtocolError("`more` on a \(kind) frame")
         }
-        return RPCFrame(kind: kind, id: id, method: method, payload: Array(bytes[i...]), more: more)
+        return RPCFrame(kind: kind, id: id, method: method, payload: Array(bytes[headerSize...]), more: more)
     }
 
     /// The frames of one message: a single frame when `payload` fits, else a first frame with
