@@ -182,6 +182,12 @@ struct RPCDispatcher {
             let folder = try r.string(), uids = try r.optionalUIDSet()
             try r.finish()
             w.uids(try await s.expunge(in: folder, uids: uids))
+        case .expungeWithModSeq:
+            let folder = try r.string(), uids = try r.optionalUIDSet()
+            try r.finish()
+            let result = try await s.expungeWithModSeq(in: folder, uids: uids)
+            w.uids(result.uids)
+            w.optionalI64(result.modSeq)
         case .expunged:
             let folder = try r.string(), since = try r.i64()
             try r.finish()

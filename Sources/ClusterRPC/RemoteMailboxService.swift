@@ -299,6 +299,9 @@ public final class RemoteMailboxSession: MailboxSession {
     public func expunge(in folder: String, uids: UIDSet?) async throws -> [UID] {
         try await call(.expunge, { $0.string(folder); $0.optionalUIDSet(uids) }) { try $0.uids() }
     }
+    public func expungeWithModSeq(in folder: String, uids: UIDSet?) async throws -> (uids: [UID], modSeq: Int64?) {
+        try await call(.expungeWithModSeq, { $0.string(folder); $0.optionalUIDSet(uids) }) { (try $0.uids(), try $0.optionalI64()) }
+    }
     public func expunged(in folder: String, since modSeq: Int64) async throws -> [UID] {
         try await call(.expunged, { $0.string(folder); $0.i64(modSeq) }) { try $0.uids() }
     }

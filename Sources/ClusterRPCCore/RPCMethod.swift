@@ -18,6 +18,8 @@ public enum RPCMethod: UInt16, Sendable, CaseIterable {
     case messageStatesDerived = 45
     case structures = 50, messageHeaders, derived, keepDerived
     case storeFlags = 60, copy, move, expunge, expunged, changesSince, expungeHistoryStart
+    /// `expungeWithModSeq`: the UIDs removed and the MODSEQ of the expunge.
+    case expungeWithModSeq = 67
     case status = 70, claimRecent, fullTextSearch, searchFields, sentDays, isStillAuthorized, quota
     /// `searchFields(in:excluding:)`: the UIDs that have fields, and the fields the frontend lacks.
     case searchFieldsExcluding = 77

@@ -57,9 +57,11 @@ extension IMAPSession {
     func expunge(_ tag: String, uids: UIDSet?, mailbox: any MailboxSession) async throws {
         guard let view = selected else { return }
         if view.readOnly { no(tag, "Mailbox is read-only", code: .readOnly); return }
-        let removed = try await mailbox.expunge(in: view.path, uids: uids)
+        let (removed, modSeq) = try await mailbox.expungeWithModSeq(in: view.path, uids: uids)
         selected?.markExpunged(removed, knownBefore: view.knownModSeq)
-        changesPending = true
+        // As for STORE: an expunge whose MODSEQ follows the view's leaves it current (nothing else
+        // changed the folder in between), so no catch-up read; otherwise one.
+        if let modSeq, modSeq == view.knownModSeq + 1 { selected?.knownModSeq = modSeq } else { changesPending = true }
         try await sendUpdates(expungeAllowed: true)
         ok(tag, "EXPUNGE completed", code: highestModSeqAfterExpunge)
     }

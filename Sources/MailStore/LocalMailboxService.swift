@@ -552,6 +552,9 @@ public final class LocalMailboxSession: MailboxSession {
         try await database.move(from: source, uids: uids, to: target, origin: id)
     }
     public func expunge(in folder: String, uids: UIDSet?) async throws -> [UID] { try await database.expunge(in: folder, uids: uids, origin: id) }
+    public func expungeWithModSeq(in folder: String, uids: UIDSet?) async throws -> (uids: [UID], modSeq: Int64?) {
+        try await database.expungeWithModSeq(in: folder, uids: uids, origin: id)
+    }
     public func expunged(in folder: String, since modSeq: Int64) async throws -> [UID] { try await database.expunged(in: folder, since: modSeq) }
     public func changes(in folder: String, since modSeq: Int64) async throws -> FolderChanges { try await database.changes(in: folder, since: modSeq) }
     public func publishedModSeq(in folder: String) -> Int64? { database.publishedModSeq(in: folder) }

@@ -821,6 +821,11 @@ public final class MailboxDatabase: Sendable {
     /// Permanently removes messages flagged \Deleted (all of them, or those in `uids`: UID EXPUNGE).
     @discardableResult
     public func expunge(in folderPath: String, uids: UIDSet? = nil, origin: UUID? = nil) async throws -> [UID] {
+        try await expungeWithModSeq(in: folderPath, uids: uids, origin: origin).uids
+    }
+
+    /// The same, with the MODSEQ it was committed at (nil when nothing was removed).
+    public func expungeWithModSeq(in folderPath: String, uids: UIDSet? = nil, origin: UUID? = nil) async throws -> (uids: [UID], modSeq: Int64?) {
         let path = try Self.normalizePath(folderPath)
         let (removed, modseq) = try await pool.write { db -> ([UID], Int64) in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
@@ -834,7 +839,7 @@ public final class MailboxDatabase: Sendable {
         }
         if !removed.isEmpty { startMaintenance() }
         if !removed.isEmpty { publish([MailboxChange(folder: path, kind: .expunged(uids: removed), modSeq: modseq, origin: origin)]) }
-        return removed
+        return (removed, removed.isEmpty ? nil : modseq)
     }
 
     /// A selected view's catch-up in one read: the folder, the states changed after `modSeq`
