@@ -130,8 +130,10 @@ struct DirectoryCopyTests {
         let database = try await server.createDatabase()
         let root = try #require(server.certificatePath)
         let base = "postgres://\(server.user):\(server.password)@127.0.0.1:\(server.port)/\(database)"
+        // connect_timeout=60 as `PostgresServer.url` has it: under the whole suite on two cores a TLS
+        // connect to a fresh server has taken longer than the default 10 s (CI, 2026-12-07).
         for query in ["sslmode=require", "sslmode=verify-full&sslrootcert=\(root)", "sslmode=verify-ca&sslrootcert=\(root)", "sslmode=prefer"] {
-            let d = try await PostgresDirectory.connect(testURL: base + "?" + query)
+            let d = try await PostgresDirectory.connect(testURL: base + "?" + query + "&connect_timeout=60")
             #expect(try await d.domains().isEmpty, "\(query)")
             // The pool's connection (idle now) is encrypted, as the server sees it.
             let encrypted = try await server.psql("""
@@ -152,14 +154,14 @@ struct DirectoryCopyTests {
         let plain = try await PostgresServer.shared()
         let plainDatabase = try await plain.createDatabase()
         await #expect {
-            let d = try await PostgresDirectory.connect(testURL: "postgres://\(plain.user):\(plain.password)@127.0.0.1:\(plain.port)/\(plainDatabase)?sslmode=require")
+            let d = try await PostgresDirectory.connect(testURL: "postgres://\(plain.user):\(plain.password)@127.0.0.1:\(plain.port)/\(plainDatabase)?sslmode=require&connect_timeout=60")
             await d.shutdown()
         } throws: { error in
             "\(error)".contains("TLS") && !"\(error)".contains(plain.password)
         }
         // A wrong password: the server's message, not the password.
         await #expect {
-            let d = try await PostgresDirectory.connect(testURL: "postgres://\(plain.user):wrong-\(plain.password)@127.0.0.1:\(plain.port)/\(plainDatabase)?sslmode=disable")
+            let d = try await PostgresDirectory.connect(testURL: "postgres://\(plain.user):wrong-\(plain.password)@127.0.0.1:\(plain.port)/\(plainDatabase)?sslmode=disable&connect_timeout=60")
             await d.shutdown()
         } throws: { error in
             "\(error)".contains("password authentication failed") && !"\(error)".contains(plain.password)
