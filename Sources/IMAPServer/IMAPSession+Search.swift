@@ -180,9 +180,6 @@ extension SearchKey {
     }
 }
 
-/// Evaluates a SEARCH key over a folder's messages. Text keys go to the full-text index when its
-/// answer is exact (needles of 3+ characters: the index narrows, each candidate is confirmed);
-/// header keys use the decoded fields stored per message; the rest is scanned.
 /// The search fields (decoded subject and addresses) of one folder's messages, as a session last
 /// read them: a message's fields never change, so a later SEARCH asks the store only for the new
 /// messages' fields (through a frontend, an answer of a few UIDs, not every message's fields).
@@ -194,6 +191,9 @@ struct SearchFieldCache {
     static let maxMessages = 20_000
 }
 
+/// Evaluates a SEARCH key over a folder's messages. Text keys go to the full-text index when its
+/// answer is exact (needles of 3+ characters: the index narrows, each candidate is confirmed);
+/// header keys use the decoded fields stored per message; the rest is scanned.
 struct SearchContext {
     let view: SelectedMailbox
     let savedSearch: [UID]
