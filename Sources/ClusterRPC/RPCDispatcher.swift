@@ -181,11 +181,11 @@ struct RPCDispatcher {
         case .expunge:
             let folder = try r.string(), uids = try r.optionalUIDSet()
             try r.finish()
-            w.uids(try await s.expunge(in: folder, uids: uids))
+            w.uids(try await s.expunge(in: folder, uids: uids).uids)
         case .expungeWithModSeq:
             let folder = try r.string(), uids = try r.optionalUIDSet()
             try r.finish()
-            let result = try await s.expungeWithModSeq(in: folder, uids: uids)
+            let result = try await s.expunge(in: folder, uids: uids)
             w.uids(result.uids)
             w.optionalI64(result.modSeq)
         case .expunged:

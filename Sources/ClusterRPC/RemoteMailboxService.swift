@@ -296,10 +296,8 @@ public final class RemoteMailboxSession: MailboxSession {
     public func move(from source: String, uids: UIDSet, to target: String) async throws -> CopyResult {
         try await call(.move, { $0.string(source); $0.uidSet(uids); $0.string(target) }) { try $0.copyResult() }
     }
-    public func expunge(in folder: String, uids: UIDSet?) async throws -> [UID] {
-        try await call(.expunge, { $0.string(folder); $0.optionalUIDSet(uids) }) { try $0.uids() }
-    }
-    public func expungeWithModSeq(in folder: String, uids: UIDSet?) async throws -> (uids: [UID], modSeq: Int64?) {
+    /// `expungeWithModSeq` (67); `expunge` (63, the UIDs alone) is still answered for older frontends.
+    public func expunge(in folder: String, uids: UIDSet?) async throws -> (uids: [UID], modSeq: Int64?) {
         try await call(.expungeWithModSeq, { $0.string(folder); $0.optionalUIDSet(uids) }) { (try $0.uids(), try $0.optionalI64()) }
     }
     public func expunged(in folder: String, since modSeq: Int64) async throws -> [UID] {

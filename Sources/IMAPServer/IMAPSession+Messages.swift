@@ -57,7 +57,7 @@ extension IMAPSession {
     func expunge(_ tag: String, uids: UIDSet?, mailbox: any MailboxSession) async throws {
         guard let view = selected else { return }
         if view.readOnly { no(tag, "Mailbox is read-only", code: .readOnly); return }
-        let (removed, modSeq) = try await mailbox.expungeWithModSeq(in: view.path, uids: uids)
+        let (removed, modSeq) = try await mailbox.expunge(in: view.path, uids: uids)
         selected?.markExpunged(removed, knownBefore: view.knownModSeq)
         // As for STORE: an expunge whose MODSEQ follows the view's leaves it current (nothing else
         // changed the folder in between), so no catch-up read; otherwise one.

@@ -551,8 +551,7 @@ public final class LocalMailboxSession: MailboxSession {
     public func move(from source: String, uids: UIDSet, to target: String) async throws -> CopyResult {
         try await database.move(from: source, uids: uids, to: target, origin: id)
     }
-    public func expunge(in folder: String, uids: UIDSet?) async throws -> [UID] { try await database.expunge(in: folder, uids: uids, origin: id) }
-    public func expungeWithModSeq(in folder: String, uids: UIDSet?) async throws -> (uids: [UID], modSeq: Int64?) {
+    public func expunge(in folder: String, uids: UIDSet?) async throws -> (uids: [UID], modSeq: Int64?) {
         try await database.expungeWithModSeq(in: folder, uids: uids, origin: id)
     }
     public func expunged(in folder: String, since modSeq: Int64) async throws -> [UID] { try await database.expunged(in: folder, since: modSeq) }

@@ -114,10 +114,10 @@ public protocol MailboxSession: Sendable {
     func storeFlags(in folder: String, uids: UIDSet, operation: FlagOperation, flags: MessageFlags, keywords: [String], unchangedSince: Int64?) async throws -> StoreResult
     func copy(from source: String, uids: UIDSet, to target: String) async throws -> CopyResult
     func move(from source: String, uids: UIDSet, to target: String) async throws -> CopyResult
-    func expunge(in folder: String, uids: UIDSet?) async throws -> [UID]
-    /// `expunge`, with the MODSEQ the expunge was committed at (nil when nothing was removed or the
-    /// store cannot say): a view at the MODSEQ just below it is current once it drops the UIDs.
-    func expungeWithModSeq(in folder: String, uids: UIDSet?) async throws -> (uids: [UID], modSeq: Int64?)
+    /// Removes the messages flagged \Deleted (those of `uids` when given): their UIDs, and the MODSEQ
+    /// the expunge was committed at (nil when nothing was removed or the store cannot say): a view at
+    /// the MODSEQ just below it is current once it drops the UIDs.
+    func expunge(in folder: String, uids: UIDSet?) async throws -> (uids: [UID], modSeq: Int64?)
     /// UIDs expunged from `folder` at a MODSEQ above `modSeq` (QRESYNC's VANISHED), complete
     /// for every `modSeq` at or above `expungeHistoryStart(in:)`.
     func expunged(in folder: String, since modSeq: Int64) async throws -> [UID]
@@ -237,11 +237,6 @@ extension MailboxSession {
 
     /// Unknown: views catch up by reading.
     public func publishedModSeq(in folder: String) -> Int64? { nil }
-
-    /// The MODSEQ unknown: the view catches up by reading.
-    public func expungeWithModSeq(in folder: String, uids: UIDSet?) async throws -> (uids: [UID], modSeq: Int64?) {
-        (try await expunge(in: folder, uids: uids), nil)
-    }
 
     /// Every field read, those known dropped (for stores where reading is cheap).
     public func searchFields(in folder: String, excluding known: UIDSet) async throws -> (existing: [UID], fields: [MessageSearchFields]) {

@@ -20,7 +20,7 @@ struct ScatteredUIDTests {
         _ = try await database.append(to: "INBOX", messages: Array(repeating: Array(sampleMail.utf8), count: 2_300))
         let even = UIDSet(stride(from: UID(2), through: 2_300, by: 2).map { $0 })
         _ = try await session.storeFlags(in: "INBOX", uids: even, operation: .add, flags: .deleted, keywords: [], unchangedSince: nil)
-        #expect(try await session.expunge(in: "INBOX", uids: nil).count == 1_150)
+        #expect(try await session.expunge(in: "INBOX", uids: nil).uids.count == 1_150)
         await session.close()
         let odd = stride(from: 1, through: 2_299, by: 2).map { $0 }
 

@@ -66,7 +66,9 @@ public final class InMemoryMailboxSession: MailboxSession {
     public func move(from source: String, uids: UIDSet, to target: String) async throws -> CopyResult {
         try mailbox.move(from: source, uids: uids, to: target, origin: id)
     }
-    public func expunge(in folder: String, uids: UIDSet?) async throws -> [UID] { try mailbox.expunge(in: folder, uids: uids, origin: id) }
+    public func expunge(in folder: String, uids: UIDSet?) async throws -> (uids: [UID], modSeq: Int64?) {
+        (try mailbox.expunge(in: folder, uids: uids, origin: id), nil)
+    }
     public func expunged(in folder: String, since modSeq: Int64) async throws -> [UID] {
         let uids = try mailbox.expunged(in: folder, since: modSeq)
         await service.readDone("expunged")
