@@ -170,6 +170,14 @@ final class RemoteIMAPClient: Sendable {
         return try await read(until: "\(tag) ")
     }
 
+    /// `APPEND INBOX [flags] {n}`, the literal after the continuation: the tagged answer.
+    func append(_ tag: String, _ message: String, flags: String? = nil) async throws -> String {
+        try await send("\(tag) APPEND INBOX \(flags.map { $0 + " " } ?? ""){\(message.utf8.count)}")
+        _ = try await read(until: "+")
+        try await sendRaw(Array((message + "\r\n").utf8))
+        return try await read(until: "\(tag) ")
+    }
+
     func login(_ h: ClusterHarness) async throws -> String {
         _ = try await read(until: "* OK")
         return try await command("L0", "LOGIN \(h.address) \(h.password)")

@@ -21,10 +21,7 @@ struct RemoteIMAPTests {
         #expect(try await c.login(h).contains("L0 OK"))
         #expect(try await c.command("a1", "CREATE Work").contains("a1 OK"))
         let message = "From: a@example.org\r\nTo: user@example.com\r\nSubject: remote hello\r\n\r\nbody over the wire\r\n"
-        try await c.send("a2 APPEND INBOX (\\Flagged) {\(message.utf8.count)}")
-        _ = try await c.read(until: "+")
-        try await c.sendRaw(Array((message + "\r\n").utf8))
-        let append = try await c.read(until: "a2 ")
+        let append = try await c.append("a2", message, flags: "(\\Flagged)")
         #expect(append.contains("a2 OK [APPENDUID"), "\(append)")
         let select = try await c.command("a3", "SELECT INBOX")
         #expect(select.contains("* 1 EXISTS") && select.contains("a3 OK [READ-WRITE]"), "\(select)")
@@ -142,11 +139,7 @@ struct RemoteIMAPTests {
         let c1 = h.imap(), c2 = h.imap()
         #expect(try await c1.login(h).contains("L0 OK"))
         for i in 1...3 {
-            let message = "From: a@example.org\r\nSubject: m\(i)\r\n\r\nbody\r\n"
-            try await c1.send("a\(i) APPEND INBOX {\(message.utf8.count)}")
-            _ = try await c1.read(until: "+")
-            try await c1.sendRaw(Array((message + "\r\n").utf8))
-            #expect(try await c1.read(until: "a\(i) ").contains("a\(i) OK"))
+            #expect(try await c1.append("a\(i)", "From: a@example.org\r\nSubject: m\(i)\r\n\r\nbody\r\n").contains("a\(i) OK"))
         }
         #expect(try await c1.command("s", "SELECT INBOX").contains("* 3 EXISTS"))
         // Its own STOREs, one after another, each changing a message: each is the storeFlags call alone (the view follows it),
@@ -187,11 +180,7 @@ struct RemoteIMAPTests {
         let c1 = h.imap(), c2 = h.imap()
         #expect(try await c1.login(h).contains("L0 OK"))
         func append(_ c: RemoteIMAPClient, _ tag: String, _ subject: String) async throws {
-            let message = "From: a@example.org\r\nSubject: \(subject)\r\n\r\nbody\r\n"
-            try await c.send("\(tag) APPEND INBOX {\(message.utf8.count)}")
-            _ = try await c.read(until: "+")
-            try await c.sendRaw(Array((message + "\r\n").utf8))
-            #expect(try await c.read(until: "\(tag) ").contains("\(tag) OK"))
+            #expect(try await c.append(tag, "From: a@example.org\r\nSubject: \(subject)\r\n\r\nbody\r\n").contains("\(tag) OK"))
         }
         for i in 1...4 { try await append(c1, "a\(i)", i % 2 == 0 ? "apple \(i)" : "pear \(i)") }
         #expect(try await c1.command("s", "SELECT INBOX").contains("* 4 EXISTS"))
