@@ -1011,12 +1011,14 @@ public final class MailboxDatabase: Sendable {
 
     /// Moves sealed queue entries (in `seq` order) into INBOX in one transaction, committed with a
     /// full fsync (each has been acknowledged with SMTP 250: the queue drops them once this
-    /// returns). Entries the mailbox already has (`seq` not above its drained mark) are skipped.
+    /// returns). Entries the mailbox already has (`seq` not above its drained mark, or the same
+    /// sealed bytes among the last it took: `DeliveredSeals`) are skipped.
     /// The messages are opened and parsed before the write; the caller bounds the batch's bytes.
     func deliverSealed(_ batch: [(seq: Int64, blob: [UInt8])]) async throws -> [AppendResult] {
         let opened = try batch.map { entry in
             let copy = try InboundSeal.open(entry.blob, keyPair: keyPair, mailboxID: mailboxID)
-            return (seq: entry.seq, internalDate: copy.internalDate, delivery: copy.delivery, prepared: PreparedMessage(copy.message))
+            return (seq: entry.seq, digest: DeliveredSeals.digest(entry.blob), internalDate: copy.internalDate, delivery: copy.delivery,
+                    prepared: PreparedMessage(copy.message))
         }
         let changes = try await pool.writeWithoutTransaction { db -> ([AppendResult], [MailboxChange]) in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -1027,8 +1029,12 @@ public final class MailboxDatabase: Sendable {
             var notes: [DeliveryNote] = []
             try db.inTransaction(.immediate) {
                 notes = []
-                var done = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'queue_seq'")) ?? 0
+                let start = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'queue_seq'")) ?? 0
+                var done = start
+                var recent = DeliveredSeals(try Data.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = '\(DeliveredSeals.metaKey)'")))
                 for message in opened where message.seq > done {
+                    // Moved or restored from a node that had not dropped it from its queue yet.
+                    if recent.contains(message.digest) { done = message.seq; continue }
                     let (folder, missing) = try Self.deliveryFolder(db, message.delivery)
                     if let missing, let aliasID = message.delivery.aliasID {
                         notes.append(DeliveryNote(aliasID: aliasID, script: message.delivery.script ?? "",
@@ -1044,9 +1050,13 @@ public final class MailboxDatabase: Sendable {
                     if appended[folder.path] == nil { order.append(folder.path) }
                     appended[folder.path, default: ([], modseq)].uids.append(uid)
                     appended[folder.path]?.modseq = modseq
+                    recent.append(message.digest)
                     done = message.seq
                 }
-                if !results.isEmpty { try Self.setMeta(db, "queue_seq", done) }
+                if done != start {
+                    try Self.setMeta(db, "queue_seq", done)
+                    try Self.setMeta(db, DeliveredSeals.metaKey, recent.stored)
+                }
                 return .commit
             }
             if !notes.isEmpty { deliveryNotes.withLock { $0 += notes } }

@@ -210,6 +210,46 @@ struct SealedQueueTests {
         #expect(try await mailbox.status(of: "INBOX").messages == 2)
     }
 
+    @Test("an entry already in the mailbox but still queued, moved with the file to another node's queue (numbered again), is not delivered twice")
+    func crashWindowAcrossNodes() async throws {
+        let here = try SealedQueue(path: dir.path + "/queue-a.sqlite", key: .random(count: 32))
+        let there = try SealedQueue(path: dir.path + "/queue-b.sqlite", key: .random(count: 32))
+        let key = SecretBytes.random(count: 32), mailboxID = DirectoryID.random()
+        let mailbox = try MailboxDatabase.create(storageRoot: dir.path + "/mb", mailboxID: mailboxID, dataKey: key)
+        // The other node's queue is ahead: the moved entries get numbers the file has never seen.
+        for i in 0..<5 { try await there.enqueue(message: sampleMessage(subject: "other \(i)"), mailboxID: "other", publicKey: mailbox.publicKey) }
+        for subject in ["a", "b", "c"] {
+            try await here.enqueue(message: sampleMessage(subject: subject), mailboxID: mailboxID, publicKey: mailbox.publicKey)
+        }
+        // The mailbox took the first two, then its file was closed before the queue dropped them.
+        let pending = try await here.pending(mailboxID: mailboxID)
+        #expect(try await mailbox.deliverSealed(pending.prefix(2).map { ($0.seq, $0.blob) }).count == 2)
+        try mailbox.close()
+        // The move: the queue's entries go to the other node's queue, numbered above this one's.
+        try await there.raiseSequence(atLeast: try await here.lastSeq())
+        for entry in pending { #expect(try await there.restoreSealed(blob: entry.blob, mailboxID: mailboxID)) }
+        let moved = try MailboxDatabase.open(storageRoot: dir.path + "/mb", mailboxID: mailboxID, dataKey: key)
+        #expect(try await there.drain(into: moved) == 1)
+        #expect(try await moved.status(of: "INBOX").messages == 3)
+        #expect(try await there.count(mailboxID: mailboxID) == 0)
+        // Later deliveries there are taken as usual.
+        try await there.enqueue(message: sampleMessage(subject: "d"), mailboxID: mailboxID, publicKey: moved.publicKey)
+        #expect(try await there.drain(into: moved) == 1)
+        #expect(try await moved.status(of: "INBOX").messages == 4)
+    }
+
+    @Test("the digests of the last entries taken are kept, the oldest dropped past the capacity")
+    func deliveredSealsRing() {
+        var seals = DeliveredSeals(nil)
+        let blobs = (0 ..< DeliveredSeals.capacity + 3).map { [UInt8]("blob \($0)".utf8) }
+        for blob in blobs { seals.append(DeliveredSeals.digest(blob)) }
+        let back = DeliveredSeals(seals.stored)
+        #expect(back.digests.count == DeliveredSeals.capacity)
+        #expect(!back.contains(DeliveredSeals.digest(blobs[2])))
+        #expect(back.contains(DeliveredSeals.digest(blobs[3])) && back.contains(DeliveredSeals.digest(blobs.last!)))
+        #expect(DeliveredSeals(Data([1, 2, 3])).digests.isEmpty)
+    }
+
     @Test("queue entries reveal nothing of the message")
     func canary() async throws {
         let key = SecretBytes.random(count: 32)
