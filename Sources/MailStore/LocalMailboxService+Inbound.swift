@@ -15,7 +15,13 @@ extension LocalMailboxService {
                               jobs: [OutboundJob]) async throws -> [Int64] {
         try checkDiskSpace()
         var copies: [SealedCopy] = []
-        for mailboxID in Set(mailboxes.map(\.mailboxID)).sorted() { try await claim(mailboxID) }
+        let mailboxIDs = Set(mailboxes.map(\.mailboxID)).sorted()
+        // Counted from before the claim until the commit: a move of one of these mailboxes waits
+        // for this commit before it copies the queue (`waitForQueueWriters`).
+        queueWriters.enter(mailboxIDs)
+        defer { queueWriters.leave(mailboxIDs) }
+        for mailboxID in mailboxIDs { try await claim(mailboxID) }
+        await FaultInjection.pause("inbound.afterClaim")
         for mailbox in Set(mailboxes).sorted(by: { $0.mailboxID < $1.mailboxID }) {
             let blob = try InboundSeal.seal(message: mailbox.message ?? message, prefix: prefix, internalDate: internalDate, publicKey: mailbox.publicKey,
                                             mailboxID: mailbox.mailboxID, delivery: mailbox.delivery)
@@ -95,4 +101,27 @@ final class DrainCoordinator: Sendable {
     }
 
     func finished(_ mailboxID: String) { _ = state.withLock { $0.removeValue(forKey: mailboxID) } }
+}
+
+/// Deliveries between their claim of a mailbox and their queue commit, by mailbox. A move marks the
+/// mailbox as moving (claims fail from then on) and then waits until none is left: a delivery that
+/// claimed just before cannot commit to this node's queue after the queue was copied (it would be
+/// answered 250 and deleted with the moved mailbox's queue).
+final class QueueWriters: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+
+    func enter(_ mailboxIDs: [String]) {
+        counts.withLock { c in for id in mailboxIDs { c[id, default: 0] += 1 } }
+    }
+
+    func leave(_ mailboxIDs: [String]) {
+        counts.withLock { c in
+            for id in mailboxIDs {
+                let n = (c[id] ?? 1) - 1
+                c[id] = n > 0 ? n : nil
+            }
+        }
+    }
+
+    func count(_ mailboxID: String) -> Int { counts.withLock { $0[mailboxID] ?? 0 } }
 }

@@ -6,6 +6,17 @@ import MailboxAPI
 /// mailbox's sessions and keeps it locked while its files are copied; the target puts the copied
 /// files in place. The queued mail goes with it (`SealedQueue.pending`/`restoreSealed`).
 extension LocalMailboxService {
+    /// Waits until no delivery that claimed the mailbox is still on its way to the queue (call it
+    /// after the mailbox was marked as moving, so that no new one can claim it). Throws
+    /// `.unavailable` after `within` (the move is given up; nothing was copied yet).
+    public func waitForQueueWriters(mailboxID: String, within: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + within
+        while queueWriters.count(mailboxID) > 0 {
+            guard ContinuousClock.now < deadline else { throw MailStoreError(.unavailable, "deliveries to the mailbox did not finish") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     /// Ends every session of the mailbox (each hears its password revoked, the notice that ends a
     /// session: clients log in again and find the mailbox on its new node), locks it, and keeps it
     /// locked while `body` runs. Sessions that have not ended within `within` are cut off: the file
@@ -20,6 +31,10 @@ extension LocalMailboxService {
             }
             try await Task.sleep(for: .milliseconds(50))
         }
+        // A drain cut off by the forced lock may still be between the mailbox's commit and the
+        // queue's removal of what it moved: the body reads the queue only after it has left.
+        let drainsGone = ContinuousClock.now + within
+        while queue.isDraining(mailboxID: mailboxID), ContinuousClock.now < drainsGone { try await Task.sleep(for: .milliseconds(10)) }
         return try await keptLocked(mailboxID: mailboxID, body)
     }
 

@@ -21,6 +21,8 @@ public final class LocalMailboxService: MailboxService {
     let registry: UnlockRegistry
     /// One background drain per unlocked mailbox at a time, however many deliveries ask for it.
     let drains = DrainCoordinator()
+    /// Deliveries that claimed a mailbox and have not committed to the queue yet (a move waits for them).
+    let queueWriters = QueueWriters()
     /// How long a login moves queued mail before it is answered (nil: all of it, as the CLI wants
     /// before it lists or exports). The rest moves in the background; sessions see it arrive.
     private let loginDrainBudgetValue = Mutex<Duration?>(nil)
@@ -112,10 +114,14 @@ public final class LocalMailboxService: MailboxService {
         }
         let verifier = registry.verifier(aliasID: alias.id, password: password)
         let database: MailboxDatabase, record: PasswordRecord
-        // An open mailbox whose lease ran short (the registry away for a while): taken again
-        // before a new session joins it, or refused.
-        if let ownership, !ownership.mayCommit(mailboxID: mailboxID) { try await claim(mailboxID) }
         if let fast = await registry.attach(mailboxID: mailboxID, verifier: verifier) {
+            // Claimed before a session joins an open mailbox too: one whose lease ran short (the
+            // registry away for a while) is taken again or refused, and one moving away is refused
+            // (a session joining it would keep the move from locking it). No I/O while the lease is fresh.
+            do { try await claim(mailboxID) } catch {
+                await registry.detach(mailboxID: mailboxID)
+                throw error
+            }
             // The password may have been revoked by another process (the CLI while `serve` runs).
             guard let entry = try await directory.passwords(aliasID: alias.id).first(where: { $0.id == fast.1 }) else {
                 await registry.forget(mailboxID: mailboxID, passwordID: fast.1)
@@ -223,8 +229,13 @@ public final class LocalMailboxService: MailboxService {
         // Mail is stored with CRLF line endings (IMAP sizes and sections count CRLF): a file handed
         // to the local delivery agent with bare LFs is canonicalised here.
         let canonical = MIMEMessage.canonicalCRLF(message)
-        try await claim(mailboxID)
-        let seq = try await queue.enqueue(message: canonical, internalDate: internalDate, mailboxID: mailboxID, publicKey: publicKey)
+        queueWriters.enter([mailboxID])
+        let seq: Int64
+        do {
+            defer { queueWriters.leave([mailboxID]) }
+            try await claim(mailboxID)
+            seq = try await queue.enqueue(message: canonical, internalDate: internalDate, mailboxID: mailboxID, publicKey: publicKey)
+        }
         guard let database = await registry.database(mailboxID: mailboxID) else { return .queued(seq: seq, delivered: false) }
         try await queue.drain(into: database)
         await recordDeliveryNotes(database)

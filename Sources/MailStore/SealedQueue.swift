@@ -15,6 +15,8 @@ public final class SealedQueue: Sendable {
     /// Where `enqueue` and `commit` write: concurrent callers share a transaction (one fsync).
     let groupCommit: QueueGroupCommit
     let path: String
+    /// Drains running, by mailbox (`isDraining`).
+    private let draining = Mutex<[String: Int]>([:])
 
     public struct Entry: Sendable {
         public var seq: Int64
@@ -179,6 +181,9 @@ public final class SealedQueue: Sendable {
         }
     }
 
+    /// Whether a drain into the mailbox is running in this process.
+    public func isDraining(mailboxID: String) -> Bool { draining.withLock { $0[mailboxID] != nil } }
+
     /// Mailboxes that have queued mail.
     public func mailboxesWithMail() async throws -> [String] {
         try await pool.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT mailbox_id FROM inbound") }
@@ -198,6 +203,9 @@ public final class SealedQueue: Sendable {
     /// transaction. With `deadline`, stops after the batch that passes it: `complete` says whether
     /// the queue was emptied (a login answers at once and leaves the rest to a background drain).
     public func drain(into mailbox: MailboxDatabase, until deadline: ContinuousClock.Instant?) async throws -> (moved: Int, complete: Bool) {
+        let mailboxID = mailbox.mailboxID
+        draining.withLock { $0[mailboxID, default: 0] += 1 }
+        defer { draining.withLock { d in d[mailboxID] = (d[mailboxID] ?? 1) > 1 ? d[mailboxID]! - 1 : nil } }
         var done = try await mailbox.drainedQueueSeq()
         try await remove(mailboxID: mailbox.mailboxID, through: done)
         var moved = 0
@@ -241,5 +249,20 @@ enum FaultInjection {
         guard let target, target.point == name else { return }
         let n = hits.withLock { $0 += 1; return $0 }
         if n == target.count { kill(getpid(), SIGKILL) }
+    }
+
+    /// Race tests hold a task at a named point: `SEALBOX_FAULT_DELAY=<point>:<milliseconds>` makes
+    /// every pass through `<point>` wait that long. Unset in production (a no-op).
+    private static let delay: (point: String, duration: Duration)? = {
+        guard let spec = ProcessInfo.processInfo.environment["SEALBOX_FAULT_DELAY"] else { return nil }
+        let parts = spec.split(separator: ":")
+        guard parts.count == 2, let ms = Int(parts[1]), ms > 0 else { return nil }
+        return (String(parts[0]), .milliseconds(ms))
+    }()
+
+    static func pause(_ name: String) async {
+        guard let delay, delay.point == name else { return }
+        FileHandle.standardError.write(Data("fault: holding at \(name)\n".utf8))
+        try? await Task.sleep(for: delay.duration)
     }
 }

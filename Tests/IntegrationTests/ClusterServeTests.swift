@@ -241,6 +241,40 @@ struct ClusterServeTests {
         #expect(leftOnS1.isEmpty, "\(leftOnS1)")
     }
 
+    @Test("a mailbox move waits for a delivery that claimed the mailbox just before it began: answered 250, there once on the new node")
+    func moveWaitsForDelivery() async throws {
+        let cluster = try await Fixture.make(nodes: ["s1", "s2", "f1"])
+        defer { cluster.cleanUp() }
+        let env = cluster.environment("s1")
+        #expect(try await cluster.cli("s1").run(["domain", "add", "example.com"], env: env).ok)
+        #expect(try await cluster.cli("s1").run(["alias", "add", "one@example.com"], env: env).ok)
+        let password = try await cluster.cli("s1").run(["password", "generate", "one@example.com"], env: env).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        // s1 holds each delivery for 4 s between its claim of the mailbox and its queue commit.
+        let s1 = try cluster.storage("s1", extra: ["SEALBOX_FAULT_DELAY": "inbound.afterClaim:4000"])
+        defer { s1.stop() }
+        let s2 = try cluster.storage("s2")
+        defer { s2.stop() }
+        let f1 = try cluster.frontend("f1")
+        defer { f1.stop() }
+        let passwords = ["ONE_PW": password, "TWO_PW": password]
+        let delivery = try ChildHandle(Self.python, ["cluster_client.py", "smtp-once", "\(f1.port("smtp"))", "held@test"],
+                                       environment: ProcessInfo.processInfo.environment.merging(passwords.merging(["PYTHONUNBUFFERED": "1"]) { $1 }) { $1 },
+                                       directory: ScriptRunner.clientsDirectory)
+        let heldBy = ContinuousClock.now + .seconds(60)
+        while !s1.output.text.contains("fault: holding at inbound.afterClaim") && ContinuousClock.now < heldBy { usleep(20_000) }
+        #expect(s1.output.text.contains("fault: holding at inbound.afterClaim"), "\(s1.output.text.suffix(3000))")
+        // The move begins while the delivery is held: it must not copy the queue before it commits.
+        let moved = try await cluster.cli("s1").run(["mailbox", "move", "one@example.com", "--to", "s2"], env: env, timeout: .seconds(120))
+        #expect(moved.ok && moved.stdout.contains("to s2") && moved.stdout.contains("1 queued message(s)"), "\(moved.stdout) \(moved.stderr)")
+        #expect(await delivery.exited(within: .seconds(60)))
+        #expect(delivery.stdoutText.contains("ACKED"), "\(delivery.stdoutText) \(delivery.stderrText)")
+        #expect(try await cluster.placement(of: "one@example.com") == "s2")
+        let counted = try await ScriptRunner.run(Self.python, ["cluster_client.py", "count", "\(f1.port("imap"))", "held@test"],
+                                                 env: passwords, timeout: .seconds(90))
+        #expect(counted.output.contains("COUNT 1"), "\(counted.output)")
+    }
+
     @Test("shared storage: a storage node killed, its mailbox taken over by another once its lease expired; it stays there when the node returns")
     func takeover() async throws {
         let cluster = try await Fixture.make(nodes: ["s1", "s2", "f1"])

@@ -15,8 +15,9 @@ import Synchronization
 /// A move (`moveOut`, on the owner): no new claim (deliveries get 451, logins NO [UNAVAILABLE]
 /// and retry), every session ended, the mailbox locked; its files and queued mail are copied to
 /// the target, which checks each file's size and SHA-256 and puts them in place; only then the
-/// lease moves (the placement names the target, the fencing token grows); mail that reached this
-/// node's queue meanwhile follows; then this node's copy is deleted. A failure before the lease
+/// lease moves (the placement names the target, the fencing token grows); then this node's copy is
+/// deleted. Deliveries that claimed the mailbox before the move began are waited for before
+/// anything is copied, and a drain cut off by the lock before its queue removal (`evicting`). A failure before the lease
 /// moves undoes the target's copy and leaves the mailbox here.
 public final class ClusterAdmin: StorageNodeAdmin {
     let node: SealboxNode
@@ -84,6 +85,9 @@ public final class ClusterAdmin: StorageNodeAdmin {
         try await leases.claim(mailboxID: mailboxID)
         leases.setMoving(mailboxID, true)
         defer { leases.setMoving(mailboxID, false) }
+        // No delivery claims it from now on; one that claimed it a moment ago commits to the
+        // queue before the queue is copied.
+        try await node.mailboxes.waitForQueueWriters(mailboxID: mailboxID)
         let remote = RemoteStorageNodeAdmin(client: pool.client(endpoint))
         let started = ContinuousClock.now
         let summary = try await node.mailboxes.evicting(mailboxID: mailboxID) { () async throws -> String in
@@ -114,9 +118,9 @@ public final class ClusterAdmin: StorageNodeAdmin {
                 await remote.receiveAbort(handle)
                 throw error
             }
-            // A delivery that claimed the mailbox just before the move began may commit to this
-            // node's queue a moment later: what arrived after the copy follows the mailbox.
-            try? await Task.sleep(for: .seconds(1))
+            // Nothing can reach this node's queue for the mailbox after the copy (claims fail while
+            // it moves, and the placement names the target after): this should find nothing, and
+            // sends what it finds rather than delete it with the queue below.
             let late = try await node.mailboxes.queuedBlobs(mailboxID: mailboxID, after: queued.last?.seq ?? 0)
             try await remote.receiveLate(mailboxID: mailboxID, blobs: late.map(\.blob))
             try await node.mailboxes.removeMoved(mailboxID: mailboxID)

@@ -6,6 +6,8 @@ Python's imaplib, smtplib and poplib and prints what it saw; every wait is bound
     cluster_client.py append-once F1_IMAP MESSAGE_ID
     cluster_client.py smtp-burst F1_SMTP F1_IMAP COUNT               (prints HALF after COUNT/2)
     cluster_client.py move-load F1_IMAP F2_SMTP SECONDS              (prints STARTED; one@ under load)
+    cluster_client.py smtp-once SMTP MESSAGE_ID                      (one message to one@; ACKED or the reply)
+    cluster_client.py count IMAP MESSAGE_ID                          (COUNT n in one@'s INBOX; retried 60 s)
 """
 import imaplib, os, poplib, smtplib, socket, sys, time
 
@@ -162,7 +164,8 @@ def move_load(f1_imap, f2_smtp, seconds):
     one_pw = os.environ['ONE_PW']
     acked, lock = {}, threading.Lock()   # message id -> attempts
     disruptions = {'smtp': 0, 'imap': 0}
-    stop = time.time() + seconds
+    began = time.time()
+    stop = began + seconds
 
     def smtp_loop():
         i = 0
@@ -180,7 +183,7 @@ def move_load(f1_imap, f2_smtp, seconds):
                         return
                     time.sleep(0.2)
             with lock:
-                acked[mid] = attempts
+                acked[mid] = (attempts, round(time.time() - began, 1))
             i += 1
 
     def imap_loop():
@@ -207,7 +210,7 @@ def move_load(f1_imap, f2_smtp, seconds):
                     return
                 time.sleep(0.2)
             with lock:
-                acked[mid] = attempts
+                acked[mid] = (attempts, round(time.time() - began, 1))
             i += 1
         if m is not None:
             try:
@@ -240,11 +243,37 @@ def move_load(f1_imap, f2_smtp, seconds):
                 if '<' in header:
                     mid = header[header.index('<') + 1:header.index('>')]
                     counts[mid] = counts.get(mid, 0) + 1
-    bad = [mid for mid, attempts in acked.items() if (counts.get(mid, 0) != 1 if attempts == 1 else counts.get(mid, 0) < 1)]
+    # Each wrong one with how many copies are there, its attempts and when it was acknowledged
+    # (seconds after STARTED): a failure says lost from doubled, before the move from after it.
+    bad = [(mid, counts.get(mid, 0), attempts, at) for mid, (attempts, at) in acked.items()
+           if (counts.get(mid, 0) != 1 if attempts == 1 else counts.get(mid, 0) < 1)]
     print('ACKED', len(acked), 'SMTP', sum(1 for k in acked if 'smtp' in k), 'IMAP', sum(1 for k in acked if 'imap' in k))
     print('DISRUPTIONS', disruptions['smtp'], disruptions['imap'])
     print('WRONG', bad)
     m.logout()
+
+
+def smtp_once(smtp, mid):
+    try:
+        with smtplib.SMTP(HOST, smtp, timeout=90) as s:
+            s.sendmail('sender@example.org', [ONE], message('held delivery', mid))
+        print('ACKED', flush=True)
+    except smtplib.SMTPException as e:
+        print('REFUSED', e, flush=True)
+
+
+def count(imap, mid):
+    deadline = time.time() + 60
+    while True:
+        try:
+            m = login(imap, ONE, os.environ['ONE_PW'])
+            print('COUNT', count_mid(m, mid))
+            m.logout()
+            return
+        except (imaplib.IMAP4.error, imaplib.IMAP4.abort, OSError):
+            if time.time() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 if __name__ == '__main__':
@@ -259,3 +288,7 @@ if __name__ == '__main__':
         move_load(int(args[0]), int(args[1]), float(args[2]))
     elif cmd == 'smtp-burst':
         smtp_burst(int(args[0]), int(args[1]), int(args[2]))
+    elif cmd == 'smtp-once':
+        smtp_once(int(args[0]), args[1])
+    elif cmd == 'count':
+        count(int(args[0]), args[1])
