@@ -12,12 +12,12 @@ struct NodeKeyCLITests {
     static let label = "label-hall-ipad-5e21"
     static let passphrase = "the node's passphrase 1729"
 
-    static func serve(_ cli: CLIHarness, env: [String: String] = [:]) async throws -> ChildHandle {
+    static func serve(_ cli: CLIHarness, env: [String: String] = [:], within: Duration = .seconds(60)) async throws -> ChildHandle {
         var environment = ProcessInfo.processInfo.environment
         for (k, v) in env { environment[k] = v }
         let process = try ChildHandle(CLIHarness.binary, ["serve", "--data-dir", cli.dataDir, "--imap-port", "auto", "--managesieve-port", "auto", "--http-port", "auto", "--imaps-port", "off",
                                                           "--pop3-port", "off", "--pop3s-port", "off", "--smtp-port", "off"], environment: environment)
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + within
         while !process.stderrText.contains("listening: imap "), process.isRunning, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -101,14 +101,17 @@ struct NodeKeyCLITests {
         try await Self.copyAlone(cli, refusal: "the node key file \(outside)/node.key (recorded in")
         #expect(rename(outside + "/aside", outside + "/node.key") == 0)
 
-        // Sealed with a passphrase.
-        let sealed = try await cli.run(["node", "key", "move", "--passphrase"], env: ["SEALBOX_NODE_KEY_PASSPHRASE": Self.passphrase])
+        // Sealed with a passphrase. Each command below runs the passphrase's scrypt (128 MiB): seconds
+        // of CPU in a debug build, more on a CI machine running the other suites beside it.
+        let kdf = Duration.seconds(300)
+        let sealed = try await cli.run(["node", "key", "move", "--passphrase"], env: ["SEALBOX_NODE_KEY_PASSPHRASE": Self.passphrase], timeout: kdf)
         #expect(sealed.ok && sealed.stdout.contains("sealed with the passphrase"), "\(sealed.stdout)\(sealed.stderr)")
         try await Self.copyAlone(cli, refusal: "is sealed with a passphrase (node.key.sealed): set SEALBOX_NODE_KEY_PASSPHRASE or run from a terminal")
         let before = Self.snapshot(cli.dataDir)
-        let wrong = try await cli.run(["alias", "list"], env: ["SEALBOX_NODE_KEY_PASSPHRASE": "not the passphrase, sorry"])
+        let wrong = try await cli.run(["alias", "list"], env: ["SEALBOX_NODE_KEY_PASSPHRASE": "not the passphrase, sorry"], timeout: kdf)
         Self.expectOneLineRefusal(wrong, "wrong passphrase for the node key")
-        let wrongMove = try await cli.run(["node", "key", "move", "--to-data-directory"], env: ["SEALBOX_NODE_KEY_PASSPHRASE": "not the passphrase, sorry"])
+        let wrongMove = try await cli.run(["node", "key", "move", "--to-data-directory"], env: ["SEALBOX_NODE_KEY_PASSPHRASE": "not the passphrase, sorry"],
+                                         timeout: kdf)
         Self.expectOneLineRefusal(wrongMove, "wrong passphrase for the node key")
         #expect(Self.snapshot(cli.dataDir).filter { $0.key != "sealbox.lock" } == before.filter { $0.key != "sealbox.lock" })
         // serve without the passphrase (no terminal here): one line, before it listens.
@@ -116,10 +119,10 @@ struct NodeKeyCLITests {
                                               "--smtp-port", "off"])
         Self.expectOneLineRefusal(noPassphrase, "is sealed with a passphrase (node.key.sealed): set SEALBOX_NODE_KEY_PASSPHRASE")
         let withPassphrase = ["SEALBOX_NODE_KEY_PASSPHRASE": Self.passphrase]
-        let listed = try await cli.run(["alias", "list"], env: withPassphrase)
+        let listed = try await cli.run(["alias", "list"], env: withPassphrase, timeout: kdf)
         #expect(listed.ok && listed.stdout.contains(Self.forward), "\(listed.stdout)\(listed.stderr)")
         do {
-            let process = try await Self.serve(cli, env: withPassphrase)
+            let process = try await Self.serve(cli, env: withPassphrase, within: kdf)
             defer { process.terminate(); process.waitUntilExit() }
             let text = process.stderrText
             #expect(text.contains("node key: \(cli.dataDir)/node.key.sealed, sealed with a passphrase"), "\(text)")
@@ -128,7 +131,7 @@ struct NodeKeyCLITests {
         }
 
         // And back: the mailbox still opens with its password.
-        let back = try await cli.run(["node", "key", "move", "--to-data-directory"], env: withPassphrase)
+        let back = try await cli.run(["node", "key", "move", "--to-data-directory"], env: withPassphrase, timeout: kdf)
         #expect(back.ok && back.stdout.contains("the node key is back in"), "\(back.stdout)\(back.stderr)")
         let ls = try await cli.run(["mailbox", "ls", Self.address], env: ["SEALBOX_PASSWORD": password])
         #expect(ls.ok && ls.stdout.contains("INBOX"), "\(ls.stdout)\(ls.stderr)")
