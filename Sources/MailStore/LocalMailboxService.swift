@@ -163,7 +163,11 @@ public final class LocalMailboxService: MailboxService {
             await registry.detach(mailboxID: mailboxID)
             throw error
         }
-        let session = LocalMailboxSession(service: self, database: database, address: alias.address, passwordID: passwordID, quotaBytes: (try? await directory.quota(of: alias, nodeDefault: defaultQuotaBytes)) ?? alias.quotaBytes ?? defaultQuotaBytes)
+        // The quota is looked up when a command first needs it (an alias without its own means a
+        // read of its domain's default): a login that only reads costs no directory round trip for it.
+        let directory = self.directory, nodeDefault = defaultQuotaBytes
+        let quota = LazyQuota { (try? await directory.quota(of: alias, nodeDefault: nodeDefault)) ?? alias.quotaBytes ?? nodeDefault }
+        let session = LocalMailboxSession(service: self, database: database, address: alias.address, passwordID: passwordID, quota: quota)
         // A long absence: the login is answered now; the rest of the mail arrives as it moves.
         if !complete { requestDrain(mailboxID: mailboxID) }
         (cached ? UnlockMetrics.cached : UnlockMetrics.kdf).record(duration: ContinuousClock.now - started)
@@ -481,14 +485,17 @@ public final class LocalMailboxSession: MailboxSession {
     public let address: EmailAddress
     public let passwordID: String
     public let database: MailboxDatabase
-    let quotaBytes: Int64?
+    let quota: LazyQuota
     private let service: LocalMailboxService
     private let closed = AtomicFlag()
 
-    init(service: LocalMailboxService, database: MailboxDatabase, address: EmailAddress, passwordID: String, quotaBytes: Int64?) {
+    init(service: LocalMailboxService, database: MailboxDatabase, address: EmailAddress, passwordID: String, quota: LazyQuota) {
         self.service = service; self.database = database; self.address = address
-        self.passwordID = passwordID; self.quotaBytes = quotaBytes
+        self.passwordID = passwordID; self.quota = quota
     }
+
+    /// The mailbox's quota in bytes (nil: none), read once per session.
+    var quotaBytes: Int64? { get async { await quota.value() } }
 
     public var mailboxID: String { database.mailboxID }
 
@@ -505,19 +512,19 @@ public final class LocalMailboxSession: MailboxSession {
     public func append(to folder: String, message: [UInt8], flags: MessageFlags, keywords: [String], internalDate: Date?) async throws -> AppendResult {
         try service.checkDiskSpace()
         return try await database.append(to: folder, message: message, flags: flags, keywords: keywords,
-                                  internalDate: internalDate ?? Date(), quotaBytes: quotaBytes, origin: id)
+                                  internalDate: internalDate ?? Date(), quotaBytes: await quotaBytes, origin: id)
     }
     public func append(_ batch: [AppendRequest]) async throws -> [Result<AppendResult, MailStoreError>] {
         try service.checkDiskSpace()
-        return try await database.append(batch, quotaBytes: quotaBytes, origin: id)
+        return try await database.append(batch, quotaBytes: await quotaBytes, origin: id)
     }
     public func replace(in folder: String, uid: UID, with request: AppendRequest) async throws -> AppendResult {
         try service.checkDiskSpace()
-        return try await database.replace(in: folder, uid: uid, with: request, quotaBytes: quotaBytes, origin: id)
+        return try await database.replace(in: folder, uid: uid, with: request, quotaBytes: await quotaBytes, origin: id)
     }
     public func appendAll(_ batch: [AppendRequest]) async throws -> [AppendResult] {
         try service.checkDiskSpace()
-        return try await database.append(batch, quotaBytes: quotaBytes, origin: id, atomic: true).map { try $0.get() }
+        return try await database.append(batch, quotaBytes: await quotaBytes, origin: id, atomic: true).map { try $0.get() }
     }
     public func messages(in folder: String, uids: UIDSet?, changedSince: Int64?) async throws -> [MessageRecord] {
         try await database.messages(in: folder, uids: uids, changedSince: changedSince)
@@ -557,7 +564,7 @@ public final class LocalMailboxSession: MailboxSession {
     }
     public func copy(from source: String, uids: UIDSet, to target: String) async throws -> CopyResult {
         try service.checkDiskSpace()
-        return try await database.copy(from: source, uids: uids, to: target, quotaBytes: quotaBytes, origin: id)
+        return try await database.copy(from: source, uids: uids, to: target, quotaBytes: await quotaBytes, origin: id)
     }
     public func move(from source: String, uids: UIDSet, to target: String) async throws -> CopyResult {
         try await database.move(from: source, uids: uids, to: target, origin: id)
@@ -588,7 +595,7 @@ public final class LocalMailboxSession: MailboxSession {
         guard let passwords = try? await service.directory.passwords(aliasID: alias.id) else { return true }
         return alias.mailboxID == mailboxID && passwords.contains { $0.id == passwordID }
     }
-    public func quota() async throws -> (used: Int64, limit: Int64?) { (try await database.usage(), quotaBytes) }
+    public func quota() async throws -> (used: Int64, limit: Int64?) { (try await database.usage(), await quotaBytes) }
     public func changes(folder: String?) -> AsyncStream<MailboxChange> { database.changes(folder: folder) }
 
     public func close() async {
@@ -610,4 +617,20 @@ final class AtomicFlag: Sendable {
 enum UnlockMetrics {
     static let cached = CoreMetrics.Timer(label: "sealbox_mailbox_unlock_seconds", dimensions: [("path", "cached")])
     static let kdf = CoreMetrics.Timer(label: "sealbox_mailbox_unlock_seconds", dimensions: [("path", "kdf")])
+}
+
+/// A session's quota, looked up the first time a command needs it and kept for the session.
+/// Concurrent first uses may look it up twice; both get the same answer.
+final class LazyQuota: Sendable {
+    private let lookUp: @Sendable () async -> Int64?
+    private let known = Mutex<Int64??>(nil)
+
+    init(_ lookUp: @escaping @Sendable () async -> Int64?) { self.lookUp = lookUp }
+
+    func value() async -> Int64? {
+        if let known = known.withLock({ $0 }) { return known }
+        let found = await lookUp()
+        known.withLock { $0 = .some(found) }
+        return found
+    }
 }

@@ -39,6 +39,24 @@ struct MailboxServiceTests {
         await session.close()
     }
 
+    @Test("the quota is read when a command first needs it: the domain's default set after the login applies, an APPEND over it is refused")
+    func quotaReadWhenNeeded() async throws {
+        let password = try await setUp()
+        let session = try await service.unlock(address: address, password: password)
+        // Set after the login (the alias has no quota of its own): the session's first use sees it.
+        try await service.directory.setDefaultQuota(try Domain("example.com"), bytes: 1_000)
+        #expect(try await session.quota().limit == 1_000)
+        let big = [UInt8]("Subject: big\r\n\r\n".utf8) + [UInt8](repeating: 0x61, count: 2_000) + [13, 10]
+        await #expect(throws: MailStoreError.self) { _ = try await session.append(to: "INBOX", message: big, flags: [], keywords: [], internalDate: nil) }
+        // Kept for the session: a later change applies to the next login.
+        try await service.directory.setDefaultQuota(try Domain("example.com"), bytes: nil)
+        #expect(try await session.quota().limit == 1_000)
+        await session.close()
+        let next = try await service.unlock(address: address, password: password)
+        #expect(try await next.quota().limit == nil)
+        await next.close()
+    }
+
     @Test("a login records its password's use, at most once a minute")
     func passwordUse() async throws {
         let password = try await setUp()
