@@ -16,9 +16,10 @@ import Synchronization
 /// and retry), every session ended, the mailbox locked; its files and queued mail are copied to
 /// the target, which checks each file's size and SHA-256 and puts them in place; only then the
 /// lease moves (the placement names the target, the fencing token grows); then this node's copy is
-/// deleted. Deliveries that claimed the mailbox before the move began are waited for before
-/// anything is copied, and a drain cut off by the lock before its queue removal (`evicting`). A failure before the lease
-/// moves undoes the target's copy and leaves the mailbox here.
+/// deleted. Nothing is copied before the deliveries that claimed the mailbox just before the move
+/// have committed to the queue, nor before a drain cut off by the lock has finished its queue
+/// removal (`evicting`). A failure before the lease moves undoes the target's copy and leaves the
+/// mailbox here.
 public final class ClusterAdmin: StorageNodeAdmin {
     let node: SealboxNode
     let leases: StorageLeases
