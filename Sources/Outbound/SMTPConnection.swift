@@ -16,6 +16,9 @@ final class SMTPConnection {
     /// Reply lines taken from the stream so far (compared with what the decoder produced).
     private var linesRead = 0
     private var closed = false
+    /// The step whose deadline closed the channel (nil: none did). A timer that fires just as its
+    /// step completes closes the channel under the next step: that step's failure is this timeout.
+    private let timedOut = TimeoutRecord()
 
     init(channel: any Channel, inbound: NIOAsyncChannelInboundStream<ByteBuffer>,
          outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, statistics: LineStatistics, timeout: Duration,
@@ -114,17 +117,16 @@ final class SMTPConnection {
     /// Runs `body`; when `timeout` passes first the channel is closed (which ends the read or write)
     /// and the error says which step timed out.
     private func withDeadline<T>(during step: String, timeout: Duration, _ body: () async throws -> T) async throws -> T {
-        let fired = TimeoutFlag()
-        let channel = self.channel
+        let channel = self.channel, timedOut = self.timedOut
         let task = channel.eventLoop.scheduleTask(in: SMTPRelayClient.timeAmount(timeout)) {
-            fired.set()
+            timedOut.record(step: step, after: timeout)
             channel.close(promise: nil)
         }
         defer { task.cancel() }
         do {
             return try await body()
         } catch {
-            if fired.isSet {
+            if let (step, timeout) = timedOut.first {
                 throw SMTPRelayClient.RelayError(permanent: false, code: nil,
                                                  description: "timed out after \(timeout) waiting during \(step)")
             }
@@ -133,10 +135,11 @@ final class SMTPConnection {
     }
 }
 
-final class TimeoutFlag: Sendable {
-    private let value = Mutex(false)
-    func set() { value.withLock { $0 = true } }
-    var isSet: Bool { value.withLock { $0 } }
+/// The first deadline of a connection that fired: its step and its time.
+final class TimeoutRecord: Sendable {
+    private let value = Mutex<(step: String, after: Duration)?>(nil)
+    func record(step: String, after: Duration) { value.withLock { if $0 == nil { $0 = (step, after) } } }
+    var first: (step: String, after: Duration)? { value.withLock { $0 } }
 }
 
 /// MailCore's dot-stuffer for DATA (RFC 5321 §4.5.2: a line that begins with "." gets another;
