@@ -33,7 +33,8 @@ def sealbox(*argv, stdin=b"", password=None):
 
 class IMAP:
     def __init__(self, password, address=None):
-        self.s = socket.create_connection(("127.0.0.1", args.port), timeout=10)
+        # 60 s: a login runs a KDF, slow on a loaded two-core CI machine beside the other suites.
+        self.s = socket.create_connection(("127.0.0.1", args.port), timeout=60)
         self.f = self.s.makefile("rb")
         self.f.readline()
         self.send(f'a LOGIN {address or args.address} "{password}"')
@@ -69,7 +70,7 @@ imap.send("c IDLE")
 if not imap.line().startswith(b"+"):
     sys.exit("FAIL no IDLE continuation")
 
-# deliver → EXISTS while idling (the socket's 10 s timeout bounds the wait).
+# deliver → EXISTS while idling (the socket's timeout bounds the wait).
 sealbox("deliver", args.address, stdin=b"Subject: live\r\n\r\nbody\r\n")
 line = imap.line()
 if not line.endswith(b"EXISTS\r\n"):
