@@ -103,11 +103,11 @@ final class DrainCoordinator: Sendable {
     func finished(_ mailboxID: String) { _ = state.withLock { $0.removeValue(forKey: mailboxID) } }
 }
 
-/// Deliveries between their claim of a mailbox and their queue commit, by mailbox. A move marks the
-/// mailbox as moving (claims fail from then on) and then waits until none is left: a delivery that
-/// claimed just before cannot commit to this node's queue after the queue was copied (it would be
-/// answered 250 and deleted with the moved mailbox's queue).
-final class QueueWriters: Sendable {
+/// How many tasks are inside some span of work, by mailbox: deliveries between their claim and
+/// their queue commit (`LocalMailboxService.queueWriters`: a move marks the mailbox as moving, so
+/// no new one claims it, and waits until none is left, so that a delivery cannot commit to this
+/// node's queue after the queue was copied), drains running (`SealedQueue.isDraining`).
+final class MailboxCounter: Sendable {
     private let counts = Mutex<[String: Int]>([:])
 
     func enter(_ mailboxIDs: [String]) {

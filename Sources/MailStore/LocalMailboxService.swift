@@ -22,7 +22,7 @@ public final class LocalMailboxService: MailboxService {
     /// One background drain per unlocked mailbox at a time, however many deliveries ask for it.
     let drains = DrainCoordinator()
     /// Deliveries that claimed a mailbox and have not committed to the queue yet (a move waits for them).
-    let queueWriters = QueueWriters()
+    let queueWriters = MailboxCounter()
     /// How long a login moves queued mail before it is answered (nil: all of it, as the CLI wants
     /// before it lists or exports). The rest moves in the background; sessions see it arrive.
     private let loginDrainBudgetValue = Mutex<Duration?>(nil)

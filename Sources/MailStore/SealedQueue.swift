@@ -16,7 +16,7 @@ public final class SealedQueue: Sendable {
     let groupCommit: QueueGroupCommit
     let path: String
     /// Drains running, by mailbox (`isDraining`).
-    private let draining = Mutex<[String: Int]>([:])
+    private let draining = MailboxCounter()
 
     public struct Entry: Sendable {
         public var seq: Int64
@@ -182,7 +182,7 @@ public final class SealedQueue: Sendable {
     }
 
     /// Whether a drain into the mailbox is running in this process.
-    public func isDraining(mailboxID: String) -> Bool { draining.withLock { $0[mailboxID] != nil } }
+    public func isDraining(mailboxID: String) -> Bool { draining.count(mailboxID) > 0 }
 
     /// Mailboxes that have queued mail.
     public func mailboxesWithMail() async throws -> [String] {
@@ -204,8 +204,8 @@ public final class SealedQueue: Sendable {
     /// the queue was emptied (a login answers at once and leaves the rest to a background drain).
     public func drain(into mailbox: MailboxDatabase, until deadline: ContinuousClock.Instant?) async throws -> (moved: Int, complete: Bool) {
         let mailboxID = mailbox.mailboxID
-        draining.withLock { $0[mailboxID, default: 0] += 1 }
-        defer { draining.withLock { d in d[mailboxID] = (d[mailboxID] ?? 1) > 1 ? d[mailboxID]! - 1 : nil } }
+        draining.enter([mailboxID])
+        defer { draining.leave([mailboxID]) }
         var done = try await mailbox.drainedQueueSeq()
         try await remove(mailboxID: mailbox.mailboxID, through: done)
         var moved = 0
