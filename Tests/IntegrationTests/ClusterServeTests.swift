@@ -86,6 +86,15 @@ struct ClusterServeTests {
 
         func cli(_ name: String) -> CLIHarness { CLIHarness(dataDir: root + "/\(name)") }
 
+        /// example.com, the alias `address` and its first password, made with `node`'s CLI before
+        /// it serves (the node leases the mailbox file it finds when it joins). Returns the password.
+        func makeMailbox(_ address: String, node: String = "s1", env: [String: String]) async throws -> String {
+            #expect(try await cli(node).run(["domain", "add", "example.com"], env: env).ok)
+            #expect(try await cli(node).run(["alias", "add", address], env: env).ok)
+            return try await cli(node).run(["password", "generate", address], env: env).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
         func storage(_ name: String, extra: [String: String] = [:]) throws -> Node {
             let rpc = ServeProcess.freePort()
             return try Node(name: name, dataDir: root + "/\(name)",
@@ -246,10 +255,7 @@ struct ClusterServeTests {
         let cluster = try await Fixture.make(nodes: ["s1", "s2", "f1"])
         defer { cluster.cleanUp() }
         let env = cluster.environment("s1")
-        #expect(try await cluster.cli("s1").run(["domain", "add", "example.com"], env: env).ok)
-        #expect(try await cluster.cli("s1").run(["alias", "add", "one@example.com"], env: env).ok)
-        let password = try await cluster.cli("s1").run(["password", "generate", "one@example.com"], env: env).stdout
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let password = try await cluster.makeMailbox("one@example.com", env: env)
         // s1 holds each delivery for 4 s between its claim of the mailbox and its queue commit.
         let s1 = try cluster.storage("s1", extra: ["SEALBOX_FAULT_DELAY": "inbound.afterClaim:4000"])
         defer { s1.stop() }
@@ -288,10 +294,7 @@ struct ClusterServeTests {
         }
         let shortLeases = ["SEALBOX_CLUSTER_LEASE_SECONDS": "6", "SEALBOX_CLUSTER_SHARED_STORAGE": "true"]
         let env = cluster.environment("s1", shortLeases)
-        #expect(try await cluster.cli("s1").run(["domain", "add", "example.com"], env: env).ok)
-        #expect(try await cluster.cli("s1").run(["alias", "add", "one@example.com"], env: env).ok)
-        let password = try await cluster.cli("s1").run(["password", "generate", "one@example.com"], env: env).stdout
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let password = try await cluster.makeMailbox("one@example.com", env: env)
         let s1 = try cluster.storage("s1", extra: shortLeases)
         defer { s1.stop() }
         let s2 = try cluster.storage("s2", extra: shortLeases)
@@ -325,10 +328,7 @@ struct ClusterServeTests {
         defer { cluster.cleanUp() }
         let backups = ["SEALBOX_BACKUP_DESTINATION": "file://" + cluster.root + "/backups", "SEALBOX_CLUSTER_LEASE_SECONDS": "6"]
         let env = cluster.environment("s1", backups)
-        #expect(try await cluster.cli("s1").run(["domain", "add", "example.com"], env: env).ok)
-        #expect(try await cluster.cli("s1").run(["alias", "add", "one@example.com"], env: env).ok)
-        let password = try await cluster.cli("s1").run(["password", "generate", "one@example.com"], env: env).stdout
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let password = try await cluster.makeMailbox("one@example.com", env: env)
         let s1 = try cluster.storage("s1", extra: backups)
         defer { s1.stop() }
         let s2 = try cluster.storage("s2", extra: backups)
@@ -362,10 +362,7 @@ struct ClusterServeTests {
         let cluster = try await Fixture.make(nodes: ["s1", "f1"], ownDatabaseServer: true)
         defer { cluster.cleanUp() }
         let env = cluster.environment("s1")
-        #expect(try await cluster.cli("s1").run(["domain", "add", "example.com"], env: env).ok)
-        #expect(try await cluster.cli("s1").run(["alias", "add", "two@example.com"], env: env).ok)
-        let password = try await cluster.cli("s1").run(["password", "generate", "two@example.com"], env: env).stdout
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let password = try await cluster.makeMailbox("two@example.com", env: env)
         let s1 = try cluster.storage("s1")
         defer { s1.stop() }
         let f1 = try cluster.frontend("f1")
