@@ -23,146 +23,149 @@ extension IMAPSession {
         let live = seqs.filter { !view.isExpunged(view.uids[$0 - 1]) }
         let missing = live.count < seqs.count
         let plan = FetchPlan(attrs)
-        // The bytes of the first batch come in the states' read: a one-message FETCH BODY[] (how
-        // mbsync and most clients download) is one read.
-        // Likewise the kept ENVELOPE/BODYSTRUCTURE of a batch-sized FETCH (a client's page of
-        // envelopes) come in the states' read.
-        var records: [MessageRecord] = [], contents: [UID: [UInt8]] = [:]
-        var firstEncoded: [String: [UID: [UInt8]]]?
-        if !live.isEmpty {
-            let uids = view.uidSet(live), since = changedSince.map { Int64(clamping: $0) }
+        var unknownEncoding = false, answered = 0
+        // Without bytes to read, the states come in chunks, each with the chunk's kept
+        // ENVELOPE/BODYSTRUCTURE in the same read (one visit of each message row), so memory stays
+        // bounded however many messages the FETCH names. With bytes, the states of all come in one
+        // read with the first batch's bytes: a one-message FETCH BODY[] (how mbsync and most
+        // clients download) is one read.
+        let chunkSize = plan.prefetch == nil ? FetchPlan.statesChunk : max(live.count, 1)
+        for chunkStart in stride(from: 0, to: live.count, by: chunkSize) {
+            let chunk = live[chunkStart..<min(chunkStart + chunkSize, live.count)]
+            var records: [MessageRecord] = [], contents: [UID: [UInt8]] = [:]
+            var kept: [String: [UID: [UInt8]]]?
+            let uids = view.uidSet(Array(chunk)), since = changedSince.map { Int64(clamping: $0) }
             if let prefetch = plan.prefetch {
                 (records, contents) = try await mailbox.messageStates(in: view.path, uids: uids, changedSince: since, prefetch: prefetch)
-            } else if !plan.structureKinds.isEmpty, live.count <= FetchPlan.batchSize {
-                (records, firstEncoded) = try await mailbox.messageStates(in: view.path, uids: uids, changedSince: since, derived: plan.structureKinds)
+            } else if !plan.structureKinds.isEmpty {
+                (records, kept) = try await mailbox.messageStates(in: view.path, uids: uids, changedSince: since, derived: plan.structureKinds)
             } else {
                 records = try await mailbox.messageStates(in: view.path, uids: uids, changedSince: since)
             }
-        }
-        // \Seen set implicitly by BODY[…] / RFC822 / RFC822.TEXT (not in EXAMINE).
-        var newlySeen = Set<UID>()
-        if !view.readOnly, attrs.contains(where: \.setsSeen) {
-            let unseen = records.filter { !$0.flags.contains(.seen) }.map(\.uid)
-            if !unseen.isEmpty {
-                let result = try await mailbox.storeFlags(in: view.path, uids: UIDSet(unseen), operation: .add, flags: .seen,
-                                                          keywords: [], unchangedSince: nil)
-                let byUIDMap = Dictionary(result.updated.map { ($0.uid, $0) }, uniquingKeysWith: { a, _ in a })
-                for i in records.indices {
-                    if let r = byUIDMap[records[i].uid] {
-                        records[i] = r
-                        newlySeen.insert(r.uid)
-                        if let seq = selected?.sequenceNumber(of: r.uid) { selected?.setFlags(seq: seq, r.flags, r.keywords) }
-                    }
-                }
-            }
-        }
-        if attrs.contains(.flags) || !newlySeen.isEmpty { announceKeywords(of: records) }
-        var unknownEncoding = false
-        // In batches: the stored structures and headers of a batch come in one read each, and
-        // memory stays bounded however many messages the FETCH names.
-        for batch in stride(from: 0, to: records.count, by: FetchPlan.batchSize).map({ records[$0..<min($0 + FetchPlan.batchSize, records.count)] }) {
-            let batchUIDs = UIDSet(batch.map { $0.uid ... $0.uid })
-            let encoded = try await encodedStructures(plan.structureKinds, of: batch, mailbox: mailbox, path: view.path, kept: firstEncoded)
-            firstEncoded = nil
-            let headers = plan.needsHeader ? try await mailbox.messageHeaders(in: view.path, uids: batchUIDs) : [:]
-            var previews: [UID: String] = [:]
-            if let lazy = plan.preview { previews = try await previewTexts(batch, lazy: lazy, mailbox: mailbox, path: view.path) }
-            if let prefetch = plan.prefetch {
-                let unread = batch.filter { contents[$0.uid] == nil && $0.size < prefetch.below }
-                if unread.count > 1 {
-                    contents.merge(try await mailbox.messageBytes(in: view.path, uids: UIDSet(unread.map { $0.uid ... $0.uid }), prefetch: prefetch),
-                                   uniquingKeysWith: { a, _ in a })
-                }
-            }
-            for record in batch {
-                guard let seq = selected?.sequenceNumber(of: record.uid) else { continue }
-                var message: MIMEMessage?
-                var raw: [UInt8] = []
-                // A large whole message goes out piece by piece, never whole in memory.
-                var reader: MessageReader?
-                if plan.streamable && record.size >= FetchPlan.streamThreshold {
-                    guard let r = try await mailbox.messageReader(in: view.path, uid: record.uid) else { continue }
-                    reader = r
-                } else if plan.needsBytes {
-                    // Read with the others unless the batch's byte budget left it out.
-                    var read = contents.removeValue(forKey: record.uid)
-                    if read == nil { read = try await mailbox.messageBytes(in: view.path, uid: record.uid) }
-                    guard let bytes = read else { continue }
-                    raw = bytes
-                    if plan.needsParse { message = MIMEMessage.parse(bytes) }
-                }
-                if plan.structureKinds.contains(where: { encoded[$0]?[record.uid] == nil }) { continue }  // expunged meanwhile
-                // The header alone answers BODY[HEADER…] and RFC822.HEADER (a header-only parse).
-                let header = plan.needsHeader ? headers[record.uid].map { MIMEMessage.parse($0) } : nil
-                if plan.needsHeader && header == nil { continue }
-                var items: [FetchResponseItem] = []
-                var streamed: (index: Int, name: String)?
-                let recent = selected?.recent.contains(record.uid) ?? false
-                for a in attrs {
-                    switch a {
-                    case .rfc822 where reader != nil: streamed = (items.count, "RFC822")
-                    case .bodySection where reader != nil && FetchPlan.wholeMessage(a): streamed = (items.count, a.responseName)
-                    case .uid: items.append(.uid(record.uid))
-                    case .flags: items.append(.flags(imapFlags(record.flags, record.keywords, recent: recent)))
-                    case .internalDate: items.append(.internalDate(record.internalDate))
-                    case .rfc822Size: items.append(.rfc822Size(record.size))
-                    case .modSeq: items.append(.modSeq(UInt64(max(record.modSeq, 1))))
-                    case .saveDate: items.append(.saveDate(record.saveDate))
-                    case .emailID: if let id = record.emailID { items.append(.emailID(Self.emailObjectID(id))) }
-                    case .threadID: items.append(.threadID(record.threadID.map(Self.threadObjectID)))
-                    case .preview(let lazy): items.append(.preview(previews[record.uid] ?? (lazy ? nil : "")))
-                    case .envelope: items.append(.envelope(encoded[FetchPlan.envelopeKind]![record.uid]!))
-                    case .body: items.append(.body(encoded[FetchPlan.bodyKind]![record.uid]!))
-                    case .bodyStructure: items.append(.bodyStructure(encoded[FetchPlan.bodyStructureKind]![record.uid]!))
-                    case .rfc822:
-                        items.append(.section(name: "RFC822", origin: nil, data: MIMEMessage.imapLiteralSafe(raw), literal8: false))
-                    case .rfc822Header:
-                        let data = header!.section(IMAPSection(part: [], kind: .header)) ?? []
-                        items.append(.section(name: "RFC822.HEADER", origin: nil, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
-                    case .rfc822Text:
-                        let data = message!.section(IMAPSection(part: [], kind: .text)) ?? []
-                        items.append(.section(name: "RFC822.TEXT", origin: nil, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
-                    case .bodySection(let section, let partial, _):
-                        var data = (FetchPlan.headerOnly(section) ? header : message).map { $0.section(section) ?? [] } ?? raw
-                        if let partial { data = MIMEMessage.partial(data, offset: partial.offset, count: partial.length) }
-                        items.append(.section(name: a.responseName, origin: partial?.offset, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
-                    case .binary(let part, let partial, _):
-                        // A part BINARY cannot decode is left out of the response, which ends in
-                        // NO [UNKNOWN-CTE] (RFC 3516 §4.3), as Dovecot answers.
-                        if message!.hasUnknownTransferEncoding(part: part) { unknownEncoding = true; continue }
-                        guard var data = message!.binary(part: part) else {
-                            items.append(.section(name: a.responseName, origin: partial?.offset, data: nil, literal8: false))
-                            continue
+            answered += records.count
+            // \Seen set implicitly by BODY[…] / RFC822 / RFC822.TEXT (not in EXAMINE).
+            var newlySeen = Set<UID>()
+            if !view.readOnly, attrs.contains(where: \.setsSeen) {
+                let unseen = records.filter { !$0.flags.contains(.seen) }.map(\.uid)
+                if !unseen.isEmpty {
+                    let result = try await mailbox.storeFlags(in: view.path, uids: UIDSet(unseen), operation: .add, flags: .seen,
+                                                              keywords: [], unchangedSince: nil)
+                    let byUIDMap = Dictionary(result.updated.map { ($0.uid, $0) }, uniquingKeysWith: { a, _ in a })
+                    for i in records.indices {
+                        if let r = byUIDMap[records[i].uid] {
+                            records[i] = r
+                            newlySeen.insert(r.uid)
+                            if let seq = selected?.sequenceNumber(of: r.uid) { selected?.setFlags(seq: seq, r.flags, r.keywords) }
                         }
-                        if let partial { data = MIMEMessage.partial(data, offset: partial.offset, count: partial.length) }
-                        items.append(.section(name: a.responseName, origin: partial?.offset, data: data, literal8: data.contains(0)))
-                    case .binarySize(let part):
-                        if message!.hasUnknownTransferEncoding(part: part) { unknownEncoding = true; continue }
-                        // a part that does not exist has size 0, as in Dovecot
-                        items.append(.binarySize(part: part, size: message!.binarySize(part: part) ?? 0))
                     }
                 }
-                if newlySeen.contains(record.uid) {
-                    // RFC 3501 §6.4.5: the \Seen just set is reported; with CONDSTORE its new MODSEQ
-                    // too (RFC 7162 §3.2), so the client's cache follows the change it caused.
-                    if !attrs.contains(.flags) { items.append(.flags(imapFlags(record.flags, record.keywords, recent: recent))) }
-                    if selected?.condStore == true && !attrs.contains(.modSeq) { items.append(.modSeq(UInt64(max(record.modSeq, 1)))) }
+            }
+            if attrs.contains(.flags) || !newlySeen.isEmpty { announceKeywords(of: records) }
+            // In batches: the stored structures and headers of a batch come in one read each, and
+            // memory stays bounded however many messages the FETCH names.
+            for batch in stride(from: 0, to: records.count, by: FetchPlan.batchSize).map({ records[$0..<min($0 + FetchPlan.batchSize, records.count)] }) {
+                let batchUIDs = UIDSet(batch.map { $0.uid ... $0.uid })
+                let encoded = try await encodedStructures(plan.structureKinds, of: batch, mailbox: mailbox, path: view.path, kept: kept)
+                let headers = plan.needsHeader ? try await mailbox.messageHeaders(in: view.path, uids: batchUIDs) : [:]
+                var previews: [UID: String] = [:]
+                if let lazy = plan.preview { previews = try await previewTexts(batch, lazy: lazy, mailbox: mailbox, path: view.path) }
+                if let prefetch = plan.prefetch {
+                    let unread = batch.filter { contents[$0.uid] == nil && $0.size < prefetch.below }
+                    if unread.count > 1 {
+                        contents.merge(try await mailbox.messageBytes(in: view.path, uids: UIDSet(unread.map { $0.uid ... $0.uid }), prefetch: prefetch),
+                                       uniquingKeysWith: { a, _ in a })
+                    }
                 }
-                // Every item was refused (UNKNOWN-CTE): a FETCH response needs one, so it carries
-                // the UID, as Dovecot's does.
-                if items.isEmpty && streamed == nil { items.append(.uid(record.uid)) }
-                if let reader, let streamed {
-                    try await stream(reader, sequenceNumber: UInt32(seq), items: items, at: streamed.index, name: streamed.name)
-                } else {
-                    untagged(.fetch(sequenceNumber: UInt32(seq), items: items))
+                for record in batch {
+                    guard let seq = selected?.sequenceNumber(of: record.uid) else { continue }
+                    var message: MIMEMessage?
+                    var raw: [UInt8] = []
+                    // A large whole message goes out piece by piece, never whole in memory.
+                    var reader: MessageReader?
+                    if plan.streamable && record.size >= FetchPlan.streamThreshold {
+                        guard let r = try await mailbox.messageReader(in: view.path, uid: record.uid) else { continue }
+                        reader = r
+                    } else if plan.needsBytes {
+                        // Read with the others unless the batch's byte budget left it out.
+                        var read = contents.removeValue(forKey: record.uid)
+                        if read == nil { read = try await mailbox.messageBytes(in: view.path, uid: record.uid) }
+                        guard let bytes = read else { continue }
+                        raw = bytes
+                        if plan.needsParse { message = MIMEMessage.parse(bytes) }
+                    }
+                    if plan.structureKinds.contains(where: { encoded[$0]?[record.uid] == nil }) { continue }  // expunged meanwhile
+                    // The header alone answers BODY[HEADER…] and RFC822.HEADER (a header-only parse).
+                    let header = plan.needsHeader ? headers[record.uid].map { MIMEMessage.parse($0) } : nil
+                    if plan.needsHeader && header == nil { continue }
+                    var items: [FetchResponseItem] = []
+                    var streamed: (index: Int, name: String)?
+                    let recent = selected?.recent.contains(record.uid) ?? false
+                    for a in attrs {
+                        switch a {
+                        case .rfc822 where reader != nil: streamed = (items.count, "RFC822")
+                        case .bodySection where reader != nil && FetchPlan.wholeMessage(a): streamed = (items.count, a.responseName)
+                        case .uid: items.append(.uid(record.uid))
+                        case .flags: items.append(.flags(imapFlags(record.flags, record.keywords, recent: recent)))
+                        case .internalDate: items.append(.internalDate(record.internalDate))
+                        case .rfc822Size: items.append(.rfc822Size(record.size))
+                        case .modSeq: items.append(.modSeq(UInt64(max(record.modSeq, 1))))
+                        case .saveDate: items.append(.saveDate(record.saveDate))
+                        case .emailID: if let id = record.emailID { items.append(.emailID(Self.emailObjectID(id))) }
+                        case .threadID: items.append(.threadID(record.threadID.map(Self.threadObjectID)))
+                        case .preview(let lazy): items.append(.preview(previews[record.uid] ?? (lazy ? nil : "")))
+                        case .envelope: items.append(.envelope(encoded[FetchPlan.envelopeKind]![record.uid]!))
+                        case .body: items.append(.body(encoded[FetchPlan.bodyKind]![record.uid]!))
+                        case .bodyStructure: items.append(.bodyStructure(encoded[FetchPlan.bodyStructureKind]![record.uid]!))
+                        case .rfc822:
+                            items.append(.section(name: "RFC822", origin: nil, data: MIMEMessage.imapLiteralSafe(raw), literal8: false))
+                        case .rfc822Header:
+                            let data = header!.section(IMAPSection(part: [], kind: .header)) ?? []
+                            items.append(.section(name: "RFC822.HEADER", origin: nil, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
+                        case .rfc822Text:
+                            let data = message!.section(IMAPSection(part: [], kind: .text)) ?? []
+                            items.append(.section(name: "RFC822.TEXT", origin: nil, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
+                        case .bodySection(let section, let partial, _):
+                            var data = (FetchPlan.headerOnly(section) ? header : message).map { $0.section(section) ?? [] } ?? raw
+                            if let partial { data = MIMEMessage.partial(data, offset: partial.offset, count: partial.length) }
+                            items.append(.section(name: a.responseName, origin: partial?.offset, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
+                        case .binary(let part, let partial, _):
+                            // A part BINARY cannot decode is left out of the response, which ends in
+                            // NO [UNKNOWN-CTE] (RFC 3516 §4.3), as Dovecot answers.
+                            if message!.hasUnknownTransferEncoding(part: part) { unknownEncoding = true; continue }
+                            guard var data = message!.binary(part: part) else {
+                                items.append(.section(name: a.responseName, origin: partial?.offset, data: nil, literal8: false))
+                                continue
+                            }
+                            if let partial { data = MIMEMessage.partial(data, offset: partial.offset, count: partial.length) }
+                            items.append(.section(name: a.responseName, origin: partial?.offset, data: data, literal8: data.contains(0)))
+                        case .binarySize(let part):
+                            if message!.hasUnknownTransferEncoding(part: part) { unknownEncoding = true; continue }
+                            // a part that does not exist has size 0, as in Dovecot
+                            items.append(.binarySize(part: part, size: message!.binarySize(part: part) ?? 0))
+                        }
+                    }
+                    if newlySeen.contains(record.uid) {
+                        // RFC 3501 §6.4.5: the \Seen just set is reported; with CONDSTORE its new MODSEQ
+                        // too (RFC 7162 §3.2), so the client's cache follows the change it caused.
+                        if !attrs.contains(.flags) { items.append(.flags(imapFlags(record.flags, record.keywords, recent: recent))) }
+                        if selected?.condStore == true && !attrs.contains(.modSeq) { items.append(.modSeq(UInt64(max(record.modSeq, 1)))) }
+                    }
+                    // Every item was refused (UNKNOWN-CTE): a FETCH response needs one, so it carries
+                    // the UID, as Dovecot's does.
+                    if items.isEmpty && streamed == nil { items.append(.uid(record.uid)) }
+                    if let reader, let streamed {
+                        try await stream(reader, sequenceNumber: UInt32(seq), items: items, at: streamed.index, name: streamed.name)
+                    } else {
+                        untagged(.fetch(sequenceNumber: UInt32(seq), items: items))
+                    }
+                    try await flushIfLarge()
                 }
-                try await flushIfLarge()
             }
         }
         try await sendUpdates(expungeAllowed: byUID)
         if unknownEncoding {
             no(tag, "Unknown Content-Transfer-Encoding", code: .other("UNKNOWN-CTE"))
-        } else if !byUID, missing || (changedSince == nil && records.count < live.count) {
+        } else if !byUID, missing || (changedSince == nil && answered < live.count) {
             no(tag, "Some of the requested messages no longer exist", code: .expungeIssued)
         } else {
             ok(tag, "FETCH completed")
@@ -262,6 +265,10 @@ struct FetchStreamAborted: Error {}
 /// message records and need none of these.
 struct FetchPlan {
     static let batchSize = 256
+    /// Without bytes to read, the states (and kept structures) of this many messages come in one
+    /// read (ENVELOPE or BODYSTRUCTURE of 1,024 messages: some 1 MB); their headers, previews
+    /// and missing structures a batch at a time.
+    static let statesChunk = 1024
     /// Whole messages at least this large are streamed (when the FETCH needs nothing else of the bytes).
     static let streamThreshold = 1 << 20
     var needsHeader = false, needsBytes = false, needsParse = false

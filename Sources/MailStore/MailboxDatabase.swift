@@ -681,33 +681,68 @@ public final class MailboxDatabase: Sendable {
     }
 
     /// The states of `uids` (as `messages(…, facts: false)`) and the derived bytes of `kinds` kept
-    /// for them, in one read.
+    /// for them, in one read and one statement: each message row is visited once, with the kept
+    /// bytes of each kind joined to it (a FETCH of ENVELOPE or BODYSTRUCTURE reads its batch this way).
     public func messages(in folderPath: String, uids: UIDSet, changedSince: Int64?, derived kinds: [String]) async throws
         -> (records: [MessageRecord], derived: [String: [UID: [UInt8]]]) {
         let path = try Self.normalizePath(folderPath)
         guard !kinds.isEmpty, kinds.count <= 8 else { return (try await messages(in: path, uids: uids, changedSince: changedSince, facts: false), [:]) }
         return try await read(small: uids.uidCount <= Self.smallReadMessages) { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            let records = try Self.records(db, folderID: folder.id, uids: uids, changedSince: changedSince, facts: false).records
-            return (records, try Self.derived(db, kinds, folderID: folder.id, uids: uids))
+            var condition = " WHERE m.folder_id = ?", arguments: StatementArguments = [folder.id]
+            if let changedSince { condition += " AND m.modseq > ?"; arguments += [changedSince] }
+            let keywords = try Self.keywords(db, condition: condition, arguments: arguments, uids: uids)
+            var found = Self.derivedTable(kinds, capacity: uids.uidCount)
+            let records = try Self.states(db, select: Self.stateSelect(joining: kinds), condition: condition,
+                                          arguments: StatementArguments(kinds) + arguments, uids: uids, keywords: keywords) { s, uid in
+                Self.readDerivedColumns(s, from: 9, kinds: kinds, uid: uid, into: &found)
+            }.records
+            return (records, found.filter { !$0.value.isEmpty })
         }
     }
 
-    /// The derived bytes of `kinds` (at most 8) kept for the messages of `uids` in a folder.
+    /// The derived bytes of `kinds` (at most 8) kept for the messages of `uids` in a folder: one
+    /// statement joining each kind's row to the message (no kind names read back per row).
     static func derived(_ db: Database, _ kinds: [String], folderID: Int64, uids: UIDSet) throws -> [String: [UID: [UInt8]]] {
-        let marks = Array(repeating: "?", count: kinds.count).joined(separator: ", ")
-        let sql = """
-            SELECT m.uid, d.kind, d.data FROM messages m JOIN content_derived d ON d.content_id = m.content_id
-            WHERE m.folder_id = ? AND d.kind IN (\(marks))
-            """
-        var found: [String: [UID: [UInt8]]] = [:]
-        try forEachRow(db, sql: sql, arguments: [folderID] + StatementArguments(kinds), uids: uids, column: "m.uid", order: "m.uid") { _, s in
-            guard let kind = sqlite3_column_text(s, 1).map({ String(cString: $0) }) else { return }
-            var data: [UInt8] = []
-            appendBlob(s, column: 2, to: &data)
-            found[kind, default: [:]][UID(truncatingIfNeeded: sqlite3_column_int64(s, 0))] = data
+        let joins = kinds.indices.map { "d\($0).data" }.joined(separator: ", ")
+        let sql = "SELECT m.uid, \(joins) FROM messages m" + derivedJoins(kinds.count) + " WHERE m.folder_id = ?"
+        var found = derivedTable(kinds, capacity: uids.uidCount)
+        try forEachRow(db, sql: sql, arguments: StatementArguments(kinds) + [folderID], uids: uids, column: "m.uid", order: "m.uid") { _, s in
+            readDerivedColumns(s, from: 1, kinds: kinds, uid: UID(truncatingIfNeeded: sqlite3_column_int64(s, 0)), into: &found)
         }
-        return found
+        return found.filter { !$0.value.isEmpty }
+    }
+
+    /// `LEFT JOIN`s of `content_derived` (aliases d0, d1, …) on the message's content, one per
+    /// kind, each kind a bound parameter.
+    static func derivedJoins(_ count: Int) -> String {
+        var sql = ""
+        for i in 0..<count { sql += " LEFT JOIN content_derived d\(i) ON d\(i).content_id = m.content_id AND d\(i).kind = ?" }
+        return sql
+    }
+
+    /// `stateSelect` with the derived bytes of `kinds` as columns 9, 10, … (see `derivedJoins`).
+    static func stateSelect(joining kinds: [String]) -> String {
+        var sql = stateColumns
+        for i in kinds.indices { sql += ", d\(i).data" }
+        return sql + " FROM messages m" + derivedJoins(kinds.count)
+    }
+
+    /// An empty table for each kind (those left empty are dropped from the answer).
+    static func derivedTable(_ kinds: [String], capacity: Int) -> [String: [UID: [UInt8]]] {
+        var table: [String: [UID: [UInt8]]] = [:]
+        for kind in kinds { table[kind] = Dictionary(minimumCapacity: min(capacity, 4096)) }
+        return table
+    }
+
+    /// The derived columns `first`, `first + 1`, … of a row (one per kind; NULL where none is kept).
+    static func readDerivedColumns(_ s: SQLiteStatement, from first: Int32, kinds: [String], uid: UID,
+                                   into found: inout [String: [UID: [UInt8]]]) {
+        for (i, kind) in kinds.enumerated() where sqlite3_column_type(s, first + Int32(i)) != SQLITE_NULL {
+            var data: [UInt8] = []
+            appendBlob(s, column: first + Int32(i), to: &data)
+            found[kind]![uid] = data
+        }
     }
 
     /// Keeps derived bytes with the contents of the given messages (a message gone meanwhile is skipped).
@@ -1500,10 +1535,14 @@ extension MailboxDatabase {
     /// does), read straight from SQLite's columns: decoding thousands of rows through GRDB's
     /// generic `Row` (a copy of each row, a generic metadata lookup per value) was most of the
     /// cost of a `FETCH 1:* (FLAGS)` or a resync.
-    static func states(_ db: Database, condition: String, arguments: StatementArguments, uids: UIDSet?,
-                       keywords: [Int64: [String]]) throws -> (records: [MessageRecord], contentIDs: [Int64]) {
+    /// `select` is `stateSelect` or one with more columns after its nine, which `extra` reads
+    /// from each row (with the row's UID).
+    static func states(_ db: Database, select: String = stateSelect, condition: String, arguments: StatementArguments, uids: UIDSet?,
+                       keywords: [Int64: [String]], extra: ((SQLiteStatement, UID) -> Void)? = nil) throws
+        -> (records: [MessageRecord], contentIDs: [Int64]) {
         var records: [MessageRecord] = [], contentIDs: [Int64] = []
-        try forEachRow(db, sql: stateSelect + condition, arguments: arguments, uids: uids, column: "m.uid", order: "m.uid") { _, s in
+        if let uids { records.reserveCapacity(min(uids.uidCount, 4096)); contentIDs.reserveCapacity(min(uids.uidCount, 4096)) }
+        try forEachRow(db, sql: select + condition, arguments: arguments, uids: uids, column: "m.uid", order: "m.uid") { _, s in
             let id = sqlite3_column_int64(s, 0)
             let date: Date? = sqlite3_column_text(s, 4).flatMap { text in
                 fastISO(bytes: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(s, 4))))
@@ -1521,7 +1560,8 @@ extension MailboxDatabase {
                 sentDate: nil, subject: nil, from: nil, messageID: nil,
                 threadID: sqlite3_column_type(s, 8) == SQLITE_NULL ? nil : sqlite3_column_int64(s, 8),
                 saveDate: saveDate, emailID: contentID))
-            contentIDs.append(sqlite3_column_int64(s, 6))
+            contentIDs.append(contentID)
+            extra?(s, records[records.count - 1].uid)
         }
         return (records, contentIDs)
     }
@@ -1543,7 +1583,8 @@ extension MailboxDatabase {
         FROM messages m JOIN contents c ON c.id = m.content_id
         """
 
-    static let stateSelect = "SELECT m.id, m.uid, m.modseq, m.flags, m.internal_date, m.size, m.content_id, m.save_date, m.thread_id FROM messages m"
+    static let stateColumns = "SELECT m.id, m.uid, m.modseq, m.flags, m.internal_date, m.size, m.content_id, m.save_date, m.thread_id"
+    static let stateSelect = stateColumns + " FROM messages m"
 
     /// A row of `stateSelect` or `recordSelect`, read by position (see `folderInfo`).
     static func record(_ row: Row, keywords: [Int64: [String]]) -> MessageRecord {
