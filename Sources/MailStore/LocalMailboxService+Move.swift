@@ -20,13 +20,18 @@ extension LocalMailboxService {
     /// Ends every session of the mailbox (each hears its password revoked, the notice that ends a
     /// session: clients log in again and find the mailbox on its new node), locks it, and keeps it
     /// locked while `body` runs. Sessions that have not ended within `within` are cut off: the file
-    /// is closed under them and their calls fail.
+    /// is closed under them and their calls fail. When SQLite cannot close it (a statement still
+    /// running on it), the file could still be written: `body` is not run, and this throws
+    /// `.unavailable` (the move is given up before anything was copied).
     public func evicting<T>(mailboxID: String, within: Duration = .seconds(10), _ body: () async throws -> T) async throws -> T {
         await registry.announceEviction(mailboxID: mailboxID)
         let deadline = ContinuousClock.now + within
         while await !registry.lockForReplacement(mailboxID: mailboxID) {
             if ContinuousClock.now >= deadline {
-                await registry.forceLock(mailboxID: mailboxID)
+                guard await registry.forceLock(mailboxID: mailboxID) else {
+                    await registry.endQuiescentCopy(mailboxID: mailboxID)
+                    throw MailStoreError(.unavailable, "the mailbox file could not be closed under its sessions")
+                }
                 break
             }
             try await Task.sleep(for: .milliseconds(50))
@@ -124,12 +129,18 @@ extension UnlockRegistry {
     }
 
     /// Closes the mailbox under its sessions (their calls fail from now on) and marks it quiescent.
-    func forceLock(mailboxID: String) {
+    /// False when SQLite refused to close the file (GRDB then leaves its connections open, so the
+    /// sessions that hold it can still write): it is marked quiescent all the same (no new session
+    /// opens it), and the caller must not copy it.
+    @discardableResult
+    func forceLock(mailboxID: String) -> Bool {
+        var closed = true
         if let entry = entries[mailboxID] {
             entry.closing?.cancel()
             entries[mailboxID] = nil
-            try? entry.database.close()
+            do { try entry.database.close() } catch { closed = false }
         }
         _ = beginQuiescentCopy(mailboxID: mailboxID)
+        return closed
     }
 }

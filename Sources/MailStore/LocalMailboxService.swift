@@ -433,13 +433,14 @@ actor UnlockRegistry {
     func endQuiescentCopy(mailboxID: String) { quiescent.remove(mailboxID) }
 
     /// Closes the mailbox if no session holds it (its grace period ends now) and marks it as
-    /// quiescent; false when a session or a copy holds it.
+    /// quiescent; false when a session or a copy holds it, or when SQLite refused to close the
+    /// file (it stays open and registered, so a later try closes it).
     func lockForReplacement(mailboxID: String) -> Bool {
         if let entry = entries[mailboxID] {
             guard entry.sessions <= 0 else { return false }
             entry.closing?.cancel()
+            do { try entry.database.close() } catch { return false }
             entries[mailboxID] = nil
-            try? entry.database.close()
         }
         return beginQuiescentCopy(mailboxID: mailboxID)
     }

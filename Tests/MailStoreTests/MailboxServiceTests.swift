@@ -1,8 +1,9 @@
 import Directory
 import Foundation
+import GRDB
 import MailboxAPI
 import MailCore
-import MailStore
+@testable import MailStore
 import SQLiteCipher
 import Testing
 
@@ -55,6 +56,31 @@ struct MailboxServiceTests {
         let next = try await service.unlock(address: address, password: password)
         #expect(try await next.quota().limit == nil)
         await next.close()
+    }
+
+    @Test("a mailbox whose file SQLite cannot close under its sessions is not handed to the move: evicting throws and runs nothing, and logins are let in again")
+    func evictionWhenCloseFails() async throws {
+        let password = try await setUp()
+        let session = try await service.unlock(address: address, password: password)
+        let database = try #require(session as? LocalMailboxSession).database
+        // A statement left unfinalized on the writer: sqlite3_close answers SQLITE_BUSY and GRDB
+        // leaves the connection open (the sessions could still write the file).
+        final class Leak: @unchecked Sendable { var statement: Statement? }
+        let leak = Leak()
+        try await database.pool.writeWithoutTransaction { db in leak.statement = try db.makeStatement(sql: "SELECT 1") }
+        var ran = false
+        await #expect(throws: MailStoreError.self) {
+            try await service.evicting(mailboxID: database.mailboxID, within: .milliseconds(200)) { ran = true }
+        }
+        #expect(!ran, "nothing may copy a file that can still be written")
+        // The mailbox is not left locked for good: a login opens it again.
+        let again = try await service.unlock(address: address, password: password)
+        await again.close()
+        await session.close()
+        leak.statement = nil
+        // Once nothing holds it, the eviction closes it and runs.
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(try await service.evicting(mailboxID: database.mailboxID, within: .seconds(5)) { "moved" } == "moved")
     }
 
     @Test("a login records its password's use, at most once a minute")
