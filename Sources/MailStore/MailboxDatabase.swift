@@ -445,14 +445,22 @@ public final class MailboxDatabase: Sendable {
     }
 
     /// The records of a folder's messages (all, or those of `uids`; only those changed after
-    /// `changedSince`), with their content ids; `facts` as in `messages(in:…)`.
-    static func records(_ db: Database, folderID: Int64, uids: UIDSet?, changedSince: Int64?, facts: Bool) throws
+    /// `changedSince`), with their content ids; `facts` as in `messages(in:…)`. Without facts, the
+    /// derived bytes of `kinds` can come in the same statement: `extra` reads them from each row
+    /// (`stateSelect(joining:)`).
+    static func records(_ db: Database, folderID: Int64, uids: UIDSet?, changedSince: Int64?, facts: Bool,
+                        joining kinds: [String] = [], extra: ((SQLiteStatement, UID) -> Void)? = nil) throws
         -> (records: [MessageRecord], contentIDs: [Int64]) {
+        assert(kinds.isEmpty || !facts, "derived bytes join the states only")
         var condition = " WHERE m.folder_id = ?", arguments: StatementArguments = [folderID]
         if let changedSince { condition += " AND m.modseq > ?"; arguments += [changedSince] }
         // Keywords of the selected messages only (a one-message FETCH stays cheap in a big folder).
         let keywords = try Self.keywords(db, condition: condition, arguments: arguments, uids: uids)
-        guard facts else { return try Self.states(db, condition: condition, arguments: arguments, uids: uids, keywords: keywords) }
+        guard facts else {
+            guard !kinds.isEmpty else { return try Self.states(db, condition: condition, arguments: arguments, uids: uids, keywords: keywords) }
+            return try Self.states(db, select: Self.stateSelect(joining: kinds), condition: condition, arguments: StatementArguments(kinds) + arguments,
+                                   uids: uids, keywords: keywords, extra: extra)
+        }
         let rows = try Self.fetchRows(db, sql: Self.recordSelect + condition, arguments: arguments, uids: uids, column: "m.uid", order: "m.uid")
         return (rows.map { Self.record($0, keywords: keywords) }, rows.map { $0[6] })
     }
@@ -689,12 +697,8 @@ public final class MailboxDatabase: Sendable {
         guard !kinds.isEmpty, kinds.count <= 8 else { return (try await messages(in: path, uids: uids, changedSince: changedSince, facts: false), [:]) }
         return try await read(small: uids.uidCount <= Self.smallReadMessages) { db in
             guard let folder = try Self.fetchFolder(db, path) else { throw MailStoreError(.noSuchFolder, "no such folder") }
-            var condition = " WHERE m.folder_id = ?", arguments: StatementArguments = [folder.id]
-            if let changedSince { condition += " AND m.modseq > ?"; arguments += [changedSince] }
-            let keywords = try Self.keywords(db, condition: condition, arguments: arguments, uids: uids)
             var found = Self.derivedTable(kinds, capacity: uids.uidCount)
-            let records = try Self.states(db, select: Self.stateSelect(joining: kinds), condition: condition,
-                                          arguments: StatementArguments(kinds) + arguments, uids: uids, keywords: keywords) { s, uid in
+            let records = try Self.records(db, folderID: folder.id, uids: uids, changedSince: changedSince, facts: false, joining: kinds) { s, uid in
                 Self.readDerivedColumns(s, from: 9, kinds: kinds, uid: uid, into: &found)
             }.records
             return (records, found.filter { !$0.value.isEmpty })
@@ -704,8 +708,7 @@ public final class MailboxDatabase: Sendable {
     /// The derived bytes of `kinds` (at most 8) kept for the messages of `uids` in a folder: one
     /// statement joining each kind's row to the message (no kind names read back per row).
     static func derived(_ db: Database, _ kinds: [String], folderID: Int64, uids: UIDSet) throws -> [String: [UID: [UInt8]]] {
-        let joins = kinds.indices.map { "d\($0).data" }.joined(separator: ", ")
-        let sql = "SELECT m.uid, \(joins) FROM messages m" + derivedJoins(kinds.count) + " WHERE m.folder_id = ?"
+        let sql = "SELECT m.uid" + derivedColumns(kinds.count) + " FROM messages m" + derivedJoins(kinds.count) + " WHERE m.folder_id = ?"
         var found = derivedTable(kinds, capacity: uids.uidCount)
         try forEachRow(db, sql: sql, arguments: StatementArguments(kinds) + [folderID], uids: uids, column: "m.uid", order: "m.uid") { _, s in
             readDerivedColumns(s, from: 1, kinds: kinds, uid: UID(truncatingIfNeeded: sqlite3_column_int64(s, 0)), into: &found)
@@ -721,11 +724,16 @@ public final class MailboxDatabase: Sendable {
         return sql
     }
 
+    /// `, d0.data, d1.data, …`: the bytes of the kinds `derivedJoins` joins, as columns.
+    static func derivedColumns(_ count: Int) -> String {
+        var sql = ""
+        for i in 0..<count { sql += ", d\(i).data" }
+        return sql
+    }
+
     /// `stateSelect` with the derived bytes of `kinds` as columns 9, 10, … (see `derivedJoins`).
     static func stateSelect(joining kinds: [String]) -> String {
-        var sql = stateColumns
-        for i in kinds.indices { sql += ", d\(i).data" }
-        return sql + " FROM messages m" + derivedJoins(kinds.count)
+        stateColumns + derivedColumns(kinds.count) + " FROM messages m" + derivedJoins(kinds.count)
     }
 
     /// An empty table for each kind (those left empty are dropped from the answer).
