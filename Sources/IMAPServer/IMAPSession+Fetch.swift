@@ -77,88 +77,8 @@ extension IMAPSession {
                     }
                 }
                 for record in batch {
-                    guard let seq = selected?.sequenceNumber(of: record.uid) else { continue }
-                    var message: MIMEMessage?
-                    var raw: [UInt8] = []
-                    // A large whole message goes out piece by piece, never whole in memory.
-                    var reader: MessageReader?
-                    if plan.streamable && record.size >= FetchPlan.streamThreshold {
-                        guard let r = try await mailbox.messageReader(in: view.path, uid: record.uid) else { continue }
-                        reader = r
-                    } else if plan.needsBytes {
-                        // Read with the others unless the batch's byte budget left it out.
-                        var read = contents.removeValue(forKey: record.uid)
-                        if read == nil { read = try await mailbox.messageBytes(in: view.path, uid: record.uid) }
-                        guard let bytes = read else { continue }
-                        raw = bytes
-                        if plan.needsParse { message = MIMEMessage.parse(bytes) }
-                    }
-                    if plan.structureKinds.contains(where: { encoded[$0]?[record.uid] == nil }) { continue }  // expunged meanwhile
-                    // The header alone answers BODY[HEADER…] and RFC822.HEADER (a header-only parse).
-                    let header = plan.needsHeader ? headers[record.uid].map { MIMEMessage.parse($0) } : nil
-                    if plan.needsHeader && header == nil { continue }
-                    var items: [FetchResponseItem] = []
-                    var streamed: (index: Int, name: String)?
-                    let recent = selected?.recent.contains(record.uid) ?? false
-                    for a in attrs {
-                        switch a {
-                        case .rfc822 where reader != nil: streamed = (items.count, "RFC822")
-                        case .bodySection where reader != nil && FetchPlan.wholeMessage(a): streamed = (items.count, a.responseName)
-                        case .uid: items.append(.uid(record.uid))
-                        case .flags: items.append(.flags(imapFlags(record.flags, record.keywords, recent: recent)))
-                        case .internalDate: items.append(.internalDate(record.internalDate))
-                        case .rfc822Size: items.append(.rfc822Size(record.size))
-                        case .modSeq: items.append(.modSeq(UInt64(max(record.modSeq, 1))))
-                        case .saveDate: items.append(.saveDate(record.saveDate))
-                        case .emailID: if let id = record.emailID { items.append(.emailID(Self.emailObjectID(id))) }
-                        case .threadID: items.append(.threadID(record.threadID.map(Self.threadObjectID)))
-                        case .preview(let lazy): items.append(.preview(previews[record.uid] ?? (lazy ? nil : "")))
-                        case .envelope: items.append(.envelope(encoded[FetchPlan.envelopeKind]![record.uid]!))
-                        case .body: items.append(.body(encoded[FetchPlan.bodyKind]![record.uid]!))
-                        case .bodyStructure: items.append(.bodyStructure(encoded[FetchPlan.bodyStructureKind]![record.uid]!))
-                        case .rfc822:
-                            items.append(.section(name: "RFC822", origin: nil, data: MIMEMessage.imapLiteralSafe(raw), literal8: false))
-                        case .rfc822Header:
-                            let data = header!.section(IMAPSection(part: [], kind: .header)) ?? []
-                            items.append(.section(name: "RFC822.HEADER", origin: nil, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
-                        case .rfc822Text:
-                            let data = message!.section(IMAPSection(part: [], kind: .text)) ?? []
-                            items.append(.section(name: "RFC822.TEXT", origin: nil, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
-                        case .bodySection(let section, let partial, _):
-                            var data = (FetchPlan.headerOnly(section) ? header : message).map { $0.section(section) ?? [] } ?? raw
-                            if let partial { data = MIMEMessage.partial(data, offset: partial.offset, count: partial.length) }
-                            items.append(.section(name: a.responseName, origin: partial?.offset, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
-                        case .binary(let part, let partial, _):
-                            // A part BINARY cannot decode is left out of the response, which ends in
-                            // NO [UNKNOWN-CTE] (RFC 3516 §4.3), as Dovecot answers.
-                            if message!.hasUnknownTransferEncoding(part: part) { unknownEncoding = true; continue }
-                            guard var data = message!.binary(part: part) else {
-                                items.append(.section(name: a.responseName, origin: partial?.offset, data: nil, literal8: false))
-                                continue
-                            }
-                            if let partial { data = MIMEMessage.partial(data, offset: partial.offset, count: partial.length) }
-                            items.append(.section(name: a.responseName, origin: partial?.offset, data: data, literal8: data.contains(0)))
-                        case .binarySize(let part):
-                            if message!.hasUnknownTransferEncoding(part: part) { unknownEncoding = true; continue }
-                            // a part that does not exist has size 0, as in Dovecot
-                            items.append(.binarySize(part: part, size: message!.binarySize(part: part) ?? 0))
-                        }
-                    }
-                    if newlySeen.contains(record.uid) {
-                        // RFC 3501 §6.4.5: the \Seen just set is reported; with CONDSTORE its new MODSEQ
-                        // too (RFC 7162 §3.2), so the client's cache follows the change it caused.
-                        if !attrs.contains(.flags) { items.append(.flags(imapFlags(record.flags, record.keywords, recent: recent))) }
-                        if selected?.condStore == true && !attrs.contains(.modSeq) { items.append(.modSeq(UInt64(max(record.modSeq, 1)))) }
-                    }
-                    // Every item was refused (UNKNOWN-CTE): a FETCH response needs one, so it carries
-                    // the UID, as Dovecot's does.
-                    if items.isEmpty && streamed == nil { items.append(.uid(record.uid)) }
-                    if let reader, let streamed {
-                        try await stream(reader, sequenceNumber: UInt32(seq), items: items, at: streamed.index, name: streamed.name)
-                    } else {
-                        untagged(.fetch(sequenceNumber: UInt32(seq), items: items))
-                    }
-                    try await flushIfLarge()
+                    try await respond(record, attrs: attrs, plan: plan, path: view.path, encoded: encoded, headers: headers, previews: previews,
+                                      contents: &contents, newlySeen: newlySeen, unknownEncoding: &unknownEncoding, mailbox: mailbox)
                 }
             }
         }
@@ -174,6 +94,97 @@ extension IMAPSession {
 }
 
 extension IMAPSession {
+    /// One message's FETCH response: reads what the batch did not bring (a large message's
+    /// stream, bytes left out by the byte budget), builds the items and sends them. Nothing is sent
+    /// for a message expunged meanwhile.
+    private func respond(_ record: MessageRecord, attrs: [FetchAttribute], plan: FetchPlan, path: String,
+                         encoded: [String: [UID: [UInt8]]], headers: [UID: [UInt8]], previews: [UID: String],
+                         contents: inout [UID: [UInt8]], newlySeen: Set<UID>, unknownEncoding: inout Bool,
+                         mailbox: any MailboxSession) async throws {
+        guard let seq = selected?.sequenceNumber(of: record.uid) else { return }
+        var message: MIMEMessage?
+        var raw: [UInt8] = []
+        // A large whole message goes out piece by piece, never whole in memory.
+        var reader: MessageReader?
+        if plan.streamable && record.size >= FetchPlan.streamThreshold {
+            guard let r = try await mailbox.messageReader(in: path, uid: record.uid) else { return }
+            reader = r
+        } else if plan.needsBytes {
+            // Read with the others unless the batch's byte budget left it out.
+            var read = contents.removeValue(forKey: record.uid)
+            if read == nil { read = try await mailbox.messageBytes(in: path, uid: record.uid) }
+            guard let bytes = read else { return }
+            raw = bytes
+            if plan.needsParse { message = MIMEMessage.parse(bytes) }
+        }
+        if plan.structureKinds.contains(where: { encoded[$0]?[record.uid] == nil }) { return }  // expunged meanwhile
+        // The header alone answers BODY[HEADER…] and RFC822.HEADER (a header-only parse).
+        let header = plan.needsHeader ? headers[record.uid].map { MIMEMessage.parse($0) } : nil
+        if plan.needsHeader && header == nil { return }
+        var items: [FetchResponseItem] = []
+        var streamed: (index: Int, name: String)?
+        let recent = selected?.recent.contains(record.uid) ?? false
+        for a in attrs {
+            switch a {
+            case .rfc822 where reader != nil: streamed = (items.count, "RFC822")
+            case .bodySection where reader != nil && FetchPlan.wholeMessage(a): streamed = (items.count, a.responseName)
+            case .uid: items.append(.uid(record.uid))
+            case .flags: items.append(.flags(imapFlags(record.flags, record.keywords, recent: recent)))
+            case .internalDate: items.append(.internalDate(record.internalDate))
+            case .rfc822Size: items.append(.rfc822Size(record.size))
+            case .modSeq: items.append(.modSeq(UInt64(max(record.modSeq, 1))))
+            case .saveDate: items.append(.saveDate(record.saveDate))
+            case .emailID: if let id = record.emailID { items.append(.emailID(Self.emailObjectID(id))) }
+            case .threadID: items.append(.threadID(record.threadID.map(Self.threadObjectID)))
+            case .preview(let lazy): items.append(.preview(previews[record.uid] ?? (lazy ? nil : "")))
+            case .envelope: items.append(.envelope(encoded[FetchPlan.envelopeKind]![record.uid]!))
+            case .body: items.append(.body(encoded[FetchPlan.bodyKind]![record.uid]!))
+            case .bodyStructure: items.append(.bodyStructure(encoded[FetchPlan.bodyStructureKind]![record.uid]!))
+            case .rfc822:
+                items.append(.section(name: "RFC822", origin: nil, data: MIMEMessage.imapLiteralSafe(raw), literal8: false))
+            case .rfc822Header:
+                let data = header!.section(IMAPSection(part: [], kind: .header)) ?? []
+                items.append(.section(name: "RFC822.HEADER", origin: nil, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
+            case .rfc822Text:
+                let data = message!.section(IMAPSection(part: [], kind: .text)) ?? []
+                items.append(.section(name: "RFC822.TEXT", origin: nil, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
+            case .bodySection(let section, let partial, _):
+                var data = (FetchPlan.headerOnly(section) ? header : message).map { $0.section(section) ?? [] } ?? raw
+                if let partial { data = MIMEMessage.partial(data, offset: partial.offset, count: partial.length) }
+                items.append(.section(name: a.responseName, origin: partial?.offset, data: MIMEMessage.imapLiteralSafe(data), literal8: false))
+            case .binary(let part, let partial, _):
+                // A part BINARY cannot decode is left out of the response, which ends in
+                // NO [UNKNOWN-CTE] (RFC 3516 §4.3), as Dovecot answers.
+                if message!.hasUnknownTransferEncoding(part: part) { unknownEncoding = true; continue }
+                guard var data = message!.binary(part: part) else {
+                    items.append(.section(name: a.responseName, origin: partial?.offset, data: nil, literal8: false))
+                    continue
+                }
+                if let partial { data = MIMEMessage.partial(data, offset: partial.offset, count: partial.length) }
+                items.append(.section(name: a.responseName, origin: partial?.offset, data: data, literal8: data.contains(0)))
+            case .binarySize(let part):
+                if message!.hasUnknownTransferEncoding(part: part) { unknownEncoding = true; continue }
+                // a part that does not exist has size 0, as in Dovecot
+                items.append(.binarySize(part: part, size: message!.binarySize(part: part) ?? 0))
+            }
+        }
+        if newlySeen.contains(record.uid) {
+            // RFC 3501 §6.4.5: the \Seen just set is reported; with CONDSTORE its new MODSEQ
+            // too (RFC 7162 §3.2), so the client's cache follows the change it caused.
+            if !attrs.contains(.flags) { items.append(.flags(imapFlags(record.flags, record.keywords, recent: recent))) }
+            if selected?.condStore == true && !attrs.contains(.modSeq) { items.append(.modSeq(UInt64(max(record.modSeq, 1)))) }
+        }
+        // Every item was refused (UNKNOWN-CTE): a FETCH response needs one, so it carries
+        // the UID, as Dovecot's does.
+        if items.isEmpty && streamed == nil { items.append(.uid(record.uid)) }
+        if let reader, let streamed {
+            try await stream(reader, sequenceNumber: UInt32(seq), items: items, at: streamed.index, name: streamed.name)
+        } else {
+            untagged(.fetch(sequenceNumber: UInt32(seq), items: items))
+        }
+        try await flushIfLarge()
+    }
+
     /// FETCH of UID and FLAGS only (what clients resynchronise a folder with: `UID FETCH 1:*
     /// (FLAGS)`): answered from the selected view, which holds every message's flags as the client
     /// was last told them, after catching the view up with any change made meanwhile (by this
