@@ -159,36 +159,120 @@ public final class PostgresDirectory: MailDirectory {
         }
     }
 
-    /// One statement on a pooled connection (not in a transaction), its rows collected.
+    /// One statement on a pooled connection (not in a transaction), its rows collected. A read
+    /// (`SELECT`) that meets a connection PostgreSQL has ended runs again on another one.
     @discardableResult
     func query(_ query: PostgresQuery) async throws -> [PostgresRow] {
-        try await bounded(configuration.operationTimeout, "waiting for PostgreSQL at \(configuration.url)") { [client, logger] in
-            try await client.withConnection { connection in
-                try await connection.query(query, logger: logger).collect()
+        let read = Self.isRead(query)
+        let attempts = configuration.maxConnections + 1
+        return try await bounded(configuration.operationTimeout, "waiting for PostgreSQL at \(configuration.url)") { [client, logger] in
+            try await Self.replacingLostConnections(attempts: attempts, retry: { Self.lostBeforeSent($0) || (read && Self.lostConnection($0)) }) {
+                try await client.withConnection { connection in
+                    try Self.checkOpen(connection)
+                    return try await connection.query(query, logger: logger).collect()
+                }
             }
         }
     }
 
     /// `body` in a transaction (BEGIN … COMMIT; ROLLBACK when it throws, rethrowing its error).
+    /// When the BEGIN meets a connection PostgreSQL has ended, nothing has run: the transaction
+    /// starts again on another connection.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (Transaction) async throws -> T) async throws -> T {
-        try await bounded(configuration.operationTimeout, "waiting for PostgreSQL at \(configuration.url)") { [client, logger] in
-            try await client.withConnection { connection in
-                try await connection.query("BEGIN", logger: logger)
-                do {
-                    let value = try await body(Transaction(connection: connection, logger: logger))
-                    try await connection.query("COMMIT", logger: logger)
-                    return value
-                } catch {
+        let attempts = configuration.maxConnections + 1
+        return try await bounded(configuration.operationTimeout, "waiting for PostgreSQL at \(configuration.url)") { [client, logger] in
+            try await Self.replacingLostConnections(attempts: attempts, retry: { ($0 as? NotBegun).map { Self.lostConnection($0.error) } ?? false }) {
+                try await client.withConnection { connection in
                     do {
-                        try await connection.query("ROLLBACK", logger: logger)
+                        try Self.checkOpen(connection)
+                        try await connection.query("BEGIN", logger: logger)
                     } catch {
-                        // Never hand a connection still inside a transaction back to the pool.
-                        try? await connection.close()
+                        throw NotBegun(error: error)
                     }
-                    throw error
+                    do {
+                        let value = try await body(Transaction(connection: connection, logger: logger))
+                        try await connection.query("COMMIT", logger: logger)
+                        return value
+                    } catch {
+                        do {
+                            try await connection.query("ROLLBACK", logger: logger)
+                        } catch {
+                            // Never hand a connection still inside a transaction back to the pool.
+                            try? await connection.close()
+                        }
+                        throw error
+                    }
                 }
             }
         }
+    }
+
+    /// A transaction's BEGIN failed (so nothing of it ran).
+    struct NotBegun: Error { let error: any Error }
+
+    /// Runs `body` again while it fails with an error `retry` accepts, at most `attempts` times in
+    /// all where a statement was sent: the pool drops each connection found ended, so a pool whose
+    /// idle connections were all ended (a PostgreSQL restart, an admin's `pg_terminate_backend`) is
+    /// worked through and the call goes on on a new connection. A connection refused before
+    /// anything was sent (`ConnectionEnded`) does not count: the pool may hand the same one out
+    /// until it has seen its end, so the call waits a little (10 ms more each time, at most 200 ms)
+    /// and asks again, bounded by the caller's `operationTimeout`. Any other error, or the last
+    /// one, is thrown as it came (a `NotBegun` unwrapped).
+    static func replacingLostConnections<T: Sendable>(attempts: Int, retry: (any Error) -> Bool,
+                                                      _ body: () async throws -> T) async throws -> T {
+        var sent = 0, refused = 0
+        while true {
+            do {
+                return try await body()
+            } catch {
+                let ended = error is ConnectionEnded || (error as? NotBegun)?.error is ConnectionEnded
+                if ended { refused += 1 } else { sent += 1 }
+                guard sent < attempts, retry(error), !Task.isCancelled else {
+                    throw (error as? NotBegun)?.error ?? error
+                }
+                if ended { try await Task.sleep(for: .milliseconds(min(200, 10 * refused))) }
+            }
+        }
+    }
+
+    /// The pool handed out a connection that had already ended.
+    struct ConnectionEnded: Error, CustomStringConvertible {
+        var description: String { "the connection to PostgreSQL had ended" }
+    }
+
+    /// Refuses a connection that has already ended: postgres-nio 1.33 writes a statement to its
+    /// channel without a promise, so on a closed channel the write fails unseen and the statement
+    /// is never answered (the call waited for `operationTimeout`; seen in the tests right after
+    /// `pg_terminate_backend`, about one run in ten). Checked before every statement; a channel
+    /// that closes between the check and the write is still only bounded by `operationTimeout`.
+    static func checkOpen(_ connection: PostgresConnection) throws {
+        if connection.isClosed { throw ConnectionEnded() }
+    }
+
+    /// The connection had already ended when the statement was given to it (postgres-nio refuses
+    /// it then without sending anything): safe to run anything again.
+    static func lostBeforeSent(_ error: any Error) -> Bool {
+        error is ConnectionEnded || (error as? PSQLError)?.code == .clientClosedConnection
+    }
+
+    /// The server ended the connection (closed it, or terminated its backend: SQLSTATE class 57P,
+    /// admin or crash shutdown) before or while the statement ran. A statement cut off this way
+    /// is rolled back by PostgreSQL; a read or a BEGIN may run again.
+    static func lostConnection(_ error: any Error) -> Bool {
+        if error is ConnectionEnded { return true }
+        guard let error = error as? PSQLError else { return false }
+        switch error.code {
+        case .clientClosedConnection, .serverClosedConnection: return true
+        default:
+            guard let state = error.serverInfo?[.sqlState] else { return false }
+            return state == "57P01" || state == "57P02"
+        }
+    }
+
+    /// Whether a statement only reads (a plain `SELECT` without `FOR UPDATE`/`FOR SHARE`).
+    static func isRead(_ query: PostgresQuery) -> Bool {
+        let sql = query.sql.drop { $0.isWhitespace }.uppercased()
+        return sql.hasPrefix("SELECT") && !sql.contains(" FOR UPDATE") && !sql.contains(" FOR SHARE")
     }
 
     /// A connection inside a transaction.
@@ -198,7 +282,8 @@ public final class PostgresDirectory: MailDirectory {
 
         @discardableResult
         func query(_ query: PostgresQuery) async throws -> [PostgresRow] {
-            try await connection.query(query, logger: logger).collect()
+            try PostgresDirectory.checkOpen(connection)
+            return try await connection.query(query, logger: logger).collect()
         }
 
         func exists(_ query: PostgresQuery) async throws -> Bool { try await !self.query(query).isEmpty }

@@ -236,7 +236,9 @@ struct IMAPSessionTests {
         _ = try await c.read(until: "+ ")
         let started = ContinuousClock.now
         try await h.deliver(sampleMail)
-        _ = try await c.read(until: "* 1 EXISTS", timeout: .seconds(30))
+        // The wait is only a guard against a hang (the whole suite's start keeps 2 cores busy
+        // for minutes): the latency is printed below, not asserted.
+        _ = try await c.read(until: "* 1 EXISTS")
         // Measured, not asserted (no timed assertions in tests): printed for the record.
         print("IDLE latency (in-memory session, debug build): \(ContinuousClock.now - started)")
         try await c.send("DONE")

@@ -108,8 +108,9 @@ final class TestClient: Sendable {
     var text: String { String(decoding: transport.output, as: UTF8.self) }
 
     /// Output after `consumed` bytes up to and including the line that starts with `prefix`
-    /// (e.g. the tagged reply `a1 `), waiting for it (bounded).
-    func read(until prefix: String, timeout: Duration = .seconds(120)) async throws -> String {
+    /// (e.g. the tagged reply `a1 `), waiting for it (bounded: a guard against a hang, not a
+    /// timing; on 2 cores the suite's first tests were seen to wait 140 s for the pool's threads).
+    func read(until prefix: String, timeout: Duration = .seconds(300)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while true {
             let out = transport.output
