@@ -81,7 +81,7 @@ struct BackupIndexTests {
         #expect(try await backups.mailboxID(of: address) == alias.mailboxID)  // from the directory
         // A login computes the locator (in the background: bounded wait).
         await (try await h.node.mailboxes.unlock(address: address, password: h.password)).close()
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = ContinuousClock.now + .seconds(300)
         while try await h.node.directory.passwords(aliasID: alias.id).first?.backupLocator == nil, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }

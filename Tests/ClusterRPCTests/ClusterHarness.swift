@@ -141,7 +141,7 @@ final class RemoteIMAPClient: Sendable {
     func send(_ line: String) async throws { try await sendRaw(Array((line + "\r\n").utf8)) }
 
     /// Output after what was read, up to and including the line starting with `prefix` (bounded wait).
-    func read(until prefix: String, timeout: Duration = .seconds(120)) async throws -> String {
+    func read(until prefix: String, timeout: Duration = .seconds(300)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while true {
             let out = transport.output

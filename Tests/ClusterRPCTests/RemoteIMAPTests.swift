@@ -445,7 +445,7 @@ final class ChangeCollector: Sendable {
 
 /// Waits (bounded: 2 minutes) until `condition` holds; records an issue and throws otherwise.
 func eventually(_ condition: () async -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-    let deadline = ContinuousClock.now + .seconds(120)
+    let deadline = ContinuousClock.now + .seconds(300)
     while !(await condition()) {
         if ContinuousClock.now > deadline {
             Issue.record("condition never held", sourceLocation: sourceLocation)

@@ -46,7 +46,7 @@ struct RemotePOP3Tests {
 
         /// The output up to `terminator` (bounded wait).
         func read(until terminator: String) async throws -> String {
-            let deadline = ContinuousClock.now + .seconds(60)
+            let deadline = ContinuousClock.now + .seconds(300)
             while true {
                 let out = transport.output
                 let start = consumed.withLock { $0 }

@@ -26,7 +26,7 @@ struct QueueGroupCommitTests {
     }
 
     func waitUntil(_ queue: SealedQueue, _ condition: (QueueGroupCommit.Statistics) -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + .seconds(300)
         while !condition(queue.groupCommit.statistics) {
             try #require(ContinuousClock.now < deadline, "timed out: \(queue.groupCommit.statistics)")
             try await Task.sleep(for: .milliseconds(2))

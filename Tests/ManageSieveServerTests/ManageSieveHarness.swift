@@ -161,7 +161,7 @@ final class ManageSieveTestClient: Sendable {
 
     /// The next whole response after what was read: data lines, then its OK/NO/BYE line (a
     /// literal in any of them read whole), waiting for it (bounded).
-    func read(timeout: Duration = .seconds(60)) async throws -> String {
+    func read(timeout: Duration = .seconds(300)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while true {
             let start = consumed.withLock { $0 }
@@ -199,7 +199,7 @@ final class ManageSieveTestClient: Sendable {
     }
 
     /// The next line (a SASL challenge), waiting for it (bounded).
-    func readLine(timeout: Duration = .seconds(60)) async throws -> String {
+    func readLine(timeout: Duration = .seconds(300)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while true {
             let start = consumed.withLock { $0 }
@@ -227,7 +227,7 @@ final class ManageSieveTestClient: Sendable {
     }
 
     /// Waits until the session has taken everything sent so far (bounded).
-    func waitTaken(timeout: Duration = .seconds(30)) async throws {
+    func waitTaken(timeout: Duration = .seconds(300)) async throws {
         let deadline = ContinuousClock.now + timeout
         while inbox.framesTaken < transport.framesSent.withLock({ $0 }) {
             if ContinuousClock.now > deadline { Issue.record("input not taken"); throw CancellationError() }
@@ -235,7 +235,7 @@ final class ManageSieveTestClient: Sendable {
         }
     }
 
-    func waitClosed(timeout: Duration = .seconds(30)) async throws {
+    func waitClosed(timeout: Duration = .seconds(300)) async throws {
         let deadline = ContinuousClock.now + timeout
         while !transport.closed {
             if ContinuousClock.now > deadline { Issue.record("session did not close"); throw CancellationError() }

@@ -103,7 +103,7 @@ final class POP3TestClient: Sendable {
 
     /// The output after what was already read, up to and including `lines` status lines or, for
     /// a multi-line reply, its terminating ".", waiting for it (bounded).
-    func read(multiline: Bool = false, timeout: Duration = .seconds(60)) async throws -> String {
+    func read(multiline: Bool = false, timeout: Duration = .seconds(300)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while true {
             let out = transport.output
@@ -155,7 +155,7 @@ final class POP3TestClient: Sendable {
     }
 
     /// Waits until the session has closed the connection (bounded).
-    func waitClosed(timeout: Duration = .seconds(30)) async throws {
+    func waitClosed(timeout: Duration = .seconds(300)) async throws {
         let deadline = ContinuousClock.now + timeout
         while !transport.closed {
             if ContinuousClock.now > deadline { Issue.record("session did not close"); throw CancellationError() }
