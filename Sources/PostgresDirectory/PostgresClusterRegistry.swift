@@ -7,7 +7,9 @@ import PostgresNIO
 ///
 /// Each lease operation is one transaction that locks the mailbox's placement row (`FOR UPDATE`,
 /// or the insert's unique key for a new mailbox), so of two nodes racing for a lease exactly one
-/// wins, and the fencing token (`lease_token`) only grows.
+/// wins, and the fencing token (`lease_token`) only grows. Heartbeats and lease renewals and
+/// releases set columns to values (running one twice is running it once), so one that meets a
+/// connection PostgreSQL has ended (a restart) runs again on another rather than failing a renewal.
 public final class PostgresClusterRegistry: ClusterRegistry {
     let directory: PostgresDirectory
 
@@ -46,7 +48,7 @@ public final class PostgresClusterRegistry: ClusterRegistry {
             UPDATE cluster_node SET free_bytes = \(freeBytes), capacity_bytes = \(capacityBytes), stats = \(statsText),
                 last_heartbeat = \(ClusterRegistryRules.normalized(now)), state = coalesce(\(state?.rawValue), state)
             WHERE id = \(nodeID) RETURNING 1
-            """)
+            """, idempotent: true)
         if rows.isEmpty { throw ClusterRegistryError(.noSuchNode, "no node \(nodeID)") }
     }
 
@@ -130,7 +132,7 @@ public final class PostgresClusterRegistry: ClusterRegistry {
             UPDATE mailbox_placement SET lease_expires = \(expires)
             WHERE mailbox_id = \(lease.mailboxID) AND lease_holder = \(lease.nodeID) AND lease_token = \(lease.token) AND lease_expires > \(now)
             RETURNING 1
-            """)
+            """, idempotent: true)
         guard !rows.isEmpty else {
             throw ClusterRegistryError(.leaseLost, "the lease on mailbox \(lease.mailboxID) is no longer node \(lease.nodeID)'s")
         }
@@ -146,7 +148,7 @@ public final class PostgresClusterRegistry: ClusterRegistry {
             UPDATE mailbox_placement SET lease_expires = \(expires)
             WHERE node_id = \(nodeID) AND lease_holder = \(nodeID) AND lease_expires > \(now)
             RETURNING mailbox_id, lease_token
-            """).map { row in
+            """, idempotent: true).map { row in
                 let (id, token) = try row.decode((String, Int64).self)
                 return MailboxLease(mailboxID: id, nodeID: nodeID, token: token, expires: expires)
             }.sorted { $0.mailboxID < $1.mailboxID }
@@ -168,7 +170,7 @@ public final class PostgresClusterRegistry: ClusterRegistry {
         try await directory.query("""
             UPDATE mailbox_placement SET lease_holder = NULL, lease_expires = NULL
             WHERE mailbox_id = \(lease.mailboxID) AND lease_holder = \(lease.nodeID) AND lease_token = \(lease.token)
-            """)
+            """, idempotent: true)
     }
 
     public func isLeaseValid(mailboxID: String, nodeID: String, token: Int64, now: Date) async throws -> Bool {

@@ -160,10 +160,12 @@ public final class PostgresDirectory: MailDirectory {
     }
 
     /// One statement on a pooled connection (not in a transaction), its rows collected. A read
-    /// (`SELECT`) that meets a connection PostgreSQL has ended runs again on another one.
+    /// (`SELECT`), or a write the caller says is `idempotent` (running it twice leaves the rows and
+    /// its answer as running it once: `UPDATE … SET column = value … RETURNING 1`), that meets a
+    /// connection PostgreSQL has ended runs again on another one.
     @discardableResult
-    func query(_ query: PostgresQuery) async throws -> [PostgresRow] {
-        let read = Self.isRead(query)
+    func query(_ query: PostgresQuery, idempotent: Bool = false) async throws -> [PostgresRow] {
+        let read = idempotent || Self.isRead(query)
         let attempts = configuration.maxConnections + 1
         return try await bounded(configuration.operationTimeout, "waiting for PostgreSQL at \(configuration.url)") { [client, logger] in
             try await Self.replacingLostConnections(attempts: attempts, retry: { Self.lostBeforeSent($0) || (read && Self.lostConnection($0)) }) {
@@ -343,7 +345,7 @@ public final class PostgresDirectory: MailDirectory {
 
     public func setDefaultQuota(_ domain: Domain, bytes: Int64?) async throws {
         if let bytes, bytes < 0 { throw DirectoryError(.invalidQuota, "a quota cannot be negative") }
-        let rows = try await query("UPDATE domain SET default_quota_bytes = \(bytes) WHERE name = \(domain.ascii) RETURNING 1")
+        let rows = try await query("UPDATE domain SET default_quota_bytes = \(bytes) WHERE name = \(domain.ascii) RETURNING 1", idempotent: true)
         if rows.isEmpty { throw DirectoryError(.noSuchDomain, "no such domain: \(domain)") }
     }
 
@@ -519,12 +521,12 @@ public final class PostgresDirectory: MailDirectory {
 
     public func recordPasswordUse(aliasID: String, passwordID: String, at date: Date) async throws {
         let stamp = DirectoryDate.normalized(date)
-        let rows = try await query("UPDATE password SET last_used = \(stamp) WHERE alias_id = \(aliasID) AND id = \(passwordID) RETURNING 1")
+        let rows = try await query("UPDATE password SET last_used = \(stamp) WHERE alias_id = \(aliasID) AND id = \(passwordID) RETURNING 1", idempotent: true)
         if rows.isEmpty { throw Self.noSuchPassword(aliasID, passwordID) }
     }
 
     public func setBackupLocator(aliasID: String, passwordID: String, locator: String) async throws {
-        let rows = try await query("UPDATE password SET backup_locator = \(locator) WHERE alias_id = \(aliasID) AND id = \(passwordID) RETURNING 1")
+        let rows = try await query("UPDATE password SET backup_locator = \(locator) WHERE alias_id = \(aliasID) AND id = \(passwordID) RETURNING 1", idempotent: true)
         if rows.isEmpty { throw Self.noSuchPassword(aliasID, passwordID) }
     }
 

@@ -174,4 +174,35 @@ struct ClusterRegistryTests {
         }
         #expect(lastToken == 5)  // mailbox 3 was taken in rounds 3, 7, 11, 15, 19
     }
+
+    @Test("PostgreSQL ends the registry's connections (a restart): heartbeats and lease renewals go on without an error")
+    func renewalsSurviveEndedConnections() async throws {
+        let server = try await PostgresServer.shared()
+        let database = try await server.createDatabase()
+        var configuration = PostgresDirectory.Configuration(testURL: try PostgresURL(server.url(database: database)))
+        configuration.maxConnections = 4
+        let directory = try await PostgresDirectory.connect(configuration)
+        let registry = PostgresClusterRegistry(directory: directory)
+        let now = Date()
+        _ = try await registry.register(NodeRegistration(id: "node-a", name: "a", rpcAddress: "127.0.0.2:7000", role: .storage), now: now)
+        let lease = try await registry.acquireLease(mailboxID: Self.mailbox, nodeID: "node-a", ttl: 30, now: now)
+        // Several pooled connections, then all of them ended by the server.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<6 { group.addTask { _ = try await registry.nodes() } }
+            try await group.waitForAll()
+        }
+        for round in 1...3 {
+            let killed = try await server.psql("""
+                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'sealbox' AND datname = '\(database)'
+                """)
+            #expect((Int(killed.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) >= 1)
+            let later = now.addingTimeInterval(Double(round))
+            try await registry.heartbeat(nodeID: "node-a", freeBytes: 10, capacityBytes: 100, state: nil, now: later)
+            let renewed = try await registry.renewLeases(nodeID: "node-a", ttl: 30, now: later)
+            #expect(renewed.map(\.token) == [lease.token])
+        }
+        try await registry.releaseLease(lease)
+        #expect(try await registry.placement(mailboxID: Self.mailbox)?.lease == nil)
+        await directory.shutdown()
+    }
 }
