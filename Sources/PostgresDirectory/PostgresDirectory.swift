@@ -165,15 +165,10 @@ public final class PostgresDirectory: MailDirectory {
     /// connection PostgreSQL has ended runs again on another one.
     @discardableResult
     func query(_ query: PostgresQuery, idempotent: Bool = false) async throws -> [PostgresRow] {
-        let read = idempotent || Self.isRead(query)
-        let attempts = configuration.maxConnections + 1
-        return try await bounded(configuration.operationTimeout, "waiting for PostgreSQL at \(configuration.url)") { [client, logger] in
-            try await Self.replacingLostConnections(attempts: attempts, retry: { Self.lostBeforeSent($0) || (read && Self.lostConnection($0)) }) {
-                try await client.withConnection { connection in
-                    try Self.checkOpen(connection)
-                    return try await connection.query(query, logger: logger).collect()
-                }
-            }
+        let repeatable = idempotent || Self.isRead(query)
+        return try await onConnection(retry: { Self.lostBeforeSent($0) || (repeatable && Self.lostConnection($0)) }) { [logger] connection in
+            try Self.checkOpen(connection)
+            return try await connection.query(query, logger: logger).collect()
         }
     }
 
@@ -181,30 +176,38 @@ public final class PostgresDirectory: MailDirectory {
     /// When the BEGIN meets a connection PostgreSQL has ended, nothing has run: the transaction
     /// starts again on another connection.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (Transaction) async throws -> T) async throws -> T {
-        let attempts = configuration.maxConnections + 1
-        return try await bounded(configuration.operationTimeout, "waiting for PostgreSQL at \(configuration.url)") { [client, logger] in
-            try await Self.replacingLostConnections(attempts: attempts, retry: { ($0 as? NotBegun).map { Self.lostConnection($0.error) } ?? false }) {
-                try await client.withConnection { connection in
-                    do {
-                        try Self.checkOpen(connection)
-                        try await connection.query("BEGIN", logger: logger)
-                    } catch {
-                        throw NotBegun(error: error)
-                    }
-                    do {
-                        let value = try await body(Transaction(connection: connection, logger: logger))
-                        try await connection.query("COMMIT", logger: logger)
-                        return value
-                    } catch {
-                        do {
-                            try await connection.query("ROLLBACK", logger: logger)
-                        } catch {
-                            // Never hand a connection still inside a transaction back to the pool.
-                            try? await connection.close()
-                        }
-                        throw error
-                    }
+        try await onConnection(retry: { ($0 as? NotBegun).map { Self.lostConnection($0.error) } ?? false }) { [logger] connection in
+            do {
+                try Self.checkOpen(connection)
+                try await connection.query("BEGIN", logger: logger)
+            } catch {
+                throw NotBegun(error: error)
+            }
+            do {
+                let value = try await body(Transaction(connection: connection, logger: logger))
+                try await connection.query("COMMIT", logger: logger)
+                return value
+            } catch {
+                do {
+                    try await connection.query("ROLLBACK", logger: logger)
+                } catch {
+                    // Never hand a connection still inside a transaction back to the pool.
+                    try? await connection.close()
                 }
+                throw error
+            }
+        }
+    }
+
+    /// `body` on a pooled connection, within `operationTimeout` (waiting for the connection
+    /// included), run again on another connection while it fails with an error `retry` accepts
+    /// (`replacingLostConnections`, at most once per pooled connection).
+    private func onConnection<T: Sendable>(retry: @escaping @Sendable (any Error) -> Bool,
+                                           _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let attempts = configuration.maxConnections + 1
+        return try await bounded(configuration.operationTimeout, "waiting for PostgreSQL at \(configuration.url)") { [client] in
+            try await Self.replacingLostConnections(attempts: attempts, retry: retry) {
+                try await client.withConnection(body)
             }
         }
     }
