@@ -260,14 +260,16 @@ public final class PostgresDirectory: MailDirectory {
         error is ConnectionEnded || (error as? PSQLError)?.code == .clientClosedConnection
     }
 
-    /// The server ended the connection (closed it, or terminated its backend: SQLSTATE class 57P,
-    /// admin or crash shutdown) before or while the statement ran. A statement cut off this way
+    /// The server ended the connection (closed or reset it, or terminated its backend: SQLSTATE
+    /// class 57P, admin or crash shutdown) before or while the statement ran. A statement cut off this way
     /// is rolled back by PostgreSQL; a read or a BEGIN may run again.
     static func lostConnection(_ error: any Error) -> Bool {
         if error is ConnectionEnded { return true }
         guard let error = error as? PSQLError else { return false }
         switch error.code {
-        case .clientClosedConnection, .serverClosedConnection: return true
+        // A reset (`connectionError`, "Connection reset by peer") is the same end seen a moment
+        // later: the socket closed by the terminated backend while the statement was being sent.
+        case .clientClosedConnection, .serverClosedConnection, .connectionError: return true
         default:
             guard let state = error.serverInfo?[.sqlState] else { return false }
             return state == "57P01" || state == "57P02"
