@@ -32,6 +32,9 @@ DEBS+=(chromium chromium-driver)
 # runs initdb and postgres from /usr/lib/postgresql/15/bin in a temporary directory, as nobody when
 # root, on a loopback port; the package's own cluster and service are not used).
 DEBS+=(postgresql-15)
+# faketime (libfaketime): a storage node with its wall clock minutes off, in the cluster's shared-storage
+# test (LD_PRELOAD of its library for that one process).
+DEBS+=(faketime)
 for p in "${DEBS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}" >&2

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// What a node does in a cluster (`node.role`).
 public enum NodeRole: String, Sendable, Hashable, CaseIterable {
@@ -64,7 +65,7 @@ public struct NodeRecord: Sendable, Hashable {
     public func isLive(now: Date, window: TimeInterval) -> Bool { now.timeIntervalSince(lastHeartbeat) <= window }
 }
 
-/// A node's right to write one mailbox until `expires`. `token` is the fencing token: it grows by
+/// A node's right to write one mailbox until `expires` (the registry's time). `token` is the fencing token: it grows by
 /// one each time the lease passes to a holder (a first acquisition, a takeover, a re-acquisition
 /// after a release), never goes back, and a writer proves with it, before each commit, that no
 /// one took the mailbox since (`ClusterRegistry.isLeaseValid`).
@@ -118,16 +119,22 @@ public struct ClusterRegistryError: Error, CustomStringConvertible, Sendable, Ha
 /// holds an unexpired lease, proving with the lease's fencing token before each commit that it is
 /// still the holder, so two nodes never write the same file.
 ///
-/// Times are the caller's `now` (nodes keep their clocks in sync with NTP; a lease TTL is tens of
-/// seconds, far above any skew). Safety does not rest on clocks: a takeover raises the token, and
-/// the old holder's next `isLeaseValid` or `renewLease` fails.
+/// Time is the registry's own (PostgreSQL's `clock_timestamp()`, the process's clock for the
+/// in-memory one): it stamps heartbeats and sets and compares lease expiries, so nodes whose clocks
+/// disagree never disagree on whether a lease has expired. A holder does not read the registry's
+/// time: it counts its lease from the moment it sent the request, on its own monotonic clock
+/// (`StorageLeases`), which ends before the registry's expiry whatever the wall clocks say.
+/// Safety does not rest on clocks either way: a takeover raises the token, and the old holder's next
+/// `isLeaseValid` or renewal fails.
 public protocol ClusterRegistry: Sendable {
     /// Adds the node, or updates its name, address and role (same id): state `active`.
     /// `nameInUse` when another id has this name; `invalid` for malformed values.
-    func register(_ node: NodeRegistration, now: Date) async throws -> NodeRecord
+    /// The registry's time now: what heartbeats and lease expiries are stamped with and compared to.
+    func currentTime() async throws -> Date
+    func register(_ node: NodeRegistration) async throws -> NodeRecord
     /// Records that the node is alive with this much space and these counts (`NodeStats`, replacing
     /// the last ones); `state` replaces its state when given. `noSuchNode`; `invalid` for bad stats.
-    func heartbeat(nodeID: String, freeBytes: Int64, capacityBytes: Int64, stats: [String: Int64], state: NodeState?, now: Date) async throws
+    func heartbeat(nodeID: String, freeBytes: Int64, capacityBytes: Int64, stats: [String: Int64], state: NodeState?) async throws
     /// Every node, sorted by name.
     func nodes() async throws -> [NodeRecord]
     func node(id: String) async throws -> NodeRecord?
@@ -140,27 +147,36 @@ public protocol ClusterRegistry: Sendable {
     func mailboxes(onNode nodeID: String) async throws -> [String]
     /// The node a new mailbox goes to: the node named `name` (any live storage-capable node), else
     /// the live `active` storage node with the most free bytes. Live: a heartbeat within
-    /// `liveWithin` of `now`. `noStorageNode` when none; `noSuchNode` for an unknown name.
-    func chooseNode(named name: String?, now: Date, liveWithin: TimeInterval) async throws -> NodeRecord
+    /// `liveWithin` of the registry's time. `noStorageNode` when none; `noSuchNode` for an unknown name.
+    func chooseNode(named name: String?, liveWithin: TimeInterval) async throws -> NodeRecord
 
-    /// Takes the mailbox's lease for `nodeID` until `now + ttl`: a new lease (token + 1) when the
+    /// Takes the mailbox's lease for `nodeID` for `ttl` from now: a new lease (token + 1) when the
     /// mailbox is unplaced, released, or its lease has expired (a takeover: the owner becomes
     /// `nodeID`); the same lease extended when `nodeID` already holds it. `leaseHeld` while another
     /// node holds an unexpired lease; `noSuchNode` for an unregistered node.
-    func acquireLease(mailboxID: String, nodeID: String, ttl: TimeInterval, now: Date) async throws -> MailboxLease
-    /// Extends the lease (same token) to `now + ttl`. `leaseLost` unless the lease is still this
-    /// holder's with this token and unexpired at `now`.
-    func renewLease(_ lease: MailboxLease, ttl: TimeInterval, now: Date) async throws -> MailboxLease
-    /// Extends every lease `nodeID` holds that is unexpired at `now` to `now + ttl` (same tokens), in
+    func acquireLease(mailboxID: String, nodeID: String, ttl: TimeInterval) async throws -> MailboxLease
+    /// Extends the lease (same token) to `ttl` from now. `leaseLost` unless the lease is still this
+    /// holder's with this token and unexpired.
+    func renewLease(_ lease: MailboxLease, ttl: TimeInterval) async throws -> MailboxLease
+    /// Extends every unexpired lease `nodeID` holds to `ttl` from now (same tokens), in
     /// one step: a storage node's renewal tick. Returns the leases renewed (those missing were lost).
-    func renewLeases(nodeID: String, ttl: TimeInterval, now: Date) async throws -> [MailboxLease]
+    func renewLeases(nodeID: String, ttl: TimeInterval) async throws -> [MailboxLease]
     /// Every placed mailbox with its lease, sorted by mailbox id (`sealbox cluster status`).
     func placements() async throws -> [MailboxPlacement]
     /// Gives the lease up (the owner stays recorded; the next acquisition gets token + 1).
     /// Nothing happens when the lease is no longer this holder's.
     func releaseLease(_ lease: MailboxLease) async throws
-    /// The check before each commit: the lease is still `nodeID`'s with `token` and unexpired at `now`.
-    func isLeaseValid(mailboxID: String, nodeID: String, token: Int64, now: Date) async throws -> Bool
+    /// The lease is still `nodeID`'s with `token` and unexpired.
+    func isLeaseValid(mailboxID: String, nodeID: String, token: Int64) async throws -> Bool
+}
+
+/// How far a registry's clock is moved from its own: zero but in tests, which move it forward
+/// (`advance`) to let a lease expire or a node fall silent without waiting.
+public final class RegistryClockOffset: Sendable {
+    private let seconds = Mutex<TimeInterval>(0)
+    public init() {}
+    public var value: TimeInterval { seconds.withLock { $0 } }
+    public func advance(by interval: TimeInterval) { seconds.withLock { $0 += interval } }
 }
 
 /// Checks shared by the implementations.
@@ -260,11 +276,11 @@ public enum NodeStats {
 
 extension ClusterRegistry {
     /// A heartbeat without counts.
-    public func heartbeat(nodeID: String, freeBytes: Int64, capacityBytes: Int64, state: NodeState?, now: Date) async throws {
-        try await heartbeat(nodeID: nodeID, freeBytes: freeBytes, capacityBytes: capacityBytes, stats: [:], state: state, now: now)
+    public func heartbeat(nodeID: String, freeBytes: Int64, capacityBytes: Int64, state: NodeState?) async throws {
+        try await heartbeat(nodeID: nodeID, freeBytes: freeBytes, capacityBytes: capacityBytes, stats: [:], state: state)
     }
 
-    public func isLeaseValid(_ lease: MailboxLease, now: Date = Date()) async throws -> Bool {
-        try await isLeaseValid(mailboxID: lease.mailboxID, nodeID: lease.nodeID, token: lease.token, now: now)
+    public func isLeaseValid(_ lease: MailboxLease) async throws -> Bool {
+        try await isLeaseValid(mailboxID: lease.mailboxID, nodeID: lease.nodeID, token: lease.token)
     }
 }

@@ -8,11 +8,18 @@ public final class InMemoryClusterRegistry: ClusterRegistry {
     private struct State { var nodes: [String: NodeRecord] = [:]; var placements: [String: Placement] = [:] }
     private let state = Mutex(State())
 
-    public init() {}
+    /// Tests move the clock forward (`RegistryClockOffset.advance`).
+    public let clockOffset: RegistryClockOffset
 
-    public func register(_ node: NodeRegistration, now: Date) async throws -> NodeRecord {
+    public init(clockOffset: RegistryClockOffset = RegistryClockOffset()) { self.clockOffset = clockOffset }
+
+    public func currentTime() async throws -> Date { registryNow() }
+
+    private func registryNow() -> Date { ClusterRegistryRules.normalized(Date().addingTimeInterval(clockOffset.value)) }
+
+    public func register(_ node: NodeRegistration) async throws -> NodeRecord {
         try ClusterRegistryRules.validate(node)
-        let now = ClusterRegistryRules.normalized(now)
+        let now = registryNow()
         return try state.withLock { (s: inout State) throws(ClusterRegistryError) -> NodeRecord in
             if s.nodes.values.contains(where: { $0.name == node.name && $0.id != node.id }) {
                 throw ClusterRegistryError(.nameInUse, "another node is registered as \(node.name)")
@@ -26,13 +33,14 @@ public final class InMemoryClusterRegistry: ClusterRegistry {
         }
     }
 
-    public func heartbeat(nodeID: String, freeBytes: Int64, capacityBytes: Int64, stats: [String: Int64], state newState: NodeState?, now: Date) async throws {
+    public func heartbeat(nodeID: String, freeBytes: Int64, capacityBytes: Int64, stats: [String: Int64], state newState: NodeState?) async throws {
         try ClusterRegistryRules.validateSpace(free: freeBytes, capacity: capacityBytes)
         _ = try NodeStats.encode(stats)
+        let now = registryNow()
         try state.withLock { (s: inout State) throws(ClusterRegistryError) in
             guard var record = s.nodes[nodeID] else { throw ClusterRegistryError(.noSuchNode, "no node \(nodeID)") }
             record.freeBytes = freeBytes; record.capacityBytes = capacityBytes; record.stats = stats
-            record.lastHeartbeat = ClusterRegistryRules.normalized(now)
+            record.lastHeartbeat = now
             if let newState { record.state = newState }
             s.nodes[nodeID] = record
         }
@@ -67,16 +75,17 @@ public final class InMemoryClusterRegistry: ClusterRegistry {
         state.withLock { s in s.placements.filter { $0.value.nodeID == nodeID }.map(\.key).sorted() }
     }
 
-    public func chooseNode(named name: String?, now: Date, liveWithin: TimeInterval) async throws -> NodeRecord {
-        try state.withLock { (s: inout State) throws(ClusterRegistryError) -> NodeRecord in
+    public func chooseNode(named name: String?, liveWithin: TimeInterval) async throws -> NodeRecord {
+        let now = registryNow()
+        return try state.withLock { (s: inout State) throws(ClusterRegistryError) -> NodeRecord in
             try ClusterRegistryRules.choose(Array(s.nodes.values), named: name, now: now, liveWithin: liveWithin)
         }
     }
 
-    public func acquireLease(mailboxID: String, nodeID: String, ttl: TimeInterval, now: Date) async throws -> MailboxLease {
+    public func acquireLease(mailboxID: String, nodeID: String, ttl: TimeInterval) async throws -> MailboxLease {
         try ClusterRegistryRules.validateMailboxID(mailboxID)
         try ClusterRegistryRules.validateTTL(ttl)
-        let now = ClusterRegistryRules.normalized(now), expires = ClusterRegistryRules.normalized(now.addingTimeInterval(ttl))
+        let now = registryNow(), expires = ClusterRegistryRules.normalized(now.addingTimeInterval(ttl))
         return try state.withLock { (s: inout State) throws(ClusterRegistryError) -> MailboxLease in
             guard s.nodes[nodeID] != nil else { throw ClusterRegistryError(.noSuchNode, "no node \(nodeID)") }
             var p = s.placements[mailboxID] ?? Placement(nodeID: nodeID, token: 0, holder: nil, expires: nil)
@@ -93,9 +102,9 @@ public final class InMemoryClusterRegistry: ClusterRegistry {
         }
     }
 
-    public func renewLease(_ lease: MailboxLease, ttl: TimeInterval, now: Date) async throws -> MailboxLease {
+    public func renewLease(_ lease: MailboxLease, ttl: TimeInterval) async throws -> MailboxLease {
         try ClusterRegistryRules.validateTTL(ttl)
-        let now = ClusterRegistryRules.normalized(now), expires = ClusterRegistryRules.normalized(now.addingTimeInterval(ttl))
+        let now = registryNow(), expires = ClusterRegistryRules.normalized(now.addingTimeInterval(ttl))
         return try state.withLock { (s: inout State) throws(ClusterRegistryError) -> MailboxLease in
             guard var p = s.placements[lease.mailboxID], p.holder == lease.nodeID, p.token == lease.token, let until = p.expires, until > now else {
                 throw ClusterRegistryError(.leaseLost, "the lease on mailbox \(lease.mailboxID) is no longer node \(lease.nodeID)'s")
@@ -108,9 +117,9 @@ public final class InMemoryClusterRegistry: ClusterRegistry {
         }
     }
 
-    public func renewLeases(nodeID: String, ttl: TimeInterval, now: Date) async throws -> [MailboxLease] {
+    public func renewLeases(nodeID: String, ttl: TimeInterval) async throws -> [MailboxLease] {
         try ClusterRegistryRules.validateTTL(ttl)
-        let now = ClusterRegistryRules.normalized(now), expires = ClusterRegistryRules.normalized(now.addingTimeInterval(ttl))
+        let now = registryNow(), expires = ClusterRegistryRules.normalized(now.addingTimeInterval(ttl))
         return state.withLock { s in
             var renewed: [MailboxLease] = []
             for (id, var p) in s.placements where p.holder == nodeID {
@@ -141,8 +150,9 @@ public final class InMemoryClusterRegistry: ClusterRegistry {
         }
     }
 
-    public func isLeaseValid(mailboxID: String, nodeID: String, token: Int64, now: Date) async throws -> Bool {
-        state.withLock { s in
+    public func isLeaseValid(mailboxID: String, nodeID: String, token: Int64) async throws -> Bool {
+        let now = registryNow()
+        return state.withLock { s in
             guard let p = s.placements[mailboxID], p.holder == nodeID, p.token == token, let until = p.expires else { return false }
             return until > now
         }

@@ -10,17 +10,31 @@ import PostgresNIO
 /// wins, and the fencing token (`lease_token`) only grows. Heartbeats and lease renewals and
 /// releases set columns to values (running one twice is running it once), so one that meets a
 /// connection PostgreSQL has ended (a restart) runs again on another rather than failing a renewal.
+///
+/// Every time is PostgreSQL's (`clock_timestamp()`, moved by `clockOffset` in tests), set and
+/// compared in the statement itself: two nodes whose clocks disagree still agree on when a lease
+/// expires.
 public final class PostgresClusterRegistry: ClusterRegistry {
     let directory: PostgresDirectory
+    /// Tests move the clock forward (`RegistryClockOffset.advance`).
+    public let clockOffset: RegistryClockOffset
 
     /// Uses `directory`'s pool; the directory's migrations created the tables.
-    public init(directory: PostgresDirectory) { self.directory = directory }
+    public init(directory: PostgresDirectory, clockOffset: RegistryClockOffset = RegistryClockOffset()) {
+        self.directory = directory; self.clockOffset = clockOffset
+    }
+
+    public func currentTime() async throws -> Date {
+        let row = try await directory.query("SELECT clock_timestamp() + \(clockOffset.value) * interval '1 second'").first
+        guard let row else { throw ClusterRegistryError(.invalid, "PostgreSQL gave no time") }
+        return ClusterRegistryRules.normalized(try row.decode(Date.self))
+    }
 
     static let nodeColumns = "id, name, rpc_address, role, state, free_bytes, capacity_bytes, registered, last_heartbeat, stats"
 
-    public func register(_ node: NodeRegistration, now: Date) async throws -> NodeRecord {
+    public func register(_ node: NodeRegistration) async throws -> NodeRecord {
         try ClusterRegistryRules.validate(node)
-        let now = ClusterRegistryRules.normalized(now)
+        let offset = clockOffset.value
         do {
             return try await directory.transaction { tx in
                 if let other = try await tx.query("SELECT id FROM cluster_node WHERE name = \(node.name) AND id <> \(node.id)").first {
@@ -28,7 +42,8 @@ public final class PostgresClusterRegistry: ClusterRegistry {
                 }
                 let rows = try await tx.query("""
                     INSERT INTO cluster_node (id, name, rpc_address, role, state, registered, last_heartbeat)
-                    VALUES (\(node.id), \(node.name), \(node.rpcAddress), \(node.role.rawValue), 'active', \(now), \(now))
+                    VALUES (\(node.id), \(node.name), \(node.rpcAddress), \(node.role.rawValue), 'active',
+                            clock_timestamp() + \(offset) * interval '1 second', clock_timestamp() + \(offset) * interval '1 second')
                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, rpc_address = excluded.rpc_address, role = excluded.role,
                         state = 'active', last_heartbeat = excluded.last_heartbeat
                     RETURNING \(unescaped: Self.nodeColumns)
@@ -41,12 +56,12 @@ public final class PostgresClusterRegistry: ClusterRegistry {
         }
     }
 
-    public func heartbeat(nodeID: String, freeBytes: Int64, capacityBytes: Int64, stats: [String: Int64], state: NodeState?, now: Date) async throws {
+    public func heartbeat(nodeID: String, freeBytes: Int64, capacityBytes: Int64, stats: [String: Int64], state: NodeState?) async throws {
         try ClusterRegistryRules.validateSpace(free: freeBytes, capacity: capacityBytes)
         let statsText = try NodeStats.encode(stats)
         let rows = try await directory.query("""
             UPDATE cluster_node SET free_bytes = \(freeBytes), capacity_bytes = \(capacityBytes), stats = \(statsText),
-                last_heartbeat = \(ClusterRegistryRules.normalized(now)), state = coalesce(\(state?.rawValue), state)
+                last_heartbeat = clock_timestamp() + \(clockOffset.value) * interval '1 second', state = coalesce(\(state?.rawValue), state)
             WHERE id = \(nodeID) RETURNING 1
             """, idempotent: true)
         if rows.isEmpty { throw ClusterRegistryError(.noSuchNode, "no node \(nodeID)") }
@@ -89,14 +104,15 @@ public final class PostgresClusterRegistry: ClusterRegistry {
         }
     }
 
-    public func chooseNode(named name: String?, now: Date, liveWithin: TimeInterval) async throws -> NodeRecord {
-        try ClusterRegistryRules.choose(try await nodes(), named: name, now: now, liveWithin: liveWithin)
+    public func chooseNode(named name: String?, liveWithin: TimeInterval) async throws -> NodeRecord {
+        let now = try await currentTime()
+        return try ClusterRegistryRules.choose(try await nodes(), named: name, now: now, liveWithin: liveWithin)
     }
 
-    public func acquireLease(mailboxID: String, nodeID: String, ttl: TimeInterval, now: Date) async throws -> MailboxLease {
+    public func acquireLease(mailboxID: String, nodeID: String, ttl: TimeInterval) async throws -> MailboxLease {
         try ClusterRegistryRules.validateMailboxID(mailboxID)
         try ClusterRegistryRules.validateTTL(ttl)
-        let now = ClusterRegistryRules.normalized(now), expires = ClusterRegistryRules.normalized(now.addingTimeInterval(ttl))
+        let offset = clockOffset.value
         return try await directory.transaction { tx in
             guard try await tx.exists("SELECT 1 FROM cluster_node WHERE id = \(nodeID) FOR SHARE") else {
                 throw ClusterRegistryError(.noSuchNode, "no node \(nodeID)")
@@ -107,50 +123,56 @@ public final class PostgresClusterRegistry: ClusterRegistry {
                 ON CONFLICT (mailbox_id) DO NOTHING
                 """)
             guard let row = try await tx.query("""
-                SELECT lease_token, lease_holder, lease_expires FROM mailbox_placement WHERE mailbox_id = \(mailboxID) FOR UPDATE
+                SELECT lease_token, lease_holder, lease_expires, lease_expires > clock_timestamp() + \(offset) * interval '1 second'
+                FROM mailbox_placement WHERE mailbox_id = \(mailboxID) FOR UPDATE
                 """).first else { throw ClusterRegistryError(.leaseLost, "mailbox \(mailboxID) has no placement") }
-            var (token, holder, until) = try row.decode((Int64, String?, Date?).self)
-            if let holder, let until, until > now {
+            var (token, holder, until, unexpired) = try row.decode((Int64, String?, Date?, Bool?).self)
+            if let holder, let until, unexpired == true {
                 guard holder == nodeID else {
                     throw ClusterRegistryError(.leaseHeld, "mailbox \(mailboxID) is leased to node \(holder) until \(until)")
                 }
             } else {
                 token += 1
             }
-            try await tx.query("""
-                UPDATE mailbox_placement SET node_id = \(nodeID), lease_holder = \(nodeID), lease_token = \(token), lease_expires = \(expires)
-                WHERE mailbox_id = \(mailboxID)
-                """)
-            return MailboxLease(mailboxID: mailboxID, nodeID: nodeID, token: token, expires: expires)
+            let expires = try await tx.query("""
+                UPDATE mailbox_placement SET node_id = \(nodeID), lease_holder = \(nodeID), lease_token = \(token),
+                    lease_expires = clock_timestamp() + \(offset + ttl) * interval '1 second'
+                WHERE mailbox_id = \(mailboxID) RETURNING lease_expires
+                """).first?.decode(Date.self)
+            guard let expires else { throw ClusterRegistryError(.leaseLost, "mailbox \(mailboxID) has no placement") }
+            return MailboxLease(mailboxID: mailboxID, nodeID: nodeID, token: token, expires: ClusterRegistryRules.normalized(expires))
         }
     }
 
-    public func renewLease(_ lease: MailboxLease, ttl: TimeInterval, now: Date) async throws -> MailboxLease {
+    public func renewLease(_ lease: MailboxLease, ttl: TimeInterval) async throws -> MailboxLease {
         try ClusterRegistryRules.validateTTL(ttl)
-        let now = ClusterRegistryRules.normalized(now), expires = ClusterRegistryRules.normalized(now.addingTimeInterval(ttl))
+        let offset = clockOffset.value
+        // Run twice (a lost connection), the second finds the lease extended and extends it again
+        // from a later now: what the first would have done a moment later.
         let rows = try await directory.query("""
-            UPDATE mailbox_placement SET lease_expires = \(expires)
-            WHERE mailbox_id = \(lease.mailboxID) AND lease_holder = \(lease.nodeID) AND lease_token = \(lease.token) AND lease_expires > \(now)
-            RETURNING 1
+            UPDATE mailbox_placement SET lease_expires = clock_timestamp() + \(offset + ttl) * interval '1 second'
+            WHERE mailbox_id = \(lease.mailboxID) AND lease_holder = \(lease.nodeID) AND lease_token = \(lease.token)
+                AND lease_expires > clock_timestamp() + \(offset) * interval '1 second'
+            RETURNING lease_expires
             """, idempotent: true)
-        guard !rows.isEmpty else {
+        guard let row = rows.first else {
             throw ClusterRegistryError(.leaseLost, "the lease on mailbox \(lease.mailboxID) is no longer node \(lease.nodeID)'s")
         }
         var renewed = lease
-        renewed.expires = expires
+        renewed.expires = ClusterRegistryRules.normalized(try row.decode(Date.self))
         return renewed
     }
 
-    public func renewLeases(nodeID: String, ttl: TimeInterval, now: Date) async throws -> [MailboxLease] {
+    public func renewLeases(nodeID: String, ttl: TimeInterval) async throws -> [MailboxLease] {
         try ClusterRegistryRules.validateTTL(ttl)
-        let now = ClusterRegistryRules.normalized(now), expires = ClusterRegistryRules.normalized(now.addingTimeInterval(ttl))
+        let offset = clockOffset.value
         return try await directory.query("""
-            UPDATE mailbox_placement SET lease_expires = \(expires)
-            WHERE node_id = \(nodeID) AND lease_holder = \(nodeID) AND lease_expires > \(now)
-            RETURNING mailbox_id, lease_token
+            UPDATE mailbox_placement SET lease_expires = clock_timestamp() + \(offset + ttl) * interval '1 second'
+            WHERE node_id = \(nodeID) AND lease_holder = \(nodeID) AND lease_expires > clock_timestamp() + \(offset) * interval '1 second'
+            RETURNING mailbox_id, lease_token, lease_expires
             """, idempotent: true).map { row in
-                let (id, token) = try row.decode((String, Int64).self)
-                return MailboxLease(mailboxID: id, nodeID: nodeID, token: token, expires: expires)
+                let (id, token, expires) = try row.decode((String, Int64, Date).self)
+                return MailboxLease(mailboxID: id, nodeID: nodeID, token: token, expires: ClusterRegistryRules.normalized(expires))
             }.sorted { $0.mailboxID < $1.mailboxID }
     }
 
@@ -173,10 +195,11 @@ public final class PostgresClusterRegistry: ClusterRegistry {
             """, idempotent: true)
     }
 
-    public func isLeaseValid(mailboxID: String, nodeID: String, token: Int64, now: Date) async throws -> Bool {
+    public func isLeaseValid(mailboxID: String, nodeID: String, token: Int64) async throws -> Bool {
         try await !directory.query("""
             SELECT 1 FROM mailbox_placement
-            WHERE mailbox_id = \(mailboxID) AND lease_holder = \(nodeID) AND lease_token = \(token) AND lease_expires > \(now)
+            WHERE mailbox_id = \(mailboxID) AND lease_holder = \(nodeID) AND lease_token = \(token)
+                AND lease_expires > clock_timestamp() + \(clockOffset.value) * interval '1 second'
             """).isEmpty
     }
 

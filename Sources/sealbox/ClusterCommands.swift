@@ -92,8 +92,9 @@ struct ClusterCommand: AsyncParsableCommand {
                 do { url = try PostgresURL(text) } catch { throw CLIFailure("directory.url: \(error)") }
                 let directory = try await PostgresDirectory.connect(PostgresDirectory.Configuration(url: url))
                 let registry = PostgresClusterRegistry(directory: directory)
-                let nodes: [NodeRecord], placements: [MailboxPlacement]
+                let now: Date, nodes: [NodeRecord], placements: [MailboxPlacement]
                 do {
+                    now = try await registry.currentTime()
                     nodes = try await registry.nodes()
                     placements = try await registry.placements()
                 } catch {
@@ -101,7 +102,7 @@ struct ClusterCommand: AsyncParsableCommand {
                     throw error
                 }
                 await directory.shutdown()
-                for line in ClusterStatusReport.lines(nodes: nodes, placements: placements, now: Date(), leaseSeconds: Double(settings.cluster.leaseSeconds)) {
+                for line in ClusterStatusReport.lines(nodes: nodes, placements: placements, now: now, leaseSeconds: Double(settings.cluster.leaseSeconds)) {
                     emit(line)
                 }
             }

@@ -281,7 +281,14 @@ struct ClusterServeTests {
         #expect(counted.output.contains("COUNT 1"), "\(counted.output)")
     }
 
-    @Test("shared storage: a storage node killed, its mailbox taken over by another once its lease expired; it stays there when the node returns")
+    /// libfaketime (Debian `faketime`) moves a process's wall clock by `offset` ("+120s"); its
+    /// monotonic clock stays true. Only forward: with a clock set back, libfaketime's timed waits
+    /// (`pthread_cond_timedwait`) make Swift's `Task.sleep` oversleep by the offset.
+    static func wallClock(_ offset: String) -> [String: String] {
+        ["LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", "FAKETIME": offset, "FAKETIME_DONT_FAKE_MONOTONIC": "1"]
+    }
+
+    @Test("shared storage: nodes whose wall clocks are minutes apart agree on leases; a storage node killed, its mailbox taken over by another once its lease expired; it stays there when the node returns")
     func takeover() async throws {
         let cluster = try await Fixture.make(nodes: ["s1", "s2", "f1"])
         defer { cluster.cleanUp() }
@@ -295,9 +302,11 @@ struct ClusterServeTests {
         let shortLeases = ["SEALBOX_CLUSTER_LEASE_SECONDS": "6", "SEALBOX_CLUSTER_SHARED_STORAGE": "true"]
         let env = cluster.environment("s1", shortLeases)
         let password = try await cluster.makeMailbox("one@example.com", env: env)
+        // s2's wall clock is two minutes fast: twenty leases ahead of s1's. Leases and heartbeats
+        // are timed by PostgreSQL's clock, so s2 does not see s1 as silent or its lease as expired.
         let s1 = try cluster.storage("s1", extra: shortLeases)
         defer { s1.stop() }
-        let s2 = try cluster.storage("s2", extra: shortLeases)
+        let s2 = try cluster.storage("s2", extra: shortLeases.merging(Self.wallClock("+120s")) { $1 })
         defer { s2.stop() }
         let f1 = try cluster.frontend("f1", extra: shortLeases)
         defer { f1.stop() }
@@ -307,6 +316,14 @@ struct ClusterServeTests {
         let first = try await ScriptRunner.run(Self.python, ["cluster_client.py", "append-once", "\(f1.port("imap"))", "before@test"],
                                                env: passwords, timeout: .seconds(60))
         #expect(first.output.contains("BEFORE 0 AFTER 1"), "\(first.output)")
+        // Three of s2's takeover checks (one per heartbeat, a third of the lease): s1 is alive and
+        // renewing, so the mailbox stays on s1 and s1 still serves it.
+        try await Task.sleep(for: .seconds(7))
+        #expect(try await cluster.placement(of: "one@example.com") == "s1")
+        #expect(!s2.output.text.contains("took over"), "\(s2.output.text)")
+        let second = try await ScriptRunner.run(Self.python, ["cluster_client.py", "append-once", "\(f1.port("imap"))", "skew@test"],
+                                                env: passwords, timeout: .seconds(60))
+        #expect(second.output.contains("BEFORE 0 AFTER 1"), "\(second.output)")
         // s1 dies holding the lease; s2 takes the mailbox once the lease (6 s) has expired.
         ServeProcess.kill9(s1.process)
         let deadline = ContinuousClock.now + .seconds(60)
@@ -316,6 +333,8 @@ struct ClusterServeTests {
         // The mail stored through s1 is there, and new mail goes in through s2.
         let retried = try await Self.appendOnce(port: f1.port("imap"), messageID: "before@test", passwords: passwords)
         #expect(retried.output.contains("BEFORE 1 AFTER 2"), "\(retried.output)")
+        let skewed = try await Self.appendOnce(port: f1.port("imap"), messageID: "skew@test", passwords: passwords)
+        #expect(skewed.output.contains("BEFORE 1 AFTER 2"), "\(skewed.output)")
         // s1 returns: the mailbox stays with s2 (s1 does not claim it back).
         try s1.restart(ready: { $0.contains("listening: cluster-rpc") })
         #expect(s1.output.text.contains("mailboxes.elsewhere=1"), "\(s1.output.text)")

@@ -19,8 +19,8 @@ struct StorageLeasesTests {
 
     func registry() async throws -> InMemoryClusterRegistry {
         let r = InMemoryClusterRegistry()
-        _ = try await r.register(Self.a, now: Date())
-        _ = try await r.register(Self.b, now: Date())
+        _ = try await r.register(Self.a)
+        _ = try await r.register(Self.b)
         return r
     }
 
@@ -42,8 +42,10 @@ struct StorageLeasesTests {
         #expect(!s2.mayCommit(mailboxID: Self.mailbox))
         // s1 stops renewing; once the lease has expired, s2 (shared storage) takes it over with a new token.
         let token = try #require(try await r.placement(mailboxID: Self.mailbox)?.lease?.token)
-        let taken = try await r.acquireLease(mailboxID: Self.mailbox, nodeID: "s2", ttl: 30, now: Date().addingTimeInterval(31))
-        #expect(taken.token == token + 1)
+        r.clockOffset.advance(by: 31)
+        try await s2.claim(mailboxID: Self.mailbox)
+        #expect(s2.mayCommit(mailboxID: Self.mailbox))
+        #expect(try await r.placement(mailboxID: Self.mailbox)?.lease?.token == token + 1)
         // s1's renewal finds its lease gone and the mailbox placed on s2: it stops writing it and
         // is told to close it.
         let lost = Mutex<[String]>([])
@@ -54,7 +56,8 @@ struct StorageLeasesTests {
         #expect(await unavailable { try await s1.claim(mailboxID: Self.mailbox) })
         // Without shared storage, a mailbox of another node is never taken, expired or not.
         let other = String(repeating: "cd", count: 16)
-        _ = try await r.acquireLease(mailboxID: other, nodeID: "s2", ttl: 1, now: Date().addingTimeInterval(-10))
+        _ = try await r.acquireLease(mailboxID: other, nodeID: "s2", ttl: 1)
+        r.clockOffset.advance(by: 10)
         #expect(await unavailable { try await s1.claim(mailboxID: other) })
     }
 
@@ -72,6 +75,30 @@ struct StorageLeasesTests {
         #expect(s1.leased.isEmpty && !s1.mayCommit(mailboxID: ids[0]))
         try await s1.claim(mailboxID: ids[0])
         #expect(try await r.placement(mailboxID: ids[0])?.lease?.token == before + 1)
+    }
+
+    @Test("a holder stops committing before the registry's lease ends: another node cannot take the mailbox while the holder still writes")
+    func holderStopsFirst() async throws {
+        let r = try await registry()
+        // A 3 s lease; commits need 1 s of it left (the margin).
+        let s1 = StorageLeases(registry: r, nodeID: "s1", ttl: 3, sharedStorage: true, logger: Logger(label: "t"))
+        let s2 = StorageLeases(registry: r, nodeID: "s2", ttl: 3, sharedStorage: true, logger: Logger(label: "t"))
+        try await s1.claim(mailboxID: Self.mailbox)
+        #expect(s1.mayCommit(mailboxID: Self.mailbox))
+        // s1 does not renew. The moment it stops committing (its own monotonic count, from when it
+        // asked), the registry still holds the lease for it: s2 is refused.
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while s1.mayCommit(mailboxID: Self.mailbox), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!s1.mayCommit(mailboxID: Self.mailbox))
+        let placed = try #require(try await r.placement(mailboxID: Self.mailbox)?.lease)
+        if try await r.currentTime() < placed.expires {
+            #expect(await unavailable { try await s2.claim(mailboxID: Self.mailbox) })
+        }
+        // Once the registry's time passes the expiry, s2 takes it over.
+        while try await r.currentTime() <= placed.expires, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        try await s2.claim(mailboxID: Self.mailbox)
+        #expect(s2.mayCommit(mailboxID: Self.mailbox) && !s1.mayCommit(mailboxID: Self.mailbox))
+        #expect(try await r.placement(mailboxID: Self.mailbox)?.lease?.token == placed.token + 1)
     }
 
     /// An ownership the test switches.

@@ -52,7 +52,7 @@ public final class ClusterAdmin: StorageNodeAdmin {
     /// free space. nil: here; else made there over the RPC.
     func place(alias: AliasRecord, label: String?, node requested: String?) async throws -> (password: String, record: PasswordRecord)? {
         let chosen: NodeRecord
-        do { chosen = try await registry.chooseNode(named: requested, now: Date(), liveWithin: liveWithin) } catch let error as ClusterRegistryError {
+        do { chosen = try await registry.chooseNode(named: requested, liveWithin: liveWithin) } catch let error as ClusterRegistryError {
             throw MailStoreError(.unavailable, error.message)
         }
         guard chosen.id != name else { return nil }
@@ -75,9 +75,9 @@ public final class ClusterAdmin: StorageNodeAdmin {
 
     public func moveOut(mailboxID: String, target: String) async throws -> String {
         guard target != name else { throw MailStoreError(.unavailable, "the mailbox is on \(name) already") }
-        let nodes = try await registry.nodes()
+        let now = try await registry.currentTime(), nodes = try await registry.nodes()
         guard let to = nodes.first(where: { $0.name == target }) else { throw MailStoreError(.unavailable, "no node named \(target)") }
-        guard to.role.holdsMailboxes, to.state != .stopped, to.isLive(now: Date(), window: liveWithin), let endpoint = RegistryRouter.endpoint(to) else {
+        guard to.role.holdsMailboxes, to.state != .stopped, to.isLive(now: now, window: liveWithin), let endpoint = RegistryRouter.endpoint(to) else {
             throw MailStoreError(.unavailable, "node \(target) is not a live storage node")
         }
         guard try await registry.placement(mailboxID: mailboxID)?.nodeID == name else {

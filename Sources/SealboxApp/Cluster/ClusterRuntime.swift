@@ -73,7 +73,7 @@ public final class ClusterRuntime: Sendable {
             rpcAddress = advertise.host.contains(":") ? "[\(advertise.host)]:\(advertise.port)" : "\(advertise.host):\(advertise.port)"
         }
         do {
-            _ = try await registry.register(NodeRegistration(id: name, name: name, rpcAddress: rpcAddress, role: settings.role), now: Date())
+            _ = try await registry.register(NodeRegistration(id: name, name: name, rpcAddress: rpcAddress, role: settings.role))
         } catch {
             if owns { await directory.shutdown() }
             throw Failure(description: "cannot register node \(name) in the cluster: \(error)")

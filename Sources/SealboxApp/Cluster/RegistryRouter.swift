@@ -70,7 +70,7 @@ public final class RegistryRouter: StorageRouter {
         let now = Date()
         if let hit = any.withLock({ $0 }), hit.until > now { return hit.value }
         let record: NodeRecord
-        do { record = try await registry.chooseNode(named: nil, now: now, liveWithin: liveWithin) } catch {
+        do { record = try await registry.chooseNode(named: nil, liveWithin: liveWithin) } catch {
             throw MailStoreError(.unavailable, "no storage node is available")
         }
         guard let endpoint = Self.endpoint(record) else { throw MailStoreError(.unavailable, "no storage node is available") }

@@ -17,14 +17,25 @@ import Synchronization
 /// - Leases are renewed together every third of their time (`run`); a commit needs at least
 ///   `margin` of its lease left, so a node that cannot renew (PostgreSQL away) stops writing
 ///   before the lease ends and another node could take the mailbox.
+/// - How much of a lease is left is counted on this process's monotonic clock from the moment the
+///   request that took or renewed it was sent, never from the registry's expiry time: the
+///   registry set that from its own clock after it received the request, so the node's count ends
+///   first, whether its wall clock is behind the registry's, ahead of it, or is stepped meanwhile.
 public final class StorageLeases: MailboxOwnership {
+    /// A lease held, and when this node stops counting on it (monotonic).
+    struct Held {
+        var lease: MailboxLease
+        var until: ContinuousClock.Instant
+        func left() -> Duration { until - ContinuousClock.now }
+    }
+
     public let registry: any ClusterRegistry
     public let nodeID: String
     public let ttl: TimeInterval
     public let sharedStorage: Bool
     let margin: TimeInterval
     let logger: Logger
-    let held = Mutex<[String: MailboxLease]>([:])
+    let held = Mutex<[String: Held]>([:])
     /// Told of each mailbox whose lease is lost for good (the node closes it: another node owns it).
     let lostValue = Mutex<(@Sendable (String) async -> Void)?>(nil)
     public var onLost: (@Sendable (String) async -> Void)? {
@@ -40,7 +51,12 @@ public final class StorageLeases: MailboxOwnership {
     }
 
     public func mayCommit(mailboxID: String) -> Bool {
-        held.withLock { $0[mailboxID] }.map { $0.expires.timeIntervalSinceNow > margin } ?? false
+        held.withLock { $0[mailboxID] }.map { $0.left() > .seconds(margin) } ?? false
+    }
+
+    /// The lease counted from `sent`, the moment its request left.
+    func hold(_ lease: MailboxLease, sent: ContinuousClock.Instant) {
+        held.withLock { $0[lease.mailboxID] = Held(lease: lease, until: sent.advanced(by: .seconds(ttl))) }
     }
 
     public func claim(mailboxID: String) async throws {
@@ -56,22 +72,27 @@ public final class StorageLeases: MailboxOwnership {
 
     func claim(mailboxID: String, restoring: Bool) async throws {
         if moving.withLock({ $0.contains(mailboxID) }) { throw MailStoreError(.unavailable, "the mailbox is moving to another storage node") }
-        if let lease = held.withLock({ $0[mailboxID] }), lease.expires.timeIntervalSinceNow > ttl / 2 { return }
-        let now = Date()
+        if let lease = held.withLock({ $0[mailboxID] }), lease.left() > .seconds(ttl / 2) { return }
+        var from: String?
         do {
             if let placement = try await registry.placement(mailboxID: mailboxID), placement.nodeID != nodeID {
-                let expired = placement.lease.map { $0.expires <= now } ?? true
-                guard (sharedStorage || restoring) && expired else {
-                    throw MailStoreError(.unavailable, restoring ? "node \(placement.nodeID) still holds the mailbox's lease: it is alive (use `mailbox move`) or its lease has not expired yet"
-                                                                 : "the mailbox is on another storage node")
-                }
-                logger.notice("taking over a mailbox whose owner's lease expired", metadata: ["mailbox": "\(mailboxID)", "from": "\(placement.nodeID)"])
+                // Whether the owner's lease has expired is the registry's to say (its clock):
+                // `acquireLease` refuses one that has not.
+                guard sharedStorage || restoring else { throw MailStoreError(.unavailable, "the mailbox is on another storage node") }
+                from = placement.nodeID
             }
-            let lease = try await registry.acquireLease(mailboxID: mailboxID, nodeID: nodeID, ttl: ttl, now: now)
-            held.withLock { $0[mailboxID] = lease }
+            let sent = ContinuousClock.now
+            let lease = try await registry.acquireLease(mailboxID: mailboxID, nodeID: nodeID, ttl: ttl)
+            hold(lease, sent: sent)
+            if let from {
+                logger.notice("took over a mailbox whose owner's lease expired", metadata: ["mailbox": "\(mailboxID)", "from": "\(from)"])
+            }
         } catch let error as MailStoreError {
             throw error
         } catch let error as ClusterRegistryError {
+            if error.code == .leaseHeld, restoring, let from {
+                throw MailStoreError(.unavailable, "node \(from) still holds the mailbox's lease: it is alive (use `mailbox move`) or its lease has not expired yet")
+            }
             throw MailStoreError(.unavailable, error.code == .leaseHeld ? "the mailbox is leased to another storage node" : "the node registry refused the lease")
         } catch {
             throw MailStoreError(.unavailable, "the node registry cannot be reached")
@@ -86,11 +107,11 @@ public final class StorageLeases: MailboxOwnership {
     /// Gives the mailbox to node `target`: this node's lease is released and the target's taken
     /// (the placement moves, the token grows). This node writes it no more.
     func handOver(mailboxID: String, to target: String) async throws {
-        guard let lease = held.withLock({ $0[mailboxID] }) else { throw MailStoreError(.unavailable, "this node does not hold the mailbox's lease") }
+        guard let lease = held.withLock({ $0[mailboxID] })?.lease else { throw MailStoreError(.unavailable, "this node does not hold the mailbox's lease") }
         held.withLock { $0[mailboxID] = nil }
         do {
             try await registry.releaseLease(lease)
-            _ = try await registry.acquireLease(mailboxID: mailboxID, nodeID: target, ttl: ttl, now: Date())
+            _ = try await registry.acquireLease(mailboxID: mailboxID, nodeID: target, ttl: ttl)
         } catch {
             // Not moved: take it back if it is still free (the caller undoes the copy).
             _ = try? await claimAfterFailedHandOver(mailboxID)
@@ -99,8 +120,9 @@ public final class StorageLeases: MailboxOwnership {
     }
 
     private func claimAfterFailedHandOver(_ mailboxID: String) async throws {
-        let lease = try await registry.acquireLease(mailboxID: mailboxID, nodeID: nodeID, ttl: ttl, now: Date())
-        held.withLock { $0[mailboxID] = lease }
+        let sent = ContinuousClock.now
+        let lease = try await registry.acquireLease(mailboxID: mailboxID, nodeID: nodeID, ttl: ttl)
+        hold(lease, sent: sent)
     }
 
     /// The mailboxes leased here now.
@@ -109,11 +131,12 @@ public final class StorageLeases: MailboxOwnership {
     /// Renews every lease in one registry call; a lease the registry no longer has for this node is
     /// taken again when the mailbox is still placed here (the registry was away too long), else dropped.
     public func renew() async {
-        let mine = held.withLock { $0 }
+        let mine = held.withLock { $0.mapValues(\.lease) }
         guard !mine.isEmpty else { return }
         let renewed: [MailboxLease]
+        let sent = ContinuousClock.now
         do {
-            renewed = try await registry.renewLeases(nodeID: nodeID, ttl: ttl, now: Date())
+            renewed = try await registry.renewLeases(nodeID: nodeID, ttl: ttl)
         } catch {
             logger.warning("cannot renew the mailbox leases (the registry cannot be reached): writes stop before they expire",
                            metadata: ["error": "\(type(of: error))"])
@@ -121,10 +144,10 @@ public final class StorageLeases: MailboxOwnership {
         }
         let byID = Dictionary(renewed.map { ($0.mailboxID, $0) }, uniquingKeysWith: { a, _ in a })
         held.withLock { h in
-            for (id, lease) in byID where h[id]?.token == lease.token { h[id] = lease }
+            for (id, lease) in byID where h[id]?.lease.token == lease.token { h[id] = Held(lease: lease, until: sent.advanced(by: .seconds(ttl))) }
         }
         for (id, lease) in mine where byID[id]?.token != lease.token {
-            held.withLock { h in if h[id]?.token == lease.token { h[id] = nil } }
+            held.withLock { h in if h[id]?.lease.token == lease.token { h[id] = nil } }
             do {
                 try await claim(mailboxID: id)
                 logger.notice("mailbox lease taken again after it lapsed", metadata: ["mailbox": "\(id)"])
@@ -142,8 +165,8 @@ public final class StorageLeases: MailboxOwnership {
     @discardableResult
     public func takeOverExpired(silentAfter: TimeInterval, fileExists: (String) -> Bool) async -> Int {
         guard sharedStorage else { return 0 }
-        let now = Date()
-        guard let nodes = try? await registry.nodes(), let placements = try? await registry.placements() else { return 0 }
+        guard let now = try? await registry.currentTime(), let nodes = try? await registry.nodes(),
+              let placements = try? await registry.placements() else { return 0 }
         let silent = Set(nodes.filter { $0.id != nodeID && (!$0.isLive(now: now, window: silentAfter) || $0.state == .stopped) }.map(\.id))
         var taken = 0
         for p in placements where silent.contains(p.nodeID) && (p.lease.map { $0.expires <= now } ?? true) && fileExists(p.mailboxID) {
@@ -160,7 +183,7 @@ public final class StorageLeases: MailboxOwnership {
 
     /// Releases every lease (a clean stop: another node with shared storage may take the mailboxes at once).
     public func releaseAll() async {
-        let mine = held.withLock { h in defer { h = [:] }; return Array(h.values) }
+        let mine = held.withLock { h in defer { h = [:] }; return h.values.map(\.lease) }
         for lease in mine { try? await registry.releaseLease(lease) }
     }
 }
@@ -206,7 +229,7 @@ public struct ClusterMembership: Service {
         let space = DiskSpaceGuard.statfs(volume)
         do {
             try await registry.heartbeat(nodeID: nodeID, freeBytes: space?.free ?? 0, capacityBytes: space?.total ?? 0, stats: await stats(),
-                                         state: state, now: Date())
+                                         state: state)
         } catch {
             logger.warning("cluster heartbeat failed", metadata: ["error": "\(type(of: error))"])
         }
