@@ -8,7 +8,7 @@ extension HTTPServer {
     /// The backend, or 503.
     func requireBackend() throws -> any HTTPBackend {
         guard let backend = dependencies.backend else {
-            throw HTTPAPIError(.serviceUnavailable, code: "unavailable", "the API is not available on this node")
+            throw HTTPAPIError(.serviceUnavailable, code: "unavailable", dependencies.noBackendReason)
         }
         return backend
     }

@@ -34,8 +34,10 @@ public struct HTTPServer: Sendable {
         /// domain of the node); nil for any other host.
         public var mtaSTSPolicy: @Sendable (_ host: String) async -> String? = { _ in nil }
         /// The node's directory and mailboxes as the API and the web pages use them (nil: those
-        /// routes answer 503).
+        /// routes answer 503 with `noBackendReason`).
         public var backend: (any HTTPBackend)?
+        /// Why there is no backend, for the 503 of the API and the pages.
+        public var noBackendReason = "the API is not available on this node"
         /// Signed-in owners (the API's `sealbox_session` cookie and the web pages share them).
         /// SealboxApp replaces it with one whose `onEnd` closes the mailbox logins.
         public var ownerSessions = OwnerSessions()

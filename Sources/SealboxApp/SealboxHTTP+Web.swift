@@ -1,3 +1,4 @@
+import Directory
 import HTTPServer
 import Logging
 import MailCore
@@ -25,7 +26,7 @@ extension SealboxHTTP {
     /// bound ports, else the configured ones), the node's domains, and the admin's live DNS check
     /// (the records of `sealbox domain dns`, asked of a resolver made from `dns.*` as
     /// `sealbox domain dns --check` does).
-    static func addWeb(to dependencies: inout HTTPServer.Dependencies, configuration: SealboxConfiguration, node: SealboxNode,
+    static func addWeb(to dependencies: inout HTTPServer.Dependencies, configuration: SealboxConfiguration, directory: any MailDirectory,
                        bound: BoundListenerPorts, logger: Logger) {
         let published = configuration.publishedPorts
         let hostname = configuration.node.hostname
@@ -36,12 +37,12 @@ extension SealboxHTTP {
                 submission: bound["submission"] ?? published.submission, submissions: bound["submissions"] ?? published.submissions))
         }
         dependencies.autoconfig.hostsDomain = { domain in
-            (try? await node.directory.domains().contains { $0.domain == domain }) ?? false
+            (try? await directory.domains().contains { $0.domain == domain }) ?? false
         }
         let dns = configuration.dns
         dependencies.web.checkDNS = { name in
             let domain = try Domain(name)
-            let records = DomainDNSRecords(domain: domain, hostname: hostname, keys: try await node.directory.dkimKeys(domain: domain),
+            let records = DomainDNSRecords(domain: domain, hostname: hostname, keys: try await directory.dkimKeys(domain: domain),
                                            ports: published)
             var quiet = logger
             quiet.logLevel = .warning

@@ -188,8 +188,15 @@ public enum SealboxServer {
         }
         if let cluster { services += try cluster.services(node: node, sessions: { limiter.total }, logger: logger, onBound: onListenerBound) }
         guard let node, let outbound else {
-            // A frontend: no outbound worker, queue or backups (storage nodes run them), and no HTTP yet.
-            if configuration.http.enabled, !configuration.http.port.isOff { onOff(configuration.http.tls ? "https" : "http", "node.role") }
+            // A frontend: no outbound worker, queue or backups (storage nodes run them). Its HTTP
+            // serves health, metrics, autoconfiguration and MTA-STS (the API and pages: storage nodes).
+            if configuration.http.enabled, anyOn([(configuration.http.tls ? "https" : "http", HTTPSettings.Key.port, configuration.http.port)]),
+               let port = configuration.http.port.bindPort {
+                services += try SealboxHTTP.frontendServer(configuration: configuration, port: port, tls: configuration.http.tls ? tlsConfiguration : nil,
+                                                       directory: directory, logger: logger, bound: bound, listeners: readiness,
+                                                       metrics: { metrics.exposition() })
+                    .services(onBound: onListenerBound)
+            }
             return services
         }
         services.append(outbound)

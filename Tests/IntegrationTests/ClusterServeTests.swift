@@ -124,6 +124,15 @@ struct ClusterServeTests {
         }
     }
 
+    /// curl's status and body for a GET (the node's self-signed certificate accepted).
+    static func curl(_ url: String, _ extra: [String] = []) throws -> (status: Int, body: String) {
+        let run = try ChildProcess.spawn("/usr/bin/curl", ["-sS", "-k", "--max-time", "20", "-w", "\n%{http_code}"] + extra + [url])
+            .waitBlocking(timeout: .seconds(30))
+        var lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        let status = lines.popLast().flatMap { Int($0) } ?? 0
+        return (status, lines.joined(separator: "\n"))
+    }
+
     /// `cluster_client.py append-once`, again for up to 30 s while the mailbox is unavailable (its
     /// placement just changed: the frontend's router finds it within its cache time).
     static func appendOnce(port: Int, messageID: String, passwords: [String: String]) async throws -> ScriptRunner.Result {
@@ -191,6 +200,18 @@ struct ClusterServeTests {
         #expect(flow.output.contains("TWO EXISTS VIA B 1"), "\(flow.output)")
         #expect(flow.output.contains("IDLE ON A SAW EXISTS 2"), "\(flow.output)")
         #expect(flow.output.contains("POP3 STAT 2"), "\(flow.output)")
+
+        // A frontend's HTTP: health and readiness for a load balancer, its own metrics (the logins
+        // above), autoconfiguration naming its own ports; the API answers 503 saying where it is.
+        let http = f1.port("https")
+        #expect(http != 0, "\(f1.output.text)")
+        #expect(try Self.curl("https://127.0.0.1:\(http)/readyz").status == 200)
+        let exposition = try Self.curl("https://127.0.0.1:\(http)/metrics")
+        #expect(exposition.status == 200 && exposition.body.contains("sealbox_logins_total"), "\(exposition.body)")
+        let setupXML = try Self.curl("https://127.0.0.1:\(http)/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=one@example.com")
+        #expect(setupXML.status == 200 && setupXML.body.contains("<port>\(f1.port("imap"))</port>"), "\(setupXML.body)")
+        let api = try Self.curl("https://127.0.0.1:\(http)/api/v1/admin/domains", ["-H", "Authorization: Bearer not-a-token"])
+        #expect(api.status == 503 && api.body.contains("storage nodes"), "\(api.body)")
 
         // Frontend B killed in the middle of an APPEND literal: the client's retry on A stores it once.
         let partial = try ChildHandle(Self.python, ["cluster_client.py", "partial-append", "\(f2.port("imap"))", "killed@test"],

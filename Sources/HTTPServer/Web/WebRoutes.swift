@@ -93,7 +93,7 @@ struct WebRoutes: Sendable {
 
     func backend() throws -> any HTTPBackend {
         guard let backend = server.dependencies.backend else {
-            throw PageError(status: .serviceUnavailable, message: "The pages are not available on this node.")
+            throw PageError(status: .serviceUnavailable, message: "Not available here: " + server.dependencies.noBackendReason + ".")
         }
         return backend
     }
