@@ -107,9 +107,15 @@ func nodeKeyOptions(_ settings: SealboxConfiguration) -> NodeKeyStore.Options {
 
 /// Opens the node of `dataDirectory` (default: --data-dir) with the key where the settings say.
 /// The passphrase leaves the environment once read: nothing this process starts inherits it.
+/// Refused on a frontend (it has no node).
 func openNode(_ global: GlobalOptions, config: String? = nil, dataDirectory: String? = nil) async throws -> SealboxNode {
     if let running = CommandContext.inNode, dataDirectory.map({ running.isNodeDirectory($0) }) ?? true { return running.node }
     let settings = try await loadSettings(dataDir: global.dataDir, config: config)
     defer { unsetenv("SEALBOX_NODE_KEY_PASSPHRASE") }
+    // Opening a node here would give a frontend a node key, a queue and (password generate) a
+    // mailbox of its own, which no storage node serves.
+    if settings.cluster.role == .frontend {
+        throw CLIFailure("this is a frontend (node.role = frontend): it keeps no node key, queue or mailbox. Run this command on a storage node, where it runs in the serving node (`sealbox cluster status` works here)")
+    }
     return try await SealboxNode.open(dataDirectory: dataDirectory ?? global.dataDir, key: nodeKeyOptions(settings), directoryURL: settings.directory.url)
 }

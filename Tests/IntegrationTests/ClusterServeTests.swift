@@ -178,6 +178,11 @@ struct ClusterServeTests {
         // A frontend keeps nothing: no node key, no directory, queue or mailbox files.
         let kept = (try? FileManager.default.contentsOfDirectory(atPath: f1.dataDir)) ?? []
         #expect(!kept.contains("node.key") && !kept.contains("queue.sqlite") && !kept.contains("mailboxes"), "\(kept)")
+        // The CLI on a frontend's machine refuses what would give it a node (a key, a queue, a mailbox).
+        let onFrontend = try await cluster.cli("f1").run(["password", "generate", "one@example.com"],
+                                                        env: cluster.environment("f1", ["SEALBOX_NODE_ROLE": "frontend"]))
+        #expect(!onFrontend.ok && onFrontend.stderr.contains("this is a frontend"), "\(onFrontend.stderr)")
+        #expect(!((try? FileManager.default.contentsOfDirectory(atPath: f1.dataDir)) ?? []).contains("node.key"))
         let placement = try await pg.psql("SELECT node_id || '=' || count(*) FROM mailbox_placement GROUP BY node_id ORDER BY node_id", database: database)
         #expect(placement.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) } == ["s1=1", "s2=1"], "\(placement)")
 
