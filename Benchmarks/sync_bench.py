@@ -3,9 +3,10 @@
 
     python3 Benchmarks/sync_bench.py [--messages 5000] [--reps 5] [--sealbox .build/release/sealbox]
                                      [--only dovecot|sealbox] [--seed 42] [--keep] [--perf DIR]
+                                     [--attachments 0.09]
 
 A deterministic corpus (seeded): N messages, plain text, multipart/alternative (text + HTML), and
-9 % with one base64 attachment of 100 KB - 1 MB (log-uniform), dates over one year, distinct
+9 % (--attachments) with one base64 attachment of 100 KB - 1 MB (log-uniform), dates over one year, distinct
 Message-IDs; about 273 MB at 5,000 messages. It is written once as a Maildir (mbsync's near side,
 file mtimes = the message dates, sent as APPEND dates with CopyArrivalDate).
 
@@ -165,14 +166,14 @@ def make_message(rng, i, ts, kind, rare, attachment_size):
 class Corpus:
     """N messages written once as a Maildir (LF line ends, as Maildir keeps them)."""
 
-    def __init__(self, n, seed, root):
+    def __init__(self, n, seed, root, attachments=0.09):
         rng = random.Random(seed)
         self.n = n
         self.maildir = os.path.join(root, "corpus", "INBOX")
         for sub in ("cur", "new", "tmp"):
             os.makedirs(os.path.join(self.maildir, sub))
         times = sorted(YEAR_START + rng.random() * 365 * 86400 for _ in range(n))
-        attached = set(rng.sample(range(n), round(n * 0.09)))
+        attached = set(rng.sample(range(n), round(n * attachments)))
         rare = set(rng.sample(range(n), max(1, round(n * 0.01))))
         self.kinds = {"plain": 0, "alternative": 0, "attachment": 0}
         self.bytes = 0  # RFC 5322 size (CRLF), what the server receives
@@ -673,6 +674,9 @@ def main():
                    help="the sealbox binary (default: .build/release/sealbox of this checkout)")
     p.add_argument("--only", choices=["dovecot", "sealbox"])
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--attachments", type=float, default=0.09,
+                   help="the share of messages with an attachment (default 0.09; the scale run at 100,000 messages "
+                        "uses 0.005 for a corpus of about 1 GB, and a 5,000-message run with the same share to compare with)")
     p.add_argument("--perf", metavar="DIR",
                    help="perf record the Sealbox serve process during the download and the queries into DIR "
                         "(perf's sampling costs CPU: do not take the figures of such a run)")
@@ -686,6 +690,8 @@ def main():
     COMPRESS = args.compress
     if args.messages < 20 or args.reps < 1:
         p.error("--messages must be at least 20 and --reps at least 1")
+    if not 0 <= args.attachments <= 1:
+        p.error("--attachments is a share between 0 and 1")
     if args.only != "dovecot" and not os.access(args.sealbox, os.X_OK):
         p.error(f"no sealbox binary at {args.sealbox} (swift build -c release --product sealbox, or --sealbox PATH)")
     def interrupted(*_):
@@ -705,7 +711,7 @@ def main():
     started = time.time()
     try:
         log(f"corpus: {args.messages} messages (seed {args.seed}) in {root}")
-        corpus = Corpus(args.messages, args.seed, root)
+        corpus = Corpus(args.messages, args.seed, root, args.attachments)
         log(f"corpus: {corpus.bytes / 1e6:.1f} MB, {corpus.kinds}")
         names = [x for x in ("dovecot", "sealbox") if args.only in (None, x)]
         results = {x: {} for x in names}
