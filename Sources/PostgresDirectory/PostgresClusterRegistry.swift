@@ -8,8 +8,9 @@ import PostgresNIO
 /// Each lease operation is one transaction that locks the mailbox's placement row (`FOR UPDATE`,
 /// or the insert's unique key for a new mailbox), so of two nodes racing for a lease exactly one
 /// wins, and the fencing token (`lease_token`) only grows. Heartbeats and lease renewals and
-/// releases set columns to values (running one twice is running it once), so one that meets a
-/// connection PostgreSQL has ended (a restart) runs again on another rather than failing a renewal.
+/// releases set columns to values (running one twice leaves what running it once a moment later
+/// would), so one that meets a connection PostgreSQL has ended (a restart) runs again on another
+/// rather than failing a renewal.
 ///
 /// Every time is PostgreSQL's (`clock_timestamp()`, moved by `clockOffset` in tests), set and
 /// compared in the statement itself: two nodes whose clocks disagree still agree on when a lease
