@@ -19,14 +19,7 @@ enum SealboxHTTP {
                       bound: bound, listeners: listeners, metrics: metrics)
     }
 
-    /// A frontend's (`node.role = frontend`): no node, so no API or pages (503 saying where they are).
-    static func frontendServer(configuration: SealboxConfiguration, port: Int, tls: TLSConfiguration?, directory: any MailDirectory,
-                               logger: Logger, bound: BoundListenerPorts, listeners: ListenerReadiness?,
-                               metrics: (@Sendable () async -> [UInt8])?) -> HTTPServer {
-        server(configuration: configuration, port: port, tls: tls, directory: directory, backend: nil, logger: logger,
-               bound: bound, listeners: listeners, metrics: metrics)
-    }
-
+    /// `backend` nil: a frontend's (`node.role = frontend`), no node, so no API or pages (503 saying where they are).
     static func server(configuration: SealboxConfiguration, port: Int, tls: TLSConfiguration?, directory: any MailDirectory,
                        backend: NodeHTTPBackend?, logger: Logger, bound: BoundListenerPorts,
                        listeners: ListenerReadiness?, metrics: (@Sendable () async -> [UInt8])?) -> HTTPServer {

@@ -187,14 +187,15 @@ public enum SealboxServer {
                                              logger: logger).services(onBound: onListenerBound)
         }
         if let cluster { services += try cluster.services(node: node, sessions: { limiter.total }, logger: logger, onBound: onListenerBound) }
+        let httpPort = configuration.http.enabled && anyOn([(configuration.http.tls ? "https" : "http", HTTPSettings.Key.port, configuration.http.port)])
+            ? configuration.http.port.bindPort : nil
+        let httpTLS = configuration.http.tls ? tlsConfiguration : nil
         guard let node, let outbound else {
             // A frontend: no outbound worker, queue or backups (storage nodes run them). Its HTTP
             // serves health, metrics, autoconfiguration and MTA-STS (the API and pages: storage nodes).
-            if configuration.http.enabled, anyOn([(configuration.http.tls ? "https" : "http", HTTPSettings.Key.port, configuration.http.port)]),
-               let port = configuration.http.port.bindPort {
-                services += try SealboxHTTP.frontendServer(configuration: configuration, port: port, tls: configuration.http.tls ? tlsConfiguration : nil,
-                                                       directory: directory, logger: logger, bound: bound, listeners: readiness,
-                                                       metrics: { metrics.exposition() })
+            if let httpPort {
+                services += try SealboxHTTP.server(configuration: configuration, port: httpPort, tls: httpTLS, directory: directory, backend: nil,
+                                                   logger: logger, bound: bound, listeners: readiness, metrics: { metrics.exposition() })
                     .services(onBound: onListenerBound)
             }
             return services
@@ -202,9 +203,8 @@ public enum SealboxServer {
         services.append(outbound)
         let backupMetrics = configuration.backup.interval != nil && configuration.backup.destination != nil ? BackupMetrics() : nil
         let gauges = NodeGauges(node: node, backup: backupMetrics)
-        if configuration.http.enabled, anyOn([(configuration.http.tls ? "https" : "http", HTTPSettings.Key.port, configuration.http.port)]),
-           let port = configuration.http.port.bindPort {
-            services += try SealboxHTTP.server(configuration: configuration, port: port, tls: configuration.http.tls ? tlsConfiguration : nil,
+        if let httpPort {
+            services += try SealboxHTTP.server(configuration: configuration, port: httpPort, tls: httpTLS,
                                                node: node, authenticator: authenticator, logger: logger, bound: bound,
                                                listeners: readiness, metrics: { await gauges.refresh(); return metrics.exposition() })
                 .services(onBound: onListenerBound)

@@ -26,6 +26,10 @@ public final class StorageLeases: MailboxOwnership {
     struct Held {
         var lease: MailboxLease
         var until: ContinuousClock.Instant
+        /// `lease` counted for `ttl` from `sent`, the moment its request left.
+        init(_ lease: MailboxLease, sent: ContinuousClock.Instant, ttl: TimeInterval) {
+            self.lease = lease; until = sent.advanced(by: .seconds(ttl))
+        }
         func left() -> Duration { until - ContinuousClock.now }
     }
 
@@ -54,9 +58,8 @@ public final class StorageLeases: MailboxOwnership {
         held.withLock { $0[mailboxID] }.map { $0.left() > .seconds(margin) } ?? false
     }
 
-    /// The lease counted from `sent`, the moment its request left.
     func hold(_ lease: MailboxLease, sent: ContinuousClock.Instant) {
-        held.withLock { $0[lease.mailboxID] = Held(lease: lease, until: sent.advanced(by: .seconds(ttl))) }
+        held.withLock { $0[lease.mailboxID] = Held(lease, sent: sent, ttl: ttl) }
     }
 
     public func claim(mailboxID: String) async throws {
@@ -144,7 +147,7 @@ public final class StorageLeases: MailboxOwnership {
         }
         let byID = Dictionary(renewed.map { ($0.mailboxID, $0) }, uniquingKeysWith: { a, _ in a })
         held.withLock { h in
-            for (id, lease) in byID where h[id]?.lease.token == lease.token { h[id] = Held(lease: lease, until: sent.advanced(by: .seconds(ttl))) }
+            for (id, lease) in byID where h[id]?.lease.token == lease.token { h[id] = Held(lease, sent: sent, ttl: ttl) }
         }
         for (id, lease) in mine where byID[id]?.token != lease.token {
             held.withLock { h in if h[id]?.lease.token == lease.token { h[id] = nil } }
